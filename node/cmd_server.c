@@ -1,0 +1,595 @@
+/* Connection and server commands: PING ECHO QUIT HELLO AUTH SELECT INFO
+ * CONFIG CLIENT TIME DEBUG COMMAND. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "auth.h"
+#include "commands.h"
+#include "glob.h"
+#include "log.h"
+#include "server.h"
+
+static void unknown_subcommand(tc_ctx *c, const char *cmd)
+{
+    const tc_slice *a = &c->argv[1];
+    tc_reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(a->len > 128 ? 128 : a->len), a->p,
+                    cmd);
+}
+
+static void wrong_args(tc_ctx *c, const char *name)
+{
+    tc_reply_errorf(c->r, "ERR wrong number of arguments for '%s' command", name);
+}
+
+static void reply_help(tc_ctx *c, const char *const *lines)
+{
+    size_t n = 0;
+    while (lines[n]) n++;
+    tc_reply_array(c->r, n);
+    for (size_t i = 0; i < n; i++) tc_reply_status(c->r, lines[i]);
+}
+
+void tc_cmd_ping(tc_ctx *c)
+{
+    if (c->argc > 2) wrong_args(c, "ping");
+    else if (c->argc == 2) tc_reply_bulk(c->r, c->argv[1].p, c->argv[1].len);
+    else tc_reply_status(c->r, "PONG");
+}
+
+void tc_cmd_echo(tc_ctx *c) { tc_reply_bulk(c->r, c->argv[1].p, c->argv[1].len); }
+
+void tc_cmd_quit(tc_ctx *c)
+{
+    tc_reply_ok(c->r);
+    if (c->client) tc_client_close_after_reply(c->client);
+}
+
+void tc_cmd_select(tc_ctx *c)
+{
+    long long db;
+    if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &db) != 0) tc_reply_error(c->r, TC_ERR_NOT_INT);
+    else if (db != 0) tc_reply_error(c->r, "ERR DB index is out of range (tricache has database 0 only)");
+    else tc_reply_ok(c->r);
+}
+
+void tc_cmd_time(tc_ctx *c)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    tc_reply_array(c->r, 2);
+    tc_reply_bulk_ll(c->r, (long long)tv.tv_sec);
+    tc_reply_bulk_ll(c->r, (long long)tv.tv_usec);
+}
+
+/* ---- AUTH / HELLO -------------------------------------------------------- */
+
+/* Runs the check and records the outcome; replies only on failure. */
+static int authenticate(tc_ctx *c, const tc_slice *user, const tc_slice *pass)
+{
+    int rc = tc_auth_check(c->srv->cfg.auth_token, user ? user->p : NULL, user ? user->len : 0, pass->p, pass->len);
+    if (rc == TC_AUTH_OK) {
+        if (c->client) c->client->authenticated = 1;
+        return 0;
+    }
+    if (rc == TC_AUTH_NOT_CONFIGURED) {
+        tc_reply_error(c->r, TC_ERR_AUTH_NOT_CONFIGURED);
+    } else {
+        c->srv->stats.auth_failures++;
+        tc_reply_error(c->r, TC_ERR_WRONGPASS);
+    }
+    return -1;
+}
+
+void tc_cmd_auth(tc_ctx *c)
+{
+    if (c->argc > 3) {
+        tc_reply_error(c->r, TC_ERR_SYNTAX);
+        return;
+    }
+    const tc_slice *user = c->argc == 3 ? &c->argv[1] : NULL;
+    if (authenticate(c, user, &c->argv[c->argc - 1]) == 0) tc_reply_ok(c->r);
+}
+
+/* HELLO [protover [AUTH user pass] [SETNAME name]] */
+void tc_cmd_hello(tc_ctx *c)
+{
+    long long ver = c->client ? c->client->resp : 2;
+    size_t i = 1;
+    if (c->argc >= 2) {
+        if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &ver) != 0) {
+            tc_reply_error(c->r, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            tc_reply_error(c->r, "NOPROTO unsupported protocol version");
+            return;
+        }
+        i = 2;
+    }
+    const tc_slice *user = NULL, *pass = NULL, *name = NULL;
+    for (; i < c->argc; i++) {
+        int more = (int)(c->argc - i - 1);
+        if (tc_arg_is(&c->argv[i], "auth") && more >= 2) {
+            user = &c->argv[i + 1];
+            pass = &c->argv[i + 2];
+            i += 2;
+        } else if (tc_arg_is(&c->argv[i], "setname") && more >= 1) {
+            name = &c->argv[++i];
+        } else {
+            tc_reply_errorf(c->r, "ERR Syntax error in HELLO option '%.*s'",
+                            (int)(c->argv[i].len > 64 ? 64 : c->argv[i].len), c->argv[i].p);
+            return;
+        }
+    }
+    if (pass && authenticate(c, user, pass) != 0) return;
+    if (c->client && !c->client->authenticated && tc_auth_required(c->srv->cfg.auth_token)) {
+        tc_reply_error(c->r, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                             "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                             "select the RESP protocol version at the same time");
+        return;
+    }
+    if (name) {
+        for (size_t k = 0; k < name->len; k++) {
+            if (name->p[k] < '!' || name->p[k] > '~') {
+                tc_reply_error(c->r, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
+        }
+        if (c->client) {
+            free(c->client->name);
+            c->client->name = name->len ? strndup(name->p, name->len) : NULL;
+        }
+    }
+    if (c->client) c->client->resp = (int)ver;
+    c->r->resp = (int)ver;
+    tc_reply_map(c->r, 7);
+    tc_reply_bulks(c->r, "server");
+    tc_reply_bulks(c->r, "redis");
+    tc_reply_bulks(c->r, "version");
+    tc_reply_bulks(c->r, TC_REDIS_COMPAT_VERSION);
+    tc_reply_bulks(c->r, "proto");
+    tc_reply_int(c->r, ver);
+    tc_reply_bulks(c->r, "id");
+    tc_reply_int(c->r, c->client ? (long long)c->client->id : 0);
+    tc_reply_bulks(c->r, "mode");
+    tc_reply_bulks(c->r, "standalone");
+    tc_reply_bulks(c->r, "role");
+    tc_reply_bulks(c->r, "master");
+    tc_reply_bulks(c->r, "modules");
+    tc_reply_array(c->r, 0);
+}
+
+/* ---- INFO ------------------------------------------------------------------ */
+
+void tc_cmd_info(tc_ctx *c)
+{
+    tc_buf b = {0};
+    tc_info_render(c->srv, &b, c->argc - 1, c->argv + 1);
+    if (b.oom) tc_reply_error(c->r, "ERR out of memory");
+    else tc_reply_verbatim(c->r, b.data ? b.data : "", b.len);
+    tc_buf_free(&b);
+}
+
+/* ---- CONFIG ---------------------------------------------------------------- */
+
+typedef struct config_pairs {
+    char **kv;     /* name, value, name, value ... */
+    size_t n, cap;
+} config_pairs;
+
+static void config_collect(void *ud, const char *name, const char *value)
+{
+    config_pairs *p = ud;
+    for (size_t i = 0; i < p->n; i += 2)
+        if (strcmp(p->kv[i], name) == 0) return;
+    if (p->n + 2 > p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 32;
+        char **kv = realloc(p->kv, cap * sizeof *kv);
+        if (!kv) return;
+        p->kv = kv;
+        p->cap = cap;
+    }
+    p->kv[p->n++] = strdup(name);
+    p->kv[p->n++] = strdup(value);
+}
+
+/* Redis settings that tools read (redis-benchmark asks for both at start)
+ * and whose honest answer is fixed: tricache has no RDB save schedule and no
+ * append-only file; durability comes from the replicated log. */
+static const char *const fixed_settings[][2] = {{"save", ""}, {"appendonly", "no"}};
+
+static void config_get(tc_ctx *c)
+{
+    config_pairs p = {0};
+    for (size_t i = 2; i < c->argc; i++) {
+        char pat[256];
+        size_t n = c->argv[i].len < sizeof pat - 1 ? c->argv[i].len : sizeof pat - 1;
+        memcpy(pat, c->argv[i].p, n);
+        pat[n] = '\0';
+        tc_config_get(&c->srv->cfg, pat, config_collect, &p);
+        for (size_t k = 0; k < sizeof fixed_settings / sizeof fixed_settings[0]; k++) {
+            const char *name = fixed_settings[k][0];
+            if (tc_glob_match(pat, n, name, strlen(name), 1)) config_collect(&p, name, fixed_settings[k][1]);
+        }
+    }
+    tc_reply_map(c->r, p.n / 2);
+    for (size_t i = 0; i < p.n; i++) {
+        tc_reply_bulks(c->r, p.kv[i] ? p.kv[i] : "");
+        free(p.kv[i]);
+    }
+    free(p.kv);
+}
+
+/* CONFIG SET name value [name value ...]: all or nothing, as in Redis 7. */
+static void config_set(tc_ctx *c)
+{
+    if (c->argc < 4 || c->argc % 2 != 0) {
+        wrong_args(c, "config|set");
+        return;
+    }
+    tc_config next = c->srv->cfg;
+    for (size_t i = 2; i < c->argc; i += 2) {
+        char name[128], value[1024], err[512];
+        if (c->argv[i].len >= sizeof name || c->argv[i + 1].len >= sizeof value) {
+            tc_reply_errorf(c->r, "ERR CONFIG SET failed (possibly related to argument '%.*s') - argument too long",
+                            (int)(c->argv[i].len > 64 ? 64 : c->argv[i].len), c->argv[i].p);
+            return;
+        }
+        memcpy(name, c->argv[i].p, c->argv[i].len);
+        name[c->argv[i].len] = '\0';
+        memcpy(value, c->argv[i + 1].p, c->argv[i + 1].len);
+        value[c->argv[i + 1].len] = '\0';
+        if (tc_config_set(&next, name, value, err, sizeof err) != 0) {
+            tc_reply_error(c->r, err);
+            return;
+        }
+    }
+    c->srv->cfg = next;
+    tc_log_set_level(next.log_level);
+    tc_reply_ok(c->r);
+}
+
+void tc_cmd_config(tc_ctx *c)
+{
+    static const char *const help[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "HELP",
+        "    Print this help.",
+        NULL};
+    const tc_slice *sub = &c->argv[1];
+    if (tc_arg_is(sub, "get")) {
+        if (c->argc < 3) wrong_args(c, "config|get");
+        else config_get(c);
+    } else if (tc_arg_is(sub, "set")) {
+        config_set(c);
+    } else if (tc_arg_is(sub, "resetstat") && c->argc == 2) {
+        memset(&c->srv->stats, 0, sizeof c->srv->stats);
+        c->ks->hits = c->ks->misses = c->ks->expired_keys = 0;
+        tc_reply_ok(c->r);
+    } else if (tc_arg_is(sub, "help") && c->argc == 2) {
+        reply_help(c, help);
+    } else {
+        unknown_subcommand(c, "CONFIG");
+    }
+}
+
+/* ---- CLIENT ---------------------------------------------------------------- */
+
+static int valid_client_name(const tc_slice *n)
+{
+    for (size_t i = 0; i < n->len; i++)
+        if (n->p[i] < '!' || n->p[i] > '~') return 0;
+    return 1;
+}
+
+/* CLIENT KILL addr | CLIENT KILL [ID id] [ADDR a] [LADDR a] [SKIPME yes|no] */
+static void client_kill(tc_ctx *c)
+{
+    const tc_slice *id = NULL, *addr = NULL, *laddr = NULL;
+    int skipme = 1, old_form = c->argc == 3;
+    if (old_form) {
+        addr = &c->argv[2];
+        skipme = 0;
+    } else {
+        if (c->argc % 2 != 0) {
+            tc_reply_error(c->r, TC_ERR_SYNTAX);
+            return;
+        }
+        for (size_t i = 2; i < c->argc; i += 2) {
+            const tc_slice *k = &c->argv[i], *v = &c->argv[i + 1];
+            if (tc_arg_is(k, "id")) id = v;
+            else if (tc_arg_is(k, "addr")) addr = v;
+            else if (tc_arg_is(k, "laddr")) laddr = v;
+            else if (tc_arg_is(k, "skipme") && (tc_arg_is(v, "yes") || tc_arg_is(v, "no"))) skipme = tc_arg_is(v, "yes");
+            else {
+                tc_reply_error(c->r, TC_ERR_SYNTAX);
+                return;
+            }
+        }
+    }
+    long long want_id = 0;
+    if (id && (tc_parse_ll(id->p, id->len, &want_id) != 0 || want_id <= 0)) {
+        tc_reply_error(c->r, "ERR client-id should be greater than 0");
+        return;
+    }
+    long long killed = 0;
+    for (tc_client *cl = c->srv->clients; cl; cl = cl->next) {
+        if (cl->closing || cl->close_after_reply) continue;
+        if (id && (long long)cl->id != want_id) continue;
+        if (addr && !(strlen(cl->addr) == addr->len && memcmp(cl->addr, addr->p, addr->len) == 0)) continue;
+        if (laddr && !(strlen(cl->laddr) == laddr->len && memcmp(cl->laddr, laddr->p, laddr->len) == 0)) continue;
+        if (skipme && cl == c->client) continue;
+        tc_client_close_after_reply(cl);
+        killed++;
+    }
+    if (!old_form) tc_reply_int(c->r, killed);
+    else if (killed) tc_reply_ok(c->r);
+    else tc_reply_error(c->r, "ERR No such client");
+}
+
+void tc_cmd_client(tc_ctx *c)
+{
+    static const char *const help[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ID", "    Return the ID of the current connection.",
+        "GETNAME", "    Return the name of the current connection.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "LIST [ID <id> [<id> ...]]", "    Return information about client connections.",
+        "INFO", "    Return information about the current client connection.",
+        "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME yes|no]",
+        "    Kill connections.",
+        "HELP", "    Print this help.",
+        NULL};
+    const tc_slice *sub = &c->argv[1];
+    tc_client *me = c->client;
+    int64_t now = tc_now_ms();
+    if (tc_arg_is(sub, "id") && c->argc == 2) {
+        tc_reply_int(c->r, me ? (long long)me->id : 0);
+    } else if (tc_arg_is(sub, "getname") && c->argc == 2) {
+        if (me && me->name) tc_reply_bulks(c->r, me->name);
+        else tc_reply_null(c->r);
+    } else if (tc_arg_is(sub, "setname") && c->argc == 3) {
+        if (!valid_client_name(&c->argv[2])) {
+            tc_reply_error(c->r, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        if (me) {
+            free(me->name);
+            me->name = c->argv[2].len ? strndup(c->argv[2].p, c->argv[2].len) : NULL;
+        }
+        tc_reply_ok(c->r);
+    } else if (tc_arg_is(sub, "list")) {
+        tc_buf b = {0};
+        int by_id = c->argc > 3 && tc_arg_is(&c->argv[2], "id");
+        if (c->argc != 2 && !by_id) {
+            tc_reply_error(c->r, TC_ERR_SYNTAX);
+            return;
+        }
+        for (tc_client *cl = c->srv->clients; cl; cl = cl->next) {
+            if (by_id) {
+                int match = 0;
+                for (size_t i = 3; i < c->argc; i++) {
+                    long long v;
+                    if (tc_parse_ll(c->argv[i].p, c->argv[i].len, &v) != 0 || v <= 0) {
+                        tc_reply_error(c->r, "ERR Invalid client ID");
+                        tc_buf_free(&b);
+                        return;
+                    }
+                    if ((uint64_t)v == cl->id) match = 1;
+                }
+                if (!match) continue;
+            }
+            tc_client_describe(cl, &b, now);
+            tc_buf_append(&b, "\n", 1);
+        }
+        tc_reply_verbatim(c->r, b.data ? b.data : "", b.len);
+        tc_buf_free(&b);
+    } else if (tc_arg_is(sub, "info") && c->argc == 2) {
+        tc_buf b = {0};
+        if (me) tc_client_describe(me, &b, now);
+        tc_buf_append(&b, "\n", 1);
+        tc_reply_verbatim(c->r, b.data, b.len);
+        tc_buf_free(&b);
+    } else if (tc_arg_is(sub, "kill") && c->argc >= 3) {
+        client_kill(c);
+    } else if (tc_arg_is(sub, "help") && c->argc == 2) {
+        reply_help(c, help);
+    } else {
+        unknown_subcommand(c, "CLIENT");
+    }
+}
+
+/* ---- DEBUG ----------------------------------------------------------------- */
+
+/* DEBUG POPULATE count [prefix] [size]: keys prefix:0..count-1 holding
+ * "value:<n>" padded with zeros to size bytes; existing keys are kept. */
+static void debug_populate(tc_ctx *c)
+{
+    long long count, size = -1;
+    if (c->argc < 3 || c->argc > 5 || tc_parse_ll(c->argv[2].p, c->argv[2].len, &count) != 0 || count < 0 ||
+        (c->argc == 5 && (tc_parse_ll(c->argv[4].p, c->argv[4].len, &size) != 0 || size < 0 ||
+                          (uint64_t)size > c->srv->cfg.proto_max_bulk_len))) {
+        tc_reply_error(c->r, "ERR DEBUG POPULATE count [prefix] [size]: count and size must be non-negative integers");
+        return;
+    }
+    const char *prefix = "key";
+    int plen = 3;
+    if (c->argc >= 4) {
+        prefix = c->argv[3].p;
+        plen = (int)(c->argv[3].len > 200 ? 200 : c->argv[3].len);
+    }
+    char key[256], small[64];
+    char *val = size > (long long)sizeof small ? malloc((size_t)size) : small;
+    if (!val) {
+        tc_reply_error(c->r, "ERR out of memory");
+        return;
+    }
+    for (long long i = 0; i < count; i++) {
+        int klen = snprintf(key, sizeof key, "%.*s:%lld", plen, prefix, i);
+        if (tc_ks_find(c->ks, key, (size_t)klen, c->now_ms)) continue;
+        int vlen = snprintf(small, sizeof small, "value:%lld", i);
+        size_t n = (size_t)vlen;
+        if (size >= 0) {
+            if (val != small) memcpy(val, small, (size_t)vlen < (size_t)size ? (size_t)vlen : (size_t)size);
+            if ((long long)vlen < size) memset(val + vlen, 0, (size_t)(size - vlen));
+            n = (size_t)size;
+        }
+        if (!tc_ks_set(c->ks, key, (size_t)klen, val, n, 0)) {
+            if (val != small) free(val);
+            tc_reply_error(c->r, "ERR out of memory");
+            return;
+        }
+    }
+    if (val != small) free(val);
+    tc_reply_ok(c->r);
+}
+
+void tc_cmd_debug(tc_ctx *c)
+{
+    static const char *const help[] = {
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DIGEST", "    Output a hex signature representing the current DB content.",
+        "POPULATE <count> [<prefix>] [<size>]", "    Create <count> string keys named key:<num>.",
+        "HELP", "    Print this help.",
+        NULL};
+    const tc_slice *sub = &c->argv[1];
+    if (tc_arg_is(sub, "digest") && c->argc == 2) {
+        unsigned char d[20];
+        char hex[41];
+        tc_ks_digest(c->ks, c->now_ms, d);
+        for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        tc_reply_status(c->r, hex);
+    } else if (tc_arg_is(sub, "populate")) {
+        debug_populate(c);
+    } else if (tc_arg_is(sub, "help") && c->argc == 2) {
+        reply_help(c, help);
+    } else {
+        unknown_subcommand(c, "DEBUG");
+    }
+}
+
+/* ---- COMMAND --------------------------------------------------------------- */
+
+static void reply_flags(tc_ctx *c, uint32_t f)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{TC_CMD_WRITE, "write"},   {TC_CMD_READONLY, "readonly"}, {TC_CMD_DENYOOM, "denyoom"},
+                 {TC_CMD_ADMIN, "admin"},   {TC_CMD_NOAUTH, "no_auth"},    {TC_CMD_LOADING, "loading"},
+                 {TC_CMD_STALE, "stale"},   {TC_CMD_FAST, "fast"}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (f & names[i].bit) n++;
+    tc_reply_set(c->r, n);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (f & names[i].bit) tc_reply_status(c->r, names[i].name);
+}
+
+static void reply_acl_categories(tc_ctx *c, const tc_cmd *cmd)
+{
+    const char *cats[6];
+    size_t n = 0;
+    char group[32];
+    snprintf(group, sizeof group, "@%s", strcmp(cmd->group, "generic") == 0 ? "keyspace" : cmd->group);
+    if (strcmp(cmd->group, "server") != 0) cats[n++] = group;
+    if (cmd->flags & TC_CMD_WRITE) cats[n++] = "@write";
+    if (cmd->flags & TC_CMD_READONLY) cats[n++] = "@read";
+    if (cmd->flags & TC_CMD_ADMIN) cats[n++] = "@admin";
+    cats[n++] = (cmd->flags & TC_CMD_FAST) ? "@fast" : "@slow";
+    tc_reply_set(c->r, n);
+    for (size_t i = 0; i < n; i++) tc_reply_status(c->r, cats[i]);
+}
+
+/* The 10-element description Redis 7 gives for each command. */
+static void reply_command_info(tc_ctx *c, const tc_cmd *cmd)
+{
+    tc_reply_array(c->r, 10);
+    tc_reply_bulks(c->r, cmd->name);
+    tc_reply_int(c->r, cmd->arity);
+    reply_flags(c, cmd->flags);
+    tc_reply_int(c->r, cmd->first_key);
+    tc_reply_int(c->r, cmd->last_key);
+    tc_reply_int(c->r, cmd->key_step);
+    reply_acl_categories(c, cmd);
+    tc_reply_set(c->r, 0);   /* tips */
+    tc_reply_array(c->r, 0); /* key specs */
+    tc_reply_array(c->r, 0); /* subcommands */
+}
+
+static void reply_command_docs(tc_ctx *c, const tc_cmd *cmd)
+{
+    tc_reply_bulks(c->r, cmd->name);
+    tc_reply_map(c->r, 3);
+    tc_reply_bulks(c->r, "summary");
+    tc_reply_bulks(c->r, cmd->summary);
+    tc_reply_bulks(c->r, "since");
+    tc_reply_bulks(c->r, cmd->since);
+    tc_reply_bulks(c->r, "group");
+    tc_reply_bulks(c->r, cmd->group);
+}
+
+void tc_cmd_command(tc_ctx *c)
+{
+    size_t n;
+    const tc_cmd *t = tc_cmd_table(&n);
+    if (c->argc == 1) {
+        tc_reply_array(c->r, n);
+        for (size_t i = 0; i < n; i++) reply_command_info(c, &t[i]);
+        return;
+    }
+    const tc_slice *sub = &c->argv[1];
+    if (tc_arg_is(sub, "count") && c->argc == 2) {
+        tc_reply_int(c->r, (long long)n);
+    } else if (tc_arg_is(sub, "list") && c->argc == 2) {
+        tc_reply_array(c->r, n);
+        for (size_t i = 0; i < n; i++) tc_reply_bulks(c->r, t[i].name);
+    } else if (tc_arg_is(sub, "info")) {
+        if (c->argc == 2) {
+            tc_reply_array(c->r, n);
+            for (size_t i = 0; i < n; i++) reply_command_info(c, &t[i]);
+            return;
+        }
+        tc_reply_array(c->r, c->argc - 2);
+        for (size_t i = 2; i < c->argc; i++) {
+            const tc_cmd *cmd = tc_cmd_lookup(c->argv[i].p, c->argv[i].len);
+            if (cmd) reply_command_info(c, cmd);
+            else tc_reply_null_array(c->r);
+        }
+    } else if (tc_arg_is(sub, "docs")) {
+        if (c->argc == 2) {
+            tc_reply_map(c->r, n);
+            for (size_t i = 0; i < n; i++) reply_command_docs(c, &t[i]);
+            return;
+        }
+        size_t found = 0;
+        for (size_t i = 2; i < c->argc; i++)
+            if (tc_cmd_lookup(c->argv[i].p, c->argv[i].len)) found++;
+        tc_reply_map(c->r, found);
+        for (size_t i = 2; i < c->argc; i++) {
+            const tc_cmd *cmd = tc_cmd_lookup(c->argv[i].p, c->argv[i].len);
+            if (cmd) reply_command_docs(c, cmd);
+        }
+    } else if (tc_arg_is(sub, "help") && c->argc == 2) {
+        static const char *const help[] = {
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)", "    Return details about all commands.",
+            "COUNT", "    Return the total number of commands.",
+            "INFO [<command-name> ...]", "    Return details about the given commands, or all of them.",
+            "DOCS [<command-name> ...]", "    Return documentation details about the given commands, or all of them.",
+            "LIST", "    Return a list of all command names.",
+            "HELP", "    Print this help.",
+            NULL};
+        reply_help(c, help);
+    } else {
+        unknown_subcommand(c, "COMMAND");
+    }
+}

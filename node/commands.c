@@ -1,0 +1,171 @@
+/* The command table and the argument helpers every handler uses. */
+#include "commands.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define W TC_CMD_WRITE
+#define R TC_CMD_READONLY
+#define F TC_CMD_FAST
+#define A TC_CMD_ADMIN
+#define NA TC_CMD_NOAUTH
+#define OOM TC_CMD_DENYOOM
+#define LD TC_CMD_LOADING
+#define ST TC_CMD_STALE
+#define CN TC_CMD_CONNECTION
+
+/* Sorted by name: lookup is a binary search, and a unit test checks the
+ * order. Arity, flags and key positions are Redis 7's. */
+static const tc_cmd table[] = {
+    {"append", tc_cmd_append, 3, W | OOM | F, 1, 1, 1, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", NULL},
+    {"auth", tc_cmd_auth, -2, NA | LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.", NULL},
+    {"client", tc_cmd_client, -2, A | LD | ST | CN, 0, 0, 0, "connection", "2.4.0", "A container for client connection commands.", "id setname getname list kill info help"},
+    {"command", tc_cmd_command, -1, LD | ST | CN, 0, 0, 0, "server", "2.8.13", "Returns detailed information about all commands.", "count info docs list help"},
+    {"config", tc_cmd_config, -2, A | LD | ST, 0, 0, 0, "server", "2.0.0", "A container for server configuration commands.", "get set resetstat help"},
+    {"dbsize", tc_cmd_dbsize, 1, R | F, 0, 0, 0, "server", "1.0.0", "Returns the number of keys in the database.", NULL},
+    {"debug", tc_cmd_debug, -2, A | LD | ST, 0, 0, 0, "server", "1.0.0", "DEBUG DIGEST: a hash of the whole keyspace; DEBUG POPULATE count [prefix] [size].", NULL},
+    {"decr", tc_cmd_decr, 2, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Decrements the integer value of a key by one.", NULL},
+    {"decrby", tc_cmd_decrby, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Decrements a number from the integer value of a key.", NULL},
+    {"del", tc_cmd_del, -2, W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", NULL},
+    {"echo", tc_cmd_echo, 2, F | CN, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", NULL},
+    {"exists", tc_cmd_exists, -2, R | F, 1, -1, 1, "generic", "1.0.0", "Determines whether one or more keys exist.", NULL},
+    {"expire", tc_cmd_expire, -3, W | F, 1, 1, 1, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", NULL},
+    {"expireat", tc_cmd_expireat, -3, W | F, 1, 1, 1, "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", NULL},
+    {"expiretime", tc_cmd_expiretime, 2, R | F, 1, 1, 1, "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", NULL},
+    {"flushall", tc_cmd_flushall, -1, W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.", NULL},
+    {"flushdb", tc_cmd_flushall, -1, W, 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database.", NULL},
+    {"get", tc_cmd_get, 2, R | F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.", NULL},
+    {"getdel", tc_cmd_getdel, 2, W | F, 1, 1, 1, "string", "6.2.0", "Returns the string value of a key after deleting the key.", NULL},
+    {"getex", tc_cmd_getex, -2, W | F, 1, 1, 1, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", NULL},
+    {"getrange", tc_cmd_getrange, 4, R, 1, 1, 1, "string", "2.4.0", "Returns a substring of the string stored at a key.", NULL},
+    {"getset", tc_cmd_getset, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", NULL},
+    {"hello", tc_cmd_hello, -1, NA | LD | ST | F | CN, 0, 0, 0, "connection", "6.0.0", "Handshakes with the server.", NULL},
+    {"incr", tc_cmd_incr, 2, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Increments the integer value of a key by one.", NULL},
+    {"incrby", tc_cmd_incrby, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Increments the integer value of a key by a number.", NULL},
+    {"incrbyfloat", tc_cmd_incrbyfloat, 3, W | OOM | F, 1, 1, 1, "string", "2.6.0", "Increment the floating point value of a key by a number.", NULL},
+    {"info", tc_cmd_info, -1, LD | ST, 0, 0, 0, "server", "1.0.0", "Returns information and statistics about the server.", NULL},
+    {"keys", tc_cmd_keys, 2, R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.", NULL},
+    {"mget", tc_cmd_mget, -2, R | F, 1, -1, 1, "string", "1.0.0", "Atomically returns the string values of one or more keys.", NULL},
+    {"mset", tc_cmd_mset, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", NULL},
+    {"msetnx", tc_cmd_msetnx, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", NULL},
+    {"persist", tc_cmd_persist, 2, W | F, 1, 1, 1, "generic", "2.2.0", "Removes the expiration time of a key.", NULL},
+    {"pexpire", tc_cmd_pexpire, -3, W | F, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", NULL},
+    {"pexpireat", tc_cmd_pexpireat, -3, W | F, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", NULL},
+    {"pexpiretime", tc_cmd_pexpiretime, 2, R | F, 1, 1, 1, "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", NULL},
+    {"ping", tc_cmd_ping, -1, F | ST | CN, 0, 0, 0, "connection", "1.0.0", "Returns the server's liveliness response.", NULL},
+    {"psetex", tc_cmd_psetex, 4, W | OOM, 1, 1, 1, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key.", NULL},
+    {"pttl", tc_cmd_pttl, 2, R | F, 1, 1, 1, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", NULL},
+    {"quit", tc_cmd_quit, -1, NA | LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", NULL},
+    {"randomkey", tc_cmd_randomkey, 1, R, 0, 0, 0, "generic", "1.0.0", "Returns a random key name from the database.", NULL},
+    {"rename", tc_cmd_rename, 3, W, 1, 2, 1, "generic", "1.0.0", "Renames a key and overwrites the destination.", NULL},
+    {"renamenx", tc_cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", NULL},
+    {"scan", tc_cmd_scan, -2, R, 0, 0, 0, "generic", "2.8.0", "Iterates over the key names in the database.", NULL},
+    {"select", tc_cmd_select, 2, LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Changes the selected database (tricache has database 0 only).", NULL},
+    {"set", tc_cmd_set, -3, W | OOM, 1, 1, 1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", NULL},
+    {"setex", tc_cmd_setex, 4, W | OOM, 1, 1, 1, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", NULL},
+    {"setnx", tc_cmd_setnx, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", NULL},
+    {"setrange", tc_cmd_setrange, 4, W | OOM, 1, 1, 1, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", NULL},
+    {"strlen", tc_cmd_strlen, 2, R | F, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.", NULL},
+    {"time", tc_cmd_time, 1, LD | ST | F, 0, 0, 0, "server", "2.6.0", "Returns the server time.", NULL},
+    {"touch", tc_cmd_touch, -2, R | F, 1, -1, 1, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", NULL},
+    {"ttl", tc_cmd_ttl, 2, R | F, 1, 1, 1, "generic", "1.0.0", "Returns the expiration time in seconds of a key.", NULL},
+    {"type", tc_cmd_type, 2, R | F, 1, 1, 1, "generic", "1.0.0", "Determines the type of value stored at a key.", NULL},
+    {"unlink", tc_cmd_del, -2, W | F, 1, -1, 1, "generic", "4.0.0", "Asynchronously deletes one or more keys.", NULL},
+};
+
+const tc_cmd *tc_cmd_table(size_t *count)
+{
+    *count = sizeof table / sizeof table[0];
+    return table;
+}
+
+const tc_cmd *tc_cmd_lookup(const char *name, size_t len)
+{
+    char low[24];
+    if (len == 0 || len >= sizeof low) return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        low[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    low[len] = '\0';
+    size_t lo = 0, hi = sizeof table / sizeof table[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(low, table[mid].name);
+        if (cmp == 0) return &table[mid];
+        if (cmp < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+int tc_cmd_arity_ok(const tc_cmd *cmd, size_t argc)
+{
+    long n = (long)argc;
+    return cmd->arity > 0 ? n == cmd->arity : n >= -cmd->arity;
+}
+
+int tc_arg_is(const tc_slice *a, const char *word)
+{
+    size_t n = strlen(word);
+    return a->len == n && strncasecmp(a->p, word, n) == 0;
+}
+
+/* Redis's string2ll: optional '-', digits, no leading zeros (except "0"),
+ * no spaces or '+', must fit in a long long. */
+int tc_parse_ll(const char *p, size_t len, long long *out)
+{
+    if (len == 0 || len > 20) return -1;
+    size_t i = 0;
+    int neg = 0;
+    if (p[0] == '-') {
+        neg = 1;
+        if (++i == len) return -1;
+    }
+    if (p[i] == '0') {
+        if (len == 1) {
+            *out = 0;
+            return 0;
+        }
+        return -1; /* "01", "-0" */
+    }
+    unsigned long long v = 0;
+    for (; i < len; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (d > 9) return -1;
+        if (v > (ULLONG_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1) return -1;
+        *out = (long long)(0ull - v);
+    } else {
+        if (v > (unsigned long long)LLONG_MAX) return -1;
+        *out = (long long)v;
+    }
+    return 0;
+}
+
+/* Redis's string2ld: the whole argument must be a number strtold accepts,
+ * with no leading space, and not NaN. */
+int tc_parse_ld(const char *p, size_t len, long double *out)
+{
+    char buf[5200];
+    if (len == 0 || len >= sizeof buf) return -1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    if (buf[0] == ' ' || buf[0] == '\t' || buf[0] == '\n' || buf[0] == '\r' || buf[0] == '\v' || buf[0] == '\f')
+        return -1;
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if (*end != '\0' || isnan(v) || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)))
+        return -1;
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,137 @@
+/* The command table: one declarative row per command drives dispatch, arity
+ * errors, COMMAND output and the decision whether a command writes (and so,
+ * once replication exists, goes through the Raft log). */
+#ifndef TC_COMMANDS_H
+#define TC_COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyspace.h"
+#include "reply.h"
+
+struct tc_server;
+struct tc_client;
+
+typedef struct tc_slice {
+    const char *p;
+    size_t len;
+} tc_slice;
+
+/* Everything a handler may touch. Handlers read arguments, change the
+ * keyspace, and answer through r; now_ms is fixed for the whole command so
+ * that "now" is one instant (and, with replication, the same on every node). */
+typedef struct tc_ctx {
+    struct tc_server *srv;
+    struct tc_client *client; /* NULL when no connection issued the command */
+    tc_keyspace *ks;
+    int64_t now_ms;
+    size_t argc;
+    const tc_slice *argv;
+    tc_reply *r;
+} tc_ctx;
+
+typedef void (*tc_cmd_fn)(tc_ctx *ctx);
+
+enum tc_cmd_flag {
+    TC_CMD_WRITE = 1 << 0,     /* changes the keyspace */
+    TC_CMD_READONLY = 1 << 1,  /* reads the keyspace */
+    TC_CMD_FAST = 1 << 2,      /* O(1) or O(log n) */
+    TC_CMD_ADMIN = 1 << 3,     /* operator commands */
+    TC_CMD_NOAUTH = 1 << 4,    /* allowed before AUTH (AUTH, HELLO, QUIT) */
+    TC_CMD_DENYOOM = 1 << 5,   /* may grow memory */
+    TC_CMD_LOADING = 1 << 6,   /* fine while loading data */
+    TC_CMD_STALE = 1 << 7,     /* fine on a stale replica */
+    TC_CMD_CONNECTION = 1 << 8,/* about the connection, not data */
+};
+
+typedef struct tc_cmd {
+    const char *name;     /* lowercase */
+    tc_cmd_fn fn;
+    int arity;            /* Redis convention: N exact, -N at least N (name included) */
+    uint32_t flags;
+    int first_key, last_key, key_step; /* last_key -1 = last argument */
+    const char *group;    /* "string", "generic", "server", "connection" */
+    const char *since;
+    const char *summary;
+    const char *subcommands; /* space-separated for container commands, else NULL */
+} tc_cmd;
+
+/* Case-insensitive lookup; NULL if unknown. */
+const tc_cmd *tc_cmd_lookup(const char *name, size_t len);
+/* The whole table (for COMMAND). */
+const tc_cmd *tc_cmd_table(size_t *count);
+
+/* 1 if argc (name included) fits the command's arity. */
+int tc_cmd_arity_ok(const tc_cmd *cmd, size_t argc);
+
+/* Handlers, grouped by file. */
+/* t_string.c */
+void tc_cmd_get(tc_ctx *c);
+void tc_cmd_set(tc_ctx *c);
+void tc_cmd_setnx(tc_ctx *c);
+void tc_cmd_setex(tc_ctx *c);
+void tc_cmd_psetex(tc_ctx *c);
+void tc_cmd_mget(tc_ctx *c);
+void tc_cmd_mset(tc_ctx *c);
+void tc_cmd_msetnx(tc_ctx *c);
+void tc_cmd_getset(tc_ctx *c);
+void tc_cmd_getdel(tc_ctx *c);
+void tc_cmd_getex(tc_ctx *c);
+void tc_cmd_incr(tc_ctx *c);
+void tc_cmd_incrby(tc_ctx *c);
+void tc_cmd_decr(tc_ctx *c);
+void tc_cmd_decrby(tc_ctx *c);
+void tc_cmd_incrbyfloat(tc_ctx *c);
+void tc_cmd_append(tc_ctx *c);
+void tc_cmd_strlen(tc_ctx *c);
+void tc_cmd_getrange(tc_ctx *c);
+void tc_cmd_setrange(tc_ctx *c);
+/* t_keys.c */
+void tc_cmd_del(tc_ctx *c);
+void tc_cmd_exists(tc_ctx *c);
+void tc_cmd_type(tc_ctx *c);
+void tc_cmd_rename(tc_ctx *c);
+void tc_cmd_renamenx(tc_ctx *c);
+void tc_cmd_touch(tc_ctx *c);
+void tc_cmd_expire(tc_ctx *c);
+void tc_cmd_pexpire(tc_ctx *c);
+void tc_cmd_expireat(tc_ctx *c);
+void tc_cmd_pexpireat(tc_ctx *c);
+void tc_cmd_ttl(tc_ctx *c);
+void tc_cmd_pttl(tc_ctx *c);
+void tc_cmd_expiretime(tc_ctx *c);
+void tc_cmd_pexpiretime(tc_ctx *c);
+void tc_cmd_persist(tc_ctx *c);
+void tc_cmd_keys(tc_ctx *c);
+void tc_cmd_scan(tc_ctx *c);
+void tc_cmd_randomkey(tc_ctx *c);
+void tc_cmd_dbsize(tc_ctx *c);
+void tc_cmd_flushall(tc_ctx *c);
+/* cmd_server.c */
+void tc_cmd_ping(tc_ctx *c);
+void tc_cmd_echo(tc_ctx *c);
+void tc_cmd_quit(tc_ctx *c);
+void tc_cmd_hello(tc_ctx *c);
+void tc_cmd_auth(tc_ctx *c);
+void tc_cmd_select(tc_ctx *c);
+void tc_cmd_info(tc_ctx *c);
+void tc_cmd_config(tc_ctx *c);
+void tc_cmd_client(tc_ctx *c);
+void tc_cmd_time(tc_ctx *c);
+void tc_cmd_debug(tc_ctx *c);
+void tc_cmd_command(tc_ctx *c);
+
+/* Argument helpers shared by the handlers (Redis's strict rules: no spaces,
+ * no '+', no leading zeros, fits in the type). Return 0 or -1. */
+int tc_parse_ll(const char *p, size_t len, long long *out);
+int tc_parse_ld(const char *p, size_t len, long double *out);
+/* Case-insensitive comparison of an argument with a lowercase word. */
+int tc_arg_is(const tc_slice *a, const char *word);
+
+#define TC_ERR_SYNTAX "ERR syntax error"
+#define TC_ERR_NOT_INT "ERR value is not an integer or out of range"
+#define TC_ERR_NOT_FLOAT "ERR value is not a valid float"
+#define TC_ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+#endif

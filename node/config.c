@@ -1,0 +1,907 @@
+/* Node configuration: one settings table drives TOML loading, CONFIG GET and
+ * CONFIG SET, so a setting's name, bounds, default and mutability are written
+ * exactly once (in SETTINGS below). [[node]] tables are handled separately:
+ * they describe cluster membership and are not runtime settings. */
+#include "config.h"
+
+#include "glob.h"
+#include "toml.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KB (UINT64_C(1) << 10)
+#define MB (UINT64_C(1) << 20)
+#define GB (UINT64_C(1) << 30)
+
+#define MAX_FILE_SIZE (1u << 20) /* cluster.toml is a few KB; anything this big is a wrong path */
+
+static const char DEFAULT_HINT[] = "see cluster.toml.example for a complete, commented file";
+static const char NODE_HINT[] =
+    "each [[node]] needs id, zone, client_addr and raft_addr (data_dir is optional); see cluster.toml.example";
+
+/* ---------- the settings table ---------- */
+
+typedef enum setting_type { T_STRING, T_SIZE, T_DURATION, T_INT, T_ENUM, T_BOOL } setting_type;
+
+/* Returns NULL if the string is acceptable, else why not, phrased to follow
+ * the setting name or "argument" ("may only contain ..."). */
+typedef const char *(*string_rule_fn)(const char *s);
+
+typedef struct setting {
+    const char *name;   /* TOML name; CONFIG GET/SET use it with '-' for '_' */
+    setting_type type;
+    size_t offset;      /* field in tc_config: uint64_t for numbers, int for enum/bool, char[] for strings */
+    size_t size;        /* sizeof that field */
+    uint64_t min, max;  /* inclusive; strings: length in bytes; durations: milliseconds */
+    int zero_ok;        /* 0 is accepted besides min..max (it means "unlimited") */
+    const char *def;    /* default, written as CONFIG SET would accept it */
+    int mut;            /* may be changed with CONFIG SET */
+    const char *help;   /* what it does (documentation; cluster.toml.example says the same) */
+    const char *form;   /* strings only: what is accepted, for hints */
+    string_rule_fn rule;      /* strings only: extra check, may be NULL */
+    const char *const *words; /* enums only: NULL-terminated, index = stored value */
+} setting;
+
+static const char *cluster_name_rule(const char *s)
+{
+    for (; *s; s++) {
+        char ch = *s;
+        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                 ch == '.' || ch == '-';
+        if (!ok) return "may only contain A-Z a-z 0-9 _ . -";
+    }
+    return NULL;
+}
+
+/* Tokens travel in AUTH commands and logs; spaces would be split by inline commands. */
+static const char *auth_token_rule(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+            return "must be printable ASCII without spaces";
+    return NULL;
+}
+
+static const char *no_control_rule(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return "must not contain control characters";
+    return NULL;
+}
+
+static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
+
+#define FIELD(f) offsetof(tc_config, f), sizeof(((tc_config *)0)->f)
+
+static const setting SETTINGS[] = {
+    {.name = "cluster_name", .type = T_STRING, FIELD(cluster_name), .min = 1, .max = 63, .def = "tricache",
+     .help = "name of the cluster; nodes only talk to peers with the same name",
+     .form = "1 to 63 characters from A-Z a-z 0-9 _ . -", .rule = cluster_name_rule},
+    {.name = "data_dir", .type = T_STRING, FIELD(data_dir), .min = 1, .max = TC_CONFIG_MAX_STR - 1, .def = "./data",
+     .help = "directory for snapshots and raft logs; a node uses <data_dir>/node-<id> unless it sets its own",
+     .form = "a non-empty directory path", .rule = no_control_rule},
+    {.name = "auth_token", .type = T_STRING, FIELD(auth_token), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
+     .mut = 1, .help = "password clients must give with AUTH; empty means no authentication",
+     .form = "empty (no AUTH) or 1 to 255 printable characters without spaces", .rule = auth_token_rule},
+    {.name = "log_level", .type = T_ENUM, FIELD(log_level), .min = TC_LOG_DEBUG, .max = TC_LOG_WARNING,
+     .def = "notice", .mut = 1, .help = "least important messages that are logged", .words = LOG_LEVEL_WORDS},
+    {.name = "maxclients", .type = T_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000", .mut = 1,
+     .help = "most client connections served at once"},
+    {.name = "proto_max_bulk_len", .type = T_SIZE, FIELD(proto_max_bulk_len), .min = KB, .max = 4 * GB,
+     .def = "512mb", .mut = 1, .help = "longest single argument a client may send"},
+    {.name = "proto_max_multibulk_len", .type = T_INT, FIELD(proto_max_multibulk_len), .min = 16,
+     .max = 2147483647, .def = "1048576", .mut = 1, .help = "most arguments in one command"},
+    {.name = "client_query_buffer_limit", .type = T_SIZE, FIELD(client_query_buffer_limit), .min = MB,
+     .max = 4 * GB, .def = "1gb", .mut = 1, .help = "most unparsed input kept for one client"},
+    {.name = "client_output_buffer_limit", .type = T_SIZE, FIELD(client_output_buffer_limit), .min = MB,
+     .max = UINT64_MAX, .zero_ok = 1, .def = "1gb", .mut = 1,
+     .help = "most pending replies for one client before it is disconnected; 0 = unlimited"},
+    {.name = "timeout", .type = T_DURATION, FIELD(timeout_ms), .min = 0, .max = UINT64_C(2147483647) * 1000,
+     .def = "0", .mut = 1, .help = "close client connections idle this long; 0 = never"},
+    {.name = "tcp_backlog", .type = T_INT, FIELD(tcp_backlog), .min = 1, .max = 65535, .def = "511",
+     .help = "listen() backlog of the client port"},
+    {.name = "hz", .type = T_INT, FIELD(hz), .min = 1, .max = 500, .def = "10", .mut = 1,
+     .help = "active expiry cycles per second"},
+};
+
+#define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
+
+static const char *const NODE_KEYS[] = {"id", "zone", "client_addr", "raft_addr", "data_dir", NULL};
+
+/* ---------- small text helpers ---------- */
+
+static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+static char lower(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch; }
+
+static int equal_nocase(const char *a, const char *b)
+{
+    while (*a && lower(*a) == lower(*b)) a++, b++;
+    return lower(*a) == lower(*b);
+}
+
+/* Copies untrusted text into a message: printable ASCII as is, other bytes
+ * as \xNN (keeps CR/LF out of RESP error lines), cut with "..." if long. */
+static const char *shown(const char *s, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (o + 8 >= outlen) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (ch >= 0x20 && ch < 0x7f) {
+            out[o++] = (char)ch;
+        } else {
+            out[o++] = '\\', out[o++] = 'x', out[o++] = hex[ch >> 4], out[o++] = hex[ch & 15];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* 1kb / 4gb when exact, else plain bytes: for hints. */
+static const char *human_size(uint64_t n, char *out, size_t outlen)
+{
+    if (n != 0 && n % GB == 0)
+        snprintf(out, outlen, "%" PRIu64 "gb", n / GB);
+    else if (n != 0 && n % MB == 0)
+        snprintf(out, outlen, "%" PRIu64 "mb", n / MB);
+    else if (n != 0 && n % KB == 0)
+        snprintf(out, outlen, "%" PRIu64 "kb", n / KB);
+    else
+        snprintf(out, outlen, "%" PRIu64, n);
+    return out;
+}
+
+/* Digits only, no sign; fails on overflow. Advances *s past the digits. */
+static int parse_digits(const char **s, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t n = 0;
+    if (!is_digit(*p)) return -1;
+    for (; is_digit(*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (n > (UINT64_MAX - d) / 10) return -1;
+        n = n * 10 + d;
+    }
+    *s = p;
+    *out = n;
+    return 0;
+}
+
+int tc_parse_size(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t mult;
+    } units[] = {{"", 1}, {"b", 1}, {"k", KB}, {"kb", KB}, {"m", MB}, {"mb", MB}, {"g", GB}, {"gb", GB}};
+    uint64_t n;
+    if (!s || !out || parse_digits(&s, &n) < 0) return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (!equal_nocase(s, units[i].unit)) continue;
+        if (n > UINT64_MAX / units[i].mult) return -1;
+        *out = n * units[i].mult;
+        return 0;
+    }
+    return -1;
+}
+
+int tc_parse_duration_ms(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}};
+    uint64_t n;
+    if (!s || !out || parse_digits(&s, &n) < 0) return -1;
+    if (*s == '\0') {
+        /* a bare number is ambiguous (seconds? ms?) except for zero */
+        if (n != 0) return -1;
+        *out = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (!equal_nocase(s, units[i].unit)) continue;
+        if (n > UINT64_MAX / units[i].ms) return -1;
+        *out = n * units[i].ms;
+        return 0;
+    }
+    return -1;
+}
+
+/* Redis-style integer: optional '-', no leading zeros, no '+', no spaces. */
+static int parse_int64(const char *s, int64_t *out)
+{
+    int neg = *s == '-';
+    uint64_t n;
+    if (neg) s++;
+    if (s[0] == '0' && s[1] != '\0') return -1;
+    if (parse_digits(&s, &n) < 0 || *s != '\0') return -1;
+    if (n > (uint64_t)INT64_MAX + (uint64_t)neg) return -1;
+    *out = neg ? (n == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)n) : (int64_t)n;
+    return 0;
+}
+
+/* ---------- values ---------- */
+
+/* A parsed setting value before it is stored. */
+typedef struct value {
+    uint64_t num;    /* numbers, enum index, bool */
+    const char *str; /* strings (borrowed) */
+} value;
+
+static int in_range(const setting *s, uint64_t n) { return (s->zero_ok && n == 0) || (n >= s->min && n <= s->max); }
+
+/* NULL if str is acceptable for this string setting, else why not. */
+static const char *string_problem(const setting *s, const char *str, char *buf, size_t buflen)
+{
+    size_t len = strlen(str);
+    if (len < s->min) return s->min == 1 ? "must not be empty" : "is too short";
+    if (len > s->max) {
+        snprintf(buf, buflen, "is too long (at most %" PRIu64 " characters)", s->max);
+        return buf;
+    }
+    return s->rule ? s->rule(str) : NULL;
+}
+
+static int word_index(const char *const *words, const char *w)
+{
+    for (int i = 0; words[i]; i++)
+        if (equal_nocase(words[i], w)) return i;
+    return -1;
+}
+
+static void store(tc_config *c, const setting *s, value v)
+{
+    char *field = (char *)c + s->offset;
+    switch (s->type) {
+    case T_STRING:
+        snprintf(field, s->size, "%s", v.str); /* length already checked against max < size */
+        break;
+    case T_ENUM:
+    case T_BOOL: {
+        int i = (int)v.num;
+        memcpy(field, &i, sizeof i);
+        break;
+    }
+    case T_SIZE:
+    case T_DURATION:
+    case T_INT:
+        memcpy(field, &v.num, sizeof v.num);
+        break;
+    }
+}
+
+static void render(const tc_config *c, const setting *s, char *out, size_t outlen)
+{
+    const char *field = (const char *)c + s->offset;
+    uint64_t n;
+    int i;
+    switch (s->type) {
+    case T_STRING:
+        snprintf(out, outlen, "%s", field);
+        return;
+    case T_ENUM:
+        memcpy(&i, field, sizeof i);
+        snprintf(out, outlen, "%s", i >= 0 && (uint64_t)i <= s->max ? s->words[i] : "?");
+        return;
+    case T_BOOL:
+        memcpy(&i, field, sizeof i);
+        snprintf(out, outlen, "%s", i ? "yes" : "no");
+        return;
+    case T_DURATION:
+        memcpy(&n, field, sizeof n);
+        snprintf(out, outlen, "%" PRIu64, n / 1000); /* Redis reports timeout in seconds */
+        return;
+    case T_SIZE:
+    case T_INT:
+        memcpy(&n, field, sizeof n);
+        snprintf(out, outlen, "%" PRIu64, n);
+        return;
+    }
+}
+
+/* CONFIG SET (and built-in defaults): text to value, with the Redis reason
+ * ("argument must be ...") on failure. */
+static int value_from_text(const setting *s, const char *text, value *v, char *why, size_t whylen)
+{
+    const char *problem;
+    char buf[64];
+    int64_t i;
+    memset(v, 0, sizeof *v);
+    switch (s->type) {
+    case T_STRING:
+        if ((problem = string_problem(s, text, buf, sizeof buf))) {
+            snprintf(why, whylen, "argument %s", problem);
+            return -1;
+        }
+        v->str = text;
+        return 0;
+    case T_ENUM: {
+        int w = word_index(s->words, text);
+        if (w < 0) {
+            size_t o = (size_t)snprintf(why, whylen, "argument(s) must be one of the following:");
+            for (int k = 0; s->words[k] && o < whylen; k++)
+                o += (size_t)snprintf(why + o, whylen - o, "%s %s", k ? "," : "", s->words[k]);
+            return -1;
+        }
+        v->num = (uint64_t)w;
+        return 0;
+    }
+    case T_BOOL:
+        if (equal_nocase(text, "yes") || equal_nocase(text, "no")) {
+            v->num = equal_nocase(text, "yes");
+            return 0;
+        }
+        snprintf(why, whylen, "argument must be 'yes' or 'no'");
+        return -1;
+    case T_INT:
+        if (parse_int64(text, &i) < 0) {
+            snprintf(why, whylen, "argument couldn't be parsed into an integer");
+            return -1;
+        }
+        if (i < 0 || !in_range(s, (uint64_t)i)) goto range;
+        v->num = (uint64_t)i;
+        return 0;
+    case T_SIZE:
+        if (tc_parse_size(text, &v->num) < 0) {
+            snprintf(why, whylen, "argument must be a memory value");
+            return -1;
+        }
+        if (!in_range(s, v->num)) goto range;
+        return 0;
+    case T_DURATION: {
+        /* as in Redis, a bare number is seconds; "300ms" style also works */
+        const char *p = text;
+        uint64_t secs;
+        if (parse_digits(&p, &secs) == 0 && *p == '\0') {
+            if (secs > UINT64_MAX / 1000) goto range;
+            v->num = secs * 1000;
+        } else if (tc_parse_duration_ms(text, &v->num) < 0) {
+            snprintf(why, whylen, "argument must be a duration such as 300ms, 5s, 2m or 1h, or a number of seconds");
+            return -1;
+        }
+        if (!in_range(s, v->num)) goto range;
+        return 0;
+    }
+    }
+    return -1;
+
+range:
+    if (s->type == T_DURATION)
+        snprintf(why, whylen, "argument must be between %" PRIu64 " and %" PRIu64 " seconds inclusive", s->min / 1000,
+                 s->max / 1000);
+    else if (s->zero_ok && s->max == UINT64_MAX)
+        snprintf(why, whylen, "argument must be 0 or at least %" PRIu64, s->min);
+    else if (s->zero_ok)
+        snprintf(why, whylen, "argument must be 0 or between %" PRIu64 " and %" PRIu64 " inclusive", s->min, s->max);
+    else
+        snprintf(why, whylen, "argument must be between %" PRIu64 " and %" PRIu64 " inclusive", s->min, s->max);
+    return -1;
+}
+
+/* "hz is an integer between 1 and 500 (default 10)": what a TOML value should be. */
+static const char *setting_hint(const setting *s, char *out, size_t outlen)
+{
+    char lo[32], hi[32];
+    switch (s->type) {
+    case T_STRING:
+        snprintf(out, outlen, "%s is %s (default \"%s\")", s->name, s->form, s->def);
+        break;
+    case T_INT:
+        snprintf(out, outlen, "%s is an integer between %" PRIu64 " and %" PRIu64 " (default %s)", s->name, s->min,
+                 s->max, s->def);
+        break;
+    case T_SIZE:
+        if (s->zero_ok && s->max == UINT64_MAX)
+            snprintf(out, outlen, "%s is a size such as \"%s\" (units kb, mb, gb), at least %s, or 0 for unlimited (default \"%s\")",
+                     s->name, s->def, human_size(s->min, lo, sizeof lo), s->def);
+        else
+            snprintf(out, outlen, "%s is a size such as \"%s\" (units kb, mb, gb) between %s and %s (default \"%s\")",
+                     s->name, s->def, human_size(s->min, lo, sizeof lo), human_size(s->max, hi, sizeof hi), s->def);
+        break;
+    case T_DURATION:
+        snprintf(out, outlen,
+                 "%s is a duration string such as \"300ms\", \"30s\", \"2m\" or \"1h\"; \"0\" turns it off (default \"%s\")",
+                 s->name, s->def);
+        break;
+    case T_ENUM: {
+        size_t o = (size_t)snprintf(out, outlen, "%s is one of", s->name);
+        for (int k = 0; s->words[k] && o < outlen; k++)
+            o += (size_t)snprintf(out + o, outlen - o, "%s %s", k ? "," : "", s->words[k]);
+        if (o < outlen) snprintf(out + o, outlen - o, " (default \"%s\")", s->def);
+        break;
+    }
+    case T_BOOL:
+        snprintf(out, outlen, "%s is true or false (default %s)", s->name,
+                 equal_nocase(s->def, "yes") ? "true" : "false");
+        break;
+    }
+    return out;
+}
+
+static const char *expected_type(const setting *s)
+{
+    switch (s->type) {
+    case T_STRING: return "a string";
+    case T_INT: return "an integer";
+    case T_SIZE: return "a size (a number of bytes or a string such as \"512mb\")";
+    case T_DURATION: return "a duration string such as \"300ms\"";
+    case T_ENUM: return "a string";
+    case T_BOOL: return "true or false";
+    }
+    return "a value";
+}
+
+/* ---------- errors and suggestions ---------- */
+
+typedef struct ctx {
+    const char *name; /* file name for messages */
+    char *err;
+    size_t errlen;
+} ctx;
+
+static int fail(ctx *x, int line, const char *hint, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(ctx *x, int line, const char *hint, const char *fmt, ...)
+{
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (x->err && x->errlen)
+        snprintf(x->err, x->errlen, "%s:%d: %s\n  hint: %s", x->name, line, msg, hint && *hint ? hint : DEFAULT_HINT);
+    return -1;
+}
+
+/* Levenshtein distance on names compared case-insensitively with '-' = '_',
+ * so "max-clients" and "MaxClients" are near "maxclients". Long input is
+ * simply "far": nobody mistypes a 12-letter setting as 60 letters. */
+static size_t name_distance(const char *a, const char *b)
+{
+    enum { MAXLEN = 64 };
+    size_t la = strlen(a), lb = strlen(b), row[MAXLEN + 1];
+    if (la > MAXLEN || lb > MAXLEN) return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            char ca = a[i - 1] == '-' ? '_' : lower(a[i - 1]), cb = b[j - 1] == '-' ? '_' : lower(b[j - 1]);
+            size_t best = diag + (ca != cb);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = row[j];
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* Hint for an unknown key: "did you mean 'x'?" for a near miss, else the list. */
+/* names[0..n) are suggested; only names[0..nlist) are listed. */
+static const char *unknown_key_hint(const char *key, const char *const *names, size_t n, size_t nlist,
+                                    const char *list_intro, const char *list_tail, char *out, size_t outlen)
+{
+    size_t best = SIZE_MAX, best_i = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = name_distance(key, names[i]);
+        if (d < best) best = d, best_i = i;
+    }
+    if (best <= 2) {
+        snprintf(out, outlen, "did you mean '%s'?", names[best_i]);
+        return out;
+    }
+    size_t o = (size_t)snprintf(out, outlen, "%s", list_intro);
+    for (size_t i = 0; i < nlist && o < outlen; i++)
+        o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? ", " : " ", names[i]);
+    if (o < outlen) snprintf(out + o, outlen - o, "%s", list_tail);
+    return out;
+}
+
+static const char *unknown_setting_hint(const char *key, char *out, size_t outlen)
+{
+    const char *names[NSETTINGS + 1];
+    for (size_t i = 0; i < NSETTINGS; i++) names[i] = SETTINGS[i].name;
+    names[NSETTINGS] = "node"; /* so "[[nodes]]" or "Node" get "did you mean 'node'?" */
+    return unknown_key_hint(key, names, NSETTINGS + 1, NSETTINGS, "known settings are", ", and [[node]] tables", out,
+                            outlen);
+}
+
+/* ---------- loading ---------- */
+
+static const setting *find_setting(const char *toml_name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(SETTINGS[i].name, toml_name) == 0) return &SETTINGS[i];
+    return NULL;
+}
+
+static int load_setting(ctx *x, tc_config *c, const setting *s, const tc_toml_entry *e)
+{
+    const tc_toml_value *tv = &e->value;
+    char hint[320], buf[96], reason[64];
+    value v = {0};
+    setting_hint(s, hint, sizeof hint);
+
+    switch (s->type) {
+    case T_STRING:
+        if (tv->type != TC_TOML_STRING) break;
+        {
+            const char *problem = string_problem(s, tv->as.string, reason, sizeof reason);
+            if (problem) return fail(x, tv->line, hint, "%s %s", s->name, problem);
+        }
+        v.str = tv->as.string;
+        store(c, s, v);
+        return 0;
+    case T_INT:
+        if (tv->type != TC_TOML_INTEGER) break;
+        if (tv->as.integer < 0 || !in_range(s, (uint64_t)tv->as.integer))
+            return fail(x, tv->line, hint, "%s must be between %" PRIu64 " and %" PRIu64 ", got %" PRId64, s->name,
+                        s->min, s->max, tv->as.integer);
+        v.num = (uint64_t)tv->as.integer;
+        store(c, s, v);
+        return 0;
+    case T_SIZE:
+        if (tv->type == TC_TOML_INTEGER) {
+            if (tv->as.integer < 0) return fail(x, tv->line, hint, "%s must not be negative", s->name);
+            v.num = (uint64_t)tv->as.integer;
+        } else if (tv->type == TC_TOML_STRING) {
+            if (tc_parse_size(tv->as.string, &v.num) < 0)
+                return fail(x, tv->line, hint, "%s: \"%s\" is not a size", s->name, shown(tv->as.string, buf, sizeof buf));
+        } else {
+            break;
+        }
+        if (!in_range(s, v.num)) {
+            const char *got = tv->type == TC_TOML_STRING ? tv->as.string : NULL;
+            char num[32];
+            if (!got) {
+                snprintf(num, sizeof num, "%" PRIu64, v.num);
+                got = num;
+            }
+            return fail(x, tv->line, hint, "%s = %s is out of range", s->name, shown(got, buf, sizeof buf));
+        }
+        store(c, s, v);
+        return 0;
+    case T_DURATION:
+        if (tv->type == TC_TOML_INTEGER) {
+            /* 300 could mean seconds or milliseconds; make the unit explicit */
+            snprintf(hint, sizeof hint, "write the duration as a string with a unit, e.g. %s = \"300ms\" (or \"30s\", \"2m\", \"1h\"; \"0\" turns it off)",
+                     s->name);
+            return fail(x, tv->line, hint, "%s needs a unit: a bare integer is not a duration", s->name);
+        }
+        if (tv->type != TC_TOML_STRING) break;
+        if (tc_parse_duration_ms(tv->as.string, &v.num) < 0)
+            return fail(x, tv->line, hint, "%s: \"%s\" is not a duration", s->name, shown(tv->as.string, buf, sizeof buf));
+        if (!in_range(s, v.num))
+            return fail(x, tv->line, hint, "%s = \"%s\" is out of range", s->name, shown(tv->as.string, buf, sizeof buf));
+        store(c, s, v);
+        return 0;
+    case T_ENUM: {
+        if (tv->type != TC_TOML_STRING) break;
+        int w = word_index(s->words, tv->as.string);
+        if (w < 0)
+            return fail(x, tv->line, hint, "%s: unknown value \"%s\"", s->name, shown(tv->as.string, buf, sizeof buf));
+        v.num = (uint64_t)w;
+        store(c, s, v);
+        return 0;
+    }
+    case T_BOOL:
+        if (tv->type != TC_TOML_BOOLEAN) break;
+        v.num = (uint64_t)tv->as.boolean;
+        store(c, s, v);
+        return 0;
+    }
+    return fail(x, tv->line, hint, "%s must be %s, not %s", s->name, expected_type(s), tc_toml_type_name(tv->type));
+}
+
+/* "host:port" or "[v6]:port". On failure returns why. */
+static const char *parse_addr(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *h, *colon;
+    size_t hlen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close) return "missing ']' after the IPv6 address";
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        if (hlen == 0) return "the host is empty";
+        for (size_t i = 0; i < hlen; i++) {
+            char ch = lower(h[i]);
+            if (!(is_digit(ch) || (ch >= 'a' && ch <= 'f') || ch == ':' || ch == '.'))
+                return "an address in brackets must be an IPv6 address";
+        }
+        if (close[1] != ':') return "expected ':port' after ']'";
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon) return "missing ':port'";
+        h = s;
+        hlen = (size_t)(colon - s);
+        if (hlen == 0) return "the host is empty";
+        if (memchr(h, ':', hlen)) return "IPv6 addresses must be written in brackets, e.g. \"[::1]:7001\"";
+        for (size_t i = 0; i < hlen; i++) {
+            char ch = lower(h[i]);
+            if (!(is_digit(ch) || (ch >= 'a' && ch <= 'z') || ch == '.' || ch == '-' || ch == '_'))
+                return "the host may only contain letters, digits, '.', '-' and '_'";
+        }
+    }
+    if (hlen >= hostlen) return "the host is too long";
+    const char *p = colon + 1;
+    uint64_t n;
+    if (*p == '\0') return "the port is missing";
+    if (strlen(p) > 5 || parse_digits(&p, &n) < 0 || *p != '\0') return "the port must be a number";
+    if (n < 1 || n > 65535) return "the port must be between 1 and 65535";
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)n;
+    return NULL;
+}
+
+static int same_addr(const char *h1, int p1, const char *h2, int p2)
+{
+    return p1 == p2 && equal_nocase(h1, h2); /* host names are case-insensitive */
+}
+
+static const char *format_addr(const char *host, int port, char *out, size_t outlen)
+{
+    snprintf(out, outlen, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    return out;
+}
+
+/* Another node (or this node's other address) already using host:port? */
+static int check_addr_unique(ctx *x, const tc_config *c, const tc_node_conf *n, int line, const char *key,
+                             const char *host, int port)
+{
+    char a[TC_CONFIG_MAX_STR + 16];
+    const char *hint = "every node needs its own client_addr and raft_addr; no two may share a host:port";
+    for (size_t j = 0; j < c->nnodes; j++) {
+        const tc_node_conf *o = &c->nodes[j];
+        if (same_addr(host, port, o->client_host, o->client_port) || same_addr(host, port, o->raft_host, o->raft_port))
+            return fail(x, line, hint, "%s %s is already used by node %d (line %d)", key,
+                        format_addr(host, port, a, sizeof a), o->id, o->line);
+    }
+    if (strcmp(key, "raft_addr") == 0 && same_addr(host, port, n->client_host, n->client_port))
+        return fail(x, line, hint, "raft_addr %s is the same as this node's client_addr",
+                    format_addr(host, port, a, sizeof a));
+    return 0;
+}
+
+static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
+{
+    tc_node_conf n;
+    int line_of[5] = {0}; /* by NODE_KEYS index: where each key was set */
+    char buf[96], hint[320];
+    memset(&n, 0, sizeof n);
+    n.line = t->line;
+
+    if (c->nnodes >= TC_CONFIG_MAX_NODES)
+        return fail(x, t->line, "a cluster has at most 16 nodes", "too many [[node]] tables (at most %d)",
+                    TC_CONFIG_MAX_NODES);
+
+    for (size_t i = 0; i < t->len; i++) {
+        const tc_toml_entry *e = &t->entries[i];
+        const tc_toml_value *tv = &e->value;
+        int k;
+        for (k = 0; NODE_KEYS[k] && strcmp(NODE_KEYS[k], e->key) != 0; k++) {}
+        if (!NODE_KEYS[k])
+            return fail(x, e->line, unknown_key_hint(e->key, NODE_KEYS, 5, 5, "node keys are", "", hint, sizeof hint),
+                        "unknown key '%s' in [[node]]", shown(e->key, buf, sizeof buf));
+        line_of[k] = e->line;
+
+        if (k == 0) { /* id */
+            const char *id_hint = "id is the node's number, an integer between 1 and 65535, unique in the cluster";
+            if (tv->type != TC_TOML_INTEGER)
+                return fail(x, tv->line, id_hint, "id must be an integer, not %s", tc_toml_type_name(tv->type));
+            if (tv->as.integer < 1 || tv->as.integer > 65535)
+                return fail(x, tv->line, id_hint, "id must be between 1 and 65535, got %" PRId64, tv->as.integer);
+            n.id = (int)tv->as.integer;
+            for (size_t j = 0; j < c->nnodes; j++)
+                if (c->nodes[j].id == n.id)
+                    return fail(x, tv->line, id_hint, "duplicate node id %d (also used by the node on line %d)", n.id,
+                                c->nodes[j].line);
+            continue;
+        }
+
+        if (tv->type != TC_TOML_STRING)
+            return fail(x, tv->line, NODE_HINT, "%s must be a string, not %s", e->key, tc_toml_type_name(tv->type));
+        const char *str = tv->as.string;
+        if (k == 1) { /* zone */
+            const char *zone_hint = "zone names the failure domain (rack, datacenter) of the node: 1 to 63 characters";
+            if (!*str) return fail(x, tv->line, zone_hint, "zone must not be empty");
+            if (strlen(str) >= sizeof n.zone) return fail(x, tv->line, zone_hint, "zone is too long (at most 63 characters)");
+            if (no_control_rule(str)) return fail(x, tv->line, zone_hint, "zone must not contain control characters");
+            memcpy(n.zone, str, strlen(str) + 1);
+        } else if (k == 2 || k == 3) { /* client_addr, raft_addr */
+            char *host = k == 2 ? n.client_host : n.raft_host;
+            int *port = k == 2 ? &n.client_port : &n.raft_port;
+            const char *why = parse_addr(str, host, TC_CONFIG_MAX_STR, port);
+            snprintf(hint, sizeof hint,
+                     "%s is \"host:port\" with a port from 1 to 65535, e.g. \"127.0.0.1:7001\" or \"[::1]:7001\"", e->key);
+            if (why) return fail(x, tv->line, hint, "%s \"%s\": %s", e->key, shown(str, buf, sizeof buf), why);
+        } else { /* data_dir */
+            const char *dir_hint = "data_dir is this node's directory (default <data_dir>/node-<id>)";
+            if (strlen(str) >= sizeof n.data_dir)
+                return fail(x, tv->line, dir_hint, "data_dir is too long (at most %d characters)", TC_CONFIG_MAX_STR - 1);
+            if (no_control_rule(str)) return fail(x, tv->line, dir_hint, "data_dir must not contain control characters");
+            memcpy(n.data_dir, str, strlen(str) + 1);
+        }
+    }
+
+    for (int k = 0; k < 4; k++)
+        if (!line_of[k]) return fail(x, t->line, NODE_HINT, "[[node]] is missing '%s'", NODE_KEYS[k]);
+    /* uniqueness once both addresses are known, so the raft-vs-client check sees both */
+    if (check_addr_unique(x, c, &n, line_of[2], "client_addr", n.client_host, n.client_port) < 0 ||
+        check_addr_unique(x, c, &n, line_of[3], "raft_addr", n.raft_host, n.raft_port) < 0)
+        return -1;
+    c->nodes[c->nnodes++] = n;
+    return 0;
+}
+
+static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_line)
+{
+    char buf[96], hint[512];
+    for (size_t i = 0; i < root->len; i++) {
+        const tc_toml_entry *e = &root->entries[i];
+        const setting *s = find_setting(e->key);
+        if (s) {
+            if (load_setting(x, c, s, e) < 0) return -1;
+            continue;
+        }
+        if (strcmp(e->key, "node") == 0) {
+            const tc_toml_value *v = &e->value;
+            if (!(v->type == TC_TOML_ARRAY && v->as.array.of_tables))
+                return fail(x, e->line, "write one [[node]] table (double brackets) per cluster node",
+                            "node must be an array of tables ([[node]]), not %s", tc_toml_type_name(v->type));
+            for (size_t j = 0; j < v->as.array.len; j++)
+                if (load_node(x, c, v->as.array.items[j].as.table) < 0) return -1;
+            continue;
+        }
+        unknown_setting_hint(e->key, hint, sizeof hint);
+        if (e->value.type == TC_TOML_TABLE || (e->value.type == TC_TOML_ARRAY && e->value.as.array.of_tables))
+            return fail(x, e->line, hint, "unknown table '%s'", shown(e->key, buf, sizeof buf));
+        return fail(x, e->line, hint, "unknown setting '%s'", shown(e->key, buf, sizeof buf));
+    }
+    if (c->nnodes == 0)
+        return fail(x, last_line, "add one [[node]] table per cluster node with id, zone, client_addr and raft_addr (see cluster.toml.example)",
+                    "no [[node]] tables: at least one node is required");
+    return 0;
+}
+
+void tc_config_defaults(tc_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        value v;
+        char why[160];
+        /* built-in defaults are valid by construction (a unit test checks it) */
+        if (value_from_text(&SETTINGS[i], SETTINGS[i].def, &v, why, sizeof why) == 0) store(c, &SETTINGS[i], v);
+    }
+}
+
+int tc_config_parse(tc_config *c, const char *name, const char *text, size_t len, char *err, size_t errlen)
+{
+    ctx x = {.name = name ? name : "config", .err = err, .errlen = errlen};
+    tc_toml_table *root;
+    tc_toml_error te;
+    int last_line = 1;
+
+    if (err && errlen) err[0] = '\0';
+    tc_config_defaults(c);
+    snprintf(c->path, sizeof c->path, "%s", x.name);
+    if (tc_toml_parse(text, len, &root, &te) < 0) return fail(&x, te.line, te.hint, "%s", te.message);
+    for (size_t i = 0; i + 1 < len; i++) /* the last line, for "no nodes" (ignores a final newline) */
+        if (text[i] == '\n') last_line++;
+    int rc = load_root(&x, c, root, last_line);
+    tc_toml_free(root);
+    return rc;
+}
+
+int tc_config_load(tc_config *c, const char *path, char *err, size_t errlen)
+{
+    static const char HINT[] = "pass --config with the path of your cluster.toml (see cluster.toml.example)";
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open config file: %s\n  hint: %s", path, strerror(errno), HINT);
+        return -1;
+    }
+    char *buf = malloc(MAX_FILE_SIZE + 1);
+    if (!buf) {
+        fclose(f);
+        snprintf(err, errlen, "%s: out of memory reading config file\n  hint: %s", path, HINT);
+        return -1;
+    }
+    size_t n = fread(buf, 1, MAX_FILE_SIZE + 1, f);
+    int read_errno = ferror(f) ? errno : 0;
+    fclose(f);
+    int rc;
+    if (read_errno) {
+        snprintf(err, errlen, "%s: cannot read config file: %s\n  hint: %s", path, strerror(read_errno), HINT);
+        rc = -1;
+    } else if (n > MAX_FILE_SIZE) {
+        snprintf(err, errlen, "%s: config file is larger than 1 MiB\n  hint: %s", path,
+                 "cluster.toml is normally a few kilobytes; check that --config names the right file");
+        rc = -1;
+    } else {
+        rc = tc_config_parse(c, path, buf, n, err, errlen);
+    }
+    free(buf);
+    return rc;
+}
+
+const tc_node_conf *tc_config_node(const tc_config *c, int id)
+{
+    for (size_t i = 0; i < c->nnodes; i++)
+        if (c->nodes[i].id == id) return &c->nodes[i];
+    return NULL;
+}
+
+/* ---------- CONFIG GET / SET ---------- */
+
+static void dashed(const char *name, char *out, size_t outlen)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < outlen; i++) out[i] = name[i] == '_' ? '-' : name[i];
+    out[i] = '\0';
+}
+
+int tc_config_get(const tc_config *c, const char *pattern, tc_config_emit_fn emit, void *ud)
+{
+    char name[64], val[TC_CONFIG_MAX_STR + 32];
+    int count = 0;
+    if (!pattern) return 0;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        dashed(SETTINGS[i].name, name, sizeof name);
+        if (!tc_glob_match(pattern, strlen(pattern), name, strlen(name), 1)) continue;
+        render(c, &SETTINGS[i], val, sizeof val);
+        emit(ud, name, val);
+        count++;
+    }
+    return count;
+}
+
+/* CONFIG SET names: dashed or underscored, any case. */
+static const setting *find_config_name(const char *name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *a = SETTINGS[i].name, *b = name;
+        while (*a && *b && (*a == (*b == '-' ? '_' : lower(*b)))) a++, b++;
+        if (!*a && !*b) return &SETTINGS[i];
+    }
+    return NULL;
+}
+
+int tc_config_set(tc_config *c, const char *name, const char *value_text, char *err, size_t errlen)
+{
+    char nbuf[128], why[192];
+    value v;
+    if (!name) name = "";
+    shown(name, nbuf, sizeof nbuf);
+    const setting *s = find_config_name(name);
+    if (!s) {
+        snprintf(err, errlen, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", nbuf);
+        return -1;
+    }
+    if (!s->mut) {
+        snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config",
+                 nbuf);
+        return -2;
+    }
+    if (value_from_text(s, value_text ? value_text : "", &v, why, sizeof why) < 0) {
+        snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", nbuf, why);
+        return -3;
+    }
+    store(c, s, v); /* the only write: on any failure above *c is untouched */
+    return 0;
+}

@@ -1,0 +1,80 @@
+/* Node configuration: cluster.toml, validated against one settings table.
+ *
+ * The same table drives loading from TOML, CONFIG GET (glob over names) and
+ * CONFIG SET (only settings flagged mutable). Setting names are written with
+ * underscores in TOML and with dashes in CONFIG GET/SET, e.g. TOML
+ * `proto_max_bulk_len` is CONFIG `proto-max-bulk-len`. */
+#ifndef TC_CONFIG_H
+#define TC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TC_CONFIG_MAX_NODES 16
+#define TC_CONFIG_MAX_STR 256
+
+typedef struct tc_node_conf {
+    int id;                          /* 1..65535, unique */
+    char zone[64];                   /* non-empty */
+    char client_host[TC_CONFIG_MAX_STR]; /* from client_addr "host:port" */
+    int client_port;                 /* 1..65535 */
+    char raft_host[TC_CONFIG_MAX_STR];   /* from raft_addr "host:port" */
+    int raft_port;                   /* 1..65535 */
+    char data_dir[TC_CONFIG_MAX_STR];    /* "" = <config data_dir>/node-<id> */
+    int line;                        /* line of its [[node]] header */
+} tc_node_conf;
+
+enum tc_log_level { TC_LOG_DEBUG, TC_LOG_INFO, TC_LOG_NOTICE, TC_LOG_WARNING };
+
+typedef struct tc_config {
+    char path[TC_CONFIG_MAX_STR];      /* file it was loaded from */
+    char cluster_name[64];             /* default "tricache" */
+    char data_dir[TC_CONFIG_MAX_STR];  /* default "./data" */
+    char auth_token[TC_CONFIG_MAX_STR];/* "" = no AUTH required */
+    int log_level;                     /* enum tc_log_level, default notice */
+    uint64_t maxclients;               /* default 10000, 1..1000000 */
+    uint64_t proto_max_bulk_len;       /* bytes, default 512mb, 1kb..4gb */
+    uint64_t proto_max_multibulk_len;  /* args per command, default 1048576, 16..(1<<31)-1 */
+    uint64_t client_query_buffer_limit;/* bytes, default 1gb, 1mb..4gb */
+    uint64_t client_output_buffer_limit;/* bytes, default 1gb, 0=unlimited */
+    uint64_t timeout_ms;               /* idle client timeout, default 0 = off */
+    uint64_t tcp_backlog;              /* default 511, 1..65535 */
+    uint64_t hz;                       /* active expiry cycles/s, default 10, 1..500 */
+    tc_node_conf nodes[TC_CONFIG_MAX_NODES];
+    size_t nnodes;                     /* >= 1 */
+} tc_config;
+
+/* Fills every setting with its default and no nodes. */
+void tc_config_defaults(tc_config *c);
+
+/* Parses TOML text; `name` is used in messages ("name:line: message\n  hint: ...").
+ * On error returns -1 and writes the message to err; *c is then unspecified. */
+int tc_config_parse(tc_config *c, const char *name, const char *text, size_t len,
+                    char *err, size_t errlen);
+
+/* Reads and parses a file. A missing/unreadable file is an error with a hint. */
+int tc_config_load(tc_config *c, const char *path, char *err, size_t errlen);
+
+/* The node with this id, or NULL. */
+const tc_node_conf *tc_config_node(const tc_config *c, int id);
+
+/* CONFIG GET: calls emit(name, value) for every setting whose dashed name
+ * matches the glob pattern (case-insensitive, Redis glob syntax). Values are
+ * rendered as Redis does: sizes and durations as plain integers (bytes;
+ * timeout in seconds), booleans as yes/no. Returns the number emitted. */
+typedef void (*tc_config_emit_fn)(void *ud, const char *name, const char *value);
+int tc_config_get(const tc_config *c, const char *pattern, tc_config_emit_fn emit, void *ud);
+
+/* CONFIG SET name value (dashed or underscored name). Returns 0 on success,
+ * -1 unknown name, -2 immutable, -3 bad value; err gets a Redis-style text
+ * such as "ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 1 and 500 inclusive".
+ * On failure *c is unchanged. */
+int tc_config_set(tc_config *c, const char *name, const char *value, char *err, size_t errlen);
+
+/* Helpers shared with other modules. Both return 0 or -1.
+ * Sizes: "512mb", "4gb", "1024", "64kb" (k/kb/m/mb/g/gb, case-insensitive, 1k=1024).
+ * Durations: "300ms", "1s", "2m", "1h", "0" (result in milliseconds). */
+int tc_parse_size(const char *s, uint64_t *out);
+int tc_parse_duration_ms(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,135 @@
+/* INFO: Redis-formatted sections, so monitoring that parses Redis's INFO
+ * works unchanged. */
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "server.h"
+
+static void human_bytes(char *out, size_t len, uint64_t n)
+{
+    double v = (double)n;
+    if (n < 1024) snprintf(out, len, "%lluB", (unsigned long long)n);
+    else if (n < 1024ull * 1024) snprintf(out, len, "%.2fK", v / 1024);
+    else if (n < 1024ull * 1024 * 1024) snprintf(out, len, "%.2fM", v / (1024 * 1024));
+    else snprintf(out, len, "%.2fG", v / (1024.0 * 1024 * 1024));
+}
+
+/* Bytes the allocator has handed out and not got back: the same notion as
+ * Redis's used_memory (which asks jemalloc). */
+static uint64_t used_memory(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+}
+
+static uint64_t rss_bytes(void)
+{
+    unsigned long long pages_total = 0, pages_rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%llu %llu", &pages_total, &pages_rss) != 2) pages_rss = 0;
+    fclose(f);
+    return pages_rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void section_server(tc_server *s, tc_buf *b)
+{
+    struct utsname u;
+    uname(&u);
+    int64_t now = tc_now_ms();
+    int64_t up = (now - s->start_ms) / 1000;
+    tc_buf_printf(b,
+                  "# Server\r\nredis_version:%s\r\ntricache_version:%s\r\nredis_mode:standalone\r\n"
+                  "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\nprocess_id:%d\r\nrun_id:%s\r\n"
+                  "tcp_port:%d\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
+                  "hz:%llu\r\nconfig_file:%s\r\ncluster_name:%s\r\nnode_id:%d\r\nzone:%s\r\n",
+                  TC_REDIS_COMPAT_VERSION, TC_VERSION, u.sysname, u.release, u.machine, (int)(sizeof(void *) * 8),
+                  (int)getpid(), s->run_id, s->self ? s->self->client_port : 0, (long long)now * 1000,
+                  (long long)up, (long long)(up / 86400), (unsigned long long)s->cfg.hz, s->cfg.path,
+                  s->cfg.cluster_name, s->self ? s->self->id : 0, s->self ? s->self->zone : "");
+}
+
+static void section_clients(tc_server *s, tc_buf *b)
+{
+    tc_buf_printf(b, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%llu\r\nblocked_clients:0\r\n", s->nclients,
+                  (unsigned long long)s->cfg.maxclients);
+}
+
+static void section_memory(tc_server *s, tc_buf *b)
+{
+    (void)s;
+    char h1[32], h2[32];
+    uint64_t used = used_memory(), rss = rss_bytes();
+    human_bytes(h1, sizeof h1, used);
+    human_bytes(h2, sizeof h2, rss);
+    tc_buf_printf(b,
+                  "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
+                  "used_memory_rss_human:%s\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
+                  "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n",
+                  (unsigned long long)used, h1, (unsigned long long)rss, h2, used ? (double)rss / (double)used : 0.0);
+}
+
+static void section_stats(tc_server *s, tc_buf *b)
+{
+    tc_stats *st = &s->stats;
+    tc_buf_printf(b,
+                  "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+                  "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+                  "expired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+                  "acl_access_denied_auth:%llu\r\ntotal_protocol_errors:%llu\r\n"
+                  "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
+                  (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
+                  (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
+                  (unsigned long long)st->rejected_connections, (unsigned long long)s->ks.expired_keys,
+                  (unsigned long long)s->ks.hits, (unsigned long long)s->ks.misses,
+                  (unsigned long long)st->auth_failures, (unsigned long long)st->protocol_errors,
+                  (unsigned long long)st->client_qbuf_limit_disconnections,
+                  (unsigned long long)st->client_outbuf_limit_disconnections);
+}
+
+static void section_replication(tc_server *s, tc_buf *b)
+{
+    tc_buf_printf(b,
+                  "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_replid:%s\r\n"
+                  "master_repl_offset:0\r\n",
+                  s->run_id);
+}
+
+static void section_keyspace(tc_server *s, tc_buf *b)
+{
+    tc_buf_appends(b, "# Keyspace\r\n");
+    size_t keys = tc_ks_size(&s->ks);
+    if (keys)
+        tc_buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", keys, tc_ks_volatile_count(&s->ks));
+}
+
+static const struct {
+    const char *name;
+    void (*render)(tc_server *, tc_buf *);
+} sections[] = {
+    {"server", section_server},       {"clients", section_clients},   {"memory", section_memory},
+    {"stats", section_stats},         {"replication", section_replication}, {"keyspace", section_keyspace},
+};
+
+void tc_info_render(tc_server *s, tc_buf *b, size_t n, const tc_slice *names)
+{
+    size_t count = sizeof sections / sizeof sections[0];
+    int want[sizeof sections / sizeof sections[0]] = {0};
+    int all = n == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tc_arg_is(&names[i], "all") || tc_arg_is(&names[i], "everything") || tc_arg_is(&names[i], "default"))
+            all = 1;
+        for (size_t k = 0; k < count; k++)
+            if (tc_arg_is(&names[i], sections[k].name)) want[k] = 1;
+    }
+    int first = 1;
+    for (size_t k = 0; k < count; k++) {
+        if (!all && !want[k]) continue;
+        if (!first) tc_buf_append(b, "\r\n", 2);
+        sections[k].render(s, b);
+        first = 0;
+    }
+}

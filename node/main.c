@@ -1,0 +1,84 @@
+/* tricache --config FILE --node ID */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tricache --config FILE --node ID [--check]\n"
+            "       tricache --version | --help\n"
+            "\n"
+            "  --config FILE  the cluster's cluster.toml (see cluster.toml.example)\n"
+            "  --node ID      which [[node]] of that file this process is\n"
+            "  --check        validate the configuration and exit\n");
+}
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tricache: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    usage(stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *node_arg = NULL;
+    int check_only = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
+            printf("tricache %s (Redis %s compatible)\n", TC_VERSION, TC_REDIS_COMPAT_VERSION);
+            return 0;
+        } else if (strcmp(a, "--check") == 0) {
+            check_only = 1;
+        } else if (strcmp(a, "--config") == 0 || strcmp(a, "--node") == 0) {
+            if (i + 1 >= argc) return bad_usage("option %s needs a value", a);
+            if (a[2] == 'c') config_path = argv[++i];
+            else node_arg = argv[++i];
+        } else {
+            return bad_usage("unknown option '%s'", a);
+        }
+    }
+    if (!config_path) return bad_usage("%s", "--config FILE is required");
+    if (!node_arg && !check_only) return bad_usage("%s", "--node ID is required");
+
+    static tc_config cfg; /* large: keep it off the stack */
+    char err[2048];
+    if (tc_config_load(&cfg, config_path, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    int node_id = 0;
+    if (node_arg) {
+        char *end;
+        long v = strtol(node_arg, &end, 10);
+        if (*node_arg == '\0' || *end != '\0' || v < 1 || v > 65535)
+            return bad_usage("--node wants a node id between 1 and 65535, got '%s'", node_arg);
+        node_id = (int)v;
+    }
+    tc_log_set_level(cfg.log_level);
+    static tc_server server;
+    if (node_id && tc_server_init(&server, &cfg, node_id, err, sizeof err) != 0) {
+        fprintf(stderr, "tricache: %s\n", err);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: OK (%zu nodes)\n", config_path, cfg.nnodes);
+        if (node_id) tc_server_free(&server);
+        return 0;
+    }
+    int rc = tc_server_run(&server, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "tricache: %s\n", err);
+    tc_server_free(&server);
+    return rc == 0 ? 0 : 1;
+}

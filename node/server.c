@@ -1,0 +1,528 @@
+/* The event loop, client connections and command dispatch. */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "auth.h"
+#include "log.h"
+
+/* Read in chunks of at least this size. */
+#define READ_CHUNK (16 * 1024)
+/* Stop executing a client's pipelined commands while this much output is
+ * waiting for a slow reader: memory stays bounded without dropping anything. */
+#define OUTPUT_PAUSE_BYTES (1024 * 1024)
+/* A query buffer this large is freed once it is empty again. */
+#define QUERY_SHRINK_BYTES (1024 * 1024)
+
+int64_t tc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->self = tc_config_node(&s->cfg, node_id);
+    if (!s->self) {
+        int n = snprintf(err, errlen, "node %d is not listed in %s; its [[node]] ids are", node_id, cfg->path);
+        for (size_t i = 0; i < cfg->nnodes && n > 0 && (size_t)n < errlen; i++)
+            n += snprintf(err + n, errlen - (size_t)n, "%s %d", i ? "," : "", cfg->nodes[i].id);
+        return -1;
+    }
+    uint64_t seed[2];
+    unsigned char id[20];
+    if (getrandom(seed, sizeof seed, 0) != sizeof seed || getrandom(id, sizeof id, 0) != sizeof id) {
+        snprintf(err, errlen, "cannot read random bytes: %s", strerror(errno));
+        return -1;
+    }
+    tc_ks_init(&s->ks, seed[0], seed[1]);
+    for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
+    s->start_ms = tc_now_ms();
+    s->next_client_id = 1;
+    return 0;
+}
+
+void tc_server_free(tc_server *s) { tc_ks_free(&s->ks); }
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static void reply_unknown_command(tc_reply *r, size_t argc, const tc_slice *argv)
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "ERR unknown command '%.*s', with args beginning with: ",
+                     (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].p);
+    for (size_t i = 1; i < argc && n > 0 && (size_t)n < sizeof msg - 1; i++)
+        n += snprintf(msg + n, sizeof msg - (size_t)n, "'%.*s' ", (int)(argv[i].len > 128 ? 128 : argv[i].len),
+                      argv[i].p);
+    tc_reply_error(r, msg);
+}
+
+void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
+                       int64_t now_ms)
+{
+    const tc_cmd *cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
+    if (!cmd) {
+        reply_unknown_command(r, argc, argv);
+        return;
+    }
+    /* Redis's order: unknown command, then arity, then authentication. */
+    if (!tc_cmd_arity_ok(cmd, argc)) {
+        tc_reply_errorf(r, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return;
+    }
+    if (c && !c->authenticated && !(cmd->flags & TC_CMD_NOAUTH)) {
+        tc_reply_error(r, TC_ERR_NOAUTH);
+        return;
+    }
+    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r};
+    cmd->fn(&ctx);
+    s->stats.commands_processed++;
+    if (c) c->last_cmd = cmd->name;
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+static void process_input(tc_client *c);
+static void flush_output(tc_client *c);
+
+static void on_client_closed(uv_handle_t *h)
+{
+    tc_client *c = h->data;
+    tc_buf_free(&c->query);
+    tc_buf_free(&c->out);
+    tc_buf_free(&c->inflight);
+    tc_resp_free(&c->parser);
+    free(c->argv);
+    free(c->name);
+    free(c);
+}
+
+static void close_client(tc_client *c)
+{
+    if (c->closing) return;
+    c->closing = 1;
+    tc_server *s = c->srv;
+    if (c->prev) c->prev->next = c->next;
+    else s->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nclients--;
+    uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+}
+
+void tc_client_close_after_reply(tc_client *c)
+{
+    c->close_after_reply = 1;
+    /* Another client: close it as soon as its pending output is out. The
+     * client running a command is flushed when that command returns. */
+    if (!c->closing && c->srv->current != c) flush_output(c);
+}
+
+static void on_write_done(uv_write_t *req, int status)
+{
+    tc_client *c = req->data;
+    c->writing = 0;
+    c->inflight.len = 0;
+    if (c->closing) return;
+    if (status < 0) {
+        close_client(c);
+        return;
+    }
+    if (c->reading_paused && c->out.len < OUTPUT_PAUSE_BYTES) {
+        c->reading_paused = 0;
+        process_input(c); /* runs what was left unparsed, then flushes */
+        if (!c->closing && !c->reading_paused) uv_read_start((uv_stream_t *)&c->tcp, NULL, NULL);
+        return;
+    }
+    flush_output(c);
+}
+
+static void flush_output(tc_client *c)
+{
+    if (c->closing) return;
+    if (!c->writing && c->out.len > 0) {
+        uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            close_client(c);
+            return;
+        }
+        size_t done = n > 0 ? (size_t)n : 0;
+        c->srv->stats.net_output_bytes += done;
+        if (done == c->out.len) {
+            c->out.len = 0;
+        } else {
+            /* The rest goes out through uv_write from a buffer that nothing
+             * appends to until its callback: swap the two buffers. */
+            tc_buf t = c->inflight;
+            c->inflight = c->out;
+            c->out = t;
+            c->out.len = 0;
+            size_t left = c->inflight.len - done;
+            c->srv->stats.net_output_bytes += left;
+            uv_buf_t rest = uv_buf_init(c->inflight.data + done, (unsigned)left);
+            c->write_req.data = c;
+            if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &rest, 1, on_write_done) != 0) {
+                close_client(c);
+                return;
+            }
+            c->writing = 1;
+        }
+    }
+    if (c->close_after_reply && !c->writing && c->out.len == 0) close_client(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    tc_client *c = h->data;
+    size_t want = READ_CHUNK;
+    size_t missing = tc_resp_missing(&c->parser, c->query.len - c->query_pos);
+    if (missing > want) want = missing;
+    /* Never ask the kernel for more than the limit leaves room for. */
+    if (tc_buf_reserve(&c->query, want) != 0) {
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
+    size_t room = c->query.cap - c->query.len;
+    if (room > UINT32_MAX) room = UINT32_MAX;
+    *buf = uv_buf_init(c->query.data + c->query.len, (unsigned)room);
+}
+
+static void reject_and_close(tc_client *c, const char *msg)
+{
+    tc_reply r = {&c->out, c->resp};
+    tc_reply_error(&r, msg);
+    tc_client_close_after_reply(c);
+}
+
+static void process_input(tc_client *c)
+{
+    tc_server *s = c->srv;
+    tc_reply reply = {&c->out, c->resp};
+    s->current = c;
+    while (!c->close_after_reply && !c->closing) {
+        size_t avail = c->query.len - c->query_pos;
+        if (avail == 0) break;
+        if (c->writing && c->out.len >= OUTPUT_PAUSE_BYTES) {
+            if (!c->reading_paused) {
+                c->reading_paused = 1;
+                uv_read_stop((uv_stream_t *)&c->tcp);
+            }
+            break;
+        }
+        c->parser.max_bulk_len = s->cfg.proto_max_bulk_len;
+        c->parser.max_args = s->cfg.proto_max_multibulk_len;
+        char *start = c->query.data + c->query_pos;
+        size_t used = 0;
+        int rc = tc_resp_parse(&c->parser, start, avail, &used);
+        if (rc == TC_RESP_INCOMPLETE) {
+            if (avail > s->cfg.client_query_buffer_limit) {
+                s->stats.client_qbuf_limit_disconnections++;
+                tc_warn("closing client %s: query buffer of %zu bytes exceeds client-query-buffer-limit", c->addr,
+                        avail);
+                reject_and_close(c, "ERR Protocol error: query buffer limit exceeded (client-query-buffer-limit)");
+            }
+            break;
+        }
+        if (rc == TC_RESP_ERR) {
+            s->stats.protocol_errors++;
+            char msg[160];
+            snprintf(msg, sizeof msg, "ERR %s", c->parser.err);
+            tc_info("protocol error from client %s: %s", c->addr, c->parser.err);
+            reject_and_close(c, msg);
+            break;
+        }
+        c->query_pos += used;
+        size_t argc = c->parser.argc;
+        if (argc == 0) continue;
+        if (argc > c->argv_cap) {
+            size_t cap = argc < 16 ? 16 : argc;
+            tc_slice *v = realloc(c->argv, cap * sizeof *v);
+            if (!v) {
+                reject_and_close(c, "ERR out of memory");
+                break;
+            }
+            c->argv = v;
+            c->argv_cap = cap;
+        }
+        for (size_t i = 0; i < argc; i++) {
+            c->argv[i].p = start + c->parser.argv[i].off;
+            c->argv[i].len = c->parser.argv[i].len;
+        }
+        reply.resp = c->resp;
+        int64_t now = tc_now_ms();
+        tc_server_execute(s, c, argc, c->argv, &reply, now);
+        c->last_active_ms = now;
+    }
+    s->current = NULL;
+    /* Keep the unparsed tail at the start of the buffer: the parser's
+     * offsets are relative to it, so they stay valid. */
+    if (c->query_pos > 0) {
+        tc_buf_consume(&c->query, c->query_pos);
+        c->query_pos = 0;
+    }
+    if (c->query.len == 0 && c->query.cap > QUERY_SHRINK_BYTES) tc_buf_free(&c->query);
+    if (c->out.oom) {
+        close_client(c);
+        return;
+    }
+    uint64_t limit = s->cfg.client_output_buffer_limit;
+    if (limit && c->out.len + c->inflight.len > limit) {
+        s->stats.client_outbuf_limit_disconnections++;
+        tc_warn("closing client %s: %zu bytes of output exceed client-output-buffer-limit", c->addr,
+                c->out.len + c->inflight.len);
+        close_client(c);
+        return;
+    }
+    flush_output(c);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    tc_client *c = stream->data;
+    if (nread < 0) {
+        if (nread != UV_EOF) tc_debug("client %s read error: %s", c->addr, uv_strerror((int)nread));
+        close_client(c);
+        return;
+    }
+    if (nread == 0) return;
+    c->query.len += (size_t)nread;
+    c->srv->stats.net_input_bytes += (uint64_t)nread;
+    c->last_active_ms = tc_now_ms();
+    process_input(c);
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+        snprintf(out, len, "%s:%d", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+        snprintf(out, len, "[%s]:%d", ip, port);
+    } else {
+        snprintf(out, len, "?:0");
+    }
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    tc_server *s = listener->data;
+    if (status < 0) {
+        tc_warn("accept failed: %s", uv_strerror(status));
+        return;
+    }
+    tc_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        tc_warn("accept: out of memory");
+        return;
+    }
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    c->srv = s;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+        return;
+    }
+    s->stats.connections_received++;
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) format_addr(&ss, c->addr, sizeof c->addr);
+    len = sizeof ss;
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) format_addr(&ss, c->laddr, sizeof c->laddr);
+    tc_resp_init(&c->parser, s->cfg.proto_max_bulk_len, s->cfg.proto_max_multibulk_len);
+
+    /* Insert first so the accounting in close_client holds on every path. */
+    c->next = s->clients;
+    if (s->clients) s->clients->prev = c;
+    s->clients = c;
+    s->nclients++;
+
+    if (s->nclients > s->cfg.maxclients || s->shutting_down) {
+        s->stats.rejected_connections++;
+        static const char msg[] = "-ERR max number of clients reached\r\n";
+        uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+        uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort: we close anyway */
+        close_client(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->id = s->next_client_id++;
+    c->resp = 2;
+    c->authenticated = !tc_auth_required(s->cfg.auth_token);
+    c->created_ms = c->last_active_ms = tc_now_ms();
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) close_client(c);
+}
+
+void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
+{
+    uv_os_fd_t fd = -1;
+    uv_fileno((uv_handle_t *)&c->tcp, &fd);
+    size_t qbuf = c->query.len - c->query_pos;
+    size_t omem = c->out.cap + c->inflight.cap;
+    tc_buf_printf(b,
+                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
+                  "multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
+                  "tot-mem=%zu events=r%s cmd=%s user=default redir=-1 resp=%d",
+                  (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
+                  (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
+                  qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
+                  (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL", c->resp);
+}
+
+/* ---- periodic work and shutdown ---------------------------------------- */
+
+static void close_handle_if_open(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void begin_shutdown(tc_server *s, const char *why)
+{
+    if (s->shutting_down) return;
+    s->shutting_down = 1;
+    tc_notice("%s: shutting down", why);
+    close_handle_if_open((uv_handle_t *)&s->listener);
+    close_handle_if_open((uv_handle_t *)&s->cron);
+    close_handle_if_open((uv_handle_t *)&s->sig_term);
+    close_handle_if_open((uv_handle_t *)&s->sig_int);
+    while (s->clients) close_client(s->clients);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    begin_shutdown(h->data, signum == SIGTERM ? "Received SIGTERM" : "Received SIGINT");
+}
+
+static void on_cron(uv_timer_t *t)
+{
+    tc_server *s = t->data;
+    int64_t now = tc_now_ms();
+    uint64_t start = uv_hrtime();
+    /* Like Redis's slow expire cycle: at most a quarter of the period. */
+    uint64_t budget_ns = 250000000ull / (s->cfg.hz ? s->cfg.hz : 10);
+    while (tc_ks_volatile_count(&s->ks) > 0) {
+        size_t deleted = tc_ks_expire_cycle(&s->ks, now, 200);
+        if (deleted < 50 || uv_hrtime() - start > budget_ns) break;
+    }
+    /* Finish a resize in the background, a millisecond at a time. */
+    start = uv_hrtime();
+    while (tc_ks_rehash_step(&s->ks, 100) && uv_hrtime() - start < 1000000) {
+    }
+    if (s->cfg.timeout_ms) {
+        tc_client *c = s->clients;
+        while (c) {
+            tc_client *next = c->next;
+            if (!c->writing && now - c->last_active_ms > (int64_t)s->cfg.timeout_ms) {
+                tc_info("closing idle client %s", c->addr);
+                close_client(c);
+            }
+            c = next;
+        }
+    }
+    s->cron_runs++;
+    uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
+    if (uv_timer_get_repeat(t) != period) uv_timer_set_repeat(t, period);
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *out, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "cannot resolve client address %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int make_dirs(const char *path)
+{
+    char tmp[TC_CONFIG_MAX_STR * 2];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+int tc_server_run(tc_server *s, char *err, size_t errlen)
+{
+    char dir[TC_CONFIG_MAX_STR * 2];
+    if (s->self->data_dir[0]) snprintf(dir, sizeof dir, "%s", s->self->data_dir);
+    else snprintf(dir, sizeof dir, "%s/node-%d", s->cfg.data_dir, s->self->id);
+    if (make_dirs(dir) != 0) {
+        snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct sockaddr_storage addr;
+    if (resolve(s->self->client_host, s->self->client_port, &addr, err, errlen) != 0) return -1;
+
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
+    }
+    s->loop = &loop;
+    uv_tcp_init(&loop, &s->listener);
+    s->listener.data = s;
+    int rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, (int)s->cfg.tcp_backlog, on_connection);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", s->self->client_host, s->self->client_port,
+                 uv_strerror(rc));
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        s->loop = NULL;
+        return -1;
+    }
+    uv_signal_init(&loop, &s->sig_term);
+    uv_signal_init(&loop, &s->sig_int);
+    s->sig_term.data = s->sig_int.data = s;
+    uv_signal_start(&s->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    uv_timer_init(&loop, &s->cron);
+    s->cron.data = s;
+    uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
+    uv_timer_start(&s->cron, on_cron, period, period);
+    s->start_mono_ms = uv_now(&loop);
+
+    tc_notice("tricache %s node %d (zone %s) ready to accept connections on %s:%d", TC_VERSION, s->self->id,
+              s->self->zone, s->self->client_host, s->self->client_port);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    s->loop = NULL;
+    tc_notice("tricache is now ready to exit, bye bye...");
+    return 0;
+}

@@ -1,0 +1,383 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define DEADLINE_MS 15000
+
+long long h_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int h_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static const char *binary(void)
+{
+    const char *b = getenv("TC_BINARY");
+    if (!b) fail_msg("TC_BINARY is not set (run the tests through ctest)");
+    return b;
+}
+
+int h_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+void h_send(int fd, const void *p, size_t len)
+{
+    const char *c = p;
+    while (len > 0) {
+        ssize_t n = send(fd, c, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) fail_msg("send failed: %s", strerror(errno));
+        c += n;
+        len -= (size_t)n;
+    }
+}
+
+void h_sends(int fd, const char *s) { h_send(fd, s, strlen(s)); }
+
+/* Buffered reads with a deadline, per call of h_reply. */
+typedef struct rd {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    long long deadline;
+} rd;
+
+static int rd_more(rd *r)
+{
+    if (r->len == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 4096;
+        r->buf = realloc(r->buf, r->cap + 1);
+    }
+    for (;;) {
+        long long left = r->deadline - h_ms();
+        if (left <= 0) fail_msg("timed out waiting for a reply");
+        struct pollfd p = {r->fd, POLLIN, 0};
+        int rc = poll(&p, 1, (int)left);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc == 0) continue;
+        /* Bytes past the reply being parsed are kept in `leftover`. */
+        ssize_t n = recv(r->fd, r->buf + r->len, r->cap - r->len, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        r->len += (size_t)n;
+        return 0;
+    }
+}
+
+/* Returns the length of one complete reply starting at p, 0 if incomplete. */
+static size_t reply_len(const char *p, size_t len)
+{
+    if (len == 0) return 0;
+    const char *nl = memchr(p, '\n', len);
+    if (!nl) return 0;
+    size_t head = (size_t)(nl - p) + 1;
+    long long n = atoll(p + 1);
+    switch (p[0]) {
+    case '$':
+    case '=':
+    case '!':
+        if (n < 0) return head;
+        return len >= head + (size_t)n + 2 ? head + (size_t)n + 2 : 0;
+    case '*':
+    case '~':
+    case '>':
+    case '%': {
+        if (n < 0) return head;
+        long long items = p[0] == '%' ? n * 2 : n;
+        size_t off = head;
+        for (long long i = 0; i < items; i++) {
+            size_t l = reply_len(p + off, len - off);
+            if (l == 0) return 0;
+            off += l;
+        }
+        return off;
+    }
+    default:
+        return head;
+    }
+}
+
+/* Bytes read beyond one reply are kept per fd for the next call. */
+static struct {
+    int fd;
+    char *buf;
+    size_t len;
+} leftover[64];
+
+char *h_reply(int fd)
+{
+    rd r = {.fd = fd, .deadline = h_ms() + DEADLINE_MS};
+    for (int i = 0; i < 64; i++) {
+        if (leftover[i].buf && leftover[i].fd == fd) {
+            r.buf = leftover[i].buf;
+            r.len = r.cap = leftover[i].len;
+            leftover[i].buf = NULL;
+            break;
+        }
+    }
+    size_t l;
+    while ((l = reply_len(r.buf ? r.buf : "", r.len)) == 0) {
+        if (rd_more(&r) != 0) {
+            free(r.buf);
+            return NULL;
+        }
+    }
+    char *out = malloc(l + 1);
+    memcpy(out, r.buf, l);
+    out[l] = '\0';
+    if (r.len > l) {
+        for (int i = 0; i < 64; i++) {
+            if (!leftover[i].buf) {
+                leftover[i].fd = fd;
+                leftover[i].len = r.len - l;
+                leftover[i].buf = malloc(r.len - l);
+                memcpy(leftover[i].buf, r.buf + l, r.len - l);
+                break;
+            }
+        }
+    }
+    free(r.buf);
+    return out;
+}
+
+int h_closed(int fd)
+{
+    long long deadline = h_ms() + DEADLINE_MS;
+    char tmp[4096];
+    while (h_ms() < deadline) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0) continue;
+        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) return 1;
+    }
+    return 0;
+}
+
+static char *capture(int *status, int want_stderr, char *const argv[])
+{
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(pipefd[1], want_stderr ? 2 : 1);
+        if (want_stderr) {
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+        }
+        close(pipefd[0]);
+        execvp(argv[0], argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t len = 0, cap = 4096;
+    char *out = malloc(cap);
+    ssize_t n;
+    while ((n = read(pipefd[0], out + len, cap - len - 1)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n < 0) continue;
+        len += (size_t)n;
+        if (cap - len < 2) out = realloc(out, cap *= 2);
+    }
+    out[len] = '\0';
+    close(pipefd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    *status = st;
+    return out;
+}
+
+static char *run_va(int *status, int want_stderr, const char *prog, va_list ap, const char *prefix[], int nprefix)
+{
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = (char *)prog;
+    for (int i = 0; i < nprefix; i++) argv[argc++] = (char *)prefix[i];
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && argc < 63) argv[argc++] = (char *)a;
+    argv[argc] = NULL;
+    return capture(status, want_stderr, argv);
+}
+
+char *h_run(int *status, const char *prog, ...)
+{
+    va_list ap;
+    va_start(ap, prog);
+    char *out = run_va(status, 0, prog, ap, NULL, 0);
+    va_end(ap);
+    return out;
+}
+
+char *h_cli(const tnode *n, ...)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", n->port);
+    const char *prefix[] = {"-p", port};
+    va_list ap;
+    va_start(ap, n);
+    int st;
+    char *out = run_va(&st, 0, "redis-cli", ap, prefix, 2);
+    va_end(ap);
+    size_t len = strlen(out);
+    while (len > 0 && out[len - 1] == '\n') out[--len] = '\0';
+    return out;
+}
+
+char *h_run_tricache(int *status, const char *arg0, ...)
+{
+    va_list ap;
+    va_start(ap, arg0);
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)binary();
+    for (const char *a = arg0; a && argc < 31; a = va_arg(ap, const char *)) argv[argc++] = (char *)a;
+    argv[argc] = NULL;
+    va_end(ap);
+    return capture(status, 1, argv);
+}
+
+char *h_log(const tnode *n)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/node.log", n->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    char *buf = malloc(1 << 20);
+    size_t len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int answers_ping(int port)
+{
+    int fd = h_connect(port);
+    if (fd < 0) return 0;
+    h_sends(fd, "PING\r\n");
+    struct pollfd p = {fd, POLLIN, 0};
+    char buf[64] = {0};
+    int ok = poll(&p, 1, 1000) == 1 && recv(fd, buf, sizeof buf - 1, 0) > 0 &&
+             (strncmp(buf, "+PONG", 5) == 0 || strncmp(buf, "-NOAUTH", 7) == 0);
+    close(fd);
+    return ok;
+}
+
+tnode *h_start(const char *extra_toml)
+{
+    tnode *n = calloc(1, sizeof *n);
+    snprintf(n->dir, sizeof n->dir, "/tmp/tricache-test-XXXXXX");
+    assert_non_null(mkdtemp(n->dir));
+    n->port = h_free_port();
+    int raft_port = h_free_port();
+    snprintf(n->config, sizeof n->config, "%s/cluster.toml", n->dir);
+    FILE *f = fopen(n->config, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "cluster_name = \"test\"\ndata_dir = \"%s/data\"\n%s\n"
+            "[[node]]\nid = 1\nzone = \"zone-a\"\nclient_addr = \"127.0.0.1:%d\"\nraft_addr = \"127.0.0.1:%d\"\n",
+            n->dir, extra_toml ? extra_toml : "", n->port, raft_port);
+    fclose(f);
+    char logpath[300];
+    snprintf(logpath, sizeof logpath, "%s/node.log", n->dir);
+    const char *bin = binary();
+    n->pid = fork();
+    assert_true(n->pid >= 0);
+    if (n->pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin, bin, "--config", n->config, "--node", "1", (char *)NULL);
+        _exit(127);
+    }
+    long long deadline = h_ms() + DEADLINE_MS;
+    while (!answers_ping(n->port)) {
+        int st;
+        if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
+            char *log = h_log(n);
+            fail_msg("tricache exited during start-up (status %d):\n%s", st, log);
+        }
+        if (h_ms() > deadline) {
+            kill(n->pid, SIGKILL);
+            waitpid(n->pid, NULL, 0);
+            fail_msg("tricache did not answer PING within %d ms", DEADLINE_MS);
+        }
+        pause_ms(20);
+    }
+    return n;
+}
+
+static void remove_tree(const char *dir)
+{
+    int st;
+    free(h_run(&st, "rm", "-rf", dir, (char *)NULL));
+}
+
+int h_stop(tnode *n)
+{
+    if (!n) return -1;
+    int st = -1;
+    /* pid <= 0 means the test already reaped it; kill(-1) would signal
+     * every process we may signal, so never pass it on. */
+    if (n->pid > 0) kill(n->pid, SIGTERM);
+    long long deadline = h_ms() + DEADLINE_MS;
+    while (n->pid > 0 && waitpid(n->pid, &st, WNOHANG) != n->pid) {
+        if (h_ms() > deadline) {
+            kill(n->pid, SIGKILL);
+            waitpid(n->pid, &st, 0);
+            break;
+        }
+        pause_ms(10);
+    }
+    remove_tree(n->dir);
+    free(n);
+    return st;
+}

@@ -1,0 +1,49 @@
+/* Integration test harness: real tricache processes on loopback, talked to
+ * with raw sockets and with redis-cli / redis-benchmark. Free ports, a temp
+ * directory per node, polling with deadlines, and no process left behind. */
+#ifndef TC_HARNESS_H
+#define TC_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct tnode {
+    pid_t pid;
+    int port;
+    char dir[256];    /* temp directory: cluster.toml, node.log, data/ */
+    char config[300];
+} tnode;
+
+/* A free TCP port on 127.0.0.1 (bound then released). */
+int h_free_port(void);
+/* Milliseconds on a monotonic clock. */long long h_ms(void);
+
+/* Writes a one-node config (extra_toml appended to the top-level settings)
+ * and starts tricache; waits until it answers PING. Fails the test on error. */
+tnode *h_start(const char *extra_toml);
+/* SIGTERM, wait (deadline), SIGKILL if needed; returns the exit status as
+ * from waitpid, and removes the temp directory. */
+int h_stop(tnode *n);
+/* The node's log, for assertions (malloc'd). */
+char *h_log(const tnode *n);
+
+/* Raw RESP connection. */
+int h_connect(int port);
+void h_send(int fd, const void *p, size_t len);
+void h_sends(int fd, const char *s);
+/* Reads exactly one RESP reply (any type, nested) and returns its raw bytes
+ * (malloc'd, NUL-terminated), or NULL if the connection closed first. */
+char *h_reply(int fd);
+/* 1 if the peer closed the connection (within the deadline). */
+int h_closed(int fd);
+
+/* Runs a program with arguments (NULL-terminated), returns its stdout
+ * (malloc'd) and stores the exit status. */
+char *h_run(int *status, const char *prog, ...) __attribute__((sentinel));
+/* redis-cli -p port args... ; output with the trailing newline removed. */
+char *h_cli(const tnode *n, ...) __attribute__((sentinel));
+
+/* Runs tricache with the given arguments and captures stderr + status. */
+char *h_run_tricache(int *status, const char *arg0, ...) __attribute__((sentinel));
+
+#endif

@@ -1,0 +1,201 @@
+/* Server and connection commands, the command table, glob matching. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "glob.h"
+
+#define RUN(f, ...) fx_run((f), __VA_ARGS__, NULL)
+#define EXPECT(f, want, ...) assert_string_equal(RUN(f, __VA_ARGS__), want)
+
+static void test_table_is_sorted_and_consistent(void **state)
+{
+    (void)state;
+    size_t n;
+    const tc_cmd *t = tc_cmd_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (i) assert_true(strcmp(t[i - 1].name, t[i].name) < 0);
+        assert_ptr_equal(tc_cmd_lookup(t[i].name, strlen(t[i].name)), &t[i]);
+        assert_true(t[i].arity != 0);
+        /* a command either writes, reads keys, or neither; never both */
+        assert_false((t[i].flags & TC_CMD_WRITE) && (t[i].flags & TC_CMD_READONLY));
+        if (t[i].first_key) assert_true(t[i].key_step > 0);
+    }
+    assert_non_null(tc_cmd_lookup("GeT", 3));
+    assert_null(tc_cmd_lookup("nosuchcommand", 13));
+    assert_null(tc_cmd_lookup("", 0));
+    assert_true(tc_cmd_lookup("set", 3)->flags & TC_CMD_WRITE);
+    assert_true(tc_cmd_lookup("get", 3)->flags & TC_CMD_READONLY);
+}
+
+static void test_ping_echo_select_time(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, "+PONG\r\n", "PING");
+    EXPECT(f, "$2\r\nhi\r\n", "PING", "hi");
+    EXPECT(f, "-ERR wrong number of arguments for 'ping' command\r\n", "PING", "a", "b");
+    EXPECT(f, "$3\r\nabc\r\n", "ECHO", "abc");
+    EXPECT(f, "+OK\r\n", "SELECT", "0");
+    EXPECT(f, "-ERR DB index is out of range (tricache has database 0 only)\r\n", "SELECT", "1");
+    EXPECT(f, "-ERR value is not an integer or out of range\r\n", "SELECT", "x");
+    assert_memory_equal(RUN(f, "TIME"), "*2\r\n$10\r\n", 9);
+}
+
+static void test_unknown_command_and_arity(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n", "foo", "a", "b");
+    EXPECT(f, "-ERR unknown command 'foo', with args beginning with: \r\n", "foo");
+    EXPECT(f, "-ERR wrong number of arguments for 'strlen' command\r\n", "STRLEN", "a", "b");
+    EXPECT(f, "-ERR wrong number of arguments for 'del' command\r\n", "DEL");
+}
+
+static void test_hello(void **state)
+{
+    fx *f = *state;
+    const char *r = RUN(f, "HELLO", "3");
+    assert_memory_equal(r, "%7\r\n$6\r\nserver\r\n", 16);
+    assert_int_equal(f->client.resp, 3);
+    EXPECT(f, "_\r\n", "GET", "nope");
+    r = RUN(f, "HELLO", "2", "SETNAME", "app");
+    assert_memory_equal(r, "*14\r\n", 5);
+    assert_string_equal(f->client.name, "app");
+    EXPECT(f, "-NOPROTO unsupported protocol version\r\n", "HELLO", "4");
+    EXPECT(f, "-ERR Protocol version is not an integer or out of range\r\n", "HELLO", "x");
+    EXPECT(f, "-ERR Syntax error in HELLO option 'bogus'\r\n", "HELLO", "3", "bogus");
+    assert_int_equal(f->client.resp, 2); /* failed HELLO changes nothing */
+}
+
+static void test_client_commands(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, ":1\r\n", "CLIENT", "ID");
+    EXPECT(f, "$-1\r\n", "CLIENT", "GETNAME");
+    EXPECT(f, "+OK\r\n", "CLIENT", "SETNAME", "worker-1");
+    EXPECT(f, "$8\r\nworker-1\r\n", "CLIENT", "GETNAME");
+    EXPECT(f, "-ERR Client names cannot contain spaces, newlines or special characters.\r\n", "CLIENT", "SETNAME",
+           "a b");
+    EXPECT(f, "-ERR unknown subcommand 'bogus'. Try CLIENT HELP.\r\n", "CLIENT", "bogus");
+    EXPECT(f, "-ERR No such client\r\n", "CLIENT", "KILL", "1.2.3.4:5");
+    EXPECT(f, ":0\r\n", "CLIENT", "KILL", "ID", "999");
+    EXPECT(f, "-ERR client-id should be greater than 0\r\n", "CLIENT", "KILL", "ID", "x");
+}
+
+static void test_config_get_set(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, "*2\r\n$2\r\nhz\r\n$2\r\n10\r\n", "CONFIG", "GET", "hz");
+    EXPECT(f, "+OK\r\n", "CONFIG", "SET", "hz", "20", "maxclients", "50");
+    EXPECT(f, "*4\r\n$2\r\nhz\r\n$2\r\n20\r\n$10\r\nmaxclients\r\n$2\r\n50\r\n", "CONFIG", "GET", "hz",
+           "maxclients", "hz");
+    /* all or nothing */
+    const char *r = RUN(f, "CONFIG", "SET", "hz", "30", "maxclients", "0");
+    assert_memory_equal(r, "-ERR CONFIG SET failed (possibly related to argument 'maxclients')", 66);
+    EXPECT(f, "*2\r\n$2\r\nhz\r\n$2\r\n20\r\n", "CONFIG", "GET", "hz");
+    EXPECT(f, "-ERR Unknown option or number of arguments for CONFIG SET - 'nope'\r\n", "CONFIG", "SET", "nope",
+           "1");
+    EXPECT(f, "-ERR wrong number of arguments for 'config|set' command\r\n", "CONFIG", "SET", "hz");
+    EXPECT(f, "*0\r\n", "CONFIG", "GET", "nothing-matches-this");
+    EXPECT(f, "+OK\r\n", "CONFIG", "RESETSTAT");
+}
+
+static void test_command_introspection(void **state)
+{
+    fx *f = *state;
+    size_t n;
+    tc_cmd_table(&n);
+    char want[32];
+    snprintf(want, sizeof want, ":%zu\r\n", n);
+    EXPECT(f, want, "COMMAND", "COUNT");
+    const char *r = RUN(f, "COMMAND", "INFO", "get", "nosuch");
+    assert_memory_equal(r, "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n", 54);
+    assert_non_null(strstr(r, "*-1\r\n"));
+    r = RUN(f, "COMMAND", "DOCS", "set");
+    assert_memory_equal(r, "*2\r\n$3\r\nset\r\n*6\r\n$7\r\nsummary\r\n", 30);
+    snprintf(want, sizeof want, "*%zu\r\n", n);
+    assert_memory_equal(RUN(f, "COMMAND"), want, strlen(want));
+    assert_memory_equal(RUN(f, "COMMAND", "LIST"), want, strlen(want));
+}
+
+static void test_info_sections(void **state)
+{
+    fx *f = *state;
+    RUN(f, "SET", "a", "1", "EX", "100");
+    RUN(f, "SET", "b", "2");
+    const char *r = RUN(f, "INFO");
+    const char *sections[] = {"# Server\r\n", "# Clients\r\n", "# Memory\r\n", "# Stats\r\n", "# Replication\r\n",
+                              "# Keyspace\r\n"};
+    for (size_t i = 0; i < 6; i++) assert_non_null(strstr(r, sections[i]));
+    assert_non_null(strstr(r, "db0:keys=2,expires=1,avg_ttl=0\r\n"));
+    assert_non_null(strstr(r, "redis_version:"));
+    assert_non_null(strstr(r, "used_memory:"));
+    r = RUN(f, "INFO", "keyspace");
+    assert_null(strstr(r, "# Server"));
+    assert_non_null(strstr(r, "# Keyspace"));
+    f->client.resp = 3;
+    assert_memory_equal(RUN(f, "INFO", "stats"), "=", 1); /* verbatim string in RESP3 */
+}
+
+static void test_debug_digest_populate(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, "+0000000000000000000000000000000000000000\r\n", "DEBUG", "DIGEST");
+    EXPECT(f, "+OK\r\n", "DEBUG", "POPULATE", "100", "key", "10");
+    EXPECT(f, ":100\r\n", "DBSIZE");
+    EXPECT(f, "$10\r\nvalue:7\0\0\0\r\n", "GET", "key:7") ; /* strings compare up to NUL */
+    char d1[64];
+    snprintf(d1, sizeof d1, "%s", RUN(f, "DEBUG", "DIGEST"));
+    assert_int_equal(strlen(d1), 43);
+    RUN(f, "SET", "key:7", "changed");
+    assert_string_not_equal(RUN(f, "DEBUG", "DIGEST"), d1);
+    RUN(f, "DEL", "key:7");
+    RUN(f, "DEBUG", "POPULATE", "100", "key", "10"); /* recreates only the missing key */
+    assert_string_equal(RUN(f, "DEBUG", "DIGEST"), d1);
+    EXPECT(f, "-ERR unknown subcommand 'nope'. Try DEBUG HELP.\r\n", "DEBUG", "nope");
+}
+
+static void test_glob(void **state)
+{
+    (void)state;
+#define G(p, s) tc_glob_match(p, strlen(p), s, strlen(s), 0)
+    assert_true(G("*", ""));
+    assert_true(G("h?llo", "hello"));
+    assert_true(G("h*llo", "heeeello"));
+    assert_true(G("h[ae]llo", "hallo"));
+    assert_false(G("h[ae]llo", "hillo"));
+    assert_true(G("h[^e]llo", "hallo"));
+    assert_false(G("h[^e]llo", "hello"));
+    assert_true(G("h[a-b]llo", "hbllo"));
+    assert_true(G("h\\*llo", "h*llo"));
+    assert_false(G("h\\*llo", "hello"));
+    assert_true(G("a*b*c", "aXXbYYc"));
+    assert_false(G("a*b*c", "aXXbYY"));
+    assert_false(G("a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    assert_true(tc_glob_match("MAX*", 4, "maxclients", 10, 1));
+#undef G
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_is_sorted_and_consistent),
+        T(test_ping_echo_select_time),
+        T(test_unknown_command_and_arity),
+        T(test_hello),
+        T(test_client_commands),
+        T(test_config_get_set),
+        T(test_command_introspection),
+        T(test_info_sections),
+        T(test_debug_digest_populate),
+        cmocka_unit_test(test_glob),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
