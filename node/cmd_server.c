@@ -237,6 +237,12 @@ static void config_set(tc_ctx *c)
                             (int)(c->argv[i].len > 64 ? 64 : c->argv[i].len), c->argv[i].p);
             return;
         }
+        /* Settings are C strings: a NUL inside would silently cut them. */
+        if (memchr(c->argv[i].p, '\0', c->argv[i].len) || memchr(c->argv[i + 1].p, '\0', c->argv[i + 1].len)) {
+            tc_reply_errorf(c->r, "ERR CONFIG SET failed (possibly related to argument '%.*s') - argument contains a NUL byte",
+                            (int)strnlen(c->argv[i].p, c->argv[i].len > 64 ? 64 : c->argv[i].len), c->argv[i].p);
+            return;
+        }
         memcpy(name, c->argv[i].p, c->argv[i].len);
         name[c->argv[i].len] = '\0';
         memcpy(value, c->argv[i + 1].p, c->argv[i + 1].len);

@@ -97,6 +97,8 @@ void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *
 
 static void process_input(tc_client *c);
 static void flush_output(tc_client *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 static void on_client_closed(uv_handle_t *h)
 {
@@ -140,13 +142,16 @@ static void on_write_done(uv_write_t *req, int status)
         close_client(c);
         return;
     }
-    if (c->reading_paused && c->out.len < OUTPUT_PAUSE_BYTES) {
-        c->reading_paused = 0;
-        process_input(c); /* runs what was left unparsed, then flushes */
-        if (!c->closing && !c->reading_paused) uv_read_start((uv_stream_t *)&c->tcp, NULL, NULL);
-        return;
-    }
     flush_output(c);
+    /* Resume a client paused for piling up output. The flush above either
+     * sent everything or started a new write, so out is empty again; the
+     * pause condition in process_input is re-checked as commands run. */
+    if (c->reading_paused && !c->closing && !(c->writing && c->out.len >= OUTPUT_PAUSE_BYTES)) {
+        c->reading_paused = 0;
+        process_input(c);
+        if (!c->closing && !c->reading_paused && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+            close_client(c);
+    }
 }
 
 static void flush_output(tc_client *c)

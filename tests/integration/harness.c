@@ -98,7 +98,7 @@ static int rd_more(rd *r)
     }
     for (;;) {
         long long left = r->deadline - h_ms();
-        if (left <= 0) fail_msg("timed out waiting for a reply");
+        if (left <= 0) fail_msg("timed out waiting for a reply (%zu bytes of it received)", r->len);
         struct pollfd p = {r->fd, POLLIN, 0};
         int rc = poll(&p, 1, (int)left);
         if (rc < 0 && errno == EINTR) continue;
@@ -186,6 +186,17 @@ char *h_reply(int fd)
     }
     free(r.buf);
     return out;
+}
+
+void h_close(int fd)
+{
+    for (int i = 0; i < 64; i++) {
+        if (leftover[i].buf && leftover[i].fd == fd) {
+            free(leftover[i].buf);
+            leftover[i].buf = NULL;
+        }
+    }
+    close(fd);
 }
 
 int h_closed(int fd)

@@ -34,6 +34,8 @@ void h_sends(int fd, const char *s);
 /* Reads exactly one RESP reply (any type, nested) and returns its raw bytes
  * (malloc'd, NUL-terminated), or NULL if the connection closed first. */
 char *h_reply(int fd);
+/* Closes a connection and forgets bytes buffered for it. */
+void h_close(int fd);
 /* 1 if the peer closed the connection (within the deadline). */
 int h_closed(int fd);
 

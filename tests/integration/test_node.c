@@ -115,7 +115,7 @@ static void test_pipelining_keeps_order(void **state)
         }
     }
     free(batch);
-    close(fd);
+    h_close(fd);
 }
 
 static void test_inline_commands(void **state)
@@ -128,7 +128,7 @@ static void test_inline_commands(void **state)
     expect_reply(fd, "$11\r\nhello world\r\n");
     expect_reply(fd, "-ERR Protocol error: unbalanced quotes in request\r\n");
     assert_true(h_closed(fd));
-    close(fd);
+    h_close(fd);
 }
 
 static void test_protocol_errors_close_only_that_client(void **state)
@@ -139,15 +139,15 @@ static void test_protocol_errors_close_only_that_client(void **state)
     h_sends(bad, "*1\r\n$-5\r\n");
     expect_reply(bad, "-ERR Protocol error: invalid bulk length\r\n");
     assert_true(h_closed(bad));
-    close(bad);
+    h_close(bad);
     bad = h_connect(n->port);
     h_sends(bad, "*2\r\n+GET\r\n");
     expect_reply(bad, "-ERR Protocol error: expected '$', got '+'\r\n");
     assert_true(h_closed(bad));
-    close(bad);
+    h_close(bad);
     h_sends(good, "PING\r\n");
     expect_reply(good, "+PONG\r\n");
-    close(good);
+    h_close(good);
     char *info = h_cli(n, "INFO", "stats", (char *)NULL);
     assert_non_null(strstr(info, "total_protocol_errors:2"));
     free(info);
@@ -161,11 +161,11 @@ static void test_limits(void **state)
     h_sends(fd, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1025\r\n");
     expect_reply(fd, "-ERR Protocol error: invalid bulk length\r\n");
     assert_true(h_closed(fd));
-    close(fd);
+    h_close(fd);
     fd = h_connect(n->port);
     h_sends(fd, "*17\r\n");
     expect_reply(fd, "-ERR Protocol error: too many arguments (limit 16)\r\n");
-    close(fd);
+    h_close(fd);
 
     /* the query buffer limit: a bulk announced within limits that keeps
      * growing past client-query-buffer-limit */
@@ -179,7 +179,7 @@ static void test_limits(void **state)
     }
     free(chunk);
     assert_true(h_closed(fd));
-    close(fd);
+    h_close(fd);
     CLI_EXPECT(n, "PONG", "PING");
     char *info = h_cli(n, "INFO", "stats", (char *)NULL);
     assert_non_null(strstr(info, "client_query_buffer_limit_disconnections:1"));
@@ -198,11 +198,11 @@ static void test_maxclients(void **state)
     int c = h_connect(n->port);
     expect_reply(c, "-ERR max number of clients reached\r\n");
     assert_true(h_closed(c));
-    close(c);
+    h_close(c);
     h_sends(a, "CONFIG SET maxclients 10000\r\n");
     expect_reply(a, "+OK\r\n");
-    close(a);
-    close(b);
+    h_close(a);
+    h_close(b);
 }
 
 static void test_slow_reader_gets_everything(void **state)
@@ -230,7 +230,7 @@ static void test_slow_reader_gets_everything(void **state)
     }
     expect_reply(fd, "+PONG\r\n");
     free(val);
-    close(fd);
+    h_close(fd);
 }
 
 static void test_quit_and_client_kill(void **state)
@@ -240,7 +240,7 @@ static void test_quit_and_client_kill(void **state)
     h_sends(a, "QUIT\r\n");
     expect_reply(a, "+OK\r\n");
     assert_true(h_closed(a));
-    close(a);
+    h_close(a);
 
     int b = h_connect(n->port);
     h_sends(b, "CLIENT ID\r\n");
@@ -254,7 +254,7 @@ static void test_quit_and_client_kill(void **state)
     id[strcspn(id, "\r")] = '\0';
     CLI_EXPECT(n, "1", "CLIENT", "KILL", "ID", id + 1);
     assert_true(h_closed(b));
-    close(b);
+    h_close(b);
     free(id);
 }
 
@@ -270,7 +270,7 @@ static void test_expiry_lazy_and_active(void **state)
         h_sends(fd, cmd);
     }
     for (int i = 0; i < 200; i++) expect_reply(fd, ":1\r\n");
-    close(fd);
+    h_close(fd);
     /* never touched again: only active expiry can remove them */
     long long deadline = h_ms() + 10000;
     char *size = NULL;
@@ -318,7 +318,7 @@ static void test_sigterm_shuts_down_cleanly(void **state)
     assert_non_null(strstr(log, "ready to exit"));
     free(log);
     assert_true(h_closed(fd));
-    close(fd);
+    h_close(fd);
     n->pid = -1; /* teardown: nothing left to stop */
 }
 
@@ -385,5 +385,6 @@ int main(void)
         T(test_sigterm_shuts_down_cleanly),
         cmocka_unit_test(test_bad_config_and_flags),
     };
+    if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
