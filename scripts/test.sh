@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine:
+#   1. install dependencies, build the release binaries;
+#   2. unit and integration tests (ctest) on the release build;
+#   3. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   4. each libFuzzer target for FUZZ_SECONDS (default 60) under ASan/UBSan.
+# Prints one summary line at the end and exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+
+step() { echo; echo "==> $*"; }
+tally() { # tally <ctest output file>: adds ctest's counts
+  local line
+  line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" | tail -n 1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  local total bad
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+  bad=$(sed -E 's/.*tests passed, ([0-9]+) tests failed.*/\1/' <<<"$line")
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+}
+
+step "dependencies"
+scripts/install-deps.sh || exit 1
+
+step "release build"
+scripts/build.sh release || exit 1
+
+step "unit and integration tests"
+log=$(mktemp)
+(cd build && ctest --output-on-failure) 2>&1 | tee "$log"
+tally "$log"
+
+step "unit tests under ASan + UBSan"
+if scripts/build.sh asan; then
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -L unit --output-on-failure) 2>&1 | tee "$log"
+  tally "$log"
+else
+  failed=$((failed + 1))
+fi
+
+step "fuzzing, ${FUZZ_SECONDS}s per target"
+if scripts/build.sh fuzz; then
+  for target in resp config; do
+    corpus=$(mktemp -d)
+    seeds=tests/fuzz/corpus/$target
+    [ -d "$seeds" ] && cp "$seeds"/* "$corpus"/ 2>/dev/null
+    echo "fuzz_$target:"
+    if build-fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+         -artifact_prefix=build-fuzz/ -print_final_stats=1 "$corpus" 2>"build-fuzz/fuzz_$target.log"; then
+      tail -n 3 "build-fuzz/fuzz_$target.log"
+      passed=$((passed + 1))
+    else
+      tail -n 60 "build-fuzz/fuzz_$target.log"
+      failed=$((failed + 1))
+    fi
+    rm -rf "$corpus"
+  done
+else
+  failed=$((failed + 1))
+fi
+rm -f "$log"
+
+echo
+echo "suite: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
