@@ -301,7 +301,9 @@ static void render(const tc_config *c, const setting *s, char *out, size_t outle
         return;
     case T_DURATION:
         memcpy(&n, field, sizeof n);
-        snprintf(out, outlen, "%" PRIu64, n / 1000); /* Redis reports timeout in seconds */
+        /* Redis reports timeout in whole seconds; round up so that a
+         * sub-second timeout never reads as 0, which means "off". */
+        snprintf(out, outlen, "%" PRIu64, n / 1000 + (n % 1000 != 0));
         return;
     case T_SIZE:
     case T_INT:
