@@ -44,12 +44,14 @@ fi
 
 step "fuzzing, ${FUZZ_SECONDS}s per target"
 if scripts/build.sh fuzz; then
-  for target in resp config; do
+  for bin in build-fuzz/fuzz_*; do
+    [ -x "$bin" ] || continue
+    target=${bin#build-fuzz/fuzz_}
     corpus=$(mktemp -d)
     seeds=tests/fuzz/corpus/$target
     [ -d "$seeds" ] && cp "$seeds"/* "$corpus"/ 2>/dev/null
     echo "fuzz_$target:"
-    if build-fuzz/fuzz_$target -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+    if "$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
          -artifact_prefix=build-fuzz/ -print_final_stats=1 "$corpus" 2>"build-fuzz/fuzz_$target.log"; then
       tail -n 3 "build-fuzz/fuzz_$target.log"
       passed=$((passed + 1))
