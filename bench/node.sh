@@ -254,12 +254,26 @@ bench_cmd_text() {
     echo "redis-benchmark -h 127.0.0.1 -p PORT -t set,get -n $REQUESTS -c $CLIENTS -r $KEYSPACE -d $VALUE_SIZE -P PIPELINE --csv"
 }
 
+# cpu_ticks PID: user + system CPU time the process has used, in clock ticks.
+cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+pid_of() {
+    if [ "$1" = redis ]; then echo "$REDIS_PID"; else echo "$TRICACHE_PID"; fi
+}
+
 # run_one SERVER ROUND PIPELINE: one redis-benchmark run; appends a SET and
-# a GET row to raw.csv (server,round,pipeline,test,rps,p50,p99).
+# a GET row to raw.csv (server,round,pipeline,test,rps,p50,p99), and the
+# server's CPU time per request of the run to cpu.csv. CPU per request is
+# the steadier figure on a shared machine: req/s also moves with whatever
+# else runs, the client included.
 run_one() {
-    local server=$1 round=$2 pipeline=$3 port out rows
+    local server=$1 round=$2 pipeline=$3 port out rows pid before after hz
     port=$(port_of "$server")
+    pid=$(pid_of "$server")
     log "round $round/$ROUNDS  pipeline $pipeline  $server"
+    before=$(cpu_ticks "$pid")
     out=$(redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -n "$REQUESTS" -c "$CLIENTS" \
         -r "$KEYSPACE" -d "$VALUE_SIZE" -P "$pipeline" --csv 2> "$TMP/bench.err") ||
         die "redis-benchmark against $server failed: $(cat "$TMP/bench.err")"
@@ -274,12 +288,18 @@ run_one() {
     [ "$(printf '%s\n' "$rows" | grep -c .)" -eq 2 ] ||
         die "unexpected redis-benchmark output from $server:"$'\n'"$out"
     printf '%s\n' "$rows" >> "$TMP/raw.csv"
+    after=$(cpu_ticks "$pid")
+    hz=$(getconf CLK_TCK)
+    # two tests (SET and GET) of REQUESTS each
+    awk -v s="$server" -v r="$round" -v p="$pipeline" -v t=$((after - before)) -v hz="$hz" -v n=$((2 * REQUESTS)) \
+        'BEGIN { printf "%s,%s,%s,%.3f\n", s, r, p, t / hz * 1e6 / n }' >> "$TMP/cpu.csv"
 }
 
 # Rounds alternate which server goes first, so neither one always benefits
 # from (or pays for) running right after the other.
 run_throughput() {
     echo "server,round,pipeline,test,rps,p50,p99" > "$TMP/raw.csv"
+    echo "server,round,pipeline,cpu_us" > "$TMP/cpu.csv"
     local round pipeline server order
     for ((round = 1; round <= ROUNDS; round++)); do
         if ((round % 2 == 1)); then order="redis tricache"; else order="tricache redis"; fi
@@ -327,7 +347,7 @@ machine_line() {
 
 report() {
     python3 "$SCRIPT_DIR/summarize.py" \
-        --raw "$TMP/raw.csv" --memory "$TMP/memory.csv" \
+        --raw "$TMP/raw.csv" --cpu "$TMP/cpu.csv" --memory "$TMP/memory.csv" \
         --machine "$(machine_line)" --command "$(bench_cmd_text)" \
         --populate "DEBUG POPULATE $POPULATE_KEYS key $POPULATE_SIZE"
 }

@@ -113,6 +113,24 @@ def detail_table(data):
     return table(header, rows, left=4)
 
 
+def read_cpu(path):
+    """{pipeline: {server: [cpu_us per request, one per round]}}"""
+    out = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            out.setdefault(int(row["pipeline"]), {}).setdefault(row["server"], []).append(float(row["cpu_us"]))
+    return out
+
+
+def cpu_table(cpu):
+    rows = []
+    for p in sorted(cpu):
+        r = statistics.median(cpu[p].get("redis", [float("nan")]))
+        t = statistics.median(cpu[p].get("tricache", [float("nan")]))
+        rows.append([str(p), f"{r:.2f}", f"{t:.2f}", ratio(t, r)])
+    return table(["pipeline", "redis µs/request", "tricache µs/request", "tricache/redis"], rows, left=1)
+
+
 def memory_table(mem):
     per_key = {s: (mem[s][1] - mem[s][0]) / mem[s][2] for s in SERVERS}
     rows = [
@@ -128,6 +146,7 @@ def memory_table(mem):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--raw", required=True)
+    ap.add_argument("--cpu", required=True)
     ap.add_argument("--memory", required=True)
     ap.add_argument("--machine", required=True)
     ap.add_argument("--command", required=True)
@@ -136,6 +155,7 @@ def main():
 
     data = read_raw(args.raw)
     mem = read_memory(args.memory)
+    cpu = read_cpu(args.cpu)
     nrounds = max(len(v) for v in data.values())
     pipelines = ", ".join(str(p) for p in sorted({k[1] for k in data}))
 
@@ -153,6 +173,10 @@ def main():
         f"## Throughput and latency (median of {nrounds} round(s))",
         "",
         summary_table(data),
+        "",
+        f"## Server CPU time per request (median of {nrounds} round(s), SET and GET together; lower is better)",
+        "",
+        cpu_table(cpu),
         "",
         f"## Memory ({args.populate} after FLUSHALL)",
         "",

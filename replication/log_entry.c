@@ -1,0 +1,163 @@
+#include "log_entry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void put_varint(tc_buf *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    size_t n = 0;
+    do {
+        unsigned char byte = v & 0x7f;
+        v >>= 7;
+        tmp[n++] = (unsigned char)(byte | (v ? 0x80 : 0));
+    } while (v);
+    tc_buf_append(b, tmp, n);
+}
+
+/* Reads a varint of at most 10 bytes that fits 64 bits; -1 if malformed. */
+static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end) return -1;
+        unsigned char byte = *(*p)++;
+        if (shift == 63 && byte > 1) return -1;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            /* a zero continuation byte would make encodings ambiguous */
+            if (byte == 0 && shift > 0) return -1;
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void tc_entry_begin(tc_buf *b, int kind, int64_t time_ms)
+{
+    b->len = 0;
+    b->oom = 0;
+    unsigned char h[TC_ENTRY_HEADER];
+    h[0] = TC_ENTRY_VERSION;
+    h[1] = (unsigned char)kind;
+    uint64_t t = (uint64_t)time_ms;
+    for (int i = 0; i < 8; i++) h[2 + i] = (unsigned char)(t >> (8 * i));
+    tc_buf_append(b, h, sizeof h);
+    /* the command count goes after the header, as a fixed 5-byte varint so
+     * it can be patched in place at the end */
+    tc_buf_append(b, "\x80\x80\x80\x80\x00", 5);
+}
+
+void tc_entry_add(tc_buf *b, size_t argc, const tc_slice *argv)
+{
+    put_varint(b, argc);
+    for (size_t i = 0; i < argc; i++) {
+        put_varint(b, argv[i].len);
+        tc_buf_append(b, argv[i].p, argv[i].len);
+    }
+}
+
+int tc_entry_end(tc_buf *b, uint32_t n)
+{
+    if (b->oom || b->len < TC_ENTRY_HEADER + 5) return -1;
+    unsigned char *p = (unsigned char *)b->data + TC_ENTRY_HEADER;
+    for (int i = 0; i < 5; i++) {
+        p[i] = (unsigned char)((n >> (7 * i)) & 0x7f);
+        if (i < 4) p[i] |= 0x80;
+    }
+    return 0;
+}
+
+/* The padded count may carry zero continuation bytes, so it is read apart
+ * from get_varint's canonical-form rule. */
+static int get_count(const unsigned char **p, const unsigned char *end, uint64_t *out)
+{
+    if (end - *p < 5) return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < 5; i++) {
+        unsigned char byte = (*p)[i];
+        if ((i < 4) != ((byte & 0x80) != 0)) return -1;
+        v |= (uint64_t)(byte & 0x7f) << (7 * i);
+    }
+    *p += 5;
+    *out = v;
+    return 0;
+}
+
+int tc_entry_open(tc_entry_reader *r, const void *data, size_t len, char *err, size_t errlen)
+{
+    const unsigned char *p = data, *end = p + len;
+    if (len < TC_ENTRY_HEADER + 5) {
+        snprintf(err, errlen, "log entry of %zu bytes is shorter than its header", len);
+        return -1;
+    }
+    if (p[0] != TC_ENTRY_VERSION) {
+        snprintf(err, errlen, "log entry version %u is not understood (expected %d)", p[0], TC_ENTRY_VERSION);
+        return -1;
+    }
+    if (p[1] != TC_ENTRY_COMMANDS && p[1] != TC_ENTRY_EXPIRE) {
+        snprintf(err, errlen, "log entry kind %u is unknown", p[1]);
+        return -1;
+    }
+    uint64_t t = 0;
+    for (int i = 0; i < 8; i++) t |= (uint64_t)p[2 + i] << (8 * i);
+    r->kind = p[1];
+    r->time_ms = (int64_t)t;
+    p += TC_ENTRY_HEADER;
+    uint64_t n;
+    if (get_count(&p, end, &n) != 0 || n > TC_ENTRY_MAX_COMMANDS) {
+        snprintf(err, errlen, "log entry has a malformed command count");
+        return -1;
+    }
+    const unsigned char *body = p;
+    for (uint64_t c = 0; c < n; c++) {
+        uint64_t argc;
+        if (get_varint(&p, end, &argc) != 0 || argc == 0 || argc > TC_ENTRY_MAX_ARGS) {
+            snprintf(err, errlen, "log entry command %llu has a malformed argument count", (unsigned long long)c);
+            return -1;
+        }
+        for (uint64_t a = 0; a < argc; a++) {
+            uint64_t l;
+            if (get_varint(&p, end, &l) != 0 || l > TC_ENTRY_MAX_ARG_LEN || l > (uint64_t)(end - p)) {
+                snprintf(err, errlen, "log entry command %llu argument %llu runs past the entry",
+                         (unsigned long long)c, (unsigned long long)a);
+                return -1;
+            }
+            p += l;
+        }
+    }
+    if (p != end) {
+        snprintf(err, errlen, "log entry has %zu bytes after its last command", (size_t)(end - p));
+        return -1;
+    }
+    r->p = body;
+    r->end = end;
+    r->ncommands = (uint32_t)n;
+    r->next = 0;
+    return 0;
+}
+
+long tc_entry_next(tc_entry_reader *r, tc_slice **argv, size_t *cap)
+{
+    if (r->next >= r->ncommands) return 0;
+    uint64_t argc;
+    get_varint(&r->p, r->end, &argc); /* validated by tc_entry_open */
+    if (argc > *cap) {
+        size_t ncap = argc < 16 ? 16 : (size_t)argc;
+        tc_slice *v = realloc(*argv, ncap * sizeof *v);
+        if (!v) return -1;
+        *argv = v;
+        *cap = ncap;
+    }
+    for (uint64_t a = 0; a < argc; a++) {
+        uint64_t l;
+        get_varint(&r->p, r->end, &l);
+        (*argv)[a].p = (const char *)r->p;
+        (*argv)[a].len = (size_t)l;
+        r->p += l;
+    }
+    r->next++;
+    return (long)argc;
+}
