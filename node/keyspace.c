@@ -353,6 +353,16 @@ int tc_ks_delete(tc_keyspace *ks, const char *key, size_t klen)
     return 1;
 }
 
+int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
+{
+    if (tc_ks_size(ks) == 0) return 0;
+    tc_entry **link = find_link(ks, key, klen, hash_key(ks, key, klen));
+    if (!link || !expired(*link, now_ms)) return 0;
+    delete_link(ks, link);
+    ks->expired_keys++;
+    return 1;
+}
+
 tc_entry *tc_ks_random(tc_keyspace *ks, int64_t now_ms)
 {
     /* Bounded attempts: a keyspace full of expired-but-unreaped keys must not

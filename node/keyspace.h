@@ -73,6 +73,11 @@ void tc_ks_set_expire(tc_keyspace *ks, tc_entry *e, int64_t expire_at);
 /* Deletes a key whether or not it expired; returns 1 if it existed. */
 int tc_ks_delete(tc_keyspace *ks, const char *key, size_t klen);
 
+/* Deletes key only if it has a deadline at or before now_ms (live or not
+ * yet reaped); returns 1 if it did. The primary's replicated expiry uses it
+ * so that a key written again since the decision is left alone. */
+int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
+
 /* Removes every key. */
 void tc_ks_flush(tc_keyspace *ks);
 

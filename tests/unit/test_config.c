@@ -1020,11 +1020,12 @@ static void test_config_get(void **state)
     assert_int_equal(g.n, 1); /* nothing emitted by the non-matching patterns */
     assert_string_equal(config_get1(&c, "HZ"), "10");
 
-    /* rendering: timeout in seconds, log level as a word */
+    /* rendering: timeout in whole seconds rounded up (a sub-second timeout
+     * must not read as 0, "off"), log level as a word */
     c.timeout_ms = 2500;
     c.log_level = TC_LOG_DEBUG;
     snprintf(c.auth_token, sizeof c.auth_token, "pw");
-    assert_string_equal(config_get1(&c, "timeout"), "2");
+    assert_string_equal(config_get1(&c, "timeout"), "3");
     assert_string_equal(config_get1(&c, "log-level"), "debug");
     assert_string_equal(config_get1(&c, "auth-token"), "pw");
     c.client_output_buffer_limit = 0;

@@ -1,0 +1,65 @@
+#include "apply.h"
+
+#include <stdlib.h>
+
+#include "log_entry.h"
+
+void tc_apply_replies_free(tc_apply_replies *r)
+{
+    tc_buf_free(&r->replies);
+    free(r->ends);
+    r->ends = NULL;
+    r->n = r->cap = 0;
+}
+
+static int record_end(tc_apply_replies *r)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        size_t *e = realloc(r->ends, cap * sizeof *e);
+        if (!e) return -1;
+        r->ends = e;
+        r->cap = cap;
+    }
+    r->ends[r->n++] = r->replies.len;
+    return 0;
+}
+
+int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t len, tc_apply_replies *out,
+                   char *err, size_t errlen)
+{
+    tc_entry_reader rd;
+    if (tc_entry_open(&rd, data, len, err, errlen) != 0) return -1;
+    if (rd.time_ms > st->clock_ms) st->clock_ms = rd.time_ms;
+    int64_t now = st->clock_ms;
+    if (out) {
+        out->replies.len = 0;
+        out->n = 0;
+    }
+    tc_slice *argv = NULL;
+    size_t cap = 0;
+    long argc;
+    tc_reply r = {out ? &out->replies : NULL, 2};
+    while ((argc = tc_entry_next(&rd, &argv, &cap)) > 0) {
+        if (rd.kind == TC_ENTRY_EXPIRE) {
+            /* one key per command: the primary saw it expired at `now` */
+            tc_ks_delete_if_expired(&s->ks, argv[0].p, argv[0].len, now);
+        } else {
+            /* Replies are encoded as RESP2: write commands answer with
+             * status, integer, bulk or null, and only the null is spelled
+             * differently in RESP3 ("_"), which delivery can convert. */
+            tc_server_execute(s, NULL, (size_t)argc, argv, &r, now);
+        }
+        if (out && record_end(out) != 0) {
+            /* Out of memory for replies: stop keeping them, but keep
+             * applying, since every node's state must stay the same. */
+            tc_apply_replies_free(out);
+            out = NULL;
+            r.out = NULL;
+        }
+        st->commands++;
+    }
+    free(argv);
+    st->entries++;
+    return 0;
+}
