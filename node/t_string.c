@@ -77,7 +77,9 @@ static int parse_expiry_option(tc_ctx *c, size_t *i, int *kind, const tc_slice *
         if (!tc_arg_is(a, opts[k].word)) continue;
         if ((opts[k].kind == EXP_KEEPTTL && !allow_keepttl) || (opts[k].kind == EXP_PERSIST && !allow_persist))
             return 0;
-        if (*kind != EXP_NONE || (opts[k].takes_arg && *i + 1 >= c->argc)) {
+        /* Redis lets an option repeat (the last value wins) but not two
+         * different ones. */
+        if ((*kind != EXP_NONE && *kind != opts[k].kind) || (opts[k].takes_arg && *i + 1 >= c->argc)) {
             tc_reply_error(c->r, TC_ERR_SYNTAX);
             return -1;
         }
@@ -223,13 +225,17 @@ void tc_cmd_getex(tc_ctx *c)
             return;
         }
     }
-    int64_t deadline = 0;
-    if (exp_arg && absolute_deadline(c, kind, exp_arg, "getex", &deadline) != 0) return;
+    /* As Redis 7.0: a missing key answers nil before the time is checked. */
     int wrong;
     tc_entry *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
+    if (!e) {
+        tc_reply_null(c->r);
+        return;
+    }
+    int64_t deadline = 0;
+    if (exp_arg && absolute_deadline(c, kind, exp_arg, "getex", &deadline) != 0) return;
     reply_entry_value(c, e);
-    if (!e) return;
     if (deadline && deadline <= c->now_ms) tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
     else if (deadline) tc_ks_set_expire(c->ks, e, deadline);
     else if (kind == EXP_PERSIST) tc_ks_set_expire(c->ks, e, 0);

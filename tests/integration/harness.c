@@ -372,23 +372,66 @@ static void remove_tree(const char *dir)
     free(h_run(&st, "rm", "-rf", dir, (char *)NULL));
 }
 
-int h_stop(tnode *n)
+/* SIGTERM, then SIGKILL after the deadline; returns the wait status. */
+static int stop_process(pid_t pid)
 {
-    if (!n) return -1;
     int st = -1;
     /* pid <= 0 means the test already reaped it; kill(-1) would signal
      * every process we may signal, so never pass it on. */
-    if (n->pid > 0) kill(n->pid, SIGTERM);
+    if (pid <= 0) return st;
+    kill(pid, SIGTERM);
     long long deadline = h_ms() + DEADLINE_MS;
-    while (n->pid > 0 && waitpid(n->pid, &st, WNOHANG) != n->pid) {
+    while (waitpid(pid, &st, WNOHANG) != pid) {
         if (h_ms() > deadline) {
-            kill(n->pid, SIGKILL);
-            waitpid(n->pid, &st, 0);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
             break;
         }
         pause_ms(10);
     }
+    return st;
+}
+
+int h_stop(tnode *n)
+{
+    if (!n) return -1;
+    int st = stop_process(n->pid);
     remove_tree(n->dir);
     free(n);
     return st;
+}
+
+pid_t h_start_redis(int *port, char *dir, size_t dirlen)
+{
+    snprintf(dir, dirlen, "/tmp/tricache-redis-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    *port = h_free_port();
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", *port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", dir, (char *)NULL);
+        _exit(127);
+    }
+    long long deadline = h_ms() + DEADLINE_MS;
+    while (!answers_ping(*port)) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) fail_msg("redis-server exited during start-up");
+        if (h_ms() > deadline) {
+            stop_process(pid);
+            fail_msg("redis-server did not answer PING within %d ms", DEADLINE_MS);
+        }
+        pause_ms(20);
+    }
+    return pid;
+}
+
+void h_stop_pid(pid_t pid, const char *dir)
+{
+    stop_process(pid);
+    remove_tree(dir);
 }

@@ -27,6 +27,12 @@ int h_stop(tnode *n);
 /* The node's log, for assertions (malloc'd). */
 char *h_log(const tnode *n);
 
+/* A throwaway redis-server (persistence off) on a free port, in a temp
+ * directory; for comparing replies with the reference. */
+pid_t h_start_redis(int *port, char *dir, size_t dirlen);
+/* Stops a process started by the harness and removes its directory. */
+void h_stop_pid(pid_t pid, const char *dir);
+
 /* Raw RESP connection. */
 int h_connect(int port);
 void h_send(int fd, const void *p, size_t len);

@@ -73,6 +73,8 @@ static void test_set_expiry_options(void **state)
     EXPECT(f, NOTINT, "SET", "k", "v", "EX", "1.5");
     EXPECT(f, SYNTAX, "SET", "k", "v", "EX");
     EXPECT(f, SYNTAX, "SET", "k", "v", "EX", "10", "PX", "10");
+    EXPECT(f, OK, "SET", "k", "v", "EX", "10", "EX", "20"); /* a repeated option: the last wins */
+    EXPECT(f, ":20\r\n", "TTL", "k");
     EXPECT(f, SYNTAX, "SET", "k", "v", "EX", "10", "KEEPTTL");
     /* a deadline already passed leaves no key */
     EXPECT(f, OK, "SET", "k", "v", "PXAT", "1000");
@@ -152,6 +154,7 @@ static void test_getset_getdel_getex(void **state)
     EXPECT(f, "$1\r\nc\r\n", "GETEX", "k");
     EXPECT(f, SYNTAX, "GETEX", "k", "KEEPTTL");
     EXPECT(f, SYNTAX, "GETEX", "k", "EX", "1", "PERSIST");
+    EXPECT(f, NIL, "GETEX", "missing", "PX", "0"); /* missing key: nil before the time is checked */
     EXPECT(f, "-ERR invalid expire time in 'getex' command\r\n", "GETEX", "k", "EX", "0");
     EXPECT(f, NIL, "GETEX", "missing", "EX", "5");
     EXPECT(f, "$1\r\nc\r\n", "GETDEL", "k");
