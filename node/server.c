@@ -445,7 +445,6 @@ static void on_cron(uv_timer_t *t)
             c = next;
         }
     }
-    s->cron_runs++;
     uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
     if (uv_timer_get_repeat(t) != period) uv_timer_set_repeat(t, period);
 }
@@ -521,7 +520,6 @@ int tc_server_run(tc_server *s, char *err, size_t errlen)
     s->cron.data = s;
     uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
     uv_timer_start(&s->cron, on_cron, period, period);
-    s->start_mono_ms = uv_now(&loop);
 
     tc_notice("tricache %s node %d (zone %s) ready to accept connections on %s:%d", TC_VERSION, s->self->id,
               s->self->zone, s->self->client_host, s->self->client_port);

@@ -74,9 +74,7 @@ typedef struct tc_server {
     tc_client *current;           /* the client whose command is running, if any */
 
     int64_t start_ms;             /* wall clock at start */
-    uint64_t start_mono_ms;
     char run_id[41];
-    uint64_t cron_runs;
 } tc_server;
 
 /* Prepares the state (keyspace, stats) for cfg and node id, without any

@@ -405,7 +405,8 @@ void tc_cmd_setrange(tc_ctx *c)
     }
     if (too_big(c, (uint64_t)off + v->len)) return;
     size_t need = (size_t)off + v->len;
-    if (!e) {
+    int created = !e;
+    if (created) {
         e = tc_ks_set(c->ks, c->argv[1].p, c->argv[1].len, "", 0, 0);
         if (!e) {
             tc_reply_error(c->r, "ERR out of memory");
@@ -416,6 +417,8 @@ void tc_cmd_setrange(tc_ctx *c)
     if (need > old) {
         tc_entry *n = tc_ks_resize(c->ks, e, need);
         if (!n) {
+            /* leave no empty key behind from a command that failed */
+            if (created) tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
             tc_reply_error(c->r, "ERR out of memory");
             return;
         }

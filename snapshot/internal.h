@@ -191,8 +191,9 @@ struct tc_snapshot_reader {
     uint8_t *raw;             /* decompressed block */
     const uint8_t *blk;       /* current block's raw bytes (in or raw) */
     size_t blk_len, blk_pos;
-    uint64_t index;           /* index of the block in blk */
-    uint64_t block_offset;    /* file offset of that block, for messages */
+    uint64_t cur_index;       /* index of the block in blk */
+    uint64_t next_index;      /* blocks loaded so far */
+    uint64_t block_offset;    /* file offset of the block in blk, for messages */
     int at_trailer;           /* blk holds the trailer */
     uint8_t trailer[TC__SNAP_TRAILER_LEN];
     /* A record whose bytes span blocks is gathered here. */
