@@ -460,6 +460,21 @@ size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work)
     return deleted;
 }
 
+size_t tc_ks_expired_sample(tc_keyspace *ks, int64_t now_ms, size_t max, tc_ks_key_fn fn, void *ud)
+{
+    size_t found = 0;
+    /* Random probes may repeat a key; a repeat only costs a no-op delete. */
+    size_t probes = max * 4;
+    for (size_t i = 0; i < probes && found < max && ks->nvolatile > 0; i++) {
+        tc_entry *e = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
+        if (e->expire_at <= now_ms) {
+            fn(ud, e->data, e->klen);
+            found++;
+        }
+    }
+    return found;
+}
+
 /* Digest per key, combined by XOR so iteration order doesn't matter. */
 static void digest_entry(EVP_MD_CTX *md, const tc_entry *e, unsigned char acc[20])
 {

@@ -95,6 +95,12 @@ uint64_t tc_ks_scan(tc_keyspace *ks, uint64_t cursor, tc_ks_scan_fn fn, void *ud
  * Returns the number deleted. */
 size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work);
 
+/* Replicated expiry: calls fn for up to max keys found expired by sampling
+ * the keys with deadlines, deleting nothing (the primary turns them into a
+ * log entry). Returns how many it reported. */
+typedef void (*tc_ks_key_fn)(void *ud, const char *key, size_t klen);
+size_t tc_ks_expired_sample(tc_keyspace *ks, int64_t now_ms, size_t max, tc_ks_key_fn fn, void *ud);
+
 /* Moves up to n buckets of an ongoing rehash; returns 1 if more remain. */
 int tc_ks_rehash_step(tc_keyspace *ks, size_t n);
 

@@ -77,8 +77,12 @@ int main(int argc, char **argv)
         if (node_id) tc_server_free(&server);
         return 0;
     }
-    int rc = tc_server_run(&server, err, sizeof err);
-    if (rc != 0) fprintf(stderr, "tricache: %s\n", err);
+    if (tc_server_open(&server, err, sizeof err) != 0) {
+        fprintf(stderr, "tricache: %s\n", err);
+        tc_server_free(&server);
+        return 1;
+    }
+    tc_server_loop(&server);
     tc_server_free(&server);
-    return rc == 0 ? 0 : 1;
+    return 0;
 }

@@ -70,27 +70,60 @@ static void reply_unknown_command(tc_reply *r, size_t argc, const tc_slice *argv
     tc_reply_error(r, msg);
 }
 
-void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
-                       int64_t now_ms)
+/* Lookup, arity and authentication, in Redis's order; replies the error and
+ * returns NULL when the command can't run. */
+static const tc_cmd *admit(tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r)
 {
     const tc_cmd *cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
     if (!cmd) {
         reply_unknown_command(r, argc, argv);
-        return;
+        return NULL;
     }
-    /* Redis's order: unknown command, then arity, then authentication. */
     if (!tc_cmd_arity_ok(cmd, argc)) {
         tc_reply_errorf(r, "ERR wrong number of arguments for '%s' command", cmd->name);
-        return;
+        return NULL;
     }
     if (c && !c->authenticated && !(cmd->flags & TC_CMD_NOAUTH)) {
         tc_reply_error(r, TC_ERR_NOAUTH);
-        return;
+        return NULL;
     }
+    return cmd;
+}
+
+static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
+                int64_t now_ms)
+{
     tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r};
     cmd->fn(&ctx);
     s->stats.commands_processed++;
     if (c) c->last_cmd = cmd->name;
+}
+
+void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
+                       int64_t now_ms)
+{
+    const tc_cmd *cmd = admit(c, argc, argv, r);
+    if (cmd) run(s, c, cmd, argc, argv, r, now_ms);
+}
+
+/* A client's command, through replication when there is one. Returns
+ * TC_ROUTE_DEFER when the command must wait unconsumed. */
+static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r, int64_t now_ms)
+{
+    if (c->pending > 0) {
+        /* Replies go out in command order: while writes of this client are
+         * in the log, only more writes may join them; anything else (even
+         * an error reply) waits. */
+        const tc_cmd *cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
+        if (!cmd || !(cmd->flags & TC_CMD_WRITE) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated)
+            return TC_ROUTE_DEFER;
+    }
+    const tc_cmd *cmd = admit(c, argc, argv, r);
+    if (!cmd) return TC_ROUTE_DONE;
+    int route = s->route ? s->route(s, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
+    if (route == TC_ROUTE_LOCAL) run(s, c, cmd, argc, argv, r, now_ms);
+    else if (route == TC_ROUTE_QUEUED) s->stats.commands_processed++;
+    return route;
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -100,9 +133,8 @@ static void flush_output(tc_client *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
-static void on_client_closed(uv_handle_t *h)
+static void free_client(tc_client *c)
 {
-    tc_client *c = h->data;
     tc_buf_free(&c->query);
     tc_buf_free(&c->out);
     tc_buf_free(&c->inflight);
@@ -110,6 +142,46 @@ static void on_client_closed(uv_handle_t *h)
     free(c->argv);
     free(c->name);
     free(c);
+}
+
+static void on_client_closed(uv_handle_t *h)
+{
+    tc_client *c = h->data;
+    /* Replication still holds it: the last answer frees it. */
+    if (c->pending > 0) c->handle_closed = 1;
+    else free_client(c);
+}
+
+/* One replication reference fewer; frees a closed client with none left,
+ * or lets an open one go on with its input. Returns 1 if c is gone. */
+static int release(tc_client *c)
+{
+    c->pending--;
+    if (c->pending == 0 && c->handle_closed) {
+        free_client(c);
+        return 1;
+    }
+    return 0;
+}
+
+void tc_client_deliver(tc_client *c, const char *reply, size_t len)
+{
+    if (!c->closing) {
+        if (c->resp >= 3 && len == 5 && (memcmp(reply, "$-1\r\n", 5) == 0 || memcmp(reply, "*-1\r\n", 5) == 0))
+            tc_buf_append(&c->out, "_\r\n", 3);
+        else
+            tc_buf_append(&c->out, reply, len);
+    }
+    if (release(c) || c->closing) return;
+    if (c->pending == 0) process_input(c); /* runs what waited, then flushes */
+    else flush_output(c);
+}
+
+void tc_client_resume(tc_client *c)
+{
+    c->blocked = 0;
+    if (release(c) || c->closing) return;
+    process_input(c);
 }
 
 static void close_client(tc_client *c)
@@ -218,7 +290,7 @@ static void process_input(tc_client *c)
     tc_server *s = c->srv;
     tc_reply reply = {&c->out, c->resp};
     s->current = c;
-    while (!c->close_after_reply && !c->closing) {
+    while (!c->close_after_reply && !c->closing && !c->blocked) {
         size_t avail = c->query.len - c->query_pos;
         if (avail == 0) break;
         if (c->writing && c->out.len >= OUTPUT_PAUSE_BYTES) {
@@ -250,9 +322,11 @@ static void process_input(tc_client *c)
             reject_and_close(c, msg);
             break;
         }
-        c->query_pos += used;
         size_t argc = c->parser.argc;
-        if (argc == 0) continue;
+        if (argc == 0) {
+            c->query_pos += used;
+            continue;
+        }
         if (argc > c->argv_cap) {
             size_t cap = argc < 16 ? 16 : argc;
             tc_slice *v = realloc(c->argv, cap * sizeof *v);
@@ -269,7 +343,12 @@ static void process_input(tc_client *c)
         }
         reply.resp = c->resp;
         int64_t now = tc_now_ms();
-        tc_server_execute(s, c, argc, c->argv, &reply, now);
+        if (dispatch(s, c, argc, c->argv, &reply, now) == TC_ROUTE_DEFER) {
+            /* Left in the buffer: parsed again from scratch when the client
+             * may go on (its writes answered, or the router resumes it). */
+            break;
+        }
+        c->query_pos += used;
         c->last_active_ms = now;
     }
     s->current = NULL;
@@ -402,16 +481,22 @@ static void close_handle_if_open(uv_handle_t *h)
     if (h->loop && !uv_is_closing(h)) uv_close(h, NULL);
 }
 
-static void begin_shutdown(tc_server *s, const char *why)
+void tc_server_stop(tc_server *s)
 {
-    if (s->shutting_down) return;
-    s->shutting_down = 1;
-    tc_notice("%s: shutting down", why);
     close_handle_if_open((uv_handle_t *)&s->listener);
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
     close_handle_if_open((uv_handle_t *)&s->sig_int);
     while (s->clients) close_client(s->clients);
+}
+
+static void begin_shutdown(tc_server *s, const char *why)
+{
+    if (s->shutting_down) return;
+    s->shutting_down = 1;
+    tc_notice("%s: shutting down", why);
+    if (s->shutdown_hook) s->shutdown_hook(s); /* it calls tc_server_stop when done */
+    else tc_server_stop(s);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -426,7 +511,8 @@ static void on_cron(uv_timer_t *t)
     uint64_t start = uv_hrtime();
     /* Like Redis's slow expire cycle: at most a quarter of the period. */
     uint64_t budget_ns = 250000000ull / (s->cfg.hz ? s->cfg.hz : 10);
-    while (tc_ks_volatile_count(&s->ks) > 0) {
+    /* With replication only the primary expires keys, through the log. */
+    while (!s->repl && tc_ks_volatile_count(&s->ks) > 0) {
         size_t deleted = tc_ks_expire_cycle(&s->ks, now, 200);
         if (deleted < 50 || uv_hrtime() - start > budget_ns) break;
     }
@@ -434,6 +520,7 @@ static void on_cron(uv_timer_t *t)
     start = uv_hrtime();
     while (tc_ks_rehash_step(&s->ks, 100) && uv_hrtime() - start < 1000000) {
     }
+    if (s->cron_hook) s->cron_hook(s, now);
     if (s->cfg.timeout_ms) {
         tc_client *c = s->clients;
         while (c) {
@@ -479,7 +566,7 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-int tc_server_run(tc_server *s, char *err, size_t errlen)
+int tc_server_open(tc_server *s, char *err, size_t errlen)
 {
     char dir[TC_CONFIG_MAX_STR * 2];
     if (s->self->data_dir[0]) snprintf(dir, sizeof dir, "%s", s->self->data_dir);
@@ -488,17 +575,17 @@ int tc_server_run(tc_server *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
         return -1;
     }
+    snprintf(s->data_dir, sizeof s->data_dir, "%s", dir);
     struct sockaddr_storage addr;
     if (resolve(s->self->client_host, s->self->client_port, &addr, err, errlen) != 0) return -1;
 
     signal(SIGPIPE, SIG_IGN);
-    uv_loop_t loop;
-    if (uv_loop_init(&loop) != 0) {
+    if (uv_loop_init(&s->loop_storage) != 0) {
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
-    s->loop = &loop;
-    uv_tcp_init(&loop, &s->listener);
+    s->loop = &s->loop_storage;
+    uv_tcp_init(s->loop, &s->listener);
     s->listener.data = s;
     int rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, (int)s->cfg.tcp_backlog, on_connection);
@@ -506,26 +593,29 @@ int tc_server_run(tc_server *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot listen on %s:%d: %s", s->self->client_host, s->self->client_port,
                  uv_strerror(rc));
         uv_close((uv_handle_t *)&s->listener, NULL);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
+        uv_run(s->loop, UV_RUN_DEFAULT);
+        uv_loop_close(s->loop);
         s->loop = NULL;
         return -1;
     }
-    uv_signal_init(&loop, &s->sig_term);
-    uv_signal_init(&loop, &s->sig_int);
+    uv_signal_init(s->loop, &s->sig_term);
+    uv_signal_init(s->loop, &s->sig_int);
     s->sig_term.data = s->sig_int.data = s;
     uv_signal_start(&s->sig_term, on_signal, SIGTERM);
     uv_signal_start(&s->sig_int, on_signal, SIGINT);
-    uv_timer_init(&loop, &s->cron);
+    uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
     uv_timer_start(&s->cron, on_cron, period, period);
+    return 0;
+}
 
+void tc_server_loop(tc_server *s)
+{
     tc_notice("tricache %s node %d (zone %s) ready to accept connections on %s:%d", TC_VERSION, s->self->id,
               s->self->zone, s->self->client_host, s->self->client_port);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(s->loop);
     s->loop = NULL;
     tc_notice("tricache is now ready to exit, bye bye...");
-    return 0;
 }

@@ -43,7 +43,25 @@ typedef struct tc_client {
     int reading_paused;           /* stopped reading because output piled up */
     int64_t created_ms, last_active_ms; /* wall clock */
     const char *last_cmd;
+
+    /* Replication: replies still owed by the log (queued writes) or a
+     * command put back until the primary's read lease is renewed. While
+     * pending > 0 the client's struct stays allocated even if it closes. */
+    unsigned pending;
+    int blocked;                  /* a deferred command waits: parse nothing */
+    int handle_closed;            /* uv_close finished; free when pending == 0 */
 } tc_client;
+
+/* What the replication layer decided for a command (see tc_server.route). */
+enum tc_route {
+    TC_ROUTE_LOCAL,   /* execute here, now */
+    TC_ROUTE_DONE,    /* already answered (a redirect or an error) */
+    TC_ROUTE_QUEUED,  /* appended to the log; tc_client_deliver answers it */
+    TC_ROUTE_DEFER,   /* not consumed: parsed again after tc_client_resume */
+};
+struct tc_server;
+typedef int (*tc_route_fn)(struct tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc,
+                           const tc_slice *argv, tc_reply *r, int64_t now_ms);
 
 typedef struct tc_stats {
     uint64_t connections_received;
@@ -63,6 +81,7 @@ typedef struct tc_server {
     tc_stats stats;
 
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
+    uv_loop_t loop_storage;
     uv_tcp_t listener;
     uv_signal_t sig_term, sig_int;
     uv_timer_t cron;
@@ -73,8 +92,17 @@ typedef struct tc_server {
     uint64_t next_client_id;
     tc_client *current;           /* the client whose command is running, if any */
 
+    /* Replication (NULL: a standalone node runs every command locally). */
+    tc_route_fn route;
+    void *repl;                   /* the replication layer's state */
+    void (*cron_hook)(struct tc_server *s, int64_t now_ms);
+    /* Called on SIGTERM/SIGINT instead of stopping at once; it must call
+     * tc_server_stop when it has closed its own handles. */
+    void (*shutdown_hook)(struct tc_server *s);
+
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];
+    char data_dir[TC_CONFIG_MAX_STR * 2]; /* this node's directory */
 } tc_server;
 
 /* Prepares the state (keyspace, stats) for cfg and node id, without any
@@ -82,15 +110,26 @@ typedef struct tc_server {
 int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, size_t errlen);
 void tc_server_free(tc_server *s);
 
-/* Binds the client address and runs the event loop until SIGTERM/SIGINT.
- * Returns 0 after a clean shutdown, -1 if start-up failed (err says why). */
-int tc_server_run(tc_server *s, char *err, size_t errlen);
+/* Creates the event loop and binds the client address; 0 or -1 (err says
+ * why, nothing is left open). Replication starts on s->loop after this. */
+int tc_server_open(tc_server *s, char *err, size_t errlen);
+/* Runs the loop until SIGTERM/SIGINT has closed everything. */
+void tc_server_loop(tc_server *s);
 
 /* Runs one parsed command for a client (or with client == NULL) and writes
  * the reply into r: lookup, AUTH check, arity, handler. now_ms is the instant
  * the command sees (expiry decisions, relative TTLs). */
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
                        int64_t now_ms);
+
+/* Replication's answer for a queued write: appends the reply (RESP2 as
+ * applied; nulls become "_" for RESP3 clients) and lets the client go on. */
+void tc_client_deliver(tc_client *c, const char *reply, size_t len);
+/* Lets a deferred client parse its pending command again. */
+void tc_client_resume(tc_client *c);
+/* Closes the listener, clients and the node's own handles (the loop then
+ * ends). Used by shutdown_hook once replication has closed. */
+void tc_server_stop(tc_server *s);
 
 /* Wall clock in milliseconds. */
 int64_t tc_now_ms(void);

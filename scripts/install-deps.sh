@@ -13,20 +13,40 @@ packages=(
   python3 procps iproute2               # test and bench helpers
 )
 
+# canonical/raft's maintained line (0.22.1) is in bookworm-backports; 0.15 in
+# bookworm proper lacks fixes we rely on (see RAFT-NOTES.md).
+RAFT_VERSION_PREFIX=0.22
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+raft_ok=0
+case "$(dpkg-query -W -f='${Status} ${Version}' libraft-dev 2>/dev/null)" in
+  "install ok installed $RAFT_VERSION_PREFIX"*) raft_ok=1 ;;
+esac
+[ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ] && exit 0
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo) to install packages" >&2; exit 1; }
   sudo="sudo"
 fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+
+# Enable bookworm-backports on the Debian mirror this machine already uses.
+if [ $raft_ok -eq 0 ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  mirror=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+           grep -v security | grep -oE 'https?://[^ ]+' | head -n 1 || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  echo "install-deps: enabling bookworm-backports from $mirror"
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$mirror" | $sudo tee /etc/apt/sources.list.d/tricache-bookworm-backports.sources >/dev/null
+fi
+
+echo "install-deps: installing ${missing[*]} libraft-dev (backports)"
 $sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+[ ${#missing[@]} -eq 0 ] || $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+[ $raft_ok -eq 1 ] || $sudo apt-get install -y -q --no-install-recommends -t bookworm-backports libraft-dev
 # The Debian package starts a redis-server on port 6379 where systemd runs;
 # nothing here needs it (tests and bench/ start their own on free ports).
