@@ -46,6 +46,7 @@ typedef struct setting {
     const char *form;   /* strings only: what is accepted, for hints */
     string_rule_fn rule;      /* strings only: extra check, may be NULL */
     const char *const *words; /* enums only: NULL-terminated, index = stored value */
+    int redis_seconds;  /* durations: CONFIG GET in whole seconds, as Redis's own setting */
 } setting;
 
 static const char *cluster_name_rule(const char *s)
@@ -103,11 +104,20 @@ static const setting SETTINGS[] = {
      .max = UINT64_MAX, .zero_ok = 1, .def = "1gb", .mut = 1,
      .help = "most pending replies for one client before it is disconnected; 0 = unlimited"},
     {.name = "timeout", .type = T_DURATION, FIELD(timeout_ms), .min = 0, .max = UINT64_C(2147483647) * 1000,
-     .def = "0", .mut = 1, .help = "close client connections idle this long; 0 = never"},
+     .def = "0", .mut = 1, .redis_seconds = 1, .help = "close client connections idle this long; 0 = never"},
     {.name = "tcp_backlog", .type = T_INT, FIELD(tcp_backlog), .min = 1, .max = 65535, .def = "511",
      .help = "listen() backlog of the client port"},
     {.name = "hz", .type = T_INT, FIELD(hz), .min = 1, .max = 500, .def = "10", .mut = 1,
      .help = "active expiry cycles per second"},
+    {.name = "election_timeout", .type = T_DURATION, FIELD(election_timeout_ms), .min = 50, .max = 60000,
+     .def = "300ms", .help = "a replica that hears nothing from the primary this long starts an election"},
+    {.name = "heartbeat_interval", .type = T_DURATION, FIELD(heartbeat_interval_ms), .min = 10, .max = 10000,
+     .def = "50ms", .help = "how often the primary contacts replicas when idle"},
+    {.name = "replica_max_staleness", .type = T_DURATION, FIELD(replica_max_staleness_ms), .min = 10,
+     .max = 3600000, .def = "1s", .mut = 1,
+     .help = "a replica refuses reads (-TRYAGAIN) when it has not heard from the primary this long"},
+    {.name = "snapshot_threshold", .type = T_INT, FIELD(snapshot_threshold), .min = 64, .max = 100000000,
+     .def = "65536", .help = "log entries between two Raft snapshots of the keyspace"},
 };
 
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
@@ -302,8 +312,10 @@ static void render(const tc_config *c, const setting *s, char *out, size_t outle
     case T_DURATION:
         memcpy(&n, field, sizeof n);
         /* Redis reports timeout in whole seconds; round up so that a
-         * sub-second timeout never reads as 0, which means "off". */
-        snprintf(out, outlen, "%" PRIu64, n / 1000 + (n % 1000 != 0));
+         * sub-second timeout never reads as 0, which means "off". Our own
+         * durations read back as CONFIG SET takes them. */
+        if (s->redis_seconds) snprintf(out, outlen, "%" PRIu64, n / 1000 + (n % 1000 != 0));
+        else snprintf(out, outlen, "%" PRIu64 "ms", n);
         return;
     case T_SIZE:
     case T_INT:
@@ -380,9 +392,11 @@ static int value_from_text(const setting *s, const char *text, value *v, char *w
     return -1;
 
 range:
-    if (s->type == T_DURATION)
+    if (s->type == T_DURATION && s->redis_seconds)
         snprintf(why, whylen, "argument must be between %" PRIu64 " and %" PRIu64 " seconds inclusive", s->min / 1000,
                  s->max / 1000);
+    else if (s->type == T_DURATION)
+        snprintf(why, whylen, "argument must be between %" PRIu64 "ms and %" PRIu64 "ms inclusive", s->min, s->max);
     else if (s->zero_ok && s->max == UINT64_MAX)
         snprintf(why, whylen, "argument must be 0 or at least %" PRIu64, s->min);
     else if (s->zero_ok)
