@@ -1014,7 +1014,7 @@ static void test_config_get(void **state)
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "client-*-buffer-limit", collect, &g), 2);
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 3); /* hz, timeout, tcp-backlog */
+    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 4); /* hz, timeout, tcp-backlog, heartbeat-interval */
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "h?", collect, &g), 1);
     assert_int_equal(tc_config_get(&c, "nomatch", collect, &g), 0);
