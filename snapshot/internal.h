@@ -183,6 +183,8 @@ struct tc_snapshot_reader {
     char name[128];
     tc_snapshot_read_fn fn;
     void *ud;
+    tc_snapshot_keyring_fn keyring;
+    void *keyring_ud;
     tc_snapshot_info info;
     tc__snap_header hdr;
     tc__snap_seal seal;
