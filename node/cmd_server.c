@@ -161,6 +161,19 @@ void tc_cmd_hello(tc_ctx *c)
     tc_reply_array(c->r, 0);
 }
 
+/* ROLE: a standalone node is a primary with no replicas. */
+void tc_cmd_role(tc_ctx *c)
+{
+    if (c->srv->role_reply) {
+        c->srv->role_reply(c->srv, c->r);
+        return;
+    }
+    tc_reply_array(c->r, 3);
+    tc_reply_bulks(c->r, "master");
+    tc_reply_int(c->r, 0);
+    tc_reply_array(c->r, 0);
+}
+
 /* ---- INFO ------------------------------------------------------------------ */
 
 void tc_cmd_info(tc_ctx *c)

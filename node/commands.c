@@ -64,6 +64,7 @@ static const tc_cmd table[] = {
     {"randomkey", tc_cmd_randomkey, 1, R, 0, 0, 0, "generic", "1.0.0", "Returns a random key name from the database.", NULL},
     {"rename", tc_cmd_rename, 3, W, 1, 2, 1, "generic", "1.0.0", "Renames a key and overwrites the destination.", NULL},
     {"renamenx", tc_cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", NULL},
+    {"role", tc_cmd_role, 1, LD | ST | F, 0, 0, 0, "server", "2.8.12", "Returns the replication role.", NULL},
     {"scan", tc_cmd_scan, -2, R, 0, 0, 0, "generic", "2.8.0", "Iterates over the key names in the database.", NULL},
     {"select", tc_cmd_select, 2, LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Changes the selected database (tricache has database 0 only).", NULL},
     {"set", tc_cmd_set, -3, W | OOM, 1, 1, 1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", NULL},

@@ -92,6 +92,11 @@ static void section_stats(tc_server *s, tc_buf *b)
 
 static void section_replication(tc_server *s, tc_buf *b)
 {
+    if (s->info_replication) {
+        tc_buf_appends(b, "# Replication\r\n");
+        s->info_replication(s, b);
+        return;
+    }
     tc_buf_printf(b,
                   "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_replid:%s\r\n"
                   "master_repl_offset:0\r\n",

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "raft_node.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -80,6 +81,13 @@ int main(int argc, char **argv)
     if (tc_server_open(&server, err, sizeof err) != 0) {
         fprintf(stderr, "tricache: %s\n", err);
         tc_server_free(&server);
+        return 1;
+    }
+    /* More than one node: replicate through Raft. A single node runs alone,
+     * with nothing to replicate to. */
+    static tc_raftnode raftnode;
+    if (cfg.nnodes > 1 && tc_raftnode_start(&raftnode, &server, err, sizeof err) != 0) {
+        fprintf(stderr, "tricache: %s\n", err);
         return 1;
     }
     tc_server_loop(&server);

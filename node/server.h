@@ -96,9 +96,13 @@ typedef struct tc_server {
     tc_route_fn route;
     void *repl;                   /* the replication layer's state */
     void (*cron_hook)(struct tc_server *s, int64_t now_ms);
+    /* INFO replication's body (after the header line), and ROLE's reply. */
+    void (*info_replication)(struct tc_server *s, tc_buf *b);
+    void (*role_reply)(struct tc_server *s, tc_reply *r);
     /* Called on SIGTERM/SIGINT instead of stopping at once; it must call
      * tc_server_stop when it has closed its own handles. */
     void (*shutdown_hook)(struct tc_server *s);
+    void *shutdown_ud;
 
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];

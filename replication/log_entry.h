@@ -8,7 +8,8 @@
  * Layout (all integers unsigned LEB128 varints unless noted):
  *   u8 version (=1) | u8 kind | i64 time_ms (8 bytes, little-endian) |
  *   ncommands | ncommands x ( argc | argc x ( len | len bytes ) )
- * kind: 0 = client commands, 1 = expiry deletes decided by the primary. */
+ * kind: 0 = client commands, 1 = expiry deletes decided by the primary.
+ * Up to 7 zero bytes may follow (the Raft log stores 8-byte units). */
 #ifndef TC_LOG_ENTRY_H
 #define TC_LOG_ENTRY_H
 

@@ -322,6 +322,40 @@ static int answers_ping(int port)
     return ok;
 }
 
+/* Starts tricache for node `id` of `config`, logging to `logpath`, and
+ * waits until it answers PING on `port`. */
+static pid_t spawn_node(const char *config, int id, int port, const char *logpath, const char *dir)
+{
+    const char *bin = binary();
+    char idstr[16];
+    snprintf(idstr, sizeof idstr, "%d", id);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin, bin, "--config", config, "--node", idstr, (char *)NULL);
+        _exit(127);
+    }
+    long long deadline = h_ms() + DEADLINE_MS;
+    while (!answers_ping(port)) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            tnode tmp = {0};
+            snprintf(tmp.dir, sizeof tmp.dir, "%s", dir);
+            fail_msg("tricache node %d exited during start-up (status %d):\n%s", id, st, h_log(&tmp));
+        }
+        if (h_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            fail_msg("tricache node %d did not answer PING within %d ms", id, DEADLINE_MS);
+        }
+        pause_ms(20);
+    }
+    return pid;
+}
+
 tnode *h_start(const char *extra_toml)
 {
     tnode *n = calloc(1, sizeof *n);
@@ -339,30 +373,7 @@ tnode *h_start(const char *extra_toml)
     fclose(f);
     char logpath[300];
     snprintf(logpath, sizeof logpath, "%s/node.log", n->dir);
-    const char *bin = binary();
-    n->pid = fork();
-    assert_true(n->pid >= 0);
-    if (n->pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin, bin, "--config", n->config, "--node", "1", (char *)NULL);
-        _exit(127);
-    }
-    long long deadline = h_ms() + DEADLINE_MS;
-    while (!answers_ping(n->port)) {
-        int st;
-        if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
-            char *log = h_log(n);
-            fail_msg("tricache exited during start-up (status %d):\n%s", st, log);
-        }
-        if (h_ms() > deadline) {
-            kill(n->pid, SIGKILL);
-            waitpid(n->pid, NULL, 0);
-            fail_msg("tricache did not answer PING within %d ms", DEADLINE_MS);
-        }
-        pause_ms(20);
-    }
+    n->pid = spawn_node(n->config, 1, n->port, logpath, n->dir);
     return n;
 }
 
@@ -390,6 +401,91 @@ static int stop_process(pid_t pid)
         pause_ms(10);
     }
     return st;
+}
+
+tcluster *h_cluster_start(int n, const char *extra_toml)
+{
+    assert_true(n >= 1 && n <= 5);
+    tcluster *c = calloc(1, sizeof *c);
+    c->n = n;
+    snprintf(c->dir, sizeof c->dir, "/tmp/tricache-cluster-XXXXXX");
+    assert_non_null(mkdtemp(c->dir));
+    snprintf(c->config, sizeof c->config, "%s/cluster.toml", c->dir);
+    FILE *f = fopen(c->config, "w");
+    assert_non_null(f);
+    fprintf(f, "cluster_name = \"test\"\ndata_dir = \"%s/data\"\n%s\n", c->dir, extra_toml ? extra_toml : "");
+    for (int i = 0; i < n; i++) {
+        c->nodes[i].port = h_free_port();
+        fprintf(f, "[[node]]\nid = %d\nzone = \"zone-%c\"\nclient_addr = \"127.0.0.1:%d\"\nraft_addr = \"127.0.0.1:%d\"\n",
+                i + 1, 'a' + i, c->nodes[i].port, h_free_port());
+        snprintf(c->nodes[i].dir, sizeof c->nodes[i].dir, "%s", c->dir);
+        snprintf(c->nodes[i].config, sizeof c->nodes[i].config, "%s", c->config);
+    }
+    fclose(f);
+    for (int i = 0; i < n; i++) h_node_restart(c, i);
+    return c;
+}
+
+void h_node_restart(tcluster *c, int i)
+{
+    char logpath[320];
+    snprintf(logpath, sizeof logpath, "%s/node-%d.log", c->dir, i + 1);
+    c->nodes[i].pid = spawn_node(c->config, i + 1, c->nodes[i].port, logpath, c->dir);
+}
+
+void h_node_signal(tcluster *c, int i, int sig)
+{
+    if (c->nodes[i].pid <= 0) return;
+    kill(c->nodes[i].pid, sig);
+    if (sig == SIGKILL) {
+        waitpid(c->nodes[i].pid, NULL, 0);
+        c->nodes[i].pid = 0;
+    }
+}
+
+void h_cluster_stop(tcluster *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->n; i++) {
+        if (c->nodes[i].pid > 0) kill(c->nodes[i].pid, SIGCONT); /* a paused node must see SIGTERM */
+        stop_process(c->nodes[i].pid);
+        c->nodes[i].pid = 0;
+    }
+    remove_tree(c->dir);
+    free(c);
+}
+
+char *h_info_field(tcluster *c, int i, const char *section, const char *field)
+{
+    char *info = h_cli(&c->nodes[i], "INFO", section, (char *)NULL);
+    char needle[128];
+    snprintf(needle, sizeof needle, "%s:", field);
+    char *p = strstr(info, needle);
+    char *out = strdup("");
+    if (p) {
+        p += strlen(needle);
+        size_t len = strcspn(p, "\r\n");
+        free(out);
+        out = strndup(p, len);
+    }
+    free(info);
+    return out;
+}
+
+int h_cluster_primary(tcluster *c, int deadline_ms)
+{
+    long long deadline = h_ms() + deadline_ms;
+    do {
+        for (int i = 0; i < c->n; i++) {
+            if (c->nodes[i].pid <= 0) continue;
+            char *role = h_info_field(c, i, "replication", "role");
+            int master = strcmp(role, "master") == 0;
+            free(role);
+            if (master) return i;
+        }
+        pause_ms(20);
+    } while (h_ms() < deadline);
+    return -1;
 }
 
 int h_stop(tnode *n)

@@ -14,6 +14,29 @@ typedef struct tnode {
     char config[300];
 } tnode;
 
+/* A cluster of real nodes sharing one cluster.toml in a temp directory. */
+typedef struct tcluster {
+    int n;
+    tnode nodes[5]; /* nodes[i] is node id i+1; pid 0 while stopped */
+    char dir[256];
+    char config[300];
+} tcluster;
+
+/* Writes an n-node config (extra_toml appended to the top-level settings),
+ * starts every node and waits until each answers PING. */
+tcluster *h_cluster_start(int n, const char *extra_toml);
+/* Stops every node still running and removes the directory. */
+void h_cluster_stop(tcluster *c);
+/* Index of the node whose INFO says role:master, polling until the
+ * deadline (ms from now); -1 if none. Ignores stopped nodes. */
+int h_cluster_primary(tcluster *c, int deadline_ms);
+/* Sends sig to node i (SIGKILL: also reaps it and marks it stopped). */
+void h_node_signal(tcluster *c, int i, int sig);
+/* Starts node i again on its data directory and waits for PING. */
+void h_node_restart(tcluster *c, int i);
+/* INFO field of node i ("" if absent); malloc'd. */
+char *h_info_field(tcluster *c, int i, const char *section, const char *field);
+
 /* A free TCP port on 127.0.0.1 (bound then released). */
 int h_free_port(void);
 /* Milliseconds on a monotonic clock. */long long h_ms(void);

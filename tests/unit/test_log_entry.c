@@ -91,6 +91,20 @@ static void test_trailing_bytes_refused(void **state)
     tc_buf_free(&b);
 }
 
+static void test_zero_padding_accepted(void **state)
+{
+    (void)state;
+    tc_buf b = build_sample();
+    tc_entry_reader r;
+    char err[128];
+    tc_buf_append(&b, "\0\0\0\0\0\0\0", 7);
+    assert_int_equal(tc_entry_open(&r, b.data, b.len, err, sizeof err), 0);
+    assert_int_equal(r.ncommands, 3);
+    tc_buf_append(&b, "\0", 1); /* 8 bytes of padding is not padding */
+    assert_int_equal(tc_entry_open(&r, b.data, b.len, err, sizeof err), -1);
+    tc_buf_free(&b);
+}
+
 static void test_bad_header_fields(void **state)
 {
     (void)state;
@@ -176,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_negative_time),
         cmocka_unit_test(test_every_truncation_refused),
         cmocka_unit_test(test_trailing_bytes_refused),
+        cmocka_unit_test(test_zero_padding_accepted),
         cmocka_unit_test(test_bad_header_fields),
         cmocka_unit_test(test_malformed_varints_refused),
         cmocka_unit_test(test_every_byte_flip_is_safe),

@@ -1,0 +1,40 @@
+/* One tricache node as a member of a Raft group (canonical/raft 0.22 with
+ * its libuv I/O backend and TCP transport): bootstrap from cluster.toml,
+ * the FSM (entries applied through replication/), snapshots of the
+ * keyspace, and the log operations the router uses. */
+#ifndef TC_RAFT_NODE_H
+#define TC_RAFT_NODE_H
+
+#include <raft.h>
+#include <raft/uv.h>
+
+#include "image.h"
+#include "router.h"
+#include "server.h"
+
+typedef struct tc_raftnode {
+    /* raft keeps pointers to these: the struct must not move once started */
+    struct raft raft;
+    struct raft_io io;
+    struct raft_uv_transport transport;
+    struct raft_fsm fsm;
+    tc_router router;
+    tc_server *srv;
+    uv_check_t flush;          /* submits collected writes once per loop pass */
+    uv_timer_t close_timer;    /* raft_close must not run inside a raft callback */
+    char address[300];
+    char dir[TC_CONFIG_MAX_STR * 2 + 8];
+    tc_buf image;              /* the snapshot being handed to raft */
+    struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
+    int started;
+} tc_raftnode;
+
+/* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes
+ * listed there on first start). 0, or -1 with err set. */
+int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen);
+
+/* The node's role and the primary's client address ("host:port") if known. */
+int tc_raftnode_role(tc_raftnode *n);
+const tc_node_conf *tc_raftnode_primary(tc_raftnode *n);
+
+#endif

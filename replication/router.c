@@ -1,0 +1,285 @@
+#include "router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "log_entry.h"
+
+#define ERR_READONLY "READONLY You can't write against a read only replica."
+#define ERR_NO_PRIMARY "TRYAGAIN no primary is elected right now; retry shortly"
+#define ERR_UNKNOWN_OUTCOME                                                                                    \
+    "TRYAGAIN the primary lost its leadership before the write was committed: it may or may not have been " \
+    "applied"
+#define ERR_NOT_LOGGED "TRYAGAIN this node stopped being the primary before the write was logged: it was not applied"
+/* Keys deleted per replicated expiry entry, and one such entry at a time. */
+#define EXPIRY_BATCH 200
+
+struct tc_batch {
+    tc_buf entry;
+    uint32_t n;
+    tc_client **clients; /* the client of each command; NULL for expiry */
+    size_t cap;
+    int64_t submit_ms;
+    int kind;
+};
+
+static tc_batch *batch_new(int kind, int64_t now_ms)
+{
+    tc_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->kind = kind;
+    tc_entry_begin(&b->entry, kind, now_ms);
+    return b;
+}
+
+static void batch_free(tc_batch *b)
+{
+    if (!b) return;
+    tc_buf_free(&b->entry);
+    free(b->clients);
+    free(b);
+}
+
+/* Answers every client of a batch with the same error. */
+static void batch_fail(tc_batch *b, const char *err)
+{
+    char line[256];
+    int n = snprintf(line, sizeof line, "-%s\r\n", err);
+    for (uint32_t i = 0; i < b->n; i++)
+        if (b->clients && b->clients[i]) tc_client_deliver(b->clients[i], line, (size_t)n);
+}
+
+static int role(tc_router *r) { return r->log.role(r->log.ud); }
+
+static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
+                 int64_t now)
+{
+    tc_router *r = s->repl;
+    int writes = (cmd->flags & TC_CMD_WRITE) != 0;
+    /* DEBUG POPULATE creates keys: it must go through the log like a write,
+     * or replicas would differ from the primary. */
+    if (!writes && argc >= 2 && strcmp(cmd->name, "debug") == 0 && tc_arg_is(&argv[1], "populate")) writes = 1;
+    int reads = (cmd->flags & TC_CMD_READONLY) != 0;
+    if (!writes && !reads) return TC_ROUTE_LOCAL;
+
+    int me = role(r);
+    if (me == TC_ROLE_NONE) {
+        tc_reply_error(rep, ERR_NO_PRIMARY);
+        return TC_ROUTE_DONE;
+    }
+    if (writes) {
+        if (me != TC_ROLE_PRIMARY) {
+            tc_reply_error(rep, ERR_READONLY);
+            return TC_ROUTE_DONE;
+        }
+        if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
+        }
+        tc_batch *b = r->open;
+        if (b->n == b->cap) {
+            size_t cap = b->cap ? b->cap * 2 : 64;
+            tc_client **v = realloc(b->clients, cap * sizeof *v);
+            if (!v) {
+                tc_reply_error(rep, "ERR out of memory");
+                return TC_ROUTE_DONE;
+            }
+            b->clients = v;
+            b->cap = cap;
+        }
+        tc_entry_add(&b->entry, argc, argv);
+        b->clients[b->n++] = c;
+        c->pending++;
+        return TC_ROUTE_QUEUED;
+    }
+    if (me == TC_ROLE_PRIMARY) {
+        if (now < r->lease_until_ms) return TC_ROUTE_LOCAL;
+        /* No lease: wait for a barrier to commit, then parse again. */
+        if (r->nwaiters == r->waiters_cap) {
+            size_t cap = r->waiters_cap ? r->waiters_cap * 2 : 16;
+            tc_client **v = realloc(r->lease_waiters, cap * sizeof *v);
+            if (!v) {
+                tc_reply_error(rep, "ERR out of memory");
+                return TC_ROUTE_DONE;
+            }
+            r->lease_waiters = v;
+            r->waiters_cap = cap;
+        }
+        r->lease_waiters[r->nwaiters++] = c;
+        c->pending++;
+        c->blocked = 1;
+        r->barrier_wanted = 1;
+        return TC_ROUTE_DEFER;
+    }
+    int64_t silent = now - r->last_progress_ms;
+    if (silent > r->max_staleness_ms) {
+        tc_reply_errorf(rep,
+                        "TRYAGAIN this replica has not heard from the primary for %lld ms "
+                        "(replica_max_staleness is %lld ms)",
+                        (long long)silent, (long long)r->max_staleness_ms);
+        return TC_ROUTE_DONE;
+    }
+    return TC_ROUTE_LOCAL;
+}
+
+static void cron_hook(tc_server *s, int64_t now) { tc_router_cron(s->repl, now); }
+
+void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
+                    int64_t max_staleness_ms)
+{
+    memset(r, 0, sizeof *r);
+    r->srv = srv;
+    r->log = *log;
+    /* A follower that heard from this primary at time t grants no vote
+     * before t + election timeout; with a margin for clock rate and
+     * scheduling, reads stay local for 80% of that after a commit. */
+    r->lease_ms = election_timeout_ms * 8 / 10;
+    r->max_staleness_ms = max_staleness_ms;
+    srv->repl = r;
+    srv->route = route;
+    srv->cron_hook = cron_hook;
+    /* Only the primary deletes expired keys, through the log; reads here
+     * only hide them. */
+    srv->ks.lazy_delete = 0;
+}
+
+static void resume_waiters(tc_router *r)
+{
+    /* Resuming may add clients again: take the list first. */
+    size_t n = r->nwaiters;
+    tc_client **w = r->lease_waiters;
+    r->lease_waiters = NULL;
+    r->nwaiters = r->waiters_cap = 0;
+    for (size_t i = 0; i < n; i++) tc_client_resume(w[i]);
+    free(w);
+}
+
+void tc_router_abort(tc_router *r)
+{
+    if (r->open) {
+        batch_fail(r->open, ERR_NOT_LOGGED);
+        batch_free(r->open);
+        r->open = NULL;
+    }
+    batch_free(r->expiry);
+    r->expiry = NULL;
+    resume_waiters(r);
+}
+
+void tc_router_free(tc_router *r) { tc_router_abort(r); }
+
+/* Hands a batch to the log; on failure answers its clients and frees it. */
+static int submit(tc_router *r, tc_batch *b, int64_t now)
+{
+    b->submit_ms = now;
+    if (tc_entry_end(&b->entry, b->n) != 0 || r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
+        r->entries_failed++;
+        batch_fail(b, ERR_NOT_LOGGED);
+        batch_free(b);
+        return -1;
+    }
+    r->entries_submitted++;
+    tc_buf_free(&b->entry); /* the log copied the bytes */
+    return 0;
+}
+
+void tc_router_flush(tc_router *r, int64_t now)
+{
+    if (r->open) {
+        tc_batch *b = r->open;
+        r->open = NULL;
+        submit(r, b, now);
+    }
+    if (r->barrier_wanted && !r->barrier_inflight) {
+        r->barrier_wanted = 0;
+        if (role(r) != TC_ROLE_PRIMARY) {
+            resume_waiters(r); /* they will be routed as on a replica */
+        } else if (r->log.barrier(r->log.ud) == 0) {
+            r->barrier_inflight = 1;
+            r->barrier_submit_ms = now;
+        } else {
+            resume_waiters(r);
+        }
+    }
+}
+
+void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_apply_replies *replies)
+{
+    char err[256];
+    if (tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err) != 0) {
+        /* Every node refuses the same bytes the same way, so state stays
+         * identical; but it means a bug or a damaged log: say so loudly. */
+        tc_warn("refusing a log entry: %s", err);
+        if (replies) replies->n = 0;
+    }
+}
+
+void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *rep)
+{
+    if (status == 0) {
+        int64_t until = b->submit_ms + r->lease_ms;
+        if (until > r->lease_until_ms) r->lease_until_ms = until;
+        for (uint32_t i = 0; i < b->n; i++) {
+            if (!b->clients || !b->clients[i]) continue;
+            if (rep && i < rep->n) {
+                size_t start = i ? rep->ends[i - 1] : 0;
+                tc_client_deliver(b->clients[i], rep->replies.data + start, rep->ends[i] - start);
+            } else {
+                static const char lost[] = "-ERR the reply was lost (out of memory); the write was applied\r\n";
+                tc_client_deliver(b->clients[i], lost, sizeof lost - 1);
+            }
+        }
+    } else {
+        r->entries_failed++;
+        batch_fail(b, ERR_UNKNOWN_OUTCOME);
+    }
+    if (b == r->expiry) r->expiry = NULL;
+    batch_free(b);
+}
+
+void tc_router_barrier_done(tc_router *r, int status)
+{
+    r->barrier_inflight = 0;
+    if (status == 0) {
+        int64_t until = r->barrier_submit_ms + r->lease_ms;
+        if (until > r->lease_until_ms) r->lease_until_ms = until;
+    }
+    resume_waiters(r);
+}
+
+static void add_expired_key(void *ud, const char *key, size_t klen)
+{
+    tc_batch *b = ud;
+    tc_slice k = {key, klen};
+    tc_entry_add(&b->entry, 1, &k);
+    b->n++;
+}
+
+void tc_router_cron(tc_router *r, int64_t now)
+{
+    uint64_t applied = r->log.applied_index(r->log.ud);
+    int me = role(r);
+    if (applied != r->seen_applied || me == TC_ROLE_PRIMARY) {
+        r->seen_applied = applied;
+        r->last_progress_ms = now;
+    }
+    if (me != TC_ROLE_PRIMARY) {
+        r->lease_until_ms = 0;
+        if (r->nwaiters) resume_waiters(r);
+        return;
+    }
+    /* Keep the lease fresh while idle: a barrier before half of it is gone. */
+    if (r->lease_until_ms - now < r->lease_ms / 2) r->barrier_wanted = 1;
+    /* Replicated expiry: one entry of expired keys at a time. */
+    if (!r->expiry && tc_ks_volatile_count(&r->srv->ks) > 0) {
+        tc_batch *b = batch_new(TC_ENTRY_EXPIRE, now);
+        if (!b) return;
+        if (tc_ks_expired_sample(&r->srv->ks, now, EXPIRY_BATCH, add_expired_key, b) == 0) {
+            batch_free(b);
+            return;
+        }
+        if (submit(r, b, now) == 0) r->expiry = b;
+    }
+}

@@ -1,0 +1,81 @@
+/* Routing client commands in a replicated cluster.
+ *
+ * Writes on the primary are batched (every write that arrives in one pass of
+ * the event loop, from any client) into one log entry; each client gets its
+ * replies when the entry has been applied, in command order. Reads on the
+ * primary are served while it holds a lease renewed by its own committed
+ * entries and barriers, otherwise they wait for a barrier. Reads on a
+ * replica are served from its applied state unless it has heard nothing
+ * from the primary for replica_max_staleness. Writes on a replica answer
+ * -READONLY. Expiry is decided by the primary and replicated as deletes.
+ *
+ * The log itself (Raft) is behind tc_log_ops so that this module depends on
+ * nothing but the node. */
+#ifndef TC_ROUTER_H
+#define TC_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apply.h"
+#include "server.h"
+
+enum tc_role { TC_ROLE_NONE = 0, TC_ROLE_PRIMARY, TC_ROLE_REPLICA };
+
+typedef struct tc_batch tc_batch;
+
+typedef struct tc_log_ops {
+    void *ud;
+    int (*role)(void *ud);
+    /* Appends an entry (bytes copied by the callee); tc_router_committed is
+     * called with `batch` once it is applied or failed. 0 or -1. */
+    int (*submit)(void *ud, const void *entry, size_t len, tc_batch *batch);
+    /* Appends a barrier; tc_router_barrier_done follows. 0 or -1. */
+    int (*barrier)(void *ud);
+    /* Index of the last entry this node applied (changes when the primary's
+     * entries or barriers arrive). */
+    uint64_t (*applied_index)(void *ud);
+} tc_log_ops;
+
+typedef struct tc_router {
+    tc_server *srv;
+    tc_log_ops log;
+    tc_apply_state apply;
+    tc_batch *open;             /* writes collected in this loop pass */
+    tc_batch *expiry;           /* expiry deletes collected by the cron */
+
+    int64_t lease_ms;           /* how long a commit keeps reads local */
+    int64_t lease_until_ms;
+    int barrier_wanted, barrier_inflight;
+    int64_t barrier_submit_ms;
+    tc_client **lease_waiters;
+    size_t nwaiters, waiters_cap;
+
+    int64_t max_staleness_ms;
+    uint64_t seen_applied;
+    int64_t last_progress_ms;   /* when this node last saw the log move */
+    uint64_t entries_submitted, entries_failed;
+} tc_router;
+
+/* Installs the router on the server (route and cron hooks, replicated
+ * expiry). election_timeout_ms sizes the primary's read lease. */
+void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
+                    int64_t max_staleness_ms);
+void tc_router_free(tc_router *r);
+
+/* Called by the log layer once per loop pass: submits what was collected. */
+void tc_router_flush(tc_router *r, int64_t now_ms);
+/* The FSM's apply: every node, every entry, in log order. replies is where
+ * the primary keeps the answers for the batch this entry carries (NULL when
+ * no client waits for them). */
+void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_apply_replies *replies);
+/* A batch was applied (status 0, replies from tc_router_fsm_apply) or
+ * failed (status != 0, unknown outcome when leadership was lost). */
+void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *replies);
+void tc_router_barrier_done(tc_router *r, int status);
+/* Periodic: lease renewal, replicated expiry, replica freshness. */
+void tc_router_cron(tc_router *r, int64_t now_ms);
+/* Fails every batch not yet submitted (shutdown). */
+void tc_router_abort(tc_router *r);
+
+#endif

@@ -1,0 +1,268 @@
+/* Three real tricache nodes replicating through Raft on loopback. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define ELECTION_DEADLINE_MS 10000
+
+static int start3(void **state)
+{
+    *state = h_cluster_start(3, NULL);
+    return 0;
+}
+
+static int stop3(void **state)
+{
+    h_cluster_stop(*state);
+    return 0;
+}
+
+static char *cli(tcluster *c, int i, const char *a, const char *b, const char *d)
+{
+    return h_cli(&c->nodes[i], a, b, d, (char *)NULL);
+}
+
+/* Polls until every running node's DEBUG DIGEST is the same; returns it. */
+static char *converged_digest(tcluster *c)
+{
+    long long deadline = h_ms() + 15000;
+    for (;;) {
+        char *first = NULL;
+        int same = 1;
+        for (int i = 0; i < c->n; i++) {
+            if (c->nodes[i].pid <= 0) continue;
+            char *d = h_cli(&c->nodes[i], "DEBUG", "DIGEST", (char *)NULL);
+            if (!first) first = d;
+            else {
+                same = same && strcmp(first, d) == 0;
+                free(d);
+            }
+        }
+        if (same) return first;
+        free(first);
+        assert_true(h_ms() < deadline);
+        usleep(20000);
+    }
+}
+
+static void test_writes_reach_every_replica(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int fd = h_connect(c->nodes[p].port);
+    char cmd[96];
+    for (int i = 0; i < 500; i++) {
+        snprintf(cmd, sizeof cmd, "SET key:%d value:%d\r\n", i, i);
+        h_sends(fd, cmd);
+    }
+    for (int i = 0; i < 500; i++) {
+        char *r = h_reply(fd);
+        assert_string_equal(r, "+OK\r\n");
+        free(r);
+    }
+    h_close(fd);
+    char *d = converged_digest(c);
+    assert_string_not_equal(d, "0000000000000000000000000000000000000000");
+    free(d);
+    for (int i = 0; i < 3; i++) {
+        char *v = cli(c, i, "GET", "key:123", NULL);
+        assert_string_equal(v, "value:123"); /* replicas serve reads */
+        free(v);
+        char *n = cli(c, i, "DBSIZE", NULL, NULL);
+        assert_string_equal(n, "500");
+        free(n);
+    }
+}
+
+static void test_replicas_refuse_writes(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int r = (p + 1) % 3;
+    char *out = cli(c, r, "SET", "x", "1");
+    assert_string_equal(out, "READONLY You can't write against a read only replica.");
+    free(out);
+    out = cli(c, r, "ROLE", NULL, NULL);
+    assert_memory_equal(out, "slave\n", 6);
+    free(out);
+    out = cli(c, p, "ROLE", NULL, NULL);
+    assert_memory_equal(out, "master\n", 7);
+    free(out);
+}
+
+/* Writes key:<i> on whichever node is primary until `total` writes were
+ * acknowledged, killing the primary with SIGKILL (or freezing it with
+ * SIGSTOP) after `fault_at`. Returns the node that was faulted. */
+static int write_through_fault(tcluster *c, int total, int fault_at, int sig, int *acked)
+{
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS), faulted = -1;
+    assert_true(p >= 0);
+    int fd = h_connect(c->nodes[p].port);
+    long long deadline = h_ms() + 60000;
+    int i = 0;
+    while (i < total) {
+        assert_true(h_ms() < deadline);
+        if (i == fault_at && faulted < 0) {
+            faulted = p;
+            h_node_signal(c, p, sig);
+            if (sig == SIGSTOP) c->nodes[p].pid = -c->nodes[p].pid; /* not "running" for the primary search */
+        }
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "SET key:%d v%d\r\n", i, i);
+        char *r = NULL;
+        if (fd >= 0) {
+            h_sends(fd, cmd);
+            r = faulted == p ? NULL : h_reply(fd);
+        }
+        if (r && strcmp(r, "+OK\r\n") == 0) {
+            acked[i++] = 1;
+        } else {
+            /* lost connection, or an error (READONLY, TRYAGAIN): find the
+             * primary again and retry the same key */
+            if (fd >= 0) h_close(fd);
+            p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+            assert_true(p >= 0);
+            fd = h_connect(c->nodes[p].port);
+        }
+        free(r);
+    }
+    if (fd >= 0) h_close(fd);
+    return faulted;
+}
+
+static void expect_all_acked(tcluster *c, int node, const int *acked, int total)
+{
+    int fd = h_connect(c->nodes[node].port);
+    char cmd[64], want[64];
+    for (int i = 0; i < total; i++) {
+        if (!acked[i]) continue;
+        snprintf(cmd, sizeof cmd, "GET key:%d\r\n", i);
+        h_sends(fd, cmd);
+        char *r = h_reply(fd);
+        /* compare the value after the "$<len>" line */
+        char *nl = strchr(r, '\n');
+        assert_non_null(nl);
+        snprintf(want, sizeof want, "v%d\r\n", i);
+        if (strcmp(nl + 1, want) != 0) fail_msg("acknowledged write key:%d lost: got %s", i, r);
+        free(r);
+    }
+    h_close(fd);
+}
+
+static void test_kill_primary_loses_no_acknowledged_write(void **state)
+{
+    tcluster *c = *state;
+    enum { TOTAL = 600 };
+    int acked[TOTAL] = {0};
+    int dead = write_through_fault(c, TOTAL, 200, SIGKILL, acked);
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0 && p != dead);
+    expect_all_acked(c, p, acked, TOTAL);
+    /* the old primary comes back as a replica and catches up */
+    h_node_restart(c, dead);
+    free(converged_digest(c));
+    expect_all_acked(c, dead, acked, TOTAL);
+}
+
+static void test_frozen_primary_steps_down(void **state)
+{
+    tcluster *c = *state;
+    enum { TOTAL = 300 };
+    int acked[TOTAL] = {0};
+    int frozen = write_through_fault(c, TOTAL, 100, SIGSTOP, acked);
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0 && p != frozen);
+    c->nodes[frozen].pid = -c->nodes[frozen].pid;
+    h_node_signal(c, frozen, SIGCONT);
+    /* it learns of the new term and answers as a replica */
+    long long deadline = h_ms() + ELECTION_DEADLINE_MS;
+    for (;;) {
+        char *role = h_info_field(c, frozen, "replication", "role");
+        int slave = strcmp(role, "slave") == 0;
+        free(role);
+        if (slave) break;
+        assert_true(h_ms() < deadline);
+        usleep(20000);
+    }
+    char *out = cli(c, frozen, "SET", "late", "1");
+    assert_string_equal(out, "READONLY You can't write against a read only replica.");
+    free(out);
+    free(converged_digest(c));
+    expect_all_acked(c, frozen, acked, TOTAL);
+}
+
+static void test_restarted_replica_catches_up(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int r = (p + 1) % 3;
+    h_node_signal(c, r, SIGKILL);
+    int fd = h_connect(c->nodes[p].port);
+    for (int i = 0; i < 2000; i++) h_sends(fd, "INCR counter\r\n");
+    for (int i = 0; i < 2000; i++) free(h_reply(fd));
+    h_close(fd);
+    h_node_restart(c, r);
+    free(converged_digest(c));
+    char *v = cli(c, r, "GET", "counter", NULL);
+    assert_string_equal(v, "2000");
+    free(v);
+}
+
+static void test_expiry_is_replicated(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    char *out = cli(c, p, "DEBUG", "POPULATE", "300");
+    assert_string_equal(out, "OK");
+    free(out);
+    int fd = h_connect(c->nodes[p].port);
+    char cmd[64];
+    for (int i = 0; i < 300; i++) {
+        snprintf(cmd, sizeof cmd, "PEXPIRE key:%d 100\r\n", i);
+        h_sends(fd, cmd);
+    }
+    for (int i = 0; i < 300; i++) free(h_reply(fd));
+    h_close(fd);
+    /* no client touches the keys again: the primary's deletes must reach
+     * every node */
+    long long deadline = h_ms() + 15000;
+    for (int i = 0; i < 3; i++) {
+        for (;;) {
+            char *n = cli(c, i, "DBSIZE", NULL, NULL);
+            int empty = strcmp(n, "0") == 0;
+            free(n);
+            if (empty) break;
+            assert_true(h_ms() < deadline);
+            usleep(20000);
+        }
+    }
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, start3, stop3)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_writes_reach_every_replica),
+        T(test_replicas_refuse_writes),
+        T(test_kill_primary_loses_no_acknowledged_write),
+        T(test_frozen_primary_steps_down),
+        T(test_restarted_replica_catches_up),
+        T(test_expiry_is_replicated),
+    };
+    if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
