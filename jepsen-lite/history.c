@@ -464,7 +464,7 @@ static int event(loader *ld, const jl__jnode *root) {
         return bad(ld, jt, "%s for process %lld, which has no pending invoke", type_names[type],
                    (long long)jp->i);
     jl_op *op = &h->ops[pending];
-    if (op->f != f)
+    if ((int)op->f != f)
         return bad(ld, jf, "completion of a %s (line %u) says f %s", fn_names[op->f],
                    op->line_call, fn_names[f]);
     if (op->key != key)

@@ -71,6 +71,8 @@ typedef struct jl__wgl_in {
     size_t n_slots;
     int64_t deadline_ns;     /* CLOCK_MONOTONIC; 0 = none */
     size_t memory_limit;
+    uint64_t max_configs;    /* stop (JL__WGL_TIMEOUT) after this many; 0 = none */
+    bool no_lookahead;       /* plain search, no pruning: for the failing window */
 } jl__wgl_in;
 
 typedef struct jl__wgl_out {
@@ -86,6 +88,13 @@ void jl__wgl_check(const jl__wgl_in *in, jl__wgl_out *out);
 /* The register model's step: is op legal when the register holds cur? Sets
  * *next to the value after it. */
 bool jl__register_step(const jl_op *op, uint32_t cur, uint32_t *next);
+
+/* ------------------------------------------------------------ brute.c */
+
+/* Exhaustive reference check of a small register history (all keys at
+ * once): 1 linearizable, 0 not, -1 more than budget steps were needed,
+ * JL_ENOMEM. For tests and fuzzing only. */
+int jl__brute_register(const jl_history *h, uint64_t budget);
 
 /* ------------------------------------------------------------ set.c */
 

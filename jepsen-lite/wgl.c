@@ -101,6 +101,9 @@ static size_t bits_span(const bits *b) {
 
 /* ------------------------------------------------------------ search */
 
+#define NO_VALUE UINT32_MAX
+#define E_LIMIT (-100) /* growing would pass the memory limit */
+
 typedef struct frame {
     uint32_t entry; /* call entry of the op linearized */
     uint32_t old;   /* register value before it */
@@ -122,6 +125,11 @@ typedef struct wgl {
     uint32_t *ret_of;   /* local op -> its return entry, 0 if info */
     uint32_t *slot;     /* local op -> register slot */
     uint32_t *num;      /* local op -> its number among the ok ops or the info ops */
+    /* register values as dense ids of (slot, value) pairs */
+    uint32_t *need;     /* local op -> value it must see (ok read, ok cas), NO_VALUE if none */
+    uint32_t *prod;     /* local op -> value it installs (write, cas), NO_VALUE if none */
+    uint32_t *readers;  /* value -> ok ops not yet linearized that must see it */
+    uint32_t *writers;  /* value -> ops not yet linearized that install it */
     bits ok, info;
     uint32_t *state;
     uint64_t hash_ok, hash_state;
@@ -154,6 +162,8 @@ static int arena_reserve(wgl *w, size_t n) {
     size_t cap = w->arena_cap ? w->arena_cap : 4096;
     while (cap - w->arena_len < n)
         cap *= 2;
+    if (w->bytes + (cap - w->arena_cap) * sizeof(uint64_t) > w->in->memory_limit)
+        return E_LIMIT;
     uint64_t *na = realloc(w->arena, cap * sizeof(uint64_t));
     if (na == NULL)
         return JL_ENOMEM;
@@ -187,6 +197,8 @@ static bool entry_matches(const wgl *w, uint64_t off) {
 
 static int table_grow(wgl *w) {
     size_t ncap = w->mask ? (w->mask + 1) * 2 : 1024;
+    if (w->bytes + ncap * sizeof(slotv) > w->in->memory_limit)
+        return E_LIMIT;
     slotv *nt = calloc(ncap, sizeof(*nt));
     if (nt == NULL)
         return JL_ENOMEM;
@@ -206,10 +218,13 @@ static int table_grow(wgl *w) {
 }
 
 /* 1: the current configuration is new and now cached; 0: it (or one that
- * dominates it) was seen; <0: out of memory. */
+ * dominates it) was seen; JL_ENOMEM or E_LIMIT: no room for it. */
 static int cache_visit(wgl *w) {
-    if ((w->count + 1) * 2 > w->mask + 1 && table_grow(w))
-        return JL_ENOMEM;
+    if ((w->count + 1) * 2 > w->mask + 1) {
+        int rc = table_grow(w);
+        if (rc)
+            return rc;
+    }
     uint64_t h = mix64(w->hash_ok ^ w->hash_state);
     if (h == 0)
         h = 1;
@@ -221,8 +236,9 @@ static int cache_visit(wgl *w) {
     }
     size_t ns = w->in->n_slots, oks = bits_span(&w->ok), infs = bits_span(&w->info);
     size_t need = 4 + ns + oks + infs;
-    if (arena_reserve(w, need))
-        return JL_ENOMEM;
+    int rc = arena_reserve(w, need);
+    if (rc)
+        return rc;
     uint64_t *e = w->arena + w->arena_len;
     e[0] = w->ok.lo;
     e[1] = oks;
@@ -263,6 +279,10 @@ static void unlift(wgl *w, uint32_t c) {
 /* Marks local op o as linearized (or not) and updates the hashes. */
 static void toggle(wgl *w, uint32_t o, bool on) {
     bool info = w->ret_of[o] == 0;
+    if (w->need[o] != NO_VALUE && !info)
+        w->readers[w->need[o]] += on ? -1u : 1u;
+    if (w->prod[o] != NO_VALUE)
+        w->writers[w->prod[o]] += on ? -1u : 1u;
     bits *b = info ? &w->info : &w->ok;
     if (on)
         bits_set(b, w->num[o]);
@@ -277,6 +297,27 @@ static void set_state(wgl *w, uint32_t s, uint32_t v) {
     w->state[s] = v;
 }
 
+/* Does the model allow local op o when its register holds cur? */
+static bool model_allows(const wgl *w, uint32_t o, uint32_t cur) {
+    return w->need[o] == NO_VALUE || w->need[o] == cur;
+}
+
+/* Having passed model_allows, is op o still worth trying? It is not when it
+ * overwrites a value that ops still to be linearized must see while no op
+ * left can install that value again: that branch can only fail later,
+ * after much work. The test depends on the configuration only, so
+ * memoization stays sound. It matters most for indeterminate writes, which
+ * could otherwise be slipped in early and hidden by the next write at
+ * every point of the search. */
+static bool worth_trying(const wgl *w, uint32_t o, uint32_t cur) {
+    if (w->in->no_lookahead || w->prod[o] == NO_VALUE || w->prod[o] == cur)
+        return true;
+    uint32_t readers = w->readers[cur];
+    if (w->need[o] == cur && w->ret_of[o] != 0)
+        readers--; /* an ok cas is itself one of them */
+    return readers == 0 || w->writers[cur] > 0;
+}
+
 typedef struct event {
     uint64_t pos;
     uint32_t op;
@@ -286,6 +327,70 @@ typedef struct event {
 static int by_pos(const void *a, const void *b) {
     uint64_t x = ((const event *)a)->pos, y = ((const event *)b)->pos;
     return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t dense_id(const uint64_t *vals, size_t n, uint32_t slot, uint32_t v) {
+    uint64_t k = (uint64_t)slot << 32 | v;
+    const uint64_t *p = bsearch(&k, vals, n, sizeof(*vals), cmp_u64);
+    return (uint32_t)(p - vals);
+}
+
+/* Numbers the (slot, value) pairs the search can meet densely, so the state
+ * and the per-value counters are small arrays, and sets up the counters:
+ * every op starts out not linearized. */
+static int dense_values(wgl *w) {
+    const jl__wgl_in *in = w->in;
+    size_t n = in->n, k = 0;
+    uint64_t *vals = malloc((in->n_slots + 2 * n + 1) * sizeof(uint64_t));
+    w->need = malloc((n + 1) * sizeof(uint32_t));
+    w->prod = malloc((n + 1) * sizeof(uint32_t));
+    if (vals == NULL || w->need == NULL || w->prod == NULL) {
+        free(vals);
+        return JL_ENOMEM;
+    }
+    for (size_t s = 0; s < in->n_slots; s++)
+        vals[k++] = (uint64_t)s << 32 | JL_NIL;
+    for (size_t i = 0; i < n; i++) {
+        const jl_op *op = &w->hops[in->ops[i]];
+        uint64_t s = (uint64_t)w->slot[i] << 32;
+        if (op->f != JL_WRITE)
+            vals[k++] = s | op->a;
+        if (op->f == JL_WRITE || op->f == JL_CAS)
+            vals[k++] = s | (op->f == JL_WRITE ? op->a : op->b);
+    }
+    qsort(vals, k, sizeof(*vals), cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || vals[i] != vals[u - 1])
+            vals[u++] = vals[i];
+    w->readers = calloc(u + 1, sizeof(uint32_t));
+    w->writers = calloc(u + 1, sizeof(uint32_t));
+    if (w->readers == NULL || w->writers == NULL) {
+        free(vals);
+        return JL_ENOMEM;
+    }
+    for (size_t s = 0; s < in->n_slots; s++)
+        w->state[s] = dense_id(vals, u, (uint32_t)s, JL_NIL);
+    for (size_t i = 0; i < n; i++) {
+        const jl_op *op = &w->hops[in->ops[i]];
+        uint32_t s = w->slot[i];
+        w->need[i] = op->f != JL_WRITE ? dense_id(vals, u, s, op->a) : NO_VALUE;
+        w->prod[i] = op->f == JL_WRITE ? dense_id(vals, u, s, op->a)
+                     : op->f == JL_CAS ? dense_id(vals, u, s, op->b)
+                                       : NO_VALUE;
+        /* an info cas may be left out: it does not have to see anything */
+        if (w->need[i] != NO_VALUE && op->outcome == JL_OK)
+            w->readers[w->need[i]]++;
+        if (w->prod[i] != NO_VALUE)
+            w->writers[w->prod[i]]++;
+    }
+    free(vals);
+    return 0;
 }
 
 static int setup(wgl *w) {
@@ -341,21 +446,33 @@ static int setup(wgl *w) {
     free(ev);
     if (bits_init(&w->ok, n_ok) || bits_init(&w->info, n_info))
         return JL_ENOMEM;
+    int rc = dense_values(w);
+    if (rc)
+        return rc;
     for (size_t s = 0; s < in->n_slots; s++)
-        w->hash_state ^= slot_key((uint32_t)s, JL_NIL);
-    w->bytes = (ne + 2) * 13 + n * 36;
+        w->hash_state ^= slot_key((uint32_t)s, w->state[s]);
+    w->bytes = (ne + 2) * 13 + n * 52;
     return 0;
+}
+
+/* Records the stack plus `extra` (an entry, or 0) as the deepest point
+ * reached, when it is. Entries below low have not changed since the last
+ * copy, so the copying costs no more than the pushes. */
+static void note_best(wgl *w, uint32_t extra) {
+    size_t depth = w->sp + (extra != 0);
+    if (depth <= w->best)
+        return;
+    for (size_t i = w->low; i < w->sp; i++)
+        w->best_ops[i] = w->ent_op[w->stack[i].entry];
+    if (extra)
+        w->best_ops[w->sp] = w->ent_op[extra];
+    w->best = depth;
+    w->low = w->sp;
 }
 
 static void push(wgl *w, uint32_t entry, uint32_t old) {
     w->stack[w->sp++] = (frame){entry, old};
-    if (w->sp > w->best) {
-        /* entries below low have not changed since the last copy */
-        for (size_t i = w->low; i < w->sp; i++)
-            w->best_ops[i] = w->ent_op[w->stack[i].entry];
-        w->best = w->sp;
-        w->low = w->sp;
-    }
+    note_best(w, 0);
 }
 
 static jl__wgl_status search(wgl *w, uint64_t *configs) {
@@ -366,23 +483,25 @@ static jl__wgl_status search(wgl *w, uint64_t *configs) {
         if ((++steps & 1023) == 0) {
             if (in->deadline_ns && jl__now_ns() > in->deadline_ns)
                 return JL__WGL_TIMEOUT;
-            if (w->bytes > in->memory_limit)
-                return JL__WGL_MEMORY;
         }
         if (e == w->end)
             return JL__WGL_VALID;
         uint32_t o = w->ent_op[e];
         if (!w->is_ret[e]) {
-            const jl_op *op = &w->hops[in->ops[o]];
-            uint32_t s = w->slot[o], cur = w->state[s], nv;
-            if (jl__register_step(op, cur, &nv)) {
+            uint32_t s = w->slot[o], cur = w->state[s];
+            bool worth = false;
+            if (model_allows(w, o, cur) && !(worth = worth_trying(w, o, cur)))
+                note_best(w, e); /* a legal prefix, for the report */
+            if (worth) {
+                uint32_t nv = w->prod[o] != NO_VALUE ? w->prod[o] : cur;
                 set_state(w, s, nv);
                 toggle(w, o, true);
                 int r = cache_visit(w);
                 if (r < 0)
-                    return JL__WGL_NOMEM;
+                    return r == JL_ENOMEM ? JL__WGL_NOMEM : JL__WGL_MEMORY;
                 if (r == 1) {
-                    (*configs)++;
+                    if (++*configs == in->max_configs)
+                        return JL__WGL_TIMEOUT;
                     push(w, e, cur);
                     lift(w, e);
                     e = w->next[0];
@@ -420,6 +539,10 @@ static void teardown(wgl *w) {
     free(w->prev);
     free(w->ent_op);
     free(w->is_ret);
+    free(w->need);
+    free(w->prod);
+    free(w->readers);
+    free(w->writers);
     free(w->ok.w);
     free(w->info.w);
     free(w->table);
