@@ -174,6 +174,53 @@ void tc_cmd_role(tc_ctx *c)
     tc_reply_array(c->r, 0);
 }
 
+/* FAILOVER [TO host port [FORCE]] [TIMEOUT ms]: a Raft leadership transfer.
+ * As in Redis, +OK means the failover started. */
+void tc_cmd_failover(tc_ctx *c)
+{
+    int target = 0;
+    for (size_t i = 1; i < c->argc; i++) {
+        if (tc_arg_is(&c->argv[i], "to") && i + 2 < c->argc) {
+            long long port;
+            if (tc_parse_ll(c->argv[i + 2].p, c->argv[i + 2].len, &port) != 0) {
+                tc_reply_error(c->r, TC_ERR_NOT_INT);
+                return;
+            }
+            const tc_slice *host = &c->argv[i + 1];
+            for (size_t k = 0; k < c->srv->cfg.nnodes; k++) {
+                const tc_node_conf *n = &c->srv->cfg.nodes[k];
+                if (n->client_port == port && strlen(n->client_host) == host->len &&
+                    memcmp(n->client_host, host->p, host->len) == 0)
+                    target = n->id;
+            }
+            if (!target || target == c->srv->self->id) {
+                tc_reply_error(c->r, "ERR FAILOVER target HOST and PORT is not a replica.");
+                return;
+            }
+            i += 2;
+        } else if (tc_arg_is(&c->argv[i], "timeout") && i + 1 < c->argc) {
+            long long ms;
+            if (tc_parse_ll(c->argv[i + 1].p, c->argv[i + 1].len, &ms) != 0 || ms <= 0) {
+                tc_reply_error(c->r, "ERR FAILOVER timeout must be greater than 0");
+                return;
+            }
+            i++; /* a leadership transfer finishes within one election timeout */
+        } else if (tc_arg_is(&c->argv[i], "force") || tc_arg_is(&c->argv[i], "abort")) {
+            continue; /* nothing to force or abort: the transfer is one step */
+        } else {
+            tc_reply_error(c->r, TC_ERR_SYNTAX);
+            return;
+        }
+    }
+    if (!c->srv->failover) {
+        tc_reply_error(c->r, "ERR FAILOVER requires connected replicas.");
+        return;
+    }
+    char err[256];
+    if (c->srv->failover(c->srv, target, err, sizeof err) != 0) tc_reply_error(c->r, err);
+    else tc_reply_ok(c->r);
+}
+
 /* ---- INFO ------------------------------------------------------------------ */
 
 void tc_cmd_info(tc_ctx *c)

@@ -122,6 +122,9 @@ void tc_cmd_time(tc_ctx *c);
 void tc_cmd_debug(tc_ctx *c);
 void tc_cmd_command(tc_ctx *c);
 void tc_cmd_role(tc_ctx *c);
+void tc_cmd_failover(tc_ctx *c);
+/* cmd_sentinel.c */
+void tc_cmd_sentinel(tc_ctx *c);
 
 /* Argument helpers shared by the handlers (Redis's strict rules: no spaces,
  * no '+', no leading zeros, fits in the type). Return 0 or -1. */

@@ -99,6 +99,11 @@ typedef struct tc_server {
     /* INFO replication's body (after the header line), and ROLE's reply. */
     void (*info_replication)(struct tc_server *s, tc_buf *b);
     void (*role_reply)(struct tc_server *s, tc_reply *r);
+    /* The primary's node id (0: none known); a standalone node is its own. */
+    int (*primary_id)(struct tc_server *s);
+    /* Starts moving leadership to target (0: the most up-to-date replica);
+     * 0, or -1 with a Redis-style error in err. */
+    int (*failover)(struct tc_server *s, int target_id, char *err, size_t errlen);
     /* Called on SIGTERM/SIGINT instead of stopping at once; it must call
      * tc_server_stop when it has closed its own handles. */
     void (*shutdown_hook)(struct tc_server *s);

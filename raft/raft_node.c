@@ -157,7 +157,8 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
     memset((char *)buf.base + len, 0, padded - len);
     a->node = n;
     a->batch = batch;
-    if (raft_state(&n->raft) != RAFT_LEADER) {
+    /* raft_apply refuses these two cases before taking the payload */
+    if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0) {
         raft_free(buf.base);
         free(a);
         return -1;
@@ -279,6 +280,57 @@ static void role_reply(tc_server *s, tc_reply *r)
     tc_reply_int(r, (long long)applied);
 }
 
+static int primary_id(tc_server *s)
+{
+    const tc_node_conf *p = tc_raftnode_primary(node_of_server(s));
+    return p ? p->id : 0;
+}
+
+typedef struct transfer_req {
+    struct raft_transfer req;
+    tc_raftnode *node;
+    uint64_t start_ns;
+} transfer_req;
+
+static void on_transferred(struct raft_transfer *req)
+{
+    transfer_req *t = (transfer_req *)req;
+    const tc_node_conf *p = tc_raftnode_primary(t->node);
+    tc_notice("leadership transfer finished after %.1f ms; primary is now node %d",
+              (double)(uv_hrtime() - t->start_ns) / 1e6, p ? p->id : 0);
+    t->node->transferring = 0;
+    free(t);
+}
+
+static int failover(tc_server *s, int target, char *err, size_t errlen)
+{
+    tc_raftnode *n = node_of_server(s);
+    if (tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
+        snprintf(err, errlen, "ERR FAILOVER is not valid when server is a replica.");
+        return -1;
+    }
+    if (n->transferring) {
+        snprintf(err, errlen, "ERR FAILOVER already in progress.");
+        return -1;
+    }
+    transfer_req *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "ERR out of memory");
+        return -1;
+    }
+    t->node = n;
+    t->start_ns = uv_hrtime();
+    int rc = raft_transfer(&n->raft, &t->req, (raft_id)target, on_transferred);
+    if (rc != 0) {
+        free(t);
+        snprintf(err, errlen, "ERR FAILOVER could not start: %s", raft_strerror(rc));
+        return -1;
+    }
+    n->transferring = 1;
+    tc_notice("leadership transfer to %s started (FAILOVER)", target ? "the requested node" : "the most up-to-date replica");
+    return 0;
+}
+
 /* ---- loop integration ----------------------------------------------------- */
 
 static void on_flush(uv_check_t *h)
@@ -299,6 +351,8 @@ static void on_raft_closed(struct raft *r)
     n->srv->route = NULL;
     n->srv->info_replication = NULL;
     n->srv->role_reply = NULL;
+    n->srv->primary_id = NULL;
+    n->srv->failover = NULL;
     tc_server_stop(n->srv);
 }
 
@@ -422,6 +476,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
     s->shutdown_ud = n;
     s->info_replication = info_replication;
     s->role_reply = role_reply;
+    s->primary_id = primary_id;
+    s->failover = failover;
     tc_notice("raft node %d started at %s with %zu voters (log in %s)", s->self->id, n->address, cfg->nnodes,
               n->dir);
     return 0;

@@ -27,6 +27,7 @@ typedef struct tc_raftnode {
     tc_buf image;              /* the snapshot being handed to raft */
     struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
     int started;
+    int transferring;          /* a FAILOVER (leadership transfer) runs */
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes

@@ -11,6 +11,7 @@ packages=(
   redis-tools redis-server              # real clients in tests; redis-server for bench/
   clang libclang-rt-14-dev              # libFuzzer and sanitizer runtimes
   python3 procps iproute2               # test and bench helpers
+  python3-redis                         # redis-py's Sentinel client in the cluster tests
 )
 
 # canonical/raft's maintained line (0.22.1) is in bookworm-backports; 0.15 in

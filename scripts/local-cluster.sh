@@ -4,7 +4,6 @@
 #   scripts/local-cluster.sh stop     stop the nodes this script started
 #   scripts/local-cluster.sh status   show which nodes run
 # Nodes run in the background; logs and pid files go to <data_dir>/node-<id>/.
-# Until replication lands, only node 1 is started: a single node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,7 +23,9 @@ done
 # The data_dir and client ports come from the config itself.
 data_dir=$(sed -nE 's/^data_dir *= *"([^"]*)".*/\1/p' "$config" | head -n 1)
 data_dir=${data_dir:-./data}
-nodes=(1)   # three once replication lands
+# every [[node]] id listed in the config
+mapfile -t nodes < <(awk '/^\[\[node\]\]/{n=1} n && /^id *=/{print $3; n=0}' "$config")
+[ ${#nodes[@]} -gt 0 ] || { echo "local-cluster: no [[node]] in $config" >&2; exit 1; }
 
 port_of() { # the client port of node $1
   awk -v id="$1" '/^\[\[node\]\]/{n=0} /^id *=/{n=($3==id)} n && /^client_addr/{gsub(/"/,"",$3); split($3,a,":"); print a[2]; exit}' "$config"
@@ -56,8 +57,21 @@ start() {
     done
     echo "node $id is up on 127.0.0.1:$port (log: $data_dir/node-$id/tricache.log)"
   done
+  # With several nodes, wait for the election and say who is primary.
+  local primary="" deadline=$((SECONDS + 15))
+  while [ -z "$primary" ] && [ $SECONDS -lt $deadline ]; do
+    for id in "${nodes[@]}"; do
+      if redis-cli -p "$(port_of "$id")" INFO replication 2>/dev/null | grep -q "^role:master"; then primary=$id; fi
+    done
+    [ -n "$primary" ] || sleep 0.1
+  done
   echo
-  echo "Connect with:  redis-cli -p $(port_of "${nodes[0]}")"
+  if [ -n "$primary" ]; then
+    echo "Primary: node $primary. Connect with:  redis-cli -p $(port_of "$primary")"
+    [ ${#nodes[@]} -gt 1 ] && echo "Replicas serve reads; writes sent to them answer -READONLY."
+  else
+    echo "No primary elected yet; see the logs. Connect with:  redis-cli -p $(port_of "${nodes[0]}")"
+  fi
   echo "Stop with:     scripts/local-cluster.sh stop"
 }
 

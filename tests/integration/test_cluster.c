@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -251,6 +252,57 @@ static void test_expiry_is_replicated(void **state)
     }
 }
 
+/* Debian's interpreter, where Debian's python3-redis is installed (a
+ * python3 earlier on PATH may be another installation without it). */
+/* redis-py's Sentinel client finds the primary through SENTINEL commands
+ * on any node, and finds the new one after the old one is killed. */
+static void test_sentinel_client_follows_failover(void **state)
+{
+    tcluster *c = *state;
+    assert_true(h_cluster_primary(c, ELECTION_DEADLINE_MS) >= 0);
+    const char *script = getenv("TC_SENTINEL_SCRIPT");
+    assert_non_null(script);
+    char p1[16], p2[16], p3[16];
+    snprintf(p1, sizeof p1, "%d", c->nodes[0].port);
+    snprintf(p2, sizeof p2, "%d", c->nodes[1].port);
+    snprintf(p3, sizeof p3, "%d", c->nodes[2].port);
+    int st;
+    char *out = h_run(&st, "/usr/bin/python3", script, "phase1", p1, p2, p3, (char *)NULL);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int old_port = atoi(out);
+    free(out);
+    int old = -1;
+    for (int i = 0; i < 3; i++)
+        if (c->nodes[i].port == old_port) old = i;
+    assert_true(old >= 0);
+    h_node_signal(c, old, SIGKILL);
+    out = h_run(&st, "/usr/bin/python3", script, "phase2", p1, p2, p3, (char *)NULL);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_not_equal(atoi(out), old_port);
+    free(out);
+}
+
+static void test_failover_command_moves_the_primary(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int target = (p + 2) % 3;
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->nodes[target].port);
+    char *out = h_cli(&c->nodes[p], "FAILOVER", "TO", "127.0.0.1", port, (char *)NULL);
+    assert_string_equal(out, "OK");
+    free(out);
+    long long deadline = h_ms() + ELECTION_DEADLINE_MS;
+    while (h_cluster_primary(c, ELECTION_DEADLINE_MS) != target) assert_true(h_ms() < deadline);
+    out = h_cli(&c->nodes[target], "SET", "after-failover", "1", (char *)NULL);
+    assert_string_equal(out, "OK");
+    free(out);
+    out = h_cli(&c->nodes[p], "FAILOVER", (char *)NULL);
+    assert_string_equal(out, "ERR FAILOVER is not valid when server is a replica.");
+    free(out);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, start3, stop3)
 
 int main(void)
@@ -262,6 +314,8 @@ int main(void)
         T(test_frozen_primary_steps_down),
         T(test_restarted_replica_catches_up),
         T(test_expiry_is_replicated),
+        T(test_sentinel_client_follows_failover),
+        T(test_failover_command_moves_the_primary),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
