@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "keyspace.h"
 #include "reply.h"
 
@@ -123,6 +124,14 @@ void tc_cmd_debug(tc_ctx *c);
 void tc_cmd_command(tc_ctx *c);
 void tc_cmd_role(tc_ctx *c);
 void tc_cmd_failover(tc_ctx *c);
+/* cmd_cluster.c */
+void tc_cmd_cluster(tc_ctx *c);
+void tc_cmd_readonly(tc_ctx *c);
+void tc_cmd_readwrite(tc_ctx *c);
+/* The Redis Cluster hash slot (0..16383) of a key, hash tags included. */
+int tc_key_slot(const char *key, size_t len);
+/* A 40-hex-digit node id for CLUSTER answers, stable per cluster and id. */
+void tc_cluster_node_id(const tc_config *cfg, int id, char out[41]);
 /* cmd_sentinel.c */
 void tc_cmd_sentinel(tc_ctx *c);
 

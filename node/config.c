@@ -109,6 +109,8 @@ static const setting SETTINGS[] = {
      .help = "listen() backlog of the client port"},
     {.name = "hz", .type = T_INT, FIELD(hz), .min = 1, .max = 500, .def = "10", .mut = 1,
      .help = "active expiry cycles per second"},
+    {.name = "cluster_mode", .type = T_BOOL, FIELD(cluster_mode), .min = 0, .max = 1, .def = "false",
+     .help = "answer CLUSTER SLOTS/SHARDS/NODES as one shard and redirect with -MOVED, for cluster-aware clients"},
     {.name = "election_timeout", .type = T_DURATION, FIELD(election_timeout_ms), .min = 50, .max = 60000,
      .def = "300ms", .help = "a replica that hears nothing from the primary this long starts an election"},
     {.name = "heartbeat_interval", .type = T_DURATION, FIELD(heartbeat_interval_ms), .min = 10, .max = 10000,

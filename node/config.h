@@ -40,6 +40,7 @@ typedef struct tc_config {
     uint64_t timeout_ms;               /* idle client timeout, default 0 = off */
     uint64_t tcp_backlog;              /* default 511, 1..65535 */
     uint64_t hz;                       /* active expiry cycles/s, default 10, 1..500 */
+    int cluster_mode;                  /* CLUSTER commands and -MOVED, default false */
     uint64_t election_timeout_ms;      /* default 300ms */
     uint64_t heartbeat_interval_ms;    /* default 50ms */
     uint64_t replica_max_staleness_ms; /* default 1s */

@@ -38,6 +38,7 @@ typedef struct tc_client {
 
     int resp;                     /* 2 or 3 */
     int authenticated;
+    int cluster_readonly;         /* READONLY: reads served on this replica (cluster_mode) */
     int close_after_reply;        /* QUIT, protocol error, KILL: close once flushed */
     int closing;                  /* uv_close called */
     int reading_paused;           /* stopped reading because output piled up */

@@ -53,6 +53,20 @@ static void batch_fail(tc_batch *b, const char *err)
 
 static int role(tc_router *r) { return r->log.role(r->log.ud); }
 
+/* cluster_mode: "-MOVED <slot> <primary>" for a command that must run on
+ * the primary; returns 0 if no primary is known (then -READONLY/-TRYAGAIN). */
+static int reply_moved(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep)
+{
+    if (!s->cfg.cluster_mode || !s->primary_id) return 0;
+    const tc_node_conf *p = tc_config_node(&s->cfg, s->primary_id(s));
+    if (!p) return 0;
+    int slot = cmd->first_key > 0 && (size_t)cmd->first_key < argc
+                   ? tc_key_slot(argv[cmd->first_key].p, argv[cmd->first_key].len)
+                   : 0;
+    tc_reply_errorf(rep, "MOVED %d %s:%d", slot, p->client_host, p->client_port);
+    return 1;
+}
+
 static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
                  int64_t now)
 {
@@ -71,7 +85,7 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
     }
     if (writes) {
         if (me != TC_ROLE_PRIMARY) {
-            tc_reply_error(rep, ERR_READONLY);
+            if (!reply_moved(s, cmd, argc, argv, rep)) tc_reply_error(rep, ERR_READONLY);
             return TC_ROUTE_DONE;
         }
         if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) {
@@ -113,6 +127,9 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
         r->barrier_wanted = 1;
         return TC_ROUTE_DEFER;
     }
+    /* A cluster client reads from a replica only after READONLY, as with
+     * Redis Cluster; otherwise it is sent to the primary. */
+    if (s->cfg.cluster_mode && !c->cluster_readonly && reply_moved(s, cmd, argc, argv, rep)) return TC_ROUTE_DONE;
     int64_t silent = now - r->last_progress_ms;
     if (silent > r->max_staleness_ms) {
         tc_reply_errorf(rep,

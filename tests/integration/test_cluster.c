@@ -303,6 +303,46 @@ static void test_failover_command_moves_the_primary(void **state)
     free(out);
 }
 
+static int start3_cluster_mode(void **state)
+{
+    *state = h_cluster_start(3, "cluster_mode = true");
+    return 0;
+}
+
+/* cluster_mode: cluster-aware clients see one shard and follow -MOVED. */
+static void test_cluster_mode_redirects(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int r = (p + 1) % 3;
+    char want[64];
+    snprintf(want, sizeof want, "MOVED 12182 127.0.0.1:%d", c->nodes[p].port);
+    char *out = cli(c, r, "SET", "foo", "bar");
+    assert_string_equal(out, want);
+    free(out);
+    out = cli(c, r, "GET", "foo", NULL); /* no READONLY: reads go to the primary too */
+    assert_string_equal(out, want);
+    free(out);
+    /* redis-cli -c follows the redirect */
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->nodes[r].port);
+    int st;
+    out = h_run(&st, "redis-cli", "-c", "-p", port, "SET", "foo", "bar", (char *)NULL);
+    assert_string_equal(out, "OK\n");
+    free(out);
+    out = cli(c, p, "GET", "foo", NULL);
+    assert_string_equal(out, "bar");
+    free(out);
+    /* every node describes the same shard, primary first */
+    for (int i = 0; i < 3; i++) {
+        out = cli(c, i, "CLUSTER", "SLOTS", NULL);
+        snprintf(want, sizeof want, "0\n16383\n127.0.0.1\n%d\n", c->nodes[p].port);
+        assert_memory_equal(out, want, strlen(want));
+        free(out);
+    }
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, start3, stop3)
 
 int main(void)
@@ -316,6 +356,7 @@ int main(void)
         T(test_expiry_is_replicated),
         T(test_sentinel_client_follows_failover),
         T(test_failover_command_moves_the_primary),
+        cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

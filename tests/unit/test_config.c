@@ -105,14 +105,14 @@ static const char *with_node(const char *name, const char *value)
 /* CONFIG GET into a small list. */
 typedef struct got {
     int n;
-    char names[16][64];
-    char values[16][TC_CONFIG_MAX_STR + 32];
+    char names[32][64];
+    char values[32][TC_CONFIG_MAX_STR + 32];
 } got;
 
 static void collect(void *ud, const char *name, const char *value)
 {
     got *g = ud;
-    assert_true(g->n < 16);
+    assert_true(g->n < 32);
     snprintf(g->names[g->n], sizeof g->names[g->n], "%s", name);
     snprintf(g->values[g->n], sizeof g->values[g->n], "%s", value);
     g->n++;
@@ -781,7 +781,7 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
             "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
-            "client_output_buffer_limit, timeout, tcp_backlog, hz, election_timeout, heartbeat_interval, "
+            "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, election_timeout, heartbeat_interval, "
             "replica_max_staleness, snapshot_threshold, and [[node]] tables");
     cfg_err(with_node(repeat('x', 200), "1"), 1, "known settings are");
     cfg_err(NODE1 "[server]\nport = 1\n", 6, "unknown table 'server'");
@@ -990,16 +990,16 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 16);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 17);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
-        "tcp-backlog", "hz", "election-timeout", "heartbeat-interval", "replica-max-staleness",
+        "tcp-backlog", "hz", "cluster-mode", "election-timeout", "heartbeat-interval", "replica-max-staleness",
         "snapshot-threshold"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
-                                              "1073741824", "1073741824", "0", "511", "10", "300ms", "50ms",
+                                              "1073741824", "1073741824", "0", "511", "10", "no", "300ms", "50ms",
                                               "1000ms", "65536"};
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < 17; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }

@@ -160,6 +160,33 @@ static void test_debug_digest_populate(void **state)
     EXPECT(f, "-ERR unknown subcommand 'nope'. Try DEBUG HELP.\r\n", "DEBUG", "nope");
 }
 
+static void test_key_slots(void **state)
+{
+    (void)state;
+    assert_int_equal(tc_key_slot("foo", 3), 12182);          /* Redis: CLUSTER KEYSLOT foo */
+    assert_int_equal(tc_key_slot("123456789", 9), 0x31C3);   /* CRC16/XMODEM check value */
+    assert_int_equal(tc_key_slot("{user1000}.following", 20), tc_key_slot("{user1000}.followers", 20));
+    assert_int_equal(tc_key_slot("{user1000}.following", 20), tc_key_slot("user1000", 8));
+    assert_int_equal(tc_key_slot("{}x", 3), tc_key_slot("{}x", 3)); /* empty tag: whole key */
+    assert_int_not_equal(tc_key_slot("{}a", 3), tc_key_slot("{}b", 3));
+}
+
+static void test_cluster_commands_need_cluster_mode(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, "-ERR This instance has cluster support disabled\r\n", "CLUSTER", "SLOTS");
+    EXPECT(f, "-ERR This instance has cluster support disabled\r\n", "READONLY");
+    f->srv.cfg.cluster_mode = 1;
+    EXPECT(f, ":12182\r\n", "CLUSTER", "KEYSLOT", "foo");
+    EXPECT(f, "+OK\r\n", "READONLY");
+    assert_true(f->client.cluster_readonly);
+    EXPECT(f, "+OK\r\n", "READWRITE");
+    assert_false(f->client.cluster_readonly);
+    const char *r = RUN(f, "CLUSTER", "SLOTS");
+    const char *want = "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:7001\r\n$40\r\n";
+    assert_memory_equal(r, want, strlen(want));
+}
+
 static void test_glob(void **state)
 {
     (void)state;
@@ -196,6 +223,8 @@ int main(void)
         T(test_info_sections),
         T(test_debug_digest_populate),
         cmocka_unit_test(test_glob),
+        cmocka_unit_test(test_key_slots),
+        T(test_cluster_commands_need_cluster_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
