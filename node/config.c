@@ -77,6 +77,7 @@ static const char *no_control_rule(const char *s)
 }
 
 static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
+static const char *const READ_CONSISTENCY_WORDS[] = {"linearizable", "lease", "local", NULL};
 
 #define FIELD(f) offsetof(tc_config, f), sizeof(((tc_config *)0)->f)
 
@@ -111,6 +112,10 @@ static const setting SETTINGS[] = {
      .help = "active expiry cycles per second"},
     {.name = "cluster_mode", .type = T_BOOL, FIELD(cluster_mode), .min = 0, .max = 1, .def = "false",
      .help = "answer CLUSTER SLOTS/SHARDS/NODES as one shard and redirect with -MOVED, for cluster-aware clients"},
+    {.name = "read_consistency", .type = T_ENUM, FIELD(read_consistency), .min = TC_READ_LINEARIZABLE,
+     .max = TC_READ_LOCAL, .def = "linearizable", .mut = 1,
+     .help = "reads on the primary: linearizable (confirmed by a barrier), lease, or local",
+     .words = READ_CONSISTENCY_WORDS},
     {.name = "election_timeout", .type = T_DURATION, FIELD(election_timeout_ms), .min = 50, .max = 60000,
      .def = "300ms", .help = "a replica that hears nothing from the primary this long starts an election"},
     {.name = "heartbeat_interval", .type = T_DURATION, FIELD(heartbeat_interval_ms), .min = 10, .max = 10000,

@@ -26,6 +26,15 @@ typedef struct tc_node_conf {
 
 enum tc_log_level { TC_LOG_DEBUG, TC_LOG_INFO, TC_LOG_NOTICE, TC_LOG_WARNING };
 
+/* How the primary serves reads (replicas always serve their applied state):
+ * linearizable: each read waits for a barrier committed after it arrived;
+ * lease: served at once while a commit in the last 80% of an election
+ *   timeout vouches that no other primary can exist (assumes clocks run at
+ *   the same rate), else behind a barrier;
+ * local: served from local state with no check (a deposed primary that has
+ *   not noticed yet may answer stale data). */
+enum tc_read_consistency { TC_READ_LINEARIZABLE, TC_READ_LEASE, TC_READ_LOCAL };
+
 typedef struct tc_config {
     char path[TC_CONFIG_MAX_STR];      /* file it was loaded from */
     char cluster_name[64];             /* default "tricache" */
@@ -41,6 +50,7 @@ typedef struct tc_config {
     uint64_t tcp_backlog;              /* default 511, 1..65535 */
     uint64_t hz;                       /* active expiry cycles/s, default 10, 1..500 */
     int cluster_mode;                  /* CLUSTER commands and -MOVED, default false */
+    int read_consistency;              /* enum tc_read_consistency, default linearizable */
     uint64_t election_timeout_ms;      /* default 300ms */
     uint64_t heartbeat_interval_ms;    /* default 50ms */
     uint64_t replica_max_staleness_ms; /* default 1s */

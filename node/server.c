@@ -343,6 +343,7 @@ static void process_input(tc_client *c)
         }
         reply.resp = c->resp;
         int64_t now = tc_now_ms();
+        c->cmd_end = c->query_pos + used;
         if (dispatch(s, c, argc, c->argv, &reply, now) == TC_ROUTE_DEFER) {
             /* Left in the buffer: parsed again from scratch when the client
              * may go on (its writes answered, or the router resumes it). */
@@ -356,6 +357,7 @@ static void process_input(tc_client *c)
      * offsets are relative to it, so they stay valid. */
     if (c->query_pos > 0) {
         tc_buf_consume(&c->query, c->query_pos);
+        c->read_covered = c->read_covered > c->query_pos ? c->read_covered - c->query_pos : 0;
         c->query_pos = 0;
     }
     if (c->query.len == 0 && c->query.cap > QUERY_SHRINK_BYTES) tc_buf_free(&c->query);

@@ -50,6 +50,9 @@ typedef struct tc_client {
      * pending > 0 the client's struct stays allocated even if it closes. */
     unsigned pending;
     int blocked;                  /* a deferred command waits: parse nothing */
+    size_t cmd_end;               /* query offset just past the command being routed */
+    size_t read_covered;          /* query bytes a committed barrier was sent after */
+    size_t barrier_mark;          /* query bytes received when the barrier in flight was sent */
     int handle_closed;            /* uv_close finished; free when pending == 0 */
 } tc_client;
 

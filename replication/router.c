@@ -53,6 +53,29 @@ static void batch_fail(tc_batch *b, const char *err)
 
 static int role(tc_router *r) { return r->log.role(r->log.ud); }
 
+static int list_add(tc_client_list *l, tc_client *c)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        tc_client **v = realloc(l->v, cap * sizeof *v);
+        if (!v) return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = c;
+    return 0;
+}
+
+/* Lets every client of the list parse its input again. */
+static void resume_list(tc_client_list *l)
+{
+    /* Resuming may add clients again: take the list first. */
+    tc_client_list taken = *l;
+    memset(l, 0, sizeof *l);
+    for (size_t i = 0; i < taken.n; i++) tc_client_resume(taken.v[i]);
+    free(taken.v);
+}
+
 /* cluster_mode: "-MOVED <slot> <primary>" for a command that must run on
  * the primary; returns 0 if no primary is known (then -READONLY/-TRYAGAIN). */
 static int reply_moved(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep)
@@ -109,19 +132,16 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
         return TC_ROUTE_QUEUED;
     }
     if (me == TC_ROLE_PRIMARY) {
-        if (now < r->lease_until_ms) return TC_ROUTE_LOCAL;
-        /* No lease: wait for a barrier to commit, then parse again. */
-        if (r->nwaiters == r->waiters_cap) {
-            size_t cap = r->waiters_cap ? r->waiters_cap * 2 : 16;
-            tc_client **v = realloc(r->lease_waiters, cap * sizeof *v);
-            if (!v) {
-                tc_reply_error(rep, "ERR out of memory");
-                return TC_ROUTE_DONE;
-            }
-            r->lease_waiters = v;
-            r->waiters_cap = cap;
+        int mode = s->cfg.read_consistency;
+        /* Served here if no check is wanted, if a barrier sent after this
+         * command arrived has committed, or under a valid lease. */
+        if (mode == TC_READ_LOCAL || c->cmd_end <= c->read_covered ||
+            (mode == TC_READ_LEASE && now < r->lease_until_ms))
+            return TC_ROUTE_LOCAL;
+        if (list_add(&r->waiting, c) != 0) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
         }
-        r->lease_waiters[r->nwaiters++] = c;
         c->pending++;
         c->blocked = 1;
         r->barrier_wanted = 1;
@@ -164,13 +184,8 @@ void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t
 
 static void resume_waiters(tc_router *r)
 {
-    /* Resuming may add clients again: take the list first. */
-    size_t n = r->nwaiters;
-    tc_client **w = r->lease_waiters;
-    r->lease_waiters = NULL;
-    r->nwaiters = r->waiters_cap = 0;
-    for (size_t i = 0; i < n; i++) tc_client_resume(w[i]);
-    free(w);
+    resume_list(&r->covered);
+    resume_list(&r->waiting);
 }
 
 void tc_router_abort(tc_router *r)
@@ -216,6 +231,11 @@ void tc_router_flush(tc_router *r, int64_t now)
         } else if (r->log.barrier(r->log.ud) == 0) {
             r->barrier_inflight = 1;
             r->barrier_submit_ms = now;
+            /* What the waiting clients have received so far arrived before
+             * this barrier: once it commits, those reads are checked. */
+            for (size_t i = 0; i < r->waiting.n; i++) r->waiting.v[i]->barrier_mark = r->waiting.v[i]->query.len;
+            for (size_t i = 0; i < r->waiting.n; i++) list_add(&r->covered, r->waiting.v[i]);
+            r->waiting.n = 0;
         } else {
             resume_waiters(r);
         }
@@ -262,8 +282,11 @@ void tc_router_barrier_done(tc_router *r, int status)
     if (status == 0) {
         int64_t until = r->barrier_submit_ms + r->lease_ms;
         if (until > r->lease_until_ms) r->lease_until_ms = until;
+        for (size_t i = 0; i < r->covered.n; i++) r->covered.v[i]->read_covered = r->covered.v[i]->barrier_mark;
     }
-    resume_waiters(r);
+    resume_list(&r->covered);
+    /* reads that came while this barrier flew need the next one */
+    if (r->waiting.n) r->barrier_wanted = 1;
 }
 
 static void add_expired_key(void *ud, const char *key, size_t klen)
@@ -284,7 +307,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
-        if (r->nwaiters) resume_waiters(r);
+        if (r->waiting.n || r->covered.n) resume_waiters(r);
         return;
     }
     /* Keep the lease fresh while idle: a barrier before half of it is gone. */

@@ -3,8 +3,9 @@
  * Writes on the primary are batched (every write that arrives in one pass of
  * the event loop, from any client) into one log entry; each client gets its
  * replies when the entry has been applied, in command order. Reads on the
- * primary are served while it holds a lease renewed by its own committed
- * entries and barriers, otherwise they wait for a barrier. Reads on a
+ * primary follow read_consistency: behind a barrier sent after they arrived
+ * (linearizable), locally while a lease renewed by the primary's own commits
+ * holds (lease), or locally (local). Reads on a
  * replica are served from its applied state unless it has heard nothing
  * from the primary for replica_max_staleness. Writes on a replica answer
  * -READONLY. Expiry is decided by the primary and replicated as deletes.
@@ -23,6 +24,12 @@
 enum tc_role { TC_ROLE_NONE = 0, TC_ROLE_PRIMARY, TC_ROLE_REPLICA };
 
 typedef struct tc_batch tc_batch;
+
+/* Clients whose reads wait for a barrier. */
+typedef struct tc_client_list {
+    tc_client **v;
+    size_t n, cap;
+} tc_client_list;
 
 typedef struct tc_log_ops {
     void *ud;
@@ -48,8 +55,8 @@ typedef struct tc_router {
     int64_t lease_until_ms;
     int barrier_wanted, barrier_inflight;
     int64_t barrier_submit_ms;
-    tc_client **lease_waiters;
-    size_t nwaiters, waiters_cap;
+    tc_client_list waiting;     /* reads that arrived after the last barrier was sent */
+    tc_client_list covered;     /* reads the barrier in flight was sent after */
 
     int64_t max_staleness_ms;
     uint64_t seen_applied;
