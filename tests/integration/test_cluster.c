@@ -55,6 +55,18 @@ static char *converged_digest(tcluster *c)
     }
 }
 
+static int start3_lease(void **state)
+{
+    *state = h_cluster_start(3, "read_consistency = \"lease\"");
+    return 0;
+}
+
+static int start3_local(void **state)
+{
+    *state = h_cluster_start(3, "read_consistency = \"local\"");
+    return 0;
+}
+
 static void test_writes_reach_every_replica(void **state)
 {
     tcluster *c = *state;
@@ -62,13 +74,20 @@ static void test_writes_reach_every_replica(void **state)
     assert_true(p >= 0);
     int fd = h_connect(c->nodes[p].port);
     char cmd[96];
+    /* writes and reads interleaved on one connection: each read must see
+     * the write before it, whatever read_consistency is */
     for (int i = 0; i < 500; i++) {
-        snprintf(cmd, sizeof cmd, "SET key:%d value:%d\r\n", i, i);
+        snprintf(cmd, sizeof cmd, "SET key:%d value:%d\r\nGET key:%d\r\n", i, i, i);
         h_sends(fd, cmd);
     }
     for (int i = 0; i < 500; i++) {
         char *r = h_reply(fd);
         assert_string_equal(r, "+OK\r\n");
+        free(r);
+        r = h_reply(fd);
+        char want[64];
+        snprintf(want, sizeof want, "value:%d", i);
+        assert_non_null(strstr(r, want));
         free(r);
     }
     h_close(fd);
@@ -349,6 +368,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_writes_reach_every_replica),
+        cmocka_unit_test_setup_teardown(test_writes_reach_every_replica, start3_lease, stop3),
+        cmocka_unit_test_setup_teardown(test_writes_reach_every_replica, start3_local, stop3),
         T(test_replicas_refuse_writes),
         T(test_kill_primary_loses_no_acknowledged_write),
         T(test_frozen_primary_steps_down),
