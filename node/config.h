@@ -51,6 +51,7 @@ typedef struct tc_config {
     uint64_t hz;                       /* active expiry cycles/s, default 10, 1..500 */
     int cluster_mode;                  /* CLUSTER commands and -MOVED, default false */
     int read_consistency;              /* enum tc_read_consistency, default linearizable */
+    char preferred_primary_zones[TC_CONFIG_MAX_STR]; /* "zone-a,zone-b"; "" = any */
     uint64_t election_timeout_ms;      /* default 300ms */
     uint64_t heartbeat_interval_ms;    /* default 50ms */
     uint64_t replica_max_staleness_ms; /* default 1s */

@@ -331,6 +331,60 @@ static int failover(tc_server *s, int target, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- preferred primary zones ------------------------------------------------- */
+
+/* Is zone one of the comma-separated names in list? */
+static int zone_listed(const char *list, const char *zone)
+{
+    size_t zl = strlen(zone);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && *p == ' ') p++, len--;
+        while (len && p[len - 1] == ' ') len--;
+        if (len == zl && memcmp(p, zone, zl) == 0) return 1;
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* On a primary outside the preferred zones: hand leadership to a node in
+ * one of them that holds the whole log, after a settling period so that a
+ * flapping node does not pull leadership back and forth. */
+#define PREFERRED_ZONE_SETTLE_MS 3000
+
+static void move_to_preferred_zone(tc_raftnode *n, int64_t now)
+{
+    tc_server *s = n->srv;
+    const char *zones = s->cfg.preferred_primary_zones;
+    if (!zones[0] || tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
+        n->leader_since_ms = 0;
+        return;
+    }
+    if (!n->leader_since_ms) n->leader_since_ms = now;
+    if (zone_listed(zones, s->self->zone) || n->transferring || now - n->leader_since_ms < PREFERRED_ZONE_SETTLE_MS)
+        return;
+    raft_index last = raft_last_index(&n->raft);
+    for (size_t i = 0; i < s->cfg.nnodes; i++) {
+        const tc_node_conf *nc = &s->cfg.nodes[i];
+        raft_index match = 0;
+        if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
+        if (raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0 || match < last) continue;
+        char err[128];
+        tc_notice("moving the primary to node %d in preferred zone %s", nc->id, nc->zone);
+        if (failover(s, nc->id, err, sizeof err) != 0) tc_info("preferred zone transfer: %s", err);
+        return;
+    }
+}
+
+static void on_cron(tc_server *s, int64_t now)
+{
+    tc_raftnode *n = node_of_server(s);
+    tc_router_cron(&n->router, now);
+    move_to_preferred_zone(n, now);
+}
+
 /* ---- loop integration ----------------------------------------------------- */
 
 static void on_flush(uv_check_t *h)
@@ -478,6 +532,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
     s->role_reply = role_reply;
     s->primary_id = primary_id;
     s->failover = failover;
+    s->cron_hook = on_cron;
     tc_notice("raft node %d started at %s with %zu voters (log in %s)", s->self->id, n->address, cfg->nnodes,
               n->dir);
     return 0;

@@ -28,6 +28,7 @@ typedef struct tc_raftnode {
     struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
+    int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes

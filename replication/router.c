@@ -161,8 +161,6 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
     return TC_ROUTE_LOCAL;
 }
 
-static void cron_hook(tc_server *s, int64_t now) { tc_router_cron(s->repl, now); }
-
 void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
                     int64_t max_staleness_ms)
 {
@@ -175,8 +173,7 @@ void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t
     r->lease_ms = election_timeout_ms * 8 / 10;
     r->max_staleness_ms = max_staleness_ms;
     srv->repl = r;
-    srv->route = route;
-    srv->cron_hook = cron_hook;
+    srv->route = route; /* the log layer's cron calls tc_router_cron */
     /* Only the primary deletes expired keys, through the log; reads here
      * only hide them. */
     srv->ks.lazy_delete = 0;

@@ -64,8 +64,7 @@ typedef struct tc_router {
     uint64_t entries_submitted, entries_failed;
 } tc_router;
 
-/* Installs the router on the server (route and cron hooks, replicated
- * expiry). election_timeout_ms sizes the primary's read lease. */
+/* Installs the router on the server (its route hook; replicated expiry). election_timeout_ms sizes the primary's read lease. */
 void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
                     int64_t max_staleness_ms);
 void tc_router_free(tc_router *r);

@@ -362,6 +362,40 @@ static void test_cluster_mode_redirects(void **state)
     }
 }
 
+static int start3_prefer_c(void **state)
+{
+    *state = h_cluster_start(3, "preferred_primary_zones = \"zone-c\"");
+    return 0;
+}
+
+static void wait_for_primary(tcluster *c, int want)
+{
+    long long deadline = h_ms() + 20000;
+    while (h_cluster_primary(c, ELECTION_DEADLINE_MS) != want) {
+        assert_true(h_ms() < deadline);
+        usleep(50000);
+    }
+}
+
+/* Leadership settles in zone-c (node 3), leaves it when node 3 dies and
+ * comes back once node 3 has caught up again. */
+static void test_preferred_zone_gets_the_primary_back(void **state)
+{
+    tcluster *c = *state;
+    wait_for_primary(c, 2);
+    h_node_signal(c, 2, SIGKILL);
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p == 0 || p == 1);
+    char *out = cli(c, p, "SET", "while-away", "1");
+    assert_string_equal(out, "OK");
+    free(out);
+    h_node_restart(c, 2);
+    wait_for_primary(c, 2);
+    out = cli(c, 2, "GET", "while-away", NULL);
+    assert_string_equal(out, "1");
+    free(out);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, start3, stop3)
 
 int main(void)
@@ -378,6 +412,7 @@ int main(void)
         T(test_sentinel_client_follows_failover),
         T(test_failover_command_moves_the_primary),
         cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
+        cmocka_unit_test_setup_teardown(test_preferred_zone_gets_the_primary_back, start3_prefer_c, stop3),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

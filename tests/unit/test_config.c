@@ -781,7 +781,8 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
             "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
-            "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, read_consistency, election_timeout, "
+            "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, read_consistency, preferred_primary_zones, "
+            "election_timeout, "
             "heartbeat_interval, "
             "replica_max_staleness, snapshot_threshold, and [[node]] tables");
     cfg_err(with_node(repeat('x', 200), "1"), 1, "known settings are");
@@ -991,16 +992,17 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 18);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 19);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
-        "tcp-backlog", "hz", "cluster-mode", "read-consistency", "election-timeout", "heartbeat-interval", "replica-max-staleness",
+        "tcp-backlog", "hz", "cluster-mode", "read-consistency", "preferred-primary-zones",
+        "election-timeout", "heartbeat-interval", "replica-max-staleness",
         "snapshot-threshold"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
-                                              "1073741824", "1073741824", "0", "511", "10", "no", "linearizable", "300ms", "50ms",
+                                              "1073741824", "1073741824", "0", "511", "10", "no", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "65536"};
-    for (int i = 0; i < 18; i++) {
+    for (int i = 0; i < 19; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
