@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -12,7 +15,7 @@
  * (RAFT-NOTES.md); batching keeps the count low anyway. */
 #define MAX_INFLIGHT 256
 /* Entries kept after a snapshot, so a briefly lagging replica catches up
- * from the log rather than a whole image. */
+ * from the log rather than a whole image (at most half the threshold). */
 #define SNAPSHOT_TRAILING 8192
 /* Redial a peer quickly: the default (1 s) outlasts our election timeout. */
 #define CONNECT_RETRY_MS 100
@@ -49,30 +52,92 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     return 0; /* never fail: a failing apply stalls the node */
 }
 
+/* Snapshots are taken by a forked child writing the keyspace image to a
+ * file: the event loop pays only for fork() (copying page tables), the
+ * child sees the keyspace frozen at that instant through copy-on-write, and
+ * raft reads the finished file in its threadpool (snapshot_async). */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     tc_raftnode *n = node_of(fsm);
-    /* A plain copy taken on the loop: it stalls for large keyspaces; the
-     * snapshot module's fork-based image replaces it. */
-    if (tc_image_write(n->srv, &n->router.apply, &n->image) != 0) return RAFT_NOMEM;
-    struct raft_buffer *b = raft_malloc(sizeof *b);
-    if (!b) return RAFT_NOMEM;
-    b->base = raft_malloc(n->image.len);
-    if (!b->base) {
-        raft_free(b);
+    if (n->snap_child > 0) return RAFT_BUSY; /* raft retries later */
+    snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image.tmp", n->dir);
+    int fd = open(n->snap_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        tc_warn("raft snapshot: cannot create %s: %s", n->snap_path, strerror(errno));
+        return RAFT_IOERR;
+    }
+    uint64_t start = uv_hrtime();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd);
+        tc_warn("raft snapshot: fork failed: %s", strerror(errno));
         return RAFT_NOMEM;
     }
-    memcpy(b->base, n->image.data, n->image.len);
-    b->len = n->image.len;
-    tc_buf_free(&n->image);
-    *bufs = b;
-    *n_bufs = 1;
+    if (pid == 0) {
+        /* The child holds no client or peer socket open: a connection the
+         * parent closes must really close. */
+        if (fd > 3) close_range(3, (unsigned)fd - 1, 0);
+        close_range((unsigned)fd + 1, ~0U, 0);
+        int rc = tc_image_write_fd(n->srv, &n->router.apply, fd);
+        if (rc == 0 && fsync(fd) != 0) rc = -1;
+        _exit(rc == 0 ? 0 : 1);
+    }
+    close(fd);
+    n->snap_child = pid;
+    tc_info("raft snapshot: child %d forked in %.2f ms for %zu keys", (int)pid,
+            (double)(uv_hrtime() - start) / 1e6, tc_ks_size(&n->srv->ks));
+    *bufs = NULL;
+    *n_bufs = 0;
     return 0;
 }
 
+/* In raft's threadpool: wait for the child, load its file. */
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    tc_raftnode *n = node_of(fsm);
+    int status = 0, rc = RAFT_IOERR;
+    pid_t pid = n->snap_child;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    int fd = -1;
+    struct raft_buffer *b = NULL;
+    struct stat st;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) goto out;
+    fd = open(n->snap_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) goto out;
+    b = raft_malloc(sizeof *b);
+    if (!b || !(b->base = raft_malloc((size_t)st.st_size))) {
+        rc = RAFT_NOMEM;
+        goto out;
+    }
+    b->len = (size_t)st.st_size;
+    for (size_t off = 0; off < b->len;) {
+        ssize_t got = read(fd, (char *)b->base + off, b->len - off);
+        if (got <= 0) goto out;
+        off += (size_t)got;
+    }
+    *bufs = b;
+    *n_bufs = 1;
+    b = NULL;
+    rc = 0;
+out:
+    if (b) {
+        raft_free(b->base);
+        raft_free(b);
+    }
+    if (fd >= 0) close(fd);
+    unlink(n->snap_path);
+    n->snap_child = 0;
+    return rc;
+}
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
-    (void)fsm;
+    tc_raftnode *n = node_of(fsm);
+    if (n->snap_child > 0) { /* taken but never loaded: reap the child */
+        waitpid(n->snap_child, NULL, 0);
+        unlink(n->snap_path);
+        n->snap_child = 0;
+    }
     for (unsigned i = 0; i < *n_bufs; i++) raft_free((*bufs)[i].base);
     raft_free(*bufs);
     *bufs = NULL;
@@ -468,11 +533,12 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
     }
     raft_uv_set_connect_retry_delay(&n->io, CONNECT_RETRY_MS);
 
-    n->fsm.version = 2;
+    n->fsm.version = 3;
     n->fsm.data = n;
     n->fsm.apply = fsm_apply;
     n->fsm.snapshot = fsm_snapshot;
     n->fsm.snapshot_finalize = fsm_snapshot_finalize;
+    n->fsm.snapshot_async = fsm_snapshot_async;
     n->fsm.restore = fsm_restore;
     rc = raft_init(&n->raft, &n->io, &n->fsm, (raft_id)s->self->id, n->address);
     if (rc != 0) {
@@ -487,7 +553,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
     raft_set_pre_vote(&n->raft, true);
     raft_set_max_inflight_entries(&n->raft, MAX_INFLIGHT);
     raft_set_snapshot_threshold(&n->raft, (unsigned)cfg->snapshot_threshold);
-    raft_set_snapshot_trailing(&n->raft, SNAPSHOT_TRAILING);
+    unsigned trailing = (unsigned)cfg->snapshot_threshold / 2;
+    raft_set_snapshot_trailing(&n->raft, trailing < SNAPSHOT_TRAILING ? trailing : SNAPSHOT_TRAILING);
 
     /* The founding nodes bootstrap with the identical configuration from
      * cluster.toml; on a data directory that already holds a log this

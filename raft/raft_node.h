@@ -24,7 +24,8 @@ typedef struct tc_raftnode {
     uv_timer_t close_timer;    /* raft_close must not run inside a raft callback */
     char address[300];
     char dir[TC_CONFIG_MAX_STR * 2 + 8];
-    tc_buf image;              /* the snapshot being handed to raft */
+    pid_t snap_child;          /* the forked child writing a snapshot, 0 if none */
+    char snap_path[TC_CONFIG_MAX_STR * 2 + 40];
     struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAGIC "TCIMG001"
 
@@ -58,6 +59,53 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, tc_buf *out)
     } while (cursor != 0);
     if (out->oom) return -1;
     for (int i = 0; i < 8; i++) out->data[count_at + i] = (char)(w.count >> (8 * i));
+    return 0;
+}
+
+/* Streaming writer: flushes its buffer to fd whenever it fills up. */
+typedef struct fd_writer {
+    tc_buf buf;
+    int fd;
+    int failed;
+    uint64_t count;
+} fd_writer;
+
+static void fd_flush(fd_writer *w)
+{
+    size_t off = 0;
+    while (!w->failed && off < w->buf.len) {
+        ssize_t n = write(w->fd, w->buf.data + off, w->buf.len - off);
+        if (n <= 0) w->failed = 1;
+        else off += (size_t)n;
+    }
+    w->buf.len = 0;
+    if (w->buf.oom) w->failed = 1;
+}
+
+static void fd_write_entry(void *ud, tc_entry *e)
+{
+    fd_writer *w = ud;
+    writer inner = {&w->buf, 0};
+    write_entry(&inner, e);
+    w->count++;
+    if (w->buf.len >= 1 << 20) fd_flush(w);
+}
+
+int tc_image_write_fd(tc_server *s, const tc_apply_state *st, int fd)
+{
+    fd_writer w = {.fd = fd};
+    tc_buf_append(&w.buf, MAGIC, 8);
+    put64(&w.buf, (uint64_t)st->clock_ms);
+    put64(&w.buf, 0); /* count, patched below */
+    uint64_t cursor = 0;
+    do {
+        cursor = tc_ks_scan(&s->ks, cursor, fd_write_entry, &w);
+    } while (cursor != 0 && !w.failed);
+    fd_flush(&w);
+    tc_buf_free(&w.buf);
+    unsigned char count[8];
+    for (int i = 0; i < 8; i++) count[i] = (unsigned char)(w.count >> (8 * i));
+    if (w.failed || pwrite(fd, count, 8, 16) != 8) return -1;
     return 0;
 }
 

@@ -16,6 +16,10 @@
 /* Serializes every key (expired or not: replicas hold them until the
  * primary's delete) and the apply clock. 0 or -1 (out of memory). */
 int tc_image_write(tc_server *s, const tc_apply_state *st, tc_buf *out);
+/* The same image written to a file descriptor through a small buffer: used
+ * by a forked child, where memory must not grow with the keyspace. 0 or -1. */
+int tc_image_write_fd(tc_server *s, const tc_apply_state *st, int fd);
+
 /* Replaces the keyspace with the image after checking all of it; on error
  * nothing changes. */
 int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len, char *err, size_t errlen);

@@ -240,6 +240,44 @@ static void test_restarted_replica_catches_up(void **state)
     free(v);
 }
 
+static int start3_small_snapshots(void **state)
+{
+    *state = h_cluster_start(3, "snapshot_threshold = 64");
+    return 0;
+}
+
+/* A replica that missed more than the log keeps catches up from a snapshot
+ * (taken by a forked child on the primary). */
+static void test_replica_catches_up_from_snapshot(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int r = (p + 1) % 3;
+    h_node_signal(c, r, SIGKILL);
+    int fd = h_connect(c->nodes[p].port);
+    char cmd[64];
+    for (int i = 0; i < 400; i++) { /* one at a time: one log entry each */
+        snprintf(cmd, sizeof cmd, "SET snap:%d %d\r\n", i, i);
+        h_sends(fd, cmd);
+        char *reply = h_reply(fd);
+        assert_string_equal(reply, "+OK\r\n");
+        free(reply);
+    }
+    h_close(fd);
+    h_node_restart(c, r);
+    free(converged_digest(c));
+    char path[400];
+    snprintf(path, sizeof path, "%s/node-%d.log", c->dir, r + 1);
+    int st;
+    char *log = h_run(&st, "cat", path, (char *)NULL);
+    assert_non_null(strstr(log, "restored a Raft snapshot"));
+    free(log);
+    char *v = cli(c, r, "GET", "snap:399", NULL);
+    assert_string_equal(v, "399");
+    free(v);
+}
+
 static void test_expiry_is_replicated(void **state)
 {
     tcluster *c = *state;
@@ -408,6 +446,7 @@ int main(void)
         T(test_kill_primary_loses_no_acknowledged_write),
         T(test_frozen_primary_steps_down),
         T(test_restarted_replica_catches_up),
+        cmocka_unit_test_setup_teardown(test_replica_catches_up_from_snapshot, start3_small_snapshots, stop3),
         T(test_expiry_is_replicated),
         T(test_sentinel_client_follows_failover),
         T(test_failover_command_moves_the_primary),
