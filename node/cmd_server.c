@@ -221,6 +221,40 @@ void tc_cmd_failover(tc_ctx *c)
     else tc_reply_ok(c->r);
 }
 
+/* MEMBERS LIST | MEMBERS ADD <id> | MEMBERS REMOVE <id>: ids are [[node]]
+ * ids of cluster.toml. ADD joins the node as a non-voter, lets it catch up,
+ * then makes it a voter; the reply comes when the change is committed. */
+void tc_cmd_members(tc_ctx *c)
+{
+    tc_server *s = c->srv;
+    if (!s->members_list) {
+        tc_reply_error(c->r, "ERR MEMBERS needs a replicated cluster (more than one [[node]])");
+        return;
+    }
+    const tc_slice *sub = &c->argv[1];
+    if (tc_arg_is(sub, "list") && c->argc == 2) {
+        s->members_list(s, c->r);
+        return;
+    }
+    int add = tc_arg_is(sub, "add");
+    if ((!add && !tc_arg_is(sub, "remove")) || c->argc != 3) {
+        tc_reply_error(c->r, "ERR syntax error: MEMBERS LIST | MEMBERS ADD <node id> | MEMBERS REMOVE <node id>");
+        return;
+    }
+    long long id;
+    if (tc_parse_ll(c->argv[2].p, c->argv[2].len, &id) != 0 || !tc_config_node(&s->cfg, (int)id)) {
+        tc_reply_errorf(c->r, "ERR no [[node]] with id %.*s in %s", (int)(c->argv[2].len > 20 ? 20 : c->argv[2].len),
+                        c->argv[2].p, s->cfg.path);
+        return;
+    }
+    char err[256];
+    if (!c->client) {
+        tc_reply_error(c->r, "ERR MEMBERS ADD/REMOVE needs a client connection");
+        return;
+    }
+    if (s->members_change(s, c->client, add, (int)id, err, sizeof err) != 0) tc_reply_error(c->r, err);
+}
+
 /* ---- INFO ------------------------------------------------------------------ */
 
 void tc_cmd_info(tc_ctx *c)

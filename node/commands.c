@@ -52,6 +52,7 @@ static const tc_cmd table[] = {
     {"incrbyfloat", tc_cmd_incrbyfloat, 3, W | OOM | F, 1, 1, 1, "string", "2.6.0", "Increment the floating point value of a key by a number.", NULL},
     {"info", tc_cmd_info, -1, LD | ST, 0, 0, 0, "server", "1.0.0", "Returns information and statistics about the server.", NULL},
     {"keys", tc_cmd_keys, 2, R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.", NULL},
+    {"members", tc_cmd_members, -2, A | ST, 0, 0, 0, "server", "0.1.0", "MEMBERS LIST|ADD id|REMOVE id: the Raft voter set, changed one step at a time.", NULL},
     {"mget", tc_cmd_mget, -2, R | F, 1, -1, 1, "string", "1.0.0", "Atomically returns the string values of one or more keys.", NULL},
     {"mset", tc_cmd_mset, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", NULL},
     {"msetnx", tc_cmd_msetnx, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", NULL},

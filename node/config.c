@@ -133,7 +133,7 @@ static const setting SETTINGS[] = {
 
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
-static const char *const NODE_KEYS[] = {"id", "zone", "client_addr", "raft_addr", "data_dir", NULL};
+static const char *const NODE_KEYS[] = {"id", "zone", "client_addr", "raft_addr", "data_dir", "join", NULL};
 
 /* ---------- small text helpers ---------- */
 
@@ -708,7 +708,7 @@ static int check_addr_unique(ctx *x, const tc_config *c, const tc_node_conf *n, 
 static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
 {
     tc_node_conf n;
-    int line_of[5] = {0}; /* by NODE_KEYS index: where each key was set */
+    int line_of[6] = {0}; /* by NODE_KEYS index: where each key was set */
     char buf[96], hint[320];
     memset(&n, 0, sizeof n);
     n.line = t->line;
@@ -723,7 +723,7 @@ static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
         int k;
         for (k = 0; NODE_KEYS[k] && strcmp(NODE_KEYS[k], e->key) != 0; k++) {}
         if (!NODE_KEYS[k])
-            return fail(x, e->line, unknown_key_hint(e->key, NODE_KEYS, 5, 5, "node keys are", "", hint, sizeof hint),
+            return fail(x, e->line, unknown_key_hint(e->key, NODE_KEYS, 6, 6, "node keys are", "", hint, sizeof hint),
                         "unknown key '%s' in [[node]]", shown(e->key, buf, sizeof buf));
         line_of[k] = e->line;
 
@@ -738,6 +738,13 @@ static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
                 if (c->nodes[j].id == n.id)
                     return fail(x, tv->line, id_hint, "duplicate node id %d (also used by the node on line %d)", n.id,
                                 c->nodes[j].line);
+            continue;
+        }
+        if (k == 5) { /* join */
+            const char *join_hint = "join = true marks a node added later with MEMBERS ADD (it does not bootstrap)";
+            if (tv->type != TC_TOML_BOOLEAN)
+                return fail(x, tv->line, join_hint, "join must be true or false, not %s", tc_toml_type_name(tv->type));
+            n.join = tv->as.boolean;
             continue;
         }
 

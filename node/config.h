@@ -21,6 +21,7 @@ typedef struct tc_node_conf {
     char raft_host[TC_CONFIG_MAX_STR];   /* from raft_addr "host:port" */
     int raft_port;                   /* 1..65535 */
     char data_dir[TC_CONFIG_MAX_STR];    /* "" = <config data_dir>/node-<id> */
+    int join;                        /* not a founding member: added later with MEMBERS ADD */
     int line;                        /* line of its [[node]] header */
 } tc_node_conf;
 

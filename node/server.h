@@ -108,6 +108,10 @@ typedef struct tc_server {
     /* Starts moving leadership to target (0: the most up-to-date replica);
      * 0, or -1 with a Redis-style error in err. */
     int (*failover)(struct tc_server *s, int target_id, char *err, size_t errlen);
+    /* MEMBERS: list (replies at once) or add/remove (0: the reply comes
+     * later through tc_client_deliver; -1: err holds the error). */
+    void (*members_list)(struct tc_server *s, tc_reply *r);
+    int (*members_change)(struct tc_server *s, tc_client *c, int add, int id, char *err, size_t errlen);
     /* Called on SIGTERM/SIGINT instead of stopping at once; it must call
      * tc_server_stop when it has closed its own handles. */
     void (*shutdown_hook)(struct tc_server *s);

@@ -396,6 +396,101 @@ static int failover(tc_server *s, int target, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- membership ------------------------------------------------------------ */
+
+static const char *role_name(int role)
+{
+    return role == RAFT_VOTER ? "voter" : role == RAFT_STANDBY ? "standby" : "spare";
+}
+
+static void members_list(tc_server *s, tc_reply *r)
+{
+    tc_raftnode *n = node_of_server(s);
+    const struct raft_configuration *conf = &n->raft.configuration;
+    tc_reply_array(r, conf->n);
+    for (unsigned i = 0; i < conf->n; i++) {
+        const struct raft_server *m = &conf->servers[i];
+        const tc_node_conf *nc = tc_config_node(&s->cfg, (int)m->id);
+        tc_reply_array(r, 4);
+        tc_reply_int(r, (long long)m->id);
+        tc_reply_bulks(r, m->address);
+        tc_reply_bulks(r, role_name(m->role));
+        tc_reply_bulks(r, nc ? nc->zone : "?");
+    }
+}
+
+typedef struct change_req {
+    struct raft_change req;
+    tc_raftnode *node;
+    tc_client *client;
+    int id;
+    int step; /* 0: added as spare, next make it a voter; 1: done */
+} change_req;
+
+static void change_reply(change_req *ch, int status)
+{
+    char line[256];
+    int len;
+    if (status == 0)
+        len = snprintf(line, sizeof line, "+OK\r\n");
+    else
+        len = snprintf(line, sizeof line, "-ERR membership change for node %d failed: %s\r\n", ch->id,
+                       raft_strerror(status));
+    tc_client_deliver(ch->client, line, (size_t)len);
+    free(ch);
+}
+
+static void on_changed(struct raft_change *req, int status)
+{
+    change_req *ch = (change_req *)req;
+    if (status == 0 && ch->step == 0) {
+        /* Added without a vote; raft_assign catches it up first and only
+         * then appends the configuration that makes it a voter. */
+        ch->step = 1;
+        tc_notice("node %d added; catching it up before it becomes a voter", ch->id);
+        int rc = raft_assign(&ch->node->raft, &ch->req, (raft_id)ch->id, RAFT_VOTER, on_changed);
+        if (rc == 0) return;
+        status = rc;
+    }
+    if (status == 0) tc_notice("membership change for node %d committed", ch->id);
+    change_reply(ch, status);
+}
+
+static int members_change(tc_server *s, tc_client *c, int add, int id, char *err, size_t errlen)
+{
+    tc_raftnode *n = node_of_server(s);
+    if (tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
+        snprintf(err, errlen, "ERR MEMBERS ADD/REMOVE must be sent to the primary");
+        return -1;
+    }
+    const tc_node_conf *nc = tc_config_node(&s->cfg, id);
+    change_req *ch = calloc(1, sizeof *ch);
+    if (!ch) {
+        snprintf(err, errlen, "ERR out of memory");
+        return -1;
+    }
+    ch->node = n;
+    ch->client = c;
+    ch->id = id;
+    int rc;
+    if (add) {
+        char addr[300];
+        snprintf(addr, sizeof addr, "%s:%d", nc->raft_host, nc->raft_port);
+        rc = raft_add(&n->raft, &ch->req, (raft_id)id, addr, on_changed);
+    } else {
+        ch->step = 1;
+        rc = raft_remove(&n->raft, &ch->req, (raft_id)id, on_changed);
+    }
+    if (rc != 0) {
+        free(ch);
+        snprintf(err, errlen, "ERR cannot %s node %d: %s", add ? "add" : "remove", id, raft_strerror(rc));
+        return -1;
+    }
+    c->pending++; /* answered by change_reply */
+    tc_notice("membership change started: %s node %d", add ? "add" : "remove", id);
+    return 0;
+}
+
 /* ---- preferred primary zones ------------------------------------------------- */
 
 /* Is zone one of the comma-separated names in list? */
@@ -472,6 +567,8 @@ static void on_raft_closed(struct raft *r)
     n->srv->role_reply = NULL;
     n->srv->primary_id = NULL;
     n->srv->failover = NULL;
+    n->srv->members_list = NULL;
+    n->srv->members_change = NULL;
     tc_server_stop(n->srv);
 }
 
@@ -562,6 +659,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
     struct raft_configuration conf;
     raft_configuration_init(&conf);
     for (size_t i = 0; i < cfg->nnodes; i++) {
+        if (cfg->nodes[i].join) continue; /* added later with MEMBERS ADD */
         char addr[300];
         snprintf(addr, sizeof addr, "%s:%d", cfg->nodes[i].raft_host, cfg->nodes[i].raft_port);
         if (raft_configuration_add(&conf, (raft_id)cfg->nodes[i].id, addr, RAFT_VOTER) != 0) {
@@ -570,7 +668,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
             return -1;
         }
     }
-    rc = raft_bootstrap(&n->raft, &conf);
+    /* A node that joins later never bootstraps: it waits for the primary. */
+    rc = s->self->join ? RAFT_CANTBOOTSTRAP : raft_bootstrap(&n->raft, &conf);
     raft_configuration_close(&conf);
     if (rc != 0 && rc != RAFT_CANTBOOTSTRAP) {
         snprintf(err, errlen, "raft bootstrap in %s: %s", n->dir, raft_errmsg(&n->raft));
@@ -600,6 +699,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
     s->primary_id = primary_id;
     s->failover = failover;
     s->cron_hook = on_cron;
+    s->members_list = members_list;
+    s->members_change = members_change;
     tc_notice("raft node %d started at %s with %zu voters (log in %s)", s->self->id, n->address, cfg->nnodes,
               n->dir);
     return 0;

@@ -403,9 +403,11 @@ static int stop_process(pid_t pid)
     return st;
 }
 
-tcluster *h_cluster_start(int n, const char *extra_toml)
+tcluster *h_cluster_start(int n, const char *extra_toml) { return h_cluster_start_joining(n, 0, extra_toml); }
+
+tcluster *h_cluster_start_joining(int n, int joiners, const char *extra_toml)
 {
-    assert_true(n >= 1 && n <= 5);
+    assert_true(n >= 1 && n <= 5 && joiners >= 0 && joiners < n);
     tcluster *c = calloc(1, sizeof *c);
     c->n = n;
     snprintf(c->dir, sizeof c->dir, "/tmp/tricache-cluster-XXXXXX");
@@ -416,13 +418,13 @@ tcluster *h_cluster_start(int n, const char *extra_toml)
     fprintf(f, "cluster_name = \"test\"\ndata_dir = \"%s/data\"\n%s\n", c->dir, extra_toml ? extra_toml : "");
     for (int i = 0; i < n; i++) {
         c->nodes[i].port = h_free_port();
-        fprintf(f, "[[node]]\nid = %d\nzone = \"zone-%c\"\nclient_addr = \"127.0.0.1:%d\"\nraft_addr = \"127.0.0.1:%d\"\n",
-                i + 1, 'a' + i, c->nodes[i].port, h_free_port());
+        fprintf(f, "[[node]]\nid = %d\nzone = \"zone-%c\"\nclient_addr = \"127.0.0.1:%d\"\nraft_addr = \"127.0.0.1:%d\"\n%s",
+                i + 1, 'a' + i, c->nodes[i].port, h_free_port(), i >= n - joiners ? "join = true\n" : "");
         snprintf(c->nodes[i].dir, sizeof c->nodes[i].dir, "%s", c->dir);
         snprintf(c->nodes[i].config, sizeof c->nodes[i].config, "%s", c->config);
     }
     fclose(f);
-    for (int i = 0; i < n; i++) h_node_restart(c, i);
+    for (int i = 0; i < n - joiners; i++) h_node_restart(c, i);
     return c;
 }
 

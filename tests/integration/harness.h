@@ -25,6 +25,9 @@ typedef struct tcluster {
 /* Writes an n-node config (extra_toml appended to the top-level settings),
  * starts every node and waits until each answers PING. */
 tcluster *h_cluster_start(int n, const char *extra_toml);
+/* The same with the last `joiners` nodes marked join = true and not started
+ * (they are added later with MEMBERS ADD). */
+tcluster *h_cluster_start_joining(int n, int joiners, const char *extra_toml);
 /* Stops every node still running and removes the directory. */
 void h_cluster_stop(tcluster *c);
 /* Index of the node whose INFO says role:master, polling until the

@@ -434,6 +434,70 @@ static void test_preferred_zone_gets_the_primary_back(void **state)
     free(out);
 }
 
+static int start3_plus_joiner(void **state)
+{
+    *state = h_cluster_start_joining(4, 1, NULL);
+    return 0;
+}
+
+static int count_lines(const char *s, const char *word)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, word)); p += strlen(word)) n++;
+    return n;
+}
+
+/* A fourth node joins as a voter (caught up first), then an original node
+ * is removed; the cluster keeps committing throughout. */
+static void test_members_add_and_remove(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    char *out = cli(c, p, "MEMBERS", "LIST", NULL);
+    assert_int_equal(count_lines(out, "voter"), 3);
+    free(out);
+    int fd = h_connect(c->nodes[p].port);
+    for (int i = 0; i < 300; i++) h_sends(fd, "INCR before-join\r\n");
+    for (int i = 0; i < 300; i++) free(h_reply(fd));
+    h_close(fd);
+
+    h_node_restart(c, 3); /* node 4 starts empty and waits to be added */
+    out = cli(c, p, "MEMBERS", "ADD", "4");
+    assert_string_equal(out, "OK");
+    free(out);
+    out = cli(c, p, "MEMBERS", "LIST", NULL);
+    assert_int_equal(count_lines(out, "voter"), 4);
+    free(out);
+    char *v = NULL;
+    long long deadline = h_ms() + 15000;
+    for (;;) { /* it caught up, and serves reads as a replica */
+        free(v);
+        v = cli(c, 3, "GET", "before-join", NULL);
+        if (strcmp(v, "300") == 0 || h_ms() > deadline) break;
+        usleep(20000);
+    }
+    assert_string_equal(v, "300");
+    free(v);
+
+    int victim = (p + 1) % 3;
+    char id[8];
+    snprintf(id, sizeof id, "%d", victim + 1);
+    out = cli(c, p, "MEMBERS", "REMOVE", id);
+    assert_string_equal(out, "OK");
+    free(out);
+    h_node_signal(c, victim, SIGKILL);
+    out = cli(c, p, "MEMBERS", "LIST", NULL);
+    assert_int_equal(count_lines(out, "voter"), 3);
+    free(out);
+    out = cli(c, p, "SET", "after-remove", "1");
+    assert_string_equal(out, "OK");
+    free(out);
+    out = cli(c, p, "MEMBERS", "ADD", "99");
+    assert_non_null(strstr(out, "ERR no [[node]] with id 99 in "));
+    free(out);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, start3, stop3)
 
 int main(void)
@@ -452,6 +516,7 @@ int main(void)
         T(test_failover_command_moves_the_primary),
         cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
         cmocka_unit_test_setup_teardown(test_preferred_zone_gets_the_primary_back, start3_prefer_c, stop3),
+        cmocka_unit_test_setup_teardown(test_members_add_and_remove, start3_plus_joiner, stop3),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

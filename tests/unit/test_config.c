@@ -791,7 +791,7 @@ static void test_config_unknown_keys(void **state)
     cfg_err("\"we\\u00efrd\\tkey\" = 1\n" NODE1, 1, "unknown setting 'we\\xc3\\xafrd\\x09key'");
     /* inside [[node]] */
     cfg_err(NODE1 "zon = \"x\"\n", 6, "unknown key 'zon' in [[node]]\n  hint: did you mean 'zone'?");
-    cfg_err(NODE1 "weight = 3\n", 6, "hint: node keys are id, zone, client_addr, raft_addr, data_dir");
+    cfg_err(NODE1 "weight = 3\n", 6, "hint: node keys are id, zone, client_addr, raft_addr, data_dir, join");
     cfg_err(NODE1 "client-addr = \"x:1\"\n", 6, "did you mean 'client_addr'?");
 }
 
