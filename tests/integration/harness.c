@@ -36,15 +36,39 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* A port below the kernel's ephemeral range: a port bound to 0 and released
+ * comes from that range, where an outgoing connection (a node dialling its
+ * peers, say) may take it before the node meant to listen on it starts. */
 int h_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int low = 32768, high = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
+        fclose(f);
+    }
+    static unsigned seed;
+    static int given[512]; /* never hand out a port twice: it may not be bound yet */
+    static size_t ngiven;
+    if (!seed) seed = (unsigned)getpid() ^ (unsigned)h_ms();
+    int span = low - 10000 > 1000 ? low - 10000 : 1000;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int port = 10000 + (int)(rand_r(&seed) % (unsigned)span);
+        int seen = 0;
+        for (size_t i = 0; i < ngiven && i < 512; i++) seen |= given[i] == port;
+        if (seen) continue;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok) {
+            given[ngiven++ % 512] = port;
+            return port;
+        }
+    }
+    fail_msg("no free port below the ephemeral range");
+    return -1;
 }
 
 static const char *binary(void)
@@ -342,9 +366,10 @@ static pid_t spawn_node(const char *config, int id, int port, const char *logpat
     while (!answers_ping(port)) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
-            tnode tmp = {0};
-            snprintf(tmp.dir, sizeof tmp.dir, "%s", dir);
-            fail_msg("tricache node %d exited during start-up (status %d):\n%s", id, st, h_log(&tmp));
+            (void)dir;
+            int rst;
+            char *log = h_run(&rst, "tail", "-n", "20", logpath, (char *)NULL);
+            fail_msg("tricache node %d exited during start-up (status %d):\n%s", id, st, log);
         }
         if (h_ms() > deadline) {
             kill(pid, SIGKILL);
