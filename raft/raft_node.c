@@ -78,8 +78,11 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
          * parent closes must really close. */
         if (fd > 3) close_range(3, (unsigned)fd - 1, 0);
         close_range((unsigned)fd + 1, ~0U, 0);
-        int rc = tc_image_write_fd(n->srv, &n->router.apply, fd);
+        char err[256];
+        tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft)};
+        int rc = tc_image_write_fd(n->srv, &n->router.apply, &o, fd, err, sizeof err);
         if (rc == 0 && fsync(fd) != 0) rc = -1;
+        if (rc != 0) tc_warn("raft snapshot child: %s", err);
         _exit(rc == 0 ? 0 : 1);
     }
     close(fd);
@@ -149,7 +152,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     tc_raftnode *n = node_of(fsm);
     char err[256];
-    int rc = tc_image_load(n->srv, &n->router.apply, buf->base, buf->len, err, sizeof err);
+    tc_snapshot_reader_opts ro = {.name = "raft snapshot"};
+    int rc = tc_image_load(n->srv, &n->router.apply, buf->base, buf->len, &ro, err, sizeof err);
     if (rc != 0) tc_warn("cannot restore a Raft snapshot: %s", err);
     else tc_notice("restored a Raft snapshot: %zu keys", tc_ks_size(&n->srv->ks));
     raft_free(buf->base); /* ours once restore is called */

@@ -8,7 +8,7 @@
 #include <raft.h>
 #include <raft/uv.h>
 
-#include "image.h"
+#include "keyspace_image.h"
 #include "router.h"
 #include "server.h"
 

@@ -14,6 +14,17 @@ add_library(tcsnapshot STATIC
 target_include_directories(tcsnapshot PUBLIC ${CMAKE_SOURCE_DIR}/snapshot)
 target_link_libraries(tcsnapshot PUBLIC PkgConfig::LZ4 PkgConfig::LIBCRYPTO)
 
+# The keyspace written as, and loaded from, a snapshot (Raft snapshots, backups).
+add_library(tcimage STATIC ${CMAKE_SOURCE_DIR}/snapshot/keyspace_image.c)
+target_link_libraries(tcimage PUBLIC tcsnapshot tcreplication)
+if(CMOCKA_FOUND AND NOT TC_FUZZ)
+  add_executable(test_keyspace_image ${CMAKE_SOURCE_DIR}/tests/unit/test_keyspace_image.c
+                                     ${CMAKE_SOURCE_DIR}/tests/unit/fixture.c)
+  target_link_libraries(test_keyspace_image PRIVATE tcimage PkgConfig::CMOCKA)
+  add_test(NAME unit_keyspace_image COMMAND test_keyspace_image)
+  set_tests_properties(unit_keyspace_image PROPERTIES LABELS unit)
+endif()
+
 if(CMOCKA_FOUND AND NOT TC_FUZZ)
   add_executable(test_snapshot_format ${CMAKE_SOURCE_DIR}/tests/unit/test_snapshot_format.c)
   target_link_libraries(test_snapshot_format PRIVATE tcsnapshot PkgConfig::CMOCKA)
