@@ -23,6 +23,68 @@
 
 #define DEADLINE_MS 15000
 
+/* Every process and temp directory the harness made, so that a test that
+ * fails half-way through its set-up (when cmocka runs no teardown) still
+ * leaves nothing behind: an atexit handler ends and removes what is left. */
+static pid_t started[64];
+static char made_dirs[16][256];
+
+static void forget_pid(pid_t pid)
+{
+    for (int i = 0; i < 64; i++)
+        if (started[i] == pid) started[i] = 0;
+}
+
+static void cleanup_at_exit(void)
+{
+    for (int i = 0; i < 64; i++) {
+        /* only a child of ours that is still running (a pid a test already
+         * reaped may belong to someone else by now) */
+        if (started[i] > 0 && waitpid(started[i], NULL, WNOHANG) == 0) {
+            kill(started[i], SIGCONT);
+            kill(started[i], SIGKILL);
+            waitpid(started[i], NULL, 0);
+        }
+    }
+    for (int i = 0; i < 16; i++) {
+        if (!made_dirs[i][0]) continue;
+        pid_t pid = fork();
+        if (pid == 0) {
+            execlp("rm", "rm", "-rf", made_dirs[i], (char *)NULL);
+            _exit(127);
+        }
+        if (pid > 0) waitpid(pid, NULL, 0);
+    }
+}
+
+static void remember_pid(pid_t pid)
+{
+    static int registered;
+    if (!registered) registered = atexit(cleanup_at_exit) == 0;
+    for (int i = 0; i < 64; i++) {
+        if (started[i] == 0) {
+            started[i] = pid;
+            return;
+        }
+    }
+}
+
+static void remember_dir(const char *dir)
+{
+    for (int i = 0; i < 16; i++) {
+        if (!made_dirs[i][0]) {
+            snprintf(made_dirs[i], sizeof made_dirs[i], "%s", dir);
+            return;
+        }
+    }
+}
+
+static void forget_dir(const char *dir)
+{
+    for (int i = 0; i < 16; i++)
+        if (strcmp(made_dirs[i], dir) == 0) made_dirs[i][0] = '\0';
+}
+
 long long h_ms(void)
 {
     struct timespec ts;
@@ -362,6 +424,7 @@ static pid_t spawn_node(const char *config, int id, int port, const char *logpat
         execl(bin, bin, "--config", config, "--node", idstr, (char *)NULL);
         _exit(127);
     }
+    remember_pid(pid);
     long long deadline = h_ms() + DEADLINE_MS;
     while (!answers_ping(port)) {
         int st;
@@ -386,6 +449,7 @@ tnode *h_start(const char *extra_toml)
     tnode *n = calloc(1, sizeof *n);
     snprintf(n->dir, sizeof n->dir, "/tmp/tricache-test-XXXXXX");
     assert_non_null(mkdtemp(n->dir));
+    remember_dir(n->dir);
     n->port = h_free_port();
     int raft_port = h_free_port();
     snprintf(n->config, sizeof n->config, "%s/cluster.toml", n->dir);
@@ -404,6 +468,7 @@ tnode *h_start(const char *extra_toml)
 
 static void remove_tree(const char *dir)
 {
+    forget_dir(dir);
     int st;
     free(h_run(&st, "rm", "-rf", dir, (char *)NULL));
 }
@@ -415,6 +480,7 @@ static int stop_process(pid_t pid)
     /* pid <= 0 means the test already reaped it; kill(-1) would signal
      * every process we may signal, so never pass it on. */
     if (pid <= 0) return st;
+    forget_pid(pid);
     kill(pid, SIGTERM);
     long long deadline = h_ms() + DEADLINE_MS;
     while (waitpid(pid, &st, WNOHANG) != pid) {
@@ -437,6 +503,7 @@ tcluster *h_cluster_start_joining(int n, int joiners, const char *extra_toml)
     c->n = n;
     snprintf(c->dir, sizeof c->dir, "/tmp/tricache-cluster-XXXXXX");
     assert_non_null(mkdtemp(c->dir));
+    remember_dir(c->dir);
     snprintf(c->config, sizeof c->config, "%s/cluster.toml", c->dir);
     FILE *f = fopen(c->config, "w");
     assert_non_null(f);
@@ -466,6 +533,7 @@ void h_node_signal(tcluster *c, int i, int sig)
     kill(c->nodes[i].pid, sig);
     if (sig == SIGKILL) {
         waitpid(c->nodes[i].pid, NULL, 0);
+        forget_pid(c->nodes[i].pid);
         c->nodes[i].pid = 0;
     }
 }
@@ -541,6 +609,8 @@ pid_t h_start_redis(int *port, char *dir, size_t dirlen)
                "--appendonly", "no", "--dir", dir, (char *)NULL);
         _exit(127);
     }
+    remember_pid(pid);
+    remember_dir(dir);
     long long deadline = h_ms() + DEADLINE_MS;
     while (!answers_ping(*port)) {
         if (waitpid(pid, NULL, WNOHANG) == pid) fail_msg("redis-server exited during start-up");
