@@ -33,8 +33,19 @@ static void reply_help(tc_ctx *c, const char *const *lines)
 
 void tc_cmd_ping(tc_ctx *c)
 {
-    if (c->argc > 2) wrong_args(c, "ping");
-    else if (c->argc == 2) tc_reply_bulk(c->r, c->argv[1].p, c->argv[1].len);
+    if (c->argc > 2) {
+        wrong_args(c, "ping");
+        return;
+    }
+    /* RESP2 subscribed mode answers PING as a message, as Redis does */
+    if (c->client && c->r->resp < 3 && (c->client->nchannels || c->client->npatterns)) {
+        tc_reply_array(c->r, 2);
+        tc_reply_bulks(c->r, "pong");
+        if (c->argc == 2) tc_reply_bulk(c->r, c->argv[1].p, c->argv[1].len);
+        else tc_reply_bulks(c->r, "");
+        return;
+    }
+    if (c->argc == 2) tc_reply_bulk(c->r, c->argv[1].p, c->argv[1].len);
     else tc_reply_status(c->r, "PONG");
 }
 

@@ -18,6 +18,7 @@
 #define LD TC_CMD_LOADING
 #define ST TC_CMD_STALE
 #define CN TC_CMD_CONNECTION
+#define PS TC_CMD_PUBSUB_OK
 
 /* Sorted by name: lookup is a binary search, and a unit test checks the
  * order. Arity, flags and key positions are Redis 7's. */
@@ -60,10 +61,13 @@ static const tc_cmd table[] = {
     {"pexpire", tc_cmd_pexpire, -3, W | F, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", NULL},
     {"pexpireat", tc_cmd_pexpireat, -3, W | F, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", NULL},
     {"pexpiretime", tc_cmd_pexpiretime, 2, R | F, 1, 1, 1, "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", NULL},
-    {"ping", tc_cmd_ping, -1, F | ST | CN, 0, 0, 0, "connection", "1.0.0", "Returns the server's liveliness response.", NULL},
+    {"ping", tc_cmd_ping, -1, F | ST | CN | PS, 0, 0, 0, "connection", "1.0.0", "Returns the server's liveliness response.", NULL},
     {"psetex", tc_cmd_psetex, 4, W | OOM, 1, 1, 1, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key.", NULL},
+    {"psubscribe", tc_cmd_psubscribe, -2, LD | ST | CN | PS, 0, 0, 0, "pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns.", NULL},
     {"pttl", tc_cmd_pttl, 2, R | F, 1, 1, 1, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", NULL},
-    {"quit", tc_cmd_quit, -1, NA | LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", NULL},
+    {"publish", tc_cmd_publish, 3, LD | ST | F, 0, 0, 0, "pubsub", "2.0.0", "Posts a message to a channel (this node's subscribers).", NULL},
+    {"punsubscribe", tc_cmd_punsubscribe, -1, LD | ST | CN | PS, 0, 0, 0, "pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns.", NULL},
+    {"quit", tc_cmd_quit, -1, NA | LD | ST | F | CN | PS, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", NULL},
     {"randomkey", tc_cmd_randomkey, 1, R, 0, 0, 0, "generic", "1.0.0", "Returns a random key name from the database.", NULL},
     {"readonly", tc_cmd_readonly, 1, LD | ST | F | CN, 0, 0, 0, "cluster", "3.0.0", "Enables read-only queries for a connection to a replica (cluster_mode).", NULL},
     {"readwrite", tc_cmd_readwrite, 1, LD | ST | F | CN, 0, 0, 0, "cluster", "3.0.0", "Sends reads of a connection to the primary again (cluster_mode).", NULL},
@@ -78,11 +82,13 @@ static const tc_cmd table[] = {
     {"setnx", tc_cmd_setnx, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", NULL},
     {"setrange", tc_cmd_setrange, 4, W | OOM, 1, 1, 1, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", NULL},
     {"strlen", tc_cmd_strlen, 2, R | F, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.", NULL},
+    {"subscribe", tc_cmd_subscribe, -2, LD | ST | CN | PS, 0, 0, 0, "pubsub", "2.0.0", "Listens for messages published to channels.", NULL},
     {"time", tc_cmd_time, 1, LD | ST | F, 0, 0, 0, "server", "2.6.0", "Returns the server time.", NULL},
     {"touch", tc_cmd_touch, -2, R | F, 1, -1, 1, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", NULL},
     {"ttl", tc_cmd_ttl, 2, R | F, 1, 1, 1, "generic", "1.0.0", "Returns the expiration time in seconds of a key.", NULL},
     {"type", tc_cmd_type, 2, R | F, 1, 1, 1, "generic", "1.0.0", "Determines the type of value stored at a key.", NULL},
     {"unlink", tc_cmd_del, -2, W | F, 1, -1, 1, "generic", "4.0.0", "Asynchronously deletes one or more keys.", NULL},
+    {"unsubscribe", tc_cmd_unsubscribe, -1, LD | ST | CN | PS, 0, 0, 0, "pubsub", "2.0.0", "Stops listening to messages posted to channels.", NULL},
 };
 
 const tc_cmd *tc_cmd_table(size_t *count)

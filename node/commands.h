@@ -44,6 +44,7 @@ enum tc_cmd_flag {
     TC_CMD_LOADING = 1 << 6,   /* fine while loading data */
     TC_CMD_STALE = 1 << 7,     /* fine on a stale replica */
     TC_CMD_CONNECTION = 1 << 8,/* about the connection, not data */
+    TC_CMD_PUBSUB_OK = 1 << 9, /* allowed on a RESP2 connection in subscribed mode */
 };
 
 typedef struct tc_cmd {
@@ -133,6 +134,12 @@ void tc_cmd_readwrite(tc_ctx *c);
 int tc_key_slot(const char *key, size_t len);
 /* A 40-hex-digit node id for CLUSTER answers, stable per cluster and id. */
 void tc_cluster_node_id(const tc_config *cfg, int id, char out[41]);
+/* pubsub.c */
+void tc_cmd_subscribe(tc_ctx *c);
+void tc_cmd_unsubscribe(tc_ctx *c);
+void tc_cmd_psubscribe(tc_ctx *c);
+void tc_cmd_punsubscribe(tc_ctx *c);
+void tc_cmd_publish(tc_ctx *c);
 /* cmd_sentinel.c */
 void tc_cmd_sentinel(tc_ctx *c);
 

@@ -87,6 +87,14 @@ static const tc_cmd *admit(tc_client *c, size_t argc, const tc_slice *argv, tc_r
         tc_reply_error(r, TC_ERR_NOAUTH);
         return NULL;
     }
+    /* a RESP2 connection that subscribed can only manage subscriptions */
+    if (c && c->resp < 3 && (c->nchannels || c->npatterns) && !(cmd->flags & TC_CMD_PUBSUB_OK)) {
+        tc_reply_errorf(r,
+                        "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                        "allowed in this context",
+                        cmd->name);
+        return NULL;
+    }
     return cmd;
 }
 
@@ -135,6 +143,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 static void free_client(tc_client *c)
 {
+    tc_pubsub_unsubscribe_all(c);
     tc_buf_free(&c->query);
     tc_buf_free(&c->out);
     tc_buf_free(&c->inflight);
@@ -175,6 +184,15 @@ void tc_client_deliver(tc_client *c, const char *reply, size_t len)
     if (release(c) || c->closing) return;
     if (c->pending == 0) process_input(c); /* runs what waited, then flushes */
     else flush_output(c);
+}
+
+void tc_client_push(tc_client *c, const char *data, size_t len)
+{
+    if (c->closing || c->close_after_reply) return;
+    tc_buf_append(&c->out, data, len);
+    /* inside this client's own command the reply order is kept by the
+     * caller's flush; from anywhere else send it now */
+    if (c->srv->current != c) flush_output(c);
 }
 
 void tc_client_resume(tc_client *c)

@@ -48,6 +48,11 @@ typedef struct tc_client {
     /* Replication: replies still owed by the log (queued writes) or a
      * command put back until the primary's read lease is renewed. While
      * pending > 0 the client's struct stays allocated even if it closes. */
+    char **channels;              /* SUBSCRIBE: channel names */
+    size_t nchannels;
+    char **patterns;              /* PSUBSCRIBE: glob patterns */
+    size_t npatterns;
+
     unsigned pending;
     int blocked;                  /* a deferred command waits: parse nothing */
     size_t cmd_end;               /* query offset just past the command being routed */
@@ -142,6 +147,13 @@ void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *
 /* Replication's answer for a queued write: appends the reply (RESP2 as
  * applied; nulls become "_" for RESP3 clients) and lets the client go on. */
 void tc_client_deliver(tc_client *c, const char *reply, size_t len);
+/* Sends bytes that answer no command (a pub/sub message) right away. */
+void tc_client_push(tc_client *c, const char *data, size_t len);
+/* PUBLISH to this node's subscribers; returns how many received it. */
+size_t tc_pubsub_publish(tc_server *s, const char *channel, size_t clen, const char *msg, size_t mlen);
+/* Drops every subscription of a closing client. */
+void tc_pubsub_unsubscribe_all(tc_client *c);
+
 /* Lets a deferred client parse its pending command again. */
 void tc_client_resume(tc_client *c);
 /* Closes the listener, clients and the node's own handles (the loop then

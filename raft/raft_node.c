@@ -542,6 +542,22 @@ static void move_to_preferred_zone(tc_raftnode *n, int64_t now)
     }
 }
 
+/* Sentinel's announcement of a new primary, for clients subscribed to it
+ * here (Jedis and Lettuce follow failovers this way). */
+static void announce_primary_change(tc_raftnode *n)
+{
+    const tc_node_conf *p = tc_raftnode_primary(n);
+    int id = p ? p->id : 0;
+    if (!id || id == n->announced_primary) return;
+    const tc_node_conf *old = tc_config_node(&n->srv->cfg, n->announced_primary);
+    n->announced_primary = id;
+    if (!old) return; /* the first primary seen: nothing switched */
+    char msg[700];
+    int len = snprintf(msg, sizeof msg, "%s %s %d %s %d", n->srv->cfg.cluster_name, old->client_host,
+                       old->client_port, p->client_host, p->client_port);
+    tc_pubsub_publish(n->srv, "+switch-master", 14, msg, (size_t)len);
+}
+
 static void on_cron(tc_server *s, int64_t now)
 {
     tc_raftnode *n = node_of_server(s);
@@ -555,6 +571,8 @@ static void on_flush(uv_check_t *h)
 {
     tc_raftnode *n = h->data;
     tc_router_flush(&n->router, tc_now_ms());
+    /* every pass, so that no change of primary goes unseen between crons */
+    announce_primary_change(n);
 }
 
 static void on_raft_closed(struct raft *r)

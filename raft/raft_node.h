@@ -30,6 +30,7 @@ typedef struct tc_raftnode {
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
+    int announced_primary;     /* primary last announced on +switch-master */
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes

@@ -345,6 +345,23 @@ static void test_failover_command_moves_the_primary(void **state)
     int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
     assert_true(p >= 0);
     int target = (p + 2) % 3;
+    /* Jedis and Lettuce learn of a failover from +switch-master; subscribe
+     * on a replica once it knows the current primary */
+    int watcher = (p + 1) % 3;
+    char pport[16];
+    snprintf(pport, sizeof pport, "%d", c->nodes[p].port);
+    long long known_by = h_ms() + ELECTION_DEADLINE_MS;
+    for (;;) {
+        char *mp = h_info_field(c, watcher, "replication", "master_port");
+        int knows = strcmp(mp, pport) == 0;
+        free(mp);
+        if (knows) break;
+        assert_true(h_ms() < known_by);
+        usleep(20000);
+    }
+    int sub = h_connect(c->nodes[watcher].port);
+    h_sends(sub, "SUBSCRIBE +switch-master\r\n");
+    free(h_reply(sub));
     char port[16];
     snprintf(port, sizeof port, "%d", c->nodes[target].port);
     char *out = h_cli(&c->nodes[p], "FAILOVER", "TO", "127.0.0.1", port, (char *)NULL);
@@ -355,6 +372,13 @@ static void test_failover_command_moves_the_primary(void **state)
     out = h_cli(&c->nodes[target], "SET", "after-failover", "1", (char *)NULL);
     assert_string_equal(out, "OK");
     free(out);
+    char *msg = h_reply(sub);
+    char want[128];
+    snprintf(want, sizeof want, "test 127.0.0.1 %d 127.0.0.1 %d\r\n", c->nodes[p].port, c->nodes[target].port);
+    assert_non_null(strstr(msg, "+switch-master"));
+    assert_non_null(strstr(msg, want));
+    free(msg);
+    h_close(sub);
     out = h_cli(&c->nodes[p], "FAILOVER", (char *)NULL);
     assert_string_equal(out, "ERR FAILOVER is not valid when server is a replica.");
     free(out);

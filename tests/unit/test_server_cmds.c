@@ -187,6 +187,29 @@ static void test_cluster_commands_need_cluster_mode(void **state)
     assert_memory_equal(r, want, strlen(want));
 }
 
+static void test_pubsub_mode(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, ":0\r\n", "PUBLISH", "ch", "hello");
+    /* one event per argument, a repeated channel included (as Redis) */
+    EXPECT(f,
+           "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+           "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:2\r\n",
+           "SUBSCRIBE", "a", "b", "a");
+    assert_int_equal(f->client.nchannels, 2);
+    EXPECT(f,
+           "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+           "this context\r\n",
+           "GET", "k");
+    EXPECT(f, "*2\r\n$4\r\npong\r\n$0\r\n\r\n", "PING");
+    EXPECT(f, "*3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:3\r\n", "PSUBSCRIBE", "c*");
+    EXPECT(f, "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:2\r\n", "UNSUBSCRIBE", "a");
+    EXPECT(f, "*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n", "UNSUBSCRIBE");
+    EXPECT(f, "*3\r\n$12\r\npunsubscribe\r\n$2\r\nc*\r\n:0\r\n", "PUNSUBSCRIBE");
+    EXPECT(f, "+PONG\r\n", "PING"); /* out of subscribed mode */
+    EXPECT(f, "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n", "UNSUBSCRIBE");
+}
+
 static void test_glob(void **state)
 {
     (void)state;
@@ -224,6 +247,7 @@ int main(void)
         T(test_debug_digest_populate),
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_key_slots),
+        T(test_pubsub_mode),
         T(test_cluster_commands_need_cluster_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
