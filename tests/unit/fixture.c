@@ -35,6 +35,7 @@ int fx_teardown(void **state)
     tc_server_free(&f->srv);
     tc_buf_free(&f->out);
     free(f->client.name);
+    tc_pubsub_unsubscribe_all(&f->client);
     free(f);
     return 0;
 }
