@@ -15,11 +15,20 @@
 
 #define ELECTION_DEADLINE_MS 10000
 
-static int start3(void **state)
-{
-    *state = h_cluster_start(3, NULL);
-    return 0;
-}
+/* One set-up per cluster configuration the tests need. */
+#define CLUSTER_SETUP(name, toml)                                                                                    \
+    static int name(void **state)                                                                                     \
+    {                                                                                                                 \
+        *state = h_cluster_start(3, toml);                                                                            \
+        return 0;                                                                                                     \
+    }
+CLUSTER_SETUP(start3_lease, "read_consistency = \"lease\"")
+CLUSTER_SETUP(start3_local, "read_consistency = \"local\"")
+CLUSTER_SETUP(start3_small_snapshots, "snapshot_threshold = 64")
+CLUSTER_SETUP(start3_cluster_mode, "cluster_mode = true")
+CLUSTER_SETUP(start3_prefer_c, "preferred_primary_zones = \"zone-c\"")
+
+CLUSTER_SETUP(start3, NULL)
 
 static int stop3(void **state)
 {
@@ -53,18 +62,6 @@ static char *converged_digest(tcluster *c)
         assert_true(h_ms() < deadline);
         usleep(20000);
     }
-}
-
-static int start3_lease(void **state)
-{
-    *state = h_cluster_start(3, "read_consistency = \"lease\"");
-    return 0;
-}
-
-static int start3_local(void **state)
-{
-    *state = h_cluster_start(3, "read_consistency = \"local\"");
-    return 0;
 }
 
 static void test_writes_reach_every_replica(void **state)
@@ -240,12 +237,6 @@ static void test_restarted_replica_catches_up(void **state)
     free(v);
 }
 
-static int start3_small_snapshots(void **state)
-{
-    *state = h_cluster_start(3, "snapshot_threshold = 64");
-    return 0;
-}
-
 /* A replica that missed more than the log keeps catches up from a snapshot
  * (taken by a forked child on the primary). */
 static void test_replica_catches_up_from_snapshot(void **state)
@@ -384,12 +375,6 @@ static void test_failover_command_moves_the_primary(void **state)
     free(out);
 }
 
-static int start3_cluster_mode(void **state)
-{
-    *state = h_cluster_start(3, "cluster_mode = true");
-    return 0;
-}
-
 /* cluster_mode: cluster-aware clients see one shard and follow -MOVED. */
 static void test_cluster_mode_redirects(void **state)
 {
@@ -422,12 +407,6 @@ static void test_cluster_mode_redirects(void **state)
         assert_memory_equal(out, want, strlen(want));
         free(out);
     }
-}
-
-static int start3_prefer_c(void **state)
-{
-    *state = h_cluster_start(3, "preferred_primary_zones = \"zone-c\"");
-    return 0;
 }
 
 static void wait_for_primary(tcluster *c, int want)
