@@ -150,12 +150,21 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
     /* A cluster client reads from a replica only after READONLY, as with
      * Redis Cluster; otherwise it is sent to the primary. */
     if (s->cfg.cluster_mode && !c->cluster_readonly && reply_moved(s, cmd, argc, argv, rep)) return TC_ROUTE_DONE;
+    /* The log moved since we last looked: the primary was heard just now. */
+    uint64_t applied = r->log.applied_index(r->log.ud);
+    if (applied != r->seen_applied) {
+        r->seen_applied = applied;
+        r->last_progress_ms = now;
+    }
     int64_t silent = now - r->last_progress_ms;
     if (silent > r->max_staleness_ms) {
-        tc_reply_errorf(rep,
-                        "TRYAGAIN this replica has not heard from the primary for %lld ms "
-                        "(replica_max_staleness is %lld ms)",
-                        (long long)silent, (long long)r->max_staleness_ms);
+        if (!r->last_progress_ms)
+            tc_reply_error(rep, "TRYAGAIN this replica has not heard from the primary since it started");
+        else
+            tc_reply_errorf(rep,
+                            "TRYAGAIN this replica has not heard from the primary for %lld ms "
+                            "(replica_max_staleness is %lld ms)",
+                            (long long)silent, (long long)r->max_staleness_ms);
         return TC_ROUTE_DONE;
     }
     return TC_ROUTE_LOCAL;

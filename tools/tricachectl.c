@@ -1,367 +1,197 @@
-/* tricachectl: the operator's tool. Reads cluster.toml, talks to the nodes
- * over RESP like any client.
- *   tricachectl [--config FILE] status
- *   tricachectl [--config FILE] failover [--to ID] [--timeout 5s]
- *   tricachectl [--config FILE] members list|add ID|remove ID|replace OLD NEW */
+/* tricachectl: the operator's tool. It reads cluster.toml and talks to the
+ * nodes over RESP like any client; see usage() for the commands. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
-#include "config.h"
-#include "resp_client.h"
-#include "server.h"
+#include "commands.h"
+#include "server.h" /* TC_VERSION */
 
-#define TIMEOUT_MS 1000
-
-typedef struct ctl {
-    tc_config cfg;
-} ctl;
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define DEFAULT_CONFIG "cluster.toml"
+#define DEFAULT_FAILOVER_TIMEOUT_MS 5000
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tricachectl [--config FILE] status\n"
-               "       tricachectl [--config FILE] failover [--to NODE_ID] [--timeout 5s]\n"
-               "       tricachectl [--config FILE] members list | add ID | remove ID | replace OLD_ID NEW_ID\n"
-               "       tricachectl --help | --version\n"
-               "\n"
-               "  --config FILE  the cluster's cluster.toml (default: ./cluster.toml)\n");
+    fprintf(f,
+            "usage: tricachectl [--config FILE] [--io-timeout 1s] status [--json]\n"
+            "       tricachectl [--config FILE] [--io-timeout 1s] failover [--to NODE_ID] [--timeout 5s]\n"
+            "       tricachectl [--config FILE] [--io-timeout 1s] members list | add ID | remove ID | replace OLD_ID NEW_ID\n"
+            "       tricachectl --help | --version\n"
+            "\n"
+            "commands:\n"
+            "  status     one row per [[node]]: role, Raft term, commit and applied index, lag, health.\n"
+            "             Exit 0: one primary and every node reachable; 1: no primary or nodes down.\n"
+            "  failover   hand the primary's leadership to another node (--to: that one) while a probe\n"
+            "             key (" "tricachectl:failover:probe" ", 60 s TTL) is written every millisecond;\n"
+            "             prints the new primary and how long writes went unacknowledged.\n"
+            "             Exit 1 if it did not complete within --timeout.\n"
+            "  members    the Raft voter set, changed one step at a time.\n"
+            "\n"
+            "options:\n"
+            "  --config FILE       the cluster's cluster.toml (default: ./cluster.toml)\n"
+            "  --io-timeout DUR    per connection and per reply (default 1s)\n"
+            "  --json              status as one JSON object\n"
+            "  --to NODE_ID        failover: the node to hand over to\n"
+            "  --timeout DUR       failover: give up after this long (default 5s)\n"
+            "exit codes: 0 done, 1 the cluster is not healthy or the action failed, 2 bad usage or config\n");
 }
 
-/* Opens a connection to a node and authenticates if the cluster wants it. */
-static int open_node(ctl *x, const tc_node_conf *n, rc_conn *c, char *err, size_t errlen)
+static int usage_error(const char *fmt, const char *arg)
 {
-    if (rc_connect(c, n->client_host, n->client_port, TIMEOUT_MS, err, errlen) != 0) return -1;
-    if (x->cfg.auth_token[0]) {
-        const char *argv[] = {"AUTH", x->cfg.auth_token};
-        rc_reply r;
-        if (rc_command(c, &r, err, errlen, 2, argv) != 0 || r.type != '+') {
-            if (r.type == '-') snprintf(err, errlen, "%s", r.str);
-            rc_reply_free(&r);
-            rc_close(c);
-            return -1;
-        }
-        rc_reply_free(&r);
-    }
-    return 0;
+    fprintf(stderr, "tricachectl: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n");
+    usage(stderr);
+    return CTL_EXIT_USAGE;
 }
 
-/* One command to one node; the reply in *out. */
-static int ask(ctl *x, const tc_node_conf *n, rc_reply *out, char *err, size_t errlen, int argc, const char **argv)
+/* "--name value" or "--name=value"; 1 if argv[*i] is that option (value set,
+ * *i advanced past it), 0 if not, -1 if the value is missing. */
+static int option(int argc, char **argv, int *i, const char *name, const char **value)
 {
-    rc_conn c;
-    if (open_node(x, n, &c, err, errlen) != 0) return -1;
-    int rc = rc_command(&c, out, err, errlen, argc, argv);
-    rc_close(&c);
-    return rc;
-}
-
-typedef struct node_view {
-    int reachable;
-    char role[16];
-    unsigned long long term, commit, applied;
-    char link[8];
-    char error[256];
-} node_view;
-
-static unsigned long long field_ull(const char *info, const char *name)
-{
-    char needle[64];
-    snprintf(needle, sizeof needle, "\n%s:", name);
-    const char *p = strstr(info, needle);
-    return p ? strtoull(p + strlen(needle), NULL, 10) : 0;
-}
-
-static void field_str(const char *info, const char *name, char *out, size_t len)
-{
-    char needle[64];
-    snprintf(needle, sizeof needle, "\n%s:", name);
-    const char *p = strstr(info, needle);
-    out[0] = '\0';
-    if (!p) return;
-    p += strlen(needle);
-    size_t n = strcspn(p, "\r\n");
-    if (n >= len) n = len - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
-
-static void view_node(ctl *x, const tc_node_conf *n, node_view *v)
-{
-    memset(v, 0, sizeof *v);
-    const char *argv[] = {"INFO", "replication"};
-    rc_reply r;
-    if (ask(x, n, &r, v->error, sizeof v->error, 2, argv) != 0) return;
-    if (r.type != '$') {
-        snprintf(v->error, sizeof v->error, "%s", r.str ? r.str : "unexpected reply");
-        rc_reply_free(&r);
-        return;
-    }
-    v->reachable = 1;
-    char info[8192];
-    snprintf(info, sizeof info, "\n%s", r.str);
-    field_str(info, "role", v->role, sizeof v->role);
-    field_str(info, "master_link_status", v->link, sizeof v->link);
-    v->term = field_ull(info, "raft_term");
-    v->commit = field_ull(info, "raft_commit_index");
-    v->applied = field_ull(info, "raft_applied_index");
-    rc_reply_free(&r);
-}
-
-/* Index of the primary in cfg.nodes, -1 if none answers as primary. */
-static int find_primary(ctl *x)
-{
-    for (size_t i = 0; i < x->cfg.nnodes; i++) {
-        node_view v;
-        view_node(x, &x->cfg.nodes[i], &v);
-        if (v.reachable && strcmp(v.role, "master") == 0) return (int)i;
-    }
-    return -1;
-}
-
-static int cmd_status(ctl *x)
-{
-    node_view views[TC_CONFIG_MAX_NODES];
-    int primary = -1, down = 0;
-    for (size_t i = 0; i < x->cfg.nnodes; i++) {
-        view_node(x, &x->cfg.nodes[i], &views[i]);
-        if (!views[i].reachable) down++;
-        else if (strcmp(views[i].role, "master") == 0) primary = (int)i;
-    }
-    unsigned long long top = primary >= 0 ? views[primary].applied : 0;
-    printf("%-4s %-12s %-22s %-12s %6s %10s %10s %8s  %s\n", "ID", "ZONE", "ADDRESS", "ROLE", "TERM", "COMMIT",
-           "APPLIED", "LAG", "HEALTH");
-    for (size_t i = 0; i < x->cfg.nnodes; i++) {
-        const tc_node_conf *n = &x->cfg.nodes[i];
-        node_view *v = &views[i];
-        char addr[300];
-        snprintf(addr, sizeof addr, "%s:%d", n->client_host, n->client_port);
-        if (!v->reachable) {
-            printf("%-4d %-12s %-22s %-12s %6s %10s %10s %8s  unreachable (%s)\n", n->id, n->zone, addr, "-", "-",
-                   "-", "-", "-", v->error);
-            continue;
-        }
-        int is_primary = strcmp(v->role, "master") == 0;
-        const char *health = is_primary ? "ok"
-                             : primary < 0 ? "no primary"
-                             : strcmp(v->link, "up") == 0 ? "ok"
-                                                          : "stale link";
-        long long lag = primary >= 0 && top > v->applied ? (long long)(top - v->applied) : 0;
-        printf("%-4d %-12s %-22s %-12s %6llu %10llu %10llu %8lld  %s\n", n->id, n->zone, addr,
-               is_primary ? "primary" : "replica", v->term, v->commit, v->applied, lag, health);
-    }
-    if (primary < 0) {
-        fprintf(stderr, "tricachectl: the cluster has no primary\n");
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
         return 1;
     }
-    if (down > 0) {
-        fprintf(stderr, "tricachectl: %d of %zu nodes are unreachable%s\n", down, x->cfg.nnodes,
-                (size_t)down * 2 >= x->cfg.nnodes ? " (no majority: writes stop)" : "");
-        return 1;
-    }
-    return 0;
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= argc) return -1;
+    *value = argv[++*i];
+    return 1;
 }
 
-static int parse_ms(const char *s, long long *out)
+typedef struct args {
+    const char *config;
+    const char *cmd;
+    char *pos[8];
+    int npos;
+    int json;
+    int to_id;
+    long long io_timeout_ms, timeout_ms;
+    const char *cmd_only_opt; /* a command's option seen, to check it fits the command */
+    const char *cmd_only_for;
+} args;
+
+static int parse_duration(const char *name, const char *v, long long *out)
 {
     uint64_t ms;
-    if (tc_parse_duration_ms(s, &ms) != 0) return -1;
+    if (tc_parse_duration_ms(v, &ms) != 0 || ms == 0 || ms > 3600000) {
+        fprintf(stderr, "tricachectl: %s '%s': want a duration such as 500ms, 5s or 1m\n\n", name, v);
+        usage(stderr);
+        return -1;
+    }
     *out = (long long)ms;
     return 0;
 }
 
-/* FAILOVER on the primary while a probe key is written every millisecond;
- * reports how long writes were refused. */
-static int cmd_failover(ctl *x, int to, long long timeout_ms)
+static int note_cmd_option(args *a, const char *opt, const char *cmd)
 {
-    char err[256];
-    int p = find_primary(x);
-    if (p < 0) {
-        fprintf(stderr, "tricachectl: no primary to fail over from\n");
-        return 1;
+    if (a->cmd_only_opt && strcmp(a->cmd_only_for, cmd) != 0) {
+        fprintf(stderr, "tricachectl: %s and %s belong to different commands\n\n", a->cmd_only_opt, opt);
+        usage(stderr);
+        return -1;
     }
-    const tc_node_conf *old = &x->cfg.nodes[p];
-    if (to && (!tc_config_node(&x->cfg, to) || to == old->id)) {
-        fprintf(stderr, "tricachectl: --to %d is not a replica of this cluster\n", to);
-        return 2;
-    }
-    rc_conn c;
-    if (open_node(x, old, &c, err, sizeof err) != 0) {
-        fprintf(stderr, "tricachectl: %s\n", err);
-        return 1;
-    }
-    rc_reply r = {0};
-    char port[16] = "";
-    const tc_node_conf *target = to ? tc_config_node(&x->cfg, to) : NULL;
-    if (target) snprintf(port, sizeof port, "%d", target->client_port);
-    const char *fo[] = {"FAILOVER", "TO", target ? target->client_host : "", port};
-    long long last_ok = mono_ms(), first_fail = 0, start = mono_ms();
-    if (rc_command(&c, &r, err, sizeof err, target ? 4 : 1, fo) != 0 || r.type != '+') {
-        fprintf(stderr, "tricachectl: FAILOVER refused: %s\n", r.type == '-' ? r.str : err);
-        rc_reply_free(&r);
-        rc_close(&c);
-        return 1;
-    }
-    rc_reply_free(&r);
-    long long seq = 0, failed = 0;
-    int cur = p;
-    for (;;) {
-        if (mono_ms() - start > timeout_ms) {
-            fprintf(stderr, "tricachectl: no new primary acknowledged a write within %lld ms\n", timeout_ms);
-            rc_close(&c);
-            return 1;
-        }
-        char val[32];
-        snprintf(val, sizeof val, "%lld", ++seq);
-        const char *set[] = {"SET", "tricachectl:failover:probe", val};
-        rc_reply pr = {0};
-        int ok = c.fd >= 0 && rc_command(&c, &pr, err, sizeof err, 3, set) == 0 && pr.type == '+';
-        rc_reply_free(&pr);
-        if (ok && cur != p) {
-            printf("primary moved from node %d to node %d\n", old->id, x->cfg.nodes[cur].id);
-            printf("writes were refused for %lld ms (%lld attempts failed)\n",
-                   first_fail ? mono_ms() - last_ok : 0, failed);
-            rc_close(&c);
-            return 0;
-        }
-        if (ok) {
-            last_ok = mono_ms();
+    a->cmd_only_opt = opt;
+    a->cmd_only_for = cmd;
+    return 0;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *v = NULL;
+        int m;
+        if (arg[0] != '-' || strcmp(arg, "-") == 0) {
+            if (!a->cmd) a->cmd = arg;
+            else if (a->npos < (int)(sizeof a->pos / sizeof a->pos[0])) a->pos[a->npos++] = argv[i];
+            else return usage_error("too many arguments ('%s')", arg);
             continue;
         }
-        if (!first_fail) first_fail = mono_ms();
-        failed++;
-        rc_close(&c);
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-        cur = find_primary(x);
-        if (cur >= 0 && open_node(x, &x->cfg.nodes[cur], &c, err, sizeof err) != 0) c.fd = -1;
-        if (cur < 0) c.fd = -1;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return CTL_EXIT_OK;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("tricachectl %s\n", TC_VERSION);
+            return CTL_EXIT_OK;
+        }
+        if (strcmp(arg, "--json") == 0) {
+            if (note_cmd_option(a, arg, "status") != 0) return CTL_EXIT_USAGE;
+            a->json = 1;
+            continue;
+        }
+        if ((m = option(argc, argv, &i, "--config", &v)) != 0) {
+            if (m < 0 || !*v) return usage_error("%s needs a file", "--config");
+            a->config = v;
+        } else if ((m = option(argc, argv, &i, "--io-timeout", &v)) != 0) {
+            if (m < 0) return usage_error("%s needs a duration", "--io-timeout");
+            if (parse_duration("--io-timeout", v, &a->io_timeout_ms) != 0) return CTL_EXIT_USAGE;
+        } else if ((m = option(argc, argv, &i, "--timeout", &v)) != 0) {
+            if (m < 0) return usage_error("%s needs a duration", "--timeout");
+            if (note_cmd_option(a, "--timeout", "failover") != 0) return CTL_EXIT_USAGE;
+            if (parse_duration("--timeout", v, &a->timeout_ms) != 0) return CTL_EXIT_USAGE;
+        } else if ((m = option(argc, argv, &i, "--to", &v)) != 0) {
+            if (m < 0) return usage_error("%s needs a node id", "--to");
+            if (note_cmd_option(a, "--to", "failover") != 0) return CTL_EXIT_USAGE;
+            char *end;
+            long id = strtol(v, &end, 10);
+            if (!*v || *end || id < 1 || id > 65535) return usage_error("--to '%s': want a node id (1..65535)", v);
+            a->to_id = (int)id;
+        } else {
+            return usage_error("unknown option '%s'", arg);
+        }
     }
-}
-
-static int print_members(rc_reply *r)
-{
-    printf("%-6s %-24s %-8s %s\n", "ID", "RAFT ADDRESS", "ROLE", "ZONE");
-    for (size_t i = 0; i < r->n; i++) {
-        rc_reply *m = &r->elems[i];
-        if (m->n < 4) continue;
-        printf("%-6lld %-24s %-8s %s\n", m->elems[0].integer, m->elems[1].str, m->elems[2].str, m->elems[3].str);
+    if (!a->cmd) return usage_error("%s", "no command given");
+    int known = strcmp(a->cmd, "status") == 0 || strcmp(a->cmd, "failover") == 0 || strcmp(a->cmd, "members") == 0;
+    if (!known) return usage_error("unknown command '%s'", a->cmd);
+    if (a->cmd_only_opt && strcmp(a->cmd_only_for, a->cmd) != 0) {
+        fprintf(stderr, "tricachectl: %s is an option of %s, not of %s\n\n", a->cmd_only_opt, a->cmd_only_for, a->cmd);
+        usage(stderr);
+        return CTL_EXIT_USAGE;
     }
-    return 0;
-}
-
-static int members_call(ctl *x, int argc, const char **argv, rc_reply *out)
-{
-    char err[256];
-    int p = find_primary(x);
-    if (p < 0) {
-        fprintf(stderr, "tricachectl: the cluster has no primary; membership cannot change\n");
-        return 1;
-    }
-    if (ask(x, &x->cfg.nodes[p], out, err, sizeof err, argc, argv) != 0) {
-        fprintf(stderr, "tricachectl: node %d: %s\n", x->cfg.nodes[p].id, err);
-        return 1;
-    }
-    if (out->type == '-') {
-        fprintf(stderr, "tricachectl: %s\n", out->str);
-        rc_reply_free(out);
-        return 1;
-    }
-    return 0;
-}
-
-static int cmd_members(ctl *x, int argc, char **argv)
-{
-    rc_reply r;
-    if (argc == 1 && strcmp(argv[0], "list") == 0) {
-        const char *a[] = {"MEMBERS", "LIST"};
-        if (members_call(x, 2, a, &r) != 0) return 1;
-        print_members(&r);
-        rc_reply_free(&r);
-        return 0;
-    }
-    if (argc == 2 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "remove") == 0)) {
-        const char *a[] = {"MEMBERS", strcmp(argv[0], "add") == 0 ? "ADD" : "REMOVE", argv[1]};
-        if (members_call(x, 3, a, &r) != 0) return 1;
-        printf("node %s %s\n", argv[1], strcmp(argv[0], "add") == 0 ? "is a voter now" : "was removed");
-        rc_reply_free(&r);
-        return 0;
-    }
-    if (argc == 3 && strcmp(argv[0], "replace") == 0) {
-        /* one step at a time: the new node becomes a voter before the old
-         * one leaves, so the voter count never drops */
-        const char *add[] = {"MEMBERS", "ADD", argv[2]};
-        if (members_call(x, 3, add, &r) != 0) return 1;
-        rc_reply_free(&r);
-        printf("node %s is a voter now\n", argv[2]);
-        const char *rm[] = {"MEMBERS", "REMOVE", argv[1]};
-        if (members_call(x, 3, rm, &r) != 0) return 1;
-        rc_reply_free(&r);
-        printf("node %s was removed\n", argv[1]);
-        return 0;
-    }
-    fprintf(stderr, "tricachectl: members wants list | add ID | remove ID | replace OLD_ID NEW_ID\n");
-    usage(stderr);
-    return 2;
+    if (strcmp(a->cmd, "members") != 0 && a->npos > 0)
+        return usage_error("unexpected argument '%s'", a->pos[0]);
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
-    const char *config = "cluster.toml";
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("tricachectl %s\n", TC_VERSION);
-            return 0;
-        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else {
-            fprintf(stderr, "tricachectl: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
+    args a = {.io_timeout_ms = CTL_DEFAULT_TIMEOUT_MS, .timeout_ms = DEFAULT_FAILOVER_TIMEOUT_MS};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) return rc;
+
+    if (!a.config) {
+        if (access(DEFAULT_CONFIG, F_OK) != 0) {
+            fprintf(stderr,
+                    "tricachectl: no %s in the current directory\n"
+                    "  hint: pass the cluster's config with --config FILE\n",
+                    DEFAULT_CONFIG);
+            return CTL_EXIT_USAGE;
         }
+        a.config = DEFAULT_CONFIG;
     }
-    if (i >= argc) {
-        usage(stderr);
-        return 2;
+    ctl_cluster *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        fprintf(stderr, "tricachectl: out of memory\n");
+        return CTL_EXIT_CLUSTER;
     }
-    static ctl x;
     char err[2048];
-    if (tc_config_load(&x.cfg, config, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return 2;
+    if (tc_config_load(&cl->cfg, a.config, err, sizeof err) != 0) {
+        fprintf(stderr, "tricachectl: %s%s", err, err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
+        free(cl);
+        return CTL_EXIT_USAGE;
     }
-    const char *cmd = argv[i++];
-    if (strcmp(cmd, "status") == 0 && i == argc) return cmd_status(&x);
-    if (strcmp(cmd, "members") == 0) return cmd_members(&x, argc - i, argv + i);
-    if (strcmp(cmd, "failover") == 0) {
-        int to = 0;
-        long long timeout = 5000;
-        for (; i < argc; i++) {
-            if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
-                to = atoi(argv[++i]);
-            } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc && parse_ms(argv[i + 1], &timeout) == 0) {
-                i++;
-            } else {
-                fprintf(stderr, "tricachectl: failover: unexpected '%s'\n", argv[i]);
-                usage(stderr);
-                return 2;
-            }
-        }
-        return cmd_failover(&x, to, timeout);
-    }
-    fprintf(stderr, "tricachectl: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 2;
+    cl->timeout_ms = (int)a.io_timeout_ms;
+
+    if (strcmp(a.cmd, "status") == 0) rc = ctl_cmd_status(cl, a.json);
+    else if (strcmp(a.cmd, "failover") == 0) rc = ctl_cmd_failover(cl, a.to_id, a.timeout_ms);
+    else rc = ctl_cmd_members(cl, a.npos, a.pos);
+    if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "members") == 0) usage(stderr);
+    free(cl);
+    return rc;
 }

@@ -1,0 +1,125 @@
+#include "cluster_view.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ctl_role_name(int role)
+{
+    switch (role) {
+    case CTL_ROLE_PRIMARY: return "primary";
+    case CTL_ROLE_REPLICA: return "replica";
+    case CTL_ROLE_CANDIDATE: return "candidate";
+    default: return "unreachable";
+    }
+}
+
+int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, ctl_conn *c)
+{
+    int rc = ctl_conn_open(c, n->client_host, n->client_port, cl->timeout_ms);
+    if (rc != 0 || !cl->cfg.auth_token[0]) return rc;
+    const char *argv[] = {"AUTH", cl->cfg.auth_token};
+    ctl_reply r;
+    rc = ctl_conn_command(c, &r, 2, argv);
+    if (rc == 0 && r.type != '+') {
+        snprintf(c->err, sizeof c->err, "AUTH refused: %s (check auth_token in %s)", r.str ? r.str : "unexpected reply",
+                 cl->cfg.path);
+        rc = -EACCES;
+    }
+    ctl_reply_free(&r);
+    if (rc != 0 && c->fd >= 0) {
+        /* keep the message: ctl_conn_close leaves err alone */
+        ctl_conn_close(c);
+    }
+    return rc;
+}
+
+int ctl_info_field(const char *info, const char *name, char *out, size_t len)
+{
+    size_t nlen = strlen(name);
+    out[0] = '\0';
+    for (const char *p = info; p && *p;) {
+        if (strncmp(p, name, nlen) == 0 && p[nlen] == ':') {
+            const char *v = p + nlen + 1;
+            size_t vlen = strcspn(v, "\r\n");
+            if (vlen >= len) vlen = len - 1;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            return 0;
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return -1;
+}
+
+static unsigned long long field_ull(const char *info, const char *name)
+{
+    char v[32];
+    if (ctl_info_field(info, name, v, sizeof v) != 0) return 0;
+    return strtoull(v, NULL, 10);
+}
+
+void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->conf = n;
+    v->role = CTL_ROLE_UNREACHABLE;
+    ctl_conn c;
+    if (ctl_node_open(cl, n, &c) != 0) {
+        snprintf(v->error, sizeof v->error, "%s", c.err);
+        ctl_conn_close(&c);
+        return;
+    }
+    const char *argv[] = {"INFO", "replication"};
+    ctl_reply r;
+    int rc = ctl_conn_command(&c, &r, 2, argv);
+    if (rc != 0) snprintf(v->error, sizeof v->error, "%s:%d: %s", n->client_host, n->client_port, c.err);
+    ctl_conn_close(&c);
+    if (rc != 0) return;
+    if (r.type != '$') {
+        snprintf(v->error, sizeof v->error, "INFO replication answered %s", r.str ? r.str : "an unexpected reply");
+        ctl_reply_free(&r);
+        return;
+    }
+    const char *info = r.str;
+    if (strncmp(info, "txt:", 4) == 0) info += 4; /* RESP3 verbatim */
+    char role[16], link[8], port[16];
+    ctl_info_field(info, "role", role, sizeof role);
+    ctl_info_field(info, "raft_state", v->raft_state, sizeof v->raft_state);
+    ctl_info_field(info, "master_link_status", link, sizeof link);
+    ctl_info_field(info, "master_host", v->master_host, sizeof v->master_host);
+    ctl_info_field(info, "master_port", port, sizeof port);
+    v->master_port = atoi(port);
+    v->link_up = strcmp(link, "up") == 0;
+    v->term = field_ull(info, "raft_term");
+    v->commit = field_ull(info, "raft_commit_index");
+    v->applied = field_ull(info, "raft_applied_index");
+    v->last_index = field_ull(info, "raft_last_index");
+    if (strcmp(role, "master") == 0) v->role = CTL_ROLE_PRIMARY;
+    else if (strcmp(v->raft_state, "candidate") == 0) v->role = CTL_ROLE_CANDIDATE;
+    else if (strcmp(role, "slave") == 0) v->role = CTL_ROLE_REPLICA;
+    else snprintf(v->error, sizeof v->error, "INFO replication has no role");
+    ctl_reply_free(&r);
+}
+
+int ctl_view_cluster(const ctl_cluster *cl, ctl_node_view *views, int *claimants)
+{
+    int primary = -1, count = 0;
+    for (size_t i = 0; i < cl->cfg.nnodes; i++) {
+        ctl_view_node(cl, &cl->cfg.nodes[i], &views[i]);
+        if (views[i].role != CTL_ROLE_PRIMARY) continue;
+        count++;
+        if (primary < 0 || views[i].term > views[primary].term) primary = (int)i;
+    }
+    if (claimants) *claimants = count;
+    return primary;
+}
+
+int ctl_node_by_addr(const ctl_cluster *cl, const char *host, int port)
+{
+    for (size_t i = 0; i < cl->cfg.nnodes; i++)
+        if (cl->cfg.nodes[i].client_port == port && strcmp(cl->cfg.nodes[i].client_host, host) == 0) return (int)i;
+    return -1;
+}
