@@ -1,6 +1,7 @@
 /* jepsen-lite: the command line.
  *
  *   jepsen-lite check --model register|set [--time-limit 60s] [--json] [--no-split] FILE|-
+ *   jepsen-lite run [options]    (run.c)
  *
  * Exit codes: 0 valid, 1 invalid, 2 unknown (could not decide, e.g. the
  * time limit ran out), 3 usage or input error. */
@@ -8,11 +9,15 @@
 #include <string.h>
 
 #include "jepsen.h"
+#include "run.h"
 
 enum { EXIT_USAGE = 3 };
 
 static void usage(FILE *f) {
     fputs("usage: jepsen-lite check --model register|set [options] FILE|-\n"
+          "       jepsen-lite run [--nodes 3|5] [--time 60s] [--workload register|set]\n"
+          "                       [--nemesis kill,pause,partition,clock] [--seed N] [--out DIR]\n"
+          "                       [--local] ...   (jepsen-lite run --help)\n"
           "\n"
           "Checks a history (JSON Lines, see jepsen-lite/README.md) read from FILE or\n"
           "standard input (-).\n"
@@ -131,5 +136,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    return usage_error("unknown command '%s' (the command is: check)", argv[1]);
+    if (strcmp(argv[1], "run") == 0)
+        return jl_cmd_run(argc - 2, argv + 2);
+    return usage_error("unknown command '%s' (the commands are: check, run)", argv[1]);
 }

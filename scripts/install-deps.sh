@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev              # libFuzzer and sanitizer runtimes
   python3 procps iproute2               # test and bench helpers
   python3-redis                         # redis-py's Sentinel client in the cluster tests
+  nftables faketime                     # jepsen-lite: partitions inside namespaces, clock skew
 )
 
 # canonical/raft's maintained line (0.22.1) is in bookworm-backports; 0.15 in

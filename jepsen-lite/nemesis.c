@@ -1,0 +1,202 @@
+/* The nemesis: a schedule of faults drawn from the seed, one fault at a
+ * time, and the code that starts and ends each. Which node "the primary" is
+ * can only be known when the fault starts; everything else (kinds, times,
+ * nodes, partition halves, clock offsets) is fixed by the seed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+#define WARMUP_S 2.0  /* no fault before this */
+#define TAIL_S 3.0    /* nor this close to the end of the workload */
+
+const char *const jl_fault_names[JL_F_NKINDS] = {"kill", "pause", "partition", "clock"};
+static const char *const part_names[JL_P_NKINDS] = {"majority/minority", "isolated primary",
+                                                    "one-way (primary hears nobody)"};
+
+/* splitmix64: small, good enough, and the same everywhere. */
+static uint64_t rnd(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double rnd_real(uint64_t *s, double lo, double hi) {
+    return lo + (hi - lo) * (double)(rnd(s) >> 11) / (double)(1ull << 53);
+}
+
+int jl_nemesis_plan(jl_fault **out, size_t *n, uint64_t seed, unsigned kinds, double run_s, int n_nodes) {
+    *out = NULL;
+    *n = 0;
+    uint64_t s = seed ^ 0x6e656d65736973ull;
+    int bag[JL_F_NKINDS], in_bag = 0;
+    size_t cap = 0;
+    double t = WARMUP_S;
+    while (kinds) {
+        if (in_bag == 0) { /* every enabled kind once per round, in a random order */
+            for (int k = 0; k < JL_F_NKINDS; k++)
+                if (kinds & (1u << k))
+                    bag[in_bag++] = k;
+            for (int i = in_bag - 1; i > 0; i--) {
+                int j = (int)(rnd(&s) % (uint64_t)(i + 1)), x = bag[i];
+                bag[i] = bag[j];
+                bag[j] = x;
+            }
+        }
+        jl_fault f;
+        memset(&f, 0, sizeof f);
+        f.kind = (jl_fault_kind)bag[--in_bag];
+        double dur = f.kind == JL_F_CLOCK ? rnd_real(&s, 4, 7) : rnd_real(&s, 2, 5);
+        f.start_s = t;
+        f.end_s = t + dur;
+        if (f.end_s > run_s - TAIL_S)
+            break;
+        f.on_primary = rnd(&s) % 2 == 0;
+        f.node = (int)(rnd(&s) % (uint64_t)n_nodes);
+        f.sub = (int)(rnd(&s) % JL_P_NKINDS);
+        for (int i = 0; i < n_nodes; i++)
+            f.shuffle[i] = i;
+        for (int i = n_nodes - 1; i > 0; i--) {
+            int j = (int)(rnd(&s) % (uint64_t)(i + 1)), x = f.shuffle[i];
+            f.shuffle[i] = f.shuffle[j];
+            f.shuffle[j] = x;
+        }
+        int mag = 10 + (int)(rnd(&s) % 111);
+        f.skew_s = rnd(&s) % 2 ? mag : -mag;
+        f.target = -1;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            jl_fault *v = realloc(*out, cap * sizeof *v);
+            if (!v) {
+                free(*out);
+                *out = NULL;
+                *n = 0;
+                return -1;
+            }
+            *out = v;
+        }
+        (*out)[(*n)++] = f;
+        /* Time to recover before the next fault. */
+        t = f.end_s + rnd_real(&s, 2, 4);
+    }
+    return 0;
+}
+
+/* The node a fault hits: the primary if it asks for it and one is known. */
+static int pick(jl_cluster *c, const jl_fault *f, bool *was_primary) {
+    int p = jl_cluster_primary(c, 300);
+    int t = f->on_primary && p >= 0 ? p : f->node;
+    *was_primary = t == p;
+    return t;
+}
+
+static void describe_groups(jl_fault *f, const bool minority[], int n) {
+    size_t len = strlen(f->what);
+    for (int side = 1; side >= 0; side--) {
+        len += (size_t)snprintf(f->what + len, sizeof f->what - len, "%s{", side ? " " : " | ");
+        bool first = true;
+        for (int i = 0; i < n; i++)
+            if (minority[i] == side) {
+                len += (size_t)snprintf(f->what + len, sizeof f->what - len, "%sn%d", first ? "" : " ", i + 1);
+                first = false;
+            }
+        len += (size_t)snprintf(f->what + len, sizeof f->what - len, "}");
+        if (len >= sizeof f->what)
+            return;
+    }
+}
+
+static int partition(jl_cluster *c, jl_fault *f) {
+    int n = c->n, rc = 0;
+    bool was_primary;
+    bool minority[JL_MAX_NODES] = {false};
+    if (f->sub == JL_P_HALVES) {
+        for (int i = 0; i < n / 2; i++)
+            minority[f->shuffle[i]] = true;
+        f->target = f->shuffle[0];
+        snprintf(f->what, sizeof f->what, "partition %s:", part_names[f->sub]);
+    } else {
+        f->on_primary = true;
+        f->target = pick(c, f, &was_primary);
+        minority[f->target] = true;
+        snprintf(f->what, sizeof f->what, "partition %s n%d%s:", part_names[f->sub], f->target + 1,
+                 was_primary ? "" : " (no primary known: planned node)");
+    }
+    describe_groups(f, minority, n);
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++) {
+            if (minority[a] == minority[b])
+                continue;
+            /* one-way: only the lone primary stops hearing the others */
+            if (f->sub == JL_P_ONEWAY && a != f->target)
+                continue;
+            rc |= jl_net_drop(c->net, a, b);
+        }
+    return rc;
+}
+
+int jl_nemesis_begin(jl_cluster *c, jl_fault *f) {
+    bool was_primary = false;
+    f->t_start = 0;
+    switch (f->kind) {
+    case JL_F_KILL:
+        f->target = pick(c, f, &was_primary);
+        jl_node_kill(c, f->target);
+        snprintf(f->what, sizeof f->what, "kill n%d%s", f->target + 1, was_primary ? " (primary)" : "");
+        return 0;
+    case JL_F_PAUSE:
+        f->target = pick(c, f, &was_primary);
+        jl_node_pause(c, f->target);
+        snprintf(f->what, sizeof f->what, "pause n%d%s", f->target + 1, was_primary ? " (primary)" : "");
+        return 0;
+    case JL_F_PARTITION:
+        if (!c->net)
+            return -1;
+        return partition(c, f);
+    case JL_F_CLOCK:
+        if (!c->faketime_lib[0])
+            return -1;
+        f->target = pick(c, f, &was_primary);
+        jl_node_kill(c, f->target);
+        c->nodes[f->target].skew_s = f->skew_s;
+        snprintf(f->what, sizeof f->what, "clock n%d%s %+ds (restarted under libfaketime)", f->target + 1,
+                 was_primary ? " (primary)" : "", f->skew_s);
+        return jl_node_start(c, f->target);
+    default:
+        return -1;
+    }
+}
+
+int jl_nemesis_end(jl_cluster *c, jl_fault *f) {
+    switch (f->kind) {
+    case JL_F_KILL:
+        return jl_node_start(c, f->target);
+    case JL_F_PAUSE:
+        jl_node_resume(c, f->target);
+        return 0;
+    case JL_F_PARTITION:
+        return jl_net_heal(c->net);
+    case JL_F_CLOCK:
+        jl_node_kill(c, f->target);
+        c->nodes[f->target].skew_s = 0;
+        return jl_node_start(c, f->target);
+    default:
+        return -1;
+    }
+}
+
+void jl_nemesis_heal_all(jl_cluster *c) {
+    if (c->net)
+        jl_net_heal(c->net);
+    for (int i = 0; i < c->n; i++) {
+        jl_node *nd = &c->nodes[i];
+        jl_node_resume(c, i);
+        if (nd->skew_s != 0) {
+            jl_node_kill(c, i);
+            nd->skew_s = 0;
+        }
+        if (nd->pid <= 0)
+            jl_node_start(c, i);
+    }
+}
