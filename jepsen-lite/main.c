@@ -41,8 +41,7 @@ static int usage_error(const char *fmt, const char *arg) {
     return EXIT_USAGE;
 }
 
-/* "30", "30s", "500ms", "2m", "1h", "1.5s" -> seconds; -1 if malformed. */
-static double parse_duration(const char *s) {
+double jl_parse_seconds(const char *s) {
     char *end;
     double v = strtod(s, &end);
     if (end == s || !(v > 0) || v > 1e9)
@@ -70,7 +69,7 @@ static int cmd_check(int argc, char **argv) {
             const char *v = argv[++i];
             if (a[2] == 'm') {
                 model = v;
-            } else if ((limit = parse_duration(v)) < 0) {
+            } else if ((limit = jl_parse_seconds(v)) < 0) {
                 return usage_error("bad --time-limit '%s': use e.g. 30s, 500ms, 2m", v);
             }
         } else if (strcmp(a, "--json") == 0) {

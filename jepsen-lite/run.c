@@ -101,22 +101,6 @@ static int usage_error(const char *fmt, const char *arg) {
     return EXIT_SETUP;
 }
 
-static double duration(const char *s) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v > 0) || v > 1e7)
-        return -1;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        return v;
-    if (strcmp(end, "ms") == 0)
-        return v / 1000;
-    if (strcmp(end, "m") == 0)
-        return v * 60;
-    if (strcmp(end, "h") == 0)
-        return v * 3600;
-    return -1;
-}
-
 static int parse_nemesis(const char *list, unsigned *kinds) {
     *kinds = 0;
     if (strcmp(list, "none") == 0)
@@ -204,10 +188,10 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
             if (o->nodes != 3 && o->nodes != 5)
                 return usage_error("--nodes must be 3 or 5, not '%s'", v);
         } else if (strcmp(a, "--time") == 0) {
-            if ((o->time_s = duration(v)) < 5)
+            if ((o->time_s = jl_parse_seconds(v)) < 5)
                 return usage_error("bad --time '%s': at least 5s, e.g. 60s or 2m", v);
         } else if (strcmp(a, "--check-time-limit") == 0) {
-            if ((o->check_limit = duration(v)) < 0)
+            if ((o->check_limit = jl_parse_seconds(v)) < 0)
                 return usage_error("bad --check-time-limit '%s'", v);
         } else if (strcmp(a, "--workload") == 0) {
             if (strcmp(v, "set") != 0 && strcmp(v, "register") != 0)

@@ -289,4 +289,8 @@ int jl_write_html(const jl_run_info *ri, const char *path);
 /* run.c */
 int jl_cmd_run(int argc, char **argv);
 
+/* "30", "30s", "500ms", "2m", "1h", "1.5s" -> seconds (0 < x <= 1e9);
+ * -1 if malformed. Shared by `check --time-limit` and `run --time`. */
+double jl_parse_seconds(const char *s);
+
 #endif
