@@ -51,6 +51,7 @@ int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache,
     memset(c, 0, sizeof *c);
     c->n = n;
     c->net = net;
+    c->out_of_voters = -1;
     snprintf(c->dir, sizeof c->dir, "%s", dir);
     snprintf(c->tricache, sizeof c->tricache, "%s", tricache);
     snprintf(c->config, sizeof c->config, "%s/cluster.toml", dir);
@@ -204,6 +205,17 @@ int jl_cluster_primary(jl_cluster *c, int timeout_ms) {
         jl_rc_close(&rc);
     }
     return best;
+}
+
+int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, jl_reply *out, int argc, const char *const argv[]) {
+    memset(out, 0, sizeof *out);
+    jl_rclient rc;
+    jl_rc_init(&rc);
+    if (jl_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, PROBE_TIMEOUT_MS) != 0)
+        return JL_RC_NOTSENT;
+    int r = jl_rc_call(&rc, timeout_ms, out, argc, argv);
+    jl_rc_close(&rc);
+    return r;
 }
 
 /* One command on node i; true if the reply is a status or bulk string

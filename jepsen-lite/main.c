@@ -16,8 +16,8 @@ enum { EXIT_USAGE = 3 };
 static void usage(FILE *f) {
     fputs("usage: jepsen-lite check --model register|set [options] FILE|-\n"
           "       jepsen-lite run [--nodes 3|5] [--time 60s] [--workload register|set]\n"
-          "                       [--nemesis kill,pause,partition,clock] [--seed N] [--out DIR]\n"
-          "                       [--local] ...   (jepsen-lite run --help)\n"
+          "                       [--nemesis kill,pause,partition,clock,member] [--seed N]\n"
+          "                       [--out DIR] [--local] ...   (jepsen-lite run --help)\n"
           "\n"
           "Checks a history (JSON Lines, see jepsen-lite/README.md) read from FILE or\n"
           "standard input (-).\n"

@@ -22,6 +22,7 @@ if(NOT TC_FUZZ)
     ${CMAKE_SOURCE_DIR}/jepsen-lite/netns.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/cluster.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/nemesis.c
+    ${CMAKE_SOURCE_DIR}/jepsen-lite/member.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/workload.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/recorder.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/summary.c
@@ -29,6 +30,17 @@ if(NOT TC_FUZZ)
   )
   target_link_libraries(jepsen-lite PRIVATE tcjepsen Threads::Threads m)
   add_executable(jepsen-lite-gen ${CMAKE_SOURCE_DIR}/jepsen-lite/gen-history.c)
+
+  # A deliberately broken node for the smoke test, never installed: tricache
+  # built from the same sources and libraries, except that its router.c is
+  # compiled with TC_TEST_ACK_BEFORE_COMMIT (SET answered +OK before the
+  # write commits). That object comes first on the link line, so the
+  # router.o inside libtcreplication.a is never pulled in.
+  get_target_property(_tc_sources tricache SOURCES)
+  get_target_property(_tc_libs tricache LINK_LIBRARIES)
+  add_executable(tricache-ack-before-commit ${_tc_sources} ${CMAKE_SOURCE_DIR}/replication/router.c)
+  target_compile_definitions(tricache-ack-before-commit PRIVATE TC_TEST_ACK_BEFORE_COMMIT)
+  target_link_libraries(tricache-ack-before-commit PRIVATE ${_tc_libs})
 endif()
 
 if(CMOCKA_FOUND AND NOT TC_FUZZ)
@@ -39,11 +51,12 @@ if(CMOCKA_FOUND AND NOT TC_FUZZ)
 endif()
 
 # The harness's smoke test: a short faulty run that must be valid and leave
-# nothing behind, and an injected stale read that must be caught (~55 s).
+# nothing behind, an injected stale read that must be caught, and the
+# ack-before-commit build that must be caught (~56 s; the last ~11 s).
 if(NOT TC_FUZZ)
   add_test(NAME jepsen_smoke COMMAND sh ${CMAKE_SOURCE_DIR}/tests/integration/test_jepsen.sh)
   set_tests_properties(jepsen_smoke PROPERTIES LABELS jepsen TIMEOUT 300
-    ENVIRONMENT "JEPSEN_LITE=$<TARGET_FILE:jepsen-lite>;TC_BINARY=$<TARGET_FILE:tricache>")
+    ENVIRONMENT "JEPSEN_LITE=$<TARGET_FILE:jepsen-lite>;TC_BINARY=$<TARGET_FILE:tricache>;TC_BROKEN_BINARY=$<TARGET_FILE:tricache-ack-before-commit>")
 endif()
 
 if(TC_FUZZ)

@@ -1,7 +1,14 @@
 /* The nemesis: a schedule of faults drawn from the seed, one fault at a
  * time, and the code that starts and ends each. Which node "the primary" is
  * can only be known when the fault starts; everything else (kinds, times,
- * nodes, partition halves, clock offsets) is fixed by the seed. */
+ * nodes, partition halves, clock offsets) is fixed by the seed.
+ *
+ * One fault at a time keeps a majority of the voters able to make progress:
+ * every fault takes at most one node of three (a minority of five) away and
+ * is healed before the next starts. The member fault's heal (the node a
+ * voter again) can take longer than its slot, so no fault starts while a
+ * node is still out of the voter set: it is retried first, and the fault is
+ * skipped if that fails. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +16,10 @@
 
 #define WARMUP_S 2.0  /* no fault before this */
 #define TAIL_S 3.0    /* nor this close to the end of the workload */
+#define READD_TIMEOUT_MS 30000 /* member: until the removed node is a voter again */
 
-const char *const jl_fault_names[JL_F_NKINDS] = {"kill", "pause", "partition", "clock"};
+const char *const jl_fault_names[JL_F_NKINDS] = {"kill", "pause", "partition", "clock", "member"};
+const char *const jl_part_option_names[JL_P_NKINDS] = {"halves", "isolate-primary", "one-way"};
 static const char *const part_names[JL_P_NKINDS] = {"majority/minority", "isolated primary",
                                                     "one-way (primary hears nobody)"};
 
@@ -26,9 +35,19 @@ static double rnd_real(uint64_t *s, double lo, double hi) {
     return lo + (hi - lo) * (double)(rnd(s) >> 11) / (double)(1ull << 53);
 }
 
-int jl_nemesis_plan(jl_fault **out, size_t *n, uint64_t seed, unsigned kinds, double run_s, int n_nodes) {
+int jl_nemesis_plan(jl_fault **out, size_t *n, uint64_t seed, unsigned kinds, unsigned part_kinds, double run_s,
+                    int n_nodes) {
     *out = NULL;
     *n = 0;
+    int parts[JL_P_NKINDS], n_parts = 0;
+    for (int k = 0; k < JL_P_NKINDS; k++)
+        if (part_kinds & (1u << k))
+            parts[n_parts++] = k;
+    if (n_parts == 0) { /* none asked for: all */
+        for (int k = 0; k < JL_P_NKINDS; k++)
+            parts[k] = k;
+        n_parts = JL_P_NKINDS;
+    }
     uint64_t s = seed ^ 0x6e656d65736973ull;
     int bag[JL_F_NKINDS], in_bag = 0;
     size_t cap = 0;
@@ -54,7 +73,7 @@ int jl_nemesis_plan(jl_fault **out, size_t *n, uint64_t seed, unsigned kinds, do
             break;
         f.on_primary = rnd(&s) % 2 == 0;
         f.node = (int)(rnd(&s) % (uint64_t)n_nodes);
-        f.sub = (int)(rnd(&s) % JL_P_NKINDS);
+        f.sub = parts[rnd(&s) % (uint64_t)n_parts];
         for (int i = 0; i < n_nodes; i++)
             f.shuffle[i] = i;
         for (int i = n_nodes - 1; i > 0; i--) {
@@ -136,9 +155,64 @@ static int partition(jl_cluster *c, jl_fault *f) {
     return rc;
 }
 
+static int64_t since_t0(const jl_cluster *c) { return jl_now_ns() - c->t0; }
+
+static int member_begin(jl_cluster *c, jl_fault *f) {
+    bool was_primary;
+    f->target = pick(c, f, &was_primary);
+    snprintf(f->what, sizeof f->what, "member: n%d%s out of the voter set", f->target + 1,
+             was_primary ? " (primary)" : "");
+    /* Out from the first attempt on: a REMOVE whose reply is lost may
+     * still commit. */
+    c->out_of_voters = f->target;
+    f->t_start = since_t0(c);
+    char why[120];
+    /* Retried within the fault's slot. */
+    if (jl_member_remove(c, f->target, c->t0 + (int64_t)(f->end_s * 1e9), why, sizeof why) != 0) {
+        size_t len = strlen(f->what);
+        snprintf(f->what + len, sizeof f->what - len, " (not removed: %s)", why);
+        return -1;
+    }
+    f->t_removed = since_t0(c);
+    return 0;
+}
+
+static int member_end(jl_cluster *c, jl_fault *f) {
+    f->t_end = since_t0(c);
+    char why[120];
+    if (jl_member_add(c, f->target, jl_now_ns() + (int64_t)READD_TIMEOUT_MS * 1000000, why, sizeof why) != 0) {
+        size_t len = strlen(f->what);
+        snprintf(f->what + len, sizeof f->what - len, " (not a voter again after %d s: %s)", READD_TIMEOUT_MS / 1000,
+                 why);
+        return -1;
+    }
+    f->t_voter_again = since_t0(c);
+    c->out_of_voters = -1;
+    return 0;
+}
+
+/* Marks f as not started because of why. */
+static int skip(jl_fault *f, const char *why) {
+    f->skipped = true;
+    snprintf(f->what, sizeof f->what, "%s skipped: %s", jl_fault_names[f->kind], why);
+    return -1;
+}
+
 int jl_nemesis_begin(jl_cluster *c, jl_fault *f) {
     bool was_primary = false;
     f->t_start = 0;
+    f->skipped = false;
+    if (c->out_of_voters >= 0) {
+        /* The last member fault's node is not a voter again yet: one more
+         * try, then this fault waits for the next slot. */
+        int out = c->out_of_voters;
+        char why[120], msg[180];
+        if (jl_member_add(c, out, c->t0 + (int64_t)(f->end_s * 1e9), why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "n%d is still out of the voter set (%s)", out + 1, why);
+            return skip(f, msg);
+        }
+        c->out_of_voters = -1;
+    }
     switch (f->kind) {
     case JL_F_KILL:
         f->target = pick(c, f, &was_primary);
@@ -152,23 +226,29 @@ int jl_nemesis_begin(jl_cluster *c, jl_fault *f) {
         return 0;
     case JL_F_PARTITION:
         if (!c->net)
-            return -1;
+            return skip(f, "needs network namespaces");
         return partition(c, f);
     case JL_F_CLOCK:
         if (!c->faketime_lib[0])
-            return -1;
+            return skip(f, "needs libfaketime");
         f->target = pick(c, f, &was_primary);
         jl_node_kill(c, f->target);
         c->nodes[f->target].skew_s = f->skew_s;
         snprintf(f->what, sizeof f->what, "clock n%d%s %+ds (restarted under libfaketime)", f->target + 1,
                  was_primary ? " (primary)" : "", f->skew_s);
         return jl_node_start(c, f->target);
+    case JL_F_MEMBER:
+        return member_begin(c, f);
     default:
+        f->skipped = true;
+        snprintf(f->what, sizeof f->what, "unknown fault %d skipped", (int)f->kind);
         return -1;
     }
 }
 
 int jl_nemesis_end(jl_cluster *c, jl_fault *f) {
+    if (f->skipped)
+        return 0;
     switch (f->kind) {
     case JL_F_KILL:
         return jl_node_start(c, f->target);
@@ -181,12 +261,15 @@ int jl_nemesis_end(jl_cluster *c, jl_fault *f) {
         jl_node_kill(c, f->target);
         c->nodes[f->target].skew_s = 0;
         return jl_node_start(c, f->target);
+    case JL_F_MEMBER:
+        /* Also after a removal that seemed to fail: it may have committed. */
+        return member_end(c, f);
     default:
         return -1;
     }
 }
 
-void jl_nemesis_heal_all(jl_cluster *c) {
+int jl_nemesis_heal_all(jl_cluster *c) {
     if (c->net)
         jl_net_heal(c->net);
     for (int i = 0; i < c->n; i++) {
@@ -199,4 +282,15 @@ void jl_nemesis_heal_all(jl_cluster *c) {
         if (nd->pid <= 0)
             jl_node_start(c, i);
     }
+    /* Last, with every node running and reachable again. */
+    if (c->out_of_voters >= 0) {
+        char why[120];
+        int out = c->out_of_voters;
+        if (jl_member_add(c, out, jl_now_ns() + (int64_t)READD_TIMEOUT_MS * 1000000, why, sizeof why) != 0) {
+            fprintf(stderr, "jepsen-lite: n%d is not a voter again: %s\n", out + 1, why);
+            return -1;
+        }
+        c->out_of_voters = -1;
+    }
+    return 0;
 }

@@ -103,7 +103,7 @@ int jl_net_setup(jl_net *net, int n_nodes, char *err, size_t errlen) {
     snprintf(net->prefix, sizeof net->prefix, "jl-%d", (int)getpid());
     if (geteuid() != 0) {
         snprintf(err, errlen, "network namespaces need root; run as root or use --local "
-                              "(loopback only, kill and pause faults)");
+                              "(loopback only, kill, pause and member faults)");
         return -1;
     }
     net->root_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

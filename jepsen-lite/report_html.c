@@ -18,7 +18,7 @@
 #define PH (H - MT - MB)
 
 static const char *const outcome_colour[] = {"#888", "#2a9d3a", "#e69500", "#d62728"}; /* -, ok, fail, info */
-static const char *const fault_colour[JL_F_NKINDS] = {"#f4c7c3", "#c6dbef", "#fde9a9", "#d9c6ef"};
+static const char *const fault_colour[JL_F_NKINDS] = {"#f4c7c3", "#c6dbef", "#fde9a9", "#d9c6ef", "#c7e9c0"};
 
 static void html_escape(FILE *f, const char *s) {
     for (; *s; s++) {
@@ -165,7 +165,7 @@ int jl_write_html(const jl_run_info *ri, const char *path) {
     fprintf(f, "<p>%zu ops: %ld ok, %ld fail, %ld info. Replica reads: %ld, stale: %ld.</p>\n", ri->rec->n_ops,
             tot[JL_OK], tot[JL_FAIL], tot[JL_INFO], ri->n_replica_reads, ri->stale_replica_reads);
     fputs("<h2>Faults</h2>\n<table><tr><th>fault</th><th>start</th><th>end</th><th>writes again after heal</th>"
-          "<th>longest write gap</th></tr>\n",
+          "<th>longest write gap</th><th>member: removed after</th><th>member: a voter again after heal</th></tr>\n",
           f);
     for (size_t i = 0; i < ri->n_faults; i++) {
         const jl_fault *ft = &ri->faults[i];
@@ -174,6 +174,8 @@ int jl_write_html(const jl_run_info *ri, const char *path) {
         fprintf(f, "</td><td>%.2f s</td><td>%.2f s</td>", ft->t_start / 1e9, ft->t_end / 1e9);
         ms_cell(f, jl_fault_recovery(ri, ft));
         ms_cell(f, jl_fault_write_gap(ri, ft));
+        ms_cell(f, ft->t_removed && ft->t_start ? ft->t_removed - ft->t_start : -1);
+        ms_cell(f, ft->t_voter_again && ft->t_end ? ft->t_voter_again - ft->t_end : -1);
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);

@@ -26,6 +26,7 @@ typedef struct run_opts {
     double time_s;
     bool set;
     unsigned kinds;
+    unsigned part_kinds; /* bit per jl_part_kind */
     const char *nemesis;
     int concurrency;
     uint64_t seed;
@@ -68,18 +69,21 @@ static void run_usage(FILE *f) {
           "                         over a few keys; set: unique adds, then every element\n"
           "                         read on every node (default register)\n"
           "  --nemesis LIST         faults, comma separated, from: kill, pause, partition,\n"
-          "                         clock (default kill,pause,partition); 'none' for no\n"
-          "                         faults. member (membership changes) is not implemented.\n"
-          "                         partition and clock need network namespaces (not --local)\n"
+          "                         clock, member (default kill,pause,partition); 'none'\n"
+          "                         for no faults. partition and clock need network\n"
+          "                         namespaces (not --local)\n"
+          "  --partitions LIST      the partitions drawn from, comma separated: halves,\n"
+          "                         isolate-primary, one-way (default all three)\n"
           "  --concurrency N        client threads (default 10, at most 64)\n"
           "  --rate N               ops per second, all clients together (default 200)\n"
           "  --keys N               register keys (default 5)\n"
           "  --seed N               the schedule's seed (default: from the clock, printed)\n"
           "  --out DIR              where the run's files go (default jepsen-out/<time>);\n"
           "                         must not hold an earlier run's data/\n"
-          "  --local                no namespaces: nodes on 127.0.0.1 ports, faults kill and\n"
-          "                         pause only (for running without root)\n"
-          "  --tricache PATH        the node binary (default: next to jepsen-lite, else PATH)\n"
+          "  --local                no namespaces: nodes on 127.0.0.1 ports, faults kill,\n"
+          "                         pause and member only (for running without root)\n"
+          "  --tricache PATH        the node binary (default: next to jepsen-lite, else PATH),\n"
+          "                         e.g. the test build tricache-ack-before-commit\n"
           "  --check-time-limit D   budget of the linearizability check (default 60s)\n"
           "  --inject-stale-reads   test only: clients sometimes report a value they saw\n"
           "                         overwritten instead of the real reply (must be caught)\n"
@@ -87,7 +91,9 @@ static void run_usage(FILE *f) {
           "Faults: kill = SIGKILL, restarted on the same data directory when the fault ends;\n"
           "pause = SIGSTOP/SIGCONT; partition = nftables drop rules inside the node\n"
           "namespaces (majority/minority, isolated primary, one-way); clock = the node\n"
-          "restarted under libfaketime with its wall clock 10-120 s off. Needs root for\n"
+          "restarted under libfaketime with its wall clock 10-120 s off; member = the node\n"
+          "removed from the Raft voter set (MEMBERS REMOVE through the primary) while it\n"
+          "keeps running, added back (MEMBERS ADD) when the fault ends. Needs root for\n"
           "namespaces; a blackhole route keeps the test subnet off the host's network.\n"
           "\n"
           "exit status: 0 valid, 1 invalid, 2 unknown, 3 setup or usage error\n",
@@ -112,13 +118,27 @@ static int parse_nemesis(const char *list, unsigned *kinds) {
         for (int i = 0; i < JL_F_NKINDS; i++)
             if (strcmp(t, jl_fault_names[i]) == 0)
                 k = i;
-        if (strcmp(t, "member") == 0)
-            return usage_error("%s", "the member nemesis is not implemented yet: use kill, pause, partition, clock");
         if (k < 0)
-            return usage_error("unknown fault '%s': kill, pause, partition or clock", t);
+            return usage_error("unknown fault '%s': kill, pause, partition, clock or member", t);
         *kinds |= 1u << k;
     }
     return 0;
+}
+
+static int parse_partitions(const char *list, unsigned *kinds) {
+    *kinds = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int k = -1;
+        for (int i = 0; i < JL_P_NKINDS; i++)
+            if (strcmp(t, jl_part_option_names[i]) == 0)
+                k = i;
+        if (k < 0)
+            return usage_error("unknown partition '%s': halves, isolate-primary or one-way", t);
+        *kinds |= 1u << k;
+    }
+    return *kinds ? 0 : usage_error("%s", "--partitions needs at least one of halves, isolate-primary, one-way");
 }
 
 /* The tricache binary next to this program, else "tricache" from PATH. */
@@ -199,6 +219,9 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
             o->set = strcmp(v, "set") == 0;
         } else if (strcmp(a, "--nemesis") == 0) {
             o->nemesis = v;
+        } else if (strcmp(a, "--partitions") == 0) {
+            if (parse_partitions(v, &o->part_kinds) != 0)
+                return EXIT_SETUP;
         } else if (strcmp(a, "--concurrency") == 0) {
             o->concurrency = atoi(v);
             if (o->concurrency < 1 || o->concurrency > JL_MAX_CLIENTS)
@@ -227,7 +250,7 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
     if (parse_nemesis(o->nemesis, &o->kinds) != 0)
         return EXIT_SETUP;
     if (o->local && (o->kinds & ((1u << JL_F_PARTITION) | (1u << JL_F_CLOCK))))
-        return usage_error("%s", "--local supports only kill and pause (partition and clock need namespaces)");
+        return usage_error("%s", "--local supports only kill, pause and member (partition and clock need namespaces)");
     if (resolve(o->tricache, sizeof o->tricache) != 0)
         return usage_error("cannot find the tricache binary '%s' (use --tricache PATH)", o->tricache);
     if (!o->out[0]) {
@@ -304,14 +327,27 @@ static void run_faults(run_ctx *ctx, jl_fault *faults, size_t n) {
         jl_fault *f = &faults[i];
         if (!sleep_until(ctx, (int64_t)(f->start_s * 1e9)))
             return;
+        /* A fault that takes time to start or heal (member) records its own
+         * t_start / t_end: when the action began. */
         int rc = jl_nemesis_begin(&ctx->cluster, f);
-        f->t_start = jl_now_ns() - ctx->rec.t0;
+        if (f->skipped) {
+            printf("[%7.2fs] %s\n", (jl_now_ns() - ctx->rec.t0) / 1e9, f->what);
+            fflush(stdout);
+            continue;
+        }
+        if (!f->t_start)
+            f->t_start = jl_now_ns() - ctx->rec.t0;
         printf("[%7.2fs] start %s%s\n", f->t_start / 1e9, f->what, rc ? " (failed)" : "");
+        if (f->t_removed)
+            printf("[%7.2fs]       n%d removed from the voters\n", f->t_removed / 1e9, f->target + 1);
         fflush(stdout);
         sleep_until(ctx, (int64_t)(f->end_s * 1e9));
         rc = jl_nemesis_end(&ctx->cluster, f);
-        f->t_end = jl_now_ns() - ctx->rec.t0;
+        if (!f->t_end)
+            f->t_end = jl_now_ns() - ctx->rec.t0;
         printf("[%7.2fs] end   %s%s\n", f->t_end / 1e9, f->what, rc ? " (failed)" : "");
+        if (f->t_voter_again)
+            printf("[%7.2fs]       n%d a voter again\n", f->t_voter_again / 1e9, f->target + 1);
         fflush(stdout);
     }
 }
@@ -340,6 +376,7 @@ static int exercise(run_ctx *ctx, jl_fault *faults, size_t n_faults, int64_t *t_
         return EXIT_SETUP;
     }
     ctx->rec_open = true;
+    c->t0 = ctx->rec.t0;
     jl_workload *w = &ctx->wl;
     w->cluster = c;
     w->rec = &ctx->rec;
@@ -361,7 +398,8 @@ static int exercise(run_ctx *ctx, jl_fault *faults, size_t n_faults, int64_t *t_
     ctx->wl_started = false;
     *t_end = jl_now_ns() - ctx->rec.t0;
     printf("[%7.2fs] workload done; healing everything\n", *t_end / 1e9);
-    jl_nemesis_heal_all(c);
+    if (jl_nemesis_heal_all(c) != 0)
+        fprintf(stderr, "jepsen-lite: could not heal everything (see above)\n");
     int64_t healed = jl_now_ns();
     if ((p = jl_cluster_wait_writable(c, RECOVERY_TIMEOUT_MS)) < 0) {
         fprintf(stderr, "jepsen-lite: after healing, no write was accepted within %d s\n",
@@ -407,8 +445,13 @@ static void print_result(const jl_run_info *ri, const char *out) {
         if (!f->t_start)
             continue;
         int64_t rec = jl_fault_recovery(ri, f), gap = jl_fault_write_gap(ri, f);
-        printf("  %-60s writes again %6lld ms after heal, longest write gap %6lld ms\n", f->what,
+        printf("  %-60s writes again %6lld ms after heal, longest write gap %6lld ms", f->what,
                (long long)(rec < 0 ? -1 : rec / 1000000), (long long)(gap < 0 ? -1 : gap / 1000000));
+        if (f->kind == JL_F_MEMBER)
+            printf(", removed after %lld ms, a voter again %lld ms after heal",
+                   (long long)(f->t_removed ? (f->t_removed - f->t_start) / 1000000 : -1),
+                   (long long)(f->t_voter_again ? (f->t_voter_again - f->t_end) / 1000000 : -1));
+        printf("\n");
     }
     printf("report: %s/report.html, summary: %s/summary.json\n", out, out);
 }
@@ -425,7 +468,7 @@ int jl_cmd_run(int argc, char **argv) {
     run_opts *o = &ctx->o;
     if (!o->local && geteuid() != 0) {
         fprintf(stderr, "jepsen-lite run: real faults need root (network namespaces, nftables).\n"
-                        "Run as root, or use --local (nodes on 127.0.0.1, faults kill and pause only).\n");
+                        "Run as root, or use --local (nodes on 127.0.0.1, faults kill, pause and member only).\n");
         free(ctx);
         return EXIT_SETUP;
     }
@@ -440,7 +483,7 @@ int jl_cmd_run(int argc, char **argv) {
     }
     jl_fault *faults;
     size_t n_faults;
-    if (jl_nemesis_plan(&faults, &n_faults, o->seed, o->kinds, o->time_s, o->nodes) != 0) {
+    if (jl_nemesis_plan(&faults, &n_faults, o->seed, o->kinds, o->part_kinds, o->time_s, o->nodes) != 0) {
         free(ctx);
         return EXIT_SETUP;
     }

@@ -11,6 +11,7 @@
  *   netns.c     namespaces, bridge, veths, the safety blackhole route, nftables rules
  *   cluster.c   cluster.toml, starting/killing/pausing nodes, finding the primary
  *   nemesis.c   the fault schedule and applying/healing each fault
+ *   member.c    the member fault: MEMBERS REMOVE / ADD through the primary
  *   workload.c  the client threads of the register and set workloads
  *   recorder.c  the history writer (JSON Lines) and per-op records for the report
  *   summary.c   summary.json; report_html.c report.html with SVG plots
@@ -136,6 +137,8 @@ typedef struct jl_cluster {
     jl_net *net;           /* NULL with --local */
     pid_t pids[512];       /* every process started, for the report and the leftover check */
     size_t n_pids;
+    int out_of_voters;     /* node index the member fault took out of the voter set, -1: none */
+    int64_t t0;            /* start of the history (jl_now_ns), 0 before it */
 } jl_cluster;
 
 int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache, jl_net *net, int base_port,
@@ -155,10 +158,13 @@ int jl_cluster_primary(jl_cluster *c, int timeout_ms);
 int jl_cluster_wait_writable(jl_cluster *c, int deadline_ms);
 /* Polls until every node holds key=value (replicas have caught up). */
 int jl_cluster_wait_converged(jl_cluster *c, const char *key, const char *value, int deadline_ms);
+/* One command on node i over a fresh connection: 0 and the reply (possibly
+ * an error reply; free it), or a JL_RC_* code. */
+int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, jl_reply *out, int argc, const char *const argv[]);
 
 /* ------------------------------------------------------------ nemesis.c */
 
-typedef enum jl_fault_kind { JL_F_KILL, JL_F_PAUSE, JL_F_PARTITION, JL_F_CLOCK, JL_F_NKINDS } jl_fault_kind;
+typedef enum jl_fault_kind { JL_F_KILL, JL_F_PAUSE, JL_F_PARTITION, JL_F_CLOCK, JL_F_MEMBER, JL_F_NKINDS } jl_fault_kind;
 typedef enum jl_part_kind {
     JL_P_HALVES,          /* a random majority and minority */
     JL_P_ISOLATE_PRIMARY, /* the primary alone on one side */
@@ -166,30 +172,57 @@ typedef enum jl_part_kind {
     JL_P_NKINDS,
 } jl_part_kind;
 
+extern const char *const jl_part_option_names[JL_P_NKINDS]; /* --partitions: halves, isolate-primary, one-way */
+
 typedef struct jl_fault {
     jl_fault_kind kind;
     int sub;            /* partition: jl_part_kind */
-    bool on_primary;    /* kill/pause/clock: the primary at that moment; else node */
+    bool on_primary;    /* kill/pause/clock/member: the primary at that moment; else node */
     int node;           /* planned node index (when !on_primary) */
     int shuffle[JL_MAX_NODES]; /* partition halves: a permutation of the nodes */
     int skew_s;         /* clock: offset in seconds */
     double start_s, end_s;     /* planned, from the start of the workload */
     /* What happened */
-    int target;                /* the node it hit (kill/pause/clock; partition: the lone or primary node) */
+    int target;                /* the node it hit (kill/pause/clock/member; partition: the lone or primary node) */
     int64_t t_start, t_end;    /* ns, same clock as the history; 0 if not done */
-    char what[160];            /* e.g. "kill n2 (primary)" */
+    bool skipped;              /* not started (nothing to heal): see what */
+    /* member: when the removal committed, and when the node was listed as a
+     * voter again after the heal (ns from the start; 0: did not happen) */
+    int64_t t_removed, t_voter_again;
+    char what[200];            /* e.g. "kill n2 (primary)" */
 } jl_fault;
 
 extern const char *const jl_fault_names[JL_F_NKINDS];
 
 /* The schedule for a run of run_s seconds: faults one at a time, none in
- * the first or last seconds. Same seed, same schedule. */
-int jl_nemesis_plan(jl_fault **out, size_t *n, uint64_t seed, unsigned kinds, double run_s, int n_nodes);
+ * the first or last seconds; partitions drawn from the kinds in the mask
+ * part_kinds (bit per jl_part_kind). Same seed, same schedule. */
+int jl_nemesis_plan(jl_fault **out, size_t *n, uint64_t seed, unsigned kinds, unsigned part_kinds, double run_s,
+                    int n_nodes);
+/* Starts a fault; a fault that cannot start without taking a second node
+ * away (a node is still out of the voter set) is skipped (f->skipped) and
+ * needs no end. */
 int jl_nemesis_begin(jl_cluster *c, jl_fault *f);
 int jl_nemesis_end(jl_cluster *c, jl_fault *f);
 /* Heals everything: drop rules gone, paused nodes resumed, killed nodes
- * restarted, skewed nodes restarted with a true clock. */
-void jl_nemesis_heal_all(jl_cluster *c);
+ * restarted, skewed nodes restarted with a true clock, a removed node a
+ * voter again. Returns 0, or -1 if a removed node could not be re-added. */
+int jl_nemesis_heal_all(jl_cluster *c);
+
+/* ------------------------------------------------------------ member.c */
+
+/* Node i's role in the configuration node p holds (MEMBERS LIST on p). */
+enum { JL_MEMBER_ERROR = -1, JL_MEMBER_ABSENT, JL_MEMBER_VOTER, JL_MEMBER_OTHER };
+int jl_member_role(jl_cluster *c, int p, int i);
+/* Takes node i out of the voter set: MEMBERS REMOVE sent to the current
+ * primary, again after an error, a redirect or a timeout, until the
+ * primary's configuration lacks i or deadline (jl_now_ns) passes. 0 once
+ * removed; else -1 and why says what the last attempt got. */
+int jl_member_remove(jl_cluster *c, int i, int64_t deadline, char *why, size_t len);
+/* Brings node i back: MEMBERS ADD through the current primary (which
+ * catches it up before it votes) until the primary lists it as a voter, or
+ * deadline passes (-1, why says what the last attempt got). */
+int jl_member_add(jl_cluster *c, int i, int64_t deadline, char *why, size_t len);
 
 /* ------------------------------------------------------------ recorder.c */
 

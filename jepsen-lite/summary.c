@@ -117,6 +117,14 @@ int jl_write_summary(const jl_run_info *ri, const char *path) {
         ms_or_null(f, jl_fault_recovery(ri, ft));
         fputs(", \"longest_write_gap_ms\": ", f);
         ms_or_null(f, jl_fault_write_gap(ri, ft));
+        if (ft->kind == JL_F_MEMBER) {
+            /* From the first MEMBERS REMOVE to its commit; from the heal's
+             * first MEMBERS ADD until the primary lists the node as a voter. */
+            fputs(", \"removed_after_ms\": ", f);
+            ms_or_null(f, ft->t_removed && ft->t_start ? ft->t_removed - ft->t_start : -1);
+            fputs(", \"voter_again_after_heal_ms\": ", f);
+            ms_or_null(f, ft->t_voter_again && ft->t_end ? ft->t_voter_again - ft->t_end : -1);
+        }
         fputs("}", f);
         free(what);
     }

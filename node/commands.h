@@ -140,6 +140,16 @@ void tc_cmd_unsubscribe(tc_ctx *c);
 void tc_cmd_psubscribe(tc_ctx *c);
 void tc_cmd_punsubscribe(tc_ctx *c);
 void tc_cmd_publish(tc_ctx *c);
+/* cmd_persist.c */
+void tc_cmd_bgsave(tc_ctx *c);
+void tc_cmd_save(tc_ctx *c);
+void tc_cmd_lastsave(tc_ctx *c);
+void tc_cmd_tcbackup(tc_ctx *c);
+/* cmd_restore.c */
+#define TC_RESTORE_IDLE_MS 60000
+void tc_cmd_tcrestore(tc_ctx *c);
+/* Drops a staged restore that has seen no TCRESTORE for TC_RESTORE_IDLE_MS. */
+void tc_restore_discard_idle(struct tc_server *s, int64_t now_ms);
 /* cmd_sentinel.c */
 void tc_cmd_sentinel(tc_ctx *c);
 

@@ -76,6 +76,22 @@ static const char *no_control_rule(const char *s)
     return NULL;
 }
 
+static const char *destination_rule(const char *s)
+{
+    if (!*s) return NULL;
+    if (strncmp(s, "file:///", 8) != 0 && strncmp(s, "s3://", 5) != 0)
+        return "must start with file:/// (an absolute folder) or s3:// (bucket/prefix)";
+    if (strncmp(s, "s3://", 5) == 0 && (!s[5] || s[5] == '/')) return "needs a bucket name after s3://";
+    return no_control_rule(s);
+}
+
+static const char *endpoint_rule(const char *s)
+{
+    if (!*s) return NULL;
+    if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) return "must start with http:// or https://";
+    return no_control_rule(s);
+}
+
 static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
 static const char *const READ_CONSISTENCY_WORDS[] = {"linearizable", "lease", "local", NULL};
 
@@ -129,6 +145,33 @@ static const setting SETTINGS[] = {
      .help = "a replica refuses reads (-TRYAGAIN) when it has not heard from the primary this long"},
     {.name = "snapshot_threshold", .type = T_INT, FIELD(snapshot_threshold), .min = 64, .max = 100000000,
      .def = "65536", .help = "log entries between two Raft snapshots of the keyspace"},
+    {.name = "at_rest_encryption", .type = T_BOOL, FIELD(at_rest_encryption), .min = 0, .max = 1, .def = "false",
+     .help = "encrypt every Raft log payload and snapshot the node writes with the newest key of keys_dir"},
+    {.name = "keys_dir", .type = T_STRING, FIELD(keys_dir), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
+     .help = "directory of key files made by tricachectl keys generate; the newest encrypts, all decrypt",
+     .form = "empty (no keys) or a directory path", .rule = no_control_rule},
+    {.name = "backup.destination", .type = T_STRING, FIELD(backup.destination), .min = 0,
+     .max = sizeof(((tc_config *)0)->backup.destination) - 1, .def = "", .mut = 1,
+     .help = "where BGSAVE and scheduled backups go: file:///dir or s3://bucket/prefix; empty = file://<node data dir>/backups",
+     .form = "empty, file:///absolute/dir or s3://bucket/prefix", .rule = destination_rule},
+    {.name = "backup.interval", .type = T_DURATION, FIELD(backup.interval_ms), .min = 1000,
+     .max = UINT64_C(365) * 24 * 3600 * 1000, .zero_ok = 1, .def = "0", .mut = 1,
+     .help = "take a backup this often (on a healthy replica when there is one); 0 = no scheduled backups"},
+    {.name = "backup.retain", .type = T_INT, FIELD(backup.retain), .min = 1, .max = 100000, .def = "7", .mut = 1,
+     .help = "backups of this cluster kept at the destination after a scheduled backup; older ones are deleted"},
+    {.name = "backup.s3_endpoint", .type = T_STRING, FIELD(backup.s3_endpoint), .min = 0,
+     .max = TC_CONFIG_MAX_STR - 1, .def = "", .mut = 1,
+     .help = "S3 endpoint URL, e.g. http://127.0.0.1:9000; empty = https://s3.<region>.amazonaws.com",
+     .form = "empty, or an http:// or https:// URL", .rule = endpoint_rule},
+    {.name = "backup.s3_region", .type = T_STRING, FIELD(backup.s3_region), .min = 1, .max = 63,
+     .def = "us-east-1", .mut = 1, .help = "S3 region the requests are signed for",
+     .form = "a region name such as eu-west-1", .rule = no_control_rule},
+    {.name = "backup.s3_path_style", .type = T_BOOL, FIELD(backup.s3_path_style), .min = 0, .max = 1,
+     .def = "false", .mut = 1, .help = "address buckets as endpoint/bucket (MinIO, s3rver) instead of bucket.endpoint"},
+    {.name = "backup.s3_credentials_file", .type = T_STRING, FIELD(backup.s3_credentials_file), .min = 0,
+     .max = TC_CONFIG_MAX_STR - 1, .def = "", .mut = 1,
+     .help = "AWS shared credentials file; empty = AWS_* variables, then ~/.aws/credentials",
+     .form = "empty or a file path", .rule = no_control_rule},
 };
 
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
@@ -539,10 +582,14 @@ static const char *unknown_key_hint(const char *key, const char *const *names, s
 
 static const char *unknown_setting_hint(const char *key, char *out, size_t outlen)
 {
-    const char *names[NSETTINGS + 1];
-    for (size_t i = 0; i < NSETTINGS; i++) names[i] = SETTINGS[i].name;
-    names[NSETTINGS] = "node"; /* so "[[nodes]]" or "Node" get "did you mean 'node'?" */
-    return unknown_key_hint(key, names, NSETTINGS + 1, NSETTINGS, "known settings are", ", and [[node]] tables", out,
+    const char *names[NSETTINGS + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (!strchr(SETTINGS[i].name, '.')) names[n++] = SETTINGS[i].name; /* table keys are listed with their table */
+    size_t nlist = n;
+    names[n++] = "node"; /* so "[[nodes]]" or "Node" get "did you mean 'node'?" */
+    names[n++] = "backup";
+    return unknown_key_hint(key, names, n, nlist, "known settings are", ", a [backup] table and [[node]] tables", out,
                             outlen);
 }
 
@@ -783,6 +830,28 @@ static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
     return 0;
 }
 
+/* [backup]: its keys are the settings named "backup.<key>". */
+static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
+{
+    static const char *const KEYS[] = {"destination", "interval", "retain", "s3_endpoint", "s3_region",
+                                       "s3_path_style", "s3_credentials_file", NULL};
+    char name[64], buf[96], hint[512];
+    if (v->type != TC_TOML_TABLE)
+        return fail(x, v->line, "write the backup settings in a [backup] table (see cluster.toml.example)",
+                    "backup must be a table ([backup]), not %s", tc_toml_type_name(v->type));
+    const tc_toml_table *t = v->as.table;
+    for (size_t i = 0; i < t->len; i++) {
+        const tc_toml_entry *e = &t->entries[i];
+        snprintf(name, sizeof name, "backup.%s", e->key);
+        const setting *s = strlen(e->key) < 40 ? find_setting(name) : NULL;
+        if (!s)
+            return fail(x, e->line, unknown_key_hint(e->key, KEYS, 7, 7, "[backup] keys are", "", hint, sizeof hint),
+                        "unknown setting '%s' in [backup]", shown(e->key, buf, sizeof buf));
+        if (load_setting(x, c, s, e) < 0) return -1;
+    }
+    return 0;
+}
+
 static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_line)
 {
     char buf[96], hint[512];
@@ -791,6 +860,10 @@ static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_l
         const setting *s = find_setting(e->key);
         if (s) {
             if (load_setting(x, c, s, e) < 0) return -1;
+            continue;
+        }
+        if (strcmp(e->key, "backup") == 0) {
+            if (load_backup_table(x, c, &e->value) < 0) return -1;
             continue;
         }
         if (strcmp(e->key, "node") == 0) {
@@ -807,6 +880,9 @@ static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_l
             return fail(x, e->line, hint, "unknown table '%s'", shown(e->key, buf, sizeof buf));
         return fail(x, e->line, hint, "unknown setting '%s'", shown(e->key, buf, sizeof buf));
     }
+    if (c->at_rest_encryption && !c->keys_dir[0])
+        return fail(x, last_line, "create a key with: tricachectl keys generate --dir /etc/tricache/keys, copy it to every node, and set keys_dir",
+                    "at_rest_encryption = true needs keys_dir (the folder with the cluster's key files)");
     if (c->nnodes == 0)
         return fail(x, last_line, "add one [[node]] table per cluster node with id, zone, client_addr and raft_addr (see cluster.toml.example)",
                     "no [[node]] tables: at least one node is required");

@@ -36,6 +36,17 @@ enum tc_log_level { TC_LOG_DEBUG, TC_LOG_INFO, TC_LOG_NOTICE, TC_LOG_WARNING };
  *   not noticed yet may answer stale data). */
 enum tc_read_consistency { TC_READ_LINEARIZABLE, TC_READ_LEASE, TC_READ_LOCAL };
 
+/* The [backup] table (settings named backup.<key>). */
+typedef struct tc_backup_settings {
+    char destination[1024];            /* file:///dir or s3://bucket/prefix; "" = file://<node data dir>/backups */
+    uint64_t interval_ms;              /* scheduled backups; 0 = none */
+    uint64_t retain;                   /* backups kept by the schedule, default 7 */
+    char s3_endpoint[TC_CONFIG_MAX_STR];/* "" = https://s3.<region>.amazonaws.com */
+    char s3_region[64];                /* default us-east-1 */
+    int s3_path_style;                 /* endpoint/bucket/key instead of bucket.endpoint/key */
+    char s3_credentials_file[TC_CONFIG_MAX_STR]; /* "" = AWS's default lookup */
+} tc_backup_settings;
+
 typedef struct tc_config {
     char path[TC_CONFIG_MAX_STR];      /* file it was loaded from */
     char cluster_name[64];             /* default "tricache" */
@@ -57,6 +68,9 @@ typedef struct tc_config {
     uint64_t heartbeat_interval_ms;    /* default 50ms */
     uint64_t replica_max_staleness_ms; /* default 1s */
     uint64_t snapshot_threshold;       /* Raft entries between snapshots, default 65536 */
+    int at_rest_encryption;            /* encrypt Raft log payloads and snapshots, default false */
+    char keys_dir[TC_CONFIG_MAX_STR];  /* key files (key-<id>.tckey); "" = none */
+    tc_backup_settings backup;         /* the [backup] table */
     tc_node_conf nodes[TC_CONFIG_MAX_NODES];
     size_t nnodes;                     /* >= 1 */
 } tc_config;

@@ -103,6 +103,16 @@ static void section_replication(tc_server *s, tc_buf *b)
                   s->run_id);
 }
 
+static void section_persistence(tc_server *s, tc_buf *b)
+{
+    tc_buf_appends(b, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+    if (s->info_persistence) s->info_persistence(s, b);
+    else
+        tc_buf_printf(b, "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n",
+                      (long long)s->lastsave);
+    tc_buf_appends(b, "aof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+}
+
 static void section_keyspace(tc_server *s, tc_buf *b)
 {
     tc_buf_appends(b, "# Keyspace\r\n");
@@ -116,7 +126,8 @@ static const struct {
     void (*render)(tc_server *, tc_buf *);
 } sections[] = {
     {"server", section_server},       {"clients", section_clients},   {"memory", section_memory},
-    {"stats", section_stats},         {"replication", section_replication}, {"keyspace", section_keyspace},
+    {"persistence", section_persistence}, {"stats", section_stats}, {"replication", section_replication},
+    {"keyspace", section_keyspace},
 };
 
 void tc_info_render(tc_server *s, tc_buf *b, size_t n, const tc_slice *names)

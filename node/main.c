@@ -73,6 +73,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "tricache: %s\n", err);
         return 1;
     }
+    /* Keys first: a node that cannot read its keys must not start serving. */
+    static tc_snapshot_keydir keys;
+    if (cfg.keys_dir[0] && tc_snapshot_keydir_load(&keys, cfg.keys_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "tricache: keys_dir: %s\n", err);
+        if (node_id) tc_server_free(&server);
+        return 1;
+    }
+    if (cfg.at_rest_encryption && !tc_snapshot_keydir_newest(&keys)) {
+        fprintf(stderr,
+                "tricache: at_rest_encryption = true but keys_dir %s holds no key file (key-<id>.tckey); "
+                "create one with: tricachectl keys generate --dir %s, and copy it to every node\n",
+                cfg.keys_dir, cfg.keys_dir);
+        if (node_id) tc_server_free(&server);
+        return 1;
+    }
     if (check_only) {
         printf("%s: OK (%zu nodes)\n", config_path, cfg.nnodes);
         if (node_id) tc_server_free(&server);
@@ -86,11 +101,19 @@ int main(int argc, char **argv)
     /* More than one node: replicate through Raft. A single node runs alone,
      * with nothing to replicate to. */
     static tc_raftnode raftnode;
-    if (cfg.nnodes > 1 && tc_raftnode_start(&raftnode, &server, err, sizeof err) != 0) {
+    if (cfg.nnodes > 1 && tc_raftnode_start(&raftnode, &server, &keys, err, sizeof err) != 0) {
         fprintf(stderr, "tricache: %s\n", err);
         return 1;
     }
+    static tc_backup_job backups;
+    tc_backup_job_ops ops;
+    if (cfg.nnodes > 1) tc_raftnode_backup_ops(&raftnode, &ops);
+    if (tc_backup_job_init(&backups, &server, &keys, cfg.nnodes > 1 ? &ops : NULL) != 0) {
+        fprintf(stderr, "tricache: cannot start the backup timer\n");
+        return 1;
+    }
     tc_server_loop(&server);
+    tc_backup_job_stop(&backups);
     tc_server_free(&server);
     return 0;
 }

@@ -51,11 +51,20 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
     tc_ks_init(&s->ks, seed[0], seed[1]);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
     s->start_ms = tc_now_ms();
+    s->lastsave = s->start_ms / 1000;
     s->next_client_id = 1;
     return 0;
 }
 
-void tc_server_free(tc_server *s) { tc_ks_free(&s->ks); }
+void tc_server_free(tc_server *s)
+{
+    tc_ks_free(&s->ks);
+    if (s->staging) {
+        tc_ks_free(s->staging);
+        free(s->staging);
+        s->staging = NULL;
+    }
+}
 
 /* ---- dispatch ------------------------------------------------------------ */
 
@@ -540,6 +549,7 @@ static void on_cron(uv_timer_t *t)
     start = uv_hrtime();
     while (tc_ks_rehash_step(&s->ks, 100) && uv_hrtime() - start < 1000000) {
     }
+    if (!s->repl) tc_restore_discard_idle(s, now); /* replicated: decided on the log's clock */
     if (s->cron_hook) s->cron_hook(s, now);
     if (s->cfg.timeout_ms) {
         tc_client *c = s->clients;

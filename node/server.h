@@ -122,6 +122,27 @@ typedef struct tc_server {
     void (*shutdown_hook)(struct tc_server *s);
     void *shutdown_ud;
 
+    /* Backups (snapshot/backup_job.c installs them; NULL: BGSAVE and SAVE
+     * answer an error). bgsave starts one to url (NULL: backup.destination):
+     * 0 started, 1 queued behind the running one (schedule), or -1 with a
+     * Redis-style error in err. With a waiter (SAVE) that client is answered
+     * through tc_client_deliver when the backup ends. */
+    int (*bgsave)(struct tc_server *s, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen);
+    void (*info_persistence)(struct tc_server *s, tc_buf *b);
+    /* A TCBACKUP RUN entry was applied: node_id takes a scheduled backup. */
+    void (*backup_requested)(struct tc_server *s, int node_id, int64_t at_ms);
+    void *backup_ud;
+    int64_t lastsave;             /* LASTSAVE: unix seconds of the last good backup (start time before) */
+    int64_t backup_scheduled_ms;  /* log clock of the last TCBACKUP RUN applied (schedule) */
+
+    /* TCRESTORE (cmd_restore.c): the keyspace being staged, swapped in by
+     * COMMIT; NULL when no restore runs. Raft snapshots wait while it
+     * exists (they would not contain it). */
+    tc_keyspace *staging;
+    char staging_id[33];
+    uint64_t staging_records;
+    int64_t staging_touched_ms;   /* clock of the last TCRESTORE applied */
+
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];
     char data_dir[TC_CONFIG_MAX_STR * 2]; /* this node's directory */

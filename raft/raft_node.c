@@ -43,11 +43,28 @@ static apply_req *submitted_entry(tc_raftnode *n)
     return a && a->req.index == index ? a : NULL;
 }
 
+/* A sealed entry that cannot be opened must not be skipped (this node
+ * would diverge) nor retried (it fails the same way): stop, saying which
+ * key is missing, before anything of it is applied. */
+static void stop_on_unreadable_entry(tc_raftnode *n, const char *why)
+{
+    tc_warn("cannot read Raft log entry %llu: %s. Stopping: put the cluster's key files in keys_dir (%s) and start again",
+            (unsigned long long)raft_last_applied(&n->raft) + 1, why, n->srv->cfg.keys_dir[0] ? n->srv->cfg.keys_dir : "not set");
+    exit(1);
+}
+
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     tc_raftnode *n = node_of(fsm);
     apply_req *a = submitted_entry(n);
-    tc_router_fsm_apply(&n->router, buf->base, buf->len, a ? &a->replies : NULL);
+    const void *data = buf->base;
+    size_t len = buf->len;
+    if (tc_snapshot_is_sealed(data, len)) {
+        char err[300];
+        if (tc_snapshot_open_sealed(n->opener, buf->base, buf->len, &data, &len, err, sizeof err) != 0)
+            stop_on_unreadable_entry(n, err);
+    }
+    tc_router_fsm_apply(&n->router, data, len, a ? &a->replies : NULL);
     *result = NULL;
     return 0; /* never fail: a failing apply stalls the node */
 }
@@ -59,7 +76,9 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     tc_raftnode *n = node_of(fsm);
-    if (n->snap_child > 0) return RAFT_BUSY; /* raft retries later */
+    /* raft retries later; a staged restore is not in the image, so the
+     * log must keep its entries until the restore ends */
+    if (n->snap_child > 0 || n->srv->staging) return RAFT_BUSY;
     snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image.tmp", n->dir);
     int fd = open(n->snap_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -79,7 +98,8 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
         if (fd > 3) close_range(3, (unsigned)fd - 1, 0);
         close_range((unsigned)fd + 1, ~0U, 0);
         char err[256];
-        tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft)};
+        tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft),
+                           .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
         int rc = tc_image_write_fd(n->srv, &n->router.apply, &o, fd, err, sizeof err);
         if (rc == 0 && fsync(fd) != 0) rc = -1;
         if (rc != 0) tc_warn("raft snapshot child: %s", err);
@@ -152,7 +172,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     tc_raftnode *n = node_of(fsm);
     char err[256];
-    tc_snapshot_reader_opts ro = {.name = "raft snapshot"};
+    tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = tc_snapshot_keydir_lookup,
+                                  .keyring_ud = (void *)n->keys};
     int rc = tc_image_load(n->srv, &n->router.apply, buf->base, buf->len, &ro, err, sizeof err);
     if (rc != 0) tc_warn("cannot restore a Raft snapshot: %s", err);
     else tc_notice("restored a Raft snapshot: %zu keys", tc_ks_size(&n->srv->ks));
@@ -213,17 +234,24 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
 {
     tc_raftnode *n = ud;
     apply_req *a = calloc(1, sizeof *a);
-    /* raft wants payloads in whole 8-byte units; the entry format allows
-     * zero padding. */
-    size_t padded = (len + 7) & ~(size_t)7;
+    /* raft wants payloads in whole 8-byte units; the entry format and the
+     * sealed format allow zero padding. */
+    size_t stored = n->sealer ? len + TC_SNAPSHOT_SEALED_OVERHEAD : len;
+    size_t padded = (stored + 7) & ~(size_t)7;
     struct raft_buffer buf = {raft_malloc(padded), padded};
-    if (!a || !buf.base) {
+    if (!a || !buf.base || len > TC_SNAPSHOT_SEALED_MAX) {
         free(a);
         raft_free(buf.base);
         return -1;
     }
-    memcpy(buf.base, entry, len);
-    memset((char *)buf.base + len, 0, padded - len);
+    if (!n->sealer) memcpy(buf.base, entry, len);
+    else if (tc_snapshot_seal(n->sealer, entry, len, buf.base) != 0) {
+        tc_warn("cannot encrypt a log entry (OpenSSL failed); the write is refused");
+        free(a);
+        raft_free(buf.base);
+        return -1;
+    }
+    memset((char *)buf.base + stored, 0, padded - stored);
     a->node = n;
     a->batch = batch;
     /* raft_apply refuses these two cases before taking the payload */
@@ -398,6 +426,54 @@ static int failover(tc_server *s, int target, char *err, size_t errlen)
     n->transferring = 1;
     tc_notice("leadership transfer to %s started (FAILOVER)", target ? "the requested node" : "the most up-to-date replica");
     return 0;
+}
+
+/* ---- backups ---------------------------------------------------------------- */
+
+static void backup_position(void *ud, uint64_t *index, uint64_t *term, const tc_apply_state **apply)
+{
+    tc_raftnode *n = ud;
+    *index = raft_last_applied(&n->raft);
+    *term = raft_current_term(&n->raft);
+    *apply = &n->router.apply;
+}
+
+static int backup_is_primary(void *ud) { return tc_raftnode_role(ud) == TC_ROLE_PRIMARY; }
+
+/* The replica that holds the most of the log (so the backup is recent and
+ * the primary keeps its CPU for clients); this node when no replica has
+ * been heard from within replica_max_staleness. */
+static int backup_pick_node(void *ud)
+{
+    tc_raftnode *n = ud;
+    tc_server *s = n->srv;
+    int best = s->self->id;
+    raft_index best_match = 0, last = raft_last_index(&n->raft);
+    for (size_t i = 0; i < s->cfg.nnodes; i++) {
+        const tc_node_conf *nc = &s->cfg.nodes[i];
+        raft_index match = 0;
+        if (nc->id == s->self->id || raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0) continue;
+        if (match > best_match && last - match < 1000) {
+            best = nc->id;
+            best_match = match;
+        }
+    }
+    return best;
+}
+
+static int backup_submit(void *ud, size_t argc, const tc_slice *argv)
+{
+    tc_raftnode *n = ud;
+    return tc_router_submit_command(&n->router, argc, argv, tc_now_ms());
+}
+
+void tc_raftnode_backup_ops(tc_raftnode *n, tc_backup_job_ops *ops)
+{
+    ops->ud = n;
+    ops->position = backup_position;
+    ops->is_primary = backup_is_primary;
+    ops->pick_node = backup_pick_node;
+    ops->submit = backup_submit;
 }
 
 /* ---- membership ------------------------------------------------------------ */
@@ -594,6 +670,10 @@ static void on_raft_closed(struct raft *r)
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->close_timer, NULL);
     tc_router_free(&n->router);
+    tc_snapshot_sealer_free(n->sealer);
+    tc_snapshot_opener_free(n->opener);
+    n->sealer = NULL;
+    n->opener = NULL;
     n->srv->repl = NULL;
     n->srv->route = NULL;
     n->srv->info_replication = NULL;
@@ -634,10 +714,38 @@ static void warn_about_zones(const tc_config *cfg)
     }
 }
 
-int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen)
+/* The keys this node reads and, with at_rest_encryption, writes with. */
+static int setup_encryption(tc_raftnode *n, const tc_snapshot_keydir *keys, char *err, size_t errlen)
+{
+    const tc_config *cfg = &n->srv->cfg;
+    n->keys = keys;
+    if (tc_snapshot_opener_new(&n->opener, tc_snapshot_keydir_lookup, (void *)keys) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!cfg->at_rest_encryption) return 0;
+    const tc_snapshot_key *newest = tc_snapshot_keydir_newest(keys);
+    if (!newest) {
+        snprintf(err, errlen,
+                 "at_rest_encryption = true but keys_dir %s holds no key file; create one with "
+                 "tricachectl keys generate --dir %s and copy it to every node",
+                 cfg->keys_dir, cfg->keys_dir);
+        return -1;
+    }
+    char why[256];
+    if (tc_snapshot_sealer_new(&n->sealer, newest, why, sizeof why) != 0) {
+        snprintf(err, errlen, "at-rest encryption: %s", why);
+        return -1;
+    }
+    tc_notice("at-rest encryption on: new log entries and snapshots are sealed with key id %u", newest->id);
+    return 0;
+}
+
+int tc_raftnode_start(tc_raftnode *n, tc_server *s, const tc_snapshot_keydir *keys, char *err, size_t errlen)
 {
     memset(n, 0, sizeof *n);
     n->srv = s;
+    if (setup_encryption(n, keys, err, errlen) != 0) return -1;
     const tc_config *cfg = &s->cfg;
     snprintf(n->address, sizeof n->address, "%s:%d", s->self->raft_host, s->self->raft_port);
     snprintf(n->dir, sizeof n->dir, "%s/raft", s->data_dir);

@@ -8,6 +8,7 @@
 #include <raft.h>
 #include <raft/uv.h>
 
+#include "backup_job.h"
 #include "keyspace_image.h"
 #include "router.h"
 #include "server.h"
@@ -31,11 +32,22 @@ typedef struct tc_raftnode {
     int transferring;          /* a FAILOVER (leadership transfer) runs */
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
     int announced_primary;     /* primary last announced on +switch-master */
+    /* Encryption at rest: keys (NULL: none configured), the sealer of the
+     * entries this node appends (NULL: at_rest_encryption off), and the
+     * opener of sealed entries (whoever wrote them). */
+    const tc_snapshot_keydir *keys;
+    tc_snapshot_sealer *sealer;
+    tc_snapshot_opener *opener;
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes
- * listed there on first start). 0, or -1 with err set. */
-int tc_raftnode_start(tc_raftnode *n, tc_server *s, char *err, size_t errlen);
+ * listed there on first start). keys (may be NULL) decrypt sealed entries
+ * and snapshots; with at_rest_encryption its newest key encrypts what this
+ * node writes. 0, or -1 with err set. */
+int tc_raftnode_start(tc_raftnode *n, tc_server *s, const tc_snapshot_keydir *keys, char *err, size_t errlen);
+
+/* What the backup job needs from Raft (position, schedule, TCBACKUP). */
+void tc_raftnode_backup_ops(tc_raftnode *n, tc_backup_job_ops *ops);
 
 /* The node's role and the primary's client address ("host:port") if known. */
 int tc_raftnode_role(tc_raftnode *n);

@@ -32,6 +32,7 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
     if (tc_entry_open(&rd, data, len, err, errlen) != 0) return -1;
     if (rd.time_ms > st->clock_ms) st->clock_ms = rd.time_ms;
     int64_t now = st->clock_ms;
+    tc_restore_discard_idle(s, now);
     if (out) {
         out->replies.len = 0;
         out->n = 0;

@@ -23,6 +23,10 @@ struct tc_batch {
     size_t cap;
     int64_t submit_ms;
     int kind;
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+    unsigned char *early; /* per command: answered +OK once submitted */
+    size_t early_cap;
+#endif
 };
 
 static tc_batch *batch_new(int kind, int64_t now_ms)
@@ -39,8 +43,70 @@ static void batch_free(tc_batch *b)
     if (!b) return;
     tc_buf_free(&b->entry);
     free(b->clients);
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+    free(b->early);
+#endif
     free(b);
 }
+
+/* Adds a command and the client waiting for its reply (NULL: none). */
+static int batch_add(tc_batch *b, tc_client *c, size_t argc, const tc_slice *argv)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        tc_client **v = realloc(b->clients, cap * sizeof *v);
+        if (!v) return -1;
+        b->clients = v;
+        b->cap = cap;
+    }
+    tc_entry_add(&b->entry, argc, argv);
+    b->clients[b->n++] = c;
+    return 0;
+}
+
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+/* TEST BUILD ONLY (tricache-ack-before-commit, built for jepsen-lite's
+ * smoke test, never shipped): a deliberately broken primary that answers
+ * every SET (IFEQ included) +OK as soon as its batch is handed to the log,
+ * before a majority holds it, and drops the real reply when the entry is
+ * applied. A primary cut off from the others keeps acknowledging writes that
+ * never commit and vanish when it steps down; jepsen-lite must catch that.
+ *
+ * Only a SET queued while nothing else is owed to its client is answered
+ * early, so that a client's replies keep their order; everything else is
+ * answered at commit as usual (so is everything if memory runs out here). */
+static void mark_early(tc_batch *b, int early)
+{
+    if (b->n > b->early_cap) {
+        size_t cap = b->cap > b->n ? b->cap : b->n;
+        unsigned char *e = realloc(b->early, cap);
+        if (!e) return;
+        memset(e + b->early_cap, 0, cap - b->early_cap);
+        b->early = e;
+        b->early_cap = cap;
+    }
+    b->early[b->n - 1] = (unsigned char)early;
+}
+
+/* After the batch went to the log: the early replies. */
+static void ack_early(tc_batch *b)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < b->n && i < b->early_cap; i++) n += b->early[i] && b->clients && b->clients[i];
+    tc_client **acked = n ? malloc(n * sizeof *acked) : NULL;
+    if (!acked) return;
+    n = 0;
+    for (uint32_t i = 0; i < b->n && i < b->early_cap; i++) {
+        if (!b->early[i] || !b->clients[i]) continue;
+        acked[n++] = b->clients[i];
+        b->clients[i] = NULL; /* the real reply, at commit, goes to nobody */
+    }
+    /* Delivering lets a client go on with its next commands (into a new
+     * batch); this batch is not touched afterwards. */
+    for (uint32_t i = 0; i < n; i++) tc_client_deliver(acked[i], "+OK\r\n", 5);
+    free(acked);
+}
+#endif
 
 /* Answers every client of a batch with the same error. */
 static void batch_fail(tc_batch *b, const char *err)
@@ -115,19 +181,13 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
         }
-        tc_batch *b = r->open;
-        if (b->n == b->cap) {
-            size_t cap = b->cap ? b->cap * 2 : 64;
-            tc_client **v = realloc(b->clients, cap * sizeof *v);
-            if (!v) {
-                tc_reply_error(rep, "ERR out of memory");
-                return TC_ROUTE_DONE;
-            }
-            b->clients = v;
-            b->cap = cap;
+        if (batch_add(r->open, c, argc, argv) != 0) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
         }
-        tc_entry_add(&b->entry, argc, argv);
-        b->clients[b->n++] = c;
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+        mark_early(r->open, strcmp(cmd->name, "set") == 0 && c->pending == 0);
+#endif
         c->pending++;
         return TC_ROUTE_QUEUED;
     }
@@ -168,6 +228,13 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
         return TC_ROUTE_DONE;
     }
     return TC_ROUTE_LOCAL;
+}
+
+int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now)
+{
+    if (role(r) != TC_ROLE_PRIMARY) return -1;
+    if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) return -1;
+    return batch_add(r->open, NULL, argc, argv); /* committed replies skip NULL clients */
 }
 
 void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
@@ -220,6 +287,9 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
     }
     r->entries_submitted++;
     tc_buf_free(&b->entry); /* the log copied the bytes */
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+    ack_early(b);
+#endif
     return 0;
 }
 

@@ -79,6 +79,10 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_apply_re
  * failed (status != 0, unknown outcome when leadership was lost). */
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *replies);
 void tc_router_barrier_done(tc_router *r, int status);
+/* Appends a command of the node's own (no client waits for its reply) to
+ * the writes of this loop pass, e.g. the backup schedule's TCBACKUP RUN.
+ * 0, or -1 when this node is not the primary or out of memory. */
+int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now_ms);
 /* Periodic: lease renewal, replicated expiry, replica freshness. */
 void tc_router_cron(tc_router *r, int64_t now_ms);
 /* Fails every batch not yet submitted (shutdown). */

@@ -13,6 +13,8 @@ packages=(
   python3 procps iproute2               # test and bench helpers
   python3-redis                         # redis-py's Sentinel client in the cluster tests
   nftables faketime                     # jepsen-lite: partitions inside namespaces, clock skew
+  libcurl4-openssl-dev                  # S3 backups (requests signed with CURLOPT_AWS_SIGV4)
+  awscli                                # reads back what the S3 backup test uploads
 )
 
 # canonical/raft's maintained line (0.22.1) is in bookworm-backports; 0.15 in
@@ -23,11 +25,31 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run s3rver, the S3 endpoint of the backup tests. A machine
+# may have them from elsewhere (e.g. nodesource, whose nodejs bundles npm and
+# conflicts with Debian's npm): Debian's are installed only when missing.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
+# s3rver at the version tests/s3/package-lock.json pins, into
+# tests/s3/node_modules; skipped when that is newer than the lock file.
+install_s3rver() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/s3"
+  if [ -x "$dir/node_modules/.bin/s3rver" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  echo "install-deps: installing s3rver into $dir/node_modules (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
 raft_ok=0
 case "$(dpkg-query -W -f='${Status} ${Version}' libraft-dev 2>/dev/null)" in
   "install ok installed $RAFT_VERSION_PREFIX"*) raft_ok=1 ;;
 esac
-[ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ] && exit 0
+if [ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ]; then
+  install_s3rver
+  exit 0
+fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -52,3 +74,4 @@ $sudo apt-get update -q
 [ $raft_ok -eq 1 ] || $sudo apt-get install -y -q --no-install-recommends -t bookworm-backports libraft-dev
 # The Debian package starts a redis-server on port 6379 where systemd runs;
 # nothing here needs it (tests and bench/ start their own on free ports).
+install_s3rver

@@ -41,33 +41,37 @@ int tc__snap_sha256(const void *data, size_t len, uint8_t out[TC__SNAP_HASH_LEN]
     return 0;
 }
 
-int tc__snap_derive(const uint8_t key[TC_SNAPSHOT_KEY_LEN], const uint8_t salt[TC__SNAP_SALT_LEN],
-                    uint8_t file_key[TC_SNAPSHOT_KEY_LEN], uint8_t check[TC__SNAP_CHECK_LEN])
+int tc__snap_hkdf(const uint8_t key[TC_SNAPSHOT_KEY_LEN], const uint8_t salt[TC__SNAP_SALT_LEN], const char *info,
+                  uint8_t *out, size_t outlen)
 {
-    uint8_t okm[TC_SNAPSHOT_KEY_LEN + TC__SNAP_CHECK_LEN];
     int rc = TC_SNAPSHOT_ECRYPTO;
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
     if (kctx) {
         OSSL_PARAM params[] = {
             OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key,
-                                              TC_SNAPSHOT_KEY_LEN),
-            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-                                              TC__SNAP_SALT_LEN),
-            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)TC__SNAP_HKDF_INFO,
-                                              sizeof(TC__SNAP_HKDF_INFO) - 1),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, TC_SNAPSHOT_KEY_LEN),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, TC__SNAP_SALT_LEN),
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info)),
             OSSL_PARAM_construct_end(),
         };
-        if (EVP_KDF_derive(kctx, okm, sizeof okm, params) > 0) {
-            memcpy(file_key, okm, TC_SNAPSHOT_KEY_LEN);
-            memcpy(check, okm + TC_SNAPSHOT_KEY_LEN, TC__SNAP_CHECK_LEN);
-            rc = 0;
-        }
+        if (EVP_KDF_derive(kctx, out, outlen, params) > 0) rc = 0;
     }
-    OPENSSL_cleanse(okm, sizeof okm);
     EVP_KDF_CTX_free(kctx);
     EVP_KDF_free(kdf);
+    return rc;
+}
+
+int tc__snap_derive(const uint8_t key[TC_SNAPSHOT_KEY_LEN], const uint8_t salt[TC__SNAP_SALT_LEN],
+                    uint8_t file_key[TC_SNAPSHOT_KEY_LEN], uint8_t check[TC__SNAP_CHECK_LEN])
+{
+    uint8_t okm[TC_SNAPSHOT_KEY_LEN + TC__SNAP_CHECK_LEN];
+    int rc = tc__snap_hkdf(key, salt, TC__SNAP_HKDF_INFO, okm, sizeof okm);
+    if (rc == 0) {
+        memcpy(file_key, okm, TC_SNAPSHOT_KEY_LEN);
+        memcpy(check, okm + TC_SNAPSHOT_KEY_LEN, TC__SNAP_CHECK_LEN);
+    }
+    OPENSSL_cleanse(okm, sizeof okm);
     return rc;
 }
 

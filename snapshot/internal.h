@@ -145,6 +145,9 @@ int tc__snap_open_block(tc__snap_seal *s, uint64_t index, const uint8_t frame[TC
 
 /* HKDF-SHA256(key, salt, TC__SNAP_HKDF_INFO) -> 32-byte block key and
  * 16-byte key check. */
+/* HKDF-SHA256 of key with salt and info into out[0..outlen). */
+int tc__snap_hkdf(const uint8_t key[TC_SNAPSHOT_KEY_LEN], const uint8_t salt[TC__SNAP_SALT_LEN], const char *info,
+                  uint8_t *out, size_t outlen);
 int tc__snap_derive(const uint8_t key[TC_SNAPSHOT_KEY_LEN], const uint8_t salt[TC__SNAP_SALT_LEN],
                     uint8_t file_key[TC_SNAPSHOT_KEY_LEN], uint8_t check[TC__SNAP_CHECK_LEN]);
 int tc__snap_sha256(const void *data, size_t len, uint8_t out[TC__SNAP_HASH_LEN]);

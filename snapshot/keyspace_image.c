@@ -33,8 +33,8 @@ static void add_entry(void *ud, tc_entry *e)
     if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
 }
 
-int tc_image_write_fd(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, int fd, char *err,
-                      size_t errlen)
+int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
+                   tc_snapshot_stats *stats, char *err, size_t errlen)
 {
     tc_snapshot_writer_opts wo = {.name = "keyspace image", .cluster = s->cfg.cluster_name,
                                   .raft_index = o->raft_index, .raft_term = o->raft_term,
@@ -42,15 +42,22 @@ int tc_image_write_fd(tc_server *s, const tc_apply_state *st, const tc_image_opt
                                   .created_ms = st->clock_ms > 0 ? st->clock_ms : 1,
                                   .key = o->key, .compress = 1};
     image_writer iw = {0};
-    if (tc_snapshot_writer_new(&iw.w, &wo, write_fd, &fd, err, errlen) != 0) return -1;
+    if (tc_snapshot_writer_new(&iw.w, &wo, fn, ud, err, errlen) != 0) return -1;
     uint64_t cursor = 0;
     do {
         cursor = tc_ks_scan(&s->ks, cursor, add_entry, &iw);
     } while (cursor != 0 && !iw.failed);
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
     if (rc != 0) snprintf(err, errlen, "%s", tc_snapshot_writer_error(iw.w));
+    if (stats) tc_snapshot_writer_stats(iw.w, stats);
     tc_snapshot_writer_free(iw.w);
     return rc == 0 ? 0 : -1;
+}
+
+int tc_image_write_fd(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, int fd, char *err,
+                      size_t errlen)
+{
+    return tc_image_write(s, st, o, write_fd, &fd, NULL, err, errlen);
 }
 
 typedef struct mem_source {

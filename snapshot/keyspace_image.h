@@ -16,6 +16,11 @@ typedef struct tc_image_opts {
     const tc_snapshot_key *key; /* NULL: not encrypted */
 } tc_image_opts;
 
+/* Writes every key through fn (see tc_snapshot_write_fn); stats (may be
+ * NULL) gets the writer's counts. 0, or -1 with err set. */
+int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
+                   tc_snapshot_stats *stats, char *err, size_t errlen);
+
 /* Writes every key (expired or not: replicas hold them until the primary's
  * delete) to fd, lz4-compressed, in constant memory: this runs in a forked
  * child. 0, or -1 with err set. */

@@ -8,6 +8,8 @@ add_library(tcsnapshot STATIC
   ${CMAKE_SOURCE_DIR}/snapshot/file.c
   ${CMAKE_SOURCE_DIR}/snapshot/format.c
   ${CMAKE_SOURCE_DIR}/snapshot/keyfile.c
+  ${CMAKE_SOURCE_DIR}/snapshot/keydir.c
+  ${CMAKE_SOURCE_DIR}/snapshot/sealed.c
   ${CMAKE_SOURCE_DIR}/snapshot/reader.c
   ${CMAKE_SOURCE_DIR}/snapshot/writer.c
 )
@@ -37,3 +39,12 @@ if(TC_FUZZ)
   target_link_libraries(fuzz_snapshot PRIVATE tcsnapshot)
   target_link_options(fuzz_snapshot PRIVATE -fsanitize=fuzzer,address,undefined)
 endif()
+
+if(CMOCKA_FOUND AND NOT TC_FUZZ)
+  add_executable(test_keys_sealed ${CMAKE_SOURCE_DIR}/tests/unit/test_keys_sealed.c)
+  target_compile_definitions(test_keys_sealed PRIVATE _GNU_SOURCE)
+  target_link_libraries(test_keys_sealed PRIVATE tcsnapshot PkgConfig::CMOCKA)
+  add_test(NAME unit_keys_sealed COMMAND test_keys_sealed)
+  set_tests_properties(unit_keys_sealed PROPERTIES LABELS unit)
+endif()
+include(${CMAKE_SOURCE_DIR}/snapshot/backup.cmake)

@@ -87,6 +87,66 @@ typedef struct tc_snapshot_keyset {
 } tc_snapshot_keyset;
 const tc_snapshot_key *tc_snapshot_keyset_lookup(void *keyset, uint32_t key_id);
 
+/* A key folder (cluster.toml keys_dir): files named key-<id>.tckey, one
+ * key each, whose id must match the name. The newest key (highest id)
+ * encrypts new data; every key decrypts. */
+#define TC_SNAPSHOT_MAX_KEYS 64
+typedef struct tc_snapshot_keydir {
+    tc_snapshot_key keys[TC_SNAPSHOT_MAX_KEYS];
+    size_t n;                       /* sorted by id, ascending */
+} tc_snapshot_keydir;
+
+/* Loads every key-*.tckey of dir (other files are ignored). A damaged or
+ * unsafe key file, or a name that disagrees with its id, fails the whole
+ * load: a node must not run with half its keys. An empty folder loads 0
+ * keys. */
+int tc_snapshot_keydir_load(tc_snapshot_keydir *kd, const char *dir, char *err, size_t errlen);
+/* The key that encrypts new data (highest id), or NULL when empty. */
+const tc_snapshot_key *tc_snapshot_keydir_newest(const tc_snapshot_keydir *kd);
+/* A tc_snapshot_keyring_fn over a tc_snapshot_keydir. */
+const tc_snapshot_key *tc_snapshot_keydir_lookup(void *keydir, uint32_t key_id);
+/* Creates key-<newest id + 1>.tckey in dir (the folder is created, 0700,
+ * when missing) and loads it into kd; *id gets its id. */
+int tc_snapshot_keydir_generate(tc_snapshot_keydir *kd, const char *dir, uint32_t *id, char *err, size_t errlen);
+/* Wipes the key bytes from memory. */
+void tc_snapshot_keydir_clear(tc_snapshot_keydir *kd);
+
+/* ------------------------------------------------------------- sealed payloads */
+
+/* Small messages sealed one by one (Raft log entry payloads with
+ * at_rest_encryption). Layout, all little-endian:
+ *   u8 0xE1 | u8 version 1 | u16 0 | u32 key id | u32 plaintext length |
+ *   16-byte salt | u64 counter | ciphertext | 16-byte GCM tag | zero padding
+ * The first 36 bytes are the associated data. Each sealer derives its own
+ * AES-256 key from the cluster key and a random salt (HKDF-SHA256, info
+ * "tricache log v1") and numbers its messages, so nonces never repeat and
+ * no key is used for more than one process's messages. The first byte
+ * tells a sealed payload from a plain log entry (whose version byte is 1). */
+#define TC_SNAPSHOT_SEALED_MAGIC 0xE1
+#define TC_SNAPSHOT_SEALED_HEAD 36
+#define TC_SNAPSHOT_SEALED_OVERHEAD (TC_SNAPSHOT_SEALED_HEAD + 16)
+#define TC_SNAPSHOT_SEALED_MAX ((size_t)UINT32_MAX - TC_SNAPSHOT_SEALED_OVERHEAD)
+
+typedef struct tc_snapshot_sealer tc_snapshot_sealer;
+int tc_snapshot_sealer_new(tc_snapshot_sealer **out, const tc_snapshot_key *key, char *err, size_t errlen);
+/* Seals in[0..len) into out, which must hold len + TC_SNAPSHOT_SEALED_OVERHEAD
+ * bytes; that is the sealed length (before any padding the caller adds). */
+int tc_snapshot_seal(tc_snapshot_sealer *s, const void *in, size_t len, void *out);
+void tc_snapshot_sealer_free(tc_snapshot_sealer *s);
+
+/* 1 if data starts like a sealed payload. */
+int tc_snapshot_is_sealed(const void *data, size_t len);
+
+typedef struct tc_snapshot_opener tc_snapshot_opener;
+int tc_snapshot_opener_new(tc_snapshot_opener **out, tc_snapshot_keyring_fn keyring, void *keyring_ud);
+/* Authenticates and decrypts; *plain points into the opener's buffer until
+ * the next call. Trailing zero padding after the tag is accepted. Errors:
+ * ENOKEY (key id not in the keyring), ECORRUPT (fails authentication or
+ * malformed), with a message in err. */
+int tc_snapshot_open_sealed(tc_snapshot_opener *o, const void *data, size_t len, const void **plain,
+                            size_t *plain_len, char *err, size_t errlen);
+void tc_snapshot_opener_free(tc_snapshot_opener *o);
+
 /* ------------------------------------------------------------- records */
 
 typedef struct tc_snapshot_record {

@@ -1,15 +1,18 @@
 #!/bin/sh
 # Smoke test of `jepsen-lite run` (ctest label "jepsen"):
-#  1. a CI-sized register run (3 nodes, kill + partition + pause, fixed seed)
-#     must come out valid, and afterwards nothing it made may remain: no
-#     namespace, no route, no node process. Without root it runs --local with
-#     kill and pause instead.
+#  1. a CI-sized register run (3 nodes, kill + partition + pause + member,
+#     fixed seed) must come out valid, and afterwards nothing it made may
+#     remain: no namespace, no route, no node process. Without root it runs
+#     --local with kill, pause and member instead.
 #  2. a short run with --inject-stale-reads must be flagged invalid.
-# Needs JEPSEN_LITE and TC_BINARY (set by ctest).
+#  3. tricache-ack-before-commit, a test build whose primary answers SET +OK
+#     before the write commits, must be caught (invalid, with lost adds).
+# Needs JEPSEN_LITE, TC_BINARY and TC_BROKEN_BINARY (set by ctest).
 set -u
 
 JL=${JEPSEN_LITE:?set JEPSEN_LITE to the jepsen-lite binary}
 TC=${TC_BINARY:?set TC_BINARY to the tricache binary}
+TCB=${TC_BROKEN_BINARY:?set TC_BROKEN_BINARY to the tricache-ack-before-commit binary}
 WORK=$(mktemp -d /tmp/jepsen-smoke.XXXXXX)
 FAILED=0
 
@@ -23,11 +26,32 @@ member() {
     sed -n "s/^  \"$1\": \"\\([^\"]*\\)\",*\$/\\1/p" "$2"
 }
 
+# Nothing left behind by the run whose summary is $1: namespaces, the
+# blackhole route, node processes (those started with files under $2).
+nothing_left() {
+    prefix=$(member netns_prefix "$1")
+    subnet=$(member subnet "$1")
+    if [ -n "$prefix" ]; then
+        if ip netns list | grep -q "^$prefix-"; then fail "namespaces left: $(ip netns list | grep "^$prefix-")"; fi
+        if ip route show | grep -q "$subnet"; then fail "route left: $(ip route show | grep "$subnet")"; fi
+        for f in /var/run/netns/"$prefix"-*; do
+            if [ -e "$f" ]; then fail "namespace file left: $f"; fi
+        done
+    fi
+    pids=$(sed -n 's/^  "pids": \[\(.*\)\],$/\1/p' "$1" | tr -d ' ' | tr ',' ' ')
+    [ -n "$pids" ] || fail "$1 lists no node processes"
+    for p in $pids; do
+        if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "$2"; then
+            fail "node process $p is still running"
+        fi
+    done
+}
+
 if [ "$(id -u)" = 0 ]; then
-    MODE="--nemesis kill,partition,pause"
+    MODE="--nemesis kill,partition,pause,member"
 else
-    echo "not root: running --local with kill,pause (partitions need network namespaces)"
-    MODE="--local --nemesis kill,pause"
+    echo "not root: running --local with kill,pause,member (partitions need network namespaces)"
+    MODE="--local --nemesis kill,pause,member"
 fi
 
 echo "== valid run: register, 3 nodes, $MODE"
@@ -46,28 +70,17 @@ if [ -s "$S" ]; then
     grep -q '^  "valid": true,' "$S" || fail "summary.json does not say valid"
     "$JL" check --model register "$WORK/valid/history.jsonl" >/dev/null ||
         fail "jepsen-lite check disagrees on the recorded history"
-    for kind in kill partition pause; do
+    for kind in kill partition pause member; do
         case "$MODE" in *$kind*)
             grep -q "\"kind\": \"$kind\"" "$S" || fail "no $kind fault was injected" ;;
         esac
     done
-    # Nothing left behind: namespaces, the blackhole route, node processes.
-    prefix=$(member netns_prefix "$S")
-    subnet=$(member subnet "$S")
-    if [ -n "$prefix" ]; then
-        if ip netns list | grep -q "^$prefix-"; then fail "namespaces left: $(ip netns list | grep "^$prefix-")"; fi
-        if ip route show | grep -q "$subnet"; then fail "route left: $(ip route show | grep "$subnet")"; fi
-        if ls /var/run/netns 2>/dev/null | grep -q "^$prefix-"; then
-            fail "namespace files left in /var/run/netns"
-        fi
-    fi
-    pids=$(sed -n 's/^  "pids": \[\(.*\)\],$/\1/p' "$S" | tr -d ' ' | tr ',' ' ')
-    [ -n "$pids" ] || fail "summary.json lists no node processes"
-    for p in $pids; do
-        if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "$WORK/valid"; then
-            fail "node process $p is still running"
-        fi
-    done
+    # The member fault happened: a node left the voters and came back.
+    case "$MODE" in *member*)
+        grep -q '"kind": "member".*"removed_after_ms": [0-9]' "$S" || fail "no node was removed from the voters"
+        grep -q '"kind": "member".*"voter_again_after_heal_ms": [0-9]' "$S" || fail "no removed node became a voter again" ;;
+    esac
+    nothing_left "$S" "$WORK/valid"
 fi
 
 echo "== injected stale reads must be caught"
@@ -77,6 +90,42 @@ rc=$?
 tail -3 "$WORK/stale.out"
 [ "$rc" = 1 ] || fail "a history with injected stale reads should be invalid (exit 1), got exit $rc"
 grep -q '^  "valid": false,' "$WORK/stale/summary.json" 2>/dev/null || fail "summary.json does not say invalid"
+
+# The broken build must be caught every time, not by luck. With root: the
+# only fault is an isolated primary, 2-5 s from t=2 s, while the clients (in
+# their own namespace) still reach it. It keeps its leadership until it has
+# missed a majority for an election timeout (300 ms), and meanwhile answers
+# +OK to every add as soon as it is in its own log: ~60 adds at 200 ops/s.
+# None of them reaches another node, so none commits; the new primary never
+# had them, and the old one's log is overwritten when it rejoins. Every final
+# read lacks them: lost adds, invalid. Without root (no partitions) a
+# register run catches the same build by its cas answered +OK although the
+# value differed (most of them: ~85% do not match), a linearizability violation.
+echo "== a node that acknowledges writes before they commit must be caught"
+if [ "$(id -u)" = 0 ]; then
+    BROKEN="--workload set --nemesis partition --partitions isolate-primary --concurrency 5"
+else
+    BROKEN="--local --workload register --nemesis none"
+fi
+start=$(date +%s)
+# shellcheck disable=SC2086
+"$JL" run --tricache "$TCB" --nodes 3 --time 10s $BROKEN --seed 11 --out "$WORK/broken" >"$WORK/broken.out" 2>&1
+rc=$?
+echo "run took $(($(date +%s) - start)) s, exit $rc"
+grep -E '^(\[|INVALID|VALID|UNKNOWN)|lost' "$WORK/broken.out" | cut -c1-160
+[ "$rc" = 1 ] || fail "the ack-before-commit build should be caught (exit 1), got exit $rc"
+S="$WORK/broken/summary.json"
+if [ -s "$S" ]; then
+    grep -q '^  "valid": false,' "$S" || fail "summary.json does not say invalid"
+    if [ "$(id -u)" = 0 ]; then
+        grep -q '"what": "partition isolated primary n[0-9]:' "$S" || fail "the primary was not the node isolated"
+        lost=$(sed -n 's/^  "lost_writes": \([0-9][0-9]*\),$/\1/p' "$S")
+        [ "${lost:-0}" -gt 0 ] || fail "summary.json shows no lost adds (lost_writes: ${lost:-none})"
+    fi
+    nothing_left "$S" "$WORK/broken"
+else
+    fail "no summary.json for the broken build's run"
+fi
 
 if [ "$FAILED" = 0 ]; then
     rm -rf "$WORK"

@@ -770,6 +770,32 @@ static void test_config_wrong_types(void **state)
     cfg_err("hz = 1.5\n" NODE1, 1, "floats are not supported here");
 }
 
+static void test_config_backup_table(void **state)
+{
+    (void)state;
+    tc_config c;
+    cfg_ok(&c, "keys_dir = \"/etc/tricache/keys\"\nat_rest_encryption = true\n"
+               "[backup]\ndestination = \"s3://bucket/prod\"\ninterval = \"1h\"\nretain = 24\n"
+               "s3_endpoint = \"http://127.0.0.1:9000\"\ns3_region = \"eu-west-1\"\ns3_path_style = true\n" NODE1);
+    assert_true(c.at_rest_encryption);
+    assert_string_equal(c.keys_dir, "/etc/tricache/keys");
+    assert_string_equal(c.backup.destination, "s3://bucket/prod");
+    assert_int_equal(c.backup.interval_ms, 3600000);
+    assert_int_equal(c.backup.retain, 24);
+    assert_string_equal(c.backup.s3_endpoint, "http://127.0.0.1:9000");
+    assert_string_equal(c.backup.s3_region, "eu-west-1");
+    assert_true(c.backup.s3_path_style);
+
+    cfg_err("[backup]\nretian = 3\n" NODE1, 2, "unknown setting 'retian' in [backup]\n  hint: did you mean 'retain'?");
+    cfg_err("[backup]\ndestination = \"/var/backups\"\n" NODE1, 2, "must start with file:/// (an absolute folder) or s3://");
+    cfg_err("[backup]\ndestination = \"s3:///x\"\n" NODE1, 2, "needs a bucket name after s3://");
+    cfg_err("[backup]\ninterval = \"10ms\"\n" NODE1, 2, "backup.interval = \"10ms\" is out of range");
+    cfg_err("[backup]\nretain = 0\n" NODE1, 2, "backup.retain must be between 1 and 100000, got 0");
+    cfg_err("[backup]\ns3_endpoint = \"minio:9000\"\n" NODE1, 2, "must start with http:// or https://");
+    cfg_err("backup = 1\n" NODE1, 1, "backup must be a table ([backup]), not an integer");
+    cfg_err("at_rest_encryption = true\n" NODE1, 6, "at_rest_encryption = true needs keys_dir");
+}
+
 static void test_config_unknown_keys(void **state)
 {
     (void)state;
@@ -784,7 +810,7 @@ static void test_config_unknown_keys(void **state)
             "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
-            "replica_max_staleness, snapshot_threshold, and [[node]] tables");
+            "replica_max_staleness, snapshot_threshold, at_rest_encryption, keys_dir, a [backup] table and [[node]] tables");
     cfg_err(with_node(repeat('x', 200), "1"), 1, "known settings are");
     cfg_err(NODE1 "[server]\nport = 1\n", 6, "unknown table 'server'");
     cfg_err("[[nodes]]\nid = 1\n", 1, "unknown table 'nodes'\n  hint: did you mean 'node'?");
@@ -992,17 +1018,18 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 19);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 28);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
         "tcp-backlog", "hz", "cluster-mode", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness",
-        "snapshot-threshold"};
+        "snapshot-threshold", "at-rest-encryption", "keys-dir", "backup.destination", "backup.interval",
+        "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "no", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "65536"};
-    for (int i = 0; i < 19; i++) {
+                                              "1000ms", "65536", "no", "", "", "0ms", "7", "", "us-east-1", "no", ""};
+    for (int i = 0; i < 28; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
@@ -1186,6 +1213,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_hints),
         cmocka_unit_test(test_config_wrong_types),
         cmocka_unit_test(test_config_unknown_keys),
+        cmocka_unit_test(test_config_backup_table),
         cmocka_unit_test(test_config_nodes),
         cmocka_unit_test(test_config_load_file),
         cmocka_unit_test(test_config_example_file),

@@ -233,6 +233,40 @@ static void test_glob(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
+/* TCRESTORE: staging is invisible until COMMIT with the right count,
+ * a wrong count or ABORT changes nothing, idle staging is dropped. */
+static void test_tcrestore(void **state)
+{
+    fx *f = *state;
+    f->now_ms = 1000000;
+    assert_string_equal(fx_run(f, "SET", "old", "1", NULL), "+OK\r\n");
+    assert_string_equal(fx_run(f, "TCRESTORE", "STATUS", NULL), "$-1\r\n");
+    assert_string_equal(fx_run(f, "TCRESTORE", "LOAD", "x", "k", "0", "v", NULL), "-ERR no restore x in progress\r\n");
+    assert_string_equal(fx_run(f, "TCRESTORE", "BEGIN", "x", NULL), "+OK\r\n");
+    assert_string_equal(fx_run(f, "TCRESTORE", "LOAD", "x", "k", "0", "v", "t", "2000000", "w", NULL), ":2\r\n");
+    /* a bad triple stages nothing of its command */
+    assert_non_null(strstr(fx_run(f, "TCRESTORE", "LOAD", "x", "k2", "0", "v", "k3", "-5", "v", NULL),
+                           "expire_at_ms of record 2"));
+    assert_string_equal(fx_run(f, "TCRESTORE", "STATUS", NULL), "*2\r\n$1\r\nx\r\n:2\r\n");
+    assert_string_equal(fx_run(f, "DBSIZE", NULL), ":1\r\n");
+    assert_string_equal(fx_run(f, "TCRESTORE", "COMMIT", "x", "2", NULL), "+OK\r\n");
+    assert_string_equal(fx_run(f, "DBSIZE", NULL), ":2\r\n");
+    assert_string_equal(fx_run(f, "GET", "old", NULL), "$-1\r\n");
+    assert_string_equal(fx_run(f, "PTTL", "t", NULL), ":1000000\r\n");
+
+    assert_string_equal(fx_run(f, "TCRESTORE", "BEGIN", "y", NULL), "+OK\r\n");
+    assert_string_equal(fx_run(f, "TCRESTORE", "LOAD", "y", "z", "0", "1", NULL), ":1\r\n");
+    assert_string_equal(fx_run(f, "TCRESTORE", "ABORT", "y", NULL), "+OK\r\n");
+    assert_string_equal(fx_run(f, "EXISTS", "z", NULL), ":0\r\n");
+
+    assert_string_equal(fx_run(f, "TCRESTORE", "BEGIN", "z", NULL), "+OK\r\n");
+    tc_restore_discard_idle(&f->srv, f->now_ms + TC_RESTORE_IDLE_MS);
+    assert_string_equal(fx_run(f, "TCRESTORE", "STATUS", NULL), "*2\r\n$1\r\nz\r\n:0\r\n");
+    tc_restore_discard_idle(&f->srv, f->now_ms + TC_RESTORE_IDLE_MS + 1);
+    assert_string_equal(fx_run(f, "TCRESTORE", "STATUS", NULL), "$-1\r\n");
+    assert_non_null(strstr(fx_run(f, "TCRESTORE", "FOO", "z", NULL), "unknown TCRESTORE subcommand"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +281,7 @@ int main(void)
         T(test_debug_digest_populate),
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_key_slots),
+        cmocka_unit_test_setup_teardown(test_tcrestore, fx_setup, fx_teardown),
         T(test_pubsub_mode),
         T(test_cluster_commands_need_cluster_mode),
     };

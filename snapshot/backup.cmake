@@ -1,0 +1,33 @@
+# Backups: snapshot files at a destination, a local folder (file://) or
+# S3-compatible object storage (s3://) over libcurl. Included at the end of
+# snapshot/module.cmake; paths are relative to the top-level directory.
+
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+
+add_library(tcbackup STATIC
+  ${CMAKE_SOURCE_DIR}/snapshot/backup.c
+  ${CMAKE_SOURCE_DIR}/snapshot/backup_file.c
+  ${CMAKE_SOURCE_DIR}/snapshot/backup_s3.c
+  ${CMAKE_SOURCE_DIR}/snapshot/s3_credentials.c
+  ${CMAKE_SOURCE_DIR}/snapshot/s3_request.c
+)
+target_include_directories(tcbackup PUBLIC ${CMAKE_SOURCE_DIR}/snapshot)
+target_link_libraries(tcbackup PUBLIC tcsnapshot PkgConfig::CURL PkgConfig::LIBCRYPTO)
+
+if(CMOCKA_FOUND AND NOT TC_FUZZ)
+  find_package(Threads REQUIRED)
+  foreach(t backup_file s3_sigv4)
+    add_executable(test_${t} ${CMAKE_SOURCE_DIR}/tests/unit/test_${t}.c)
+    target_link_libraries(test_${t} PRIVATE tcbackup PkgConfig::CMOCKA Threads::Threads)
+    add_test(NAME unit_${t} COMMAND test_${t})
+    set_tests_properties(unit_${t} PROPERTIES LABELS unit TIMEOUT 300)
+  endforeach()
+
+  # Against s3rver (a local S3 endpoint from npm, installed into tests/s3 by
+  # scripts/install-deps.sh); cross-checked with awscli when it is there.
+  add_executable(test_integration_backup_s3 ${CMAKE_SOURCE_DIR}/tests/integration/test_backup_s3.c)
+  target_link_libraries(test_integration_backup_s3 PRIVATE tcbackup PkgConfig::CMOCKA)
+  add_test(NAME integration_backup_s3 COMMAND test_integration_backup_s3)
+  set_tests_properties(integration_backup_s3 PROPERTIES LABELS integration TIMEOUT 600
+    ENVIRONMENT "TC_S3RVER=${CMAKE_SOURCE_DIR}/tests/s3/node_modules/.bin/s3rver")
+endif()
