@@ -43,6 +43,31 @@ static apply_req *submitted_entry(tc_raftnode *n)
     return a && a->req.index == index ? a : NULL;
 }
 
+/* The keyring of sealed entries and snapshots. An id it does not hold
+ * makes it read keys_dir again, once per miss: during a key rotation the
+ * nodes restarted first seal with the new key while the others, which got
+ * the key file but not yet a restart, must read it. */
+static const tc_snapshot_key *node_key(void *ud, uint32_t id)
+{
+    tc_raftnode *n = ud;
+    const tc_snapshot_key *k = tc_snapshot_keydir_lookup(n->keys, id);
+    if (k || !n->srv->cfg.keys_dir[0]) return k;
+    tc_snapshot_keydir fresh;
+    char err[512];
+    if (tc_snapshot_keydir_load(&fresh, n->srv->cfg.keys_dir, err, sizeof err) != 0) {
+        tc_warn("looking for key id %u: %s", id, err);
+        return NULL;
+    }
+    if (!tc_snapshot_keydir_lookup(&fresh, id)) {
+        tc_snapshot_keydir_clear(&fresh);
+        return NULL;
+    }
+    tc_snapshot_keydir_clear(n->keys);
+    *n->keys = fresh;
+    tc_notice("key id %u found in keys_dir %s (now %zu keys)", id, n->srv->cfg.keys_dir, n->keys->n);
+    return tc_snapshot_keydir_lookup(n->keys, id);
+}
+
 /* A sealed entry that cannot be opened must not be skipped (this node
  * would diverge) nor retried (it fails the same way): stop, saying which
  * key is missing, before anything of it is applied. */
@@ -172,8 +197,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     tc_raftnode *n = node_of(fsm);
     char err[256];
-    tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = tc_snapshot_keydir_lookup,
-                                  .keyring_ud = (void *)n->keys};
+    tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = node_key,
+                                  .keyring_ud = n};
     int rc = tc_image_load(n->srv, &n->router.apply, buf->base, buf->len, &ro, err, sizeof err);
     if (rc != 0) tc_warn("cannot restore a Raft snapshot: %s", err);
     else tc_notice("restored a Raft snapshot: %zu keys", tc_ks_size(&n->srv->ks));
@@ -715,11 +740,11 @@ static void warn_about_zones(const tc_config *cfg)
 }
 
 /* The keys this node reads and, with at_rest_encryption, writes with. */
-static int setup_encryption(tc_raftnode *n, const tc_snapshot_keydir *keys, char *err, size_t errlen)
+static int setup_encryption(tc_raftnode *n, tc_snapshot_keydir *keys, char *err, size_t errlen)
 {
     const tc_config *cfg = &n->srv->cfg;
     n->keys = keys;
-    if (tc_snapshot_opener_new(&n->opener, tc_snapshot_keydir_lookup, (void *)keys) != 0) {
+    if (tc_snapshot_opener_new(&n->opener, node_key, n) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -741,7 +766,7 @@ static int setup_encryption(tc_raftnode *n, const tc_snapshot_keydir *keys, char
     return 0;
 }
 
-int tc_raftnode_start(tc_raftnode *n, tc_server *s, const tc_snapshot_keydir *keys, char *err, size_t errlen)
+int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, char *err, size_t errlen)
 {
     memset(n, 0, sizeof *n);
     n->srv = s;

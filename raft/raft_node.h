@@ -35,16 +35,16 @@ typedef struct tc_raftnode {
     /* Encryption at rest: keys (NULL: none configured), the sealer of the
      * entries this node appends (NULL: at_rest_encryption off), and the
      * opener of sealed entries (whoever wrote them). */
-    const tc_snapshot_keydir *keys;
+    tc_snapshot_keydir *keys;  /* re-read when an unknown key id shows up */
     tc_snapshot_sealer *sealer;
     tc_snapshot_opener *opener;
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes
- * listed there on first start). keys (may be NULL) decrypt sealed entries
+ * listed there on first start). keys decrypt sealed entries
  * and snapshots; with at_rest_encryption its newest key encrypts what this
  * node writes. 0, or -1 with err set. */
-int tc_raftnode_start(tc_raftnode *n, tc_server *s, const tc_snapshot_keydir *keys, char *err, size_t errlen);
+int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, char *err, size_t errlen);
 
 /* What the backup job needs from Raft (position, schedule, TCBACKUP). */
 void tc_raftnode_backup_ops(tc_raftnode *n, tc_backup_job_ops *ops);

@@ -18,6 +18,32 @@ int ctl_cmd_failover(const ctl_cluster *cl, int to_id, long long timeout_ms);
 /* members list | add ID | remove ID | replace OLD_ID NEW_ID */
 int ctl_cmd_members(const ctl_cluster *cl, int argc, char **argv);
 
+/* Options of keys, backup and restore (NULL / 0 when not given). */
+typedef struct ctl_backup_args {
+    const char *to;        /* --to URL: the backup destination */
+    int node_id;           /* --node ID */
+    const char *dir;       /* keys: --dir, the key folder */
+    const char *keys_dir;  /* backup verify, restore: --keys-dir instead of keys_dir of cluster.toml */
+    const char *from;      /* restore: --from NAME */
+    int json;              /* backup list --json */
+    int into_running;      /* restore --into-running */
+    int yes;               /* restore --yes */
+    long long timeout_ms;  /* backup create, restore: --timeout */
+} ctl_backup_args;
+
+/* A ctl_cluster whose cfg.nnodes is 0 means no cluster.toml was read: the
+ * commands below that can work without one (keys with --dir, backup list,
+ * verify and delete with --to) say so when they need it. */
+
+/* keys generate --dir DIR | keys list [--dir DIR] */
+int ctl_cmd_keys(const ctl_cluster *cl, const ctl_backup_args *a, int argc, char **argv);
+
+/* backup create | list | verify NAME | delete NAME */
+int ctl_cmd_backup(const ctl_cluster *cl, const ctl_backup_args *a, int argc, char **argv);
+
+/* restore --from NAME [--to URL] [--into-running] [--yes] */
+int ctl_cmd_restore(const ctl_cluster *cl, const ctl_backup_args *a);
+
 /* Monotonic milliseconds. */
 long long ctl_now_ms(void);
 

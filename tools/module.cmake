@@ -1,5 +1,6 @@
 # tools/: tricachectl, the operator's tool — a RESP client of the nodes that
-# reads cluster.toml through node/config.h — and its integration tests.
+# reads cluster.toml through node/config.h, and reads and writes backups
+# through snapshot/backup.h — and its integration tests.
 #
 # Included from the top-level CMakeLists.txt after the core targets.
 
@@ -10,11 +11,16 @@ set(TC_TRICACHECTL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/status.c
   ${CMAKE_CURRENT_LIST_DIR}/failover.c
   ${CMAKE_CURRENT_LIST_DIR}/members.c
+  ${CMAKE_CURRENT_LIST_DIR}/progress.c
+  ${CMAKE_CURRENT_LIST_DIR}/keys.c
+  ${CMAKE_CURRENT_LIST_DIR}/backup_dest.c
+  ${CMAKE_CURRENT_LIST_DIR}/backup.c
+  ${CMAKE_CURRENT_LIST_DIR}/restore.c
 )
 
 if(NOT TC_FUZZ)
   add_executable(tricachectl ${TC_TRICACHECTL_SOURCES})
-  target_link_libraries(tricachectl PRIVATE tcnode)
+  target_link_libraries(tricachectl PRIVATE tcnode tcbackup tcsnapshot)
 endif()
 
 if(CMOCKA_FOUND AND NOT TC_FUZZ)
@@ -24,5 +30,16 @@ if(CMOCKA_FOUND AND NOT TC_FUZZ)
   target_link_libraries(test_integration_tricachectl PRIVATE PkgConfig::CMOCKA)
   add_test(NAME integration_tricachectl COMMAND test_integration_tricachectl)
   set_tests_properties(integration_tricachectl PROPERTIES LABELS integration TIMEOUT 600
+    ENVIRONMENT "TC_BINARY=$<TARGET_FILE:tricache>;TRICACHECTL=$<TARGET_FILE:tricachectl>")
+
+  # keys, backup and restore: backups are made in the test with the snapshot
+  # writer and the backup library, then listed, verified and restored by
+  # tricachectl into real clusters.
+  add_executable(test_integration_tricachectl_backup
+    ${CMAKE_SOURCE_DIR}/tests/integration/test_tricachectl_backup.c
+    ${CMAKE_SOURCE_DIR}/tests/integration/harness.c)
+  target_link_libraries(test_integration_tricachectl_backup PRIVATE tcbackup tcsnapshot PkgConfig::CMOCKA)
+  add_test(NAME integration_tricachectl_backup COMMAND test_integration_tricachectl_backup)
+  set_tests_properties(integration_tricachectl_backup PROPERTIES LABELS integration TIMEOUT 900
     ENVIRONMENT "TC_BINARY=$<TARGET_FILE:tricache>;TRICACHECTL=$<TARGET_FILE:tricachectl>")
 endif()

@@ -321,3 +321,33 @@ int ctl_conn_command(ctl_conn *c, ctl_reply *out, int argc, const char *const *a
     }
     return rc;
 }
+
+int ctl_conn_send_raw(ctl_conn *c, const void *buf, size_t len)
+{
+    if (c->fd < 0) {
+        snprintf(c->err, sizeof c->err, "not connected");
+        return -ENOTCONN;
+    }
+    int rc = send_all(c, buf, len);
+    if (rc != 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    return rc;
+}
+
+int ctl_conn_read_reply(ctl_conn *c, ctl_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    if (c->fd < 0) {
+        snprintf(c->err, sizeof c->err, "not connected");
+        return -ENOTCONN;
+    }
+    int rc = read_reply(c, now_ms() + c->timeout_ms, out, 0);
+    if (rc != 0) {
+        ctl_reply_free(out);
+        close(c->fd);
+        c->fd = -1;
+    }
+    return rc;
+}

@@ -48,6 +48,12 @@ void ctl_conn_close(ctl_conn *c);
  * the stream is unknown. */
 int ctl_conn_command(ctl_conn *c, ctl_reply *out, int argc, const char *const *argv);
 void ctl_reply_free(ctl_reply *r);
+/* Pipelining: ctl_conn_send_raw writes bytes that are already RESP (a
+ * command whose arguments may hold any bytes), ctl_conn_read_reply reads the
+ * next reply; several commands may be in flight, their replies come back
+ * in order. On an error the socket is closed, as with ctl_conn_command. */
+int ctl_conn_send_raw(ctl_conn *c, const void *buf, size_t len);
+int ctl_conn_read_reply(ctl_conn *c, ctl_reply *out);
 /* 1 if r is an error reply whose first word is `code` ("READONLY", "MOVED"). */
 int ctl_reply_is_error(const ctl_reply *r, const char *code);
 

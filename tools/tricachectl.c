@@ -18,6 +18,14 @@ static void usage(FILE *f)
             "usage: tricachectl [--config FILE] [--io-timeout 1s] status [--json]\n"
             "       tricachectl [--config FILE] [--io-timeout 1s] failover [--to NODE_ID] [--timeout 5s]\n"
             "       tricachectl [--config FILE] [--io-timeout 1s] members list | add ID | remove ID | replace OLD_ID NEW_ID\n"
+            "       tricachectl keys generate --dir DIR\n"
+            "       tricachectl [--config FILE] keys list [--dir DIR]\n"
+            "       tricachectl [--config FILE] backup create [--to URL] [--node ID] [--timeout 10m]\n"
+            "       tricachectl [--config FILE] backup list [--to URL | --node ID] [--json]\n"
+            "       tricachectl [--config FILE] backup verify [URL] NAME [--to URL | --node ID] [--keys-dir DIR]\n"
+            "       tricachectl [--config FILE] backup delete [URL] NAME [--to URL | --node ID]\n"
+            "       tricachectl [--config FILE] restore --from NAME [--to URL | --node ID] [--keys-dir DIR]\n"
+            "                   [--into-running [--yes]] [--timeout 10m]\n"
             "       tricachectl --help | --version\n"
             "\n"
             "commands:\n"
@@ -28,13 +36,34 @@ static void usage(FILE *f)
             "             prints the new primary and how long writes went unacknowledged.\n"
             "             Exit 1 if it did not complete within --timeout.\n"
             "  members    the Raft voter set, changed one step at a time.\n"
+            "  keys       generate: a new key file (key-<id>.tckey, mode 0600) in DIR; it becomes the newest\n"
+            "             key, which encrypts new snapshots and backups once the nodes hold it.\n"
+            "             list: the keys of DIR (default: keys_dir of cluster.toml) and which is newest.\n"
+            "  backup     create: BGSAVE on a healthy replica (else the primary, or --node) and wait for it.\n"
+            "             list: the backups at the destination. verify: fetch one and check every block,\n"
+            "             its key and its manifest. delete: remove one.\n"
+            "  restore    fetch and verify a backup, then load it into the cluster through the primary and\n"
+            "             swap it in on every node at once; refuses a cluster that holds keys unless\n"
+            "             --into-running (which asks on the terminal, or takes --yes).\n"
             "\n"
             "options:\n"
             "  --config FILE       the cluster's cluster.toml (default: ./cluster.toml)\n"
             "  --io-timeout DUR    per connection and per reply (default 1s)\n"
-            "  --json              status as one JSON object\n"
+            "  --json              status, backup list: one JSON object\n"
             "  --to NODE_ID        failover: the node to hand over to\n"
-            "  --timeout DUR       failover: give up after this long (default 5s)\n"
+            "  --to URL            backup, restore: the destination, file:///folder or s3://bucket/prefix\n"
+            "                      (default: [backup] destination of cluster.toml; if that is empty, the\n"
+            "                      node's <data dir>/backups)\n"
+            "  --node ID           backup create: the node that takes it; list, verify, delete, restore:\n"
+            "                      whose <data dir>/backups to use when [backup] destination is empty\n"
+            "  --dir DIR           keys: the key folder\n"
+            "  --keys-dir DIR      backup verify, restore: the key folder (default: keys_dir of cluster.toml)\n"
+            "  --from NAME         restore: the backup to restore\n"
+            "  --into-running      restore: replace the keys of a cluster that holds some\n"
+            "  --yes               restore: confirm --into-running without asking\n"
+            "  --timeout DUR       failover: give up after this long (default 5s); backup create: wait this\n"
+            "                      long for the backup (default 10m); restore: for the load and the replicas\n"
+            "                      to catch up (default 10m)\n"
             "exit codes: 0 done, 1 the cluster is not healthy or the action failed, 2 bad usage or config\n");
 }
 
@@ -64,22 +93,42 @@ static int option(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
+/* Options that belong to some commands only, and which. */
+typedef struct cmd_option {
+    const char *name;
+    int takes_value;
+    const char *what;     /* for "--x needs <what>" */
+    const char *commands; /* space-separated */
+} cmd_option;
+
+static const cmd_option CMD_OPTIONS[] = {
+    {"--json", 0, NULL, "status backup"},
+    {"--to", 1, "a node id (failover) or a destination URL (backup, restore)", "failover backup restore"},
+    {"--timeout", 1, "a duration", "failover backup restore"},
+    {"--node", 1, "a node id", "backup restore"},
+    {"--dir", 1, "a folder", "keys"},
+    {"--keys-dir", 1, "a folder", "backup restore"},
+    {"--from", 1, "a backup name", "restore"},
+    {"--into-running", 0, NULL, "restore"},
+    {"--yes", 0, NULL, "restore"},
+};
+#define NCMD_OPTIONS (sizeof CMD_OPTIONS / sizeof CMD_OPTIONS[0])
+
 typedef struct args {
     const char *config;
     const char *cmd;
     char *pos[8];
     int npos;
-    int json;
-    int to_id;
-    long long io_timeout_ms, timeout_ms;
-    const char *cmd_only_opt; /* a command's option seen, to check it fits the command */
-    const char *cmd_only_for;
+    long long io_timeout_ms;
+    const char *value[NCMD_OPTIONS]; /* command options seen ("" for a flag) */
+    int to_id;                       /* failover --to */
+    ctl_backup_args b;
 } args;
 
-static int parse_duration(const char *name, const char *v, long long *out)
+static int parse_duration(const char *name, const char *v, long long max_ms, long long *out)
 {
     uint64_t ms;
-    if (tc_parse_duration_ms(v, &ms) != 0 || ms == 0 || ms > 3600000) {
+    if (tc_parse_duration_ms(v, &ms) != 0 || ms == 0 || ms > (uint64_t)max_ms) {
         fprintf(stderr, "tricachectl: %s '%s': want a duration such as 500ms, 5s or 1m\n\n", name, v);
         usage(stderr);
         return -1;
@@ -88,16 +137,67 @@ static int parse_duration(const char *name, const char *v, long long *out)
     return 0;
 }
 
-static int note_cmd_option(args *a, const char *opt, const char *cmd)
+static int parse_id(const char *opt, const char *v, int *out)
 {
-    if (a->cmd_only_opt && strcmp(a->cmd_only_for, cmd) != 0) {
-        fprintf(stderr, "tricachectl: %s and %s belong to different commands\n\n", a->cmd_only_opt, opt);
+    char *end;
+    long id = strtol(v, &end, 10);
+    if (!*v || *end || id < 1 || id > 65535) {
+        fprintf(stderr, "tricachectl: %s '%s': want a node id (1..65535)\n\n", opt, v);
         usage(stderr);
         return -1;
     }
-    a->cmd_only_opt = opt;
-    a->cmd_only_for = cmd;
+    *out = (int)id;
     return 0;
+}
+
+static int has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
+    return 0;
+}
+
+/* Command options, now that the command is known. Returns -1 to go on. */
+static int apply_cmd_options(args *a)
+{
+    for (size_t k = 0; k < NCMD_OPTIONS; k++) {
+        const char *v = a->value[k], *name = CMD_OPTIONS[k].name;
+        if (!v) continue;
+        if (!has_word(CMD_OPTIONS[k].commands, a->cmd)) {
+            fprintf(stderr, "tricachectl: %s is not an option of %s (it belongs to: %s)\n\n", name, a->cmd,
+                    CMD_OPTIONS[k].commands);
+            usage(stderr);
+            return CTL_EXIT_USAGE;
+        }
+        if (CMD_OPTIONS[k].takes_value && !*v) {
+            fprintf(stderr, "tricachectl: %s needs %s\n\n", name, CMD_OPTIONS[k].what);
+            usage(stderr);
+            return CTL_EXIT_USAGE;
+        }
+        int failover = strcmp(a->cmd, "failover") == 0;
+        if (strcmp(name, "--json") == 0) a->b.json = 1;
+        else if (strcmp(name, "--into-running") == 0) a->b.into_running = 1;
+        else if (strcmp(name, "--yes") == 0) a->b.yes = 1;
+        else if (strcmp(name, "--dir") == 0) a->b.dir = v;
+        else if (strcmp(name, "--keys-dir") == 0) a->b.keys_dir = v;
+        else if (strcmp(name, "--from") == 0) a->b.from = v;
+        else if (strcmp(name, "--node") == 0) {
+            if (parse_id("--node", v, &a->b.node_id) != 0) return CTL_EXIT_USAGE;
+        } else if (strcmp(name, "--to") == 0) {
+            if (failover) {
+                if (parse_id("--to", v, &a->to_id) != 0) return CTL_EXIT_USAGE;
+            } else {
+                a->b.to = v;
+            }
+        } else if (strcmp(name, "--timeout") == 0) {
+            /* a failover is a drill of seconds; a backup of a big keyspace
+             * to object storage may take hours */
+            long long max = failover ? 3600000LL : 7LL * 24 * 3600000;
+            if (parse_duration("--timeout", v, max, &a->b.timeout_ms) != 0) return CTL_EXIT_USAGE;
+        }
+    }
+    return -1;
 }
 
 /* Returns -1 to go on, or an exit code. */
@@ -120,60 +220,75 @@ static int parse_args(int argc, char **argv, args *a)
             printf("tricachectl %s\n", TC_VERSION);
             return CTL_EXIT_OK;
         }
-        if (strcmp(arg, "--json") == 0) {
-            if (note_cmd_option(a, arg, "status") != 0) return CTL_EXIT_USAGE;
-            a->json = 1;
-            continue;
-        }
         if ((m = option(argc, argv, &i, "--config", &v)) != 0) {
             if (m < 0 || !*v) return usage_error("%s needs a file", "--config");
             a->config = v;
-        } else if ((m = option(argc, argv, &i, "--io-timeout", &v)) != 0) {
-            if (m < 0) return usage_error("%s needs a duration", "--io-timeout");
-            if (parse_duration("--io-timeout", v, &a->io_timeout_ms) != 0) return CTL_EXIT_USAGE;
-        } else if ((m = option(argc, argv, &i, "--timeout", &v)) != 0) {
-            if (m < 0) return usage_error("%s needs a duration", "--timeout");
-            if (note_cmd_option(a, "--timeout", "failover") != 0) return CTL_EXIT_USAGE;
-            if (parse_duration("--timeout", v, &a->timeout_ms) != 0) return CTL_EXIT_USAGE;
-        } else if ((m = option(argc, argv, &i, "--to", &v)) != 0) {
-            if (m < 0) return usage_error("%s needs a node id", "--to");
-            if (note_cmd_option(a, "--to", "failover") != 0) return CTL_EXIT_USAGE;
-            char *end;
-            long id = strtol(v, &end, 10);
-            if (!*v || *end || id < 1 || id > 65535) return usage_error("--to '%s': want a node id (1..65535)", v);
-            a->to_id = (int)id;
-        } else {
-            return usage_error("unknown option '%s'", arg);
+            continue;
         }
+        if ((m = option(argc, argv, &i, "--io-timeout", &v)) != 0) {
+            if (m < 0) return usage_error("%s needs a duration", "--io-timeout");
+            if (parse_duration("--io-timeout", v, 3600000, &a->io_timeout_ms) != 0) return CTL_EXIT_USAGE;
+            continue;
+        }
+        size_t k;
+        for (k = 0; k < NCMD_OPTIONS; k++) {
+            const cmd_option *o = &CMD_OPTIONS[k];
+            if (!o->takes_value) {
+                if (strcmp(arg, o->name) != 0) continue;
+                a->value[k] = "";
+                break;
+            }
+            if ((m = option(argc, argv, &i, o->name, &v)) == 0) continue;
+            if (m < 0) {
+                fprintf(stderr, "tricachectl: %s needs %s\n\n", o->name, o->what);
+                usage(stderr);
+                return CTL_EXIT_USAGE;
+            }
+            a->value[k] = v;
+            break;
+        }
+        if (k == NCMD_OPTIONS) return usage_error("unknown option '%s'", arg);
     }
     if (!a->cmd) return usage_error("%s", "no command given");
-    int known = strcmp(a->cmd, "status") == 0 || strcmp(a->cmd, "failover") == 0 || strcmp(a->cmd, "members") == 0;
-    if (!known) return usage_error("unknown command '%s'", a->cmd);
-    if (a->cmd_only_opt && strcmp(a->cmd_only_for, a->cmd) != 0) {
-        fprintf(stderr, "tricachectl: %s is an option of %s, not of %s\n\n", a->cmd_only_opt, a->cmd_only_for, a->cmd);
-        usage(stderr);
-        return CTL_EXIT_USAGE;
-    }
-    if (strcmp(a->cmd, "members") != 0 && a->npos > 0)
-        return usage_error("unexpected argument '%s'", a->pos[0]);
+    static const char *const known[] = {"status", "failover", "members", "keys", "backup", "restore"};
+    size_t c;
+    for (c = 0; c < sizeof known / sizeof known[0]; c++)
+        if (strcmp(a->cmd, known[c]) == 0) break;
+    if (c == sizeof known / sizeof known[0]) return usage_error("unknown command '%s'", a->cmd);
+    int rc = apply_cmd_options(a);
+    if (rc >= 0) return rc;
+    int takes_args = strcmp(a->cmd, "members") == 0 || strcmp(a->cmd, "keys") == 0 || strcmp(a->cmd, "backup") == 0;
+    if (!takes_args && a->npos > 0) return usage_error("unexpected argument '%s'", a->pos[0]);
     return -1;
+}
+
+/* keys, and backup list / verify / delete, can work on a folder or URL
+ * given on the command line without any cluster.toml. */
+static int config_optional(const args *a)
+{
+    if (strcmp(a->cmd, "keys") == 0) return 1;
+    return strcmp(a->cmd, "backup") == 0 && !(a->npos > 0 && strcmp(a->pos[0], "create") == 0);
 }
 
 int main(int argc, char **argv)
 {
-    args a = {.io_timeout_ms = CTL_DEFAULT_TIMEOUT_MS, .timeout_ms = DEFAULT_FAILOVER_TIMEOUT_MS};
+    args a = {.io_timeout_ms = CTL_DEFAULT_TIMEOUT_MS};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
 
-    if (!a.config) {
-        if (access(DEFAULT_CONFIG, F_OK) != 0) {
+    int optional = config_optional(&a);
+    /* a key is made before there is a cluster to configure */
+    int unused = strcmp(a.cmd, "keys") == 0 && a.npos > 0 && strcmp(a.pos[0], "generate") == 0;
+    if (unused) a.config = NULL;
+    else if (!a.config) {
+        if (access(DEFAULT_CONFIG, F_OK) == 0) a.config = DEFAULT_CONFIG;
+        else if (!optional) {
             fprintf(stderr,
                     "tricachectl: no %s in the current directory\n"
                     "  hint: pass the cluster's config with --config FILE\n",
                     DEFAULT_CONFIG);
             return CTL_EXIT_USAGE;
         }
-        a.config = DEFAULT_CONFIG;
     }
     ctl_cluster *cl = calloc(1, sizeof *cl);
     if (!cl) {
@@ -181,17 +296,25 @@ int main(int argc, char **argv)
         return CTL_EXIT_CLUSTER;
     }
     char err[2048];
-    if (tc_config_load(&cl->cfg, a.config, err, sizeof err) != 0) {
+    if (!a.config) {
+        tc_config_defaults(&cl->cfg); /* no nodes: the commands say when they need some */
+    } else if (tc_config_load(&cl->cfg, a.config, err, sizeof err) != 0) {
         fprintf(stderr, "tricachectl: %s%s", err, err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
         free(cl);
         return CTL_EXIT_USAGE;
     }
     cl->timeout_ms = (int)a.io_timeout_ms;
 
-    if (strcmp(a.cmd, "status") == 0) rc = ctl_cmd_status(cl, a.json);
-    else if (strcmp(a.cmd, "failover") == 0) rc = ctl_cmd_failover(cl, a.to_id, a.timeout_ms);
-    else rc = ctl_cmd_members(cl, a.npos, a.pos);
+    if (strcmp(a.cmd, "status") == 0) rc = ctl_cmd_status(cl, a.b.json);
+    else if (strcmp(a.cmd, "failover") == 0)
+        rc = ctl_cmd_failover(cl, a.to_id, a.b.timeout_ms ? a.b.timeout_ms : DEFAULT_FAILOVER_TIMEOUT_MS);
+    else if (strcmp(a.cmd, "members") == 0) rc = ctl_cmd_members(cl, a.npos, a.pos);
+    else if (strcmp(a.cmd, "keys") == 0) rc = ctl_cmd_keys(cl, &a.b, a.npos, a.pos);
+    else if (strcmp(a.cmd, "backup") == 0) rc = ctl_cmd_backup(cl, &a.b, a.npos, a.pos);
+    else rc = ctl_cmd_restore(cl, &a.b);
     if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "members") == 0) usage(stderr);
+    else if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "status") != 0 && strcmp(a.cmd, "failover") != 0)
+        fprintf(stderr, "(tricachectl --help shows every command and option)\n");
     free(cl);
     return rc;
 }
