@@ -25,9 +25,11 @@ if(CMOCKA_FOUND AND NOT TC_FUZZ)
 
   # Against s3rver (a local S3 endpoint from npm, installed into tests/s3 by
   # scripts/install-deps.sh); cross-checked with awscli when it is there.
-  add_executable(test_integration_backup_s3 ${CMAKE_SOURCE_DIR}/tests/integration/test_backup_s3.c)
+  add_executable(test_integration_backup_s3 ${CMAKE_SOURCE_DIR}/tests/integration/test_backup_s3.c
+                                            ${CMAKE_SOURCE_DIR}/tests/integration/harness.c)
+  target_include_directories(test_integration_backup_s3 PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
   target_link_libraries(test_integration_backup_s3 PRIVATE tcbackup PkgConfig::CMOCKA)
   add_test(NAME integration_backup_s3 COMMAND test_integration_backup_s3)
   set_tests_properties(integration_backup_s3 PROPERTIES LABELS integration TIMEOUT 600
-    ENVIRONMENT "TC_S3RVER=${CMAKE_SOURCE_DIR}/tests/s3/node_modules/.bin/s3rver")
+    ENVIRONMENT "TC_S3RVER=${CMAKE_SOURCE_DIR}/tests/s3/node_modules/.bin/s3rver;TC_BINARY=$<TARGET_FILE:tricache>;TRICACHECTL=$<TARGET_FILE:tricachectl>")
 endif()
