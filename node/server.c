@@ -21,6 +21,10 @@
 #define OUTPUT_PAUSE_BYTES (1024 * 1024)
 /* A query buffer this large is freed once it is empty again. */
 #define QUERY_SHRINK_BYTES (1024 * 1024)
+/* Unparsed input kept for a client whose commands wait (for the log to
+ * make room, or for its earlier writes): beyond this the node stops reading
+ * its socket, so TCP slows the sender down instead of memory growing. */
+#define INPUT_PAUSE_BYTES (4 * 1024 * 1024)
 
 int64_t tc_now_ms(void)
 {
@@ -248,9 +252,22 @@ static void on_write_done(uv_write_t *req, int status)
     if (c->reading_paused && !c->closing && !(c->writing && c->out.len >= OUTPUT_PAUSE_BYTES)) {
         c->reading_paused = 0;
         process_input(c);
-        if (!c->closing && !c->reading_paused && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        if (!c->closing && !c->reading_paused && !c->input_paused &&
+            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
             close_client(c);
     }
+}
+
+/* Pauses or resumes reading for input that waits (see INPUT_PAUSE_BYTES). */
+static void pace_input(tc_client *c, int held)
+{
+    if (c->closing) return;
+    int pause = held && c->query.len - c->query_pos >= INPUT_PAUSE_BYTES;
+    if (pause == c->input_paused) return;
+    c->input_paused = pause;
+    if (c->reading_paused) return; /* reading stays stopped for the output */
+    if (pause) uv_read_stop((uv_stream_t *)&c->tcp);
+    else if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) close_client(c);
 }
 
 static void flush_output(tc_client *c)
@@ -316,8 +333,9 @@ static void process_input(tc_client *c)
 {
     tc_server *s = c->srv;
     tc_reply reply = {&c->out, c->resp};
+    int held = 0; /* stopped with commands that must wait */
     s->current = c;
-    while (!c->close_after_reply && !c->closing && !c->blocked) {
+    while (!c->close_after_reply && !c->closing && !(held = c->blocked)) {
         size_t avail = c->query.len - c->query_pos;
         if (avail == 0) break;
         if (c->writing && c->out.len >= OUTPUT_PAUSE_BYTES) {
@@ -374,6 +392,7 @@ static void process_input(tc_client *c)
         if (dispatch(s, c, argc, c->argv, &reply, now) == TC_ROUTE_DEFER) {
             /* Left in the buffer: parsed again from scratch when the client
              * may go on (its writes answered, or the router resumes it). */
+            held = 1;
             break;
         }
         c->query_pos += used;
@@ -388,6 +407,7 @@ static void process_input(tc_client *c)
         c->query_pos = 0;
     }
     if (c->query.len == 0 && c->query.cap > QUERY_SHRINK_BYTES) tc_buf_free(&c->query);
+    pace_input(c, held);
     if (c->out.oom) {
         close_client(c);
         return;

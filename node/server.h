@@ -42,6 +42,7 @@ typedef struct tc_client {
     int close_after_reply;        /* QUIT, protocol error, KILL: close once flushed */
     int closing;                  /* uv_close called */
     int reading_paused;           /* stopped reading because output piled up */
+    int input_paused;             /* stopped reading: much input waits while the client is held back */
     int64_t created_ms, last_active_ms; /* wall clock */
     const char *last_cmd;
 

@@ -22,6 +22,7 @@ struct tc_batch {
     tc_client **clients; /* the client of each command; NULL for expiry */
     size_t cap;
     int64_t submit_ms;
+    size_t bytes;        /* of the entry, once submitted */
     int kind;
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     unsigned char *early; /* per command: answered +OK once submitted */
@@ -177,6 +178,15 @@ static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, con
             if (!reply_moved(s, cmd, argc, argv, rep)) tc_reply_error(rep, ERR_READONLY);
             return TC_ROUTE_DONE;
         }
+        if (r->inflight_bytes + (r->open ? r->open->entry.len : 0) >= TC_ROUTER_LOG_ROOM) {
+            if (list_add(&r->log_full, c) != 0) {
+                tc_reply_error(rep, "ERR out of memory");
+                return TC_ROUTE_DONE;
+            }
+            c->pending++;
+            c->blocked = 1;
+            return TC_ROUTE_DEFER; /* resumed when commits make room */
+        }
         if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
@@ -259,6 +269,7 @@ static void resume_waiters(tc_router *r)
 {
     resume_list(&r->covered);
     resume_list(&r->waiting);
+    resume_list(&r->log_full);
 }
 
 void tc_router_abort(tc_router *r)
@@ -286,6 +297,8 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
         return -1;
     }
     r->entries_submitted++;
+    b->bytes = b->entry.len;
+    r->inflight_bytes += b->bytes;
     tc_buf_free(&b->entry); /* the log copied the bytes */
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     ack_early(b);
@@ -349,7 +362,9 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
         batch_fail(b, ERR_UNKNOWN_OUTCOME);
     }
     if (b == r->expiry) r->expiry = NULL;
+    r->inflight_bytes -= b->bytes;
     batch_free(b);
+    if (r->log_full.n && r->inflight_bytes < TC_ROUTER_LOG_ROOM / 2) resume_list(&r->log_full);
 }
 
 void tc_router_barrier_done(tc_router *r, int status)
@@ -383,7 +398,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
-        if (r->waiting.n || r->covered.n) resume_waiters(r);
+        if (r->waiting.n || r->covered.n || r->log_full.n) resume_waiters(r);
         return;
     }
     /* Keep the lease fresh while idle: a barrier before half of it is gone. */

@@ -25,6 +25,8 @@ enum tc_role { TC_ROLE_NONE = 0, TC_ROLE_PRIMARY, TC_ROLE_REPLICA };
 
 typedef struct tc_batch tc_batch;
 
+#define TC_ROUTER_LOG_ROOM (1u << 20)
+
 /* Clients whose reads wait for a barrier. */
 typedef struct tc_client_list {
     tc_client **v;
@@ -57,6 +59,12 @@ typedef struct tc_router {
     int64_t barrier_submit_ms;
     tc_client_list waiting;     /* reads that arrived after the last barrier was sent */
     tc_client_list covered;     /* reads the barrier in flight was sent after */
+    /* Flow control: bytes of entries submitted and not yet committed. Above
+     * TC_ROUTER_LOG_ROOM writers wait (and the node stops reading them), so
+     * the backlog a replica must take in before the next heartbeat stays
+     * small compared to the election timeout. */
+    size_t inflight_bytes;
+    tc_client_list log_full;    /* writers waiting for room */
 
     int64_t max_staleness_ms;
     uint64_t seen_applied;

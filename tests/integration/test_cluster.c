@@ -503,6 +503,47 @@ static void test_members_add_and_remove(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, start3, stop3)
 
+/* A bulk import (redis-cli --pipe of 1,000,000 SETs of 100 bytes, as fast as
+ * the node reads them) must not cost the primary its leadership: the node
+ * stops reading a writer while 1 MiB of entries is uncommitted, so the work
+ * of one loop pass stays far below the election timeout. Every SET is
+ * acknowledged and the term does not change. */
+static void test_bulk_import_keeps_the_primary(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    char *term = h_info_field(c, p, "replication", "raft_term");
+    char path[400];
+    snprintf(path, sizeof path, "%s/import.resp", c->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    char value[101];
+    for (int i = 0; i < 1000000; i++) {
+        for (int k = 0; k < 100; k++) value[k] = (char)('a' + (i * 7 + k * 13) % 26);
+        value[100] = '\0';
+        char key[32];
+        int klen = snprintf(key, sizeof key, "import:%d", i);
+        fprintf(f, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n", klen, key, value);
+    }
+    fclose(f);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "redis-cli -p %d --pipe < %s 2>&1 | tail -n 1", c->nodes[p].port, path);
+    FILE *out = popen(cmd, "r");
+    assert_non_null(out);
+    char line[256] = "";
+    if (!fgets(line, sizeof line, out)) line[0] = '\0';
+    assert_int_equal(pclose(out), 0);
+    assert_non_null(strstr(line, "errors: 0, replies: 1000000"));
+    char *after = h_info_field(c, p, "replication", "raft_term");
+    assert_string_equal(after, term);
+    free(after);
+    free(term);
+    char *n = cli(c, p, "DBSIZE", NULL, NULL);
+    assert_string_equal(n, "1000000");
+    free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
         cmocka_unit_test_setup_teardown(test_preferred_zone_gets_the_primary_back, start3_prefer_c, stop3),
         cmocka_unit_test_setup_teardown(test_members_add_and_remove, start3_plus_joiner, stop3),
+        T(test_bulk_import_keeps_the_primary),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
