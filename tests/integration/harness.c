@@ -567,6 +567,28 @@ char *h_info_field(tcluster *c, int i, const char *section, const char *field)
     return out;
 }
 
+char *h_converged_digest(tcluster *c)
+{
+    long long deadline = h_ms() + 15000;
+    for (;;) {
+        char *first = NULL;
+        int same = 1;
+        for (int i = 0; i < c->n; i++) {
+            if (c->nodes[i].pid <= 0) continue;
+            char *d = h_cli(&c->nodes[i], "DEBUG", "DIGEST", (char *)NULL);
+            if (!first) first = d;
+            else {
+                same = same && strcmp(first, d) == 0;
+                free(d);
+            }
+        }
+        if (same) return first;
+        free(first);
+        assert_true(h_ms() < deadline);
+        pause_ms(20);
+    }
+}
+
 int h_cluster_primary(tcluster *c, int deadline_ms)
 {
     long long deadline = h_ms() + deadline_ms;

@@ -33,6 +33,9 @@ void h_cluster_stop(tcluster *c);
 /* Index of the node whose INFO says role:master, polling until the
  * deadline (ms from now); -1 if none. Ignores stopped nodes. */
 int h_cluster_primary(tcluster *c, int deadline_ms);
+/* Polls until every running node answers the same DEBUG DIGEST and
+ * returns it (malloc'd); fails the test after 15 s. */
+char *h_converged_digest(tcluster *c);
 /* Sends sig to node i (SIGKILL: also reaps it and marks it stopped). */
 void h_node_signal(tcluster *c, int i, int sig);
 /* Starts node i again on its data directory and waits for PING. */

@@ -41,28 +41,6 @@ static char *cli(tcluster *c, int i, const char *a, const char *b, const char *d
     return h_cli(&c->nodes[i], a, b, d, (char *)NULL);
 }
 
-/* Polls until every running node's DEBUG DIGEST is the same; returns it. */
-static char *converged_digest(tcluster *c)
-{
-    long long deadline = h_ms() + 15000;
-    for (;;) {
-        char *first = NULL;
-        int same = 1;
-        for (int i = 0; i < c->n; i++) {
-            if (c->nodes[i].pid <= 0) continue;
-            char *d = h_cli(&c->nodes[i], "DEBUG", "DIGEST", (char *)NULL);
-            if (!first) first = d;
-            else {
-                same = same && strcmp(first, d) == 0;
-                free(d);
-            }
-        }
-        if (same) return first;
-        free(first);
-        assert_true(h_ms() < deadline);
-        usleep(20000);
-    }
-}
 
 static void test_writes_reach_every_replica(void **state)
 {
@@ -88,7 +66,7 @@ static void test_writes_reach_every_replica(void **state)
         free(r);
     }
     h_close(fd);
-    char *d = converged_digest(c);
+    char *d = h_converged_digest(c);
     assert_string_not_equal(d, "0000000000000000000000000000000000000000");
     free(d);
     for (int i = 0; i < 3; i++) {
@@ -188,7 +166,7 @@ static void test_kill_primary_loses_no_acknowledged_write(void **state)
     expect_all_acked(c, p, acked, TOTAL);
     /* the old primary comes back as a replica and catches up */
     h_node_restart(c, dead);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     expect_all_acked(c, dead, acked, TOTAL);
 }
 
@@ -215,7 +193,7 @@ static void test_frozen_primary_steps_down(void **state)
     char *out = cli(c, frozen, "SET", "late", "1");
     assert_string_equal(out, "READONLY You can't write against a read only replica.");
     free(out);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     expect_all_acked(c, frozen, acked, TOTAL);
 }
 
@@ -231,7 +209,7 @@ static void test_restarted_replica_catches_up(void **state)
     for (int i = 0; i < 2000; i++) free(h_reply(fd));
     h_close(fd);
     h_node_restart(c, r);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     char *v = cli(c, r, "GET", "counter", NULL);
     assert_string_equal(v, "2000");
     free(v);
@@ -257,7 +235,7 @@ static void test_replica_catches_up_from_snapshot(void **state)
     }
     h_close(fd);
     h_node_restart(c, r);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     char path[400];
     snprintf(path, sizeof path, "%s/node-%d.log", c->dir, r + 1);
     int st;

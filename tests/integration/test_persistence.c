@@ -58,28 +58,6 @@ static int files_containing(const char *dir, const char *needle)
     return n;
 }
 
-/* Polls until every running node's DEBUG DIGEST is the same; returns it. */
-static char *converged_digest(tcluster *c)
-{
-    long long deadline = h_ms() + DEADLINE_MS;
-    for (;;) {
-        char *first = NULL;
-        int same = 1;
-        for (int i = 0; i < c->n; i++) {
-            if (c->nodes[i].pid <= 0) continue;
-            char *d = cli(&c->nodes[i], "DEBUG", "DIGEST", NULL);
-            if (!first) first = d;
-            else {
-                same = same && strcmp(first, d) == 0;
-                free(d);
-            }
-        }
-        if (same) return first;
-        free(first);
-        assert_true(h_ms() < deadline);
-        usleep(20000);
-    }
-}
 
 /* Writes n keys with the marker in their values, one entry each. */
 static void write_marked(tnode *primary, int n)
@@ -109,7 +87,7 @@ static void test_at_rest_encryption_leaves_no_plaintext(void **state)
     int p = h_cluster_primary(c, DEADLINE_MS);
     assert_true(p >= 0);
     write_marked(&c->nodes[p], 300);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     char data[400];
     snprintf(data, sizeof data, "%s/data", c->dir);
     assert_int_equal(files_containing(data, MARKER), 0);
@@ -117,7 +95,7 @@ static void test_at_rest_encryption_leaves_no_plaintext(void **state)
     int r = (p + 1) % 3;
     h_node_signal(c, r, SIGKILL);
     h_node_restart(c, r);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     char *v = cli(&c->nodes[r], "GET", "secret:299", NULL);
     assert_string_equal(v, MARKER "-299");
     free(v);
@@ -127,7 +105,7 @@ static void test_at_rest_encryption_leaves_no_plaintext(void **state)
     p = h_cluster_primary(c, DEADLINE_MS);
     assert_true(p >= 0);
     write_marked(&c->nodes[p], 300);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     snprintf(data, sizeof data, "%s/data", c->dir);
     assert_true(files_containing(data, MARKER) > 0);
     h_cluster_stop(c);
@@ -156,7 +134,7 @@ static void test_key_rotation_with_rolling_restart(void **state)
     int r = (p + 1) % 3;
     h_node_signal(c, r, SIGKILL); /* reaped, so the restart gets the ports */
     h_node_restart(c, r);
-    free(converged_digest(c)); /* a transfer only goes to a caught-up node */
+    free(h_converged_digest(c)); /* a transfer only goes to a caught-up node */
     char port[16];
     snprintf(port, sizeof port, "%d", c->nodes[r].port);
     long long deadline = h_ms() + DEADLINE_MS;
@@ -169,7 +147,7 @@ static void test_key_rotation_with_rolling_restart(void **state)
         usleep(200000);
     }
     write_marked(&c->nodes[r], 200); /* sealed with key 2, snapshots too */
-    char *digest = converged_digest(c);
+    char *digest = h_converged_digest(c);
     char path[400];
     snprintf(path, sizeof path, "%s/node-%d.log", c->dir, p + 1);
     int st;
@@ -183,7 +161,7 @@ static void test_key_rotation_with_rolling_restart(void **state)
         h_node_signal(c, i, SIGKILL);
         h_node_restart(c, i);
     }
-    char *again = converged_digest(c);
+    char *again = h_converged_digest(c);
     assert_string_equal(digest, again);
     free(digest);
     free(again);
@@ -211,7 +189,7 @@ static void test_missing_key_stops_the_node(void **state)
     int p = h_cluster_primary(c, DEADLINE_MS);
     assert_true(p >= 0);
     write_marked(&c->nodes[p], 200); /* enough for a Raft snapshot on every node */
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     for (int i = 0; i < 3; i++) h_node_signal(c, i, SIGKILL);
 
     /* an empty keys_dir: the node stops before serving */
@@ -432,7 +410,7 @@ static void test_tcrestore_replaces_the_keyspace_everywhere(void **state)
     v = h_cli(pn, "TCRESTORE", "COMMIT", "r2", "3", (char *)NULL);
     assert_string_equal(v, "OK");
     free(v);
-    free(converged_digest(c));
+    free(h_converged_digest(c));
     for (int i = 0; i < 3; i++) {
         v = cli(&c->nodes[i], "DBSIZE", NULL, NULL);
         assert_string_equal(v, "2"); /* a and b; "gone" had expired */
