@@ -679,12 +679,30 @@ static void on_cron(tc_server *s, int64_t now)
 
 /* ---- loop integration ----------------------------------------------------- */
 
+/* Elections and step-downs in the node's log: an operator reading it after
+ * an incident sees when this node's view of the primary changed. */
+static void log_role_change(tc_raftnode *n)
+{
+    const tc_node_conf *p = tc_raftnode_primary(n);
+    int primary = p ? p->id : 0;
+    if (primary == n->logged_primary) return;
+    n->logged_primary = primary;
+    unsigned long long term = (unsigned long long)raft_current_term(&n->raft);
+    if (primary == n->srv->self->id)
+        tc_notice("this node is now the primary (term %llu)", term);
+    else if (primary)
+        tc_notice("node %d (%s) is the primary (term %llu); this node is a replica", primary, p->zone, term);
+    else
+        tc_notice("no primary known (term %llu): an election is under way", term);
+}
+
 static void on_flush(uv_check_t *h)
 {
     tc_raftnode *n = h->data;
     tc_router_flush(&n->router, tc_now_ms());
     /* every pass, so that no change of primary goes unseen between crons */
     announce_primary_change(n);
+    log_role_change(n);
 }
 
 static void on_raft_closed(struct raft *r)
@@ -867,7 +885,9 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     s->cron_hook = on_cron;
     s->members_list = members_list;
     s->members_change = members_change;
-    tc_notice("raft node %d started at %s with %zu voters (log in %s)", s->self->id, n->address, cfg->nnodes,
-              n->dir);
+    size_t founders = 0;
+    for (size_t i = 0; i < cfg->nnodes; i++) founders += !cfg->nodes[i].join;
+    tc_notice("raft node %d started at %s; cluster.toml lists %zu founding voters and %zu to join (log in %s)",
+              s->self->id, n->address, founders, cfg->nnodes - founders, n->dir);
     return 0;
 }

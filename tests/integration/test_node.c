@@ -72,6 +72,26 @@ static void test_redis_cli_basics(void **state)
     free(digest);
 }
 
+/* A big keyspace is hashed in a forked child while the node keeps
+ * answering; the digest still follows the data exactly. */
+static void test_digest_of_a_big_keyspace(void **state)
+{
+    tnode *n = *state;
+    CLI_EXPECT(n, "OK", "DEBUG", "POPULATE", "150000");
+    char *a = h_cli(n, "DEBUG", "DIGEST", (char *)NULL);
+    assert_int_equal(strlen(a), 40);
+    CLI_EXPECT(n, "1", "DEL", "key:77");
+    char *b = h_cli(n, "DEBUG", "DIGEST", (char *)NULL);
+    assert_string_not_equal(a, b);
+    CLI_EXPECT(n, "OK", "SET", "key:77", "value:77");
+    char *c = h_cli(n, "DEBUG", "DIGEST", (char *)NULL);
+    assert_string_equal(a, c);
+    CLI_EXPECT(n, "PONG", "-3", "PING");
+    free(a);
+    free(b);
+    free(c);
+}
+
 static void test_redis_benchmark(void **state)
 {
     tnode *n = *state;
@@ -372,6 +392,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_redis_cli_basics),
+        T(test_digest_of_a_big_keyspace),
         T(test_redis_benchmark),
         T(test_pipelining_keeps_order),
         T(test_inline_commands),

@@ -1,0 +1,107 @@
+/* DEBUG DIGEST of a big keyspace, computed in a forked child.
+ *
+ * Hashing every key takes ~300 ms per million keys (longer on a loaded
+ * machine): on a primary that is longer than an election timeout, so a
+ * tool that checks replicas with DEBUG DIGEST (tricachectl restore does)
+ * would cost the cluster its primary. The child sees the keyspace as it
+ * was when the command ran (copy-on-write) and writes the 40 hex digits
+ * into a pipe; the node goes on serving and answers the client when they
+ * arrive. */
+#include "digest_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define HEX_LEN 40
+
+typedef struct digest_job {
+    uv_poll_t poll;
+    tc_client *client;
+    pid_t pid;
+    int fd;
+    char hex[HEX_LEN];
+    size_t got;
+} digest_job;
+
+static void on_closed(uv_handle_t *h)
+{
+    digest_job *j = h->data;
+    close(j->fd);
+    free(j);
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    digest_job *j = p->data;
+    if (status == 0) {
+        ssize_t n = read(j->fd, j->hex + j->got, HEX_LEN - j->got);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        if (n > 0) j->got += (size_t)n;
+        if (n > 0 && j->got < HEX_LEN) return;
+    }
+    uv_poll_stop(p);
+    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    char reply[HEX_LEN + 8];
+    int len;
+    if (j->got == HEX_LEN) {
+        len = snprintf(reply, sizeof reply, "+%.*s\r\n", HEX_LEN, j->hex);
+    } else {
+        static const char failed[] = "-ERR DEBUG DIGEST failed in its child process\r\n";
+        tc_client_deliver(j->client, failed, sizeof failed - 1);
+        uv_close((uv_handle_t *)p, on_closed);
+        return;
+    }
+    tc_client_deliver(j->client, reply, (size_t)len);
+    uv_close((uv_handle_t *)p, on_closed);
+}
+
+int tc_digest_in_child(tc_server *s, tc_client *client, int64_t now_ms)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    digest_job *j = calloc(1, sizeof *j);
+    if (!j || uv_poll_init(s->loop, &j->poll, fds[0]) != 0) {
+        free(j);
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[1]);
+        j->fd = fds[0];
+        j->poll.data = j;
+        uv_close((uv_handle_t *)&j->poll, on_closed); /* frees j and the read end */
+        return -1;
+    }
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        if (fds[1] > 3) close_range(3, (unsigned)fds[1] - 1, 0);
+        close_range((unsigned)fds[1] + 1, ~0U, 0);
+        unsigned char d[20];
+        char hex[HEX_LEN + 1];
+        tc_ks_digest(&s->ks, now_ms, d);
+        for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        _exit(write(fds[1], hex, HEX_LEN) == HEX_LEN ? 0 : 1);
+    }
+    close(fds[1]);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    j->client = client;
+    j->pid = pid;
+    j->fd = fds[0];
+    j->poll.data = j;
+    uv_poll_start(&j->poll, UV_READABLE, on_readable);
+    client->pending++; /* answered by on_readable */
+    return 0;
+}
