@@ -1,5 +1,6 @@
 #include "raft_node.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "peer_probe.h"
 
 /* In-flight entries: the library's default of 32 cost us 6.5x throughput
  * (RAFT-NOTES.md); batching keeps the count low anyway. */
@@ -743,6 +745,19 @@ static void on_shutdown(tc_server *s)
     uv_timer_start(&n->close_timer, on_close_timer, 0, 0);
 }
 
+/* No Raft state yet: nothing but "." and ".." in dir. */
+static int dir_is_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
+    closedir(d);
+    return empty;
+}
+
 static void warn_about_zones(const tc_config *cfg)
 {
     for (size_t i = 0; i < cfg->nnodes; i++) {
@@ -797,6 +812,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
         return -1;
     }
     warn_about_zones(cfg);
+    if (!s->self->join && dir_is_empty(n->dir) && tc_peer_probe_lost_data(cfg, s->self, err, errlen)) return -1;
 
     /* 0.22 refuses a zero-filled transport (RAFT_INVALID): set the version. */
     n->transport.version = 1;

@@ -481,6 +481,31 @@ static void test_members_add_and_remove(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, start3, stop3)
 
+/* A founding node whose disk was lost must not start empty under its old
+ * id (its fresh log would never match the primary's): it refuses, and says
+ * how to rejoin as a new member. */
+static void test_node_that_lost_its_data_refuses_to_start(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    free(cli(c, p, "SET", "k", "v"));
+    free(h_converged_digest(c));
+    int r = (p + 1) % 3;
+    h_node_signal(c, r, SIGKILL);
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/data/node-%d", c->dir, r + 1);
+    int st;
+    free(h_run(&st, "rm", "-rf", dir, (char *)NULL));
+    char id[8];
+    snprintf(id, sizeof id, "%d", r + 1);
+    char *out = h_run_tricache(&st, "--config", c->config, "--node", id, (char *)NULL);
+    assert_int_not_equal(st, 0);
+    assert_non_null(strstr(out, "lost its data"));
+    assert_non_null(strstr(out, "members replace"));
+    free(out);
+}
+
 /* A bulk import (redis-cli --pipe of 1,000,000 SETs of 100 bytes, as fast as
  * the node reads them) must not cost the primary its leadership: the node
  * stops reading a writer while 1 MiB of entries is uncommitted, so the work
@@ -539,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
         cmocka_unit_test_setup_teardown(test_preferred_zone_gets_the_primary_back, start3_prefer_c, stop3),
         cmocka_unit_test_setup_teardown(test_members_add_and_remove, start3_plus_joiner, stop3),
+        T(test_node_that_lost_its_data_refuses_to_start),
         T(test_bulk_import_keeps_the_primary),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
