@@ -251,7 +251,9 @@ static void run_schedule(tc_backup_job *j, int64_t now)
      * started running the schedule: a new primary waits a full interval. */
     if (!j->schedule_base_ms) j->schedule_base_ms = now;
     int64_t last = s->backup_scheduled_ms > j->schedule_base_ms ? s->backup_scheduled_ms : j->schedule_base_ms;
-    if (now - last < interval || now - j->schedule_asked_ms < REQUEST_RETRY_MS) return;
+    /* A TCBACKUP RUN sent and not yet applied: wait for it a while. */
+    int awaiting = s->backup_scheduled_ms < j->schedule_asked_ms && now - j->schedule_asked_ms < REQUEST_RETRY_MS;
+    if (now - last < interval || awaiting) return;
     if (!j->ops.submit) { /* standalone: take it here */
         char err[600];
         s->backup_scheduled_ms = now;
