@@ -178,6 +178,52 @@ static void test_key_rotation_with_rolling_restart(void **state)
     free(keys);
 }
 
+/* Encryption switched on for a running cluster: a rolling restart with
+ * at_rest_encryption = true, then enough writes for two snapshots per node;
+ * the values written before the switch are still there, and no plaintext
+ * is left under the data directories once compaction has run. */
+static void test_turn_encryption_on_for_a_running_cluster(void **state)
+{
+    (void)state;
+    char *keys = make_keys(), extra[600];
+    snprintf(extra, sizeof extra, "snapshot_threshold = 64\nkeys_dir = \"%s\"", keys);
+    tcluster *c = h_cluster_start(3, extra);
+    int p = h_cluster_primary(c, DEADLINE_MS);
+    assert_true(p >= 0);
+    write_marked(&c->nodes[p], 50);
+    free(h_converged_digest(c));
+    char data[400];
+    snprintf(data, sizeof data, "%s/data", c->dir);
+    assert_true(files_containing(data, MARKER) > 0);
+
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "sed -i 's/^keys_dir = /at_rest_encryption = true\\nkeys_dir = /' '%s'", c->config);
+    assert_int_equal(system(cmd), 0);
+    for (int i = 0; i < 3; i++) {
+        h_node_signal(c, i, SIGKILL);
+        h_node_restart(c, i);
+        free(h_converged_digest(c));
+    }
+    p = h_cluster_primary(c, DEADLINE_MS);
+    assert_true(p >= 0);
+    int fd = h_connect(c->nodes[p].port);
+    for (int i = 0; i < 600; i++) { /* one entry each: several snapshots and compactions */
+        h_sends(fd, "INCR after-switch\r\n");
+        free(h_reply(fd));
+    }
+    h_close(fd);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) {
+        char *v = cli(&c->nodes[i], "GET", "secret:49", NULL);
+        assert_string_equal(v, MARKER "-49");
+        free(v);
+    }
+    assert_int_equal(files_containing(data, MARKER), 0);
+    h_cluster_stop(c);
+    remove_tree(keys);
+    free(keys);
+}
+
 /* A node whose keys_dir lacks the key its log was sealed with refuses to
  * start, saying which key, and changes nothing on disk. */
 static void test_missing_key_stops_the_node(void **state)
@@ -428,6 +474,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_at_rest_encryption_leaves_no_plaintext),
         cmocka_unit_test(test_key_rotation_with_rolling_restart),
+        cmocka_unit_test(test_turn_encryption_on_for_a_running_cluster),
         cmocka_unit_test(test_missing_key_stops_the_node),
         cmocka_unit_test(test_bgsave_and_save),
         cmocka_unit_test(test_scheduled_backups_on_a_replica),
