@@ -33,3 +33,10 @@ if(CMOCKA_FOUND AND NOT TC_FUZZ)
   set_tests_properties(integration_backup_s3 PROPERTIES LABELS integration TIMEOUT 600
     ENVIRONMENT "TC_S3RVER=${CMAKE_SOURCE_DIR}/tests/s3/node_modules/.bin/s3rver;TC_BINARY=$<TARGET_FILE:tricache>;TRICACHECTL=$<TARGET_FILE:tricachectl>")
 endif()
+
+if(TC_FUZZ)
+  add_executable(fuzz_backup_answers ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_backup_answers.c)
+  target_include_directories(fuzz_backup_answers PRIVATE ${CMAKE_SOURCE_DIR}/snapshot)
+  target_link_libraries(fuzz_backup_answers PRIVATE tcbackup)
+  target_link_options(fuzz_backup_answers PRIVATE -fsanitize=fuzzer,address,undefined)
+endif()
