@@ -628,12 +628,39 @@ out:
     return rc;
 }
 
-int ctl_cmd_restore(const ctl_cluster *cl, const ctl_backup_args *a)
+/* --from also takes the backup's whole URL, file:///dir/NAME or
+ * s3://bucket/prefix/NAME (with or without .tcsnap): the destination is
+ * everything before the last '/'. */
+static int split_from_url(const ctl_backup_args *a, ctl_backup_args *out, char *url, size_t urllen, char *name,
+                          size_t namelen)
 {
-    if (!a->from || !a->from[0]) {
-        fprintf(stderr, "tricachectl: restore needs --from NAME (tricachectl backup list shows the names)\n");
+    *out = *a;
+    const char *slash = strrchr(a->from, '/');
+    if (!strstr(a->from, "://") || !slash || !slash[1]) return 0;
+    if (a->to) {
+        fprintf(stderr, "tricachectl: --from is a URL already; leave out --to\n");
+        return -1;
+    }
+    snprintf(url, urllen, "%.*s", (int)(slash - a->from), a->from);
+    snprintf(name, namelen, "%s", slash + 1);
+    size_t n = strlen(name);
+    if (n > 7 && strcmp(name + n - 7, ".tcsnap") == 0) name[n - 7] = '\0';
+    else if (n > 9 && strcmp(name + n - 9, ".manifest") == 0) name[n - 9] = '\0';
+    out->to = url;
+    out->from = name;
+    return 0;
+}
+
+int ctl_cmd_restore(const ctl_cluster *cl, const ctl_backup_args *given)
+{
+    if (!given->from || !given->from[0]) {
+        fprintf(stderr, "tricachectl: restore needs --from NAME or --from URL/NAME (tricachectl backup list shows the names)\n");
         return CTL_EXIT_USAGE;
     }
+    ctl_backup_args args;
+    char url[TC_BACKUP_MAX_URL], from_name[TC_BACKUP_MAX_NAME + 16];
+    if (split_from_url(given, &args, url, sizeof url, from_name, sizeof from_name) != 0) return CTL_EXIT_USAGE;
+    const ctl_backup_args *a = &args;
     if (strchr(a->from, '/')) {
         fprintf(stderr, "tricachectl: --from '%s' is not a backup name; give the destination with --to URL\n", a->from);
         return CTL_EXIT_USAGE;

@@ -24,7 +24,7 @@ static void usage(FILE *f)
             "       tricachectl [--config FILE] backup list [--to URL | --node ID] [--json]\n"
             "       tricachectl [--config FILE] backup verify [URL] NAME [--to URL | --node ID] [--keys-dir DIR]\n"
             "       tricachectl [--config FILE] backup delete [URL] NAME [--to URL | --node ID]\n"
-            "       tricachectl [--config FILE] restore --from NAME [--to URL | --node ID] [--keys-dir DIR]\n"
+            "       tricachectl [--config FILE] restore --from NAME|URL/NAME [--to URL | --node ID] [--keys-dir DIR]\n"
             "                   [--into-running [--yes]] [--timeout 10m]\n"
             "       tricachectl --help | --version\n"
             "\n"

@@ -626,7 +626,9 @@ static void test_nodes_back_up_to_s3_and_restore(void **state)
 
     tcluster *fresh = h_cluster_start(3, extra);
     assert_true(h_cluster_primary(fresh, 15000) >= 0);
-    out = h_run(&st, ctl, "--config", fresh->config, "restore", "--from", name, (char *)NULL);
+    char from[300]; /* the backup's whole URL this time */
+    snprintf(from, sizeof from, "s3://" BUCKET "/nodes/%s.tcsnap", name);
+    out = h_run(&st, ctl, "--config", fresh->config, "restore", "--from", from, (char *)NULL);
     if (st != 0) fail_msg("restore failed:\n%s", out);
     free(out);
     for (int i = 0; i < 3; i++) {
