@@ -477,6 +477,7 @@ static int digest_of(const ctl_cluster *cl, const tc_node_conf *n, char *out, si
 static int check_nodes(const ctl_cluster *cl, int p, long long deadline)
 {
     const tc_config *cfg = &cl->cfg;
+    if (cfg->nnodes == 1) return CTL_EXIT_OK; /* no replica to compare with */
     node_check chk[TC_CONFIG_MAX_NODES];
     memset(chk, 0, sizeof chk);
     ctl_node_view pv;
@@ -620,7 +621,8 @@ static int run(const ctl_cluster *cl, const ctl_backup_args *a, ctl_local_backup
 
     p = (int)(r->primary - cfg->nodes); /* the primary may have changed during the load */
     rc = check_nodes(cl, p, deadline);
-    if (rc == CTL_EXIT_OK) printf("restore complete: every checked node holds the same keyspace\n");
+    if (rc == CTL_EXIT_OK && cfg->nnodes == 1) printf("restore complete\n");
+    else if (rc == CTL_EXIT_OK) printf("restore complete: every checked node holds the same keyspace\n");
 out:
     ctl_conn_close(&r->c);
     free(r->body.p);
