@@ -23,6 +23,9 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
+BENCH_NAME=bench/backup.sh
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # ---- settings (defaults; flags override) ------------------------------------
 
@@ -103,25 +106,6 @@ RDB loading and full sync on 127.0.0.1 and prints a markdown report to stdout.
 EOF
 }
 
-usage_error() {
-    echo "bench/backup.sh: $*" >&2
-    usage >&2
-    exit 2
-}
-
-die() {
-    echo "bench/backup.sh: error: $*" >&2
-    exit 1
-}
-
-log() {
-    echo "[bench $(date +%T)] $*" >&2
-}
-
-is_positive_int() {
-    [[ $1 =~ ^[1-9][0-9]*$ ]]
-}
-
 parse_args() {
     while [ $# -gt 0 ]; do
         case $1 in
@@ -171,27 +155,15 @@ parse_args() {
 }
 
 check_prerequisites() {
-    local tool
-    for tool in redis-server redis-cli python3 timeout; do
-        command -v "$tool" > /dev/null || die "$tool not found on PATH"
-    done
-    [ -x "$TRICACHE" ] || die "tricache binary '$TRICACHE' is missing or not executable (build it with: scripts/build.sh release)"
-    TRICACHE=$(cd "$(dirname "$TRICACHE")" && pwd)/$(basename "$TRICACHE")
+    require_tools redis-server redis-cli python3 timeout
+    require_tricache
     TRICACHECTL=$(dirname "$TRICACHE")/tricachectl
     [ -x "$TRICACHECTL" ] || die "tricachectl is missing next to $TRICACHE"
     "$TRICACHECTL" --help 2>&1 | grep -q 'restore --from' ||
         die "$TRICACHECTL has no 'restore' command yet (rebuild it: scripts/build.sh release)"
     "$TRICACHECTL" --help 2>&1 | grep -q 'keys generate' ||
         die "$TRICACHECTL has no 'keys generate' command yet (rebuild it: scripts/build.sh release)"
-    if [ -n "$OUT" ]; then
-        local out_dir
-        out_dir=$(dirname "$OUT")
-        if [ -e "$OUT" ]; then
-            if [ ! -f "$OUT" ] || [ ! -w "$OUT" ]; then die "cannot write --out file '$OUT'"; fi
-        elif [ ! -d "$out_dir" ] || [ ! -w "$out_dir" ]; then
-            die "cannot create --out file '$OUT' (directory '$out_dir' missing or not writable)"
-        fi
-    fi
+    check_out_file
 }
 
 # ---- processes -------------------------------------------------------------------
@@ -270,43 +242,6 @@ cleanup() {
     exit "$status"
 }
 
-# free_ports N: N distinct free TCP ports on 127.0.0.1 below the kernel's
-# ephemeral range (so no node's outgoing connection can take one before its
-# server binds it), all bound at once so none is given twice.
-free_ports() {
-    python3 - "$1" <<'EOF'
-import random, socket, sys
-want = int(sys.argv[1])
-try:
-    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-except (OSError, ValueError):
-    low = 32768
-low = min(low, 32768)
-ports = list(range(max(1024, low - 12000), low))
-random.shuffle(ports)
-held = []
-for port in ports:
-    if len(held) == want:
-        break
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        s.close()
-        continue
-    held.append(s)
-if len(held) < want:
-    sys.exit("not enough free ports below the ephemeral range")
-print(" ".join(str(s.getsockname()[1]) for s in held))
-EOF
-}
-
-cli() {
-    local port=$1
-    shift
-    timeout 300 redis-cli -h 127.0.0.1 -p "$port" "$@" | tr -d '\r'
-}
-
 # py SUBCOMMAND ARGS...: bench/backup_report.py. Processes that run in the
 # background call python3 directly instead, so that $! is python's own pid.
 py() {
@@ -315,32 +250,6 @@ py() {
 
 now_ns() {
     date +%s%N
-}
-
-# wait_ready NAME PID PORT LOG: poll PING until PONG, then check that the
-# process answering is the one we started. Redis answers -LOADING while it
-# loads, so it is not used for a redis-server started on an RDB.
-wait_ready() {
-    local name=$1 pid=$2 port=$3 logfile=$4 deadline answering
-    deadline=$(($(date +%s) + READY_TIMEOUT))
-    while true; do
-        if ! kill -0 "$pid" 2> /dev/null; then
-            echo "---- $logfile ----" >&2
-            tail -n 20 "$logfile" >&2 || true
-            die "$name exited during startup"
-        fi
-        if [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" PING 2> /dev/null)" = PONG ]; then
-            break
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            echo "---- $logfile ----" >&2
-            tail -n 20 "$logfile" >&2 || true
-            die "$name did not answer PING on port $port within ${READY_TIMEOUT}s"
-        fi
-        sleep 0.05
-    done
-    answering=$(cli "$port" INFO server | awk -F: '$1 == "process_id" {print $2}')
-    [ "$answering" = "$pid" ] || die "port $port is answered by pid '$answering', not by our $name (pid $pid)"
 }
 
 # start_redis NAME PORT DIR [ARGS...]: a redis-server without persistence
@@ -849,12 +758,6 @@ run_catchup() {
 }
 
 # ---- report -------------------------------------------------------------------------
-
-machine_line() {
-    local model
-    model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2> /dev/null || true)
-    echo "$(nproc) CPUs, ${model:-unknown CPU}; $("$TRICACHE" --version 2>&1 | head -n 1); $(redis-server --version)"
-}
 
 report() {
     py report --results "$TMP/results.jsonl" --data "$DATA_JSON" --rounds "$ROUNDS" --write-rate "$WRITE_RATE" \

@@ -20,6 +20,9 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
+BENCH_NAME=bench/cluster.sh
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # ---- settings (defaults; flags override) ------------------------------------
 
@@ -75,25 +78,6 @@ Benchmarks a three-node tricache cluster against Redis (primary + 2 replicas,
 EOF
 }
 
-usage_error() {
-    echo "bench/cluster.sh: $*" >&2
-    usage >&2
-    exit 2
-}
-
-die() {
-    echo "bench/cluster.sh: error: $*" >&2
-    exit 1
-}
-
-log() {
-    echo "[bench] $*" >&2
-}
-
-is_positive_int() {
-    [[ $1 =~ ^[1-9][0-9]*$ ]]
-}
-
 parse_args() {
     while [ $# -gt 0 ]; do
         case $1 in
@@ -124,21 +108,9 @@ parse_args() {
 }
 
 check_prerequisites() {
-    local tool
-    for tool in redis-server redis-cli redis-benchmark python3 timeout; do
-        command -v "$tool" > /dev/null || die "$tool not found on PATH"
-    done
-    [ -x "$TRICACHE" ] || die "tricache binary '$TRICACHE' is missing or not executable (build it with: cmake --build $REPO_ROOT/build -j2)"
-    TRICACHE=$(cd "$(dirname "$TRICACHE")" && pwd)/$(basename "$TRICACHE")
-    if [ -n "$OUT" ]; then
-        local out_dir
-        out_dir=$(dirname "$OUT")
-        if [ -e "$OUT" ]; then
-            if [ ! -f "$OUT" ] || [ ! -w "$OUT" ]; then die "cannot write --out file '$OUT'"; fi
-        elif [ ! -d "$out_dir" ] || [ ! -w "$out_dir" ]; then
-            die "cannot create --out file '$OUT' (directory '$out_dir' missing or not writable)"
-        fi
-    fi
+    require_tools redis-server redis-cli redis-benchmark python3 timeout
+    require_tricache
+    check_out_file
 }
 
 # Runs on every exit: stop exactly the processes this script started (the
@@ -176,71 +148,6 @@ stop_server() {
         fi
     fi
     wait "$pid" 2> /dev/null || true
-}
-
-# free_ports N: N distinct free TCP ports on 127.0.0.1, chosen below the
-# kernel's ephemeral range, so that no outgoing connection (the nodes connect
-# to each other) can be given one of them before its server binds it. All are
-# bound at the same time, so none is handed out twice.
-free_ports() {
-    python3 - "$1" <<'EOF'
-import random, socket, sys
-try:
-    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-except (OSError, ValueError):
-    low = 32768
-low = min(low, 32768)
-socks = []
-candidates = list(range(max(1024, low - 12000), low))
-random.shuffle(candidates)
-for port in candidates:
-    if len(socks) == int(sys.argv[1]):
-        break
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        s.close()
-        continue
-    socks.append(s)
-if len(socks) < int(sys.argv[1]):
-    sys.exit("no free ports below the ephemeral range")
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
-EOF
-}
-
-cli() {
-    local port=$1
-    shift
-    timeout 300 redis-cli -h 127.0.0.1 -p "$port" "$@" | tr -d '\r'
-}
-
-# wait_ready NAME PID PORT LOG: poll PING until PONG or the deadline, then
-# check that the process answering is the one we started.
-wait_ready() {
-    local name=$1 pid=$2 port=$3 logfile=$4 deadline answering
-    deadline=$(($(date +%s) + READY_TIMEOUT))
-    while true; do
-        if ! kill -0 "$pid" 2> /dev/null; then
-            echo "---- $logfile ----" >&2
-            tail -n 20 "$logfile" >&2 || true
-            die "$name exited during startup"
-        fi
-        if [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" PING 2> /dev/null)" = PONG ]; then
-            break
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            echo "---- $logfile ----" >&2
-            tail -n 20 "$logfile" >&2 || true
-            die "$name did not answer PING on port $port within ${READY_TIMEOUT}s"
-        fi
-        sleep 0.1
-    done
-    answering=$(cli "$port" INFO server | awk -F: '$1 == "process_id" {print $2}')
-    [ "$answering" = "$pid" ] || die "port $port is answered by pid '$answering', not by our $name (pid $pid)"
-    log "$name ready on port $port (pid $pid)"
 }
 
 py() {
@@ -550,12 +457,6 @@ run_failover() {
 }
 
 # ---- report -------------------------------------------------------------------------
-
-machine_line() {
-    local model
-    model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2> /dev/null || true)
-    echo "$(nproc) CPUs, ${model:-unknown CPU}; $("$TRICACHE" --version); $(redis-server --version)"
-}
 
 report() {
     python3 "$SCRIPT_DIR/cluster_report.py" \

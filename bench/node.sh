@@ -16,6 +16,9 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
+BENCH_NAME=bench/node.sh
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # ---- settings (defaults; flags override) ------------------------------------
 
@@ -56,27 +59,6 @@ markdown report to stdout.
 EOF
 }
 
-# Bad command line: say what is wrong, show the usage, exit 2.
-usage_error() {
-    echo "bench/node.sh: $*" >&2
-    usage >&2
-    exit 2
-}
-
-# Runtime failure: exit 1 (the EXIT trap still stops the servers).
-die() {
-    echo "bench/node.sh: error: $*" >&2
-    exit 1
-}
-
-log() {
-    echo "[bench] $*" >&2
-}
-
-is_positive_int() {
-    [[ $1 =~ ^[1-9][0-9]*$ ]]
-}
-
 parse_args() {
     while [ $# -gt 0 ]; do
         case $1 in
@@ -107,24 +89,9 @@ parse_args() {
 }
 
 check_prerequisites() {
-    local tool
-    for tool in redis-server redis-cli redis-benchmark python3 timeout; do
-        command -v "$tool" > /dev/null || die "$tool not found on PATH"
-    done
-    [ -x "$TRICACHE" ] || die "tricache binary '$TRICACHE' is missing or not executable (build it with: cmake --build $REPO_ROOT/build -j2)"
-    # Absolute, so the report and the server command do not depend on cwd.
-    TRICACHE=$(cd "$(dirname "$TRICACHE")" && pwd)/$(basename "$TRICACHE")
-    if [ -n "$OUT" ]; then
-        # Fail now rather than after minutes of benchmarking (without
-        # truncating an existing report yet).
-        local out_dir
-        out_dir=$(dirname "$OUT")
-        if [ -e "$OUT" ]; then
-            if [ ! -f "$OUT" ] || [ ! -w "$OUT" ]; then die "cannot write --out file '$OUT'"; fi
-        elif [ ! -d "$out_dir" ] || [ ! -w "$out_dir" ]; then
-            die "cannot create --out file '$OUT' (directory '$out_dir' missing or not writable)"
-        fi
-    fi
+    require_tools redis-server redis-cli redis-benchmark python3 timeout
+    require_tricache
+    check_out_file
 }
 
 # Runs on every exit (normal, error, Ctrl-C, SIGTERM): stop exactly the
@@ -156,60 +123,6 @@ stop_server() {
         fi
     fi
     wait "$pid" 2> /dev/null || true
-}
-
-# Prints N distinct free TCP ports on 127.0.0.1. All sockets are bound at the
-# same time so the kernel cannot hand out the same port twice; there is a
-# small window before the servers bind them, which wait_ready() catches by
-# checking that the process answering is the one we started.
-free_ports() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
-EOF
-}
-
-# cli PORT ARGS...: one redis-cli command, bounded in time so a wedged
-# server cannot hang the benchmark; \r stripped from INFO-style output.
-cli() {
-    local port=$1
-    shift
-    timeout 300 redis-cli -h 127.0.0.1 -p "$port" "$@" | tr -d '\r'
-}
-
-# wait_ready NAME PID PORT LOG: poll PING until PONG or the deadline.
-wait_ready() {
-    local name=$1 pid=$2 port=$3 logfile=$4 deadline
-    deadline=$(($(date +%s) + READY_TIMEOUT))
-    while true; do
-        if ! kill -0 "$pid" 2> /dev/null; then
-            echo "---- $logfile ----" >&2
-            tail -n 20 "$logfile" >&2 || true
-            die "$name exited during startup"
-        fi
-        if [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" PING 2> /dev/null)" = PONG ]; then
-            break
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            echo "---- $logfile ----" >&2
-            tail -n 20 "$logfile" >&2 || true
-            die "$name did not answer PING on port $port within ${READY_TIMEOUT}s"
-        fi
-        sleep 0.1
-    done
-    # Make sure it is our server that answered, not something else that grabbed
-    # the port between free_ports() and the server's bind().
-    local answering
-    answering=$(cli "$port" INFO server | awk -F: '$1 == "process_id" {print $2}')
-    [ "$answering" = "$pid" ] || die "port $port is answered by pid '$answering', not by our $name (pid $pid)"
-    log "$name ready on port $port (pid $pid)"
 }
 
 start_servers() {
@@ -337,12 +250,6 @@ run_memory() {
     echo "server,before,after,keys" > "$TMP/memory.csv"
     measure_memory redis
     measure_memory tricache
-}
-
-machine_line() {
-    local model
-    model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2> /dev/null || true)
-    echo "$(nproc) CPUs, ${model:-unknown CPU}; $("$TRICACHE" --version); $(redis-server --version)"
 }
 
 report() {
