@@ -43,6 +43,7 @@ from array import array
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resp  # noqa: E402  (bench/resp.py: a small blocking RESP client)
+from mdreport import ratio as fmt_ratio, table  # noqa: E402
 
 # 64 printable characters: an index byte maps onto it without bias (256 = 4 x 64).
 ALPHABET64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -518,19 +519,6 @@ def fmt_mib(b):
     return f"{b / MiB:.1f} MiB"
 
 
-def fmt_ratio(t, r):
-    return f"{t / r:.2f}" if r else "n/a"
-
-
-def table(header, rows, align=None):
-    """A markdown table; align has one letter per column, l or r (default:
-    the first column left, the others right)."""
-    align = align or "l" + "r" * (len(header) - 1)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if c == "l" else "---:" for c in align) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def restore_phases(r):
     """fetch + verify, load + commit (TCRESTORE BEGIN … COMMIT), and the rest:
     tricachectl waiting for the replicas and comparing DEBUG DIGESTs."""
@@ -614,7 +602,7 @@ def cmd_report(a):
         ["a new replica caught up vs Redis's full sync of a new replica", "≤ Redis full sync",
          fmt_s(redis_sync), fmt_s(m["sync_t"]), fmt_ratio(m["sync_t"], redis_sync), met(m["sync_t"], redis_sync)],
     ]
-    out.append(table(["goal", "target", "Redis", "tricache", "tricache/Redis", "met"], goal_rows, "llrrrl"))
+    out.append(table(["goal", "target", "Redis", "tricache", "tricache/Redis", "met"], goal_rows, align="llrrrl"))
     out.append("")
     out.append("Ratios are tricache / Redis: below 1 tricache is faster (or smaller). "
                "The Redis full sync in the goal is the faster of the two modes below.")
@@ -668,7 +656,7 @@ def cmd_report(a):
          "caught up by: " + ", ".join(sorted({r.get("how", "?") for r in sync_t})) + "; MEMBERS ADD answered after "
          + ", ".join(fmt_s(r["members_add_ms"]) for r in sync_t if "members_add_ms" in r)],
     ]
-    out.append(table(["what", "median", "notes"], rows, "lrl"))
+    out.append(table(["what", "median", "notes"], rows, align="lrl"))
     out.append("")
     failed = [(r, f) for r in rest1 + rest3 for f in r.get("failed_attempts", [])]
     if failed:
@@ -708,7 +696,7 @@ def cmd_report(a):
                      + (f"; after {retries} failed attempt(s)" if retries else "") + terms])
     for r in sync_disk + sync_diskless + sync_t:
         rows.append([f"full sync {r['system']}", r["round"], fmt_s(r["ms"]), "", r.get("how", "")])
-    out.append(table(["step", "round", "time", "file", "details"], rows, "lrrrl"))
+    out.append(table(["step", "round", "time", "file", "details"], rows, align="lrrrl"))
     out.append("")
     print("\n".join(out))
 

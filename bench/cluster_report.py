@@ -19,6 +19,8 @@ import csv
 import statistics
 import sys
 
+from mdreport import fmt_ms, fmt_rps, ratio, table
+
 SYSTEMS = ("redis", "tricache")
 MODES = ("redis-set", "redis-setwait", "tricache-set")
 MODE_LABEL = {
@@ -37,25 +39,6 @@ def fail(msg):
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
-
-
-def fmt_rps(x):
-    return f"{x:,.0f}"
-
-
-def fmt_ms(x):
-    return f"{x:.3f}"
-
-
-def ratio(num, den):
-    return f"{num / den:.2f}" if den else "n/a"
-
-
-def table(header, rows, left=1):
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 # ---- redis-benchmark runs -------------------------------------------------------

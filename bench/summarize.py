@@ -16,6 +16,8 @@ import csv
 import statistics
 import sys
 
+from mdreport import fmt_ms, fmt_rps, ratio, table
+
 SERVERS = ("redis", "tricache")
 TEST_ORDER = {"SET": 0, "GET": 1}
 
@@ -61,27 +63,6 @@ def sorted_keys(data):
     return sorted(data, key=lambda k: (TEST_ORDER.get(k[0], 99), k[0], k[1]))
 
 
-def fmt_rps(x):
-    return f"{x:,.0f}"
-
-
-def fmt_ms(x):
-    return f"{x:.3f}"
-
-
-def ratio(num, den):
-    return f"{num / den:.2f}" if den else "n/a"
-
-
-def table(header, rows, left=2):
-    """Markdown table; the first `left` columns are labels (left-aligned),
-    the rest numbers (right-aligned)."""
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def summary_table(data):
     header = ["test", "pipeline", "redis rps", "tricache rps", "tricache/redis",
               "redis p50 ms", "tricache p50 ms", "redis p99 ms", "tricache p99 ms"]
@@ -95,7 +76,7 @@ def summary_table(data):
                      ratio(med["tricache"][0], med["redis"][0]),
                      fmt_ms(med["redis"][1]), fmt_ms(med["tricache"][1]),
                      fmt_ms(med["redis"][2]), fmt_ms(med["tricache"][2])])
-    return table(header, rows)
+    return table(header, rows, left=2)
 
 
 def detail_table(data):
