@@ -51,17 +51,11 @@ static void on_readable(uv_poll_t *p, int status, int events)
     uv_poll_stop(p);
     while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR) {
     }
+    static const char failed[] = "-ERR DEBUG DIGEST failed in its child process\r\n";
     char reply[HEX_LEN + 8];
-    int len;
-    if (j->got == HEX_LEN) {
-        len = snprintf(reply, sizeof reply, "+%.*s\r\n", HEX_LEN, j->hex);
-    } else {
-        static const char failed[] = "-ERR DEBUG DIGEST failed in its child process\r\n";
-        tc_client_deliver(j->client, failed, sizeof failed - 1);
-        uv_close((uv_handle_t *)p, on_closed);
-        return;
-    }
-    tc_client_deliver(j->client, reply, (size_t)len);
+    int len = snprintf(reply, sizeof reply, "+%.*s\r\n", HEX_LEN, j->hex);
+    if (j->got == HEX_LEN) tc_client_deliver(j->client, reply, (size_t)len);
+    else tc_client_deliver(j->client, failed, sizeof failed - 1);
     uv_close((uv_handle_t *)p, on_closed);
 }
 

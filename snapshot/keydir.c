@@ -90,6 +90,11 @@ int tc_snapshot_keydir_generate(tc_snapshot_keydir *kd, const char *dir, uint32_
     }
     int rc = tc_snapshot_keydir_load(kd, dir, err, errlen);
     if (rc != 0) return rc;
+    if (kd->n == TC_SNAPSHOT_MAX_KEYS) {
+        tc__snap_errf(err, errlen, "%s: already %d key files; remove keys no data needs any more", dir,
+                      TC_SNAPSHOT_MAX_KEYS);
+        return TC_SNAPSHOT_EKEYFILE;
+    }
     const tc_snapshot_key *newest = tc_snapshot_keydir_newest(kd);
     uint32_t next = newest ? newest->id + 1 : 1;
     if (next == 0) {
@@ -99,9 +104,12 @@ int tc_snapshot_keydir_generate(tc_snapshot_keydir *kd, const char *dir, uint32_
     char path[4096];
     snprintf(path, sizeof path, "%s/key-%u.tckey", dir, next);
     rc = tc_snapshot_key_generate(path, next, err, errlen);
-    if (rc != 0) return rc;
-    rc = tc_snapshot_keydir_load(kd, dir, err, errlen);
-    if (rc == 0) *id = next;
+    /* the highest id: appending keeps the keys sorted */
+    if (rc == 0) rc = tc_snapshot_key_load(path, &kd->keys[kd->n], err, errlen);
+    if (rc == 0) {
+        kd->n++;
+        *id = next;
+    }
     return rc;
 }
 

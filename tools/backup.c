@@ -247,36 +247,24 @@ out:
 
 /* ---- list ---------------------------------------------------------------- */
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20) printf("\\u%04x", ch);
-        else putchar(ch);
-    }
-    putchar('"');
-}
-
 static void print_json(const char *url, const tc_backup_meta *m, size_t n)
 {
     printf("{\"destination\":");
-    json_string(url);
+    ctl_print_json_string(url);
     printf(",\"backups\":[");
     for (size_t i = 0; i < n; i++) {
         char created[40];
         ctl_format_utc(m[i].created_ms, created, sizeof created);
         printf("%s{\"name\":", i ? "," : "");
-        json_string(m[i].name);
+        ctl_print_json_string(m[i].name);
         printf(",\"cluster\":");
-        json_string(m[i].cluster);
+        ctl_print_json_string(m[i].cluster);
         printf(",\"created_ms\":%lld,\"created\":", (long long)m[i].created_ms);
-        json_string(created);
+        ctl_print_json_string(created);
         printf(",\"node\":%d,\"raft_index\":%llu,\"raft_term\":%llu,\"keys\":%llu,\"size\":%llu,\"sha256\":",
                m[i].node_id, (unsigned long long)m[i].raft_index, (unsigned long long)m[i].raft_term,
                (unsigned long long)m[i].keys, (unsigned long long)m[i].size);
-        json_string(m[i].sha256);
+        ctl_print_json_string(m[i].sha256);
         printf(",\"key_id\":%u}", m[i].key_id);
     }
     printf("]}\n");
@@ -334,16 +322,8 @@ static int list(const ctl_cluster *cl, const ctl_backup_args *a)
 
 static int verify(const ctl_cluster *cl, const ctl_backup_args *a, const char *name)
 {
-    tc_backup_dest *d;
-    int rc = ctl_dest_open(cl, a, &d);
-    if (rc != 0) return rc;
-    ctl_local_backup *lb = calloc(1, sizeof *lb);
-    if (!lb) {
-        tc_backup_close(d);
-        fprintf(stderr, "tricachectl: out of memory\n");
-        return CTL_EXIT_CLUSTER;
-    }
-    rc = ctl_local_backup_get(cl, a, d, name, lb);
+    ctl_local_backup *lb;
+    int rc = ctl_local_backup_open(cl, a, name, &lb);
     if (rc == 0) {
         const tc_backup_meta *m = &lb->meta;
         char size[32], created[40], enc[64] = "not encrypted";
@@ -357,9 +337,7 @@ static int verify(const ctl_cluster *cl, const ctl_backup_args *a, const char *n
                "the manifest\n",
                m->node_id, created, (unsigned long long)lb->st.blocks);
     }
-    ctl_local_backup_done(d, lb);
-    free(lb);
-    tc_backup_close(d);
+    ctl_local_backup_free(lb);
     return rc;
 }
 

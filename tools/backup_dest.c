@@ -303,11 +303,17 @@ static int verify(ctl_local_backup *lb)
     return 0;
 }
 
-int ctl_local_backup_get(const ctl_cluster *cl, const ctl_backup_args *a, tc_backup_dest *d, const char *name,
-                         ctl_local_backup *lb)
+int ctl_local_backup_open(const ctl_cluster *cl, const ctl_backup_args *a, const char *name, ctl_local_backup **out)
 {
-    memset(lb, 0, sizeof *lb);
-    int rc = ctl_dest_find(d, name, &lb->meta);
+    ctl_local_backup *lb = *out = calloc(1, sizeof *lb);
+    if (!lb) {
+        fprintf(stderr, "tricachectl: out of memory\n");
+        return CTL_EXIT_CLUSTER;
+    }
+    int rc = ctl_dest_open(cl, a, &lb->dest);
+    if (rc != 0) return rc;
+    tc_backup_dest *d = lb->dest;
+    rc = ctl_dest_find(d, name, &lb->meta);
     if (rc != 0) return rc;
     if (lb->meta.key_id && (rc = load_key(cl, a, lb)) != 0) return rc;
 
@@ -335,17 +341,17 @@ int ctl_local_backup_get(const ctl_cluster *cl, const ctl_backup_args *a, tc_bac
     return verify(lb);
 }
 
-void ctl_local_backup_done(tc_backup_dest *d, ctl_local_backup *lb)
+void ctl_local_backup_free(ctl_local_backup *lb)
 {
-    if (lb->fetched) tc_backup_fetch_done(d, lb->path);
-    lb->fetched = 0;
+    if (!lb) return;
+    if (lb->fetched) tc_backup_fetch_done(lb->dest, lb->path);
     if (lb->tmpdir[0] && rmdir(lb->tmpdir) != 0 && errno != ENOENT)
         fprintf(stderr, "tricachectl: note: could not remove the temporary folder %s: %s\n", lb->tmpdir,
                 strerror(errno));
-    lb->tmpdir[0] = '\0';
     if (lb->keys) {
         tc_snapshot_keydir_clear(lb->keys);
         free(lb->keys);
-        lb->keys = NULL;
     }
+    tc_backup_close(lb->dest);
+    free(lb);
 }

@@ -34,15 +34,17 @@ typedef struct ctl_local_backup {
     char keys_from[4096];        /* the folder the keys came from */
     tc_snapshot_info info;
     tc_snapshot_stats st;
+    tc_backup_dest *dest;        /* where it came from; NULL if it could not be opened */
 } ctl_local_backup;
 
-/* Fetches backup `name` (into a temporary folder under $TMPDIR when the
- * destination is remote), loads the key it needs and verifies the whole
- * file: every block, the trailer, and its key count, raft index and
- * cluster against the manifest. On success lb->path can be read with
- * lb->keys as keyring; ctl_local_backup_done cleans up either way. */
-int ctl_local_backup_get(const ctl_cluster *cl, const ctl_backup_args *a, tc_backup_dest *d, const char *name,
-                         ctl_local_backup *lb);
-void ctl_local_backup_done(tc_backup_dest *d, ctl_local_backup *lb);
+/* Opens the destination (as ctl_dest_open), fetches backup `name` (into a
+ * temporary folder under $TMPDIR when the destination is remote), loads
+ * the key it needs and verifies the whole file: every block, the trailer,
+ * and its key count, raft index and cluster against the manifest. On
+ * success (CTL_EXIT_OK) (*out)->path can be read with (*out)->keys as
+ * keyring. *out (NULL only when out of memory) is given back with
+ * ctl_local_backup_free whatever the result. */
+int ctl_local_backup_open(const ctl_cluster *cl, const ctl_backup_args *a, const char *name, ctl_local_backup **out);
+void ctl_local_backup_free(ctl_local_backup *lb);
 
 #endif

@@ -676,16 +676,8 @@ int ctl_cmd_restore(const ctl_cluster *cl, const ctl_backup_args *given)
         return CTL_EXIT_USAGE;
     }
     long long deadline = ctl_now_ms() + (a->timeout_ms ? a->timeout_ms : DEFAULT_TIMEOUT_MS);
-    tc_backup_dest *d;
-    int rc = ctl_dest_open(cl, a, &d);
-    if (rc != 0) return rc;
-    ctl_local_backup *lb = calloc(1, sizeof *lb);
-    if (!lb) {
-        tc_backup_close(d);
-        fprintf(stderr, "tricachectl: out of memory\n");
-        return CTL_EXIT_CLUSTER;
-    }
-    rc = ctl_local_backup_get(cl, a, d, a->from, lb);
+    ctl_local_backup *lb;
+    int rc = ctl_local_backup_open(cl, a, a->from, &lb);
     if (rc != 0) {
         fprintf(stderr, "tricachectl: nothing was sent to the cluster\n");
     } else {
@@ -697,8 +689,6 @@ int ctl_cmd_restore(const ctl_cluster *cl, const ctl_backup_args *given)
         fflush(stdout);
         rc = run(cl, a, lb, deadline);
     }
-    ctl_local_backup_done(d, lb);
-    free(lb);
-    tc_backup_close(d);
+    ctl_local_backup_free(lb);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "progress.h"
 
 typedef struct row {
     const char *health;
@@ -67,22 +68,10 @@ static void judge(const ctl_cluster *cl, ctl_node_view *v, row *rows, summary *s
     }
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20) printf("\\u%04x", ch);
-        else putchar(ch);
-    }
-    putchar('"');
-}
-
 static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row *rows, const summary *s, int ok)
 {
     printf("{\"cluster\":");
-    json_string(cl->cfg.cluster_name);
+    ctl_print_json_string(cl->cfg.cluster_name);
     printf(",\"ok\":%s,\"primary\":", ok ? "true" : "false");
     if (s->primary >= 0) printf("%d", v[s->primary].conf->id);
     else printf("null");
@@ -92,9 +81,9 @@ static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row 
         char addr[TC_CONFIG_MAX_STR + 16];
         snprintf(addr, sizeof addr, "%s:%d", x->conf->client_host, x->conf->client_port);
         printf("%s{\"id\":%d,\"zone\":", i ? "," : "", x->conf->id);
-        json_string(x->conf->zone);
+        ctl_print_json_string(x->conf->zone);
         printf(",\"address\":");
-        json_string(addr);
+        ctl_print_json_string(addr);
         printf(",\"role\":\"%s\"", ctl_role_name(x->role));
         if (x->role == CTL_ROLE_UNREACHABLE) {
             printf(",\"term\":null,\"commit_index\":null,\"applied_index\":null,\"lag\":null");
@@ -107,14 +96,14 @@ static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row 
         printf(",\"health\":\"%s\"", rows[i].health);
         if (x->error[0]) {
             printf(",\"error\":");
-            json_string(x->error);
+            ctl_print_json_string(x->error);
         }
         printf("}");
     }
     printf("],\"problems\":[");
     for (int i = 0; i < s->nproblems; i++) {
         if (i) putchar(',');
-        json_string(s->problems[i]);
+        ctl_print_json_string(s->problems[i]);
     }
     printf("]}\n");
 }
