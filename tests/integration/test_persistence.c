@@ -59,6 +59,14 @@ static int files_containing(const char *dir, const char *needle)
 }
 
 
+/* Files under the cluster's data directories holding a marked value. */
+static int plaintext_files(tcluster *c)
+{
+    char data[400];
+    snprintf(data, sizeof data, "%s/data", c->dir);
+    return files_containing(data, MARKER);
+}
+
 /* Writes n keys with the marker in their values, one entry each. */
 static void write_marked(tnode *primary, int n)
 {
@@ -88,9 +96,7 @@ static void test_at_rest_encryption_leaves_no_plaintext(void **state)
     assert_true(p >= 0);
     write_marked(&c->nodes[p], 300);
     free(h_converged_digest(c));
-    char data[400];
-    snprintf(data, sizeof data, "%s/data", c->dir);
-    assert_int_equal(files_containing(data, MARKER), 0);
+    assert_int_equal(plaintext_files(c), 0);
 
     int r = (p + 1) % 3;
     h_node_signal(c, r, SIGKILL);
@@ -106,8 +112,7 @@ static void test_at_rest_encryption_leaves_no_plaintext(void **state)
     assert_true(p >= 0);
     write_marked(&c->nodes[p], 300);
     free(h_converged_digest(c));
-    snprintf(data, sizeof data, "%s/data", c->dir);
-    assert_true(files_containing(data, MARKER) > 0);
+    assert_true(plaintext_files(c) > 0);
     h_cluster_stop(c);
     remove_tree(keys);
     free(keys);
@@ -170,9 +175,7 @@ static void test_key_rotation_with_rolling_restart(void **state)
         assert_string_equal(v, MARKER "-99");
         free(v);
     }
-    char data[400];
-    snprintf(data, sizeof data, "%s/data", c->dir);
-    assert_int_equal(files_containing(data, MARKER), 0);
+    assert_int_equal(plaintext_files(c), 0);
     h_cluster_stop(c);
     remove_tree(keys);
     free(keys);
@@ -192,9 +195,7 @@ static void test_turn_encryption_on_for_a_running_cluster(void **state)
     assert_true(p >= 0);
     write_marked(&c->nodes[p], 50);
     free(h_converged_digest(c));
-    char data[400];
-    snprintf(data, sizeof data, "%s/data", c->dir);
-    assert_true(files_containing(data, MARKER) > 0);
+    assert_true(plaintext_files(c) > 0);
 
     char cmd[700];
     snprintf(cmd, sizeof cmd, "sed -i 's/^keys_dir = /at_rest_encryption = true\\nkeys_dir = /' '%s'", c->config);
@@ -218,7 +219,7 @@ static void test_turn_encryption_on_for_a_running_cluster(void **state)
         assert_string_equal(v, MARKER "-49");
         free(v);
     }
-    assert_int_equal(files_containing(data, MARKER), 0);
+    assert_int_equal(plaintext_files(c), 0);
     h_cluster_stop(c);
     remove_tree(keys);
     free(keys);
