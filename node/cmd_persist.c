@@ -14,7 +14,11 @@ void tc_cmd_bgsave(tc_ctx *c)
     for (size_t i = 1; i < c->argc; i++) {
         if (tc_arg_is(&c->argv[i], "schedule")) {
             schedule = 1;
-        } else if (tc_arg_is(&c->argv[i], "to") && i + 1 < c->argc && c->argv[i + 1].len < sizeof url) {
+        } else if (tc_arg_is(&c->argv[i], "to") && i + 1 < c->argc) {
+            if (c->argv[i + 1].len >= sizeof url) {
+                tc_reply_errorf(c->r, "ERR BGSAVE TO: the URL is longer than %zu bytes", sizeof url - 1);
+                return;
+            }
             memcpy(url, c->argv[i + 1].p, c->argv[i + 1].len);
             url[c->argv[i + 1].len] = '\0';
             i++;

@@ -645,12 +645,23 @@ static void move_to_preferred_zone(tc_raftnode *n, int64_t now)
     }
 }
 
-/* Sentinel's announcement of a new primary, for clients subscribed to it
- * here (Jedis and Lettuce follow failovers this way). */
-static void announce_primary_change(tc_raftnode *n)
+/* A change of the primary this node sees: in the log (an operator reading
+ * it after an incident sees elections and step-downs), and, once a new
+ * primary is known, as Sentinel's +switch-master to clients subscribed here
+ * (Jedis and Lettuce follow failovers this way). */
+static void follow_primary(tc_raftnode *n)
 {
     const tc_node_conf *p = tc_raftnode_primary(n);
     int id = p ? p->id : 0;
+    if (id == n->seen_primary) return;
+    n->seen_primary = id;
+    unsigned long long term = (unsigned long long)raft_current_term(&n->raft);
+    if (id == n->srv->self->id)
+        tc_notice("this node is now the primary (term %llu)", term);
+    else if (id)
+        tc_notice("node %d (%s) is the primary (term %llu); this node is a replica", id, p->zone, term);
+    else
+        tc_notice("no primary known (term %llu): an election is under way", term);
     if (!id || id == n->announced_primary) return;
     const tc_node_conf *old = tc_config_node(&n->srv->cfg, n->announced_primary);
     n->announced_primary = id;
@@ -681,30 +692,12 @@ static void on_cron(tc_server *s, int64_t now)
 
 /* ---- loop integration ----------------------------------------------------- */
 
-/* Elections and step-downs in the node's log: an operator reading it after
- * an incident sees when this node's view of the primary changed. */
-static void log_role_change(tc_raftnode *n)
-{
-    const tc_node_conf *p = tc_raftnode_primary(n);
-    int primary = p ? p->id : 0;
-    if (primary == n->logged_primary) return;
-    n->logged_primary = primary;
-    unsigned long long term = (unsigned long long)raft_current_term(&n->raft);
-    if (primary == n->srv->self->id)
-        tc_notice("this node is now the primary (term %llu)", term);
-    else if (primary)
-        tc_notice("node %d (%s) is the primary (term %llu); this node is a replica", primary, p->zone, term);
-    else
-        tc_notice("no primary known (term %llu): an election is under way", term);
-}
-
 static void on_flush(uv_check_t *h)
 {
     tc_raftnode *n = h->data;
     tc_router_flush(&n->router, tc_now_ms());
     /* every pass, so that no change of primary goes unseen between crons */
-    announce_primary_change(n);
-    log_role_change(n);
+    follow_primary(n);
 }
 
 static void on_raft_closed(struct raft *r)

@@ -31,8 +31,8 @@ typedef struct tc_raftnode {
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
-    int announced_primary;     /* primary last announced on +switch-master */
-    int logged_primary;        /* primary last written to the log (0: none) */
+    int seen_primary;          /* primary this node last saw (0: none) */
+    int announced_primary;     /* last non-zero one, announced on +switch-master */
     /* Encryption at rest: keys (NULL: none configured), the sealer of the
      * entries this node appends (NULL: at_rest_encryption off), and the
      * opener of sealed entries (whoever wrote them). */

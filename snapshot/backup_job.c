@@ -25,15 +25,13 @@
 
 static tc_backup_job *job_of(tc_server *s) { return s->backup_ud; }
 
-void tc_backup_job_default_url(const tc_server *s, char *out, size_t outlen)
+/* backup.destination (it may change with CONFIG SET), else the node's
+ * own folder, resolved once at start. */
+static void default_url(const tc_backup_job *j, char *out, size_t outlen)
 {
-    if (s->cfg.backup.destination[0]) {
-        snprintf(out, outlen, "%s", s->cfg.backup.destination);
-        return;
-    }
-    char abs[PATH_MAX];
-    const char *dir = realpath(s->data_dir, abs) ? abs : s->data_dir;
-    snprintf(out, outlen, "file://%s/backups", dir);
+    if (j->srv->cfg.backup.destination[0]) snprintf(out, outlen, "%s", j->srv->cfg.backup.destination);
+    else if (j->data_dir[0]) snprintf(out, outlen, "file://%s/backups", j->data_dir);
+    else out[0] = '\0'; /* the folder's path is too long for a URL */
 }
 
 static void backup_conf(const tc_server *s, const char *url, tc_backup_conf *c)
@@ -126,7 +124,11 @@ static int start(tc_backup_job *j, const char *url, int scheduled, char *err, si
     tc_server *s = j->srv;
     char dest[TC_BACKUP_MAX_URL];
     if (url) snprintf(dest, sizeof dest, "%s", url);
-    else tc_backup_job_default_url(s, dest, sizeof dest);
+    else default_url(j, dest, sizeof dest);
+    if (!dest[0]) {
+        snprintf(err, errlen, "ERR the node's data directory path is too long for a file:// URL; set backup.destination");
+        return -1;
+    }
     /* Catch a bad URL here, where the client can be told. */
     tc_backup_conf conf;
     backup_conf(s, dest, &conf);
@@ -323,7 +325,7 @@ static void hook_info(tc_server *s, tc_buf *b)
 {
     tc_backup_job *j = job_of(s);
     char dest[TC_BACKUP_MAX_URL];
-    tc_backup_job_default_url(s, dest, sizeof dest);
+    default_url(j, dest, sizeof dest);
     int64_t now = tc_now_ms();
     tc_buf_printf(b,
                   "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
@@ -364,6 +366,10 @@ int tc_backup_job_init(tc_backup_job *j, tc_server *s, const tc_snapshot_keydir 
     memset(j, 0, sizeof *j);
     j->srv = s;
     j->keys = keys;
+    char abs[PATH_MAX];
+    const char *dir = realpath(s->data_dir, abs) ? abs : s->data_dir;
+    if (strlen(dir) < sizeof j->data_dir) memcpy(j->data_dir, dir, strlen(dir) + 1);
+    /* else left empty: start() asks for backup.destination */
     j->pipe_fd = -1;
     j->last_ok = 1;
     if (ops) j->ops = *ops;

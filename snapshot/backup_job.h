@@ -44,6 +44,7 @@ typedef struct tc_backup_job {
     tc_server *srv;
     const tc_snapshot_keydir *keys;
     tc_backup_job_ops ops;
+    char data_dir[TC_BACKUP_MAX_URL - 16]; /* the node's folder, absolute ("" if too long for a URL) */
     uv_timer_t timer;               /* child polling and the schedule, every 100 ms */
 
     pid_t child;                    /* 0 when no backup runs */
@@ -80,9 +81,5 @@ int tc_backup_job_init(tc_backup_job *j, tc_server *s, const tc_snapshot_keydir 
 /* At exit: a running backup is stopped (its upload is abandoned, never
  * listed) and its child reaped. */
 void tc_backup_job_stop(tc_backup_job *j);
-
-/* The destination a node writes to when none is given: backup.destination,
- * else file://<the node's data dir, absolute>/backups. */
-void tc_backup_job_default_url(const tc_server *s, char *out, size_t outlen);
 
 #endif
