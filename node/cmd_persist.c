@@ -27,12 +27,12 @@ void tc_cmd_bgsave(tc_ctx *c)
             return;
         }
     }
-    if (!c->srv->bgsave) {
+    if (!c->srv->persist.ops) {
         tc_reply_error(c->r, "ERR backups are not available on this node");
         return;
     }
     char err[512];
-    int rc = c->srv->bgsave(c->srv, NULL, url[0] ? url : NULL, schedule, err, sizeof err);
+    int rc = c->srv->persist.ops->bgsave(c->srv->persist.ud, NULL, url[0] ? url : NULL, schedule, err, sizeof err);
     if (rc < 0) tc_reply_error(c->r, err);
     else tc_reply_status(c->r, rc == 1 ? "Background saving scheduled" : "Background saving started");
 }
@@ -41,12 +41,12 @@ void tc_cmd_bgsave(tc_ctx *c)
  * a forked child writes the same backup BGSAVE would. */
 void tc_cmd_save(tc_ctx *c)
 {
-    if (!c->srv->bgsave || !c->client) {
+    if (!c->srv->persist.ops || !c->client) {
         tc_reply_error(c->r, "ERR backups are not available on this node");
         return;
     }
     char err[512];
-    if (c->srv->bgsave(c->srv, c->client, NULL, 0, err, sizeof err) < 0) {
+    if (c->srv->persist.ops->bgsave(c->srv->persist.ud, c->client, NULL, 0, err, sizeof err) < 0) {
         tc_reply_error(c->r, err);
         return;
     }
@@ -66,6 +66,6 @@ void tc_cmd_tcbackup(tc_ctx *c)
         return;
     }
     c->srv->backup_scheduled_ms = c->now_ms;
-    if (c->srv->backup_requested) c->srv->backup_requested(c->srv, (int)id, c->now_ms);
+    if (c->srv->persist.ops) c->srv->persist.ops->backup_requested(c->srv->persist.ud, (int)id, c->now_ms);
     tc_reply_ok(c->r);
 }

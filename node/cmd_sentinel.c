@@ -10,7 +10,7 @@
 
 static const tc_node_conf *primary_of(tc_server *s)
 {
-    int id = s->primary_id ? s->primary_id(s) : s->self->id;
+    int id = tc_server_primary_id(s);
     return id ? tc_config_node(&s->cfg, id) : NULL;
 }
 

@@ -176,8 +176,8 @@ void tc_cmd_hello(tc_ctx *c)
 /* ROLE: a standalone node is a primary with no replicas. */
 void tc_cmd_role(tc_ctx *c)
 {
-    if (c->srv->role_reply) {
-        c->srv->role_reply(c->srv, c->r);
+    if (c->srv->repl.ops) {
+        c->srv->repl.ops->role_reply(c->srv->repl.ud, c->r);
         return;
     }
     tc_reply_array(c->r, 3);
@@ -224,12 +224,12 @@ void tc_cmd_failover(tc_ctx *c)
             return;
         }
     }
-    if (!c->srv->failover) {
+    if (!c->srv->repl.ops) {
         tc_reply_error(c->r, "ERR FAILOVER requires connected replicas.");
         return;
     }
     char err[256];
-    if (c->srv->failover(c->srv, target, err, sizeof err) != 0) tc_reply_error(c->r, err);
+    if (c->srv->repl.ops->failover(c->srv->repl.ud, target, err, sizeof err) != 0) tc_reply_error(c->r, err);
     else tc_reply_ok(c->r);
 }
 
@@ -239,13 +239,13 @@ void tc_cmd_failover(tc_ctx *c)
 void tc_cmd_members(tc_ctx *c)
 {
     tc_server *s = c->srv;
-    if (!s->members_list) {
+    if (!s->repl.ops) {
         tc_reply_error(c->r, "ERR MEMBERS needs a replicated cluster (more than one [[node]])");
         return;
     }
     const tc_slice *sub = &c->argv[1];
     if (tc_arg_is(sub, "list") && c->argc == 2) {
-        s->members_list(s, c->r);
+        s->repl.ops->members_list(s->repl.ud, c->r);
         return;
     }
     int add = tc_arg_is(sub, "add");
@@ -264,7 +264,7 @@ void tc_cmd_members(tc_ctx *c)
         tc_reply_error(c->r, "ERR MEMBERS ADD/REMOVE needs a client connection");
         return;
     }
-    if (s->members_change(s, c->client, add, (int)id, err, sizeof err) != 0) tc_reply_error(c->r, err);
+    if (s->repl.ops->members_change(s->repl.ud, c->client, add, (int)id, err, sizeof err) != 0) tc_reply_error(c->r, err);
 }
 
 /* ---- INFO ------------------------------------------------------------------ */

@@ -35,14 +35,15 @@ static uint64_t rss_bytes(void)
     return pages_rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void section_server(tc_server *s, tc_buf *b)
+static void section_server(void *ud, tc_buf *b)
 {
+    tc_server *s = ud;
     struct utsname u;
     uname(&u);
     int64_t now = tc_now_ms();
     int64_t up = (now - s->start_ms) / 1000;
     tc_buf_printf(b,
-                  "# Server\r\nredis_version:%s\r\ntricache_version:%s\r\nredis_mode:standalone\r\n"
+                  "redis_version:%s\r\ntricache_version:%s\r\nredis_mode:standalone\r\n"
                   "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\nprocess_id:%d\r\nrun_id:%s\r\n"
                   "tcp_port:%d\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
                   "hz:%llu\r\nconfig_file:%s\r\ncluster_name:%s\r\nnode_id:%d\r\nzone:%s\r\n",
@@ -52,31 +53,34 @@ static void section_server(tc_server *s, tc_buf *b)
                   s->cfg.cluster_name, s->self ? s->self->id : 0, s->self ? s->self->zone : "");
 }
 
-static void section_clients(tc_server *s, tc_buf *b)
+static void section_clients(void *ud, tc_buf *b)
 {
-    tc_buf_printf(b, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%llu\r\nblocked_clients:0\r\n", s->nclients,
+    tc_server *s = ud;
+    tc_buf_printf(b, "connected_clients:%zu\r\nmaxclients:%llu\r\nblocked_clients:0\r\n", s->nclients,
                   (unsigned long long)s->cfg.maxclients);
 }
 
-static void section_memory(tc_server *s, tc_buf *b)
+static void section_memory(void *ud, tc_buf *b)
 {
+    tc_server *s = ud;
     (void)s;
     char h1[32], h2[32];
     uint64_t used = used_memory(), rss = rss_bytes();
     human_bytes(h1, sizeof h1, used);
     human_bytes(h2, sizeof h2, rss);
     tc_buf_printf(b,
-                  "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
+                  "used_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
                   "used_memory_rss_human:%s\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
                   "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n",
                   (unsigned long long)used, h1, (unsigned long long)rss, h2, used ? (double)rss / (double)used : 0.0);
 }
 
-static void section_stats(tc_server *s, tc_buf *b)
+static void section_stats(void *ud, tc_buf *b)
 {
+    tc_server *s = ud;
     tc_stats *st = &s->stats;
     tc_buf_printf(b,
-                  "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+                  "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                   "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
                   "expired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
                   "acl_access_denied_auth:%llu\r\ntotal_protocol_errors:%llu\r\n"
@@ -90,62 +94,77 @@ static void section_stats(tc_server *s, tc_buf *b)
                   (unsigned long long)st->client_outbuf_limit_disconnections);
 }
 
-static void section_replication(tc_server *s, tc_buf *b)
+static void section_replication(void *ud, tc_buf *b)
 {
-    if (s->info_replication) {
-        tc_buf_appends(b, "# Replication\r\n");
-        s->info_replication(s, b);
-        return;
-    }
+    tc_server *s = ud;
     tc_buf_printf(b,
-                  "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_replid:%s\r\n"
+                  "role:master\r\nconnected_slaves:0\r\nmaster_replid:%s\r\n"
                   "master_repl_offset:0\r\n",
                   s->run_id);
 }
 
-static void section_persistence(tc_server *s, tc_buf *b)
+static void section_persistence(void *ud, tc_buf *b)
 {
-    tc_buf_appends(b, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
-    if (s->info_persistence) s->info_persistence(s, b);
-    else
-        tc_buf_printf(b, "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n",
-                      (long long)s->lastsave);
-    tc_buf_appends(b, "aof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+    tc_server *s = ud;
+    tc_buf_printf(b,
+                  "loading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
+                  "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
+                  (long long)s->lastsave);
 }
 
-static void section_keyspace(tc_server *s, tc_buf *b)
+static void section_keyspace(void *ud, tc_buf *b)
 {
-    tc_buf_appends(b, "# Keyspace\r\n");
+    tc_server *s = ud;
     size_t keys = tc_ks_size(&s->ks);
     if (keys)
         tc_buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", keys, tc_ks_volatile_count(&s->ks));
 }
 
-static const struct {
-    const char *name;
-    void (*render)(tc_server *, tc_buf *);
-} sections[] = {
-    {"server", section_server},       {"clients", section_clients},   {"memory", section_memory},
-    {"persistence", section_persistence}, {"stats", section_stats}, {"replication", section_replication},
-    {"keyspace", section_keyspace},
-};
+int tc_info_add(tc_server *s, const char *name, const char *title, tc_info_fn render, void *ud, int in_default)
+{
+    tc_info_section *sec = NULL;
+    for (size_t i = 0; i < s->ninfo && !sec; i++)
+        if (strcmp(s->info[i].name, name) == 0) sec = &s->info[i];
+    if (!sec) {
+        if (s->ninfo == TC_INFO_MAX_SECTIONS || !title) return -1;
+        sec = &s->info[s->ninfo++];
+        snprintf(sec->name, sizeof sec->name, "%s", name);
+    }
+    if (title) snprintf(sec->title, sizeof sec->title, "%s", title);
+    sec->render = render;
+    sec->ud = ud;
+    sec->in_default = in_default;
+    return 0;
+}
+
+void tc_info_init(tc_server *s)
+{
+    /* Redis's order, so tools that read INFO by position see what they expect */
+    tc_info_add(s, "server", "Server", section_server, s, 1);
+    tc_info_add(s, "clients", "Clients", section_clients, s, 1);
+    tc_info_add(s, "memory", "Memory", section_memory, s, 1);
+    tc_info_add(s, "persistence", "Persistence", section_persistence, s, 1);
+    tc_info_add(s, "stats", "Stats", section_stats, s, 1);
+    tc_info_add(s, "replication", "Replication", section_replication, s, 1);
+    tc_info_add(s, "keyspace", "Keyspace", section_keyspace, s, 1);
+}
 
 void tc_info_render(tc_server *s, tc_buf *b, size_t n, const tc_slice *names)
 {
-    size_t count = sizeof sections / sizeof sections[0];
-    int want[sizeof sections / sizeof sections[0]] = {0};
-    int all = n == 0;
+    int want[TC_INFO_MAX_SECTIONS] = {0};
+    int all = 0, dflt = n == 0;
     for (size_t i = 0; i < n; i++) {
-        if (tc_arg_is(&names[i], "all") || tc_arg_is(&names[i], "everything") || tc_arg_is(&names[i], "default"))
-            all = 1;
-        for (size_t k = 0; k < count; k++)
-            if (tc_arg_is(&names[i], sections[k].name)) want[k] = 1;
+        if (tc_arg_is(&names[i], "all") || tc_arg_is(&names[i], "everything")) all = 1;
+        if (tc_arg_is(&names[i], "default")) dflt = 1;
+        for (size_t k = 0; k < s->ninfo; k++)
+            if (tc_arg_is(&names[i], s->info[k].name)) want[k] = 1;
     }
     int first = 1;
-    for (size_t k = 0; k < count; k++) {
-        if (!all && !want[k]) continue;
+    for (size_t k = 0; k < s->ninfo; k++) {
+        if (!all && !want[k] && !(dflt && s->info[k].in_default)) continue;
         if (!first) tc_buf_append(b, "\r\n", 2);
-        sections[k].render(s, b);
+        tc_buf_printf(b, "# %s\r\n", s->info[k].title);
+        s->info[k].render(s->info[k].ud, b);
         first = 0;
     }
 }

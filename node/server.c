@@ -57,7 +57,25 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
     s->start_ms = tc_now_ms();
     s->lastsave = s->start_ms / 1000;
     s->next_client_id = 1;
+    tc_info_init(s);
     return 0;
+}
+
+void tc_server_set_replication(tc_server *s, const tc_replication_ops *ops, void *ud)
+{
+    s->repl.ops = ops;
+    s->repl.ud = ops ? ud : NULL;
+}
+
+void tc_server_set_persistence(tc_server *s, const tc_persistence_ops *ops, void *ud)
+{
+    s->persist.ops = ops;
+    s->persist.ud = ops ? ud : NULL;
+}
+
+int tc_server_primary_id(tc_server *s)
+{
+    return s->repl.ops ? s->repl.ops->primary_id(s->repl.ud) : s->self->id;
 }
 
 void tc_server_free(tc_server *s)
@@ -141,7 +159,7 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
     }
     const tc_cmd *cmd = admit(c, argc, argv, r);
     if (!cmd) return TC_ROUTE_DONE;
-    int route = s->route ? s->route(s, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
+    int route = s->repl.ops ? s->repl.ops->route(s->repl.ud, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
     if (route == TC_ROUTE_LOCAL) run(s, c, cmd, argc, argv, r, now_ms);
     else if (route == TC_ROUTE_QUEUED) s->stats.commands_processed++;
     return route;
@@ -544,7 +562,7 @@ static void begin_shutdown(tc_server *s, const char *why)
     if (s->shutting_down) return;
     s->shutting_down = 1;
     tc_notice("%s: shutting down", why);
-    if (s->shutdown_hook) s->shutdown_hook(s); /* it calls tc_server_stop when done */
+    if (s->repl.ops) s->repl.ops->shutdown(s->repl.ud); /* it calls tc_server_stop when done */
     else tc_server_stop(s);
 }
 
@@ -561,7 +579,7 @@ static void on_cron(uv_timer_t *t)
     /* Like Redis's slow expire cycle: at most a quarter of the period. */
     uint64_t budget_ns = 250000000ull / (s->cfg.hz ? s->cfg.hz : 10);
     /* With replication only the primary expires keys, through the log. */
-    while (!s->repl && tc_ks_volatile_count(&s->ks) > 0) {
+    while (!s->repl.ops && tc_ks_volatile_count(&s->ks) > 0) {
         size_t deleted = tc_ks_expire_cycle(&s->ks, now, 200);
         if (deleted < 50 || uv_hrtime() - start > budget_ns) break;
     }
@@ -569,8 +587,8 @@ static void on_cron(uv_timer_t *t)
     start = uv_hrtime();
     while (tc_ks_rehash_step(&s->ks, 100) && uv_hrtime() - start < 1000000) {
     }
-    if (!s->repl) tc_restore_discard_idle(s, now); /* replicated: decided on the log's clock */
-    if (s->cron_hook) s->cron_hook(s, now);
+    if (!s->repl.ops) tc_restore_discard_idle(s, now); /* replicated: decided on the log's clock */
+    else s->repl.ops->cron(s->repl.ud, now);
     if (s->cfg.timeout_ms) {
         tc_client *c = s->clients;
         while (c) {

@@ -69,9 +69,61 @@ enum tc_route {
     TC_ROUTE_QUEUED,  /* appended to the log; tc_client_deliver answers it */
     TC_ROUTE_DEFER,   /* not consumed: parsed again after tc_client_resume */
 };
-struct tc_server;
-typedef int (*tc_route_fn)(struct tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc,
-                           const tc_slice *argv, tc_reply *r, int64_t now_ms);
+/* The replication face: what the node asks of the layer that replicates it
+ * (replication/ with raft/). Every function gets the layer's own ud. */
+typedef struct tc_replication_ops {
+    /* Where a client's command runs (enum tc_route). */
+    int (*route)(void *ud, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
+                 int64_t now_ms);
+    /* Periodic work (hz times a second): leases, replicated expiry... */
+    void (*cron)(void *ud, int64_t now_ms);
+    /* ROLE's reply. */
+    void (*role_reply)(void *ud, tc_reply *r);
+    /* The primary's node id (0: none known). */
+    int (*primary_id)(void *ud);
+    /* Starts moving leadership to target (0: the most up-to-date replica);
+     * 0, or -1 with a Redis-style error in err. */
+    int (*failover)(void *ud, int target_id, char *err, size_t errlen);
+    /* MEMBERS: list (replies at once) or add/remove (0: the reply comes
+     * later through tc_client_deliver; -1: err holds the error). */
+    void (*members_list)(void *ud, tc_reply *r);
+    int (*members_change)(void *ud, tc_client *c, int add, int id, char *err, size_t errlen);
+    /* SIGTERM/SIGINT: close the layer's own handles, then call
+     * tc_server_stop. */
+    void (*shutdown)(void *ud);
+} tc_replication_ops;
+
+typedef struct tc_replication {
+    const tc_replication_ops *ops; /* NULL: standalone, every command runs here */
+    void *ud;
+} tc_replication;
+
+/* The persistence face: backups of the running node (backup/). */
+typedef struct tc_persistence_ops {
+    /* Starts one to url (NULL: backup.destination): 0 started, 1 queued
+     * behind the running one (schedule), or -1 with a Redis-style error in
+     * err. With a waiter (SAVE) that client is answered through
+     * tc_client_deliver when the backup ends. */
+    int (*bgsave)(void *ud, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen);
+    /* A TCBACKUP RUN entry was applied: node_id takes a scheduled backup. */
+    void (*backup_requested)(void *ud, int node_id, int64_t at_ms);
+} tc_persistence_ops;
+
+typedef struct tc_persistence {
+    const tc_persistence_ops *ops; /* NULL: BGSAVE and SAVE answer an error */
+    void *ud;
+} tc_persistence;
+
+/* One INFO section: its title ("Replication") and what writes its lines. */
+typedef void (*tc_info_fn)(void *ud, tc_buf *b);
+#define TC_INFO_MAX_SECTIONS 24
+typedef struct tc_info_section {
+    char name[24];                /* lowercase, as INFO's arguments name it */
+    char title[24];               /* the "# Title" line */
+    tc_info_fn render;
+    void *ud;
+    int in_default;               /* part of INFO without arguments */
+} tc_info_section;
 
 typedef struct tc_stats {
     uint64_t connections_received;
@@ -102,37 +154,17 @@ typedef struct tc_server {
     uint64_t next_client_id;
     tc_client *current;           /* the client whose command is running, if any */
 
-    /* Replication (NULL: a standalone node runs every command locally). */
-    tc_route_fn route;
-    void *repl;                   /* the replication layer's state */
-    void (*cron_hook)(struct tc_server *s, int64_t now_ms);
-    /* INFO replication's body (after the header line), and ROLE's reply. */
-    void (*info_replication)(struct tc_server *s, tc_buf *b);
-    void (*role_reply)(struct tc_server *s, tc_reply *r);
-    /* The primary's node id (0: none known); a standalone node is its own. */
-    int (*primary_id)(struct tc_server *s);
-    /* Starts moving leadership to target (0: the most up-to-date replica);
-     * 0, or -1 with a Redis-style error in err. */
-    int (*failover)(struct tc_server *s, int target_id, char *err, size_t errlen);
-    /* MEMBERS: list (replies at once) or add/remove (0: the reply comes
-     * later through tc_client_deliver; -1: err holds the error). */
-    void (*members_list)(struct tc_server *s, tc_reply *r);
-    int (*members_change)(struct tc_server *s, tc_client *c, int add, int id, char *err, size_t errlen);
-    /* Called on SIGTERM/SIGINT instead of stopping at once; it must call
-     * tc_server_stop when it has closed its own handles. */
-    void (*shutdown_hook)(struct tc_server *s);
-    void *shutdown_ud;
+    /* The layers above the node, each reached through one ops table set
+     * once by the layer itself (see tc_server_set_replication/persistence).
+     * A standalone node has no replication; a node without backups has no
+     * persistence. */
+    tc_replication repl;
+    tc_persistence persist;
+    /* INFO's sections in output order: the node's own, then any a module
+     * added; a module may also take over one of the node's (replication). */
+    tc_info_section info[TC_INFO_MAX_SECTIONS];
+    size_t ninfo;
 
-    /* Backups (snapshot/backup_job.c installs them; NULL: BGSAVE and SAVE
-     * answer an error). bgsave starts one to url (NULL: backup.destination):
-     * 0 started, 1 queued behind the running one (schedule), or -1 with a
-     * Redis-style error in err. With a waiter (SAVE) that client is answered
-     * through tc_client_deliver when the backup ends. */
-    int (*bgsave)(struct tc_server *s, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen);
-    void (*info_persistence)(struct tc_server *s, tc_buf *b);
-    /* A TCBACKUP RUN entry was applied: node_id takes a scheduled backup. */
-    void (*backup_requested)(struct tc_server *s, int node_id, int64_t at_ms);
-    void *backup_ud;
     int64_t lastsave;             /* LASTSAVE: unix seconds of the last good backup (start time before) */
     int64_t backup_scheduled_ms;  /* log clock of the last TCBACKUP RUN applied (schedule) */
 
@@ -179,7 +211,7 @@ void tc_pubsub_unsubscribe_all(tc_client *c);
 /* Lets a deferred client parse its pending command again. */
 void tc_client_resume(tc_client *c);
 /* Closes the listener, clients and the node's own handles (the loop then
- * ends). Used by shutdown_hook once replication has closed. */
+ * ends). Replication's shutdown calls it once its own handles are closed. */
 void tc_server_stop(tc_server *s);
 
 /* Wall clock in milliseconds. */
@@ -192,5 +224,17 @@ void tc_client_close_after_reply(tc_client *c);
 
 /* INFO text for the given section names (NULL/0 = default sections). */
 void tc_info_render(tc_server *s, tc_buf *b, size_t nsections, const tc_slice *sections);
+/* Adds a section to INFO, or takes over the one of that name (its title is
+ * kept unless title is given). 0, or -1 when the registry is full. */
+int tc_info_add(tc_server *s, const char *name, const char *title, tc_info_fn render, void *ud, int in_default);
+/* The node's own sections (tc_server_init calls it). */
+void tc_info_init(tc_server *s);
+
+/* Installs the layers' faces; ops NULL removes one (at shutdown). */
+void tc_server_set_replication(tc_server *s, const tc_replication_ops *ops, void *ud);
+void tc_server_set_persistence(tc_server *s, const tc_persistence_ops *ops, void *ud);
+/* The primary's node id as replication sees it; a standalone node is its
+ * own primary. */
+int tc_server_primary_id(tc_server *s);
 
 #endif

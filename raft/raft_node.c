@@ -334,11 +334,10 @@ static uint64_t op_applied_index(void *ud)
 
 /* ---- INFO replication and ROLE ---------------------------------------------- */
 
-static tc_raftnode *node_of_server(tc_server *s) { return s->shutdown_ud; }
-
-static void info_replication(tc_server *s, tc_buf *b)
+static void info_replication(void *ud, tc_buf *b)
 {
-    tc_raftnode *n = node_of_server(s);
+    tc_raftnode *n = ud;
+    tc_server *s = n->srv;
     int role = tc_raftnode_role(n);
     uint64_t applied = raft_last_applied(&n->raft);
     if (role == TC_ROLE_PRIMARY) {
@@ -374,9 +373,10 @@ static void info_replication(tc_server *s, tc_buf *b)
                   (unsigned long long)applied, (unsigned long long)raft_last_index(&n->raft));
 }
 
-static void role_reply(tc_server *s, tc_reply *r)
+static void role_reply(void *ud, tc_reply *r)
 {
-    tc_raftnode *n = node_of_server(s);
+    tc_raftnode *n = ud;
+    tc_server *s = n->srv;
     uint64_t applied = raft_last_applied(&n->raft);
     if (tc_raftnode_role(n) == TC_ROLE_PRIMARY) {
         tc_reply_array(r, 3);
@@ -404,9 +404,9 @@ static void role_reply(tc_server *s, tc_reply *r)
     tc_reply_int(r, (long long)applied);
 }
 
-static int primary_id(tc_server *s)
+static int primary_id(void *ud)
 {
-    const tc_node_conf *p = tc_raftnode_primary(node_of_server(s));
+    const tc_node_conf *p = tc_raftnode_primary(ud);
     return p ? p->id : 0;
 }
 
@@ -426,9 +426,9 @@ static void on_transferred(struct raft_transfer *req)
     free(t);
 }
 
-static int failover(tc_server *s, int target, char *err, size_t errlen)
+static int failover(void *ud, int target, char *err, size_t errlen)
 {
-    tc_raftnode *n = node_of_server(s);
+    tc_raftnode *n = ud;
     if (tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
         snprintf(err, errlen, "ERR FAILOVER is not valid when server is a replica.");
         return -1;
@@ -510,9 +510,10 @@ static const char *role_name(int role)
     return role == RAFT_VOTER ? "voter" : role == RAFT_STANDBY ? "standby" : "spare";
 }
 
-static void members_list(tc_server *s, tc_reply *r)
+static void members_list(void *ud, tc_reply *r)
 {
-    tc_raftnode *n = node_of_server(s);
+    tc_raftnode *n = ud;
+    tc_server *s = n->srv;
     const struct raft_configuration *conf = &n->raft.configuration;
     tc_reply_array(r, conf->n);
     for (unsigned i = 0; i < conf->n; i++) {
@@ -563,9 +564,10 @@ static void on_changed(struct raft_change *req, int status)
     change_reply(ch, status);
 }
 
-static int members_change(tc_server *s, tc_client *c, int add, int id, char *err, size_t errlen)
+static int members_change(void *ud, tc_client *c, int add, int id, char *err, size_t errlen)
 {
-    tc_raftnode *n = node_of_server(s);
+    tc_raftnode *n = ud;
+    tc_server *s = n->srv;
     if (tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
         snprintf(err, errlen, "ERR MEMBERS ADD/REMOVE must be sent to the primary");
         return -1;
@@ -640,7 +642,7 @@ static void move_to_preferred_zone(tc_raftnode *n, int64_t now)
         if (raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0 || match < last) continue;
         char err[128];
         tc_notice("moving the primary to node %d in preferred zone %s", nc->id, nc->zone);
-        if (failover(s, nc->id, err, sizeof err) != 0) tc_info("preferred zone transfer: %s", err);
+        if (failover(n, nc->id, err, sizeof err) != 0) tc_info("preferred zone transfer: %s", err);
         return;
     }
 }
@@ -682,10 +684,10 @@ static void set_nodelay(uv_handle_t *h, void *arg)
     if (h->type == UV_TCP && !uv_is_closing(h)) uv_tcp_nodelay((uv_tcp_t *)h, 1);
 }
 
-static void on_cron(tc_server *s, int64_t now)
+static void on_cron(void *ud, int64_t now)
 {
-    tc_raftnode *n = node_of_server(s);
-    uv_walk(s->loop, set_nodelay, NULL);
+    tc_raftnode *n = ud;
+    uv_walk(n->srv->loop, set_nodelay, NULL);
     tc_router_cron(&n->router, now);
     move_to_preferred_zone(n, now);
 }
@@ -712,14 +714,7 @@ static void on_raft_closed(struct raft *r)
     tc_snapshot_opener_free(n->opener);
     n->sealer = NULL;
     n->opener = NULL;
-    n->srv->repl = NULL;
-    n->srv->route = NULL;
-    n->srv->info_replication = NULL;
-    n->srv->role_reply = NULL;
-    n->srv->primary_id = NULL;
-    n->srv->failover = NULL;
-    n->srv->members_list = NULL;
-    n->srv->members_change = NULL;
+    tc_server_set_replication(n->srv, NULL, NULL);
     tc_server_stop(n->srv);
 }
 
@@ -732,11 +727,30 @@ static void on_close_timer(uv_timer_t *t)
     raft_close(&n->raft, on_raft_closed);
 }
 
-static void on_shutdown(tc_server *s)
+static void on_shutdown(void *ud)
 {
-    tc_raftnode *n = s->shutdown_ud;
+    tc_raftnode *n = ud;
     uv_timer_start(&n->close_timer, on_close_timer, 0, 0);
 }
+
+static int route(void *ud, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
+                 int64_t now_ms)
+{
+    tc_raftnode *n = ud;
+    return tc_router_route(&n->router, c, cmd, argc, argv, r, now_ms);
+}
+
+/* The node reaches Raft only through this table. */
+static const tc_replication_ops replication_face = {
+    .route = route,
+    .cron = on_cron,
+    .role_reply = role_reply,
+    .primary_id = primary_id,
+    .failover = failover,
+    .members_list = members_list,
+    .members_change = members_change,
+    .shutdown = on_shutdown,
+};
 
 /* No Raft state yet: nothing but "." and ".." in dir. */
 static int dir_is_empty(const char *dir)
@@ -885,15 +899,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     uv_check_start(&n->flush, on_flush);
     uv_timer_init(s->loop, &n->close_timer);
     n->close_timer.data = n;
-    s->shutdown_hook = on_shutdown;
-    s->shutdown_ud = n;
-    s->info_replication = info_replication;
-    s->role_reply = role_reply;
-    s->primary_id = primary_id;
-    s->failover = failover;
-    s->cron_hook = on_cron;
-    s->members_list = members_list;
-    s->members_change = members_change;
+    tc_server_set_replication(s, &replication_face, n);
+    tc_info_add(s, "replication", NULL, info_replication, n, 1);
     size_t founders = 0;
     for (size_t i = 0; i < cfg->nnodes; i++) founders += !cfg->nodes[i].join;
     tc_notice("raft node %d started at %s; cluster.toml lists %zu founding voters and %zu to join (log in %s)",

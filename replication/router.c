@@ -147,8 +147,8 @@ static void resume_list(tc_client_list *l)
  * the primary; returns 0 if no primary is known (then -READONLY/-TRYAGAIN). */
 static int reply_moved(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep)
 {
-    if (!s->cfg.cluster_mode || !s->primary_id) return 0;
-    const tc_node_conf *p = tc_config_node(&s->cfg, s->primary_id(s));
+    if (!s->cfg.cluster_mode || !s->repl.ops) return 0;
+    const tc_node_conf *p = tc_config_node(&s->cfg, tc_server_primary_id(s));
     if (!p) return 0;
     int slot = cmd->first_key > 0 && (size_t)cmd->first_key < argc
                    ? tc_key_slot(argv[cmd->first_key].p, argv[cmd->first_key].len)
@@ -157,10 +157,10 @@ static int reply_moved(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_sl
     return 1;
 }
 
-static int route(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
-                 int64_t now)
+int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
+                    int64_t now)
 {
-    tc_router *r = s->repl;
+    tc_server *s = r->srv;
     int writes = (cmd->flags & TC_CMD_WRITE) != 0;
     /* DEBUG POPULATE creates keys: it must go through the log like a write,
      * or replicas would differ from the primary. */
@@ -258,8 +258,6 @@ void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t
      * scheduling, reads stay local for 80% of that after a commit. */
     r->lease_ms = election_timeout_ms * 8 / 10;
     r->max_staleness_ms = max_staleness_ms;
-    srv->repl = r;
-    srv->route = route; /* the log layer's cron calls tc_router_cron */
     /* Only the primary deletes expired keys, through the log; reads here
      * only hide them. */
     srv->ks.lazy_delete = 0;

@@ -72,11 +72,19 @@ typedef struct tc_router {
     uint64_t entries_submitted, entries_failed;
 } tc_router;
 
-/* Installs the router on the server (its route hook; replicated expiry). election_timeout_ms sizes the primary's read lease. */
+/* Prepares the router of srv (replicated expiry: reads on this node only
+ * hide expired keys from now on). election_timeout_ms sizes the primary's
+ * read lease. The layer that runs the log routes the node's commands
+ * through tc_router_route (its tc_replication_ops). */
 void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
                     int64_t max_staleness_ms);
 void tc_router_free(tc_router *r);
 
+/* Decides where a client's command runs (enum tc_route): locally, queued
+ * for the log, deferred behind a barrier or for room in the log, or
+ * answered at once with a redirect or an error. */
+int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
+                    int64_t now_ms);
 /* Called by the log layer once per loop pass: submits what was collected. */
 void tc_router_flush(tc_router *r, int64_t now_ms);
 /* The FSM's apply: every node, every entry, in log order. replies is where

@@ -23,8 +23,6 @@
  * asking again. */
 #define REQUEST_RETRY_MS 10000
 
-static tc_backup_job *job_of(tc_server *s) { return s->backup_ud; }
-
 /* backup.destination (it may change with CONFIG SET), else the node's
  * own folder, resolved once at start. */
 static void default_url(const tc_backup_job *j, char *out, size_t outlen)
@@ -294,11 +292,11 @@ static void on_timer(uv_timer_t *t)
     run_schedule(j, now);
 }
 
-/* ---- server hooks ------------------------------------------------------------ */
+/* ---- the node's persistence face ------------------------------------------------------------ */
 
-static int hook_bgsave(tc_server *s, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen)
+static int op_bgsave(void *ud, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen)
 {
-    tc_backup_job *j = job_of(s);
+    tc_backup_job *j = ud;
     if (j->child) {
         if (waiter) {
             if (j->nwaiters == TC_BACKUP_MAX_WAITERS) {
@@ -321,19 +319,21 @@ static int hook_bgsave(tc_server *s, tc_client *waiter, const char *url, int sch
     return 0;
 }
 
-static void hook_info(tc_server *s, tc_buf *b)
+/* INFO persistence: Redis's rdb_* fields for the backups, then ours. */
+static void info_persistence(void *ud, tc_buf *b)
 {
-    tc_backup_job *j = job_of(s);
+    tc_backup_job *j = ud;
+    tc_server *s = j->srv;
     char dest[TC_BACKUP_MAX_URL];
     default_url(j, dest, sizeof dest);
     int64_t now = tc_now_ms();
     tc_buf_printf(b,
-                  "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
+                  "loading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
                   "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\n"
                   "backup_destination:%s\r\nbackup_current_name:%s\r\nbackup_last_name:%s\r\n"
                   "backup_last_url:%s\r\nbackup_last_bytes:%llu\r\nbackup_last_keys:%llu\r\n"
                   "backup_last_error:%s\r\nbackup_failures:%llu\r\nbackup_interval_sec:%llu\r\n"
-                  "backup_encrypted_key_id:%u\r\n",
+                  "backup_encrypted_key_id:%u\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
                   j->child ? 1 : 0, (long long)s->lastsave, j->last_ok ? "ok" : "err",
                   j->saves + j->failures ? (long long)(j->last_seconds + 0.5) : -1LL,
                   j->child ? (long long)((now - j->started_ms) / 1000) : -1LL, (unsigned long long)j->saves, dest,
@@ -343,9 +343,10 @@ static void hook_info(tc_server *s, tc_buf *b)
                   tc_snapshot_keydir_newest(j->keys) ? tc_snapshot_keydir_newest(j->keys)->id : 0u);
 }
 
-static void hook_requested(tc_server *s, int node_id, int64_t at_ms)
+static void op_backup_requested(void *ud, int node_id, int64_t at_ms)
 {
-    tc_backup_job *j = job_of(s);
+    tc_backup_job *j = ud;
+    tc_server *s = j->srv;
     if (node_id != s->self->id) return;
     if (tc_now_ms() - at_ms > STALE_REQUEST_MS) return; /* replayed history */
     if (j->child) {
@@ -377,10 +378,9 @@ int tc_backup_job_init(tc_backup_job *j, tc_server *s, const tc_snapshot_keydir 
     j->timer.data = j;
     uv_timer_start(&j->timer, on_timer, POLL_MS, POLL_MS);
     uv_unref((uv_handle_t *)&j->timer); /* never what keeps the loop alive */
-    s->backup_ud = j;
-    s->bgsave = hook_bgsave;
-    s->info_persistence = hook_info;
-    s->backup_requested = hook_requested;
+    static const tc_persistence_ops persistence = {.bgsave = op_bgsave, .backup_requested = op_backup_requested};
+    tc_server_set_persistence(s, &persistence, j);
+    tc_info_add(s, "persistence", NULL, info_persistence, j, 1);
     return 0;
 }
 
