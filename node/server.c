@@ -2,7 +2,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,8 +168,7 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
 
 static void process_input(tc_client *c);
 static void flush_output(tc_client *c);
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
 
 static void free_client(tc_client *c)
 {
@@ -184,9 +182,9 @@ static void free_client(tc_client *c)
     free(c);
 }
 
-static void on_client_closed(uv_handle_t *h)
+static void on_client_closed(tc_conn *conn)
 {
-    tc_client *c = h->data;
+    tc_client *c = conn->data;
     /* Replication still holds it: the last answer frees it. */
     if (c->pending > 0) c->handle_closed = 1;
     else free_client(c);
@@ -242,7 +240,7 @@ static void close_client(tc_client *c)
     else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     s->nclients--;
-    uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+    tc_conn_close(&c->conn);
 }
 
 void tc_client_close_after_reply(tc_client *c)
@@ -253,9 +251,9 @@ void tc_client_close_after_reply(tc_client *c)
     if (!c->closing && c->srv->current != c) flush_output(c);
 }
 
-static void on_write_done(uv_write_t *req, int status)
+static void on_write_done(tc_conn *conn, int status)
 {
-    tc_client *c = req->data;
+    tc_client *c = conn->data;
     c->writing = 0;
     c->inflight.len = 0;
     if (c->closing) return;
@@ -270,8 +268,7 @@ static void on_write_done(uv_write_t *req, int status)
     if (c->reading_paused && !c->closing && !(c->writing && c->out.len >= OUTPUT_PAUSE_BYTES)) {
         c->reading_paused = 0;
         process_input(c);
-        if (!c->closing && !c->reading_paused && !c->input_paused &&
-            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        if (!c->closing && !c->reading_paused && !c->input_paused && tc_conn_read_start(&c->conn) != 0)
             close_client(c);
     }
 }
@@ -284,16 +281,15 @@ static void pace_input(tc_client *c, int held)
     if (pause == c->input_paused) return;
     c->input_paused = pause;
     if (c->reading_paused) return; /* reading stays stopped for the output */
-    if (pause) uv_read_stop((uv_stream_t *)&c->tcp);
-    else if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) close_client(c);
+    if (pause) tc_conn_read_stop(&c->conn);
+    else if (tc_conn_read_start(&c->conn) != 0) close_client(c);
 }
 
 static void flush_output(tc_client *c)
 {
     if (c->closing) return;
     if (!c->writing && c->out.len > 0) {
-        uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
-        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        int n = tc_conn_try_write(&c->conn, c->out.data, c->out.len);
         if (n < 0 && n != UV_EAGAIN) {
             close_client(c);
             return;
@@ -303,7 +299,7 @@ static void flush_output(tc_client *c)
         if (done == c->out.len) {
             c->out.len = 0;
         } else {
-            /* The rest goes out through uv_write from a buffer that nothing
+            /* The rest goes out through tc_conn_write from a buffer that nothing
              * appends to until its callback: swap the two buffers. */
             tc_buf t = c->inflight;
             c->inflight = c->out;
@@ -311,9 +307,7 @@ static void flush_output(tc_client *c)
             c->out.len = 0;
             size_t left = c->inflight.len - done;
             c->srv->stats.net_output_bytes += left;
-            uv_buf_t rest = uv_buf_init(c->inflight.data + done, (unsigned)left);
-            c->write_req.data = c;
-            if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &rest, 1, on_write_done) != 0) {
+            if (tc_conn_write(&c->conn, c->inflight.data + done, left) != 0) {
                 close_client(c);
                 return;
             }
@@ -323,10 +317,10 @@ static void flush_output(tc_client *c)
     if (c->close_after_reply && !c->writing && c->out.len == 0) close_client(c);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_alloc(tc_conn *conn, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    tc_client *c = h->data;
+    tc_client *c = conn->data;
     size_t want = READ_CHUNK;
     size_t missing = tc_resp_missing(&c->parser, c->query.len - c->query_pos);
     if (missing > want) want = missing;
@@ -359,7 +353,7 @@ static void process_input(tc_client *c)
         if (c->writing && c->out.len >= OUTPUT_PAUSE_BYTES) {
             if (!c->reading_paused) {
                 c->reading_paused = 1;
-                uv_read_stop((uv_stream_t *)&c->tcp);
+                tc_conn_read_stop(&c->conn);
             }
             break;
         }
@@ -441,39 +435,18 @@ static void process_input(tc_client *c)
     flush_output(c);
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+static void on_read(tc_conn *conn, ssize_t nread)
 {
-    (void)buf;
-    tc_client *c = stream->data;
+    tc_client *c = conn->data;
     if (nread < 0) {
         if (nread != UV_EOF) tc_debug("client %s read error: %s", c->addr, uv_strerror((int)nread));
         close_client(c);
         return;
     }
-    if (nread == 0) return;
     c->query.len += (size_t)nread;
     c->srv->stats.net_input_bytes += (uint64_t)nread;
     c->last_active_ms = tc_now_ms();
     process_input(c);
-}
-
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        uv_ip4_name(a, ip, sizeof ip);
-        port = ntohs(a->sin_port);
-        snprintf(out, len, "%s:%d", ip, port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        uv_ip6_name(a, ip, sizeof ip);
-        port = ntohs(a->sin6_port);
-        snprintf(out, len, "[%s]:%d", ip, port);
-    } else {
-        snprintf(out, len, "?:0");
-    }
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -488,19 +461,15 @@ static void on_connection(uv_stream_t *listener, int status)
         tc_warn("accept: out of memory");
         return;
     }
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
     c->srv = s;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-        uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+    tc_conn_init(&c->conn, &tc_conn_tcp, s->loop, c, on_alloc, on_read, on_write_done, on_client_closed);
+    if (tc_conn_accept(&c->conn, listener) != 0) {
+        tc_conn_close(&c->conn);
         return;
     }
     s->stats.connections_received++;
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) format_addr(&ss, c->addr, sizeof c->addr);
-    len = sizeof ss;
-    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) format_addr(&ss, c->laddr, sizeof c->laddr);
+    tc_conn_peer_name(&c->conn, c->addr, sizeof c->addr);
+    tc_conn_local_name(&c->conn, c->laddr, sizeof c->laddr);
     tc_resp_init(&c->parser, s->cfg.proto_max_bulk_len, s->cfg.proto_max_multibulk_len);
 
     /* Insert first so the accounting in close_client holds on every path. */
@@ -512,30 +481,26 @@ static void on_connection(uv_stream_t *listener, int status)
     if (s->nclients > s->cfg.maxclients || s->shutting_down) {
         s->stats.rejected_connections++;
         static const char msg[] = "-ERR max number of clients reached\r\n";
-        uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
-        uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort: we close anyway */
+        tc_conn_try_write(&c->conn, msg, sizeof msg - 1); /* best effort: we close anyway */
         close_client(c);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
     c->id = s->next_client_id++;
     c->resp = 2;
     c->authenticated = !tc_auth_required(s->cfg.auth_token);
     c->created_ms = c->last_active_ms = tc_now_ms();
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) close_client(c);
+    if (tc_conn_read_start(&c->conn) != 0) close_client(c);
 }
 
 void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
 {
-    uv_os_fd_t fd = -1;
-    uv_fileno((uv_handle_t *)&c->tcp, &fd);
     size_t qbuf = c->query.len - c->query_pos;
     size_t omem = c->out.cap + c->inflight.cap;
     tc_buf_printf(b,
                   "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
                   "multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
                   "tot-mem=%zu events=r%s cmd=%s user=default redir=-1 resp=%d",
-                  (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
+                  (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
                   qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
                   (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL", c->resp);
@@ -604,22 +569,6 @@ static void on_cron(uv_timer_t *t)
     if (uv_timer_get_repeat(t) != period) uv_timer_set_repeat(t, period);
 }
 
-static int resolve(const char *host, int port, struct sockaddr_storage *out, char *err, size_t errlen)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-    struct addrinfo *res = NULL;
-    char portstr[16];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve client address %s: %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(out, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
-}
-
 static int make_dirs(const char *path)
 {
     char tmp[TC_CONFIG_MAX_STR * 2];
@@ -644,24 +593,16 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
         return -1;
     }
     snprintf(s->data_dir, sizeof s->data_dir, "%s", dir);
-    struct sockaddr_storage addr;
-    if (resolve(s->self->client_host, s->self->client_port, &addr, err, errlen) != 0) return -1;
-
     signal(SIGPIPE, SIG_IGN);
     if (uv_loop_init(&s->loop_storage) != 0) {
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
     s->loop = &s->loop_storage;
-    uv_tcp_init(s->loop, &s->listener);
     s->listener.data = s;
-    int rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0) rc = uv_listen((uv_stream_t *)&s->listener, (int)s->cfg.tcp_backlog, on_connection);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", s->self->client_host, s->self->client_port,
-                 uv_strerror(rc));
-        uv_close((uv_handle_t *)&s->listener, NULL);
-        uv_run(s->loop, UV_RUN_DEFAULT);
+    if (tc_conn_listen(&s->listener, s->loop, s->self->client_host, s->self->client_port, (int)s->cfg.tcp_backlog,
+                       on_connection, err, errlen) != 0) {
+        uv_run(s->loop, UV_RUN_DEFAULT); /* lets the listener close */
         uv_loop_close(s->loop);
         s->loop = NULL;
         return -1;

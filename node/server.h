@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "config.h"
+#include "conn.h"
 #include "keyspace.h"
 #include "resp.h"
 
@@ -18,7 +19,7 @@
 #define TC_REDIS_COMPAT_VERSION "7.0.0"
 
 typedef struct tc_client {
-    uv_tcp_t tcp;                 /* first: the handle's address is the client's */
+    tc_conn conn;                 /* its transport (plain TCP today) */
     struct tc_server *srv;
     struct tc_client *prev, *next;
     uint64_t id;
@@ -32,8 +33,7 @@ typedef struct tc_client {
     size_t argv_cap;
 
     tc_buf out;                   /* replies not yet handed to the kernel */
-    tc_buf inflight;              /* the part a uv_write is sending now */
-    uv_write_t write_req;
+    tc_buf inflight;              /* the part tc_conn_write is sending now */
     int writing;
 
     int resp;                     /* 2 or 3 */
@@ -144,7 +144,7 @@ typedef struct tc_server {
 
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
     uv_loop_t loop_storage;
-    uv_tcp_t listener;
+    uv_tcp_t listener;            /* clients connect here (conn.h) */
     uv_signal_t sig_term, sig_int;
     uv_timer_t cron;
     int shutting_down;
