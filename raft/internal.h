@@ -1,0 +1,28 @@
+/* What the files of raft/ share; other modules use raft_node.h only.
+ * Internal names carry a double underscore (tc__raft_*). */
+#ifndef TC_RAFT_INTERNAL_H
+#define TC_RAFT_INTERNAL_H
+
+#include "raft_node.h"
+
+/* fsm.c: the FSM callbacks, the router's log operations, encryption keys */
+void tc__raft_fsm_setup(tc_raftnode *n);
+void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops);
+int tc__raft_setup_encryption(tc_raftnode *n, tc_snapshot_keydir *keys, char *err, size_t errlen);
+
+/* status.c: INFO replication and ROLE (ud is the tc_raftnode) */
+void tc__raft_info_replication(void *ud, tc_buf *b);
+void tc__raft_role_reply(void *ud, tc_reply *r);
+
+/* leadership.c */
+int tc__raft_primary_id(void *ud);
+int tc__raft_failover(void *ud, int target_id, char *err, size_t errlen);
+void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now_ms);
+void tc__raft_follow_primary(tc_raftnode *n);
+void tc__raft_warn_about_zones(const tc_config *cfg);
+
+/* membership.c */
+void tc__raft_members_list(void *ud, tc_reply *r);
+int tc__raft_members_change(void *ud, tc_client *c, int add, int id, char *err, size_t errlen);
+
+#endif

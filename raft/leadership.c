@@ -1,0 +1,149 @@
+/* Leadership: who the primary is, FAILOVER as a leadership transfer,
+ * preferred primary zones, following (and announcing) a change of primary,
+ * and the zone-majority warning at start. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "log.h"
+
+int tc__raft_primary_id(void *ud)
+{
+    const tc_node_conf *p = tc_raftnode_primary(ud);
+    return p ? p->id : 0;
+}
+
+typedef struct transfer_req {
+    struct raft_transfer req;
+    tc_raftnode *node;
+    uint64_t start_ns;
+} transfer_req;
+
+static void on_transferred(struct raft_transfer *req)
+{
+    transfer_req *t = (transfer_req *)req;
+    const tc_node_conf *p = tc_raftnode_primary(t->node);
+    tc_notice("leadership transfer finished after %.1f ms; primary is now node %d",
+              (double)(uv_hrtime() - t->start_ns) / 1e6, p ? p->id : 0);
+    t->node->transferring = 0;
+    free(t);
+}
+
+int tc__raft_failover(void *ud, int target, char *err, size_t errlen)
+{
+    tc_raftnode *n = ud;
+    if (tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
+        snprintf(err, errlen, "ERR FAILOVER is not valid when server is a replica.");
+        return -1;
+    }
+    if (n->transferring) {
+        snprintf(err, errlen, "ERR FAILOVER already in progress.");
+        return -1;
+    }
+    transfer_req *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "ERR out of memory");
+        return -1;
+    }
+    t->node = n;
+    t->start_ns = uv_hrtime();
+    int rc = raft_transfer(&n->raft, &t->req, (raft_id)target, on_transferred);
+    if (rc != 0) {
+        free(t);
+        snprintf(err, errlen, "ERR FAILOVER could not start: %s", raft_strerror(rc));
+        return -1;
+    }
+    n->transferring = 1;
+    tc_notice("leadership transfer to %s started (FAILOVER)", target ? "the requested node" : "the most up-to-date replica");
+    return 0;
+}
+
+/* ---- preferred primary zones ------------------------------------------------- */
+
+/* Is zone one of the comma-separated names in list? */
+static int zone_listed(const char *list, const char *zone)
+{
+    size_t zl = strlen(zone);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && *p == ' ') p++, len--;
+        while (len && p[len - 1] == ' ') len--;
+        if (len == zl && memcmp(p, zone, zl) == 0) return 1;
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* On a primary outside the preferred zones: hand leadership to a node in
+ * one of them that holds the whole log, after a settling period so that a
+ * flapping node does not pull leadership back and forth. */
+#define PREFERRED_ZONE_SETTLE_MS 3000
+
+void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now)
+{
+    tc_server *s = n->srv;
+    const char *zones = s->cfg.preferred_primary_zones;
+    if (!zones[0] || tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
+        n->leader_since_ms = 0;
+        return;
+    }
+    if (!n->leader_since_ms) n->leader_since_ms = now;
+    if (zone_listed(zones, s->self->zone) || n->transferring || now - n->leader_since_ms < PREFERRED_ZONE_SETTLE_MS)
+        return;
+    raft_index last = raft_last_index(&n->raft);
+    for (size_t i = 0; i < s->cfg.nnodes; i++) {
+        const tc_node_conf *nc = &s->cfg.nodes[i];
+        raft_index match = 0;
+        if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
+        if (raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0 || match < last) continue;
+        char err[128];
+        tc_notice("moving the primary to node %d in preferred zone %s", nc->id, nc->zone);
+        if (tc__raft_failover(n, nc->id, err, sizeof err) != 0) tc_info("preferred zone transfer: %s", err);
+        return;
+    }
+}
+
+/* A change of the primary this node sees: in the log (an operator reading
+ * it after an incident sees elections and step-downs), and, once a new
+ * primary is known, as Sentinel's +switch-master to clients subscribed here
+ * (Jedis and Lettuce follow failovers this way). */
+void tc__raft_follow_primary(tc_raftnode *n)
+{
+    const tc_node_conf *p = tc_raftnode_primary(n);
+    int id = p ? p->id : 0;
+    if (id == n->seen_primary) return;
+    n->seen_primary = id;
+    unsigned long long term = (unsigned long long)raft_current_term(&n->raft);
+    if (id == n->srv->self->id)
+        tc_notice("this node is now the primary (term %llu)", term);
+    else if (id)
+        tc_notice("node %d (%s) is the primary (term %llu); this node is a replica", id, p->zone, term);
+    else
+        tc_notice("no primary known (term %llu): an election is under way", term);
+    if (!id || id == n->announced_primary) return;
+    const tc_node_conf *old = tc_config_node(&n->srv->cfg, n->announced_primary);
+    n->announced_primary = id;
+    if (!old) return; /* the first primary seen: nothing switched */
+    char msg[700];
+    int len = snprintf(msg, sizeof msg, "%s %s %d %s %d", n->srv->cfg.cluster_name, old->client_host,
+                       old->client_port, p->client_host, p->client_port);
+    tc_pubsub_publish(n->srv, "+switch-master", 14, msg, (size_t)len);
+}
+
+/* A majority of the voters in one zone: losing that zone stops the cluster. */
+void tc__raft_warn_about_zones(const tc_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nnodes; i++) {
+        size_t same = 0;
+        for (size_t j = 0; j < cfg->nnodes; j++)
+            if (strcmp(cfg->nodes[i].zone, cfg->nodes[j].zone) == 0) same++;
+        if (same * 2 > cfg->nnodes) {
+            tc_warn("a majority of the voters (%zu of %zu) are in zone %s: losing that zone stops the cluster",
+                    same, cfg->nnodes, cfg->nodes[i].zone);
+            return;
+        }
+    }
+}

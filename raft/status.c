@@ -1,0 +1,75 @@
+/* What the node says about its place in the cluster: INFO replication (in
+ * Redis's fields, plus raft_*) and ROLE. */
+#include <stdio.h>
+
+#include "internal.h"
+
+void tc__raft_info_replication(void *ud, tc_buf *b)
+{
+    tc_raftnode *n = ud;
+    tc_server *s = n->srv;
+    int role = tc_raftnode_role(n);
+    uint64_t applied = raft_last_applied(&n->raft);
+    if (role == TC_ROLE_PRIMARY) {
+        size_t replicas = s->cfg.nnodes - 1;
+        tc_buf_printf(b, "role:master\r\nconnected_slaves:%zu\r\n", replicas);
+        size_t k = 0;
+        for (size_t i = 0; i < s->cfg.nnodes; i++) {
+            const tc_node_conf *nc = &s->cfg.nodes[i];
+            if (nc->id == s->self->id) continue;
+            raft_index match = 0;
+            raft_match_index(&n->raft, (raft_id)nc->id, &match);
+            tc_buf_printf(b, "slave%zu:ip=%s,port=%d,state=%s,offset=%llu,lag=%llu\r\n", k++, nc->client_host,
+                          nc->client_port, match ? "online" : "wait_bgsave", (unsigned long long)match,
+                          (unsigned long long)(raft_last_index(&n->raft) - match));
+        }
+    } else {
+        const tc_node_conf *p = tc_raftnode_primary(n);
+        int64_t silent = tc_now_ms() - n->router.last_progress_ms;
+        tc_buf_printf(b,
+                      "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n"
+                      "master_last_io_seconds_ago:%lld\r\nmaster_sync_in_progress:0\r\nslave_repl_offset:%llu\r\n"
+                      "slave_read_only:1\r\nconnected_slaves:0\r\n",
+                      p ? p->client_host : "?", p ? p->client_port : 0,
+                      role == TC_ROLE_REPLICA && silent <= n->router.max_staleness_ms ? "up" : "down",
+                      (long long)(silent / 1000), (unsigned long long)applied);
+    }
+    tc_buf_printf(b,
+                  "master_replid:%s\r\nmaster_repl_offset:%llu\r\nraft_node_id:%d\r\nraft_state:%s\r\n"
+                  "raft_term:%llu\r\nraft_commit_index:%llu\r\nraft_applied_index:%llu\r\n"
+                  "raft_last_index:%llu\r\n",
+                  s->cfg.cluster_name, (unsigned long long)applied, s->self->id, raft_state_name(raft_state(&n->raft)),
+                  (unsigned long long)raft_current_term(&n->raft), (unsigned long long)raft_commit_index(&n->raft),
+                  (unsigned long long)applied, (unsigned long long)raft_last_index(&n->raft));
+}
+
+void tc__raft_role_reply(void *ud, tc_reply *r)
+{
+    tc_raftnode *n = ud;
+    tc_server *s = n->srv;
+    uint64_t applied = raft_last_applied(&n->raft);
+    if (tc_raftnode_role(n) == TC_ROLE_PRIMARY) {
+        tc_reply_array(r, 3);
+        tc_reply_bulks(r, "master");
+        tc_reply_int(r, (long long)applied);
+        tc_reply_array(r, s->cfg.nnodes - 1);
+        for (size_t i = 0; i < s->cfg.nnodes; i++) {
+            const tc_node_conf *nc = &s->cfg.nodes[i];
+            if (nc->id == s->self->id) continue;
+            raft_index match = 0;
+            raft_match_index(&n->raft, (raft_id)nc->id, &match);
+            tc_reply_array(r, 3);
+            tc_reply_bulks(r, nc->client_host);
+            tc_reply_bulk_ll(r, nc->client_port);
+            tc_reply_bulk_ll(r, (long long)match);
+        }
+        return;
+    }
+    const tc_node_conf *p = tc_raftnode_primary(n);
+    tc_reply_array(r, 5);
+    tc_reply_bulks(r, "slave");
+    tc_reply_bulks(r, p ? p->client_host : "?");
+    tc_reply_int(r, p ? p->client_port : 0);
+    tc_reply_bulks(r, p ? "connected" : "connect");
+    tc_reply_int(r, (long long)applied);
+}
