@@ -25,24 +25,17 @@
 /* Redial a peer quickly: the default (1 s) outlasts our election timeout. */
 #define CONNECT_RETRY_MS 100
 
-/* ---- backups ---------------------------------------------------------------- */
+/* ---- what the program's other parts ask of Raft ---------------------------- */
 
-static void backup_position(void *ud, uint64_t *index, uint64_t *term, const tc_apply_state **apply)
+void tc_raftnode_position(tc_raftnode *n, uint64_t *index, uint64_t *term, const tc_apply_state **apply)
 {
-    tc_raftnode *n = ud;
     *index = raft_last_applied(&n->raft);
     *term = raft_current_term(&n->raft);
     *apply = &n->router.apply;
 }
 
-static int backup_is_primary(void *ud) { return tc_raftnode_role(ud) == TC_ROLE_PRIMARY; }
-
-/* The replica that holds the most of the log (so the backup is recent and
- * the primary keeps its CPU for clients); this node when no replica has
- * been heard from within replica_max_staleness. */
-static int backup_pick_node(void *ud)
+int tc_raftnode_most_caught_up(tc_raftnode *n)
 {
-    tc_raftnode *n = ud;
     tc_server *s = n->srv;
     int best = s->self->id;
     raft_index best_match = 0, last = raft_last_index(&n->raft);
@@ -58,19 +51,9 @@ static int backup_pick_node(void *ud)
     return best;
 }
 
-static int backup_submit(void *ud, size_t argc, const tc_slice *argv)
+int tc_raftnode_submit_command(tc_raftnode *n, size_t argc, const tc_slice *argv)
 {
-    tc_raftnode *n = ud;
     return tc_router_submit_command(&n->router, argc, argv, tc_now_ms());
-}
-
-void tc_raftnode_backup_ops(tc_raftnode *n, tc_backup_job_ops *ops)
-{
-    ops->ud = n;
-    ops->position = backup_position;
-    ops->is_primary = backup_is_primary;
-    ops->pick_node = backup_pick_node;
-    ops->submit = backup_submit;
 }
 
 /* ---- periodic work ------------------------------------------------------------ */

@@ -1,14 +1,13 @@
 /* One tricache node as a member of a Raft group (canonical/raft 0.22 with
- * its libuv I/O backend and TCP transport): bootstrap from cluster.toml,
- * the FSM (entries applied through replication/), snapshots of the
- * keyspace, and the log operations the router uses. */
+ * its libuv I/O backend): bootstrap from cluster.toml, the FSM (entries
+ * applied through replication/), snapshots of the keyspace, and the
+ * replication face (tc_replication_ops) the node reaches it through. */
 #ifndef TC_RAFT_NODE_H
 #define TC_RAFT_NODE_H
 
 #include <raft.h>
 #include <raft/uv.h>
 
-#include "backup_job.h"
 #include "keyspace_image.h"
 #include "router.h"
 #include "server.h"
@@ -47,8 +46,16 @@ typedef struct tc_raftnode {
  * node writes. 0, or -1 with err set. */
 int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, char *err, size_t errlen);
 
-/* What the backup job needs from Raft (position, schedule, TCBACKUP). */
-void tc_raftnode_backup_ops(tc_raftnode *n, tc_backup_job_ops *ops);
+/* Where this node's state is: the last applied Raft index and term, and
+ * the apply clock (a backup's or snapshot's position). */
+void tc_raftnode_position(tc_raftnode *n, uint64_t *index, uint64_t *term, const tc_apply_state **apply);
+/* The replica that holds the most of the log (within 1000 entries of the
+ * primary's), so work such as a scheduled backup leaves the primary's CPU
+ * to clients; this node when no replica qualifies. */
+int tc_raftnode_most_caught_up(tc_raftnode *n);
+/* Appends a command of the node's own to the log (TCBACKUP RUN); 0, or -1
+ * when this node is not the primary. */
+int tc_raftnode_submit_command(tc_raftnode *n, size_t argc, const tc_slice *argv);
 
 /* The node's role and the primary's client address ("host:port") if known. */
 int tc_raftnode_role(tc_raftnode *n);

@@ -1,4 +1,5 @@
-# snapshot/: the snapshot file format (lz4 blocks sealed with AES-256-GCM) and keys.
+# snapshot/: the snapshot file format (lz4 blocks sealed with AES-256-GCM), keys
+# and sealed log payloads. Depends on nothing of ours.
 # Included from the top-level CMakeLists.txt; paths are relative to its directory.
 
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
@@ -15,17 +16,6 @@ add_library(tcsnapshot STATIC
 )
 target_include_directories(tcsnapshot PUBLIC ${CMAKE_SOURCE_DIR}/snapshot)
 target_link_libraries(tcsnapshot PUBLIC PkgConfig::LZ4 PkgConfig::LIBCRYPTO)
-
-# The keyspace written as, and loaded from, a snapshot (Raft snapshots, backups).
-add_library(tcimage STATIC ${CMAKE_SOURCE_DIR}/snapshot/keyspace_image.c)
-target_link_libraries(tcimage PUBLIC tcsnapshot tcreplication)
-if(CMOCKA_FOUND AND NOT TC_FUZZ)
-  add_executable(test_keyspace_image ${CMAKE_SOURCE_DIR}/tests/unit/test_keyspace_image.c
-                                     ${CMAKE_SOURCE_DIR}/tests/unit/fixture.c)
-  target_link_libraries(test_keyspace_image PRIVATE tcimage PkgConfig::CMOCKA)
-  add_test(NAME unit_keyspace_image COMMAND test_keyspace_image)
-  set_tests_properties(unit_keyspace_image PROPERTIES LABELS unit)
-endif()
 
 if(CMOCKA_FOUND AND NOT TC_FUZZ)
   add_executable(test_snapshot_format ${CMAKE_SOURCE_DIR}/tests/unit/test_snapshot_format.c)
@@ -47,4 +37,3 @@ if(CMOCKA_FOUND AND NOT TC_FUZZ)
   add_test(NAME unit_keys_sealed COMMAND test_keys_sealed)
   set_tests_properties(unit_keys_sealed PROPERTIES LABELS unit)
 endif()
-include(${CMAKE_SOURCE_DIR}/snapshot/backup.cmake)

@@ -1,6 +1,6 @@
 # tools/: tricachectl, the operator's tool — a RESP client of the nodes that
 # reads cluster.toml through node/config.h, and reads and writes backups
-# through snapshot/backup.h — and its integration tests.
+# through backup/backup.h — and its integration tests.
 #
 # Included from the top-level CMakeLists.txt after the core targets.
 
@@ -13,8 +13,8 @@ set(TC_TRICACHECTL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/members.c
   ${CMAKE_CURRENT_LIST_DIR}/progress.c
   ${CMAKE_CURRENT_LIST_DIR}/keys.c
-  ${CMAKE_CURRENT_LIST_DIR}/backup_dest.c
-  ${CMAKE_CURRENT_LIST_DIR}/backup.c
+  ${CMAKE_CURRENT_LIST_DIR}/dest.c
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_backup.c
   ${CMAKE_CURRENT_LIST_DIR}/restore.c
 )
 

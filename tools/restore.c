@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup_dest.h"
+#include "dest.h"
 #include "progress.h"
 
 /* One LOAD carries at most this much key and value data and this many

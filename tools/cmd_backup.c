@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup_dest.h"
+#include "dest.h"
 #include "progress.h"
 
 #define DEFAULT_CREATE_TIMEOUT_MS (10LL * 60 * 1000)

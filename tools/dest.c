@@ -1,4 +1,4 @@
-#include "backup_dest.h"
+#include "dest.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -3,8 +3,8 @@
  *
  * Functions return 0 or an exit code (CTL_EXIT_CLUSTER, CTL_EXIT_USAGE)
  * after printing to stderr why, with a hint naming what to do. */
-#ifndef TC_TOOLS_BACKUP_DEST_H
-#define TC_TOOLS_BACKUP_DEST_H
+#ifndef TC_TOOLS_DEST_H
+#define TC_TOOLS_DEST_H
 
 #include "backup.h"
 #include "commands.h"

@@ -1,8 +1,14 @@
-/* tricache --config FILE --node ID */
+/* tricache --config FILE --node ID
+ *
+ * The program's assembly point: the node (node/), Raft replication (raft/
+ * over replication/) when the configuration has more than one node, and
+ * the node's backups (backup/) — each layer is handed what it needs from
+ * the others here, so that none of them reaches up. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup_job.h"
 #include "config.h"
 #include "log.h"
 #include "raft_node.h"
@@ -17,6 +23,22 @@ static void usage(FILE *f)
             "  --config FILE  the cluster's cluster.toml (see cluster.toml.example)\n"
             "  --node ID      which [[node]] of that file this process is\n"
             "  --check        validate the configuration and exit\n");
+}
+
+/* ---- what the backup job asks of Raft ------------------------------------ */
+
+static void backup_position(void *ud, uint64_t *index, uint64_t *term, const tc_apply_state **apply)
+{
+    tc_raftnode_position(ud, index, term, apply);
+}
+
+static int backup_is_primary(void *ud) { return tc_raftnode_role(ud) == TC_ROLE_PRIMARY; }
+
+static int backup_pick_node(void *ud) { return tc_raftnode_most_caught_up(ud); }
+
+static int backup_submit(void *ud, size_t argc, const tc_slice *argv)
+{
+    return tc_raftnode_submit_command(ud, argc, argv);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -106,8 +128,8 @@ int main(int argc, char **argv)
         return 1;
     }
     static tc_backup_job backups;
-    tc_backup_job_ops ops;
-    if (cfg.nnodes > 1) tc_raftnode_backup_ops(&raftnode, &ops);
+    tc_backup_job_ops ops = {.ud = &raftnode, .position = backup_position, .is_primary = backup_is_primary,
+                             .pick_node = backup_pick_node, .submit = backup_submit};
     if (tc_backup_job_init(&backups, &server, &keys, cfg.nnodes > 1 ? &ops : NULL) != 0) {
         fprintf(stderr, "tricache: cannot start the backup timer\n");
         return 1;

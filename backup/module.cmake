@@ -1,18 +1,22 @@
-# Backups: snapshot files at a destination, a local folder (file://) or
-# S3-compatible object storage (s3://) over libcurl. Included at the end of
-# snapshot/module.cmake; paths are relative to the top-level directory.
+# backup/: snapshot files at a destination, a local folder (file://) or
+# S3-compatible object storage (s3://) over libcurl (library tcbackup, used
+# by tricachectl too), and a running node's backups (tcbackupjob).
+# Included from the top-level CMakeLists.txt.
 
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 
 add_library(tcbackup STATIC
-  ${CMAKE_SOURCE_DIR}/snapshot/backup.c
-  ${CMAKE_SOURCE_DIR}/snapshot/backup_file.c
-  ${CMAKE_SOURCE_DIR}/snapshot/backup_s3.c
-  ${CMAKE_SOURCE_DIR}/snapshot/s3_credentials.c
-  ${CMAKE_SOURCE_DIR}/snapshot/s3_request.c
+  ${CMAKE_SOURCE_DIR}/backup/destination.c
+  ${CMAKE_SOURCE_DIR}/backup/dest_file.c
+  ${CMAKE_SOURCE_DIR}/backup/dest_s3.c
+  ${CMAKE_SOURCE_DIR}/backup/s3_credentials.c
+  ${CMAKE_SOURCE_DIR}/backup/s3_request.c
 )
-target_include_directories(tcbackup PUBLIC ${CMAKE_SOURCE_DIR}/snapshot)
+target_include_directories(tcbackup PUBLIC ${CMAKE_SOURCE_DIR}/backup)
 target_link_libraries(tcbackup PUBLIC tcsnapshot PkgConfig::CURL PkgConfig::LIBCRYPTO)
+
+add_library(tcbackupjob STATIC ${CMAKE_SOURCE_DIR}/backup/job.c)
+target_link_libraries(tcbackupjob PUBLIC tcimage tcbackup)
 
 if(CMOCKA_FOUND AND NOT TC_FUZZ)
   find_package(Threads REQUIRED)
@@ -36,7 +40,7 @@ endif()
 
 if(TC_FUZZ)
   add_executable(fuzz_backup_answers ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_backup_answers.c)
-  target_include_directories(fuzz_backup_answers PRIVATE ${CMAKE_SOURCE_DIR}/snapshot)
+  target_include_directories(fuzz_backup_answers PRIVATE ${CMAKE_SOURCE_DIR}/backup)
   target_link_libraries(fuzz_backup_answers PRIVATE tcbackup)
   target_link_options(fuzz_backup_answers PRIVATE -fsanitize=fuzzer,address,undefined)
 endif()
