@@ -2,7 +2,6 @@
 #include "backup_job.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "keyspace_image.h"
+#include "fork_child.h"
 #include "log.h"
 
 #define POLL_MS 100
@@ -138,37 +138,20 @@ static int start(tc_backup_job *j, const char *url, int scheduled, char *err, si
     }
     tc_backup_close(probe);
 
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "ERR cannot start a backup: pipe: %s", strerror(errno));
-        return -1;
-    }
     int64_t now = tc_now_ms();
     tc_backup_name(j->current_name, sizeof j->current_name, s->cfg.cluster_name, now, s->self->id);
     snprintf(j->current_url, sizeof j->current_url, "%s", dest);
     j->scheduled = scheduled;
     uint64_t t0 = uv_hrtime();
-    pid_t pid = fork();
+    int fd;
+    pid_t pid = tc_fork_with_pipe(&fd);
     if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
         snprintf(err, errlen, "ERR cannot start a backup: fork: %s", strerror(errno));
         return -1;
     }
-    if (pid == 0) {
-        /* No client or peer socket stays open in the child, and the
-         * node's signal handling is not ours. */
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGPIPE, SIG_IGN);
-        if (fds[1] > 3) close_range(3, (unsigned)fds[1] - 1, 0);
-        close_range((unsigned)fds[1] + 1, ~0U, 0);
-        _exit(child_backup(j, dest, j->current_name, fds[1]));
-    }
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    if (pid == 0) _exit(child_backup(j, dest, j->current_name, fd));
     j->child = pid;
-    j->pipe_fd = fds[0];
+    j->pipe_fd = fd;
     j->result_len = 0;
     j->started_ms = now;
     tc_notice("backup %s to %s started by child %d (fork took %.2f ms, %zu keys)%s", j->current_name, dest, (int)pid,

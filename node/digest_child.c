@@ -10,7 +10,6 @@
 #include "digest_child.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork_child.h"
 #include "log.h"
 
 #define HEX_LEN 40
@@ -61,40 +61,33 @@ static void on_readable(uv_poll_t *p, int status, int events)
 
 int tc_digest_in_child(tc_server *s, tc_client *client, int64_t now_ms)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
     digest_job *j = calloc(1, sizeof *j);
-    if (!j || uv_poll_init(s->loop, &j->poll, fds[0]) != 0) {
-        free(j);
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    pid_t pid = fork();
+    if (!j) return -1;
+    int fd;
+    pid_t pid = tc_fork_with_pipe(&fd);
     if (pid < 0) {
-        close(fds[1]);
-        j->fd = fds[0];
-        j->poll.data = j;
-        uv_close((uv_handle_t *)&j->poll, on_closed); /* frees j and the read end */
+        free(j);
         return -1;
     }
     if (pid == 0) {
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        if (fds[1] > 3) close_range(3, (unsigned)fds[1] - 1, 0);
-        close_range((unsigned)fds[1] + 1, ~0U, 0);
         unsigned char d[20];
         char hex[HEX_LEN + 1];
         tc_ks_digest(&s->ks, now_ms, d);
         for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
-        _exit(write(fds[1], hex, HEX_LEN) == HEX_LEN ? 0 : 1);
+        _exit(write(fd, hex, HEX_LEN) == HEX_LEN ? 0 : 1);
     }
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
     j->client = client;
     j->pid = pid;
-    j->fd = fds[0];
+    j->fd = fd;
     j->poll.data = j;
+    if (uv_poll_init(s->loop, &j->poll, fd) != 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        close(fd);
+        free(j);
+        return -1;
+    }
     uv_poll_start(&j->poll, UV_READABLE, on_readable);
     client->pending++; /* answered by on_readable */
     return 0;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork_child.h"
 #include "internal.h"
 #include "log.h"
 
@@ -104,17 +105,13 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
         return RAFT_IOERR;
     }
     uint64_t start = uv_hrtime();
-    pid_t pid = fork();
+    pid_t pid = tc_fork_keep(fd);
     if (pid < 0) {
         close(fd);
         tc_warn("raft snapshot: fork failed: %s", strerror(errno));
         return RAFT_NOMEM;
     }
     if (pid == 0) {
-        /* The child holds no client or peer socket open: a connection the
-         * parent closes must really close. */
-        if (fd > 3) close_range(3, (unsigned)fd - 1, 0);
-        close_range((unsigned)fd + 1, ~0U, 0);
         char err[256];
         tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft),
                            .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
