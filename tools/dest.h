@@ -7,7 +7,7 @@
 #define TC_TOOLS_DEST_H
 
 #include "backup.h"
-#include "commands.h"
+#include "ctl_commands.h"
 
 /* The destination as the node resolves it: --to, else [backup] destination
  * of cluster.toml, else file://<node data dir>/backups of --node (or of

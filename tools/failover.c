@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "commands.h"
+#include "ctl_commands.h"
 
 #define PROBE_KEY "tricachectl:failover:probe"
 #define PROBE_TTL_MS "60000" /* the probe key goes away by itself */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ctl_commands.h"
 #include "snapshot.h"
 
 /* The folder the command works on: --dir, else keys_dir of cluster.toml. */

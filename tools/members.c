@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ctl_commands.h"
 
 /* MEMBERS ADD answers once the node has caught up and become a voter. */
 #define CHANGE_TIMEOUT_MS 60000

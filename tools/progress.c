@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h" /* ctl_now_ms */
+#include "ctl_commands.h" /* ctl_now_ms */
 
 #define TTY_REDRAW_MS 100
 /* Without a terminal: one line every so often, not one per callback. */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "ctl_commands.h"
 #include "progress.h"
 
 typedef struct row {

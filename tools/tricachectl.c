@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "ctl_commands.h"
 #include "server.h" /* TC_VERSION */
 
 #define DEFAULT_CONFIG "cluster.toml"

@@ -1,7 +1,7 @@
 /* tricachectl's commands; each returns the process exit code:
  * 0 done / healthy, 1 the cluster is not in the wanted state, 2 bad usage. */
-#ifndef TC_TOOLS_COMMANDS_H
-#define TC_TOOLS_COMMANDS_H
+#ifndef TC_TOOLS_CTL_COMMANDS_H
+#define TC_TOOLS_CTL_COMMANDS_H
 
 #include "cluster_view.h"
 
