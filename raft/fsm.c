@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "fork_child.h"
-#include "internal.h"
+#include "raft_internal.h"
 #include "log.h"
 
 static tc_raftnode *node_of(struct raft_fsm *fsm) { return fsm->data; }

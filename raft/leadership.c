@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "raft_internal.h"
 #include "log.h"
 
 int tc__raft_primary_id(void *ud)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "raft_internal.h"
 #include "log.h"
 
 static const char *role_name(int role)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "raft_internal.h"
 #include "log.h"
 #include "peer_probe.h"
 

@@ -9,7 +9,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 int tc__snap_random(void *buf, size_t len)
 {

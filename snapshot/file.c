@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 typedef struct file_sink {
     int fd;

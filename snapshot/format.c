@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 const char *tc_snapshot_strerror(int code)
 {

@@ -8,7 +8,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 /* "key-<decimal id>.tckey" -> id, or 0 when the name is not a key file's. */
 static uint32_t id_from_name(const char *name)

@@ -10,7 +10,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 #define KEYFILE_MAGIC "TCSNKEY1"
 #define KEYFILE_LEN 48

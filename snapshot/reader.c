@@ -8,7 +8,7 @@
 #include <lz4.h>
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 int tc__snap_reader_fail(tc_snapshot_reader *r, int code, const char *fmt, ...)
 {

@@ -5,7 +5,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 #define SEALED_VERSION 1
 #define SEALED_INFO "tricache log v1"

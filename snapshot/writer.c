@@ -9,7 +9,7 @@
 #include <lz4.h>
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "snapshot_internal.h"
 
 static int wfail(tc_snapshot_writer *w, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

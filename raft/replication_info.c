@@ -2,7 +2,7 @@
  * Redis's fields, plus raft_*) and ROLE. */
 #include <stdio.h>
 
-#include "internal.h"
+#include "raft_internal.h"
 
 void tc__raft_info_replication(void *ud, tc_buf *b)
 {

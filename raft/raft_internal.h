@@ -10,7 +10,7 @@ void tc__raft_fsm_setup(tc_raftnode *n);
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops);
 int tc__raft_setup_encryption(tc_raftnode *n, tc_snapshot_keydir *keys, char *err, size_t errlen);
 
-/* status.c: INFO replication and ROLE (ud is the tc_raftnode) */
+/* replication_info.c: INFO replication and ROLE (ud is the tc_raftnode) */
 void tc__raft_info_replication(void *ud, tc_buf *b);
 void tc__raft_role_reply(void *ud, tc_reply *r);
 
