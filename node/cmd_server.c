@@ -383,7 +383,13 @@ void tc_cmd_config(tc_ctx *c)
     } else if (tc_arg_is(sub, "set")) {
         config_set(c);
     } else if (tc_arg_is(sub, "resetstat") && c->argc == 2) {
-        memset(&c->srv->stats, 0, sizeof c->srv->stats);
+        tc_stats *st = &c->srv->stats;
+        tc_cmdstat *cmds = st->cmds;
+        size_t n;
+        tc_cmd_table(&n);
+        memset(cmds, 0, n * sizeof *cmds);
+        memset(st, 0, sizeof *st);
+        st->cmds = cmds;
         c->ks->hits = c->ks->misses = c->ks->expired_keys = 0;
         tc_reply_ok(c->r);
     } else if (tc_arg_is(sub, "help") && c->argc == 2) {

@@ -3,6 +3,8 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -84,14 +86,16 @@ static void section_stats(void *ud, tc_buf *b)
                   "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
                   "expired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
                   "acl_access_denied_auth:%llu\r\ntotal_protocol_errors:%llu\r\n"
-                  "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n",
+                  "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n"
+                  "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
                   (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
                   (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
                   (unsigned long long)st->rejected_connections, (unsigned long long)s->ks.expired_keys,
                   (unsigned long long)s->ks.hits, (unsigned long long)s->ks.misses,
                   (unsigned long long)st->auth_failures, (unsigned long long)st->protocol_errors,
                   (unsigned long long)st->client_qbuf_limit_disconnections,
-                  (unsigned long long)st->client_outbuf_limit_disconnections);
+                  (unsigned long long)st->client_outbuf_limit_disconnections,
+                  (unsigned long long)st->error_replies);
 }
 
 static void section_replication(void *ud, tc_buf *b)
@@ -120,6 +124,59 @@ static void section_keyspace(void *ud, tc_buf *b)
         tc_buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", keys, tc_ks_volatile_count(&s->ks));
 }
 
+static double timeval_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
+
+static void section_cpu(void *ud, tc_buf *b)
+{
+    (void)ud;
+    struct rusage self, children, thread;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    getrusage(RUSAGE_THREAD, &thread);
+    tc_buf_printf(b,
+                  "used_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
+                  "used_cpu_user_children:%.6f\r\nused_cpu_sys_main_thread:%.6f\r\n"
+                  "used_cpu_user_main_thread:%.6f\r\n",
+                  timeval_s(self.ru_stime), timeval_s(self.ru_utime), timeval_s(children.ru_stime),
+                  timeval_s(children.ru_utime), timeval_s(thread.ru_stime), timeval_s(thread.ru_utime));
+}
+
+/* There are no modules; the section exists because Redis's INFO has it. */
+static void section_modules(void *ud, tc_buf *b)
+{
+    (void)ud;
+    (void)b;
+}
+
+static void section_commandstats(void *ud, tc_buf *b)
+{
+    tc_server *s = ud;
+    size_t n;
+    const tc_cmd *table = tc_cmd_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        const tc_cmdstat *st = &s->stats.cmds[i];
+        if (!st->calls && !st->rejected && !st->failed) continue;
+        tc_buf_printf(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
+                      table[i].name, (unsigned long long)st->calls, (unsigned long long)st->usec,
+                      st->calls ? (double)st->usec / (double)st->calls : 0.0, (unsigned long long)st->rejected,
+                      (unsigned long long)st->failed);
+    }
+}
+
+static void section_errorstats(void *ud, tc_buf *b)
+{
+    tc_server *s = ud;
+    for (size_t i = 0; i < s->stats.nerrors; i++)
+        tc_buf_printf(b, "errorstat_%s:count=%llu\r\n", s->stats.errors[i].code,
+                      (unsigned long long)s->stats.errors[i].count);
+}
+
+static void section_cluster(void *ud, tc_buf *b)
+{
+    tc_server *s = ud;
+    tc_buf_printf(b, "cluster_enabled:%d\r\n", s->cfg.cluster_mode ? 1 : 0);
+}
+
 int tc_info_add(tc_server *s, const char *name, const char *title, tc_info_fn render, void *ud, int in_default)
 {
     tc_info_section *sec = NULL;
@@ -146,6 +203,11 @@ void tc_info_init(tc_server *s)
     tc_info_add(s, "persistence", "Persistence", section_persistence, s, 1);
     tc_info_add(s, "stats", "Stats", section_stats, s, 1);
     tc_info_add(s, "replication", "Replication", section_replication, s, 1);
+    tc_info_add(s, "cpu", "CPU", section_cpu, s, 1);
+    tc_info_add(s, "modules", "Modules", section_modules, s, 1);
+    tc_info_add(s, "commandstats", "Commandstats", section_commandstats, s, 0);
+    tc_info_add(s, "errorstats", "Errorstats", section_errorstats, s, 1);
+    tc_info_add(s, "cluster", "Cluster", section_cluster, s, 1);
     tc_info_add(s, "keyspace", "Keyspace", section_keyspace, s, 1);
 }
 

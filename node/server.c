@@ -51,6 +51,12 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
         snprintf(err, errlen, "cannot read random bytes: %s", strerror(errno));
         return -1;
     }
+    size_t ncmds;
+    tc_cmd_table(&ncmds);
+    if (!(s->stats.cmds = calloc(ncmds, sizeof *s->stats.cmds))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     tc_ks_init(&s->ks, seed[0], seed[1]);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
     s->start_ms = tc_now_ms();
@@ -79,6 +85,8 @@ int tc_server_primary_id(tc_server *s)
 
 void tc_server_free(tc_server *s)
 {
+    free(s->stats.cmds);
+    s->stats.cmds = NULL;
     tc_ks_free(&s->ks);
     if (s->staging) {
         tc_ks_free(s->staging);
@@ -98,6 +106,38 @@ static void reply_unknown_command(tc_reply *r, size_t argc, const tc_slice *argv
         n += snprintf(msg + n, sizeof msg - (size_t)n, "'%.*s' ", (int)(argv[i].len > 128 ? 128 : argv[i].len),
                       argv[i].p);
     tc_reply_error(r, msg);
+}
+
+static tc_cmdstat *cmdstat(tc_server *s, const tc_cmd *cmd)
+{
+    size_t n;
+    return &s->stats.cmds[cmd - tc_cmd_table(&n)];
+}
+
+/* Counts an error reply written at out[from..] (INFO errorstats). */
+static void count_error(tc_server *s, const tc_buf *out, size_t from)
+{
+    if (!out || out->len <= from || (out->data[from] != '-' && out->data[from] != '!')) return;
+    s->stats.error_replies++;
+    const char *p = out->data + from + 1, *end = out->data + out->len;
+    if (out->data[from] == '!') { /* RESP3 blob error: !<len>\r\n<text> */
+        while (p < end && *p != '\n') p++;
+        p++;
+    }
+    size_t len = 0;
+    while (p + len < end && p[len] != ' ' && p[len] != '\r' && len < sizeof s->stats.errors[0].code - 1) len++;
+    for (size_t i = 0; i < s->stats.nerrors; i++) {
+        tc_errorstat *e = &s->stats.errors[i];
+        if (strlen(e->code) == len && memcmp(e->code, p, len) == 0) {
+            e->count++;
+            return;
+        }
+    }
+    if (s->stats.nerrors == TC_MAX_ERROR_CODES) return;
+    tc_errorstat *e = &s->stats.errors[s->stats.nerrors++];
+    memcpy(e->code, p, len);
+    e->code[len] = '\0';
+    e->count = 1;
 }
 
 /* Lookup, arity and authentication, in Redis's order; replies the error and
@@ -128,11 +168,39 @@ static const tc_cmd *admit(tc_client *c, size_t argc, const tc_slice *argv, tc_r
     return cmd;
 }
 
+/* admit, counting what it refused (INFO commandstats and errorstats). */
+static const tc_cmd *admit_counted(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r)
+{
+    size_t mark = r->out ? r->out->len : 0;
+    const tc_cmd *cmd = admit(c, argc, argv, r);
+    if (cmd) return cmd;
+    cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
+    if (cmd) cmdstat(s, cmd)->rejected++;
+    count_error(s, r->out, mark);
+    return NULL;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
                 int64_t now_ms)
 {
     tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r};
+    size_t mark = r->out ? r->out->len : 0;
+    uint64_t start = now_us();
     cmd->fn(&ctx);
+    tc_cmdstat *st = cmdstat(s, cmd);
+    st->calls++;
+    st->usec += now_us() - start;
+    if (r->out && r->out->len > mark && (r->out->data[mark] == '-' || r->out->data[mark] == '!')) {
+        st->failed++;
+        count_error(s, r->out, mark);
+    }
     s->stats.commands_processed++;
     if (c) c->last_cmd = cmd->name;
 }
@@ -140,7 +208,7 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
                        int64_t now_ms)
 {
-    const tc_cmd *cmd = admit(c, argc, argv, r);
+    const tc_cmd *cmd = admit_counted(s, c, argc, argv, r);
     if (cmd) run(s, c, cmd, argc, argv, r, now_ms);
 }
 
@@ -156,11 +224,16 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
         if (!cmd || !(cmd->flags & TC_CMD_WRITE) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated)
             return TC_ROUTE_DEFER;
     }
-    const tc_cmd *cmd = admit(c, argc, argv, r);
+    const tc_cmd *cmd = admit_counted(s, c, argc, argv, r);
     if (!cmd) return TC_ROUTE_DONE;
+    size_t mark = r->out ? r->out->len : 0;
     int route = s->repl.ops ? s->repl.ops->route(s->repl.ud, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
     if (route == TC_ROUTE_LOCAL) run(s, c, cmd, argc, argv, r, now_ms);
-    else if (route == TC_ROUTE_QUEUED) s->stats.commands_processed++;
+    else if (route == TC_ROUTE_DONE && r->out && r->out->len > mark) { /* a redirect or a refusal */
+        cmdstat(s, cmd)->rejected++;
+        count_error(s, r->out, mark);
+    }
+    /* a queued write is counted once, where it runs: when its entry is applied */
     return route;
 }
 

@@ -125,6 +125,21 @@ typedef struct tc_info_section {
     int in_default;               /* part of INFO without arguments */
 } tc_info_section;
 
+/* INFO commandstats: one per row of the command table. */
+typedef struct tc_cmdstat {
+    uint64_t calls, usec;
+    uint64_t rejected;            /* refused before running (arity, AUTH, ...) */
+    uint64_t failed;              /* ran and answered an error */
+} tc_cmdstat;
+
+/* INFO errorstats: replies of each error code ("ERR", "WRONGTYPE"); like
+ * Redis, at most TC_MAX_ERROR_CODES different codes are tracked. */
+#define TC_MAX_ERROR_CODES 128
+typedef struct tc_errorstat {
+    char code[32];
+    uint64_t count;
+} tc_errorstat;
+
 typedef struct tc_stats {
     uint64_t connections_received;
     uint64_t rejected_connections;
@@ -134,6 +149,10 @@ typedef struct tc_stats {
     uint64_t protocol_errors;
     uint64_t client_qbuf_limit_disconnections;
     uint64_t client_outbuf_limit_disconnections;
+    uint64_t error_replies;       /* every error reply, tracked code or not */
+    tc_cmdstat *cmds;             /* indexed like tc_cmd_table() */
+    tc_errorstat errors[TC_MAX_ERROR_CODES];
+    size_t nerrors;
 } tc_stats;
 
 typedef struct tc_server {

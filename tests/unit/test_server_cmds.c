@@ -142,6 +142,49 @@ static void test_info_sections(void **state)
     assert_memory_equal(RUN(f, "INFO", "stats"), "=", 1); /* verbatim string in RESP3 */
 }
 
+/* Commandstats, errorstats, CPU and cluster as Redis 7 names them, and
+ * which sections INFO, INFO default, INFO all and INFO everything show. */
+static void test_info_stats_sections(void **state)
+{
+    fx *f = *state;
+    RUN(f, "SET", "a", "1");
+    RUN(f, "SET", "b", "2");
+    RUN(f, "INCR", "b");
+    RUN(f, "GET");                /* rejected: arity */
+    RUN(f, "NOSUCHCOMMAND");      /* not a command: errorstats only */
+    RUN(f, "INCRBY", "a", "x");   /* runs and fails */
+    const char *r = RUN(f, "INFO", "commandstats");
+    assert_non_null(strstr(r, "cmdstat_set:calls=2,usec="));
+    assert_non_null(strstr(r, "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n"));
+    assert_non_null(strstr(r, "cmdstat_incrby:calls=1,"));
+    assert_non_null(strstr(r, ",rejected_calls=0,failed_calls=1\r\n"));
+    assert_null(strstr(r, "cmdstat_nosuchcommand"));
+    r = RUN(f, "INFO", "errorstats");
+    assert_non_null(strstr(r, "# Errorstats\r\nerrorstat_ERR:count=3\r\n"));
+    r = RUN(f, "INFO", "stats");
+    assert_non_null(strstr(r, "total_error_replies:3\r\n"));
+    r = RUN(f, "INFO", "cpu", "cluster");
+    assert_non_null(strstr(r, "# CPU\r\nused_cpu_sys:"));
+    assert_non_null(strstr(r, "used_cpu_user_main_thread:"));
+    assert_non_null(strstr(r, "# Cluster\r\ncluster_enabled:0\r\n"));
+    r = RUN(f, "INFO");
+    assert_null(strstr(r, "# Commandstats"));
+    assert_non_null(strstr(r, "# Errorstats"));
+    assert_non_null(strstr(r, "# Replication\r\n"));
+    assert_non_null(strstr(r, "\r\n\r\n# CPU\r\n"));
+    r = RUN(f, "INFO", "default");
+    assert_null(strstr(r, "# Commandstats"));
+    r = RUN(f, "INFO", "everything");
+    assert_non_null(strstr(r, "# Commandstats"));
+    assert_non_null(strstr(r, "# Keyspace"));
+    r = RUN(f, "INFO", "all");
+    assert_non_null(strstr(r, "# Commandstats"));
+    RUN(f, "CONFIG", "RESETSTAT");
+    r = RUN(f, "INFO", "commandstats", "errorstats");
+    assert_null(strstr(r, "cmdstat_set"));
+    assert_null(strstr(r, "errorstat_ERR"));
+}
+
 static void test_debug_digest_populate(void **state)
 {
     fx *f = *state;
@@ -278,6 +321,7 @@ int main(void)
         T(test_config_get_set),
         T(test_command_introspection),
         T(test_info_sections),
+        T(test_info_stats_sections),
         T(test_debug_digest_populate),
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_key_slots),
