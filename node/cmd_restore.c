@@ -57,8 +57,7 @@ static void begin(tc_ctx *c)
     }
     if (s->staging) tc_notice("restore %s dropped: restore %.*s begins", s->staging_id, (int)id->len, id->p);
     drop_staging(s);
-    tc_ks_init(ks, s->ks.seed[0], s->ks.seed[1]);
-    ks->lazy_delete = s->ks.lazy_delete;
+    tc_ks_init_like(ks, &s->ks);
     s->staging = ks;
     memcpy(s->staging_id, id->p, id->len);
     s->staging_id[id->len] = '\0';
@@ -88,7 +87,11 @@ static void load(tc_ctx *c)
         tc_parse_ll(c->argv[i + 1].p, c->argv[i + 1].len, &at);
         s->staging_records++;
         if (at != 0 && at <= c->now_ms) continue; /* expired since the backup: nothing to restore */
-        if (!tc_ks_set(s->staging, c->argv[i].p, c->argv[i].len, c->argv[i + 2].p, c->argv[i + 2].len, at)) {
+        /* Staged as an image loads them. The records are strings (tricachectl
+         * restore sends no others), which fail only when out of memory. */
+        char why[64];
+        if (!tc_string_type.image_decode(s->staging, c->argv[i].p, c->argv[i].len, c->argv[i + 2].p,
+                                         c->argv[i + 2].len, at, why, sizeof why)) {
             tc_notice("restore %s dropped: out of memory after %llu records", s->staging_id,
                       (unsigned long long)s->staging_records);
             drop_staging(s);

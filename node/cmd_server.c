@@ -560,11 +560,13 @@ static void debug_populate(tc_ctx *c)
             if ((long long)vlen < size) memset(val + vlen, 0, (size_t)(size - vlen));
             n = (size_t)size;
         }
-        if (!tc_ks_set(c->ks, key, (size_t)klen, val, n, 0)) {
+        tc_key *k = tc_ks_set(c->ks, key, (size_t)klen, val, n, 0);
+        if (!k) {
             if (val != small) free(val);
             tc_reply_error(c->r, "ERR out of memory");
             return;
         }
+        k->encoding = TC_ENC_INLINE_EMBSTR; /* Redis makes them with createStringObject */
     }
     if (val != small) free(val);
     tc_reply_ok(c->r);

@@ -59,6 +59,7 @@ static const tc_cmd table[] = {
     {"mget", tc_cmd_mget, -2, R | F, 1, -1, 1, "string", "1.0.0", "Atomically returns the string values of one or more keys.", NULL},
     {"mset", tc_cmd_mset, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", NULL},
     {"msetnx", tc_cmd_msetnx, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", NULL},
+    {"object", tc_cmd_object, -2, R, 2, 2, 1, "generic", "2.2.3", "A container for object introspection commands.", "encoding freq idletime refcount help"},
     {"persist", tc_cmd_persist, 2, W | F, 1, 1, 1, "generic", "2.2.0", "Removes the expiration time of a key.", NULL},
     {"pexpire", tc_cmd_pexpire, -3, W | F, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", NULL},
     {"pexpireat", tc_cmd_pexpireat, -3, W | F, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", NULL},

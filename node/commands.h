@@ -10,6 +10,7 @@
 #include "config.h"
 #include "keyspace.h"
 #include "reply.h"
+#include "types/types.h"
 
 struct tc_server;
 struct tc_client;
@@ -110,6 +111,7 @@ void tc_cmd_scan(tc_ctx *c);
 void tc_cmd_randomkey(tc_ctx *c);
 void tc_cmd_dbsize(tc_ctx *c);
 void tc_cmd_flushall(tc_ctx *c);
+void tc_cmd_object(tc_ctx *c);
 /* cmd_server.c */
 void tc_cmd_ping(tc_ctx *c);
 void tc_cmd_echo(tc_ctx *c);

@@ -3,9 +3,17 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "types/types.h"
 
 #define KS_INITIAL_SIZE 16
-#define ENTRY_HEADER offsetof(tc_entry, data)
+#define KEY_HEADER offsetof(tc_key, data)
+/* 29 bytes before the access bits. glibc hands out chunks of 16 bytes, so
+ * the 3 they add cost a string key 16 bytes only when its name and value
+ * together are 9, 10 or 11 bytes past a multiple of 16; 1M keys of 100-byte
+ * values (bench/node.sh) still take 168 bytes each. */
+_Static_assert(KEY_HEADER == 32, "a key's header is 32 bytes");
 /* Expiry: keep sampling while more than a quarter of a sample was expired,
  * like Redis's ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE. */
 #define EXPIRE_SAMPLE 20
@@ -50,35 +58,99 @@ static uint64_t hash_key(const tc_keyspace *ks, const char *key, size_t len)
     return mix(mix(a ^ k1 ^ h, b ^ k2 ^ ks->seed[1]), k1 ^ (uint64_t)len);
 }
 
-static uint64_t rng_next(tc_keyspace *ks)
+static uint64_t xorshift(uint64_t *state)
 {
-    uint64_t x = ks->rng;
+    uint64_t x = *state;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    return ks->rng = x;
+    return *state = x;
+}
+
+static uint64_t rng_next(tc_keyspace *ks) { return xorshift(&ks->rng); }
+
+/* ---- access bits ---------------------------------------------------------- */
+
+static int64_t clock_ms; /* 0: never updated, read the real time */
+
+void tc_lru_clock_update(int64_t unix_ms) { clock_ms = unix_ms; }
+
+static int64_t clock_now_ms(void)
+{
+    if (clock_ms) return clock_ms;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint32_t tc_lru_clock(void) { return (uint32_t)(clock_now_ms() / TC_LRU_CLOCK_RESOLUTION_MS) & TC_LRU_CLOCK_MAX; }
+
+uint64_t tc_key_idle_ms(const tc_key *k)
+{
+    uint32_t now = tc_lru_clock(), then = k->lru;
+    uint64_t ticks = now >= then ? now - then : now + (TC_LRU_CLOCK_MAX - then);
+    return ticks * TC_LRU_CLOCK_RESOLUTION_MS;
+}
+
+/* LFU: the access time half of the bits, unix minutes modulo 2^16. */
+static uint32_t lfu_minutes(void) { return (uint32_t)(clock_now_ms() / 60000) & 0xffff; }
+
+static uint32_t lfu_minutes_since(uint32_t then)
+{
+    uint32_t now = lfu_minutes();
+    return now >= then ? now - then : 65535 - then + now;
+}
+
+unsigned tc_key_lfu_count(const tc_key *k)
+{
+    uint32_t counter = k->lru & 0xff;
+    uint32_t periods = lfu_minutes_since(k->lru >> 8) / TC_LFU_DECAY_MINUTES;
+    return periods > counter ? 0 : counter - periods;
+}
+
+/* Redis's LFULogIncr: the busier a key already is, the less likely one
+ * more access counts; 255 is the ceiling. */
+static uint32_t lfu_log_incr(tc_keyspace *ks, uint32_t counter)
+{
+    if (counter == 255) return 255;
+    double r = (double)(xorshift(&ks->lfu_rng) >> 11) / (double)(1ull << 53);
+    double base = counter > TC_LFU_INIT_VAL ? counter - TC_LFU_INIT_VAL : 0;
+    return r < 1.0 / (base * TC_LFU_LOG_FACTOR + 1) ? counter + 1 : counter;
+}
+
+static uint32_t first_stamp(const tc_keyspace *ks)
+{
+    return ks->lfu ? (lfu_minutes() << 8) | TC_LFU_INIT_VAL : tc_lru_clock();
+}
+
+void tc_ks_touch(tc_keyspace *ks, tc_key *k)
+{
+    uint32_t v = ks->lfu ? (lfu_minutes() << 8) | lfu_log_incr(ks, tc_key_lfu_count(k)) : tc_lru_clock();
+    /* Written only when it changes: a key read while a forked child holds
+     * the keyspace copies its page at most once per tick. */
+    if (k->lru != v) k->lru = v;
 }
 
 /* ---- volatile set ------------------------------------------------------- */
 
-static int volatile_add(tc_keyspace *ks, tc_entry *e)
+static int volatile_add(tc_keyspace *ks, tc_key *k)
 {
     if (ks->nvolatile == ks->volatile_cap) {
         size_t cap = ks->volatile_cap ? ks->volatile_cap * 2 : 64;
-        tc_entry **v = realloc(ks->volatile_keys, cap * sizeof *v);
+        tc_key **v = realloc(ks->volatile_keys, cap * sizeof *v);
         if (!v) return -1;
         ks->volatile_keys = v;
         ks->volatile_cap = cap;
     }
-    e->volatile_idx = (uint32_t)ks->nvolatile;
-    ks->volatile_keys[ks->nvolatile++] = e;
+    k->volatile_idx = (uint32_t)ks->nvolatile;
+    ks->volatile_keys[ks->nvolatile++] = k;
     return 0;
 }
 
-static void volatile_remove(tc_keyspace *ks, tc_entry *e)
+static void volatile_remove(tc_keyspace *ks, tc_key *k)
 {
-    size_t i = e->volatile_idx;
-    tc_entry *last = ks->volatile_keys[--ks->nvolatile];
+    size_t i = k->volatile_idx;
+    tc_key *last = ks->volatile_keys[--ks->nvolatile];
     ks->volatile_keys[i] = last;
     last->volatile_idx = (uint32_t)i;
 }
@@ -95,17 +167,35 @@ void tc_ks_init(tc_keyspace *ks, uint64_t seed0, uint64_t seed1)
     ks->seed[0] = seed0;
     ks->seed[1] = seed1;
     ks->rng = (seed0 ^ seed1) | 1;
+    ks->lfu_rng = (seed0 + 0x9e3779b97f4a7c15ull * (seed1 | 1)) | 1;
     ks->lazy_delete = 1;
 }
 
-static void free_table(tc_entry **t, size_t size)
+void tc_ks_init_like(tc_keyspace *ks, const tc_keyspace *model)
+{
+    tc_ks_init(ks, model->seed[0], model->seed[1]);
+    ks->lazy_delete = model->lazy_delete;
+    ks->lfu = model->lfu;
+}
+
+/* Frees a key and, for a pointer encoding, its value. */
+static void free_key(tc_key *k)
+{
+    if (!tc_key_is_inline(k)) {
+        const tc_type_ops *ops = tc_key_type(k);
+        if (ops && ops->free_value) ops->free_value(k);
+    }
+    free(k);
+}
+
+static void free_table(tc_key **t, size_t size)
 {
     for (size_t i = 0; i < size; i++) {
-        tc_entry *e = t[i];
-        while (e) {
-            tc_entry *n = e->next;
-            free(e);
-            e = n;
+        tc_key *k = t[i];
+        while (k) {
+            tc_key *n = k->next;
+            free_key(k);
+            k = n;
         }
     }
     free(t);
@@ -125,16 +215,14 @@ void tc_ks_free(tc_keyspace *ks)
 
 void tc_ks_flush(tc_keyspace *ks)
 {
-    uint64_t s0 = ks->seed[0], s1 = ks->seed[1], rng = ks->rng;
-    uint64_t expired = ks->expired_keys, hits = ks->hits, misses = ks->misses;
-    int lazy = ks->lazy_delete;
+    tc_keyspace old = *ks; /* settings and counters only: its tables are freed next */
     tc_ks_free(ks);
-    tc_ks_init(ks, s0, s1);
-    ks->rng = rng;
-    ks->lazy_delete = lazy;
-    ks->expired_keys = expired;
-    ks->hits = hits;
-    ks->misses = misses;
+    tc_ks_init_like(ks, &old);
+    ks->rng = old.rng;
+    ks->lfu_rng = old.lfu_rng;
+    ks->expired_keys = old.expired_keys;
+    ks->hits = old.hits;
+    ks->misses = old.misses;
 }
 
 size_t tc_ks_size(const tc_keyspace *ks) { return ks->used[0] + ks->used[1]; }
@@ -144,7 +232,7 @@ size_t tc_ks_volatile_count(const tc_keyspace *ks) { return ks->nvolatile; }
  * table simply stays as it is: a full table is slower, not wrong. */
 static void start_rehash(tc_keyspace *ks, size_t new_size)
 {
-    tc_entry **t = calloc(new_size, sizeof *t);
+    tc_key **t = calloc(new_size, sizeof *t);
     if (!t) return;
     if (!ks->table[0]) {
         ks->table[0] = t;
@@ -166,15 +254,15 @@ int tc_ks_rehash_step(tc_keyspace *ks, size_t n)
             ks->rehash_idx++;
             if (--empty_visits == 0) return 1;
         }
-        tc_entry *e = ks->table[0][ks->rehash_idx];
-        while (e) {
-            tc_entry *next = e->next;
-            size_t b = hash_key(ks, e->data, e->klen) & (ks->size[1] - 1);
-            e->next = ks->table[1][b];
-            ks->table[1][b] = e;
+        tc_key *k = ks->table[0][ks->rehash_idx];
+        while (k) {
+            tc_key *next = k->next;
+            size_t b = hash_key(ks, k->data, k->klen) & (ks->size[1] - 1);
+            k->next = ks->table[1][b];
+            ks->table[1][b] = k;
             ks->used[0]--;
             ks->used[1]++;
-            e = next;
+            k = next;
         }
         ks->table[0][ks->rehash_idx] = NULL;
         ks->rehash_idx++;
@@ -212,51 +300,51 @@ static void maybe_resize(tc_keyspace *ks)
 }
 
 /* Returns the link pointing at the entry for key (or NULL if absent). */
-static tc_entry **find_link(tc_keyspace *ks, const char *key, size_t klen, uint64_t h)
+static tc_key **find_link(tc_keyspace *ks, const char *key, size_t klen, uint64_t h)
 {
     for (int t = 0; t < 2; t++) {
         if (!ks->table[t]) break;
         size_t b = h & (ks->size[t] - 1);
         if (t == 0 && is_rehashing(ks) && (int64_t)b < ks->rehash_idx) continue; /* moved already */
-        tc_entry **link = &ks->table[t][b];
+        tc_key **link = &ks->table[t][b];
         while (*link) {
-            tc_entry *e = *link;
-            if (e->klen == klen && memcmp(e->data, key, klen) == 0) return link;
-            link = &e->next;
+            tc_key *k = *link;
+            if (k->klen == klen && memcmp(k->data, key, klen) == 0) return link;
+            link = &k->next;
         }
     }
     return NULL;
 }
 
-static void unlink_entry(tc_keyspace *ks, tc_entry **link, tc_entry *e)
+static void unlink_key(tc_keyspace *ks, tc_key **link, tc_key *k)
 {
-    *link = e->next;
+    *link = k->next;
     /* Which table held it: entries in table[0] sit at buckets >= rehash_idx. */
     int t = 0;
     if (is_rehashing(ks)) {
-        uint64_t h = hash_key(ks, e->data, e->klen);
+        uint64_t h = hash_key(ks, k->data, k->klen);
         size_t b0 = h & (ks->size[0] - 1);
         t = ((int64_t)b0 < ks->rehash_idx) ? 1 : 0;
     }
     ks->used[t]--;
-    if (e->expire_at) volatile_remove(ks, e);
+    if (k->expire_at) volatile_remove(ks, k);
 }
 
-static int expired(const tc_entry *e, int64_t now_ms) { return e->expire_at && e->expire_at <= now_ms; }
+static int expired(const tc_key *k, int64_t now_ms) { return k->expire_at && k->expire_at <= now_ms; }
 
-static void delete_link(tc_keyspace *ks, tc_entry **link)
+static void delete_link(tc_keyspace *ks, tc_key **link)
 {
-    tc_entry *e = *link;
-    unlink_entry(ks, link, e);
-    free(e);
+    tc_key *k = *link;
+    unlink_key(ks, link, k);
+    free_key(k);
     maybe_resize(ks);
 }
 
-tc_entry *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
+tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
 {
     if (tc_ks_size(ks) == 0) return NULL;
     tc_ks_rehash_step(ks, 1);
-    tc_entry **link = find_link(ks, key, klen, hash_key(ks, key, klen));
+    tc_key **link = find_link(ks, key, klen, hash_key(ks, key, klen));
     if (!link) return NULL;
     if (expired(*link, now_ms)) {
         if (ks->lazy_delete) {
@@ -268,60 +356,115 @@ tc_entry *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_
     return *link;
 }
 
-static tc_entry *alloc_entry(const char *key, size_t klen, size_t vlen)
+tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
 {
-    tc_entry *e = malloc(ENTRY_HEADER + klen + vlen);
-    if (!e) return NULL;
-    e->next = NULL;
-    e->expire_at = 0;
-    e->klen = (uint32_t)klen;
-    e->vlen = (uint32_t)vlen;
-    e->volatile_idx = 0;
-    e->type = TC_TYPE_STRING;
-    memcpy(e->data, key, klen);
-    return e;
+    tc_key *k = tc_ks_peek(ks, key, klen, now_ms);
+    if (k) tc_ks_touch(ks, k);
+    return k;
 }
 
-tc_entry *tc_ks_set(tc_keyspace *ks, const char *key, size_t klen, const char *val, size_t vlen,
-                    int64_t expire_at)
+/* A new key named key with payload bytes after the name, stamped. */
+static tc_key *alloc_key(const tc_keyspace *ks, const char *key, size_t klen, size_t payload)
 {
-    if (klen > UINT32_MAX || vlen > UINT32_MAX) return NULL;
-    tc_entry *e = alloc_entry(key, klen, vlen);
-    if (!e) return NULL;
-    memcpy(e->data + klen, val, vlen);
+    tc_key *k = malloc(KEY_HEADER + klen + payload);
+    if (!k) return NULL;
+    k->next = NULL;
+    k->expire_at = 0;
+    k->klen = (uint32_t)klen;
+    k->vlen = 0;
+    k->volatile_idx = 0;
+    k->type = TC_TYPE_STRING;
+    k->encoding = TC_ENC_INLINE;
+    k->lru = first_stamp(ks);
+    memcpy(k->data, key, klen);
+    return k;
+}
+
+/* Puts the new key k (not yet linked) in the table with its deadline,
+ * replacing (and freeing) a key of the same name. NULL when out of memory:
+ * k is freed then, without its value. */
+static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
+{
     if (expire_at) {
-        e->expire_at = expire_at;
-        if (volatile_add(ks, e) != 0) {
-            free(e);
+        k->expire_at = expire_at;
+        if (volatile_add(ks, k) != 0) {
+            free(k);
             return NULL;
         }
     }
     tc_ks_rehash_step(ks, 1);
-    uint64_t h = hash_key(ks, key, klen);
-    tc_entry **link = tc_ks_size(ks) ? find_link(ks, key, klen, h) : NULL;
+    uint64_t h = hash_key(ks, k->data, k->klen);
+    tc_key **link = tc_ks_size(ks) ? find_link(ks, k->data, k->klen, h) : NULL;
     if (link) {
         /* Replace in place in the chain; the table counts stay the same. */
-        tc_entry *old = *link;
-        e->next = old->next;
-        *link = e;
+        tc_key *old = *link;
+        k->next = old->next;
+        *link = k;
         if (old->expire_at) volatile_remove(ks, old);
-        free(old);
-        return e;
+        free_key(old);
+        return k;
     }
     maybe_resize(ks);
     int t = is_rehashing(ks) ? 1 : 0;
     size_t b = h & (ks->size[t] - 1);
-    e->next = ks->table[t][b];
-    ks->table[t][b] = e;
+    k->next = ks->table[t][b];
+    ks->table[t][b] = k;
     ks->used[t]++;
-    return e;
+    return k;
 }
 
-tc_entry *tc_ks_resize(tc_keyspace *ks, tc_entry *e, size_t new_vlen)
+tc_key *tc_ks_set(tc_keyspace *ks, const char *key, size_t klen, const char *val, size_t vlen,
+                  int64_t expire_at)
 {
-    if (new_vlen > UINT32_MAX) return NULL;
-    tc_entry **link = find_link(ks, e->data, e->klen, hash_key(ks, e->data, e->klen));
-    tc_entry *n = realloc(e, ENTRY_HEADER + e->klen + new_vlen);
+    if (klen > UINT32_MAX || vlen > UINT32_MAX) return NULL;
+    tc_key *k = alloc_key(ks, key, klen, vlen);
+    if (!k) return NULL;
+    k->vlen = (uint32_t)vlen;
+    memcpy(k->data + klen, val, vlen);
+    return insert(ks, k, expire_at);
+}
+
+tc_key *tc_ks_set_pointer(tc_keyspace *ks, const char *key, size_t klen, unsigned type, unsigned encoding,
+                          void *value, int64_t expire_at)
+{
+    if (klen > UINT32_MAX || type > TC_TYPE_MAX || encoding < TC_ENC_FIRST_POINTER || encoding > 15) return NULL;
+    tc_key *k = alloc_key(ks, key, klen, sizeof value);
+    if (!k) return NULL;
+    k->type = type & 15;
+    k->encoding = encoding & 15;
+    memcpy(k->data + klen, &value, sizeof value);
+    return insert(ks, k, expire_at);
+}
+
+tc_key *tc_ks_rename(tc_keyspace *ks, tc_key *k, const char *dst, size_t dlen)
+{
+    if (dlen > UINT32_MAX) return NULL;
+    if (dlen == k->klen && memcmp(dst, k->data, dlen) == 0) return k;
+    size_t payload = tc_key_is_inline(k) ? k->vlen : sizeof(void *);
+    tc_key *n = alloc_key(ks, dst, dlen, payload);
+    if (!n) return NULL;
+    n->vlen = k->vlen;
+    n->type = k->type;
+    n->encoding = k->encoding;
+    n->lru = k->lru;
+    memcpy(n->data + dlen, k->data + k->klen, payload);
+    /* The value now belongs to n: k goes without freeing it. Inserting
+     * may move k to the other table but never frees or moves it in memory. */
+    const char *src = k->data;
+    size_t slen = k->klen;
+    if (!insert(ks, n, k->expire_at)) return NULL;
+    tc_key **link = find_link(ks, src, slen, hash_key(ks, src, slen));
+    unlink_key(ks, link, k);
+    free(k);
+    maybe_resize(ks);
+    return n;
+}
+
+tc_key *tc_ks_resize(tc_keyspace *ks, tc_key *k, size_t new_vlen)
+{
+    if (new_vlen > UINT32_MAX || !tc_key_is_inline(k)) return NULL;
+    tc_key **link = find_link(ks, k->data, k->klen, hash_key(ks, k->data, k->klen));
+    tc_key *n = realloc(k, KEY_HEADER + k->klen + new_vlen);
     if (!n) return NULL;
     n->vlen = (uint32_t)new_vlen;
     *link = n;
@@ -329,25 +472,25 @@ tc_entry *tc_ks_resize(tc_keyspace *ks, tc_entry *e, size_t new_vlen)
     return n;
 }
 
-void tc_ks_set_expire(tc_keyspace *ks, tc_entry *e, int64_t expire_at)
+void tc_ks_set_expire(tc_keyspace *ks, tc_key *k, int64_t expire_at)
 {
-    if (e->expire_at && !expire_at) {
-        volatile_remove(ks, e);
-    } else if (!e->expire_at && expire_at) {
+    if (k->expire_at && !expire_at) {
+        volatile_remove(ks, k);
+    } else if (!k->expire_at && expire_at) {
         /* Out of memory here would leave a deadline no sampler sees; lazy
          * expiry still hides the key, so the deadline is kept regardless. */
-        if (volatile_add(ks, e) != 0) {
-            e->expire_at = expire_at;
+        if (volatile_add(ks, k) != 0) {
+            k->expire_at = expire_at;
             return;
         }
     }
-    e->expire_at = expire_at;
+    k->expire_at = expire_at;
 }
 
 int tc_ks_delete(tc_keyspace *ks, const char *key, size_t klen)
 {
     if (tc_ks_size(ks) == 0) return 0;
-    tc_entry **link = find_link(ks, key, klen, hash_key(ks, key, klen));
+    tc_key **link = find_link(ks, key, klen, hash_key(ks, key, klen));
     if (!link) return 0;
     delete_link(ks, link);
     return 1;
@@ -356,36 +499,36 @@ int tc_ks_delete(tc_keyspace *ks, const char *key, size_t klen)
 int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
 {
     if (tc_ks_size(ks) == 0) return 0;
-    tc_entry **link = find_link(ks, key, klen, hash_key(ks, key, klen));
+    tc_key **link = find_link(ks, key, klen, hash_key(ks, key, klen));
     if (!link || !expired(*link, now_ms)) return 0;
     delete_link(ks, link);
     ks->expired_keys++;
     return 1;
 }
 
-tc_entry *tc_ks_random(tc_keyspace *ks, int64_t now_ms)
+tc_key *tc_ks_random(tc_keyspace *ks, int64_t now_ms)
 {
     /* Bounded attempts: a keyspace full of expired-but-unreaped keys must not
      * spin forever; NULL then means "nothing live found quickly". */
     for (int attempt = 0; attempt < 100 && tc_ks_size(ks) > 0; attempt++) {
-        tc_entry *e = NULL;
-        while (!e) {
+        tc_key *k = NULL;
+        while (!k) {
             size_t total = ks->size[0] + ks->size[1];
             size_t i = rng_next(ks) % total;
             if (i < ks->size[0]) {
                 if (is_rehashing(ks) && (int64_t)i < ks->rehash_idx) continue;
-                e = ks->table[0][i];
+                k = ks->table[0][i];
             } else {
-                e = ks->table[1][i - ks->size[0]];
+                k = ks->table[1][i - ks->size[0]];
             }
         }
         size_t len = 0;
-        for (tc_entry *x = e; x; x = x->next) len++;
+        for (tc_key *x = k; x; x = x->next) len++;
         size_t pick = rng_next(ks) % len;
-        while (pick--) e = e->next;
-        if (!expired(e, now_ms)) return e;
+        while (pick--) k = k->next;
+        if (!expired(k, now_ms)) return k;
         if (ks->lazy_delete) {
-            tc_ks_delete(ks, e->data, e->klen);
+            tc_ks_delete(ks, k->data, k->klen);
             ks->expired_keys++;
         }
     }
@@ -400,12 +543,12 @@ static uint64_t rev64(uint64_t v)
     return __builtin_bswap64(v);
 }
 
-static void scan_bucket(tc_entry *e, tc_ks_scan_fn fn, void *ud)
+static void scan_bucket(tc_key *k, tc_ks_scan_fn fn, void *ud)
 {
-    while (e) {
-        tc_entry *next = e->next; /* fn may not delete, but be safe on reads */
-        fn(ud, e);
-        e = next;
+    while (k) {
+        tc_key *next = k->next; /* fn may not delete, but be safe on reads */
+        fn(ud, k);
+        k = next;
     }
 }
 
@@ -446,9 +589,9 @@ size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work)
     while (ks->nvolatile > 0 && work < max_work) {
         size_t found = 0, sample = ks->nvolatile < EXPIRE_SAMPLE ? ks->nvolatile : EXPIRE_SAMPLE;
         for (size_t i = 0; i < sample && ks->nvolatile > 0; i++) {
-            tc_entry *e = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
-            if (e->expire_at <= now_ms) {
-                tc_ks_delete(ks, e->data, e->klen);
+            tc_key *k = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
+            if (k->expire_at <= now_ms) {
+                tc_ks_delete(ks, k->data, k->klen);
                 ks->expired_keys++;
                 found++;
             }
@@ -466,28 +609,34 @@ size_t tc_ks_expired_sample(tc_keyspace *ks, int64_t now_ms, size_t max, tc_ks_k
     /* Random probes may repeat a key; a repeat only costs a no-op delete. */
     size_t probes = max * 4;
     for (size_t i = 0; i < probes && found < max && ks->nvolatile > 0; i++) {
-        tc_entry *e = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
-        if (e->expire_at <= now_ms) {
-            fn(ud, e->data, e->klen);
+        tc_key *k = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
+        if (k->expire_at <= now_ms) {
+            fn(ud, k->data, k->klen);
             found++;
         }
     }
     return found;
 }
 
-/* Digest per key, combined by XOR so iteration order doesn't matter. */
-static void digest_entry(EVP_MD_CTX *md, const tc_entry *e, unsigned char acc[20])
+static void feed_sha1(void *ud, const void *p, size_t len) { EVP_DigestUpdate(ud, p, len); }
+
+/* Digest per key, combined by XOR so iteration order doesn't matter: the
+ * name's length (native u32) and bytes, the type (one byte), the value as
+ * its type feeds it (a string: its length as a native u32 and its bytes),
+ * the deadline (native i64). The access bits and encoding stay out. */
+static void digest_key(EVP_MD_CTX *md, const tc_key *k, unsigned char acc[20])
 {
     unsigned char d[20];
     unsigned int dlen = 0;
-    uint32_t klen = e->klen, vlen = e->vlen;
-    int64_t exp = e->expire_at;
+    uint32_t klen = k->klen;
+    uint8_t type = (uint8_t)k->type;
+    int64_t exp = k->expire_at;
+    const tc_type_ops *ops = tc_key_type(k);
     EVP_DigestInit_ex(md, EVP_sha1(), NULL);
     EVP_DigestUpdate(md, &klen, sizeof klen);
-    EVP_DigestUpdate(md, e->data, e->klen);
-    EVP_DigestUpdate(md, &e->type, 1);
-    EVP_DigestUpdate(md, &vlen, sizeof vlen);
-    EVP_DigestUpdate(md, e->data + e->klen, e->vlen);
+    EVP_DigestUpdate(md, k->data, k->klen);
+    EVP_DigestUpdate(md, &type, 1);
+    if (ops) ops->digest(k, feed_sha1, md);
     EVP_DigestUpdate(md, &exp, sizeof exp);
     EVP_DigestFinal_ex(md, d, &dlen);
     for (int i = 0; i < 20; i++) acc[i] ^= d[i];
@@ -500,8 +649,15 @@ void tc_ks_digest(tc_keyspace *ks, int64_t now_ms, unsigned char out[20])
     if (!md) return;
     for (int t = 0; t < 2; t++) {
         for (size_t b = 0; ks->table[t] && b < ks->size[t]; b++)
-            for (tc_entry *e = ks->table[t][b]; e; e = e->next)
-                if (!expired(e, now_ms)) digest_entry(md, e, out);
+            for (tc_key *k = ks->table[t][b]; k; k = k->next)
+                if (!expired(k, now_ms)) digest_key(md, k, out);
     }
     EVP_MD_CTX_free(md);
+}
+
+size_t tc_ks_key_memory(const tc_key *k)
+{
+    const tc_type_ops *ops = tc_key_type(k);
+    size_t value = ops ? ops->memory(k) : (tc_key_is_inline(k) ? k->vlen : sizeof(void *));
+    return KEY_HEADER + k->klen + value;
 }

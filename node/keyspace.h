@@ -1,74 +1,141 @@
-/* The keyspace: a chained hash table of entries with incremental rehashing
+/* The keyspace: a chained hash table of keys with incremental rehashing
  * (no stop-the-world resize), absolute millisecond expiry deadlines, lazy and
- * sampled active expiry, SCAN cursors that survive resizing, and an
- * order-independent digest of the whole content.
+ * sampled active expiry, SCAN cursors that survive resizing, per-key access
+ * bits for eviction (LRU or LFU), and an order-independent digest of the
+ * whole content.
  *
- * Memory: an entry is one allocation holding its header, key and value, so a
- * small string key costs one malloc chunk plus its bucket pointer. */
+ * Memory: a key is one allocation holding its header (32 bytes), its name and
+ * either its string value inline or a pointer to a typed value, so a small
+ * string key costs one malloc chunk plus its bucket pointer. What a value is
+ * and how it is freed, digested, saved and copied is its type's business:
+ * types/types.h. */
 #ifndef TC_KEYSPACE_H
 #define TC_KEYSPACE_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-enum tc_type { TC_TYPE_STRING = 0 };
+#include <string.h>
 
 /* Largest string value (Redis's limit for APPEND/SETRANGE results). */
 #define TC_MAX_STRING_LEN (512ull * 1024 * 1024)
 
-typedef struct tc_entry {
-    struct tc_entry *next;   /* bucket chain */
-    int64_t expire_at;       /* unix time in ms; 0 = persistent */
-    uint32_t klen;
-    uint32_t vlen;
-    uint32_t volatile_idx;   /* position in tc_keyspace.volatile_keys when expire_at != 0 */
-    uint8_t type;            /* enum tc_type */
-    char data[];             /* key bytes, then value bytes */
-} tc_entry;
+/* Encodings 0..7 keep the value's bytes inline, right after the key's name
+ * (strings: today's layout, "raw inline"); 8..15 keep a pointer there (an
+ * unaligned void *: use tc_key_value_ptr) to a value the type allocated. The
+ * numbers themselves are listed in types/types.h. */
+#define TC_ENC_FIRST_POINTER 8
 
-static inline const char *tc_entry_key(const tc_entry *e) { return e->data; }
-static inline char *tc_entry_val(tc_entry *e) { return e->data + e->klen; }
+/* The access bits (lru:24), as Redis's robj keeps them:
+ *  - LRU (the default): the LRU clock at the last access. The clock is unix
+ *    seconds modulo 2^24 (Redis's LRU_CLOCK with LRU_CLOCK_RESOLUTION 1000 ms;
+ *    it wraps every 194 days, which the idle time computation allows for).
+ *  - LFU (tc_keyspace.lfu set): the high 16 bits are the unix minute modulo
+ *    2^16 of the last counter decrement, the low 8 bits a logarithmic access
+ *    counter: 5 for a new key, incremented with probability
+ *    1 / ((counter - 5) * TC_LFU_LOG_FACTOR + 1), decremented by one per
+ *    TC_LFU_DECAY_MINUTES idle (Redis's LFU with lfu-log-factor 10 and
+ *    lfu-decay-time 1).
+ * A key is stamped when it is created and on every access through
+ * tc_ks_find (reads and writes alike); tc_ks_peek looks without touching (as
+ * Redis's LOOKUP_NOTOUCH: TYPE, EXISTS, TTL, OBJECT). The bits are local to
+ * a node: neither the digest nor keyspace images include them. */
+#define TC_LRU_BITS 24
+#define TC_LRU_CLOCK_MAX ((1u << TC_LRU_BITS) - 1)
+#define TC_LRU_CLOCK_RESOLUTION_MS 1000
+#define TC_LFU_INIT_VAL 5
+#define TC_LFU_LOG_FACTOR 10
+#define TC_LFU_DECAY_MINUTES 1
+
+typedef struct tc_key {
+    struct tc_key *next;     /* bucket chain */
+    int64_t expire_at;       /* unix time in ms; 0 = persistent */
+    uint32_t klen;           /* bytes of the name */
+    uint32_t vlen;           /* inline encodings: bytes of the value; pointer encodings: 0 */
+    uint32_t volatile_idx;   /* position in tc_keyspace.volatile_keys when expire_at != 0 */
+    uint32_t type : 4;       /* enum tc_type (types/types.h) */
+    uint32_t encoding : 4;   /* enum tc_encoding (types/types.h) */
+    uint32_t lru : TC_LRU_BITS; /* LRU clock or LFU time and counter, see above */
+    char data[];             /* the name, then the value bytes or a pointer */
+} tc_key;
+
+static inline const char *tc_key_name(const tc_key *k) { return k->data; }
+static inline size_t tc_key_name_len(const tc_key *k) { return k->klen; }
+static inline int tc_key_is_inline(const tc_key *k) { return k->encoding < TC_ENC_FIRST_POINTER; }
+/* An inline value's bytes (strings). */
+static inline char *tc_key_str(tc_key *k) { return k->data + k->klen; }
+static inline const char *tc_key_cstr(const tc_key *k) { return k->data + k->klen; }
+static inline size_t tc_key_str_len(const tc_key *k) { return k->vlen; }
+/* A pointer encoding's value (stored unaligned after the name). */
+static inline void *tc_key_value_ptr(const tc_key *k)
+{
+    void *p;
+    memcpy(&p, k->data + k->klen, sizeof p);
+    return p;
+}
 
 typedef struct tc_keyspace {
-    tc_entry **table[2];
+    tc_key **table[2];
     size_t size[2];          /* bucket counts, powers of two (0 = absent) */
     size_t used[2];
     int64_t rehash_idx;      /* next bucket of table[0] to move; -1 when not rehashing */
     uint64_t seed[2];        /* hash seed: keys are attacker-chosen */
 
-    tc_entry **volatile_keys;/* every entry with a deadline, for active expiry sampling */
+    tc_key **volatile_keys;  /* every key with a deadline, for active expiry sampling */
     size_t nvolatile, volatile_cap;
 
     uint64_t rng;            /* xorshift state for sampling */
+    uint64_t lfu_rng;        /* xorshift state for LFU counter increments */
 
     /* 1: an access that finds an expired key deletes it (standalone/primary).
      * 0: it is only hidden (a replica waits for the primary's delete). */
     int lazy_delete;
+    /* 0: the access bits keep LRU clocks; 1: LFU counters. Keys stamped
+     * under the other setting read as if very old, or rarely used, until
+     * their next access (as in Redis after a policy change). */
+    int lfu;
 
     uint64_t expired_keys;   /* deleted because their deadline passed */
     uint64_t hits, misses;   /* lookups for reading */
 } tc_keyspace;
 
 void tc_ks_init(tc_keyspace *ks, uint64_t seed0, uint64_t seed1);
+/* An empty keyspace with model's seeds and settings (lazy_delete, lfu):
+ * for a keyspace that will replace model (image load, restore staging). */
+void tc_ks_init_like(tc_keyspace *ks, const tc_keyspace *model);
 void tc_ks_free(tc_keyspace *ks);
 size_t tc_ks_size(const tc_keyspace *ks);
 size_t tc_ks_volatile_count(const tc_keyspace *ks);
 
-/* Finds a live key. An expired key is never returned (see lazy_delete). */
-tc_entry *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
+/* Finds a live key and stamps the access. An expired key is never returned
+ * (see lazy_delete). */
+tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
+/* The same without stamping the access. */
+tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
 
-/* Creates or replaces key with a string value and deadline (0 = none).
- * Returns the new entry or NULL when out of memory (nothing changed then). */
-tc_entry *tc_ks_set(tc_keyspace *ks, const char *key, size_t klen, const char *val, size_t vlen,
-                    int64_t expire_at);
+/* Creates or replaces key with a string value (inline, encoding
+ * TC_ENC_INLINE) and deadline (0 = none). Returns the new key or NULL when
+ * out of memory (nothing changed then). */
+tc_key *tc_ks_set(tc_keyspace *ks, const char *key, size_t klen, const char *val, size_t vlen,
+                  int64_t expire_at);
 
-/* Changes the value length of e (contents up to min(old,new) kept, the rest
- * uninitialised). Returns the possibly moved entry, or NULL on out of memory
- * (e unchanged). */
-tc_entry *tc_ks_resize(tc_keyspace *ks, tc_entry *e, size_t new_vlen);
+/* Creates or replaces key with a typed value kept by pointer (encoding >=
+ * TC_ENC_FIRST_POINTER); the keyspace owns value from then on and frees it
+ * through the type's free_value. NULL when out of memory (value not taken). */
+tc_key *tc_ks_set_pointer(tc_keyspace *ks, const char *key, size_t klen, unsigned type, unsigned encoding,
+                          void *value, int64_t expire_at);
 
-/* Sets or clears (0) the deadline of a live entry. */
-void tc_ks_set_expire(tc_keyspace *ks, tc_entry *e, int64_t expire_at);
+/* Changes the length of k's inline value (contents up to min(old,new) kept,
+ * the rest uninitialised). Returns the possibly moved key, or NULL on out of
+ * memory (k unchanged). */
+tc_key *tc_ks_resize(tc_keyspace *ks, tc_key *k, size_t new_vlen);
+
+/* Moves k's value, deadline, type and encoding to the name dst (replacing
+ * any key there) and deletes k; the value itself is not copied. Returns the
+ * key under its new name, or NULL on out of memory (nothing changed). */
+tc_key *tc_ks_rename(tc_keyspace *ks, tc_key *k, const char *dst, size_t dlen);
+
+/* Sets or clears (0) the deadline of a live key. */
+void tc_ks_set_expire(tc_keyspace *ks, tc_key *k, int64_t expire_at);
 
 /* Deletes a key whether or not it expired; returns 1 if it existed. */
 int tc_ks_delete(tc_keyspace *ks, const char *key, size_t klen);
@@ -82,12 +149,12 @@ int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64
 void tc_ks_flush(tc_keyspace *ks);
 
 /* A random live key, or NULL when there is none. */
-tc_entry *tc_ks_random(tc_keyspace *ks, int64_t now_ms);
+tc_key *tc_ks_random(tc_keyspace *ks, int64_t now_ms);
 
-/* One SCAN step: calls fn for the entries of the next bucket(s) and returns
+/* One SCAN step: calls fn for the keys of the next bucket(s) and returns
  * the next cursor (0 when the iteration is complete). Every key present for
  * the whole iteration is reported at least once, even across resizes. */
-typedef void (*tc_ks_scan_fn)(void *ud, tc_entry *e);
+typedef void (*tc_ks_scan_fn)(void *ud, tc_key *k);
 uint64_t tc_ks_scan(tc_keyspace *ks, uint64_t cursor, tc_ks_scan_fn fn, void *ud);
 
 /* Active expiry: samples keys with deadlines and deletes expired ones,
@@ -105,7 +172,30 @@ size_t tc_ks_expired_sample(tc_keyspace *ks, int64_t now_ms, size_t max, tc_ks_k
 int tc_ks_rehash_step(tc_keyspace *ks, size_t n);
 
 /* SHA-1 based, order-independent digest of every live key, its type, value
- * and deadline; all zeros for an empty keyspace (as Redis's DEBUG DIGEST). */
+ * and deadline; all zeros for an empty keyspace (as Redis's DEBUG DIGEST).
+ * The value's part comes from its type (types/types.h); for strings the
+ * digest is the one tricache has always computed. */
 void tc_ks_digest(tc_keyspace *ks, int64_t now_ms, unsigned char out[20]);
+
+/* Bytes k takes: its header, name and value (not malloc's rounding, not
+ * the bucket pointer). */
+size_t tc_ks_key_memory(const tc_key *k);
+
+/* ---- access bits ---------------------------------------------------------
+ * Every keyspace stamps keys with one process-wide clock, cached like
+ * Redis's server.lruclock: the node refreshes it hz times a second
+ * (tc_lru_clock_update from its cron). Until the first update it reads the
+ * real time. */
+void tc_lru_clock_update(int64_t unix_ms);
+/* The cached clock: unix seconds modulo 2^24. */
+uint32_t tc_lru_clock(void);
+/* Stamps an access to k (LRU clock, or LFU counter increment). */
+void tc_ks_touch(tc_keyspace *ks, tc_key *k);
+/* LRU: milliseconds since k's last access, at the clock's resolution
+ * (Redis's estimateObjectIdleTime; OBJECT IDLETIME is this / 1000). */
+uint64_t tc_key_idle_ms(const tc_key *k);
+/* LFU: k's counter after the decay for the time since its last access,
+ * without counting an access (OBJECT FREQ). */
+unsigned tc_key_lfu_count(const tc_key *k);
 
 #endif

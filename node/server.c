@@ -613,6 +613,7 @@ static void on_cron(uv_timer_t *t)
 {
     tc_server *s = t->data;
     int64_t now = tc_now_ms();
+    tc_lru_clock_update(now); /* the clock keys' access bits are stamped with */
     uint64_t start = uv_hrtime();
     /* Like Redis's slow expire cycle: at most a quarter of the period. */
     uint64_t budget_ns = 250000000ull / (s->cfg.hz ? s->cfg.hz : 10);

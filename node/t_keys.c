@@ -9,22 +9,16 @@
 #include "glob.h"
 #include "server.h"
 
-static tc_entry *find(tc_ctx *c, const tc_slice *key) { return tc_ks_find(c->ks, key->p, key->len, c->now_ms); }
-
-static const char *type_name(const tc_entry *e)
-{
-    if (!e) return "none";
-    switch (e->type) {
-    case TC_TYPE_STRING: return "string";
-    }
-    return "unknown";
-}
+/* find stamps the access (keyspace.h); peek does not, for the commands
+ * Redis runs with LOOKUP_NOTOUCH: EXISTS, TYPE, the TTL family, OBJECT. */
+static tc_key *find(tc_ctx *c, const tc_slice *key) { return tc_ks_find(c->ks, key->p, key->len, c->now_ms); }
+static tc_key *peek(tc_ctx *c, const tc_slice *key) { return tc_ks_peek(c->ks, key->p, key->len, c->now_ms); }
 
 void tc_cmd_del(tc_ctx *c)
 {
     long long n = 0;
     for (size_t i = 1; i < c->argc; i++)
-        if (find(c, &c->argv[i])) n += tc_ks_delete(c->ks, c->argv[i].p, c->argv[i].len);
+        if (peek(c, &c->argv[i])) n += tc_ks_delete(c->ks, c->argv[i].p, c->argv[i].len);
     tc_reply_int(c->r, n);
 }
 
@@ -32,18 +26,24 @@ void tc_cmd_exists(tc_ctx *c)
 {
     long long n = 0;
     for (size_t i = 1; i < c->argc; i++)
+        if (peek(c, &c->argv[i])) n++;
+    tc_reply_int(c->r, n);
+}
+
+void tc_cmd_touch(tc_ctx *c)
+{
+    long long n = 0;
+    for (size_t i = 1; i < c->argc; i++)
         if (find(c, &c->argv[i])) n++;
     tc_reply_int(c->r, n);
 }
 
-void tc_cmd_touch(tc_ctx *c) { tc_cmd_exists(c); }
-
-void tc_cmd_type(tc_ctx *c) { tc_reply_status(c->r, type_name(find(c, &c->argv[1]))); }
+void tc_cmd_type(tc_ctx *c) { tc_reply_status(c->r, tc_key_type_name(peek(c, &c->argv[1]))); }
 
 static void rename_generic(tc_ctx *c, int nx)
 {
     const tc_slice *src = &c->argv[1], *dst = &c->argv[2];
-    tc_entry *e = find(c, src);
+    tc_key *e = find(c, src);
     if (!e) {
         tc_reply_error(c->r, "ERR no such key");
         return;
@@ -58,12 +58,11 @@ static void rename_generic(tc_ctx *c, int nx)
         tc_reply_int(c->r, 0);
         return;
     }
-    /* Copy first, delete after: out of memory leaves the source intact. */
-    if (!tc_ks_set(c->ks, dst->p, dst->len, tc_entry_val(e), e->vlen, e->expire_at)) {
+    /* The value moves to the new name; out of memory leaves the source intact. */
+    if (!tc_ks_rename(c->ks, e, dst->p, dst->len)) {
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
-    tc_ks_delete(c->ks, src->p, src->len);
     if (nx) tc_reply_int(c->r, 1);
     else tc_reply_ok(c->r);
 }
@@ -106,7 +105,7 @@ static void expire_generic(tc_ctx *c, int64_t base_ms, int unit_seconds, const c
     if ((base_ms > 0 && when > LLONG_MAX - base_ms) || (base_ms < 0 && when < LLONG_MIN - base_ms)) goto invalid;
     when += base_ms;
 
-    tc_entry *e = find(c, &c->argv[1]);
+    tc_key *e = find(c, &c->argv[1]);
     if (!e) {
         tc_reply_int(c->r, 0);
         return;
@@ -135,7 +134,7 @@ void tc_cmd_pexpireat(tc_ctx *c) { expire_generic(c, 0, 0, "pexpireat"); }
 
 static void ttl_generic(tc_ctx *c, int ms, int absolute)
 {
-    tc_entry *e = find(c, &c->argv[1]);
+    tc_key *e = peek(c, &c->argv[1]);
     if (!e) {
         tc_reply_int(c->r, -2);
         return;
@@ -156,7 +155,7 @@ void tc_cmd_pexpiretime(tc_ctx *c) { ttl_generic(c, 1, 1); }
 
 void tc_cmd_persist(tc_ctx *c)
 {
-    tc_entry *e = find(c, &c->argv[1]);
+    tc_key *e = find(c, &c->argv[1]);
     if (!e || !e->expire_at) {
         tc_reply_int(c->r, 0);
         return;
@@ -170,7 +169,7 @@ void tc_cmd_persist(tc_ctx *c)
 /* Keys collected by a scan, filtered. Collected as entry pointers: no
  * keyspace change happens before they are replied. */
 typedef struct key_list {
-    tc_entry **v;
+    tc_key **v;
     size_t n, cap;
     int oom;
     const tc_slice *pattern; /* NULL = all */
@@ -178,12 +177,12 @@ typedef struct key_list {
     int64_t now_ms;
 } key_list;
 
-static void collect(void *ud, tc_entry *e)
+static void collect(void *ud, tc_key *e)
 {
     key_list *l = ud;
     if (e->expire_at && e->expire_at <= l->now_ms) return;
-    if (l->type && strcmp(type_name(e), l->type) != 0) return;
-    if (l->pattern && !tc_glob_match(l->pattern->p, l->pattern->len, e->data, e->klen, 0)) return;
+    if (l->type && strcmp(tc_key_type_name(e), l->type) != 0) return;
+    if (l->pattern && !tc_glob_match(l->pattern->p, l->pattern->len, tc_key_name(e), e->klen, 0)) return;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         void *v = realloc(l->v, cap * sizeof *l->v);
@@ -200,7 +199,7 @@ static void collect(void *ud, tc_entry *e)
 static void reply_keys(tc_ctx *c, key_list *l)
 {
     tc_reply_array(c->r, l->n);
-    for (size_t i = 0; i < l->n; i++) tc_reply_bulk(c->r, l->v[i]->data, l->v[i]->klen);
+    for (size_t i = 0; i < l->n; i++) tc_reply_bulk(c->r, tc_key_name(l->v[i]), l->v[i]->klen);
 }
 
 void tc_cmd_keys(tc_ctx *c)
@@ -287,8 +286,8 @@ void tc_cmd_scan(tc_ctx *c)
 
 void tc_cmd_randomkey(tc_ctx *c)
 {
-    tc_entry *e = tc_ks_random(c->ks, c->now_ms);
-    if (e) tc_reply_bulk(c->r, e->data, e->klen);
+    tc_key *e = tc_ks_random(c->ks, c->now_ms);
+    if (e) tc_reply_bulk(c->r, tc_key_name(e), e->klen);
     else tc_reply_null(c->r);
 }
 
@@ -303,4 +302,73 @@ void tc_cmd_flushall(tc_ctx *c)
     }
     tc_ks_flush(c->ks);
     tc_reply_ok(c->r);
+}
+
+/* ---- OBJECT ----------------------------------------------------------------- */
+
+/* OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key, OBJECT HELP: as Redis 7
+ * answers them, through the key's type (types/types.h) and access bits. */
+void tc_cmd_object(tc_ctx *c)
+{
+    static const char *const help[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+        NULL};
+    static const char *const subs[] = {"encoding", "freq", "idletime", "refcount", "help"};
+    const tc_slice *sub = &c->argv[1];
+    size_t which = 0;
+    while (which < sizeof subs / sizeof subs[0] && !tc_arg_is(sub, subs[which])) which++;
+    if (which == sizeof subs / sizeof subs[0]) {
+        tc_reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.", (int)(sub->len > 128 ? 128 : sub->len),
+                        sub->p);
+        return;
+    }
+    int is_help = strcmp(subs[which], "help") == 0;
+    if (c->argc != (is_help ? 2u : 3u)) {
+        tc_reply_errorf(c->r, "ERR wrong number of arguments for 'object|%s' command", subs[which]);
+        return;
+    }
+    if (is_help) {
+        size_t n = 0;
+        while (help[n]) n++;
+        tc_reply_array(c->r, n);
+        for (size_t i = 0; i < n; i++) tc_reply_status(c->r, help[i]);
+        return;
+    }
+    tc_key *e = peek(c, &c->argv[2]);
+    if (!e) {
+        tc_reply_null(c->r);
+        return;
+    }
+    const tc_type_ops *ops = tc_key_type(e);
+    if (strcmp(subs[which], "encoding") == 0) {
+        tc_reply_bulks(c->r, ops ? ops->encoding_name(e) : "unknown");
+    } else if (strcmp(subs[which], "refcount") == 0) {
+        tc_reply_int(c->r, ops && ops->refcount ? ops->refcount(e) : 1);
+    } else if (strcmp(subs[which], "idletime") == 0) {
+        if (c->ks->lfu)
+            tc_reply_error(c->r, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
+                                 "when switching between policies at runtime LRU and LFU data will take some time to "
+                                 "adjust.");
+        else tc_reply_int(c->r, (long long)(tc_key_idle_ms(e) / 1000));
+    } else {
+        if (!c->ks->lfu)
+            tc_reply_error(c->r, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
+                                 "note that when switching between policies at runtime LRU and LFU data will take "
+                                 "some time to adjust.");
+        else tc_reply_int(c->r, (long long)tc_key_lfu_count(e));
+    }
 }

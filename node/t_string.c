@@ -9,11 +9,11 @@
 
 #define ERR_TOO_BIG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
-/* A key lookup for commands: live string entry, NULL if absent. Replies
+/* A key lookup for commands: live string key, NULL if absent. Replies
  * WRONGTYPE and sets *wrong when the key holds another type. */
-static tc_entry *find_string(tc_ctx *c, const tc_slice *key, int *wrong)
+static tc_key *find_string(tc_ctx *c, const tc_slice *key, int *wrong)
 {
-    tc_entry *e = tc_ks_find(c->ks, key->p, key->len, c->now_ms);
+    tc_key *e = tc_ks_find(c->ks, key->p, key->len, c->now_ms);
     *wrong = 0;
     if (e && e->type != TC_TYPE_STRING) {
         tc_reply_error(c->r, TC_ERR_WRONGTYPE);
@@ -23,16 +23,16 @@ static tc_entry *find_string(tc_ctx *c, const tc_slice *key, int *wrong)
     return e;
 }
 
-static tc_entry *store(tc_ctx *c, const tc_slice *key, const char *v, size_t vlen, int64_t expire_at)
+static tc_key *store(tc_ctx *c, const tc_slice *key, const char *v, size_t vlen, int64_t expire_at)
 {
-    tc_entry *e = tc_ks_set(c->ks, key->p, key->len, v, vlen, expire_at);
+    tc_key *e = tc_ks_set(c->ks, key->p, key->len, v, vlen, expire_at);
     if (!e) tc_reply_errorf(c->r, "%s", "ERR out of memory");
     return e;
 }
 
-static void reply_entry_value(tc_ctx *c, tc_entry *e)
+static void reply_value(tc_ctx *c, tc_key *e)
 {
-    if (e) tc_reply_bulk(c->r, tc_entry_val(e), e->vlen);
+    if (e) tc_reply_bulk(c->r, tc_key_str(e), e->vlen);
     else tc_reply_null(c->r);
 }
 
@@ -118,14 +118,14 @@ void tc_cmd_set(tc_ctx *c)
 
     const tc_slice *key = &c->argv[1], *val = &c->argv[2];
     int wrong;
-    tc_entry *old = find_string(c, key, &wrong);
+    tc_key *old = find_string(c, key, &wrong);
     if (wrong) return;
 
     int allowed = !(nx && old) && !(xx && !old);
-    if (ifeq) allowed = old && old->vlen == ifeq->len && memcmp(tc_entry_val(old), ifeq->p, ifeq->len) == 0;
+    if (ifeq) allowed = old && old->vlen == ifeq->len && memcmp(tc_key_str(old), ifeq->p, ifeq->len) == 0;
 
     /* Reply with the old value before it is freed by the overwrite. */
-    if (get) reply_entry_value(c, old);
+    if (get) reply_value(c, old);
     if (!allowed) {
         if (!get) tc_reply_null(c->r);
         return;
@@ -143,7 +143,7 @@ void tc_cmd_set(tc_ctx *c)
 
 void tc_cmd_setnx(tc_ctx *c)
 {
-    tc_entry *e = tc_ks_find(c->ks, c->argv[1].p, c->argv[1].len, c->now_ms);
+    tc_key *e = tc_ks_find(c->ks, c->argv[1].p, c->argv[1].len, c->now_ms);
     if (e) {
         tc_reply_int(c->r, 0);
         return;
@@ -165,8 +165,8 @@ void tc_cmd_mget(tc_ctx *c)
 {
     tc_reply_array(c->r, c->argc - 1);
     for (size_t i = 1; i < c->argc; i++) {
-        tc_entry *e = tc_ks_find(c->ks, c->argv[i].p, c->argv[i].len, c->now_ms);
-        if (e && e->type == TC_TYPE_STRING) tc_reply_bulk(c->r, tc_entry_val(e), e->vlen);
+        tc_key *e = tc_ks_find(c->ks, c->argv[i].p, c->argv[i].len, c->now_ms);
+        if (e && e->type == TC_TYPE_STRING) tc_reply_bulk(c->r, tc_key_str(e), e->vlen);
         else tc_reply_null(c->r);
     }
 }
@@ -197,18 +197,18 @@ void tc_cmd_msetnx(tc_ctx *c) { mset_generic(c, 1); }
 void tc_cmd_getset(tc_ctx *c)
 {
     int wrong;
-    tc_entry *old = find_string(c, &c->argv[1], &wrong);
+    tc_key *old = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
-    reply_entry_value(c, old);
+    reply_value(c, old);
     tc_ks_set(c->ks, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, 0);
 }
 
 void tc_cmd_getdel(tc_ctx *c)
 {
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
-    reply_entry_value(c, e);
+    reply_value(c, e);
     if (e) tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
 }
 
@@ -227,7 +227,7 @@ void tc_cmd_getex(tc_ctx *c)
     }
     /* As Redis 7.0: a missing key answers nil before the time is checked. */
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     if (!e) {
         tc_reply_null(c->r);
@@ -235,7 +235,7 @@ void tc_cmd_getex(tc_ctx *c)
     }
     int64_t deadline = 0;
     if (exp_arg && absolute_deadline(c, kind, exp_arg, "getex", &deadline) != 0) return;
-    reply_entry_value(c, e);
+    reply_value(c, e);
     if (deadline && deadline <= c->now_ms) tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
     else if (deadline) tc_ks_set_expire(c->ks, e, deadline);
     else if (kind == EXP_PERSIST) tc_ks_set_expire(c->ks, e, 0);
@@ -243,31 +243,35 @@ void tc_cmd_getex(tc_ctx *c)
 
 /* ---- counters ------------------------------------------------------------ */
 
-/* Replaces the value of key (keeping its deadline) with text. */
-static int overwrite_keep_ttl(tc_ctx *c, tc_entry *e, const tc_slice *key, const char *text, size_t len)
+/* Replaces the value of key (keeping its deadline) with text, or creates
+ * key; enc is the encoding Redis would give the result (types/types.h). */
+static int overwrite_keep_ttl(tc_ctx *c, tc_key *e, const tc_slice *key, const char *text, size_t len, int enc)
 {
-    if (e) {
+    if (!e) {
+        e = store(c, key, text, len, 0);
+        if (!e) return -1;
+    } else {
         if (e->vlen != len) {
-            tc_entry *n = tc_ks_resize(c->ks, e, len);
+            tc_key *n = tc_ks_resize(c->ks, e, len);
             if (!n) {
                 tc_reply_error(c->r, "ERR out of memory");
                 return -1;
             }
             e = n;
         }
-        memcpy(tc_entry_val(e), text, len);
-        return 0;
+        memcpy(tc_key_str(e), text, len);
     }
-    return store(c, key, text, len, 0) ? 0 : -1;
+    e->encoding = (unsigned)enc;
+    return 0;
 }
 
 static void incr_generic(tc_ctx *c, long long by)
 {
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     long long cur = 0;
-    if (e && tc_parse_ll(tc_entry_val(e), e->vlen, &cur) != 0) {
+    if (e && tc_parse_ll(tc_key_str(e), e->vlen, &cur) != 0) {
         tc_reply_error(c->r, TC_ERR_NOT_INT);
         return;
     }
@@ -278,7 +282,8 @@ static void incr_generic(tc_ctx *c, long long by)
     cur += by;
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%lld", cur);
-    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n) == 0) tc_reply_int(c->r, cur);
+    /* Redis makes the result an "int" (createStringObjectFromLongLongForValue) */
+    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n, TC_ENC_INLINE) == 0) tc_reply_int(c->r, cur);
 }
 
 static int arg_ll(tc_ctx *c, size_t i, long long *v)
@@ -311,10 +316,10 @@ void tc_cmd_decrby(tc_ctx *c)
 void tc_cmd_incrbyfloat(tc_ctx *c)
 {
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     long double cur = 0, by;
-    if ((e && tc_parse_ld(tc_entry_val(e), e->vlen, &cur) != 0) ||
+    if ((e && tc_parse_ld(tc_key_str(e), e->vlen, &cur) != 0) ||
         tc_parse_ld(c->argv[2].p, c->argv[2].len, &by) != 0) {
         tc_reply_error(c->r, TC_ERR_NOT_FLOAT);
         return;
@@ -326,7 +331,9 @@ void tc_cmd_incrbyfloat(tc_ctx *c)
     }
     char tmp[5200];
     int n = tc_format_ld(tmp, sizeof tmp, cur);
-    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n) == 0) tc_reply_bulk(c->r, tmp, (size_t)n);
+    /* Redis makes the result with createStringObject: never an "int" */
+    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n, TC_ENC_INLINE_EMBSTR) == 0)
+        tc_reply_bulk(c->r, tmp, (size_t)n);
 }
 
 /* ---- byte ranges --------------------------------------------------------- */
@@ -341,7 +348,7 @@ static int too_big(tc_ctx *c, uint64_t total)
 void tc_cmd_append(tc_ctx *c)
 {
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     const tc_slice *add = &c->argv[2];
     if (!e) {
@@ -350,19 +357,20 @@ void tc_cmd_append(tc_ctx *c)
     }
     size_t old = e->vlen;
     if (too_big(c, (uint64_t)old + add->len)) return;
-    tc_entry *n = tc_ks_resize(c->ks, e, old + add->len);
+    tc_key *n = tc_ks_resize(c->ks, e, old + add->len);
     if (!n) {
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
-    memcpy(tc_entry_val(n) + old, add->p, add->len);
+    memcpy(tc_key_str(n) + old, add->p, add->len);
+    n->encoding = TC_ENC_INLINE_RAW; /* Redis appends to an unshared raw copy */
     tc_reply_int(c->r, (long long)n->vlen);
 }
 
 void tc_cmd_strlen(tc_ctx *c)
 {
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (!wrong) tc_reply_int(c->r, e ? (long long)e->vlen : 0);
 }
 
@@ -371,7 +379,7 @@ void tc_cmd_getrange(tc_ctx *c)
     long long start, end;
     if (arg_ll(c, 2, &start) != 0 || arg_ll(c, 3, &end) != 0) return;
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     long long len = e ? (long long)e->vlen : 0;
     if (start < 0 && end < 0 && start > end) {
@@ -384,7 +392,7 @@ void tc_cmd_getrange(tc_ctx *c)
     if (end < 0) end = 0;
     if (end >= len) end = len - 1;
     if (!e || len == 0 || start > end) tc_reply_bulk(c->r, "", 0);
-    else tc_reply_bulk(c->r, tc_entry_val(e) + start, (size_t)(end - start + 1));
+    else tc_reply_bulk(c->r, tc_key_str(e) + start, (size_t)(end - start + 1));
 }
 
 void tc_cmd_setrange(tc_ctx *c)
@@ -396,7 +404,7 @@ void tc_cmd_setrange(tc_ctx *c)
         return;
     }
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     const tc_slice *v = &c->argv[3];
     if (v->len == 0) { /* nothing to write: report the length, create nothing */
@@ -415,7 +423,7 @@ void tc_cmd_setrange(tc_ctx *c)
     }
     size_t old = e->vlen;
     if (need > old) {
-        tc_entry *n = tc_ks_resize(c->ks, e, need);
+        tc_key *n = tc_ks_resize(c->ks, e, need);
         if (!n) {
             /* leave no empty key behind from a command that failed */
             if (created) tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
@@ -423,18 +431,19 @@ void tc_cmd_setrange(tc_ctx *c)
             return;
         }
         e = n;
-        memset(tc_entry_val(e) + old, 0, need - old);
+        memset(tc_key_str(e) + old, 0, need - old);
     }
-    memcpy(tc_entry_val(e) + off, v->p, v->len);
+    memcpy(tc_key_str(e) + off, v->p, v->len);
+    e->encoding = TC_ENC_INLINE_RAW; /* as Redis's in-place (or created) raw string */
     tc_reply_int(c->r, (long long)e->vlen);
 }
 
 void tc_cmd_get(tc_ctx *c)
 {
     int wrong;
-    tc_entry *e = find_string(c, &c->argv[1], &wrong);
+    tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     if (e) c->ks->hits++;
     else c->ks->misses++;
-    reply_entry_value(c, e);
+    reply_value(c, e);
 }

@@ -21,15 +21,34 @@ static int write_fd(void *ud, const void *buf, size_t len)
 
 typedef struct image_writer {
     tc_snapshot_writer *w;
+    tc_buf scratch; /* a typed value's serialization; strings need none */
     int failed;
+    char err[128];
 } image_writer;
 
-static void add_entry(void *ud, tc_entry *e)
+/* One record per key: its type's number, deadline, name, and the value
+ * bytes its type gives (a string's own bytes: the format of old images). */
+static void add_key(void *ud, tc_key *k)
 {
     image_writer *iw = ud;
     if (iw->failed) return;
-    tc_snapshot_record rec = {.type = e->type, .expire_at_ms = e->expire_at, .key = e->data, .key_len = e->klen,
-                              .value = e->data + e->klen, .value_len = e->vlen};
+    const tc_type_ops *ops = tc_key_type(k);
+    const char *value = NULL;
+    size_t vlen = 0;
+    iw->scratch.len = 0;
+    if (!ops) {
+        snprintf(iw->err, sizeof iw->err, "a key holds a value of unknown type %u", k->type);
+        iw->failed = 1;
+        return;
+    }
+    if (ops->image_encode(k, &iw->scratch, &value, &vlen) != 0 || vlen > UINT32_MAX) {
+        snprintf(iw->err, sizeof iw->err, "cannot serialize a %s value: %s", ops->name,
+                 vlen > UINT32_MAX ? "larger than 4 GiB" : "out of memory");
+        iw->failed = 1;
+        return;
+    }
+    tc_snapshot_record rec = {.type = (uint8_t)k->type, .expire_at_ms = k->expire_at, .key = tc_key_name(k),
+                              .key_len = k->klen, .value = value, .value_len = (uint32_t)vlen};
     if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
 }
 
@@ -45,10 +64,11 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
     if (tc_snapshot_writer_new(&iw.w, &wo, fn, ud, err, errlen) != 0) return -1;
     uint64_t cursor = 0;
     do {
-        cursor = tc_ks_scan(&s->ks, cursor, add_entry, &iw);
+        cursor = tc_ks_scan(&s->ks, cursor, add_key, &iw);
     } while (cursor != 0 && !iw.failed);
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
-    if (rc != 0) snprintf(err, errlen, "%s", tc_snapshot_writer_error(iw.w));
+    if (rc != 0) snprintf(err, errlen, "%s", iw.err[0] ? iw.err : tc_snapshot_writer_error(iw.w));
+    tc_buf_free(&iw.scratch);
     if (stats) tc_snapshot_writer_stats(iw.w, stats);
     tc_snapshot_writer_free(iw.w);
     return rc == 0 ? 0 : -1;
@@ -86,18 +106,20 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     /* Load into a fresh keyspace: the current one is kept until the whole
      * image has been read and its trailer verified. */
     tc_keyspace fresh;
-    tc_ks_init(&fresh, s->ks.seed[0], s->ks.seed[1]);
-    fresh.lazy_delete = s->ks.lazy_delete;
+    tc_ks_init_like(&fresh, &s->ks);
     tc_snapshot_record rec;
     int rc;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
-        if (rec.type != TC_TYPE_STRING) {
+        const tc_type_ops *ops = tc_type_ops_of(rec.type);
+        char why[160];
+        if (!ops) {
             snprintf(err, errlen, "keyspace image holds a value of unknown type %u", rec.type);
             rc = -1;
             break;
         }
-        if (!tc_ks_set(&fresh, rec.key, rec.key_len, rec.value, rec.value_len, rec.expire_at_ms)) {
-            snprintf(err, errlen, "out of memory while loading a keyspace image");
+        if (!ops->image_decode(&fresh, rec.key, rec.key_len, rec.value, rec.value_len, rec.expire_at_ms, why,
+                               sizeof why)) {
+            snprintf(err, errlen, "%s while loading a keyspace image", why);
             rc = -1;
             break;
         }

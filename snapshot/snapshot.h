@@ -35,9 +35,10 @@
 /* Big enough for any message this module writes (paths are shortened). */
 #define TC_SNAPSHOT_ERRLEN 512
 
-/* Record types. Readers refuse types they do not know rather than skip
- * them: restoring a keyspace with keys silently missing is worse than
- * refusing to restore. */
+/* Record types: the keyspace's type numbers (node/types/types.h; a new
+ * type adds its number here when its record layout is in FORMAT.md §4).
+ * Readers refuse types they do not know rather than skip them: restoring a
+ * keyspace with keys silently missing is worse than refusing to restore. */
 enum tc_snapshot_type { TC_SNAPSHOT_STRING = 0 };
 
 enum {

@@ -83,7 +83,7 @@ static void test_same_entries_same_state(void **state)
     tc_ks_digest(&a->srv.ks, 0, da);
     tc_ks_digest(&b->srv.ks, 0, db);
     assert_memory_equal(da, db, 20);
-    tc_entry *k0 = tc_ks_find(&a->srv.ks, "k0", 2, 0);
+    tc_key *k0 = tc_ks_find(&a->srv.ks, "k0", 2, 0);
     assert_non_null(k0);
     assert_int_equal(k0->expire_at, 5049 + 100000); /* last written by entry 49 */
     fx_teardown(&second);

@@ -1,4 +1,5 @@
-/* node/keyspace.c: table growth and shrink, expiry, SCAN, digest. */
+/* node/keyspace.c: table growth and shrink, expiry, SCAN, digest, the key
+ * header (type, encoding, access bits), renames, typed values by pointer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +10,10 @@
 #include <string.h>
 
 #include "keyspace.h"
+#include "types/types.h"
 
-static tc_entry *find(tc_keyspace *ks, const char *k, int64_t now) { return tc_ks_find(ks, k, strlen(k), now); }
-static tc_entry *set(tc_keyspace *ks, const char *k, const char *v, int64_t exp)
+static tc_key *find(tc_keyspace *ks, const char *k, int64_t now) { return tc_ks_find(ks, k, strlen(k), now); }
+static tc_key *set(tc_keyspace *ks, const char *k, const char *v, int64_t exp)
 {
     return tc_ks_set(ks, k, strlen(k), v, strlen(v), exp);
 }
@@ -23,13 +25,13 @@ static void test_set_find_replace_delete(void **state)
     tc_ks_init(&ks, 1, 2);
     assert_null(find(&ks, "a", 0));
     assert_non_null(set(&ks, "a", "1", 0));
-    tc_entry *e = find(&ks, "a", 0);
+    tc_key *e = find(&ks, "a", 0);
     assert_non_null(e);
     assert_int_equal(e->vlen, 1);
-    assert_memory_equal(tc_entry_val(e), "1", 1);
+    assert_memory_equal(tc_key_str(e), "1", 1);
     assert_non_null(set(&ks, "a", "two", 0));
     assert_int_equal(tc_ks_size(&ks), 1);
-    assert_memory_equal(tc_entry_val(find(&ks, "a", 0)), "two", 3);
+    assert_memory_equal(tc_key_str(find(&ks, "a", 0)), "two", 3);
     assert_int_equal(tc_ks_delete(&ks, "a", 1), 1);
     assert_int_equal(tc_ks_delete(&ks, "a", 1), 0);
     assert_int_equal(tc_ks_size(&ks), 0);
@@ -62,7 +64,7 @@ static void test_grow_and_shrink_keep_every_key(void **state)
     assert_int_equal(tc_ks_size(&ks), n);
     for (int i = 0; i < n; i++) {
         snprintf(k, sizeof k, "key:%d", i);
-        tc_entry *e = find(&ks, k, 0);
+        tc_key *e = find(&ks, k, 0);
         assert_non_null(e);
         assert_int_equal(e->vlen, strlen(k));
     }
@@ -93,14 +95,14 @@ static void test_resize_value_keeps_links(void **state)
     }
     for (int i = 0; i < 1000; i++) {
         snprintf(k, sizeof k, "k%d", i);
-        tc_entry *e = find(&ks, k, 0);
+        tc_key *e = find(&ks, k, 0);
         e = tc_ks_resize(&ks, e, 4096);
         assert_non_null(e);
-        memset(tc_entry_val(e), 'y', 4096);
+        memset(tc_key_str(e), 'y', 4096);
     }
     for (int i = 0; i < 1000; i++) {
         snprintf(k, sizeof k, "k%d", i);
-        tc_entry *e = find(&ks, k, 0);
+        tc_key *e = find(&ks, k, 0);
         assert_non_null(e);
         assert_int_equal(e->vlen, 4096);
         assert_int_equal(e->expire_at, i % 2 ? 5000 : 0);
@@ -138,7 +140,7 @@ static void test_set_expire_and_persist(void **state)
     (void)state;
     tc_keyspace ks;
     tc_ks_init(&ks, 9, 10);
-    tc_entry *e = set(&ks, "a", "v", 0);
+    tc_key *e = set(&ks, "a", "v", 0);
     tc_ks_set_expire(&ks, e, 500);
     assert_int_equal(tc_ks_volatile_count(&ks), 1);
     tc_ks_set_expire(&ks, e, 700);
@@ -178,10 +180,10 @@ typedef struct seen {
     size_t n;
 } seen;
 
-static void mark(void *ud, tc_entry *e)
+static void mark(void *ud, tc_key *e)
 {
     seen *s = ud;
-    int i = atoi(e->data + 1);
+    int i = atoi(tc_key_name(e) + 1);
     s->hit[i] = 1;
     s->n++;
 }
@@ -221,7 +223,7 @@ static void test_random_returns_live_keys(void **state)
     tc_ks_init(&ks, 15, 16);
     assert_null(tc_ks_random(&ks, 0));
     set(&ks, "only", "v", 0);
-    for (int i = 0; i < 10; i++) assert_memory_equal(tc_ks_random(&ks, 0)->data, "only", 4);
+    for (int i = 0; i < 10; i++) assert_memory_equal(tc_key_name(tc_ks_random(&ks, 0)), "only", 4);
     tc_ks_free(&ks);
 }
 
@@ -274,6 +276,205 @@ static void test_flush_keeps_counters(void **state)
     tc_ks_free(&ks);
 }
 
+static void test_key_header_layout(void **state)
+{
+    (void)state;
+    /* next, expire_at, klen, vlen, volatile_idx, type:4 encoding:4 lru:24 */
+    assert_int_equal(offsetof(tc_key, data), 32);
+    tc_keyspace ks;
+    tc_ks_init(&ks, 1, 2);
+    tc_key *k = set(&ks, "k", "v", 0);
+    assert_int_equal(k->type, TC_TYPE_STRING);
+    assert_int_equal(k->encoding, TC_ENC_INLINE);
+    assert_true(tc_key_is_inline(k));
+    /* the three fields do not spill into each other */
+    k->type = 15;
+    k->encoding = 0;
+    k->lru = TC_LRU_CLOCK_MAX;
+    assert_int_equal(k->type, 15);
+    assert_int_equal(k->encoding, 0);
+    k->encoding = 15;
+    k->lru = 0;
+    assert_int_equal(k->type, 15);
+    assert_int_equal(k->encoding, 15);
+    k->type = TC_TYPE_STRING;
+    k->encoding = TC_ENC_INLINE;
+    assert_memory_equal(tc_key_name(k), "k", 1);
+    assert_memory_equal(tc_key_str(k), "v", 1);
+    assert_int_equal(tc_key_name_len(k), 1);
+    assert_int_equal(tc_key_str_len(k), 1);
+    tc_ks_free(&ks);
+}
+
+#define T0 1700000000000LL
+
+static void test_lru_stamped_on_create_and_access(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 1, 2);
+    tc_lru_clock_update(T0);
+    assert_int_equal(tc_lru_clock(), (uint32_t)(T0 / 1000) & TC_LRU_CLOCK_MAX);
+    tc_key *k = set(&ks, "k", "v", 0);
+    assert_int_equal(k->lru, tc_lru_clock());
+    assert_int_equal(tc_key_idle_ms(k), 0);
+
+    tc_lru_clock_update(T0 + 7900); /* the clock ticks in whole seconds */
+    assert_int_equal(tc_key_idle_ms(k), 7000);
+    assert_ptr_equal(tc_ks_peek(&ks, "k", 1, 0), k); /* looking is not an access */
+    assert_int_equal(tc_key_idle_ms(k), 7000);
+    assert_ptr_equal(find(&ks, "k", 0), k);
+    assert_int_equal(tc_key_idle_ms(k), 0);
+
+    /* a resize keeps the bits; a rename keeps them too (the lookup before it stamps) */
+    tc_lru_clock_update(T0 + 20000);
+    k = tc_ks_resize(&ks, k, 10);
+    assert_int_equal(tc_key_idle_ms(k), 13000); /* stamped at second 7, now 20 */
+    k = tc_ks_rename(&ks, k, "k2", 2);
+    assert_int_equal(tc_key_idle_ms(k), 13000);
+    /* an overwrite is a new key, stamped now */
+    k = set(&ks, "k2", "w", 0);
+    assert_int_equal(tc_key_idle_ms(k), 0);
+
+    /* the 24-bit clock wraps (every 194 days); idle time allows for it */
+    k->lru = TC_LRU_CLOCK_MAX - 1;
+    tc_lru_clock_update((int64_t)(TC_LRU_CLOCK_MAX + 1u) * 1000 * 100 + 3000); /* clock = 3 */
+    assert_int_equal(tc_lru_clock(), 3);
+    assert_int_equal(tc_key_idle_ms(k), 4000);
+    tc_lru_clock_update(0);
+    tc_ks_free(&ks);
+}
+
+static void test_lfu_counts_and_decays(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 1, 2);
+    ks.lfu = 1;
+    tc_lru_clock_update(T0);
+    tc_key *k = set(&ks, "k", "v", 0);
+    assert_int_equal(k->lru & 0xff, TC_LFU_INIT_VAL);
+    assert_int_equal(k->lru >> 8, (uint32_t)(T0 / 60000) & 0xffff);
+    assert_int_equal(tc_key_lfu_count(k), TC_LFU_INIT_VAL);
+    /* the first accesses above the initial value always count, later ones
+     * less and less often (logarithmic), never beyond 255 */
+    find(&ks, "k", 0);
+    assert_int_equal(tc_key_lfu_count(k), TC_LFU_INIT_VAL + 1);
+    for (int i = 0; i < 1000; i++) find(&ks, "k", 0);
+    unsigned after_1000 = tc_key_lfu_count(k);
+    assert_true(after_1000 > 10 && after_1000 < 40);
+    for (int i = 0; i < 100000; i++) find(&ks, "k", 0);
+    assert_true(tc_key_lfu_count(k) > after_1000 && tc_key_lfu_count(k) <= 255);
+    /* peeking counts nothing */
+    unsigned now = tc_key_lfu_count(k);
+    tc_ks_peek(&ks, "k", 1, 0);
+    assert_int_equal(tc_key_lfu_count(k), now);
+    /* one point per idle minute */
+    tc_lru_clock_update(T0 + 3 * 60000);
+    assert_int_equal(tc_key_lfu_count(k), now - 3);
+    tc_lru_clock_update(T0 + 1000LL * 60000);
+    assert_int_equal(tc_key_lfu_count(k), 0);
+    /* the setting survives a flush and is inherited */
+    tc_ks_flush(&ks);
+    assert_int_equal(ks.lfu, 1);
+    tc_keyspace other;
+    ks.lazy_delete = 0;
+    tc_ks_init_like(&other, &ks);
+    assert_int_equal(other.lfu, 1);
+    assert_int_equal(other.lazy_delete, 0);
+    assert_int_equal(other.seed[0], ks.seed[0]);
+    assert_int_equal(other.seed[1], ks.seed[1]);
+    tc_lru_clock_update(0);
+    tc_ks_free(&other);
+    tc_ks_free(&ks);
+}
+
+static void test_rename_moves_the_value(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 1, 2);
+    tc_key *k = set(&ks, "src", "value", 9000);
+    k->encoding = TC_ENC_INLINE_RAW;
+    set(&ks, "dst", "old", 0);
+    set(&ks, "other", "x", 5000);
+    tc_key *n = tc_ks_rename(&ks, k, "dst", 3);
+    assert_non_null(n);
+    assert_null(find(&ks, "src", 0));
+    assert_ptr_equal(find(&ks, "dst", 0), n);
+    assert_memory_equal(tc_key_str(n), "value", 5);
+    assert_int_equal(n->encoding, TC_ENC_INLINE_RAW);
+    assert_int_equal(n->expire_at, 9000);
+    assert_int_equal(tc_ks_size(&ks), 2);
+    assert_int_equal(tc_ks_volatile_count(&ks), 2);
+    /* the deadline still works from the volatile set */
+    assert_int_equal(tc_ks_expire_cycle(&ks, 10000, 100), 2);
+    assert_int_equal(tc_ks_size(&ks), 0);
+    /* onto its own name: nothing to do */
+    k = set(&ks, "same", "v", 0);
+    assert_ptr_equal(tc_ks_rename(&ks, k, "same", 4), k);
+    assert_int_equal(tc_ks_size(&ks), 1);
+    /* many renames across table resizes keep every key */
+    char a[32], b[32];
+    for (int i = 0; i < 500; i++) {
+        snprintf(a, sizeof a, "a%d", i);
+        set(&ks, a, a, 0);
+    }
+    for (int i = 0; i < 500; i++) {
+        snprintf(a, sizeof a, "a%d", i);
+        snprintf(b, sizeof b, "b%d", i);
+        assert_non_null(tc_ks_rename(&ks, find(&ks, a, 0), b, strlen(b)));
+    }
+    for (int i = 0; i < 500; i++) {
+        snprintf(a, sizeof a, "a%d", i);
+        snprintf(b, sizeof b, "b%d", i);
+        assert_null(find(&ks, a, 0));
+        tc_key *x = find(&ks, b, 0);
+        assert_non_null(x);
+        assert_memory_equal(tc_key_str(x), a, strlen(a));
+    }
+    assert_int_equal(tc_ks_size(&ks), 501);
+    tc_ks_free(&ks);
+}
+
+/* A value behind a pointer (the layout future types use). No type is
+ * registered under 9, so the keyspace frees only the key and the test the
+ * value. */
+static void test_pointer_values(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 1, 2);
+    int *value = malloc(sizeof *value);
+    *value = 42;
+    assert_null(tc_ks_set_pointer(&ks, "p", 1, 9, TC_ENC_INLINE, value, 0)); /* not a pointer encoding */
+    assert_null(tc_ks_set_pointer(&ks, "p", 1, 16, TC_ENC_FIRST_POINTER, value, 0));
+    tc_key *k = tc_ks_set_pointer(&ks, "p", 1, 9, TC_ENC_FIRST_POINTER + 1, value, 7000);
+    assert_non_null(k);
+    assert_false(tc_key_is_inline(k));
+    assert_int_equal(k->type, 9);
+    assert_int_equal(k->encoding, TC_ENC_FIRST_POINTER + 1);
+    assert_int_equal(k->vlen, 0);
+    assert_ptr_equal(tc_key_value_ptr(k), value);
+    assert_int_equal(tc_ks_key_memory(k), 32 + 1 + sizeof(void *));
+    assert_string_equal(tc_key_type_name(k), "unknown");
+    assert_null(tc_ks_resize(&ks, k, 10)); /* only inline values have a length */
+    /* a rename moves the pointer, not the value */
+    k = tc_ks_rename(&ks, k, "moved", 5);
+    assert_non_null(k);
+    assert_ptr_equal(tc_key_value_ptr(k), value);
+    assert_int_equal(k->expire_at, 7000);
+    assert_int_equal(k->encoding, TC_ENC_FIRST_POINTER + 1);
+    unsigned char d[20], zero[20] = {0};
+    tc_ks_digest(&ks, 0, d); /* the key's frame without a value part */
+    assert_memory_not_equal(d, zero, 20);
+    assert_int_equal(*(int *)tc_key_value_ptr(find(&ks, "moved", 0)), 42);
+    assert_int_equal(tc_ks_delete(&ks, "moved", 5), 1);
+    assert_int_equal(tc_ks_volatile_count(&ks), 0);
+    free(value);
+    tc_ks_free(&ks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +488,11 @@ int main(void)
         cmocka_unit_test(test_random_returns_live_keys),
         cmocka_unit_test(test_digest_is_order_independent_and_sensitive),
         cmocka_unit_test(test_flush_keeps_counters),
+        cmocka_unit_test(test_key_header_layout),
+        cmocka_unit_test(test_lru_stamped_on_create_and_access),
+        cmocka_unit_test(test_lfu_counts_and_decays),
+        cmocka_unit_test(test_rename_moves_the_value),
+        cmocka_unit_test(test_pointer_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,15 @@
+/* The registry of value types: one row per type, at its number. */
+#include "types.h"
+
+static const tc_type_ops *const registry[TC_TYPE_MAX + 1] = {
+    [TC_TYPE_STRING] = &tc_string_type,
+};
+
+const tc_type_ops *tc_type_ops_of(unsigned t) { return t <= TC_TYPE_MAX ? registry[t] : NULL; }
+
+const char *tc_key_type_name(const tc_key *k)
+{
+    if (!k) return "none";
+    const tc_type_ops *ops = tc_key_type(k);
+    return ops ? ops->name : "unknown";
+}
