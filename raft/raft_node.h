@@ -1,7 +1,7 @@
 /* One tricache node as a member of a Raft group (canonical/raft 0.22 with
- * its libuv I/O backend and TCP transport): bootstrap from cluster.toml,
- * the FSM (entries applied through replication/), snapshots of the
- * keyspace, and the log operations the router uses. */
+ * its libuv I/O backend and our TCP transport, transport.h): bootstrap from
+ * cluster.toml, the FSM (entries applied through replication/), snapshots
+ * of the keyspace, and the log operations the router uses. */
 #ifndef TC_RAFT_NODE_H
 #define TC_RAFT_NODE_H
 
