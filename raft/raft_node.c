@@ -15,6 +15,7 @@
 #include "raft_internal.h"
 #include "log.h"
 #include "peer_probe.h"
+#include "transport.h"
 
 /* In-flight entries: the library's default of 32 cost us 6.5x throughput
  * (RAFT-NOTES.md); batching keeps the count low anyway. */
@@ -58,20 +59,9 @@ int tc_raftnode_submit_command(tc_raftnode *n, size_t argc, const tc_slice *argv
 
 /* ---- periodic work ------------------------------------------------------------ */
 
-/* libraft's TCP transport leaves Nagle's algorithm on: a small message
- * waiting for the delayed ACK of the previous one cost ~40 ms at p99. It
- * has no option for it, so every TCP handle on the loop (ours already have
- * it) gets TCP_NODELAY; connections it opens are caught by the next pass. */
-static void set_nodelay(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (h->type == UV_TCP && !uv_is_closing(h)) uv_tcp_nodelay((uv_tcp_t *)h, 1);
-}
-
 static void on_cron(void *ud, int64_t now)
 {
     tc_raftnode *n = ud;
-    uv_walk(n->srv->loop, set_nodelay, NULL);
     tc_router_cron(&n->router, now);
     tc__raft_move_to_preferred_zone(n, now);
 }
@@ -90,7 +80,7 @@ static void on_raft_closed(struct raft *r)
 {
     tc_raftnode *n = r->data;
     raft_uv_close(&n->io);
-    raft_uv_tcp_close(&n->transport);
+    tc_transport_close(&n->transport);
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->close_timer, NULL);
     tc_router_free(&n->router);
@@ -164,10 +154,12 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     tc__raft_warn_about_zones(cfg);
     if (!s->self->join && dir_is_empty(n->dir) && tc_peer_probe_lost_data(cfg, s->self, err, errlen)) return -1;
 
-    /* 0.22 refuses a zero-filled transport (RAFT_INVALID): set the version. */
+    /* 0.22 refuses a zero-filled transport (RAFT_INVALID): set the version.
+     * Our transport checks incoming peers against cluster.toml and sets
+     * TCP_NODELAY (raft/transport.h). */
     n->transport.version = 1;
     n->transport.data = n;
-    int rc = raft_uv_tcp_init(&n->transport, s->loop);
+    int rc = tc_transport_init(&n->transport, s->loop, cfg);
     if (rc != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rc));
         return -1;
@@ -175,7 +167,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     rc = raft_uv_init(&n->io, s->loop, n->dir, &n->transport);
     if (rc != 0) {
         snprintf(err, errlen, "raft storage in %s: %s", n->dir, n->io.errmsg);
-        raft_uv_tcp_close(&n->transport);
+        tc_transport_close(&n->transport);
         return -1;
     }
     raft_uv_set_connect_retry_delay(&n->io, CONNECT_RETRY_MS);
@@ -185,7 +177,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     if (rc != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(&n->raft));
         raft_uv_close(&n->io);
-        raft_uv_tcp_close(&n->transport);
+        tc_transport_close(&n->transport);
         return -1;
     }
     n->raft.data = n;

@@ -1,5 +1,5 @@
 /* One tricache node as a member of a Raft group (canonical/raft 0.22 with
- * its libuv I/O backend): bootstrap from cluster.toml, the FSM (entries
+ * its libuv I/O backend and our transport, transport.h): bootstrap from cluster.toml, the FSM (entries
  * applied through replication/), snapshots of the keyspace, and the
  * replication face (tc_replication_ops) the node reaches it through. */
 #ifndef TC_RAFT_NODE_H

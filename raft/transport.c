@@ -1,0 +1,746 @@
+/* tricache's raft_uv_transport: the stock TCP handshake, checked against
+ * cluster.toml before libraft sees a byte; TCP_NODELAY on every connection.
+ * See transport.h.
+ *
+ * Lifecycles (every object below is counted in t->live until its last
+ * callback, and t->close's callback fires only once nothing is left):
+ *
+ *  incoming  accepted -> reading the preamble -> reading the address ->
+ *            handed to libraft (accept_cb; libraft owns the TCP handle from
+ *            then on and frees it with raft_free), or refused: uv_close,
+ *            freed in the close callback.
+ *  outgoing  resolving (host names only) -> connecting -> writing the
+ *            handshake -> handed to libraft (connect_cb, status 0), or the
+ *            attempt's handle is closed and the next resolved address is
+ *            tried; when none is left, or the transport closes, connect_cb
+ *            fires with RAFT_NOCONNECTION or RAFT_CANCELED after the handle
+ *            went through uv_close, as the stock transport does.
+ *  listeners, deadline timer: closed by t->close. */
+#include "transport.h"
+
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#define HANDSHAKE_PROTOCOL 1
+#define PREAMBLE_LEN 24 /* protocol, server id, address length */
+/* A configured address is at most a 255-byte host, ':' and 5 digits; the
+ * bound keeps a hostile length from costing memory. */
+#define MAX_ADDRESS_LEN 512
+/* Our peers send the handshake in one write right after connecting. */
+#define HANDSHAKE_TIMEOUT_MS 1000
+/* Connections allowed in the handshake at once; more are refused at once
+ * (each pending one holds a descriptor for up to the timeout). */
+#define MAX_HANDSHAKES 64
+#define MAX_LISTENERS 4
+#define MAX_RESOLVED 8
+#define LISTEN_BACKLOG 128
+/* Refusal lines logged per second; the rest are counted and the count is
+ * reported by the next line that is logged (or at close). */
+#define REFUSALS_LOGGED_PER_S 5
+
+typedef struct tc_transport tc_transport;
+
+typedef struct incoming {
+    tc_transport *t;
+    uv_tcp_t *tcp;           /* raft_malloc'd: libraft frees it once it owns it */
+    uint64_t deadline;       /* uv_now() by which the handshake must be complete */
+    size_t nread;            /* bytes of the current part (preamble or address) */
+    size_t total;            /* handshake bytes received, for the log */
+    uint8_t preamble[PREAMBLE_LEN];
+    size_t address_len;      /* 0 while the preamble is read */
+    raft_id id;              /* claimed, once the preamble is read */
+    char address[MAX_ADDRESS_LEN];
+    char peer[64];           /* "ip:port" of the remote end, for the log */
+    struct incoming *prev, *next;
+} incoming;
+
+typedef struct outgoing {
+    tc_transport *t;
+    struct raft_uv_connect *req;
+    uv_tcp_t *tcp;           /* raft_malloc'd once, initialized per attempt */
+    int tcp_open;            /* initialized and not yet closed */
+    uv_getaddrinfo_t gai;
+    int resolving;
+    struct sockaddr_storage addrs[MAX_RESOLVED];
+    unsigned naddrs, next_addr;
+    uv_connect_t connect;
+    uv_write_t write;
+    struct outgoing *prev, *next;
+} outgoing;
+
+struct tc_transport {
+    struct raft_uv_transport *iface;
+    uv_loop_t *loop;
+    raft_id id;              /* this node, from init */
+    char address[MAX_ADDRESS_LEN];
+    uv_buf_t handshake;      /* what we send on every outgoing connection */
+    tc_node_conf nodes[TC_CONFIG_MAX_NODES];
+    size_t nnodes;
+    raft_uv_accept_cb accept_cb;
+    uv_tcp_t listeners[MAX_LISTENERS];
+    unsigned nlisteners;
+    uv_timer_t deadline;     /* fires at the oldest pending handshake's deadline */
+    int timer_ready;
+    incoming *in_head, *in_tail; /* in arrival order, so in deadline order */
+    unsigned nincoming;
+    outgoing *out_head;
+    unsigned live;           /* handles and requests not finished yet */
+    int closing;
+    raft_uv_transport_close_cb close_cb;
+    uint64_t log_window;     /* start of the current second of refusal lines */
+    unsigned log_lines;      /* lines logged in it */
+    unsigned long long unlogged;
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static void errmsgf(tc_transport *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errmsgf(tc_transport *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->iface->errmsg, sizeof t->iface->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8) p[i] = (uint8_t)v;
+}
+
+/* "host:port", "[v6]:port" or "v6:port" (the last colon ends the host, as
+ * raft_node.c writes IPv6 hosts unbracketed). 0, or -1 if malformed. */
+static int split_address(const char *addr, char *host, size_t hostlen, int *port)
+{
+    const char *h = addr, *colon;
+    size_t hlen;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':') return -1;
+        h = addr + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon) return -1;
+        hlen = (size_t)(colon - addr);
+    }
+    if (hlen == 0 || hlen >= hostlen) return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end || p < 1 || p > 65535) return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+/* A numeric IPv4 or IPv6 host: 0 and *sa filled, else -1. */
+static int numeric_address(const char *host, int port, struct sockaddr_storage *sa)
+{
+    memset(sa, 0, sizeof *sa);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)sa) == 0) return 0;
+    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)sa) == 0) return 0;
+    return -1;
+}
+
+static void format_sockaddr(const struct sockaddr *sa, char *out, size_t len)
+{
+    char ip[64] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uv_ip4_name(in, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+        snprintf(out, len, "%s:%d", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(in6, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+        snprintf(out, len, "[%s]:%d", ip, port);
+    } else {
+        snprintf(out, len, "?");
+    }
+}
+
+/* A configured node's raft_addr as cluster.toml writes it. */
+static void format_node_address(const tc_node_conf *n, char *out, size_t len)
+{
+    if (strchr(n->raft_host, ':')) snprintf(out, len, "[%s]:%d", n->raft_host, n->raft_port);
+    else snprintf(out, len, "%s:%d", n->raft_host, n->raft_port);
+}
+
+/* What a peer sent, safe to print: control and non-ASCII bytes as \xNN,
+ * cut at 80 bytes. */
+static const char *printable(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && s[i] && o + 8 < cap; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (i == 80) {
+            o += (size_t)snprintf(out + o, cap - o, "...");
+            break;
+        }
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') out[o++] = (char)ch;
+        else o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static const tc_node_conf *find_node(const tc_transport *t, raft_id id)
+{
+    for (size_t i = 0; i < t->nnodes; i++)
+        if ((raft_id)t->nodes[i].id == id) return &t->nodes[i];
+    return NULL;
+}
+
+/* ---- closing -------------------------------------------------------------------- */
+
+static void maybe_fire_close(tc_transport *t)
+{
+    if (!t->closing || t->live > 0 || !t->close_cb) return;
+    if (t->unlogged)
+        tc_warn("refused %llu more Raft connections that were not logged (more than %d a second)", t->unlogged,
+                REFUSALS_LOGGED_PER_S);
+    t->unlogged = 0;
+    raft_uv_transport_close_cb cb = t->close_cb;
+    t->close_cb = NULL;
+    cb(t->iface); /* may free the transport: nothing after this */
+}
+
+static void on_own_handle_closed(uv_handle_t *h)
+{
+    tc_transport *t = h->data;
+    t->live--;
+    maybe_fire_close(t);
+}
+
+/* ---- incoming connections ---------------------------------------------------------- */
+
+static void refusal_log(tc_transport *t, const char *peer, const char *why)
+{
+    uint64_t now = uv_now(t->loop);
+    if (now - t->log_window >= 1000) {
+        t->log_window = now;
+        t->log_lines = 0;
+    }
+    if (t->log_lines >= REFUSALS_LOGGED_PER_S) {
+        t->unlogged++;
+        return;
+    }
+    t->log_lines++;
+    if (t->unlogged)
+        tc_warn("refused Raft peer %s: %s (and %llu earlier refusals not logged: more than %d a second)", peer, why,
+                t->unlogged, REFUSALS_LOGGED_PER_S);
+    else
+        tc_warn("refused Raft peer %s: %s", peer, why);
+    t->unlogged = 0;
+}
+
+static void rearm_deadline(tc_transport *t);
+
+static void unlink_incoming(incoming *in)
+{
+    tc_transport *t = in->t;
+    if (in->prev) in->prev->next = in->next;
+    else t->in_head = in->next;
+    if (in->next) in->next->prev = in->prev;
+    else t->in_tail = in->prev;
+    in->prev = in->next = NULL;
+    t->nincoming--;
+}
+
+static void on_incoming_closed(uv_handle_t *h)
+{
+    incoming *in = h->data;
+    tc_transport *t = in->t;
+    raft_free(in->tcp);
+    free(in);
+    t->live--;
+    maybe_fire_close(t);
+}
+
+/* Closes a connection in its handshake; nothing it sent reached libraft. */
+static void drop(incoming *in)
+{
+    tc_transport *t = in->t;
+    unlink_incoming(in);
+    uv_close((uv_handle_t *)in->tcp, on_incoming_closed);
+    if (!t->closing) rearm_deadline(t);
+}
+
+/* The same, saying why in the (rate-limited) log. */
+static void refuse(incoming *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(incoming *in, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    refusal_log(in->t, in->peer, why);
+    drop(in);
+}
+
+static void on_deadline(uv_timer_t *timer)
+{
+    tc_transport *t = timer->data;
+    uint64_t now = uv_now(t->loop);
+    while (t->in_head && t->in_head->deadline <= now) {
+        incoming *in = t->in_head;
+        if (in->total == 0)
+            refuse(in, "sent no handshake within %d ms", HANDSHAKE_TIMEOUT_MS);
+        else
+            refuse(in, "sent %zu bytes of a handshake and then nothing within %d ms", in->total, HANDSHAKE_TIMEOUT_MS);
+    }
+    rearm_deadline(t);
+}
+
+static void rearm_deadline(tc_transport *t)
+{
+    if (!t->in_head) {
+        uv_timer_stop(&t->deadline);
+        return;
+    }
+    uint64_t now = uv_now(t->loop), at = t->in_head->deadline;
+    uv_timer_start(&t->deadline, on_deadline, at > now ? at - now : 0, 0);
+}
+
+/* The preamble is in: protocol, id and address length are checked before
+ * the address is read. 0 to go on, -1 if refused. */
+static int check_preamble(incoming *in)
+{
+    tc_transport *t = in->t;
+    uint64_t protocol = get_le64(in->preamble);
+    in->id = (raft_id)get_le64(in->preamble + 8);
+    uint64_t len = get_le64(in->preamble + 16);
+    if (protocol != HANDSHAKE_PROTOCOL) {
+        refuse(in, "protocol %" PRIu64 ", expected %d", protocol, HANDSHAKE_PROTOCOL);
+        return -1;
+    }
+    if (in->id == t->id) {
+        refuse(in, "claims to be node %llu, which is this node", (unsigned long long)in->id);
+        return -1;
+    }
+    if (!find_node(t, in->id)) {
+        refuse(in, "node id %llu is not in cluster.toml", (unsigned long long)in->id);
+        return -1;
+    }
+    if (len == 0 || len > MAX_ADDRESS_LEN) {
+        refuse(in, "claims node %llu but sends an address of %" PRIu64 " bytes (at most %d)",
+               (unsigned long long)in->id, len, MAX_ADDRESS_LEN);
+        return -1;
+    }
+    in->address_len = (size_t)len;
+    in->nread = 0;
+    return 0;
+}
+
+/* The address is in: it must be the claimed node's raft_addr. */
+static void check_address(incoming *in)
+{
+    tc_transport *t = in->t;
+    const tc_node_conf *node = find_node(t, in->id);
+    char want[TC_CONFIG_MAX_STR + 16], shown[400];
+    format_node_address(node, want, sizeof want);
+    const char *end = memchr(in->address, '\0', in->address_len);
+    char host[TC_CONFIG_MAX_STR];
+    int port = 0;
+    if (!end || split_address(in->address, host, sizeof host, &port) != 0 || strcasecmp(host, node->raft_host) != 0 ||
+        port != node->raft_port) {
+        refuse(in, "claims node %llu but address \"%s\", cluster.toml says %s", (unsigned long long)in->id,
+               printable(in->address, end ? (size_t)(end - in->address) : in->address_len, shown, sizeof shown), want);
+        return;
+    }
+    /* Accepted: the stream goes to libraft with nothing of it read beyond
+     * the handshake (every read asked for exactly the bytes still missing). */
+    uv_read_stop((uv_stream_t *)in->tcp);
+    unlink_incoming(in);
+    rearm_deadline(t);
+    t->live--;
+    t->accept_cb(t->iface, in->id, in->address, (uv_stream_t *)in->tcp); /* copies the address */
+    free(in);
+}
+
+static void on_handshake_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    incoming *in = h->data;
+    (void)suggested;
+    /* exactly the bytes still missing: nothing beyond the handshake is read */
+    if (in->address_len == 0)
+        *buf = uv_buf_init((char *)in->preamble + in->nread, (unsigned)(PREAMBLE_LEN - in->nread));
+    else
+        *buf = uv_buf_init(in->address + in->nread, (unsigned)(in->address_len - in->nread));
+}
+
+static void on_handshake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    incoming *in = s->data;
+    (void)buf;
+    if (n == 0) return;
+    if (n < 0) {
+        if (n == UV_EOF)
+            refuse(in, "closed the connection after %zu bytes, before its handshake was complete", in->total);
+        else
+            refuse(in, "read error during the handshake: %s", uv_strerror((int)n));
+        return;
+    }
+    in->nread += (size_t)n;
+    in->total += (size_t)n;
+    if (in->address_len == 0) {
+        if (in->nread == PREAMBLE_LEN) check_preamble(in);
+    } else if (in->nread == in->address_len) {
+        check_address(in);
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    tc_transport *t = server->data;
+    if (status < 0) {
+        refusal_log(t, "(unknown)", uv_strerror(status));
+        return;
+    }
+    incoming *in = calloc(1, sizeof *in);
+    uv_tcp_t *tcp = raft_malloc(sizeof *tcp);
+    if (!in || !tcp) {
+        /* Not accepted, libuv stops watching the listener: peers can no
+         * longer reach this node, which is as good as it gets without memory. */
+        free(in);
+        raft_free(tcp);
+        tc_warn("out of memory accepting a Raft connection: this node stops accepting Raft peers");
+        return;
+    }
+    in->t = t;
+    in->tcp = tcp;
+    snprintf(in->peer, sizeof in->peer, "(unknown)");
+    uv_tcp_init(t->loop, tcp);
+    tcp->data = in;
+    in->deadline = uv_now(t->loop) + HANDSHAKE_TIMEOUT_MS;
+    in->prev = t->in_tail;
+    if (t->in_tail) t->in_tail->next = in;
+    else t->in_head = in;
+    t->in_tail = in;
+    t->nincoming++;
+    t->live++;
+    int rc = uv_accept(server, (uv_stream_t *)tcp);
+    if (rc != 0) {
+        refuse(in, "accept failed: %s", uv_strerror(rc));
+        return;
+    }
+    struct sockaddr_storage sa;
+    int salen = sizeof sa;
+    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&sa, &salen) == 0)
+        format_sockaddr((struct sockaddr *)&sa, in->peer, sizeof in->peer);
+    if (t->nincoming > MAX_HANDSHAKES) {
+        refuse(in, "more than %d connections are in their handshake", MAX_HANDSHAKES);
+        return;
+    }
+    uv_tcp_nodelay(tcp, 1);
+    rc = uv_read_start((uv_stream_t *)tcp, on_handshake_alloc, on_handshake_read);
+    if (rc != 0) {
+        refuse(in, "cannot read: %s", uv_strerror(rc));
+        return;
+    }
+    rearm_deadline(t);
+}
+
+/* ---- outgoing connections ------------------------------------------------------------ */
+
+static void unlink_outgoing(outgoing *o)
+{
+    tc_transport *t = o->t;
+    if (o->prev) o->prev->next = o->next;
+    else t->out_head = o->next;
+    if (o->next) o->next->prev = o->prev;
+}
+
+/* Fires libraft's callback and forgets the request. Unless it succeeded,
+ * the handle is closed (or was never initialized) and is freed here. */
+static void finish(outgoing *o, uv_stream_t *stream, int status)
+{
+    tc_transport *t = o->t;
+    struct raft_uv_connect *req = o->req;
+    if (!stream) raft_free(o->tcp);
+    unlink_outgoing(o);
+    free(o);
+    t->live--;
+    req->cb(req, stream, status);
+    maybe_fire_close(t);
+}
+
+static void attempt(outgoing *o);
+
+/* An attempt's handle is closed: the next address, or the end. */
+static void on_attempt_closed(uv_handle_t *h)
+{
+    outgoing *o = h->data;
+    o->tcp_open = 0;
+    if (o->t->closing) finish(o, NULL, RAFT_CANCELED);
+    else if (o->next_addr < o->naddrs) attempt(o);
+    else finish(o, NULL, RAFT_NOCONNECTION);
+}
+
+static void on_handshake_written(uv_write_t *w, int status)
+{
+    outgoing *o = w->data;
+    tc_transport *t = o->t;
+    if (t->closing) return; /* the handle is being closed: on_attempt_closed finishes */
+    if (status != 0) {
+        errmsgf(t, "sending the handshake: %s", uv_strerror(status));
+        o->next_addr = o->naddrs; /* it connected: no point trying other addresses */
+        uv_close((uv_handle_t *)o->tcp, on_attempt_closed);
+        return;
+    }
+    finish(o, (uv_stream_t *)o->tcp, 0); /* libraft owns the handle now */
+}
+
+static void on_connected(uv_connect_t *c, int status)
+{
+    outgoing *o = c->data;
+    tc_transport *t = o->t;
+    if (t->closing) return;
+    int rc = status;
+    if (rc == 0) {
+        uv_tcp_nodelay(o->tcp, 1);
+        uv_buf_t buf = t->handshake; /* lives as long as the transport */
+        rc = uv_write(&o->write, (uv_stream_t *)o->tcp, &buf, 1, on_handshake_written);
+    }
+    if (rc != 0) {
+        errmsgf(t, "connect: %s", uv_strerror(rc));
+        uv_close((uv_handle_t *)o->tcp, on_attempt_closed);
+    }
+}
+
+static void attempt(outgoing *o)
+{
+    tc_transport *t = o->t;
+    uv_tcp_init(t->loop, o->tcp);
+    o->tcp->data = o;
+    o->tcp_open = 1;
+    const struct sockaddr *sa = (const struct sockaddr *)&o->addrs[o->next_addr++];
+    int rc = uv_tcp_connect(&o->connect, o->tcp, sa, on_connected);
+    if (rc != 0) {
+        errmsgf(t, "connect: %s", uv_strerror(rc));
+        uv_close((uv_handle_t *)o->tcp, on_attempt_closed);
+    }
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    outgoing *o = req->data;
+    tc_transport *t = o->t;
+    o->resolving = 0;
+    for (struct addrinfo *a = res; a && o->naddrs < MAX_RESOLVED; a = a->ai_next)
+        if (a->ai_addrlen <= sizeof o->addrs[0] && (a->ai_family == AF_INET || a->ai_family == AF_INET6))
+            memcpy(&o->addrs[o->naddrs++], a->ai_addr, a->ai_addrlen);
+    uv_freeaddrinfo(res);
+    if (t->closing) {
+        finish(o, NULL, RAFT_CANCELED);
+        return;
+    }
+    if (status < 0 || o->naddrs == 0) {
+        errmsgf(t, "resolving the peer's host: %s", status < 0 ? uv_strerror(status) : "no address");
+        finish(o, NULL, RAFT_NOCONNECTION);
+        return;
+    }
+    attempt(o);
+}
+
+static int transport_connect(struct raft_uv_transport *iface, struct raft_uv_connect *req, raft_id id,
+                             const char *address, raft_uv_connect_cb cb)
+{
+    tc_transport *t = iface->impl;
+    (void)id;
+    if (t->closing) return RAFT_CANCELED;
+    char host[TC_CONFIG_MAX_STR], port_str[8];
+    int port;
+    if (split_address(address, host, sizeof host, &port) != 0) {
+        errmsgf(t, "cannot connect to \"%s\": expected host:port", address);
+        return RAFT_NOCONNECTION;
+    }
+    outgoing *o = calloc(1, sizeof *o);
+    uv_tcp_t *tcp = raft_malloc(sizeof *tcp); /* raft_free'd by libraft once it owns it */
+    if (!o || !tcp) {
+        free(o);
+        raft_free(tcp);
+        errmsgf(t, "out of memory");
+        return RAFT_NOMEM;
+    }
+    o->tcp = tcp;
+    o->t = t;
+    o->req = req;
+    req->cb = cb;
+    o->gai.data = o;
+    o->connect.data = o;
+    o->write.data = o;
+    if (numeric_address(host, port, &o->addrs[0]) == 0) {
+        o->naddrs = 1;
+    } else {
+        /* host names as the stock transport resolves them, in the threadpool */
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        snprintf(port_str, sizeof port_str, "%d", port);
+        int rc = uv_getaddrinfo(t->loop, &o->gai, on_resolved, host, port_str, &hints);
+        if (rc != 0) {
+            errmsgf(t, "cannot resolve %s: %s", host, uv_strerror(rc));
+            raft_free(o->tcp);
+            free(o);
+            return RAFT_NOCONNECTION;
+        }
+        o->resolving = 1;
+    }
+    o->next = t->out_head;
+    if (t->out_head) t->out_head->prev = o;
+    t->out_head = o;
+    t->live++;
+    if (!o->resolving) attempt(o);
+    return 0;
+}
+
+/* ---- the interface --------------------------------------------------------------------- */
+
+static int transport_init(struct raft_uv_transport *iface, raft_id id, const char *address)
+{
+    tc_transport *t = iface->impl;
+    size_t len = strlen(address);
+    if (len + 1 > MAX_ADDRESS_LEN) {
+        errmsgf(t, "address too long");
+        return RAFT_INVALID;
+    }
+    t->id = id;
+    memcpy(t->address, address, len + 1);
+    size_t padded = (len + 1 + 7) & ~(size_t)7;
+    free(t->handshake.base);
+    t->handshake.base = calloc(1, PREAMBLE_LEN + padded);
+    if (!t->handshake.base) {
+        errmsgf(t, "out of memory");
+        return RAFT_NOMEM;
+    }
+    t->handshake.len = PREAMBLE_LEN + padded;
+    uint8_t *p = (uint8_t *)t->handshake.base;
+    put_le64(p, HANDSHAKE_PROTOCOL);
+    put_le64(p + 8, (uint64_t)id);
+    put_le64(p + 16, (uint64_t)padded);
+    memcpy(p + PREAMBLE_LEN, address, len);
+    return 0;
+}
+
+static int transport_listen(struct raft_uv_transport *iface, raft_uv_accept_cb cb)
+{
+    tc_transport *t = iface->impl;
+    t->accept_cb = cb;
+    char host[TC_CONFIG_MAX_STR];
+    int port;
+    if (split_address(t->address, host, sizeof host, &port) != 0) {
+        errmsgf(t, "cannot listen on \"%s\": expected host:port", t->address);
+        return RAFT_INVALID;
+    }
+    struct sockaddr_storage addrs[MAX_LISTENERS];
+    unsigned naddrs = 0;
+    if (numeric_address(host, port, &addrs[0]) == 0) {
+        naddrs = 1;
+    } else {
+        /* once, at start: blocking is fine (no callback = synchronous) */
+        uv_getaddrinfo_t req;
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        char port_str[8];
+        snprintf(port_str, sizeof port_str, "%d", port);
+        int rc = uv_getaddrinfo(t->loop, &req, NULL, host, port_str, &hints);
+        if (rc != 0) {
+            errmsgf(t, "cannot resolve %s to listen on it: %s", host, uv_strerror(rc));
+            return RAFT_IOERR;
+        }
+        for (struct addrinfo *a = req.addrinfo; a && naddrs < MAX_LISTENERS; a = a->ai_next) {
+            if (a->ai_addrlen > sizeof addrs[0] || (a->ai_family != AF_INET && a->ai_family != AF_INET6)) continue;
+            int dup = 0;
+            for (unsigned i = 0; i < naddrs; i++) dup |= memcmp(&addrs[i], a->ai_addr, a->ai_addrlen) == 0;
+            if (!dup) {
+                memset(&addrs[naddrs], 0, sizeof addrs[0]);
+                memcpy(&addrs[naddrs++], a->ai_addr, a->ai_addrlen);
+            }
+        }
+        uv_freeaddrinfo(req.addrinfo);
+    }
+    uv_timer_init(t->loop, &t->deadline);
+    t->deadline.data = t;
+    t->timer_ready = 1;
+    t->live++;
+    for (unsigned i = 0; i < naddrs; i++) {
+        uv_tcp_t *l = &t->listeners[t->nlisteners++];
+        uv_tcp_init(t->loop, l);
+        l->data = t;
+        t->live++;
+        int rc = uv_tcp_bind(l, (const struct sockaddr *)&addrs[i], 0);
+        if (rc == 0) rc = uv_listen((uv_stream_t *)l, LISTEN_BACKLOG, on_connection);
+        if (rc != 0) {
+            char shown[80];
+            format_sockaddr((const struct sockaddr *)&addrs[i], shown, sizeof shown);
+            errmsgf(t, "cannot listen on %s: %s", shown, uv_strerror(rc));
+            return RAFT_IOERR; /* the handles are closed by t->close */
+        }
+    }
+    return 0;
+}
+
+static void transport_close(struct raft_uv_transport *iface, raft_uv_transport_close_cb cb)
+{
+    tc_transport *t = iface->impl;
+    t->closing = 1;
+    t->close_cb = cb;
+    while (t->in_head) drop(t->in_head);
+    for (outgoing *o = t->out_head; o; o = o->next) {
+        if (o->resolving) uv_cancel((uv_req_t *)&o->gai); /* on_resolved finishes it */
+        else if (o->tcp_open && !uv_is_closing((uv_handle_t *)o->tcp))
+            uv_close((uv_handle_t *)o->tcp, on_attempt_closed); /* pending callbacks see t->closing */
+    }
+    for (unsigned i = 0; i < t->nlisteners; i++) uv_close((uv_handle_t *)&t->listeners[i], on_own_handle_closed);
+    if (t->timer_ready) uv_close((uv_handle_t *)&t->deadline, on_own_handle_closed);
+    maybe_fire_close(t);
+}
+
+int tc_transport_init(struct raft_uv_transport *iface, uv_loop_t *loop, const tc_config *cfg)
+{
+    void *data = iface->data;
+    memset(iface, 0, sizeof *iface);
+    iface->version = 1;
+    iface->data = data;
+    tc_transport *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(iface->errmsg, sizeof iface->errmsg, "out of memory");
+        return RAFT_NOMEM;
+    }
+    t->iface = iface;
+    t->loop = loop;
+    t->nnodes = cfg->nnodes < TC_CONFIG_MAX_NODES ? cfg->nnodes : TC_CONFIG_MAX_NODES;
+    memcpy(t->nodes, cfg->nodes, t->nnodes * sizeof t->nodes[0]);
+    iface->impl = t;
+    iface->init = transport_init;
+    iface->listen = transport_listen;
+    iface->connect = transport_connect;
+    iface->close = transport_close;
+    return 0;
+}
+
+void tc_transport_close(struct raft_uv_transport *iface)
+{
+    tc_transport *t = iface->impl;
+    if (!t) return;
+    free(t->handshake.base);
+    free(t);
+    iface->impl = NULL;
+}
