@@ -233,6 +233,60 @@ void tc_cmd_failover(tc_ctx *c)
     else tc_reply_ok(c->r);
 }
 
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as Redis 7: a primary
+ * first hands leadership to a caught-up replica (writes wait meanwhile,
+ * then are redirected), at most shutdown_timeout; NOW skips that; SAVE
+ * takes a backup to backup.destination first (FORCE: shut down even if it
+ * fails); ABORT cancels a shutdown that still waits. There is no implicit
+ * save (no save points): without SAVE nothing is written. On success the
+ * client gets no reply: its connection closes with the node. */
+void tc_cmd_shutdown(tc_ctx *c)
+{
+    int save = 0, nosave = 0, now = 0, force = 0, abort = 0;
+    for (size_t i = 1; i < c->argc; i++) {
+        const tc_slice *a = &c->argv[i];
+        if (tc_arg_is(a, "save")) save = 1;
+        else if (tc_arg_is(a, "nosave")) nosave = 1;
+        else if (tc_arg_is(a, "now")) now = 1;
+        else if (tc_arg_is(a, "force")) force = 1;
+        else if (tc_arg_is(a, "abort")) abort = 1;
+        else {
+            tc_reply_error(c->r, TC_ERR_SYNTAX);
+            return;
+        }
+    }
+    if ((save && nosave) || (abort && (save || nosave || now || force))) {
+        tc_reply_error(c->r, TC_ERR_SYNTAX);
+        return;
+    }
+    tc_server *s = c->srv;
+    char err[512];
+    if (abort) {
+        if (tc_server_shutdown_abort(s, err, sizeof err) != 0) tc_reply_error(c->r, err);
+        else tc_reply_ok(c->r);
+        return;
+    }
+    if (!c->client) return; /* never replicated: only a connection asks for it */
+    if (save && !s->shutdown_save.waiting) {
+        int ok, running = s->persist.ops && s->persist.ops->busy(s->persist.ud, &ok);
+        if (!running && (!s->persist.ops || s->persist.ops->bgsave(s->persist.ud, NULL, NULL, 0, err, sizeof err) != 0)) {
+            if (!force) {
+                tc_warn("SHUTDOWN SAVE: cannot take a backup: %s", s->persist.ops ? err : "no backups on this node");
+                tc_reply_error(c->r, "ERR Errors trying to SHUTDOWN. Check logs.");
+                return;
+            }
+        } else {
+            s->shutdown_save.waiting = 1;
+            s->shutdown_save.force = force;
+            s->shutdown_save.now = now;
+            tc_server_shutdown_wait(s, c->client); /* answered (or not) once the backup ends */
+            return;
+        }
+    }
+    tc_server_shutdown_wait(s, c->client); /* no reply: the connection closes with the node */
+    tc_server_shutdown(s, "SHUTDOWN", now);
+}
+
 /* MEMBERS LIST | MEMBERS ADD <id> | MEMBERS REMOVE <id>: ids are [[node]]
  * ids of cluster.toml. ADD joins the node as a non-voter, lets it catch up,
  * then makes it a voter; the reply comes when the change is committed. */

@@ -85,6 +85,7 @@ static const tc_cmd table[] = {
     {"setex", tc_cmd_setex, 4, W | OOM, 1, 1, 1, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", NULL},
     {"setnx", tc_cmd_setnx, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", NULL},
     {"setrange", tc_cmd_setrange, 4, W | OOM, 1, 1, 1, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", NULL},
+    {"shutdown", tc_cmd_shutdown, -1, A | ST, 0, 0, 0, "server", "1.0.0", "Hands leadership over (a primary), then stops the node.", NULL},
     {"strlen", tc_cmd_strlen, 2, R | F, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.", NULL},
     {"subscribe", tc_cmd_subscribe, -2, LD | ST | CN | PS, 0, 0, 0, "pubsub", "2.0.0", "Listens for messages published to channels.", NULL},
     {"tcbackup", tc_cmd_tcbackup, 3, W | A, 0, 0, 0, "server", "7.0.0", "Hands a scheduled backup to a node (written by the primary's schedule).", NULL},

@@ -588,6 +588,10 @@ static void close_handle_if_open(uv_handle_t *h)
 
 void tc_server_stop(tc_server *s)
 {
+    /* What is already answered goes out first, as far as the sockets take
+     * it without waiting (redirects of writes held during a handover). */
+    for (tc_client *c = s->clients; c; c = c->next)
+        if (!c->writing && c->out.len) flush_output(c);
     close_handle_if_open((uv_handle_t *)&s->listener);
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
@@ -595,18 +599,75 @@ void tc_server_stop(tc_server *s)
     while (s->clients) close_client(s->clients);
 }
 
-static void begin_shutdown(tc_server *s, const char *why)
+void tc_server_shutdown(tc_server *s, const char *why, int now)
 {
-    if (s->shutting_down) return;
+    if (s->shutting_down) {
+        if (!now) now = 1; /* asked twice: stop waiting */
+        tc_notice("%s: shutting down now", why);
+    } else {
+        tc_notice("%s: shutting down", why);
+    }
     s->shutting_down = 1;
-    tc_notice("%s: shutting down", why);
-    if (s->repl.ops) s->repl.ops->shutdown(s->repl.ud); /* it calls tc_server_stop when done */
+    if (s->repl.ops) s->repl.ops->shutdown(s->repl.ud, now); /* it calls tc_server_stop when done */
     else tc_server_stop(s);
+}
+
+int tc_server_shutdown_wait(tc_server *s, tc_client *c)
+{
+    if (s->nshutdown_waiters == sizeof s->shutdown_waiters / sizeof s->shutdown_waiters[0]) return -1;
+    s->shutdown_waiters[s->nshutdown_waiters++] = c;
+    c->pending++;
+    return 0;
+}
+
+/* The SHUTDOWNs waiting were refused (an abort, or their backup failed). */
+static void refuse_shutdown_waiters(tc_server *s)
+{
+    static const char failed[] = "-ERR Errors trying to SHUTDOWN. Check logs.\r\n";
+    size_t n = s->nshutdown_waiters;
+    s->nshutdown_waiters = 0;
+    for (size_t i = 0; i < n; i++) tc_client_deliver(s->shutdown_waiters[i], failed, sizeof failed - 1);
+}
+
+int tc_server_shutdown_abort(tc_server *s, char *err, size_t errlen)
+{
+    if (s->shutdown_save.waiting) {
+        s->shutdown_save.waiting = 0; /* the backup goes on; the shutdown does not follow it */
+        refuse_shutdown_waiters(s);
+        tc_notice("SHUTDOWN ABORT: the shutdown after the backup is cancelled");
+        return 0;
+    }
+    if (!s->shutting_down) {
+        snprintf(err, errlen, "ERR No shutdown in progress.");
+        return -1;
+    }
+    if (!s->repl.ops || s->repl.ops->shutdown_abort(s->repl.ud) != 0) {
+        snprintf(err, errlen, "ERR the shutdown can no longer be aborted: this node is already closing");
+        return -1;
+    }
+    s->shutting_down = 0;
+    refuse_shutdown_waiters(s);
+    tc_notice("SHUTDOWN ABORT: this node goes on serving");
+    return 0;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-    begin_shutdown(h->data, signum == SIGTERM ? "Received SIGTERM" : "Received SIGINT");
+    tc_server_shutdown(h->data, signum == SIGTERM ? "Received SIGTERM" : "Received SIGINT", 0);
+}
+
+/* SHUTDOWN SAVE waits for its backup here (the cron's pace). */
+static void shutdown_after_save(tc_server *s)
+{
+    int ok = 1;
+    if (!s->shutdown_save.waiting || !s->persist.ops || s->persist.ops->busy(s->persist.ud, &ok)) return;
+    s->shutdown_save.waiting = 0;
+    if (!ok && !s->shutdown_save.force) {
+        tc_warn("SHUTDOWN SAVE: the backup failed; not shutting down (SHUTDOWN SAVE FORCE would)");
+        refuse_shutdown_waiters(s);
+        return;
+    }
+    tc_server_shutdown(s, "SHUTDOWN SAVE: backup done", s->shutdown_save.now);
 }
 
 static void on_cron(uv_timer_t *t)
@@ -626,6 +687,7 @@ static void on_cron(uv_timer_t *t)
     start = uv_hrtime();
     while (tc_ks_rehash_step(&s->ks, 100) && uv_hrtime() - start < 1000000) {
     }
+    shutdown_after_save(s);
     if (!s->repl.ops) tc_restore_discard_idle(s, now); /* replicated: decided on the log's clock */
     else s->repl.ops->cron(s->repl.ud, now);
     if (s->cfg.timeout_ms) {

@@ -88,9 +88,15 @@ typedef struct tc_replication_ops {
      * later through tc_client_deliver; -1: err holds the error). */
     void (*members_list)(void *ud, tc_reply *r);
     int (*members_change)(void *ud, tc_client *c, int add, int id, char *err, size_t errlen);
-    /* SIGTERM/SIGINT: close the layer's own handles, then call
-     * tc_server_stop. */
-    void (*shutdown)(void *ud);
+    /* SIGTERM, SIGINT, SHUTDOWN: a primary first hands leadership over
+     * (unless now, or shutdown_timeout passes); then the layer closes its
+     * own handles and calls tc_server_stop. Called again with now = 1 while
+     * a handover runs, it stops waiting. */
+    void (*shutdown)(void *ud, int now);
+    /* SHUTDOWN ABORT: 0 if the pending shutdown was cancelled (this node
+     * goes on serving), -1 if it can no longer be (leadership already
+     * moved, or the handles are closing). */
+    int (*shutdown_abort)(void *ud);
 } tc_replication_ops;
 
 typedef struct tc_replication {
@@ -105,6 +111,9 @@ typedef struct tc_persistence_ops {
      * err. With a waiter (SAVE) that client is answered through
      * tc_client_deliver when the backup ends. */
     int (*bgsave)(void *ud, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen);
+    /* 1 while a backup runs; else whether the last one succeeded (0/1,
+     * 1 before any) in *last_ok. SHUTDOWN SAVE waits on it. */
+    int (*busy)(void *ud, int *last_ok);
     /* A TCBACKUP RUN entry was applied: node_id takes a scheduled backup. */
     void (*backup_requested)(void *ud, int node_id, int64_t at_ms);
 } tc_persistence_ops;
@@ -167,6 +176,16 @@ typedef struct tc_server {
     uv_signal_t sig_term, sig_int;
     uv_timer_t cron;
     int shutting_down;
+    /* SHUTDOWN SAVE: the backup it waits for before shutting down (the
+     * client is answered with an error if it fails and FORCE was not
+     * given). */
+    struct {
+        int waiting, force, now;
+    } shutdown_save;
+    /* Clients whose SHUTDOWN waits (for its backup or the handover); an
+     * ABORT answers them with an error, the shutdown with nothing. */
+    tc_client *shutdown_waiters[16];
+    size_t nshutdown_waiters;
 
     tc_client *clients;           /* doubly-linked list of open connections */
     size_t nclients;
@@ -229,6 +248,15 @@ void tc_pubsub_unsubscribe_all(tc_client *c);
 
 /* Lets a deferred client parse its pending command again. */
 void tc_client_resume(tc_client *c);
+/* Starts shutting down (SIGTERM, SIGINT, SHUTDOWN): why is logged; now
+ * skips the primary's handover. A second call while one runs means now. */
+void tc_server_shutdown(tc_server *s, const char *why, int now);
+/* A SHUTDOWN waits (no reply until the node closes, an error if it is
+ * aborted); -1 when too many already wait (it then gets no reply). */
+int tc_server_shutdown_wait(tc_server *s, tc_client *c);
+/* SHUTDOWN ABORT: 0 if a pending shutdown was cancelled, -1 if there is
+ * none or it can no longer be cancelled (err says which). */
+int tc_server_shutdown_abort(tc_server *s, char *err, size_t errlen);
 /* Closes the listener, clients and the node's own handles (the loop then
  * ends). Replication's shutdown calls it once its own handles are closed. */
 void tc_server_stop(tc_server *s);

@@ -29,6 +29,12 @@ typedef struct tc_raftnode {
     struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
+    /* Shutdown of a primary: writes are held until the log drains, then
+     * leadership moves, then the node closes (or at handover_deadline_ms). */
+    uv_timer_t handover;
+    int handing_over;          /* 1 draining, 2 transfer started */
+    int closing;               /* the close timer was started */
+    int64_t handover_deadline_ms;
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
     int seen_primary;          /* primary this node last saw (0: none) */
     int announced_primary;     /* last non-zero one, announced on +switch-master */

@@ -178,6 +178,15 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             if (!reply_moved(s, cmd, argc, argv, rep)) tc_reply_error(rep, ERR_READONLY);
             return TC_ROUTE_DONE;
         }
+        if (r->holding) {
+            if (list_add(&r->held, c) != 0) {
+                tc_reply_error(rep, "ERR out of memory");
+                return TC_ROUTE_DONE;
+            }
+            c->pending++;
+            c->blocked = 1;
+            return TC_ROUTE_DEFER; /* routed again when the handover ends */
+        }
         if (r->inflight_bytes + (r->open ? r->open->entry.len : 0) >= TC_ROUTER_LOG_ROOM) {
             if (list_add(&r->log_full, c) != 0) {
                 tc_reply_error(rep, "ERR out of memory");
@@ -242,7 +251,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
 
 int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now)
 {
-    if (role(r) != TC_ROLE_PRIMARY) return -1;
+    if (role(r) != TC_ROLE_PRIMARY || r->holding) return -1;
     if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) return -1;
     return batch_add(r->open, NULL, argc, argv); /* committed replies skip NULL clients */
 }
@@ -268,7 +277,16 @@ static void resume_waiters(tc_router *r)
     resume_list(&r->covered);
     resume_list(&r->waiting);
     resume_list(&r->log_full);
+    resume_list(&r->held);
 }
+
+void tc_router_hold_writes(tc_router *r, int hold)
+{
+    r->holding = hold;
+    if (!hold) resume_list(&r->held);
+}
+
+int tc_router_drained(const tc_router *r) { return !r->open && r->inflight_bytes == 0; }
 
 void tc_router_abort(tc_router *r)
 {
@@ -396,13 +414,13 @@ void tc_router_cron(tc_router *r, int64_t now)
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
-        if (r->waiting.n || r->covered.n || r->log_full.n) resume_waiters(r);
+        if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n) resume_waiters(r);
         return;
     }
     /* Keep the lease fresh while idle: a barrier before half of it is gone. */
     if (r->lease_until_ms - now < r->lease_ms / 2) r->barrier_wanted = 1;
     /* Replicated expiry: one entry of expired keys at a time. */
-    if (!r->expiry && tc_ks_volatile_count(&r->srv->ks) > 0) {
+    if (!r->expiry && !r->holding && tc_ks_volatile_count(&r->srv->ks) > 0) {
         tc_batch *b = batch_new(TC_ENTRY_EXPIRE, now);
         if (!b) return;
         if (tc_ks_expired_sample(&r->srv->ks, now, EXPIRY_BATCH, add_expired_key, b) == 0) {

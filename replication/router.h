@@ -65,6 +65,12 @@ typedef struct tc_router {
      * small compared to the election timeout. */
     size_t inflight_bytes;
     tc_client_list log_full;    /* writers waiting for room */
+    /* A planned handover (shutdown): new writes wait here instead of
+     * entering the log, so that the log can drain before leadership moves;
+     * released, they are routed again (to a redirect, once this node is a
+     * replica). */
+    int holding;
+    tc_client_list held;
 
     int64_t max_staleness_ms;
     uint64_t seen_applied;
@@ -101,6 +107,14 @@ void tc_router_barrier_done(tc_router *r, int status);
 int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now_ms);
 /* Periodic: lease renewal, replicated expiry, replica freshness. */
 void tc_router_cron(tc_router *r, int64_t now_ms);
+/* Holds (1) or releases (0) new writes, for a handover: held writes are
+ * routed again when released. The node's own commands and replicated
+ * expiry are not submitted while holding either. */
+void tc_router_hold_writes(tc_router *r, int hold);
+/* 1 when nothing this node submitted waits for the log (every entry it
+ * appended was applied or failed): leadership can move without leaving a
+ * write's outcome unknown. */
+int tc_router_drained(const tc_router *r);
 /* Fails every batch not yet submitted (shutdown). */
 void tc_router_abort(tc_router *r);
 

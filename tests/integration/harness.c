@@ -382,17 +382,29 @@ char *h_run_tricache(int *status, const char *arg0, ...)
     return capture(status, 1, argv);
 }
 
+static char *read_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    char *buf = malloc(4 << 20);
+    size_t len = fread(buf, 1, (4 << 20) - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
 char *h_log(const tnode *n)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/node.log", n->dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return strdup("");
-    char *buf = malloc(1 << 20);
-    size_t len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
+    return read_log(path);
+}
+
+char *h_node_log(const tcluster *c, int i)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/node-%d.log", c->dir, i + 1);
+    return read_log(path);
 }
 
 static int answers_ping(int port)
@@ -536,6 +548,21 @@ void h_node_signal(tcluster *c, int i, int sig)
         forget_pid(c->nodes[i].pid);
         c->nodes[i].pid = 0;
     }
+}
+
+int h_node_wait_exit(tcluster *c, int i, int deadline_ms)
+{
+    pid_t pid = c->nodes[i].pid;
+    if (pid <= 0) return -1;
+    long long deadline = h_ms() + deadline_ms;
+    int st;
+    while (waitpid(pid, &st, WNOHANG) != pid) {
+        if (h_ms() > deadline) return -1;
+        pause_ms(5);
+    }
+    forget_pid(pid);
+    c->nodes[i].pid = 0;
+    return st;
 }
 
 void h_cluster_stop(tcluster *c)

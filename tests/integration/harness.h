@@ -38,8 +38,13 @@ int h_cluster_primary(tcluster *c, int deadline_ms);
 char *h_converged_digest(tcluster *c);
 /* Sends sig to node i (SIGKILL: also reaps it and marks it stopped). */
 void h_node_signal(tcluster *c, int i, int sig);
+/* Waits until node i exits (polling until the deadline, ms from now) and
+ * marks it stopped; its waitpid status, or -1 if it is still running. */
+int h_node_wait_exit(tcluster *c, int i, int deadline_ms);
 /* Starts node i again on its data directory and waits for PING. */
 void h_node_restart(tcluster *c, int i);
+/* The log of cluster node i so far ("" if none yet; malloc'd). */
+char *h_node_log(const tcluster *c, int i);
 /* INFO field of node i ("" if absent); malloc'd. */
 char *h_info_field(tcluster *c, int i, const char *section, const char *field);
 
