@@ -17,7 +17,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- toml.c: a small TOML reader: the subset of TOML v1.0 that cluster.toml needs.
+/* ---- toml.c: a small TOML reader ---------------------------------------
+ *
+ * The subset of TOML v1.0 that cluster.toml needs.
  *
  * Supported: comments, bare and quoted keys, `key = value`, tables `[name]`,
  * arrays of tables `[[name]]`, basic strings "..." (with escapes), literal
@@ -94,7 +96,6 @@ const tc_toml_entry *tc_toml_find(const tc_toml_table *t, const char *key);
 
 /* "a string", "an integer", ... for messages like "must be an integer, not a string". */
 const char *tc_toml_type_name(tc_toml_type type);
-
 
 /* ---- json.c: one JSON reader, one JSON string writer ---------------------
  *

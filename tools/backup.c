@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "backup_dest.h"
+#include "common.h" /* tc_rc, tc_json_write_str */
 #include "progress.h"
 
 #define DEFAULT_CREATE_TIMEOUT_MS (10LL * 60 * 1000)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "progress.h"
+#include "common.h" /* tc_json_write_str */
 
 typedef struct row {
     const char *health;
