@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backup_internal.h"
+#include "common.h" /* tc_json: manifests */
 
 /* ------------------------------------------------------------- helpers */
 
@@ -316,33 +317,6 @@ void tc_backup_name(char *out, size_t len, const char *cluster, int64_t created_
 #define MANIFEST_FORMAT "tricache-backup"
 #define MANIFEST_VERSION 1
 
-/* JSON string body: quotes, backslashes and control bytes escaped; other
- * bytes (UTF-8 included) as they are. */
-static size_t json_escape(char *out, size_t cap, const char *s)
-{
-    size_t o = 0;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char tmp[8];
-        size_t k;
-        if (c == '"' || c == '\\') {
-            tmp[0] = '\\';
-            tmp[1] = (char)c;
-            k = 2;
-        } else if (c < 0x20) {
-            k = (size_t)snprintf(tmp, sizeof tmp, "\\u%04x", c);
-        } else {
-            tmp[0] = (char)c;
-            k = 1;
-        }
-        if (o + k >= cap) return cap;
-        memcpy(out + o, tmp, k);
-        o += k;
-    }
-    out[o] = '\0';
-    return o;
-}
-
 int tc__bk_manifest_encode(const tc_backup_meta *m, char *out, size_t outlen, char *err,
                            size_t errlen)
 {
@@ -355,14 +329,14 @@ int tc__bk_manifest_encode(const tc_backup_meta *m, char *out, size_t outlen, ch
                     m->name, TC_SNAPSHOT_MAX_CLUSTER);
         return TC_BACKUP_EINVAL;
     }
-    char cluster[TC_SNAPSHOT_MAX_CLUSTER * 6 + 1];
-    json_escape(cluster, sizeof cluster, m->cluster);
+    char cluster[TC_SNAPSHOT_MAX_CLUSTER * 6 + 3];
+    tc_json_quote(cluster, sizeof cluster, m->cluster, strlen(m->cluster));
     int n = snprintf(out, outlen,
                      "{\n"
                      "  \"format\": \"%s\",\n"
                      "  \"version\": %d,\n"
                      "  \"name\": \"%s\",\n"
-                     "  \"cluster\": \"%s\",\n"
+                     "  \"cluster\": %s,\n"
                      "  \"node_id\": %d,\n"
                      "  \"raft_index\": %llu,\n"
                      "  \"raft_term\": %llu,\n"
@@ -385,20 +359,22 @@ int tc__bk_manifest_encode(const tc_backup_meta *m, char *out, size_t outlen, ch
 
 /* ------------------------------------------------------------- manifest: reading */
 
-/* A strict reader for one flat JSON object of known fields. Anything else
- * (arrays, nested objects, floats, negative numbers, unknown or repeated
- * fields, trailing bytes) is refused: a manifest is only ever written by
- * tc__bk_manifest_encode, so a surprise means damage, not a dialect. */
-typedef struct jreader {
-    const char *s;
-    size_t len, pos;
+/* A manifest is one flat JSON object of known fields, read with common/'s
+ * JSON reader in its strictest form. Anything else (arrays, nested
+ * objects, floats, negative numbers, unknown or repeated fields, NUL
+ * characters, escaped surrogates, trailing bytes) is refused: a manifest
+ * is only ever written by tc__bk_manifest_encode, so a surprise means
+ * damage, not a dialect. */
+#define MANIFEST_JSON (TC_JSON_UNIQUE_KEYS | TC_JSON_NO_NUL | TC_JSON_NO_SURROGATES)
+
+typedef struct mreader {
     const char *what;
     char *err;
     size_t errlen;
-} jreader;
+} mreader;
 
-static int jfail(jreader *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int jfail(jreader *j, const char *fmt, ...)
+static int mfail(const mreader *j, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int mfail(const mreader *j, size_t pos, const char *fmt, ...)
 {
     char detail[200];
     va_list ap;
@@ -408,137 +384,26 @@ static int jfail(jreader *j, const char *fmt, ...)
     tc__bk_errf(j->err, j->errlen,
                 "%s: not a valid backup manifest: %s (at byte %zu); this backup cannot be "
                 "listed or restored, use another one (or delete it)",
-                j->what, detail, j->pos);
+                j->what, detail, pos);
     return TC_BACKUP_ECORRUPT;
 }
 
-static void jws(jreader *j)
+/* A string field into out (cap bytes with the NUL). */
+static int mstring(const mreader *j, const tc_json *v, char *out, size_t cap, const char *field)
 {
-    while (j->pos < j->len) {
-        char c = j->s[j->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        j->pos++;
-    }
-}
-
-static int jpeek(const jreader *j)
-{
-    return j->pos < j->len ? (unsigned char)j->s[j->pos] : -1;
-}
-
-static int jexpect(jreader *j, char c)
-{
-    jws(j);
-    if (jpeek(j) != (unsigned char)c) {
-        if (j->pos >= j->len) return jfail(j, "ends early, expected '%c'", c);
-        return jfail(j, "expected '%c'", c);
-    }
-    j->pos++;
+    if (v->type != TC_JSON_STRING) return mfail(j, v->pos, "field \"%s\" must be a string", field);
+    if (v->len >= cap) return mfail(j, v->pos, "\"%s\" is longer than %zu bytes", field, cap - 1);
+    memcpy(out, v->s, v->len + 1);
     return 0;
 }
 
-static int hexval(char c)
+static int muint(const mreader *j, const tc_json *v, uint64_t max, uint64_t *out, const char *field)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* \uXXXX (the 'u' consumed) into UTF-8; refuses NUL and surrogates, which
- * the writer never produces. Returns bytes written or a negative code. */
-static int junicode(jreader *j, char out[3])
-{
-    if (j->len - j->pos < 4) return jfail(j, "truncated \\u escape");
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hexval(j->s[j->pos + (size_t)i]);
-        if (h < 0) return jfail(j, "bad \\u escape");
-        v = v << 4 | (unsigned)h;
-    }
-    j->pos += 4;
-    if (v == 0) return jfail(j, "NUL character in a string");
-    if (v >= 0xd800 && v <= 0xdfff) return jfail(j, "surrogate \\u escape");
-    if (v < 0x80) {
-        out[0] = (char)v;
-        return 1;
-    }
-    if (v < 0x800) {
-        out[0] = (char)(0xc0 | v >> 6);
-        out[1] = (char)(0x80 | (v & 0x3f));
-        return 2;
-    }
-    out[0] = (char)(0xe0 | v >> 12);
-    out[1] = (char)(0x80 | ((v >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (v & 0x3f));
-    return 3;
-}
-
-static int jescape(jreader *j, char out[3])
-{
-    if (j->pos >= j->len) return jfail(j, "unterminated string");
-    char c = j->s[j->pos++];
-    switch (c) {
-    case '"': case '\\': case '/': out[0] = c; return 1;
-    case 'b': out[0] = '\b'; return 1;
-    case 'f': out[0] = '\f'; return 1;
-    case 'n': out[0] = '\n'; return 1;
-    case 'r': out[0] = '\r'; return 1;
-    case 't': out[0] = '\t'; return 1;
-    case 'u': return junicode(j, out);
-    default: return jfail(j, "bad escape \\%c", c);
-    }
-}
-
-/* A string into out (cap bytes with the NUL). */
-static int jstring(jreader *j, char *out, size_t cap, const char *field)
-{
-    jws(j);
-    if (jpeek(j) != '"') return jfail(j, "field \"%s\" must be a string", field);
-    j->pos++;
-    size_t n = 0;
-    for (;;) {
-        if (j->pos >= j->len) return jfail(j, "unterminated string");
-        unsigned char c = (unsigned char)j->s[j->pos];
-        char bytes[3];
-        int k;
-        if (c == '"') {
-            j->pos++;
-            break;
-        }
-        if (c < 0x20) return jfail(j, "control character in a string");
-        j->pos++;
-        if (c == '\\') {
-            k = jescape(j, bytes);
-            if (k < 0) return k;
-        } else {
-            bytes[0] = (char)c;
-            k = 1;
-        }
-        if (n + (size_t)k >= cap) return jfail(j, "\"%s\" is longer than %zu bytes", field, cap - 1);
-        memcpy(out + n, bytes, (size_t)k);
-        n += (size_t)k;
-    }
-    out[n] = '\0';
-    return 0;
-}
-
-static int juint(jreader *j, uint64_t max, uint64_t *v, const char *field)
-{
-    jws(j);
-    int c = jpeek(j);
-    if (c < '0' || c > '9') return jfail(j, "field \"%s\" must be a non-negative integer", field);
-    if (c == '0' && j->pos + 1 < j->len && j->s[j->pos + 1] >= '0' && j->s[j->pos + 1] <= '9')
-        return jfail(j, "number with a leading zero in \"%s\"", field);
-    uint64_t x = 0;
-    while ((c = jpeek(j)) >= '0' && c <= '9') {
-        uint64_t d = (uint64_t)(c - '0');
-        if (x > (max - d) / 10) return jfail(j, "\"%s\" is out of range", field);
-        x = x * 10 + d;
-        j->pos++;
-    }
-    if (c == '.' || c == 'e' || c == 'E') return jfail(j, "\"%s\" must be an integer", field);
-    *v = x;
+    if (v->type != TC_JSON_NUMBER || v->neg)
+        return mfail(j, v->pos, "field \"%s\" must be a non-negative integer", field);
+    int rc = tc_json_uint(v, max, out);
+    if (rc == -EINVAL) return mfail(j, v->pos, "\"%s\" must be an integer", field);
+    if (rc) return mfail(j, v->pos, "\"%s\" is out of range", field);
     return 0;
 }
 
@@ -551,59 +416,44 @@ static const char *const field_names[F_COUNT] = {
     "created_ms", "keys", "size", "sha256", "key_id",
 };
 
-static int jfield(jreader *j, int f, tc_backup_meta *m, char *format, uint64_t *version)
+static int mfield(const mreader *j, int f, const tc_json *v, tc_backup_meta *m, char *format,
+                  uint64_t *version)
 {
     const char *name = field_names[f];
-    uint64_t v = 0;
+    uint64_t x = 0;
     int rc;
     switch (f) {
-    case F_FORMAT: return jstring(j, format, 32, name);
-    case F_NAME: return jstring(j, m->name, sizeof m->name, name);
-    case F_CLUSTER: return jstring(j, m->cluster, sizeof m->cluster, name);
-    case F_SHA: return jstring(j, m->sha256, sizeof m->sha256, name);
-    case F_VERSION: return juint(j, UINT32_MAX, version, name);
-    case F_NODE: rc = juint(j, INT_MAX, &v, name); m->node_id = (int)v; return rc;
-    case F_INDEX: return juint(j, UINT64_MAX, &m->raft_index, name);
-    case F_TERM: return juint(j, UINT64_MAX, &m->raft_term, name);
-    case F_CREATED: rc = juint(j, INT64_MAX, &v, name); m->created_ms = (int64_t)v; return rc;
-    case F_KEYS: return juint(j, UINT64_MAX, &m->keys, name);
-    case F_SIZE: return juint(j, UINT64_MAX, &m->size, name);
-    default: rc = juint(j, UINT32_MAX, &v, name); m->key_id = (uint32_t)v; return rc;
+    case F_FORMAT: return mstring(j, v, format, 32, name);
+    case F_NAME: return mstring(j, v, m->name, sizeof m->name, name);
+    case F_CLUSTER: return mstring(j, v, m->cluster, sizeof m->cluster, name);
+    case F_SHA: return mstring(j, v, m->sha256, sizeof m->sha256, name);
+    case F_VERSION: return muint(j, v, UINT32_MAX, version, name);
+    case F_NODE: rc = muint(j, v, INT_MAX, &x, name); m->node_id = (int)x; return rc;
+    case F_INDEX: return muint(j, v, UINT64_MAX, &m->raft_index, name);
+    case F_TERM: return muint(j, v, UINT64_MAX, &m->raft_term, name);
+    case F_CREATED: rc = muint(j, v, INT64_MAX, &x, name); m->created_ms = (int64_t)x; return rc;
+    case F_KEYS: return muint(j, v, UINT64_MAX, &m->keys, name);
+    case F_SIZE: return muint(j, v, UINT64_MAX, &m->size, name);
+    default: rc = muint(j, v, UINT32_MAX, &x, name); m->key_id = (uint32_t)x; return rc;
     }
 }
 
-static int jobject(jreader *j, tc_backup_meta *m, char *format, uint64_t *version)
+/* The fields of the object root into m; every one must be there. */
+static int mobject(const mreader *j, const tc_json *root, size_t len, tc_backup_meta *m, char *format,
+                   uint64_t *version)
 {
-    int rc = jexpect(j, '{');
-    if (rc) return rc;
+    if (root->n == 0) return mfail(j, root->pos + 1, "expected a field name, found an empty object");
     unsigned seen = 0;
-    for (;;) {
-        char key[32];
-        jws(j);
-        if (jpeek(j) != '"') return j->pos >= j->len ? jfail(j, "ends early") : jfail(j, "expected a field name");
-        if ((rc = jstring(j, key, sizeof key, "field name"))) return rc;
+    for (const tc_json *v = root->first; v; v = v->next) {
         int f = 0;
-        while (f < F_COUNT && strcmp(key, field_names[f]) != 0) f++;
-        if (f == F_COUNT) return jfail(j, "unknown field \"%s\"", key);
-        if (seen & (1u << f)) return jfail(j, "field \"%s\" appears twice", key);
-        seen |= 1u << f;
-        if ((rc = jexpect(j, ':')) || (rc = jfield(j, f, m, format, version))) return rc;
-        jws(j);
-        int c = jpeek(j);
-        if (c == ',') {
-            j->pos++;
-            continue;
-        }
-        if (c == '}') {
-            j->pos++;
-            break;
-        }
-        return c < 0 ? jfail(j, "ends early") : jfail(j, "expected ',' or '}'");
+        while (f < F_COUNT && strcmp(v->name, field_names[f]) != 0) f++;
+        if (f == F_COUNT) return mfail(j, v->pos, "unknown field \"%s\"", v->name);
+        seen |= 1u << f; /* a repeated field was refused by the reader */
+        int rc = mfield(j, f, v, m, format, version);
+        if (rc) return rc;
     }
-    jws(j);
-    if (j->pos != j->len) return jfail(j, "unexpected bytes after the object");
     for (int f = 0; f < F_COUNT; f++)
-        if (!(seen & (1u << f))) return jfail(j, "missing field \"%s\"", field_names[f]);
+        if (!(seen & (1u << f))) return mfail(j, len, "missing field \"%s\"", field_names[f]);
     return 0;
 }
 
@@ -618,23 +468,40 @@ static int sha_hex_ok(const char *s)
 int tc__bk_manifest_decode(const char *json, size_t len, tc_backup_meta *m, const char *what,
                            char *err, size_t errlen)
 {
-    jreader j = {.s = json, .len = len, .what = what, .err = err, .errlen = errlen};
+    mreader j = {.what = what, .err = err, .errlen = errlen};
     tc_backup_meta tmp;
     memset(&tmp, 0, sizeof tmp);
     char format[32] = "";
     uint64_t version = 0;
-    if (len > TC__BK_MANIFEST_MAX) return jfail(&j, "larger than %d bytes", TC__BK_MANIFEST_MAX);
-    int rc = jobject(&j, &tmp, format, &version);
+    if (len > TC__BK_MANIFEST_MAX) return mfail(&j, 0, "larger than %d bytes", TC__BK_MANIFEST_MAX);
+    /* one object and nothing else: say so before reading it as JSON */
+    size_t k = 0;
+    while (k < len && (json[k] == ' ' || json[k] == '\t' || json[k] == '\n' || json[k] == '\r')) k++;
+    if (k == len) return mfail(&j, k, "ends early, expected '{'");
+    if (json[k] != '{') return mfail(&j, k, "expected '{'");
+    tc_json_reader r;
+    tc_json_reader_init(&r, MANIFEST_JSON);
+    const tc_json *root;
+    int rc = tc_json_parse(&r, json, len, &root);
+    if (rc == -ENOMEM) {
+        tc__bk_errf(err, errlen, "%s: out of memory reading the manifest", what);
+        rc = TC_BACKUP_ENOMEM;
+    } else if (rc) {
+        rc = mfail(&j, r.err_pos, "%s", r.err);
+    } else {
+        rc = mobject(&j, root, len, &tmp, format, &version);
+    }
+    tc_json_reader_free(&r);
     if (rc) return rc;
-    if (strcmp(format, MANIFEST_FORMAT) != 0) return jfail(&j, "\"format\" is not \"%s\"", MANIFEST_FORMAT);
+    if (strcmp(format, MANIFEST_FORMAT) != 0) return mfail(&j, len, "\"format\" is not \"%s\"", MANIFEST_FORMAT);
     if (version > MANIFEST_VERSION) {
-        return jfail(&j, "manifest version %llu was written by a newer tricache; upgrade to read it",
+        return mfail(&j, len, "manifest version %llu was written by a newer tricache; upgrade to read it",
                      (unsigned long long)version);
     }
-    if (version != MANIFEST_VERSION) return jfail(&j, "unknown manifest version %llu", (unsigned long long)version);
-    if (!sha_hex_ok(tmp.sha256)) return jfail(&j, "\"sha256\" is not 64 lower-case hex digits");
+    if (version != MANIFEST_VERSION) return mfail(&j, len, "unknown manifest version %llu", (unsigned long long)version);
+    if (!sha_hex_ok(tmp.sha256)) return mfail(&j, len, "\"sha256\" is not 64 lower-case hex digits");
     char why[TC_BACKUP_ERRLEN];
-    if (tc__bk_check_name(tmp.name, what, why, sizeof why)) return jfail(&j, "bad \"name\"");
+    if (tc__bk_check_name(tmp.name, what, why, sizeof why)) return mfail(&j, len, "bad \"name\"");
     *m = tmp;
     return 0;
 }

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "keyspace_image.h"
-#include "fork_child.h"
+#include "common.h"
 #include "log.h"
 
 #define POLL_MS 100

@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "glob.h"
-#include "toml.h"
+#include "common.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fork_child.h"
+#include "common.h"
 #include "raft_internal.h"
 #include "log.h"
 

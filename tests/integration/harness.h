@@ -1,5 +1,5 @@
 /* Integration test harness: real tricache processes on loopback, talked to
- * with raw sockets and with redis-cli / redis-benchmark. Free ports, a temp
+ * over RESP connections and with redis-cli / redis-benchmark. Free ports, a temp
  * directory per node, polling with deadlines, and no process left behind. */
 #ifndef TC_HARNESS_H
 #define TC_HARNESS_H
@@ -67,7 +67,8 @@ pid_t h_start_redis(int *port, char *dir, size_t dirlen);
 /* Stops a process started by the harness and removes its directory. */
 void h_stop_pid(pid_t pid, const char *dir);
 
-/* Raw RESP connection. */
+/* Raw RESP connection (common/'s tc_rc client underneath, 15 s deadline
+ * for each send and each reply). The fd may also be used directly. */
 int h_connect(int port);
 void h_send(int fd, const void *p, size_t len);
 void h_sends(int fd, const char *s);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "toml.h"
+#include "common.h"
 
 static const char *example_path;
 
