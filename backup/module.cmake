@@ -7,6 +7,8 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 
 add_library(tcbackup STATIC
   ${CMAKE_SOURCE_DIR}/backup/destination.c
+  ${CMAKE_SOURCE_DIR}/backup/manifest.c
+  ${CMAKE_SOURCE_DIR}/backup/util.c
   ${CMAKE_SOURCE_DIR}/backup/dest_file.c
   ${CMAKE_SOURCE_DIR}/backup/dest_s3.c
   ${CMAKE_SOURCE_DIR}/backup/s3_credentials.c
