@@ -434,7 +434,14 @@ static void process_input(tc_client *c)
         c->parser.max_args = s->cfg.proto_max_multibulk_len;
         char *start = c->query.data + c->query_pos;
         size_t used = 0;
-        int rc = tc_resp_parse(&c->parser, start, avail, &used);
+        int rc;
+        if (c->deferred_len) { /* parsed before it was deferred (see below) */
+            used = c->deferred_len;
+            c->deferred_len = 0;
+            rc = TC_RESP_OK;
+        } else {
+            rc = tc_resp_parse(&c->parser, start, avail, &used);
+        }
         if (rc == TC_RESP_INCOMPLETE) {
             if (avail > s->cfg.client_query_buffer_limit) {
                 s->stats.client_qbuf_limit_disconnections++;
@@ -475,8 +482,12 @@ static void process_input(tc_client *c)
         int64_t now = tc_now_ms();
         c->cmd_end = c->query_pos + used;
         if (dispatch(s, c, argc, c->argv, &reply, now) == TC_ROUTE_DEFER) {
-            /* Left in the buffer: parsed again from scratch when the client
-             * may go on (its writes answered, or the router resumes it). */
+            /* Left in the buffer, and run when the client may go on (its
+             * writes answered, or the router resumes it) with the parse kept
+             * in c->parser (its offsets are relative to the command's start):
+             * an inline command's quoted arguments were unescaped in place,
+             * so its bytes cannot be parsed a second time. */
+            c->deferred_len = used;
             held = 1;
             break;
         }

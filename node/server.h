@@ -59,6 +59,7 @@ typedef struct tc_client {
     size_t cmd_end;               /* query offset just past the command being routed */
     size_t read_covered;          /* query bytes a committed barrier was sent after */
     size_t barrier_mark;          /* query bytes received when the barrier in flight was sent */
+    size_t deferred_len;          /* >0: the command at query_pos was deferred; parser.argv still holds it */
     int handle_closed;            /* uv_close finished; free when pending == 0 */
 } tc_client;
 
