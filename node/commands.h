@@ -11,6 +11,7 @@
 #include "keyspace.h"
 #include "reply.h"
 #include "types/types.h"
+#include "rng.h"
 
 struct tc_server;
 struct tc_client;
@@ -22,7 +23,20 @@ typedef struct tc_slice {
 
 /* Everything a handler may touch. Handlers read arguments, change the
  * keyspace, and answer through r; now_ms is fixed for the whole command so
- * that "now" is one instant (and, with replication, the same on every node). */
+ * that "now" is one instant (and, with replication, the same on every node).
+ *
+ * The determinism rule. With replication a write command (TC_CMD_WRITE, and
+ * anything else routed through the log) runs once per node, when its log
+ * entry is applied, and every node must end in the same state. So what a
+ * write handler changes may depend only on its arguments, the keyspace,
+ * now_ms and rng: never on the wall clock, the client (client is NULL when
+ * applied), the node's id or configuration, nor any other randomness.
+ * rng is the ONLY randomness a write command may use (a random member to
+ * pop, keys to sample for eviction, ...): when an entry is applied it is
+ * seeded from the seed the primary put in the entry and the command's index
+ * in it (replication/log_entry.h), so every node draws the same numbers. On
+ * a standalone node it is seeded at random at start. Commands that change
+ * nothing may use any randomness (RANDOMKEY uses the keyspace's own). */
 typedef struct tc_ctx {
     struct tc_server *srv;
     struct tc_client *client; /* NULL when no connection issued the command */
@@ -31,6 +45,7 @@ typedef struct tc_ctx {
     size_t argc;
     const tc_slice *argv;
     tc_reply *r;
+    tc_rng *rng;
 } tc_ctx;
 
 typedef void (*tc_cmd_fn)(tc_ctx *ctx);

@@ -45,7 +45,7 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
             n += snprintf(err + n, errlen - (size_t)n, "%s %d", i ? "," : "", cfg->nodes[i].id);
         return -1;
     }
-    uint64_t seed[2];
+    uint64_t seed[3];
     unsigned char id[20];
     if (getrandom(seed, sizeof seed, 0) != sizeof seed || getrandom(id, sizeof id, 0) != sizeof id) {
         snprintf(err, errlen, "cannot read random bytes: %s", strerror(errno));
@@ -58,6 +58,7 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
         return -1;
     }
     tc_ks_init(&s->ks, seed[0], seed[1]);
+    tc_rng_seed(&s->rng, seed[2]);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
     s->start_ms = tc_now_ms();
     s->lastsave = s->start_ms / 1000;
@@ -190,7 +191,8 @@ static uint64_t now_us(void)
 static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
                 int64_t now_ms)
 {
-    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r};
+    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r,
+                  .rng = &s->rng};
     size_t mark = r->out ? r->out->len : 0;
     uint64_t start = now_us();
     cmd->fn(&ctx);
@@ -277,12 +279,7 @@ static int release(tc_client *c)
 
 void tc_client_deliver(tc_client *c, const char *reply, size_t len)
 {
-    if (!c->closing) {
-        if (c->resp >= 3 && len == 5 && (memcmp(reply, "$-1\r\n", 5) == 0 || memcmp(reply, "*-1\r\n", 5) == 0))
-            tc_buf_append(&c->out, "_\r\n", 3);
-        else
-            tc_buf_append(&c->out, reply, len);
-    }
+    if (!c->closing) tc_buf_append(&c->out, reply, len);
     if (release(c) || c->closing) return;
     if (c->pending == 0) process_input(c); /* runs what waited, then flushes */
     else flush_output(c);
@@ -434,7 +431,14 @@ static void process_input(tc_client *c)
         c->parser.max_args = s->cfg.proto_max_multibulk_len;
         char *start = c->query.data + c->query_pos;
         size_t used = 0;
-        int rc = tc_resp_parse(&c->parser, start, avail, &used);
+        int rc;
+        if (c->deferred_len) { /* parsed before it was deferred (see below) */
+            used = c->deferred_len;
+            c->deferred_len = 0;
+            rc = TC_RESP_OK;
+        } else {
+            rc = tc_resp_parse(&c->parser, start, avail, &used);
+        }
         if (rc == TC_RESP_INCOMPLETE) {
             if (avail > s->cfg.client_query_buffer_limit) {
                 s->stats.client_qbuf_limit_disconnections++;
@@ -475,8 +479,12 @@ static void process_input(tc_client *c)
         int64_t now = tc_now_ms();
         c->cmd_end = c->query_pos + used;
         if (dispatch(s, c, argc, c->argv, &reply, now) == TC_ROUTE_DEFER) {
-            /* Left in the buffer: parsed again from scratch when the client
-             * may go on (its writes answered, or the router resumes it). */
+            /* Left in the buffer, and run when the client may go on (its
+             * writes answered, or the router resumes it) with the parse kept
+             * in c->parser (its offsets are relative to the command's start):
+             * an inline command's quoted arguments were unescaped in place,
+             * so its bytes cannot be parsed a second time. */
+            c->deferred_len = used;
             held = 1;
             break;
         }

@@ -59,6 +59,7 @@ typedef struct tc_client {
     size_t cmd_end;               /* query offset just past the command being routed */
     size_t read_covered;          /* query bytes a committed barrier was sent after */
     size_t barrier_mark;          /* query bytes received when the barrier in flight was sent */
+    size_t deferred_len;          /* >0: the command at query_pos was deferred; parser.argv still holds it */
     int handle_closed;            /* uv_close finished; free when pending == 0 */
 } tc_client;
 
@@ -191,6 +192,10 @@ typedef struct tc_server {
     size_t nclients;
     uint64_t next_client_id;
     tc_client *current;           /* the client whose command is running, if any */
+    /* The randomness commands see (tc_ctx.rng; the rule is in commands.h):
+     * applying a log entry reseeds it before each command; seeded at random
+     * by tc_server_init. */
+    tc_rng rng;
 
     /* The layers above the node, each reached through one ops table set
      * once by the layer itself (see tc_server_set_replication/persistence).
@@ -236,8 +241,9 @@ void tc_server_loop(tc_server *s);
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
                        int64_t now_ms);
 
-/* Replication's answer for a queued write: appends the reply (RESP2 as
- * applied; nulls become "_" for RESP3 clients) and lets the client go on. */
+/* Replication's answer for a queued write: appends the reply, already
+ * encoded in the protocol the client spoke when the command was parsed, and
+ * lets the client go on. */
 void tc_client_deliver(tc_client *c, const char *reply, size_t len);
 /* Sends bytes that answer no command (a pub/sub message) right away. */
 void tc_client_push(tc_client *c, const char *data, size_t len);

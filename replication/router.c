@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "log_entry.h"
@@ -20,6 +22,7 @@ struct tc_batch {
     tc_buf entry;
     uint32_t n;
     tc_client **clients; /* the client of each command; NULL for expiry */
+    unsigned char *resp; /* the protocol each command's reply is encoded in */
     size_t cap;
     int64_t submit_ms;
     size_t bytes;        /* of the entry, once submitted */
@@ -30,12 +33,13 @@ struct tc_batch {
 #endif
 };
 
-static tc_batch *batch_new(int kind, int64_t now_ms)
+static tc_batch *batch_new(tc_router *r, int kind, int64_t now_ms)
 {
     tc_batch *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->kind = kind;
-    tc_entry_begin(&b->entry, kind, now_ms);
+    /* the entry's randomness, for every node that applies it */
+    tc_logentry_begin(&b->entry, kind, now_ms, tc_rng_next(&r->seeds));
     return b;
 }
 
@@ -44,23 +48,30 @@ static void batch_free(tc_batch *b)
     if (!b) return;
     tc_buf_free(&b->entry);
     free(b->clients);
+    free(b->resp);
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     free(b->early);
 #endif
     free(b);
 }
 
-/* Adds a command and the client waiting for its reply (NULL: none). */
-static int batch_add(tc_batch *b, tc_client *c, size_t argc, const tc_slice *argv)
+/* Adds a command, the client waiting for its reply (NULL: none) and the
+ * protocol (2 or 3) the client spoke when the command was parsed: a HELLO
+ * after it does not change how it is answered. */
+static int batch_add(tc_batch *b, tc_client *c, int resp, size_t argc, const tc_slice *argv)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         tc_client **v = realloc(b->clients, cap * sizeof *v);
         if (!v) return -1;
         b->clients = v;
+        unsigned char *p = realloc(b->resp, cap);
+        if (!p) return -1;
+        b->resp = p;
         b->cap = cap;
     }
-    tc_entry_add(&b->entry, argc, argv);
+    tc_logentry_add(&b->entry, argc, argv);
+    b->resp[b->n] = (unsigned char)resp;
     b->clients[b->n++] = c;
     return 0;
 }
@@ -196,11 +207,11 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             c->blocked = 1;
             return TC_ROUTE_DEFER; /* resumed when commits make room */
         }
-        if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) {
+        if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
         }
-        if (batch_add(r->open, c, argc, argv) != 0) {
+        if (batch_add(r->open, c, rep->resp, argc, argv) != 0) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
         }
@@ -252,8 +263,8 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
 int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now)
 {
     if (role(r) != TC_ROLE_PRIMARY || r->holding) return -1;
-    if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) return -1;
-    return batch_add(r->open, NULL, argc, argv); /* committed replies skip NULL clients */
+    if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) return -1;
+    return batch_add(r->open, NULL, 2, argc, argv); /* committed replies skip NULL clients */
 }
 
 void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
@@ -267,6 +278,13 @@ void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t
      * scheduling, reads stay local for 80% of that after a commit. */
     r->lease_ms = election_timeout_ms * 8 / 10;
     r->max_staleness_ms = max_staleness_ms;
+    /* Seeds of the entries this node builds as primary: unpredictable, and
+     * different from any other node's (getrandom cannot fail for 8 bytes
+     * once the kernel's pool is ready; the clock is only a fallback). */
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+        seed = tc_mix64((uint64_t)tc_now_ms() ^ ((uint64_t)getpid() << 32));
+    tc_rng_seed(&r->seeds, seed);
     /* Only the primary deletes expired keys, through the log; reads here
      * only hide them. */
     srv->ks.lazy_delete = 0;
@@ -306,7 +324,7 @@ void tc_router_free(tc_router *r) { tc_router_abort(r); }
 static int submit(tc_router *r, tc_batch *b, int64_t now)
 {
     b->submit_ms = now;
-    if (tc_entry_end(&b->entry, b->n) != 0 || r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
+    if (tc_logentry_end(&b->entry, b->n) != 0 || r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
         r->entries_failed++;
         batch_fail(b, ERR_NOT_LOGGED);
         batch_free(b);
@@ -347,9 +365,14 @@ void tc_router_flush(tc_router *r, int64_t now)
     }
 }
 
-void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_apply_replies *replies)
+void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *batch, tc_apply_replies *replies)
 {
     char err[256];
+    if (replies) {
+        /* each reply in the protocol of the client that sent the command */
+        replies->resp = batch ? batch->resp : NULL;
+        replies->nresp = batch && batch->resp ? batch->n : 0;
+    }
     if (tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err) != 0) {
         /* Every node refuses the same bytes the same way, so state stays
          * identical; but it means a bug or a damaged log: say so loudly. */
@@ -400,7 +423,7 @@ static void add_expired_key(void *ud, const char *key, size_t klen)
 {
     tc_batch *b = ud;
     tc_slice k = {key, klen};
-    tc_entry_add(&b->entry, 1, &k);
+    tc_logentry_add(&b->entry, 1, &k);
     b->n++;
 }
 
@@ -421,7 +444,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     if (r->lease_until_ms - now < r->lease_ms / 2) r->barrier_wanted = 1;
     /* Replicated expiry: one entry of expired keys at a time. */
     if (!r->expiry && !r->holding && tc_ks_volatile_count(&r->srv->ks) > 0) {
-        tc_batch *b = batch_new(TC_ENTRY_EXPIRE, now);
+        tc_batch *b = batch_new(r, TC_LOGENTRY_EXPIRE, now);
         if (!b) return;
         if (tc_ks_expired_sample(&r->srv->ks, now, EXPIRY_BATCH, add_expired_key, b) == 0) {
             batch_free(b);

@@ -122,7 +122,8 @@ void tc_snapshot_keydir_clear(tc_snapshot_keydir *kd);
  * AES-256 key from the cluster key and a random salt (HKDF-SHA256, info
  * "tricache log v1") and numbers its messages, so nonces never repeat and
  * no key is used for more than one process's messages. The first byte
- * tells a sealed payload from a plain log entry (whose version byte is 1). */
+ * tells a sealed payload from a plain log entry (whose version byte is 1
+ * or 2). */
 #define TC_SNAPSHOT_SEALED_MAGIC 0xE1
 #define TC_SNAPSHOT_SEALED_HEAD 36
 #define TC_SNAPSHOT_SEALED_OVERHEAD (TC_SNAPSHOT_SEALED_HEAD + 16)
