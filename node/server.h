@@ -89,6 +89,10 @@ typedef struct tc_replication_ops {
      * later through tc_client_deliver; -1: err holds the error). */
     void (*members_list)(void *ud, tc_reply *r);
     int (*members_change)(void *ud, tc_client *c, int add, int id, char *err, size_t errlen);
+    /* What this node knows of node_id being up, for CLUSTER NODES/SLOTS/
+     * SHARDS: 1 heard from recently, 0 silent for longer than the failure
+     * window, -1 this node cannot tell (raft/peer_liveness.c). */
+    int (*peer_alive)(void *ud, int node_id);
     /* SIGTERM, SIGINT, SHUTDOWN: a primary first hands leadership over
      * (unless now, or shutdown_timeout passes); then the layer closes its
      * own handles and calls tc_server_stop. Called again with now = 1 while

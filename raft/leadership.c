@@ -124,9 +124,11 @@ int tc__raft_handover_target(tc_raftnode *n)
 /* A change of the primary this node sees: in the log (an operator reading
  * it after an incident sees elections and step-downs), and, once a new
  * primary is known, as Sentinel's +switch-master to clients subscribed here
- * (Jedis and Lettuce follow failovers this way). */
+ * (Jedis and Lettuce follow failovers this way). On the primary it also
+ * notes which replicas it still hears from (peer_liveness.c). */
 void tc__raft_follow_primary(tc_raftnode *n)
 {
+    tc__raft_watch_peers(n);
     const tc_node_conf *p = tc_raftnode_primary(n);
     int id = p ? p->id : 0;
     if (id == n->seen_primary) return;

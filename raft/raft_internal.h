@@ -25,6 +25,10 @@ void tc__raft_warn_about_zones(const tc_config *cfg);
  * up-to-date voter, libraft's choice). */
 int tc__raft_handover_target(tc_raftnode *n);
 
+/* peer_liveness.c: which nodes this one knows to be up (CLUSTER answers) */
+int tc__raft_peer_alive(void *ud, int node_id);
+void tc__raft_watch_peers(tc_raftnode *n);
+
 /* membership.c */
 void tc__raft_members_list(void *ud, tc_reply *r);
 int tc__raft_members_change(void *ud, tc_client *c, int add, int id, char *err, size_t errlen);

@@ -199,6 +199,7 @@ static const tc_replication_ops replication_face = {
     .failover = tc__raft_failover,
     .members_list = tc__raft_members_list,
     .members_change = tc__raft_members_change,
+    .peer_alive = tc__raft_peer_alive,
     .shutdown = on_shutdown,
     .shutdown_abort = shutdown_abort,
 };

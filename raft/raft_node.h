@@ -38,6 +38,15 @@ typedef struct tc_raftnode {
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
     int seen_primary;          /* primary this node last saw (0: none) */
     int announced_primary;     /* last non-zero one, announced on +switch-master */
+    /* peer_liveness.c: while this node is the primary, each peer's match
+     * index (indexed like cfg.nodes), whether it moved since this node
+     * became primary, and when it last did (loop time, ms) */
+    struct tc_peer_watch {
+        uint64_t since_ms;     /* when this node became primary; 0: it is not */
+        uint64_t match[TC_CONFIG_MAX_NODES];
+        uint64_t moved_ms[TC_CONFIG_MAX_NODES];
+        unsigned char heard[TC_CONFIG_MAX_NODES];
+    } peers;
     /* Encryption at rest: keys (NULL: none configured), the sealer of the
      * entries this node appends (NULL: at_rest_encryption off), and the
      * opener of sealed entries (whoever wrote them). */
