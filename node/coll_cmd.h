@@ -17,8 +17,13 @@
 uint64_t tc_read_rand(void *ud);
 
 /* Random words for write commands (SPOP, a set's dict seed): the same on
- * every node that applies the command; ud is the tc_ctx. To become
- * tc_rng_next(c->rng) once the command PRNG is merged. */
+ * every node that applies the command. A handler makes one generator per
+ * command and passes it as ud. To become the command PRNG (c->rng,
+ * tc_rng_next) once that is merged: only these two functions change. */
+typedef struct tc_write_rng {
+    uint64_t state;
+} tc_write_rng;
+void tc_write_rand_init(tc_write_rng *g, const tc_ctx *c);
 uint64_t tc_write_rand(void *ud);
 
 /* A count in [-LLONG_MAX, LLONG_MAX] (HRANDFIELD, SRANDMEMBER); 0, or -1
