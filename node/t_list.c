@@ -67,7 +67,6 @@ static int parse_range(tc_ctx *c, const tc_slice *a, long long min, long long ma
     }
     if (*v < min || *v > max) {
         if (msg) tc_reply_error(c->r, msg);
-        else if (min == 0) tc_reply_error(c->r, ERR_POSITIVE);
         else tc_reply_errorf(c->r, "ERR value is out of range, must be between %lld and %lld", min, max);
         return -1;
     }
@@ -227,7 +226,7 @@ void tc_cmd_lpos(tc_ctx *c)
     for (size_t j = 3; j < c->argc; j++) {
         int more = j + 1 < c->argc;
         if (tc_arg_is(&c->argv[j], "rank") && more) {
-            if (parse_range(c, &c->argv[++j], -LLONG_MAX, LLONG_MAX, NULL, &rank)) return;
+            if (parse_int(c, &c->argv[++j], &rank)) return;
             if (rank == 0) {
                 tc_reply_error(c->r, "ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
                                      "second ... or use negative to start from the end of the list");
@@ -244,7 +243,8 @@ void tc_cmd_lpos(tc_ctx *c)
     }
     int dir = TC_LIST_TAIL;
     if (rank < 0) {
-        rank = -rank;
+        /* Redis 7.0 negates LLONG_MIN into itself: any match qualifies */
+        rank = rank == LLONG_MIN ? 1 : -rank;
         dir = TC_LIST_HEAD;
     }
     int wrong;
@@ -402,7 +402,7 @@ static void pop_generic(tc_ctx *c, int where)
         tc_reply_errorf(c->r, "ERR wrong number of arguments for '%s' command", where == TC_LIST_HEAD ? "lpop" : "rpop");
         return;
     }
-    if (has_count && parse_range(c, &c->argv[2], 0, LLONG_MAX, NULL, &count)) return;
+    if (has_count && parse_range(c, &c->argv[2], 0, LLONG_MAX, ERR_POSITIVE, &count)) return;
     int wrong;
     tc_key *k = find_list(c, &c->argv[1], &wrong);
     if (wrong) return;
