@@ -171,7 +171,6 @@ static void test_nodes_split_and_merge(void **state)
 {
     (void)state;
     tc_list *l = tc_list_new();
-    char buf[64];
     /* 100-byte elements: about 80 per node */
     char big[101];
     memset(big, 'b', 100);
@@ -182,7 +181,6 @@ static void test_nodes_split_and_merge(void **state)
     /* inserting into a full node in its middle splits it */
     tc_liter it;
     tc_list_seek(l, 40, &it);
-    memset(buf, 'i', 60);
     char ins[101];
     memset(ins, 'i', 100);
     assert_int_equal(tc_liter_insert(&it, TC_LIST_TAIL, ins, 100), 0);
@@ -345,6 +343,57 @@ static void test_blocking_without_client(void **state)
     assert_int_equal(tc_block_count(&f->srv), 0);
 }
 
+
+/* The keyspace image record, copy and digest: what the list holds, not
+ * how its nodes are cut. */
+static void test_image_copy_digest(void **state)
+{
+    fx *f = *state;
+    char v[300];
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(v, sizeof v, i % 3 ? "%d" : "element-%d-padding-padding-padding", i - 1500);
+        tc_slice cmd[] = {{"RPUSH", 5}, {"l", 1}, {v, (size_t)n}};
+        tc_buf out = {0};
+        tc_reply r = {&out, 2};
+        tc_server_execute(&f->srv, NULL, 3, cmd, &r, f->now_ms);
+        tc_buf_free(&out);
+    }
+    assert_string_equal(RUN(f, "LINSERT", "l", "BEFORE", "1", "mid"), ":3001\r\n"); /* a split: node layout differs from a fresh load */
+    tc_key *k = tc_ks_find(&f->srv.ks, "l", 1, f->now_ms);
+    assert_non_null(k);
+    tc_buf scratch = {0};
+    const char *p;
+    size_t len;
+    assert_int_equal(tc_list_type.image_encode(k, &scratch, &p, &len), 0);
+    unsigned char d1[20], d2[20];
+    tc_ks_digest(&f->srv.ks, f->now_ms, d1);
+    char err[128];
+    tc_keyspace other;
+    tc_ks_init_like(&other, &f->srv.ks);
+    tc_key *n = tc_list_type.image_decode(&other, "l", 1, p, len, 0, err, sizeof err);
+    assert_non_null(n);
+    assert_int_equal(tc_key_list(n)->count, 3001);
+    tc_ks_digest(&other, f->now_ms, d2);
+    assert_memory_equal(d1, d2, 20);
+    /* a copy digests the same too */
+    tc_keyspace third;
+    tc_ks_init_like(&third, &f->srv.ks);
+    assert_non_null(tc_list_type.copy(&third, k, "l", 1, 0));
+    tc_ks_digest(&third, f->now_ms, d2);
+    assert_memory_equal(d1, d2, 20);
+    /* damaged records are refused */
+    assert_null(tc_list_type.image_decode(&other, "x", 1, p, len - 1, 0, err, sizeof err));
+    assert_null(tc_list_type.image_decode(&other, "x", 1, "\x01\0\0\0\0", 5, 0, err, sizeof err));
+    assert_null(tc_list_type.image_decode(&other, "x", 1, "\x02\1\0\0\0", 5, 0, err, sizeof err));
+    /* a changed element changes the digest */
+    RUN(f, "LSET", "l", "-1", "other");
+    tc_ks_digest(&f->srv.ks, f->now_ms, d1);
+    assert_memory_not_equal(d1, d2, 20);
+    tc_ks_free(&other);
+    tc_ks_free(&third);
+    tc_buf_free(&scratch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_move_and_mpop, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_blocked_client_served_by_push, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_blocking_without_client, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_image_copy_digest, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
