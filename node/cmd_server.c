@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include "auth.h"
+#include "blocking.h"
 #include "commands.h"
 #include "digest_child.h"
 #include "glob.h"
@@ -518,6 +519,8 @@ void tc_cmd_client(tc_ctx *c)
         "INFO", "    Return information about the current client connection.",
         "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME yes|no]",
         "    Kill connections.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP", "    Print this help.",
         NULL};
     const tc_slice *sub = &c->argv[1];
@@ -572,6 +575,19 @@ void tc_cmd_client(tc_ctx *c)
         tc_buf_free(&b);
     } else if (tc_arg_is(sub, "kill") && c->argc >= 3) {
         client_kill(c);
+    } else if (tc_arg_is(sub, "unblock") && (c->argc == 3 || c->argc == 4)) {
+        /* Redis's order: the reason, then the id */
+        int as_error = c->argc == 4 && tc_arg_is(&c->argv[3], "error");
+        long long id;
+        if (c->argc == 4 && !as_error && !tc_arg_is(&c->argv[3], "timeout")) {
+            tc_reply_error(c->r, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+        if (tc_parse_ll(c->argv[2].p, c->argv[2].len, &id) != 0) {
+            tc_reply_error(c->r, TC_ERR_NOT_INT);
+            return;
+        }
+        tc_reply_int(c->r, tc_block_unblock(c->srv, (uint64_t)id, as_error));
     } else if (tc_arg_is(sub, "help") && c->argc == 2) {
         reply_help(c, help);
     } else {
@@ -662,7 +678,7 @@ static void reply_flags(tc_ctx *c, uint32_t f)
         const char *name;
     } names[] = {{TC_CMD_WRITE, "write"},   {TC_CMD_READONLY, "readonly"}, {TC_CMD_DENYOOM, "denyoom"},
                  {TC_CMD_ADMIN, "admin"},   {TC_CMD_NOAUTH, "no_auth"},    {TC_CMD_LOADING, "loading"},
-                 {TC_CMD_STALE, "stale"},   {TC_CMD_FAST, "fast"}};
+                 {TC_CMD_STALE, "stale"},   {TC_CMD_FAST, "fast"},         {TC_CMD_BLOCKING, "blocking"}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (f & names[i].bit) n++;
@@ -673,7 +689,7 @@ static void reply_flags(tc_ctx *c, uint32_t f)
 
 static void reply_acl_categories(tc_ctx *c, const tc_cmd *cmd)
 {
-    const char *cats[6];
+    const char *cats[7];
     size_t n = 0;
     char group[32];
     snprintf(group, sizeof group, "@%s", strcmp(cmd->group, "generic") == 0 ? "keyspace" : cmd->group);
@@ -682,6 +698,7 @@ static void reply_acl_categories(tc_ctx *c, const tc_cmd *cmd)
     if (cmd->flags & TC_CMD_READONLY) cats[n++] = "@read";
     if (cmd->flags & TC_CMD_ADMIN) cats[n++] = "@admin";
     cats[n++] = (cmd->flags & TC_CMD_FAST) ? "@fast" : "@slow";
+    if (cmd->flags & TC_CMD_BLOCKING) cats[n++] = "@blocking";
     tc_reply_set(c->r, n);
     for (size_t i = 0; i < n; i++) tc_reply_status(c->r, cats[i]);
 }

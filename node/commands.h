@@ -61,6 +61,7 @@ enum tc_cmd_flag {
     TC_CMD_STALE = 1 << 7,     /* fine on a stale replica */
     TC_CMD_CONNECTION = 1 << 8,/* about the connection, not data */
     TC_CMD_PUBSUB_OK = 1 << 9, /* allowed on a RESP2 connection in subscribed mode */
+    TC_CMD_BLOCKING = 1 << 10, /* may wait for a key (blocking.h); the router probes it first */
 };
 
 typedef struct tc_cmd {
@@ -162,6 +163,29 @@ void tc_cmd_sinterstore(tc_ctx *c);
 void tc_cmd_sunionstore(tc_ctx *c);
 void tc_cmd_sdiffstore(tc_ctx *c);
 void tc_cmd_sscan(tc_ctx *c);
+/* t_list.c */
+void tc_cmd_lpush(tc_ctx *c);
+void tc_cmd_rpush(tc_ctx *c);
+void tc_cmd_lpushx(tc_ctx *c);
+void tc_cmd_rpushx(tc_ctx *c);
+void tc_cmd_linsert(tc_ctx *c);
+void tc_cmd_llen(tc_ctx *c);
+void tc_cmd_lrange(tc_ctx *c);
+void tc_cmd_lindex(tc_ctx *c);
+void tc_cmd_lpos(tc_ctx *c);
+void tc_cmd_lset(tc_ctx *c);
+void tc_cmd_lrem(tc_ctx *c);
+void tc_cmd_ltrim(tc_ctx *c);
+void tc_cmd_lpop(tc_ctx *c);
+void tc_cmd_rpop(tc_ctx *c);
+void tc_cmd_lmove(tc_ctx *c);
+void tc_cmd_rpoplpush(tc_ctx *c);
+void tc_cmd_lmpop(tc_ctx *c);
+void tc_cmd_blpop(tc_ctx *c);
+void tc_cmd_brpop(tc_ctx *c);
+void tc_cmd_blmpop(tc_ctx *c);
+void tc_cmd_blmove(tc_ctx *c);
+void tc_cmd_brpoplpush(tc_ctx *c);
 /* cmd_server.c */
 void tc_cmd_ping(tc_ctx *c);
 void tc_cmd_echo(tc_ctx *c);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "blocking.h"
 #include "log.h"
 
 /* Read in chunks of at least this size. */
@@ -86,6 +87,7 @@ int tc_server_primary_id(tc_server *s)
 
 void tc_server_free(tc_server *s)
 {
+    tc_block_free(s);
     free(s->stats.cmds);
     s->stats.cmds = NULL;
     tc_ks_free(&s->ks);
@@ -205,6 +207,9 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
     }
     s->stats.commands_processed++;
     if (c) c->last_cmd = cmd->name;
+    /* Standalone: clients blocked on keys this command made ready are
+     * served right after it (replicated: after each applied entry). */
+    if (!s->repl.ops) tc_block_handle_ready(s, now_ms);
 }
 
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
@@ -306,6 +311,7 @@ static void close_client(tc_client *c)
     if (c->closing) return;
     c->closing = 1;
     tc_server *s = c->srv;
+    tc_block_client_gone(c);
     if (c->prev) c->prev->next = c->next;
     else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -578,12 +584,12 @@ void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
     size_t qbuf = c->query.len - c->query_pos;
     size_t omem = c->out.cap + c->inflight.cap;
     tc_buf_printf(b,
-                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
+                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
                   "multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
                   "tot-mem=%zu events=r%s cmd=%s user=default redir=-1 resp=%d",
                   (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
-                  qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
+                  tc_block_is_waiting(c) ? "b" : "N", qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
                   (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL", c->resp);
 }
 
@@ -604,6 +610,7 @@ void tc_server_stop(tc_server *s)
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
     close_handle_if_open((uv_handle_t *)&s->sig_int);
+    tc_block_stop(s);
     while (s->clients) close_client(s->clients);
 }
 

@@ -61,6 +61,7 @@ typedef struct tc_client {
     size_t barrier_mark;          /* query bytes received when the barrier in flight was sent */
     size_t deferred_len;          /* >0: the command at query_pos was deferred; parser.argv still holds it */
     int handle_closed;            /* uv_close finished; free when pending == 0 */
+    struct tc_blocked *block;     /* a blocking command waiting for a key (blocking.h), or NULL */
 } tc_client;
 
 /* What the replication layer decided for a command (see tc_server.route). */
@@ -222,6 +223,8 @@ typedef struct tc_server {
     char staging_id[33];
     uint64_t staging_records;
     int64_t staging_touched_ms;   /* clock of the last TCRESTORE applied */
+
+    struct tc_blocking *blocking; /* clients blocked on keys (blocking.h); NULL until the first */
 
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];

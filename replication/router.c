@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "blocking.h"
 #include "log.h"
 #include "log_entry.h"
 
@@ -15,6 +16,7 @@
     "TRYAGAIN the primary lost its leadership before the write was committed: it may or may not have been " \
     "applied"
 #define ERR_NOT_LOGGED "TRYAGAIN this node stopped being the primary before the write was logged: it was not applied"
+#define ERR_UNBLOCKED "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
 /* Keys deleted per replicated expiry entry, and one such entry at a time. */
 #define EXPIRY_BATCH 200
 
@@ -125,8 +127,11 @@ static void batch_fail(tc_batch *b, const char *err)
 {
     char line[256];
     int n = snprintf(line, sizeof line, "-%s\r\n", err);
-    for (uint32_t i = 0; i < b->n; i++)
-        if (b->clients && b->clients[i]) tc_client_deliver(b->clients[i], line, (size_t)n);
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (!b->clients || !b->clients[i]) continue;
+        tc_block_forget(b->clients[i]);
+        tc_client_deliver(b->clients[i], line, (size_t)n);
+    }
 }
 
 static int role(tc_router *r) { return r->log.role(r->log.ud); }
@@ -168,6 +173,41 @@ static int reply_moved(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_sl
     return 1;
 }
 
+/* ---- blocking commands (node/blocking.h) ----------------------------------
+ * On the primary a blocking command is probed against the applied state:
+ * nothing to take -> its client waits (nothing logged); something to take
+ * (or an error to give, WRONGTYPE) -> it is logged like any write and
+ * applied everywhere as the non-blocking pop it then is. A waiting client
+ * is re-routed here when an applied entry makes its key ready. */
+static int route_blocking(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                          tc_reply *rep, int64_t now)
+{
+    /* behind this client's earlier writes: it runs once they are answered */
+    if (c->pending > 0) return TC_ROUTE_DEFER;
+    int probe = tc_block_probe(r->srv, c, cmd, argc, argv, rep, now);
+    if (probe != TC_BLOCK_READY) return TC_ROUTE_DONE;
+    /* no wait for log room: a client has one such command at a time */
+    if ((!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) ||
+        batch_add(r->open, c, c->resp, argc, argv) != 0) {
+        tc_block_forget(c);
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+    mark_early(r->open, 0);
+#endif
+    c->pending++;
+    return TC_ROUTE_QUEUED;
+}
+
+/* After an applied entry: the primary serves clients whose keys it made
+ * ready; a node that is no longer primary lets its waiting clients go. */
+static void blocked_after_apply(tc_router *r, int64_t now)
+{
+    if (role(r) == TC_ROLE_PRIMARY) tc_block_handle_ready(r->srv, now);
+    else tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
+}
+
 int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
                     int64_t now)
 {
@@ -198,6 +238,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             c->blocked = 1;
             return TC_ROUTE_DEFER; /* routed again when the handover ends */
         }
+        if (cmd->flags & TC_CMD_BLOCKING) return route_blocking(r, c, cmd, argc, argv, rep, now);
         if (r->inflight_bytes + (r->open ? r->open->entry.len : 0) >= TC_ROUTER_LOG_ROOM) {
             if (list_add(&r->log_full, c) != 0) {
                 tc_reply_error(rep, "ERR out of memory");
@@ -379,6 +420,7 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
         tc_warn("refusing a log entry: %s", err);
         if (replies) replies->n = 0;
     }
+    blocked_after_apply(r, tc_now_ms());
 }
 
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *rep)
@@ -390,8 +432,13 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
             if (!b->clients || !b->clients[i]) continue;
             if (rep && i < rep->n) {
                 size_t start = i ? rep->ends[i - 1] : 0;
-                tc_client_deliver(b->clients[i], rep->replies.data + start, rep->ends[i] - start);
+                const char *p = rep->replies.data + start;
+                size_t len = rep->ends[i] - start;
+                /* a blocking command that found nothing waits again */
+                if (tc_block_committed(b->clients[i], &p, &len, tc_now_ms())) continue;
+                tc_client_deliver(b->clients[i], p, len);
             } else {
+                tc_block_forget(b->clients[i]);
                 static const char lost[] = "-ERR the reply was lost (out of memory); the write was applied\r\n";
                 tc_client_deliver(b->clients[i], lost, sizeof lost - 1);
             }
@@ -437,6 +484,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
+        tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
         if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n) resume_waiters(r);
         return;
     }

@@ -463,6 +463,61 @@ static void hash_set_compat(void **state, int resp3)
 static void test_hash_set_replies_match_redis(void **state) { hash_set_compat(state, 0); }
 static void test_hash_set_resp3_replies_match_redis(void **state) { hash_set_compat(state, 1); }
 
+/* ---- lists (node/t_list.c) ------------------------------------------------ */
+
+static const char *const list_script[] = {
+    "FLUSHALL", "LPUSH l a b c", "RPUSH l d e 1 -5 300 70000 9223372036854775807 -9223372036854775808 01 +1",
+    "LRANGE l 0 -1", "LLEN l", "LLEN nope", "LPUSHX nope a", "RPUSHX nope a", "LPUSHX l x", "RPUSHX l y z",
+    "LRANGE l -3 -1", "LRANGE l -100 2", "LRANGE l 5 3", "LRANGE l 100 200", "LRANGE l 0 1000", "LRANGE nope 0 -1",
+    "LRANGE l a 1", "LINDEX l 0", "LINDEX l -1", "LINDEX l -2", "LINDEX l 100", "LINDEX l -100", "LINDEX l x",
+    "LINDEX nope 0", "LSET l 0 first", "LSET l -1 last", "LSET l 100 x", "LSET nope 0 x", "LSET l x y",
+    "LRANGE l 0 -1", "LINSERT l BEFORE first new0", "LINSERT l AFTER last new9", "LINSERT l AFTER nosuch x",
+    "LINSERT l MIDDLE a x", "LINSERT nope BEFORE a x", "LRANGE l 0 -1", "RPUSH r a b a c a d a",
+    "LREM r 2 a", "LRANGE r 0 -1", "LREM r -1 a", "LRANGE r 0 -1", "LREM r 0 a", "LRANGE r 0 -1", "LREM r x a",
+    "LREM nope 0 a", "RPUSH p a b c a b c a", "LPOS p a", "LPOS p a RANK 2", "LPOS p a RANK -1", "LPOS p a RANK -2",
+    "LPOS p a COUNT 0", "LPOS p a COUNT 2", "LPOS p a RANK 2 COUNT 0", "LPOS p a RANK -1 COUNT 2",
+    "LPOS p a MAXLEN 1 COUNT 0", "LPOS p c MAXLEN 2", "LPOS p z", "LPOS p z COUNT 1", "LPOS nope a",
+    "LPOS nope a COUNT 1", "LPOS p a RANK 0", "LPOS p a COUNT -1", "LPOS p a MAXLEN -1", "LPOS p a RANK x",
+    "LPOS p a RANK -9223372036854775808", "LPOS p a BOGUS", "LPOS p a RANK", "LPOS p a RANK 10",
+    "LTRIM p 1 -2", "LRANGE p 0 -1", "LTRIM p -2 -1", "LRANGE p 0 -1", "LTRIM p 5 1", "EXISTS p", "LTRIM nope 0 1",
+    "LTRIM r x 1", "RPUSH q 1 2 3 4 5 6", "LPOP q", "RPOP q", "LPOP q 2", "RPOP q 1", "LPOP q 0", "RPOP q 10",
+    "EXISTS q", "LPOP q", "LPOP q 2", "LPOP q 0", "LPOP q -1", "LPOP q x", "LPOP q 1 2", "RPUSH q x", "RPOP q 0",
+    "RPUSH m1 a b c", "LMOVE m1 m2 LEFT RIGHT", "LMOVE m1 m2 RIGHT LEFT", "LRANGE m2 0 -1", "LMOVE m1 m1 LEFT RIGHT",
+    "LRANGE m1 0 -1", "LMOVE m1 m2 UP LEFT", "LMOVE nope m2 LEFT LEFT", "RPOPLPUSH m1 m2", "RPOPLPUSH m1 m2",
+    "EXISTS m1", "LRANGE m2 0 -1", "SET str x", "LMOVE m2 str LEFT LEFT", "LMOVE str m2 LEFT LEFT", "LPUSH str a",
+    "LRANGE str 0 1", "LLEN str", "LPOP str", "LINDEX str 0", "LPOS str a", "BLPOP str 0.1", "RPUSH one a",
+    "LMOVE one one LEFT LEFT", "RPUSH z1 a b c", "RPUSH z2 d", "LMPOP 2 nope z1 LEFT", "LMPOP 2 z2 z1 RIGHT COUNT 5",
+    "LMPOP 1 z1 RIGHT COUNT 10", "LMPOP 2 nope nope2 LEFT", "LMPOP 0 z1 LEFT", "LMPOP 2 z1 LEFT", "LMPOP 1 z1 UP",
+    "LMPOP 1 z1 LEFT COUNT 0", "LMPOP 1 z1 LEFT COUNT 1 COUNT 2", "LMPOP 1 z1 LEFT BOGUS", "LMPOP 1 str LEFT",
+    "LMPOP -1 z1 LEFT", "LMPOP 99999999999999999999 z1 LEFT", "RPUSH b1 x y", "BLPOP nope b1 0", "BRPOP b1 0",
+    "EXISTS b1", "BLPOP nope 0.1", "BRPOP nope nope2 0.05", "BLPOP nope -1", "BLPOP nope abc", "BLPOP nope 1e400",
+    "RPUSH b2 1 2 3", "BLMPOP 0 1 b2 RIGHT COUNT 2", "BLMPOP 0.05 1 nope LEFT", "BLMPOP x 1 b2 LEFT",
+    "BLMPOP 0 0 b2 LEFT", "BLMOVE b2 b3 LEFT RIGHT 0", "BLMOVE nope b3 LEFT RIGHT 0.05", "BLMOVE b2 b3 UP RIGHT 0",
+    "BLMOVE b3 b3 LEFT RIGHT -1", "BRPOPLPUSH b3 b4 0", "BRPOPLPUSH nope b4 0.05", "BRPOPLPUSH b4 b4 x",
+    "LRANGE b4 0 -1", "TYPE b4", "OBJECT ENCODING b4", "LPUSH", "LPUSH l", "LRANGE l 0", "BLPOP l",
+    "CLIENT UNBLOCK 999999", "CLIENT UNBLOCK 999999 ERROR", "CLIENT UNBLOCK 1 MAYBE", "CLIENT UNBLOCK x",
+    "RPUSH big " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "LRANGE big 0 -1", "DEL l r p q m2 str one z1 z2 b2 b3 b4 big",
+};
+
+static void test_lists_match_redis(void **state)
+{
+    pair *p = *state;
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+        if (resp == 3) {
+            h_sends(t, "HELLO 3\r\n");
+            h_sends(r, "HELLO 3\r\n");
+            free(h_reply(t));
+            free(h_reply(r));
+        }
+        assert_int_equal(compare_lines(t, r, list_script, sizeof list_script / sizeof list_script[0]), 0);
+        h_close(t);
+        h_close(r);
+    }
+}
+
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -471,6 +526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hello_between_pipelined_writes, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_hash_set_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_hash_set_resp3_replies_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_lists_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),
