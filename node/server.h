@@ -195,6 +195,8 @@ typedef struct tc_server {
     uint64_t staging_records;
     int64_t staging_touched_ms;   /* clock of the last TCRESTORE applied */
 
+    struct tc_rconf *rconf;       /* Redis parameters changed by CONFIG SET (config_redis.c); NULL: none */
+
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];
     char data_dir[TC_CONFIG_MAX_STR * 2]; /* this node's directory */
