@@ -84,9 +84,8 @@ int main(int argc, char **argv)
     }
     int node_id = 0;
     if (node_arg) {
-        char *end;
-        long v = strtol(node_arg, &end, 10);
-        if (*node_arg == '\0' || *end != '\0' || v < 1 || v > 65535)
+        long long v; /* digits only: no sign, spaces or leading zeros */
+        if (tc_parse_ll(node_arg, strlen(node_arg), &v) != 0 || v < 1 || v > 65535)
             return bad_usage("--node wants a node id between 1 and 65535, got '%s'", node_arg);
         node_id = (int)v;
     }

@@ -1,5 +1,6 @@
 /* Connection and server commands: PING ECHO QUIT HELLO AUTH SELECT INFO
  * CONFIG CLIENT TIME DEBUG COMMAND. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,8 @@
 #include "auth.h"
 #include "blocking.h"
 #include "commands.h"
+#include "config_redis.h"
 #include "digest_child.h"
-#include "glob.h"
 #include "log.h"
 #include "server.h"
 
@@ -63,6 +64,8 @@ void tc_cmd_select(tc_ctx *c)
 {
     long long db;
     if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &db) != 0) tc_reply_error(c->r, TC_ERR_NOT_INT);
+    else if (db < INT_MIN || db > INT_MAX) /* Redis reads the index as an int */
+        tc_reply_error(c->r, "ERR value is out of range, value must between -2147483648 and 2147483647");
     else if (db != 0) tc_reply_error(c->r, "ERR DB index is out of range (tricache has database 0 only)");
     else tc_reply_ok(c->r);
 }
@@ -335,87 +338,23 @@ void tc_cmd_info(tc_ctx *c)
 
 /* ---- CONFIG ---------------------------------------------------------------- */
 
-typedef struct config_pairs {
-    char **kv;     /* name, value, name, value ... */
-    size_t n, cap;
-} config_pairs;
-
-static void config_collect(void *ud, const char *name, const char *value)
-{
-    config_pairs *p = ud;
-    for (size_t i = 0; i < p->n; i += 2)
-        if (strcmp(p->kv[i], name) == 0) return;
-    if (p->n + 2 > p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 32;
-        char **kv = realloc(p->kv, cap * sizeof *kv);
-        if (!kv) return;
-        p->kv = kv;
-        p->cap = cap;
-    }
-    p->kv[p->n++] = strdup(name);
-    p->kv[p->n++] = strdup(value);
-}
-
-/* Redis settings that tools read (redis-benchmark asks for both at start)
- * and whose honest answer is fixed: tricache has no RDB save schedule and no
- * append-only file; durability comes from the replicated log. */
-static const char *const fixed_settings[][2] = {{"save", ""}, {"appendonly", "no"}};
-
 static void config_get(tc_ctx *c)
 {
-    config_pairs p = {0};
-    for (size_t i = 2; i < c->argc; i++) {
-        char pat[256];
-        size_t n = c->argv[i].len < sizeof pat - 1 ? c->argv[i].len : sizeof pat - 1;
-        memcpy(pat, c->argv[i].p, n);
-        pat[n] = '\0';
-        tc_config_get(&c->srv->cfg, pat, config_collect, &p);
-        for (size_t k = 0; k < sizeof fixed_settings / sizeof fixed_settings[0]; k++) {
-            const char *name = fixed_settings[k][0];
-            if (tc_glob_match(pat, n, name, strlen(name), 1)) config_collect(&p, name, fixed_settings[k][1]);
-        }
-    }
-    tc_reply_map(c->r, p.n / 2);
-    for (size_t i = 0; i < p.n; i++) {
-        tc_reply_bulks(c->r, p.kv[i] ? p.kv[i] : "");
-        free(p.kv[i]);
-    }
-    free(p.kv);
+    size_t n;
+    char **kv = tc_config_cmd_get(c->srv, c->argc - 2, c->argv + 2, &n);
+    tc_reply_map(c->r, n / 2);
+    for (size_t i = 0; i < n; i++) tc_reply_bulks(c->r, kv[i]);
+    tc_config_pairs_free(kv, n);
 }
 
 /* CONFIG SET name value [name value ...]: all or nothing, as in Redis 7. */
 static void config_set(tc_ctx *c)
 {
-    if (c->argc < 4 || c->argc % 2 != 0) {
-        wrong_args(c, "config|set");
-        return;
-    }
-    tc_config next = c->srv->cfg;
-    for (size_t i = 2; i < c->argc; i += 2) {
-        char name[128], value[1024], err[512];
-        if (c->argv[i].len >= sizeof name || c->argv[i + 1].len >= sizeof value) {
-            tc_reply_errorf(c->r, "ERR CONFIG SET failed (possibly related to argument '%.*s') - argument too long",
-                            (int)(c->argv[i].len > 64 ? 64 : c->argv[i].len), c->argv[i].p);
-            return;
-        }
-        /* Settings are C strings: a NUL inside would silently cut them. */
-        if (memchr(c->argv[i].p, '\0', c->argv[i].len) || memchr(c->argv[i + 1].p, '\0', c->argv[i + 1].len)) {
-            tc_reply_errorf(c->r, "ERR CONFIG SET failed (possibly related to argument '%.*s') - argument contains a NUL byte",
-                            (int)strnlen(c->argv[i].p, c->argv[i].len > 64 ? 64 : c->argv[i].len), c->argv[i].p);
-            return;
-        }
-        memcpy(name, c->argv[i].p, c->argv[i].len);
-        name[c->argv[i].len] = '\0';
-        memcpy(value, c->argv[i + 1].p, c->argv[i + 1].len);
-        value[c->argv[i + 1].len] = '\0';
-        if (tc_config_set(&next, name, value, err, sizeof err) != 0) {
-            tc_reply_error(c->r, err);
-            return;
-        }
-    }
-    c->srv->cfg = next;
-    tc_log_set_level(next.log_level);
-    tc_reply_ok(c->r);
+    char err[1024];
+    if (c->argc < 4) wrong_args(c, "config|set");
+    else if (c->argc % 2 != 0) tc_reply_error(c->r, TC_ERR_SYNTAX);
+    else if (tc_config_cmd_set(c->srv, c->argc - 2, c->argv + 2, err, sizeof err) != 0) tc_reply_error(c->r, err);
+    else tc_reply_ok(c->r);
 }
 
 void tc_cmd_config(tc_ctx *c)
@@ -437,7 +376,9 @@ void tc_cmd_config(tc_ctx *c)
         else config_get(c);
     } else if (tc_arg_is(sub, "set")) {
         config_set(c);
-    } else if (tc_arg_is(sub, "resetstat") && c->argc == 2) {
+    } else if ((tc_arg_is(sub, "resetstat") || tc_arg_is(sub, "help")) && c->argc != 2) {
+        wrong_args(c, tc_arg_is(sub, "help") ? "config|help" : "config|resetstat");
+    } else if (tc_arg_is(sub, "resetstat")) {
         tc_stats *st = &c->srv->stats;
         tc_cmdstat *cmds = st->cmds;
         size_t n;
@@ -447,7 +388,7 @@ void tc_cmd_config(tc_ctx *c)
         st->cmds = cmds;
         c->ks->hits = c->ks->misses = c->ks->expired_keys = 0;
         tc_reply_ok(c->r);
-    } else if (tc_arg_is(sub, "help") && c->argc == 2) {
+    } else if (tc_arg_is(sub, "help")) {
         reply_help(c, help);
     } else {
         unknown_subcommand(c, "CONFIG");

@@ -227,11 +227,13 @@ int tc_parse_ll(const char *p, size_t len, long long *out)
     return 0;
 }
 
-/* Redis's string2ld: the whole argument must be a number strtold accepts,
- * with no leading space, and not NaN. */
+/* Redis's string2ld: the whole argument must be a number strtold accepts
+ * (so "1e3", "+1", "0x10", ".5", "inf" are numbers), with no leading
+ * space, no NUL byte anywhere, shorter than Redis's 5120-byte buffer, and
+ * not NaN; a result that overflows (or underflows to 0) is refused. */
 int tc_parse_ld(const char *p, size_t len, long double *out)
 {
-    char buf[5200];
+    char buf[5120]; /* Redis's MAX_LONG_DOUBLE_CHARS */
     if (len == 0 || len >= sizeof buf) return -1;
     memcpy(buf, p, len);
     buf[len] = '\0';
@@ -240,7 +242,8 @@ int tc_parse_ld(const char *p, size_t len, long double *out)
     char *end;
     errno = 0;
     long double v = strtold(buf, &end);
-    if (*end != '\0' || isnan(v) || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)))
+    /* end short of buf + len: junk after the number, or a NUL inside it */
+    if (end != buf + len || isnan(v) || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)))
         return -1;
     *out = v;
     return 0;

@@ -230,8 +230,8 @@ void tc_restore_discard_idle(struct tc_server *s, int64_t now_ms);
 /* cmd_sentinel.c */
 void tc_cmd_sentinel(tc_ctx *c);
 
-/* Argument helpers shared by the handlers (Redis's strict rules: no spaces,
- * no '+', no leading zeros, fits in the type). Return 0 or -1. */
+/* Argument helpers shared by the handlers, as Redis's string2ll and
+ * string2ld (see commands.c): the whole argument is the number. Return 0 or -1. */
 int tc_parse_ll(const char *p, size_t len, long long *out);
 int tc_parse_ld(const char *p, size_t len, long double *out);
 /* Case-insensitive comparison of an argument with a lowercase word. */

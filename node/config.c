@@ -286,13 +286,14 @@ int tc_parse_duration_ms(const char *s, uint64_t *out)
     return -1;
 }
 
-/* Redis-style integer: optional '-', no leading zeros, no '+', no spaces. */
+/* Redis-style integer (string2ll): optional '-', no leading zeros (so no
+ * "-0"), no '+', no spaces. */
 static int parse_int64(const char *s, int64_t *out)
 {
     int neg = *s == '-';
     uint64_t n;
     if (neg) s++;
-    if (s[0] == '0' && s[1] != '\0') return -1;
+    if (s[0] == '0' && (s[1] != '\0' || neg)) return -1;
     if (parse_digits(&s, &n) < 0 || *s != '\0') return -1;
     if (n > (uint64_t)INT64_MAX + (uint64_t)neg) return -1;
     *out = neg ? (n == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)n) : (int64_t)n;
@@ -993,6 +994,14 @@ static const setting *find_config_name(const char *name)
         if (!*a && !*b) return &SETTINGS[i];
     }
     return NULL;
+}
+
+int tc_config_settable(const char *name, int *id)
+{
+    const setting *s = name ? find_config_name(name) : NULL;
+    if (!s) return -1;
+    if (id) *id = (int)(s - SETTINGS);
+    return s->mut ? 0 : -2;
 }
 
 int tc_config_set(tc_config *c, const char *name, const char *value_text, char *err, size_t errlen)

@@ -103,6 +103,12 @@ int tc_config_get(const tc_config *c, const char *pattern, tc_config_emit_fn emi
  * On failure *c is unchanged. */
 int tc_config_set(tc_config *c, const char *name, const char *value, char *err, size_t errlen);
 
+/* CONFIG SET's first pass, before any value is looked at: 0 if name is a
+ * setting CONFIG SET may change, -1 if there is no such setting, -2 if it
+ * is immutable. *id (if not NULL) tells settings apart, whatever spelling
+ * named them (dashes or underscores, any case). */
+int tc_config_settable(const char *name, int *id);
+
 /* Helpers shared with other modules. Both return 0 or -1.
  * Sizes: "512mb", "4gb", "1024", "64kb" (k/kb/m/mb/g/gb, case-insensitive, 1k=1024).
  * Durations: "300ms", "1s", "2m", "1h", "0" (result in milliseconds). */

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "blocking.h"
+#include "config_redis.h"
 #include "log.h"
 
 /* Read in chunks of at least this size. */
@@ -91,6 +92,8 @@ void tc_server_free(tc_server *s)
     free(s->stats.cmds);
     s->stats.cmds = NULL;
     tc_ks_free(&s->ks);
+    tc_rconf_free(s->rconf);
+    s->rconf = NULL;
     if (s->staging) {
         tc_ks_free(s->staging);
         free(s->staging);

@@ -225,6 +225,7 @@ typedef struct tc_server {
     int64_t staging_touched_ms;   /* clock of the last TCRESTORE applied */
 
     struct tc_blocking *blocking; /* clients blocked on keys (blocking.h); NULL until the first */
+    struct tc_rconf *rconf;       /* Redis parameters changed by CONFIG SET (config_redis.c); NULL: none */
 
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];

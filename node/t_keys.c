@@ -216,23 +216,36 @@ void tc_cmd_keys(tc_ctx *c)
     free(l.v);
 }
 
+/* A SCAN cursor as Redis reads it (strtoul, base 10): optional '+' or '-'
+ * (negated as unsigned), leading zeros, "" is 0; no leading space, nothing
+ * after the digits, no overflow. Unlike Redis, a NUL byte inside is junk
+ * too: the whole argument must be the number. */
+static int parse_cursor(const tc_slice *a, unsigned long long *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (a->len > 0 && (a->p[0] == '+' || a->p[0] == '-')) {
+        neg = a->p[0] == '-';
+        if (++i == a->len) return -1; /* a lone sign is no number */
+    }
+    unsigned long long v = 0;
+    for (; i < a->len; i++) {
+        unsigned d = (unsigned)(a->p[i] - '0');
+        if (d > 9 || v > (ULLONG_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? 0ull - v : v;
+    return 0;
+}
+
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 void tc_cmd_scan(tc_ctx *c)
 {
     unsigned long long cursor = 0;
     const tc_slice *cs = &c->argv[1];
-    {
-        /* cursors are unsigned 64-bit: parse by hand, strictly */
-        int ok = cs->len > 0 && cs->len <= 20;
-        for (size_t i = 0; ok && i < cs->len; i++) {
-            unsigned d = (unsigned)(cs->p[i] - '0');
-            if (d > 9 || cursor > (ULLONG_MAX - d) / 10) ok = 0;
-            else cursor = cursor * 10 + d;
-        }
-        if (!ok) {
-            tc_reply_error(c->r, "ERR invalid cursor");
-            return;
-        }
+    if (parse_cursor(cs, &cursor) != 0) {
+        tc_reply_error(c->r, "ERR invalid cursor");
+        return;
     }
     long long count = 10;
     key_list l = {.now_ms = c->now_ms};

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h" /* tc_parse_ll */
 #include "ctl_commands.h"
 
 /* MEMBERS ADD answers once the node has caught up and become a voter. */
@@ -63,14 +64,13 @@ static int change(const ctl_cluster *cl, int add, const char *id)
 /* A node id of the config, as text; 0 or -1 after printing why. */
 static int check_id(const ctl_cluster *cl, const char *s)
 {
-    char *end;
-    long id = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || id < 1 || id > 65535) {
+    long long id; /* digits only: no sign, spaces or leading zeros */
+    if (tc_parse_ll(s, strlen(s), &id) != 0 || id < 1 || id > 65535) {
         fprintf(stderr, "tricachectl: members: '%s' is not a node id\n", s);
         return -1;
     }
     if (!tc_config_node(&cl->cfg, (int)id)) {
-        fprintf(stderr, "tricachectl: members: no [[node]] with id %ld in %s\n", id, cl->cfg.path);
+        fprintf(stderr, "tricachectl: members: no [[node]] with id %lld in %s\n", id, cl->cfg.path);
         return -1;
     }
     return 0;

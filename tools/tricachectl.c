@@ -139,9 +139,8 @@ static int parse_duration(const char *name, const char *v, long long max_ms, lon
 
 static int parse_id(const char *opt, const char *v, int *out)
 {
-    char *end;
-    long id = strtol(v, &end, 10);
-    if (!*v || *end || id < 1 || id > 65535) {
+    long long id; /* digits only: no sign, spaces or leading zeros */
+    if (tc_parse_ll(v, strlen(v), &id) != 0 || id < 1 || id > 65535) {
         fprintf(stderr, "tricachectl: %s '%s': want a node id (1..65535)\n\n", opt, v);
         usage(stderr);
         return -1;

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_redis.h"
+#include "server.h"
 
 static void count_emit(void *ud, const char *name, const char *value)
 {
@@ -46,5 +48,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tc_config_defaults(&c);
     tc_config_set(&c, line, value ? value : "", err, sizeof err);
     free(line);
+
+    /* CONFIG SET <name> <value> then CONFIG GET <name> and *, binary-safe */
+    static tc_server s; /* no networking: cfg, self and data_dir are all CONFIG reads */
+    memset(&s, 0, sizeof s);
+    tc_config_defaults(&s.cfg);
+    const uint8_t *sp = memchr(data, ' ', n);
+    tc_slice args[2] = {{(const char *)data, sp ? (size_t)(sp - data) : n},
+                        {sp ? (const char *)sp + 1 : "", sp ? n - (size_t)(sp - data) - 1 : 0}};
+    char serr[1024];
+    int set = tc_config_cmd_set(&s, 2, args, serr, sizeof serr);
+    if (set != 0 && strncmp(serr, "ERR ", 4) != 0) abort(); /* errors are Redis's "ERR ..." */
+    size_t npairs;
+    char **kv = tc_config_cmd_get(&s, 1, &args[0], &npairs);
+    tc_config_pairs_free(kv, npairs);
+    if (set == 0) { /* what was stored, rendered with everything else */
+        tc_slice star = {"*", 1};
+        kv = tc_config_cmd_get(&s, 1, &star, &npairs);
+        tc_config_pairs_free(kv, npairs);
+    }
+    tc_rconf_free(s.rconf);
     return 0;
 }

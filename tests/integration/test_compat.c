@@ -518,6 +518,153 @@ static void test_lists_match_redis(void **state)
 }
 
 
+/* ---- CONFIG: every parameter of Redis 7.0 ---------------------------------- */
+
+/* Sends one command as a RESP array (arguments may hold any byte). */
+static void send_cmd(int fd, size_t argc, const char *const *argv)
+{
+    char head[32];
+    snprintf(head, sizeof head, "*%zu\r\n", argc);
+    h_sends(fd, head);
+    for (size_t i = 0; i < argc; i++) {
+        snprintf(head, sizeof head, "$%zu\r\n", strlen(argv[i]));
+        h_sends(fd, head);
+        h_sends(fd, argv[i]);
+        h_sends(fd, "\r\n");
+    }
+}
+
+static char *ask(int fd, size_t argc, const char *const *argv)
+{
+    send_cmd(fd, argc, argv);
+    char *r = h_reply(fd);
+    assert_non_null(r);
+    return r;
+}
+
+/* The bulk strings of a RESP2 array reply (malloc'd, *n of them), or NULL
+ * if the reply is not such an array. */
+static char **bulks(const char *reply, size_t *n)
+{
+    char *end;
+    if (reply[0] != '*') return NULL;
+    long count = strtol(reply + 1, &end, 10);
+    const char *p = end + 2;
+    char **v = calloc((size_t)count + 1, sizeof *v);
+    for (long i = 0; i < count; i++) {
+        if (*p != '$') {
+            while (i > 0) free(v[--i]);
+            free(v);
+            return NULL;
+        }
+        long len = strtol(p + 1, &end, 10);
+        v[i] = strndup(end + 2, (size_t)len);
+        p = end + 2 + len + 2;
+    }
+    *n = (size_t)count;
+    return v;
+}
+
+static void free_bulks(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* Parameters bound to the node, where tricache's answer is its own (the
+ * table in node/config_redis.c says why): CONFIG SET of Redis's value is
+ * refused (port) or the value read back differs. */
+static int node_bound(const char *name)
+{
+    return strcmp(name, "port") == 0 || strcmp(name, "dir") == 0 || strcmp(name, "databases") == 0;
+}
+
+/* Every name redis-server lists in CONFIG GET * is answered by tricache's
+ * CONFIG GET <name> with one pair; CONFIG SET <name> <Redis's value> gets
+ * the same reply from both (+OK, or the same refusal where Redis refuses
+ * it: immutable, protected), and both then read back the same value. */
+static void test_config_parameters_match_redis(void **state)
+{
+    pair *p = *state;
+    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    const char *all[] = {"CONFIG", "GET", "*"};
+    char *reply = ask(r, 3, all);
+    size_t n;
+    char **kv = bulks(reply, &n);
+    free(reply);
+    assert_non_null(kv);
+    assert_true(n >= 2 * 150); /* Redis 7.0 has about 190 */
+    size_t mismatches = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        const char *name = kv[i], *value = kv[i + 1];
+        const char *get[] = {"CONFIG", "GET", name}, *set[] = {"CONFIG", "SET", name, value};
+        char *a = ask(t, 3, get);
+        size_t m;
+        char **got = bulks(a, &m);
+        if (!got || m != 2 || strcmp(got[0], name) != 0) {
+            print_error("CONFIG GET %s\n  tricache: %s", name, a);
+            mismatches++;
+            free(a);
+            if (got) free_bulks(got, m);
+            continue;
+        }
+        free(a);
+        free_bulks(got, m);
+        char *rs = ask(r, 4, set), *ts = ask(t, 4, set);
+        if (strcmp(rs, ts) != 0 && !(strcmp(name, "port") == 0 && ts[0] == '-')) {
+            print_error("CONFIG SET %s \"%s\"\n  tricache: %s  redis:    %s", name, value, ts, rs);
+            mismatches++;
+        }
+        free(rs);
+        free(ts);
+        char *rg = ask(r, 3, get), *tg = ask(t, 3, get);
+        if (strcmp(rg, tg) != 0 && !node_bound(name)) {
+            print_error("CONFIG GET %s after SET\n  tricache: %s  redis:    %s", name, tg, rg);
+            mismatches++;
+        }
+        free(rg);
+        free(tg);
+    }
+    free_bulks(kv, n);
+    /* bad values, several pairs, unknown names: the same replies */
+    static const char *const lines[] = {
+        "CONFIG SET no-such-parameter 1", "CONFIG SET activerehashing 1", "CONFIG SET hash-max-listpack-entries +1",
+        "CONFIG SET hash-max-ziplist-entries -1", "CONFIG SET maxmemory 1t", "CONFIG SET maxmemory 1k",
+        "CONFIG GET maxmemory", "CONFIG SET maxmemory 2GB", "CONFIG GET maxmemory", "CONFIG SET maxmemory-clients 101%",
+        "CONFIG SET maxmemory-policy lru", "CONFIG SET maxmemory-policy ALLKEYS-LFU", "CONFIG GET maxmemory-policy",
+        "CONFIG SET notify-keyspace-events Q", "CONFIG SET notify-keyspace-events KEA",
+        "CONFIG GET notify-keyspace-events", "CONFIG SET save \"1 2 3\"", "CONFIG SET save \"+5 01\"",
+        "CONFIG GET save", "CONFIG SET client-output-buffer-limit \"normal 0 0\"",
+        "CONFIG SET client-output-buffer-limit \"pubsub 1mb 2mb 3\"", "CONFIG GET client-output-buffer-limit",
+        "CONFIG SET latency-tracking-info-percentiles 101", "CONFIG SET latency-tracking-info-percentiles \"50.0 1e-5\"",
+        "CONFIG GET latency-tracking-info-percentiles", "CONFIG SET oom-score-adj-values \"0 200\"",
+        "CONFIG SET shutdown-on-sigint \"save nosave\"", "CONFIG SET proc-title-template {bogus}",
+        "CONFIG SET cluster-announce-hostname a_b", "CONFIG SET list-max-listpack-size -2147483649",
+        "CONFIG SET loglevel nothing", "CONFIG SET hz abc daemonize no", "CONFIG SET hz 10 HZ 11",
+        "CONFIG SET daemonize no nosuch 1", "CONFIG SET save \"10 1\" appendonly maybe", "CONFIG GET save",
+        "CONFIG SET slave-priority 5 replica-priority 6", "CONFIG GET replica-priority", "CONFIG SET hz 1 x",
+        "CONFIG SET hz", "CONFIG GET", "CONFIG GET Lua-Time-Limit", "CONFIG SET dir /tmp", "CONFIG SET databases 16",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "%s\r\n", lines[i]);
+        h_sends(t, line);
+        h_sends(r, line);
+        char *a = h_reply(t), *b = h_reply(r);
+        assert_true(a && b);
+        if (strcmp(a, b) != 0) {
+            print_error("%s\n  tricache: %s  redis:    %s", lines[i], a, b);
+            mismatches++;
+        }
+        free(a);
+        free(b);
+    }
+    assert_int_equal(mismatches, 0);
+    h_close(t);
+    h_close(r);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -527,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hash_set_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_hash_set_resp3_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_lists_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_config_parameters_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),

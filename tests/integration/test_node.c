@@ -379,9 +379,13 @@ static void test_bad_config_and_flags(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     assert_non_null(strstr(err, "node 7 is not listed"));
     free(err);
-    err = h_run_tricache(&st, "--config", path, "--node", "abc", (char *)NULL);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
-    free(err);
+    /* a node id is digits only, as Redis reads integers */
+    static const char *const bad_ids[] = {"abc", "+1", " 1", "1 ", "01", "0x1", "1e0", "", "65536"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        err = h_run_tricache(&st, "--config", path, "--node", bad_ids[i], (char *)NULL);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 2)) fail_msg("--node '%s' should be a usage error", bad_ids[i]);
+        free(err);
+    }
     unlink(path);
     rmdir(dir);
 }

@@ -214,9 +214,13 @@ static void test_bad_usage(void **state)
         {{"--config", c->config, NULL}},
         {{"--config", c->config, "failover", "--to", "abc", NULL}},
         {{"--config", c->config, "failover", "--to", "9", NULL}},
+        {{"--config", c->config, "failover", "--to", "+1", NULL}},
+        {{"--config", c->config, "failover", "--to", " 1", NULL}},
+        {{"--config", c->config, "failover", "--to", "01", NULL}},
         {{"--config", c->config, "failover", "--timeout", "soon", NULL}},
         {{"--config", c->config, "status", "--to", "1", NULL}},
         {{"--config", c->config, "members", "frobnicate", NULL}},
+        {{"--config", c->config, "members", "remove", "+1", NULL}},
         {{"--config", "/nonexistent/cluster.toml", "status", NULL}},
         {{"--config", NULL}},
     };

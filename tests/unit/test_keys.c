@@ -143,13 +143,31 @@ static void test_keys_and_scan(void **state)
     for (int i = 0; i < 200; i++) assert_true(seen[i]);
 
     EXPECT(f, "-ERR invalid cursor\r\n", "SCAN", "abc");
-    EXPECT(f, "-ERR invalid cursor\r\n", "SCAN", "-1");
     EXPECT(f, "-ERR syntax error\r\n", "SCAN", "0", "COUNT", "0");
     EXPECT(f, "-ERR syntax error\r\n", "SCAN", "0", "COUNT");
     EXPECT(f, "-ERR syntax error\r\n", "SCAN", "0", "FOO", "1");
     EXPECT(f, "-ERR value is not an integer or out of range\r\n", "SCAN", "0", "COUNT", "x");
     /* TYPE filter */
     assert_int_equal(count_bulks(strstr(RUN(f, "SCAN", "0", "TYPE", "hash", "COUNT", "1000"), "\n*")+1), 0);
+}
+
+/* Cursors are read as Redis 7 reads them (strtoul, base 10): a sign,
+ * leading zeros and "" pass; spaces, junk, overflow and a lone sign don't.
+ * Unlike Redis, a NUL byte inside is junk too. */
+static void test_scan_cursor_syntax(void **state)
+{
+    fx *f = *state;
+    RUN(f, "SET", "k", "v");
+    static const char *const good[] = {"0", "-1", "+0", "-0", "00", "", "18446744073709551615", "-18446744073709551615"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (strncmp(RUN(f, "SCAN", good[i]), "*2\r\n$", 5) != 0) fail_msg("SCAN '%s' should be a cursor", good[i]);
+    static const char *const bad[] = {"abc", "+", "-", " 1", "1 ", "\t1", "1e3", "0x10", "1.0",
+                                      "18446744073709551616", "-18446744073709551616"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (strcmp(RUN(f, "SCAN", bad[i]), "-ERR invalid cursor\r\n") != 0) fail_msg("SCAN '%s' should be refused", bad[i]);
+    const char *argv[] = {"SCAN", "1\0002"};
+    size_t lens[] = {4, 3};
+    assert_string_equal(fx_runv(f, 2, argv, lens), "-ERR invalid cursor\r\n");
 }
 
 static void test_randomkey_dbsize_flush(void **state)
@@ -174,7 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_del_exists_touch_type), T(test_rename),         T(test_expire_options),
-        T(test_ttl_persist),           T(test_keys_and_scan),  T(test_randomkey_dbsize_flush),
+        T(test_ttl_persist),           T(test_keys_and_scan), T(test_scan_cursor_syntax),  T(test_randomkey_dbsize_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

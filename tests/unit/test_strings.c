@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
@@ -204,6 +208,122 @@ static void test_incrbyfloat(void **state)
     EXPECT(f, "-ERR value is not a valid float\r\n", "INCRBYFLOAT", "s", "1");
 }
 
+static const char NOTFLOAT[] = "-ERR value is not a valid float\r\n";
+
+/* Binary arguments: INCRBYFLOAT key <by of len bytes>. */
+static const char *incrbyfloat_bin(fx *f, const char *by, size_t len)
+{
+    const char *argv[] = {"INCRBYFLOAT", "x", by};
+    size_t lens[] = {11, 1, len};
+    return fx_runv(f, 3, argv, lens);
+}
+
+/* The increment (and the stored value) must be a number as a whole, as
+ * Redis 7's string2ld reads it: strtold's syntax, no leading space, no NUL
+ * inside, under 5120 bytes, not NaN, no overflow. */
+static void test_incrbyfloat_edge_cases(void **state)
+{
+    fx *f = *state;
+    EXPECT(f, OK, "SET", "x", "10");
+    /* a NUL byte anywhere: not a number (it used to stop strtold early) */
+    assert_string_equal(incrbyfloat_bin(f, "1\0002", 3), NOTFLOAT);
+    assert_string_equal(incrbyfloat_bin(f, "1\000", 2), NOTFLOAT);
+    assert_string_equal(incrbyfloat_bin(f, "\0001", 2), NOTFLOAT);
+    EXPECT(f, "$2\r\n10\r\n", "GET", "x");
+    const char *argv[] = {"SET", "nul", "1\0002"};
+    size_t lens[] = {3, 3, 3};
+    assert_string_equal(fx_runv(f, 3, argv, lens), OK);
+    EXPECT(f, NOTFLOAT, "INCRBYFLOAT", "nul", "1");
+    /* spaces, junk, empty */
+    static const char *const bad[] = {"", " 1", "1 ", "\t1", "\n1", "1\n", "-", "1e", "1_000", "1,5", "nan",
+                                      "NaN", "-nan", "1e5000", "-1e5000", "1e-5000"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (strcmp(RUN(f, "INCRBYFLOAT", "x", bad[i]), NOTFLOAT) != 0) fail_msg("INCRBYFLOAT '%s' should be refused", bad[i]);
+    /* what strtold takes, Redis takes: sign, exponent, hex, no digits before the point */
+    static const struct {
+        const char *by, *want;
+    } good[] = {{"+1", "11"}, {"1e3", "1010"}, {"1.5e+2", "160"}, {"0x10", "26"}, {"0x1P-3", "10.125"},
+                {".5", "10.5"}, {"5.", "15"}, {"-.5", "9.5"}, {"-0", "10"}, {"-0.0", "10"}, {"00", "10"},
+                {"00000000000000000000001", "11"}, {"1e-400", "10"}};
+    char want[64];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        RUN(f, "SET", "x", "10");
+        snprintf(want, sizeof want, "$%zu\r\n%s\r\n", strlen(good[i].want), good[i].want);
+        const char *r = RUN(f, "INCRBYFLOAT", "x", good[i].by);
+        if (strcmp(r, want) != 0) fail_msg("INCRBYFLOAT 10 by '%s': %s", good[i].by, r);
+    }
+    /* infinity is a number, but not a result */
+    static const char *const inf[] = {"inf", "-inf", "+inf", "INF", "infinity", "-Infinity"};
+    for (size_t i = 0; i < sizeof inf / sizeof inf[0]; i++)
+        EXPECT(f, "-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT", "x", inf[i]);
+    /* Redis's buffer is 5120 bytes: 5119 characters are a number, 5120 not */
+    char *big = malloc(5121);
+    assert_non_null(big);
+    memcpy(big, "1.", 2);
+    memset(big + 2, '0', 5117);
+    big[5119] = '\0';
+    RUN(f, "SET", "x", "10");
+    assert_string_equal(incrbyfloat_bin(f, big, 5119), "$2\r\n11\r\n");
+    big[5119] = '0';
+    big[5120] = '\0';
+    assert_string_equal(incrbyfloat_bin(f, big, 5120), NOTFLOAT);
+    free(big);
+}
+
+/* INCRBY/DECRBY take Redis's string2ll: optional '-', digits, no leading
+ * zeros, at most 20 characters, within a long long. */
+static void test_incrby_argument_syntax(void **state)
+{
+    fx *f = *state;
+    static const char *const bad[] = {"", "+1", "+0", "-0", "01", "00", " 1", "1 ", "1e3", "0x10", "1.0", "-",
+                                      "9223372036854775808", "-9223372036854775809", "11111111111111111111",
+                                      "00000000000000000001", "inf"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        RUN(f, "SET", "n", "10");
+        if (strcmp(RUN(f, "INCRBY", "n", bad[i]), NOTINT) != 0) fail_msg("INCRBY '%s' should be refused", bad[i]);
+        if (strcmp(RUN(f, "DECRBY", "n", bad[i]), NOTINT) != 0) fail_msg("DECRBY '%s' should be refused", bad[i]);
+    }
+    const char *argv[] = {"INCRBY", "n", "1\0002"};
+    size_t lens[] = {6, 1, 3};
+    assert_string_equal(fx_runv(f, 3, argv, lens), NOTINT);
+    RUN(f, "SET", "n", "10");
+    EXPECT(f, ":-9223372036854775798\r\n", "INCRBY", "n", "-9223372036854775808");
+    EXPECT(f, ":-9223372036854775798\r\n", "INCRBY", "n", "0");
+}
+
+/* The two parsers every handler uses, directly. */
+static void test_number_parsers(void **state)
+{
+    (void)state;
+    long long ll;
+    assert_int_equal(tc_parse_ll("0", 1, &ll), 0);
+    assert_int_equal(ll, 0);
+    assert_int_equal(tc_parse_ll("-9223372036854775808", 20, &ll), 0);
+    assert_true(ll == LLONG_MIN);
+    assert_int_equal(tc_parse_ll("9223372036854775807", 19, &ll), 0);
+    assert_true(ll == LLONG_MAX);
+    static const char *const bad_ll[] = {"", "-", "+1", "-0", "01", " 1", "1 ", "1e3", "0x1", "9223372036854775808",
+                                         "-9223372036854775809", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_ll / sizeof bad_ll[0]; i++)
+        if (tc_parse_ll(bad_ll[i], strlen(bad_ll[i]), &ll) == 0) fail_msg("tc_parse_ll '%s' should fail", bad_ll[i]);
+    assert_int_equal(tc_parse_ll("1\0002", 3, &ll), -1);
+    assert_int_equal(tc_parse_ll("12", 1, &ll), 0); /* the length given is the argument */
+    assert_int_equal(ll, 1);
+
+    long double ld;
+    assert_int_equal(tc_parse_ld("1e3", 3, &ld), 0);
+    assert_true(ld == 1000.0L);
+    assert_int_equal(tc_parse_ld("-inf", 4, &ld), 0);
+    assert_true(isinf(ld) && ld < 0);
+    assert_int_equal(tc_parse_ld("1\0002", 3, &ld), -1);
+    assert_int_equal(tc_parse_ld("1\000", 2, &ld), -1);
+    assert_int_equal(tc_parse_ld("12", 1, &ld), 0);
+    assert_true(ld == 1.0L);
+    static const char *const bad_ld[] = {"", " 1", "1 ", "nan", "1e5000", "abc", "1e"};
+    for (size_t i = 0; i < sizeof bad_ld / sizeof bad_ld[0]; i++)
+        if (tc_parse_ld(bad_ld[i], strlen(bad_ld[i]), &ld) == 0) fail_msg("tc_parse_ld '%s' should fail", bad_ld[i]);
+}
+
 static void test_append_strlen(void **state)
 {
     fx *f = *state;
@@ -274,7 +394,8 @@ int main(void)
         T(test_get_set_basic),      T(test_set_nx_xx_get),          T(test_set_expiry_options),
         T(test_set_ifeq),           T(test_expired_key_is_never_returned), T(test_setnx_setex_psetex),
         T(test_mget_mset_msetnx),   T(test_getset_getdel_getex),    T(test_incr_family),
-        T(test_incrbyfloat),        T(test_append_strlen),          T(test_getrange),
+        T(test_incrbyfloat),        T(test_incrbyfloat_edge_cases), T(test_incrby_argument_syntax),
+        T(test_number_parsers),     T(test_append_strlen),          T(test_getrange),
         T(test_setrange),           T(test_resp3_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
