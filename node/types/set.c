@@ -363,20 +363,6 @@ static tc_key *image_decode(tc_keyspace *ks, const char *key, size_t klen, const
     return k;
 }
 
-static tc_key *copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t klen, int64_t expire_at)
-{
-    /* Through the image form (encoding, order and seed kept): src may be
-     * the key replaced, so it is read completely first. */
-    tc_buf b = {0};
-    const char *p;
-    size_t len;
-    char err[64];
-    tc_key *k = NULL;
-    if (image_encode(src, &b, &p, &len) == 0) k = image_decode(ks, key, klen, p, len, expire_at, err, sizeof err);
-    tc_buf_free(&b);
-    return k;
-}
-
 const tc_type_ops tc_set_type = {
     .type = TC_TYPE_SET,
     .name = "set",
@@ -387,5 +373,5 @@ const tc_type_ops tc_set_type = {
     .digest = digest,
     .image_encode = image_encode,
     .image_decode = image_decode,
-    .copy = copy,
+    .copy = NULL, /* through the image form (tc_key_copy) */
 };

@@ -10,6 +10,22 @@ static const tc_type_ops *const registry[TC_TYPE_MAX + 1] = {
 
 const tc_type_ops *tc_type_ops_of(unsigned t) { return t <= TC_TYPE_MAX ? registry[t] : NULL; }
 
+tc_key *tc_key_copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t klen, int64_t expire_at)
+{
+    const tc_type_ops *ops = tc_key_type(src);
+    if (!ops) return NULL;
+    if (ops->copy) return ops->copy(ks, src, key, klen, expire_at);
+    tc_buf b = {0};
+    const char *p;
+    size_t len;
+    char err[64];
+    tc_key *k = NULL;
+    if (ops->image_encode(src, &b, &p, &len) == 0)
+        k = ops->image_decode(ks, key, klen, p, len, expire_at, err, sizeof err);
+    tc_buf_free(&b);
+    return k;
+}
+
 const char *tc_key_type_name(const tc_key *k)
 {
     if (!k) return "none";

@@ -83,9 +83,16 @@ typedef struct tc_type_ops {
                             int64_t expire_at, char *err, size_t errlen);
     /* Creates (or replaces) key in ks holding a copy of src's value, same
      * encoding, deadline expire_at; src may belong to another keyspace. The
-     * new key, or NULL when out of memory (nothing changed). */
+     * new key, or NULL when out of memory (nothing changed). NULL: copies go
+     * through the image form (tc_key_copy). */
     tc_key *(*copy)(tc_keyspace *ks, const tc_key *src, const char *key, size_t klen, int64_t expire_at);
 } tc_type_ops;
+
+/* A copy of src's value as key in ks (COPY, restore staging): the type's
+ * copy, else through its image form — src is read completely before the
+ * destination is created, so src may be the key being replaced. NULL when
+ * out of memory (nothing changed). */
+tc_key *tc_key_copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t klen, int64_t expire_at);
 
 /* The registry: the operations of type number t, or NULL when tricache has
  * no such type. */
