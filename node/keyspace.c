@@ -603,18 +603,31 @@ size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work)
     return deleted;
 }
 
-size_t tc_ks_expired_sample(tc_keyspace *ks, int64_t now_ms, size_t max, tc_ks_key_fn fn, void *ud)
+size_t tc_ks_expired_sweep(tc_keyspace *ks, int64_t now_ms, size_t max, size_t max_scan, tc_ks_key_fn fn, void *ud,
+                           int *more)
 {
-    size_t found = 0;
-    /* Random probes may repeat a key; a repeat only costs a no-op delete. */
-    size_t probes = max * 4;
-    for (size_t i = 0; i < probes && found < max && ks->nvolatile > 0; i++) {
-        tc_key *k = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
+    size_t found = 0, scanned = 0, n = ks->nvolatile;
+    *more = 0;
+    if (n == 0) {
+        ks->expire_swept = 0;
+        return 0;
+    }
+    if (ks->expire_cursor >= n) ks->expire_cursor = 0;
+    while (ks->expire_swept < n) {
+        if (found == max || scanned == max_scan) {
+            *more = 1;
+            return found;
+        }
+        tc_key *k = ks->volatile_keys[ks->expire_cursor];
         if (k->expire_at <= now_ms) {
             fn(ud, k->data, k->klen);
             found++;
         }
+        scanned++;
+        ks->expire_swept++;
+        if (++ks->expire_cursor == n) ks->expire_cursor = 0;
     }
+    ks->expire_swept = 0; /* a pass is over: the next call starts another */
     return found;
 }
 

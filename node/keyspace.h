@@ -84,6 +84,8 @@ typedef struct tc_keyspace {
     size_t nvolatile, volatile_cap;
 
     uint64_t rng;            /* xorshift state for sampling */
+    size_t expire_cursor;    /* where replicated expiry's sweep of volatile_keys goes on */
+    size_t expire_swept;     /* keys the current sweep pass has looked at */
     uint64_t lfu_rng;        /* xorshift state for LFU counter increments */
 
     /* 1: an access that finds an expired key deletes it (standalone/primary).
@@ -162,11 +164,17 @@ uint64_t tc_ks_scan(tc_keyspace *ks, uint64_t cursor, tc_ks_scan_fn fn, void *ud
  * Returns the number deleted. */
 size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work);
 
-/* Replicated expiry: calls fn for up to max keys found expired by sampling
- * the keys with deadlines, deleting nothing (the primary turns them into a
- * log entry). Returns how many it reported. */
+/* Replicated expiry: walks the keys with deadlines from where the last
+ * call stopped, looking at no more than max_scan of them, and calls fn for
+ * up to max expired ones, deleting nothing (the primary turns them into a
+ * log entry). A sweep in order, not random sampling, finds every expired
+ * key within one pass over the keys with deadlines, however few are left.
+ * Returns how many it reported; *more says whether the pass stopped on a
+ * limit (max or max_scan) before it had looked at every key; a pass that
+ * ends says 0, and the next call starts a new one. */
 typedef void (*tc_ks_key_fn)(void *ud, const char *key, size_t klen);
-size_t tc_ks_expired_sample(tc_keyspace *ks, int64_t now_ms, size_t max, tc_ks_key_fn fn, void *ud);
+size_t tc_ks_expired_sweep(tc_keyspace *ks, int64_t now_ms, size_t max, size_t max_scan, tc_ks_key_fn fn, void *ud,
+                           int *more);
 
 /* Moves up to n buckets of an ongoing rehash; returns 1 if more remain. */
 int tc_ks_rehash_step(tc_keyspace *ks, size_t n);
