@@ -39,7 +39,7 @@
  * type adds its number here when its record layout is in FORMAT.md §4).
  * Readers refuse types they do not know rather than skip them: restoring a
  * keyspace with keys silently missing is worse than refusing to restore. */
-enum tc_snapshot_type { TC_SNAPSHOT_STRING = 0 };
+enum tc_snapshot_type { TC_SNAPSHOT_STRING = 0, TC_SNAPSHOT_ZSET = 3 };
 
 enum {
     TC_SNAPSHOT_OK = 0,

@@ -28,7 +28,8 @@
  * image record. Redis's OBJ_* numbering. */
 enum tc_type {
     TC_TYPE_STRING = 0,
-    /* reserved: 1 list, 2 set, 3 sorted set, 4 hash */
+    /* reserved: 1 list, 2 set, 4 hash */
+    TC_TYPE_ZSET = 3,
     TC_TYPE_MAX = 15,
 };
 
@@ -93,5 +94,6 @@ const char *tc_key_type_name(const tc_key *k);
 
 /* The types (one file each in node/types/). */
 extern const tc_type_ops tc_string_type;
+extern const tc_type_ops tc_zset_type; /* zset.h */
 
 #endif
