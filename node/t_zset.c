@@ -378,7 +378,7 @@ static void zrange_generic(tc_ctx *c, size_t key_at, const tc_slice *dst, int by
     for (size_t j = key_at + 3; j < c->argc; j++) {
         size_t left = c->argc - j - 1;
         const tc_slice *a = &c->argv[j];
-        if (tc_arg_is(a, "withscores")) {
+        if (!dst && tc_arg_is(a, "withscores")) {
             withscores = 1;
         } else if (tc_arg_is(a, "limit") && left >= 2) {
             if (tc_parse_ll(c->argv[j + 1].p, c->argv[j + 1].len, &offset) != 0 ||
@@ -609,11 +609,8 @@ static void zpopminmax(tc_ctx *c, int max)
     }
     long long count = -1;
     if (c->argc == 3) {
-        if (tc_parse_ll(c->argv[2].p, c->argv[2].len, &count) != 0) {
-            tc_reply_error(c->r, TC_ERR_NOT_INT);
-            return;
-        }
-        if (count < 0) {
+        /* Redis's getPositiveLongFromObjectOrReply: one text for both */
+        if (tc_parse_ll(c->argv[2].p, c->argv[2].len, &count) != 0 || count < 0) {
             tc_reply_error(c->r, "ERR value is out of range, must be positive");
             return;
         }
@@ -628,11 +625,7 @@ void tc_cmd_zpopmax(tc_ctx *c) { zpopminmax(c, 1); }
 void tc_cmd_zmpop(tc_ctx *c)
 {
     long long numkeys, count = -1;
-    if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &numkeys) != 0) {
-        tc_reply_error(c->r, TC_ERR_NOT_INT);
-        return;
-    }
-    if (numkeys < 1) {
+    if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &numkeys) != 0 || numkeys < 1) {
         tc_reply_error(c->r, "ERR numkeys should be greater than 0");
         return;
     }
@@ -651,11 +644,7 @@ void tc_cmd_zmpop(tc_ctx *c)
     for (size_t j = where + 1; j < c->argc; j++) {
         if (count == -1 && tc_arg_is(&c->argv[j], "count") && j + 1 < c->argc) {
             j++;
-            if (tc_parse_ll(c->argv[j].p, c->argv[j].len, &count) != 0) {
-                tc_reply_error(c->r, TC_ERR_NOT_INT);
-                return;
-            }
-            if (count < 1) {
+            if (tc_parse_ll(c->argv[j].p, c->argv[j].len, &count) != 0 || count < 1) {
                 tc_reply_error(c->r, "ERR count should be greater than 0");
                 return;
             }
@@ -751,8 +740,8 @@ void tc_cmd_zrandmember(tc_ctx *c)
         for (unsigned long long i = 0; i < count; i++) reply_rank(c, k, rand_below(size), withscores);
         return;
     }
-    if (count >= size) { /* the whole set, in order (Redis answers with a range) */
-        tc_zreply_range(c, k, 0, size, 0, withscores);
+    if (count >= size) { /* the whole set: Redis 7.0 answers a reverse range */
+        tc_zreply_range(c, k, size - 1, size, 1, withscores);
         return;
     }
     /* count distinct ranks: Floyd's sampling, in the order picked */

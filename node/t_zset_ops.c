@@ -130,11 +130,7 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
             withscores = 1;
             j++;
         } else if (card_only && remaining >= 2 && tc_arg_is(a, "limit")) {
-            if (tc_parse_ll(c->argv[j + 1].p, c->argv[j + 1].len, &limit) != 0) {
-                tc_reply_error(c->r, TC_ERR_NOT_INT);
-                goto out;
-            }
-            if (limit < 0) {
+            if (tc_parse_ll(c->argv[j + 1].p, c->argv[j + 1].len, &limit) != 0 || limit < 0) {
                 tc_reply_error(c->r, "ERR LIMIT can't be negative");
                 goto out;
             }

@@ -24,12 +24,14 @@ size_t zp_count(const zpack *p) { return get32(p); }
 size_t zp_bytes(const zpack *p) { return ZP_HEADER + get32(p + 4); }
 
 /* The tag for a score: the smallest integer width that holds it exactly,
- * or 0 for a double (non-integers, -0.0, infinities, beyond 2^53). */
+ * or 0 for a double (non-integers, infinities, beyond 2^53). -0.0 becomes
+ * the integer 0, as in Redis's listpack (which stores "-0" as the integer 0,
+ * so a small set answers 0 where a large one answers -0). */
 static int score_tag(double s, int64_t *iv)
 {
     if (!(s > -9007199254740992.0 && s < 9007199254740992.0)) return 0;
     int64_t v = (int64_t)s;
-    if ((double)v != s || (v == 0 && signbit(s))) return 0;
+    if ((double)v != s) return 0;
     *iv = v;
     if (v >= INT8_MIN && v <= INT8_MAX) return 1;
     if (v >= INT16_MIN && v <= INT16_MAX) return 2;
