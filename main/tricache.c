@@ -10,6 +10,7 @@
 
 #include "backup_job.h"
 #include "config.h"
+#include "lazyfree.h"
 #include "log.h"
 #include "raft_node.h"
 #include "server.h"
@@ -115,6 +116,8 @@ int main(int argc, char **argv)
         if (node_id) tc_server_free(&server);
         return 0;
     }
+    /* Big values are freed by a thread of their own (node/lazyfree.h). */
+    if (tc_lazyfree_start() != 0) fprintf(stderr, "tricache: no background free thread; big values are freed inline\n");
     if (tc_server_open(&server, err, sizeof err) != 0) {
         fprintf(stderr, "tricache: %s\n", err);
         tc_server_free(&server);
@@ -137,5 +140,6 @@ int main(int argc, char **argv)
     tc_server_loop(&server);
     tc_backup_job_stop(&backups);
     tc_server_free(&server);
+    tc_lazyfree_stop(); /* after the keyspace went: it frees what that queued, then joins */
     return 0;
 }

@@ -349,7 +349,7 @@ int tc_snapshot_reader_next(tc_snapshot_reader *r, tc_snapshot_record *rec)
     rec->expire_at_ms = (int64_t)tc__snap_get64(head + 1);
     rec->key_len = tc__snap_get32(head + 9);
     rec->value_len = tc__snap_get32(head + 13);
-    if (rec->type != TC_SNAPSHOT_STRING && rec->type != TC_SNAPSHOT_ZSET)
+    if (!tc_snapshot_type_known(rec->type))
         return FAIL(TC_SNAPSHOT_EVERSION,
                     "%s: record %llu (block %llu) has type %u, which this tricache does not "
                     "know; restore it with a newer tricache",

@@ -39,7 +39,12 @@
  * type adds its number here when its record layout is in FORMAT.md §4).
  * Readers refuse types they do not know rather than skip them: restoring a
  * keyspace with keys silently missing is worse than refusing to restore. */
-enum tc_snapshot_type { TC_SNAPSHOT_STRING = 0, TC_SNAPSHOT_ZSET = 3 };
+enum tc_snapshot_type { TC_SNAPSHOT_STRING = 0, TC_SNAPSHOT_SET = 2, TC_SNAPSHOT_ZSET = 3, TC_SNAPSHOT_HASH = 4 };
+static inline int tc_snapshot_type_known(unsigned t)
+{
+    return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
+           t == TC_SNAPSHOT_HASH;
+}
 
 enum {
     TC_SNAPSHOT_OK = 0,

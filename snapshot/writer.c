@@ -199,7 +199,7 @@ int tc_snapshot_writer_add(tc_snapshot_writer *w, const tc_snapshot_record *rec)
      * it yet, so it is reported without poisoning the writer. */
     const char *why = NULL;
     if (w->finished) why = "the snapshot is already finished";
-    else if (rec->type != TC_SNAPSHOT_STRING && rec->type != TC_SNAPSHOT_ZSET) why = "unknown record type";
+    else if (!tc_snapshot_type_known(rec->type)) why = "unknown record type";
     else if (rec->key_len > TC_SNAPSHOT_MAX_KEY) why = "key longer than 512 MiB";
     else if (rec->value_len > TC_SNAPSHOT_MAX_VALUE) why = "value longer than 512 MiB";
     else if (rec->expire_at_ms < 0) why = "negative expiry time";

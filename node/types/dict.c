@@ -2,6 +2,8 @@
 #include "dict.h"
 
 #include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
 #include <string.h>
 
 #define MIN_BITS 2 /* 4 buckets */
@@ -419,4 +421,22 @@ tc_dict_entry *tc_dict_random(tc_dict *d, uint64_t (*next)(void *), void *ud)
 size_t tc_dict_memory(const tc_dict *d)
 {
     return sizeof *d + (nbuckets(d, 0) + nbuckets(d, 1)) * sizeof(tc_dict_entry *) + d->entry_bytes;
+}
+
+void tc_dict_process_seed(uint64_t seed[2])
+{
+    static uint64_t s[2];
+    static int drawn;
+    if (!drawn) {
+        if (getrandom(s, sizeof s, 0) != sizeof s) {
+            /* No entropy source: the clock is better than a constant. */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            s[0] = tc_siphash13((uint64_t)ts.tv_nsec, (uint64_t)ts.tv_sec, &ts, sizeof ts);
+            s[1] = ~s[0] * 0x9e3779b97f4a7c15ull;
+        }
+        drawn = 1;
+    }
+    seed[0] = s[0];
+    seed[1] = s[1];
 }

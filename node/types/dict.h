@@ -99,6 +99,11 @@ tc_dict_entry *tc_dict_random(tc_dict *d, uint64_t (*next)(void *), void *ud);
  * values point at, not malloc's rounding). */
 size_t tc_dict_memory(const tc_dict *d);
 
+/* A seed this process drew at random (once, from getrandom): for dicts
+ * whose layout only this node sees (hashes: nothing replicated depends on
+ * where a field sits), so that nobody outside can predict collisions. */
+void tc_dict_process_seed(uint64_t seed[2]);
+
 /* SipHash-1-3 of p under (k0, k1): the dict's hash, for callers that need
  * the same keyed hash elsewhere. */
 uint64_t tc_siphash13(uint64_t k0, uint64_t k1, const void *p, size_t len);
