@@ -2,27 +2,70 @@
  * zunionInterDiffGenericCommand (argument order, errors, aggregation, NaN
  * to 0). Results are collected with their own copies of the members,
  * sorted, then replied or stored, so a destination that is also a source is
- * fine.
- *
- * Redis also accepts plain sets as inputs (every member scoring 1); sets
- * are not in this branch, so a set input answers WRONGTYPE for now. */
+ * fine. Plain sets are inputs too, every member scoring 1, as in Redis. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "t_zset.h"
 #include "types/dict.h"
+#include "types/set.h"
 
 enum { OP_UNION, OP_INTER, OP_DIFF };
 enum { AGG_SUM, AGG_MIN, AGG_MAX };
 
 typedef struct src {
-    tc_key *k; /* NULL: missing key, an empty input */
+    tc_key *k;  /* NULL: missing key, an empty input */
+    int is_set; /* a plain set (t_set.c): members score 1 */
+    tc_set set;
     double weight;
     size_t idx; /* position on the command line, the tie-break of the sort */
 } src;
 
-static size_t src_card(const src *s) { return s->k ? tc_zset_card(s->k) : 0; }
+static size_t src_card(const src *s)
+{
+    if (!s->k) return 0;
+    return s->is_set ? tc_set_size(&s->set) : tc_zset_card(s->k);
+}
+
+/* The input's score for member m (1 for a set member); 0 when absent. */
+static int src_score(const src *s, const char *m, size_t len, double *score)
+{
+    if (!s->k) return 0;
+    if (!s->is_set) return tc_zset_score(s->k, m, len, score);
+    *score = 1.0;
+    return tc_set_has(&s->set, m, len);
+}
+
+/* Iteration over either kind of input. */
+typedef struct src_iter {
+    const src *s;
+    tc_zit zi;
+    tc_set_iter si;
+    tc_set_member sm;
+} src_iter;
+
+static void src_iter_init(src_iter *it, const src *s)
+{
+    it->s = s;
+    if (s->is_set) tc_set_iter_init(&it->si, &s->set);
+    else tc_zit_init(&it->zi, s->k, 0, 0);
+}
+
+static int src_next(src_iter *it, tc_zel *e)
+{
+    if (!it->s->is_set) return tc_zit_next(&it->zi, e);
+    if (!tc_set_next(&it->si, &it->sm)) return 0;
+    e->m = it->sm.p;
+    e->len = it->sm.len;
+    e->score = 1.0;
+    return 1;
+}
+
+static void src_iter_done(src_iter *it)
+{
+    if (!it->s->is_set) tc_zit_done(&it->zi);
+}
 
 static int by_card(const void *a, const void *b)
 {
@@ -46,11 +89,11 @@ static void aggregate(double *target, double v, int agg)
 
 static int add_union(tc_dict *acc, tc_zvec *v, const src *s, int agg)
 {
-    tc_zit it;
+    src_iter it;
     tc_zel e;
-    tc_zit_init(&it, s->k, 0, 0);
+    src_iter_init(&it, s);
     int rc = 0;
-    while (rc == 0 && tc_zit_next(&it, &e)) {
+    while (rc == 0 && src_next(&it, &e)) {
         double score = s->weight * e.score;
         if (isnan(score)) score = 0;
         int added;
@@ -67,7 +110,7 @@ static int add_union(tc_dict *acc, tc_zvec *v, const src *s, int agg)
             aggregate(&v->v[(uintptr_t)tc_dict_ptr(de) - 1].score, score, agg);
         }
     }
-    tc_zit_done(&it);
+    src_iter_done(&it);
     return rc;
 }
 
@@ -98,9 +141,16 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
     }
     size_t j = numkeys_at + 1;
     for (size_t i = 0; i < (size_t)setnum; i++, j++) {
-        int wrong;
-        srcs[i].k = tc_zset_lookup(c, &c->argv[j], &wrong);
-        if (wrong) goto out;
+        tc_key *k = tc_ks_find(c->ks, c->argv[j].p, c->argv[j].len, c->now_ms);
+        if (k && k->type != TC_TYPE_ZSET && k->type != TC_TYPE_SET) {
+            tc_reply_error(c->r, TC_ERR_WRONGTYPE);
+            goto out;
+        }
+        srcs[i].k = k;
+        if (k && k->type == TC_TYPE_SET) {
+            srcs[i].is_set = 1;
+            srcs[i].set = tc_set_of(k);
+        }
         srcs[i].weight = 1.0;
         srcs[i].idx = i;
     }
@@ -146,16 +196,16 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
     int oom = 0;
     if (op != OP_DIFF) qsort(srcs, (size_t)setnum, sizeof *srcs, by_card);
     if (op == OP_INTER && src_card(&srcs[0]) > 0) {
-        tc_zit it;
+        src_iter it;
         tc_zel e;
-        tc_zit_init(&it, srcs[0].k, 0, 0);
-        while (!oom && tc_zit_next(&it, &e)) {
+        src_iter_init(&it, &srcs[0]);
+        while (!oom && src_next(&it, &e)) {
             double score = srcs[0].weight * e.score;
             if (isnan(score)) score = 0;
             size_t i = 1;
             for (; i < (size_t)setnum; i++) {
                 double value;
-                if (!tc_zset_score(srcs[i].k, e.m, e.len, &value)) break;
+                if (!src_score(&srcs[i], e.m, e.len, &value)) break;
                 aggregate(&score, value * srcs[i].weight, agg);
             }
             if (i < (size_t)setnum) continue;
@@ -166,7 +216,7 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
                 oom = 1;
             }
         }
-        tc_zit_done(&it);
+        src_iter_done(&it);
     } else if (op == OP_UNION) {
         tc_dict *acc = tc_dict_new(1, 0x243f6a8885a308d3ull, 0x13198a2e03707344ull);
         if (!acc) oom = 1;
@@ -174,17 +224,17 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
             if (srcs[i].k && add_union(acc, &v, &srcs[i], agg) != 0) oom = 1;
         if (acc) tc_dict_free(acc, NULL);
     } else if (op == OP_DIFF && srcs[0].k) {
-        tc_zit it;
+        src_iter it;
         tc_zel e;
-        tc_zit_init(&it, srcs[0].k, 0, 0);
-        while (!oom && tc_zit_next(&it, &e)) {
+        src_iter_init(&it, &srcs[0]);
+        while (!oom && src_next(&it, &e)) {
             size_t i = 1;
             double ignored;
             for (; i < (size_t)setnum; i++)
-                if (srcs[i].k && tc_zset_score(srcs[i].k, e.m, e.len, &ignored)) break;
+                if (src_score(&srcs[i], e.m, e.len, &ignored)) break;
             if (i == (size_t)setnum && tc_zvec_push(&v, e.score, e.m, e.len) != 0) oom = 1;
         }
-        tc_zit_done(&it);
+        src_iter_done(&it);
     }
     if (oom) {
         tc_reply_error(c->r, "ERR out of memory");

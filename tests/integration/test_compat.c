@@ -170,7 +170,9 @@ static const char *const zset_script[] = {
     "OBJECT ENCODING u2", "ZRANGE u2 0 -1 WITHSCORES", "ZREM u2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     "OBJECT ENCODING u2", "ZADD e 1 a", "ZADD e XX 1 b", "ZADD nokey2 XX 1 a", "EXISTS nokey2", "ZADD nokey2 XX INCR 1 a",
     "ZADD e INCR GT -1 a", "ZADD e 1.0 b 1.50 c 2e2 d 0x10 h", "ZRANGE e 0 -1 WITHSCORES", "ZADD e \"\" a", "ZADD e \" 1\" a",
-    "ZCOUNT e \"\" 1", "ZCOUNT e ( (1", "FLUSHALL",
+    "ZCOUNT e \"\" 1", "ZCOUNT e ( (1", "SADD plain b x 7", "ZUNION 2 e plain WITHSCORES",
+    "ZINTER 2 plain e WEIGHTS 3 1 WITHSCORES", "ZDIFF 2 plain e", "ZINTERCARD 2 e plain", "ZUNIONSTORE fromset 1 plain",
+    "ZRANGE fromset 0 -1 WITHSCORES", "ZRANGE plain 0 -1", "FLUSHALL",
 };
 
 /* The same with sets past 128 members (the large encoding): built by the
