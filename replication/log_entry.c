@@ -147,7 +147,7 @@ int tc_entry_open(tc_entry_reader *r, const void *data, size_t len, char *err, s
 long tc_entry_next(tc_entry_reader *r, tc_slice **argv, size_t *cap)
 {
     if (r->next >= r->ncommands) return 0;
-    uint64_t argc;
+    uint64_t argc = 0; /* set by get_varint; gcc -O3 cannot see it */
     get_varint(&r->p, r->end, &argc); /* validated by tc_entry_open */
     if (argc > *cap) {
         size_t ncap = argc < 16 ? 16 : (size_t)argc;
@@ -157,7 +157,7 @@ long tc_entry_next(tc_entry_reader *r, tc_slice **argv, size_t *cap)
         *cap = ncap;
     }
     for (uint64_t a = 0; a < argc; a++) {
-        uint64_t l;
+        uint64_t l = 0;
         get_varint(&r->p, r->end, &l);
         (*argv)[a].p = (const char *)r->p;
         (*argv)[a].len = (size_t)l;
