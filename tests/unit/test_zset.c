@@ -153,6 +153,15 @@ static void test_scan_and_random(void **state)
     assert_memory_equal(r, "*100\r\n", 6);
     r = RUN(f, "ZRANDMEMBER", "big", "-2000");
     assert_memory_equal(r, "*2000\r\n", 7);
+    /* removals by range in the large encoding (dict entries and tree slots) */
+    EXPECT(f, ":100\r\n", "ZREMRANGEBYRANK", "big", "0", "99");
+    EXPECT(f, ":101\r\n", "ZREMRANGEBYSCORE", "big", "500", "600");
+    EXPECT(f, "*4\r\n$5\r\n00999\r\n$3\r\n999\r\n$5\r\n00998\r\n$3\r\n998\r\n", "ZPOPMAX", "big", "2");
+    EXPECT(f, ":10\r\n", "ZREMRANGEBYLEX", "big", "[00100", "(00110");
+    EXPECT(f, ":787\r\n", "ZCARD", "big");
+    EXPECT(f, ":0\r\n", "ZRANK", "big", "00110");
+    EXPECT(f, ":787\r\n", "ZREMRANGEBYRANK", "big", "0", "-1");
+    EXPECT(f, ":0\r\n", "EXISTS", "big");
 }
 
 /* Image records and COPY-like copies keep members, scores and encoding. */
