@@ -1,9 +1,11 @@
-/* Internals shared by backup.c and its two backends (backup_file.c,
- * backup_s3.c); nothing outside snapshot/ includes it except the backup
- * tests. Names are tc__bk_* (double underscore: not API).
+/* Internals shared by the files of backup/ (destination.c, manifest.c,
+ * util.c and the two backends dest_file.c and dest_s3.c); nothing outside
+ * backup/ includes it except the backup tests. Names are tc__bk_* (double
+ * underscore: not API).
  *
- * backup.c owns everything that is the same for every destination: names,
- * manifests, hashing what is streamed, listing rules, retention. A backend
+ * destination.c owns everything that is the same for every destination:
+ * names, hashing what is streamed, listing rules, retention; manifest.c the
+ * manifests; util.c the helpers all of them use. A backend
  * only moves opaque objects ("N.tcsnap", "N.manifest") to and from one
  * place, through the table of operations below. */
 #ifndef TC_BACKUP_INTERNAL_H
@@ -99,6 +101,9 @@ void tc__bk_errf(char *err, size_t errlen, const char *fmt, ...)
  * small (it then holds the truncated text). */
 int tc__bk_fmt(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A character a backup name may hold: [A-Za-z0-9._-]. */
+int tc__bk_name_char_ok(unsigned char c);
+
 /* 0 if name is a valid backup name ([A-Za-z0-9._-], not starting with a
  * dot, shorter than TC_BACKUP_MAX_NAME); else TC_BACKUP_EINVAL and why. */
 int tc__bk_check_name(const char *name, const char *url, char *err, size_t errlen);
@@ -111,7 +116,7 @@ void tc__bk_hex(const unsigned char digest[32], char out[65]);
 int tc__bk_hash_file(const char *path, uint64_t total, tc_backup_progress_fn progress, void *ud,
                      uint64_t *size, char sha256[65], char *err, size_t errlen);
 
-/* Manifests (backup.c). encode returns the length written (without NUL)
+/* Manifests (manifest.c). encode returns the length written (without NUL)
  * or TC_BACKUP_EINVAL when a field cannot be written (bad name, cluster
  * with a NUL, ...). decode is strict: exactly the known fields, each once,
  * of the right type and range; `what` names the object in messages. */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "keyspace_image.h"
-#include "fork_child.h"
+#include "common.h"
 #include "log.h"
 
 #define POLL_MS 100
@@ -302,6 +302,13 @@ static int op_bgsave(void *ud, tc_client *waiter, const char *url, int schedule,
     return 0;
 }
 
+static int op_busy(void *ud, int *last_ok)
+{
+    tc_backup_job *j = ud;
+    *last_ok = j->last_ok;
+    return j->child != 0;
+}
+
 /* INFO persistence: Redis's rdb_* fields for the backups, then ours. */
 static void info_persistence(void *ud, tc_buf *b)
 {
@@ -361,7 +368,7 @@ int tc_backup_job_init(tc_backup_job *j, tc_server *s, const tc_snapshot_keydir 
     j->timer.data = j;
     uv_timer_start(&j->timer, on_timer, POLL_MS, POLL_MS);
     uv_unref((uv_handle_t *)&j->timer); /* never what keeps the loop alive */
-    static const tc_persistence_ops persistence = {.bgsave = op_bgsave, .backup_requested = op_backup_requested};
+    static const tc_persistence_ops persistence = {.bgsave = op_bgsave, .busy = op_busy, .backup_requested = op_backup_requested};
     tc_server_set_persistence(s, &persistence, j);
     tc_info_add(s, "persistence", NULL, info_persistence, j, 1);
     return 0;

@@ -7,13 +7,16 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 
 add_library(tcbackup STATIC
   ${CMAKE_SOURCE_DIR}/backup/destination.c
+  ${CMAKE_SOURCE_DIR}/backup/manifest.c
+  ${CMAKE_SOURCE_DIR}/backup/util.c
   ${CMAKE_SOURCE_DIR}/backup/dest_file.c
   ${CMAKE_SOURCE_DIR}/backup/dest_s3.c
   ${CMAKE_SOURCE_DIR}/backup/s3_credentials.c
   ${CMAKE_SOURCE_DIR}/backup/s3_request.c
 )
 target_include_directories(tcbackup PUBLIC ${CMAKE_SOURCE_DIR}/backup)
-target_link_libraries(tcbackup PUBLIC tcsnapshot PkgConfig::CURL PkgConfig::LIBCRYPTO)
+# common/: the JSON reader and writer of manifests.
+target_link_libraries(tcbackup PUBLIC tcsnapshot tccommon PkgConfig::CURL PkgConfig::LIBCRYPTO)
 
 add_library(tcbackupjob STATIC ${CMAKE_SOURCE_DIR}/backup/job.c)
 target_link_libraries(tcbackupjob PUBLIC tcimage tcbackup)
@@ -32,7 +35,7 @@ if(CMOCKA_FOUND AND NOT TC_FUZZ)
   add_executable(test_integration_backup_s3 ${CMAKE_SOURCE_DIR}/tests/integration/test_backup_s3.c
                                             ${CMAKE_SOURCE_DIR}/tests/integration/harness.c)
   target_include_directories(test_integration_backup_s3 PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
-  target_link_libraries(test_integration_backup_s3 PRIVATE tcbackup PkgConfig::CMOCKA)
+  target_link_libraries(test_integration_backup_s3 PRIVATE tcbackup tccommon PkgConfig::CMOCKA)
   add_test(NAME integration_backup_s3 COMMAND test_integration_backup_s3)
   set_tests_properties(integration_backup_s3 PROPERTIES LABELS integration TIMEOUT 600
     ENVIRONMENT "TC_S3RVER=${CMAKE_SOURCE_DIR}/tests/s3/node_modules/.bin/s3rver;TC_BINARY=$<TARGET_FILE:tricache>;TRICACHECTL=$<TARGET_FILE:tricachectl>")

@@ -1,4 +1,4 @@
-#include "fork_child.h"
+#include "common.h"
 
 #include <errno.h>
 #include <fcntl.h>

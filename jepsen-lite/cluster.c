@@ -185,58 +185,69 @@ int jl_cluster_primary(jl_cluster *c, int timeout_ms) {
     int best = -1;
     long long best_term = -1;
     for (int i = 0; i < c->n; i++) {
-        jl_rclient rc;
-        jl_rc_init(&rc);
-        if (jl_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, timeout_ms) != 0)
+        tc_rc rc;
+        tc_rc_init(&rc);
+        if (tc_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, timeout_ms) != 0)
             continue;
-        jl_reply r;
+        tc_rc_reply r;
         const char *argv[] = {"INFO", "replication"};
-        if (jl_rc_call(&rc, timeout_ms, &r, 2, argv) == 0 && r.type == JL_R_BULK) {
+        if (jl_call(&rc, timeout_ms, &r, 2, argv) == 0 && r.type == TC_RC_BULK) {
             char role[32], term[32];
-            if (info_field(r.s, "role", role, sizeof role) && strcmp(role, "master") == 0) {
-                long long t = info_field(r.s, "raft_term", term, sizeof term) ? atoll(term) : 0;
+            if (info_field(r.str, "role", role, sizeof role) && strcmp(role, "master") == 0) {
+                long long t = info_field(r.str, "raft_term", term, sizeof term) ? atoll(term) : 0;
                 if (t > best_term) {
                     best_term = t;
                     best = i;
                 }
             }
         }
-        jl_reply_free(&r);
-        jl_rc_close(&rc);
+        tc_rc_reply_free(&r);
+        tc_rc_close(&rc);
     }
     return best;
 }
 
-int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, jl_reply *out, int argc, const char *const argv[]) {
-    memset(out, 0, sizeof *out);
-    jl_rclient rc;
-    jl_rc_init(&rc);
-    if (jl_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, PROBE_TIMEOUT_MS) != 0)
+int jl_call(tc_rc *c, int timeout_ms, tc_rc_reply *out, int argc, const char *const argv[]) {
+    c->timeout_ms = timeout_ms;
+    int rc = tc_rc_command(c, out, argc, argv, NULL);
+    if (rc == 0)
+        return 0;
+    /* tc_rc_command closed the connection (if it was open) */
+    if (!c->sent)
         return JL_RC_NOTSENT;
-    int r = jl_rc_call(&rc, timeout_ms, out, argc, argv);
-    jl_rc_close(&rc);
+    return rc == -ETIMEDOUT ? JL_RC_TIMEOUT : JL_RC_LOST;
+}
+
+int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, tc_rc_reply *out, int argc, const char *const argv[]) {
+    memset(out, 0, sizeof *out);
+    tc_rc rc;
+    tc_rc_init(&rc);
+    if (tc_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, PROBE_TIMEOUT_MS) != 0)
+        return JL_RC_NOTSENT;
+    int r = jl_call(&rc, timeout_ms, out, argc, argv);
+    tc_rc_close(&rc);
     return r;
 }
 
 /* One command on node i; true if the reply is a status or bulk string
  * equal to want (want NULL: any non-error reply). */
 static bool ask(jl_cluster *c, int i, int argc, const char *const argv[], const char *want) {
-    jl_rclient rc;
-    jl_rc_init(&rc);
-    if (jl_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, PROBE_TIMEOUT_MS) != 0)
+    tc_rc rc;
+    tc_rc_init(&rc);
+    if (tc_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, PROBE_TIMEOUT_MS) != 0)
         return false;
-    jl_reply r;
+    tc_rc_reply r;
     /* cluster_mode: a replica answers reads only after READONLY */
     const char *ro[] = {"READONLY"};
-    if (jl_rc_call(&rc, 1000, &r, 1, ro) != 0) {
-        jl_rc_close(&rc);
+    if (jl_call(&rc, 1000, &r, 1, ro) != 0) {
+        tc_rc_close(&rc);
         return false;
     }
-    jl_reply_free(&r);
-    bool ok = jl_rc_call(&rc, 1000, &r, argc, argv) == 0 && r.type != JL_R_ERROR &&
-              (!want || ((r.type == JL_R_STATUS || r.type == JL_R_BULK) && strcmp(r.s, want) == 0));
-    jl_reply_free(&r);
-    jl_rc_close(&rc);
+    tc_rc_reply_free(&r);
+    bool ok = jl_call(&rc, 1000, &r, argc, argv) == 0 && r.type != TC_RC_ERROR &&
+              (!want || ((r.type == TC_RC_STATUS || r.type == TC_RC_BULK) && strcmp(r.str, want) == 0));
+    tc_rc_reply_free(&r);
+    tc_rc_close(&rc);
     return ok;
 }
 

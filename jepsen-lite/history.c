@@ -244,22 +244,22 @@ typedef struct loader {
     size_t ops_cap, lists_cap;
     u64map pending;  /* process -> op waiting for its completion */
     u64map added;    /* (key, element) -> op that adds it (set model) */
-    jl__json json;
+    tc_json_reader json;
     int64_t last_time;
 } loader;
 
-static int bad(loader *ld, const jl__jnode *at, const char *fmt, ...)
+static int bad(loader *ld, const tc_json *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* "FILE:LINE: message", or "FILE:LINE:COL: message" when at is known. */
-static int bad(loader *ld, const jl__jnode *at, const char *fmt, ...) {
+static int bad(loader *ld, const tc_json *at, const char *fmt, ...) {
     char msg[384];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (at)
-        snprintf(ld->err->msg, sizeof(ld->err->msg), "%s:%zu:%zu: %s", ld->name, ld->line, at->col,
+        snprintf(ld->err->msg, sizeof(ld->err->msg), "%s:%zu:%zu: %s", ld->name, ld->line, at->pos + 1,
                  msg);
     else
         snprintf(ld->err->msg, sizeof(ld->err->msg), "%s:%zu: %s", ld->name, ld->line, msg);
@@ -271,42 +271,41 @@ static int nomem(loader *ld) {
     return JL_ENOMEM;
 }
 
-static int lookup_name(const jl__jnode *v, const char *const *names, int n) {
+static int lookup_name(const tc_json *v, const char *const *names, int n) {
     for (int i = 0; i < n; i++)
         if (strlen(names[i]) == v->len && memcmp(v->s, names[i], v->len) == 0)
             return i;
     return -1;
 }
 
-static const char *jtype_name(jl__jtype t) {
-    static const char *const n[] = {"null", "a boolean", "an integer", "a string", "an array",
-                                    "an object"};
-    return n[t];
+/* Numbers in a history are integers (TC_JSON_INTEGERS_ONLY). */
+static const char *jtype_name(tc_json_type t) {
+    return t == TC_JSON_NUMBER ? "an integer" : tc_json_type_name(t);
 }
 
-static int intern_value(loader *ld, const jl__jnode *v, uint32_t *id) {
+static int intern_value(loader *ld, const tc_json *v, uint32_t *id) {
     int rc = intern_get(ld->h->store, &ld->h->store->values, v->s, v->len, id);
     return rc ? nomem(ld) : 0;
 }
 
 /* A register value: a string, or null where allow_null. */
-static int reg_value(loader *ld, const jl__jnode *v, bool allow_null, const char *what,
+static int reg_value(loader *ld, const tc_json *v, bool allow_null, const char *what,
                      uint32_t *id) {
-    if (allow_null && v->type == JL_J_NULL) {
+    if (allow_null && v->type == TC_JSON_NULL) {
         *id = JL_NIL;
         return 0;
     }
-    if (v->type != JL_J_STR)
+    if (v->type != TC_JSON_STRING)
         return bad(ld, v, "%s must be a string%s, not %s", what, allow_null ? " or null" : "",
                    jtype_name(v->type));
     return intern_value(ld, v, id);
 }
 
 /* The value an invoke carries, into op. */
-static int invoke_value(loader *ld, const jl__jnode *v, jl_op *op) {
+static int invoke_value(loader *ld, const tc_json *v, jl_op *op) {
     switch (op->f) {
     case JL_READ:
-        if (v->type != JL_J_NULL)
+        if (v->type != TC_JSON_NULL)
             return bad(ld, v, "an invoked read carries value null, not %s", jtype_name(v->type));
         return 0;
     case JL_WRITE:
@@ -314,7 +313,7 @@ static int invoke_value(loader *ld, const jl__jnode *v, jl_op *op) {
     case JL_ADD:
         return reg_value(ld, v, false, "the element of an add", &op->a);
     case JL_CAS:
-        if (v->type != JL_J_ARR || v->n != 2)
+        if (v->type != TC_JSON_ARRAY || v->n != 2)
             return bad(ld, v, "the value of a cas must be [expected, new]");
         int rc = reg_value(ld, v->first, true, "the expected value of a cas", &op->a);
         if (rc == 0)
@@ -326,16 +325,16 @@ static int invoke_value(loader *ld, const jl__jnode *v, jl_op *op) {
 
 /* An ok completion's value: the result of a read; for the others either
  * null or the invoke's value repeated. */
-static int ok_value(loader *ld, const jl__jnode *v, jl_op *op) {
+static int ok_value(loader *ld, const tc_json *v, jl_op *op) {
     jl_history *h = ld->h;
     if (op->f == JL_READ && h->model == JL_MODEL_REGISTER)
         return reg_value(ld, v, true, "the value of a read", &op->a);
     if (op->f == JL_READ) {
-        if (v->type != JL_J_ARR)
+        if (v->type != TC_JSON_ARRAY)
             return bad(ld, v, "a set read returns an array of elements, not %s",
                        jtype_name(v->type));
         op->list_off = (uint32_t)h->n_lists;
-        for (const jl__jnode *e = v->first; e; e = e->next) {
+        for (const tc_json *e = v->first; e; e = e->next) {
             uint32_t id;
             int rc = reg_value(ld, e, false, "an element of a set", &id);
             if (rc)
@@ -353,7 +352,7 @@ static int ok_value(loader *ld, const jl__jnode *v, jl_op *op) {
         op->list_len = (uint32_t)(h->n_lists - op->list_off);
         return 0;
     }
-    if (v->type == JL_J_NULL)
+    if (v->type == TC_JSON_NULL)
         return 0;
     jl_op echo = *op;
     int rc = invoke_value(ld, v, &echo);
@@ -365,9 +364,9 @@ static int ok_value(loader *ld, const jl__jnode *v, jl_op *op) {
     return 0;
 }
 
-static const jl__jnode *field(loader *ld, const jl__jnode *root, const char *name,
-                              jl__jtype type, int *rc) {
-    const jl__jnode *v = jl__json_get(root, name);
+static const tc_json *field(loader *ld, const tc_json *root, const char *name,
+                              tc_json_type type, int *rc) {
+    const tc_json *v = tc_json_get(root, name);
     if (v == NULL) {
         *rc = bad(ld, NULL, "missing \"%s\"", name);
         return NULL;
@@ -379,20 +378,20 @@ static const jl__jnode *field(loader *ld, const jl__jnode *root, const char *nam
     return v;
 }
 
-static int event(loader *ld, const jl__jnode *root) {
+static int event(loader *ld, const tc_json *root) {
     jl_history *h = ld->h;
     int rc = 0;
-    if (root->type != JL_J_OBJ)
+    if (root->type != TC_JSON_OBJECT)
         return bad(ld, root, "an event is a JSON object, not %s", jtype_name(root->type));
-    const jl__jnode *jp = field(ld, root, "process", JL_J_INT, &rc);
-    const jl__jnode *jt = jp ? field(ld, root, "type", JL_J_STR, &rc) : NULL;
-    const jl__jnode *jf = jt ? field(ld, root, "f", JL_J_STR, &rc) : NULL;
-    const jl__jnode *jk = jf ? field(ld, root, "key", JL_J_STR, &rc) : NULL;
-    const jl__jnode *jtime = jk ? field(ld, root, "time", JL_J_INT, &rc) : NULL;
+    const tc_json *jp = field(ld, root, "process", TC_JSON_NUMBER, &rc);
+    const tc_json *jt = jp ? field(ld, root, "type", TC_JSON_STRING, &rc) : NULL;
+    const tc_json *jf = jt ? field(ld, root, "f", TC_JSON_STRING, &rc) : NULL;
+    const tc_json *jk = jf ? field(ld, root, "key", TC_JSON_STRING, &rc) : NULL;
+    const tc_json *jtime = jk ? field(ld, root, "time", TC_JSON_NUMBER, &rc) : NULL;
     if (jtime == NULL)
         return rc;
-    const jl__jnode *jv = jl__json_get(root, "value");
-    static const jl__jnode null_node = {.type = JL_J_NULL};
+    const tc_json *jv = tc_json_get(root, "value");
+    static const tc_json null_node = {.type = TC_JSON_NULL};
     if (jv == NULL)
         jv = &null_node;
 
@@ -512,6 +511,8 @@ int jl_history_parse(jl_history **out, jl_model model, const char *name, const c
     }
     h->model = model;
     loader ld = {.h = h, .name = name, .err = err};
+    /* strict as before: integers only, no member named twice */
+    tc_json_reader_init(&ld.json, TC_JSON_UNIQUE_KEYS | TC_JSON_INTEGERS_ONLY);
     uint32_t nil;
     int rc = intern_get(h->store, &h->store->values, NULL, 0, &nil);
     if (rc)
@@ -529,17 +530,18 @@ int jl_history_parse(jl_history **out, jl_model model, const char *name, const c
             k++;
         if (k == n)
             continue; /* blank line */
-        jl__jnode *root;
-        rc = jl__json_parse(&ld.json, line, n, &root);
-        if (rc == JL_EINPUT)
+        const tc_json *root;
+        rc = tc_json_parse(&ld.json, line, n, &root);
+        if (rc == -EINVAL) {
             snprintf(err->msg, sizeof(err->msg), "%s:%zu:%zu: %s", name, ld.line,
-                     ld.json.err_col, ld.json.err);
-        else if (rc)
+                     ld.json.err_pos + 1, ld.json.err);
+            rc = JL_EINPUT;
+        } else if (rc)
             rc = nomem(&ld);
         else
             rc = event(&ld, root);
     }
-    jl__json_free(&ld.json);
+    tc_json_reader_free(&ld.json);
     u64map_free(&ld.pending);
     u64map_free(&ld.added);
     if (rc) {

@@ -3,55 +3,8 @@
 #ifndef JL_INTERNAL_H
 #define JL_INTERNAL_H
 
+#include "common.h" /* tc_json: the history reader, the report writer */
 #include "jepsen.h"
-
-/* ------------------------------------------------------------ json.c */
-
-/* The strict JSON subset a history needs: objects, arrays, strings (UTF-8
- * checked, every escape including \uXXXX surrogate pairs), integers that
- * fit int64, null, true, false. Floats are refused: no field needs them. */
-#define JL_JSON_MAX_DEPTH 32
-
-typedef enum jl__jtype {
-    JL_J_NULL,
-    JL_J_BOOL,
-    JL_J_INT,
-    JL_J_STR,
-    JL_J_ARR,
-    JL_J_OBJ,
-} jl__jtype;
-
-typedef struct jl__jnode jl__jnode;
-struct jl__jnode {
-    jl__jtype type;
-    size_t col;          /* 1-based column where the value starts */
-    bool b;
-    int64_t i;
-    char *s;             /* string: decoded bytes, NUL-terminated */
-    size_t len;
-    jl__jnode *first;    /* array items / object members, in order */
-    jl__jnode *next;     /* next sibling */
-    char *name;          /* object member: its name, decoded */
-    size_t name_len;
-    size_t n;            /* array / object: number of children */
-};
-
-typedef struct jl__arena_chunk jl__arena_chunk;
-typedef struct jl__json {
-    jl__arena_chunk *chunks;
-    char err[160];
-    size_t err_col;
-} jl__json;
-
-/* Parses one line (without its '\n'). Returns 0 and the root, or JL_EINPUT
- * with j->err and j->err_col, or JL_ENOMEM. Nodes live until the next
- * parse or jl__json_free(). */
-int jl__json_parse(jl__json *j, const char *line, size_t len, jl__jnode **root);
-void jl__json_free(jl__json *j);
-/* Object member by name, or NULL. */
-const jl__jnode *jl__json_get(const jl__jnode *obj, const char *name);
-/* Writes s as a JSON string literal (with quotes). */
-void jl__json_write_str(FILE *f, const char *s, size_t len);
 
 /* ------------------------------------------------------------ wgl.c */
 

@@ -18,9 +18,9 @@
 #define ADD_TIMEOUT_MS 10000   /* ADD: catch-up, then a configuration entry */
 #define RETRY_MS 200
 
-static void describe(char *why, size_t len, int p, const char *what, int rc, const jl_reply *r) {
-    if (rc == 0 && r->type == JL_R_ERROR)
-        snprintf(why, len, "%s on n%d: -%s", what, p + 1, r->s);
+static void describe(char *why, size_t len, int p, const char *what, int rc, const tc_rc_reply *r) {
+    if (rc == 0 && r->type == TC_RC_ERROR)
+        snprintf(why, len, "%s on n%d: -%s", what, p + 1, r->str);
     else if (rc == 0)
         snprintf(why, len, "%s on n%d: unexpected reply", what, p + 1);
     else
@@ -29,33 +29,33 @@ static void describe(char *why, size_t len, int p, const char *what, int rc, con
 }
 
 int jl_member_role(jl_cluster *c, int p, int i) {
-    jl_reply r;
+    tc_rc_reply r;
     const char *argv[] = {"MEMBERS", "LIST"};
     int role = JL_MEMBER_ERROR;
-    if (jl_cluster_call(c, p, LIST_TIMEOUT_MS, &r, 2, argv) == 0 && r.type == JL_R_ARRAY) {
+    if (jl_cluster_call(c, p, LIST_TIMEOUT_MS, &r, 2, argv) == 0 && r.type == TC_RC_ARRAY) {
         role = JL_MEMBER_ABSENT;
         for (size_t k = 0; k < r.n; k++) {
-            const jl_reply *m = &r.elem[k]; /* [id, raft address, role, zone] */
-            if (m->type != JL_R_ARRAY || m->n < 3 || m->elem[0].type != JL_R_INT || m->elem[2].type != JL_R_BULK) {
+            const tc_rc_reply *m = &r.elem[k]; /* [id, raft address, role, zone] */
+            if (m->type != TC_RC_ARRAY || m->n < 3 || m->elem[0].type != TC_RC_INT || m->elem[2].type != TC_RC_BULK) {
                 role = JL_MEMBER_ERROR;
                 break;
             }
-            if (m->elem[0].i == c->nodes[i].id)
-                role = strcmp(m->elem[2].s, "voter") == 0 ? JL_MEMBER_VOTER : JL_MEMBER_OTHER;
+            if (m->elem[0].integer == c->nodes[i].id)
+                role = strcmp(m->elem[2].str, "voter") == 0 ? JL_MEMBER_VOTER : JL_MEMBER_OTHER;
         }
     }
-    jl_reply_free(&r);
+    tc_rc_reply_free(&r);
     return role;
 }
 
 /* A write through node p commits: everything p appended before is
  * committed too. */
 static bool write_commits(jl_cluster *c, int p) {
-    jl_reply r;
+    tc_rc_reply r;
     const char *argv[] = {"SET", "jepsen-lite:probe", "1"};
-    bool ok = jl_cluster_call(c, p, CHANGE_TIMEOUT_MS, &r, 3, argv) == 0 && r.type == JL_R_STATUS &&
-              strcmp(r.s, "OK") == 0;
-    jl_reply_free(&r);
+    bool ok = jl_cluster_call(c, p, CHANGE_TIMEOUT_MS, &r, 3, argv) == 0 && r.type == TC_RC_STATUS &&
+              strcmp(r.str, "OK") == 0;
+    tc_rc_reply_free(&r);
     return ok;
 }
 
@@ -65,12 +65,12 @@ static bool change(jl_cluster *c, int p, const char *sub, int i, int timeout_ms,
     snprintf(id, sizeof id, "%d", c->nodes[i].id);
     snprintf(what, sizeof what, "MEMBERS %s %d", sub, c->nodes[i].id);
     const char *argv[] = {"MEMBERS", sub, id};
-    jl_reply r;
+    tc_rc_reply r;
     int rc = jl_cluster_call(c, p, timeout_ms, &r, 3, argv);
-    bool ok = rc == 0 && r.type == JL_R_STATUS && strcmp(r.s, "OK") == 0;
+    bool ok = rc == 0 && r.type == TC_RC_STATUS && strcmp(r.str, "OK") == 0;
     if (!ok)
         describe(why, len, p, what, rc, &r);
-    jl_reply_free(&r);
+    tc_rc_reply_free(&r);
     return ok;
 }
 

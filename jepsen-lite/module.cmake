@@ -1,16 +1,18 @@
-# jepsen-lite/: the history format, its checkers and the command line.
+# jepsen-lite/: the history format, its checkers and the command line. It
+# talks to nodes over the wire only, with common/'s RESP client.
 # Included from the top-level CMakeLists.txt; paths are from the top of the tree.
 
 add_library(tcjepsen STATIC
   ${CMAKE_SOURCE_DIR}/jepsen-lite/brute.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/checker.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/history.c
-  ${CMAKE_SOURCE_DIR}/jepsen-lite/json.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/report.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/set.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/wgl.c
 )
 target_include_directories(tcjepsen PUBLIC ${CMAKE_SOURCE_DIR}/jepsen-lite)
+# common/: the JSON reader (histories) and writer (reports), the RESP client.
+target_link_libraries(tcjepsen PUBLIC tccommon)
 
 if(NOT TC_FUZZ)
   find_package(Threads REQUIRED)
@@ -18,7 +20,6 @@ if(NOT TC_FUZZ)
     ${CMAKE_SOURCE_DIR}/jepsen-lite/main.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/run.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/proc.c
-    ${CMAKE_SOURCE_DIR}/jepsen-lite/resp.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/netns.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/cluster.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/nemesis.c

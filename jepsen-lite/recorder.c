@@ -25,46 +25,24 @@ int jl_recorder_close(jl_recorder *r) {
     return rc;
 }
 
-char *jl_json_quote(const char *s) {
-    size_t cap = strlen(s) * 6 + 3, n = 0;
-    char *o = malloc(cap);
-    if (!o)
-        return NULL;
-    o[n++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            o[n++] = '\\';
-            o[n++] = (char)*p;
-        } else if (*p < 0x20 || *p >= 0x7f) {
-            /* Our values are ASCII; anything else (server error text) is
-             * escaped byte by byte so the line stays valid JSON. */
-            n += (size_t)snprintf(o + n, cap - n, "\\u%04x", *p);
-        } else {
-            o[n++] = (char)*p;
-        }
-    }
-    o[n++] = '"';
-    o[n] = '\0';
-    return o;
-}
-
 int64_t jl_recorder_event(jl_recorder *r, int64_t process, jl_type type, jl_fn f, const char *key,
                           const char *value_json, int node, const char *error, int64_t t_call) {
-    char *qkey = jl_json_quote(key);
-    char *qerr = error ? jl_json_quote(error) : NULL;
     pthread_mutex_lock(&r->mu);
     int64_t t = jl_now_ns() - r->t0;
     if (t < 0)
         t = 0;
-    fprintf(r->f, "{\"process\":%lld,\"type\":\"%s\",\"f\":\"%s\",\"key\":%s", (long long)process,
-            jl_type_name(type), jl_fn_name(f), qkey ? qkey : "\"?\"");
+    fprintf(r->f, "{\"process\":%lld,\"type\":\"%s\",\"f\":\"%s\",\"key\":", (long long)process,
+            jl_type_name(type), jl_fn_name(f));
+    tc_json_write_str(r->f, key, strlen(key));
     if (value_json)
         fprintf(r->f, ",\"value\":%s", value_json);
     fprintf(r->f, ",\"time\":%lld", (long long)t);
     if (node >= 0)
         fprintf(r->f, ",\"node\":%d", node + 1);
-    if (qerr)
-        fprintf(r->f, ",\"error\":%s", qerr);
+    if (error) {
+        fputs(",\"error\":", r->f);
+        tc_json_write_str(r->f, error, strlen(error));
+    }
     if (fputs("}\n", r->f) < 0 && !r->err)
         r->err = errno ? errno : EIO;
     if (type != JL_INVOKE) {
@@ -80,7 +58,5 @@ int64_t jl_recorder_event(jl_recorder *r, int64_t process, jl_type type, jl_fn f
             r->ops[r->n_ops++] = (jl_oprec){.t_call = t_call, .t_ret = t, .f = f, .outcome = type, .node = node};
     }
     pthread_mutex_unlock(&r->mu);
-    free(qkey);
-    free(qerr);
     return t;
 }

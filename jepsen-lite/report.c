@@ -20,10 +20,10 @@ static void text_value(FILE *f, const jl_history *h, uint32_t id) {
     }
     const jl_str *s = &h->values[id];
     if (s->len <= VALUE_SHOWN) {
-        jl__json_write_str(f, s->s, s->len);
+        tc_json_write_str(f, s->s, s->len);
         return;
     }
-    jl__json_write_str(f, s->s, VALUE_SHOWN);
+    tc_json_write_str(f, s->s, VALUE_SHOWN);
     fprintf(f, "...(%zu bytes)", s->len);
 }
 
@@ -31,7 +31,7 @@ static void text_key(FILE *f, const jl_history *h, uint32_t key) {
     if (key == UINT32_MAX)
         fputs("(all keys)", f);
     else
-        jl__json_write_str(f, h->keys[key].s, h->keys[key].len);
+        tc_json_write_str(f, h->keys[key].s, h->keys[key].len);
 }
 
 static void text_time(FILE *f, const jl_history *h, int64_t t) {
@@ -182,14 +182,14 @@ static void json_value(FILE *f, const jl_history *h, uint32_t id) {
     if (id == JL_NIL)
         fputs("null", f);
     else
-        jl__json_write_str(f, h->values[id].s, h->values[id].len);
+        tc_json_write_str(f, h->values[id].s, h->values[id].len);
 }
 
 static void json_key(FILE *f, const jl_history *h, uint32_t key) {
     if (key == UINT32_MAX)
         fputs("null", f);
     else
-        jl__json_write_str(f, h->keys[key].s, h->keys[key].len);
+        tc_json_write_str(f, h->keys[key].s, h->keys[key].len);
 }
 
 static void json_verdict(FILE *f, jl_verdict v) {
@@ -293,7 +293,7 @@ void jl_report_json(FILE *f, const jl_history *h, const jl_result *r) {
                     k->failed_present.n, k->recovered.n, k->lost_unknown.n, k->divergent.n);
         if (k->verdict == JL_UNKNOWN) {
             fputs(",\"unknown\":", f);
-            jl__json_write_str(f, k->unknown_why, strlen(k->unknown_why));
+            tc_json_write_str(f, k->unknown_why, strlen(k->unknown_why));
         }
         fputc('}', f);
     }

@@ -411,14 +411,14 @@ static int exercise(run_ctx *ctx, jl_fault *faults, size_t n_faults, int64_t *t_
         /* Every node must have applied everything before it is read. */
         char token[32];
         snprintf(token, sizeof token, "%llu", (unsigned long long)ctx->o.seed);
-        jl_rclient rc;
-        jl_rc_init(&rc);
-        jl_reply r;
+        tc_rc rc;
+        tc_rc_init(&rc);
+        tc_rc_reply r;
         const char *argv[] = {"SET", "jepsen-lite:final", token};
-        if (p >= 0 && jl_rc_connect(&rc, c->nodes[p].host, c->nodes[p].port, 1000) == 0 &&
-            jl_rc_call(&rc, 3000, &r, 3, argv) == 0)
-            jl_reply_free(&r);
-        jl_rc_close(&rc);
+        if (p >= 0 && tc_rc_connect(&rc, c->nodes[p].host, c->nodes[p].port, 1000) == 0 &&
+            jl_call(&rc, 3000, &r, 3, argv) == 0)
+            tc_rc_reply_free(&r);
+        tc_rc_close(&rc);
         if (jl_cluster_wait_converged(c, "jepsen-lite:final", token, RECOVERY_TIMEOUT_MS) != 0)
             fprintf(stderr, "jepsen-lite: not every node caught up; reading anyway\n");
     }

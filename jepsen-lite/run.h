@@ -7,9 +7,9 @@
  *
  * Files, one concern each:
  *   proc.c      fork/exec helpers (optionally inside a network namespace)
- *   resp.c      a tiny blocking RESP client with timeouts
  *   netns.c     namespaces, bridge, veths, the safety blackhole route, nftables rules
- *   cluster.c   cluster.toml, starting/killing/pausing nodes, finding the primary
+ *   cluster.c   cluster.toml, starting/killing/pausing nodes, finding the primary,
+ *               jl_call (common/'s RESP client, failures told as history outcomes)
  *   nemesis.c   the fault schedule and applying/healing each fault
  *   member.c    the member fault: MEMBERS REMOVE / ADD through the primary
  *   workload.c  the client threads of the register and set workloads
@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "common.h"
 #include "jepsen.h"
 
 #define JL_MAX_NODES 5
@@ -48,38 +49,21 @@ int jl_proc_run(const char *ns, char *const argv[], char *out, size_t outlen);
  * must be a thread that lives until the end (the main thread). */
 pid_t jl_proc_spawn(const char *ns, char *const argv[], char *const env_extra[], const char *log);
 
-/* ------------------------------------------------------------ resp.c */
+/* ------------------------------------------------------------ resp */
 
-typedef enum jl_rtype { JL_R_STATUS, JL_R_ERROR, JL_R_INT, JL_R_BULK, JL_R_NIL, JL_R_ARRAY } jl_rtype;
-
-typedef struct jl_reply {
-    jl_rtype type;
-    long long i;
-    char *s; /* status, error, bulk: NUL-terminated */
-    size_t len;
-    struct jl_reply *elem; /* array */
-    size_t n;
-} jl_reply;
-
-typedef struct jl_rclient {
-    int fd; /* -1 while disconnected */
-    char buf[65536];
-    size_t r, w; /* unread bytes are buf[r..w) */
-} jl_rclient;
-
-/* Outcomes of jl_rc_call besides 0 (a reply, possibly an error reply). */
+/* Nodes are reached with common/'s blocking RESP client (tc_rc): one
+ * command at a time, a deadline for the whole call, and the connection
+ * closed whenever the outcome is unclear, so a late reply is never taken
+ * for the next command's. jl_call says what a failure means for the
+ * history. Outcomes besides 0 (a reply, possibly an error reply): */
 enum {
     JL_RC_NOTSENT = -1, /* nothing reached the server: the command did not run */
     JL_RC_TIMEOUT = -2, /* sent, no reply in time: unknown (connection closed) */
     JL_RC_LOST = -3,    /* sent, the connection broke: unknown (connection closed) */
 };
 
-void jl_rc_init(jl_rclient *c);
-int jl_rc_connect(jl_rclient *c, const char *host, int port, int timeout_ms);
-void jl_rc_close(jl_rclient *c);
-/* Sends one command and waits up to timeout_ms for its reply. */
-int jl_rc_call(jl_rclient *c, int timeout_ms, jl_reply *out, int argc, const char *const argv[]);
-void jl_reply_free(jl_reply *r);
+/* Sends one command on c and waits up to timeout_ms for its reply. */
+int jl_call(tc_rc *c, int timeout_ms, tc_rc_reply *out, int argc, const char *const argv[]);
 
 /* ------------------------------------------------------------ netns.c */
 
@@ -160,7 +144,7 @@ int jl_cluster_wait_writable(jl_cluster *c, int deadline_ms);
 int jl_cluster_wait_converged(jl_cluster *c, const char *key, const char *value, int deadline_ms);
 /* One command on node i over a fresh connection: 0 and the reply (possibly
  * an error reply; free it), or a JL_RC_* code. */
-int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, jl_reply *out, int argc, const char *const argv[]);
+int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, tc_rc_reply *out, int argc, const char *const argv[]);
 
 /* ------------------------------------------------------------ nemesis.c */
 
@@ -250,7 +234,6 @@ int jl_recorder_close(jl_recorder *r);
 int64_t jl_recorder_event(jl_recorder *r, int64_t process, jl_type type, jl_fn f, const char *key,
                           const char *value_json, int node, const char *error, int64_t t_call);
 /* JSON string literal of s (malloc'd). */
-char *jl_json_quote(const char *s);
 
 /* ------------------------------------------------------------ workload.c */
 

@@ -110,9 +110,10 @@ int jl_write_summary(const jl_run_info *ri, const char *path) {
     fputs("  \"faults\": [", f);
     for (size_t i = 0; i < ri->n_faults; i++) {
         const jl_fault *ft = &ri->faults[i];
-        char *what = jl_json_quote(ft->what[0] ? ft->what : "not started");
-        fprintf(f, "%s\n    {\"kind\": \"%s\", \"what\": %s, \"start_s\": %.3f, \"end_s\": %.3f, ", i ? "," : "",
-                jl_fault_names[ft->kind], what ? what : "\"\"", ft->t_start / 1e9, ft->t_end / 1e9);
+        const char *what = ft->what[0] ? ft->what : "not started";
+        fprintf(f, "%s\n    {\"kind\": \"%s\", \"what\": ", i ? "," : "", jl_fault_names[ft->kind]);
+        tc_json_write_str(f, what, strlen(what));
+        fprintf(f, ", \"start_s\": %.3f, \"end_s\": %.3f, ", ft->t_start / 1e9, ft->t_end / 1e9);
         fputs("\"writes_again_after_heal_ms\": ", f);
         ms_or_null(f, jl_fault_recovery(ri, ft));
         fputs(", \"longest_write_gap_ms\": ", f);
@@ -126,7 +127,6 @@ int jl_write_summary(const jl_run_info *ri, const char *path) {
             ms_or_null(f, ft->t_voter_again && ft->t_end ? ft->t_voter_again - ft->t_end : -1);
         }
         fputs("}", f);
-        free(what);
     }
     fputs("\n  ],\n  \"checker\": ", f);
     if (ri->res)

@@ -25,7 +25,7 @@ typedef struct client {
     int idx;
     int64_t process;
     uint64_t rng;
-    jl_rclient conn, rconn;
+    tc_rc conn, rconn;
     int conn_node, rconn_node;
     /* register: the last two distinct values this client saw per key */
     long long last[MAX_KEYS], prev[MAX_KEYS];
@@ -120,7 +120,7 @@ static bool ensure_primary(client *c) {
     int p = atomic_load(&w->primary);
     if (c->conn.fd >= 0 && c->conn_node == p)
         return true;
-    jl_rc_close(&c->conn);
+    tc_rc_close(&c->conn);
     if (p < 0) {
         p = jl_cluster_primary(w->cluster, 300);
         atomic_store(&w->primary, p);
@@ -130,7 +130,7 @@ static bool ensure_primary(client *c) {
         }
     }
     const jl_node *nd = &w->cluster->nodes[p];
-    if (jl_rc_connect(&c->conn, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0) {
+    if (tc_rc_connect(&c->conn, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0) {
         atomic_compare_exchange_strong(&w->primary, &p, -1);
         jl_sleep_ms(50);
         return false;
@@ -144,7 +144,7 @@ static bool ensure_primary(client *c) {
 static void lost_primary(client *c) {
     int p = c->conn_node;
     atomic_compare_exchange_strong(&c->w->primary, &p, -1);
-    jl_rc_close(&c->conn);
+    tc_rc_close(&c->conn);
 }
 
 static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
@@ -152,7 +152,7 @@ static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strl
 /* What a call's result says about an op. Writes: a redirect or a refusal
  * before logging means it did not happen; a lost leadership after logging,
  * a timeout or a broken connection leave it unknown. */
-static jl_type outcome(client *c, int rc, const jl_reply *r, bool is_write, const char **why) {
+static jl_type outcome(client *c, int rc, const tc_rc_reply *r, bool is_write, const char **why) {
     *why = NULL;
     if (rc == JL_RC_NOTSENT) {
         *why = "not sent: connection closed";
@@ -164,16 +164,16 @@ static jl_type outcome(client *c, int rc, const jl_reply *r, bool is_write, cons
         lost_primary(c);
         return JL_INFO;
     }
-    if (r->type != JL_R_ERROR)
+    if (r->type != TC_RC_ERROR)
         return JL_OK;
-    *why = r->s;
-    if (has_prefix(r->s, "MOVED") || has_prefix(r->s, "READONLY")) {
+    *why = r->str;
+    if (has_prefix(r->str, "MOVED") || has_prefix(r->str, "READONLY")) {
         lost_primary(c);
         return JL_FAIL;
     }
-    if (has_prefix(r->s, "TRYAGAIN")) {
+    if (has_prefix(r->str, "TRYAGAIN")) {
         lost_primary(c);
-        return is_write && strstr(r->s, "may or may not") ? JL_INFO : JL_FAIL;
+        return is_write && strstr(r->str, "may or may not") ? JL_INFO : JL_FAIL;
     }
     /* Anything else: a read did not happen; a write might have. */
     return is_write ? JL_INFO : JL_FAIL;
@@ -194,28 +194,28 @@ static void replica_read(client *c, int k, const char *key) {
     if (r == p)
         r = (r + 1) % n;
     if (c->rconn.fd < 0 || c->rconn_node != r) {
-        jl_rc_close(&c->rconn);
+        tc_rc_close(&c->rconn);
         const jl_node *nd = &w->cluster->nodes[r];
-        if (jl_rc_connect(&c->rconn, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0)
+        if (tc_rc_connect(&c->rconn, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0)
             return;
-        jl_reply rep;
+        tc_rc_reply rep;
         const char *ro[] = {"READONLY"};
-        int rc = jl_rc_call(&c->rconn, OP_TIMEOUT_MS, &rep, 1, ro);
-        jl_reply_free(&rep);
+        int rc = jl_call(&c->rconn, OP_TIMEOUT_MS, &rep, 1, ro);
+        tc_rc_reply_free(&rep);
         if (rc != 0)
             return;
         c->rconn_node = r;
     }
     int64_t t_call = jl_now_ns() - w->rec->t0;
-    jl_reply rep;
+    tc_rc_reply rep;
     const char *argv[] = {"GET", key};
-    if (jl_rc_call(&c->rconn, OP_TIMEOUT_MS, &rep, 2, argv) == 0) {
-        if (rep.type == JL_R_BULK)
-            note_replica_read(w, k, atoll(rep.s), t_call);
-        else if (rep.type == JL_R_NIL)
+    if (jl_call(&c->rconn, OP_TIMEOUT_MS, &rep, 2, argv) == 0) {
+        if (rep.type == TC_RC_BULK)
+            note_replica_read(w, k, atoll(rep.str), t_call);
+        else if (rep.type == TC_RC_NIL)
             note_replica_read(w, k, -1, t_call);
     }
-    jl_reply_free(&rep);
+    tc_rc_reply_free(&rep);
 }
 
 static void register_op(client *c) {
@@ -240,18 +240,18 @@ static void register_op(client *c) {
         snprintf(vjson, sizeof vjson, "[\"%s\",\"%s\"]", exp, val);
     int node = c->conn_node;
     int64_t t_call = jl_recorder_event(w->rec, c->process, JL_INVOKE, f, key, what ? vjson : NULL, node, NULL, 0);
-    jl_reply rep;
-    int rc = jl_rc_call(&c->conn, OP_TIMEOUT_MS, &rep, argc, argv);
+    tc_rc_reply rep;
+    int rc = jl_call(&c->conn, OP_TIMEOUT_MS, &rep, argc, argv);
     const char *why;
     jl_type t = outcome(c, rc, &rep, what != 0, &why);
-    if (t == JL_OK && what == 2 && rep.type == JL_R_NIL) {
+    if (t == JL_OK && what == 2 && rep.type == TC_RC_NIL) {
         t = JL_FAIL; /* IFEQ did not match: not set */
         why = "cas: value differs";
     }
     if (t == JL_OK && what == 0) {
-        long long got = rep.type == JL_R_BULK ? atoll(rep.s) : -1;
-        if (rep.type == JL_R_BULK)
-            snprintf(vjson, sizeof vjson, "\"%s\"", rep.s);
+        long long got = rep.type == TC_RC_BULK ? atoll(rep.str) : -1;
+        if (rep.type == TC_RC_BULK)
+            snprintf(vjson, sizeof vjson, "\"%s\"", rep.str);
         else
             snprintf(vjson, sizeof vjson, "null");
         if (w->inject_stale && c->prev[k] >= 0 && c->prev[k] != got &&
@@ -265,7 +265,7 @@ static void register_op(client *c) {
     }
     int64_t t_ret = jl_recorder_event(w->rec, c->process, t, f, key, t == JL_OK && what != 1 ? vjson : NULL,
                                       node, why, t_call);
-    jl_reply_free(&rep);
+    tc_rc_reply_free(&rep);
     if (t == JL_OK && what != 0) {
         saw(c, k, v);
         note_write(w, k, v, t_call, t_ret);
@@ -285,12 +285,12 @@ static void set_op(client *c) {
     const char *argv[] = {"SET", key, "1"};
     int node = c->conn_node;
     int64_t t_call = jl_recorder_event(w->rec, c->process, JL_INVOKE, JL_ADD, "s", vjson, node, NULL, 0);
-    jl_reply rep;
-    int rc = jl_rc_call(&c->conn, OP_TIMEOUT_MS, &rep, 3, argv);
+    tc_rc_reply rep;
+    int rc = jl_call(&c->conn, OP_TIMEOUT_MS, &rep, 3, argv);
     const char *why;
     jl_type t = outcome(c, rc, &rep, true, &why);
     jl_recorder_event(w->rec, c->process, t, JL_ADD, "s", t == JL_OK ? vjson : NULL, node, why, t_call);
-    jl_reply_free(&rep);
+    tc_rc_reply_free(&rep);
     if (t == JL_OK)
         note_acked(w, e);
     if (t == JL_INFO)
@@ -316,8 +316,8 @@ static void *client_main(void *arg) {
         else
             register_op(c);
     }
-    jl_rc_close(&c->conn);
-    jl_rc_close(&c->rconn);
+    tc_rc_close(&c->conn);
+    tc_rc_close(&c->rconn);
     return NULL;
 }
 
@@ -337,8 +337,8 @@ int jl_workload_start(jl_workload *w) {
         c->idx = i;
         c->process = i;
         c->rng = w->seed * 1000003u + (uint64_t)i;
-        jl_rc_init(&c->conn);
-        jl_rc_init(&c->rconn);
+        tc_rc_init(&c->conn);
+        tc_rc_init(&c->rconn);
         c->conn_node = c->rconn_node = -1;
         for (int k = 0; k < MAX_KEYS; k++)
             c->last[k] = c->prev[k] = -1;
@@ -385,26 +385,31 @@ static void final_register_read(jl_workload *w, int k) {
             jl_sleep_ms(200);
             continue;
         }
-        jl_rclient rc;
-        jl_rc_init(&rc);
+        tc_rc rc;
+        tc_rc_init(&rc);
         const jl_node *nd = &w->cluster->nodes[p];
-        if (jl_rc_connect(&rc, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0) {
+        if (tc_rc_connect(&rc, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0) {
             jl_sleep_ms(200);
             continue;
         }
         int64_t proc = final_process(w);
         int64_t t_call = jl_recorder_event(w->rec, proc, JL_INVOKE, JL_READ, key, NULL, p, NULL, 0);
-        jl_reply rep;
+        tc_rc_reply rep;
         const char *argv[] = {"GET", key};
-        int r = jl_rc_call(&rc, OP_TIMEOUT_MS * 3, &rep, 2, argv);
-        bool ok = r == 0 && (rep.type == JL_R_BULK || rep.type == JL_R_NIL);
-        char *v = ok && rep.type == JL_R_BULK ? jl_json_quote(rep.s) : NULL;
+        int r = jl_call(&rc, OP_TIMEOUT_MS * 3, &rep, 2, argv);
+        bool ok = r == 0 && (rep.type == TC_RC_BULK || rep.type == TC_RC_NIL);
+        char *v = NULL; /* the value read, as a JSON string */
+        if (ok && rep.type == TC_RC_BULK) {
+            size_t need = tc_json_quote(NULL, 0, rep.str, rep.len) + 1;
+            if ((v = malloc(need)) != NULL)
+                tc_json_quote(v, need, rep.str, rep.len);
+        }
         jl_type t = ok ? JL_OK : r == JL_RC_TIMEOUT || r == JL_RC_LOST ? JL_INFO : JL_FAIL;
         jl_recorder_event(w->rec, proc, t, JL_READ, key, ok ? (v ? v : "null") : NULL, p,
-                          ok ? NULL : r ? "no reply" : rep.s, t_call);
+                          ok ? NULL : r ? "no reply" : rep.str, t_call);
         free(v);
-        jl_reply_free(&rep);
-        jl_rc_close(&rc);
+        tc_rc_reply_free(&rep);
+        tc_rc_close(&rc);
         if (ok)
             return;
         jl_sleep_ms(200);
@@ -416,16 +421,16 @@ static int final_set_read(jl_workload *w, int i, long *present, long *missing) {
     shared *s = sh(w);
     long long n = atomic_load(&w->next_value);
     const jl_node *nd = &w->cluster->nodes[i];
-    jl_rclient rc;
-    jl_rc_init(&rc);
+    tc_rc rc;
+    tc_rc_init(&rc);
     *present = 0;
     *missing = -1;
-    if (jl_rc_connect(&rc, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0)
+    if (tc_rc_connect(&rc, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0)
         return -1;
-    jl_reply rep;
+    tc_rc_reply rep;
     const char *ro[] = {"READONLY"};
-    int r = jl_rc_call(&rc, OP_TIMEOUT_MS, &rep, 1, ro);
-    jl_reply_free(&rep);
+    int r = jl_call(&rc, OP_TIMEOUT_MS, &rep, 1, ro);
+    tc_rc_reply_free(&rep);
     if (r != 0)
         return -1;
     size_t cap = 64 + (size_t)n * 24, len = 0;
@@ -436,7 +441,7 @@ static int final_set_read(jl_workload *w, int i, long *present, long *missing) {
         free(list);
         free(argv);
         free(keys);
-        jl_rc_close(&rc);
+        tc_rc_close(&rc);
         return -1;
     }
     int64_t proc = final_process(w);
@@ -451,11 +456,11 @@ static int final_set_read(jl_workload *w, int i, long *present, long *missing) {
             snprintf(keys[j], sizeof keys[j], "s:%lld", base + j);
             argv[1 + j] = keys[j];
         }
-        r = jl_rc_call(&rc, OP_TIMEOUT_MS * 5, &rep, m + 1, argv);
-        ok = r == 0 && rep.type == JL_R_ARRAY && rep.n == (size_t)m;
+        r = jl_call(&rc, OP_TIMEOUT_MS * 5, &rep, m + 1, argv);
+        ok = r == 0 && rep.type == TC_RC_ARRAY && rep.n == (size_t)m;
         for (int j = 0; ok && j < m; j++) {
             long long e = base + j;
-            bool here = rep.elem[j].type == JL_R_BULK;
+            bool here = rep.elem[j].type == TC_RC_BULK;
             if (here) {
                 len += (size_t)snprintf(list + len, cap - len, "%s\"%lld\"", *present ? "," : "", e);
                 (*present)++;
@@ -463,7 +468,7 @@ static int final_set_read(jl_workload *w, int i, long *present, long *missing) {
                 miss++;
             }
         }
-        jl_reply_free(&rep);
+        tc_rc_reply_free(&rep);
     }
     list[len++] = ']';
     list[len] = '\0';
@@ -474,7 +479,7 @@ static int final_set_read(jl_workload *w, int i, long *present, long *missing) {
     free(list);
     free(argv);
     free(keys);
-    jl_rc_close(&rc);
+    tc_rc_close(&rc);
     return ok ? 0 : -1;
 }
 

@@ -1,6 +1,8 @@
 /* CLUSTER, READONLY, READWRITE for cluster-aware clients (cluster_mode):
  * the whole keyspace is one shard holding all 16384 slots, served by the
- * primary and readable on replicas that were told READONLY. */
+ * primary and readable on replicas that were told READONLY. Nodes this node
+ * knows to be down are marked as Redis Cluster marks them (replication's
+ * peer_alive says what it knows). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +54,21 @@ static const tc_node_conf *primary_of(tc_server *s)
     return id ? tc_config_node(&s->cfg, id) : NULL;
 }
 
+/* What this node can say of another's health, in Redis Cluster's terms:
+ * FAIL when the primary has not heard from it for the failure window (the
+ * primary speaks for the cluster: it holds the lead only while a majority
+ * follows it), PFAIL ("fail?") when a replica has not heard from the
+ * primary, OK otherwise, including when this node cannot tell (a replica
+ * never hears from the other replicas; see raft/peer_liveness.c). */
+enum { NODE_OK, NODE_PFAIL, NODE_FAIL };
+
+static int node_health(tc_server *s, const tc_node_conf *p, int id)
+{
+    if (id == s->self->id || !s->repl.ops || !s->repl.ops->peer_alive) return NODE_OK;
+    if (s->repl.ops->peer_alive(s->repl.ud, id) != 0) return NODE_OK;
+    return p && p->id == s->self->id ? NODE_FAIL : NODE_PFAIL;
+}
+
 static void reply_node_triple(tc_reply *r, const tc_config *cfg, const tc_node_conf *n)
 {
     char id[41];
@@ -62,25 +79,33 @@ static void reply_node_triple(tc_reply *r, const tc_config *cfg, const tc_node_c
     tc_reply_bulks(r, id);
 }
 
+/* The primary, then every replica not known to have failed (as Redis
+ * leaves failed replicas out). */
 static void cluster_slots(tc_ctx *c, const tc_node_conf *p)
 {
-    const tc_config *cfg = &c->srv->cfg;
+    tc_server *s = c->srv;
+    const tc_config *cfg = &s->cfg;
     if (!p) {
         tc_reply_array(c->r, 0);
         return;
     }
+    int listed[TC_CONFIG_MAX_NODES] = {0};
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nnodes; i++)
+        if (cfg->nodes[i].id != p->id && node_health(s, p, cfg->nodes[i].id) != NODE_FAIL) listed[i] = 1, n++;
     tc_reply_array(c->r, 1);
-    tc_reply_array(c->r, 2 + cfg->nnodes);
+    tc_reply_array(c->r, 3 + n);
     tc_reply_int(c->r, 0);
     tc_reply_int(c->r, NSLOTS - 1);
     reply_node_triple(c->r, cfg, p);
     for (size_t i = 0; i < cfg->nnodes; i++)
-        if (cfg->nodes[i].id != p->id) reply_node_triple(c->r, cfg, &cfg->nodes[i]);
+        if (listed[i]) reply_node_triple(c->r, cfg, &cfg->nodes[i]);
 }
 
 static void cluster_shards(tc_ctx *c, const tc_node_conf *p)
 {
-    const tc_config *cfg = &c->srv->cfg;
+    tc_server *s = c->srv;
+    const tc_config *cfg = &s->cfg;
     tc_reply_array(c->r, 1);
     tc_reply_map(c->r, 2);
     tc_reply_bulks(c->r, "slots");
@@ -105,13 +130,16 @@ static void cluster_shards(tc_ctx *c, const tc_node_conf *p)
         tc_reply_bulks(c->r, "role");
         tc_reply_bulks(c->r, p && p->id == n->id ? "master" : "replica");
         tc_reply_bulks(c->r, "health");
-        tc_reply_bulks(c->r, p ? "online" : "failed");
+        tc_reply_bulks(c->r, node_health(s, p, n->id) == NODE_FAIL ? "fail" : "online");
     }
 }
 
+/* Redis Cluster's line per node:
+ * <id> <ip:port@cport> <flags> <master> <ping-sent> <pong-recv> <config-epoch> <link-state> [<slots>] */
 static void cluster_nodes(tc_ctx *c, const tc_node_conf *p)
 {
-    const tc_config *cfg = &c->srv->cfg;
+    tc_server *s = c->srv;
+    const tc_config *cfg = &s->cfg;
     tc_buf b = {0};
     char pid[41] = "-";
     if (p) tc_cluster_node_id(cfg, p->id, pid);
@@ -119,10 +147,12 @@ static void cluster_nodes(tc_ctx *c, const tc_node_conf *p)
         const tc_node_conf *n = &cfg->nodes[i];
         char id[41];
         tc_cluster_node_id(cfg, n->id, id);
-        int is_primary = p && p->id == n->id, me = n->id == c->srv->self->id;
-        tc_buf_printf(&b, "%s %s:%d@%d %s%s %s 0 0 0 connected%s\n", id, n->client_host, n->client_port,
-                      n->raft_port, me ? "myself," : "", is_primary ? "master" : "slave", is_primary ? "-" : pid,
-                      is_primary ? " 0-16383" : "");
+        int is_primary = p && p->id == n->id, me = n->id == s->self->id;
+        int health = node_health(s, p, n->id);
+        tc_buf_printf(&b, "%s %s:%d@%d %s%s%s %s 0 0 0 %s%s\n", id, n->client_host, n->client_port, n->raft_port,
+                      me ? "myself," : "", is_primary ? "master" : "slave",
+                      health == NODE_FAIL ? ",fail" : health == NODE_PFAIL ? ",fail?" : "", is_primary ? "-" : pid,
+                      health == NODE_OK ? "connected" : "disconnected", is_primary ? " 0-16383" : "");
     }
     tc_reply_verbatim(c->r, b.data ? b.data : "", b.len);
     tc_buf_free(&b);

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include "auth.h"
+#include "blocking.h"
 #include "commands.h"
 #include "digest_child.h"
 #include "glob.h"
@@ -231,6 +232,60 @@ void tc_cmd_failover(tc_ctx *c)
     char err[256];
     if (c->srv->repl.ops->failover(c->srv->repl.ud, target, err, sizeof err) != 0) tc_reply_error(c->r, err);
     else tc_reply_ok(c->r);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as Redis 7: a primary
+ * first hands leadership to a caught-up replica (writes wait meanwhile,
+ * then are redirected), at most shutdown_timeout; NOW skips that; SAVE
+ * takes a backup to backup.destination first (FORCE: shut down even if it
+ * fails); ABORT cancels a shutdown that still waits. There is no implicit
+ * save (no save points): without SAVE nothing is written. On success the
+ * client gets no reply: its connection closes with the node. */
+void tc_cmd_shutdown(tc_ctx *c)
+{
+    int save = 0, nosave = 0, now = 0, force = 0, abort = 0;
+    for (size_t i = 1; i < c->argc; i++) {
+        const tc_slice *a = &c->argv[i];
+        if (tc_arg_is(a, "save")) save = 1;
+        else if (tc_arg_is(a, "nosave")) nosave = 1;
+        else if (tc_arg_is(a, "now")) now = 1;
+        else if (tc_arg_is(a, "force")) force = 1;
+        else if (tc_arg_is(a, "abort")) abort = 1;
+        else {
+            tc_reply_error(c->r, TC_ERR_SYNTAX);
+            return;
+        }
+    }
+    if ((save && nosave) || (abort && (save || nosave || now || force))) {
+        tc_reply_error(c->r, TC_ERR_SYNTAX);
+        return;
+    }
+    tc_server *s = c->srv;
+    char err[512];
+    if (abort) {
+        if (tc_server_shutdown_abort(s, err, sizeof err) != 0) tc_reply_error(c->r, err);
+        else tc_reply_ok(c->r);
+        return;
+    }
+    if (!c->client) return; /* never replicated: only a connection asks for it */
+    if (save && !s->shutdown_save.waiting) {
+        int ok, running = s->persist.ops && s->persist.ops->busy(s->persist.ud, &ok);
+        if (!running && (!s->persist.ops || s->persist.ops->bgsave(s->persist.ud, NULL, NULL, 0, err, sizeof err) != 0)) {
+            if (!force) {
+                tc_warn("SHUTDOWN SAVE: cannot take a backup: %s", s->persist.ops ? err : "no backups on this node");
+                tc_reply_error(c->r, "ERR Errors trying to SHUTDOWN. Check logs.");
+                return;
+            }
+        } else {
+            s->shutdown_save.waiting = 1;
+            s->shutdown_save.force = force;
+            s->shutdown_save.now = now;
+            tc_server_shutdown_wait(s, c->client); /* answered (or not) once the backup ends */
+            return;
+        }
+    }
+    tc_server_shutdown_wait(s, c->client); /* no reply: the connection closes with the node */
+    tc_server_shutdown(s, "SHUTDOWN", now);
 }
 
 /* MEMBERS LIST | MEMBERS ADD <id> | MEMBERS REMOVE <id>: ids are [[node]]
@@ -464,6 +519,8 @@ void tc_cmd_client(tc_ctx *c)
         "INFO", "    Return information about the current client connection.",
         "KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME yes|no]",
         "    Kill connections.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP", "    Print this help.",
         NULL};
     const tc_slice *sub = &c->argv[1];
@@ -518,6 +575,19 @@ void tc_cmd_client(tc_ctx *c)
         tc_buf_free(&b);
     } else if (tc_arg_is(sub, "kill") && c->argc >= 3) {
         client_kill(c);
+    } else if (tc_arg_is(sub, "unblock") && (c->argc == 3 || c->argc == 4)) {
+        /* Redis's order: the reason, then the id */
+        int as_error = c->argc == 4 && tc_arg_is(&c->argv[3], "error");
+        long long id;
+        if (c->argc == 4 && !as_error && !tc_arg_is(&c->argv[3], "timeout")) {
+            tc_reply_error(c->r, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+        if (tc_parse_ll(c->argv[2].p, c->argv[2].len, &id) != 0) {
+            tc_reply_error(c->r, TC_ERR_NOT_INT);
+            return;
+        }
+        tc_reply_int(c->r, tc_block_unblock(c->srv, (uint64_t)id, as_error));
     } else if (tc_arg_is(sub, "help") && c->argc == 2) {
         reply_help(c, help);
     } else {
@@ -608,7 +678,7 @@ static void reply_flags(tc_ctx *c, uint32_t f)
         const char *name;
     } names[] = {{TC_CMD_WRITE, "write"},   {TC_CMD_READONLY, "readonly"}, {TC_CMD_DENYOOM, "denyoom"},
                  {TC_CMD_ADMIN, "admin"},   {TC_CMD_NOAUTH, "no_auth"},    {TC_CMD_LOADING, "loading"},
-                 {TC_CMD_STALE, "stale"},   {TC_CMD_FAST, "fast"}};
+                 {TC_CMD_STALE, "stale"},   {TC_CMD_FAST, "fast"},         {TC_CMD_BLOCKING, "blocking"}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (f & names[i].bit) n++;
@@ -619,7 +689,7 @@ static void reply_flags(tc_ctx *c, uint32_t f)
 
 static void reply_acl_categories(tc_ctx *c, const tc_cmd *cmd)
 {
-    const char *cats[6];
+    const char *cats[7];
     size_t n = 0;
     char group[32];
     snprintf(group, sizeof group, "@%s", strcmp(cmd->group, "generic") == 0 ? "keyspace" : cmd->group);
@@ -628,6 +698,7 @@ static void reply_acl_categories(tc_ctx *c, const tc_cmd *cmd)
     if (cmd->flags & TC_CMD_READONLY) cats[n++] = "@read";
     if (cmd->flags & TC_CMD_ADMIN) cats[n++] = "@admin";
     cats[n++] = (cmd->flags & TC_CMD_FAST) ? "@fast" : "@slow";
+    if (cmd->flags & TC_CMD_BLOCKING) cats[n++] = "@blocking";
     tc_reply_set(c->r, n);
     for (size_t i = 0; i < n; i++) tc_reply_status(c->r, cats[i]);
 }

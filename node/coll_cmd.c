@@ -26,29 +26,12 @@ uint64_t tc_read_rand(void *ud)
     return z ^ (z >> 31);
 }
 
-/* Until the command PRNG (tc_ctx.rng, node/rng.h) is on this branch: words
- * that depend only on what every node applying the command sees alike —
- * its arguments and its instant — drawn from a SplitMix64 stream keyed by
- * them and restarted for each command. */
+void tc_write_rand_init(tc_write_rng *g, const tc_ctx *c) { g->rng = c->rng; }
+
 uint64_t tc_write_rand(void *ud)
 {
-    static const tc_ctx *last_c;
-    static const tc_slice *last_argv;
-    static int64_t last_now;
-    static uint64_t state;
-    tc_ctx *c = ud;
-    if (c != last_c || c->argv != last_argv || c->now_ms != last_now) {
-        uint64_t h = (uint64_t)c->now_ms;
-        for (size_t i = 0; i < c->argc; i++) h = tc_siphash13(h, i, c->argv[i].p, c->argv[i].len);
-        state = h;
-        last_c = c;
-        last_argv = c->argv;
-        last_now = c->now_ms;
-    }
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    tc_write_rng *g = ud;
+    return tc_rng_next(g->rng);
 }
 
 int tc_coll_parse_count(tc_ctx *c, const tc_slice *a, long long *out)

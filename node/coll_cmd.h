@@ -16,9 +16,14 @@
  * (they use the command PRNG, the same on every node). */
 uint64_t tc_read_rand(void *ud);
 
-/* Random words for write commands (SPOP, a set's dict seed): the same on
- * every node that applies the command; ud is the tc_ctx. To become
- * tc_rng_next(c->rng) once the command PRNG is merged. */
+/* Random words for write commands (SPOP, a set's dict seed): drawn from
+ * the command PRNG (c->rng, seeded from the log entry), so the same on
+ * every node that applies the command. A handler wraps it once per command
+ * and passes the wrapper as ud to functions that take a word source. */
+typedef struct tc_write_rng {
+    tc_rng *rng;
+} tc_write_rng;
+void tc_write_rand_init(tc_write_rng *g, const tc_ctx *c);
 uint64_t tc_write_rand(void *ud);
 
 /* A count in [-LLONG_MAX, LLONG_MAX] (HRANDFIELD, SRANDMEMBER); 0, or -1

@@ -19,6 +19,7 @@
 #define ST TC_CMD_STALE
 #define CN TC_CMD_CONNECTION
 #define PS TC_CMD_PUBSUB_OK
+#define BL TC_CMD_BLOCKING
 
 /* Sorted by name: lookup is a binary search, and a unit test checks the
  * order. Arity, flags and key positions are Redis 7's. */
@@ -26,7 +27,12 @@ static const tc_cmd table[] = {
     {"append", tc_cmd_append, 3, W | OOM | F, 1, 1, 1, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", NULL},
     {"auth", tc_cmd_auth, -2, NA | LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.", NULL},
     {"bgsave", tc_cmd_bgsave, -1, A, 0, 0, 0, "server", "1.0.0", "Asynchronously saves the database(s) to disk.", NULL},
-    {"client", tc_cmd_client, -2, A | LD | ST | CN, 0, 0, 0, "connection", "2.4.0", "A container for client connection commands.", "id setname getname list kill info help"},
+    {"blmove", tc_cmd_blmove, 6, W | OOM | BL, 1, 2, 1, "list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", NULL},
+    {"blmpop", tc_cmd_blmpop, -5, W | BL, 0, 0, 0, "list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", NULL},
+    {"blpop", tc_cmd_blpop, -3, W | BL, 1, -2, 1, "list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", NULL},
+    {"brpop", tc_cmd_brpop, -3, W | BL, 1, -2, 1, "list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", NULL},
+    {"brpoplpush", tc_cmd_brpoplpush, 4, W | OOM | BL, 1, 2, 1, "list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", NULL},
+    {"client", tc_cmd_client, -2, A | LD | ST | CN, 0, 0, 0, "connection", "2.4.0", "A container for client connection commands.", "id setname getname list kill info unblock help"},
     {"cluster", tc_cmd_cluster, -2, LD | ST, 0, 0, 0, "cluster", "3.0.0", "Cluster topology (cluster_mode: one shard with every slot).", NULL},
     {"command", tc_cmd_command, -1, LD | ST | CN, 0, 0, 0, "server", "2.8.13", "Returns detailed information about all commands.", "count info docs list help"},
     {"config", tc_cmd_config, -2, A | LD | ST, 0, 0, 0, "server", "2.0.0", "A container for server configuration commands.", "get set resetstat help"},
@@ -71,6 +77,19 @@ static const tc_cmd table[] = {
     {"info", tc_cmd_info, -1, LD | ST, 0, 0, 0, "server", "1.0.0", "Returns information and statistics about the server.", NULL},
     {"keys", tc_cmd_keys, 2, R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.", NULL},
     {"lastsave", tc_cmd_lastsave, 1, LD | ST | F, 0, 0, 0, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", NULL},
+    {"lindex", tc_cmd_lindex, 3, R, 1, 1, 1, "list", "1.0.0", "Returns an element from a list by its index.", NULL},
+    {"linsert", tc_cmd_linsert, 5, W | OOM, 1, 1, 1, "list", "2.2.0", "Inserts an element before or after another element in a list.", NULL},
+    {"llen", tc_cmd_llen, 2, R | F, 1, 1, 1, "list", "1.0.0", "Returns the length of a list.", NULL},
+    {"lmove", tc_cmd_lmove, 5, W | OOM, 1, 2, 1, "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", NULL},
+    {"lmpop", tc_cmd_lmpop, -4, W, 0, 0, 0, "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", NULL},
+    {"lpop", tc_cmd_lpop, -2, W | F, 1, 1, 1, "list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", NULL},
+    {"lpos", tc_cmd_lpos, -3, R, 1, 1, 1, "list", "6.0.6", "Returns the index of matching elements in a list.", NULL},
+    {"lpush", tc_cmd_lpush, -3, W | OOM | F, 1, 1, 1, "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", NULL},
+    {"lpushx", tc_cmd_lpushx, -3, W | OOM | F, 1, 1, 1, "list", "2.2.0", "Prepends one or more elements to a list only when the list exists.", NULL},
+    {"lrange", tc_cmd_lrange, 4, R, 1, 1, 1, "list", "1.0.0", "Returns a range of elements from a list.", NULL},
+    {"lrem", tc_cmd_lrem, 4, W, 1, 1, 1, "list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.", NULL},
+    {"lset", tc_cmd_lset, 4, W | OOM, 1, 1, 1, "list", "1.0.0", "Sets the value of an element in a list by its index.", NULL},
+    {"ltrim", tc_cmd_ltrim, 4, W, 1, 1, 1, "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", NULL},
     {"members", tc_cmd_members, -2, A | ST, 0, 0, 0, "server", "0.1.0", "MEMBERS LIST|ADD id|REMOVE id: the Raft voter set, changed one step at a time.", NULL},
     {"mget", tc_cmd_mget, -2, R | F, 1, -1, 1, "string", "1.0.0", "Atomically returns the string values of one or more keys.", NULL},
     {"mset", tc_cmd_mset, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", NULL},
@@ -93,6 +112,10 @@ static const tc_cmd table[] = {
     {"rename", tc_cmd_rename, 3, W, 1, 2, 1, "generic", "1.0.0", "Renames a key and overwrites the destination.", NULL},
     {"renamenx", tc_cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", NULL},
     {"role", tc_cmd_role, 1, LD | ST | F, 0, 0, 0, "server", "2.8.12", "Returns the replication role.", NULL},
+    {"rpop", tc_cmd_rpop, -2, W | F, 1, 1, 1, "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", NULL},
+    {"rpoplpush", tc_cmd_rpoplpush, 3, W | OOM, 1, 2, 1, "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", NULL},
+    {"rpush", tc_cmd_rpush, -3, W | OOM | F, 1, 1, 1, "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", NULL},
+    {"rpushx", tc_cmd_rpushx, -3, W | OOM | F, 1, 1, 1, "list", "2.2.0", "Appends an element to a list only when the list exists.", NULL},
     {"sadd", tc_cmd_sadd, -3, W | OOM | F, 1, 1, 1, "set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist.", NULL},
     {"save", tc_cmd_save, 1, A, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk (only the caller waits).", NULL},
     {"scan", tc_cmd_scan, -2, R, 0, 0, 0, "generic", "2.8.0", "Iterates over the key names in the database.", NULL},
@@ -105,6 +128,7 @@ static const tc_cmd table[] = {
     {"setex", tc_cmd_setex, 4, W | OOM, 1, 1, 1, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", NULL},
     {"setnx", tc_cmd_setnx, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", NULL},
     {"setrange", tc_cmd_setrange, 4, W | OOM, 1, 1, 1, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", NULL},
+    {"shutdown", tc_cmd_shutdown, -1, A | ST, 0, 0, 0, "server", "1.0.0", "Hands leadership over (a primary), then stops the node.", NULL},
     {"sinter", tc_cmd_sinter, -2, R, 1, -1, 1, "set", "1.0.0", "Returns the intersect of multiple sets.", NULL},
     {"sintercard", tc_cmd_sintercard, -3, R, 0, 0, 0, "set", "7.0.0", "Returns the number of members of the intersect of multiple sets.", NULL},
     {"sinterstore", tc_cmd_sinterstore, -3, W | OOM, 1, -1, 1, "set", "1.0.0", "Stores the intersect of multiple sets in a key.", NULL},

@@ -11,6 +11,7 @@
 #include "keyspace.h"
 #include "reply.h"
 #include "types/types.h"
+#include "rng.h"
 
 struct tc_server;
 struct tc_client;
@@ -22,7 +23,20 @@ typedef struct tc_slice {
 
 /* Everything a handler may touch. Handlers read arguments, change the
  * keyspace, and answer through r; now_ms is fixed for the whole command so
- * that "now" is one instant (and, with replication, the same on every node). */
+ * that "now" is one instant (and, with replication, the same on every node).
+ *
+ * The determinism rule. With replication a write command (TC_CMD_WRITE, and
+ * anything else routed through the log) runs once per node, when its log
+ * entry is applied, and every node must end in the same state. So what a
+ * write handler changes may depend only on its arguments, the keyspace,
+ * now_ms and rng: never on the wall clock, the client (client is NULL when
+ * applied), the node's id or configuration, nor any other randomness.
+ * rng is the ONLY randomness a write command may use (a random member to
+ * pop, keys to sample for eviction, ...): when an entry is applied it is
+ * seeded from the seed the primary put in the entry and the command's index
+ * in it (replication/log_entry.h), so every node draws the same numbers. On
+ * a standalone node it is seeded at random at start. Commands that change
+ * nothing may use any randomness (RANDOMKEY uses the keyspace's own). */
 typedef struct tc_ctx {
     struct tc_server *srv;
     struct tc_client *client; /* NULL when no connection issued the command */
@@ -31,6 +45,7 @@ typedef struct tc_ctx {
     size_t argc;
     const tc_slice *argv;
     tc_reply *r;
+    tc_rng *rng;
 } tc_ctx;
 
 typedef void (*tc_cmd_fn)(tc_ctx *ctx);
@@ -46,6 +61,7 @@ enum tc_cmd_flag {
     TC_CMD_STALE = 1 << 7,     /* fine on a stale replica */
     TC_CMD_CONNECTION = 1 << 8,/* about the connection, not data */
     TC_CMD_PUBSUB_OK = 1 << 9, /* allowed on a RESP2 connection in subscribed mode */
+    TC_CMD_BLOCKING = 1 << 10, /* may wait for a key (blocking.h); the router probes it first */
 };
 
 typedef struct tc_cmd {
@@ -180,6 +196,29 @@ void tc_cmd_sinterstore(tc_ctx *c);
 void tc_cmd_sunionstore(tc_ctx *c);
 void tc_cmd_sdiffstore(tc_ctx *c);
 void tc_cmd_sscan(tc_ctx *c);
+/* t_list.c */
+void tc_cmd_lpush(tc_ctx *c);
+void tc_cmd_rpush(tc_ctx *c);
+void tc_cmd_lpushx(tc_ctx *c);
+void tc_cmd_rpushx(tc_ctx *c);
+void tc_cmd_linsert(tc_ctx *c);
+void tc_cmd_llen(tc_ctx *c);
+void tc_cmd_lrange(tc_ctx *c);
+void tc_cmd_lindex(tc_ctx *c);
+void tc_cmd_lpos(tc_ctx *c);
+void tc_cmd_lset(tc_ctx *c);
+void tc_cmd_lrem(tc_ctx *c);
+void tc_cmd_ltrim(tc_ctx *c);
+void tc_cmd_lpop(tc_ctx *c);
+void tc_cmd_rpop(tc_ctx *c);
+void tc_cmd_lmove(tc_ctx *c);
+void tc_cmd_rpoplpush(tc_ctx *c);
+void tc_cmd_lmpop(tc_ctx *c);
+void tc_cmd_blpop(tc_ctx *c);
+void tc_cmd_brpop(tc_ctx *c);
+void tc_cmd_blmpop(tc_ctx *c);
+void tc_cmd_blmove(tc_ctx *c);
+void tc_cmd_brpoplpush(tc_ctx *c);
 /* cmd_server.c */
 void tc_cmd_ping(tc_ctx *c);
 void tc_cmd_echo(tc_ctx *c);
@@ -195,6 +234,7 @@ void tc_cmd_debug(tc_ctx *c);
 void tc_cmd_command(tc_ctx *c);
 void tc_cmd_role(tc_ctx *c);
 void tc_cmd_failover(tc_ctx *c);
+void tc_cmd_shutdown(tc_ctx *c);
 void tc_cmd_members(tc_ctx *c);
 /* cmd_cluster.c */
 void tc_cmd_cluster(tc_ctx *c);

@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "glob.h"
-#include "toml.h"
+#include "common.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -143,6 +143,9 @@ static const setting SETTINGS[] = {
     {.name = "replica_max_staleness", .type = T_DURATION, FIELD(replica_max_staleness_ms), .min = 10,
      .max = 3600000, .def = "1s", .mut = 1,
      .help = "a replica refuses reads (-TRYAGAIN) when it has not heard from the primary this long"},
+    {.name = "shutdown_timeout", .type = T_DURATION, FIELD(shutdown_timeout_ms), .min = 0,
+     .max = UINT64_C(3600) * 1000, .def = "10s", .mut = 1, .redis_seconds = 1,
+     .help = "on SIGTERM or SHUTDOWN a primary hands leadership over first, waiting at most this long; 0 = exit at once"},
     {.name = "snapshot_threshold", .type = T_INT, FIELD(snapshot_threshold), .min = 64, .max = 100000000,
      .def = "65536", .help = "log entries between two Raft snapshots of the keyspace"},
     {.name = "at_rest_encryption", .type = T_BOOL, FIELD(at_rest_encryption), .min = 0, .max = 1, .def = "false",

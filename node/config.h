@@ -67,6 +67,7 @@ typedef struct tc_config {
     uint64_t election_timeout_ms;      /* default 300ms */
     uint64_t heartbeat_interval_ms;    /* default 50ms */
     uint64_t replica_max_staleness_ms; /* default 1s */
+    uint64_t shutdown_timeout_ms;      /* a primary's handover at shutdown, default 10s, 0 = none */
     uint64_t snapshot_threshold;       /* Raft entries between snapshots, default 65536 */
     int at_rest_encryption;            /* encrypt Raft log payloads and snapshots, default false */
     char keys_dir[TC_CONFIG_MAX_STR];  /* key files (key-<id>.tckey); "" = none */

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fork_child.h"
+#include "common.h"
 #include "log.h"
 
 #define HEX_LEN 40

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "blocking.h"
 #include "server.h"
 
 static void human_bytes(char *out, size_t len, uint64_t n)
@@ -58,8 +59,8 @@ static void section_server(void *ud, tc_buf *b)
 static void section_clients(void *ud, tc_buf *b)
 {
     tc_server *s = ud;
-    tc_buf_printf(b, "connected_clients:%zu\r\nmaxclients:%llu\r\nblocked_clients:0\r\n", s->nclients,
-                  (unsigned long long)s->cfg.maxclients);
+    tc_buf_printf(b, "connected_clients:%zu\r\nmaxclients:%llu\r\nblocked_clients:%zu\r\n", s->nclients,
+                  (unsigned long long)s->cfg.maxclients, tc_block_count(s));
 }
 
 static void section_memory(void *ud, tc_buf *b)

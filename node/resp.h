@@ -4,7 +4,8 @@
  * The parser never copies arguments: it records (offset, length) pairs
  * relative to the start of the buffer it was given. Inline arguments with
  * quotes are unescaped in place (an unescaped argument is never longer than
- * its source), which is why the buffer is not const. */
+ * its source), which is why the buffer is not const, and why a command's
+ * bytes can be parsed only once (a command put back to wait keeps its parse). */
 #ifndef TC_RESP_H
 #define TC_RESP_H
 

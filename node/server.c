@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "blocking.h"
 #include "log.h"
 
 /* Read in chunks of at least this size. */
@@ -45,7 +46,7 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
             n += snprintf(err + n, errlen - (size_t)n, "%s %d", i ? "," : "", cfg->nodes[i].id);
         return -1;
     }
-    uint64_t seed[2];
+    uint64_t seed[3];
     unsigned char id[20];
     if (getrandom(seed, sizeof seed, 0) != sizeof seed || getrandom(id, sizeof id, 0) != sizeof id) {
         snprintf(err, errlen, "cannot read random bytes: %s", strerror(errno));
@@ -58,6 +59,7 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
         return -1;
     }
     tc_ks_init(&s->ks, seed[0], seed[1]);
+    tc_rng_seed(&s->rng, seed[2]);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
     s->start_ms = tc_now_ms();
     s->lastsave = s->start_ms / 1000;
@@ -85,6 +87,7 @@ int tc_server_primary_id(tc_server *s)
 
 void tc_server_free(tc_server *s)
 {
+    tc_block_free(s);
     free(s->stats.cmds);
     s->stats.cmds = NULL;
     tc_ks_free(&s->ks);
@@ -190,7 +193,8 @@ static uint64_t now_us(void)
 static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
                 int64_t now_ms)
 {
-    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r};
+    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r,
+                  .rng = &s->rng};
     size_t mark = r->out ? r->out->len : 0;
     uint64_t start = now_us();
     cmd->fn(&ctx);
@@ -203,6 +207,9 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
     }
     s->stats.commands_processed++;
     if (c) c->last_cmd = cmd->name;
+    /* Standalone: clients blocked on keys this command made ready are
+     * served right after it (replicated: after each applied entry). */
+    if (!s->repl.ops) tc_block_handle_ready(s, now_ms);
 }
 
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
@@ -277,12 +284,7 @@ static int release(tc_client *c)
 
 void tc_client_deliver(tc_client *c, const char *reply, size_t len)
 {
-    if (!c->closing) {
-        if (c->resp >= 3 && len == 5 && (memcmp(reply, "$-1\r\n", 5) == 0 || memcmp(reply, "*-1\r\n", 5) == 0))
-            tc_buf_append(&c->out, "_\r\n", 3);
-        else
-            tc_buf_append(&c->out, reply, len);
-    }
+    if (!c->closing) tc_buf_append(&c->out, reply, len);
     if (release(c) || c->closing) return;
     if (c->pending == 0) process_input(c); /* runs what waited, then flushes */
     else flush_output(c);
@@ -309,6 +311,7 @@ static void close_client(tc_client *c)
     if (c->closing) return;
     c->closing = 1;
     tc_server *s = c->srv;
+    tc_block_client_gone(c);
     if (c->prev) c->prev->next = c->next;
     else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -434,7 +437,14 @@ static void process_input(tc_client *c)
         c->parser.max_args = s->cfg.proto_max_multibulk_len;
         char *start = c->query.data + c->query_pos;
         size_t used = 0;
-        int rc = tc_resp_parse(&c->parser, start, avail, &used);
+        int rc;
+        if (c->deferred_len) { /* parsed before it was deferred (see below) */
+            used = c->deferred_len;
+            c->deferred_len = 0;
+            rc = TC_RESP_OK;
+        } else {
+            rc = tc_resp_parse(&c->parser, start, avail, &used);
+        }
         if (rc == TC_RESP_INCOMPLETE) {
             if (avail > s->cfg.client_query_buffer_limit) {
                 s->stats.client_qbuf_limit_disconnections++;
@@ -475,8 +485,12 @@ static void process_input(tc_client *c)
         int64_t now = tc_now_ms();
         c->cmd_end = c->query_pos + used;
         if (dispatch(s, c, argc, c->argv, &reply, now) == TC_ROUTE_DEFER) {
-            /* Left in the buffer: parsed again from scratch when the client
-             * may go on (its writes answered, or the router resumes it). */
+            /* Left in the buffer, and run when the client may go on (its
+             * writes answered, or the router resumes it) with the parse kept
+             * in c->parser (its offsets are relative to the command's start):
+             * an inline command's quoted arguments were unescaped in place,
+             * so its bytes cannot be parsed a second time. */
+            c->deferred_len = used;
             held = 1;
             break;
         }
@@ -570,12 +584,12 @@ void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
     size_t qbuf = c->query.len - c->query_pos;
     size_t omem = c->out.cap + c->inflight.cap;
     tc_buf_printf(b,
-                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 psub=0 ssub=0 "
+                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
                   "multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
                   "tot-mem=%zu events=r%s cmd=%s user=default redir=-1 resp=%d",
                   (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
-                  qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
+                  tc_block_is_waiting(c) ? "b" : "N", qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
                   (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL", c->resp);
 }
 
@@ -588,25 +602,87 @@ static void close_handle_if_open(uv_handle_t *h)
 
 void tc_server_stop(tc_server *s)
 {
+    /* What is already answered goes out first, as far as the sockets take
+     * it without waiting (redirects of writes held during a handover). */
+    for (tc_client *c = s->clients; c; c = c->next)
+        if (!c->writing && c->out.len) flush_output(c);
     close_handle_if_open((uv_handle_t *)&s->listener);
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
     close_handle_if_open((uv_handle_t *)&s->sig_int);
+    tc_block_stop(s);
     while (s->clients) close_client(s->clients);
 }
 
-static void begin_shutdown(tc_server *s, const char *why)
+void tc_server_shutdown(tc_server *s, const char *why, int now)
 {
-    if (s->shutting_down) return;
+    if (s->shutting_down) {
+        if (!now) now = 1; /* asked twice: stop waiting */
+        tc_notice("%s: shutting down now", why);
+    } else {
+        tc_notice("%s: shutting down", why);
+    }
     s->shutting_down = 1;
-    tc_notice("%s: shutting down", why);
-    if (s->repl.ops) s->repl.ops->shutdown(s->repl.ud); /* it calls tc_server_stop when done */
+    if (s->repl.ops) s->repl.ops->shutdown(s->repl.ud, now); /* it calls tc_server_stop when done */
     else tc_server_stop(s);
+}
+
+int tc_server_shutdown_wait(tc_server *s, tc_client *c)
+{
+    if (s->nshutdown_waiters == sizeof s->shutdown_waiters / sizeof s->shutdown_waiters[0]) return -1;
+    s->shutdown_waiters[s->nshutdown_waiters++] = c;
+    c->pending++;
+    return 0;
+}
+
+/* The SHUTDOWNs waiting were refused (an abort, or their backup failed). */
+static void refuse_shutdown_waiters(tc_server *s)
+{
+    static const char failed[] = "-ERR Errors trying to SHUTDOWN. Check logs.\r\n";
+    size_t n = s->nshutdown_waiters;
+    s->nshutdown_waiters = 0;
+    for (size_t i = 0; i < n; i++) tc_client_deliver(s->shutdown_waiters[i], failed, sizeof failed - 1);
+}
+
+int tc_server_shutdown_abort(tc_server *s, char *err, size_t errlen)
+{
+    if (s->shutdown_save.waiting) {
+        s->shutdown_save.waiting = 0; /* the backup goes on; the shutdown does not follow it */
+        refuse_shutdown_waiters(s);
+        tc_notice("SHUTDOWN ABORT: the shutdown after the backup is cancelled");
+        return 0;
+    }
+    if (!s->shutting_down) {
+        snprintf(err, errlen, "ERR No shutdown in progress.");
+        return -1;
+    }
+    if (!s->repl.ops || s->repl.ops->shutdown_abort(s->repl.ud) != 0) {
+        snprintf(err, errlen, "ERR the shutdown can no longer be aborted: this node is already closing");
+        return -1;
+    }
+    s->shutting_down = 0;
+    refuse_shutdown_waiters(s);
+    tc_notice("SHUTDOWN ABORT: this node goes on serving");
+    return 0;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-    begin_shutdown(h->data, signum == SIGTERM ? "Received SIGTERM" : "Received SIGINT");
+    tc_server_shutdown(h->data, signum == SIGTERM ? "Received SIGTERM" : "Received SIGINT", 0);
+}
+
+/* SHUTDOWN SAVE waits for its backup here (the cron's pace). */
+static void shutdown_after_save(tc_server *s)
+{
+    int ok = 1;
+    if (!s->shutdown_save.waiting || !s->persist.ops || s->persist.ops->busy(s->persist.ud, &ok)) return;
+    s->shutdown_save.waiting = 0;
+    if (!ok && !s->shutdown_save.force) {
+        tc_warn("SHUTDOWN SAVE: the backup failed; not shutting down (SHUTDOWN SAVE FORCE would)");
+        refuse_shutdown_waiters(s);
+        return;
+    }
+    tc_server_shutdown(s, "SHUTDOWN SAVE: backup done", s->shutdown_save.now);
 }
 
 static void on_cron(uv_timer_t *t)
@@ -626,6 +702,7 @@ static void on_cron(uv_timer_t *t)
     start = uv_hrtime();
     while (tc_ks_rehash_step(&s->ks, 100) && uv_hrtime() - start < 1000000) {
     }
+    shutdown_after_save(s);
     if (!s->repl.ops) tc_restore_discard_idle(s, now); /* replicated: decided on the log's clock */
     else s->repl.ops->cron(s->repl.ud, now);
     if (s->cfg.timeout_ms) {

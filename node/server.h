@@ -59,7 +59,9 @@ typedef struct tc_client {
     size_t cmd_end;               /* query offset just past the command being routed */
     size_t read_covered;          /* query bytes a committed barrier was sent after */
     size_t barrier_mark;          /* query bytes received when the barrier in flight was sent */
+    size_t deferred_len;          /* >0: the command at query_pos was deferred; parser.argv still holds it */
     int handle_closed;            /* uv_close finished; free when pending == 0 */
+    struct tc_blocked *block;     /* a blocking command waiting for a key (blocking.h), or NULL */
 } tc_client;
 
 /* What the replication layer decided for a command (see tc_server.route). */
@@ -88,9 +90,19 @@ typedef struct tc_replication_ops {
      * later through tc_client_deliver; -1: err holds the error). */
     void (*members_list)(void *ud, tc_reply *r);
     int (*members_change)(void *ud, tc_client *c, int add, int id, char *err, size_t errlen);
-    /* SIGTERM/SIGINT: close the layer's own handles, then call
-     * tc_server_stop. */
-    void (*shutdown)(void *ud);
+    /* What this node knows of node_id being up, for CLUSTER NODES/SLOTS/
+     * SHARDS: 1 heard from recently, 0 silent for longer than the failure
+     * window, -1 this node cannot tell (raft/peer_liveness.c). */
+    int (*peer_alive)(void *ud, int node_id);
+    /* SIGTERM, SIGINT, SHUTDOWN: a primary first hands leadership over
+     * (unless now, or shutdown_timeout passes); then the layer closes its
+     * own handles and calls tc_server_stop. Called again with now = 1 while
+     * a handover runs, it stops waiting. */
+    void (*shutdown)(void *ud, int now);
+    /* SHUTDOWN ABORT: 0 if the pending shutdown was cancelled (this node
+     * goes on serving), -1 if it can no longer be (leadership already
+     * moved, or the handles are closing). */
+    int (*shutdown_abort)(void *ud);
 } tc_replication_ops;
 
 typedef struct tc_replication {
@@ -105,6 +117,9 @@ typedef struct tc_persistence_ops {
      * err. With a waiter (SAVE) that client is answered through
      * tc_client_deliver when the backup ends. */
     int (*bgsave)(void *ud, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen);
+    /* 1 while a backup runs; else whether the last one succeeded (0/1,
+     * 1 before any) in *last_ok. SHUTDOWN SAVE waits on it. */
+    int (*busy)(void *ud, int *last_ok);
     /* A TCBACKUP RUN entry was applied: node_id takes a scheduled backup. */
     void (*backup_requested)(void *ud, int node_id, int64_t at_ms);
 } tc_persistence_ops;
@@ -167,11 +182,25 @@ typedef struct tc_server {
     uv_signal_t sig_term, sig_int;
     uv_timer_t cron;
     int shutting_down;
+    /* SHUTDOWN SAVE: the backup it waits for before shutting down (the
+     * client is answered with an error if it fails and FORCE was not
+     * given). */
+    struct {
+        int waiting, force, now;
+    } shutdown_save;
+    /* Clients whose SHUTDOWN waits (for its backup or the handover); an
+     * ABORT answers them with an error, the shutdown with nothing. */
+    tc_client *shutdown_waiters[16];
+    size_t nshutdown_waiters;
 
     tc_client *clients;           /* doubly-linked list of open connections */
     size_t nclients;
     uint64_t next_client_id;
     tc_client *current;           /* the client whose command is running, if any */
+    /* The randomness commands see (tc_ctx.rng; the rule is in commands.h):
+     * applying a log entry reseeds it before each command; seeded at random
+     * by tc_server_init. */
+    tc_rng rng;
 
     /* The layers above the node, each reached through one ops table set
      * once by the layer itself (see tc_server_set_replication/persistence).
@@ -195,6 +224,8 @@ typedef struct tc_server {
     uint64_t staging_records;
     int64_t staging_touched_ms;   /* clock of the last TCRESTORE applied */
 
+    struct tc_blocking *blocking; /* clients blocked on keys (blocking.h); NULL until the first */
+
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];
     char data_dir[TC_CONFIG_MAX_STR * 2]; /* this node's directory */
@@ -217,8 +248,9 @@ void tc_server_loop(tc_server *s);
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
                        int64_t now_ms);
 
-/* Replication's answer for a queued write: appends the reply (RESP2 as
- * applied; nulls become "_" for RESP3 clients) and lets the client go on. */
+/* Replication's answer for a queued write: appends the reply, already
+ * encoded in the protocol the client spoke when the command was parsed, and
+ * lets the client go on. */
 void tc_client_deliver(tc_client *c, const char *reply, size_t len);
 /* Sends bytes that answer no command (a pub/sub message) right away. */
 void tc_client_push(tc_client *c, const char *data, size_t len);
@@ -229,6 +261,15 @@ void tc_pubsub_unsubscribe_all(tc_client *c);
 
 /* Lets a deferred client parse its pending command again. */
 void tc_client_resume(tc_client *c);
+/* Starts shutting down (SIGTERM, SIGINT, SHUTDOWN): why is logged; now
+ * skips the primary's handover. A second call while one runs means now. */
+void tc_server_shutdown(tc_server *s, const char *why, int now);
+/* A SHUTDOWN waits (no reply until the node closes, an error if it is
+ * aborted); -1 when too many already wait (it then gets no reply). */
+int tc_server_shutdown_wait(tc_server *s, tc_client *c);
+/* SHUTDOWN ABORT: 0 if a pending shutdown was cancelled, -1 if there is
+ * none or it can no longer be cancelled (err says which). */
+int tc_server_shutdown_abort(tc_server *s, char *err, size_t errlen);
 /* Closes the listener, clients and the node's own handles (the loop then
  * ends). Replication's shutdown calls it once its own handles are closed. */
 void tc_server_stop(tc_server *s);

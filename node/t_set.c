@@ -27,12 +27,13 @@ static tc_key *find_set(tc_ctx *c, const tc_slice *key, int *wrong)
 
 /* Adds m to the set at k, creating the key when k is NULL; the key (maybe
  * new), or NULL when out of memory. *added as tc_set_add. */
-static tc_key *add_member(tc_ctx *c, tc_key *k, const tc_slice *key, const char *m, size_t len, int *added)
+static tc_key *add_member(tc_ctx *c, tc_write_rng *g, tc_key *k, const tc_slice *key, const char *m, size_t len,
+                          int *added)
 {
     tc_set s;
     if (!k) {
         if (tc_set_init(&s, m, len) != 0) return NULL;
-        if (tc_set_add(&s, m, len, tc_write_rand, c) < 0 ||
+        if (tc_set_add(&s, m, len, tc_write_rand, g) < 0 ||
             !(k = tc_set_put(c->ks, key->p, key->len, &s, 0))) {
             if (s.p) tc_set_free(&s);
             return NULL;
@@ -41,7 +42,7 @@ static tc_key *add_member(tc_ctx *c, tc_key *k, const tc_slice *key, const char 
         return k;
     }
     s = tc_set_of(k);
-    *added = tc_set_add(&s, m, len, tc_write_rand, c);
+    *added = tc_set_add(&s, m, len, tc_write_rand, g);
     tc_set_store(k, &s);
     return *added < 0 ? NULL : k;
 }
@@ -52,9 +53,11 @@ void tc_cmd_sadd(tc_ctx *c)
     tc_key *k = find_set(c, &c->argv[1], &wrong);
     if (wrong) return;
     long long n = 0;
+    tc_write_rng g;
+    tc_write_rand_init(&g, c);
     for (size_t i = 2; i < c->argc; i++) {
         int added;
-        tc_key *nk = add_member(c, k, &c->argv[1], c->argv[i].p, c->argv[i].len, &added);
+        tc_key *nk = add_member(c, &g, k, &c->argv[1], c->argv[i].p, c->argv[i].len, &added);
         if (!nk) {
             tc_reply_error(c->r, TC_ERR_OOM);
             return;
@@ -142,11 +145,11 @@ void tc_cmd_smembers(tc_ctx *c)
 /* ---- SPOP / SRANDMEMBER ---------------------------------------------------- */
 
 /* Pops one member chosen by the command's randomness, replying it. */
-static void pop_one(tc_ctx *c, tc_key *k)
+static void pop_one(tc_ctx *c, tc_write_rng *g, tc_key *k)
 {
     tc_set s = tc_set_of(k);
     tc_set_member m;
-    tc_set_random(&s, tc_write_rand, c, &m);
+    tc_set_random(&s, tc_write_rand, g, &m);
     tc_reply_bulk(c->r, m.p, m.len);
     /* m may point into the set itself: every encoding finds the member
      * before it changes anything, and a dict entry is freed last. */
@@ -168,12 +171,14 @@ void tc_cmd_spop(tc_ctx *c)
     int wrong;
     tc_key *k = find_set(c, &c->argv[1], &wrong);
     if (wrong) return;
+    tc_write_rng g;
+    tc_write_rand_init(&g, c);
     if (c->argc == 2) {
         if (!k) {
             tc_reply_null(c->r);
             return;
         }
-        pop_one(c, k);
+        pop_one(c, &g, k);
         drop_if_empty(c, k, &c->argv[1]);
         return;
     }
@@ -189,7 +194,7 @@ void tc_cmd_spop(tc_ctx *c)
         return;
     }
     tc_reply_set(c->r, (size_t)count);
-    while (count-- > 0) pop_one(c, k);
+    while (count-- > 0) pop_one(c, &g, k);
 }
 
 /* SRANDMEMBER key count, distinct members (count < size): Knuth's selection
@@ -291,7 +296,9 @@ void tc_cmd_smove(tc_ctx *c)
     tc_set_store(sk, &s);
     drop_if_empty(c, sk, src);
     int added;
-    if (!add_member(c, dk, dst, m->p, m->len, &added)) {
+    tc_write_rng g;
+    tc_write_rand_init(&g, c);
+    if (!add_member(c, &g, dk, dst, m->p, m->len, &added)) {
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
     }
@@ -367,7 +374,9 @@ static void set_op(tc_ctx *c, const tc_slice *keys, size_t n, int op, const tc_s
         free(sets);
         return;
     }
-    int rc = dst ? compute(sets, n, op, 0, &res, tc_write_rand, c) : compute(sets, n, op, 0, &res, tc_read_rand, NULL);
+    tc_write_rng g;
+    tc_write_rand_init(&g, c);
+    int rc = dst ? compute(sets, n, op, 0, &res, tc_write_rand, &g) : compute(sets, n, op, 0, &res, tc_read_rand, NULL);
     free(sets);
     if (rc != 0) {
         tc_reply_error(c->r, TC_ERR_OOM);

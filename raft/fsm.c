@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fork_child.h"
+#include "common.h"
 #include "raft_internal.h"
 #include "log.h"
 
@@ -83,7 +83,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         if (tc_snapshot_open_sealed(n->opener, buf->base, buf->len, &data, &len, err, sizeof err) != 0)
             stop_on_unreadable_entry(n, err);
     }
-    tc_router_fsm_apply(&n->router, data, len, a ? &a->replies : NULL);
+    tc_router_fsm_apply(&n->router, data, len, a ? a->batch : NULL, a ? &a->replies : NULL);
     *result = NULL;
     return 0; /* never fail: a failing apply stalls the node */
 }

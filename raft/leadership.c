@@ -106,12 +106,29 @@ void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now)
     }
 }
 
+int tc__raft_handover_target(tc_raftnode *n)
+{
+    tc_server *s = n->srv;
+    const char *zones = s->cfg.preferred_primary_zones;
+    if (!zones[0]) return 0;
+    raft_index last = raft_last_index(&n->raft);
+    for (size_t i = 0; i < s->cfg.nnodes; i++) {
+        const tc_node_conf *nc = &s->cfg.nodes[i];
+        raft_index match = 0;
+        if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
+        if (raft_match_index(&n->raft, (raft_id)nc->id, &match) == 0 && match == last) return nc->id;
+    }
+    return 0;
+}
+
 /* A change of the primary this node sees: in the log (an operator reading
  * it after an incident sees elections and step-downs), and, once a new
  * primary is known, as Sentinel's +switch-master to clients subscribed here
- * (Jedis and Lettuce follow failovers this way). */
+ * (Jedis and Lettuce follow failovers this way). On the primary it also
+ * notes which replicas it still hears from (peer_liveness.c). */
 void tc__raft_follow_primary(tc_raftnode *n)
 {
+    tc__raft_watch_peers(n);
     const tc_node_conf *p = tc_raftnode_primary(n);
     int id = p ? p->id : 0;
     if (id == n->seen_primary) return;

@@ -20,6 +20,14 @@ int tc__raft_failover(void *ud, int target_id, char *err, size_t errlen);
 void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now_ms);
 void tc__raft_follow_primary(tc_raftnode *n);
 void tc__raft_warn_about_zones(const tc_config *cfg);
+/* Where a planned handover sends leadership: a caught-up voter in a
+ * preferred zone when preferred_primary_zones lists some, else 0 (the most
+ * up-to-date voter, libraft's choice). */
+int tc__raft_handover_target(tc_raftnode *n);
+
+/* peer_liveness.c: which nodes this one knows to be up (CLUSTER answers) */
+int tc__raft_peer_alive(void *ud, int node_id);
+void tc__raft_watch_peers(tc_raftnode *n);
 
 /* membership.c */
 void tc__raft_members_list(void *ud, tc_reply *r);

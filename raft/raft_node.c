@@ -83,6 +83,7 @@ static void on_raft_closed(struct raft *r)
     tc_transport_close(&n->transport);
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->close_timer, NULL);
+    uv_close((uv_handle_t *)&n->handover, NULL);
     tc_router_free(&n->router);
     tc_snapshot_sealer_free(n->sealer);
     tc_snapshot_opener_free(n->opener);
@@ -101,10 +102,85 @@ static void on_close_timer(uv_timer_t *t)
     raft_close(&n->raft, on_raft_closed);
 }
 
-static void on_shutdown(void *ud)
+static void close_now(tc_raftnode *n)
+{
+    if (n->closing) return;
+    n->closing = 1;
+    if (n->handing_over) {
+        uv_timer_stop(&n->handover);
+        n->handing_over = 0;
+        tc_router_hold_writes(&n->router, 0); /* routed again: a redirect now, or refused at close */
+    }
+    uv_timer_start(&n->close_timer, on_close_timer, 0, 0);
+}
+
+/* A planned handover, step by step on a short timer: the writes already in
+ * the log are applied (held writes wait), then leadership moves to a
+ * caught-up replica, then this node closes. Clients see a transfer's pause
+ * and a redirect, never a write of unknown outcome. */
+static void on_handover_tick(uv_timer_t *t)
+{
+    tc_raftnode *n = t->data;
+    int64_t now = tc_now_ms();
+    int primary = tc_raftnode_role(n) == TC_ROLE_PRIMARY;
+    if (n->handing_over == 2 && !primary) {
+        /* Held writes are released once the new primary is known here, so
+         * that they get a redirect to it rather than "no primary". */
+        const tc_node_conf *p = tc_raftnode_primary(n);
+        if (!p && now < n->handover_deadline_ms) return;
+        tc_notice("shutdown: leadership handed over to node %d", p ? p->id : 0);
+        close_now(n);
+        return;
+    }
+    if (now >= n->handover_deadline_ms) {
+        tc_warn("shutdown: no handover within shutdown_timeout (%llu ms); closing as the primary",
+                (unsigned long long)n->srv->cfg.shutdown_timeout_ms);
+        close_now(n);
+        return;
+    }
+    if (!primary) { /* deposed meanwhile: nothing to hand over */
+        close_now(n);
+        return;
+    }
+    if (n->handing_over == 1 && tc_router_drained(&n->router) && !n->transferring) {
+        char err[256];
+        if (tc__raft_failover(n, tc__raft_handover_target(n), err, sizeof err) == 0) n->handing_over = 2;
+        else tc_info("shutdown: %s; trying again", err);
+    }
+}
+
+static void on_shutdown(void *ud, int now)
 {
     tc_raftnode *n = ud;
-    uv_timer_start(&n->close_timer, on_close_timer, 0, 0);
+    if (n->closing) return;
+    int others = 0;
+    for (unsigned i = 0; i < n->raft.configuration.n; i++) {
+        const struct raft_server *m = &n->raft.configuration.servers[i];
+        if (m->role == RAFT_VOTER && m->id != (raft_id)n->srv->self->id) others++;
+    }
+    if (now || n->handing_over || tc_raftnode_role(n) != TC_ROLE_PRIMARY || !others ||
+        !n->srv->cfg.shutdown_timeout_ms) {
+        close_now(n); /* a replica leaves: the primary just stops hearing from it */
+        return;
+    }
+    n->handing_over = 1;
+    n->handover_deadline_ms = tc_now_ms() + (int64_t)n->srv->cfg.shutdown_timeout_ms;
+    tc_router_hold_writes(&n->router, 1);
+    tc_notice("shutdown: handing leadership over first (at most %llu ms)",
+              (unsigned long long)n->srv->cfg.shutdown_timeout_ms);
+    uv_timer_start(&n->handover, on_handover_tick, 0, 2);
+}
+
+static int shutdown_abort(void *ud)
+{
+    tc_raftnode *n = ud;
+    if (n->closing) return -1;
+    if (n->handing_over) {
+        uv_timer_stop(&n->handover);
+        n->handing_over = 0;
+        tc_router_hold_writes(&n->router, 0);
+    }
+    return 0; /* a transfer already under way completes: this node then serves as a replica */
 }
 
 static int route(void *ud, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
@@ -123,7 +199,9 @@ static const tc_replication_ops replication_face = {
     .failover = tc__raft_failover,
     .members_list = tc__raft_members_list,
     .members_change = tc__raft_members_change,
+    .peer_alive = tc__raft_peer_alive,
     .shutdown = on_shutdown,
+    .shutdown_abort = shutdown_abort,
 };
 
 /* No Raft state yet: nothing but "." and ".." in dir. */
@@ -228,6 +306,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     uv_check_start(&n->flush, on_flush);
     uv_timer_init(s->loop, &n->close_timer);
     n->close_timer.data = n;
+    uv_timer_init(s->loop, &n->handover);
+    n->handover.data = n;
     tc_server_set_replication(s, &replication_face, n);
     tc_info_add(s, "replication", NULL, tc__raft_info_replication, n, 1);
     size_t founders = 0;

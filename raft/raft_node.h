@@ -29,9 +29,24 @@ typedef struct tc_raftnode {
     struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
+    /* Shutdown of a primary: writes are held until the log drains, then
+     * leadership moves, then the node closes (or at handover_deadline_ms). */
+    uv_timer_t handover;
+    int handing_over;          /* 1 draining, 2 transfer started */
+    int closing;               /* the close timer was started */
+    int64_t handover_deadline_ms;
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
     int seen_primary;          /* primary this node last saw (0: none) */
     int announced_primary;     /* last non-zero one, announced on +switch-master */
+    /* peer_liveness.c: while this node is the primary, each peer's match
+     * index (indexed like cfg.nodes), whether it moved since this node
+     * became primary, and when it last did (loop time, ms) */
+    struct tc_peer_watch {
+        uint64_t since_ms;     /* when this node became primary; 0: it is not */
+        uint64_t match[TC_CONFIG_MAX_NODES];
+        uint64_t moved_ms[TC_CONFIG_MAX_NODES];
+        unsigned char heard[TC_CONFIG_MAX_NODES];
+    } peers;
     /* Encryption at rest: keys (NULL: none configured), the sealer of the
      * entries this node appends (NULL: at_rest_encryption off), and the
      * opener of sealed entries (whoever wrote them). */

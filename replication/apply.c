@@ -10,6 +10,8 @@ void tc_apply_replies_free(tc_apply_replies *r)
     free(r->ends);
     r->ends = NULL;
     r->n = r->cap = 0;
+    r->resp = NULL;
+    r->nresp = 0;
 }
 
 static int record_end(tc_apply_replies *r)
@@ -28,8 +30,8 @@ static int record_end(tc_apply_replies *r)
 int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t len, tc_apply_replies *out,
                    char *err, size_t errlen)
 {
-    tc_entry_reader rd;
-    if (tc_entry_open(&rd, data, len, err, errlen) != 0) return -1;
+    tc_logentry_reader rd;
+    if (tc_logentry_open(&rd, data, len, err, errlen) != 0) return -1;
     if (rd.time_ms > st->clock_ms) st->clock_ms = rd.time_ms;
     int64_t now = st->clock_ms;
     tc_restore_discard_idle(s, now);
@@ -41,14 +43,16 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
     size_t cap = 0;
     long argc;
     tc_reply r = {out ? &out->replies : NULL, 2};
-    while ((argc = tc_entry_next(&rd, &argv, &cap)) > 0) {
-        if (rd.kind == TC_ENTRY_EXPIRE) {
+    for (uint32_t i = 0; (argc = tc_logentry_next(&rd, &argv, &cap)) > 0; i++) {
+        if (rd.kind == TC_LOGENTRY_EXPIRE) {
             /* one key per command: the primary saw it expired at `now` */
             tc_ks_delete_if_expired(&s->ks, argv[0].p, argv[0].len, now);
         } else {
-            /* Replies are encoded as RESP2: write commands answer with
-             * status, integer, bulk or null, and only the null is spelled
-             * differently in RESP3 ("_"), which delivery can convert. */
+            /* The reply is encoded in the protocol its client spoke when it
+             * sent the command; every node's state is the same whatever it
+             * is, since only the bytes of the answer depend on it. */
+            r.resp = out && out->resp && i < out->nresp ? out->resp[i] : 2;
+            tc_rng_seed(&s->rng, tc_logentry_command_seed(rd.seed, i));
             tc_server_execute(s, NULL, (size_t)argc, argv, &r, now);
         }
         if (out && record_end(out) != 0) {

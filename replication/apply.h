@@ -11,11 +11,19 @@
 #include "server.h"
 
 /* Replies of one applied entry: command i's reply is
- * replies.data[ends[i-1] .. ends[i]) (ends[-1] = 0). */
+ * replies.data[ends[i-1] .. ends[i]) (ends[-1] = 0), encoded in protocol
+ * resp[i], ready to be sent as is.
+ *
+ * resp is set by the caller before applying (it points into the batch the
+ * entry was built from, which knows each command's client): the protocol
+ * (2 or 3) the client spoke when the command was parsed. Commands from
+ * nresp on, or all of them when resp is NULL, are answered in RESP2. */
 typedef struct tc_apply_replies {
     tc_buf replies;
     size_t *ends;
     size_t n, cap;
+    const unsigned char *resp;
+    size_t nresp;
 } tc_apply_replies;
 
 void tc_apply_replies_free(tc_apply_replies *r);
@@ -28,7 +36,9 @@ typedef struct tc_apply_state {
     uint64_t entries, commands;
 } tc_apply_state;
 
-/* Applies one entry. out may be NULL (replies discarded). A malformed entry
+/* Applies one entry. out may be NULL (replies discarded). Before command i
+ * runs, s->rng is seeded with tc_logentry_command_seed(entry seed, i): the
+ * randomness its handler may use (commands.h). A malformed entry
  * changes nothing and returns -1 with err set; it can only come from a bug
  * or a corrupted log, since the primary builds every entry. */
 int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t len, tc_apply_replies *out,

@@ -35,22 +35,34 @@ static int get_varint(const unsigned char **p, const unsigned char *end, uint64_
     return -1;
 }
 
-void tc_entry_begin(tc_buf *b, int kind, int64_t time_ms)
+static void put_u64le(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_u64le(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+void tc_logentry_begin(tc_buf *b, int kind, int64_t time_ms, uint64_t seed)
 {
     b->len = 0;
     b->oom = 0;
-    unsigned char h[TC_ENTRY_HEADER];
-    h[0] = TC_ENTRY_VERSION;
+    unsigned char h[TC_LOGENTRY_HEADER];
+    h[0] = TC_LOGENTRY_VERSION;
     h[1] = (unsigned char)kind;
-    uint64_t t = (uint64_t)time_ms;
-    for (int i = 0; i < 8; i++) h[2 + i] = (unsigned char)(t >> (8 * i));
+    put_u64le(h + 2, (uint64_t)time_ms);
+    put_u64le(h + 10, seed);
     tc_buf_append(b, h, sizeof h);
     /* the command count goes after the header, as a fixed 5-byte varint so
      * it can be patched in place at the end */
-    tc_buf_append(b, "\x80\x80\x80\x80\x00", 5);
+    tc_buf_append(b, "\x80\x80\x80\x80\x00", TC_LOGENTRY_COUNT_LEN);
 }
 
-void tc_entry_add(tc_buf *b, size_t argc, const tc_slice *argv)
+void tc_logentry_add(tc_buf *b, size_t argc, const tc_slice *argv)
 {
     put_varint(b, argc);
     for (size_t i = 0; i < argc; i++) {
@@ -59,13 +71,13 @@ void tc_entry_add(tc_buf *b, size_t argc, const tc_slice *argv)
     }
 }
 
-int tc_entry_end(tc_buf *b, uint32_t n)
+int tc_logentry_end(tc_buf *b, uint32_t n)
 {
-    if (b->oom || b->len < TC_ENTRY_HEADER + 5) return -1;
-    unsigned char *p = (unsigned char *)b->data + TC_ENTRY_HEADER;
-    for (int i = 0; i < 5; i++) {
+    if (b->oom || b->len < TC_LOGENTRY_HEADER + TC_LOGENTRY_COUNT_LEN) return -1;
+    unsigned char *p = (unsigned char *)b->data + TC_LOGENTRY_HEADER;
+    for (int i = 0; i < TC_LOGENTRY_COUNT_LEN; i++) {
         p[i] = (unsigned char)((n >> (7 * i)) & 0x7f);
-        if (i < 4) p[i] |= 0x80;
+        if (i < TC_LOGENTRY_COUNT_LEN - 1) p[i] |= 0x80;
     }
     return 0;
 }
@@ -74,53 +86,75 @@ int tc_entry_end(tc_buf *b, uint32_t n)
  * from get_varint's canonical-form rule. */
 static int get_count(const unsigned char **p, const unsigned char *end, uint64_t *out)
 {
-    if (end - *p < 5) return -1;
+    if (end - *p < TC_LOGENTRY_COUNT_LEN) return -1;
     uint64_t v = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < TC_LOGENTRY_COUNT_LEN; i++) {
         unsigned char byte = (*p)[i];
-        if ((i < 4) != ((byte & 0x80) != 0)) return -1;
+        if ((i < TC_LOGENTRY_COUNT_LEN - 1) != ((byte & 0x80) != 0)) return -1;
         v |= (uint64_t)(byte & 0x7f) << (7 * i);
     }
-    *p += 5;
+    *p += TC_LOGENTRY_COUNT_LEN;
     *out = v;
     return 0;
 }
 
-int tc_entry_open(tc_entry_reader *r, const void *data, size_t len, char *err, size_t errlen)
+uint64_t tc_logentry_v1_seed(int64_t time_ms)
+{
+    /* any fixed function of the entry would do; the constant keeps it apart
+     * from the per-command derivation */
+    return tc_mix64((uint64_t)time_ms ^ 0x7463763173656564ull); /* "tcv1seed" */
+}
+
+uint64_t tc_logentry_command_seed(uint64_t entry_seed, uint32_t index)
+{
+    /* Seeding command i with entry_seed + i would make its sequence the next
+     * command's shifted by one; a mixed index puts each command at an
+     * unrelated point of the generator's cycle. */
+    return tc_mix64(entry_seed ^ tc_mix64((uint64_t)index + 1));
+}
+
+int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = data, *end = p + len;
-    if (len < TC_ENTRY_HEADER + 5) {
+    if (len < 1) {
+        snprintf(err, errlen, "log entry is empty");
+        return -1;
+    }
+    size_t header;
+    if (p[0] == 1) header = TC_LOGENTRY_HEADER_V1;
+    else if (p[0] == 2) header = TC_LOGENTRY_HEADER;
+    else {
+        snprintf(err, errlen, "log entry version %u is not understood (this node reads 1 and %d)", p[0],
+                 TC_LOGENTRY_VERSION);
+        return -1;
+    }
+    if (len < header + TC_LOGENTRY_COUNT_LEN) {
         snprintf(err, errlen, "log entry of %zu bytes is shorter than its header", len);
         return -1;
     }
-    if (p[0] != TC_ENTRY_VERSION) {
-        snprintf(err, errlen, "log entry version %u is not understood (expected %d)", p[0], TC_ENTRY_VERSION);
-        return -1;
-    }
-    if (p[1] != TC_ENTRY_COMMANDS && p[1] != TC_ENTRY_EXPIRE) {
+    if (p[1] != TC_LOGENTRY_COMMANDS && p[1] != TC_LOGENTRY_EXPIRE) {
         snprintf(err, errlen, "log entry kind %u is unknown", p[1]);
         return -1;
     }
-    uint64_t t = 0;
-    for (int i = 0; i < 8; i++) t |= (uint64_t)p[2 + i] << (8 * i);
-    r->kind = p[1];
-    r->time_ms = (int64_t)t;
-    p += TC_ENTRY_HEADER;
+    int version = p[0], kind = p[1];
+    int64_t time_ms = (int64_t)get_u64le(p + 2);
+    uint64_t seed = version == 1 ? tc_logentry_v1_seed(time_ms) : get_u64le(p + 10);
+    p += header;
     uint64_t n;
-    if (get_count(&p, end, &n) != 0 || n > TC_ENTRY_MAX_COMMANDS) {
+    if (get_count(&p, end, &n) != 0 || n > TC_LOGENTRY_MAX_COMMANDS) {
         snprintf(err, errlen, "log entry has a malformed command count");
         return -1;
     }
     const unsigned char *body = p;
     for (uint64_t c = 0; c < n; c++) {
         uint64_t argc;
-        if (get_varint(&p, end, &argc) != 0 || argc == 0 || argc > TC_ENTRY_MAX_ARGS) {
+        if (get_varint(&p, end, &argc) != 0 || argc == 0 || argc > TC_LOGENTRY_MAX_ARGS) {
             snprintf(err, errlen, "log entry command %llu has a malformed argument count", (unsigned long long)c);
             return -1;
         }
         for (uint64_t a = 0; a < argc; a++) {
             uint64_t l;
-            if (get_varint(&p, end, &l) != 0 || l > TC_ENTRY_MAX_ARG_LEN || l > (uint64_t)(end - p)) {
+            if (get_varint(&p, end, &l) != 0 || l > TC_LOGENTRY_MAX_ARG_LEN || l > (uint64_t)(end - p)) {
                 snprintf(err, errlen, "log entry command %llu argument %llu runs past the entry",
                          (unsigned long long)c, (unsigned long long)a);
                 return -1;
@@ -139,16 +173,22 @@ int tc_entry_open(tc_entry_reader *r, const void *data, size_t len, char *err, s
     }
     r->p = body;
     r->end = end;
+    r->version = version;
+    r->kind = kind;
+    r->time_ms = time_ms;
+    r->seed = seed;
     r->ncommands = (uint32_t)n;
     r->next = 0;
     return 0;
 }
 
-long tc_entry_next(tc_entry_reader *r, tc_slice **argv, size_t *cap)
+long tc_logentry_next(tc_logentry_reader *r, tc_slice **argv, size_t *cap)
 {
     if (r->next >= r->ncommands) return 0;
-    uint64_t argc = 0; /* set by get_varint; gcc -O3 cannot see it */
-    get_varint(&r->p, r->end, &argc); /* validated by tc_entry_open */
+    /* tc_logentry_open validated every varint, so the failure branches
+     * cannot run; they stop the reader rather than read garbage */
+    uint64_t argc;
+    if (get_varint(&r->p, r->end, &argc) != 0) goto malformed;
     if (argc > *cap) {
         size_t ncap = argc < 16 ? 16 : (size_t)argc;
         tc_slice *v = realloc(*argv, ncap * sizeof *v);
@@ -157,12 +197,15 @@ long tc_entry_next(tc_entry_reader *r, tc_slice **argv, size_t *cap)
         *cap = ncap;
     }
     for (uint64_t a = 0; a < argc; a++) {
-        uint64_t l = 0;
-        get_varint(&r->p, r->end, &l);
+        uint64_t l;
+        if (get_varint(&r->p, r->end, &l) != 0 || l > (uint64_t)(r->end - r->p)) goto malformed;
         (*argv)[a].p = (const char *)r->p;
         (*argv)[a].len = (size_t)l;
         r->p += l;
     }
     r->next++;
     return (long)argc;
+malformed:
+    r->next = r->ncommands;
+    return -1;
 }

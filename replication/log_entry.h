@@ -1,15 +1,25 @@
 /* The Raft log entry that carries client writes.
  *
- * One entry holds a batch of write commands (from one or many clients) and
- * the primary's clock at the time it built the batch. Every node applies the
- * commands in order with that instant as "now", so relative TTLs, lazy expiry
- * checks and NX/XX decisions come out the same everywhere.
+ * One entry holds a batch of write commands (from one or many clients), the
+ * primary's clock at the time it built the batch and a random seed the
+ * primary drew for it. Every node applies the commands in order with that
+ * instant as "now", so relative TTLs, lazy expiry checks and NX/XX decisions
+ * come out the same everywhere; and with a generator seeded from the seed
+ * (tc_logentry_command_seed), so do random choices.
  *
- * Layout (all integers unsigned LEB128 varints unless noted):
- *   u8 version (=1) | u8 kind | i64 time_ms (8 bytes, little-endian) |
- *   ncommands | ncommands x ( argc | argc x ( len | len bytes ) )
+ * Layout, version 2 (all integers unsigned LEB128 varints unless noted):
+ *   u8 version (=2) | u8 kind | i64 time_ms (8 bytes, little-endian) |
+ *   u64 seed (8 bytes, little-endian) |
+ *   ncommands (always 5 bytes: padded so it can be patched in place) |
+ *   ncommands x ( argc | argc x ( len | len bytes ) )
+ * Version 1 (written before the seed existed) is the same without the seed
+ * field; it is still read, with the seed derived from time_ms
+ * (tc_logentry_v1_seed), so a log written by older nodes replays the same.
  * kind: 0 = client commands, 1 = expiry deletes decided by the primary.
- * Up to 7 zero bytes may follow (the Raft log stores 8-byte units). */
+ * Up to 7 zero bytes may follow (the Raft log stores 8-byte units).
+ *
+ * The derivations below (v1 seed, per-command seed) are part of the format:
+ * every node must compute the same numbers from the same bytes. */
 #ifndef TC_LOG_ENTRY_H
 #define TC_LOG_ENTRY_H
 
@@ -19,36 +29,48 @@
 #include "buf.h"
 #include "commands.h"
 
-#define TC_ENTRY_VERSION 1
-#define TC_ENTRY_HEADER 10
+#define TC_LOGENTRY_VERSION 2  /* what tc_logentry_begin writes */
+#define TC_LOGENTRY_HEADER 18  /* version 2: version, kind, time_ms, seed */
+#define TC_LOGENTRY_HEADER_V1 10
+#define TC_LOGENTRY_COUNT_LEN 5
 /* Refuse absurd counts before trusting them for anything. */
-#define TC_ENTRY_MAX_COMMANDS (1u << 20)
-#define TC_ENTRY_MAX_ARGS (1u << 24)
-#define TC_ENTRY_MAX_ARG_LEN (4ull << 30)
+#define TC_LOGENTRY_MAX_COMMANDS (1u << 20)
+#define TC_LOGENTRY_MAX_ARGS (1u << 24)
+#define TC_LOGENTRY_MAX_ARG_LEN (4ull << 30)
 
-enum tc_entry_kind { TC_ENTRY_COMMANDS = 0, TC_ENTRY_EXPIRE = 1 };
+enum tc_logentry_kind { TC_LOGENTRY_COMMANDS = 0, TC_LOGENTRY_EXPIRE = 1 };
 
-/* Building: begin, add commands, then the bytes are in b. */
-void tc_entry_begin(tc_buf *b, int kind, int64_t time_ms);
-void tc_entry_add(tc_buf *b, size_t argc, const tc_slice *argv);
+/* Building (always the current version): begin, add commands, then the
+ * bytes are in b. seed is the entry's randomness, drawn by the primary. */
+void tc_logentry_begin(tc_buf *b, int kind, int64_t time_ms, uint64_t seed);
+void tc_logentry_add(tc_buf *b, size_t argc, const tc_slice *argv);
 /* Patches the command count into the header area; returns 0 or -1 if the
  * buffer ran out of memory while building. */
-int tc_entry_end(tc_buf *b, uint32_t ncommands);
+int tc_logentry_end(tc_buf *b, uint32_t ncommands);
 
-/* Reading. tc_entry_open checks the whole entry first (every length inside
- * the buffer, counts within limits, nothing left over), so that applying can
- * never stop half-way through a batch. */
-typedef struct tc_entry_reader {
+/* Reading. tc_logentry_open checks the whole entry first (every length
+ * inside the buffer, counts within limits, nothing left over), so that
+ * applying can never stop half-way through a batch. */
+typedef struct tc_logentry_reader {
     const unsigned char *p, *end;
+    int version;
     int kind;
     int64_t time_ms;
+    uint64_t seed;  /* version 1: tc_logentry_v1_seed(time_ms) */
     uint32_t ncommands, next;
-} tc_entry_reader;
+} tc_logentry_reader;
 
-/* 0, or -1 with a message in err. */
-int tc_entry_open(tc_entry_reader *r, const void *data, size_t len, char *err, size_t errlen);
+/* 0, or -1 with a message in err. Reads versions 1 and 2. */
+int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *err, size_t errlen);
 /* The next command's arguments into *argv (grown as needed, caller frees).
- * Returns argc, 0 at the end, -1 out of memory. */
-long tc_entry_next(tc_entry_reader *r, tc_slice **argv, size_t *cap);
+ * Returns argc, 0 at the end, -1 out of memory (or, which cannot happen
+ * after tc_logentry_open accepted the entry, malformed). */
+long tc_logentry_next(tc_logentry_reader *r, tc_slice **argv, size_t *cap);
+
+/* The seed of a version-1 entry, which carries none. */
+uint64_t tc_logentry_v1_seed(int64_t time_ms);
+/* What command `index` (0-based) of an entry seeds its generator with
+ * (tc_ctx.rng): each command of an entry gets its own sequence. */
+uint64_t tc_logentry_command_seed(uint64_t entry_seed, uint32_t index);
 
 #endif

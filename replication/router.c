@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
+#include "blocking.h"
 #include "log.h"
 #include "log_entry.h"
 
@@ -13,6 +16,7 @@
     "TRYAGAIN the primary lost its leadership before the write was committed: it may or may not have been " \
     "applied"
 #define ERR_NOT_LOGGED "TRYAGAIN this node stopped being the primary before the write was logged: it was not applied"
+#define ERR_UNBLOCKED "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
 /* Keys deleted per replicated expiry entry, and one such entry at a time. */
 #define EXPIRY_BATCH 200
 
@@ -20,6 +24,7 @@ struct tc_batch {
     tc_buf entry;
     uint32_t n;
     tc_client **clients; /* the client of each command; NULL for expiry */
+    unsigned char *resp; /* the protocol each command's reply is encoded in */
     size_t cap;
     int64_t submit_ms;
     size_t bytes;        /* of the entry, once submitted */
@@ -30,12 +35,13 @@ struct tc_batch {
 #endif
 };
 
-static tc_batch *batch_new(int kind, int64_t now_ms)
+static tc_batch *batch_new(tc_router *r, int kind, int64_t now_ms)
 {
     tc_batch *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->kind = kind;
-    tc_entry_begin(&b->entry, kind, now_ms);
+    /* the entry's randomness, for every node that applies it */
+    tc_logentry_begin(&b->entry, kind, now_ms, tc_rng_next(&r->seeds));
     return b;
 }
 
@@ -44,23 +50,30 @@ static void batch_free(tc_batch *b)
     if (!b) return;
     tc_buf_free(&b->entry);
     free(b->clients);
+    free(b->resp);
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     free(b->early);
 #endif
     free(b);
 }
 
-/* Adds a command and the client waiting for its reply (NULL: none). */
-static int batch_add(tc_batch *b, tc_client *c, size_t argc, const tc_slice *argv)
+/* Adds a command, the client waiting for its reply (NULL: none) and the
+ * protocol (2 or 3) the client spoke when the command was parsed: a HELLO
+ * after it does not change how it is answered. */
+static int batch_add(tc_batch *b, tc_client *c, int resp, size_t argc, const tc_slice *argv)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         tc_client **v = realloc(b->clients, cap * sizeof *v);
         if (!v) return -1;
         b->clients = v;
+        unsigned char *p = realloc(b->resp, cap);
+        if (!p) return -1;
+        b->resp = p;
         b->cap = cap;
     }
-    tc_entry_add(&b->entry, argc, argv);
+    tc_logentry_add(&b->entry, argc, argv);
+    b->resp[b->n] = (unsigned char)resp;
     b->clients[b->n++] = c;
     return 0;
 }
@@ -114,8 +127,11 @@ static void batch_fail(tc_batch *b, const char *err)
 {
     char line[256];
     int n = snprintf(line, sizeof line, "-%s\r\n", err);
-    for (uint32_t i = 0; i < b->n; i++)
-        if (b->clients && b->clients[i]) tc_client_deliver(b->clients[i], line, (size_t)n);
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (!b->clients || !b->clients[i]) continue;
+        tc_block_forget(b->clients[i]);
+        tc_client_deliver(b->clients[i], line, (size_t)n);
+    }
 }
 
 static int role(tc_router *r) { return r->log.role(r->log.ud); }
@@ -157,6 +173,41 @@ static int reply_moved(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_sl
     return 1;
 }
 
+/* ---- blocking commands (node/blocking.h) ----------------------------------
+ * On the primary a blocking command is probed against the applied state:
+ * nothing to take -> its client waits (nothing logged); something to take
+ * (or an error to give, WRONGTYPE) -> it is logged like any write and
+ * applied everywhere as the non-blocking pop it then is. A waiting client
+ * is re-routed here when an applied entry makes its key ready. */
+static int route_blocking(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                          tc_reply *rep, int64_t now)
+{
+    /* behind this client's earlier writes: it runs once they are answered */
+    if (c->pending > 0) return TC_ROUTE_DEFER;
+    int probe = tc_block_probe(r->srv, c, cmd, argc, argv, rep, now);
+    if (probe != TC_BLOCK_READY) return TC_ROUTE_DONE;
+    /* no wait for log room: a client has one such command at a time */
+    if ((!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) ||
+        batch_add(r->open, c, c->resp, argc, argv) != 0) {
+        tc_block_forget(c);
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+    mark_early(r->open, 0);
+#endif
+    c->pending++;
+    return TC_ROUTE_QUEUED;
+}
+
+/* After an applied entry: the primary serves clients whose keys it made
+ * ready; a node that is no longer primary lets its waiting clients go. */
+static void blocked_after_apply(tc_router *r, int64_t now)
+{
+    if (role(r) == TC_ROLE_PRIMARY) tc_block_handle_ready(r->srv, now);
+    else tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
+}
+
 int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
                     int64_t now)
 {
@@ -178,6 +229,16 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             if (!reply_moved(s, cmd, argc, argv, rep)) tc_reply_error(rep, ERR_READONLY);
             return TC_ROUTE_DONE;
         }
+        if (r->holding) {
+            if (list_add(&r->held, c) != 0) {
+                tc_reply_error(rep, "ERR out of memory");
+                return TC_ROUTE_DONE;
+            }
+            c->pending++;
+            c->blocked = 1;
+            return TC_ROUTE_DEFER; /* routed again when the handover ends */
+        }
+        if (cmd->flags & TC_CMD_BLOCKING) return route_blocking(r, c, cmd, argc, argv, rep, now);
         if (r->inflight_bytes + (r->open ? r->open->entry.len : 0) >= TC_ROUTER_LOG_ROOM) {
             if (list_add(&r->log_full, c) != 0) {
                 tc_reply_error(rep, "ERR out of memory");
@@ -187,11 +248,11 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             c->blocked = 1;
             return TC_ROUTE_DEFER; /* resumed when commits make room */
         }
-        if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) {
+        if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
         }
-        if (batch_add(r->open, c, argc, argv) != 0) {
+        if (batch_add(r->open, c, rep->resp, argc, argv) != 0) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
         }
@@ -242,9 +303,9 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
 
 int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now)
 {
-    if (role(r) != TC_ROLE_PRIMARY) return -1;
-    if (!r->open && !(r->open = batch_new(TC_ENTRY_COMMANDS, now))) return -1;
-    return batch_add(r->open, NULL, argc, argv); /* committed replies skip NULL clients */
+    if (role(r) != TC_ROLE_PRIMARY || r->holding) return -1;
+    if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) return -1;
+    return batch_add(r->open, NULL, 2, argc, argv); /* committed replies skip NULL clients */
 }
 
 void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
@@ -258,6 +319,13 @@ void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t
      * scheduling, reads stay local for 80% of that after a commit. */
     r->lease_ms = election_timeout_ms * 8 / 10;
     r->max_staleness_ms = max_staleness_ms;
+    /* Seeds of the entries this node builds as primary: unpredictable, and
+     * different from any other node's (getrandom cannot fail for 8 bytes
+     * once the kernel's pool is ready; the clock is only a fallback). */
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed)
+        seed = tc_mix64((uint64_t)tc_now_ms() ^ ((uint64_t)getpid() << 32));
+    tc_rng_seed(&r->seeds, seed);
     /* Only the primary deletes expired keys, through the log; reads here
      * only hide them. */
     srv->ks.lazy_delete = 0;
@@ -268,7 +336,16 @@ static void resume_waiters(tc_router *r)
     resume_list(&r->covered);
     resume_list(&r->waiting);
     resume_list(&r->log_full);
+    resume_list(&r->held);
 }
+
+void tc_router_hold_writes(tc_router *r, int hold)
+{
+    r->holding = hold;
+    if (!hold) resume_list(&r->held);
+}
+
+int tc_router_drained(const tc_router *r) { return !r->open && r->inflight_bytes == 0; }
 
 void tc_router_abort(tc_router *r)
 {
@@ -288,7 +365,7 @@ void tc_router_free(tc_router *r) { tc_router_abort(r); }
 static int submit(tc_router *r, tc_batch *b, int64_t now)
 {
     b->submit_ms = now;
-    if (tc_entry_end(&b->entry, b->n) != 0 || r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
+    if (tc_logentry_end(&b->entry, b->n) != 0 || r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
         r->entries_failed++;
         batch_fail(b, ERR_NOT_LOGGED);
         batch_free(b);
@@ -329,15 +406,21 @@ void tc_router_flush(tc_router *r, int64_t now)
     }
 }
 
-void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_apply_replies *replies)
+void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *batch, tc_apply_replies *replies)
 {
     char err[256];
+    if (replies) {
+        /* each reply in the protocol of the client that sent the command */
+        replies->resp = batch ? batch->resp : NULL;
+        replies->nresp = batch && batch->resp ? batch->n : 0;
+    }
     if (tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err) != 0) {
         /* Every node refuses the same bytes the same way, so state stays
          * identical; but it means a bug or a damaged log: say so loudly. */
         tc_warn("refusing a log entry: %s", err);
         if (replies) replies->n = 0;
     }
+    blocked_after_apply(r, tc_now_ms());
 }
 
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *rep)
@@ -349,8 +432,13 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
             if (!b->clients || !b->clients[i]) continue;
             if (rep && i < rep->n) {
                 size_t start = i ? rep->ends[i - 1] : 0;
-                tc_client_deliver(b->clients[i], rep->replies.data + start, rep->ends[i] - start);
+                const char *p = rep->replies.data + start;
+                size_t len = rep->ends[i] - start;
+                /* a blocking command that found nothing waits again */
+                if (tc_block_committed(b->clients[i], &p, &len, tc_now_ms())) continue;
+                tc_client_deliver(b->clients[i], p, len);
             } else {
+                tc_block_forget(b->clients[i]);
                 static const char lost[] = "-ERR the reply was lost (out of memory); the write was applied\r\n";
                 tc_client_deliver(b->clients[i], lost, sizeof lost - 1);
             }
@@ -382,7 +470,7 @@ static void add_expired_key(void *ud, const char *key, size_t klen)
 {
     tc_batch *b = ud;
     tc_slice k = {key, klen};
-    tc_entry_add(&b->entry, 1, &k);
+    tc_logentry_add(&b->entry, 1, &k);
     b->n++;
 }
 
@@ -396,14 +484,15 @@ void tc_router_cron(tc_router *r, int64_t now)
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
-        if (r->waiting.n || r->covered.n || r->log_full.n) resume_waiters(r);
+        tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
+        if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n) resume_waiters(r);
         return;
     }
     /* Keep the lease fresh while idle: a barrier before half of it is gone. */
     if (r->lease_until_ms - now < r->lease_ms / 2) r->barrier_wanted = 1;
     /* Replicated expiry: one entry of expired keys at a time. */
-    if (!r->expiry && tc_ks_volatile_count(&r->srv->ks) > 0) {
-        tc_batch *b = batch_new(TC_ENTRY_EXPIRE, now);
+    if (!r->expiry && !r->holding && tc_ks_volatile_count(&r->srv->ks) > 0) {
+        tc_batch *b = batch_new(r, TC_LOGENTRY_EXPIRE, now);
         if (!b) return;
         if (tc_ks_expired_sample(&r->srv->ks, now, EXPIRY_BATCH, add_expired_key, b) == 0) {
             batch_free(b);

@@ -70,7 +70,14 @@ typedef struct tc_router {
      * small compared to the election timeout. */
     size_t inflight_bytes;
     tc_client_list log_full;    /* writers waiting for room */
+    /* A planned handover (shutdown): new writes wait here instead of
+     * entering the log, so that the log can drain before leadership moves;
+     * released, they are routed again (to a redirect, once this node is a
+     * replica). */
+    int holding;
+    tc_client_list held;
 
+    tc_rng seeds;               /* draws each entry's random seed */
     int64_t max_staleness_ms;
     uint64_t seen_applied;
     int64_t last_progress_ms;   /* when this node last saw the log move */
@@ -92,10 +99,11 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
                     int64_t now_ms);
 /* Called by the log layer once per loop pass: submits what was collected. */
 void tc_router_flush(tc_router *r, int64_t now_ms);
-/* The FSM's apply: every node, every entry, in log order. replies is where
- * the primary keeps the answers for the batch this entry carries (NULL when
- * no client waits for them). */
-void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_apply_replies *replies);
+/* The FSM's apply: every node, every entry, in log order. batch is the
+ * batch this entry was built from when this node submitted it (NULL
+ * otherwise); replies is where the primary keeps the answers for it, each
+ * encoded in the protocol its client spoke (NULL when no client waits). */
+void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *batch, tc_apply_replies *replies);
 /* A batch was applied (status 0, replies from tc_router_fsm_apply) or
  * failed (status != 0, unknown outcome when leadership was lost). */
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *replies);
@@ -106,6 +114,14 @@ void tc_router_barrier_done(tc_router *r, int status);
 int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now_ms);
 /* Periodic: lease renewal, replicated expiry, replica freshness. */
 void tc_router_cron(tc_router *r, int64_t now_ms);
+/* Holds (1) or releases (0) new writes, for a handover: held writes are
+ * routed again when released. The node's own commands and replicated
+ * expiry are not submitted while holding either. */
+void tc_router_hold_writes(tc_router *r, int hold);
+/* 1 when nothing this node submitted waits for the log (every entry it
+ * appended was applied or failed): leadership can move without leaving a
+ * write's outcome unknown. */
+int tc_router_drained(const tc_router *r);
 /* Fails every batch not yet submitted (shutdown). */
 void tc_router_abort(tc_router *r);
 

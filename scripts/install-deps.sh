@@ -11,7 +11,7 @@ packages=(
   redis-tools redis-server              # real clients in tests; redis-server for bench/
   clang libclang-rt-14-dev              # libFuzzer and sanitizer runtimes
   python3 procps iproute2               # test and bench helpers
-  python3-redis                         # redis-py's Sentinel client in the cluster tests
+  python3-redis                         # redis-py's Sentinel and RedisCluster clients in the cluster tests
   nftables faketime                     # jepsen-lite: partitions inside namespaces, clock skew
   libcurl4-openssl-dev                  # S3 backups (requests signed with CURLOPT_AWS_SIGV4)
   awscli                                # reads back what the S3 backup test uploads

@@ -3,7 +3,8 @@
 #   1. install dependencies, build the release binaries;
 #   2. unit and integration tests (ctest) on the release build;
 #   3. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   4. each libFuzzer target for FUZZ_SECONDS (default 60) under ASan/UBSan.
+#   4. a Release (-O3) build, which must build warning-free (not run);
+#   5. each libFuzzer target for FUZZ_SECONDS (default 60) under ASan/UBSan.
 # Prints one summary line at the end and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,15 @@ step "unit tests under ASan + UBSan"
 if scripts/build.sh asan; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -L unit --output-on-failure) 2>&1 | tee "$log"
   tally "$log"
+else
+  failed=$((failed + 1))
+fi
+
+step "Release (-O3) build"
+# -O3 inlines more, and gcc then warns (-Werror) where -O2 did not: it
+# counts as one check, passed if everything builds.
+if scripts/build.sh o3; then
+  passed=$((passed + 1))
 else
   failed=$((failed + 1))
 fi

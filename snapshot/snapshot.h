@@ -39,10 +39,16 @@
  * type adds its number here when its record layout is in FORMAT.md §4).
  * Readers refuse types they do not know rather than skip them: restoring a
  * keyspace with keys silently missing is worse than refusing to restore. */
-enum tc_snapshot_type { TC_SNAPSHOT_STRING = 0, TC_SNAPSHOT_SET = 2, TC_SNAPSHOT_ZSET = 3, TC_SNAPSHOT_HASH = 4 };
+enum tc_snapshot_type {
+    TC_SNAPSHOT_STRING = 0,
+    TC_SNAPSHOT_LIST = 1,
+    TC_SNAPSHOT_SET = 2,
+    TC_SNAPSHOT_ZSET = 3,
+    TC_SNAPSHOT_HASH = 4
+};
 static inline int tc_snapshot_type_known(unsigned t)
 {
-    return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
+    return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_LIST || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
            t == TC_SNAPSHOT_HASH;
 }
 
@@ -127,7 +133,8 @@ void tc_snapshot_keydir_clear(tc_snapshot_keydir *kd);
  * AES-256 key from the cluster key and a random salt (HKDF-SHA256, info
  * "tricache log v1") and numbers its messages, so nonces never repeat and
  * no key is used for more than one process's messages. The first byte
- * tells a sealed payload from a plain log entry (whose version byte is 1). */
+ * tells a sealed payload from a plain log entry (whose version byte is 1
+ * or 2). */
 #define TC_SNAPSHOT_SEALED_MAGIC 0xE1
 #define TC_SNAPSHOT_SEALED_HEAD 36
 #define TC_SNAPSHOT_SEALED_OVERHEAD (TC_SNAPSHOT_SEALED_HEAD + 16)

@@ -15,22 +15,22 @@ const char *ctl_role_name(int role)
     }
 }
 
-int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, ctl_conn *c)
+int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c)
 {
-    int rc = ctl_conn_open(c, n->client_host, n->client_port, cl->timeout_ms);
+    int rc = tc_rc_connect(c, n->client_host, n->client_port, cl->timeout_ms);
     if (rc != 0 || !cl->cfg.auth_token[0]) return rc;
     const char *argv[] = {"AUTH", cl->cfg.auth_token};
-    ctl_reply r;
-    rc = ctl_conn_command(c, &r, 2, argv);
-    if (rc == 0 && r.type != '+') {
+    tc_rc_reply r;
+    rc = tc_rc_command(c, &r, 2, argv, NULL);
+    if (rc == 0 && r.type != TC_RC_STATUS) {
         snprintf(c->err, sizeof c->err, "AUTH refused: %s (check auth_token in %s)", r.str ? r.str : "unexpected reply",
                  cl->cfg.path);
         rc = -EACCES;
     }
-    ctl_reply_free(&r);
+    tc_rc_reply_free(&r);
     if (rc != 0 && c->fd >= 0) {
-        /* keep the message: ctl_conn_close leaves err alone */
-        ctl_conn_close(c);
+        /* keep the message: tc_rc_close leaves err alone */
+        tc_rc_close(c);
     }
     return rc;
 }
@@ -66,21 +66,21 @@ void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *
     memset(v, 0, sizeof *v);
     v->conf = n;
     v->role = CTL_ROLE_UNREACHABLE;
-    ctl_conn c;
+    tc_rc c;
     if (ctl_node_open(cl, n, &c) != 0) {
         snprintf(v->error, sizeof v->error, "%s", c.err);
-        ctl_conn_close(&c);
+        tc_rc_close(&c);
         return;
     }
     const char *argv[] = {"INFO", "replication"};
-    ctl_reply r;
-    int rc = ctl_conn_command(&c, &r, 2, argv);
+    tc_rc_reply r;
+    int rc = tc_rc_command(&c, &r, 2, argv, NULL);
     if (rc != 0) snprintf(v->error, sizeof v->error, "%s:%d: %s", n->client_host, n->client_port, c.err);
-    ctl_conn_close(&c);
+    tc_rc_close(&c);
     if (rc != 0) return;
-    if (r.type != '$') {
+    if (r.type != TC_RC_BULK) {
         snprintf(v->error, sizeof v->error, "INFO replication answered %s", r.str ? r.str : "an unexpected reply");
-        ctl_reply_free(&r);
+        tc_rc_reply_free(&r);
         return;
     }
     const char *info = r.str;
@@ -101,7 +101,7 @@ void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *
     else if (strcmp(v->raft_state, "candidate") == 0) v->role = CTL_ROLE_CANDIDATE;
     else if (strcmp(role, "slave") == 0) v->role = CTL_ROLE_REPLICA;
     else snprintf(v->error, sizeof v->error, "INFO replication has no role");
-    ctl_reply_free(&r);
+    tc_rc_reply_free(&r);
 }
 
 int ctl_view_cluster(const ctl_cluster *cl, ctl_node_view *views, int *claimants)

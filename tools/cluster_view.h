@@ -4,7 +4,7 @@
 #define TC_TOOLS_CLUSTER_VIEW_H
 
 #include "config.h"
-#include "resp_client.h"
+#include "common.h"
 
 typedef struct ctl_cluster {
     tc_config cfg;
@@ -33,7 +33,7 @@ const char *ctl_role_name(int role);
 
 /* Connects to a node and sends AUTH when the config has an auth_token.
  * 0 or a negative errno; c->err says why. */
-int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, ctl_conn *c);
+int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c);
 
 /* Asks one node INFO replication; never fails (an unreachable node is a view
  * with role CTL_ROLE_UNREACHABLE and an error). */

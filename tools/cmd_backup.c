@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h" /* tc_rc, tc_json_write_str */
 #include "dest.h"
 #include "progress.h"
 
@@ -54,25 +55,23 @@ static int pick_node(const ctl_cluster *cl, int node_id)
 }
 
 /* INFO persistence as text (malloc'd), or NULL after printing why. */
-static char *info_persistence(ctl_conn *c, const tc_node_conf *n)
+static char *info_persistence(tc_rc *c, const tc_node_conf *n)
 {
     const char *argv[] = {"INFO", "persistence"};
-    ctl_reply r;
-    if (ctl_conn_command(c, &r, 2, argv) != 0) {
+    tc_rc_reply r;
+    if (tc_rc_command(c, &r, 2, argv, NULL) != 0) {
         fprintf(stderr, "tricachectl: node %d: INFO persistence: %s\n", n->id, c->err);
         return NULL;
     }
-    if (r.type != '$') {
+    if (r.type != TC_RC_BULK) {
         fprintf(stderr, "tricachectl: node %d: INFO persistence answered %s\n", n->id,
                 r.str ? r.str : "an unexpected reply");
-        ctl_reply_free(&r);
+        tc_rc_reply_free(&r);
         return NULL;
     }
-    char *s = r.str;
-    size_t len = r.len;
-    r.str = NULL;
-    ctl_reply_free(&r);
-    if (len >= 4 && memcmp(s, "txt:", 4) == 0) memmove(s, s + 4, len - 4 + 1); /* RESP3 verbatim */
+    char *s = strndup(r.str, r.len); /* (a RESP3 verbatim string comes without its "txt:") */
+    tc_rc_reply_free(&r);
+    if (!s) fprintf(stderr, "tricachectl: out of memory\n");
     return s;
 }
 
@@ -122,10 +121,10 @@ static int create(const ctl_cluster *cl, const ctl_backup_args *a)
     int idx = pick_node(cl, a->node_id);
     if (idx < 0) return a->node_id ? CTL_EXIT_USAGE : CTL_EXIT_CLUSTER;
     const tc_node_conf *n = &cl->cfg.nodes[idx];
-    ctl_conn c;
+    tc_rc c;
     if (ctl_node_open(cl, n, &c) != 0) {
         fprintf(stderr, "tricachectl: node %d: %s\n", n->id, c.err);
-        ctl_conn_close(&c);
+        tc_rc_close(&c);
         return CTL_EXIT_CLUSTER;
     }
     int rc = CTL_EXIT_CLUSTER;
@@ -141,17 +140,17 @@ static int create(const ctl_cluster *cl, const ctl_backup_args *a)
     info = NULL;
 
     const char *argv[] = {"BGSAVE", "TO", a->to};
-    ctl_reply r;
-    if (ctl_conn_command(&c, &r, a->to ? 3 : 1, argv) != 0) {
+    tc_rc_reply r;
+    if (tc_rc_command(&c, &r, a->to ? 3 : 1, argv, NULL) != 0) {
         fprintf(stderr, "tricachectl: node %d: BGSAVE: %s\n", n->id, c.err);
         goto out;
     }
-    if (r.type != '+') {
+    if (r.type != TC_RC_STATUS) {
         fprintf(stderr, "tricachectl: node %d refused BGSAVE: %s\n", n->id, r.str ? r.str : "unexpected reply");
-        ctl_reply_free(&r);
+        tc_rc_reply_free(&r);
         goto out;
     }
-    ctl_reply_free(&r);
+    tc_rc_reply_free(&r);
 
     if (!(info = info_persistence(&c, n))) goto out;
     ctl_info_field(info, "backup_current_name", name, sizeof name);
@@ -241,7 +240,7 @@ static int create(const ctl_cluster *cl, const ctl_backup_args *a)
     rc = CTL_EXIT_OK;
 out:
     free(info);
-    ctl_conn_close(&c);
+    tc_rc_close(&c);
     return rc;
 }
 
@@ -250,21 +249,21 @@ out:
 static void print_json(const char *url, const tc_backup_meta *m, size_t n)
 {
     printf("{\"destination\":");
-    ctl_print_json_string(url);
+    tc_json_write_str(stdout, url, strlen(url));
     printf(",\"backups\":[");
     for (size_t i = 0; i < n; i++) {
         char created[40];
         ctl_format_utc(m[i].created_ms, created, sizeof created);
         printf("%s{\"name\":", i ? "," : "");
-        ctl_print_json_string(m[i].name);
+        tc_json_write_str(stdout, m[i].name, strlen(m[i].name));
         printf(",\"cluster\":");
-        ctl_print_json_string(m[i].cluster);
+        tc_json_write_str(stdout, m[i].cluster, strlen(m[i].cluster));
         printf(",\"created_ms\":%lld,\"created\":", (long long)m[i].created_ms);
-        ctl_print_json_string(created);
+        tc_json_write_str(stdout, created, strlen(created));
         printf(",\"node\":%d,\"raft_index\":%llu,\"raft_term\":%llu,\"keys\":%llu,\"size\":%llu,\"sha256\":",
                m[i].node_id, (unsigned long long)m[i].raft_index, (unsigned long long)m[i].raft_term,
                (unsigned long long)m[i].keys, (unsigned long long)m[i].size);
-        ctl_print_json_string(m[i].sha256);
+        tc_json_write_str(stdout, m[i].sha256, strlen(m[i].sha256));
         printf(",\"key_id\":%u}", m[i].key_id);
     }
     printf("]}\n");

@@ -20,7 +20,7 @@
 
 typedef struct drill {
     const ctl_cluster *cl;
-    ctl_conn w;         /* the writer's connection */
+    tc_rc w;         /* the writer's connection */
     int at;             /* index in cfg.nodes that w is connected to; -1 if closed */
     long long seq;      /* probe values written so far */
     long long acked;    /* probe writes acknowledged */
@@ -48,7 +48,7 @@ static void sleep_us(long long us)
 
 static void writer_close(drill *d)
 {
-    ctl_conn_close(&d->w);
+    tc_rc_close(&d->w);
     d->at = -1;
 }
 
@@ -57,7 +57,7 @@ static int writer_connect(drill *d, int idx)
     writer_close(d);
     if (ctl_node_open(d->cl, &d->cl->cfg.nodes[idx], &d->w) != 0) {
         snprintf(d->last_error, sizeof d->last_error, "node %d: %s", d->cl->cfg.nodes[idx].id, d->w.err);
-        ctl_conn_close(&d->w);
+        tc_rc_close(&d->w);
         return -1;
     }
     d->at = idx;
@@ -97,11 +97,11 @@ static int probe(drill *d)
     char val[32];
     snprintf(val, sizeof val, "%lld", ++d->seq);
     const char *argv[] = {"SET", PROBE_KEY, val, "PX", PROBE_TTL_MS};
-    ctl_reply r;
+    tc_rc_reply r;
     int at = d->at;
-    int rc = ctl_conn_command(&d->w, &r, 5, argv);
-    if (rc == 0 && r.type == '+') {
-        ctl_reply_free(&r);
+    int rc = tc_rc_command(&d->w, &r, 5, argv, NULL);
+    if (rc == 0 && r.type == TC_RC_STATUS) {
+        tc_rc_reply_free(&r);
         d->acked++;
         return 1;
     }
@@ -114,13 +114,13 @@ static int probe(drill *d)
     snprintf(d->last_error, sizeof d->last_error, "node %d: -%s", d->cl->cfg.nodes[at].id,
              r.str ? r.str : "unexpected reply");
     int moved = -1;
-    if (ctl_reply_is_error(&r, "MOVED")) {
+    if (tc_rc_reply_is_error(&r, "MOVED")) {
         /* "MOVED <slot> <host>:<port>" */
         char host[TC_CONFIG_MAX_STR];
         int slot, port;
         if (sscanf(r.str, "MOVED %d %255[^:]:%d", &slot, host, &port) == 3) moved = ctl_node_by_addr(d->cl, host, port);
     }
-    ctl_reply_free(&r);
+    tc_rc_reply_free(&r);
     if (moved >= 0 && moved != at) writer_connect(d, moved);
     else writer_close(d);
     return 0;
@@ -133,23 +133,23 @@ static void describe(const tc_node_conf *n, char *out, size_t len)
 
 static int send_failover(const ctl_cluster *cl, const tc_node_conf *from, const tc_node_conf *to)
 {
-    ctl_conn c;
+    tc_rc c;
     char port[16];
     if (ctl_node_open(cl, from, &c) != 0) {
         fprintf(stderr, "tricachectl: cannot reach the primary: %s\n", c.err);
-        ctl_conn_close(&c);
+        tc_rc_close(&c);
         return -1;
     }
     snprintf(port, sizeof port, "%d", to ? to->client_port : 0);
     const char *argv[] = {"FAILOVER", "TO", to ? to->client_host : "", port};
-    ctl_reply r;
-    int rc = ctl_conn_command(&c, &r, to ? 4 : 1, argv);
+    tc_rc_reply r;
+    int rc = tc_rc_command(&c, &r, to ? 4 : 1, argv, NULL);
     if (rc != 0) fprintf(stderr, "tricachectl: FAILOVER on node %d: %s\n", from->id, c.err);
-    else if (r.type != '+')
+    else if (r.type != TC_RC_STATUS)
         fprintf(stderr, "tricachectl: node %d refused FAILOVER: %s\n", from->id, r.str ? r.str : "unexpected reply");
-    int ok = rc == 0 && r.type == '+';
-    ctl_reply_free(&r);
-    ctl_conn_close(&c);
+    int ok = rc == 0 && r.type == TC_RC_STATUS;
+    tc_rc_reply_free(&r);
+    tc_rc_close(&c);
     return ok ? 0 : -1;
 }
 

@@ -10,7 +10,7 @@
 
 /* Sends one MEMBERS command to the primary; the reply in *out unless it is
  * an error, which is printed. */
-static int on_primary(const ctl_cluster *cl, int argc, const char *const *argv, int timeout_ms, ctl_reply *out)
+static int on_primary(const ctl_cluster *cl, int argc, const char *const *argv, int timeout_ms, tc_rc_reply *out)
 {
     ctl_node_view views[TC_CONFIG_MAX_NODES];
     int p = ctl_view_cluster(cl, views, NULL);
@@ -19,16 +19,16 @@ static int on_primary(const ctl_cluster *cl, int argc, const char *const *argv, 
         return -1;
     }
     const tc_node_conf *n = &cl->cfg.nodes[p];
-    ctl_conn c;
+    tc_rc c;
     int rc = ctl_node_open(cl, n, &c);
-    if (rc == 0) rc = ctl_conn_set_timeout(&c, timeout_ms);
-    if (rc == 0) rc = ctl_conn_command(&c, out, argc, argv);
+    if (rc == 0) rc = tc_rc_set_timeout(&c, timeout_ms);
+    if (rc == 0) rc = tc_rc_command(&c, out, argc, argv, NULL);
     if (rc != 0) fprintf(stderr, "tricachectl: node %d: %s\n", n->id, c.err);
-    ctl_conn_close(&c);
+    tc_rc_close(&c);
     if (rc != 0) return -1;
-    if (out->type == '-') {
+    if (out->type == TC_RC_ERROR) {
         fprintf(stderr, "tricachectl: node %d: %s\n", n->id, out->str);
-        ctl_reply_free(out);
+        tc_rc_reply_free(out);
         return -1;
     }
     return 0;
@@ -37,25 +37,25 @@ static int on_primary(const ctl_cluster *cl, int argc, const char *const *argv, 
 static int list(const ctl_cluster *cl)
 {
     const char *argv[] = {"MEMBERS", "LIST"};
-    ctl_reply r;
+    tc_rc_reply r;
     if (on_primary(cl, 2, argv, cl->timeout_ms, &r) != 0) return CTL_EXIT_CLUSTER;
     printf("%-5s %-24s %-9s %s\n", "ID", "RAFT ADDRESS", "ROLE", "ZONE");
     for (size_t i = 0; i < r.n; i++) {
-        const ctl_reply *m = &r.elem[i];
-        if (m->type != '*' || m->n < 4 || m->elem[0].type != ':') continue;
+        const tc_rc_reply *m = &r.elem[i];
+        if (m->type != TC_RC_ARRAY || m->n < 4 || m->elem[0].type != TC_RC_INT) continue;
         printf("%-5lld %-24s %-9s %s\n", m->elem[0].integer, m->elem[1].str ? m->elem[1].str : "?",
                m->elem[2].str ? m->elem[2].str : "?", m->elem[3].str ? m->elem[3].str : "?");
     }
-    ctl_reply_free(&r);
+    tc_rc_reply_free(&r);
     return CTL_EXIT_OK;
 }
 
 static int change(const ctl_cluster *cl, int add, const char *id)
 {
     const char *argv[] = {"MEMBERS", add ? "ADD" : "REMOVE", id};
-    ctl_reply r;
+    tc_rc_reply r;
     if (on_primary(cl, 3, argv, CHANGE_TIMEOUT_MS, &r) != 0) return CTL_EXIT_CLUSTER;
-    ctl_reply_free(&r);
+    tc_rc_reply_free(&r);
     printf(add ? "node %s is a voter now\n" : "node %s was removed\n", id);
     return CTL_EXIT_OK;
 }

@@ -114,16 +114,3 @@ void ctl_progress_end(ctl_progress *p)
 }
 
 void ctl_progress_cb(void *ud, uint64_t done, uint64_t total) { ctl_progress_set(ud, done, total); }
-
-void ctl_print_json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20) printf("\\u%04x", ch);
-        else putchar(ch);
-    }
-    putchar('"');
-}
-

@@ -33,8 +33,6 @@ void ctl_progress_cb(void *ud, uint64_t done, uint64_t total);
 
 /* "512 B", "1.5 KiB", "12.3 MiB", "1.02 GiB". */
 void ctl_format_bytes(uint64_t n, char *out, size_t len);
-/* s as a JSON string (quoted, escaped) on stdout. */
-void ctl_print_json_string(const char *s);
 /* "850 ms", "12.4 s", "3m05s", "1h02m". */
 void ctl_format_duration(long long ms, char *out, size_t len);
 

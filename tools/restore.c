@@ -51,7 +51,7 @@ typedef struct inflight {
 typedef struct restore {
     const ctl_cluster *cl;
     ctl_local_backup *lb;
-    ctl_conn c;
+    tc_rc c;
     const tc_node_conf *primary;
     char id[17];
     rbuf body;             /* the records of the LOAD being built */
@@ -115,9 +115,9 @@ static int make_id(char out[17])
 }
 
 /* Judges a reply to a TCRESTORE command: 0 if it is of type `want`
- * (and, for ':', equals *want_int), else -1 with r->why (and r->failover
+ * (and, for TC_RC_INT, equals want_int), else -1 with r->why (and r->failover
  * when the primary has changed). io_rc is what the read returned. */
-static int judge(restore *r, int io_rc, const ctl_reply *rep, const char *what, char want, long long want_int)
+static int judge(restore *r, int io_rc, const tc_rc_reply *rep, const char *what, tc_rc_type want, long long want_int)
 {
     int id = r->primary->id;
     if (io_rc != 0) {
@@ -125,9 +125,9 @@ static int judge(restore *r, int io_rc, const ctl_reply *rep, const char *what, 
         snprintf(r->why, sizeof r->why, "node %d: %s: %s", id, what, r->c.err);
         return -1;
     }
-    if (rep->type == '-') {
-        r->failover = ctl_reply_is_error(rep, "READONLY") || ctl_reply_is_error(rep, "MOVED") ||
-                      ctl_reply_is_error(rep, "TRYAGAIN") || ctl_reply_is_error(rep, "NOTLEADER");
+    if (rep->type == TC_RC_ERROR) {
+        r->failover = tc_rc_reply_is_error(rep, "READONLY") || tc_rc_reply_is_error(rep, "MOVED") ||
+                      tc_rc_reply_is_error(rep, "TRYAGAIN") || tc_rc_reply_is_error(rep, "NOTLEADER");
         int unknown = strstr(rep->str, "unknown command") != NULL;
         snprintf(r->why, sizeof r->why, "node %d refused %s: %s%s", id, what, rep->str,
                  unknown ? "\n  hint: the node does not support TCRESTORE: upgrade every node to a tricache "
@@ -135,8 +135,8 @@ static int judge(restore *r, int io_rc, const ctl_reply *rep, const char *what, 
                          : "");
         return -1;
     }
-    if (rep->type != want || (want == ':' && rep->integer != want_int)) {
-        if (rep->type == ':')
+    if (rep->type != want || (want == TC_RC_INT && rep->integer != want_int)) {
+        if (rep->type == TC_RC_INT)
             snprintf(r->why, sizeof r->why, "node %d answered %s with %lld, expected %lld", id, what, rep->integer,
                      want_int);
         else
@@ -150,20 +150,20 @@ static int judge(restore *r, int io_rc, const ctl_reply *rep, const char *what, 
 /* A command with text arguments whose reply must be +OK. */
 static int simple(restore *r, const char *what, int argc, const char *const *argv)
 {
-    ctl_reply rep;
-    int rc = ctl_conn_command(&r->c, &rep, argc, argv);
-    rc = judge(r, rc, &rep, what, '+', 0);
-    ctl_reply_free(&rep);
+    tc_rc_reply rep;
+    int rc = tc_rc_command(&r->c, &rep, argc, argv, NULL);
+    rc = judge(r, rc, &rep, what, TC_RC_STATUS, 0);
+    tc_rc_reply_free(&rep);
     return rc;
 }
 
 static int read_one(restore *r)
 {
     inflight f = r->q[r->head];
-    ctl_reply rep;
-    int rc = ctl_conn_read_reply(&r->c, &rep);
-    rc = judge(r, rc, &rep, "TCRESTORE LOAD", ':', (long long)f.total);
-    ctl_reply_free(&rep);
+    tc_rc_reply rep;
+    int rc = tc_rc_read(&r->c, &rep);
+    rc = judge(r, rc, &rep, "TCRESTORE LOAD", TC_RC_INT, (long long)f.total);
+    tc_rc_reply_free(&rep);
     if (rc != 0) return rc;
     r->head = (r->head + 1) % PIPELINE;
     r->count--;
@@ -178,7 +178,7 @@ static int flush_batch(restore *r, tc_snapshot_reader *rd)
     char head[128];
     int h = snprintf(head, sizeof head, "*%u\r\n$9\r\nTCRESTORE\r\n$4\r\nLOAD\r\n$16\r\n%s\r\n", 3 + 3 * r->batch_n,
                      r->id);
-    if (ctl_conn_send_raw(&r->c, head, (size_t)h) != 0 || ctl_conn_send_raw(&r->c, r->body.p, r->body.len) != 0) {
+    if (tc_rc_send_raw(&r->c, head, (size_t)h) != 0 || tc_rc_send_raw(&r->c, r->body.p, r->body.len) != 0) {
         r->failover = 1;
         snprintf(r->why, sizeof r->why, "node %d: TCRESTORE LOAD: %s", r->primary->id, r->c.err);
         return -1;
@@ -270,7 +270,7 @@ static int load_from(restore *r, uint64_t skip)
 
 /* The primary, found again (an election takes a moment) and connected
  * to; -1 when there is none within wait_ms. */
-static int reconnect_primary(restore *r, ctl_conn *c, long long wait_ms)
+static int reconnect_primary(restore *r, tc_rc *c, long long wait_ms)
 {
     ctl_node_view v[TC_CONFIG_MAX_NODES];
     long long until = ctl_now_ms() + wait_ms;
@@ -278,7 +278,7 @@ static int reconnect_primary(restore *r, ctl_conn *c, long long wait_ms)
     while ((p = ctl_view_cluster(r->cl, v, NULL)) < 0 && ctl_now_ms() < until) sleep_ms(100);
     if (p < 0) return -1;
     if (ctl_node_open(r->cl, &r->cl->cfg.nodes[p], c) != 0) {
-        ctl_conn_close(c);
+        tc_rc_close(c);
         return -1;
     }
     return p;
@@ -290,26 +290,26 @@ static int reconnect_primary(restore *r, ctl_conn *c, long long wait_ms)
 static int resume_point(restore *r, uint64_t *staged)
 {
     int old = r->primary->id;
-    ctl_conn_close(&r->c);
+    tc_rc_close(&r->c);
     r->c.fd = -1;
     int p = reconnect_primary(r, &r->c, NEW_PRIMARY_WAIT_MS);
-    if (p < 0 || ctl_conn_set_timeout(&r->c, reply_timeout_ms(r->cl)) != 0) {
+    if (p < 0 || tc_rc_set_timeout(&r->c, reply_timeout_ms(r->cl)) != 0) {
         snprintf(r->why + strlen(r->why), sizeof r->why - strlen(r->why), "; then no new primary answered within %d s",
                  NEW_PRIMARY_WAIT_MS / 1000);
         return -1;
     }
     r->primary = &r->cl->cfg.nodes[p];
     const char *argv[] = {"TCRESTORE", "STATUS"};
-    ctl_reply rep;
-    int rc = ctl_conn_command(&r->c, &rep, 2, argv);
-    int ours = rc == 0 && rep.type == '*' && rep.n == 2 && rep.elem[0].str && strcmp(rep.elem[0].str, r->id) == 0 &&
-               rep.elem[1].type == ':';
+    tc_rc_reply rep;
+    int rc = tc_rc_command(&r->c, &rep, 2, argv, NULL);
+    int ours = rc == 0 && rep.type == TC_RC_ARRAY && rep.n == 2 && rep.elem[0].str && strcmp(rep.elem[0].str, r->id) == 0 &&
+               rep.elem[1].type == TC_RC_INT;
     if (ours) *staged = (uint64_t)rep.elem[1].integer;
     else
         snprintf(r->why + strlen(r->why), sizeof r->why - strlen(r->why),
                  "; the new primary, node %d, %s", r->primary->id,
                  rc != 0 ? "did not answer TCRESTORE STATUS" : "no longer holds this restore's staged records");
-    ctl_reply_free(&rep);
+    tc_rc_reply_free(&rep);
     if (ours)
         fprintf(stderr, "tricachectl: the primary moved from node %d to node %d during the load; going on from record %llu\n",
                 old, r->primary->id, (unsigned long long)*staged);
@@ -331,9 +331,9 @@ static int load_all(restore *r)
  * changed. */
 static void send_abort(restore *r)
 {
-    ctl_conn_close(&r->c);
+    tc_rc_close(&r->c);
     const char *note = "the staged records are discarded by the next TCRESTORE BEGIN";
-    ctl_conn c = {.fd = -1};
+    tc_rc c = TC_RC_CLOSED;
     int p = reconnect_primary(r, &c, ABORT_WAIT_MS);
     if (p < 0) {
         fprintf(stderr, "tricachectl: note: could not send TCRESTORE ABORT (no primary reachable); %s\n", note);
@@ -341,14 +341,14 @@ static void send_abort(restore *r)
     }
     const tc_node_conf *n = &r->cl->cfg.nodes[p];
     const char *argv[] = {"TCRESTORE", "ABORT", r->id};
-    ctl_reply rep;
-    if (ctl_conn_command(&c, &rep, 3, argv) != 0)
+    tc_rc_reply rep;
+    if (tc_rc_command(&c, &rep, 3, argv, NULL) != 0)
         fprintf(stderr, "tricachectl: note: TCRESTORE ABORT on node %d: %s; %s\n", n->id, c.err, note);
-    else if (rep.type != '+' && !strstr(rep.str ? rep.str : "", "no restore"))
+    else if (rep.type != TC_RC_STATUS && !strstr(rep.str ? rep.str : "", "no restore"))
         fprintf(stderr, "tricachectl: note: node %d answered TCRESTORE ABORT with %s; %s\n", n->id,
                 rep.str ? rep.str : "an unexpected reply", note);
-    ctl_reply_free(&rep);
-    ctl_conn_close(&c);
+    tc_rc_reply_free(&rep);
+    tc_rc_close(&c);
 }
 
 static int fail_before_commit(restore *r)
@@ -367,19 +367,19 @@ static int fail_before_commit(restore *r)
  * restore is aborted like any other interrupted one. */
 static int commit_unknown(restore *r)
 {
-    ctl_conn_close(&r->c);
-    ctl_conn c = {.fd = -1};
+    tc_rc_close(&r->c);
+    tc_rc c = TC_RC_CLOSED;
     int staged = -1;
     if (reconnect_primary(r, &c, ABORT_WAIT_MS) >= 0) {
         const char *argv[] = {"TCRESTORE", "STATUS"};
-        ctl_reply rep;
-        if (ctl_conn_command(&c, &rep, 2, argv) == 0) {
-            if (rep.type == '*' && rep.n >= 1 && rep.elem[0].str) staged = strcmp(rep.elem[0].str, r->id) == 0;
-            else if (rep.type == '_') staged = 0;
+        tc_rc_reply rep;
+        if (tc_rc_command(&c, &rep, 2, argv, NULL) == 0) {
+            if (rep.type == TC_RC_ARRAY && rep.n >= 1 && rep.elem[0].str) staged = strcmp(rep.elem[0].str, r->id) == 0;
+            else if (rep.type == TC_RC_NIL) staged = 0;
         }
-        ctl_reply_free(&rep);
+        tc_rc_reply_free(&rep);
     }
-    ctl_conn_close(&c);
+    tc_rc_close(&c);
     if (staged == 1) {
         r->failover = 1;
         return fail_before_commit(r);
@@ -430,16 +430,16 @@ static int confirm(const ctl_cluster *cl, const ctl_backup_args *a, const ctl_lo
 static int dbsize(restore *r, long long *keys)
 {
     const char *argv[] = {"DBSIZE"};
-    ctl_reply rep;
-    int rc = ctl_conn_command(&r->c, &rep, 1, argv);
-    if (rc != 0 || rep.type != ':') {
+    tc_rc_reply rep;
+    int rc = tc_rc_command(&r->c, &rep, 1, argv, NULL);
+    if (rc != 0 || rep.type != TC_RC_INT) {
         fprintf(stderr, "tricachectl: node %d: DBSIZE: %s\n", r->primary->id,
                 rc != 0 ? r->c.err : rep.str ? rep.str : "unexpected reply");
-        ctl_reply_free(&rep);
+        tc_rc_reply_free(&rep);
         return -1;
     }
     *keys = rep.integer;
-    ctl_reply_free(&rep);
+    tc_rc_reply_free(&rep);
     return 0;
 }
 
@@ -453,22 +453,22 @@ typedef struct node_check {
 /* DEBUG DIGEST hashes every key: on a big keyspace it takes a while. */
 static int digest_of(const ctl_cluster *cl, const tc_node_conf *n, char *out, size_t len, char *err, size_t errlen)
 {
-    ctl_conn c;
-    if (ctl_node_open(cl, n, &c) != 0 || ctl_conn_set_timeout(&c, reply_timeout_ms(cl)) != 0) {
+    tc_rc c;
+    if (ctl_node_open(cl, n, &c) != 0 || tc_rc_set_timeout(&c, reply_timeout_ms(cl)) != 0) {
         snprintf(err, errlen, "%s", c.err);
-        ctl_conn_close(&c);
+        tc_rc_close(&c);
         return -1;
     }
     const char *argv[] = {"DEBUG", "DIGEST"};
-    ctl_reply rep;
-    int rc = ctl_conn_command(&c, &rep, 2, argv);
-    if (rc == 0 && (rep.type == '+' || rep.type == '$')) snprintf(out, len, "%s", rep.str);
+    tc_rc_reply rep;
+    int rc = tc_rc_command(&c, &rep, 2, argv, NULL);
+    if (rc == 0 && (rep.type == TC_RC_STATUS || rep.type == TC_RC_BULK)) snprintf(out, len, "%s", rep.str);
     else {
         snprintf(err, errlen, "DEBUG DIGEST: %s", rc != 0 ? c.err : rep.str ? rep.str : "unexpected reply");
         rc = -1;
     }
-    ctl_reply_free(&rep);
-    ctl_conn_close(&c);
+    tc_rc_reply_free(&rep);
+    tc_rc_close(&c);
     return rc;
 }
 
@@ -561,7 +561,7 @@ static int run(const ctl_cluster *cl, const ctl_backup_args *a, ctl_local_backup
         goto out;
     }
     r->primary = &cfg->nodes[p];
-    if (ctl_node_open(cl, r->primary, &r->c) != 0 || ctl_conn_set_timeout(&r->c, reply_timeout_ms(cl)) != 0) {
+    if (ctl_node_open(cl, r->primary, &r->c) != 0 || tc_rc_set_timeout(&r->c, reply_timeout_ms(cl)) != 0) {
         fprintf(stderr, "tricachectl: the primary, node %d: %s; nothing was changed\n", r->primary->id, r->c.err);
         goto out;
     }
@@ -596,24 +596,24 @@ static int run(const ctl_cluster *cl, const ctl_backup_args *a, ctl_local_backup
     char total[32];
     snprintf(total, sizeof total, "%llu", (unsigned long long)r->sent);
     const char *commit[] = {"TCRESTORE", "COMMIT", r->id, total};
-    ctl_reply rep;
-    int io = ctl_conn_command(&r->c, &rep, 4, commit);
+    tc_rc_reply rep;
+    int io = tc_rc_command(&r->c, &rep, 4, commit, NULL);
     /* No answer, or a primary that lost its leadership while the COMMIT
      * was in the log: it may or may not have been applied. */
-    if (io != 0 || ctl_reply_is_error(&rep, "TRYAGAIN")) {
+    if (io != 0 || tc_rc_reply_is_error(&rep, "TRYAGAIN")) {
         snprintf(r->why, sizeof r->why, "node %d: TCRESTORE COMMIT: %s", r->primary->id,
                  io != 0 ? r->c.err : rep.str);
-        ctl_reply_free(&rep);
+        tc_rc_reply_free(&rep);
         rc = commit_unknown(r);
         goto out;
     }
-    if (judge(r, 0, &rep, "TCRESTORE COMMIT", '+', 0) != 0) {
-        ctl_reply_free(&rep);
+    if (judge(r, 0, &rep, "TCRESTORE COMMIT", TC_RC_STATUS, 0) != 0) {
+        tc_rc_reply_free(&rep);
         rc = fail_before_commit(r);
         goto out;
     }
-    ctl_reply_free(&rep);
-    ctl_conn_close(&r->c);
+    tc_rc_reply_free(&rep);
+    tc_rc_close(&r->c);
     char took[24];
     ctl_format_duration(ctl_now_ms() - start, took, sizeof took);
     printf("committed: %llu keys from backup %s in %s\n", (unsigned long long)r->sent, lb->meta.name, took);
@@ -624,7 +624,7 @@ static int run(const ctl_cluster *cl, const ctl_backup_args *a, ctl_local_backup
     if (rc == CTL_EXIT_OK && cfg->nnodes == 1) printf("restore complete\n");
     else if (rc == CTL_EXIT_OK) printf("restore complete: every checked node holds the same keyspace\n");
 out:
-    ctl_conn_close(&r->c);
+    tc_rc_close(&r->c);
     free(r->body.p);
     free(r);
     return rc;

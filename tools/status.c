@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h" /* tc_json_write_str */
 #include "ctl_commands.h"
 #include "progress.h"
 
@@ -71,7 +72,7 @@ static void judge(const ctl_cluster *cl, ctl_node_view *v, row *rows, summary *s
 static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row *rows, const summary *s, int ok)
 {
     printf("{\"cluster\":");
-    ctl_print_json_string(cl->cfg.cluster_name);
+    tc_json_write_str(stdout, cl->cfg.cluster_name, strlen(cl->cfg.cluster_name));
     printf(",\"ok\":%s,\"primary\":", ok ? "true" : "false");
     if (s->primary >= 0) printf("%d", v[s->primary].conf->id);
     else printf("null");
@@ -81,9 +82,9 @@ static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row 
         char addr[TC_CONFIG_MAX_STR + 16];
         snprintf(addr, sizeof addr, "%s:%d", x->conf->client_host, x->conf->client_port);
         printf("%s{\"id\":%d,\"zone\":", i ? "," : "", x->conf->id);
-        ctl_print_json_string(x->conf->zone);
+        tc_json_write_str(stdout, x->conf->zone, strlen(x->conf->zone));
         printf(",\"address\":");
-        ctl_print_json_string(addr);
+        tc_json_write_str(stdout, addr, strlen(addr));
         printf(",\"role\":\"%s\"", ctl_role_name(x->role));
         if (x->role == CTL_ROLE_UNREACHABLE) {
             printf(",\"term\":null,\"commit_index\":null,\"applied_index\":null,\"lag\":null");
@@ -96,14 +97,14 @@ static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row 
         printf(",\"health\":\"%s\"", rows[i].health);
         if (x->error[0]) {
             printf(",\"error\":");
-            ctl_print_json_string(x->error);
+            tc_json_write_str(stdout, x->error, strlen(x->error));
         }
         printf("}");
     }
     printf("],\"problems\":[");
     for (int i = 0; i < s->nproblems; i++) {
         if (i) putchar(',');
-        ctl_print_json_string(s->problems[i]);
+        tc_json_write_str(stdout, s->problems[i], strlen(s->problems[i]));
     }
     printf("]}\n");
 }

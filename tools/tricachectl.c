@@ -272,7 +272,7 @@ static int config_optional(const args *a)
 
 int main(int argc, char **argv)
 {
-    args a = {.io_timeout_ms = CTL_DEFAULT_TIMEOUT_MS};
+    args a = {.io_timeout_ms = TC_RC_DEFAULT_TIMEOUT_MS};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
 

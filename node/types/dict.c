@@ -226,7 +226,7 @@ int tc_dict_reserve(tc_dict *d, size_t n)
 /* ---- lookup -------------------------------------------------------------------- */
 
 /* The link pointing at key's entry, NULL if absent; *t the table. */
-static tc_dict_entry **find_link(tc_dict *d, const char *key, size_t len, uint64_t h, int *tp)
+static tc_dict_entry **find_link(const tc_dict *d, const char *key, size_t len, uint64_t h, int *tp)
 {
     for (int t = 0; t < 2 && d->table[t]; t++) {
         size_t b = bucket_of(h, d->bits[t]);
@@ -242,10 +242,11 @@ static tc_dict_entry **find_link(tc_dict *d, const char *key, size_t len, uint64
     return NULL;
 }
 
-tc_dict_entry *tc_dict_find(tc_dict *d, const char *key, size_t len)
+tc_dict_entry *tc_dict_find(const tc_dict *d, const char *key, size_t len)
 {
     if (tc_dict_size(d) == 0) return NULL;
-    rehash_step(d, 1);
+    /* No rehash step here: a lookup never moves entries, so a dict can be
+     * iterated while it is searched (SINTER of a set with itself). */
     tc_dict_entry **link = find_link(d, key, len, hash_of(d, key, len), NULL);
     return link ? *link : NULL;
 }

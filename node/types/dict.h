@@ -18,7 +18,7 @@
  *       seed, even though their tables differ (reads rehash too, images load
  *       in another order).
  * - Incremental rehashing: growing (at load factor 1) and shrinking (below
- *   1/8) move one bucket per add/find/delete; no stop-the-world resize.
+ *   1/8) move one bucket per add/delete; no stop-the-world resize.
  * - An entry is one allocation: its link, the member's length and bytes,
  *   and, in a dict made with values, an 8-byte slot holding a pointer or a
  *   double.
@@ -51,8 +51,9 @@ tc_dict *tc_dict_new(int with_values, uint64_t seed0, uint64_t seed1);
 void tc_dict_free(tc_dict *d, void (*free_ptr)(void *));
 size_t tc_dict_size(const tc_dict *d);
 
-/* The entry for key, or NULL. */
-tc_dict_entry *tc_dict_find(tc_dict *d, const char *key, size_t len);
+/* The entry for key, or NULL. Never moves entries (rehash steps are taken
+ * by adds and deletes), so it may be called during an iteration. */
+tc_dict_entry *tc_dict_find(const tc_dict *d, const char *key, size_t len);
 /* The entry for key, added if absent (*added = 1, value slot zeroed).
  * NULL when out of memory (nothing changed). */
 tc_dict_entry *tc_dict_add(tc_dict *d, const char *key, size_t len, int *added);

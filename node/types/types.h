@@ -28,10 +28,10 @@
  * image record. Redis's OBJ_* numbering. */
 enum tc_type {
     TC_TYPE_STRING = 0,
+    TC_TYPE_LIST = 1,
     TC_TYPE_SET = 2,
     TC_TYPE_ZSET = 3,
     TC_TYPE_HASH = 4,
-    /* reserved: 1 list */
     TC_TYPE_MAX = 15,
 };
 
@@ -96,6 +96,7 @@ const char *tc_key_type_name(const tc_key *k);
 
 /* The types (one file each in node/types/). */
 extern const tc_type_ops tc_string_type;
+extern const tc_type_ops tc_list_type; /* list.c */
 extern const tc_type_ops tc_zset_type; /* zset.h */
 extern const tc_type_ops tc_set_type;  /* set.c */
 extern const tc_type_ops tc_hash_type; /* hash.c */

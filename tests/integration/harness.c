@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "common.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -140,153 +142,84 @@ static const char *binary(void)
     return b;
 }
 
+/* Raw RESP connections: common/'s blocking client (tc_rc) under each fd
+ * a test holds, so bytes read past one reply wait in its buffer for the
+ * next h_reply. A slot whose connection the client closed (the peer went
+ * away) keeps its fd number until h_close, which then closes nothing. */
+#define MAX_CONNS 256
+static struct conn {
+    int fd;   /* as the test knows it; -1 for a free slot */
+    tc_rc rc; /* rc.fd is -1 once the client closed the connection */
+} conns[MAX_CONNS];
+static int conns_ready;
+
+static struct conn *conn_of(int fd)
+{
+    if (!conns_ready) {
+        for (int i = 0; i < MAX_CONNS; i++) conns[i].fd = -1;
+        conns_ready = 1;
+    }
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (conns[i].fd == fd) return &conns[i];
+    return NULL;
+}
+
+static void conn_forget(struct conn *k)
+{
+    tc_rc_close(&k->rc);
+    k->fd = -1;
+}
+
 int h_connect(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
+    tc_rc rc;
+    if (tc_rc_connect(&rc, "127.0.0.1", port, DEADLINE_MS) != 0) return -1;
+    rc.max_reply = 1u << 30; /* tests read big values on purpose */
+    struct conn *k = conn_of(rc.fd); /* a slot whose fd was closed without h_close */
+    if (k) {
+        k->rc.fd = -1; /* that socket is gone already: free the slot only */
+        conn_forget(k);
+    } else if ((k = conn_of(-1)) == NULL) {
+        tc_rc_close(&rc);
+        fail_msg("more than %d connections open at once", MAX_CONNS);
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+    k->fd = rc.fd;
+    k->rc = rc;
+    return rc.fd;
 }
 
 void h_send(int fd, const void *p, size_t len)
 {
-    const char *c = p;
-    while (len > 0) {
-        ssize_t n = send(fd, c, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) fail_msg("send failed: %s", strerror(errno));
-        c += n;
-        len -= (size_t)n;
-    }
+    struct conn *k = conn_of(fd);
+    if (!k) fail_msg("send: fd %d is not an h_connect connection", fd);
+    if (tc_rc_send_raw(&k->rc, p, len) != 0) fail_msg("send failed: %s", k->rc.err);
 }
 
 void h_sends(int fd, const char *s) { h_send(fd, s, strlen(s)); }
 
-/* Buffered reads with a deadline, per call of h_reply. */
-typedef struct rd {
-    int fd;
-    char *buf;
-    size_t len, cap;
-    long long deadline;
-} rd;
-
-static int rd_more(rd *r)
-{
-    if (r->len == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 4096;
-        r->buf = realloc(r->buf, r->cap + 1);
-    }
-    for (;;) {
-        long long left = r->deadline - h_ms();
-        if (left <= 0) fail_msg("timed out waiting for a reply (%zu bytes of it received)", r->len);
-        struct pollfd p = {r->fd, POLLIN, 0};
-        int rc = poll(&p, 1, (int)left);
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc == 0) continue;
-        /* Bytes past the reply being parsed are kept in `leftover`. */
-        ssize_t n = recv(r->fd, r->buf + r->len, r->cap - r->len, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        r->len += (size_t)n;
-        return 0;
-    }
-}
-
-/* Returns the length of one complete reply starting at p, 0 if incomplete. */
-static size_t reply_len(const char *p, size_t len)
-{
-    if (len == 0) return 0;
-    const char *nl = memchr(p, '\n', len);
-    if (!nl) return 0;
-    size_t head = (size_t)(nl - p) + 1;
-    long long n = atoll(p + 1);
-    switch (p[0]) {
-    case '$':
-    case '=':
-    case '!':
-        if (n < 0) return head;
-        return len >= head + (size_t)n + 2 ? head + (size_t)n + 2 : 0;
-    case '*':
-    case '~':
-    case '>':
-    case '%': {
-        if (n < 0) return head;
-        long long items = p[0] == '%' ? n * 2 : n;
-        size_t off = head;
-        for (long long i = 0; i < items; i++) {
-            size_t l = reply_len(p + off, len - off);
-            if (l == 0) return 0;
-            off += l;
-        }
-        return off;
-    }
-    default:
-        return head;
-    }
-}
-
-/* Bytes read beyond one reply are kept per fd for the next call. */
-static struct {
-    int fd;
-    char *buf;
-    size_t len;
-} leftover[64];
-
 char *h_reply(int fd)
 {
-    rd r = {.fd = fd, .deadline = h_ms() + DEADLINE_MS};
-    for (int i = 0; i < 64; i++) {
-        if (leftover[i].buf && leftover[i].fd == fd) {
-            r.buf = leftover[i].buf;
-            r.len = r.cap = leftover[i].len;
-            leftover[i].buf = NULL;
-            break;
-        }
-    }
-    size_t l;
-    while ((l = reply_len(r.buf ? r.buf : "", r.len)) == 0) {
-        if (rd_more(&r) != 0) {
-            free(r.buf);
-            return NULL;
-        }
-    }
-    char *out = malloc(l + 1);
-    memcpy(out, r.buf, l);
-    out[l] = '\0';
-    if (r.len > l) {
-        for (int i = 0; i < 64; i++) {
-            if (!leftover[i].buf) {
-                leftover[i].fd = fd;
-                leftover[i].len = r.len - l;
-                leftover[i].buf = malloc(r.len - l);
-                memcpy(leftover[i].buf, r.buf + l, r.len - l);
-                break;
-            }
-        }
-    }
-    free(r.buf);
-    return out;
+    struct conn *k = conn_of(fd);
+    if (!k) fail_msg("reply: fd %d is not an h_connect connection", fd);
+    char *raw;
+    size_t len;
+    int rc = tc_rc_read_raw(&k->rc, &raw, &len);
+    if (rc == -ETIMEDOUT || rc == -EPROTO || rc == -EMSGSIZE || rc == -ENOMEM)
+        fail_msg("waiting for a reply: %s", k->rc.err);
+    return rc == 0 ? raw : NULL; /* the connection closed first */
 }
 
 void h_close(int fd)
 {
-    for (int i = 0; i < 64; i++) {
-        if (leftover[i].buf && leftover[i].fd == fd) {
-            free(leftover[i].buf);
-            leftover[i].buf = NULL;
-        }
-    }
-    close(fd);
+    struct conn *k = conn_of(fd);
+    if (k) conn_forget(k);
+    else close(fd);
 }
 
 int h_closed(int fd)
 {
+    struct conn *k = conn_of(fd);
+    if (k && k->rc.fd < 0) return 1; /* the client saw it close */
     long long deadline = h_ms() + DEADLINE_MS;
     char tmp[4096];
     while (h_ms() < deadline) {
@@ -382,29 +315,41 @@ char *h_run_tricache(int *status, const char *arg0, ...)
     return capture(status, 1, argv);
 }
 
-char *h_log(const tnode *n)
+static char *read_log(const char *path)
 {
-    char path[300];
-    snprintf(path, sizeof path, "%s/node.log", n->dir);
     FILE *f = fopen(path, "r");
     if (!f) return strdup("");
-    char *buf = malloc(1 << 20);
-    size_t len = fread(buf, 1, (1 << 20) - 1, f);
+    char *buf = malloc(4 << 20);
+    size_t len = fread(buf, 1, (4 << 20) - 1, f);
     buf[len] = '\0';
     fclose(f);
     return buf;
 }
 
+char *h_log(const tnode *n)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/node.log", n->dir);
+    return read_log(path);
+}
+
+char *h_node_log(const tcluster *c, int i)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/node-%d.log", c->dir, i + 1);
+    return read_log(path);
+}
+
 static int answers_ping(int port)
 {
-    int fd = h_connect(port);
-    if (fd < 0) return 0;
-    h_sends(fd, "PING\r\n");
-    struct pollfd p = {fd, POLLIN, 0};
-    char buf[64] = {0};
-    int ok = poll(&p, 1, 1000) == 1 && recv(fd, buf, sizeof buf - 1, 0) > 0 &&
-             (strncmp(buf, "+PONG", 5) == 0 || strncmp(buf, "-NOAUTH", 7) == 0);
-    close(fd);
+    tc_rc c;
+    if (tc_rc_connect(&c, "127.0.0.1", port, 1000) != 0) return 0;
+    const char *argv[] = {"PING"};
+    tc_rc_reply r;
+    int ok = tc_rc_command(&c, &r, 1, argv, NULL) == 0 &&
+             ((r.type == TC_RC_STATUS && strcmp(r.str, "PONG") == 0) || tc_rc_reply_is_error(&r, "NOAUTH"));
+    tc_rc_reply_free(&r);
+    tc_rc_close(&c);
     return ok;
 }
 
@@ -536,6 +481,21 @@ void h_node_signal(tcluster *c, int i, int sig)
         forget_pid(c->nodes[i].pid);
         c->nodes[i].pid = 0;
     }
+}
+
+int h_node_wait_exit(tcluster *c, int i, int deadline_ms)
+{
+    pid_t pid = c->nodes[i].pid;
+    if (pid <= 0) return -1;
+    long long deadline = h_ms() + deadline_ms;
+    int st;
+    while (waitpid(pid, &st, WNOHANG) != pid) {
+        if (h_ms() > deadline) return -1;
+        pause_ms(5);
+    }
+    forget_pid(pid);
+    c->nodes[i].pid = 0;
+    return st;
 }
 
 void h_cluster_stop(tcluster *c)

@@ -1,5 +1,5 @@
 /* Integration test harness: real tricache processes on loopback, talked to
- * with raw sockets and with redis-cli / redis-benchmark. Free ports, a temp
+ * over RESP connections and with redis-cli / redis-benchmark. Free ports, a temp
  * directory per node, polling with deadlines, and no process left behind. */
 #ifndef TC_HARNESS_H
 #define TC_HARNESS_H
@@ -38,8 +38,13 @@ int h_cluster_primary(tcluster *c, int deadline_ms);
 char *h_converged_digest(tcluster *c);
 /* Sends sig to node i (SIGKILL: also reaps it and marks it stopped). */
 void h_node_signal(tcluster *c, int i, int sig);
+/* Waits until node i exits (polling until the deadline, ms from now) and
+ * marks it stopped; its waitpid status, or -1 if it is still running. */
+int h_node_wait_exit(tcluster *c, int i, int deadline_ms);
 /* Starts node i again on its data directory and waits for PING. */
 void h_node_restart(tcluster *c, int i);
+/* The log of cluster node i so far ("" if none yet; malloc'd). */
+char *h_node_log(const tcluster *c, int i);
 /* INFO field of node i ("" if absent); malloc'd. */
 char *h_info_field(tcluster *c, int i, const char *section, const char *field);
 
@@ -62,7 +67,8 @@ pid_t h_start_redis(int *port, char *dir, size_t dirlen);
 /* Stops a process started by the harness and removes its directory. */
 void h_stop_pid(pid_t pid, const char *dir);
 
-/* Raw RESP connection. */
+/* Raw RESP connection (common/'s tc_rc client underneath, 15 s deadline
+ * for each send and each reply). The fd may also be used directly. */
 int h_connect(int port);
 void h_send(int fd, const void *p, size_t len);
 void h_sends(int fd, const char *s);

@@ -122,23 +122,10 @@ static void send_raw(int fd, const void *p, size_t len)
     assert_int_equal(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
-static char *node_log(tcluster *c, int i)
-{
-    char path[400];
-    snprintf(path, sizeof path, "%s/node-%d.log", c->dir, i + 1);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char *buf = malloc(4 << 20);
-    size_t len = fread(buf, 1, (4 << 20) - 1, f);
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* The node logged exactly this line (after its prefix). */
 static void expect_logged(tcluster *c, int i, const char *text)
 {
-    char *log = node_log(c, i);
+    char *log = h_node_log(c, i);
     if (!strstr(log, text)) fail_msg("node %d's log lacks \"%s\"; it ends with:\n%s", i + 1, text,
                                      strlen(log) > 2000 ? log + strlen(log) - 2000 : log);
     free(log);
@@ -246,7 +233,7 @@ static void test_refusal_flood_is_rate_limited(void **state)
         close(fd);
     }
     long long seconds = (h_ms() - start) / 1000 + 1;
-    char *log = node_log(c, b.primary);
+    char *log = h_node_log(c, b.primary);
     const char *what = "protocol 5, expected 1";
     long long logged = 0, counted = 0;
     for (const char *p = log; (p = strstr(p, what)); p += strlen(what)) {

@@ -20,7 +20,7 @@ static void add(tc_buf *b, size_t argc, ...)
         v[i].len = strlen(v[i].p);
     }
     va_end(ap);
-    tc_entry_add(b, argc, v);
+    tc_logentry_add(b, argc, v);
 }
 
 static const char *reply(const tc_apply_replies *r, size_t i, char *buf)
@@ -35,12 +35,12 @@ static void test_replies_per_command(void **state)
 {
     fx *f = *state;
     tc_buf e = {0};
-    tc_entry_begin(&e, TC_ENTRY_COMMANDS, 1000);
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 1000, 7);
     add(&e, 3, "SET", "k", "v");
     add(&e, 2, "INCR", "k");
     add(&e, 2, "INCR", "n");
     add(&e, 4, "SET", "k", "w", "NX");
-    assert_int_equal(tc_entry_end(&e, 4), 0);
+    assert_int_equal(tc_logentry_end(&e, 4), 0);
     tc_apply_state st = {0};
     tc_apply_replies out = {0};
     char err[128], buf[128];
@@ -68,13 +68,13 @@ static void test_same_entries_same_state(void **state)
      * matter when each node applies it */
     for (int i = 0; i < 50; i++) {
         tc_buf e = {0};
-        tc_entry_begin(&e, TC_ENTRY_COMMANDS, 5000 + i);
+        tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 5000 + i, 7);
         char key[16];
         snprintf(key, sizeof key, "k%d", i % 7);
         add(&e, 5, "SET", key, "v", "EX", "100");
         add(&e, 3, "APPEND", key, "x");
         add(&e, 3, "PEXPIRE", "k3", "50");
-        assert_int_equal(tc_entry_end(&e, 3), 0);
+        assert_int_equal(tc_logentry_end(&e, 3), 0);
         assert_int_equal(tc_apply_entry(&a->srv, &sa, e.data, e.len, NULL, err, sizeof err), 0);
         assert_int_equal(tc_apply_entry(&b->srv, &sb, e.data, e.len, NULL, err, sizeof err), 0);
         tc_buf_free(&e);
@@ -95,14 +95,14 @@ static void test_clock_never_goes_back(void **state)
     tc_apply_state st = {0};
     char err[128];
     tc_buf e = {0};
-    tc_entry_begin(&e, TC_ENTRY_COMMANDS, 10000);
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 10000, 7);
     add(&e, 5, "SET", "a", "v", "PX", "100");
-    tc_entry_end(&e, 1);
+    tc_logentry_end(&e, 1);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
     /* a later entry stamped earlier (a new primary's slower clock) */
-    tc_entry_begin(&e, TC_ENTRY_COMMANDS, 2000);
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 2000, 7);
     add(&e, 5, "SET", "b", "v", "PX", "100");
-    tc_entry_end(&e, 1);
+    tc_logentry_end(&e, 1);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
     assert_int_equal(st.clock_ms, 10000);
     assert_int_equal(tc_ks_find(&f->srv.ks, "b", 1, 0)->expire_at, 10100);
@@ -115,23 +115,23 @@ static void test_expire_entries_delete_only_expired(void **state)
     tc_apply_state st = {0};
     char err[128];
     tc_buf e = {0};
-    tc_entry_begin(&e, TC_ENTRY_COMMANDS, 1000);
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 1000, 7);
     add(&e, 5, "SET", "old", "v", "PX", "10");
     add(&e, 5, "SET", "fresh", "v", "PX", "10");
     add(&e, 3, "SET", "forever", "v");
-    tc_entry_end(&e, 3);
+    tc_logentry_end(&e, 3);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
     /* "fresh" was written again after the primary decided to expire it */
-    tc_entry_begin(&e, TC_ENTRY_COMMANDS, 1005);
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 1005, 7);
     add(&e, 5, "SET", "fresh", "v", "PX", "1000");
-    tc_entry_end(&e, 1);
+    tc_logentry_end(&e, 1);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
-    tc_entry_begin(&e, TC_ENTRY_EXPIRE, 1010);
+    tc_logentry_begin(&e, TC_LOGENTRY_EXPIRE, 1010, 7);
     add(&e, 1, "old");
     add(&e, 1, "fresh");
     add(&e, 1, "forever");
     add(&e, 1, "missing");
-    tc_entry_end(&e, 4);
+    tc_logentry_end(&e, 4);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
     assert_int_equal(tc_ks_size(&f->srv.ks), 2);
     assert_non_null(tc_ks_find(&f->srv.ks, "fresh", 5, 1010));
@@ -145,13 +145,103 @@ static void test_malformed_entry_changes_nothing(void **state)
     tc_apply_state st = {0};
     char err[128];
     tc_buf e = {0};
-    tc_entry_begin(&e, TC_ENTRY_COMMANDS, 1000);
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 1000, 7);
     add(&e, 3, "SET", "a", "1");
     add(&e, 3, "SET", "b", "2");
-    tc_entry_end(&e, 2);
+    tc_logentry_end(&e, 2);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len - 1, NULL, err, sizeof err), -1);
     assert_int_equal(tc_ks_size(&f->srv.ks), 0);
     assert_int_equal(st.entries, 0);
+    tc_buf_free(&e);
+}
+
+/* Each reply comes out in the protocol its client spoke when it sent the
+ * command, RESP2 and RESP3 mixed in one entry. */
+static void test_replies_in_each_commands_protocol(void **state)
+{
+    fx *f = *state;
+    tc_buf e = {0};
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 1000, 7);
+    add(&e, 3, "GETSET", "k", "v"); /* RESP3: null */
+    add(&e, 3, "GETSET", "m", "v"); /* RESP2: null */
+    add(&e, 2, "GETDEL", "k");      /* RESP3: bulk */
+    add(&e, 2, "GETDEL", "k");      /* RESP3: null */
+    add(&e, 2, "GETDEL", "m");      /* RESP2: bulk */
+    add(&e, 2, "GETDEL", "m");      /* no protocol given: RESP2 */
+    assert_int_equal(tc_logentry_end(&e, 6), 0);
+    static const unsigned char resp[] = {3, 2, 3, 3, 2};
+    tc_apply_state st = {0};
+    tc_apply_replies out = {.resp = resp, .nresp = sizeof resp};
+    char err[128], buf[128];
+    assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, &out, err, sizeof err), 0);
+    assert_int_equal(out.n, 6);
+    assert_string_equal(reply(&out, 0, buf), "_\r\n");
+    assert_string_equal(reply(&out, 1, buf), "$-1\r\n");
+    assert_string_equal(reply(&out, 2, buf), "$1\r\nv\r\n");
+    assert_string_equal(reply(&out, 3, buf), "_\r\n");
+    assert_string_equal(reply(&out, 4, buf), "$1\r\nv\r\n");
+    assert_string_equal(reply(&out, 5, buf), "$-1\r\n");
+    tc_apply_replies_free(&out);
+    tc_buf_free(&e);
+}
+
+/* Write commands draw randomness from the node's generator, which applying
+ * reseeds from the entry before each command: two nodes, whatever their
+ * own seeds, draw the same numbers for the same command. */
+static void test_same_entry_same_randomness(void **state)
+{
+    fx *a = *state;
+    void *second;
+    assert_int_equal(fx_setup(&second), 0);
+    fx *b = second;
+    /* the nodes start with different generators (seeded at random) */
+    assert_true(a->srv.rng.state != b->srv.rng.state);
+    char err[128];
+    tc_apply_state sa = {0}, sb = {0};
+    uint64_t seq_a[3][8], seq_b[3][8];
+    for (int i = 0; i < 3; i++) {
+        tc_buf e = {0};
+        tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 1000 + i, 0x5eed0000ull + (uint64_t)i);
+        add(&e, 3, "SET", "k", "v");
+        add(&e, 2, "INCR", "n");
+        assert_int_equal(tc_logentry_end(&e, 2), 0);
+        assert_int_equal(tc_apply_entry(&a->srv, &sa, e.data, e.len, NULL, err, sizeof err), 0);
+        assert_int_equal(tc_apply_entry(&b->srv, &sb, e.data, e.len, NULL, err, sizeof err), 0);
+        /* what the last command's handler saw as ctx->rng, seeded for
+         * command 1 of this entry */
+        tc_logentry_reader rd;
+        assert_int_equal(tc_logentry_open(&rd, e.data, e.len, err, sizeof err), 0);
+        assert_true(a->srv.rng.state == tc_logentry_command_seed(rd.seed, 1));
+        for (int j = 0; j < 8; j++) {
+            seq_a[i][j] = tc_rng_next(&a->srv.rng);
+            seq_b[i][j] = tc_rng_next(&b->srv.rng);
+        }
+        tc_buf_free(&e);
+    }
+    assert_memory_equal(seq_a, seq_b, sizeof seq_a);
+    /* and different entries draw different numbers */
+    assert_memory_not_equal(seq_a[0], seq_a[1], sizeof seq_a[0]);
+    fx_teardown(&second);
+}
+
+/* An entry a version-1 node wrote (no seed) applies with the seed derived
+ * from its time, the same on every node. */
+static void test_version_1_entry_applies(void **state)
+{
+    fx *f = *state;
+    tc_buf e = {0};
+    tc_logentry_begin(&e, TC_LOGENTRY_COMMANDS, 4242, 99);
+    add(&e, 3, "SET", "old", "entry");
+    assert_int_equal(tc_logentry_end(&e, 1), 0);
+    memmove(e.data + TC_LOGENTRY_HEADER_V1, e.data + TC_LOGENTRY_HEADER, e.len - TC_LOGENTRY_HEADER);
+    e.len -= TC_LOGENTRY_HEADER - TC_LOGENTRY_HEADER_V1;
+    e.data[0] = 1;
+    tc_apply_state st = {0};
+    char err[128];
+    assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
+    assert_int_equal(st.clock_ms, 4242);
+    assert_string_equal(fx_run(f, "GET", "old", NULL), "$5\r\nentry\r\n");
+    assert_true(f->srv.rng.state == tc_logentry_command_seed(tc_logentry_v1_seed(4242), 0));
     tc_buf_free(&e);
 }
 
@@ -163,6 +253,8 @@ int main(void)
         T(test_replies_per_command),       T(test_same_entries_same_state),
         T(test_clock_never_goes_back),     T(test_expire_entries_delete_only_expired),
         T(test_malformed_entry_changes_nothing),
+        T(test_replies_in_each_commands_protocol), T(test_same_entry_same_randomness),
+        T(test_version_1_entry_applies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

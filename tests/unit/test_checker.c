@@ -1,5 +1,5 @@
 /* Unit tests for jepsen-lite's history reader and checkers
- * (jepsen-lite/json.c, history.c, wgl.c, set.c, checker.c, report.c). */
+ * (history.c over common/json.c, wgl.c, set.c, checker.c, report.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -436,11 +436,12 @@ static void test_failing_window(void **state) {
     assert_non_null(strstr(buf, "\"type\":\"nonlinearizable\""));
     assert_non_null(strstr(buf, "\"state\":{\"x\":\"3\"}"));
     /* the JSON report is itself valid JSON */
-    jl__json j = {0};
-    jl__jnode *root;
-    assert_int_equal(jl__json_parse(&j, buf, strlen(buf) - 1, &root), 0);
-    assert_int_equal(root->type, JL_J_OBJ);
-    jl__json_free(&j);
+    tc_json_reader j;
+    tc_json_reader_init(&j, TC_JSON_UNIQUE_KEYS);
+    const tc_json *root;
+    assert_int_equal(tc_json_parse(&j, buf, strlen(buf) - 1, &root), 0);
+    assert_int_equal(root->type, TC_JSON_OBJECT);
+    tc_json_reader_free(&j);
     free(buf);
 
     jl_result_free(r);

@@ -230,6 +230,76 @@ static void test_cluster_commands_need_cluster_mode(void **state)
     assert_memory_equal(r, want, strlen(want));
 }
 
+/* A replication face that only says who the primary is and what this node
+ * knows of each peer (see tc_replication_ops.peer_alive). */
+typedef struct fake_repl {
+    int primary;
+    int alive[4]; /* by node id: 1 up, 0 down, -1 cannot tell */
+} fake_repl;
+
+static int fake_primary_id(void *ud) { return ((fake_repl *)ud)->primary; }
+static int fake_peer_alive(void *ud, int id) { return ((fake_repl *)ud)->alive[id]; }
+
+/* CLUSTER NODES/SLOTS/SHARDS of a node that knows node 2 is down and cannot
+ * tell about node 3: on the primary node 2 is "fail" and out of SLOTS; on a
+ * replica a silent primary is "fail?" (Redis's PFAIL) and stays listed. */
+static void test_cluster_answers_show_failed_nodes(void **state)
+{
+    fx *f = *state;
+    tc_config *cfg = &f->srv.cfg;
+    cfg->cluster_mode = 1;
+    cfg->nnodes = 3;
+    for (int i = 0; i < 3; i++) {
+        cfg->nodes[i] = cfg->nodes[0];
+        cfg->nodes[i].id = i + 1;
+        cfg->nodes[i].client_port = 7001 + i;
+        cfg->nodes[i].raft_port = 7101 + i;
+    }
+    f->srv.self = &cfg->nodes[0];
+    char id1[41], id2[41], id3[41], want[1024];
+    tc_cluster_node_id(cfg, 1, id1);
+    tc_cluster_node_id(cfg, 2, id2);
+    tc_cluster_node_id(cfg, 3, id3);
+    static const tc_replication_ops ops = {.primary_id = fake_primary_id, .peer_alive = fake_peer_alive};
+    fake_repl fr = {.primary = 1, .alive = {0, 1, 0, -1}};
+    tc_server_set_replication(&f->srv, &ops, &fr);
+
+    const char *r = RUN(f, "CLUSTER", "NODES");
+    snprintf(want, sizeof want,
+             "%s 127.0.0.1:7001@7101 myself,master - 0 0 0 connected 0-16383\n"
+             "%s 127.0.0.1:7002@7102 slave,fail %s 0 0 0 disconnected\n"
+             "%s 127.0.0.1:7003@7103 slave %s 0 0 0 connected\n",
+             id1, id2, id1, id3, id1);
+    assert_non_null(strstr(r, want));
+    snprintf(want, sizeof want,
+             "*1\r\n*4\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:7001\r\n$40\r\n%s\r\n"
+             "*3\r\n$9\r\n127.0.0.1\r\n:7003\r\n$40\r\n%s\r\n",
+             id1, id3);
+    EXPECT(f, want, "CLUSTER", "SLOTS");
+    r = RUN(f, "CLUSTER", "SHARDS");
+    const char *n2 = strstr(r, ":7002\r\n"), *n3 = strstr(r, ":7003\r\n");
+    assert_non_null(n2);
+    assert_non_null(n3);
+    const char *fail = "$6\r\nhealth\r\n$4\r\nfail\r\n", *online = "$6\r\nhealth\r\n$6\r\nonline\r\n";
+    assert_memory_equal(strstr(n2, "$6\r\nhealth\r\n"), fail, strlen(fail));
+    assert_memory_equal(strstr(n3, "$6\r\nhealth\r\n"), online, strlen(online));
+
+    /* node 1 as a replica of node 2 that has not heard from it */
+    fr = (fake_repl){.primary = 2, .alive = {0, 1, 0, -1}};
+    r = RUN(f, "CLUSTER", "NODES");
+    snprintf(want, sizeof want,
+             "%s 127.0.0.1:7001@7101 myself,slave %s 0 0 0 connected\n"
+             "%s 127.0.0.1:7002@7102 master,fail? - 0 0 0 disconnected 0-16383\n"
+             "%s 127.0.0.1:7003@7103 slave %s 0 0 0 connected\n",
+             id1, id2, id2, id3, id2);
+    assert_non_null(strstr(r, want));
+    r = RUN(f, "CLUSTER", "SLOTS");
+    assert_non_null(strstr(r, "*1\r\n*5\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:7002\r\n"));
+    r = RUN(f, "CLUSTER", "SHARDS");
+    assert_null(strstr(r, "$4\r\nfail\r\n"));
+    tc_server_set_replication(&f->srv, NULL, NULL);
+}
+
 static void test_pubsub_mode(void **state)
 {
     fx *f = *state;
@@ -328,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcrestore, fx_setup, fx_teardown),
         T(test_pubsub_mode),
         T(test_cluster_commands_need_cluster_mode),
+        T(test_cluster_answers_show_failed_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

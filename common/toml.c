@@ -1,10 +1,10 @@
-/* A small TOML reader; see toml.h for the supported subset.
+/* A small TOML reader; see common.h for the supported subset.
  *
  * The parser walks the text once with a cursor (p .. end) and never reads at
  * or past `end`, so the input need not be NUL-terminated. Every allocation
  * is owned by the tree from the moment it is attached, so on error freeing
  * the root releases everything. */
-#include "toml.h"
+#include "common.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,0 +1,64 @@
+"""A client that writes while the test shuts nodes down, as an application
+would with redis-py: INCR of one counter in a loop against the primary; a
+redirect (-READONLY) or a closed connection sends it to whichever node is
+the primary now. It runs until the file STOP exists, then prints one line:
+
+  acked=N tryagain=N other=N max_gap_ms=F
+
+acked: INCRs answered with an integer; tryagain: -TRYAGAIN answers (a write
+of unknown outcome, what a planned shutdown must never cause); other: any
+other error; max_gap_ms: the longest time between two acknowledged writes.
+Usage: shutdown_writer.py STOP port [port ...]"""
+import os
+import sys
+import time
+
+import redis
+
+
+def primary(ports):
+    """The port of the node whose ROLE says master, or None."""
+    for p in ports:
+        try:
+            r = redis.Redis(port=p, socket_timeout=0.5, socket_connect_timeout=0.5)
+            if r.execute_command("ROLE")[0] in (b"master", "master"):
+                return r
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+            pass
+    return None
+
+
+def main():
+    stop, ports = sys.argv[1], [int(p) for p in sys.argv[2:]]
+    acked = tryagain = other = 0
+    max_gap = 0.0
+    last_ack = time.monotonic()
+    conn = None
+    deadline = time.monotonic() + 60  # bounded even if the test never stops it
+    while not os.path.exists(stop) and time.monotonic() < deadline:
+        if conn is None:
+            conn = primary(ports)
+            if conn is None:
+                time.sleep(0.002)
+                continue
+        try:
+            conn.incr("counter")
+            now = time.monotonic()
+            max_gap = max(max_gap, now - last_ack)
+            last_ack = now
+            acked += 1
+        except redis.ReadOnlyError:
+            conn = None  # a redirect: the primary moved
+        except (redis.ConnectionError, redis.TimeoutError):
+            conn = None  # the node closed; find the new primary
+        except redis.ResponseError as e:
+            if str(e).startswith("TRYAGAIN"):
+                tryagain += 1
+            else:
+                other += 1
+                print(f"error: {e}", file=sys.stderr)
+    print(f"acked={acked} tryagain={tryagain} other={other} max_gap_ms={max_gap * 1000:.1f}")
+
+
+if __name__ == "__main__":
+    main()
