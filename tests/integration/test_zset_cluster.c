@@ -128,7 +128,7 @@ static void test_restarted_replica_loads_sorted_sets(void **state)
  * alone needs ~40 s of CPU for 5M random-position inserts (redis-server 7.0
  * ~60 s), so three nodes on two cores would take minutes and starve each
  * other's heartbeats; TC_ZSET_BIG=5000000 runs the full size on a machine
- * with a core per node. */
+ * with a core per node (TC_ZSET_BATCH sets the members per ZADD). */
 static void test_big_sorted_set_keeps_the_primary(void **state)
 {
     tcluster *c = *state;
