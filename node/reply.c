@@ -1,5 +1,6 @@
 #include "reply.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -133,11 +134,13 @@ int tc_format_ld(char *buf, size_t cap, long double v)
     return n;
 }
 
-void tc_reply_double(tc_reply *r, long double v)
+/* Redis 7.0's addReplyDouble: %.17g (0.1 is "0.10000000000000001", 1e20
+ * "1e+20"), infinities as "inf"/"-inf"; RESP3 ',' + the same text. */
+void tc_reply_double(tc_reply *r, double v)
 {
     if (discard(r)) return;
-    char tmp[5200];
-    int n = tc_format_ld(tmp, sizeof tmp, v);
+    char tmp[64];
+    int n = isinf(v) ? snprintf(tmp, sizeof tmp, "%s", v > 0 ? "inf" : "-inf") : snprintf(tmp, sizeof tmp, "%.17g", v);
     if (r->resp >= 3) {
         tc_buf_append(r->out, ",", 1);
         tc_buf_append(r->out, tmp, (size_t)n);

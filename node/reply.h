@@ -29,7 +29,7 @@ void tc_reply_null_array(tc_reply *r);  /* missing aggregate: *-1 or _ */
 void tc_reply_array(tc_reply *r, size_t n);
 void tc_reply_map(tc_reply *r, size_t pairs);  /* RESP3 %, RESP2 flat array */
 void tc_reply_set(tc_reply *r, size_t n);      /* RESP3 ~, RESP2 array */
-void tc_reply_double(tc_reply *r, long double v); /* RESP3 ',' , RESP2 bulk */
+void tc_reply_double(tc_reply *r, double v); /* Redis's addReplyDouble: RESP3 ',', RESP2 bulk */
 void tc_reply_bool(tc_reply *r, int v);        /* RESP3 '#', RESP2 integer */
 /* Free text (INFO, CLIENT LIST): RESP3 verbatim "txt", RESP2 bulk. */
 void tc_reply_verbatim(tc_reply *r, const char *p, size_t len);

@@ -39,10 +39,17 @@
  * type adds its number here when its record layout is in FORMAT.md §4).
  * Readers refuse types they do not know rather than skip them: restoring a
  * keyspace with keys silently missing is worse than refusing to restore. */
-enum tc_snapshot_type { TC_SNAPSHOT_STRING = 0, TC_SNAPSHOT_LIST = 1, TC_SNAPSHOT_SET = 2, TC_SNAPSHOT_HASH = 4 };
+enum tc_snapshot_type {
+    TC_SNAPSHOT_STRING = 0,
+    TC_SNAPSHOT_LIST = 1,
+    TC_SNAPSHOT_SET = 2,
+    TC_SNAPSHOT_ZSET = 3,
+    TC_SNAPSHOT_HASH = 4
+};
 static inline int tc_snapshot_type_known(unsigned t)
 {
-    return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_LIST || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_HASH;
+    return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_LIST || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
+           t == TC_SNAPSHOT_HASH;
 }
 
 enum {

@@ -4,6 +4,7 @@
 static const tc_type_ops *const registry[TC_TYPE_MAX + 1] = {
     [TC_TYPE_STRING] = &tc_string_type,
     [TC_TYPE_LIST] = &tc_list_type,
+    [TC_TYPE_ZSET] = &tc_zset_type,
     [TC_TYPE_SET] = &tc_set_type,
     [TC_TYPE_HASH] = &tc_hash_type,
 };

@@ -30,8 +30,8 @@ enum tc_type {
     TC_TYPE_STRING = 0,
     TC_TYPE_LIST = 1,
     TC_TYPE_SET = 2,
+    TC_TYPE_ZSET = 3,
     TC_TYPE_HASH = 4,
-    /* reserved: 3 sorted set */
     TC_TYPE_MAX = 15,
 };
 
@@ -104,6 +104,7 @@ const char *tc_key_type_name(const tc_key *k);
 /* The types (one file each in node/types/). */
 extern const tc_type_ops tc_string_type;
 extern const tc_type_ops tc_list_type; /* list.c */
+extern const tc_type_ops tc_zset_type; /* zset.h */
 extern const tc_type_ops tc_set_type;  /* set.c */
 extern const tc_type_ops tc_hash_type; /* hash.c */
 

@@ -39,6 +39,7 @@ static void test_registry(void **state)
     assert_null(tc_type_ops_of(16));
     assert_ptr_equal(tc_type_ops_of(TC_TYPE_LIST), &tc_list_type);
     assert_ptr_equal(tc_type_ops_of(TC_TYPE_SET), &tc_set_type);
+    assert_ptr_equal(tc_type_ops_of(TC_TYPE_ZSET), &tc_zset_type);
     assert_ptr_equal(tc_type_ops_of(TC_TYPE_HASH), &tc_hash_type);
     assert_string_equal(tc_key_type_name(NULL), "none");
     /* every operation a type must have is there */
