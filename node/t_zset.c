@@ -3,8 +3,9 @@
  * (t_zset.c); the set operations (ZUNION...) are in t_zset_ops.c. The data
  * structure is node/types/zset.h. Every write is deterministic (its
  * arguments and the keyspace decide everything), so it replays alike on
- * every node. The blocking forms (BZPOPMIN, BZPOPMAX, BZMPOP) need the
- * blocking machinery the list commands bring and are not here yet. */
+ * every node. The blocking forms (BZPOPMIN, BZPOPMAX, BZMPOP) go through
+ * node/blocking.h as the list ones do: a write that adds members signals
+ * the key. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "blocking.h"
 #include "commands.h"
 #include "glob.h"
 #include "t_zset.h"
@@ -177,6 +179,7 @@ void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v)
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
+    tc_block_signal(c->srv, dst->p, dst->len); /* a BZPOP* may wait on it */
     tc_reply_int(c->r, (long long)v->n);
 }
 
@@ -268,6 +271,7 @@ static void zadd_generic(tc_ctx *c, int flags)
         if (!(out & TC_ZADD_OUT_NOP)) processed++;
     }
     drop_if_empty(c, key, k);
+    if (added) tc_block_signal(c->srv, key->p, key->len); /* a BZPOP* may wait on it */
 reply:
     if (incr) {
         if (processed) tc_reply_double(c->r, score);
@@ -654,6 +658,105 @@ void tc_cmd_zmpop(tc_ctx *c)
         }
     }
     zpop_generic(c, &c->argv[2], (size_t)numkeys, max, 1, count, 1, 1);
+}
+
+/* ---- BZPOPMIN, BZPOPMAX, BZMPOP (node/blocking.h) ---------------------------------------- */
+
+/* Members a client blocked on key could take now (tc_block_spec.ready). */
+static size_t zset_ready(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
+{
+    tc_key *k = tc_ks_peek(ks, key, klen, now_ms);
+    return k && k->type == TC_TYPE_ZSET ? tc_zset_card(k) : 0;
+}
+
+/* 1 if one of the spec's keys holds a value (a sorted set, or another
+ * type, which zpop_generic then answers with WRONGTYPE). */
+static int any_key_present(tc_ctx *c, const tc_block_spec *b)
+{
+    for (size_t i = 0; i < b->nkeys; i++) {
+        const tc_slice *key = &c->argv[b->first_key + i];
+        if (tc_ks_find(c->ks, key->p, key->len, c->now_ms)) return 1;
+    }
+    return 0;
+}
+
+/* BZPOPMIN/BZPOPMAX key [key ...] timeout: [key, member, score] from the
+ * first non-empty key, or a nil array once the timeout passes. */
+static void bzpopminmax(tc_ctx *c, int max)
+{
+    tc_block_spec b = {.first_key = 1, .nkeys = c->argc - 2, .ready = zset_ready};
+    if (tc_block_parse_timeout(c, &c->argv[c->argc - 1], &b.deadline_ms)) return;
+    int present = any_key_present(c, &b);
+    if (tc_block_wait(c, &b, present)) return; /* blocked, or on its way through the log */
+    if (!present) {
+        tc_reply_null_array(c->r);
+        return;
+    }
+    /* ZMPOP's walk, with BZPOPMIN's flat [key, member, score] reply */
+    tc_key *k = NULL;
+    const tc_slice *key = NULL;
+    for (size_t i = 0; i < b.nkeys && !k; i++) {
+        int wrong;
+        key = &c->argv[b.first_key + i];
+        k = tc_zset_lookup(c, key, &wrong);
+        if (wrong) return;
+    }
+    size_t card = tc_zset_card(k);
+    tc_zit it;
+    tc_zel e;
+    tc_zit_init(&it, k, max ? card - 1 : 0, max);
+    tc_zit_next(&it, &e);
+    tc_reply_array(c->r, 3);
+    tc_reply_bulk(c->r, key->p, key->len);
+    tc_reply_bulk(c->r, e.m, e.len);
+    tc_reply_double(c->r, e.score);
+    tc_zit_done(&it);
+    if (max) tc_zset_delete_range(k, card - 1, card);
+    else tc_zset_delete_range(k, 0, 1);
+    drop_if_empty(c, key, k);
+}
+
+void tc_cmd_bzpopmin(tc_ctx *c) { bzpopminmax(c, 0); }
+void tc_cmd_bzpopmax(tc_ctx *c) { bzpopminmax(c, 1); }
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] */
+void tc_cmd_bzmpop(tc_ctx *c)
+{
+    int64_t deadline;
+    if (tc_block_parse_timeout(c, &c->argv[1], &deadline)) return;
+    long long numkeys, count = -1;
+    if (tc_parse_ll(c->argv[2].p, c->argv[2].len, &numkeys) != 0 || numkeys < 1) {
+        tc_reply_error(c->r, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if ((unsigned long long)numkeys + 3 >= c->argc) {
+        tc_reply_error(c->r, TC_ERR_SYNTAX);
+        return;
+    }
+    size_t where = 3 + (size_t)numkeys;
+    int max;
+    if (tc_arg_is(&c->argv[where], "min")) max = 0;
+    else if (tc_arg_is(&c->argv[where], "max")) max = 1;
+    else {
+        tc_reply_error(c->r, TC_ERR_SYNTAX);
+        return;
+    }
+    for (size_t j = where + 1; j < c->argc; j++) {
+        if (count == -1 && tc_arg_is(&c->argv[j], "count") && j + 1 < c->argc) {
+            j++;
+            if (tc_parse_ll(c->argv[j].p, c->argv[j].len, &count) != 0 || count < 1) {
+                tc_reply_error(c->r, "ERR count should be greater than 0");
+                return;
+            }
+        } else {
+            tc_reply_error(c->r, TC_ERR_SYNTAX);
+            return;
+        }
+    }
+    tc_block_spec b = {.first_key = 3, .nkeys = (size_t)numkeys, .deadline_ms = deadline, .ready = zset_ready};
+    int present = any_key_present(c, &b);
+    if (tc_block_wait(c, &b, present)) return;
+    zpop_generic(c, &c->argv[3], (size_t)numkeys, max, 1, count, 1, 1);
 }
 
 /* ---- ZRANDMEMBER ----------------------------------------------------------------------------- */

@@ -83,6 +83,31 @@ static void test_blpop_served_by_push(void **state)
     h_close(b);
 }
 
+/* The sorted sets' blocking pops use the same machinery: a ZADD (or a
+ * STORE) serves the waiting client, through the log, alike everywhere. */
+static void test_bzpop_served_by_zadd(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int a = h_connect(c->nodes[p].port), b = h_connect(c->nodes[p].port);
+    h_sends(a, "BZPOPMIN z1 z2 0\r\n");
+    wait_blocked(c, p, "1");
+    h_sends(b, "ZADD z2 2 m2 1 m1\r\n");
+    expect_reply(b, ":2\r\n");
+    expect_reply(a, "*3\r\n$2\r\nz2\r\n$2\r\nm1\r\n$1\r\n1\r\n");
+    wait_blocked(c, p, "0");
+    h_sends(a, "BZMPOP 0 1 z3 MAX COUNT 2\r\n");
+    wait_blocked(c, p, "1");
+    h_sends(b, "ZUNIONSTORE z3 1 z2\r\n");
+    expect_reply(b, ":1\r\n");
+    expect_reply(a, "*2\r\n$2\r\nz3\r\n*1\r\n*2\r\n$2\r\nm2\r\n$1\r\n2\r\n");
+    expect_everywhere(c, "ZCARD", "z2", NULL, "1");
+    expect_everywhere(c, "EXISTS", "z3", NULL, "0");
+    h_close(a);
+    h_close(b);
+}
+
 static void test_blmove_and_order_of_waiters(void **state)
 {
     tcluster *c = *state;
@@ -208,6 +233,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blpop_served_by_push),
+        cmocka_unit_test(test_bzpop_served_by_zadd),
         cmocka_unit_test(test_blmove_and_order_of_waiters),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_client_unblock),

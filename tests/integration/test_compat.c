@@ -668,6 +668,10 @@ static void test_config_parameters_match_redis(void **state)
 /* Sorted sets: every command of the family, small (listpack) and large
  * (past 128 members) sets, bounds, LIMIT, inf, NaN, WRONGTYPE. */
 static const char *const zset_script[] = {
+    /* the blocking pops, where they need not wait (or time out at once) */
+    "ZADD bz 1 a 2 b", "BZPOPMIN bz 0", "BZPOPMAX bz 0", "BZPOPMIN nokey 0.01", "ZADD bz 3 c 4 d",
+    "BZMPOP 0.01 1 bz MIN COUNT 5", "BZMPOP 0.01 1 bz MIN", "BZPOPMIN bz x", "BZPOPMIN bz -1", "BZMPOP 0 0 bz MIN",
+    "BZMPOP 0 1 bz BOTH", "BZMPOP 0 1 bz MIN COUNT 0", "SET bzs x", "BZPOPMIN bzs 0", "BZMPOP 0 1 bzs MAX", "DEL bzs",
     "ZADD z 1 a 2 b 3 c", "ZADD z 1 a", "ZADD z CH 5 a", "ZADD z NX 9 a 4 d", "ZADD z XX 7 e 8 d", "ZADD z XX CH 8 d",
     "ZADD z GT 1 a", "ZADD z LT 1 a", "ZADD z GT CH 10 a", "ZADD z NX XX 1 a", "ZADD z GT LT 1 a", "ZADD z NX GT 1 a",
     "ZADD z INCR 1 a 2 b", "ZADD z INCR 0.5 c", "ZADD z INCR NX 1 c", "ZADD z INCR XX 1 nope", "ZADD z 1", "ZADD z 1 a 2",
