@@ -7,7 +7,7 @@ add_library(tcjepsen STATIC
   ${CMAKE_SOURCE_DIR}/jepsen-lite/checker.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/history.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/report.c
-  ${CMAKE_SOURCE_DIR}/jepsen-lite/set.c
+  ${CMAKE_SOURCE_DIR}/jepsen-lite/check_set.c
   ${CMAKE_SOURCE_DIR}/jepsen-lite/wgl.c
 )
 target_include_directories(tcjepsen PUBLIC ${CMAKE_SOURCE_DIR}/jepsen-lite)

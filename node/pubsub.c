@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "glob.h"
+#include "pubsub.h"
 #include "server.h"
 
 static size_t subscriptions(const tc_client *c) { return c->nchannels + c->npatterns; }

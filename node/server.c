@@ -14,6 +14,7 @@
 #include "blocking.h"
 #include "config_redis.h"
 #include "log.h"
+#include "pubsub.h"
 
 /* Read in chunks of at least this size. */
 #define READ_CHUNK (16 * 1024)

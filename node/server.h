@@ -255,10 +255,6 @@ void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *
 void tc_client_deliver(tc_client *c, const char *reply, size_t len);
 /* Sends bytes that answer no command (a pub/sub message) right away. */
 void tc_client_push(tc_client *c, const char *data, size_t len);
-/* PUBLISH to this node's subscribers; returns how many received it. */
-size_t tc_pubsub_publish(tc_server *s, const char *channel, size_t clen, const char *msg, size_t mlen);
-/* Drops every subscription of a closing client. */
-void tc_pubsub_unsubscribe_all(tc_client *c);
 
 /* Lets a deferred client parse its pending command again. */
 void tc_client_resume(tc_client *c);

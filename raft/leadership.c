@@ -7,6 +7,7 @@
 
 #include "raft_internal.h"
 #include "log.h"
+#include "pubsub.h"
 
 int tc__raft_primary_id(void *ud)
 {

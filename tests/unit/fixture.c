@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pubsub.h"
+
 int fx_setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
