@@ -10,7 +10,18 @@
  * Scheduled backups (backup.interval): the primary decides when, and
  * appends TCBACKUP RUN <node> to the log naming a healthy replica (itself
  * when none is); the named node takes the backup when it applies that
- * entry. A standalone node takes its own. */
+ * entry. A standalone node takes its own.
+ *
+ * BGSAVE and SAVE in a cluster: a backup must hold every write acknowledged
+ * before it was asked for, which a replica's applied state (or a deposed
+ * primary's) may not yet. So the request goes through the log: the node
+ * answers "+Background saving started" at once, and has the primary append
+ * TCBACKUP REQUEST <node> <token> (itself when it is the primary; a replica
+ * sends that command to the primary over the client protocol, see
+ * forward.c); the backup starts when this node applies that entry, after
+ * everything committed before it. Meanwhile the backup counts as in
+ * progress (its name is already chosen); a request the log does not grant
+ * within REQUEST_TIMEOUT_MS fails like a backup. */
 #ifndef TC_BACKUP_JOB_H
 #define TC_BACKUP_JOB_H
 
@@ -36,6 +47,8 @@ typedef struct tc_backup_job_ops {
     int (*pick_node)(void *ud);
     /* Appends a command to the log (TCBACKUP RUN); 0 or -1. */
     int (*submit)(void *ud, size_t argc, const tc_slice *argv);
+    /* The primary as far as this node knows (NULL: none known). */
+    const tc_node_conf *(*primary)(void *ud);
 } tc_backup_job_ops;
 
 #define TC_BACKUP_MAX_WAITERS 64
@@ -52,10 +65,20 @@ typedef struct tc_backup_job {
     char result[1024];              /* what the child said so far */
     size_t result_len;
     int scheduled;                  /* the running one came from the schedule */
-    int queued, queued_scheduled;   /* BGSAVE SCHEDULE / a schedule tick while one ran */
+    int queued_run;                 /* a TCBACKUP RUN applied while one ran */
+    int queued_user;                /* BGSAVE SCHEDULE / SAVE while one ran */
     char queued_url[TC_BACKUP_MAX_URL];
-    tc_client *waiters[TC_BACKUP_MAX_WAITERS]; /* SAVE callers */
+    tc_client *waiters[TC_BACKUP_MAX_WAITERS]; /* SAVE callers of the current one */
     size_t nwaiters;
+    tc_client *next_waiters[TC_BACKUP_MAX_WAITERS]; /* SAVE callers of the queued one */
+    size_t nnext;
+
+    int pending;                    /* asked for in the log, not started yet */
+    int pending_scheduled;
+    unsigned long long pending_token;
+    char pending_url[TC_BACKUP_MAX_URL];
+    int64_t pending_since_ms;
+    unsigned long long next_token;  /* tokens of this run of the node */
 
     char current_name[TC_BACKUP_MAX_NAME];
     char current_url[TC_BACKUP_MAX_URL];
@@ -81,5 +104,12 @@ int tc_backup_job_init(tc_backup_job *j, tc_server *s, const tc_snapshot_keydir 
 /* At exit: a running backup is stopped (its upload is abandoned, never
  * listed) and its child reaped. */
 void tc_backup_job_stop(tc_backup_job *j);
+
+/* Between job.c and forward.c: sends TCBACKUP REQUEST <self> <token> to
+ * the primary from a worker thread (0 once handed over, -1 with err);
+ * a refusal comes back through tc_backup_job_request_failed. */
+int tc_backup_forward(tc_backup_job *j, const tc_node_conf *primary, unsigned long long token, char *err,
+                      size_t errlen);
+void tc_backup_job_request_failed(tc_backup_job *j, unsigned long long token, const char *why);
 
 #endif

@@ -22,6 +22,9 @@
 /* How long the primary waits for its TCBACKUP RUN to be applied before
  * asking again. */
 #define REQUEST_RETRY_MS 10000
+/* How long a BGSAVE/SAVE waits for its TCBACKUP REQUEST to be applied here
+ * (the primary may be gone, or this replica far behind) before it fails. */
+#define REQUEST_TIMEOUT_MS 15000
 
 /* backup.destination (it may change with CONFIG SET), else the node's
  * own folder, resolved once at start. */
@@ -117,19 +120,18 @@ static void deliver_waiters(tc_backup_job *j, const char *reply)
     j->nwaiters = 0;
 }
 
-static int start(tc_backup_job *j, const char *url, int scheduled, char *err, size_t errlen)
+/* The destination of a backup to url (NULL: the default) into dest,
+ * opened once to catch a bad URL where the client can be told. */
+static int check_dest(tc_backup_job *j, const char *url, char *dest, size_t destlen, char *err, size_t errlen)
 {
-    tc_server *s = j->srv;
-    char dest[TC_BACKUP_MAX_URL];
-    if (url) snprintf(dest, sizeof dest, "%s", url);
-    else default_url(j, dest, sizeof dest);
+    if (url) snprintf(dest, destlen, "%s", url);
+    else default_url(j, dest, destlen);
     if (!dest[0]) {
         snprintf(err, errlen, "ERR the node's data directory path is too long for a file:// URL; set backup.destination");
         return -1;
     }
-    /* Catch a bad URL here, where the client can be told. */
     tc_backup_conf conf;
-    backup_conf(s, dest, &conf);
+    backup_conf(j->srv, dest, &conf);
     tc_backup_dest *probe = NULL;
     char why[TC_BACKUP_ERRLEN];
     if (tc_backup_open(&probe, &conf, why, sizeof why) != 0) {
@@ -137,9 +139,20 @@ static int start(tc_backup_job *j, const char *url, int scheduled, char *err, si
         return -1;
     }
     tc_backup_close(probe);
+    return 0;
+}
+
+/* Forks the child now. name: chosen when the backup was asked for (a
+ * pending request), or NULL for a new one. */
+static int start(tc_backup_job *j, const char *url, int scheduled, const char *name, char *err, size_t errlen)
+{
+    tc_server *s = j->srv;
+    char dest[TC_BACKUP_MAX_URL];
+    if (check_dest(j, url, dest, sizeof dest, err, errlen) != 0) return -1;
 
     int64_t now = tc_now_ms();
-    tc_backup_name(j->current_name, sizeof j->current_name, s->cfg.cluster_name, now, s->self->id);
+    if (name) snprintf(j->current_name, sizeof j->current_name, "%s", name);
+    else tc_backup_name(j->current_name, sizeof j->current_name, s->cfg.cluster_name, now, s->self->id);
     snprintf(j->current_url, sizeof j->current_url, "%s", dest);
     j->scheduled = scheduled;
     uint64_t t0 = uv_hrtime();
@@ -215,6 +228,81 @@ static void finish(tc_backup_job *j, int status)
     }
 }
 
+/* A backup that never started (its request failed or timed out) ends
+ * like a failed one: INFO and the SAVE callers say why. */
+static void fail_unstarted(tc_backup_job *j, const char *why)
+{
+    j->last_ok = 0;
+    j->failures++;
+    snprintf(j->last_name, sizeof j->last_name, "%s", j->current_name);
+    snprintf(j->last_url, sizeof j->last_url, "%s", j->pending_url);
+    snprintf(j->last_error, sizeof j->last_error, "%.500s", why);
+    j->current_name[0] = '\0';
+    tc_warn("backup %s failed: %s", j->last_name, j->last_error);
+    char reply[700];
+    snprintf(reply, sizeof reply, "-ERR Background save failed: %.600s\r\n", j->last_error);
+    deliver_waiters(j, reply);
+}
+
+/* ---- BGSAVE and SAVE through the log ----------------------------------------- */
+
+/* Asks for a backup holding every write acknowledged before now (see
+ * backup_job.h): at once on a standalone node, else when this node applies
+ * the TCBACKUP REQUEST the primary appends for it. 0 or -1 with err. */
+static int request(tc_backup_job *j, const char *url, int scheduled, char *err, size_t errlen)
+{
+    tc_server *s = j->srv;
+    if (!j->ops.submit) return start(j, url, scheduled, NULL, err, errlen);
+    char dest[TC_BACKUP_MAX_URL];
+    if (check_dest(j, url, dest, sizeof dest, err, errlen) != 0) return -1;
+    if (!j->next_token) j->next_token = (unsigned long long)tc_now_ms() * 1000; /* unlike a past run's */
+    unsigned long long token = ++j->next_token;
+    if (j->ops.is_primary && j->ops.is_primary(j->ops.ud)) {
+        char id[16], tok[32];
+        snprintf(id, sizeof id, "%d", s->self->id);
+        snprintf(tok, sizeof tok, "%llu", token);
+        tc_slice argv[4] = {{"TCBACKUP", 8}, {"REQUEST", 7}, {id, strlen(id)}, {tok, strlen(tok)}};
+        if (j->ops.submit(j->ops.ud, 4, argv) != 0) {
+            snprintf(err, errlen, "TRYAGAIN this node cannot append to the log right now (a handover?); retry shortly");
+            return -1;
+        }
+    } else {
+        const tc_node_conf *p = j->ops.primary ? j->ops.primary(j->ops.ud) : NULL;
+        if (!p || p->id == s->self->id) {
+            snprintf(err, errlen, "TRYAGAIN no primary is known right now, and a backup must follow its log; "
+                                  "retry shortly");
+            return -1;
+        }
+        if (tc_backup_forward(j, p, token, err, errlen) != 0) return -1;
+    }
+    int64_t now = tc_now_ms();
+    j->pending = 1;
+    j->pending_token = token;
+    j->pending_scheduled = scheduled;
+    j->pending_since_ms = now;
+    snprintf(j->pending_url, sizeof j->pending_url, "%s", dest);
+    tc_backup_name(j->current_name, sizeof j->current_name, s->cfg.cluster_name, now, s->self->id);
+    tc_info("backup %s asked for: it starts once this node applies its TCBACKUP REQUEST", j->current_name);
+    return 0;
+}
+
+void tc_backup_job_request_failed(tc_backup_job *j, unsigned long long token, const char *why)
+{
+    if (!j->pending || j->pending_token != token) return; /* granted meanwhile, or an old one */
+    j->pending = 0;
+    fail_unstarted(j, why);
+}
+
+static void op_backup_granted(void *ud, int node_id, unsigned long long token)
+{
+    tc_backup_job *j = ud;
+    if (node_id != j->srv->self->id || !j->pending || token != j->pending_token) return;
+    j->pending = 0;
+    char name[TC_BACKUP_MAX_NAME], err[600];
+    snprintf(name, sizeof name, "%s", j->current_name);
+    if (start(j, j->pending_url, j->pending_scheduled, name, err, sizeof err) != 0) fail_unstarted(j, err + 4);
+}
+
 /* ---- schedule -------------------------------------------------------------- */
 
 static void run_schedule(tc_backup_job *j, int64_t now)
@@ -240,8 +328,8 @@ static void run_schedule(tc_backup_job *j, int64_t now)
     if (!j->ops.submit) { /* standalone: take it here */
         char err[600];
         s->backup_scheduled_ms = now;
-        if (j->child) j->queued = j->queued_scheduled = 1;
-        else if (start(j, NULL, 1, err, sizeof err) != 0) tc_warn("scheduled backup: %s", err + 4);
+        if (j->child) j->queued_run = 1;
+        else if (start(j, NULL, 1, NULL, err, sizeof err) != 0) tc_warn("scheduled backup: %s", err + 4);
         return;
     }
     int node = j->ops.pick_node(j->ops.ud);
@@ -264,12 +352,30 @@ static void on_timer(uv_timer_t *t)
         if (r == j->child) finish(j, status);
         else read_result(j);
     }
-    if (!j->child && j->queued) {
+    if (j->pending && now - j->pending_since_ms > REQUEST_TIMEOUT_MS) {
+        j->pending = 0;
+        char why[200];
+        snprintf(why, sizeof why, "this node did not apply the primary's TCBACKUP REQUEST within %d s",
+                 REQUEST_TIMEOUT_MS / 1000);
+        fail_unstarted(j, why);
+    }
+    if (!j->child && !j->pending && (j->queued_run || j->queued_user)) {
         char err[600];
-        int scheduled = j->queued_scheduled;
-        j->queued = j->queued_scheduled = 0;
-        if (start(j, j->queued_url[0] ? j->queued_url : NULL, scheduled, err, sizeof err) != 0)
-            tc_warn("queued backup: %s", err + 4);
+        int scheduled = j->queued_run, user = j->queued_user;
+        j->queued_run = j->queued_user = 0;
+        /* the SAVE callers that came while the last one ran wait for this one */
+        memcpy(j->waiters, j->next_waiters, j->nnext * sizeof *j->waiters);
+        j->nwaiters = j->nnext;
+        j->nnext = 0;
+        const char *url = j->queued_url[0] ? j->queued_url : NULL;
+        /* A queued TCBACKUP RUN was applied already: it may start here. */
+        int rc = user ? request(j, url, scheduled, err, sizeof err) : start(j, url, scheduled, NULL, err, sizeof err);
+        if (rc != 0) {
+            tc_warn("queued backup: %s", err);
+            char reply[700];
+            snprintf(reply, sizeof reply, "-%.600s\r\n", err);
+            deliver_waiters(j, reply);
+        }
         j->queued_url[0] = '\0';
     }
     run_schedule(j, now);
@@ -280,24 +386,28 @@ static void on_timer(uv_timer_t *t)
 static int op_bgsave(void *ud, tc_client *waiter, const char *url, int schedule, char *err, size_t errlen)
 {
     tc_backup_job *j = ud;
-    if (j->child) {
+    if (j->child || j->pending) {
+        /* The running one may have begun before a write this caller saw
+         * acknowledged: SAVE waits for the next one, asked for once this
+         * one ends (several SAVEs share it). */
         if (waiter) {
-            if (j->nwaiters == TC_BACKUP_MAX_WAITERS) {
+            if (j->nnext == TC_BACKUP_MAX_WAITERS) {
                 snprintf(err, errlen, "ERR too many clients wait in SAVE");
                 return -1;
             }
-            j->waiters[j->nwaiters++] = waiter; /* SAVE joins the running backup */
+            j->next_waiters[j->nnext++] = waiter;
+            j->queued_user = 1;
             return 0;
         }
         if (!schedule) {
             snprintf(err, errlen, "ERR Background save already in progress");
             return -1;
         }
-        j->queued = 1;
+        j->queued_user = 1;
         snprintf(j->queued_url, sizeof j->queued_url, "%s", url ? url : "");
         return 1;
     }
-    if (start(j, url, 0, err, errlen) != 0) return -1;
+    if (request(j, url, 0, err, errlen) != 0) return -1;
     if (waiter) j->waiters[j->nwaiters++] = waiter;
     return 0;
 }
@@ -306,7 +416,7 @@ static int op_busy(void *ud, int *last_ok)
 {
     tc_backup_job *j = ud;
     *last_ok = j->last_ok;
-    return j->child != 0;
+    return j->child != 0 || j->pending;
 }
 
 /* INFO persistence: Redis's rdb_* fields for the backups, then ours. */
@@ -324,9 +434,11 @@ static void info_persistence(void *ud, tc_buf *b)
                   "backup_last_url:%s\r\nbackup_last_bytes:%llu\r\nbackup_last_keys:%llu\r\n"
                   "backup_last_error:%s\r\nbackup_failures:%llu\r\nbackup_interval_sec:%llu\r\n"
                   "backup_encrypted_key_id:%u\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
-                  j->child ? 1 : 0, (long long)s->lastsave, j->last_ok ? "ok" : "err",
+                  j->child || j->pending ? 1 : 0, (long long)s->lastsave, j->last_ok ? "ok" : "err",
                   j->saves + j->failures ? (long long)(j->last_seconds + 0.5) : -1LL,
-                  j->child ? (long long)((now - j->started_ms) / 1000) : -1LL, (unsigned long long)j->saves, dest,
+                  j->child ? (long long)((now - j->started_ms) / 1000)
+                  : j->pending ? (long long)((now - j->pending_since_ms) / 1000)
+                               : -1LL, (unsigned long long)j->saves, dest,
                   j->current_name, j->last_name, j->last_url, (unsigned long long)j->last_bytes,
                   (unsigned long long)j->last_keys, j->last_error, (unsigned long long)j->failures,
                   (unsigned long long)(s->cfg.backup.interval_ms / 1000),
@@ -339,12 +451,12 @@ static void op_backup_requested(void *ud, int node_id, int64_t at_ms)
     tc_server *s = j->srv;
     if (node_id != s->self->id) return;
     if (tc_now_ms() - at_ms > STALE_REQUEST_MS) return; /* replayed history */
-    if (j->child) {
-        j->queued = j->queued_scheduled = 1;
+    if (j->child || j->pending) {
+        j->queued_run = 1;
         return;
     }
     char err[600];
-    if (start(j, NULL, 1, err, sizeof err) != 0) {
+    if (start(j, NULL, 1, NULL, err, sizeof err) != 0) {
         j->last_ok = 0;
         j->failures++;
         snprintf(j->last_error, sizeof j->last_error, "%.500s", err + 4);
@@ -368,7 +480,8 @@ int tc_backup_job_init(tc_backup_job *j, tc_server *s, const tc_snapshot_keydir 
     j->timer.data = j;
     uv_timer_start(&j->timer, on_timer, POLL_MS, POLL_MS);
     uv_unref((uv_handle_t *)&j->timer); /* never what keeps the loop alive */
-    static const tc_persistence_ops persistence = {.bgsave = op_bgsave, .busy = op_busy, .backup_requested = op_backup_requested};
+    static const tc_persistence_ops persistence = {.bgsave = op_bgsave, .busy = op_busy, .backup_requested = op_backup_requested,
+                                                 .backup_granted = op_backup_granted};
     tc_server_set_persistence(s, &persistence, j);
     tc_info_add(s, "persistence", NULL, info_persistence, j, 1);
     return 0;

@@ -18,7 +18,7 @@ target_include_directories(tcbackup PUBLIC ${CMAKE_SOURCE_DIR}/backup)
 # common/: the JSON reader and writer of manifests.
 target_link_libraries(tcbackup PUBLIC tcsnapshot tccommon PkgConfig::CURL PkgConfig::LIBCRYPTO)
 
-add_library(tcbackupjob STATIC ${CMAKE_SOURCE_DIR}/backup/job.c)
+add_library(tcbackupjob STATIC ${CMAKE_SOURCE_DIR}/backup/job.c ${CMAKE_SOURCE_DIR}/backup/forward.c)
 target_link_libraries(tcbackupjob PUBLIC tcimage tcbackup)
 
 if(CMOCKA_FOUND AND NOT TC_FUZZ)

@@ -105,7 +105,8 @@ static int store_copy(struct jl__store *st, const char *s, size_t len, const cha
 }
 
 /* s == NULL interns null (only ever as the first entry). */
-static int intern_get(struct jl__store *st, intern *t, const char *s, size_t len, uint32_t *id) {
+static int intern_get(struct jl__store *st, intern *t, const char *s, size_t len, bool num,
+                      uint32_t *id) {
     if ((t->n + 1) * 2 > t->mask + 1) {
         int rc = intern_grow(t);
         if (rc)
@@ -114,7 +115,7 @@ static int intern_get(struct jl__store *st, intern *t, const char *s, size_t len
     size_t p = hash_bytes(s ? s : "", len) & t->mask;
     while (t->slots[p]) {
         const jl_str *e = &t->strs[t->slots[p] - 1];
-        if (e->len == len && (s ? e->s && memcmp(e->s, s, len) == 0 : e->s == NULL)) {
+        if (e->len == len && e->num == num && (s ? e->s && memcmp(e->s, s, len) == 0 : e->s == NULL)) {
             *id = t->slots[p] - 1;
             return 0;
         }
@@ -134,7 +135,7 @@ static int intern_get(struct jl__store *st, intern *t, const char *s, size_t len
         if (rc)
             return rc;
     }
-    t->strs[t->n] = (jl_str){copy, len};
+    t->strs[t->n] = (jl_str){copy, len, num};
     t->slots[p] = (uint32_t)t->n + 1;
     *id = (uint32_t)t->n++;
     return 0;
@@ -278,26 +279,77 @@ static int lookup_name(const tc_json *v, const char *const *names, int n) {
     return -1;
 }
 
-/* Numbers in a history are integers (TC_JSON_INTEGERS_ONLY). */
 static const char *jtype_name(tc_json_type t) {
-    return t == TC_JSON_NUMBER ? "an integer" : tc_json_type_name(t);
+    return t == TC_JSON_NUMBER ? "a number" : tc_json_type_name(t);
+}
+
+/* Numbers outside "value" are integers within int64, as the reader's
+ * TC_JSON_INTEGERS_ONLY would have them (with its words); values may hold
+ * fractions too (histories from Jepsen, Knossos and Porcupine carry
+ * numbers), but no integer beyond 64 bits, which could not be compared
+ * exactly. */
+static int check_numbers(loader *ld, const tc_json *v, bool in_value) {
+    if (v->type == TC_JSON_NUMBER) {
+        if (v->num == TC_JSON_REAL && !in_value)
+            return bad(ld, v, "only integers are allowed here (fractions only in \"value\")");
+        if (v->num == TC_JSON_BIG || (v->num == TC_JSON_UINT && !in_value))
+            return bad(ld, v, "integer out of range");
+        return 0;
+    }
+    if (v->type != TC_JSON_ARRAY && v->type != TC_JSON_OBJECT)
+        return 0;
+    for (const tc_json *e = v->first; e; e = e->next) {
+        bool value = in_value || (v->type == TC_JSON_OBJECT && e->name_len == 5 &&
+                                  memcmp(e->name, "value", 5) == 0);
+        int rc = check_numbers(ld, e, value);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The canonical text of a number value (see jl_str.num), its length. */
+static size_t number_text(const tc_json *v, char *out, size_t cap) {
+    if (v->num == TC_JSON_INT)
+        return (size_t)snprintf(out, cap, "%lld", (long long)v->i); /* -0 is 0 */
+    if (v->num == TC_JSON_UINT)
+        return (size_t)snprintf(out, cap, "%llu", (unsigned long long)v->u);
+    double d = v->d == 0 ? 0.0 : v->d; /* -0.0 equals 0.0 */
+    int n = 0;
+    for (int prec = 1; prec <= 17; prec++) {
+        n = snprintf(out, cap, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            break;
+    }
+    if (!strpbrk(out, ".eE") && (size_t)n + 2 < cap) {
+        memcpy(out + n, ".0", 3); /* a fraction, never equal to an integer */
+        n += 2;
+    }
+    return (size_t)n;
 }
 
 static int intern_value(loader *ld, const tc_json *v, uint32_t *id) {
-    int rc = intern_get(ld->h->store, &ld->h->store->values, v->s, v->len, id);
+    int rc;
+    if (v->type == TC_JSON_NUMBER) {
+        char text[40];
+        size_t len = number_text(v, text, sizeof(text));
+        rc = intern_get(ld->h->store, &ld->h->store->values, text, len, true, id);
+    } else {
+        rc = intern_get(ld->h->store, &ld->h->store->values, v->s, v->len, false, id);
+    }
     return rc ? nomem(ld) : 0;
 }
 
-/* A register value: a string, or null where allow_null. */
+/* A value: a string or a number, or null where allow_null. */
 static int reg_value(loader *ld, const tc_json *v, bool allow_null, const char *what,
                      uint32_t *id) {
     if (allow_null && v->type == TC_JSON_NULL) {
         *id = JL_NIL;
         return 0;
     }
-    if (v->type != TC_JSON_STRING)
-        return bad(ld, v, "%s must be a string%s, not %s", what, allow_null ? " or null" : "",
-                   jtype_name(v->type));
+    if (v->type != TC_JSON_STRING && v->type != TC_JSON_NUMBER)
+        return bad(ld, v, "%s must be a string or a number%s, not %s", what,
+                   allow_null ? " or null" : "", jtype_name(v->type));
     return intern_value(ld, v, id);
 }
 
@@ -372,7 +424,8 @@ static const tc_json *field(loader *ld, const tc_json *root, const char *name,
         return NULL;
     }
     if (v->type != type) {
-        *rc = bad(ld, v, "\"%s\" must be %s, not %s", name, jtype_name(type), jtype_name(v->type));
+        *rc = bad(ld, v, "\"%s\" must be %s, not %s", name,
+                  type == TC_JSON_NUMBER ? "an integer" : jtype_name(type), jtype_name(v->type));
         return NULL;
     }
     return v;
@@ -381,6 +434,8 @@ static const tc_json *field(loader *ld, const tc_json *root, const char *name,
 static int event(loader *ld, const tc_json *root) {
     jl_history *h = ld->h;
     int rc = 0;
+    if ((rc = check_numbers(ld, root, false)) != 0)
+        return rc;
     if (root->type != TC_JSON_OBJECT)
         return bad(ld, root, "an event is a JSON object, not %s", jtype_name(root->type));
     const tc_json *jp = field(ld, root, "process", TC_JSON_NUMBER, &rc);
@@ -414,7 +469,7 @@ static int event(loader *ld, const tc_json *root) {
     if (h->model == JL_MODEL_SET && (f == JL_WRITE || f == JL_CAS))
         return bad(ld, jf, "the set model has only add and read, not %s", fn_names[f]);
     uint32_t key;
-    if (intern_get(h->store, &h->store->keys, jk->s, jk->len, &key))
+    if (intern_get(h->store, &h->store->keys, jk->s, jk->len, false, &key))
         return nomem(ld);
     uint64_t seq = h->n_events;
     if (h->n_events == 0)
@@ -511,10 +566,10 @@ int jl_history_parse(jl_history **out, jl_model model, const char *name, const c
     }
     h->model = model;
     loader ld = {.h = h, .name = name, .err = err};
-    /* strict as before: integers only, no member named twice */
-    tc_json_reader_init(&ld.json, TC_JSON_UNIQUE_KEYS | TC_JSON_INTEGERS_ONLY);
+    /* no member named twice; integers only outside values (check_numbers) */
+    tc_json_reader_init(&ld.json, TC_JSON_UNIQUE_KEYS);
     uint32_t nil;
-    int rc = intern_get(h->store, &h->store->values, NULL, 0, &nil);
+    int rc = intern_get(h->store, &h->store->values, NULL, 0, false, &nil);
     if (rc)
         rc = nomem(&ld);
     size_t pos = 0;
@@ -553,7 +608,7 @@ int jl_history_parse(jl_history **out, jl_model model, const char *name, const c
     h->n_keys = h->store->keys.n;
     h->values = h->store->values.strs;
     h->n_values = h->store->values.n;
-    h->values[JL_NIL] = (jl_str){"null", 0};
+    h->values[JL_NIL] = (jl_str){"null", 0, false};
     *out = h;
     return 0;
 }

@@ -59,6 +59,12 @@ typedef struct jl_op {
 typedef struct jl_str {
     const char *s; /* NUL-terminated, but may hold NUL bytes: use len */
     size_t len;
+    /* A value that was a JSON number: s is its canonical JSON text (an
+     * integer in decimal; a fraction as the shortest text that reads back
+     * as the same double, always with '.' or 'e'), so equal numbers intern
+     * to one id, while 1 and 1.0 (as in Knossos, Clojure's =) and the
+     * number 1 and the string "1" stay different values. */
+    bool num;
 } jl_str;
 
 typedef struct jl_history {

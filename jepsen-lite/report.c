@@ -19,6 +19,10 @@ static void text_value(FILE *f, const jl_history *h, uint32_t id) {
         return;
     }
     const jl_str *s = &h->values[id];
+    if (s->num) {
+        fwrite(s->s, 1, s->len, f); /* a number, as JSON writes it */
+        return;
+    }
     if (s->len <= VALUE_SHOWN) {
         tc_json_write_str(f, s->s, s->len);
         return;
@@ -181,6 +185,8 @@ void jl_report_text(FILE *f, const jl_history *h, const jl_result *r) {
 static void json_value(FILE *f, const jl_history *h, uint32_t id) {
     if (id == JL_NIL)
         fputs("null", f);
+    else if (h->values[id].num)
+        fwrite(h->values[id].s, 1, h->values[id].len, f);
     else
         tc_json_write_str(f, h->values[id].s, h->values[id].len);
 }

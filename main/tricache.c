@@ -42,6 +42,8 @@ static int backup_submit(void *ud, size_t argc, const tc_slice *argv)
     return tc_raftnode_submit_command(ud, argc, argv);
 }
 
+static const tc_node_conf *backup_primary(void *ud) { return tc_raftnode_primary(ud); }
+
 static int bad_usage(const char *fmt, const char *arg)
 {
     fprintf(stderr, "tricache: ");
@@ -131,7 +133,8 @@ int main(int argc, char **argv)
     }
     static tc_backup_job backups;
     tc_backup_job_ops ops = {.ud = &raftnode, .position = backup_position, .is_primary = backup_is_primary,
-                             .pick_node = backup_pick_node, .submit = backup_submit};
+                             .pick_node = backup_pick_node, .submit = backup_submit,
+                             .primary = backup_primary};
     if (tc_backup_job_init(&backups, &server, &keys, cfg.nnodes > 1 ? &ops : NULL) != 0) {
         fprintf(stderr, "tricache: cannot start the backup timer\n");
         return 1;

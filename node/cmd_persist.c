@@ -1,5 +1,5 @@
 /* Backups from the client's side: BGSAVE, SAVE, LASTSAVE and the
- * replicated TCBACKUP RUN that hands a scheduled backup to one node. The
+ * replicated TCBACKUP RUN/REQUEST that hand a backup to one node. The
  * work itself (fork, image, upload) is snapshot/backup_job.c's, reached
  * through the server's hooks. */
 #include <string.h>
@@ -56,13 +56,29 @@ void tc_cmd_save(tc_ctx *c)
 void tc_cmd_lastsave(tc_ctx *c) { tc_reply_int(c->r, (long long)c->srv->lastsave); }
 
 /* TCBACKUP RUN <node id>: written by the primary's schedule into the log;
- * every node records when, and the named one starts a backup. */
+ * every node records when, and the named one starts a backup.
+ * TCBACKUP REQUEST <node id> <token>: appended by the primary for a BGSAVE
+ * or SAVE received by that node (sent here by a replica): the named node
+ * starts it when it applies the entry, so the backup holds every write
+ * acknowledged before the BGSAVE was sent. */
 void tc_cmd_tcbackup(tc_ctx *c)
 {
     long long id;
-    if (c->argc != 3 || !tc_arg_is(&c->argv[1], "run") || tc_parse_ll(c->argv[2].p, c->argv[2].len, &id) != 0 ||
-        id < 1 || id > 65535) {
-        tc_reply_error(c->r, "ERR TCBACKUP RUN wants a node id");
+    int run = c->argc == 3 && tc_arg_is(&c->argv[1], "run");
+    int req = c->argc == 4 && tc_arg_is(&c->argv[1], "request");
+    if ((!run && !req) || tc_parse_ll(c->argv[2].p, c->argv[2].len, &id) != 0 || id < 1 || id > 65535) {
+        tc_reply_error(c->r, "ERR TCBACKUP RUN <node id> | TCBACKUP REQUEST <node id> <token>");
+        return;
+    }
+    if (req) {
+        long long token;
+        if (tc_parse_ll(c->argv[3].p, c->argv[3].len, &token) != 0 || token < 1) {
+            tc_reply_error(c->r, "ERR TCBACKUP REQUEST: the token must be a positive integer");
+            return;
+        }
+        if (c->srv->persist.ops && c->srv->persist.ops->backup_granted)
+            c->srv->persist.ops->backup_granted(c->srv->persist.ud, (int)id, (unsigned long long)token);
+        tc_reply_ok(c->r);
         return;
     }
     c->srv->backup_scheduled_ms = c->now_ms;

@@ -122,6 +122,10 @@ typedef struct tc_persistence_ops {
     int (*busy)(void *ud, int *last_ok);
     /* A TCBACKUP RUN entry was applied: node_id takes a scheduled backup. */
     void (*backup_requested)(void *ud, int node_id, int64_t at_ms);
+    /* A TCBACKUP REQUEST entry was applied: node_id's BGSAVE/SAVE with this
+     * token may start (every write acknowledged before it was asked for is
+     * applied by now). */
+    void (*backup_granted)(void *ud, int node_id, unsigned long long token);
 } tc_persistence_ops;
 
 typedef struct tc_persistence {

@@ -45,14 +45,17 @@ static void sb_printf(strbuf *sb, const char *fmt, ...) {
 static void json_token(strbuf *sb, const char *tok, size_t len) {
     if (len == 1 && tok[0] == '_')
         sb_printf(sb, "null");
+    else if (len > 1 && tok[0] == '#')
+        sb_printf(sb, "%.*s", (int)len - 1, tok + 1); /* a JSON number */
     else
         sb_printf(sb, "\"%.*s\"", (int)len, tok);
 }
 
 /* Turns a compact notation, one event per line,
  *     PROCESS TYPE F KEY [VALUE]
- * into the JSON Lines format. VALUE: `_` is null, `a/b` a cas pair,
- * `{a,b}` a set read, anything else a string; absent = null. Event i gets
+ * into the JSON Lines format. VALUE: `_` is null, `#12` the number 12,
+ * `a/b` a cas pair, `{a,b}` a set read, anything else a string; absent =
+ * null. Event i gets
  * time 1000 * (i + 1). */
 static char *history_text(const char *dsl) {
     strbuf sb = {0};
@@ -789,8 +792,15 @@ static void test_parse_errors(void **state) {
              "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"time\":0}");
     expect_parse_error(JL_MODEL_REGISTER, buf, "hist.jsonl:2:", "time goes backwards");
     snprintf(buf, sizeof(buf), "%s%s", ok1,
-             "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":3,\"time\":2}");
-    expect_parse_error(JL_MODEL_REGISTER, buf, "hist.jsonl:2:", "string or null");
+             "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":true,\"time\":2}");
+    expect_parse_error(JL_MODEL_REGISTER, buf, "hist.jsonl:2:", "a string or a number or null");
+    /* numbers: fractions only in values, and no integer beyond 64 bits there */
+    snprintf(buf, sizeof(buf), "%s%s", ok1,
+             "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":1,\"time\":2.5}");
+    expect_parse_error(JL_MODEL_REGISTER, buf, "hist.jsonl:2:", "only integers");
+    snprintf(buf, sizeof(buf), "%s%s", ok1,
+             "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":99999999999999999999,\"time\":2}");
+    expect_parse_error(JL_MODEL_REGISTER, buf, "hist.jsonl:2:55: ", "out of range");
     expect_parse_error(JL_MODEL_REGISTER,
                        "{\"process\":1,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\","
                        "\"value\":[\"a\"],\"time\":1}",
@@ -806,6 +816,87 @@ static void test_parse_errors(void **state) {
     expect_parse_error(JL_MODEL_REGISTER,
                        "{\"process\":-1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"time\":1}",
                        "hist.jsonl:1:", "negative");
+}
+
+/* Histories from Jepsen, Knossos and Porcupine carry numbers (issue 11):
+ * compared by value; 1 and 1.0 differ as in Knossos (Clojure's =), and so
+ * do the number 1 and the string "1". */
+static void test_number_values(void **state) {
+    (void)state;
+    expect_register("1 invoke write x #1\n"
+                    "1 ok write x #1\n"
+                    "2 invoke cas x #1/#2\n"
+                    "2 ok cas x #1/#2\n"
+                    "3 invoke read x\n"
+                    "3 ok read x #2\n",
+                    JL_VALID);
+    /* -0 is 0, and 1e2 is the fraction 100.0 */
+    expect_register("1 invoke write x #-0\n"
+                    "1 ok write x\n"
+                    "2 invoke read x\n"
+                    "2 ok read x #0\n"
+                    "3 invoke write x #1e2\n"
+                    "3 ok write x\n"
+                    "4 invoke read x\n"
+                    "4 ok read x #100.0\n",
+                    JL_VALID);
+    expect_register("1 invoke write x #1\n"
+                    "1 ok write x #1\n"
+                    "2 invoke read x\n"
+                    "2 ok read x #2\n",
+                    JL_INVALID);
+    expect_register("1 invoke write x #1\n"
+                    "1 ok write x\n"
+                    "2 invoke read x\n"
+                    "2 ok read x 1\n",
+                    JL_INVALID);
+    expect_register("1 invoke write x #1\n"
+                    "1 ok write x\n"
+                    "2 invoke read x\n"
+                    "2 ok read x #1.0\n",
+                    JL_INVALID);
+    expect_register("1 invoke write x #1\n"
+                    "1 ok write x\n"
+                    "2 invoke cas x #2/#3\n"
+                    "2 ok cas x #2/#3\n",
+                    JL_INVALID);
+    /* a set of integers */
+    jl_result *r = check_set("1 invoke add s #1\n"
+                             "1 ok add s #1\n"
+                             "2 invoke add s #2\n"
+                             "2 ok add s #2\n"
+                             "3 invoke read s\n"
+                             "3 ok read s {#2,#1}\n");
+    assert_int_equal(r->verdict, JL_VALID);
+    jl_result_free(r);
+    r = check_set("1 invoke add s #1\n"
+                  "1 ok add s #1\n"
+                  "3 invoke read s\n"
+                  "3 ok read s {1}\n");
+    assert_int_equal(r->verdict, JL_INVALID);
+    jl_result_free(r);
+
+    /* the reports write numbers as numbers */
+    char *text = history_text("1 invoke write x #7\n"
+                              "1 ok write x\n"
+                              "2 invoke read x\n"
+                              "2 ok read x #0.25\n");
+    jl_history *h = parse_ok(JL_MODEL_REGISTER, text);
+    jl_result *res;
+    assert_int_equal(check_history(h, false, 0, &res), JL_INVALID);
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    assert_non_null(f);
+    jl_report_json(f, h, res);
+    jl_report_text(f, h, res);
+    fclose(f);
+    if (!strstr(out, "0.25") || strstr(out, "\"0.25\"") || strstr(out, "\"7\""))
+        fail_msg("numbers not written as numbers:\n%s", out);
+    free(out);
+    jl_result_free(res);
+    jl_history_free(h);
+    free(text);
 }
 
 static void test_empty_history_valid(void **state) {
@@ -845,6 +936,7 @@ int main(void) {
         cmocka_unit_test(test_parse_fields),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_empty_history_valid),
+        cmocka_unit_test(test_number_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
