@@ -17,12 +17,15 @@ import redis
 
 
 def primary(ports):
-    """The port of the node whose ROLE says master, or None."""
+    """A connection to the node whose ROLE says master, or None. Asking is
+    quick (a node that is down refuses at once); the connection it returns
+    waits long for its answers: an INCR that timed out would have an
+    unknown outcome, which this client could not count either way."""
     for p in ports:
         try:
             r = redis.Redis(port=p, socket_timeout=0.5, socket_connect_timeout=0.5)
             if r.execute_command("ROLE")[0] in (b"master", "master"):
-                return r
+                return redis.Redis(port=p, socket_timeout=30, socket_connect_timeout=0.5)
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
             pass
     return None
@@ -49,7 +52,11 @@ def main():
             acked += 1
         except redis.ReadOnlyError:
             conn = None  # a redirect: the primary moved
-        except (redis.ConnectionError, redis.TimeoutError):
+        except redis.TimeoutError:
+            other += 1  # 30 s without an answer: an unknown outcome
+            print("error: an INCR timed out", file=sys.stderr)
+            conn = None
+        except redis.ConnectionError:
             conn = None  # the node closed; find the new primary
         except redis.ResponseError as e:
             if str(e).startswith("TRYAGAIN"):
