@@ -237,6 +237,53 @@ void tc_cmd_failover(tc_ctx *c)
     else tc_reply_ok(c->r);
 }
 
+/* WAIT numreplicas timeout / WAITAOF numlocal numreplicas timeout: how many
+ * replicas' logs hold this connection's last write (Raft's match index on
+ * the primary), waiting up to timeout ms (0: no limit) for numreplicas.
+ * Every node fsyncs each entry before it counts, so WAITAOF's local count
+ * is 1 and its replica count is WAIT's. A standalone node has no replicas:
+ * it answers 0 at once instead of waiting out the timeout. */
+static void wait_generic(tc_ctx *c, int aof)
+{
+    size_t at = aof ? 2 : 1;
+    long long numreplicas, numlocal = 0, timeout;
+    if ((aof && tc_parse_ll(c->argv[1].p, c->argv[1].len, &numlocal) != 0) ||
+        tc_parse_ll(c->argv[at].p, c->argv[at].len, &numreplicas) != 0) {
+        tc_reply_error(c->r, TC_ERR_NOT_INT);
+        return;
+    }
+    if (tc_parse_ll(c->argv[at + 1].p, c->argv[at + 1].len, &timeout) != 0) {
+        tc_reply_error(c->r, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (timeout < 0) {
+        tc_reply_error(c->r, "ERR timeout is negative");
+        return;
+    }
+    tc_server *s = c->srv;
+    if (s->repl.ops && tc_server_primary_id(s) != s->self->id) {
+        /* Redis 7.0's text */
+        tc_reply_errorf(c->r, "ERR %s cannot be used with replica instances. Please also note that since Redis 4.0 "
+                              "if a replica is configured to be writable (which is not the default) writes to "
+                              "replicas are just local and are not propagated.", aof ? "WAITAOF" : "WAIT");
+        return;
+    }
+    (void)numlocal; /* every write is fsync'd here before it is acknowledged */
+    if (!s->repl.ops || !c->client) {
+        if (aof) {
+            tc_reply_array(c->r, 2);
+            tc_reply_int(c->r, 1);
+        }
+        tc_reply_int(c->r, 0);
+        return;
+    }
+    int64_t deadline = timeout ? tc_now_ms() + timeout : 0;
+    s->repl.ops->wait(s->repl.ud, c->client, numreplicas, deadline, aof, c->r);
+}
+
+void tc_cmd_wait(tc_ctx *c) { wait_generic(c, 0); }
+void tc_cmd_waitaof(tc_ctx *c) { wait_generic(c, 1); }
+
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as Redis 7: a primary
  * first hands leadership to a caught-up replica (writes wait meanwhile,
  * then are redirected), at most shutdown_timeout; NOW skips that; SAVE

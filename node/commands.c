@@ -155,6 +155,8 @@ static const tc_cmd table[] = {
     {"type", tc_cmd_type, 2, R | F, 1, 1, 1, "generic", "1.0.0", "Determines the type of value stored at a key.", NULL},
     {"unlink", tc_cmd_del, -2, W | F, 1, -1, 1, "generic", "4.0.0", "Asynchronously deletes one or more keys.", NULL},
     {"unsubscribe", tc_cmd_unsubscribe, -1, LD | ST | CN | PS, 0, 0, 0, "pubsub", "2.0.0", "Stops listening to messages posted to channels.", NULL},
+    {"wait", tc_cmd_wait, 3, 0, 0, 0, 0, "generic", "3.0.0", "Blocks until the replicas hold this connection's last write (Raft match index), or the timeout passes.", NULL},
+    {"waitaof", tc_cmd_waitaof, 4, 0, 0, 0, 0, "generic", "7.2.0", "Blocks until this connection's last write is fsync'd locally and on numreplicas replicas (every entry is fsync'd before it is acknowledged).", NULL},
     {"zadd", tc_cmd_zadd, -4, W | OOM | F, 1, 1, 1, "sorted-set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", NULL},
     {"zcard", tc_cmd_zcard, 2, R | F, 1, 1, 1, "sorted-set", "1.2.0", "Returns the number of members in a sorted set.", NULL},
     {"zcount", tc_cmd_zcount, 4, R | F, 1, 1, 1, "sorted-set", "2.0.0", "Returns the count of members in a sorted set that have scores within a range.", NULL},

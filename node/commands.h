@@ -238,6 +238,8 @@ void tc_cmd_command(tc_ctx *c);
 void tc_cmd_role(tc_ctx *c);
 void tc_cmd_failover(tc_ctx *c);
 void tc_cmd_shutdown(tc_ctx *c);
+void tc_cmd_wait(tc_ctx *c);
+void tc_cmd_waitaof(tc_ctx *c);
 void tc_cmd_members(tc_ctx *c);
 /* cmd_cluster.c */
 void tc_cmd_cluster(tc_ctx *c);

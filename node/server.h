@@ -55,6 +55,7 @@ typedef struct tc_client {
     size_t npatterns;
 
     unsigned pending;
+    uint64_t last_write_index;    /* log index at which this client's last write was applied (WAIT) */
     int blocked;                  /* a deferred command waits: parse nothing */
     size_t cmd_end;               /* query offset just past the command being routed */
     size_t read_covered;          /* query bytes a committed barrier was sent after */
@@ -94,6 +95,10 @@ typedef struct tc_replication_ops {
      * SHARDS: 1 heard from recently, 0 silent for longer than the failure
      * window, -1 this node cannot tell (raft/peer_liveness.c). */
     int (*peer_alive)(void *ud, int node_id);
+    /* WAIT / WAITAOF: how many replicas hold this client's last write. 0:
+     * answered in r now; 1: c waits (answered later through
+     * tc_client_deliver). aof: WAITAOF's [local, replicas] reply. */
+    int (*wait)(void *ud, tc_client *c, long long numreplicas, int64_t deadline_ms, int aof, tc_reply *r);
     /* SIGTERM, SIGINT, SHUTDOWN: a primary first hands leadership over
      * (unless now, or shutdown_timeout passes); then the layer closes its
      * own handles and calls tc_server_stop. Called again with now = 1 while

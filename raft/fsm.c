@@ -320,10 +320,24 @@ static uint64_t op_applied_index(void *ud)
     return n->started ? raft_last_applied(&n->raft) : 0;
 }
 
+static unsigned op_replicas_at(void *ud, uint64_t index)
+{
+    tc_raftnode *n = ud;
+    const struct raft_configuration *conf = &n->raft.configuration;
+    unsigned count = 0;
+    for (unsigned i = 0; i < conf->n; i++) {
+        const struct raft_server *m = &conf->servers[i];
+        raft_index match = 0;
+        if (m->id == (raft_id)n->srv->self->id || m->role != RAFT_VOTER) continue;
+        if (raft_match_index(&n->raft, m->id, &match) == 0 && match >= index) count++;
+    }
+    return count;
+}
+
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops)
 {
     *ops = (tc_log_ops){.ud = n, .role = op_role, .submit = op_submit, .barrier = op_barrier,
-                        .applied_index = op_applied_index};
+                        .applied_index = op_applied_index, .replicas_at = op_replicas_at};
 }
 
 void tc__raft_fsm_setup(tc_raftnode *n)

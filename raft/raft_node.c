@@ -190,6 +190,12 @@ static int route(void *ud, tc_client *c, const tc_cmd *cmd, size_t argc, const t
     return tc_router_route(&n->router, c, cmd, argc, argv, r, now_ms);
 }
 
+static int wait_replicas(void *ud, tc_client *c, long long numreplicas, int64_t deadline_ms, int aof, tc_reply *r)
+{
+    tc_raftnode *n = ud;
+    return tc_router_wait(&n->router, c, numreplicas, deadline_ms, aof, r);
+}
+
 /* The node reaches Raft only through this table. */
 static const tc_replication_ops replication_face = {
     .route = route,
@@ -200,6 +206,7 @@ static const tc_replication_ops replication_face = {
     .members_list = tc__raft_members_list,
     .members_change = tc__raft_members_change,
     .peer_alive = tc__raft_peer_alive,
+    .wait = wait_replicas,
     .shutdown = on_shutdown,
     .shutdown_abort = shutdown_abort,
 };

@@ -353,8 +353,11 @@ void tc_router_hold_writes(tc_router *r, int hold)
 
 int tc_router_drained(const tc_router *r) { return !r->open && r->inflight_bytes == 0; }
 
+static void check_waits(tc_router *r, int64_t now, int all);
+
 void tc_router_abort(tc_router *r)
 {
+    check_waits(r, tc_now_ms(), 1); /* what the replicas hold so far */
     if (r->open) {
         batch_fail(r->open, ERR_NOT_LOGGED);
         batch_free(r->open);
@@ -365,7 +368,12 @@ void tc_router_abort(tc_router *r)
     resume_waiters(r);
 }
 
-void tc_router_free(tc_router *r) { tc_router_abort(r); }
+void tc_router_free(tc_router *r)
+{
+    tc_router_abort(r);
+    free(r->waits);
+    r->waits = NULL;
+}
 
 /* Hands a batch to the log; on failure answers its clients and frees it. */
 static int submit(tc_router *r, tc_batch *b, int64_t now)
@@ -389,8 +397,71 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
 
 static void expire_pass(tc_router *r, int64_t now);
 
+/* WAIT's answer: the replicas' count, or WAITAOF's [1, count] (this node
+ * fsyncs every entry before it counts toward a commit). */
+static void wait_reply(tc_reply *rep, unsigned count, int aof)
+{
+    if (aof) {
+        tc_reply_array(rep, 2);
+        tc_reply_int(rep, 1);
+    }
+    tc_reply_int(rep, count);
+}
+
+static unsigned replicas_holding(tc_router *r, uint64_t index)
+{
+    return role(r) == TC_ROLE_PRIMARY && index ? r->log.replicas_at(r->log.ud, index) : 0;
+}
+
+int tc_router_wait(tc_router *r, tc_client *c, long long numreplicas, int64_t deadline_ms, int aof, tc_reply *rep)
+{
+    unsigned count = replicas_holding(r, c->last_write_index);
+    /* a client that never wrote waits for nothing: every replica has "it" */
+    if (!c->last_write_index) count = (unsigned)(r->srv->cfg.nnodes - 1);
+    if (numreplicas <= 0 || count >= (unsigned long long)numreplicas || role(r) != TC_ROLE_PRIMARY) {
+        wait_reply(rep, count, aof);
+        return 0;
+    }
+    if (r->nwaits == r->waits_cap) {
+        size_t cap = r->waits_cap ? r->waits_cap * 2 : 16;
+        tc_waiter *v = realloc(r->waits, cap * sizeof *v);
+        if (!v) {
+            tc_reply_error(rep, "ERR out of memory");
+            return 0;
+        }
+        r->waits = v;
+        r->waits_cap = cap;
+    }
+    r->waits[r->nwaits++] = (tc_waiter){c, c->last_write_index, (unsigned)numreplicas, deadline_ms, aof};
+    c->pending++;
+    return 1;
+}
+
+/* Answers the WAITs that have their replicas or whose time is up (every
+ * loop pass: acknowledgements arrive between them). */
+static void check_waits(tc_router *r, int64_t now, int all)
+{
+    for (size_t i = 0; i < r->nwaits;) {
+        tc_waiter *w = &r->waits[i];
+        unsigned count = replicas_holding(r, w->index);
+        if (!all && count < w->want && (!w->deadline_ms || now < w->deadline_ms) && role(r) == TC_ROLE_PRIMARY) {
+            i++;
+            continue;
+        }
+        tc_client *c = w->c;
+        int aof = w->aof;
+        r->waits[i] = r->waits[--r->nwaits];
+        tc_buf out = {0};
+        tc_reply rep = {&out, c->resp};
+        wait_reply(&rep, count, aof);
+        tc_client_deliver(c, out.data, out.len);
+        tc_buf_free(&out);
+    }
+}
+
 void tc_router_flush(tc_router *r, int64_t now)
 {
+    if (r->nwaits) check_waits(r, now, 0);
     /* the last expiry pass stopped on a limit: go on once its entry is in */
     if (r->expiry_more && !r->expiry && role(r) == TC_ROLE_PRIMARY) expire_pass(r, now);
     if (r->open) {
@@ -436,6 +507,10 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *rep)
 {
     if (status == 0) {
+        /* the entry is applied: the log holds it at this index at most */
+        uint64_t index = r->log.applied_index(r->log.ud);
+        for (uint32_t i = 0; i < b->n; i++)
+            if (b->clients && b->clients[i]) b->clients[i]->last_write_index = index;
         int64_t until = b->submit_ms + r->lease_ms;
         if (until > r->lease_until_ms) r->lease_until_ms = until;
         for (uint32_t i = 0; i < b->n; i++) {

@@ -49,7 +49,18 @@ typedef struct tc_log_ops {
     /* Index of the last entry this node applied (changes when the primary's
      * entries or barriers arrive). */
     uint64_t (*applied_index)(void *ud);
+    /* How many other voters' logs hold the entry at index (primary only). */
+    unsigned (*replicas_at)(void *ud, uint64_t index);
 } tc_log_ops;
+
+/* A client in WAIT / WAITAOF. */
+typedef struct tc_waiter {
+    tc_client *c;
+    uint64_t index;             /* its last write */
+    unsigned want;
+    int64_t deadline_ms;        /* 0: none */
+    int aof;
+} tc_waiter;
 
 typedef struct tc_router {
     tc_server *srv;
@@ -71,6 +82,8 @@ typedef struct tc_router {
      * small compared to the election timeout. */
     size_t inflight_bytes;
     tc_client_list log_full;    /* writers waiting for room */
+    tc_waiter *waits;           /* clients in WAIT, answered as replicas catch up */
+    size_t nwaits, waits_cap;
     /* A planned handover (shutdown): new writes wait here instead of
      * entering the log, so that the log can drain before leadership moves;
      * released, they are routed again (to a redirect, once this node is a
@@ -123,6 +136,9 @@ void tc_router_hold_writes(tc_router *r, int hold);
  * appended was applied or failed): leadership can move without leaving a
  * write's outcome unknown. */
 int tc_router_drained(const tc_router *r);
+/* WAIT numreplicas (deadline_ms 0: no timeout), or WAITAOF when aof: 0
+ * answered in rep, 1 the client waits (see tc_replication_ops.wait). */
+int tc_router_wait(tc_router *r, tc_client *c, long long numreplicas, int64_t deadline_ms, int aof, tc_reply *rep);
 /* Fails every batch not yet submitted (shutdown). */
 void tc_router_abort(tc_router *r);
 

@@ -547,6 +547,50 @@ static void test_bulk_import_keeps_the_primary(void **state)
     free(n);
 }
 
+static void expect_reply(int fd, const char *want)
+{
+    char *r = h_reply(fd);
+    assert_non_null(r);
+    assert_string_equal(r, want);
+    free(r);
+}
+
+/* WAIT / WAITAOF count the replicas whose logs hold the connection's last
+ * write (Raft's match index), waiting for them up to the timeout. */
+static void test_wait_counts_replicas(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int fd = h_connect(c->nodes[p].port);
+    h_sends(fd, "WAIT 2 0\r\nSET w 1\r\nWAIT 2 5000\r\nWAITAOF 1 2 5000\r\nWAIT 0 0\r\n");
+    expect_reply(fd, ":2\r\n"); /* nothing written yet: nothing to wait for */
+    expect_reply(fd, "+OK\r\n");
+    expect_reply(fd, ":2\r\n");
+    expect_reply(fd, "*2\r\n:1\r\n:2\r\n");
+    expect_reply(fd, ":2\r\n");
+    h_sends(fd, "WAIT x 0\r\nWAIT 1 -1\r\n");
+    expect_reply(fd, "-ERR value is not an integer or out of range\r\n");
+    expect_reply(fd, "-ERR timeout is negative\r\n");
+    int r = (p + 1) % 3;
+    int rfd = h_connect(c->nodes[r].port);
+    h_sends(rfd, "WAIT 1 0\r\n");
+    char *out = h_reply(rfd);
+    assert_non_null(out);
+    assert_memory_equal(out, "-ERR WAIT cannot be used with replica instances.", 48);
+    free(out);
+    h_close(rfd);
+    /* a frozen replica holds nothing new: WAIT 2 answers 1 when its time is up */
+    h_node_signal(c, r, SIGSTOP);
+    h_sends(fd, "SET w 2\r\nWAIT 2 300\r\n");
+    expect_reply(fd, "+OK\r\n");
+    expect_reply(fd, ":1\r\n");
+    h_node_signal(c, r, SIGCONT);
+    h_sends(fd, "WAIT 2 10000\r\n");
+    expect_reply(fd, ":2\r\n"); /* it catches up */
+    h_close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_members_add_and_remove, start3_plus_joiner, stop3),
         T(test_node_that_lost_its_data_refuses_to_start),
         T(test_bulk_import_keeps_the_primary),
+        T(test_wait_counts_replicas),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
