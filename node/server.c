@@ -686,7 +686,7 @@ static void shutdown_after_save(tc_server *s)
         refuse_shutdown_waiters(s);
         return;
     }
-    tc_server_shutdown(s, "SHUTDOWN SAVE: backup done", s->shutdown_save.now);
+    tc_server_shutdown(s, ok ? "SHUTDOWN SAVE: the backup is done" : "SHUTDOWN SAVE FORCE: the backup failed", s->shutdown_save.now);
 }
 
 static void on_cron(uv_timer_t *t)

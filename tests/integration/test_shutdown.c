@@ -210,6 +210,43 @@ static void test_shutdown_arguments(void **state)
     assert_int_equal(h_cluster_primary(c, ELECTION_DEADLINE_MS), p);
 }
 
+/* SHUTDOWN SAVE takes a backup first: when it fails the node answers an
+ * error and goes on serving; with FORCE it stops all the same. */
+static void test_shutdown_save_on_a_failing_destination(void **state)
+{
+    (void)state;
+    tnode *n = h_start("[backup]\ndestination = \"file:///proc/no-such-dir/backups\"\n");
+    int fd = h_connect(n->port);
+    h_sends(fd, "SET k v\r\nSHUTDOWN SAVE\r\n");
+    char *r = h_reply(fd);
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
+    r = h_reply(fd);
+    assert_non_null(r);
+    assert_string_equal(r, "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    free(r);
+    h_sends(fd, "PING\r\n");
+    r = h_reply(fd);
+    assert_string_equal(r, "+PONG\r\n");
+    free(r);
+    h_sends(fd, "SHUTDOWN SAVE FORCE\r\n");
+    assert_null(h_reply(fd)); /* no reply: the node stopped */
+    h_close(fd);
+    int st = -1;
+    long long deadline = h_ms() + EXIT_DEADLINE_MS;
+    while (waitpid(n->pid, &st, WNOHANG) != n->pid) {
+        assert_true(h_ms() < deadline);
+        usleep(10000);
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    n->pid = 0; /* reaped here */
+    char *log = h_log(n);
+    assert_non_null(strstr(log, "SHUTDOWN SAVE FORCE: the backup failed"));
+    free(log);
+    h_stop(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,5 +255,9 @@ int main(void)
         cmocka_unit_test(test_sigterm_primary_hands_over),
         cmocka_unit_test(test_shutdown_command_hands_over),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest standalone[] = {
+        cmocka_unit_test(test_shutdown_save_on_a_failing_destination),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + cmocka_run_group_tests(standalone, NULL, NULL);
 }
