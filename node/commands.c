@@ -41,7 +41,9 @@ static const tc_cmd table[] = {
     {"decr", tc_cmd_decr, 2, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Decrements the integer value of a key by one.", NULL},
     {"decrby", tc_cmd_decrby, 3, W | OOM | F, 1, 1, 1, "string", "1.0.0", "Decrements a number from the integer value of a key.", NULL},
     {"del", tc_cmd_del, -2, W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", NULL},
+    {"discard", tc_cmd_discard, 1, LD | ST | F, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.", NULL},
     {"echo", tc_cmd_echo, 2, F | CN, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", NULL},
+    {"exec", tc_cmd_exec, 1, LD | ST, 0, 0, 0, "transactions", "1.2.0", "Executes all commands in a transaction.", NULL},
     {"exists", tc_cmd_exists, -2, R | F, 1, -1, 1, "generic", "1.0.0", "Determines whether one or more keys exist.", NULL},
     {"expire", tc_cmd_expire, -3, W | F, 1, 1, 1, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", NULL},
     {"expireat", tc_cmd_expireat, -3, W | F, 1, 1, 1, "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", NULL},
@@ -91,6 +93,7 @@ static const tc_cmd table[] = {
     {"lset", tc_cmd_lset, 4, W | OOM, 1, 1, 1, "list", "1.0.0", "Sets the value of an element in a list by its index.", NULL},
     {"ltrim", tc_cmd_ltrim, 4, W, 1, 1, 1, "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", NULL},
     {"members", tc_cmd_members, -2, A | ST, 0, 0, 0, "server", "0.1.0", "MEMBERS LIST|ADD id|REMOVE id: the Raft voter set, changed one step at a time.", NULL},
+    {"multi", tc_cmd_multi, 1, LD | ST | F, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", NULL},
     {"mget", tc_cmd_mget, -2, R | F, 1, -1, 1, "string", "1.0.0", "Atomically returns the string values of one or more keys.", NULL},
     {"mset", tc_cmd_mset, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", NULL},
     {"msetnx", tc_cmd_msetnx, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", NULL},
@@ -145,6 +148,7 @@ static const tc_cmd table[] = {
     {"sunion", tc_cmd_sunion, -2, R, 1, -1, 1, "set", "1.0.0", "Returns the union of multiple sets.", NULL},
     {"sunionstore", tc_cmd_sunionstore, -3, W | OOM, 1, -1, 1, "set", "1.0.0", "Stores the union of multiple sets in a key.", NULL},
     {"tcbackup", tc_cmd_tcbackup, 3, W | A, 0, 0, 0, "server", "7.0.0", "Hands a scheduled backup to a node (written by the primary's schedule).", NULL},
+    {"tcexec", tc_cmd_tcexec, -2, W | OOM, 0, 0, 0, "transactions", "7.0.0", "A logged transaction: TCEXEC n (argc arg...) x n, run back to back (written by the primary for EXEC).", NULL},
     {"tcrestore", tc_cmd_tcrestore, -2, W | OOM | A, 0, 0, 0, "server", "7.0.0", "Replaces the whole keyspace with staged records (tricachectl restore).", NULL},
     {"time", tc_cmd_time, 1, LD | ST | F, 0, 0, 0, "server", "2.6.0", "Returns the server time.", NULL},
     {"touch", tc_cmd_touch, -2, R | F, 1, -1, 1, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", NULL},
@@ -152,6 +156,8 @@ static const tc_cmd table[] = {
     {"type", tc_cmd_type, 2, R | F, 1, 1, 1, "generic", "1.0.0", "Determines the type of value stored at a key.", NULL},
     {"unlink", tc_cmd_del, -2, W | F, 1, -1, 1, "generic", "4.0.0", "Asynchronously deletes one or more keys.", NULL},
     {"unsubscribe", tc_cmd_unsubscribe, -1, LD | ST | CN | PS, 0, 0, 0, "pubsub", "2.0.0", "Stops listening to messages posted to channels.", NULL},
+    {"unwatch", tc_cmd_unwatch, 1, LD | ST | F, 0, 0, 0, "transactions", "2.2.0", "Forgets about watched keys of a transaction.", NULL},
+    {"watch", tc_cmd_watch, -2, LD | ST | F, 1, -1, 1, "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", NULL},
 };
 
 const tc_cmd *tc_cmd_table(size_t *count)
