@@ -269,8 +269,17 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
         if (!cmd || !(cmd->flags & TC_CMD_WRITE) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated)
             return TC_ROUTE_DEFER;
     }
+    if (tc_arg_is(&argv[0], "exec") && argc != 1) {
+        /* Redis: a refused EXEC discards the transaction */
+        tc_reply_error(r, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+        tc_multi_reset(c);
+        return TC_ROUTE_DONE;
+    }
     const tc_cmd *cmd = admit_counted(s, c, argc, argv, r);
-    if (!cmd) return TC_ROUTE_DONE;
+    if (!cmd) {
+        tc_multi_flag(c); /* refused inside MULTI: EXEC will abort */
+        return TC_ROUTE_DONE;
+    }
     size_t mark = r->out ? r->out->len : 0;
     int route = s->repl.ops ? s->repl.ops->route(s->repl.ud, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
     if (route == TC_ROUTE_LOCAL) run(s, c, cmd, argc, argv, r, now_ms);
