@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "multi.h"
 #include "server.h"
 #include "types/dict.h"
 
@@ -320,6 +321,7 @@ int tc_block_wait(tc_ctx *c, const tc_block_spec *spec, int ready)
 {
     tc_client *cl = c->client;
     if (!cl) return 0; /* at apply, or a command of the node's own */
+    if (tc_multi_in_exec(cl)) return 0; /* inside EXEC: as if the timeout passed */
     tc_blocking *b = get(c->srv);
     int probing = b && b->probing == cl;
     if (ready && !probing) return 0; /* served right here (a re-run is finished by serve) */

@@ -263,6 +263,13 @@ void tc_cmd_tcbackup(tc_ctx *c);
 /* cmd_restore.c */
 #define TC_RESTORE_IDLE_MS 60000
 void tc_cmd_tcrestore(tc_ctx *c);
+/* multi.c */
+void tc_cmd_multi(tc_ctx *c);
+void tc_cmd_exec(tc_ctx *c);
+void tc_cmd_discard(tc_ctx *c);
+void tc_cmd_watch(tc_ctx *c);
+void tc_cmd_unwatch(tc_ctx *c);
+void tc_cmd_tcexec(tc_ctx *c);
 /* Drops a staged restore that has seen no TCRESTORE for TC_RESTORE_IDLE_MS. */
 void tc_restore_discard_idle(struct tc_server *s, int64_t now_ms);
 /* cmd_sentinel.c */

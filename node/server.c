@@ -14,6 +14,7 @@
 #include "blocking.h"
 #include "config_redis.h"
 #include "log.h"
+#include "multi.h"
 #include "pubsub.h"
 
 /* Read in chunks of at least this size. */
@@ -90,6 +91,7 @@ int tc_server_primary_id(tc_server *s)
 void tc_server_free(tc_server *s)
 {
     tc_block_free(s);
+    tc_multi_free(s);
     free(s->stats.cmds);
     s->stats.cmds = NULL;
     tc_ks_free(&s->ks);
@@ -201,6 +203,9 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
                   .rng = &s->rng};
     size_t mark = r->out ? r->out->len : 0;
     uint64_t start = now_us();
+    /* WATCHed keys this write names (before it runs: FLUSHALL looks at
+     * which watched keys exist) */
+    if (s->watchers) tc_multi_touch_cmd(s, cmd, argc, argv, now_ms, 0);
     cmd->fn(&ctx);
     tc_cmdstat *st = cmdstat(s, cmd);
     st->calls++;
@@ -223,10 +228,40 @@ void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *
     if (cmd) run(s, c, cmd, argc, argv, r, now_ms);
 }
 
+/* Inside MULTI: queued and answered +QUEUED, or refused (EXEC will then
+ * answer -EXECABORT), as Redis does; a write on a node that is not the
+ * primary is refused here already, as a Redis replica does. */
+static int queue_in_multi(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r)
+{
+    if (c->pending > 0) return TC_ROUTE_DEFER; /* +QUEUED after the replies owed */
+    const tc_cmd *cmd = admit_counted(s, c, argc, argv, r);
+    if (cmd && s->repl.ops && (cmd->flags & TC_CMD_WRITE) && tc_server_primary_id(s) != s->self->id) {
+        int primary = tc_server_primary_id(s);
+        const tc_node_conf *p = primary ? tc_config_node(&s->cfg, primary) : NULL;
+        if (!primary) tc_reply_error(r, "TRYAGAIN no primary is elected right now; retry shortly");
+        else if (s->cfg.cluster_mode && p)
+            tc_reply_errorf(r, "MOVED %d %s:%d",
+                            cmd->first_key > 0 && (size_t)cmd->first_key < argc
+                                ? tc_key_slot(argv[cmd->first_key].p, argv[cmd->first_key].len)
+                                : 0,
+                            p->client_host, p->client_port);
+        else tc_reply_error(r, "READONLY You can't write against a read only replica.");
+        cmd = NULL;
+    }
+    if (!cmd || tc_multi_queue(c, cmd, argc, argv) != 0) {
+        if (cmd) tc_reply_error(r, "ERR out of memory");
+        tc_multi_flag(c);
+        return TC_ROUTE_DONE;
+    }
+    tc_reply_status(r, "QUEUED");
+    return TC_ROUTE_DONE;
+}
+
 /* A client's command, through replication when there is one. Returns
  * TC_ROUTE_DEFER when the command must wait unconsumed. */
 static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r, int64_t now_ms)
 {
+    if (tc_multi_queues(c, &argv[0])) return queue_in_multi(s, c, argc, argv, r);
     if (c->pending > 0) {
         /* Replies go out in command order: while writes of this client are
          * in the log, only more writes may join them; anything else (even
@@ -235,8 +270,17 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
         if (!cmd || !(cmd->flags & TC_CMD_WRITE) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated)
             return TC_ROUTE_DEFER;
     }
+    if (tc_arg_is(&argv[0], "exec") && argc != 1) {
+        /* Redis: a refused EXEC discards the transaction */
+        tc_reply_error(r, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+        tc_multi_reset(c);
+        return TC_ROUTE_DONE;
+    }
     const tc_cmd *cmd = admit_counted(s, c, argc, argv, r);
-    if (!cmd) return TC_ROUTE_DONE;
+    if (!cmd) {
+        tc_multi_flag(c); /* refused inside MULTI: EXEC will abort */
+        return TC_ROUTE_DONE;
+    }
     size_t mark = r->out ? r->out->len : 0;
     int route = s->repl.ops ? s->repl.ops->route(s->repl.ud, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
     if (route == TC_ROUTE_LOCAL) run(s, c, cmd, argc, argv, r, now_ms);
@@ -316,6 +360,7 @@ static void close_client(tc_client *c)
     c->closing = 1;
     tc_server *s = c->srv;
     tc_block_client_gone(c);
+    tc_multi_client_gone(c);
     if (c->prev) c->prev->next = c->next;
     else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -587,13 +632,19 @@ void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
 {
     size_t qbuf = c->query.len - c->query_pos;
     size_t omem = c->out.cap + c->inflight.cap;
+    char flags[4];
+    size_t nf = 0;
+    if (tc_multi_count(c) >= 0) flags[nf++] = 'x';
+    if (tc_block_is_waiting(c)) flags[nf++] = 'b';
+    if (!nf) flags[nf++] = 'N';
+    flags[nf] = '\0';
     tc_buf_printf(b,
                   "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
-                  "multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
+                  "multi=%ld qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
                   "tot-mem=%zu events=r%s cmd=%s user=default redir=-1 resp=%d",
                   (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
-                  tc_block_is_waiting(c) ? "b" : "N", qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
+                  flags, tc_multi_count(c), qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
                   (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL", c->resp);
 }
 

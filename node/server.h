@@ -63,6 +63,7 @@ typedef struct tc_client {
     size_t deferred_len;          /* >0: the command at query_pos was deferred; parser.argv still holds it */
     int handle_closed;            /* uv_close finished; free when pending == 0 */
     struct tc_blocked *block;     /* a blocking command waiting for a key (blocking.h), or NULL */
+    struct tc_multi *multi;       /* MULTI queue and WATCHed keys (multi.h), NULL until first used */
 } tc_client;
 
 /* What the replication layer decided for a command (see tc_server.route). */
@@ -234,6 +235,7 @@ typedef struct tc_server {
     int64_t staging_touched_ms;   /* clock of the last TCRESTORE applied */
 
     struct tc_blocking *blocking; /* clients blocked on keys (blocking.h); NULL until the first */
+    struct tc_watchers *watchers; /* clients WATCHing keys (multi.h); NULL until the first */
     struct tc_rconf *rconf;       /* Redis parameters changed by CONFIG SET (config_redis.c); NULL: none */
 
     int64_t start_ms;             /* wall clock at start */

@@ -9,6 +9,7 @@
 #include "blocking.h"
 #include "log.h"
 #include "log_entry.h"
+#include "multi.h"
 
 #define ERR_READONLY "READONLY You can't write against a read only replica."
 #define ERR_NO_PRIMARY "TRYAGAIN no primary is elected right now; retry shortly"
@@ -202,6 +203,29 @@ static int route_blocking(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t 
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     mark_early(r->open, 0);
 #endif
+    tc_multi_touch_cmd(r->srv, cmd, argc, argv, now, 1);
+    c->pending++;
+    return TC_ROUTE_QUEUED;
+}
+
+/* EXEC of a transaction that holds writes, on the primary: the WATCH check
+ * was decided by tc_multi_exec_plan (every write before this point of the
+ * log has marked its keys when it was routed), so the logged form runs
+ * unconditionally on every node, as one command of one entry. */
+static int queue_exec(tc_router *r, tc_client *c, tc_reply *rep, int64_t now)
+{
+    size_t argc;
+    const tc_slice *argv;
+    if ((!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) ||
+        tc_multi_log_args(r->srv, c, now, &argc, &argv) != 0 || batch_add(r->open, c, rep->resp, argc, argv) != 0) {
+        tc_multi_reset(c);
+        tc_reply_error(rep, "EXECABORT Transaction discarded because of: ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+    mark_early(r->open, 0);
+#endif
+    tc_multi_reset(c);
     c->pending++;
     return TC_ROUTE_QUEUED;
 }
@@ -223,16 +247,27 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
      * or replicas would differ from the primary. */
     if (!writes && argc >= 2 && strcmp(cmd->name, "debug") == 0 && tc_arg_is(&argv[1], "populate")) writes = 1;
     int reads = (cmd->flags & TC_CMD_READONLY) != 0;
+    int exec = 0; /* EXEC of a transaction that writes */
+    if (cmd->fn == tc_cmd_exec) {
+        int plan = tc_multi_exec_plan(c, now, rep);
+        if (plan == TC_EXEC_DONE) return TC_ROUTE_DONE;
+        reads = plan == TC_EXEC_READ;
+        writes = exec = plan == TC_EXEC_WRITE;
+    }
     if (!writes && !reads) return TC_ROUTE_LOCAL;
 
     int me = role(r);
     if (me == TC_ROLE_NONE) {
+        if (exec) tc_multi_reset(c);
         tc_reply_error(rep, ERR_NO_PRIMARY);
         return TC_ROUTE_DONE;
     }
     if (writes) {
         if (me != TC_ROLE_PRIMARY) {
-            if (!reply_moved(s, cmd, argc, argv, rep)) tc_reply_error(rep, ERR_READONLY);
+            /* as a Redis replica: the whole transaction is discarded */
+            if (!reply_moved(s, cmd, argc, argv, rep))
+                tc_reply_error(rep, exec ? "EXECABORT Transaction discarded because of: " ERR_READONLY : ERR_READONLY);
+            if (exec) tc_multi_reset(c);
             return TC_ROUTE_DONE;
         }
         if (r->holding) {
@@ -245,6 +280,8 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             return TC_ROUTE_DEFER; /* routed again when the handover ends */
         }
         if (cmd->flags & TC_CMD_BLOCKING) return route_blocking(r, c, cmd, argc, argv, rep, now);
+        if (exec && r->inflight_bytes + (r->open ? r->open->entry.len : 0) < TC_ROUTER_LOG_ROOM)
+            return queue_exec(r, c, rep, now);
         if (r->inflight_bytes + (r->open ? r->open->entry.len : 0) >= TC_ROUTER_LOG_ROOM) {
             if (list_add(&r->log_full, c) != 0) {
                 tc_reply_error(rep, "ERR out of memory");
@@ -265,6 +302,8 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
         mark_early(r->open, strcmp(cmd->name, "set") == 0 && c->pending == 0);
 #endif
+        /* WATCHers of its keys: before any EXEC routed after it */
+        tc_multi_touch_cmd(s, cmd, argc, argv, now, 1);
         c->pending++;
         return TC_ROUTE_QUEUED;
     }

@@ -801,6 +801,49 @@ static void zset_compare(pair *p, int resp3)
 static void test_zset_replies_match_redis(void **state) { zset_compare(*state, 0); }
 static void test_zset_resp3_replies_match_redis(void **state) { zset_compare(*state, 1); }
 
+/* ---- transactions (node/multi.c) ------------------------------------------ */
+
+/* One connection: queuing, EXECABORT, runtime errors inside EXEC, nesting,
+ * WATCH by the client's own writes, FLUSHALL, expiry and UNWATCH. */
+static const char *const multi_script[] = {
+    "FLUSHALL", "EXEC", "DISCARD", "MULTI", "MULTI", "WATCH a", "SET a 1", "INCR a", "GET a", "EXEC", "GET a",
+    "MULTI", "SET a 1", "NOSUCHCMD x", "EXEC", "MULTI", "SET a 2", "INCR a b", "EXEC", "GET a", "MULTI", "SET s x",
+    "LPUSH s y", "INCR s", "BLPOP nolist 0", "GET s", "EXEC", "MULTI", "EXEC", "MULTI", "PING", "ECHO hi",
+    "DISCARD", "EXEC", "WATCH a", "SET a 5", "MULTI", "GET a", "EXEC", "WATCH a", "GET a", "MULTI", "INCR a",
+    "EXEC", "WATCH a", "UNWATCH", "SET a 9", "MULTI", "GET a", "EXEC", "SET k v", "WATCH k", "FLUSHALL", "MULTI",
+    "GET k", "EXEC", "WATCH e b c", "MULTI", "GET e", "EXEC", "WATCH", "UNWATCH x", "MULTI x", "EXEC x", "MULTI", "HSET h f v", "SADD st m",
+    "HGETALL h", "SMEMBERS st", "EXEC", "MULTI", "EXEC x", "GET a", "EXEC",
+};
+
+static void multi_compat(int tport, int rport)
+{
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(tport), r = h_connect(rport);
+        if (resp == 3) {
+            h_sends(t, "HELLO 3\r\n");
+            h_sends(r, "HELLO 3\r\n");
+            free(h_reply(t));
+            free(h_reply(r));
+        }
+        assert_int_equal(compare_lines(t, r, multi_script, sizeof multi_script / sizeof multi_script[0]), 0);
+        h_close(t);
+        h_close(r);
+    }
+}
+
+static void test_transactions_match_redis(void **state)
+{
+    pair *p = *state;
+    multi_compat(p->tricache->port, p->redis_port);
+}
+
+static void test_cluster_primary_transactions_match_redis(void **state)
+{
+    cluster_pair *p = *state;
+    flush_both(p);
+    multi_compat(p->primary_port, p->redis_port);
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -813,11 +856,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zset_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_zset_resp3_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_config_parameters_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_transactions_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),
         cmocka_unit_test(test_cluster_primary_resp3_matches_redis),
         cmocka_unit_test(test_cluster_primary_hello_between_pipelined_writes),
+        cmocka_unit_test(test_cluster_primary_transactions_match_redis),
     };
     int failed = cmocka_run_group_tests_name("single node", node_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("cluster primary", cluster_tests, start_cluster_and_redis,

@@ -1,0 +1,466 @@
+/* MULTI/EXEC/DISCARD/WATCH/UNWATCH: the client's queue and watches (see
+ * multi.h for the WATCH rules and why they hold under replication). */
+#include "multi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reply.h"
+#include "server.h"
+
+typedef struct queued {
+    const tc_cmd *cmd;
+    size_t argc;
+    tc_slice *argv; /* point into buf */
+    char *buf;
+} queued;
+
+typedef struct watched {
+    char *key;
+    size_t klen;
+    int existed;    /* present and unexpired when watched */
+    int expired;    /* present but already expired when watched */
+} watched;
+
+struct tc_multi {
+    int active, aborted, dirty, in_exec;
+    size_t exec_n;  /* commands of the EXEC running (CLIENT LIST multi=) */
+    queued *q;
+    size_t nq, capq;
+    watched *w;
+    size_t nw, capw;
+    /* the logged form (tc_multi_log_args) */
+    tc_slice *log;
+    char *lognums;
+};
+
+struct tc_watchers {
+    tc_client **v;
+    size_t n, cap;
+};
+
+static struct tc_multi *get(tc_client *c)
+{
+    if (!c->multi) c->multi = calloc(1, sizeof *c->multi);
+    return c->multi;
+}
+
+static int is_write(const tc_cmd *cmd, size_t argc, const tc_slice *argv)
+{
+    if (cmd->flags & TC_CMD_WRITE) return 1;
+    /* DEBUG POPULATE creates keys: the router logs it like a write */
+    return argc >= 2 && strcmp(cmd->name, "debug") == 0 && tc_arg_is(&argv[1], "populate");
+}
+
+int tc_multi_queues(const tc_client *c, const tc_slice *argv0)
+{
+    if (!c->multi || !c->multi->active) return 0;
+    static const char *const direct[] = {"exec", "discard", "multi", "watch", "quit", "reset"};
+    for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
+        if (tc_arg_is(argv0, direct[i])) return 0;
+    return 1;
+}
+
+void tc_multi_flag(tc_client *c)
+{
+    if (c->multi) c->multi->aborted = 1;
+}
+
+int tc_multi_queue(tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv)
+{
+    struct tc_multi *m = c->multi;
+    if (m->nq == m->capq) {
+        size_t cap = m->capq ? m->capq * 2 : 8;
+        queued *q = realloc(m->q, cap * sizeof *q);
+        if (!q) goto oom;
+        m->q = q;
+        m->capq = cap;
+    }
+    size_t bytes = 0;
+    for (size_t i = 0; i < argc; i++) bytes += argv[i].len;
+    queued *e = &m->q[m->nq];
+    e->cmd = cmd;
+    e->argc = argc;
+    e->argv = malloc(argc * sizeof *e->argv);
+    e->buf = malloc(bytes ? bytes : 1);
+    if (!e->argv || !e->buf) {
+        free(e->argv);
+        free(e->buf);
+        goto oom;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < argc; i++) {
+        memcpy(e->buf + off, argv[i].p, argv[i].len);
+        e->argv[i].p = e->buf + off;
+        e->argv[i].len = argv[i].len;
+        off += argv[i].len;
+    }
+    m->nq++;
+    return 0;
+oom:
+    m->aborted = 1;
+    return -1;
+}
+
+int tc_multi_in_exec(const tc_client *c) { return c->multi && c->multi->in_exec; }
+
+long tc_multi_count(const tc_client *c)
+{
+    if (!c->multi) return -1;
+    if (c->multi->in_exec) return (long)c->multi->exec_n;
+    return c->multi->active ? (long)c->multi->nq : -1;
+}
+
+/* ---- watches ------------------------------------------------------------- */
+
+static void unregister(tc_server *s, tc_client *c)
+{
+    struct tc_watchers *ws = s->watchers;
+    if (!ws) return;
+    for (size_t i = 0; i < ws->n; i++)
+        if (ws->v[i] == c) {
+            ws->v[i] = ws->v[--ws->n];
+            return;
+        }
+}
+
+static void unwatch(tc_client *c)
+{
+    struct tc_multi *m = c->multi;
+    if (!m) return;
+    if (m->nw) unregister(c->srv, c);
+    for (size_t i = 0; i < m->nw; i++) free(m->w[i].key);
+    m->nw = 0;
+    m->dirty = 0;
+}
+
+static int watch_key(tc_ctx *x, struct tc_multi *m, const tc_slice *k)
+{
+    for (size_t i = 0; i < m->nw; i++)
+        if (m->w[i].klen == k->len && memcmp(m->w[i].key, k->p, k->len) == 0) return 0;
+    tc_server *s = x->srv;
+    if (m->nw == 0) {
+        struct tc_watchers *ws = s->watchers;
+        if (!ws && !(ws = s->watchers = calloc(1, sizeof *ws))) return -1;
+        if (ws->n == ws->cap) {
+            size_t cap = ws->cap ? ws->cap * 2 : 16;
+            tc_client **v = realloc(ws->v, cap * sizeof *v);
+            if (!v) return -1;
+            ws->v = v;
+            ws->cap = cap;
+        }
+        ws->v[ws->n++] = x->client;
+    }
+    if (m->nw == m->capw) {
+        size_t cap = m->capw ? m->capw * 2 : 4;
+        watched *w = realloc(m->w, cap * sizeof *w);
+        if (!w) return -1;
+        m->w = w;
+        m->capw = cap;
+    }
+    watched *w = &m->w[m->nw];
+    if (!(w->key = malloc(k->len ? k->len : 1))) return -1;
+    memcpy(w->key, k->p, k->len);
+    w->klen = k->len;
+    w->existed = tc_ks_find(x->ks, k->p, k->len, x->now_ms) != NULL;
+    w->expired = !w->existed && tc_ks_peek(x->ks, k->p, k->len, x->now_ms) != NULL;
+    m->nw++;
+    return 0;
+}
+
+/* What touching does to one watch. all_existing: FLUSHALL at run time. */
+static void touch_one(tc_server *s, struct tc_multi *m, watched *w, int only_existing, int64_t now)
+{
+    if (only_existing && !tc_ks_peek(&s->ks, w->key, w->klen, now)) return;
+    m->dirty = 1;
+}
+
+static void touch_key(tc_server *s, const char *key, size_t klen, int64_t now)
+{
+    struct tc_watchers *ws = s->watchers;
+    for (size_t i = 0; i < ws->n; i++) {
+        struct tc_multi *m = ws->v[i]->multi;
+        for (size_t j = 0; j < m->nw && !m->dirty; j++)
+            if (m->w[j].klen == klen && memcmp(m->w[j].key, key, klen) == 0) touch_one(s, m, &m->w[j], 0, now);
+    }
+}
+
+static void touch_all(tc_server *s, int only_existing, int64_t now)
+{
+    struct tc_watchers *ws = s->watchers;
+    for (size_t i = 0; i < ws->n; i++) {
+        struct tc_multi *m = ws->v[i]->multi;
+        for (size_t j = 0; j < m->nw && !m->dirty; j++) touch_one(s, m, &m->w[j], only_existing, now);
+    }
+}
+
+void tc_multi_touch_cmd(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv, int64_t now, int routed)
+{
+    if (!s->watchers || s->watchers->n == 0 || !is_write(cmd, argc, argv)) return;
+    const char *n = cmd->name;
+    if (strcmp(n, "tcbackup") == 0) return; /* changes no key */
+    if (strcmp(n, "flushall") == 0 || strcmp(n, "flushdb") == 0) {
+        touch_all(s, !routed, now);
+        return;
+    }
+    if (strcmp(n, "tcexec") == 0) {
+        /* at run time its commands touch as they run; a TCEXEC a client
+         * sent itself is routed unparsed: everything */
+        if (routed) touch_all(s, 0, now);
+        return;
+    }
+    if (cmd->key_step > 0 && cmd->first_key > 0) {
+        size_t last = cmd->last_key < 0 ? argc + (size_t)(long)cmd->last_key : (size_t)cmd->last_key;
+        for (size_t i = (size_t)cmd->first_key; i <= last && i < argc; i += (size_t)cmd->key_step)
+            touch_key(s, argv[i].p, argv[i].len, now);
+        return;
+    }
+    if (strcmp(n, "tcrestore") == 0 || strcmp(n, "debug") == 0) {
+        touch_all(s, 0, now);
+        return;
+    }
+    /* keys after a count (LMPOP, BLMPOP...): any argument may be one */
+    for (size_t i = 1; i < argc; i++) touch_key(s, argv[i].p, argv[i].len, now);
+}
+
+/* 1 when EXEC must answer nil: a watched key was touched, or one that
+ * existed unexpired is now gone or expired. */
+static int watch_failed(tc_server *s, struct tc_multi *m, int64_t now)
+{
+    if (m->dirty) return 1;
+    for (size_t i = 0; i < m->nw; i++)
+        if (m->w[i].existed && !tc_ks_find(&s->ks, m->w[i].key, m->w[i].klen, now)) return 1;
+    return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void drop_queue(struct tc_multi *m)
+{
+    for (size_t i = 0; i < m->nq; i++) {
+        free(m->q[i].argv);
+        free(m->q[i].buf);
+    }
+    m->nq = 0;
+    free(m->log);
+    free(m->lognums);
+    m->log = NULL;
+    m->lognums = NULL;
+}
+
+void tc_multi_reset(tc_client *c)
+{
+    struct tc_multi *m = c->multi;
+    if (!m) return;
+    unwatch(c);
+    drop_queue(m);
+    m->active = m->aborted = 0;
+}
+
+void tc_multi_client_gone(tc_client *c)
+{
+    struct tc_multi *m = c->multi;
+    if (!m) return;
+    tc_multi_reset(c);
+    free(m->q);
+    free(m->w);
+    free(m);
+    c->multi = NULL;
+}
+
+void tc_multi_free(tc_server *s)
+{
+    if (!s->watchers) return;
+    free(s->watchers->v);
+    free(s->watchers);
+    s->watchers = NULL;
+}
+
+/* ---- replication --------------------------------------------------------- */
+
+/* Commands that may run at apply (no client there) inside a logged
+ * transaction: data commands and a few that need no connection. */
+static int replicable(const tc_cmd *cmd)
+{
+    if (cmd->flags & (TC_CMD_WRITE | TC_CMD_READONLY)) return 1;
+    return strcmp(cmd->name, "ping") == 0 || strcmp(cmd->name, "echo") == 0 || strcmp(cmd->name, "time") == 0;
+}
+
+int tc_multi_exec_plan(tc_client *c, int64_t now, tc_reply *r)
+{
+    struct tc_multi *m = c->multi;
+    if (!m || !m->active || m->aborted || watch_failed(c->srv, m, now)) return TC_EXEC_LOCAL;
+    int writes = 0, reads = 0;
+    for (size_t i = 0; i < m->nq; i++) {
+        writes |= is_write(m->q[i].cmd, m->q[i].argc, m->q[i].argv);
+        reads |= (m->q[i].cmd->flags & TC_CMD_READONLY) != 0;
+    }
+    if (!writes) return reads ? TC_EXEC_READ : TC_EXEC_LOCAL;
+    for (size_t i = 0; i < m->nq; i++) {
+        if (replicable(m->q[i].cmd)) continue;
+        tc_reply_errorf(r,
+                        "EXECABORT Transaction discarded because of: ERR '%s' cannot run in a transaction that "
+                        "writes on a replicated node",
+                        m->q[i].cmd->name);
+        tc_multi_reset(c);
+        return TC_EXEC_DONE;
+    }
+    return TC_EXEC_WRITE;
+}
+
+int tc_multi_log_args(tc_server *s, tc_client *c, int64_t now, size_t *argc, const tc_slice **argv)
+{
+    struct tc_multi *m = c->multi;
+    size_t n = 2;
+    for (size_t i = 0; i < m->nq; i++) n += 1 + m->q[i].argc;
+    free(m->log);
+    free(m->lognums);
+    m->log = malloc(n * sizeof *m->log);
+    m->lognums = malloc((m->nq + 1) * 24);
+    if (!m->log || !m->lognums) return -1;
+    char *num = m->lognums;
+    size_t k = 0;
+    m->log[k++] = (tc_slice){"tcexec", 6};
+    int len = snprintf(num, 24, "%zu", m->nq);
+    m->log[k++] = (tc_slice){num, (size_t)len};
+    for (size_t i = 0; i < m->nq; i++) {
+        num += 24;
+        len = snprintf(num, 24, "%zu", m->q[i].argc);
+        m->log[k++] = (tc_slice){num, (size_t)len};
+        for (size_t j = 0; j < m->q[i].argc; j++) m->log[k++] = m->q[i].argv[j];
+        tc_multi_touch_cmd(s, m->q[i].cmd, m->q[i].argc, m->q[i].argv, now, 1);
+    }
+    *argc = k;
+    *argv = m->log;
+    return 0;
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+void tc_cmd_multi(tc_ctx *x)
+{
+    struct tc_multi *m = x->client ? get(x->client) : NULL;
+    if (!m) {
+        tc_reply_error(x->r, x->client ? "ERR out of memory" : "ERR MULTI needs a connection");
+        return;
+    }
+    if (m->active) {
+        tc_reply_error(x->r, "ERR MULTI calls can not be nested");
+        return;
+    }
+    m->active = 1;
+    m->aborted = 0;
+    tc_reply_ok(x->r);
+}
+
+void tc_cmd_discard(tc_ctx *x)
+{
+    if (!x->client || !x->client->multi || !x->client->multi->active) {
+        tc_reply_error(x->r, "ERR DISCARD without MULTI");
+        return;
+    }
+    tc_multi_reset(x->client);
+    tc_reply_ok(x->r);
+}
+
+void tc_cmd_watch(tc_ctx *x)
+{
+    struct tc_multi *m = x->client ? get(x->client) : NULL;
+    if (!m) {
+        tc_reply_error(x->r, x->client ? "ERR out of memory" : "ERR WATCH needs a connection");
+        return;
+    }
+    if (m->active) {
+        tc_reply_error(x->r, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    for (size_t i = 1; i < x->argc; i++)
+        if (watch_key(x, m, &x->argv[i]) != 0) {
+            tc_reply_error(x->r, "ERR out of memory");
+            return;
+        }
+    tc_reply_ok(x->r);
+}
+
+void tc_cmd_unwatch(tc_ctx *x)
+{
+    if (x->client) unwatch(x->client);
+    tc_reply_ok(x->r);
+}
+
+void tc_cmd_exec(tc_ctx *x)
+{
+    tc_client *c = x->client;
+    struct tc_multi *m = c ? c->multi : NULL;
+    if (!m || !m->active) {
+        tc_reply_error(x->r, "ERR EXEC without MULTI");
+        return;
+    }
+    if (m->aborted) {
+        tc_multi_reset(c);
+        tc_reply_error(x->r, TC_ERR_EXECABORT);
+        return;
+    }
+    if (watch_failed(x->srv, m, x->now_ms)) {
+        tc_multi_reset(c);
+        tc_reply_null_array(x->r);
+        return;
+    }
+    /* Redis unwatches before running: the transaction's own writes do not
+     * count against it. The queue is taken so that nothing it runs sees it. */
+    unwatch(c);
+    queued *q = m->q;
+    size_t nq = m->nq;
+    m->q = NULL;
+    m->nq = m->capq = 0;
+    m->active = 0;
+    m->in_exec = 1;
+    m->exec_n = nq;
+    tc_reply_array(x->r, nq);
+    for (size_t i = 0; i < nq; i++) tc_server_execute(x->srv, c, q[i].argc, q[i].argv, x->r, x->now_ms);
+    m->in_exec = 0;
+    for (size_t i = 0; i < nq; i++) {
+        free(q[i].argv);
+        free(q[i].buf);
+    }
+    free(q);
+}
+
+/* The logged transaction, run by every node at apply (and by a client that
+ * sends it itself, which is no more than MULTI/EXEC without WATCH):
+ * TCEXEC n (argc arg...) x n. The whole layout is checked before anything
+ * runs, so that a malformed one changes nothing anywhere. */
+void tc_cmd_tcexec(tc_ctx *x)
+{
+    long long n;
+    if (tc_parse_ll(x->argv[1].p, x->argv[1].len, &n) != 0 || n < 0 || (size_t)n > x->argc) {
+        tc_reply_error(x->r, "ERR malformed TCEXEC");
+        return;
+    }
+    size_t pos = 2;
+    for (long long i = 0; i < n; i++) {
+        long long a;
+        if (pos >= x->argc || tc_parse_ll(x->argv[pos].p, x->argv[pos].len, &a) != 0 || a < 1 || (size_t)a > x->argc - pos - 1 ||
+            tc_arg_is(&x->argv[pos + 1], "tcexec")) {
+            tc_reply_error(x->r, "ERR malformed TCEXEC");
+            return;
+        }
+        pos += 1 + (size_t)a;
+    }
+    if (pos != x->argc) {
+        tc_reply_error(x->r, "ERR malformed TCEXEC");
+        return;
+    }
+    /* each command its own random sequence, derived from the entry's */
+    uint64_t base = tc_rng_next(x->rng);
+    tc_reply_array(x->r, (size_t)n);
+    pos = 2;
+    for (long long i = 0; i < n; i++) {
+        long long a;
+        tc_parse_ll(x->argv[pos].p, x->argv[pos].len, &a);
+        tc_rng_seed(x->rng, tc_mix64(base + (uint64_t)i));
+        tc_server_execute(x->srv, NULL, (size_t)a, x->argv + pos + 1, x->r, x->now_ms);
+        pos += 1 + (size_t)a;
+    }
+}
