@@ -10,8 +10,16 @@ void tc__raft_fsm_setup(tc_raftnode *n);
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops);
 int tc__raft_setup_encryption(tc_raftnode *n, tc_snapshot_keydir *keys, char *err, size_t errlen);
 
+/* log_budget.c: compaction by bytes (snapshot_bytes) */
+void tc__raft_budget_init(tc_raftnode *n, unsigned trailing);
+void tc__raft_budget_applied(tc_raftnode *n, size_t len);
+void tc__raft_budget_snapshot_taken(tc_raftnode *n);
+void tc__raft_budget_restored(tc_raftnode *n);
+uint64_t tc__raft_budget_memory(const tc_raftnode *n);
+
 /* replication_info.c: INFO replication and ROLE (ud is the tc_raftnode) */
 void tc__raft_info_replication(void *ud, tc_buf *b);
+void tc__raft_info_memory(void *ud, tc_buf *b);
 void tc__raft_role_reply(void *ud, tc_reply *r);
 
 /* leadership.c */

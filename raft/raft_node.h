@@ -53,6 +53,18 @@ typedef struct tc_raftnode {
     tc_snapshot_keydir *keys;  /* re-read when an unknown key id shows up */
     tc_snapshot_sealer *sealer;
     tc_snapshot_opener *opener;
+    /* log_budget.c: bytes of log since the last snapshot (snapshot_bytes) */
+    struct tc_log_budget {
+        uint64_t bytes_since;      /* entry bytes applied since the last snapshot */
+        uint64_t entries_since;
+        uint64_t avg_entry;        /* average entry size at the last snapshot */
+        uint64_t image_bytes;      /* size of the last snapshot image (the data, serialized) */
+        uint64_t trail_bytes;      /* estimated bytes of the entries kept after it */
+        uint64_t forced_snapshots; /* snapshots taken because of snapshot_bytes */
+        unsigned trailing, trailing_max;
+        int forced;                /* the threshold is lowered until the next snapshot */
+        int trim_wanted;           /* a snapshot ended: return freed memory (malloc_trim) */
+    } budget;
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes
