@@ -24,6 +24,8 @@ typedef struct apply_req {
     tc_raftnode *node;
     tc_batch *batch;
     tc_apply_replies replies;
+    int64_t submitted_ms;
+    int answered;              /* its clients were answered early (tc_router_answer_early) */
     struct apply_req *next;
 } apply_req;
 
@@ -111,7 +113,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image.tmp", n->dir);
     int fd = open(n->snap_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        tc_warn("raft snapshot: cannot create %s: %s", n->snap_path, strerror(errno));
+        tc__raft_disk_error(n, "snapshot image", n->snap_path, strerror(errno));
         return RAFT_IOERR;
     }
     uint64_t start = uv_hrtime();
@@ -125,12 +127,15 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
         char err[256];
         tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft),
                            .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
+        errno = 0;
         int rc = tc_image_write_fd(n->srv, &n->router.apply, &o, fd, err, sizeof err);
+        int e = errno;
         /* no fsync: the file is read back and deleted at once, and libraft
          * writes (and syncs) the snapshot it keeps; libraft 0.22 calls
          * snapshot_async on the loop, which waits for this child */
         if (rc != 0) tc_warn("raft snapshot child: %s", err);
-        _exit(rc == 0 ? 0 : 1);
+        /* the OS error, if there was one, is the exit code the parent reports */
+        _exit(rc == 0 ? 0 : e > 0 && e < 255 ? e : 255);
     }
     close(fd);
     n->snap_child = pid;
@@ -153,7 +158,12 @@ static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], 
     int fd = -1;
     struct raft_buffer *b = NULL;
     struct stat st;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) goto out;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+        tc__raft_disk_error(n, "snapshot image", n->snap_path,
+                            code != 255 ? strerror(code) : "the child writing it failed (see its message)");
+        goto out;
+    }
     fd = open(n->snap_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) goto out;
     b = raft_malloc(sizeof *b);
@@ -256,6 +266,8 @@ static void on_applied(struct raft_apply *req, int status, void *result)
         if (n->inflight_tail == a) n->inflight_tail = prev;
     }
     if (status != 0) tc_info("a replicated write failed: %s", raft_strerror(status));
+    if (status == RAFT_IOERR || status == RAFT_NOSPACE)
+        tc__raft_disk_error(n, "append to", n->dir, status == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
     tc_router_committed(&n->router, a->batch, status, status == 0 ? &a->replies : NULL);
     tc_apply_replies_free(&a->replies);
     free(a);
@@ -285,6 +297,7 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
     memset((char *)buf.base + stored, 0, padded - stored);
     a->node = n;
     a->batch = batch;
+    a->submitted_ms = tc_now_ms();
     /* raft_apply refuses these two cases before taking the payload */
     if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0) {
         raft_free(buf.base);
@@ -295,7 +308,9 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
     if (rc != 0) {
         /* Past the leader check, a failing raft_apply has already put the
          * payload in its log and freed it when it backed out. */
-        tc_warn("raft_apply: %s (%s)", raft_strerror(rc), raft_errmsg(&n->raft));
+        if (rc == RAFT_IOERR || rc == RAFT_NOSPACE)
+            tc__raft_disk_error(n, "append to", n->dir, rc == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
+        else tc_warn("raft_apply: %s (%s)", raft_strerror(rc), raft_errmsg(&n->raft));
         free(a);
         return -1;
     }
@@ -303,6 +318,15 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
     else n->inflight_head = a;
     n->inflight_tail = a;
     return 0;
+}
+
+void tc__raft_answer_stuck_writes(tc_raftnode *n, int64_t cutoff_ms, const char *line)
+{
+    for (apply_req *a = n->inflight_head; a && a->submitted_ms < cutoff_ms; a = a->next) {
+        if (a->answered) continue;
+        a->answered = 1;
+        tc_router_answer_early(&n->router, a->batch, line);
+    }
 }
 
 typedef struct barrier_req {
@@ -339,7 +363,7 @@ static uint64_t op_applied_index(void *ud)
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops)
 {
     *ops = (tc_log_ops){.ud = n, .role = op_role, .submit = op_submit, .barrier = op_barrier,
-                        .applied_index = op_applied_index};
+                        .applied_index = op_applied_index, .write_error = tc__raft_write_error};
 }
 
 void tc__raft_fsm_setup(tc_raftnode *n)

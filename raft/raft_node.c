@@ -63,6 +63,7 @@ static void on_cron(void *ud, int64_t now)
 {
     tc_raftnode *n = ud;
     tc_router_cron(&n->router, now);
+    tc__raft_disk_cron(n, now);
     tc__raft_move_to_preferred_zone(n, now);
 }
 

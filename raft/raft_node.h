@@ -65,6 +65,15 @@ typedef struct tc_raftnode {
         int forced;                /* the threshold is lowered until the next snapshot */
         int trim_wanted;           /* a snapshot ended: return freed memory (malloc_trim) */
     } budget;
+    /* disk_health.c: whether this node can write its log */
+    struct tc_disk_health {
+        int failing;               /* the last check or write failed */
+        uint64_t errors;           /* failures since the log was last written fine */
+        uint64_t errors_total;
+        char last_error[128];      /* the OS error ("" while healthy) */
+        uint64_t free_bytes;       /* free space of the data directory (statvfs) */
+        int64_t failing_since_ms, last_check_ms, last_warn_ms, last_step_aside_ms;
+    } disk;
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes

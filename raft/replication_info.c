@@ -48,6 +48,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                   (unsigned long long)tc__raft_budget_memory(n), (unsigned long long)n->budget.bytes_since,
                   (unsigned long long)n->budget.entries_since, (unsigned long long)s->cfg.snapshot_bytes,
                   (unsigned long long)n->budget.forced_snapshots, n->budget.trailing);
+    tc__raft_info_disk(n, b);
 }
 
 /* INFO memory: the node's fields, then the log this node holds in memory
