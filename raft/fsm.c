@@ -110,10 +110,14 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     /* raft retries later; a staged restore is not in the image, so the
      * log must keep its entries until the restore ends */
     if (n->snap_child > 0 || n->srv->staging) return RAFT_BUSY;
+    /* after a failed image (a full disk), one attempt a second, not one
+     * fork per applied entry */
+    if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return RAFT_BUSY;
     snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image.tmp", n->dir);
     int fd = open(n->snap_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         tc__raft_disk_error(n, "snapshot image", n->snap_path, strerror(errno));
+        n->budget.failed_ms = tc_now_ms();
         return RAFT_IOERR;
     }
     uint64_t start = uv_hrtime();
@@ -190,6 +194,8 @@ out:
     if (fd >= 0) close(fd);
     unlink(n->snap_path);
     n->snap_child = 0;
+    if (rc != 0) tc__raft_budget_snapshot_failed(n);
+    else n->budget.failed_ms = 0;
     return rc;
 }
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)

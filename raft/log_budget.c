@@ -58,12 +58,25 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
     raft_set_snapshot_trailing(&n->raft, keep);
     b->trailing = keep;
     b->trail_bytes = (uint64_t)(b->entries_since < keep ? b->entries_since : keep) * b->avg_entry;
+    b->failed_bytes = b->bytes_since; /* given back if this snapshot fails */
+    b->failed_entries = b->entries_since;
     b->bytes_since = 0;
     b->entries_since = 0;
     if (b->forced) {
         b->forced = 0;
         raft_set_snapshot_threshold(&n->raft, (unsigned)n->srv->cfg.snapshot_threshold);
     }
+}
+
+void tc__raft_budget_snapshot_failed(tc_raftnode *n)
+{
+    /* the log was not compacted: its bytes still count, and the next apply
+     * asks for a snapshot again (fsm_snapshot spaces out the attempts) */
+    struct tc_log_budget *b = &n->budget;
+    b->bytes_since += b->failed_bytes;
+    b->entries_since += b->failed_entries;
+    b->failed_bytes = b->failed_entries = 0;
+    b->failed_ms = tc_now_ms();
 }
 
 void tc__raft_budget_restored(tc_raftnode *n)

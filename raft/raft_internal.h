@@ -15,6 +15,9 @@ void tc__raft_budget_init(tc_raftnode *n, unsigned trailing);
 void tc__raft_budget_applied(tc_raftnode *n, size_t len);
 void tc__raft_budget_snapshot_taken(tc_raftnode *n);
 void tc__raft_budget_restored(tc_raftnode *n);
+/* A snapshot image could not be made (libraft 0.22.1 calls snapshot_async
+ * on the loop thread, where this runs). */
+void tc__raft_budget_snapshot_failed(tc_raftnode *n);
 uint64_t tc__raft_budget_memory(const tc_raftnode *n);
 
 /* disk_health.c: can this node write its log (checks, errors, INFO) */

@@ -61,6 +61,8 @@ typedef struct tc_raftnode {
         uint64_t image_bytes;      /* size of the last snapshot image (the data, serialized) */
         uint64_t trail_bytes;      /* estimated bytes of the entries kept after it */
         uint64_t forced_snapshots; /* snapshots taken because of snapshot_bytes */
+        uint64_t failed_bytes, failed_entries; /* counted back if the snapshot fails */
+        int64_t failed_ms;         /* when a snapshot last failed (0: never) */
         unsigned trailing, trailing_max;
         int forced;                /* the threshold is lowered until the next snapshot */
         int trim_wanted;           /* a snapshot ended: return freed memory (malloc_trim) */

@@ -1028,7 +1028,7 @@ static void test_config_get(void **state)
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "no", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "10", "65536", "67108864", "no", "", "", "0ms", "7", "", "us-east-1", "no", ""};
+                                              "1000ms", "10", "65536", "0", "no", "", "", "0ms", "7", "", "us-east-1", "no", ""};
     for (int i = 0; i < 30; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
