@@ -63,7 +63,7 @@ static void section_clients(void *ud, tc_buf *b)
                   (unsigned long long)s->cfg.maxclients, tc_block_count(s));
 }
 
-static void section_memory(void *ud, tc_buf *b)
+void tc_info_section_memory(void *ud, tc_buf *b)
 {
     tc_server *s = ud;
     (void)s;
@@ -200,7 +200,7 @@ void tc_info_init(tc_server *s)
     /* Redis's order, so tools that read INFO by position see what they expect */
     tc_info_add(s, "server", "Server", section_server, s, 1);
     tc_info_add(s, "clients", "Clients", section_clients, s, 1);
-    tc_info_add(s, "memory", "Memory", section_memory, s, 1);
+    tc_info_add(s, "memory", "Memory", tc_info_section_memory, s, 1);
     tc_info_add(s, "persistence", "Persistence", section_persistence, s, 1);
     tc_info_add(s, "stats", "Stats", section_stats, s, 1);
     tc_info_add(s, "replication", "Replication", section_replication, s, 1);

@@ -295,6 +295,9 @@ void tc_info_render(tc_server *s, tc_buf *b, size_t nsections, const tc_slice *s
 /* Adds a section to INFO, or takes over the one of that name (its title is
  * kept unless title is given). 0, or -1 when the registry is full. */
 int tc_info_add(tc_server *s, const char *name, const char *title, tc_info_fn render, void *ud, int in_default);
+/* The node's own memory section (ud is the tc_server), for a layer that
+ * takes the section over to add its own fields after these. */
+void tc_info_section_memory(void *ud, tc_buf *b);
 /* The node's own sections (tc_server_init calls it). */
 void tc_info_init(tc_server *s);
 

@@ -10,8 +10,28 @@ void tc__raft_fsm_setup(tc_raftnode *n);
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops);
 int tc__raft_setup_encryption(tc_raftnode *n, tc_snapshot_keydir *keys, char *err, size_t errlen);
 
+/* log_budget.c: compaction by bytes (snapshot_bytes) */
+void tc__raft_budget_init(tc_raftnode *n, unsigned trailing);
+void tc__raft_budget_applied(tc_raftnode *n, size_t len);
+void tc__raft_budget_snapshot_taken(tc_raftnode *n);
+void tc__raft_budget_restored(tc_raftnode *n);
+/* A snapshot image could not be made (libraft 0.22.1 calls snapshot_async
+ * on the loop thread, where this runs). */
+void tc__raft_budget_snapshot_failed(tc_raftnode *n);
+uint64_t tc__raft_budget_memory(const tc_raftnode *n);
+
+/* disk_health.c: can this node write its log (checks, errors, INFO) */
+void tc__raft_disk_error(tc_raftnode *n, const char *what, const char *path, const char *oserr);
+void tc__raft_disk_cron(tc_raftnode *n, int64_t now);
+const char *tc__raft_write_error(void *ud);
+void tc__raft_info_disk(tc_raftnode *n, tc_buf *b);
+/* fsm.c: answers (with line) the clients of entries submitted before
+ * cutoff_ms that are still waiting; the entries stay in the log */
+void tc__raft_answer_stuck_writes(tc_raftnode *n, int64_t cutoff_ms, const char *line);
+
 /* replication_info.c: INFO replication and ROLE (ud is the tc_raftnode) */
 void tc__raft_info_replication(void *ud, tc_buf *b);
+void tc__raft_info_memory(void *ud, tc_buf *b);
 void tc__raft_role_reply(void *ud, tc_reply *r);
 
 /* leadership.c */

@@ -63,6 +63,7 @@ static void on_cron(void *ud, int64_t now)
 {
     tc_raftnode *n = ud;
     tc_router_cron(&n->router, now);
+    tc__raft_disk_cron(n, now);
     tc__raft_move_to_preferred_zone(n, now);
 }
 
@@ -272,7 +273,9 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     raft_set_max_inflight_entries(&n->raft, MAX_INFLIGHT);
     raft_set_snapshot_threshold(&n->raft, (unsigned)cfg->snapshot_threshold);
     unsigned trailing = (unsigned)cfg->snapshot_threshold / 2;
-    raft_set_snapshot_trailing(&n->raft, trailing < SNAPSHOT_TRAILING ? trailing : SNAPSHOT_TRAILING);
+    trailing = trailing < SNAPSHOT_TRAILING ? trailing : SNAPSHOT_TRAILING;
+    raft_set_snapshot_trailing(&n->raft, trailing);
+    tc__raft_budget_init(n, trailing);
 
     /* The founding nodes bootstrap with the identical configuration from
      * cluster.toml; on a data directory that already holds a log this
@@ -317,6 +320,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     n->handover.data = n;
     tc_server_set_replication(s, &replication_face, n);
     tc_info_add(s, "replication", NULL, tc__raft_info_replication, n, 1);
+    tc_info_add(s, "memory", NULL, tc__raft_info_memory, n, 1);
     size_t founders = 0;
     for (size_t i = 0; i < cfg->nnodes; i++) founders += !cfg->nodes[i].join;
     tc_notice("raft node %d started at %s; cluster.toml lists %zu founding voters and %zu to join (log in %s)",

@@ -53,6 +53,29 @@ typedef struct tc_raftnode {
     tc_snapshot_keydir *keys;  /* re-read when an unknown key id shows up */
     tc_snapshot_sealer *sealer;
     tc_snapshot_opener *opener;
+    /* log_budget.c: bytes of log since the last snapshot (snapshot_bytes) */
+    struct tc_log_budget {
+        uint64_t bytes_since;      /* entry bytes applied since the last snapshot */
+        uint64_t entries_since;
+        uint64_t avg_entry;        /* average entry size at the last snapshot */
+        uint64_t image_bytes;      /* size of the last snapshot image (the data, serialized) */
+        uint64_t trail_bytes;      /* estimated bytes of the entries kept after it */
+        uint64_t forced_snapshots; /* snapshots taken because of snapshot_bytes */
+        uint64_t failed_bytes, failed_entries; /* counted back if the snapshot fails */
+        int64_t failed_ms;         /* when a snapshot last failed (0: never) */
+        unsigned trailing, trailing_max;
+        int forced;                /* the threshold is lowered until the next snapshot */
+        int trim_wanted;           /* a snapshot ended: return freed memory (malloc_trim) */
+    } budget;
+    /* disk_health.c: whether this node can write its log */
+    struct tc_disk_health {
+        int failing;               /* the last check or write failed */
+        uint64_t errors;           /* failures since the log was last written fine */
+        uint64_t errors_total;
+        char last_error[128];      /* the OS error ("" while healthy) */
+        uint64_t free_bytes;       /* free space of the data directory (statvfs) */
+        int64_t failing_since_ms, last_check_ms, last_warn_ms, last_step_aside_ms;
+    } disk;
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes

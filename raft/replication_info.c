@@ -41,6 +41,23 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                   s->cfg.cluster_name, (unsigned long long)applied, s->self->id, raft_state_name(raft_state(&n->raft)),
                   (unsigned long long)raft_current_term(&n->raft), (unsigned long long)raft_commit_index(&n->raft),
                   (unsigned long long)applied, (unsigned long long)raft_last_index(&n->raft));
+    tc_buf_printf(b,
+                  "raft_log_memory:%llu\r\nraft_log_bytes_since_snapshot:%llu\r\n"
+                  "raft_log_entries_since_snapshot:%llu\r\nraft_snapshot_bytes:%llu\r\n"
+                  "raft_snapshots_by_bytes:%llu\r\nraft_snapshot_trailing:%u\r\n",
+                  (unsigned long long)tc__raft_budget_memory(n), (unsigned long long)n->budget.bytes_since,
+                  (unsigned long long)n->budget.entries_since, (unsigned long long)s->cfg.snapshot_bytes,
+                  (unsigned long long)n->budget.forced_snapshots, n->budget.trailing);
+    tc__raft_info_disk(n, b);
+}
+
+/* INFO memory: the node's fields, then the log this node holds in memory
+ * (entries since the last snapshot and the ones kept after it). */
+void tc__raft_info_memory(void *ud, tc_buf *b)
+{
+    tc_raftnode *n = ud;
+    tc_info_section_memory(n->srv, b);
+    tc_buf_printf(b, "raft_log_memory:%llu\r\n", (unsigned long long)tc__raft_budget_memory(n));
 }
 
 void tc__raft_role_reply(void *ud, tc_reply *r)

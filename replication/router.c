@@ -414,13 +414,26 @@ void tc_router_free(tc_router *r)
     r->waits = NULL;
 }
 
+/* The log this node cannot write, as the clients hear it; NULL if it can. */
+static const char *misconf(tc_router *r, char *line, size_t len)
+{
+    const char *why = r->log.write_error ? r->log.write_error(r->log.ud) : NULL;
+    if (!why) return NULL;
+    snprintf(line, len, "MISCONF this node cannot write its log: %s", why);
+    return line;
+}
+
 /* Hands a batch to the log; on failure answers its clients and frees it. */
 static int submit(tc_router *r, tc_batch *b, int64_t now)
 {
+    char line[300];
     b->submit_ms = now;
-    if (tc_logentry_end(&b->entry, b->n) != 0 || r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
+    const char *refused = misconf(r, line, sizeof line);
+    if (refused || tc_logentry_end(&b->entry, b->n) != 0 ||
+        r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
         r->entries_failed++;
-        batch_fail(b, ERR_NOT_LOGGED);
+        if (!refused) refused = misconf(r, line, sizeof line); /* the submit itself may have found out */
+        batch_fail(b, refused ? refused : ERR_NOT_LOGGED);
         batch_free(b);
         return -1;
     }
@@ -575,6 +588,13 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
     r->inflight_bytes -= b->bytes;
     batch_free(b);
     if (r->log_full.n && r->inflight_bytes < TC_ROUTER_LOG_ROOM / 2) resume_list(&r->log_full);
+}
+
+void tc_router_answer_early(tc_router *r, tc_batch *b, const char *err)
+{
+    (void)r;
+    batch_fail(b, err);
+    for (uint32_t i = 0; b->clients && i < b->n; i++) b->clients[i] = NULL;
 }
 
 void tc_router_barrier_done(tc_router *r, int status)

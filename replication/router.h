@@ -51,6 +51,10 @@ typedef struct tc_log_ops {
     uint64_t (*applied_index)(void *ud);
     /* How many other voters' logs hold the entry at index (primary only). */
     unsigned (*replicas_at)(void *ud, uint64_t index);
+    /* Why this node cannot write its log now (an OS error's text), or NULL
+     * while it can; the op itself may be NULL. Writes are then refused with
+     * -MISCONF rather than queued behind a log that does not grow. */
+    const char *(*write_error)(void *ud);
 } tc_log_ops;
 
 /* A client in WAIT / WAITAOF. */
@@ -122,6 +126,11 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
  * failed (status != 0, unknown outcome when leadership was lost). */
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *replies);
 void tc_router_barrier_done(tc_router *r, int status);
+/* Answers the clients of a batch still in the log now with -err (the
+ * write's outcome is unknown: the entry may commit later) and forgets
+ * them, so that its commit reaches nobody. For writes stuck behind a log
+ * this node cannot write. */
+void tc_router_answer_early(tc_router *r, tc_batch *b, const char *err);
 /* Appends a command of the node's own (no client waits for its reply) to
  * the writes of this loop pass, e.g. the backup schedule's TCBACKUP RUN.
  * 0, or -1 when this node is not the primary or out of memory. */

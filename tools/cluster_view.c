@@ -97,6 +97,12 @@ void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *
     v->commit = field_ull(info, "raft_commit_index");
     v->applied = field_ull(info, "raft_applied_index");
     v->last_index = field_ull(info, "raft_last_index");
+    char write_ok[8];
+    ctl_info_field(info, "raft_log_write_ok", write_ok, sizeof write_ok);
+    if (strcmp(write_ok, "0") == 0) {
+        ctl_info_field(info, "raft_log_last_write_error", v->disk_error, sizeof v->disk_error);
+        if (!v->disk_error[0]) snprintf(v->disk_error, sizeof v->disk_error, "unknown error");
+    }
     if (strcmp(role, "master") == 0) v->role = CTL_ROLE_PRIMARY;
     else if (strcmp(v->raft_state, "candidate") == 0) v->role = CTL_ROLE_CANDIDATE;
     else if (strcmp(role, "slave") == 0) v->role = CTL_ROLE_REPLICA;

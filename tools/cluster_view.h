@@ -27,6 +27,7 @@ typedef struct ctl_node_view {
     int master_port;            /* replica: the primary it follows, 0 if none */
     char master_host[TC_CONFIG_MAX_STR];
     char error[640];            /* why it is unreachable */
+    char disk_error[160];       /* raft_log_last_write_error: why it cannot write its log, "" if it can */
 } ctl_node_view;
 
 const char *ctl_role_name(int role);

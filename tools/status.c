@@ -9,6 +9,7 @@
 
 typedef struct row {
     const char *health;
+    char text[200];          /* health when it needs words of its own */
     long long lag; /* -1 when unknown */
 } row;
 
@@ -16,6 +17,7 @@ typedef struct summary {
     int primary;   /* index, -1 if none */
     int claimants; /* nodes answering role:master */
     int down;      /* unreachable nodes */
+    int disk_failing; /* nodes that cannot write their log */
     char problems[4][512];
     int nproblems;
 } summary;
@@ -25,6 +27,7 @@ static void judge(const ctl_cluster *cl, ctl_node_view *v, row *rows, summary *s
     size_t n = cl->cfg.nnodes;
     s->primary = ctl_view_cluster(cl, v, &s->claimants);
     s->down = 0;
+    s->disk_failing = 0;
     for (size_t i = 0; i < n; i++) s->down += v[i].role == CTL_ROLE_UNREACHABLE;
     unsigned long long top = s->primary >= 0 ? v[s->primary].applied : 0;
     for (size_t i = 0; i < n; i++) {
@@ -39,6 +42,12 @@ static void judge(const ctl_cluster *cl, ctl_node_view *v, row *rows, summary *s
         else if (s->primary < 0) rows[i].health = "no primary";
         else if (!v[i].link_up) rows[i].health = "stale link";
         else rows[i].health = "ok";
+        /* a node that cannot write its log is not healthy, whatever its role */
+        if (v[i].disk_error[0]) {
+            snprintf(rows[i].text, sizeof rows[i].text, "disk failing: %s", v[i].disk_error);
+            rows[i].health = rows[i].text;
+            s->disk_failing++;
+        }
     }
 
     s->nproblems = 0;
@@ -52,6 +61,17 @@ static void judge(const ctl_cluster *cl, ctl_node_view *v, row *rows, summary *s
                  "%d nodes answer as primary: node %d (term %llu) holds the newest term, the others have not heard "
                  "of it yet",
                  s->claimants, v[s->primary].conf->id, v[s->primary].term);
+    }
+    if (s->disk_failing > 0) {
+        char *p = s->problems[s->nproblems++];
+        size_t cap = sizeof s->problems[0], len = 0;
+        len += (size_t)snprintf(p + len, cap - len, "%d of %zu nodes cannot write their log:", s->disk_failing, n);
+        const char *sep = " ";
+        for (size_t i = 0; i < n && len < cap; i++) {
+            if (!v[i].disk_error[0]) continue;
+            len += (size_t)snprintf(p + len, cap - len, "%snode %d (%s)", sep, v[i].conf->id, v[i].disk_error);
+            sep = ", ";
+        }
     }
     if (s->down > 0) {
         char *p = s->problems[s->nproblems++];
@@ -146,7 +166,7 @@ int ctl_cmd_status(const ctl_cluster *cl, int json)
     judge(cl, views, rows, &s);
     /* exactly one primary and every node up; two claimants is a moment of an
      * election and is reported, not hidden */
-    int ok = s.primary >= 0 && s.claimants == 1 && s.down == 0;
+    int ok = s.primary >= 0 && s.claimants == 1 && s.down == 0 && s.disk_failing == 0;
     if (json) print_json(cl, views, rows, &s, ok);
     else print_table(cl, views, rows, &s);
     for (int i = 0; i < s.nproblems; i++) fprintf(stderr, "tricachectl: %s\n", s.problems[i]);

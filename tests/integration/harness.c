@@ -443,6 +443,13 @@ tcluster *h_cluster_start(int n, const char *extra_toml) { return h_cluster_star
 
 tcluster *h_cluster_start_joining(int n, int joiners, const char *extra_toml)
 {
+    tcluster *c = h_cluster_create(n, joiners, extra_toml);
+    for (int i = 0; i < n - joiners; i++) h_node_restart(c, i);
+    return c;
+}
+
+tcluster *h_cluster_create(int n, int joiners, const char *extra_toml)
+{
     assert_true(n >= 1 && n <= 5 && joiners >= 0 && joiners < n);
     tcluster *c = calloc(1, sizeof *c);
     c->n = n;
@@ -461,7 +468,6 @@ tcluster *h_cluster_start_joining(int n, int joiners, const char *extra_toml)
         snprintf(c->nodes[i].config, sizeof c->nodes[i].config, "%s", c->config);
     }
     fclose(f);
-    for (int i = 0; i < n - joiners; i++) h_node_restart(c, i);
     return c;
 }
 

@@ -28,6 +28,10 @@ tcluster *h_cluster_start(int n, const char *extra_toml);
 /* The same with the last `joiners` nodes marked join = true and not started
  * (they are added later with MEMBERS ADD). */
 tcluster *h_cluster_start_joining(int n, int joiners, const char *extra_toml);
+/* The same, writing the configuration only: nothing is started (node i's
+ * data directory will be <dir>/data/node-<i+1>; start it with
+ * h_node_restart), so a test can prepare the directories first. */
+tcluster *h_cluster_create(int n, int joiners, const char *extra_toml);
 /* Stops every node still running and removes the directory. */
 void h_cluster_stop(tcluster *c);
 /* Index of the node whose INFO says role:master, polling until the

@@ -810,7 +810,7 @@ static void test_config_unknown_keys(void **state)
             "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
-            "replica_max_staleness, shutdown_timeout, snapshot_threshold, at_rest_encryption, keys_dir, a [backup] table and [[node]] tables");
+            "replica_max_staleness, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, a [backup] table and [[node]] tables");
     cfg_err(with_node(repeat('x', 200), "1"), 1, "known settings are");
     cfg_err(NODE1 "[server]\nport = 1\n", 6, "unknown table 'server'");
     cfg_err("[[nodes]]\nid = 1\n", 1, "unknown table 'nodes'\n  hint: did you mean 'node'?");
@@ -1018,18 +1018,18 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 29);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 30);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
         "tcp-backlog", "hz", "cluster-mode", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "shutdown-timeout",
-        "snapshot-threshold", "at-rest-encryption", "keys-dir", "backup.destination", "backup.interval",
+        "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "backup.destination", "backup.interval",
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "no", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "10", "65536", "no", "", "", "0ms", "7", "", "us-east-1", "no", ""};
-    for (int i = 0; i < 29; i++) {
+                                              "1000ms", "10", "65536", "0", "no", "", "", "0ms", "7", "", "us-east-1", "no", ""};
+    for (int i = 0; i < 30; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
