@@ -2,6 +2,7 @@
 """The writing client of bench/restart.sh (standard library only).
 
   restart_writer.py --ports P1,P2,P3 --ready FILE --stop FILE [--gap-ms 10]
+                    [--gaps FILE]
 
 INCRs the key restart:counter one write at a time on the primary (the node
 whose ROLE says master), as an application would, until FILE --stop exists.
@@ -17,7 +18,9 @@ Prints one line of key=value pairs at the end:
 max_gap_ms: the longest time between two acknowledged writes (from the last
 ack before the gap to the first after it); total_gap_ms: the sum of every
 such gap longer than --gap-ms (a write normally takes well under 1 ms on
-loopback); gaps: how many there were.
+loopback); gaps: how many there were. With --gaps, each such gap is also
+written to FILE as "start end" (wall-clock seconds, time.time()), so that
+restart.sh can pick the ones that overlap a node's stop.
 """
 
 import argparse
@@ -53,6 +56,7 @@ def main():
     ap.add_argument("--stop", required=True)
     ap.add_argument("--gap-ms", type=float, default=10.0)
     ap.add_argument("--limit-s", type=float, default=600.0)
+    ap.add_argument("--gaps", default=None)
     args = ap.parse_args()
     ports = [int(p) for p in args.ports.split(",")]
 
@@ -60,6 +64,8 @@ def main():
     max_gap = total_gap = 0.0
     gaps = 0
     last = None
+    last_wall = None
+    gap_log = []
     conn = None
     deadline = time.monotonic() + args.limit_s
     while not os.path.exists(args.stop) and time.monotonic() < deadline:
@@ -88,10 +94,16 @@ def main():
             if gap > args.gap_ms:
                 total_gap += gap
                 gaps += 1
+                gap_log.append((last_wall, time.time()))
         last = now
+        last_wall = time.time()
         acked += 1
         if acked == 100:
             open(args.ready, "w").close()
+    if args.gaps:
+        with open(args.gaps, "w") as f:
+            for a, b in gap_log:
+                f.write(f"{a:.6f} {b:.6f}\n")
     print(f"acked={acked} failed={failed} max_gap_ms={max_gap:.1f} total_gap_ms={total_gap:.1f} gaps={gaps}")
 
 
