@@ -92,7 +92,7 @@ cleanup() {
         kill "$pid" 2> /dev/null || true
         wait "$pid" 2> /dev/null || true
     done
-    if [ -n "$TMP" ] && [ -d "$TMP" ]; then rm -rf -- "$TMP"; fi
+    if [ -n "$TMP" ] && [ -d "$TMP" ] && [ -z "${KEEP_TMP:-}" ]; then rm -rf -- "$TMP"; fi
     exit "$status"
 }
 
@@ -308,7 +308,7 @@ PY
 machine_line_short() {
     local model
     model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2> /dev/null || true)
-    echo "$(nproc) CPUs, ${model:-unknown CPU}; $("$TRICACHE" --version 2>&1 | head -n 1)"
+    echo "$(nproc) CPUs, ${model:-unknown CPU}, load average $(cut -d" " -f1-3 /proc/loadavg) at the end; $("$TRICACHE" --version 2>&1 | head -n 1)"
 }
 
 main "$@"

@@ -54,13 +54,29 @@ fail() {
 }
 say() { echo "[$(date +%H:%M:%S.%3N)] $*"; }
 
-# Six free loopback ports, held by nothing once printed.
-read -r -a P < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(6)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-for s in ss: s.close()')
+# Six free loopback ports below the kernel's ephemeral range, so that no
+# outgoing connection (a client, a Raft peer) is handed one between this
+# check and a node's bind().
+read -r -a P < <(/usr/bin/python3 -c '
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError):
+    low = 32768
+cand = list(range(max(1024, min(low, 32768) - 12000), min(low, 32768)))
+random.shuffle(cand)
+held = []
+for port in cand:
+    if len(held) == 6:
+        break
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        held.append(s)
+    except OSError:
+        s.close()
+print(" ".join(str(s.getsockname()[1]) for s in held))')
+[ "${#P[@]}" -eq 6 ] || fail "no six free ports"
 for i in 1 2 3; do PORT[$i]=${P[$((i - 1))]}; RPORT[$i]=${P[$((i + 2))]}; done
 
 # Only settings both releases know: an old node refuses unknown ones.
