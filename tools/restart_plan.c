@@ -8,6 +8,7 @@
  * election-free transfer happens once, at the end. Upgrading replicas
  * first also means an old node never follows a new primary, whose log
  * entries it may not read. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,8 +21,9 @@
 #define SAMPLE_EVERY_MS 50
 
 typedef struct precheck {
-    int primary; /* index into cfg.nodes, -1 if none */
-    int ok;
+    int primary;  /* index into cfg.nodes, -1 if none */
+    int reach_ok; /* every node answers, exactly one primary */
+    int lag_ok;   /* every replica linked to it and caught up */
     char why[TC_CONFIG_MAX_NODES + 2][320];
     int nwhy;
 } precheck;
@@ -31,42 +33,59 @@ static void judge(const ctl_cluster *cl, const ctl_node_view *v, int primary, in
     size_t n = cl->cfg.nnodes;
     p->primary = primary;
     p->nwhy = 0;
-    if (primary < 0) snprintf(p->why[p->nwhy++], sizeof p->why[0], "no node answers as primary");
-    else if (claimants > 1)
+    p->reach_ok = p->lag_ok = 1;
+    if (primary < 0) {
+        snprintf(p->why[p->nwhy++], sizeof p->why[0], "no node answers as primary");
+        p->reach_ok = p->lag_ok = 0;
+    } else if (claimants > 1) {
         snprintf(p->why[p->nwhy++], sizeof p->why[0], "%d nodes answer as primary (an election is under way)",
                  claimants);
+        p->reach_ok = 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const ctl_node_view *x = &v[i];
         if (x->role == CTL_ROLE_UNREACHABLE) {
             snprintf(p->why[p->nwhy++], sizeof p->why[0], "node %d is unreachable: %s", x->conf->id, x->error);
+            p->reach_ok = p->lag_ok = 0;
         } else if (primary >= 0 && (int)i != primary) {
-            unsigned long long top = v[primary].applied;
-            if (x->role != CTL_ROLE_REPLICA || !x->link_up)
+            unsigned long long top = v[primary].applied, behind = top > x->applied ? top - x->applied : 0;
+            if (x->role != CTL_ROLE_REPLICA || !x->link_up) {
                 snprintf(p->why[p->nwhy++], sizeof p->why[0], "node %d is not a replica with its link up (%s)",
                          x->conf->id, x->raft_state);
-            else if (x->applied < top)
-                snprintf(p->why[p->nwhy++], sizeof p->why[0], "node %d lags the primary by %llu entries",
-                         x->conf->id, top - x->applied);
+                p->lag_ok = 0;
+            } else if (behind) {
+                snprintf(p->why[p->nwhy++], sizeof p->why[0], "node %d lags the primary by %llu entr%s",
+                         x->conf->id, behind, behind == 1 ? "y" : "ies");
+                p->lag_ok = 0;
+            }
         }
     }
-    p->ok = p->nwhy == 0;
 }
 
-static void print_step(const char *config, int step, const tc_node_conf *c, int is_primary)
+/* One command of the plan and, aligned after it, why. */
+static void print_cmd(const char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void print_cmd(const char *why, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    printf("  %-60s # %s\n", line, why);
+}
+
+static void print_step(const ctl_cluster *cl, const char *config, int step, const tc_node_conf *c, int is_primary)
 {
     printf("\nstep %d: node %d (%s, zone %s, %s:%d)\n", step, c->id, is_primary ? "primary" : "replica",
            c->zone, c->client_host, c->client_port);
-    printf("  tricachectl --config %s restart-plan    # pre-checks again: must exit 0\n", config);
-    if (is_primary)
-        printf("  redis-cli -h %s -p %d SHUTDOWN        # or SIGTERM: hands over to a caught-up replica, "
-               "then exits\n",
-               c->client_host, c->client_port);
-    else
-        printf("  redis-cli -h %s -p %d SHUTDOWN        # or SIGTERM: a replica leaves at once\n", c->client_host,
-               c->client_port);
-    printf("  tricache --config %s --node %d           # the new binary or configuration\n", config, c->id);
-    printf("  tricachectl --config %s status           # wait until it exits 0 (every node up, lag 0)\n",
-           config);
+    /* the token is not printed: --askpass makes redis-cli ask for it */
+    print_cmd(is_primary ? "or SIGTERM: hands over to a caught-up replica, then exits"
+                         : "or SIGTERM: a replica leaves at once",
+              "redis-cli -h %s -p %d%s SHUTDOWN", c->client_host, c->client_port,
+              cl->cfg.auth_token[0] ? " --askpass" : "");
+    print_cmd("the new binary or configuration", "tricache --config %s --node %d", config, c->id);
+    print_cmd("waits until it caught up: must exit 0", "tricachectl --config %s restart-plan --timeout 60s",
+              config);
 }
 
 int ctl_cmd_restart_plan(const ctl_cluster *cl, const char *config, long long timeout_ms)
@@ -79,15 +98,15 @@ int ctl_cmd_restart_plan(const ctl_cluster *cl, const char *config, long long ti
         int claimants = 0;
         int primary = ctl_view_cluster(cl, views, &claimants);
         judge(cl, views, primary, claimants, &p);
-        if (p.ok || ctl_now_ms() >= deadline) break;
+        if ((p.reach_ok && p.lag_ok) || ctl_now_ms() >= deadline) break;
         struct timespec ts = {0, SAMPLE_EVERY_MS * 1000000L};
         nanosleep(&ts, NULL);
     }
 
     printf("pre-checks:\n");
-    printf("  every node reachable and one primary: %s\n", p.primary >= 0 && p.nwhy == 0 ? "ok" : "FAILED");
-    printf("  replicas linked and caught up (lag 0): %s\n", p.ok ? "ok" : "FAILED");
-    if (!p.ok) {
+    printf("  every node reachable and one primary: %s\n", p.reach_ok ? "ok" : "FAILED");
+    printf("  replicas linked and caught up (lag 0): %s\n", p.lag_ok ? "ok" : "FAILED");
+    if (!p.reach_ok || !p.lag_ok) {
         for (int i = 0; i < p.nwhy; i++) fprintf(stderr, "tricachectl: restart-plan: %s\n", p.why[i]);
         fprintf(stderr, "tricachectl: restart-plan: not safe to take a node down now; fix the above and run it again\n");
         return CTL_EXIT_CLUSTER;
@@ -112,7 +131,7 @@ int ctl_cmd_restart_plan(const ctl_cluster *cl, const char *config, long long ti
     printf("\norder:");
     for (int i = 0; i < k; i++) printf(" %d", cl->cfg.nodes[order[i]].id);
     printf("   (replicas by id, then the primary, node %d)\n", cl->cfg.nodes[p.primary].id);
-    for (int i = 0; i < k; i++) print_step(config, i + 1, &cl->cfg.nodes[order[i]], order[i] == p.primary);
-    printf("\none node at a time: start the next step only when status exits 0 again.\n");
+    for (int i = 0; i < k; i++) print_step(cl, config, i + 1, &cl->cfg.nodes[order[i]], order[i] == p.primary);
+    printf("\none node at a time: start the next step only when restart-plan exits 0 again.\n");
     return CTL_EXIT_OK;
 }
