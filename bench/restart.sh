@@ -140,7 +140,7 @@ primary_id() {
 start_writer() {
     rm -f "$TMP/ready" "$TMP/stop" "$TMP/gaps" "$TMP/marks"
     py restart_writer.py --ports "$(ports_csv)" --ready "$TMP/ready" --stop "$TMP/stop" --gap-ms "$GAP_MS" --gaps "$TMP/gaps" \
-        > "$TMP/writer.out" 2> "$TMP/writer.err" &
+        > "$TMP/writer.out" 2>> "$TMP/writer.err" &
     WRITER_PID=$!
     local deadline=$(($(date +%s) + 15))
     until [ -e "$TMP/ready" ]; do

@@ -11,7 +11,8 @@ It creates --ready after its first 100 acknowledged writes.
 A -READONLY or -MOVED reply was not applied: the writer looks the primary
 up again and sends the same INCR there (no write lost, none failed). A
 closed connection, a timeout (1 s), -TRYAGAIN or any other error is a
-failed write: the client cannot know whether it was applied.
+failed write: the client cannot know whether it was applied (each is
+described on stderr: when, which node, what happened).
 
 Prints one line of key=value pairs at the end:
   acked failed max_gap_ms total_gap_ms gaps
@@ -25,6 +26,7 @@ restart.sh can pick the ones that overlap a node's stop.
 
 import argparse
 import os
+import sys
 import time
 
 from resp import Conn, RespError
@@ -66,6 +68,7 @@ def main():
     last = None
     last_wall = None
     gap_log = []
+    why = []  # each failed write, for stderr
     conn = None
     deadline = time.monotonic() + args.limit_s
     while not os.path.exists(args.stop) and time.monotonic() < deadline:
@@ -76,14 +79,16 @@ def main():
                 continue
         try:
             r = conn.call("INCR", "restart:counter")
-        except OSError:
+        except OSError as e:
             failed += 1
+            why.append(f"{time.time():.3f} port {conn.addr[1]}: {type(e).__name__} {e}")
             conn.close()
             conn = None
             continue
         if isinstance(r, RespError):
             if r.code not in ("READONLY", "MOVED"):
                 failed += 1
+                why.append(f"{time.time():.3f} port {conn.addr[1]}: -{r.text}")
             conn.close()
             conn = None
             continue
@@ -100,6 +105,8 @@ def main():
         acked += 1
         if acked == 100:
             open(args.ready, "w").close()
+    for w in why:
+        print(f"failed write at {w}", file=sys.stderr)
     if args.gaps:
         with open(args.gaps, "w") as f:
             for a, b in gap_log:
