@@ -212,7 +212,7 @@ static size_t utf8_len(const unsigned char *s, size_t avail)
  * esc, decoded into o. Moves the cursor past it. */
 static int unicode_escape(parser *ps, size_t esc, size_t end, char *o, size_t *n)
 {
-    unsigned cp;
+    unsigned cp = 0; /* set by read_u4 when it returns 0; gcc -O3 cannot see that */
     int rc = read_u4(ps, esc, esc + 2, end, &cp);
     if (rc) return rc;
     ps->pos = esc + 6;
@@ -221,7 +221,7 @@ static int unicode_escape(parser *ps, size_t esc, size_t end, char *o, size_t *n
         return fail_at(ps, esc, "surrogate \\u escape \\u%04X is not allowed here", cp);
     if (cp >= 0xdc00 && cp <= 0xdfff) return fail_at(ps, esc, "lone low surrogate \\u%04X", cp);
     if (cp >= 0xd800 && cp <= 0xdbff) {
-        unsigned lo;
+        unsigned lo = 0;
         if (ps->pos + 1 >= end || ps->p[ps->pos] != '\\' || ps->p[ps->pos + 1] != 'u')
             return fail_at(ps, esc, "high surrogate \\u%04X without its low half", cp);
         if ((rc = read_u4(ps, ps->pos, ps->pos + 2, end, &lo))) return rc;
