@@ -24,7 +24,7 @@ typedef struct precheck {
     int primary;  /* index into cfg.nodes, -1 if none */
     int reach_ok; /* every node answers, exactly one primary */
     int lag_ok;   /* every replica linked to it and caught up */
-    char why[TC_CONFIG_MAX_NODES + 2][320];
+    char why[TC_CONFIG_MAX_NODES + 2][720]; /* room for a node view's error (640) */
     int nwhy;
 } precheck;
 
