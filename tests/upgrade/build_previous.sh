@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the tricache binary of a pinned earlier commit of this repository
-# (RelWithDebInfo: d2f200a trips gcc -O3 maybe-uninitialized under -Werror,
-# fixed later by 560c7b8)
 # into a cache directory, once: a rerun finds the binary and does nothing.
+# RelWithDebInfo, not Release: d2f200a trips gcc -O3's maybe-uninitialized
+# under -Werror (fixed later, in 560c7b8).
 # Usage: build_previous.sh REPO COMMIT CACHE_DIR   (prints the binary's path)
 set -euo pipefail
 repo=$1 commit=$2 cache=$3
