@@ -14,6 +14,7 @@
 #include "common.h"
 #include "raft_internal.h"
 #include "log.h"
+#include "log_entry.h"
 
 static tc_raftnode *node_of(struct raft_fsm *fsm) { return fsm->data; }
 
@@ -85,6 +86,14 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         char err[300];
         if (tc_snapshot_open_sealed(n->opener, buf->base, buf->len, &data, &len, err, sizeof err) != 0)
             stop_on_unreadable_entry(n, err);
+    }
+    char why[160];
+    if (tc_logentry_too_new(data, len, why, sizeof why)) {
+        /* Skipping it would make this node diverge from the ones that can
+         * read it; stopping keeps the log, which a newer binary replays. */
+        tc_warn("cannot apply Raft log entry %llu: %s. Stopping",
+                (unsigned long long)raft_last_applied(&n->raft) + 1, why);
+        exit(1);
     }
     tc_router_fsm_apply(&n->router, data, len, a ? a->batch : NULL, a ? &a->replies : NULL);
     tc__raft_budget_applied(n, buf->len);

@@ -113,6 +113,15 @@ uint64_t tc_logentry_command_seed(uint64_t entry_seed, uint32_t index)
     return tc_mix64(entry_seed ^ tc_mix64((uint64_t)index + 1));
 }
 
+int tc_logentry_too_new(const void *data, size_t len, char *err, size_t errlen)
+{
+    const unsigned char *p = data;
+    if (len < 1 || p[0] <= TC_LOGENTRY_VERSION) return 0;
+    snprintf(err, errlen, "log entry version %u is newer than this tricache (reads 1-%d): upgrade this node", p[0],
+             TC_LOGENTRY_VERSION);
+    return 1;
+}
+
 int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = data, *end = p + len;
@@ -120,12 +129,12 @@ int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *
         snprintf(err, errlen, "log entry is empty");
         return -1;
     }
+    if (tc_logentry_too_new(p, len, err, errlen)) return -1;
     size_t header;
     if (p[0] == 1) header = TC_LOGENTRY_HEADER_V1;
     else if (p[0] == 2) header = TC_LOGENTRY_HEADER;
     else {
-        snprintf(err, errlen, "log entry version %u is not understood (this node reads 1 and %d)", p[0],
-                 TC_LOGENTRY_VERSION);
+        snprintf(err, errlen, "log entry version %u is not valid (the entry is damaged)", p[0]);
         return -1;
     }
     if (len < header + TC_LOGENTRY_COUNT_LEN) {

@@ -60,7 +60,13 @@ typedef struct tc_logentry_reader {
     uint32_t ncommands, next;
 } tc_logentry_reader;
 
-/* 0, or -1 with a message in err. Reads versions 1 and 2. */
+/* 1, with "log entry version N is newer than this tricache (reads 1-2):
+ * upgrade this node" in err, if the entry was written by a newer tricache.
+ * Such an entry must stop the node, never be skipped: every node that can
+ * read it applies it, so skipping it would make this replica diverge. */
+int tc_logentry_too_new(const void *data, size_t len, char *err, size_t errlen);
+/* 0, or -1 with a message in err. Reads versions 1 and 2; a newer version
+ * fails with tc_logentry_too_new's message. */
 int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *err, size_t errlen);
 /* The next command's arguments into *argv (grown as needed, caller frees).
  * Returns argc, 0 at the end, -1 out of memory (or, which cannot happen

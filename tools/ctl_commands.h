@@ -15,6 +15,11 @@ int ctl_cmd_status(const ctl_cluster *cl, int json);
 /* failover [--to ID] [--timeout 5s]: to_id 0 lets Raft pick the node. */
 int ctl_cmd_failover(const ctl_cluster *cl, int to_id, long long timeout_ms);
 
+/* restart-plan [--timeout 5s]: pre-checks (sampled until timeout_ms), then
+ * the order and commands of a rolling restart; config is cluster.toml's
+ * path as given, for the printed commands. */
+int ctl_cmd_restart_plan(const ctl_cluster *cl, const char *config, long long timeout_ms);
+
 /* members list | add ID | remove ID | replace OLD_ID NEW_ID */
 int ctl_cmd_members(const ctl_cluster *cl, int argc, char **argv);
 

@@ -11,6 +11,7 @@ set(TC_TRICACHECTL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/status.c
   ${CMAKE_CURRENT_LIST_DIR}/failover.c
   ${CMAKE_CURRENT_LIST_DIR}/members.c
+  ${CMAKE_CURRENT_LIST_DIR}/restart_plan.c
   ${CMAKE_CURRENT_LIST_DIR}/progress.c
   ${CMAKE_CURRENT_LIST_DIR}/keys.c
   ${CMAKE_CURRENT_LIST_DIR}/dest.c

@@ -11,12 +11,14 @@
 
 #define DEFAULT_CONFIG "cluster.toml"
 #define DEFAULT_FAILOVER_TIMEOUT_MS 5000
+#define DEFAULT_RESTART_PLAN_TIMEOUT_MS 5000
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tricachectl [--config FILE] [--io-timeout 1s] status [--json]\n"
             "       tricachectl [--config FILE] [--io-timeout 1s] failover [--to NODE_ID] [--timeout 5s]\n"
+            "       tricachectl [--config FILE] [--io-timeout 1s] restart-plan [--timeout 5s]\n"
             "       tricachectl [--config FILE] [--io-timeout 1s] members list | add ID | remove ID | replace OLD_ID NEW_ID\n"
             "       tricachectl keys generate --dir DIR\n"
             "       tricachectl [--config FILE] keys list [--dir DIR]\n"
@@ -35,6 +37,10 @@ static void usage(FILE *f)
             "             key (" "tricachectl:failover:probe" ", 60 s TTL) is written every millisecond;\n"
             "             prints the new primary and how long writes went unacknowledged.\n"
             "             Exit 1 if it did not complete within --timeout.\n"
+            "  restart-plan  check that a node can be taken down now (every node up, one primary,\n"
+            "             replicas linked with lag 0, sampled until --timeout), then print the order and the\n"
+            "             commands of a rolling restart or upgrade: replicas by id, the primary last.\n"
+            "             Exit 1 if a pre-check fails.\n"
             "  members    the Raft voter set, changed one step at a time.\n"
             "  keys       generate: a new key file (key-<id>.tckey, mode 0600) in DIR; it becomes the newest\n"
             "             key, which encrypts new snapshots and backups once the nodes hold it.\n"
@@ -104,7 +110,7 @@ typedef struct cmd_option {
 static const cmd_option CMD_OPTIONS[] = {
     {"--json", 0, NULL, "status backup"},
     {"--to", 1, "a node id (failover) or a destination URL (backup, restore)", "failover backup restore"},
-    {"--timeout", 1, "a duration", "failover backup restore"},
+    {"--timeout", 1, "a duration", "failover backup restore restart-plan"},
     {"--node", 1, "a node id", "backup restore"},
     {"--dir", 1, "a folder", "keys"},
     {"--keys-dir", 1, "a folder", "backup restore"},
@@ -192,7 +198,7 @@ static int apply_cmd_options(args *a)
         } else if (strcmp(name, "--timeout") == 0) {
             /* a failover is a drill of seconds; a backup of a big keyspace
              * to object storage may take hours */
-            long long max = failover ? 3600000LL : 7LL * 24 * 3600000;
+            long long max = failover || strcmp(a->cmd, "restart-plan") == 0 ? 3600000LL : 7LL * 24 * 3600000;
             if (parse_duration("--timeout", v, max, &a->b.timeout_ms) != 0) return CTL_EXIT_USAGE;
         }
     }
@@ -249,7 +255,7 @@ static int parse_args(int argc, char **argv, args *a)
         if (k == NCMD_OPTIONS) return usage_error("unknown option '%s'", arg);
     }
     if (!a->cmd) return usage_error("%s", "no command given");
-    static const char *const known[] = {"status", "failover", "members", "keys", "backup", "restore"};
+    static const char *const known[] = {"status", "failover", "members", "keys", "backup", "restore", "restart-plan"};
     size_t c;
     for (c = 0; c < sizeof known / sizeof known[0]; c++)
         if (strcmp(a->cmd, known[c]) == 0) break;
@@ -308,6 +314,8 @@ int main(int argc, char **argv)
     else if (strcmp(a.cmd, "failover") == 0)
         rc = ctl_cmd_failover(cl, a.to_id, a.b.timeout_ms ? a.b.timeout_ms : DEFAULT_FAILOVER_TIMEOUT_MS);
     else if (strcmp(a.cmd, "members") == 0) rc = ctl_cmd_members(cl, a.npos, a.pos);
+    else if (strcmp(a.cmd, "restart-plan") == 0)
+        rc = ctl_cmd_restart_plan(cl, a.config, a.b.timeout_ms ? a.b.timeout_ms : DEFAULT_RESTART_PLAN_TIMEOUT_MS);
     else if (strcmp(a.cmd, "keys") == 0) rc = ctl_cmd_keys(cl, &a.b, a.npos, a.pos);
     else if (strcmp(a.cmd, "backup") == 0) rc = ctl_cmd_backup(cl, &a.b, a.npos, a.pos);
     else rc = ctl_cmd_restore(cl, &a.b);

@@ -8,7 +8,8 @@ the primary now. It runs until the file STOP exists, then prints one line:
 acked: INCRs answered with an integer; tryagain: -TRYAGAIN answers (a write
 of unknown outcome, what a planned shutdown must never cause); other: any
 other error; max_gap_ms: the longest time between two acknowledged writes.
-Usage: shutdown_writer.py STOP port [port ...]"""
+Usage: shutdown_writer.py STOP port [port ...]
+TC_WRITER_SECONDS (default 60) bounds its run if STOP never appears."""
 import os
 import sys
 import time
@@ -37,7 +38,8 @@ def main():
     max_gap = 0.0
     last_ack = time.monotonic()
     conn = None
-    deadline = time.monotonic() + 60  # bounded even if the test never stops it
+    # bounded even if the test never stops it
+    deadline = time.monotonic() + float(os.environ.get("TC_WRITER_SECONDS", "60"))
     while not os.path.exists(stop) and time.monotonic() < deadline:
         if conn is None:
             conn = primary(ports)
@@ -61,6 +63,9 @@ def main():
         except redis.ResponseError as e:
             if str(e).startswith("TRYAGAIN"):
                 tryagain += 1
+                # when, and from which node: to match against the nodes' logs
+                print(f"tryagain at {time.strftime('%H:%M:%S')}.{int(time.time() * 1000) % 1000:03d} "
+                      f"from port {conn.connection_pool.connection_kwargs['port']}: {e}", file=sys.stderr)
             else:
                 other += 1
                 print(f"error: {e}", file=sys.stderr)
