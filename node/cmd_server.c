@@ -12,6 +12,8 @@
 #include "config_redis.h"
 #include "digest_child.h"
 #include "log.h"
+#include "multi.h"
+#include "pubsub.h"
 #include "server.h"
 
 static void unknown_subcommand(tc_ctx *c, const char *cmd)
@@ -235,6 +237,26 @@ void tc_cmd_failover(tc_ctx *c)
     char err[256];
     if (c->srv->repl.ops->failover(c->srv->repl.ud, target, err, sizeof err) != 0) tc_reply_error(c->r, err);
     else tc_reply_ok(c->r);
+}
+
+/* RESET, as Redis 7 (what connection pools send when a connection comes
+ * back): the transaction and watches dropped, every subscription dropped
+ * (without messages), RESP2, no name, READWRITE, and authenticated again
+ * only if no auth_token is set. */
+void tc_cmd_reset(tc_ctx *c)
+{
+    tc_client *cl = c->client;
+    if (cl) {
+        tc_multi_reset(cl);
+        tc_pubsub_unsubscribe_all(cl);
+        cl->resp = 2;
+        c->r->resp = 2;
+        free(cl->name);
+        cl->name = NULL;
+        cl->cluster_readonly = 0;
+        cl->authenticated = !tc_auth_required(c->srv->cfg.auth_token);
+    }
+    tc_reply_status(c->r, "RESET");
 }
 
 /* WAIT numreplicas timeout / WAITAOF numlocal numreplicas timeout: how many

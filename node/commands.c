@@ -117,6 +117,7 @@ static const tc_cmd table[] = {
     {"readwrite", tc_cmd_readwrite, 1, LD | ST | F | CN, 0, 0, 0, "cluster", "3.0.0", "Sends reads of a connection to the primary again (cluster_mode).", NULL},
     {"rename", tc_cmd_rename, 3, W, 1, 2, 1, "generic", "1.0.0", "Renames a key and overwrites the destination.", NULL},
     {"renamenx", tc_cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", NULL},
+    {"reset", tc_cmd_reset, 1, NA | LD | ST | F | CN | PS, 0, 0, 0, "connection", "6.2.0", "Resets the connection.", NULL},
     {"role", tc_cmd_role, 1, LD | ST | F, 0, 0, 0, "server", "2.8.12", "Returns the replication role.", NULL},
     {"rpop", tc_cmd_rpop, -2, W | F, 1, 1, 1, "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", NULL},
     {"rpoplpush", tc_cmd_rpoplpush, 3, W | OOM, 1, 2, 1, "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", NULL},

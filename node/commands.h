@@ -239,6 +239,7 @@ void tc_cmd_role(tc_ctx *c);
 void tc_cmd_failover(tc_ctx *c);
 void tc_cmd_shutdown(tc_ctx *c);
 void tc_cmd_wait(tc_ctx *c);
+void tc_cmd_reset(tc_ctx *c);
 void tc_cmd_waitaof(tc_ctx *c);
 void tc_cmd_members(tc_ctx *c);
 /* cmd_cluster.c */

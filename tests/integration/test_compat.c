@@ -844,6 +844,27 @@ static void test_cluster_primary_transactions_match_redis(void **state)
     multi_compat(p->primary_port, p->redis_port);
 }
 
+/* RESET, as connection pools send it: a transaction, a name, RESP3 and a
+ * subscription undone, compared byte for byte. */
+static const char *const reset_script[] = {
+    "HELLO 3", "CLIENT SETNAME pooled", "MULTI", "SET reset-key 1", "RESET", "CLIENT GETNAME", "EXEC",
+    "GET reset-key", "SUBSCRIBE reset-channel", "RESET", "PING", "RESET x",
+};
+
+static void test_reset_matches_redis(void **state)
+{
+    pair *p = *state;
+    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    /* HELLO's own reply names the server: sent first, not compared */
+    h_sends(t, "HELLO 3\r\n");
+    h_sends(r, "HELLO 3\r\n");
+    free(h_reply(t));
+    free(h_reply(r));
+    assert_int_equal(compare_lines(t, r, reset_script + 1, sizeof reset_script / sizeof reset_script[0] - 1), 0);
+    h_close(t);
+    h_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -856,6 +877,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zset_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_zset_resp3_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_config_parameters_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_reset_matches_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_transactions_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
