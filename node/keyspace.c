@@ -318,14 +318,25 @@ static tc_key **find_link(tc_keyspace *ks, const char *key, size_t klen, uint64_
 
 static void unlink_key(tc_keyspace *ks, tc_key **link, tc_key *k)
 {
-    *link = k->next;
-    /* Which table held it: entries in table[0] sit at buckets >= rehash_idx. */
+    /* Which table holds it: a key whose old bucket was moved is in table[1];
+     * one whose old bucket was not moved yet is in table[0] unless it was
+     * created since the rehash began (insert puts new keys in table[1]), so
+     * that case looks in its table[1] chain (before unlinking). */
     int t = 0;
     if (is_rehashing(ks)) {
         uint64_t h = hash_key(ks, k->data, k->klen);
         size_t b0 = h & (ks->size[0] - 1);
-        t = ((int64_t)b0 < ks->rehash_idx) ? 1 : 0;
+        if ((int64_t)b0 < ks->rehash_idx) {
+            t = 1;
+        } else {
+            for (const tc_key *x = ks->table[1][h & (ks->size[1] - 1)]; x; x = x->next)
+                if (x == k) {
+                    t = 1;
+                    break;
+                }
+        }
     }
+    *link = k->next;
     ks->used[t]--;
     if (k->expire_at) volatile_remove(ks, k);
 }

@@ -134,10 +134,55 @@ static void test_snapshot_catch_up(void **state)
     free(h_converged_digest(c));
 }
 
+/* Bits, HyperLogLog and COPY (node/t_bitops.c, t_hll.c, t_copy.c): every
+ * write applied on each node leaves the same keyspace, and replicas answer
+ * the same counts. */
+static void test_bits_hll_copy_converge(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int fd = h_connect(c->nodes[p].port);
+    char cmd[256];
+    for (int i = 0; i < 200; i++) {
+        snprintf(cmd, sizeof cmd, "SETBIT bm %d 1", i * 7);
+        write_ok(fd, cmd);
+        snprintf(cmd, sizeof cmd, "PFADD hll%d u%d v%d w%d", i % 2, i, i * 3, i * 5);
+        write_ok(fd, cmd);
+    }
+    const char *const tail[] = {
+        "BITFIELD bf SET u8 0 200 INCRBY i5 #2 9 OVERFLOW SAT INCRBY u8 0 100", "BITFIELD bf OVERFLOW FAIL INCRBY u8 0 100",
+        "BITOP AND band bm bf", "BITOP NOT bnot bm", "BITOP XOR bx bm bf bnot", "BITOP OR bempty nope",
+        "PFMERGE hall hll0 hll1", "COPY bm bm2", "COPY hall hall2", "EXPIRE bm 1000", "COPY bm bm3", "COPY bf bm2 REPLACE",
+        "SADD s a b c", "COPY s s2", "SETBIT bm 100000 1",
+    };
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++) write_ok(fd, tail[i]);
+    h_close(fd);
+    char *d = h_converged_digest(c);
+    assert_string_not_equal(d, "0000000000000000000000000000000000000000");
+    free(d);
+    char *count0 = h_cli(&c->nodes[0], "PFCOUNT", "hall", (char *)NULL);
+    for (int i = 0; i < 3; i++) {
+        char *v = h_cli(&c->nodes[i], "PFCOUNT", "hall", (char *)NULL);
+        assert_string_equal(v, count0);
+        free(v);
+        v = h_cli(&c->nodes[i], "BITCOUNT", "bm", (char *)NULL);
+        assert_string_equal(v, "201");
+        free(v);
+        v = h_cli(&c->nodes[i], "SCARD", "s2", (char *)NULL);
+        assert_string_equal(v, "3");
+        free(v);
+    }
+    long n = strtol(count0, NULL, 10); /* about 600 distinct elements */
+    assert_true(n > 550 && n < 650);
+    free(count0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_write_converges, start3, stop3),
+        cmocka_unit_test_setup_teardown(test_bits_hll_copy_converge, start3, stop3),
         cmocka_unit_test_setup_teardown(test_snapshot_catch_up, start3_small_snapshots, stop3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -865,6 +865,115 @@ static void test_reset_matches_redis(void **state)
     h_close(r);
 }
 
+/* ---- bits and HyperLogLog (node/t_bitops.c, t_hll.c): randomized ---------- */
+
+static uint64_t bits_rng = 88172645463325252ull;
+static uint64_t bits_next(uint64_t below)
+{
+    bits_rng ^= bits_rng << 13;
+    bits_rng ^= bits_rng >> 7;
+    bits_rng ^= bits_rng << 17;
+    return bits_rng % below;
+}
+
+/* One random bit command on keys k0..k3 (k4 never written), as a line. */
+static void random_bit_command(char *out, size_t cap)
+{
+    int k = (int)bits_next(4);
+    size_t n = 0;
+    switch (bits_next(5)) {
+    case 0: snprintf(out, cap, "SETBIT k%d %d %d", k, (int)bits_next(300), (int)bits_next(2)); return;
+    case 1:
+        n = (size_t)snprintf(out, cap, "BITCOUNT k%d %d %d", k, (int)bits_next(120) - 60, (int)bits_next(120) - 60);
+        if (bits_next(2)) snprintf(out + n, cap - n, " %s", bits_next(2) ? "BIT" : "BYTE");
+        return;
+    case 2:
+        n = (size_t)snprintf(out, cap, "BITPOS k%d %d %d", k, (int)bits_next(2), (int)bits_next(120) - 60);
+        if (bits_next(3)) n += (size_t)snprintf(out + n, cap - n, " %d", (int)bits_next(120) - 60);
+        else return;
+        if (bits_next(2)) snprintf(out + n, cap - n, " %s", bits_next(2) ? "BIT" : "BYTE");
+        return;
+    case 3: {
+        static const char *const ops[] = {"AND", "OR", "XOR", "NOT"};
+        int op = (int)bits_next(4);
+        n = (size_t)snprintf(out, cap, "BITOP %s k%d k%d", ops[op], k, (int)bits_next(5));
+        for (int i = op == 3 ? 0 : (int)bits_next(3); i > 0; i--)
+            n += (size_t)snprintf(out + n, cap - n, " k%d", (int)bits_next(5));
+        return;
+    }
+    default:
+        n = (size_t)snprintf(out, cap, "BITFIELD k%d", k);
+        for (int i = 1 + (int)bits_next(4); i > 0; i--) {
+            static const char *const ow[] = {"WRAP", "SAT", "FAIL"};
+            char sign = bits_next(2) ? 'i' : 'u';
+            int width = 1 + (int)bits_next(sign == 'i' ? 64 : 63);
+            char off[24];
+            if (bits_next(2)) snprintf(off, sizeof off, "%d", (int)bits_next(200));
+            else snprintf(off, sizeof off, "#%d", (int)bits_next(10));
+            long long v = bits_next(2) ? (long long)bits_next(600) - 300 : (long long)bits_rng;
+            switch (bits_next(4)) {
+            case 0: n += (size_t)snprintf(out + n, cap - n, " OVERFLOW %s", ow[bits_next(3)]); break;
+            case 1: n += (size_t)snprintf(out + n, cap - n, " GET %c%d %s", sign, width, off); break;
+            case 2: n += (size_t)snprintf(out + n, cap - n, " SET %c%d %s %lld", sign, width, off, v); break;
+            default: n += (size_t)snprintf(out + n, cap - n, " INCRBY %c%d %s %lld", sign, width, off, v); break;
+            }
+        }
+        return;
+    }
+}
+
+static void test_bits_and_hll_match_redis(void **state)
+{
+    pair *p = *state;
+    static const char *const fixed[] = {
+        "FLUSHALL", "SETBIT b 7 1", "SETBIT b -1 1", "SETBIT b 4294967296 1", "SETBIT b 1 2", "GETBIT b 7",
+        "GETBIT b x", "BITCOUNT b 0", "BITCOUNT b 0 1 WORD", "BITPOS b 2", "BITPOS nope 1 x", "BITOP NOT d b b",
+        "BITOP NAND d b", "BITFIELD b GET u64 0", "BITFIELD b OVERFLOW MAYBE", "BITFIELD b GET u8",
+        "BITFIELD_RO b GET u8 0 SET u8 0 1", "BITFIELD_RO b GET i4 4", "SET x1 ohmytext", "SET x2 mynewtext",
+        "LCS x1 x2", "LCS x1 x2 LEN", "LCS x1 x2 IDX", "LCS x1 x2 IDX MINMATCHLEN 4 WITHMATCHLEN", "LCS x1 x2 LEN IDX",
+        "LCS x1 x2 BOGUS", "SUBSTR x1 -3 -1", "SUBSTR x1 5 2", "GETRANGE x1 -1 -5", "GETRANGE x1 0 -100",
+        "COPY x1 y1", "COPY x1 y1", "COPY x2 y1 REPLACE", "GET y1", "COPY x1 x1", "COPY nope y", "COPY x1 y1 DB 0 REPLACE",
+        "COPY x1 y1 DB 99999", "COPY x1 y1 DB x", "COPY x1 y1 BOGUS", "RPUSH l a b", "COPY l l2", "LRANGE l2 0 -1",
+        "PFADD h a b c", "PFADD h a", "PFADD h9", "PFCOUNT h9", "PFCOUNT h nope", "PFMERGE h3 h h9", "PFCOUNT h3",
+        "PFADD x1 a", "PFCOUNT l", "PFMERGE h3 x1", "TYPE h",
+    };
+    char line[4096];
+    const char *lines[1] = {line};
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+        if (resp == 3) {
+            h_sends(t, "HELLO 3\r\n");
+            h_sends(r, "HELLO 3\r\n");
+            free(h_reply(t));
+            free(h_reply(r));
+        }
+        size_t bad = compare_lines(t, r, fixed, sizeof fixed / sizeof fixed[0]);
+        for (int i = 0; i < 1500; i++) {
+            random_bit_command(line, sizeof line);
+            bad += compare_lines(t, r, lines, 1);
+        }
+        /* cardinalities: random elements in batches (an inline line stays under
+         * compare_lines's 1024 bytes), counted as they grow */
+        for (int i = 0; i < 300; i++) {
+            int key = (int)bits_next(5);
+            size_t n = (size_t)snprintf(line, sizeof line, "PFADD hll%d", key);
+            for (int j = 0; j < 60; j++) n += (size_t)snprintf(line + n, sizeof line - n, " %llx", (unsigned long long)bits_next(1ull << (8 + i % 40)));
+            bad += compare_lines(t, r, lines, 1);
+            snprintf(line, sizeof line, "PFCOUNT hll%d", key);
+            bad += compare_lines(t, r, lines, 1);
+            if (i % 10 == 0) {
+                snprintf(line, sizeof line, "PFMERGE hm hll%d hll%d", key, (int)bits_next(5));
+                bad += compare_lines(t, r, lines, 1);
+                snprintf(line, sizeof line, "PFCOUNT hm hll0 hll1 hll2 hll3 hll4");
+                bad += compare_lines(t, r, lines, 1);
+            }
+        }
+        assert_int_equal(bad, 0);
+        h_close(t);
+        h_close(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -878,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zset_resp3_replies_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_config_parameters_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_reset_matches_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_bits_and_hll_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_transactions_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {

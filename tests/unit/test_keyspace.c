@@ -83,6 +83,41 @@ static void test_grow_and_shrink_keep_every_key(void **state)
     tc_ks_free(&ks);
 }
 
+/* A key created while a rehash is under way lives in the new table even
+ * when its old-table bucket has not been moved yet; deleting it must count
+ * it out of the new table, or the old table's count runs ahead of its keys
+ * (the rehash then ends early, losing keys, or walks past the table). */
+static void test_delete_during_rehash_counts_the_right_table(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 5, 6);
+    char k[32];
+    int live = 0;
+    for (int round = 0; round < 200; round++) {
+        /* grow until a rehash starts, then churn new keys during it */
+        while (ks.rehash_idx < 0) {
+            snprintf(k, sizeof k, "base:%d", live++);
+            assert_non_null(set(&ks, k, "v", 0));
+        }
+        for (int i = 0; i < 8 && ks.rehash_idx >= 0; i++) {
+            snprintf(k, sizeof k, "tmp:%d:%d", round, i);
+            assert_non_null(set(&ks, k, "v", 0));
+            assert_int_equal(tc_ks_delete(&ks, k, strlen(k)), 1);
+        }
+        assert_int_equal(tc_ks_size(&ks), live);
+        if (live > 3000) break;
+    }
+    while (tc_ks_rehash_step(&ks, 1000)) {
+    }
+    assert_int_equal(tc_ks_size(&ks), live);
+    for (int i = 0; i < live; i++) {
+        snprintf(k, sizeof k, "base:%d", i);
+        assert_non_null(find(&ks, k, 0));
+    }
+    tc_ks_free(&ks);
+}
+
 static void test_resize_value_keeps_links(void **state)
 {
     (void)state;
@@ -538,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_rename_moves_the_value),
         cmocka_unit_test(test_pointer_values),
         cmocka_unit_test(test_expired_sweep_finds_every_expired_key),
+        cmocka_unit_test(test_delete_during_rehash_counts_the_right_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
