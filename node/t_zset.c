@@ -625,38 +625,47 @@ static void zpopminmax(tc_ctx *c, int max)
 void tc_cmd_zpopmin(tc_ctx *c) { zpopminmax(c, 0); }
 void tc_cmd_zpopmax(tc_ctx *c) { zpopminmax(c, 1); }
 
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
-void tc_cmd_zmpop(tc_ctx *c)
+/* ZMPOP's (and BZMPOP's) arguments from argv[at]: numkeys key [key ...]
+ * MIN|MAX [COUNT count]. 0, or -1 with the error replied. */
+static int parse_zmpop(tc_ctx *c, size_t at, long long *numkeys, int *max, long long *count)
 {
-    long long numkeys, count = -1;
-    if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &numkeys) != 0 || numkeys < 1) {
+    *count = -1;
+    if (tc_parse_ll(c->argv[at].p, c->argv[at].len, numkeys) != 0 || *numkeys < 1) {
         tc_reply_error(c->r, "ERR numkeys should be greater than 0");
-        return;
+        return -1;
     }
-    if ((unsigned long long)numkeys + 2 >= c->argc) {
+    if ((unsigned long long)*numkeys + at + 1 >= c->argc) {
         tc_reply_error(c->r, TC_ERR_SYNTAX);
-        return;
+        return -1;
     }
-    size_t where = 2 + (size_t)numkeys;
-    int max;
-    if (tc_arg_is(&c->argv[where], "min")) max = 0;
-    else if (tc_arg_is(&c->argv[where], "max")) max = 1;
+    size_t where = at + 1 + (size_t)*numkeys;
+    if (tc_arg_is(&c->argv[where], "min")) *max = 0;
+    else if (tc_arg_is(&c->argv[where], "max")) *max = 1;
     else {
         tc_reply_error(c->r, TC_ERR_SYNTAX);
-        return;
+        return -1;
     }
     for (size_t j = where + 1; j < c->argc; j++) {
-        if (count == -1 && tc_arg_is(&c->argv[j], "count") && j + 1 < c->argc) {
+        if (*count == -1 && tc_arg_is(&c->argv[j], "count") && j + 1 < c->argc) {
             j++;
-            if (tc_parse_ll(c->argv[j].p, c->argv[j].len, &count) != 0 || count < 1) {
+            if (tc_parse_ll(c->argv[j].p, c->argv[j].len, count) != 0 || *count < 1) {
                 tc_reply_error(c->r, "ERR count should be greater than 0");
-                return;
+                return -1;
             }
         } else {
             tc_reply_error(c->r, TC_ERR_SYNTAX);
-            return;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+void tc_cmd_zmpop(tc_ctx *c)
+{
+    long long numkeys, count;
+    int max;
+    if (parse_zmpop(c, 1, &numkeys, &max, &count) != 0) return;
     zpop_generic(c, &c->argv[2], (size_t)numkeys, max, 1, count, 1, 1);
 }
 
@@ -724,35 +733,9 @@ void tc_cmd_bzmpop(tc_ctx *c)
 {
     int64_t deadline;
     if (tc_block_parse_timeout(c, &c->argv[1], &deadline)) return;
-    long long numkeys, count = -1;
-    if (tc_parse_ll(c->argv[2].p, c->argv[2].len, &numkeys) != 0 || numkeys < 1) {
-        tc_reply_error(c->r, "ERR numkeys should be greater than 0");
-        return;
-    }
-    if ((unsigned long long)numkeys + 3 >= c->argc) {
-        tc_reply_error(c->r, TC_ERR_SYNTAX);
-        return;
-    }
-    size_t where = 3 + (size_t)numkeys;
+    long long numkeys, count;
     int max;
-    if (tc_arg_is(&c->argv[where], "min")) max = 0;
-    else if (tc_arg_is(&c->argv[where], "max")) max = 1;
-    else {
-        tc_reply_error(c->r, TC_ERR_SYNTAX);
-        return;
-    }
-    for (size_t j = where + 1; j < c->argc; j++) {
-        if (count == -1 && tc_arg_is(&c->argv[j], "count") && j + 1 < c->argc) {
-            j++;
-            if (tc_parse_ll(c->argv[j].p, c->argv[j].len, &count) != 0 || count < 1) {
-                tc_reply_error(c->r, "ERR count should be greater than 0");
-                return;
-            }
-        } else {
-            tc_reply_error(c->r, TC_ERR_SYNTAX);
-            return;
-        }
-    }
+    if (parse_zmpop(c, 2, &numkeys, &max, &count) != 0) return;
     tc_block_spec b = {.first_key = 3, .nkeys = (size_t)numkeys, .deadline_ms = deadline, .ready = zset_ready};
     int present = any_key_present(c, &b);
     if (tc_block_wait(c, &b, present)) return;
