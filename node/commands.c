@@ -104,6 +104,7 @@ static const tc_cmd table[] = {
     {"lset", tc_cmd_lset, 4, W | OOM, 1, 1, 1, "list", "1.0.0", "Sets the value of an element in a list by its index.", NULL},
     {"ltrim", tc_cmd_ltrim, 4, W, 1, 1, 1, "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", NULL},
     {"members", tc_cmd_members, -2, A | ST, 0, 0, 0, "server", "0.1.0", "MEMBERS LIST|ADD id|REMOVE id: the Raft voter set, changed one step at a time.", NULL},
+    {"memory", tc_cmd_memory, -2, R, 2, 2, 1, "server", "4.0.0", "A container for memory diagnostics commands.", "doctor malloc-stats purge stats usage help"},
     {"mget", tc_cmd_mget, -2, R | F, 1, -1, 1, "string", "1.0.0", "Atomically returns the string values of one or more keys.", NULL},
     {"mset", tc_cmd_mset, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", NULL},
     {"msetnx", tc_cmd_msetnx, -3, W | OOM, 1, -1, 2, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", NULL},

@@ -128,6 +128,7 @@ void tc_cmd_randomkey(tc_ctx *c);
 void tc_cmd_dbsize(tc_ctx *c);
 void tc_cmd_flushall(tc_ctx *c);
 void tc_cmd_object(tc_ctx *c);
+void tc_cmd_memory(tc_ctx *c);
 /* t_zset.c, t_zset_ops.c (sorted sets) */
 void tc_cmd_zadd(tc_ctx *c);
 void tc_cmd_zincrby(tc_ctx *c);

@@ -1,6 +1,7 @@
 /* Generic key commands: existence, renaming, expiry, iteration. Semantics
  * and error texts follow Redis 7 (db.c, expire.c). */
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,5 +384,89 @@ void tc_cmd_object(tc_ctx *c)
                                  "note that when switching between policies at runtime LRU and LFU data will take "
                                  "some time to adjust.");
         else tc_reply_int(c->r, (long long)tc_key_lfu_count(e));
+    }
+}
+
+/* MEMORY USAGE key [SAMPLES n]: the key's allocation (header, name, value
+ * bytes or pointer) plus what its value allocated elsewhere, as its type
+ * counts it — exact, not sampled (SAMPLES is read and checked, and has no
+ * effect). Redis's figures differ in the details (jemalloc size classes,
+ * its robj); what a key costs here is what this answers. MEMORY PURGE hands
+ * free memory back to the kernel (malloc_trim); MEMORY DOCTOR reports in a
+ * sentence; MEMORY STATS gives the figures INFO memory has. */
+void tc_cmd_memory(tc_ctx *c)
+{
+    static const char *const help[] = {
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "MALLOC-STATS",
+        "    Return internal statistics report from the memory allocator.",
+        "PURGE",
+        "    Attempt to purge dirty pages for reclamation by the allocator.",
+        "STATS",
+        "    Return information about the memory usage of the server.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "HELP",
+        "    Prints this help.",
+        NULL};
+    const tc_slice *sub = &c->argv[1];
+    if (tc_arg_is(sub, "usage")) {
+        if (c->argc < 3) {
+            tc_reply_error(c->r, "ERR wrong number of arguments for 'memory|usage' command");
+            return;
+        }
+        for (size_t i = 3; i < c->argc; i += 2) {
+            long long samples;
+            if (!tc_arg_is(&c->argv[i], "samples") || i + 1 >= c->argc) {
+                tc_reply_error(c->r, TC_ERR_SYNTAX);
+                return;
+            }
+            if (tc_parse_ll(c->argv[i + 1].p, c->argv[i + 1].len, &samples) != 0) {
+                tc_reply_error(c->r, TC_ERR_NOT_INT);
+                return;
+            }
+        }
+        tc_key *e = peek(c, &c->argv[2]);
+        if (!e) {
+            tc_reply_null(c->r);
+            return;
+        }
+        const tc_type_ops *ops = tc_key_type(e);
+        size_t bytes = sizeof(tc_key) + e->klen + (ops ? ops->memory(e) : 0) + sizeof(void *); /* + its bucket slot */
+        tc_reply_int(c->r, (long long)bytes);
+    } else if (tc_arg_is(sub, "purge") && c->argc == 2) {
+        malloc_trim(0);
+        tc_reply_ok(c->r);
+    } else if (tc_arg_is(sub, "doctor") && c->argc == 2) {
+        struct mallinfo2 mi = mallinfo2();
+        char text[256];
+        snprintf(text, sizeof text,
+                 "%zu keys; %zu bytes allocated, %zu bytes free inside the allocator (MEMORY PURGE returns them "
+                 "to the kernel)",
+                 tc_ks_size(c->ks), mi.uordblks + mi.hblkhd, mi.fordblks);
+        tc_reply_verbatim(c->r, text, strlen(text));
+    } else if (tc_arg_is(sub, "malloc-stats") && c->argc == 2) {
+        tc_reply_verbatim(c->r, "Stats not supported for the current allocator", 45);
+    } else if (tc_arg_is(sub, "stats") && c->argc == 2) {
+        struct mallinfo2 mi = mallinfo2();
+        size_t keys = tc_ks_size(c->ks), allocated = mi.uordblks + mi.hblkhd;
+        tc_reply_map(c->r, 3);
+        tc_reply_bulks(c->r, "total.allocated");
+        tc_reply_int(c->r, (long long)allocated);
+        tc_reply_bulks(c->r, "keys.count");
+        tc_reply_int(c->r, (long long)keys);
+        tc_reply_bulks(c->r, "keys.bytes-per-key");
+        tc_reply_int(c->r, keys ? (long long)(allocated / keys) : 0);
+    } else if (tc_arg_is(sub, "help") && c->argc == 2) {
+        size_t n = 0;
+        while (help[n]) n++;
+        tc_reply_array(c->r, n);
+        for (size_t i = 0; i < n; i++) tc_reply_status(c->r, help[i]);
+    } else {
+        tc_reply_errorf(c->r, "ERR unknown subcommand '%.*s'. Try MEMORY HELP.", (int)(sub->len > 128 ? 128 : sub->len),
+                        sub->p);
     }
 }

@@ -188,11 +188,37 @@ static void test_randomkey_dbsize_flush(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
+/* MEMORY USAGE counts what the key costs here: more for a bigger value,
+ * more for a hash than for an empty name; arguments as Redis checks them. */
+static void test_memory_usage(void **state)
+{
+    fx *f = *state;
+    RUN(f, "SET", "small", "v");
+    char big[2000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    RUN(f, "SET", "big", big);
+    long long small_bytes = atoll(RUN(f, "MEMORY", "USAGE", "small") + 1);
+    long long big_bytes = atoll(RUN(f, "MEMORY", "USAGE", "big", "SAMPLES", "0") + 1);
+    assert_true(small_bytes > 0);
+    assert_true(big_bytes >= small_bytes + 1990); /* 1998 more value bytes, 2 fewer name bytes */
+    RUN(f, "HSET", "h", "field", "value");
+    assert_true(atoll(RUN(f, "MEMORY", "USAGE", "h") + 1) > 0);
+    EXPECT(f, "$-1\r\n", "MEMORY", "USAGE", "nokey");
+    EXPECT(f, "-ERR value is not an integer or out of range\r\n", "MEMORY", "USAGE", "small", "SAMPLES", "x");
+    EXPECT(f, "-ERR syntax error\r\n", "MEMORY", "USAGE", "small", "SAMPLES");
+    EXPECT(f, "-ERR wrong number of arguments for 'memory|usage' command\r\n", "MEMORY", "USAGE");
+    EXPECT(f, "-ERR unknown subcommand 'FOO'. Try MEMORY HELP.\r\n", "MEMORY", "FOO");
+    EXPECT(f, "+OK\r\n", "MEMORY", "PURGE");
+    assert_memory_equal(RUN(f, "MEMORY", "HELP"), "*14\r\n", 5);
+    assert_memory_equal(RUN(f, "MEMORY", "STATS"), "*6\r\n", 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_del_exists_touch_type), T(test_rename),         T(test_expire_options),
-        T(test_ttl_persist),           T(test_keys_and_scan), T(test_scan_cursor_syntax),  T(test_randomkey_dbsize_flush),
+        T(test_ttl_persist),           T(test_keys_and_scan), T(test_scan_cursor_syntax),  T(test_randomkey_dbsize_flush), T(test_memory_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
