@@ -747,29 +747,6 @@ static const char *const zset_big_script[] = {
     "EXISTS big", "FLUSHALL",
 };
 
-/* Sends a script and counts differing replies. */
-static size_t zset_compare_script(int t, int r, const char *const *lines, size_t n)
-{
-    size_t mismatches = 0;
-    for (size_t i = 0; i < n; i++) {
-        char line[512];
-        snprintf(line, sizeof line, "%s\r\n", lines[i]);
-        h_sends(t, line);
-        h_sends(r, line);
-        char *a = h_reply(t), *b = h_reply(r);
-        assert_non_null(a);
-        assert_non_null(b);
-        if (strcmp(a, b) != 0) {
-            print_error("%s\n  tricache: %s  redis:    %s", lines[i], a, b);
-            mismatches++;
-        }
-        free(a);
-        free(b);
-    }
-    return mismatches;
-}
-
-/* Sends line to both and drops the replies (setup). */
 static void zset_both(int t, int r, const char *line)
 {
     h_sends(t, line);
@@ -782,7 +759,7 @@ static void zset_compare(pair *p, int resp3)
 {
     int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
     if (resp3) zset_both(t, r, "HELLO 3\r\n");
-    assert_int_equal(zset_compare_script(t, r, zset_script, sizeof zset_script / sizeof zset_script[0]), 0);
+    assert_int_equal(compare_lines(t, r, zset_script, sizeof zset_script / sizeof zset_script[0]), 0);
     /* 200 members m0..m199 scored 0..199 (big) and 300 of score 0 (lexbig) */
     char cmd[8192];
     size_t n = (size_t)snprintf(cmd, sizeof cmd, "ZADD big");
@@ -793,7 +770,7 @@ static void zset_compare(pair *p, int resp3)
         snprintf(cmd, sizeof cmd, "ZADD lexbig 0 m%d\r\n", i);
         zset_both(t, r, cmd);
     }
-    assert_int_equal(zset_compare_script(t, r, zset_big_script, sizeof zset_big_script / sizeof zset_big_script[0]), 0);
+    assert_int_equal(compare_lines(t, r, zset_big_script, sizeof zset_big_script / sizeof zset_big_script[0]), 0);
     h_close(t);
     h_close(r);
 }
