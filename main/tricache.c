@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backup_job.h"
 #include "config.h"
@@ -51,6 +53,26 @@ static int bad_usage(const char *fmt, const char *arg)
     fprintf(stderr, "\n");
     usage(stderr);
     return 2;
+}
+
+/* Leaves why this start was refused in the data directory, for tricachectl
+ * status to show beside "unreachable" (NULL: it started; the note goes). */
+static void note_startup_error(const char *dir, const char *why)
+{
+    char path[TC_CONFIG_MAX_STR * 2 + 32];
+    snprintf(path, sizeof path, "%s/%s", dir, TC_STARTUP_ERROR_FILE);
+    if (!why) {
+        unlink(path);
+        return;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) return; /* the reason is on stderr anyway */
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+    fprintf(f, "%s: %s\n", when, why);
+    fclose(f);
 }
 
 int main(int argc, char **argv)
@@ -129,8 +151,10 @@ int main(int argc, char **argv)
     static tc_raftnode raftnode;
     if (cfg.nnodes > 1 && tc_raftnode_start(&raftnode, &server, &keys, err, sizeof err) != 0) {
         fprintf(stderr, "tricache: %s\n", err);
+        note_startup_error(server.data_dir, err);
         return 1;
     }
+    note_startup_error(server.data_dir, NULL);
     static tc_backup_job backups;
     tc_backup_job_ops ops = {.ud = &raftnode, .position = backup_position, .is_primary = backup_is_primary,
                              .pick_node = backup_pick_node, .submit = backup_submit,

@@ -278,6 +278,7 @@ void tc_cmd_bgsave(tc_ctx *c);
 void tc_cmd_save(tc_ctx *c);
 void tc_cmd_lastsave(tc_ctx *c);
 void tc_cmd_tcbackup(tc_ctx *c);
+void tc_cmd_tcformed(tc_ctx *c); /* cluster_formed.c */
 /* cmd_restore.c */
 #define TC_RESTORE_IDLE_MS 60000
 void tc_cmd_tcrestore(tc_ctx *c);

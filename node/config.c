@@ -957,6 +957,12 @@ int tc_config_load(tc_config *c, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+void tc_config_node_dir(const tc_config *c, const tc_node_conf *n, char *out, size_t len)
+{
+    if (n->data_dir[0]) snprintf(out, len, "%s", n->data_dir);
+    else snprintf(out, len, "%s/node-%d", c->data_dir, n->id);
+}
+
 const tc_node_conf *tc_config_node(const tc_config *c, int id)
 {
     for (size_t i = 0; i < c->nnodes; i++)

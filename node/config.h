@@ -90,6 +90,13 @@ int tc_config_load(tc_config *c, const char *path, char *err, size_t errlen);
 
 /* The node with this id, or NULL. */
 const tc_node_conf *tc_config_node(const tc_config *c, int id);
+/* The directory node n keeps its data in: its own data_dir, or
+ * <data_dir>/node-<id>. */
+void tc_config_node_dir(const tc_config *c, const tc_node_conf *n, char *out, size_t len);
+/* A node that refuses to start writes why into this file of its data
+ * directory (and removes it once it starts), so tricachectl status can say
+ * why a node is down when it can read the directory. */
+#define TC_STARTUP_ERROR_FILE "startup-error"
 
 /* CONFIG GET: calls emit(name, value) for every setting whose dashed name
  * matches the glob pattern (case-insensitive, Redis glob syntax). Values are

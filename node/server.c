@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "blocking.h"
+#include "cluster_formed.h"
 #include "config_redis.h"
 #include "log.h"
 #include "multi.h"
@@ -792,13 +793,13 @@ static int make_dirs(const char *path)
 int tc_server_open(tc_server *s, char *err, size_t errlen)
 {
     char dir[TC_CONFIG_MAX_STR * 2];
-    if (s->self->data_dir[0]) snprintf(dir, sizeof dir, "%s", s->self->data_dir);
-    else snprintf(dir, sizeof dir, "%s/node-%d", s->cfg.data_dir, s->self->id);
+    tc_config_node_dir(&s->cfg, s->self, dir, sizeof dir);
     if (make_dirs(dir) != 0) {
         snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
         return -1;
     }
     snprintf(s->data_dir, sizeof s->data_dir, "%s", dir);
+    tc_cluster_formed_load(s);
     signal(SIGPIPE, SIG_IGN);
     if (uv_loop_init(&s->loop_storage) != 0) {
         snprintf(err, errlen, "cannot create the event loop");

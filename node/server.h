@@ -238,6 +238,7 @@ typedef struct tc_server {
     struct tc_watchers *watchers; /* clients WATCHing keys (multi.h); NULL until the first */
     struct tc_rconf *rconf;       /* Redis parameters changed by CONFIG SET (config_redis.c); NULL: none */
 
+    int cluster_formed;           /* cluster_formed.h: every founding voter acknowledged the log once */
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];
     char data_dir[TC_CONFIG_MAX_STR * 2]; /* this node's directory */

@@ -230,11 +230,13 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = node_key,
                                   .keyring_ud = n};
     int rc = tc_image_load(n->srv, &n->router.apply, buf->base, buf->len, &ro, err, sizeof err);
+    snprintf(n->restore_error, sizeof n->restore_error, "%s", rc != 0 ? err : "");
     if (rc != 0) tc_warn("cannot restore a Raft snapshot: %s", err);
     else tc_notice("restored a Raft snapshot: %zu keys", tc_ks_size(&n->srv->ks));
+    if (rc != 0) return RAFT_CORRUPT; /* libraft frees the snapshot it could not restore */
     tc__raft_budget_restored(n);
-    raft_free(buf->base); /* ours once restore is called */
-    return rc == 0 ? 0 : RAFT_CORRUPT;
+    raft_free(buf->base); /* ours once restored */
+    return 0;
 }
 
 /* ---- the log, as the router sees it (tc_log_ops) --------------------------- */

@@ -101,3 +101,33 @@ int tc__raft_members_change(void *ud, tc_client *c, int add, int id, char *err, 
     tc_notice("membership change started: %s node %d", add ? "add" : "remove", id);
     return 0;
 }
+
+/* The founding voters acknowledged entries beyond the bootstrap one (index
+ * 1, which every founder writes for itself): from then on, a founder that
+ * starts on an empty directory has lost data. Tried at most once a second;
+ * a TCFORMED that is lost with a leadership is simply tried again. */
+#define FORMED_RETRY_MS 1000
+
+void tc__raft_note_formed(tc_raftnode *n, int64_t now_ms)
+{
+    if (n->srv->cluster_formed || raft_state(&n->raft) != RAFT_LEADER) return;
+    if (now_ms - n->formed_tried_ms < FORMED_RETRY_MS) return;
+    const struct raft_configuration *conf = &n->raft.configuration;
+    char ids[TC_CONFIG_MAX_NODES][8];
+    tc_slice argv[TC_CONFIG_MAX_NODES + 1];
+    size_t argc = 0;
+    argv[argc++] = (tc_slice){"TCFORMED", 8};
+    for (unsigned i = 0; i < conf->n && argc <= TC_CONFIG_MAX_NODES; i++) {
+        const struct raft_server *m = &conf->servers[i];
+        if (m->role != RAFT_VOTER) continue;
+        raft_index match = 0;
+        if (m->id != (raft_id)n->srv->self->id && (raft_match_index(&n->raft, m->id, &match) != 0 || match < 2))
+            return; /* a voter has not acknowledged anything yet */
+        int len = snprintf(ids[argc - 1], sizeof ids[0], "%llu", (unsigned long long)m->id);
+        argv[argc] = (tc_slice){ids[argc - 1], (size_t)len};
+        argc++;
+    }
+    if (argc < 2) return;
+    n->formed_tried_ms = now_ms;
+    tc_router_submit_command(&n->router, argc, argv, now_ms);
+}

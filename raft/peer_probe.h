@@ -6,8 +6,12 @@
 
 #include "config.h"
 
-/* 1 with a message in err when a reachable primary says this node had
- * acknowledged log entries; 0 otherwise (also when no peer answers). */
-int tc_peer_probe_lost_data(const tc_config *cfg, const tc_node_conf *self, char *err, size_t errlen);
+/* 1 with a message in err when a peer proves this node had data (the
+ * cluster has formed, or the primary holds entries it acknowledged); 0 when
+ * every peer answered without proof, or none runs, or the wait's bound
+ * passed. listen_fd: this node's client listener (already listening, -1 if
+ * none), on which peers probing at the same moment are answered. */
+int tc_peer_probe_lost_data(const tc_config *cfg, const tc_node_conf *self, int listen_fd, char *err,
+                            size_t errlen);
 
 #endif

@@ -51,6 +51,9 @@ void tc__raft_watch_peers(tc_raftnode *n);
 
 /* membership.c */
 void tc__raft_members_list(void *ud, tc_reply *r);
+/* Primary, from the cron: once every voter has acknowledged the log, logs
+ * TCFORMED (node/cluster_formed.h) unless the cluster already formed. */
+void tc__raft_note_formed(tc_raftnode *n, int64_t now_ms);
 int tc__raft_members_change(void *ud, tc_client *c, int add, int id, char *err, size_t errlen);
 
 #endif

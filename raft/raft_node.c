@@ -65,6 +65,7 @@ static void on_cron(void *ud, int64_t now)
     tc_router_cron(&n->router, now);
     tc__raft_disk_cron(n, now);
     tc__raft_move_to_preferred_zone(n, now);
+    tc__raft_note_formed(n, now);
 }
 
 /* ---- loop integration ----------------------------------------------------- */
@@ -238,7 +239,19 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
         return -1;
     }
     tc__raft_warn_about_zones(cfg);
-    if (!s->self->join && dir_is_empty(n->dir) && tc_peer_probe_lost_data(cfg, s->self, err, errlen)) return -1;
+    if (!s->self->join && dir_is_empty(n->dir)) {
+        if (s->cluster_formed) {
+            snprintf(err, errlen,
+                     "%s is empty, but this node's data directory records that the cluster had formed with it: its "
+                     "log was lost. A node that lost its data joins again as a new member: add a [[node]] with a new "
+                     "id and join = true, start it, and run tricachectl members replace %d <new id>",
+                     n->dir, s->self->id);
+            return -1;
+        }
+        uv_os_fd_t lfd = -1;
+        if (uv_fileno((uv_handle_t *)&s->listener, &lfd) != 0) lfd = -1;
+        if (tc_peer_probe_lost_data(cfg, s->self, lfd, err, errlen)) return -1;
+    }
 
     /* 0.22 refuses a zero-filled transport (RAFT_INVALID): set the version.
      * Our transport checks incoming peers against cluster.toml and sets
@@ -306,8 +319,18 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
 
     rc = raft_start(&n->raft);
     if (rc != 0) {
-        snprintf(err, errlen, "raft start (log in %s, raft address %s): %s", n->dir, n->address,
-                 raft_errmsg(&n->raft));
+        const char *msg = n->restore_error[0] ? n->restore_error : raft_errmsg(&n->raft);
+        int damaged = rc == RAFT_CORRUPT || strstr(msg, "checksum") || strstr(msg, "corrupt") ||
+                      strstr(msg, "snapshot") || strstr(msg, "load ");
+        if (damaged)
+            snprintf(err, errlen,
+                     "the Raft log or snapshot in %s is damaged (%s). This node cannot start from it; the other "
+                     "nodes hold the data. To recover, with the other nodes left running: move the directory aside (mv %s %s.damaged), "
+                     "then rejoin this node as a new member: add a [[node]] with a new id and join = true to "
+                     "cluster.toml, start it, and run tricachectl members replace %d <new id>",
+                     n->dir, msg, s->data_dir, s->data_dir, s->self->id);
+        else
+            snprintf(err, errlen, "raft start (log in %s, raft address %s): %s", n->dir, n->address, msg);
         return -1;
     }
     n->started = 1;

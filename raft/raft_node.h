@@ -18,6 +18,8 @@ typedef struct tc_raftnode {
     struct raft_io io;
     struct raft_uv_transport transport;
     struct raft_fsm fsm;
+    int64_t formed_tried_ms;   /* when TCFORMED was last submitted (membership.c) */
+    char restore_error[256];   /* why the last snapshot could not be restored ("" if it could) */
     tc_router router;
     tc_server *srv;
     uv_check_t flush;          /* submits collected writes once per loop pass */

@@ -37,10 +37,10 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     tc_buf_printf(b,
                   "master_replid:%s\r\nmaster_repl_offset:%llu\r\nraft_node_id:%d\r\nraft_state:%s\r\n"
                   "raft_term:%llu\r\nraft_commit_index:%llu\r\nraft_applied_index:%llu\r\n"
-                  "raft_last_index:%llu\r\n",
+                  "raft_last_index:%llu\r\nraft_cluster_formed:%d\r\n",
                   s->cfg.cluster_name, (unsigned long long)applied, s->self->id, raft_state_name(raft_state(&n->raft)),
                   (unsigned long long)raft_current_term(&n->raft), (unsigned long long)raft_commit_index(&n->raft),
-                  (unsigned long long)applied, (unsigned long long)raft_last_index(&n->raft));
+                  (unsigned long long)applied, (unsigned long long)raft_last_index(&n->raft), s->cluster_formed);
     tc_buf_printf(b,
                   "raft_log_memory:%llu\r\nraft_log_bytes_since_snapshot:%llu\r\n"
                   "raft_log_entries_since_snapshot:%llu\r\nraft_snapshot_bytes:%llu\r\n"

@@ -61,6 +61,21 @@ static unsigned long long field_ull(const char *info, const char *name)
     return strtoull(v, NULL, 10);
 }
 
+/* A node that refused to start left why in its data directory; readable
+ * when tricachectl runs where the node does. */
+static void read_startup_error(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *v)
+{
+    char dir[TC_CONFIG_MAX_STR * 2], path[TC_CONFIG_MAX_STR * 2 + 32];
+    tc_config_node_dir(&cl->cfg, n, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%s", dir, TC_STARTUP_ERROR_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    size_t len = fread(v->startup_error, 1, sizeof v->startup_error - 1, f);
+    fclose(f);
+    while (len > 0 && (v->startup_error[len - 1] == '\n' || v->startup_error[len - 1] == '\r')) len--;
+    v->startup_error[len] = '\0';
+}
+
 void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *v)
 {
     memset(v, 0, sizeof *v);
@@ -70,6 +85,7 @@ void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *
     if (ctl_node_open(cl, n, &c) != 0) {
         snprintf(v->error, sizeof v->error, "%s", c.err);
         tc_rc_close(&c);
+        read_startup_error(cl, n, v);
         return;
     }
     const char *argv[] = {"INFO", "replication"};

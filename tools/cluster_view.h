@@ -28,6 +28,9 @@ typedef struct ctl_node_view {
     char master_host[TC_CONFIG_MAX_STR];
     char error[640];            /* why it is unreachable */
     char disk_error[160];       /* raft_log_last_write_error: why it cannot write its log, "" if it can */
+    /* unreachable: why its last start was refused, when its data directory
+     * is readable from here (TC_STARTUP_ERROR_FILE), else "" */
+    char startup_error[1024];
 } ctl_node_view;
 
 const char *ctl_role_name(int role);

@@ -119,6 +119,10 @@ static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row 
             printf(",\"error\":");
             tc_json_write_str(stdout, x->error, strlen(x->error));
         }
+        if (x->startup_error[0]) {
+            printf(",\"startup_error\":");
+            tc_json_write_str(stdout, x->startup_error, strlen(x->startup_error));
+        }
         printf("}");
     }
     printf("],\"problems\":[");
@@ -145,6 +149,7 @@ static void print_table(const ctl_cluster *cl, const ctl_node_view *v, const row
         printf("%-5d %-*s  %-*s  %-11s ", x->conf->id, zw, x->conf->zone, aw, addr[i], ctl_role_name(x->role));
         if (x->role == CTL_ROLE_UNREACHABLE) {
             printf("%6s %10s %10s %8s  unreachable: %s\n", "-", "-", "-", "-", x->error);
+            if (x->startup_error[0]) printf("      its last start was refused at %s\n", x->startup_error);
             continue;
         }
         char lag[24] = "-";

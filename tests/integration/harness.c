@@ -355,7 +355,7 @@ static int answers_ping(int port)
 
 /* Starts tricache for node `id` of `config`, logging to `logpath`, and
  * waits until it answers PING on `port`. */
-static pid_t spawn_node(const char *config, int id, int port, const char *logpath, const char *dir)
+static pid_t spawn_only(const char *config, int id, const char *logpath)
 {
     const char *bin = binary();
     char idstr[16];
@@ -370,11 +370,15 @@ static pid_t spawn_node(const char *config, int id, int port, const char *logpat
         _exit(127);
     }
     remember_pid(pid);
+    return pid;
+}
+
+static void wait_answering(pid_t pid, int id, int port, const char *logpath)
+{
     long long deadline = h_ms() + DEADLINE_MS;
     while (!answers_ping(port)) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
-            (void)dir;
             int rst;
             char *log = h_run(&rst, "tail", "-n", "20", logpath, (char *)NULL);
             fail_msg("tricache node %d exited during start-up (status %d):\n%s", id, st, log);
@@ -386,6 +390,12 @@ static pid_t spawn_node(const char *config, int id, int port, const char *logpat
         }
         pause_ms(20);
     }
+}
+
+static pid_t spawn_node(const char *config, int id, int port, const char *logpath)
+{
+    pid_t pid = spawn_only(config, id, logpath);
+    wait_answering(pid, id, port, logpath);
     return pid;
 }
 
@@ -407,7 +417,7 @@ tnode *h_start(const char *extra_toml)
     fclose(f);
     char logpath[300];
     snprintf(logpath, sizeof logpath, "%s/node.log", n->dir);
-    n->pid = spawn_node(n->config, 1, n->port, logpath, n->dir);
+    n->pid = spawn_node(n->config, 1, n->port, logpath);
     return n;
 }
 
@@ -444,7 +454,7 @@ tcluster *h_cluster_start(int n, const char *extra_toml) { return h_cluster_star
 tcluster *h_cluster_start_joining(int n, int joiners, const char *extra_toml)
 {
     tcluster *c = h_cluster_create(n, joiners, extra_toml);
-    for (int i = 0; i < n - joiners; i++) h_node_restart(c, i);
+    h_nodes_start(c, n - joiners);
     return c;
 }
 
@@ -475,7 +485,17 @@ void h_node_restart(tcluster *c, int i)
 {
     char logpath[320];
     snprintf(logpath, sizeof logpath, "%s/node-%d.log", c->dir, i + 1);
-    c->nodes[i].pid = spawn_node(c->config, i + 1, c->nodes[i].port, logpath, c->dir);
+    c->nodes[i].pid = spawn_node(c->config, i + 1, c->nodes[i].port, logpath);
+}
+
+void h_nodes_start(tcluster *c, int count)
+{
+    char logpath[5][320];
+    for (int i = 0; i < count; i++) {
+        snprintf(logpath[i], sizeof logpath[i], "%s/node-%d.log", c->dir, i + 1);
+        c->nodes[i].pid = spawn_only(c->config, i + 1, logpath[i]);
+    }
+    for (int i = 0; i < count; i++) wait_answering(c->nodes[i].pid, i + 1, c->nodes[i].port, logpath[i]);
 }
 
 void h_node_signal(tcluster *c, int i, int sig)

@@ -47,6 +47,10 @@ void h_node_signal(tcluster *c, int i, int sig);
 int h_node_wait_exit(tcluster *c, int i, int deadline_ms);
 /* Starts node i again on its data directory and waits for PING. */
 void h_node_restart(tcluster *c, int i);
+/* Starts nodes 0..count-1 together, then waits until each answers PING: a
+ * new cluster's founding nodes probe each other before they bootstrap, and
+ * answer each other's probes (raft/peer_probe.c) only while all run. */
+void h_nodes_start(tcluster *c, int count);
 /* The log of cluster node i so far ("" if none yet; malloc'd). */
 char *h_node_log(const tcluster *c, int i);
 /* INFO field of node i ("" if absent); malloc'd. */

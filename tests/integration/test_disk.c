@@ -139,8 +139,7 @@ static int start_with_small_disk(void **state)
         return -1;
     }
     f->mounted = 1;
-    for (int i = 0; i < 3; i++) h_node_restart(f->c, i);
-    return 0;
+    return 0; /* the test starts the nodes: a failed start must still reach the teardown that unmounts */
 }
 
 /* Also after a failed assertion: nodes stopped, tmpfs unmounted, files
@@ -223,6 +222,7 @@ static void test_primary_disk_full(void **state)
 {
     disk_fixture *f = *state;
     tcluster *c = f->c;
+    h_nodes_start(c, 3);
     static char acked[MAX_ACKED][32];
     int nacked = 0;
     char key[32];
@@ -329,11 +329,171 @@ static void test_primary_disk_full(void **state)
     free(r);
 }
 
+/* ---- lost and damaged data directories ---------------------------------- */
+
+/* Writes n keys through one pipelined connection to node i. */
+static void write_keys(tcluster *c, int i, int n, const char *prefix)
+{
+    int fd = h_connect(c->nodes[i].port);
+    char cmd[96];
+    for (int k = 0; k < n; k++) {
+        snprintf(cmd, sizeof cmd, "SET %s:%d %d\r\n", prefix, k, k);
+        h_sends(fd, cmd);
+    }
+    for (int k = 0; k < n; k++) {
+        char *r = h_reply(fd);
+        if (!r || strcmp(r, "+OK\r\n") != 0) fail_msg("SET %d: %s", k, r ? r : "(closed)");
+        free(r);
+    }
+    h_close(fd);
+}
+
+static void wait_formed(tcluster *c)
+{
+    long long deadline = h_ms() + ELECTION_DEADLINE_MS;
+    for (int i = 0; i < c->n; i++) {
+        for (;;) {
+            char *v = h_info_field(c, i, "replication", "raft_cluster_formed");
+            int formed = strcmp(v, "1") == 0;
+            free(v);
+            if (formed) break;
+            if (h_ms() > deadline) fail_msg("node %d never recorded the cluster as formed", i + 1);
+            usleep(20 * 1000);
+        }
+    }
+}
+
+static char *start_refused(tcluster *c, int i)
+{
+    char id[8];
+    snprintf(id, sizeof id, "%d", i + 1);
+    int st;
+    char *out = h_run_tricache(&st, "--config", c->config, "--node", id, (char *)NULL);
+    if (st == 0) fail_msg("node %d started:\n%s", i + 1, out);
+    return out;
+}
+
+/* A founding node restarted on an empty data directory, in a whole-cluster
+ * restart, is refused whether or not a primary is reachable: the peers
+ * recorded that the cluster had formed with it. Its own record (the Raft
+ * directory lost, the rest kept) refuses it without asking anyone. */
+static void test_empty_founder_refused(void **state)
+{
+    (void)state;
+    tcluster *c = h_cluster_start(3, NULL);
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    write_keys(c, p, 100, "k");
+    free(h_converged_digest(c));
+    wait_formed(c);
+    for (int i = 0; i < 3; i++) h_node_signal(c, i, SIGKILL);
+
+    /* only the Raft directory lost: the node's own record refuses it */
+    char dir[400];
+    int st;
+    snprintf(dir, sizeof dir, "%s/data/node-3/raft", c->dir);
+    free(h_run(&st, "rm", "-rf", dir, (char *)NULL));
+    char *out = start_refused(c, 2);
+    assert_non_null(strstr(out, "records that the cluster had formed"));
+    assert_non_null(strstr(out, "members replace 3"));
+    free(out);
+
+    /* the whole directory lost; one peer up and no primary anywhere */
+    snprintf(dir, sizeof dir, "%s/data/node-3", c->dir);
+    free(h_run(&st, "rm", "-rf", dir, (char *)NULL));
+    h_node_restart(c, 1);
+    out = start_refused(c, 2);
+    assert_non_null(strstr(out, "node 2 reports that the cluster has formed"));
+    assert_non_null(strstr(out, "members replace 3"));
+    free(out);
+
+    /* both peers up with a primary again: still refused, and they serve */
+    h_node_restart(c, 0);
+    out = start_refused(c, 2);
+    assert_non_null(strstr(out, "lost its data"));
+    free(out);
+    p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p == 0 || p == 1);
+    char *n = h_cli(&c->nodes[p], "DBSIZE", (char *)NULL);
+    assert_string_equal(n, "100");
+    free(n);
+    h_cluster_stop(c);
+}
+
+/* Flips one byte in the middle of a file. */
+static void flip_byte(const char *path)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    off_t at = st.st_size / 2;
+    unsigned char b;
+    assert_int_equal(pread(fd, &b, 1, at), 1);
+    b ^= 0x10;
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+}
+
+/* The newest file of dir whose name starts with prefix and is not a
+ * snapshot's .meta (names sort by index). */
+static void newest(const char *dir, const char *prefix, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char best[256] = "";
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || strstr(e->d_name, ".meta")) continue;
+        if (strcmp(e->d_name, best) > 0) snprintf(best, sizeof best, "%s", e->d_name);
+    }
+    closedir(d);
+    if (!best[0]) fail_msg("no %s* file in %s", prefix, dir);
+    snprintf(out, len, "%s/%s", dir, best);
+}
+
+/* Stops replica i cleanly (libraft closes its segments), damages one file
+ * of its log or snapshot, and checks the refusal: the hint in the output,
+ * the note in the data directory, and tricachectl status showing it. */
+static void damage_and_check(tcluster *c, int i, const char *prefix)
+{
+    h_node_signal(c, i, SIGTERM);
+    assert_true(h_node_wait_exit(c, i, 20000) >= 0);
+    char dir[400], file[700];
+    snprintf(dir, sizeof dir, "%s/data/node-%d/raft", c->dir, i + 1);
+    newest(dir, prefix, file, sizeof file);
+    flip_byte(file);
+    char *out = start_refused(c, i);
+    if (!strstr(out, "is damaged") || !strstr(out, "move the directory aside") || !strstr(out, "members replace"))
+        fail_msg("no recovery hint for a damaged %s:\n%s", file, out);
+    free(out);
+    int st;
+    out = h_run(&st, ctl(), "--config", c->config, "status", (char *)NULL);
+    if (!strstr(out, "its last start was refused") || !strstr(out, "is damaged"))
+        fail_msg("tricachectl status does not say why node %d is down:\n%s", i + 1, out);
+    free(out);
+}
+
+static void test_damaged_log_or_snapshot_refused(void **state)
+{
+    (void)state;
+    tcluster *c = h_cluster_start(3, "snapshot_threshold = 1024");
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    write_keys(c, p, 3000, "k"); /* two snapshots, and entries after them */
+    free(h_converged_digest(c));
+    damage_and_check(c, (p + 1) % 3, "0"); /* a closed segment: <first>-<last> */
+    damage_and_check(c, (p + 2) % 3, "snapshot-");
+    h_cluster_stop(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_bounded_by_bytes),
         cmocka_unit_test_setup_teardown(test_primary_disk_full, start_with_small_disk, stop_small_disk),
+        cmocka_unit_test(test_empty_founder_refused),
+        cmocka_unit_test(test_damaged_log_or_snapshot_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
