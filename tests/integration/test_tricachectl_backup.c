@@ -1311,6 +1311,10 @@ static void test_restore_every_type(void **state)
     created_name(out, name, sizeof name);
     CONTAINS(out, "12 keys");
     free(out);
+    out = run(&code, "--config", c->config, "backup", "verify", name, (char *)NULL);
+    EXPECT(out, code, 0);
+    CONTAINS(out, "keys by type: 3 string, 2 list, 3 set, 2 zset, 2 hash\n");
+    free(out);
 
     /* into a new, empty cluster */
     char extra[800];
