@@ -16,7 +16,7 @@ void jl_result_free(jl_result *r) {
         jl_key_result *k = &r->keys[i];
         jl_ids *lists[] = {&k->prefix, &k->stuck, &k->state_keys, &k->state, &k->lost,
                            &k->unexpected, &k->failed_present, &k->recovered, &k->lost_unknown,
-                           &k->divergent};
+                           &k->divergent, &k->stale};
         for (size_t j = 0; j < sizeof(lists) / sizeof(lists[0]); j++)
             free(lists[j]->v);
     }
@@ -247,7 +247,7 @@ int jl_check(const jl_history *h, const jl_check_opts *opts, jl_result **out, jl
             rc = check_register(h, ops, n, slot_of_key, whole ? h->n_keys : 1, deadline,
                                 o.memory_limit, kr);
         } else {
-            rc = jl__set_check(h, ops, n, kr);
+            rc = jl__set_check(h, ops, n, o.set_realtime, kr);
         }
         free(all);
         kr->seconds = (double)(jl__now_ns() - t) / 1e9;

@@ -51,8 +51,10 @@ int jl__brute_register(const jl_history *h, uint64_t budget);
 
 /* ------------------------------------------------------------ set.c */
 
-/* Checks the set ops of one key (op indices ascending) into r. */
-int jl__set_check(const jl_history *h, const uint32_t *ops, size_t n, jl_key_result *r);
+/* Checks the set ops of one key (op indices ascending) into r; realtime
+ * adds the checks of a linearizable set over every read (r->stale). */
+int jl__set_check(const jl_history *h, const uint32_t *ops, size_t n, bool realtime,
+                  jl_key_result *r);
 
 /* ------------------------------------------------------------ misc */
 

@@ -100,6 +100,11 @@ typedef struct jl_check_opts {
      * instead of one search per key. Same answers, exponentially slower on
      * concurrent histories; it exists to cross-check the per-key split. */
     bool whole;
+    /* Set model: the reads are linearizable (primary reads), so check every
+     * read, not only the final ones: an element known present (its add
+     * acknowledged, or shown by a completed read) must be in every read
+     * invoked afterwards. `jepsen-lite check --model set-full`. */
+    bool set_realtime;
 } jl_check_opts;
 
 typedef struct jl_ids {
@@ -134,6 +139,10 @@ typedef struct jl_key_result {
     jl_ids recovered;      /* indeterminate add, present */
     jl_ids lost_unknown;   /* indeterminate add, absent: allowed */
     jl_ids divergent;      /* present in some final reads, absent from others */
+    /* set_realtime only: elements missing from a read invoked after they
+     * were known present, and how many (read, element) misses there were */
+    jl_ids stale;
+    size_t n_stale_reads;
 } jl_key_result;
 
 typedef struct jl_result {

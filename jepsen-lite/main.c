@@ -1,6 +1,6 @@
 /* jepsen-lite: the command line.
  *
- *   jepsen-lite check --model register|set [--time-limit 60s] [--json] [--no-split] FILE|-
+ *   jepsen-lite check --model register|set|set-full [--time-limit 60s] [--json] [--no-split] FILE|-
  *   jepsen-lite run [options]    (run.c)
  *
  * Exit codes: 0 valid, 1 invalid, 2 unknown (could not decide, e.g. the
@@ -14,8 +14,8 @@
 enum { EXIT_USAGE = 3 };
 
 static void usage(FILE *f) {
-    fputs("usage: jepsen-lite check --model register|set [options] FILE|-\n"
-          "       jepsen-lite run [--nodes 3|5] [--time 60s] [--workload register|set]\n"
+    fputs("usage: jepsen-lite check --model register|set|set-full [options] FILE|-\n"
+          "       jepsen-lite run [--nodes 3|5] [--time 60s] [--workload register|set|sadd]\n"
           "                       [--nemesis kill,pause,partition,clock,member] [--seed N]\n"
           "                       [--out DIR] [--local] ...   (jepsen-lite run --help)\n"
           "\n"
@@ -23,7 +23,7 @@ static void usage(FILE *f) {
           "standard input (-).\n"
           "\n"
           "options:\n"
-          "  --model register|set  the model to check against (required)\n"
+          "  --model register|set|set-full  the model to check against (required)\n"
           "  --time-limit DURATION budget for the whole check, e.g. 30s, 500ms, 2m\n"
           "                        (default 60s); when it runs out the verdict is unknown\n"
           "  --json                print one JSON object instead of the summary\n"
@@ -90,12 +90,13 @@ static int cmd_check(int argc, char **argv) {
     if (model == NULL)
         return usage_error("%s", "check needs --model register or --model set");
     jl_model m;
+    bool realtime = false; /* set-full: the set model whose reads are all linearizable */
     if (strcmp(model, "register") == 0)
         m = JL_MODEL_REGISTER;
-    else if (strcmp(model, "set") == 0)
+    else if (strcmp(model, "set") == 0 || (realtime = strcmp(model, "set-full") == 0))
         m = JL_MODEL_SET;
     else
-        return usage_error("unknown model '%s': register or set", model);
+        return usage_error("unknown model '%s': register, set or set-full", model);
     if (path == NULL)
         return usage_error("%s", "check needs a history FILE (or - for standard input)");
 
@@ -105,7 +106,7 @@ static int cmd_check(int argc, char **argv) {
         fprintf(stderr, "jepsen-lite: %s\n", err.msg);
         return EXIT_USAGE;
     }
-    jl_check_opts opts = {.time_limit = limit, .whole = whole};
+    jl_check_opts opts = {.time_limit = limit, .whole = whole, .set_realtime = realtime};
     jl_result *r;
     if (jl_check(h, &opts, &r, &err) != 0) {
         fprintf(stderr, "jepsen-lite: %s\n", err.msg);

@@ -170,6 +170,7 @@ void jl_report_text(FILE *f, const jl_history *h, const jl_result *r) {
         text_ids(f, h, "unexpected (read, never attempted)", &k->unexpected);
         text_ids(f, h, "failed yet present (the add failed, the element was read)",
                  &k->failed_present);
+        text_ids(f, h, "stale (known present, missing from a later read)", &k->stale);
         text_ids(f, h, "recovered (indeterminate add, present)", &k->recovered);
         text_ids(f, h, "lost-unknown (indeterminate add, absent: allowed)", &k->lost_unknown);
         text_ids(f, h, "divergent (present in some final reads, absent from others)",
@@ -294,9 +295,10 @@ void jl_report_json(FILE *f, const jl_history *h, const jl_result *r) {
             fprintf(f,
                     ",\"attempted\":%zu,\"acknowledged\":%zu,\"final_reads\":%zu,\"lost\":%zu,"
                     "\"unexpected\":%zu,\"failed_present\":%zu,\"recovered\":%zu,"
-                    "\"lost_unknown\":%zu,\"divergent\":%zu",
+                    "\"lost_unknown\":%zu,\"divergent\":%zu,\"stale\":%zu,\"stale_reads\":%zu",
                     k->n_attempted, k->n_acked, k->n_final_reads, k->lost.n, k->unexpected.n,
-                    k->failed_present.n, k->recovered.n, k->lost_unknown.n, k->divergent.n);
+                    k->failed_present.n, k->recovered.n, k->lost_unknown.n, k->divergent.n,
+                    k->stale.n, k->n_stale_reads);
         if (k->verdict == JL_UNKNOWN) {
             fputs(",\"unknown\":", f);
             tc_json_write_str(f, k->unknown_why, strlen(k->unknown_why));
@@ -311,6 +313,7 @@ void jl_report_json(FILE *f, const jl_history *h, const jl_result *r) {
             json_set_anomaly(f, h, k, "lost", &k->lost, &first);
             json_set_anomaly(f, h, k, "unexpected", &k->unexpected, &first);
             json_set_anomaly(f, h, k, "failed-present", &k->failed_present, &first);
+            json_set_anomaly(f, h, k, "stale", &k->stale, &first);
             continue;
         }
         if (k->verdict != JL_INVALID)

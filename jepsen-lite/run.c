@@ -25,6 +25,8 @@ typedef struct run_opts {
     int nodes;
     double time_s;
     bool set;
+    bool sadd;      /* the sadd workload (set is false) */
+    bool keys_set;  /* --keys given */
     unsigned kinds;
     unsigned part_kinds; /* bit per jl_part_kind */
     const char *nemesis;
@@ -64,10 +66,12 @@ static void run_usage(FILE *f) {
           "options:\n"
           "  --nodes 3|5            cluster size (default 3)\n"
           "  --time DURATION        how long the clients run, e.g. 60s, 2m (default 60s)\n"
-          "  --workload register|set\n"
+          "  --workload register|set|sadd\n"
           "                         register: read (on the primary), write, cas (SET IFEQ)\n"
           "                         over a few keys; set: unique adds, then every element\n"
-          "                         read on every node (default register)\n"
+          "                         read on every node; sadd: SADD unique elements into\n"
+          "                         --keys set keys, SMEMBERS reads on the primary, checked\n"
+          "                         as a linearizable set (default register)\n"
           "  --nemesis LIST         faults, comma separated, from: kill, pause, partition,\n"
           "                         clock, member (default kill,pause,partition); 'none'\n"
           "                         for no faults. partition and clock need network\n"
@@ -76,7 +80,7 @@ static void run_usage(FILE *f) {
           "                         isolate-primary, one-way (default all three)\n"
           "  --concurrency N        client threads (default 10, at most 64)\n"
           "  --rate N               ops per second, all clients together (default 200)\n"
-          "  --keys N               register keys (default 5)\n"
+          "  --keys N               register keys (default 5), sadd keys (default 3)\n"
           "  --seed N               the schedule's seed (default: from the clock, printed)\n"
           "  --out DIR              where the run's files go (default jepsen-out/<time>);\n"
           "                         must not hold an earlier run's data/\n"
@@ -172,6 +176,8 @@ static int resolve(char *path, size_t len) {
     return -1;
 }
 
+static const char *workload_name(const run_opts *o) { return o->sadd ? "sadd" : o->set ? "set" : "register"; }
+
 static int parse_opts(run_opts *o, int argc, char **argv) {
     memset(o, 0, sizeof *o);
     o->nodes = 3;
@@ -214,9 +220,10 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
             if ((o->check_limit = jl_parse_seconds(v)) < 0)
                 return usage_error("bad --check-time-limit '%s'", v);
         } else if (strcmp(a, "--workload") == 0) {
-            if (strcmp(v, "set") != 0 && strcmp(v, "register") != 0)
-                return usage_error("unknown workload '%s': register or set", v);
+            if (strcmp(v, "set") != 0 && strcmp(v, "register") != 0 && strcmp(v, "sadd") != 0)
+                return usage_error("unknown workload '%s': register, set or sadd", v);
             o->set = strcmp(v, "set") == 0;
+            o->sadd = strcmp(v, "sadd") == 0;
         } else if (strcmp(a, "--nemesis") == 0) {
             o->nemesis = v;
         } else if (strcmp(a, "--partitions") == 0) {
@@ -232,6 +239,7 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
                 return usage_error("--rate must be 1..100000 ops/s, not '%s'", v);
         } else if (strcmp(a, "--keys") == 0) {
             o->keys = atoi(v);
+            o->keys_set = true;
             if (o->keys < 1 || o->keys > 32)
                 return usage_error("--keys must be 1..32, not '%s'", v);
         } else if (strcmp(a, "--seed") == 0) {
@@ -249,6 +257,8 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
     }
     if (parse_nemesis(o->nemesis, &o->kinds) != 0)
         return EXIT_SETUP;
+    if (o->sadd && !o->keys_set)
+        o->keys = 3; /* a few sets, each with many elements and many reads */
     if (o->local && (o->kinds & ((1u << JL_F_PARTITION) | (1u << JL_F_CLOCK))))
         return usage_error("%s", "--local supports only kill, pause and member (partition and clock need namespaces)");
     if (resolve(o->tricache, sizeof o->tricache) != 0)
@@ -381,6 +391,7 @@ static int exercise(run_ctx *ctx, jl_fault *faults, size_t n_faults, int64_t *t_
     w->cluster = c;
     w->rec = &ctx->rec;
     w->set = ctx->o.set;
+    w->sadd = ctx->o.sadd;
     w->concurrency = ctx->o.concurrency;
     w->rate = ctx->o.rate;
     w->n_keys = ctx->o.keys;
@@ -488,7 +499,7 @@ int jl_cmd_run(int argc, char **argv) {
         return EXIT_SETUP;
     }
     printf("jepsen-lite run: %s workload, %d nodes%s, %.0f s, seed %llu, out %s\nschedule:\n",
-           o->set ? "set" : "register", o->nodes, o->local ? " (local)" : "", o->time_s,
+           workload_name(o), o->nodes, o->local ? " (local)" : "", o->time_s,
            (unsigned long long)o->seed, o->out);
     for (size_t i = 0; i < n_faults; i++)
         printf("  %6.2fs - %6.2fs  %s\n", faults[i].start_s, faults[i].end_s, jl_fault_names[faults[i].kind]);
@@ -551,14 +562,14 @@ out:;
         jl_history *h = NULL;
         jl_result *res = NULL;
         jl_error jerr;
-        jl_check_opts copts = {.time_limit = o->check_limit};
-        if (jl_history_load(&h, o->set ? JL_MODEL_SET : JL_MODEL_REGISTER, path, &jerr) != 0 ||
+        jl_check_opts copts = {.time_limit = o->check_limit, .set_realtime = o->sadd};
+        if (jl_history_load(&h, o->set || o->sadd ? JL_MODEL_SET : JL_MODEL_REGISTER, path, &jerr) != 0 ||
             jl_check(h, &copts, &res, &jerr) != 0) {
             fprintf(stderr, "jepsen-lite run: %s\n", jerr.msg);
             code = EXIT_SETUP;
         } else {
             jl_run_info ri = {
-                .workload = o->set ? "set" : "register",
+                .workload = workload_name(o),
                 .n_nodes = o->nodes,
                 .concurrency = o->concurrency,
                 .time_s = o->time_s,

@@ -241,6 +241,7 @@ typedef struct jl_workload {
     jl_cluster *cluster;
     jl_recorder *rec;
     bool set;              /* set workload, else register */
+    bool sadd;             /* sadd workload: SADD/SMEMBERS on n_keys set keys */
     int concurrency;
     double rate;           /* ops per second, all clients together */
     int n_keys;
@@ -261,7 +262,7 @@ typedef struct jl_workload {
 
 int jl_workload_start(jl_workload *w);
 void jl_workload_stop(jl_workload *w);
-/* After healing: register: one read of every key on the primary; set: a
+/* After healing: register and sadd: one read of every key on the primary; set: a
  * read of every attempted element on every node, one history read per node.
  * present[i] counts the elements node i holds, missing[i] the acknowledged
  * ones it lacks (-1: node i could not be read). */

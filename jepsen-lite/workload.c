@@ -6,7 +6,8 @@
  * node which is no longer the primary is redirected (-MOVED) instead of
  * being answered from that replica's possibly stale copy: register reads
  * must be primary reads to be checked for linearizability. Replica reads
- * (after READONLY) are made on the side and only counted. */
+ * (after READONLY) are made on the side and only counted. The sadd
+ * workload's SMEMBERS reads are primary reads for the same reason. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #define MAX_KEYS 32
 #define FINAL_PROCESS 1000000
 #define MGET_BATCH 500
+#define SADD_READ_PERCENT 25
 
 typedef struct client {
     jl_workload *w;
@@ -297,6 +299,71 @@ static void set_op(client *c) {
         c->process += w->concurrency;
 }
 
+/* The elements of an SMEMBERS reply as a JSON array (malloc'd), or NULL if
+ * the reply is not an array of bulk strings. */
+static char *json_members(const tc_rc_reply *rep) {
+    if (rep->type != TC_RC_ARRAY && rep->type != TC_RC_SET)
+        return NULL;
+    size_t need = 3;
+    for (size_t i = 0; i < rep->n; i++) {
+        if (rep->elem[i].type != TC_RC_BULK)
+            return NULL;
+        need += tc_json_quote(NULL, 0, rep->elem[i].str, rep->elem[i].len) + 1;
+    }
+    char *out = malloc(need);
+    if (!out)
+        return NULL;
+    size_t len = 0;
+    out[len++] = '[';
+    for (size_t i = 0; i < rep->n; i++) {
+        if (i)
+            out[len++] = ',';
+        len += tc_json_quote(out + len, need - len, rep->elem[i].str, rep->elem[i].len);
+    }
+    out[len++] = ']';
+    out[len] = '\0';
+    return out;
+}
+
+static void sadd_key(int k, char *key, size_t cap) { snprintf(key, cap, "js%d", k); }
+
+/* sadd: SADD a new element to one of a few set keys, or read a key whole
+ * with SMEMBERS on the primary. Every read is checked against the adds
+ * acknowledged and the elements read before it began (model set-full). */
+static void sadd_op(client *c) {
+    jl_workload *w = c->w;
+    int k = (int)(rnd(&c->rng) % (uint64_t)w->n_keys);
+    bool read = rnd(&c->rng) % 100 < SADD_READ_PERCENT;
+    char key[16], val[32], vjson[40];
+    sadd_key(k, key, sizeof key);
+    long long e = read ? -1 : atomic_fetch_add(&w->next_value, 1);
+    snprintf(val, sizeof val, "%lld", e);
+    snprintf(vjson, sizeof vjson, "\"%lld\"", e);
+    jl_fn f = read ? JL_READ : JL_ADD;
+    int node = c->conn_node;
+    int64_t t_call = jl_recorder_event(w->rec, c->process, JL_INVOKE, f, key, read ? NULL : vjson, node, NULL, 0);
+    tc_rc_reply rep;
+    const char *argv[] = {read ? "SMEMBERS" : "SADD", key, val};
+    int rc = jl_call(&c->conn, OP_TIMEOUT_MS, &rep, read ? 2 : 3, argv);
+    const char *why;
+    jl_type t = outcome(c, rc, &rep, !read, &why);
+    char *members = NULL;
+    if (t == JL_OK && read && !(members = json_members(&rep))) {
+        t = JL_FAIL; /* not a set reply: the read tells nothing */
+        why = "SMEMBERS: unexpected reply";
+    }
+    if (t == JL_OK && !read && rep.type != TC_RC_INT) {
+        t = JL_INFO;
+        why = "SADD: unexpected reply";
+    }
+    jl_recorder_event(w->rec, c->process, t, f, key, t == JL_OK ? (read ? members : vjson) : NULL, node, why,
+                      t_call);
+    free(members);
+    tc_rc_reply_free(&rep);
+    if (t == JL_INFO)
+        c->process += w->concurrency;
+}
+
 static void *client_main(void *arg) {
     client *c = arg;
     jl_workload *w = c->w;
@@ -311,7 +378,9 @@ static void *client_main(void *arg) {
             next = jl_now_ns();
         if (atomic_load(&w->stop) || !ensure_primary(c))
             continue;
-        if (w->set)
+        if (w->sadd)
+            sadd_op(c);
+        else if (w->set)
             set_op(c);
         else
             register_op(c);
@@ -416,6 +485,38 @@ static void final_register_read(jl_workload *w, int k) {
     }
 }
 
+/* sadd: SMEMBERS of key k on the primary after healing, retried until one
+ * answers; invoked after every add ended, so it is the key's final read. */
+static void final_sadd_read(jl_workload *w, int k) {
+    char key[16];
+    sadd_key(k, key, sizeof key);
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int p = jl_cluster_primary(w->cluster, 300);
+        tc_rc rc;
+        tc_rc_init(&rc);
+        if (p < 0 || tc_rc_connect(&rc, w->cluster->nodes[p].host, w->cluster->nodes[p].port,
+                                   CONNECT_TIMEOUT_MS) != 0) {
+            jl_sleep_ms(200);
+            continue;
+        }
+        int64_t proc = final_process(w);
+        int64_t t_call = jl_recorder_event(w->rec, proc, JL_INVOKE, JL_READ, key, NULL, p, NULL, 0);
+        tc_rc_reply rep;
+        const char *argv[] = {"SMEMBERS", key};
+        int r = jl_call(&rc, OP_TIMEOUT_MS * 5, &rep, 2, argv);
+        char *members = r == 0 ? json_members(&rep) : NULL;
+        jl_type t = members ? JL_OK : r == JL_RC_TIMEOUT || r == JL_RC_LOST ? JL_INFO : JL_FAIL;
+        jl_recorder_event(w->rec, proc, t, JL_READ, key, members, p,
+                          members ? NULL : r ? "no reply" : "not a set reply", t_call);
+        free(members);
+        tc_rc_reply_free(&rep);
+        tc_rc_close(&rc);
+        if (t == JL_OK)
+            return;
+        jl_sleep_ms(200);
+    }
+}
+
 /* Reads every attempted element on node i; one history read op. */
 static int final_set_read(jl_workload *w, int i, long *present, long *missing) {
     shared *s = sh(w);
@@ -487,6 +588,11 @@ int jl_workload_final_reads(jl_workload *w, long present[JL_MAX_NODES], long mis
     int rc = 0;
     for (int i = 0; i < JL_MAX_NODES; i++)
         present[i] = missing[i] = -1;
+    if (w->sadd) {
+        for (int k = 0; k < w->n_keys; k++)
+            final_sadd_read(w, k);
+        return 0;
+    }
     if (!w->set) {
         for (int k = 0; k < w->n_keys; k++)
             final_register_read(w, k);

@@ -1,7 +1,8 @@
 /* TCRESTORE: replacing the whole keyspace with a backup, through the log.
  *
  *   TCRESTORE BEGIN <id>                         start staging (drops any other staging)
- *   TCRESTORE LOAD <id> <key> <expire_at_ms> <value> [...]   stage records; :records so far
+ *   TCRESTORE LOAD <id> <key> <expire_at_ms> <value> [...]   stage string records; :records so far
+ *   TCRESTORE LOADTYPED <id> <type> <key> <expire_at_ms> <value> [...]   stage records of any type
  *   TCRESTORE COMMIT <id> <records>              swap the staged keyspace in, if complete
  *   TCRESTORE ABORT <id>                         drop the staging
  *   TCRESTORE STATUS                             [id, records] or nil
@@ -66,36 +67,53 @@ static void begin(tc_ctx *c)
     tc_reply_ok(c->r);
 }
 
-static void load(tc_ctx *c)
+/* LOAD (older tricachectl): key, expire_at_ms, value triples of strings.
+ * LOADTYPED: type, key, expire_at_ms, value quadruples, each a keyspace
+ * image record (the value bytes as the type's image_encode wrote them), so
+ * every type restores. Both decode through tc_type_record_decode, as the
+ * image loader does. */
+static void load(tc_ctx *c, int typed)
 {
     tc_server *s = c->srv;
-    if (c->argc < 6 || (c->argc - 3) % 3 != 0) {
-        tc_reply_error(c->r, "ERR TCRESTORE LOAD wants an id and one or more key, expire_at_ms, value triples");
+    size_t stride = typed ? 4 : 3;
+    if (c->argc < 3 + stride || (c->argc - 3) % stride != 0) {
+        tc_reply_error(c->r, typed ? "ERR TCRESTORE LOADTYPED wants an id and one or more type, key, expire_at_ms, "
+                                     "value quadruples"
+                                   : "ERR TCRESTORE LOAD wants an id and one or more key, expire_at_ms, value triples");
         return;
     }
-    /* Check every triple before staging any, so a bad one changes nothing. */
-    for (size_t i = 3; i < c->argc; i += 3) {
-        long long at;
-        if (tc_parse_ll(c->argv[i + 1].p, c->argv[i + 1].len, &at) != 0 || at < 0) {
-            tc_reply_errorf(c->r, "ERR TCRESTORE LOAD: expire_at_ms of record %zu is not a non-negative integer",
-                            (i - 3) / 3 + 1);
+    /* Check every record's numbers before staging any, so a bad one
+     * changes nothing (a value that does not decode drops the staging). */
+    for (size_t i = 3; i < c->argc; i += stride) {
+        long long at, type = 0;
+        if (typed && (tc_parse_ll(c->argv[i].p, c->argv[i].len, &type) != 0 || type < 0 || type > TC_TYPE_MAX ||
+                      !tc_type_ops_of((unsigned)type))) {
+            tc_reply_errorf(c->r, "ERR TCRESTORE LOADTYPED: record %zu has an unknown type", (i - 3) / stride + 1);
+            return;
+        }
+        const tc_slice *exp = &c->argv[i + stride - 2];
+        if (tc_parse_ll(exp->p, exp->len, &at) != 0 || at < 0) {
+            tc_reply_errorf(c->r, "ERR TCRESTORE %s: expire_at_ms of record %zu is not a non-negative integer",
+                            typed ? "LOADTYPED" : "LOAD", (i - 3) / stride + 1);
             return;
         }
     }
-    for (size_t i = 3; i < c->argc; i += 3) {
-        long long at;
-        tc_parse_ll(c->argv[i + 1].p, c->argv[i + 1].len, &at);
+    for (size_t i = 3; i < c->argc; i += stride) {
+        long long at, type = TC_TYPE_STRING;
+        if (typed) tc_parse_ll(c->argv[i].p, c->argv[i].len, &type);
+        const tc_slice *key = &c->argv[i + stride - 3], *val = &c->argv[i + stride - 1];
+        tc_parse_ll(c->argv[i + stride - 2].p, c->argv[i + stride - 2].len, &at);
         s->staging_records++;
         if (at != 0 && at <= c->now_ms) continue; /* expired since the backup: nothing to restore */
-        /* Staged as an image loads them. The records are strings (tricachectl
-         * restore sends no others), which fail only when out of memory. */
-        char why[64];
-        if (!tc_string_type.image_decode(s->staging, c->argv[i].p, c->argv[i].len, c->argv[i + 2].p,
-                                         c->argv[i + 2].len, at, why, sizeof why)) {
-            tc_notice("restore %s dropped: out of memory after %llu records", s->staging_id,
-                      (unsigned long long)s->staging_records);
+        char why[160];
+        if (!tc_type_record_decode(s->staging, (unsigned)type, key->p, key->len, val->p, val->len, at, why,
+                                   sizeof why)) {
+            /* Not half-staged: the whole restore goes, and says why. */
+            tc_notice("restore %s dropped after %llu records: %s", s->staging_id,
+                      (unsigned long long)s->staging_records, why);
             drop_staging(s);
-            tc_reply_error(c->r, "ERR out of memory while staging the restore; it was dropped, nothing changed");
+            tc_reply_errorf(c->r, "ERR record %llu cannot be restored (%s); the restore was dropped, nothing changed",
+                            (unsigned long long)s->staging_records, why);
             return;
         }
     }
@@ -152,8 +170,9 @@ void tc_cmd_tcrestore(tc_ctx *c)
         begin(c);
         return;
     }
-    if (!tc_arg_is(sub, "load") && !tc_arg_is(sub, "commit") && !tc_arg_is(sub, "abort")) {
-        tc_reply_errorf(c->r, "ERR unknown TCRESTORE subcommand; try BEGIN, LOAD, COMMIT, ABORT or STATUS");
+    if (!tc_arg_is(sub, "load") && !tc_arg_is(sub, "loadtyped") && !tc_arg_is(sub, "commit") &&
+        !tc_arg_is(sub, "abort")) {
+        tc_reply_errorf(c->r, "ERR unknown TCRESTORE subcommand; try BEGIN, LOAD, LOADTYPED, COMMIT, ABORT or STATUS");
         return;
     }
     if (!id_matches(s, &c->argv[2])) {
@@ -161,8 +180,8 @@ void tc_cmd_tcrestore(tc_ctx *c)
                         c->argv[2].p, s->staging ? " (another one is)" : "");
         return;
     }
-    if (tc_arg_is(sub, "load")) {
-        load(c);
+    if (tc_arg_is(sub, "load") || tc_arg_is(sub, "loadtyped")) {
+        load(c, tc_arg_is(sub, "loadtyped"));
     } else if (tc_arg_is(sub, "commit")) {
         commit(c);
     } else {

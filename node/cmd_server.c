@@ -614,7 +614,7 @@ static void debug_populate(tc_ctx *c)
     long long count, size = -1;
     if (c->argc < 3 || c->argc > 5 || tc_parse_ll(c->argv[2].p, c->argv[2].len, &count) != 0 || count < 0 ||
         (c->argc == 5 && (tc_parse_ll(c->argv[4].p, c->argv[4].len, &size) != 0 || size < 0 ||
-                          (uint64_t)size > c->srv->cfg.proto_max_bulk_len))) {
+                          (uint64_t)size > tc_max_bulk_len(c->srv)))) {
         tc_reply_error(c->r, "ERR DEBUG POPULATE count [prefix] [size]: count and size must be non-negative integers");
         return;
     }

@@ -168,6 +168,7 @@ static const tc_cmd table[] = {
     {"tcbackup", tc_cmd_tcbackup, -3, W | A, 0, 0, 0, "server", "7.0.0", "Hands a backup to a node: RUN (the primary's schedule) or REQUEST (a BGSAVE/SAVE, after every earlier write).", NULL},
     {"tcexec", tc_cmd_tcexec, -2, W | OOM, 0, 0, 0, "transactions", "7.0.0", "A logged transaction: TCEXEC n (argc arg...) x n, run back to back (written by the primary for EXEC).", NULL},
     {"tcformed", tc_cmd_tcformed, -2, W | A, 0, 0, 0, "server", "7.0.0", "Records that every founding voter acknowledged the log (written by the primary once).", NULL},
+    {"tclimits", tc_cmd_tclimits, 2, A | F, 0, 0, 0, "server", "7.0.0", "The primary's size limit for the rest of a log entry (written by the primary; refused from clients).", NULL},
     {"tcrestore", tc_cmd_tcrestore, -2, W | OOM | A, 0, 0, 0, "server", "7.0.0", "Replaces the whole keyspace with staged records (tricachectl restore).", NULL},
     {"time", tc_cmd_time, 1, LD | ST | F, 0, 0, 0, "server", "2.6.0", "Returns the server time.", NULL},
     {"touch", tc_cmd_touch, -2, R | F, 1, -1, 1, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", NULL},

@@ -289,6 +289,7 @@ void tc_cmd_discard(tc_ctx *c);
 void tc_cmd_watch(tc_ctx *c);
 void tc_cmd_unwatch(tc_ctx *c);
 void tc_cmd_tcexec(tc_ctx *c);
+void tc_cmd_tclimits(tc_ctx *c);
 /* Drops a staged restore that has seen no TCRESTORE for TC_RESTORE_IDLE_MS. */
 void tc_restore_discard_idle(struct tc_server *s, int64_t now_ms);
 /* cmd_sentinel.c */

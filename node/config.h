@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* proto_max_bulk_len's default, also the limit a log entry is applied
+ * with when its primary sent no TCLIMITS (cmd_limits.c). */
+#define TC_DEFAULT_PROTO_MAX_BULK_LEN (UINT64_C(512) << 20)
+
 #define TC_CONFIG_MAX_NODES 16
 #define TC_CONFIG_MAX_STR 256
 

@@ -211,6 +211,11 @@ typedef struct tc_server {
      * applying a log entry reseeds it before each command; seeded at random
      * by tc_server_init. */
     tc_rng rng;
+    /* The size limit (proto-max-bulk-len) that commands growing a value
+     * obey while a log entry is applied: every node must decide alike, so
+     * it is the primary's, carried by the entry (TCLIMITS, cmd_limits.c),
+     * never this node's own setting. 0 outside an entry. */
+    uint64_t entry_max_bulk_len;
 
     /* The layers above the node, each reached through one ops table set
      * once by the layer itself (see tc_server_set_replication/persistence).
@@ -284,6 +289,14 @@ int tc_server_shutdown_abort(tc_server *s, char *err, size_t errlen);
 void tc_server_stop(tc_server *s);
 
 /* Wall clock in milliseconds. */
+/* The longest value a command may make (strings, bitmaps, LCS's
+ * transient table): the entry's limit while a log entry is applied, else
+ * this node's proto_max_bulk_len (standalone, or a node's own reads). */
+static inline uint64_t tc_max_bulk_len(const tc_server *s)
+{
+    return s->entry_max_bulk_len ? s->entry_max_bulk_len : s->cfg.proto_max_bulk_len;
+}
+
 int64_t tc_now_ms(void);
 
 /* CLIENT LIST line for one client (without newline) appended to b. */

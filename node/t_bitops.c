@@ -43,7 +43,7 @@ static int bit_offset(tc_ctx *c, const tc_slice *a, int hash, int bits, uint64_t
         if (v > LLONG_MAX / bits || v < LLONG_MIN / bits) goto bad;
         v *= bits;
     }
-    if (v < 0 || (uint64_t)(v >> 3) >= c->srv->cfg.proto_max_bulk_len || (uint64_t)(v >> 3) >= TC_MAX_STRING_LEN)
+    if (v < 0 || (uint64_t)(v >> 3) >= tc_max_bulk_len(c->srv) || (uint64_t)(v >> 3) >= TC_MAX_STRING_LEN)
         goto bad;
     *out = (uint64_t)v;
     return 0;

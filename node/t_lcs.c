@@ -54,7 +54,7 @@ void tc_cmd_lcs(tc_ctx *c)
     unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
     unsigned long long bytes = cells * sizeof(uint32_t);
     uint32_t *dp = NULL;
-    if (bytes / sizeof(uint32_t) == cells && bytes <= c->srv->cfg.proto_max_bulk_len) dp = malloc(bytes);
+    if (bytes / sizeof(uint32_t) == cells && bytes <= tc_max_bulk_len(c->srv)) dp = malloc(bytes);
     if (!dp) {
         tc_reply_error(c->r, "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
         return;

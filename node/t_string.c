@@ -340,7 +340,7 @@ void tc_cmd_incrbyfloat(tc_ctx *c)
 
 static int too_big(tc_ctx *c, uint64_t total)
 {
-    if (total <= c->srv->cfg.proto_max_bulk_len && total <= TC_MAX_STRING_LEN) return 0;
+    if (total <= tc_max_bulk_len(c->srv) && total <= TC_MAX_STRING_LEN) return 0;
     tc_reply_error(c->r, ERR_TOO_BIG);
     return 1;
 }

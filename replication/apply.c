@@ -43,6 +43,9 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
     size_t cap = 0;
     long argc;
     tc_reply r = {out ? &out->replies : NULL, 2};
+    /* Size limits are the entry's: the default unless its first command,
+     * TCLIMITS, says otherwise (node/cmd_limits.c). */
+    s->entry_max_bulk_len = TC_DEFAULT_PROTO_MAX_BULK_LEN;
     for (uint32_t i = 0; (argc = tc_logentry_next(&rd, &argv, &cap)) > 0; i++) {
         if (rd.kind == TC_LOGENTRY_EXPIRE) {
             /* one key per command: the primary saw it expired at `now` */
@@ -65,6 +68,7 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
         st->commands++;
     }
     free(argv);
+    s->entry_max_bulk_len = 0;
     st->entries++;
     return 0;
 }

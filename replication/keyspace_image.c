@@ -110,15 +110,9 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     tc_snapshot_record rec;
     int rc;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
-        const tc_type_ops *ops = tc_type_ops_of(rec.type);
         char why[160];
-        if (!ops) {
-            snprintf(err, errlen, "keyspace image holds a value of unknown type %u", rec.type);
-            rc = -1;
-            break;
-        }
-        if (!ops->image_decode(&fresh, rec.key, rec.key_len, rec.value, rec.value_len, rec.expire_at_ms, why,
-                               sizeof why)) {
+        if (!tc_type_record_decode(&fresh, rec.type, rec.key, rec.key_len, rec.value, rec.value_len,
+                                   rec.expire_at_ms, why, sizeof why)) {
             snprintf(err, errlen, "%s while loading a keyspace image", why);
             rc = -1;
             break;

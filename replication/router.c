@@ -42,6 +42,9 @@ struct tc_batch {
 #endif
 };
 
+static void batch_free(tc_batch *b);
+static int batch_add(tc_batch *b, tc_client *c, int resp, size_t argc, const tc_slice *argv);
+
 static tc_batch *batch_new(tc_router *r, int kind, int64_t now_ms)
 {
     tc_batch *b = calloc(1, sizeof *b);
@@ -49,6 +52,19 @@ static tc_batch *batch_new(tc_router *r, int kind, int64_t now_ms)
     b->kind = kind;
     /* the entry's randomness, for every node that applies it */
     tc_logentry_begin(&b->entry, kind, now_ms, tc_rng_next(&r->seeds));
+    /* This primary's size limit, when not the default that every node
+     * applies an entry with: first in the entry, so that every node refuses
+     * or accepts a growing value alike (node/cmd_limits.c). */
+    uint64_t limit = r->srv->cfg.proto_max_bulk_len;
+    if (kind == TC_LOGENTRY_COMMANDS && limit != TC_DEFAULT_PROTO_MAX_BULK_LEN) {
+        char num[24];
+        int len = snprintf(num, sizeof num, "%llu", (unsigned long long)limit);
+        tc_slice argv[2] = {{"TCLIMITS", 8}, {num, (size_t)len}};
+        if (batch_add(b, NULL, 2, 2, argv) != 0) {
+            batch_free(b);
+            return NULL;
+        }
+    }
     return b;
 }
 

@@ -461,11 +461,14 @@ int tc_snapshot_verify(tc_snapshot_read_fn fn, void *ud, const tc_snapshot_reade
     int rc = tc_snapshot_reader_new(&r, opts, fn, ud, err, errlen);
     if (rc) return rc;
     tc_snapshot_record rec;
-    while ((rc = tc_snapshot_reader_next(r, &rec)) > 0) {
-    }
+    uint64_t of_type[16] = {0};
+    while ((rc = tc_snapshot_reader_next(r, &rec)) > 0) of_type[rec.type < 16 ? rec.type : 15]++;
     if (rc < 0) tc__snap_errf(err, errlen, "%s", r->err);
     if (info) *info = r->info;
-    if (st) tc_snapshot_reader_stats(r, st);
+    if (st) {
+        tc_snapshot_reader_stats(r, st);
+        memcpy(st->records_of_type, of_type, sizeof of_type);
+    }
     tc_snapshot_reader_free(r);
     return rc;
 }

@@ -190,6 +190,9 @@ typedef struct tc_snapshot_stats {
     uint64_t file_bytes;   /* bytes written or read, header and trailer included */
     uint64_t blocks;       /* data blocks, trailer not counted */
     size_t buffer_bytes;   /* heap held for buffers right now */
+    /* tc_snapshot_verify only: records per type number (those of 16 and up
+     * in the last slot); the type numbers are node/types/'s */
+    uint64_t records_of_type[16];
 } tc_snapshot_stats;
 
 /* ------------------------------------------------------------- writing */

@@ -9,6 +9,7 @@
 #include "common.h" /* tc_rc, tc_json_write_str */
 #include "dest.h"
 #include "progress.h"
+#include "types/types.h" /* the type names of keys by type */
 
 #define DEFAULT_CREATE_TIMEOUT_MS (10LL * 60 * 1000)
 #define POLL_INTERVAL_MS 100
@@ -335,6 +336,18 @@ static int verify(const ctl_cluster *cl, const ctl_backup_args *a, const char *n
         printf("   taken by node %d at %s; %llu blocks authenticated, SHA-256, key count and raft index match "
                "the manifest\n",
                m->node_id, created, (unsigned long long)lb->st.blocks);
+        /* what the keys are, counted while every block was read anyway */
+        printf("   keys by type:");
+        const char *sep = " ";
+        for (unsigned t = 0; t < 16; t++) {
+            uint64_t n = lb->st.records_of_type[t];
+            const tc_type_ops *ops = t < 15 ? tc_type_ops_of(t) : NULL;
+            if (!n) continue;
+            if (ops) printf("%s%llu %s", sep, (unsigned long long)n, ops->name);
+            else printf("%s%llu of type %u%s", sep, (unsigned long long)n, t, t == 15 ? "+" : "");
+            sep = ", ";
+        }
+        printf("%s\n", lb->st.records ? "" : " none");
     }
     ctl_local_backup_free(lb);
     return rc;

@@ -176,8 +176,8 @@ static int flush_batch(restore *r, tc_snapshot_reader *rd)
     if (r->batch_n == 0) return 0;
     if (r->count == PIPELINE && read_one(r) != 0) return -1;
     char head[128];
-    int h = snprintf(head, sizeof head, "*%u\r\n$9\r\nTCRESTORE\r\n$4\r\nLOAD\r\n$16\r\n%s\r\n", 3 + 3 * r->batch_n,
-                     r->id);
+    int h = snprintf(head, sizeof head, "*%u\r\n$9\r\nTCRESTORE\r\n$9\r\nLOADTYPED\r\n$16\r\n%s\r\n",
+                     3 + 4 * r->batch_n, r->id);
     if (tc_rc_send_raw(&r->c, head, (size_t)h) != 0 || tc_rc_send_raw(&r->c, r->body.p, r->body.len) != 0) {
         r->failover = 1;
         snprintf(r->why, sizeof r->why, "node %d: TCRESTORE LOAD: %s", r->primary->id, r->c.err);
@@ -199,9 +199,13 @@ static int add_record(restore *r, tc_snapshot_reader *rd, const tc_snapshot_reco
     size_t bytes = (size_t)rec->key_len + rec->value_len;
     if (r->batch_n > 0 && (r->batch_n == LOAD_MAX_RECORDS || r->batch_bytes + bytes > LOAD_MAX_BYTES))
         if (flush_batch(r, rd) != 0) return -1;
-    char exp[32];
+    /* One LOADTYPED record: the image record's type, name, deadline and
+     * value bytes as they are in the file, so every type restores. */
+    char exp[32], type[8];
     int n = snprintf(exp, sizeof exp, "%lld", (long long)rec->expire_at_ms);
-    if (rbuf_bulk(&r->body, rec->key, rec->key_len) != 0 || rbuf_bulk(&r->body, exp, (size_t)n) != 0 ||
+    int tn = snprintf(type, sizeof type, "%u", (unsigned)rec->type);
+    if (rbuf_bulk(&r->body, type, (size_t)tn) != 0 || rbuf_bulk(&r->body, rec->key, rec->key_len) != 0 ||
+        rbuf_bulk(&r->body, exp, (size_t)n) != 0 ||
         rbuf_bulk(&r->body, rec->value, rec->value_len) != 0) {
         snprintf(r->why, sizeof r->why, "out of memory");
         return -1;

@@ -1,4 +1,6 @@
 /* The registry of value types: one row per type, at its number. */
+#include <stdio.h>
+
 #include "types.h"
 
 static const tc_type_ops *const registry[TC_TYPE_MAX + 1] = {
@@ -10,6 +12,17 @@ static const tc_type_ops *const registry[TC_TYPE_MAX + 1] = {
 };
 
 const tc_type_ops *tc_type_ops_of(unsigned t) { return t <= TC_TYPE_MAX ? registry[t] : NULL; }
+
+tc_key *tc_type_record_decode(tc_keyspace *ks, unsigned type, const char *key, size_t klen, const char *v,
+                              size_t vlen, int64_t expire_at, char *err, size_t errlen)
+{
+    const tc_type_ops *ops = tc_type_ops_of(type);
+    if (!ops) {
+        snprintf(err, errlen, "a record holds a value of unknown type %u", type);
+        return NULL;
+    }
+    return ops->image_decode(ks, key, klen, v, vlen, expire_at, err, errlen);
+}
 
 tc_key *tc_key_copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t klen, int64_t expire_at)
 {

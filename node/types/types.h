@@ -98,6 +98,16 @@ tc_key *tc_key_copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t 
  * no such type. */
 const tc_type_ops *tc_type_ops_of(unsigned t);
 static inline const tc_type_ops *tc_key_type(const tc_key *k) { return tc_type_ops_of(k->type); }
+
+/* One keyspace image record made a key of ks: its type number (the record's
+ * type byte), name, value bytes as that type's image_encode wrote them, and
+ * deadline. The one decoder of records, shared by the image loader
+ * (replication/keyspace_image.c) and TCRESTORE LOADTYPED (node/cmd_restore.c),
+ * so a record means the same wherever it comes from; extend it here when
+ * records grow (e.g. a db number picks ks). The key, or NULL with err set:
+ * an unknown type, "out of memory", or why the bytes are not such a value. */
+tc_key *tc_type_record_decode(tc_keyspace *ks, unsigned type, const char *key, size_t klen, const char *v,
+                              size_t vlen, int64_t expire_at, char *err, size_t errlen);
 /* TYPE's answer: the type's name, "none" for NULL. */
 const char *tc_key_type_name(const tc_key *k);
 

@@ -178,12 +178,78 @@ static void test_bits_hll_copy_converge(void **state)
     free(count0);
 }
 
+/* Sends one command; its reply must start with want. */
+static void reply_is(int fd, const char *cmd, const char *want)
+{
+    char line[512];
+    snprintf(line, sizeof line, "%s\r\n", cmd);
+    h_sends(fd, line);
+    char *r = h_reply(fd);
+    assert_non_null(r);
+    if (strncmp(r, want, strlen(want)) != 0) fail_msg("%s -> %s, want %s", cmd, r, want);
+    free(r);
+}
+
+/* proto-max-bulk-len is one node's setting (CONFIG SET), yet a value that
+ * would grow past it is refused while the entry is applied, on every node:
+ * all of them must decide with the primary's limit, else they diverge. */
+static void test_size_limit_is_the_primary_s(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS), rep = (p + 1) % 3;
+    assert_true(p >= 0);
+    int fd = h_connect(c->nodes[p].port), rfd = h_connect(c->nodes[rep].port);
+    /* the primary at 1mb, the replicas at the default 512mb */
+    reply_is(fd, "CONFIG SET proto-max-bulk-len 1mb", "+OK");
+    reply_is(fd, "SETRANGE k 1048575 x", ":1048576");
+    reply_is(fd, "APPEND k y", "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    reply_is(fd, "SETBIT b 8388608 1", "-ERR bit offset is not an integer or out of range");
+    reply_is(fd, "MULTI", "+OK");
+    reply_is(fd, "SET t 1", "+QUEUED");
+    reply_is(fd, "SETRANGE t 1048576 x", "+QUEUED");
+    h_sends(fd, "EXEC\r\n");
+    char *r = h_reply(fd);
+    assert_non_null(r);
+    if (!strstr(r, "string exceeds maximum allowed size")) fail_msg("EXEC -> %s", r);
+    free(r);
+    char *d = h_converged_digest(c);
+    free(d);
+    for (int i = 0; i < 3; i++) {
+        char *v = h_cli(&c->nodes[i], "STRLEN", "k", (char *)NULL);
+        assert_string_equal(v, "1048576");
+        free(v);
+        v = h_cli(&c->nodes[i], "EXISTS", "b", (char *)NULL);
+        assert_string_equal(v, "0");
+        free(v);
+        v = h_cli(&c->nodes[i], "STRLEN", "t", (char *)NULL);
+        assert_string_equal(v, "1");
+        free(v);
+    }
+    /* now the other way round: a replica at 1mb, the primary at 512mb */
+    reply_is(fd, "CONFIG SET proto-max-bulk-len 512mb", "+OK");
+    reply_is(rfd, "CONFIG SET proto-max-bulk-len 1mb", "+OK");
+    reply_is(fd, "APPEND k y", ":1048577");
+    reply_is(fd, "SETBIT b 8388608 1", ":0");
+    d = h_converged_digest(c);
+    free(d);
+    for (int i = 0; i < 3; i++) {
+        char *v = h_cli(&c->nodes[i], "STRLEN", "k", (char *)NULL);
+        assert_string_equal(v, "1048577");
+        free(v);
+    }
+    /* the limit travels in the log as TCLIMITS; a client may not send it */
+    reply_is(fd, "TCLIMITS 5", "-ERR TCLIMITS is written by the primary");
+    h_close(fd);
+    h_close(rfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_write_converges, start3, stop3),
         cmocka_unit_test_setup_teardown(test_bits_hll_copy_converge, start3, stop3),
         cmocka_unit_test_setup_teardown(test_snapshot_catch_up, start3_small_snapshots, stop3),
+        cmocka_unit_test_setup_teardown(test_size_limit_is_the_primary_s, start3, stop3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

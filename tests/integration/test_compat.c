@@ -952,6 +952,42 @@ static void test_bits_and_hll_match_redis(void **state)
     }
 }
 
+/* Size limits: with proto-max-bulk-len at 1mb (Redis's smallest) on both,
+ * a command that would grow a string past it gets Redis's error and changes
+ * nothing; what stays within it (up to the byte) works. BITFIELD checks the
+ * offset, not the field's end, as Redis does. */
+static const char *const limits_script[] = {
+    "CONFIG SET proto-max-bulk-len 1mb", "CONFIG GET proto-max-bulk-len",
+    "SETRANGE k 1048575 x", "STRLEN k", "APPEND k y", "STRLEN k", "GETRANGE k 1048574 -1",
+    "SETRANGE k 1048576 x", "SETRANGE k 1048575 yz", "GETRANGE k 1048574 -1", "STRLEN k",
+    "SETRANGE e 1048576 \"\"", "EXISTS e", "SET s abc", "SETRANGE s 1048576 \"\"", "GET s",
+    "SETRANGE s 2000000 x", "APPEND s xyz", "GET s",
+    "SETBIT b 8388608 1", "EXISTS b", "SETBIT b 8388607 1", "STRLEN b", "GETBIT b 8388608",
+    "BITFIELD bf SET u8 8388608 1", "EXISTS bf", "BITFIELD bf SET u8 #1048576 1", "EXISTS bf",
+    "BITFIELD bf SET u8 #1048575 1", "STRLEN bf", "BITFIELD bf SET i64 8388600 1", "STRLEN bf",
+    "BITFIELD b2 SET i64 #131072 1", "EXISTS b2", "BITFIELD b2 SET i64 #131071 1 INCRBY u8 8388608 1", "EXISTS b2",
+    "BITFIELD_RO b GET u8 8388608", "BITFIELD b INCRBY u8 8388608 1",
+    "BITOP OR dest k b", "STRLEN dest", "LCS k b", "SET n 1", "INCRBYFLOAT n 0.5",
+    "RPUSH l a", "LSET l 0 b", "LINSERT l BEFORE b c", "LRANGE l 0 -1", "HSET h f v", "ZADD z 1 m",
+    "CONFIG SET proto-max-bulk-len 512mb",
+};
+
+static void test_size_limits_match_redis(void **state)
+{
+    pair *p = *state;
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+        if (resp == 3) hello3(t, r);
+        assert_int_equal(compare_lines(t, r, limits_script, sizeof limits_script / sizeof limits_script[0]), 0);
+        h_sends(t, "FLUSHALL\r\n");
+        h_sends(r, "FLUSHALL\r\n");
+        free(h_reply(t));
+        free(h_reply(r));
+        h_close(t);
+        h_close(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -967,6 +1003,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_matches_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_bits_and_hll_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_transactions_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_size_limits_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),

@@ -1212,6 +1212,195 @@ static void test_backup_after_write(void **state)
     free(r);
 }
 
+/* ---- every type through backup and restore ------------------------------- */
+
+/* One command from a NULL-terminated list of strings; its reply must not
+ * be an error. */
+static void must(int port, ...)
+{
+    const char *argv[2100];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, port);
+    while ((argv[argc] = va_arg(ap, const char *)) != NULL) argc++;
+    va_end(ap);
+    char *r = command(port, argc, argv, NULL);
+    if (r[0] == '-') fail_msg("%s %s: %s", argv[0], argc > 1 ? argv[1] : "", r);
+    free(r);
+}
+
+/* A command with n generated arguments after the head (cmd key): member i
+ * is "<prefix><i>", preceded by a score (zset) or followed by a value
+ * (hash) when asked. Big enough to leave every packed encoding. */
+static void must_many(int port, const char *cmd, const char *key, int n, const char *prefix, int with_score,
+                      int with_value)
+{
+    int per = 1 + with_score + with_value;
+    const char **argv = calloc((size_t)(2 + per * n), sizeof *argv);
+    char(*buf)[48] = calloc((size_t)(per * n), sizeof *buf);
+    assert_true(argv && buf);
+    int argc = 0, b = 0;
+    argv[argc++] = cmd;
+    argv[argc++] = key;
+    for (int i = 0; i < n; i++) {
+        if (with_score) {
+            snprintf(buf[b], sizeof buf[b], "%d.%d", i % 7 - 3, i % 10); /* negative, fractional, ties */
+            argv[argc++] = buf[b++];
+        }
+        snprintf(buf[b], sizeof buf[b], "%s%d", prefix, i);
+        argv[argc++] = buf[b++];
+        if (with_value) {
+            snprintf(buf[b], sizeof buf[b], "value-%d-%.*s", i, i % 20, "xxxxxxxxxxxxxxxxxxxx");
+            argv[argc++] = buf[b++];
+        }
+    }
+    char *r = command(port, argc, argv, NULL);
+    if (r[0] == '-') fail_msg("%s %s: %s", cmd, key, r);
+    free(r);
+    free(argv);
+    free(buf);
+}
+
+/* Strings, hashes, lists, sets (intset, packed, table), sorted sets in
+ * their small and large encodings, several with a TTL. */
+static void fill_every_type(int port)
+{
+    must(port, "SET", "str:plain", "hello", NULL);
+    must(port, "SET", "str:int", "12345", NULL);
+    must(port, "SET", "str:ttl", "soon", "EX", "3600", NULL);
+    must(port, "HSET", "h:small", "a", "1", "b", "2", "c", "3", NULL);
+    must_many(port, "HSET", "h:big", 400, "field", 0, 1);
+    must(port, "RPUSH", "l:small", "x", "y", "z", "12", NULL);
+    must_many(port, "RPUSH", "l:big", 1500, "item", 0, 0);
+    must(port, "SADD", "s:int", "1", "2", "3", "-40", "1000000", NULL);
+    must(port, "SADD", "s:str", "apple", "pear", "plum", NULL);
+    must_many(port, "SADD", "s:big", 700, "m", 0, 0);
+    must(port, "ZADD", "z:small", "1", "one", "2.5", "two", "-3", "three", NULL);
+    must_many(port, "ZADD", "z:big", 300, "zm", 1, 0);
+    must(port, "PEXPIRE", "h:small", "3600000", NULL);
+    must(port, "PEXPIRE", "l:big", "3600000", NULL);
+    must(port, "PEXPIRE", "s:int", "3600000", NULL);
+    must(port, "PEXPIRE", "z:big", "7200000", NULL);
+}
+
+/* "TYPE key" on a node, as the bare word. */
+static void expect_type(int port, const char *key, const char *want)
+{
+    const char *argv[] = {"TYPE", key};
+    char *r = command_settled(port, 2, argv, NULL);
+    char line[64];
+    snprintf(line, sizeof line, "+%s\r\n", want);
+    if (strcmp(r, line) != 0) fail_msg("TYPE %s on port %d: %s, want %s", key, port, r, want);
+    free(r);
+}
+
+static void test_restore_every_type(void **state)
+{
+    bk *b = *state;
+    tcluster *c = b->c;
+    snprintf(g_cwd, sizeof g_cwd, "%s", b->root);
+    int p = h_cluster_primary(c, 10000);
+    assert_true(p >= 0);
+    fill_every_type(c->nodes[p].port);
+    char *want = h_converged_digest(c);
+
+    int code;
+    char *out = run(&code, "--config", c->config, "backup", "create", (char *)NULL);
+    EXPECT(out, code, 0);
+    char name[TC_BACKUP_MAX_NAME];
+    created_name(out, name, sizeof name);
+    CONTAINS(out, "12 keys");
+    free(out);
+    out = run(&code, "--config", c->config, "backup", "verify", name, (char *)NULL);
+    EXPECT(out, code, 0);
+    CONTAINS(out, "keys by type: 3 string, 2 list, 3 set, 2 zset, 2 hash\n");
+    free(out);
+
+    /* into a new, empty cluster */
+    char extra[800];
+    snprintf(extra, sizeof extra, "[backup]\ndestination = \"%s\"", b->url);
+    tcluster *c2 = h_cluster_start(3, extra);
+    assert_true(h_cluster_primary(c2, 10000) >= 0);
+    out = run(&code, "--config", c2->config, "restore", "--from", name, (char *)NULL);
+    EXPECT(out, code, 0);
+    CONTAINS(out, "restore complete");
+    free(out);
+    char *got = h_converged_digest(c2);
+    assert_string_equal(got, want);
+    free(got);
+    for (int i = 0; i < 3; i++) {
+        int port = c2->nodes[i].port;
+        expect_type(port, "h:big", "hash");
+        expect_type(port, "l:big", "list");
+        expect_type(port, "s:int", "set");
+        expect_type(port, "z:big", "zset");
+        expect_type(port, "str:ttl", "string");
+        long long ttl = integer_reply(port, "PTTL", "z:big");
+        if (ttl <= 3600000 || ttl > 7200000) fail_msg("PTTL z:big on port %d is %lld", port, ttl);
+        assert_int_equal(integer_reply(port, "HLEN", "h:big"), 400);
+        assert_int_equal(integer_reply(port, "LLEN", "l:big"), 1500);
+        assert_int_equal(integer_reply(port, "SCARD", "s:big"), 700);
+        assert_int_equal(integer_reply(port, "ZCARD", "z:big"), 300);
+    }
+    h_cluster_stop(c2);
+
+    /* into the running cluster, after its data changed */
+    must(c->nodes[p].port, "DEL", "h:big", "s:str", NULL);
+    must(c->nodes[p].port, "HSET", "h:small", "d", "4", NULL);
+    must(c->nodes[p].port, "ZADD", "z:small", "9", "nine", NULL);
+    must(c->nodes[p].port, "SET", "extra", "1", NULL);
+    got = h_converged_digest(c);
+    assert_string_not_equal(got, want);
+    free(got);
+    out = run(&code, "--config", c->config, "restore", "--from", name, "--into-running", "--yes", (char *)NULL);
+    EXPECT(out, code, 0);
+    CONTAINS(out, "restore complete");
+    free(out);
+    got = h_converged_digest(c);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+}
+
+/* The older tricachectl's LOAD (strings only) is still understood, and a
+ * LOADTYPED record that is not a value of its type drops the staging. */
+static void test_restore_load_forms(void **state)
+{
+    bk *b = *state;
+    tcluster *c = b->c;
+    int p = h_cluster_primary(c, 10000);
+    assert_true(p >= 0);
+    int port = c->nodes[p].port;
+    must(port, "SET", "keep", "me", NULL);
+    char *before = h_converged_digest(c);
+    must(port, "TCRESTORE", "BEGIN", "0123456789abcdef", NULL);
+    const char *old[] = {"TCRESTORE", "LOAD", "0123456789abcdef", "k1", "0", "v1", "k2", "0", "v2"};
+    char *r = command(port, 9, old, NULL);
+    assert_string_equal(r, ":2\r\n");
+    free(r);
+    /* type 99 does not exist: refused, nothing staged */
+    const char *bad_type[] = {"TCRESTORE", "LOADTYPED", "0123456789abcdef", "99", "k3", "0", "v"};
+    r = command(port, 7, bad_type, NULL);
+    CONTAINS(r, "unknown type");
+    free(r);
+    const char *st[] = {"TCRESTORE", "STATUS"};
+    r = command(port, 2, st, NULL);
+    CONTAINS(r, ":2\r\n");
+    free(r);
+    /* a hash record whose bytes are not a hash image: the restore is dropped */
+    const char *junk[] = {"TCRESTORE", "LOADTYPED", "0123456789abcdef", "4", "k4", "0", "\x01not a hash"};
+    r = command(port, 7, junk, NULL);
+    CONTAINS(r, "cannot be restored");
+    free(r);
+    r = command(port, 2, st, NULL);
+    assert_string_equal(r, "$-1\r\n");
+    free(r);
+    char *after = h_converged_digest(c);
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+}
+
 int main(void)
 {
     g_expire_base = wall_ms() + 3600000;
@@ -1225,6 +1414,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_failover, start_restore, stop_restore),
         cmocka_unit_test_setup_teardown(test_backup_create, start_bgsave, stop_bgsave),
         cmocka_unit_test_setup_teardown(test_backup_after_write, start_bgsave, stop_bgsave),
+        cmocka_unit_test_setup_teardown(test_restore_every_type, start_bgsave, stop_bgsave),
+        cmocka_unit_test_setup_teardown(test_restore_load_forms, start_bgsave, stop_bgsave),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

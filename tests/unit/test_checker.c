@@ -910,6 +910,115 @@ static void test_empty_history_valid(void **state) {
     jl_history_free(h);
 }
 
+/* set-full (jl_check_opts.set_realtime): every read, not only the final
+ * ones, must hold what was known present when it began. */
+static jl_result *check_set_full(const char *dsl) {
+    char *text = history_text(dsl);
+    jl_history *h = parse_ok(JL_MODEL_SET, text);
+    jl_check_opts o = {.set_realtime = true};
+    jl_result *r = NULL;
+    jl_error err;
+    assert_int_equal(jl_check(h, &o, &r, &err), 0);
+    FILE *null = fopen("/dev/null", "w");
+    assert_non_null(null);
+    jl_report_text(null, h, r);
+    jl_report_json(null, h, r);
+    fclose(null);
+    jl_history_free(h);
+    free(text);
+    return r;
+}
+
+static void test_set_full_valid(void **state) {
+    (void)state;
+    /* a read concurrent with an add may or may not see it; two overlapping
+     * reads may disagree; an info add seen once stays seen */
+    jl_result *r = check_set_full("0 invoke add s a\n"
+                                  "0 ok add s a\n"
+                                  "0 invoke add s b\n"
+                                  "1 invoke read s\n"
+                                  "2 invoke read s\n"
+                                  "1 ok read s {a}\n"
+                                  "2 ok read s {a,b}\n"
+                                  "0 ok add s b\n"
+                                  "3 invoke add s c\n"
+                                  "3 info add s c\n"
+                                  "4 invoke read s\n"
+                                  "4 ok read s {a,b,c}\n"
+                                  "5 invoke read s\n"
+                                  "5 ok read s {a,b,c}\n");
+    assert_int_equal(r->verdict, JL_VALID);
+    assert_int_equal(r->keys[0].stale.n, 0);
+    assert_int_equal(r->keys[0].recovered.n, 1);
+    jl_result_free(r);
+}
+
+static void test_set_full_stale_read_invalid(void **state) {
+    (void)state;
+    /* a read invoked after a's add was acknowledged misses a; the final
+     * read has it, so the final-read check alone would pass */
+    const char *dsl = "0 invoke add s a\n"
+                      "0 ok add s a\n"
+                      "1 invoke read s\n"
+                      "1 ok read s {}\n"
+                      "2 invoke read s\n"
+                      "2 ok read s {a}\n";
+    jl_result *r = check_set(dsl);
+    assert_int_equal(r->verdict, JL_VALID);
+    jl_result_free(r);
+    r = check_set_full(dsl);
+    assert_int_equal(r->verdict, JL_INVALID);
+    assert_int_equal(r->keys[0].stale.n, 1);
+    assert_int_equal(r->keys[0].n_stale_reads, 1);
+    assert_int_equal(r->keys[0].lost.n, 0);
+    jl_result_free(r);
+}
+
+static void test_set_full_read_lost_seen_element(void **state) {
+    (void)state;
+    /* an indeterminate add shown by a completed read, then missing from a
+     * read that began afterwards: a grow-only set never shrinks */
+    jl_result *r = check_set_full("0 invoke add s a\n"
+                                  "0 info add s a\n"
+                                  "1 invoke add s b\n"
+                                  "1 ok add s b\n"
+                                  "2 invoke read s\n"
+                                  "2 ok read s {a,b}\n"
+                                  "3 invoke read s\n"
+                                  "3 ok read s {b}\n");
+    assert_int_equal(r->verdict, JL_INVALID);
+    assert_int_equal(r->keys[0].stale.n, 1);
+    jl_result_free(r);
+    /* the same two reads overlapping: either order is possible */
+    r = check_set_full("0 invoke add s a\n"
+                       "0 info add s a\n"
+                       "1 invoke add s b\n"
+                       "1 ok add s b\n"
+                       "2 invoke read s\n"
+                       "3 invoke read s\n"
+                       "2 ok read s {a,b}\n"
+                       "3 ok read s {b}\n");
+    assert_int_equal(r->verdict, JL_VALID);
+    jl_result_free(r);
+}
+
+static void test_set_full_lost_and_unexpected(void **state) {
+    (void)state;
+    /* an element in a mid-run read that nobody added; an acknowledged add
+     * missing from the final read */
+    jl_result *r = check_set_full("0 invoke add s a\n"
+                                  "1 invoke read s\n"
+                                  "1 ok read s {z}\n"
+                                  "0 ok add s a\n"
+                                  "2 invoke read s\n"
+                                  "2 ok read s {z}\n");
+    assert_int_equal(r->verdict, JL_INVALID);
+    assert_int_equal(r->keys[0].unexpected.n, 1);
+    assert_int_equal(r->keys[0].lost.n, 1);
+    assert_int_equal(r->keys[0].stale.n, 1); /* the final read misses a too */
+    jl_result_free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequential_valid),
@@ -933,6 +1042,10 @@ int main(void) {
         cmocka_unit_test(test_set_unexpected),
         cmocka_unit_test(test_set_info_either_way),
         cmocka_unit_test(test_set_no_final_read),
+        cmocka_unit_test(test_set_full_valid),
+        cmocka_unit_test(test_set_full_stale_read_invalid),
+        cmocka_unit_test(test_set_full_read_lost_seen_element),
+        cmocka_unit_test(test_set_full_lost_and_unexpected),
         cmocka_unit_test(test_parse_fields),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_empty_history_valid),
