@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "notify.h"
 #include "server.h"
 
 #define ERR_BIT_OFFSET "ERR bit offset is not an integer or out of range"
@@ -104,6 +105,7 @@ void tc_cmd_setbit(tc_ctx *c)
     int shift = 7 - (int)(off & 7);
     int old = (*p >> shift) & 1;
     *p = (unsigned char)((*p & ~(1u << shift)) | ((unsigned)on << shift));
+    tc_notify(c, TC_NOTIFY_STRING, "setbit", &c->argv[1]);
     tc_reply_int(c->r, old);
 }
 
@@ -309,8 +311,9 @@ void tc_cmd_bitop(tc_ctx *c)
         tc_key *d = tc_ks_set(c->ks, c->argv[2].p, c->argv[2].len, (const char *)res, maxlen, 0);
         if (!d) goto oom;
         d->encoding = TC_ENC_INLINE_RAW;
-    } else {
-        tc_ks_delete(c->ks, c->argv[2].p, c->argv[2].len);
+        tc_notify(c, TC_NOTIFY_STRING, "set", &c->argv[2]);
+    } else if (tc_ks_delete(c->ks, c->argv[2].p, c->argv[2].len)) {
+        tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[2]);
     }
     tc_reply_int(c->r, (long long)maxlen);
     goto out;
@@ -476,6 +479,7 @@ static void bitfield_generic(tc_ctx *c, int ro)
     }
 
     tc_reply_array(c->r, nops);
+    size_t changes = 0;
     for (size_t j = 0; j < nops; j++) {
         bf_op *op = &ops[j];
         if (op->opcode == BF_GET) {
@@ -509,6 +513,7 @@ static void bitfield_generic(tc_ctx *c, int ro)
             }
             tc_reply_int(c->r, ret);
             set_bits(p, op->offset, op->bits, (uint64_t)newval);
+            changes++;
         } else {
             uint64_t oldval = get_unsigned(p, op->offset, op->bits), newval, wrapped = 0, ret;
             if (op->opcode == BF_INCRBY) {
@@ -528,8 +533,10 @@ static void bitfield_generic(tc_ctx *c, int ro)
             }
             tc_reply_int(c->r, (long long)ret);
             set_bits(p, op->offset, op->bits, newval);
+            changes++;
         }
     }
+    if (changes) tc_notify(c, TC_NOTIFY_STRING, "setbit", &c->argv[1]);
 out:
     free(ops);
 }

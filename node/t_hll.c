@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "notify.h"
 #include "hll.h"
 
 #define HLL_P 14
@@ -242,7 +243,10 @@ void tc_cmd_pfadd(tc_ctx *c)
             }
         }
         if (!updated) tc_reply_int(c->r, 0);
-        else if (save(c, &c->argv[1], e, regs) == 0) tc_reply_int(c->r, 1);
+        else if (save(c, &c->argv[1], e, regs) == 0) {
+            tc_notify(c, TC_NOTIFY_STRING, "pfadd", &c->argv[1]);
+            tc_reply_int(c->r, 1);
+        }
     }
     free(regs);
 }
@@ -300,6 +304,8 @@ void tc_cmd_pfmerge(tc_ctx *c)
     } else if (save(c, &c->argv[1], d, max) != 0) {
         goto out;
     }
+    /* Redis names PFMERGE's change of the destination "pfadd" */
+    tc_notify(c, TC_NOTIFY_STRING, "pfadd", &c->argv[1]);
     tc_reply_ok(c->r);
 out:
     free(max);

@@ -243,7 +243,9 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
     } else {
         tc_zvec_sort(&v);
         if (dst) {
-            tc_zset_store_vec(c, dst, &v);
+            static const char *const EVENTS[] = {[OP_UNION] = "zunionstore", [OP_INTER] = "zinterstore",
+                                                 [OP_DIFF] = "zdiffstore"};
+            tc_zset_store_vec(c, dst, &v, EVENTS[op]);
         } else {
             tc_reply_array(c->r, withscores && c->r->resp == 2 ? v.n * 2 : v.n);
             for (size_t i = 0; i < v.n; i++) {
