@@ -133,8 +133,10 @@ void tc_cmd_set(tc_ctx *c)
     }
     if (kind == EXP_KEEPTTL && old) deadline = old->expire_at;
     if (deadline && deadline <= c->now_ms) {
-        /* A deadline already past: the key ends up absent, as in Redis,
-         * which sets it, gives it the deadline and expires it at once. */
+        /* A deadline already past: the key ends up absent. Redis 7.0 sets
+         * it with the deadline and expires it at its next access or
+         * active-expiry cycle; this node deletes it now, so it says all
+         * three events now. */
         tc_ks_delete(c->ks, key->p, key->len);
         tc_notify(c, TC_NOTIFY_STRING, "set", key);
         tc_notify(c, TC_NOTIFY_GENERIC, "expire", key);
