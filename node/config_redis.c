@@ -1188,6 +1188,7 @@ int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *er
     }
     s->cfg = *next;
     tc_log_set_level(s->cfg.log_level);
+    tc_notify_attach(s); /* notify-keyspace-events may have turned key misses on or off */
     rc = 0;
 
 done:

@@ -367,7 +367,7 @@ static void delete_expired(tc_keyspace *ks, tc_key **link)
     if (name != small) free(name);
 }
 
-tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
+static tc_key *lookup(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
 {
     if (tc_ks_size(ks) == 0) return NULL;
     tc_ks_rehash_step(ks, 1);
@@ -378,6 +378,13 @@ tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms
         return NULL;
     }
     return *link;
+}
+
+tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
+{
+    tc_key *k = lookup(ks, key, klen, now_ms);
+    if (!k && ks->events.missed) ks->events.missed(ks->events.ud, key, klen);
+    return k;
 }
 
 tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)

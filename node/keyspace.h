@@ -86,6 +86,9 @@ typedef struct tc_ks_events {
     void *ud;
     void (*expired)(void *ud, const char *key, size_t klen);
     void (*added)(void *ud, const char *key, size_t klen, const tc_key *replaced);
+    /* A lookup (tc_ks_find, tc_ks_peek) found no live key; NULL unless the
+     * owner wants to know (key-miss events are on). */
+    void (*missed)(void *ud, const char *key, size_t klen);
 } tc_ks_events;
 
 typedef struct tc_keyspace {

@@ -91,6 +91,12 @@ void tc_notify(const tc_ctx *c, int type_class, const char *event, const tc_slic
     tc_notify_keyspace_event(c->srv, type_class, event, key->p, key->len, tc_ctx_db(c));
 }
 
+void tc_notify_source_miss(const tc_ctx *c, const tc_slice *key)
+{
+    const tc_cmd *cmd = c->srv->cmd_running;
+    if (cmd && (cmd->flags & TC_CMD_WRITE)) tc_notify(c, TC_NOTIFY_KEY_MISS, "keymiss", key);
+}
+
 /* ---- the keyspace's own events ----------------------------------------------- */
 
 static void on_expired(void *ud, const char *key, size_t klen)
@@ -113,9 +119,24 @@ static void on_added(void *ud, const char *key, size_t klen, const tc_key *repla
     if (!replaced) tc_notify_keyspace_event(s, TC_NOTIFY_NEW, "new", key, klen, 0);
 }
 
+/* Redis's "keymiss": a read command's lookup of a key that is not there.
+ * Writes look keys up too (they create what is missing) and say nothing;
+ * so do lookups outside a command (routing, blocked clients) and OBJECT
+ * and MEMORY, which Redis runs with LOOKUP_NONOTIFY. */
+static void on_missed(void *ud, const char *key, size_t klen)
+{
+    tc_server *s = ud;
+    const tc_cmd *cmd = s->cmd_running;
+    if (!cmd || (cmd->flags & TC_CMD_WRITE) || !(cmd->flags & TC_CMD_READONLY)) return;
+    if (strcmp(cmd->name, "object") == 0 || strcmp(cmd->name, "memory") == 0) return;
+    tc_notify_keyspace_event(s, TC_NOTIFY_KEY_MISS, "keymiss", key, klen, 0);
+}
+
 void tc_notify_attach(tc_server *s)
 {
     s->ks.events.ud = s;
     s->ks.events.expired = on_expired;
     s->ks.events.added = on_added;
+    /* only when asked for: every read of an absent key would call it */
+    s->ks.events.missed = s->cfg.notify_classes & TC_NOTIFY_KEY_MISS ? on_missed : NULL;
 }

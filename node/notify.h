@@ -31,7 +31,7 @@ enum tc_notify_class {
     TC_NOTIFY_EXPIRED = 1 << 8,  /* x: a key deleted because its deadline passed */
     TC_NOTIFY_EVICTED = 1 << 9,  /* e: a key evicted for maxmemory */
     TC_NOTIFY_STREAM = 1 << 10,  /* t */
-    TC_NOTIFY_KEY_MISS = 1 << 11,/* m: accepted, never sent (as in Redis, only modules use it) */
+    TC_NOTIFY_KEY_MISS = 1 << 11,/* m: a read command looked for a key that is not there ("keymiss") */
     TC_NOTIFY_MODULE = 1 << 12,  /* d */
     TC_NOTIFY_NEW = 1 << 13,     /* n: a key was created */
 };
@@ -70,11 +70,18 @@ static inline int tc_ctx_db(const tc_ctx *c)
 }
 /* A command's event for key, in its database. */
 void tc_notify(const tc_ctx *c, int type_class, const char *event, const tc_slice *key);
+/* A write command found no key it reads from (COPY's source, the STORE
+ * commands' inputs, BITOP's, PFMERGE's): Redis says "keymiss" for those,
+ * as for a read's lookup. For a read the keyspace's hook has said it
+ * already, so this does nothing then. */
+void tc_notify_source_miss(const tc_ctx *c, const tc_slice *key);
 
-/* Hooks the node's keyspace so that keys it deletes on expiry ("expired")
- * and keys it creates ("new") are notified; tc_server_init calls it, and
- * whoever swaps in another keyspace (restore, image load) keeps the hook
- * (tc_ks_events is copied with the keyspace struct). */
+/* Hooks the node's keyspace so that keys it deletes on expiry ("expired"),
+ * keys it creates ("new") and reads that miss ("keymiss", only while class
+ * m is on) are notified. tc_server_init calls it, and CONFIG SET again
+ * after a change of the setting; whoever swaps in another keyspace
+ * (restore, image load) keeps the hooks (tc_ks_events is copied with the
+ * keyspace struct). */
 void tc_notify_attach(struct tc_server *s);
 
 #endif

@@ -205,11 +205,17 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
                   .rng = &s->rng};
     size_t mark = r->out ? r->out->len : 0;
     uint64_t start = now_us();
+    /* saved and put back: EXEC and TCEXEC run commands inside a command */
+    const tc_cmd *outer = s->cmd_running;
+    int64_t outer_now = s->cmd_now_ms;
+    s->cmd_running = cmd;
     s->cmd_now_ms = now_ms;
     /* WATCHed keys this write names (before it runs: FLUSHALL looks at
      * which watched keys exist) */
     if (s->watchers) tc_multi_touch_cmd(s, cmd, argc, argv, now_ms, 0);
     cmd->fn(&ctx);
+    s->cmd_running = outer;
+    s->cmd_now_ms = outer_now;
     tc_cmdstat *st = cmdstat(s, cmd);
     st->calls++;
     st->usec += now_us() - start;

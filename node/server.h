@@ -207,7 +207,11 @@ typedef struct tc_server {
     size_t nclients;
     uint64_t next_client_id;
     tc_client *current;           /* the client whose command is running, if any */
-    int64_t cmd_now_ms;           /* now_ms of the command running (notify.c: was a replaced key live?) */
+    /* The command running and its now_ms (notify.c: is a lookup a read's
+     * key miss? was a replaced key live?); cmd_running is NULL between
+     * commands. */
+    const tc_cmd *cmd_running;
+    int64_t cmd_now_ms;
     /* The randomness commands see (tc_ctx.rng; the rule is in commands.h):
      * applying a log entry reseeds it before each command; seeded at random
      * by tc_server_init. */

@@ -287,7 +287,10 @@ void tc_cmd_bitop(tc_ctx *c)
         int wrong;
         tc_key *e = find_string(c, &c->argv[3 + j], &wrong);
         if (wrong) goto out;
-        if (!e) continue; /* an empty string */
+        if (!e) { /* an empty string */
+            tc_notify_source_miss(c, &c->argv[3 + j]);
+            continue;
+        }
         src[j] = (const unsigned char *)tc_key_str(e);
         len[j] = e->vlen;
         if (len[j] > maxlen) maxlen = len[j];
@@ -468,6 +471,7 @@ static void bitfield_generic(tc_ctx *c, int ro)
         int wrong;
         e = find_string(c, &c->argv[1], &wrong);
         if (wrong) goto out;
+        if (!e) tc_notify_source_miss(c, &c->argv[1]); /* BITFIELD with only GETs reads, as Redis */
     } else {
         if (ro) {
             tc_reply_error(c->r, "ERR BITFIELD_RO only supports the GET subcommand");

@@ -37,6 +37,7 @@ void tc_cmd_copy(tc_ctx *c)
     }
     tc_key *e = tc_ks_find(c->ks, src->p, src->len, c->now_ms);
     if (!e) {
+        tc_notify_source_miss(c, src);
         tc_reply_int(c->r, 0);
         return;
     }

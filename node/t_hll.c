@@ -285,7 +285,10 @@ void tc_cmd_pfmerge(tc_ctx *c)
         tc_key *e;
         int found = load(c, &c->argv[i], regs, &e);
         if (found < 0) goto out;
-        if (!found) continue;
+        if (!found) {
+            tc_notify_source_miss(c, &c->argv[i]); /* Redis reads them all, the destination included */
+            continue;
+        }
         if (tc_key_cstr(e)[4] == 'D') any_dense = 1;
         for (size_t j = 0; j < HLL_REGISTERS; j++)
             if (regs[j] > max[j]) max[j] = regs[j];

@@ -329,6 +329,7 @@ static int load_sets(tc_ctx *c, const tc_slice *keys, size_t n, tc_set *out)
         int wrong;
         tc_key *k = find_set(c, &keys[i], &wrong);
         if (wrong) return -1;
+        if (!k) tc_notify_source_miss(c, &keys[i]);
         out[i] = k ? tc_set_of(k) : (tc_set){0, NULL};
     }
     return 0;

@@ -121,6 +121,7 @@ void tc_cmd_set(tc_ctx *c)
     int wrong;
     tc_key *old = find_string(c, key, &wrong);
     if (wrong) return;
+    if (get && !old) tc_notify_source_miss(c, key); /* Redis reads it as GET does */
 
     int allowed = !(nx && old) && !(xx && !old);
     if (ifeq) allowed = old && old->vlen == ifeq->len && memcmp(tc_key_str(old), ifeq->p, ifeq->len) == 0;
@@ -216,6 +217,7 @@ void tc_cmd_getset(tc_ctx *c)
     int wrong;
     tc_key *old = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
+    if (!old) tc_notify_source_miss(c, &c->argv[1]);
     reply_value(c, old);
     if (tc_ks_set(c->ks, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, 0))
         tc_notify(c, TC_NOTIFY_STRING, "set", &c->argv[1]);
@@ -226,6 +228,7 @@ void tc_cmd_getdel(tc_ctx *c)
     int wrong;
     tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
+    if (!e) tc_notify_source_miss(c, &c->argv[1]);
     reply_value(c, e);
     if (e) {
         tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
@@ -251,6 +254,7 @@ void tc_cmd_getex(tc_ctx *c)
     tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     if (!e) {
+        tc_notify_source_miss(c, &c->argv[1]);
         tc_reply_null(c->r);
         return;
     }

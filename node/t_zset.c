@@ -460,6 +460,7 @@ static void zrange_generic(tc_ctx *c, size_t key_at, const tc_slice *dst, int by
     int wrong;
     tc_key *k = tc_zset_lookup(c, &c->argv[key_at], &wrong);
     if (wrong) return;
+    if (!k) tc_notify_source_miss(c, &c->argv[key_at]); /* ZRANGESTORE's source */
     size_t lo = 0, hi = 0;
     if (k) {
         size_t card = tc_zset_card(k);

@@ -981,10 +981,35 @@ static const char *const notify_script[] = {
     "BZPOPMIN bz 0.01", "MULTI", "SET m1 1", "INCR m1", "DEL m1", "EXEC", "SET t 1", "TYPE t", "FLUSHALL",
 };
 
-/* Runs notify_script on one server with a subscriber in resp and returns
+/* Key misses (class m): reads of absent keys, and the writes Redis lets
+ * read their sources (COPY, the STORE commands, BITOP, PFMERGE, GETDEL,
+ * GETEX, GETSET, SET GET); other writes and OBJECT/MEMORY say nothing. */
+static const char *const keymiss_script[] = {
+    "SET a 1", "SADD s x", "ZADD z 1 m", "HSET h f v", "RPUSH l a", "PFADD hl a", "GET n", "EXISTS n a", "HGET n f",
+    "GET a", "LRANGE n 0 1", "TYPE n", "TTL n", "PTTL a", "MGET x y a", "STRLEN n", "GETRANGE n 0 1", "GETBIT n 1",
+    "BITCOUNT n", "BITPOS n 1", "LCS a n", "TOUCH n a", "OBJECT ENCODING n", "MEMORY USAGE n", "HGETALL n",
+    "HMGET n a", "HEXISTS n a", "HLEN n", "HKEYS n", "HRANDFIELD n", "HSCAN n 0", "HSTRLEN n f", "SMEMBERS n",
+    "SISMEMBER n a", "SMISMEMBER n a", "SCARD n", "SRANDMEMBER n", "SINTER s n", "SUNION n s", "SDIFF s n",
+    "SINTERCARD 2 s n", "SSCAN n 0", "LLEN n", "LINDEX n 0", "LPOS n a", "ZSCORE n a", "ZMSCORE n a", "ZCARD n",
+    "ZCOUNT n 0 1", "ZRANGE n 0 -1", "ZRANGEBYSCORE n 0 1", "ZRANK n a", "ZRANDMEMBER n", "ZSCAN n 0",
+    "ZUNION 2 z n", "ZINTER 2 n z", "ZDIFF 2 z n", "ZINTERCARD 2 z n", "ZLEXCOUNT n - +", "PFCOUNT n hl",
+    "BITFIELD_RO n GET u8 0", "EXPIRETIME n", "KEYS nomatch*", "SCAN 0 MATCH nomatch*", "DBSIZE", "SINTERSTORE d s n",
+    "SUNIONSTORE d n m", "SDIFFSTORE d s n", "ZUNIONSTORE d 2 z n", "ZINTERSTORE d 2 n z", "ZDIFFSTORE d 2 z n",
+    "ZRANGESTORE d n 0 1", "ZRANGESTORE d z 0 1", "BITOP OR d n a", "PFMERGE nd n hl", "COPY a nc", "COPY nope nc",
+    "RENAME a ra", "SMOVE s ns x", "LMOVE l nl2 LEFT LEFT", "GETDEL n", "GETEX n", "GETSET gs 1", "SET sg 1 GET",
+    "SET sg2 1 NX GET", "APPEND ap x", "INCR ic", "HSETNX hs a 1", "SPOP nsp", "LPOP nlp", "RPOPLPUSH nr x",
+    "ZADD nz XX 1 a", "PFADD npf", "SETBIT nsb 1 1", "BITFIELD nbf GET u8 0", "SETRANGE nsr 0 a",
+    "LINSERT nli BEFORE a b", "LREM nlr 1 a", "LTRIM nlt 0 1", "HDEL nhd a", "ZREM nzr a", "SREM nsr2 a",
+    "EXPIRE nex 10", "PERSIST npe", "ZPOPMIN nzp", "ZINCRBY nzi 1 a", "LSET nls 0 a", "BLPOP nbl 0.01",
+    "LMPOP 1 nlm LEFT", "ZMPOP 1 nzm MIN", "HINCRBY nhi a 1", "DEL nothing", "WATCH nothing", "UNWATCH",
+    "MULTI", "GET n", "EXEC", "FLUSHALL",
+};
+
+/* Runs a script on one server with a subscriber in resp and returns
  * everything the subscriber received up to the end marker (malloc'd); the
  * writer's replies are appended to *replies. */
-static char *notify_trace(int port, int resp, const char *classes, char **replies)
+static char *notify_trace(int port, int resp, const char *classes, const char *const *script, size_t nscript,
+                          char **replies)
 {
     int sub = h_connect(port), w = h_connect(port);
     char *a;
@@ -1005,8 +1030,8 @@ static char *notify_trace(int port, int resp, const char *classes, char **replie
     h_sends(sub, "SUBSCRIBE end-of-script\r\n");
     free(h_reply(sub));
     size_t rlen = *replies ? strlen(*replies) : 0;
-    for (size_t i = 0; i < sizeof notify_script / sizeof notify_script[0]; i++) {
-        h_sends(w, notify_script[i]);
+    for (size_t i = 0; i < nscript; i++) {
+        h_sends(w, script[i]);
         h_sends(w, "\r\n");
         a = h_reply(w);
         assert_non_null(a);
@@ -1043,12 +1068,17 @@ static char *notify_trace(int port, int resp, const char *classes, char **replie
 static void notify_compat(int tport, int rport)
 {
     /* every class with both channels; then only some, as caches use them */
-    static const char *const classes[] = {"KEA", "AKEn", "Egx", "Kgl", "E$"};
+    static const char *const classes[] = {"KEA", "AKEn", "Egx", "Kgl", "E$", "KEm", "Em"};
     for (int resp = 2; resp <= 3; resp++) {
         for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+            /* key misses have their own script */
+            int misses = strchr(classes[i], 'm') != NULL;
+            const char *const *script = misses ? keymiss_script : notify_script;
+            size_t n = misses ? sizeof keymiss_script / sizeof keymiss_script[0]
+                              : sizeof notify_script / sizeof notify_script[0];
             char *tr = NULL, *rr = NULL;
-            char *t = notify_trace(tport, resp, classes[i], &tr);
-            char *r = notify_trace(rport, resp, classes[i], &rr);
+            char *t = notify_trace(tport, resp, classes[i], script, n, &tr);
+            char *r = notify_trace(rport, resp, classes[i], script, n, &rr);
             if (strcmp(t, r) != 0) { /* where they part, with some context */
                 size_t at = 0;
                 while (t[at] && t[at] == r[at]) at++;

@@ -94,7 +94,7 @@ static void test_keyspace_hooks(void **state)
     heard h = {""};
     tc_keyspace ks;
     tc_ks_init(&ks, 1, 2);
-    ks.events = (tc_ks_events){&h, on_expired, on_added};
+    ks.events = (tc_ks_events){&h, on_expired, on_added, NULL};
     tc_ks_set(&ks, "a", 1, "1", 1, 0);
     tc_ks_set(&ks, "a", 1, "2", 1, 0);
     tc_ks_set(&ks, "b", 1, "1", 1, 100);
@@ -143,8 +143,14 @@ static void test_config_set(void **state)
     const char *r = fx_run(f, "config", "set", "notify-keyspace-events", "Ey", NULL);
     assert_non_null(strstr(r, "Invalid event class character"));
     assert_int_equal(f->srv.cfg.notify_classes, TC_NOTIFY_KEYEVENT | TC_NOTIFY_ZSET);
+    /* key misses are looked for only while class m is on */
+    assert_null(f->srv.ks.events.missed);
+    assert_string_equal(fx_run(f, "config", "set", "notify-keyspace-events", "Em", NULL), "+OK\r\n");
+    assert_non_null(f->srv.ks.events.missed);
     assert_string_equal(fx_run(f, "config", "set", "notify-keyspace-events", "", NULL), "+OK\r\n");
     assert_int_equal(f->srv.cfg.notify_classes, 0);
+    assert_null(f->srv.ks.events.missed);
+    assert_non_null(f->srv.ks.events.expired);
 }
 
 /* cluster.toml: the letters are checked and normalised at load. */
