@@ -357,13 +357,15 @@ static void delete_link(tc_keyspace *ks, tc_key **link)
 static void delete_expired(tc_keyspace *ks, tc_key **link)
 {
     tc_key *k = *link;
-    char small[128], *name = small;
     size_t klen = k->klen;
-    if (ks->events.expired && klen > sizeof small && !(name = malloc(klen))) name = NULL;
-    if (name && ks->events.expired) memcpy(name, k->data, klen);
+    char small[128], *name = NULL;
+    if (ks->events.expired) { /* out of memory for a long name: the event is lost, the key still goes */
+        name = klen <= sizeof small ? small : malloc(klen);
+        if (name) memcpy(name, k->data, klen);
+    }
     delete_link(ks, link);
     ks->expired_keys++;
-    if (name && ks->events.expired) ks->events.expired(ks->events.ud, name, klen);
+    if (name) ks->events.expired(ks->events.ud, name, klen);
     if (name != small) free(name);
 }
 
