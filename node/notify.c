@@ -79,8 +79,8 @@ void tc_notify_keyspace_event(tc_server *s, int type_class, const char *event, c
 {
     int classes = s->cfg.notify_classes;
     if (!(classes & type_class)) return; /* the setting off: this is all it costs */
-    /* Nobody listening on this node: skip building the channels. */
-    if (!s->clients) return;
+    /* Nobody subscribed on this node: skip building the channels. */
+    if (!s->pubsub_subscriptions) return;
     size_t elen = strlen(event);
     if (classes & TC_NOTIFY_KEYSPACE) publish(s, 1, db, key, klen, event, elen);
     if (classes & TC_NOTIFY_KEYEVENT) publish(s, 0, db, event, elen, key, klen);

@@ -205,6 +205,7 @@ typedef struct tc_server {
 
     tc_client *clients;           /* doubly-linked list of open connections */
     size_t nclients;
+    size_t pubsub_subscriptions;  /* channels and patterns of every client (pubsub.c): 0 = publishing reaches nobody */
     uint64_t next_client_id;
     tc_client *current;           /* the client whose command is running, if any */
     /* The command running and its now_ms (notify.c: is a lookup a read's

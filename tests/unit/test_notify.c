@@ -12,6 +12,7 @@
 
 #include "fixture.h"
 #include "notify.h"
+#include "pubsub.h"
 
 static void test_letters(void **state)
 {
@@ -153,6 +154,26 @@ static void test_config_set(void **state)
     assert_non_null(f->srv.ks.events.expired);
 }
 
+/* The node counts subscriptions, so an event with nobody subscribed costs
+ * no channel building and no walk over the clients. */
+static void test_subscription_count(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(f->srv.pubsub_subscriptions, 0);
+    fx_run(f, "subscribe", "a", "b", "a", NULL);
+    assert_int_equal(f->srv.pubsub_subscriptions, 2);
+    fx_run(f, "psubscribe", "__key*__:*", NULL);
+    assert_int_equal(f->srv.pubsub_subscriptions, 3);
+    fx_run(f, "unsubscribe", "a", "nope", NULL);
+    assert_int_equal(f->srv.pubsub_subscriptions, 2);
+    fx_run(f, "punsubscribe", NULL);
+    assert_int_equal(f->srv.pubsub_subscriptions, 1);
+    fx_run(f, "psubscribe", "x*", "y*", NULL);
+    assert_int_equal(f->srv.pubsub_subscriptions, 3);
+    tc_pubsub_unsubscribe_all(&f->client); /* a closing client */
+    assert_int_equal(f->srv.pubsub_subscriptions, 0);
+}
+
 /* cluster.toml: the letters are checked and normalised at load. */
 static void test_toml(void **state)
 {
@@ -181,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_channels),
         cmocka_unit_test(test_keyspace_hooks),
         cmocka_unit_test_setup_teardown(test_config_set, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_subscription_count, fx_setup, fx_teardown),
         cmocka_unit_test(test_toml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
