@@ -4,6 +4,7 @@
  * they describe cluster membership and are not runtime settings. */
 #include "config.h"
 
+#include "notify.h"
 #include "glob.h"
 #include "common.h"
 
@@ -47,6 +48,7 @@ typedef struct setting {
     string_rule_fn rule;      /* strings only: extra check, may be NULL */
     const char *const *words; /* enums only: NULL-terminated, index = stored value */
     int redis_seconds;  /* durations: CONFIG GET in whole seconds, as Redis's own setting */
+    int redis_row;      /* CONFIG GET/SET answer it through Redis's parameter of that name (config_redis.c) */
 } setting;
 
 static const char *cluster_name_rule(const char *s)
@@ -90,6 +92,11 @@ static const char *endpoint_rule(const char *s)
     if (!*s) return NULL;
     if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) return "must start with http:// or https://";
     return no_control_rule(s);
+}
+
+static const char *notify_rule(const char *s)
+{
+    return tc_notify_parse(s) < 0 ? "may only contain the letters K E g $ l s h z x e t m d n A" : NULL;
 }
 
 static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
@@ -178,6 +185,10 @@ static const setting SETTINGS[] = {
      .max = TC_CONFIG_MAX_STR - 1, .def = "", .mut = 1,
      .help = "AWS shared credentials file; empty = AWS_* variables, then ~/.aws/credentials",
      .form = "empty or a file path", .rule = no_control_rule},
+    {.name = "notify_keyspace_events", .type = T_STRING, FIELD(notify_keyspace_events), .min = 0,
+     .max = sizeof(((tc_config *)0)->notify_keyspace_events) - 1, .def = "", .redis_row = 1,
+     .help = "keyspace notifications every node publishes to its own subscribers, as Redis's letters (e.g. \"Ex\"); empty = none",
+     .form = "empty, or Redis's notify-keyspace-events letters such as \"KEA\" or \"Ex\"", .rule = notify_rule},
 };
 
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
@@ -887,6 +898,9 @@ static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_l
             return fail(x, e->line, hint, "unknown table '%s'", shown(e->key, buf, sizeof buf));
         return fail(x, e->line, hint, "unknown setting '%s'", shown(e->key, buf, sizeof buf));
     }
+    /* letters as CONFIG GET answers them, and the classes the node reads */
+    c->notify_classes = tc_notify_parse(c->notify_keyspace_events);
+    tc_notify_render(c->notify_classes, c->notify_keyspace_events);
     if (c->at_rest_encryption && !c->keys_dir[0])
         return fail(x, last_line, "create a key with: tricachectl keys generate --dir /etc/tricache/keys, copy it to every node, and set keys_dir",
                     "at_rest_encryption = true needs keys_dir (the folder with the cluster's key files)");
@@ -985,6 +999,7 @@ int tc_config_get(const tc_config *c, const char *pattern, tc_config_emit_fn emi
     int count = 0;
     if (!pattern) return 0;
     for (size_t i = 0; i < NSETTINGS; i++) {
+        if (SETTINGS[i].redis_row) continue;
         dashed(SETTINGS[i].name, name, sizeof name);
         if (!tc_glob_match(pattern, strlen(pattern), name, strlen(name), 1)) continue;
         render(c, &SETTINGS[i], val, sizeof val);
@@ -998,6 +1013,7 @@ int tc_config_get(const tc_config *c, const char *pattern, tc_config_emit_fn emi
 static const setting *find_config_name(const char *name)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
+        if (SETTINGS[i].redis_row) continue;
         const char *a = SETTINGS[i].name, *b = name;
         while (*a && *b && (*a == (*b == '-' ? '_' : lower(*b)))) a++, b++;
         if (!*a && !*b) return &SETTINGS[i];

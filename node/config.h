@@ -77,6 +77,12 @@ typedef struct tc_config {
     int at_rest_encryption;            /* encrypt Raft log payloads and snapshots, default false */
     char keys_dir[TC_CONFIG_MAX_STR];  /* key files (key-<id>.tckey); "" = none */
     tc_backup_settings backup;         /* the [backup] table */
+    /* Keyspace notifications (node/notify.h): Redis's letters, as CONFIG GET
+     * answers them ("" = off), and the classes they stand for, which the
+     * node reads on every change. Set by cluster.toml and by CONFIG SET
+     * notify-keyspace-events (config_redis.c), always together. */
+    char notify_keyspace_events[16];
+    int notify_classes;
     tc_node_conf nodes[TC_CONFIG_MAX_NODES];
     size_t nnodes;                     /* >= 1 */
 } tc_config;

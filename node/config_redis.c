@@ -20,6 +20,7 @@
 
 #include "glob.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 
 /* ---------- the table ---------- */
@@ -190,7 +191,7 @@ static const rparam PARAMS[] = {
     INT("min-replicas-to-write", 0, IMAX, "0", NO_EFFECT, .alias = "min-slaves-to-write",
         .note = "a write is acknowledged once a majority of the Raft group has it"),
     BOOL("no-appendfsync-on-rewrite", "no", NO_EFFECT),
-    SPEC("notify-keyspace-events", SP_NOTIFY, "", LATER, .note = "keyspace notifications"),
+    SPEC("notify-keyspace-events", SP_NOTIFY, "", HONOURED, .note = "keyspace notifications (notify.h); cluster.toml's notify_keyspace_events sets it at start"),
     ENUM("oom-score-adj", "no yes relative:yes absolute", "no", NO_EFFECT),
     SPEC("oom-score-adj-values", SP_OOM_VALUES, "0 200 800", NO_EFFECT),
     STR("pidfile", "", NO_EFFECT, .flags = IMMUTABLE),
@@ -650,43 +651,32 @@ static int latency_pct_set(const tc_server *s, tc_config *next, const char *stor
 
 static const special SP_LATENCY_PCT = {latency_pct_set, get_stored};
 
-/* notify-keyspace-events: classes of events as letters. "A" stands for
- * g$lshzxetd; the answer lists them in Redis's order (and, as Redis, drops
- * 'n' next to 'A'). */
-static const char NOTIFY_LETTERS[] = "g$lshzxetdn"; /* in the order CONFIG GET lists them */
-enum { NOTIFY_ALL = (1 << 10) - 1, NOTIFY_K = 1 << 11, NOTIFY_E = 1 << 12, NOTIFY_M = 1 << 13 };
-
+/* notify-keyspace-events: classes of events as letters (notify.c parses
+ * and renders them as Redis does). The node's settings hold them, so this
+ * is the one place a live change goes through (and cluster.toml's
+ * notify_keyspace_events sets the same fields at start). */
 static int notify_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,
                       size_t outlen, char *why, size_t whylen)
 {
-    (void)s, (void)next, (void)stored;
-    int flags = 0;
-    for (const char *p = value; *p; p++) {
-        const char *at = strchr(NOTIFY_LETTERS, *p);
-        if (*p == 'A') flags |= NOTIFY_ALL;
-        else if (*p == 'K') flags |= NOTIFY_K;
-        else if (*p == 'E') flags |= NOTIFY_E;
-        else if (*p == 'm') flags |= NOTIFY_M;
-        else if (at) flags |= 1 << (at - NOTIFY_LETTERS);
-        else {
-            snprintf(why, whylen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
-            return -1;
-        }
+    (void)s, (void)stored;
+    int classes = tc_notify_parse(value);
+    if (classes < 0) {
+        snprintf(why, whylen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        return -1;
     }
-    size_t o = 0;
-    if ((flags & NOTIFY_ALL) == NOTIFY_ALL) out[o++] = 'A';
-    else
-        for (int i = 0; NOTIFY_LETTERS[i]; i++)
-            if (flags & (1 << i)) out[o++] = NOTIFY_LETTERS[i];
-    if (flags & NOTIFY_K) out[o++] = 'K';
-    if (flags & NOTIFY_E) out[o++] = 'E';
-    if (flags & NOTIFY_M) out[o++] = 'm';
-    out[o] = '\0';
-    (void)outlen; /* at most 15 letters */
+    next->notify_classes = classes;
+    tc_notify_render(classes, next->notify_keyspace_events);
+    snprintf(out, outlen, "%s", next->notify_keyspace_events);
     return 0;
 }
 
-static const special SP_NOTIFY = {notify_set, get_stored};
+static void notify_get(const tc_server *s, const tc_config *cfg, const char *stored, char *out, size_t outlen)
+{
+    (void)s, (void)stored;
+    snprintf(out, outlen, "%s", cfg->notify_keyspace_events);
+}
+
+static const special SP_NOTIFY = {notify_set, notify_get};
 
 /* shutdown-on-sigint, shutdown-on-sigterm: default, or flags among save,
  * nosave, now, force. */
@@ -1198,6 +1188,7 @@ int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *er
     }
     s->cfg = *next;
     tc_log_set_level(s->cfg.log_level);
+    tc_notify_attach(s); /* notify-keyspace-events may have turned key misses on or off */
     rc = 0;
 
 done:

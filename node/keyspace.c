@@ -223,6 +223,7 @@ void tc_ks_flush(tc_keyspace *ks)
     ks->expired_keys = old.expired_keys;
     ks->hits = old.hits;
     ks->misses = old.misses;
+    ks->events = old.events;
 }
 
 size_t tc_ks_size(const tc_keyspace *ks) { return ks->used[0] + ks->used[1]; }
@@ -351,20 +352,41 @@ static void delete_link(tc_keyspace *ks, tc_key **link)
     maybe_resize(ks);
 }
 
-tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
+/* Deletes a key whose deadline passed, counts it and tells the owner (its
+ * name is copied first: the key's memory goes with it). */
+static void delete_expired(tc_keyspace *ks, tc_key **link)
+{
+    tc_key *k = *link;
+    size_t klen = k->klen;
+    char small[128], *name = NULL;
+    if (ks->events.expired) { /* out of memory for a long name: the event is lost, the key still goes */
+        name = klen <= sizeof small ? small : malloc(klen);
+        if (name) memcpy(name, k->data, klen);
+    }
+    delete_link(ks, link);
+    ks->expired_keys++;
+    if (name) ks->events.expired(ks->events.ud, name, klen);
+    if (name != small) free(name);
+}
+
+static tc_key *lookup(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
 {
     if (tc_ks_size(ks) == 0) return NULL;
     tc_ks_rehash_step(ks, 1);
     tc_key **link = find_link(ks, key, klen, hash_key(ks, key, klen));
     if (!link) return NULL;
     if (expired(*link, now_ms)) {
-        if (ks->lazy_delete) {
-            delete_link(ks, link);
-            ks->expired_keys++;
-        }
+        if (ks->lazy_delete) delete_expired(ks, link);
         return NULL;
     }
     return *link;
+}
+
+tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
+{
+    tc_key *k = lookup(ks, key, klen, now_ms);
+    if (!k && ks->events.missed) ks->events.missed(ks->events.ud, key, klen);
+    return k;
 }
 
 tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
@@ -412,6 +434,7 @@ static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
         k->next = old->next;
         *link = k;
         if (old->expire_at) volatile_remove(ks, old);
+        if (ks->events.added) ks->events.added(ks->events.ud, k->data, k->klen, old);
         free_key(old);
         return k;
     }
@@ -421,6 +444,7 @@ static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
     k->next = ks->table[t][b];
     ks->table[t][b] = k;
     ks->used[t]++;
+    if (ks->events.added) ks->events.added(ks->events.ud, k->data, k->klen, NULL);
     return k;
 }
 
@@ -512,8 +536,7 @@ int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64
     if (tc_ks_size(ks) == 0) return 0;
     tc_key **link = find_link(ks, key, klen, hash_key(ks, key, klen));
     if (!link || !expired(*link, now_ms)) return 0;
-    delete_link(ks, link);
-    ks->expired_keys++;
+    delete_expired(ks, link);
     return 1;
 }
 
@@ -538,10 +561,7 @@ tc_key *tc_ks_random(tc_keyspace *ks, int64_t now_ms)
         size_t pick = rng_next(ks) % len;
         while (pick--) k = k->next;
         if (!expired(k, now_ms)) return k;
-        if (ks->lazy_delete) {
-            tc_ks_delete(ks, k->data, k->klen);
-            ks->expired_keys++;
-        }
+        if (ks->lazy_delete) delete_expired(ks, find_link(ks, k->data, k->klen, hash_key(ks, k->data, k->klen)));
     }
     return NULL;
 }
@@ -602,8 +622,7 @@ size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work)
         for (size_t i = 0; i < sample && ks->nvolatile > 0; i++) {
             tc_key *k = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
             if (k->expire_at <= now_ms) {
-                tc_ks_delete(ks, k->data, k->klen);
-                ks->expired_keys++;
+                delete_expired(ks, find_link(ks, k->data, k->klen, hash_key(ks, k->data, k->klen)));
                 found++;
             }
         }

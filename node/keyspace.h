@@ -73,6 +73,24 @@ static inline void *tc_key_value_ptr(const tc_key *k)
     return p;
 }
 
+/* What a keyspace tells its owner (keyspace notifications, node/notify.h).
+ * expired: a key it deleted because its deadline passed (lazily on access,
+ * by active expiry, or by the replicated sweep's tc_ks_delete_if_expired),
+ * called after the key is gone. added: a key it is about to hold under
+ * key, replacing `replaced` (NULL if there was none; it may be an expired
+ * key a replica kept hidden), called once the new key is in place. Both
+ * NULL (the default): nothing is told. A keyspace made by tc_ks_init_like
+ * (restore staging, image load) starts without them, so loading is silent;
+ * the code that swaps it in copies them over. */
+typedef struct tc_ks_events {
+    void *ud;
+    void (*expired)(void *ud, const char *key, size_t klen);
+    void (*added)(void *ud, const char *key, size_t klen, const tc_key *replaced);
+    /* A lookup (tc_ks_find, tc_ks_peek) found no live key; NULL unless the
+     * owner wants to know (key-miss events are on). */
+    void (*missed)(void *ud, const char *key, size_t klen);
+} tc_ks_events;
+
 typedef struct tc_keyspace {
     tc_key **table[2];
     size_t size[2];          /* bucket counts, powers of two (0 = absent) */
@@ -95,6 +113,8 @@ typedef struct tc_keyspace {
      * under the other setting read as if very old, or rarely used, until
      * their next access (as in Redis after a policy change). */
     int lfu;
+
+    tc_ks_events events;     /* see tc_ks_events; zero: none */
 
     uint64_t expired_keys;   /* deleted because their deadline passed */
     uint64_t hits, misses;   /* lookups for reading */

@@ -32,7 +32,7 @@ static int find(char **v, size_t n, const char *p, size_t len)
     return -1;
 }
 
-static int add(char ***v, size_t *n, const tc_slice *name)
+static int add(tc_server *s, char ***v, size_t *n, const tc_slice *name)
 {
     if (find(*v, *n, name->p, name->len) >= 0) return 0;
     char **nv = realloc(*v, (*n + 1) * sizeof *nv);
@@ -40,20 +40,22 @@ static int add(char ***v, size_t *n, const tc_slice *name)
     *v = nv;
     if (!(nv[*n] = strndup(name->p, name->len))) return -1;
     (*n)++;
+    s->pubsub_subscriptions++;
     return 0;
 }
 
-static void drop(char **v, size_t *n, size_t i)
+static void drop(tc_server *s, char **v, size_t *n, size_t i)
 {
     free(v[i]);
     v[i] = v[--*n];
+    s->pubsub_subscriptions--;
 }
 
 static void subscribe_generic(tc_ctx *c, int patterns)
 {
     tc_client *cl = c->client;
     for (size_t i = 1; i < c->argc; i++) {
-        if (cl && add(patterns ? &cl->patterns : &cl->channels, patterns ? &cl->npatterns : &cl->nchannels,
+        if (cl && add(cl->srv, patterns ? &cl->patterns : &cl->channels, patterns ? &cl->npatterns : &cl->nchannels,
                       &c->argv[i]) != 0) {
             tc_reply_error(c->r, "ERR out of memory");
             return;
@@ -77,6 +79,7 @@ static void unsubscribe_generic(tc_ctx *c, int patterns)
             char *name = (*v)[*n - 1];
             (*v)[*n - 1] = NULL;
             (*n)--;
+            cl->srv->pubsub_subscriptions--;
             reply_event(c, kind, name, strlen(name));
             free(name);
         }
@@ -84,7 +87,7 @@ static void unsubscribe_generic(tc_ctx *c, int patterns)
     }
     for (size_t i = 1; i < c->argc; i++) {
         int at = v ? find(*v, *n, c->argv[i].p, c->argv[i].len) : -1;
-        if (at >= 0) drop(*v, n, (size_t)at);
+        if (at >= 0) drop(cl->srv, *v, n, (size_t)at);
         reply_event(c, kind, c->argv[i].p, c->argv[i].len);
     }
 }
@@ -98,6 +101,7 @@ void tc_pubsub_unsubscribe_all(tc_client *c)
 {
     for (size_t i = 0; i < c->nchannels; i++) free(c->channels[i]);
     for (size_t i = 0; i < c->npatterns; i++) free(c->patterns[i]);
+    if (c->nchannels + c->npatterns) c->srv->pubsub_subscriptions -= c->nchannels + c->npatterns;
     free(c->channels);
     free(c->patterns);
     c->channels = c->patterns = NULL;
@@ -107,6 +111,7 @@ void tc_pubsub_unsubscribe_all(tc_client *c)
 size_t tc_pubsub_publish(tc_server *s, const char *ch, size_t clen, const char *msg, size_t mlen)
 {
     size_t receivers = 0;
+    if (!s->pubsub_subscriptions) return 0; /* nobody subscribed to anything on this node */
     for (tc_client *cl = s->clients; cl; cl = cl->next) {
         if (!subscriptions(cl)) continue;
         tc_buf b = {0};

@@ -16,6 +16,7 @@
 #include "config_redis.h"
 #include "log.h"
 #include "multi.h"
+#include "notify.h"
 #include "pubsub.h"
 
 /* Read in chunks of at least this size. */
@@ -63,6 +64,7 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
         return -1;
     }
     tc_ks_init(&s->ks, seed[0], seed[1]);
+    tc_notify_attach(s); /* keys expiring or appearing are notified (notify.h) */
     tc_rng_seed(&s->rng, seed[2]);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
     s->start_ms = tc_now_ms();
@@ -204,10 +206,17 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
                   .rng = &s->rng};
     size_t mark = r->out ? r->out->len : 0;
     uint64_t start = now_us();
+    /* saved and put back: EXEC and TCEXEC run commands inside a command */
+    const tc_cmd *outer = s->cmd_running;
+    int64_t outer_now = s->cmd_now_ms;
+    s->cmd_running = cmd;
+    s->cmd_now_ms = now_ms;
     /* WATCHed keys this write names (before it runs: FLUSHALL looks at
      * which watched keys exist) */
     if (s->watchers) tc_multi_touch_cmd(s, cmd, argc, argv, now_ms, 0);
     cmd->fn(&ctx);
+    s->cmd_running = outer;
+    s->cmd_now_ms = outer_now;
     tc_cmdstat *st = cmdstat(s, cmd);
     st->calls++;
     st->usec += now_us() - start;

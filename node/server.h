@@ -205,8 +205,14 @@ typedef struct tc_server {
 
     tc_client *clients;           /* doubly-linked list of open connections */
     size_t nclients;
+    size_t pubsub_subscriptions;  /* channels and patterns of every client (pubsub.c): 0 = publishing reaches nobody */
     uint64_t next_client_id;
     tc_client *current;           /* the client whose command is running, if any */
+    /* The command running and its now_ms (notify.c: is a lookup a read's
+     * key miss? was a replaced key live?); cmd_running is NULL between
+     * commands. */
+    const tc_cmd *cmd_running;
+    int64_t cmd_now_ms;
     /* The randomness commands see (tc_ctx.rng; the rule is in commands.h):
      * applying a log entry reseeds it before each command; seeded at random
      * by tc_server_init. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "notify.h"
 #include "server.h"
 
 #define ERR_BIT_OFFSET "ERR bit offset is not an integer or out of range"
@@ -104,6 +105,7 @@ void tc_cmd_setbit(tc_ctx *c)
     int shift = 7 - (int)(off & 7);
     int old = (*p >> shift) & 1;
     *p = (unsigned char)((*p & ~(1u << shift)) | ((unsigned)on << shift));
+    tc_notify(c, TC_NOTIFY_STRING, "setbit", &c->argv[1]);
     tc_reply_int(c->r, old);
 }
 
@@ -285,7 +287,10 @@ void tc_cmd_bitop(tc_ctx *c)
         int wrong;
         tc_key *e = find_string(c, &c->argv[3 + j], &wrong);
         if (wrong) goto out;
-        if (!e) continue; /* an empty string */
+        if (!e) { /* an empty string */
+            tc_notify_source_miss(c, &c->argv[3 + j]);
+            continue;
+        }
         src[j] = (const unsigned char *)tc_key_str(e);
         len[j] = e->vlen;
         if (len[j] > maxlen) maxlen = len[j];
@@ -309,8 +314,9 @@ void tc_cmd_bitop(tc_ctx *c)
         tc_key *d = tc_ks_set(c->ks, c->argv[2].p, c->argv[2].len, (const char *)res, maxlen, 0);
         if (!d) goto oom;
         d->encoding = TC_ENC_INLINE_RAW;
-    } else {
-        tc_ks_delete(c->ks, c->argv[2].p, c->argv[2].len);
+        tc_notify(c, TC_NOTIFY_STRING, "set", &c->argv[2]);
+    } else if (tc_ks_delete(c->ks, c->argv[2].p, c->argv[2].len)) {
+        tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[2]);
     }
     tc_reply_int(c->r, (long long)maxlen);
     goto out;
@@ -465,6 +471,7 @@ static void bitfield_generic(tc_ctx *c, int ro)
         int wrong;
         e = find_string(c, &c->argv[1], &wrong);
         if (wrong) goto out;
+        if (!e) tc_notify_source_miss(c, &c->argv[1]); /* BITFIELD with only GETs reads, as Redis */
     } else {
         if (ro) {
             tc_reply_error(c->r, "ERR BITFIELD_RO only supports the GET subcommand");
@@ -476,6 +483,7 @@ static void bitfield_generic(tc_ctx *c, int ro)
     }
 
     tc_reply_array(c->r, nops);
+    size_t changes = 0;
     for (size_t j = 0; j < nops; j++) {
         bf_op *op = &ops[j];
         if (op->opcode == BF_GET) {
@@ -509,6 +517,7 @@ static void bitfield_generic(tc_ctx *c, int ro)
             }
             tc_reply_int(c->r, ret);
             set_bits(p, op->offset, op->bits, (uint64_t)newval);
+            changes++;
         } else {
             uint64_t oldval = get_unsigned(p, op->offset, op->bits), newval, wrapped = 0, ret;
             if (op->opcode == BF_INCRBY) {
@@ -528,8 +537,10 @@ static void bitfield_generic(tc_ctx *c, int ro)
             }
             tc_reply_int(c->r, (long long)ret);
             set_bits(p, op->offset, op->bits, newval);
+            changes++;
         }
     }
+    if (changes) tc_notify(c, TC_NOTIFY_STRING, "setbit", &c->argv[1]);
 out:
     free(ops);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "notify.h"
 
 void tc_cmd_copy(tc_ctx *c)
 {
@@ -36,10 +37,12 @@ void tc_cmd_copy(tc_ctx *c)
     }
     tc_key *e = tc_ks_find(c->ks, src->p, src->len, c->now_ms);
     if (!e) {
+        tc_notify_source_miss(c, src);
         tc_reply_int(c->r, 0);
         return;
     }
-    if (tc_ks_find(c->ks, dst->p, dst->len, c->now_ms) && !replace) {
+    int replaces = tc_ks_find(c->ks, dst->p, dst->len, c->now_ms) != NULL;
+    if (replaces && !replace) {
         tc_reply_int(c->r, 0);
         return;
     }
@@ -49,5 +52,8 @@ void tc_cmd_copy(tc_ctx *c)
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
+    /* Redis deletes what REPLACE replaces and adds the copy anew */
+    if (replaces) tc_notify(c, TC_NOTIFY_NEW, "new", dst);
+    tc_notify(c, TC_NOTIFY_GENERIC, "copy_to", dst);
     tc_reply_int(c->r, 1);
 }

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "coll_cmd.h"
+#include "notify.h"
 #include "types/hash.h"
 
 /* The live hash at key, NULL if absent; WRONGTYPE replied (and *wrong
@@ -61,6 +62,7 @@ static void hset_generic(tc_ctx *c, int hmset)
         }
         added += rc;
     }
+    tc_notify(c, TC_NOTIFY_HASH, "hset", &c->argv[1]);
     if (hmset) tc_reply_ok(c->r);
     else tc_reply_int(c->r, added);
 }
@@ -83,6 +85,7 @@ void tc_cmd_hsetnx(tc_ctx *c)
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
     }
+    tc_notify(c, TC_NOTIFY_HASH, "hset", &c->argv[1]);
     tc_reply_int(c->r, 1);
 }
 
@@ -117,13 +120,17 @@ void tc_cmd_hdel(tc_ctx *c)
     tc_key *k = find_hash(c, &c->argv[1], &wrong);
     if (wrong) return;
     long long deleted = 0;
+    int emptied = 0;
     for (size_t i = 2; k && i < c->argc; i++) {
         deleted += tc_hash_del(k, c->argv[i].p, c->argv[i].len);
         if (tc_hash_len(k) == 0) {
             tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
+            emptied = 1;
             break;
         }
     }
+    if (deleted) tc_notify(c, TC_NOTIFY_HASH, "hdel", &c->argv[1]);
+    if (emptied) tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[1]);
     tc_reply_int(c->r, deleted);
 }
 
@@ -210,6 +217,7 @@ void tc_cmd_hincrby(tc_ctx *c)
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
     }
+    tc_notify(c, TC_NOTIFY_HASH, "hincrby", &c->argv[1]);
     tc_reply_int(c->r, cur);
 }
 
@@ -245,6 +253,7 @@ void tc_cmd_hincrbyfloat(tc_ctx *c)
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
     }
+    tc_notify(c, TC_NOTIFY_HASH, "hincrbyfloat", &c->argv[1]);
     tc_reply_bulk(c->r, buf, (size_t)n);
 }
 

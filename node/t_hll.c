@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "notify.h"
 #include "hll.h"
 
 #define HLL_P 14
@@ -242,7 +243,10 @@ void tc_cmd_pfadd(tc_ctx *c)
             }
         }
         if (!updated) tc_reply_int(c->r, 0);
-        else if (save(c, &c->argv[1], e, regs) == 0) tc_reply_int(c->r, 1);
+        else if (save(c, &c->argv[1], e, regs) == 0) {
+            tc_notify(c, TC_NOTIFY_STRING, "pfadd", &c->argv[1]);
+            tc_reply_int(c->r, 1);
+        }
     }
     free(regs);
 }
@@ -281,7 +285,10 @@ void tc_cmd_pfmerge(tc_ctx *c)
         tc_key *e;
         int found = load(c, &c->argv[i], regs, &e);
         if (found < 0) goto out;
-        if (!found) continue;
+        if (!found) {
+            tc_notify_source_miss(c, &c->argv[i]); /* Redis reads them all, the destination included */
+            continue;
+        }
         if (tc_key_cstr(e)[4] == 'D') any_dense = 1;
         for (size_t j = 0; j < HLL_REGISTERS; j++)
             if (regs[j] > max[j]) max[j] = regs[j];
@@ -300,6 +307,8 @@ void tc_cmd_pfmerge(tc_ctx *c)
     } else if (save(c, &c->argv[1], d, max) != 0) {
         goto out;
     }
+    /* Redis names PFMERGE's change of the destination "pfadd" */
+    tc_notify(c, TC_NOTIFY_STRING, "pfadd", &c->argv[1]);
     tc_reply_ok(c->r);
 out:
     free(max);

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "glob.h"
+#include "notify.h"
 #include "server.h"
 
 /* find stamps the access (keyspace.h); peek does not, for the commands
@@ -18,8 +19,11 @@ static tc_key *peek(tc_ctx *c, const tc_slice *key) { return tc_ks_peek(c->ks, k
 void tc_cmd_del(tc_ctx *c)
 {
     long long n = 0;
-    for (size_t i = 1; i < c->argc; i++)
-        if (peek(c, &c->argv[i])) n += tc_ks_delete(c->ks, c->argv[i].p, c->argv[i].len);
+    for (size_t i = 1; i < c->argc; i++) {
+        if (!peek(c, &c->argv[i]) || !tc_ks_delete(c->ks, c->argv[i].p, c->argv[i].len)) continue;
+        n++;
+        tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[i]);
+    }
     tc_reply_int(c->r, n);
 }
 
@@ -55,7 +59,8 @@ static void rename_generic(tc_ctx *c, int nx)
         else tc_reply_ok(c->r);
         return;
     }
-    if (nx && find(c, dst)) {
+    int replaces = find(c, dst) != NULL;
+    if (nx && replaces) {
         tc_reply_int(c->r, 0);
         return;
     }
@@ -64,6 +69,12 @@ static void rename_generic(tc_ctx *c, int nx)
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
+    /* Redis deletes a destination that exists and adds the key anew, so
+     * the destination is always "new" (the keyspace said so already when
+     * nothing was there). */
+    if (replaces) tc_notify(c, TC_NOTIFY_NEW, "new", dst);
+    tc_notify(c, TC_NOTIFY_GENERIC, "rename_from", src);
+    tc_notify(c, TC_NOTIFY_GENERIC, "rename_to", dst);
     if (nx) tc_reply_int(c->r, 1);
     else tc_reply_ok(c->r);
 }
@@ -119,8 +130,10 @@ static void expire_generic(tc_ctx *c, int64_t base_ms, int unit_seconds, const c
     if (when <= c->now_ms) {
         /* Already past: the key goes now rather than at the next access. */
         tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
+        tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[1]);
     } else {
         tc_ks_set_expire(c->ks, e, when);
+        tc_notify(c, TC_NOTIFY_GENERIC, "expire", &c->argv[1]);
     }
     tc_reply_int(c->r, 1);
     return;
@@ -162,6 +175,7 @@ void tc_cmd_persist(tc_ctx *c)
         return;
     }
     tc_ks_set_expire(c->ks, e, 0);
+    tc_notify(c, TC_NOTIFY_GENERIC, "persist", &c->argv[1]);
     tc_reply_int(c->r, 1);
 }
 

@@ -7,6 +7,7 @@
 
 #include "blocking.h"
 #include "commands.h"
+#include "notify.h"
 #include "server.h"
 #include "types/list.h"
 
@@ -38,10 +39,20 @@ static tc_key *create_list(tc_ctx *c, const tc_slice *key)
     return k;
 }
 
-/* Redis deletes a list when its last element goes. */
+/* Redis deletes a list when its last element goes (and says "del" after
+ * the command's own event). */
 static void delete_if_empty(tc_ctx *c, const tc_slice *key, tc_key *k)
 {
-    if (tc_key_list(k)->count == 0) tc_ks_delete(c->ks, key->p, key->len);
+    if (tc_key_list(k)->count != 0) return;
+    tc_ks_delete(c->ks, key->p, key->len);
+    tc_notify(c, TC_NOTIFY_GENERIC, "del", key);
+}
+
+/* The event of a push or a pop at an end. */
+static void notify_end(tc_ctx *c, const tc_slice *key, int where, int push)
+{
+    const char *ev = push ? (where == TC_LIST_HEAD ? "lpush" : "rpush") : (where == TC_LIST_HEAD ? "lpop" : "rpop");
+    tc_notify(c, TC_NOTIFY_LIST, ev, key);
 }
 
 static void reply_lval(tc_ctx *c, const tc_lval *v) { tc_reply_bulk(c->r, v->p, v->len); }
@@ -104,6 +115,7 @@ static void push_generic(tc_ctx *c, int where, int only_existing)
         }
     }
     tc_block_signal(c->srv, key->p, key->len);
+    notify_end(c, key, where, 1);
     tc_reply_int(c->r, (long long)l->count);
 }
 
@@ -137,6 +149,7 @@ void tc_cmd_linsert(tc_ctx *c)
             return;
         }
         tc_block_signal(c->srv, c->argv[1].p, c->argv[1].len);
+        tc_notify(c, TC_NOTIFY_LIST, "linsert", &c->argv[1]);
         tc_reply_int(c->r, (long long)l->count);
         return;
     }
@@ -315,8 +328,12 @@ void tc_cmd_lset(tc_ctx *c)
     }
     tc_liter it;
     tc_list_seek(tc_key_list(k), (size_t)pos, &it);
-    if (tc_liter_replace(&it, c->argv[3].p, c->argv[3].len) != 0) tc_reply_error(c->r, "ERR out of memory");
-    else tc_reply_ok(c->r);
+    if (tc_liter_replace(&it, c->argv[3].p, c->argv[3].len) != 0) {
+        tc_reply_error(c->r, "ERR out of memory");
+        return;
+    }
+    tc_notify(c, TC_NOTIFY_LIST, "lset", &c->argv[1]);
+    tc_reply_ok(c->r);
 }
 
 void tc_cmd_lrem(tc_ctx *c)
@@ -346,6 +363,7 @@ void tc_cmd_lrem(tc_ctx *c)
             ok = tc_liter_step(&it, dir) == 0;
         }
     }
+    if (removed) tc_notify(c, TC_NOTIFY_LIST, "lrem", &c->argv[1]);
     delete_if_empty(c, &c->argv[1], k);
     tc_reply_int(c->r, removed);
 }
@@ -366,6 +384,7 @@ void tc_cmd_ltrim(tc_ctx *c)
         }
         tc_list_drop(l, TC_LIST_TAIL, (size_t)(len - 1 - to));
         tc_list_drop(l, TC_LIST_HEAD, (size_t)from);
+        tc_notify(c, TC_NOTIFY_LIST, "ltrim", &c->argv[1]);
         delete_if_empty(c, &c->argv[1], k);
     }
     tc_reply_ok(c->r);
@@ -381,6 +400,7 @@ static void pop_range_reply(tc_ctx *c, const tc_slice *key, tc_key *k, int where
     size_t n = (unsigned long long)count > l->count ? l->count : (size_t)count;
     reply_range(c, l, where == TC_LIST_HEAD ? 0 : l->count - 1, n, where == TC_LIST_HEAD ? TC_LIST_TAIL : TC_LIST_HEAD);
     tc_list_drop(l, where, n);
+    notify_end(c, key, where, 0);
     delete_if_empty(c, key, k);
 }
 
@@ -391,6 +411,7 @@ static void pop_one_reply(tc_ctx *c, const tc_slice *key, tc_key *k, int where)
     tc_list_peek(l, where, &v);
     reply_lval(c, &v);
     tc_list_drop(l, where, 1);
+    notify_end(c, key, where, 0);
     delete_if_empty(c, key, k);
 }
 
@@ -455,6 +476,9 @@ static void lmove_generic(tc_ctx *c, const tc_slice *src, const tc_slice *dst, i
     } else {
         tc_block_signal(c->srv, dst->p, dst->len);
         tc_reply_bulk(c->r, copy, len);
+        /* as Redis: the push's event, then the pop's */
+        notify_end(c, dst, to, 1);
+        notify_end(c, src, from, 0);
         if (s != d) delete_if_empty(c, src, s);
     }
     if (copy != small) free(copy);

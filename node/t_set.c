@@ -11,6 +11,7 @@
 
 #include "coll_cmd.h"
 #include "commands.h"
+#include "notify.h"
 #include "types/set.h"
 
 static tc_key *find_set(tc_ctx *c, const tc_slice *key, int *wrong)
@@ -65,15 +66,18 @@ void tc_cmd_sadd(tc_ctx *c)
         k = nk;
         n += added;
     }
+    if (n) tc_notify(c, TC_NOTIFY_SET, "sadd", &c->argv[1]);
     tc_reply_int(c->r, n);
 }
 
-/* Removes key when its set became empty; 1 if it did. */
+/* Removes key when its set became empty (and says "del", after the
+ * command's own event); 1 if it did. */
 static int drop_if_empty(tc_ctx *c, tc_key *k, const tc_slice *key)
 {
     tc_set s = tc_set_of(k);
     if (tc_set_size(&s) > 0) return 0;
     tc_ks_delete(c->ks, key->p, key->len);
+    tc_notify(c, TC_NOTIFY_GENERIC, "del", key);
     return 1;
 }
 
@@ -87,7 +91,11 @@ void tc_cmd_srem(tc_ctx *c)
         tc_set s = tc_set_of(k);
         n += tc_set_remove(&s, c->argv[i].p, c->argv[i].len);
         tc_set_store(k, &s);
-        if (drop_if_empty(c, k, &c->argv[1])) break;
+        if (tc_set_size(&s) == 0) break;
+    }
+    if (n) {
+        tc_notify(c, TC_NOTIFY_SET, "srem", &c->argv[1]);
+        drop_if_empty(c, k, &c->argv[1]);
     }
     tc_reply_int(c->r, n);
 }
@@ -179,6 +187,7 @@ void tc_cmd_spop(tc_ctx *c)
             return;
         }
         pop_one(c, &g, k);
+        tc_notify(c, TC_NOTIFY_SET, "spop", &c->argv[1]);
         drop_if_empty(c, k, &c->argv[1]);
         return;
     }
@@ -191,10 +200,13 @@ void tc_cmd_spop(tc_ctx *c)
     if ((unsigned long long)count >= size) {
         reply_members(c, &s, 1);
         tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
+        tc_notify(c, TC_NOTIFY_SET, "spop", &c->argv[1]);
+        tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[1]);
         return;
     }
     tc_reply_set(c->r, (size_t)count);
     while (count-- > 0) pop_one(c, &g, k);
+    tc_notify(c, TC_NOTIFY_SET, "spop", &c->argv[1]);
 }
 
 /* SRANDMEMBER key count, distinct members (count < size): Knuth's selection
@@ -294,6 +306,7 @@ void tc_cmd_smove(tc_ctx *c)
         return;
     }
     tc_set_store(sk, &s);
+    tc_notify(c, TC_NOTIFY_SET, "srem", src);
     drop_if_empty(c, sk, src);
     int added;
     tc_write_rng g;
@@ -302,6 +315,7 @@ void tc_cmd_smove(tc_ctx *c)
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
     }
+    if (added) tc_notify(c, TC_NOTIFY_SET, "sadd", dst);
     tc_reply_int(c->r, 1);
 }
 
@@ -315,6 +329,7 @@ static int load_sets(tc_ctx *c, const tc_slice *keys, size_t n, tc_set *out)
         int wrong;
         tc_key *k = find_set(c, &keys[i], &wrong);
         if (wrong) return -1;
+        if (!k) tc_notify_source_miss(c, &keys[i]);
         out[i] = k ? tc_set_of(k) : (tc_set){0, NULL};
     }
     return 0;
@@ -388,7 +403,7 @@ static void set_op(tc_ctx *c, const tc_slice *keys, size_t n, int op, const tc_s
         return;
     }
     if (!res.p) {
-        tc_ks_delete(c->ks, dst->p, dst->len);
+        if (tc_ks_delete(c->ks, dst->p, dst->len)) tc_notify(c, TC_NOTIFY_GENERIC, "del", dst);
         tc_reply_int(c->r, 0);
         return;
     }
@@ -398,6 +413,8 @@ static void set_op(tc_ctx *c, const tc_slice *keys, size_t n, int op, const tc_s
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
     }
+    static const char *const EVENTS[] = {"sinterstore", "sunionstore", "sdiffstore"};
+    tc_notify(c, TC_NOTIFY_SET, EVENTS[op], dst);
     tc_reply_int(c->r, (long long)size);
 }
 

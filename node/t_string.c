@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "notify.h"
 #include "server.h"
 
 #define ERR_TOO_BIG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
@@ -120,6 +121,7 @@ void tc_cmd_set(tc_ctx *c)
     int wrong;
     tc_key *old = find_string(c, key, &wrong);
     if (wrong) return;
+    if (get && !old) tc_notify_source_miss(c, key); /* Redis reads it as GET does */
 
     int allowed = !(nx && old) && !(xx && !old);
     if (ifeq) allowed = old && old->vlen == ifeq->len && memcmp(tc_key_str(old), ifeq->p, ifeq->len) == 0;
@@ -132,11 +134,20 @@ void tc_cmd_set(tc_ctx *c)
     }
     if (kind == EXP_KEEPTTL && old) deadline = old->expire_at;
     if (deadline && deadline <= c->now_ms) {
-        /* A deadline already past: the key ends up absent, as in Redis. */
+        /* A deadline already past: the key ends up absent. Redis 7.0 sets
+         * it with the deadline and expires it at its next access or
+         * active-expiry cycle; this node deletes it now, so it says all
+         * three events now. */
         tc_ks_delete(c->ks, key->p, key->len);
+        tc_notify(c, TC_NOTIFY_STRING, "set", key);
+        tc_notify(c, TC_NOTIFY_GENERIC, "expire", key);
+        tc_notify(c, TC_NOTIFY_EXPIRED, "expired", key);
     } else if (!tc_ks_set(c->ks, key->p, key->len, val->p, val->len, deadline)) {
         if (!get) tc_reply_error(c->r, "ERR out of memory");
         return;
+    } else {
+        tc_notify(c, TC_NOTIFY_STRING, "set", key);
+        if (exp_arg) tc_notify(c, TC_NOTIFY_GENERIC, "expire", key);
     }
     if (!get) tc_reply_ok(c->r);
 }
@@ -148,14 +159,19 @@ void tc_cmd_setnx(tc_ctx *c)
         tc_reply_int(c->r, 0);
         return;
     }
-    if (store(c, &c->argv[1], c->argv[2].p, c->argv[2].len, 0)) tc_reply_int(c->r, 1);
+    if (!store(c, &c->argv[1], c->argv[2].p, c->argv[2].len, 0)) return;
+    tc_notify(c, TC_NOTIFY_STRING, "set", &c->argv[1]);
+    tc_reply_int(c->r, 1);
 }
 
 static void setex_generic(tc_ctx *c, int kind, const char *name)
 {
     int64_t deadline;
     if (absolute_deadline(c, kind, &c->argv[2], name, &deadline) != 0) return;
-    if (store(c, &c->argv[1], c->argv[3].p, c->argv[3].len, deadline)) tc_reply_ok(c->r);
+    if (!store(c, &c->argv[1], c->argv[3].p, c->argv[3].len, deadline)) return;
+    tc_notify(c, TC_NOTIFY_STRING, "set", &c->argv[1]);
+    tc_notify(c, TC_NOTIFY_GENERIC, "expire", &c->argv[1]);
+    tc_reply_ok(c->r);
 }
 
 void tc_cmd_setex(tc_ctx *c) { setex_generic(c, EXP_EX, "setex"); }
@@ -185,8 +201,10 @@ static void mset_generic(tc_ctx *c, int nx)
             }
         }
     }
-    for (size_t i = 1; i < c->argc; i += 2)
+    for (size_t i = 1; i < c->argc; i += 2) {
         if (!store(c, &c->argv[i], c->argv[i + 1].p, c->argv[i + 1].len, 0)) return;
+        tc_notify(c, TC_NOTIFY_STRING, "set", &c->argv[i]);
+    }
     if (nx) tc_reply_int(c->r, 1);
     else tc_reply_ok(c->r);
 }
@@ -199,8 +217,10 @@ void tc_cmd_getset(tc_ctx *c)
     int wrong;
     tc_key *old = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
+    if (!old) tc_notify_source_miss(c, &c->argv[1]);
     reply_value(c, old);
-    tc_ks_set(c->ks, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, 0);
+    if (tc_ks_set(c->ks, c->argv[1].p, c->argv[1].len, c->argv[2].p, c->argv[2].len, 0))
+        tc_notify(c, TC_NOTIFY_STRING, "set", &c->argv[1]);
 }
 
 void tc_cmd_getdel(tc_ctx *c)
@@ -208,8 +228,12 @@ void tc_cmd_getdel(tc_ctx *c)
     int wrong;
     tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
+    if (!e) tc_notify_source_miss(c, &c->argv[1]);
     reply_value(c, e);
-    if (e) tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
+    if (e) {
+        tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
+        tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[1]);
+    }
 }
 
 /* GETEX key [EX s|PX ms|EXAT ts|PXAT ms|PERSIST] */
@@ -230,15 +254,23 @@ void tc_cmd_getex(tc_ctx *c)
     tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
     if (!e) {
+        tc_notify_source_miss(c, &c->argv[1]);
         tc_reply_null(c->r);
         return;
     }
     int64_t deadline = 0;
     if (exp_arg && absolute_deadline(c, kind, exp_arg, "getex", &deadline) != 0) return;
     reply_value(c, e);
-    if (deadline && deadline <= c->now_ms) tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
-    else if (deadline) tc_ks_set_expire(c->ks, e, deadline);
-    else if (kind == EXP_PERSIST) tc_ks_set_expire(c->ks, e, 0);
+    if (deadline && deadline <= c->now_ms) {
+        tc_ks_delete(c->ks, c->argv[1].p, c->argv[1].len);
+        tc_notify(c, TC_NOTIFY_GENERIC, "del", &c->argv[1]);
+    } else if (deadline) {
+        tc_ks_set_expire(c->ks, e, deadline);
+        tc_notify(c, TC_NOTIFY_GENERIC, "expire", &c->argv[1]);
+    } else if (kind == EXP_PERSIST && e->expire_at) {
+        tc_ks_set_expire(c->ks, e, 0);
+        tc_notify(c, TC_NOTIFY_GENERIC, "persist", &c->argv[1]);
+    }
 }
 
 /* ---- counters ------------------------------------------------------------ */
@@ -283,7 +315,9 @@ static void incr_generic(tc_ctx *c, long long by)
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%lld", cur);
     /* Redis makes the result an "int" (createStringObjectFromLongLongForValue) */
-    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n, TC_ENC_INLINE) == 0) tc_reply_int(c->r, cur);
+    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n, TC_ENC_INLINE) != 0) return;
+    tc_notify(c, TC_NOTIFY_STRING, "incrby", &c->argv[1]);
+    tc_reply_int(c->r, cur);
 }
 
 static int arg_ll(tc_ctx *c, size_t i, long long *v)
@@ -332,8 +366,9 @@ void tc_cmd_incrbyfloat(tc_ctx *c)
     char tmp[5200];
     int n = tc_format_ld(tmp, sizeof tmp, cur);
     /* Redis makes the result with createStringObject: never an "int" */
-    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n, TC_ENC_INLINE_EMBSTR) == 0)
-        tc_reply_bulk(c->r, tmp, (size_t)n);
+    if (overwrite_keep_ttl(c, e, &c->argv[1], tmp, (size_t)n, TC_ENC_INLINE_EMBSTR) != 0) return;
+    tc_notify(c, TC_NOTIFY_STRING, "incrbyfloat", &c->argv[1]);
+    tc_reply_bulk(c->r, tmp, (size_t)n);
 }
 
 /* ---- byte ranges --------------------------------------------------------- */
@@ -352,7 +387,9 @@ void tc_cmd_append(tc_ctx *c)
     if (wrong) return;
     const tc_slice *add = &c->argv[2];
     if (!e) {
-        if (store(c, &c->argv[1], add->p, add->len, 0)) tc_reply_int(c->r, (long long)add->len);
+        if (!store(c, &c->argv[1], add->p, add->len, 0)) return;
+        tc_notify(c, TC_NOTIFY_STRING, "append", &c->argv[1]);
+        tc_reply_int(c->r, (long long)add->len);
         return;
     }
     size_t old = e->vlen;
@@ -364,6 +401,7 @@ void tc_cmd_append(tc_ctx *c)
     }
     memcpy(tc_key_str(n) + old, add->p, add->len);
     n->encoding = TC_ENC_INLINE_RAW; /* Redis appends to an unshared raw copy */
+    tc_notify(c, TC_NOTIFY_STRING, "append", &c->argv[1]);
     tc_reply_int(c->r, (long long)n->vlen);
 }
 
@@ -435,6 +473,7 @@ void tc_cmd_setrange(tc_ctx *c)
     }
     memcpy(tc_key_str(e) + off, v->p, v->len);
     e->encoding = TC_ENC_INLINE_RAW; /* as Redis's in-place (or created) raw string */
+    tc_notify(c, TC_NOTIFY_STRING, "setrange", &c->argv[1]);
     tc_reply_int(c->r, (long long)e->vlen);
 }
 

@@ -16,6 +16,7 @@
 
 #include "blocking.h"
 #include "commands.h"
+#include "notify.h"
 #include "glob.h"
 #include "t_zset.h"
 #include "types/zset.h"
@@ -164,14 +165,14 @@ static void store_range(tc_ctx *c, const tc_slice *dst, const tc_key *k, size_t 
             }
         tc_zit_done(&it);
     }
-    tc_zset_store_vec(c, dst, &v);
+    tc_zset_store_vec(c, dst, &v, "zrangestore");
     tc_zvec_free(&v);
 }
 
-void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v)
+void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v, const char *event)
 {
     if (v->n == 0) {
-        tc_ks_delete(c->ks, dst->p, dst->len);
+        if (tc_ks_delete(c->ks, dst->p, dst->len)) tc_notify(c, TC_NOTIFY_GENERIC, "del", dst);
         tc_reply_int(c->r, 0);
         return;
     }
@@ -180,13 +181,24 @@ void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v)
         return;
     }
     tc_block_signal(c->srv, dst->p, dst->len); /* a BZPOP* may wait on it */
+    tc_notify(c, TC_NOTIFY_ZSET, event, dst);
     tc_reply_int(c->r, (long long)v->n);
 }
 
-/* An emptied set leaves the keyspace. */
-static void drop_if_empty(tc_ctx *c, const tc_slice *key, tc_key *k)
+/* An emptied set leaves the keyspace; 1 if it did. */
+static int drop_if_empty(tc_ctx *c, const tc_slice *key, tc_key *k)
 {
-    if (tc_zset_card(k) == 0) tc_ks_delete(c->ks, key->p, key->len);
+    if (tc_zset_card(k) != 0) return 0;
+    tc_ks_delete(c->ks, key->p, key->len);
+    return 1;
+}
+
+/* A command's event for key, then "del" if it left the set empty (Redis's
+ * order). */
+static void notify_and_drop(tc_ctx *c, const char *event, const tc_slice *key, tc_key *k)
+{
+    tc_notify(c, TC_NOTIFY_ZSET, event, key);
+    if (drop_if_empty(c, key, k)) tc_notify(c, TC_NOTIFY_GENERIC, "del", key);
 }
 
 /* ---- ZADD, ZINCRBY -------------------------------------------------------------- */
@@ -272,6 +284,7 @@ static void zadd_generic(tc_ctx *c, int flags)
     }
     drop_if_empty(c, key, k);
     if (added) tc_block_signal(c->srv, key->p, key->len); /* a BZPOP* may wait on it */
+    if (added || updated) tc_notify(c, TC_NOTIFY_ZSET, incr ? "zincr" : "zadd", key);
 reply:
     if (incr) {
         if (processed) tc_reply_double(c->r, score);
@@ -299,7 +312,7 @@ void tc_cmd_zrem(tc_ctx *c)
     long long n = 0;
     if (k) {
         for (size_t i = 2; i < c->argc && tc_zset_card(k); i++) n += tc_zset_delete(k, c->argv[i].p, c->argv[i].len);
-        drop_if_empty(c, &c->argv[1], k);
+        if (n) notify_and_drop(c, "zrem", &c->argv[1], k);
     }
     tc_reply_int(c->r, n);
 }
@@ -447,6 +460,7 @@ static void zrange_generic(tc_ctx *c, size_t key_at, const tc_slice *dst, int by
     int wrong;
     tc_key *k = tc_zset_lookup(c, &c->argv[key_at], &wrong);
     if (wrong) return;
+    if (!k) tc_notify_source_miss(c, &c->argv[key_at]); /* ZRANGESTORE's source */
     size_t lo = 0, hi = 0;
     if (k) {
         size_t card = tc_zset_card(k);
@@ -548,7 +562,9 @@ static void zremrange_generic(tc_ctx *c, int by)
     else if (by == BY_SCORE) score_ranks(k, min, minex, max, maxex, &lo, &hi);
     else lex_ranks(k, &lmin, &lmax, &lo, &hi);
     tc_zset_delete_range(k, lo, hi);
-    drop_if_empty(c, &c->argv[1], k);
+    static const char *const EVENTS[] = {[BY_RANK] = "zremrangebyrank", [BY_SCORE] = "zremrangebyscore",
+                                         [BY_LEX] = "zremrangebylex"};
+    if (hi > lo) notify_and_drop(c, EVENTS[by], &c->argv[1], k);
     tc_reply_int(c->r, (long long)(hi - lo));
 }
 
@@ -602,7 +618,7 @@ static void zpop_generic(tc_ctx *c, const tc_slice *keys, size_t nkeys, int max,
     tc_zit_done(&it);
     if (max) tc_zset_delete_range(k, card - n, card);
     else tc_zset_delete_range(k, 0, n);
-    drop_if_empty(c, key, k);
+    notify_and_drop(c, max ? "zpopmax" : "zpopmin", key, k);
 }
 
 static void zpopminmax(tc_ctx *c, int max)
@@ -722,7 +738,7 @@ static void bzpopminmax(tc_ctx *c, int max)
     tc_zit_done(&it);
     if (max) tc_zset_delete_range(k, card - 1, card);
     else tc_zset_delete_range(k, 0, 1);
-    drop_if_empty(c, key, k);
+    notify_and_drop(c, max ? "zpopmax" : "zpopmin", key, k);
 }
 
 void tc_cmd_bzpopmin(tc_ctx *c) { bzpopminmax(c, 0); }

@@ -14,8 +14,9 @@ int tc_zparse_score(const tc_slice *a, double *out);
  * replies them. */
 void tc_zreply_range(tc_ctx *c, const tc_key *k, size_t start, size_t n, int reverse, int withscores);
 /* Replaces dst with the sorted vector (deletes it when v is empty) and
- * replies the count: the STORE commands. */
-void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v);
+ * replies the count: the STORE commands; event is the command's keyspace
+ * event ("zunionstore", ...), "del" when an existing dst goes. */
+void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v, const char *event);
 /* A score as Redis 7.0 prints it (%.17g, "inf", "-inf"). */
 int tc_zformat_score(char *buf, size_t cap, double s);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "t_zset.h"
 #include "types/dict.h"
 #include "types/set.h"
@@ -142,6 +143,7 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
     size_t j = numkeys_at + 1;
     for (size_t i = 0; i < (size_t)setnum; i++, j++) {
         tc_key *k = tc_ks_find(c->ks, c->argv[j].p, c->argv[j].len, c->now_ms);
+        if (!k) tc_notify_source_miss(c, &c->argv[j]);
         if (k && k->type != TC_TYPE_ZSET && k->type != TC_TYPE_SET) {
             tc_reply_error(c->r, TC_ERR_WRONGTYPE);
             goto out;
@@ -243,7 +245,9 @@ static void setop_generic(tc_ctx *c, const tc_slice *dst, size_t numkeys_at, int
     } else {
         tc_zvec_sort(&v);
         if (dst) {
-            tc_zset_store_vec(c, dst, &v);
+            static const char *const EVENTS[] = {[OP_UNION] = "zunionstore", [OP_INTER] = "zinterstore",
+                                                 [OP_DIFF] = "zdiffstore"};
+            tc_zset_store_vec(c, dst, &v, EVENTS[op]);
         } else {
             tc_reply_array(c->r, withscores && c->r->resp == 2 ? v.n * 2 : v.n);
             for (size_t i = 0; i < v.n; i++) {

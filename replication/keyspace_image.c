@@ -127,6 +127,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     fresh.expired_keys = s->ks.expired_keys;
     fresh.hits = s->ks.hits;
     fresh.misses = s->ks.misses;
+    fresh.events = s->ks.events; /* notifications go on; the load itself was silent */
     tc_ks_free(&s->ks);
     s->ks = fresh;
     st->clock_ms = clock;

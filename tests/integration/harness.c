@@ -306,10 +306,14 @@ char *h_run_tricache(int *status, const char *arg0, ...)
 {
     va_list ap;
     va_start(ap, arg0);
-    char *argv[32];
+    char *argv[34];
     int argc = 0;
+    /* bounded: a node expected to refuse that starts after all must fail
+     * the test (exit status 124), not hang it */
+    argv[argc++] = "timeout";
+    argv[argc++] = "60";
     argv[argc++] = (char *)binary();
-    for (const char *a = arg0; a && argc < 31; a = va_arg(ap, const char *)) argv[argc++] = (char *)a;
+    for (const char *a = arg0; a && argc < 33; a = va_arg(ap, const char *)) argv[argc++] = (char *)a;
     argv[argc] = NULL;
     va_end(ap);
     return capture(status, 1, argv);

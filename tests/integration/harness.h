@@ -94,7 +94,8 @@ char *h_run(int *status, const char *prog, ...) __attribute__((sentinel));
 /* redis-cli -p port args... ; output with the trailing newline removed. */
 char *h_cli(const tnode *n, ...) __attribute__((sentinel));
 
-/* Runs tricache with the given arguments and captures stderr + status. */
+/* Runs tricache with the given arguments (at most 60 s: then status 124)
+ * and captures stdout, stderr and the status. */
 char *h_run_tricache(int *status, const char *arg0, ...) __attribute__((sentinel));
 
 #endif

@@ -988,6 +988,166 @@ static void test_size_limits_match_redis(void **state)
     }
 }
 
+/* Keyspace notifications: a subscriber on each server (pattern __key*__:*)
+ * while a writer runs the same commands; the messages the subscriber gets,
+ * in order, must be byte-identical (RESP2 arrays, RESP3 pushes). Replies
+ * to the writer are compared as well. Nothing here depends on timing: the
+ * only expiry is a deadline already past. */
+static const char *const notify_script[] = {
+    "SET k v", "SET k v2 EX 100", "SETNX k x", "SETNX k2 x", "SETEX k3 10 v", "PSETEX k3 10000 v", "MSET a 1 b 2",
+    "MSETNX c 1 d 2", "MSETNX c 1 e 2", "GETSET a 9", "GETDEL b", "GETEX a EX 100", "GETEX a PERSIST",
+    "GETEX a PERSIST", "GETEX a PXAT 1", "SET k v NX", "SET k v KEEPTTL", "SET k v GET", "INCR n",
+    "INCRBY n 5", "DECR n", "DECRBY n 2", "INCRBYFLOAT f 1.5", "APPEND s abc", "APPEND s2 \"\"", "SETRANGE s 1 zz",
+    "SETRANGE s3 0 \"\"", "SETBIT bits 3 1", "BITOP OR bo bits bits", "BITOP AND bo nope", "BITFIELD bf SET u8 0 5",
+    "BITFIELD bf GET u8 0", "PFADD hll a", "PFADD hll a", "PFMERGE hll2 hll", "DEL a zz c", "UNLINK d",
+    "RENAME k k9", "RENAME k9 k9", "SET k8 x", "RENAME k9 k8", "RENAMENX k8 k10", "EXPIRE k10 100",
+    "EXPIRE k10 50 NX", "PEXPIRE k10 100000 XX", "EXPIREAT k10 99999999999", "PERSIST k10", "PERSIST k10",
+    "EXPIRE k10 -1", "COPY s s2", "COPY s s2 REPLACE", "COPY s s2", "LPUSH l a b c", "RPUSH l d", "LPUSHX l e",
+    "RPUSHX nol e", "LINSERT l BEFORE a x", "LINSERT l BEFORE nope x", "LSET l 0 y", "LREM l 1 x", "LREM l 1 nope",
+    "LTRIM l 0 3", "LPOP l", "RPOP l", "LPOP l 0", "LMOVE l l2 LEFT RIGHT", "RPOPLPUSH l l2", "LMOVE l2 l2 LEFT LEFT",
+    "LMPOP 1 l2 LEFT COUNT 5", "BLPOP l 0.01", "RPUSH bl a", "BLPOP bl 0.01", "SADD st a b c", "SADD st a",
+    "SREM st a nope", "SREM st nope", "SMOVE st st2 c", "SMOVE st st2 nope", "SADD one a", "SPOP one",
+    "SADD x1 1 2", "SADD x2 2 3", "SINTERSTORE d1 x1 x2", "SUNIONSTORE d2 x1 x2", "SDIFFSTORE d3 x1 x1",
+    "SDIFFSTORE d1 x1 x1", "HSET h a 1 b 2", "HSETNX h c 3", "HSETNX h c 4", "HMSET h d 4", "HDEL h a nope",
+    "HINCRBY h b 3", "HINCRBYFLOAT h b 1.5", "HDEL h b c d", "ZADD z 1 a 2 b 3 c", "ZADD z 1 a", "ZADD z NX 5 a",
+    "ZADD z INCR 1 a", "ZINCRBY z 5 a", "ZREM z b nope", "ZADD z 4 d 5 e", "ZPOPMIN z", "ZPOPMAX z",
+    "ZPOPMIN z 0", "ZREMRANGEBYSCORE z 0 1", "ZADD z 1 a 2 b", "ZREMRANGEBYRANK z 0 0", "ZREMRANGEBYLEX z - +",
+    "ZADD z1 1 a", "ZADD z2 2 a", "ZUNIONSTORE zu 2 z1 z2", "ZINTERSTORE zi 2 z1 z2", "ZDIFFSTORE zd 1 z1",
+    "ZDIFFSTORE zd 2 z1 z1", "ZRANGESTORE zr z1 0 -1", "ZRANGESTORE zr z1 5 6", "ZMPOP 1 z1 MIN", "ZADD bz 1 a",
+    "BZPOPMIN bz 0.01", "MULTI", "SET m1 1", "INCR m1", "DEL m1", "EXEC", "SET t 1", "TYPE t", "FLUSHALL",
+};
+
+/* Key misses (class m): reads of absent keys, and the writes Redis lets
+ * read their sources (COPY, the STORE commands, BITOP, PFMERGE, GETDEL,
+ * GETEX, GETSET, SET GET); other writes and OBJECT/MEMORY say nothing. */
+static const char *const keymiss_script[] = {
+    "SET a 1", "SADD s x", "ZADD z 1 m", "HSET h f v", "RPUSH l a", "PFADD hl a", "GET n", "EXISTS n a", "HGET n f",
+    "GET a", "LRANGE n 0 1", "TYPE n", "TTL n", "PTTL a", "MGET x y a", "STRLEN n", "GETRANGE n 0 1", "GETBIT n 1",
+    "BITCOUNT n", "BITPOS n 1", "LCS a n", "TOUCH n a", "OBJECT ENCODING n", "MEMORY USAGE n", "HGETALL n",
+    "HMGET n a", "HEXISTS n a", "HLEN n", "HKEYS n", "HRANDFIELD n", "HSCAN n 0", "HSTRLEN n f", "SMEMBERS n",
+    "SISMEMBER n a", "SMISMEMBER n a", "SCARD n", "SRANDMEMBER n", "SINTER s n", "SUNION n s", "SDIFF s n",
+    "SINTERCARD 2 s n", "SSCAN n 0", "LLEN n", "LINDEX n 0", "LPOS n a", "ZSCORE n a", "ZMSCORE n a", "ZCARD n",
+    "ZCOUNT n 0 1", "ZRANGE n 0 -1", "ZRANGEBYSCORE n 0 1", "ZRANK n a", "ZRANDMEMBER n", "ZSCAN n 0",
+    "ZUNION 2 z n", "ZINTER 2 n z", "ZDIFF 2 z n", "ZINTERCARD 2 z n", "ZLEXCOUNT n - +", "PFCOUNT n hl",
+    "BITFIELD_RO n GET u8 0", "EXPIRETIME n", "KEYS nomatch*", "SCAN 0 MATCH nomatch*", "DBSIZE", "SINTERSTORE d s n",
+    "SUNIONSTORE d n m", "SDIFFSTORE d s n", "ZUNIONSTORE d 2 z n", "ZINTERSTORE d 2 n z", "ZDIFFSTORE d 2 z n",
+    "ZRANGESTORE d n 0 1", "ZRANGESTORE d z 0 1", "BITOP OR d n a", "PFMERGE nd n hl", "COPY a nc", "COPY nope nc",
+    "RENAME a ra", "SMOVE s ns x", "LMOVE l nl2 LEFT LEFT", "GETDEL n", "GETEX n", "GETSET gs 1", "SET sg 1 GET",
+    "SET sg2 1 NX GET", "APPEND ap x", "INCR ic", "HSETNX hs a 1", "SPOP nsp", "LPOP nlp", "RPOPLPUSH nr x",
+    "ZADD nz XX 1 a", "PFADD npf", "SETBIT nsb 1 1", "BITFIELD nbf GET u8 0", "SETRANGE nsr 0 a",
+    "LINSERT nli BEFORE a b", "LREM nlr 1 a", "LTRIM nlt 0 1", "HDEL nhd a", "ZREM nzr a", "SREM nsr2 a",
+    "EXPIRE nex 10", "PERSIST npe", "ZPOPMIN nzp", "ZINCRBY nzi 1 a", "LSET nls 0 a", "BLPOP nbl 0.01",
+    "LMPOP 1 nlm LEFT", "ZMPOP 1 nzm MIN", "HINCRBY nhi a 1", "DEL nothing", "WATCH nothing", "UNWATCH",
+    "MULTI", "GET n", "EXEC", "FLUSHALL",
+};
+
+/* Runs a script on one server with a subscriber in resp and returns
+ * everything the subscriber received up to the end marker (malloc'd); the
+ * writer's replies are appended to *replies. */
+static char *notify_trace(int port, int resp, const char *classes, const char *const *script, size_t nscript,
+                          char **replies)
+{
+    int sub = h_connect(port), w = h_connect(port);
+    char *a;
+    if (resp == 3) {
+        h_sends(sub, "HELLO 3\r\n");
+        free(h_reply(sub));
+    }
+    h_sends(w, "FLUSHALL\r\n");
+    free(h_reply(w));
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET notify-keyspace-events %s\r\n", classes);
+    h_sends(w, line);
+    a = h_reply(w);
+    assert_string_equal(a, "+OK\r\n");
+    free(a);
+    h_sends(sub, "PSUBSCRIBE __key*__:*\r\n");
+    free(h_reply(sub));
+    h_sends(sub, "SUBSCRIBE end-of-script\r\n");
+    free(h_reply(sub));
+    size_t rlen = *replies ? strlen(*replies) : 0;
+    for (size_t i = 0; i < nscript; i++) {
+        h_sends(w, script[i]);
+        h_sends(w, "\r\n");
+        a = h_reply(w);
+        assert_non_null(a);
+        size_t alen = strlen(a);
+        *replies = realloc(*replies, rlen + alen + 1);
+        memcpy(*replies + rlen, a, alen + 1);
+        rlen += alen;
+        free(a);
+    }
+    h_sends(w, "PUBLISH end-of-script done\r\n");
+    free(h_reply(w));
+    char *trace = NULL;
+    size_t tlen = 0;
+    for (;;) {
+        a = h_reply(sub);
+        assert_non_null(a);
+        if (strstr(a, "end-of-script")) {
+            free(a);
+            break;
+        }
+        size_t alen = strlen(a);
+        trace = realloc(trace, tlen + alen + 1);
+        memcpy(trace + tlen, a, alen + 1);
+        tlen += alen;
+        free(a);
+    }
+    h_sends(w, "CONFIG SET notify-keyspace-events \"\"\r\n");
+    free(h_reply(w));
+    h_close(sub);
+    h_close(w);
+    return trace ? trace : strdup("");
+}
+
+static void notify_compat(int tport, int rport)
+{
+    /* every class with both channels; then only some, as caches use them */
+    static const char *const classes[] = {"KEA", "AKEn", "Egx", "Kgl", "E$", "KEm", "Em"};
+    for (int resp = 2; resp <= 3; resp++) {
+        for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+            /* key misses have their own script */
+            int misses = strchr(classes[i], 'm') != NULL;
+            const char *const *script = misses ? keymiss_script : notify_script;
+            size_t n = misses ? sizeof keymiss_script / sizeof keymiss_script[0]
+                              : sizeof notify_script / sizeof notify_script[0];
+            char *tr = NULL, *rr = NULL;
+            char *t = notify_trace(tport, resp, classes[i], script, n, &tr);
+            char *r = notify_trace(rport, resp, classes[i], script, n, &rr);
+            if (strcmp(t, r) != 0) { /* where they part, with some context */
+                size_t at = 0;
+                while (t[at] && t[at] == r[at]) at++;
+                size_t from = at > 400 ? at - 400 : 0;
+                print_error("RESP%d, notify-keyspace-events %s, from byte %zu:\n  tricache: %.600s\n  redis:    %.600s\n",
+                            resp, classes[i], from, t + from, r + from);
+            }
+            assert_string_equal(t, r);
+            assert_string_equal(tr, rr);
+            /* the script does produce events (a class with none is no test) */
+            assert_true(strlen(t) > 0);
+            free(t);
+            free(r);
+            free(tr);
+            free(rr);
+        }
+    }
+}
+
+static void test_keyspace_notifications_match_redis(void **state)
+{
+    pair *p = *state;
+    notify_compat(p->tricache->port, p->redis_port);
+}
+
+/* On a cluster's primary the events fire when the log entry is applied,
+ * once, never when the write is routed: the same trace as redis-server. */
+static void test_cluster_primary_keyspace_notifications_match_redis(void **state)
+{
+    cluster_pair *p = *state;
+    notify_compat(p->primary_port, p->redis_port);
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -1004,12 +1164,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bits_and_hll_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_transactions_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_size_limits_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_keyspace_notifications_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),
         cmocka_unit_test(test_cluster_primary_resp3_matches_redis),
         cmocka_unit_test(test_cluster_primary_hello_between_pipelined_writes),
         cmocka_unit_test(test_cluster_primary_transactions_match_redis),
+        cmocka_unit_test(test_cluster_primary_keyspace_notifications_match_redis),
     };
     int failed = cmocka_run_group_tests_name("single node", node_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("cluster primary", cluster_tests, start_cluster_and_redis,

@@ -810,7 +810,8 @@ static void test_config_unknown_keys(void **state)
             "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
-            "replica_max_staleness, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, a [backup] table and [[node]] tables");
+            "replica_max_staleness, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
+            "notify_keyspace_events, a [backup] table and [[node]] tables");
     cfg_err(with_node(repeat('x', 200), "1"), 1, "known settings are");
     cfg_err(NODE1 "[server]\nport = 1\n", 6, "unknown table 'server'");
     cfg_err("[[nodes]]\nid = 1\n", 1, "unknown table 'nodes'\n  hint: did you mean 'node'?");
