@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -52,12 +53,35 @@ static void test_exec_is_one_entry_everywhere(void **state)
     expect(fd, "MULTI\r\n", "+OK\r\n");
     expect(fd, "SET b 1\r\n", "+QUEUED\r\n");
     expect(fd, "EXEC\r\n", "*-1\r\n");
-    /* the race: the other client's write is routed (in the log, maybe not
-     * applied) right before EXEC; both are pipelined in one send each */
+    /* the race: the other client's write is in the primary's log (maybe
+     * not applied yet) when EXEC arrives. EXEC is sent once the log has
+     * grown, not before: sent together, the server may read EXEC first,
+     * and then EXEC rightly succeeds. */
     expect(fd, "WATCH a\r\n", "+OK\r\n");
     expect(fd, "MULTI\r\n", "+OK\r\n");
     expect(fd, "SET b 2\r\n", "+QUEUED\r\n");
+    /* nothing else may grow the log meanwhile: the one-off TCFORMED entry
+     * of a new cluster is written first */
+    for (long long until = h_ms() + 10000;;) {
+        char *formed = h_info_field(c, p, "replication", "raft_cluster_formed");
+        int done = strcmp(formed, "1") == 0;
+        free(formed);
+        if (done) break;
+        if (h_ms() > until) fail_msg("the cluster never recorded that it formed");
+        usleep(10000);
+    }
+    char *before = h_info_field(c, p, "replication", "raft_last_index");
     h_sends(other, "SET a 8\r\n");
+    long long deadline = h_ms() + 10000;
+    for (;;) {
+        char *now = h_info_field(c, p, "replication", "raft_last_index");
+        int grown = atoll(now) > atoll(before);
+        free(now);
+        if (grown) break;
+        if (h_ms() > deadline) fail_msg("SET a 8 never reached the primary's log");
+        usleep(1000);
+    }
+    free(before);
     h_sends(fd, "EXEC\r\n");
     char *w = h_reply(other);
     assert_string_equal(w, "+OK\r\n");
