@@ -57,7 +57,7 @@ static void begin(tc_ctx *c)
     }
     if (s->staging) tc_notice("restore %s dropped: restore %.*s begins", s->staging_id, (int)id->len, id->p);
     drop_staging(s);
-    tc_ks_init_like(ks, &s->ks);
+    tc_ks_init_like(ks, &s->dbs[0]);
     s->staging = ks;
     memcpy(s->staging_id, id->p, id->len);
     s->staging_id[id->len] = '\0';
@@ -118,13 +118,15 @@ static void commit(tc_ctx *c)
         return;
     }
     /* Swap: the staged keyspace becomes the live one; counters carry on. */
-    tc_keyspace old = s->ks;
-    s->ks = *s->staging;
-    s->ks.expired_keys = old.expired_keys;
-    s->ks.hits = old.hits;
-    s->ks.misses = old.misses;
+    tc_keyspace old = s->dbs[0];
+    s->dbs[0] = *s->staging;
+    s->dbs[0].expired_keys = old.expired_keys;
+    s->dbs[0].hits = old.hits;
+    s->dbs[0].misses = old.misses;
     *s->staging = old;
-    tc_notice("restore %s committed: %zu keys (%llu records) replace %zu keys", s->staging_id, tc_ks_size(&s->ks),
+    /* the restored image replaces the whole dataset: no database keeps keys */
+    for (int i = 1; i < s->ndbs; i++) tc_ks_flush_lazy(&s->dbs[i]);
+    tc_notice("restore %s committed: %zu keys (%llu records) replace %zu keys", s->staging_id, tc_ks_size(&s->dbs[0]),
               (unsigned long long)s->staging_records, tc_ks_size(&old));
     drop_staging(s); /* frees the old keyspace */
     tc_reply_ok(c->r);

@@ -103,7 +103,7 @@ static void push_generic(tc_ctx *c, int where, int only_existing)
             return;
         }
     }
-    tc_block_signal(c->srv, key->p, key->len);
+    tc_block_signal(c->srv, c->db, key->p, key->len);
     tc_reply_int(c->r, (long long)l->count);
 }
 
@@ -136,7 +136,7 @@ void tc_cmd_linsert(tc_ctx *c)
             tc_reply_error(c->r, "ERR out of memory");
             return;
         }
-        tc_block_signal(c->srv, c->argv[1].p, c->argv[1].len);
+        tc_block_signal(c->srv, c->db, c->argv[1].p, c->argv[1].len);
         tc_reply_int(c->r, (long long)l->count);
         return;
     }
@@ -453,7 +453,7 @@ static void lmove_generic(tc_ctx *c, const tc_slice *src, const tc_slice *dst, i
         delete_if_empty(c, dst, d);
         tc_reply_error(c->r, "ERR out of memory");
     } else {
-        tc_block_signal(c->srv, dst->p, dst->len);
+        tc_block_signal(c->srv, c->db, dst->p, dst->len);
         tc_reply_bulk(c->r, copy, len);
         if (s != d) delete_if_empty(c, src, s);
     }

@@ -179,7 +179,7 @@ void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v)
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
-    tc_block_signal(c->srv, dst->p, dst->len); /* a BZPOP* may wait on it */
+    tc_block_signal(c->srv, c->db, dst->p, dst->len); /* a BZPOP* may wait on it */
     tc_reply_int(c->r, (long long)v->n);
 }
 
@@ -271,7 +271,7 @@ static void zadd_generic(tc_ctx *c, int flags)
         if (!(out & TC_ZADD_OUT_NOP)) processed++;
     }
     drop_if_empty(c, key, k);
-    if (added) tc_block_signal(c->srv, key->p, key->len); /* a BZPOP* may wait on it */
+    if (added) tc_block_signal(c->srv, c->db, key->p, key->len); /* a BZPOP* may wait on it */
 reply:
     if (incr) {
         if (processed) tc_reply_double(c->r, score);

@@ -183,9 +183,9 @@ static void test_bad_header_fields(void **state)
     tc_buf b = build_sample();
     tc_logentry_reader r;
     char err[128];
-    b.data[0] = 3;
+    b.data[0] = 4;
     assert_int_equal(tc_logentry_open(&r, b.data, b.len, err, sizeof err), -1);
-    assert_non_null(strstr(err, "version 3"));
+    assert_non_null(strstr(err, "version 4"));
     b.data[0] = 0;
     assert_int_equal(tc_logentry_open(&r, b.data, b.len, err, sizeof err), -1);
     assert_non_null(strstr(err, "version 0"));
