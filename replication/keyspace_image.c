@@ -180,17 +180,20 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     }
     for (int i = 0; i < n; i++) tc_ks_init_like(&fresh[i], &s->dbs[i]);
     tc_snapshot_record rec;
-    int rc;
+    int rc, bad_record = 0;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
         char why[200];
         int db;
         if (!tc_image_record_decode(fresh, n, &rec, &db, why, sizeof why)) {
             snprintf(err, errlen, "keyspace image holds %s", why);
+            bad_record = 1;
             rc = -1;
             break;
         }
     }
-    if (rc < 0 && tc_snapshot_reader_error(rd)[0]) snprintf(err, errlen, "%s", tc_snapshot_reader_error(rd));
+    /* the reader's message when the reader failed (not a record it read well) */
+    if (rc < 0 && !bad_record && tc_snapshot_reader_error(rd)[0])
+        snprintf(err, errlen, "%s", tc_snapshot_reader_error(rd));
     tc_snapshot_reader_free(rd);
     if (rc != 0) {
         for (int i = 0; i < n; i++) tc_ks_free(&fresh[i]);
