@@ -196,6 +196,8 @@ typedef struct tc_snapshot_stats {
     uint64_t file_bytes;   /* bytes written or read, header and trailer included */
     uint64_t blocks;       /* data blocks, trailer not counted */
     size_t buffer_bytes;   /* heap held for buffers right now */
+    uint32_t databases;    /* tc_snapshot_verify: how many databases its records are in (database 0 counts
+                              once it holds one; numbers from 1024 on count as one) */
 } tc_snapshot_stats;
 
 /* ------------------------------------------------------------- writing */
