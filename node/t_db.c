@@ -43,23 +43,29 @@ static int flush_mode(tc_ctx *c)
     return c->argc == 2 && tc_arg_is(&c->argv[1], "async");
 }
 
-/* Big databases are freed on the lazyfree thread either way: what SYNC
- * promises (memory back before the reply) matters less here than an event
- * loop that never stalls on millions of frees, and the keys are gone from
- * the database at once in both cases. */
-static void flush_db(tc_keyspace *ks) { tc_ks_flush_lazy(ks); }
+/* ASYNC hands the old keys to the lazyfree thread (node/lazyfree.h) when
+ * there are many: the database is empty at once, the memory comes back a
+ * little later. SYNC, and no argument (Redis's lazyfree-lazy-user-flush
+ * is off by default), free before the reply, as Redis does. */
+static void flush_db(tc_keyspace *ks, int async)
+{
+    if (async) tc_ks_flush_lazy(ks);
+    else tc_ks_flush(ks);
+}
 
 void tc_cmd_flushall(tc_ctx *c)
 {
-    if (flush_mode(c) < 0) return;
-    for (int i = 0; i < c->srv->ndbs; i++) flush_db(tc_server_db(c->srv, i));
+    int async = flush_mode(c);
+    if (async < 0) return;
+    for (int i = 0; i < c->srv->ndbs; i++) flush_db(tc_server_db(c->srv, i), async);
     tc_reply_ok(c->r);
 }
 
 void tc_cmd_flushdb(tc_ctx *c)
 {
-    if (flush_mode(c) < 0) return;
-    flush_db(c->ks);
+    int async = flush_mode(c);
+    if (async < 0) return;
+    flush_db(c->ks, async);
     tc_reply_ok(c->r);
 }
 
