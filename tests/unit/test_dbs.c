@@ -106,6 +106,7 @@ static void test_watch_is_per_database(void **state)
     tc_multi_touch_cmd(&f->srv, 0, tc_cmd_lookup("swapdb", 6), 3, swap, f->now_ms, 1);
     assert_string_equal(RUN(f, "MULTI"), "+OK\r\n");
     assert_string_equal(RUN(f, "EXEC"), "*-1\r\n");
+    tc_multi_client_gone(&f->client); /* the fixture's client has no connection to close */
 }
 
 static void add_db(tc_buf *b, int db, size_t argc, ...)
