@@ -168,7 +168,7 @@ static int start(tc_backup_job *j, const char *url, int scheduled, const char *n
     j->result_len = 0;
     j->started_ms = now;
     tc_notice("backup %s to %s started by child %d (fork took %.2f ms, %zu keys)%s", j->current_name, dest, (int)pid,
-              (double)(uv_hrtime() - t0) / 1e6, tc_ks_size(&s->ks), scheduled ? " [scheduled]" : "");
+              (double)(uv_hrtime() - t0) / 1e6, tc_server_keys(s), scheduled ? " [scheduled]" : "");
     return 0;
 }
 

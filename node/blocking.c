@@ -20,6 +20,7 @@ typedef struct tc_blocked {
     int state;
     uint64_t seq;                   /* blocking order: who is served first */
     int64_t deadline_ms;            /* 0 = none */
+    int db;                         /* the database its keys are in (the client's when it blocked) */
     size_t (*ready)(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
     size_t argc, first_key, nkeys;
     tc_slice *argv;                 /* a copy of the command, for re-running it */
@@ -33,6 +34,7 @@ typedef struct bkey {
     size_t n, cap;
     int ready;                      /* in the ready list: not freed while so */
     int pinned;                     /* being served: not freed while so */
+    int db;                         /* a key is waited on in one database */
     size_t klen;
     char name[];
 } bkey;
@@ -67,23 +69,25 @@ static tc_blocking *get(tc_server *s)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static uint64_t hash_of(tc_blocking *b, const char *key, size_t klen)
+static uint64_t hash_of(tc_blocking *b, int db, const char *key, size_t klen)
 {
-    return tc_siphash13(b->s->ks.seed[0], b->s->ks.seed[1], key, klen);
+    /* the database mixed into the seed: the same name in two databases is
+     * two keys */
+    return tc_siphash13(b->s->dbs[0].seed[0] ^ (uint64_t)db, b->s->dbs[0].seed[1], key, klen);
 }
 
-static bkey *key_find(tc_blocking *b, const char *key, size_t klen)
+static bkey *key_find(tc_blocking *b, int db, const char *key, size_t klen)
 {
     if (!b->nbuckets) return NULL;
-    uint64_t h = hash_of(b, key, klen);
+    uint64_t h = hash_of(b, db, key, klen);
     for (bkey *k = b->buckets[h & (b->nbuckets - 1)]; k; k = k->next)
-        if (k->hash == h && k->klen == klen && memcmp(k->name, key, klen) == 0) return k;
+        if (k->hash == h && k->db == db && k->klen == klen && memcmp(k->name, key, klen) == 0) return k;
     return NULL;
 }
 
-static bkey *key_get(tc_blocking *b, const char *key, size_t klen)
+static bkey *key_get(tc_blocking *b, int db, const char *key, size_t klen)
 {
-    bkey *k = key_find(b, key, klen);
+    bkey *k = key_find(b, db, key, klen);
     if (k) return k;
     if (b->nkeys >= b->nbuckets) { /* grow: keys are few next to clients */
         size_t n = b->nbuckets ? b->nbuckets * 2 : 16;
@@ -101,7 +105,8 @@ static bkey *key_get(tc_blocking *b, const char *key, size_t klen)
         b->nbuckets = n;
     }
     if (!(k = calloc(1, sizeof *k + klen))) return NULL;
-    k->hash = hash_of(b, key, klen);
+    k->hash = hash_of(b, db, key, klen);
+    k->db = db;
     k->klen = klen;
     memcpy(k->name, key, klen);
     k->next = b->buckets[k->hash & (b->nbuckets - 1)];
@@ -140,7 +145,7 @@ static int key_add(bkey *k, tc_blocked *w)
 
 static void key_remove(tc_blocking *b, const tc_slice *key, tc_blocked *w)
 {
-    bkey *k = key_find(b, key->p, key->len);
+    bkey *k = key_find(b, w->db, key->p, key->len);
     if (!k) return;
     for (size_t i = 0; i < k->n; i++) {
         if (k->v[i] != w) continue;
@@ -187,6 +192,7 @@ static tc_blocked *record_new(tc_blocking *b, tc_client *c, const tc_ctx *ctx, c
     w->nkeys = spec->nkeys;
     w->deadline_ms = spec->deadline_ms;
     w->ready = spec->ready;
+    w->db = ctx->db;
     w->seq = b->next_seq++;
     w->state = RERUN;
     w->next = b->all;
@@ -218,7 +224,7 @@ static void start_waiting(tc_blocking *b, tc_blocked *w, int take_ref, int64_t n
     b->nwaiting++;
     for (size_t i = 0; i < w->nkeys; i++) {
         const tc_slice *key = &w->argv[w->first_key + i];
-        bkey *k = key_get(b, key->p, key->len);
+        bkey *k = key_get(b, w->db, key->p, key->len);
         /* out of memory: it waits on fewer keys (its timeout still ends it) */
         if (k && key_add(k, w) != 0 && k->n == 0 && !k->ready && !k->pinned) key_free(b, k);
     }
@@ -337,12 +343,23 @@ int tc_block_wait(tc_ctx *c, const tc_block_spec *spec, int ready)
     return 1;
 }
 
-void tc_block_signal(tc_server *s, const char *key, size_t klen)
+void tc_block_signal(tc_server *s, int db, const char *key, size_t klen)
 {
     tc_blocking *b = s->blocking;
     if (!b || b->nwaiting == 0) return;
-    bkey *k = key_find(b, key, klen);
+    bkey *k = key_find(b, db, key, klen);
     if (k) mark_ready(b, k);
+}
+
+void tc_block_signal_db(tc_server *s, int db)
+{
+    tc_blocking *b = s->blocking;
+    if (!b || b->nwaiting == 0) return;
+    /* serve_key asks each waiter's ready() again: a key that holds nothing
+     * for it (absent, of another type) serves nobody */
+    for (size_t i = 0; i < b->nbuckets; i++)
+        for (bkey *k = b->buckets[i]; k; k = k->next)
+            if (k->db == db && k->n) mark_ready(b, k);
 }
 
 /* Runs w's command again (standalone) or routes it again (replicated). */
@@ -378,7 +395,7 @@ static void serve_key(tc_blocking *b, bkey *k, int64_t now)
     for (size_t i = 0; i < n; i++) {
         tc_blocked *w = snap[i];
         if (w->state != WAITING) continue;
-        size_t avail = w->ready(&s->ks, k->name, k->klen, now);
+        size_t avail = w->ready(tc_server_db(s, k->db), k->name, k->klen, now);
         if (avail == 0 || (s->repl.ops && avail <= routed)) continue;
         serve(b, w, now);
         routed++;
@@ -421,7 +438,8 @@ int tc_block_probe(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, c
         tc_reply_error(r, "ERR out of memory");
         return TC_BLOCK_ANSWERED;
     }
-    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r};
+    tc_ctx ctx = {.srv = s, .client = c, .ks = tc_server_db(s, c->db), .db = c->db, .now_ms = now_ms, .argc = argc,
+                  .argv = argv, .r = r};
     b->probing = c;
     cmd->fn(&ctx);
     b->probing = NULL;
@@ -447,7 +465,8 @@ int tc_block_committed(tc_client *c, const char **reply, size_t *len, int64_t no
             start_waiting(b, w, 0, now_ms);
             for (size_t i = 0; i < w->nkeys; i++) {
                 const tc_slice *key = &w->argv[w->first_key + i];
-                if (w->ready(&c->srv->ks, key->p, key->len, now_ms)) tc_block_signal(c->srv, key->p, key->len);
+                if (w->ready(tc_server_db(c->srv, w->db), key->p, key->len, now_ms))
+                    tc_block_signal(c->srv, w->db, key->p, key->len);
             }
             tc_block_handle_ready(c->srv, now_ms);
             return 1;

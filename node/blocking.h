@@ -68,8 +68,11 @@ int tc_block_parse_timeout(tc_ctx *c, const tc_slice *arg, int64_t *deadline_ms)
  * command would (pop, or nil when nothing is ready). */
 int tc_block_wait(tc_ctx *c, const tc_block_spec *spec, int ready);
 
-/* A write made key (maybe) ready: remembered if someone waits on it. */
-void tc_block_signal(struct tc_server *s, const char *key, size_t klen);
+/* A write made key of database db (maybe) ready: remembered if someone
+ * waits on it. */
+void tc_block_signal(struct tc_server *s, int db, const char *key, size_t klen);
+/* Every key of database db may be ready (SWAPDB brought other keys). */
+void tc_block_signal_db(struct tc_server *s, int db);
 /* Serves the clients of the keys signaled so far: re-runs their commands
  * (standalone) or re-routes them (replicated primary). */
 void tc_block_handle_ready(struct tc_server *s, int64_t now_ms);

@@ -27,7 +27,7 @@ static int id_matches(tc_server *s, const tc_slice *id)
 static void drop_staging(tc_server *s)
 {
     if (!s->staging) return;
-    tc_ks_free(s->staging);
+    for (int i = 0; i < s->ndbs; i++) tc_ks_free(&s->staging[i]);
     free(s->staging);
     s->staging = NULL;
     s->staging_id[0] = '\0';
@@ -51,14 +51,14 @@ static void begin(tc_ctx *c)
         tc_reply_errorf(c->r, "ERR TCRESTORE BEGIN wants one id of 1 to %zu bytes", sizeof s->staging_id - 1);
         return;
     }
-    tc_keyspace *ks = malloc(sizeof *ks);
+    tc_keyspace *ks = calloc((size_t)s->ndbs, sizeof *ks);
     if (!ks) {
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
     if (s->staging) tc_notice("restore %s dropped: restore %.*s begins", s->staging_id, (int)id->len, id->p);
     drop_staging(s);
-    tc_ks_init_like(ks, &s->ks);
+    for (int i = 0; i < s->ndbs; i++) tc_ks_init_like(&ks[i], &s->dbs[i]);
     s->staging = ks;
     memcpy(s->staging_id, id->p, id->len);
     s->staging_id[id->len] = '\0';
@@ -86,8 +86,8 @@ static void load(tc_ctx *c, int typed)
      * changes nothing (a value that does not decode drops the staging). */
     for (size_t i = 3; i < c->argc; i += stride) {
         long long at, type = 0;
-        if (typed && (tc_parse_ll(c->argv[i].p, c->argv[i].len, &type) != 0 || type < 0 || type > TC_TYPE_MAX ||
-                      !tc_type_ops_of((unsigned)type))) {
+        if (typed && (tc_parse_ll(c->argv[i].p, c->argv[i].len, &type) != 0 || type < 0 ||
+                      type > (TC_TYPE_MAX | TC_RECORD_IN_DB) || !tc_type_ops_of((unsigned)type & ~TC_RECORD_IN_DB))) {
             tc_reply_errorf(c->r, "ERR TCRESTORE LOADTYPED: record %zu has an unknown type", (i - 3) / stride + 1);
             return;
         }
@@ -106,8 +106,8 @@ static void load(tc_ctx *c, int typed)
         s->staging_records++;
         if (at != 0 && at <= c->now_ms) continue; /* expired since the backup: nothing to restore */
         char why[160];
-        if (!tc_type_record_decode(s->staging, (unsigned)type, key->p, key->len, val->p, val->len, at, why,
-                                   sizeof why)) {
+        if (!tc_type_record_decode(s->staging, s->ndbs, (unsigned)type, key->p, key->len, val->p, val->len, at,
+                                   NULL, why, sizeof why)) {
             /* Not half-staged: the whole restore goes, and says why. */
             tc_notice("restore %s dropped after %llu records: %s", s->staging_id,
                       (unsigned long long)s->staging_records, why);
@@ -135,17 +135,21 @@ static void commit(tc_ctx *c)
         drop_staging(s);
         return;
     }
-    /* Swap: the staged keyspace becomes the live one; counters carry on. */
-    tc_keyspace old = s->ks;
-    s->ks = *s->staging;
-    s->ks.expired_keys = old.expired_keys;
-    s->ks.hits = old.hits;
-    s->ks.misses = old.misses;
-    s->ks.events = old.events; /* notifications go on; the load itself was silent */
-    *s->staging = old;
-    tc_notice("restore %s committed: %zu keys (%llu records) replace %zu keys", s->staging_id, tc_ks_size(&s->ks),
-              (unsigned long long)s->staging_records, tc_ks_size(&old));
-    drop_staging(s); /* frees the old keyspace */
+    /* Swap: the staged keyspaces become the live ones (the image replaces
+     * the whole dataset, every database); counters and hooks carry on. */
+    size_t before = tc_server_keys(s);
+    for (int i = 0; i < s->ndbs; i++) {
+        tc_keyspace old = s->dbs[i];
+        s->dbs[i] = s->staging[i];
+        s->dbs[i].expired_keys = old.expired_keys;
+        s->dbs[i].hits = old.hits;
+        s->dbs[i].misses = old.misses;
+        s->dbs[i].events = old.events; /* notifications go on; the load itself was silent */
+        s->staging[i] = old;
+    }
+    tc_notice("restore %s committed: %zu keys (%llu records) replace %zu keys", s->staging_id, tc_server_keys(s),
+              (unsigned long long)s->staging_records, before);
+    drop_staging(s); /* frees the old keyspaces */
     tc_reply_ok(c->r);
 }
 

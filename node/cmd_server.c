@@ -64,12 +64,14 @@ void tc_cmd_quit(tc_ctx *c)
 
 void tc_cmd_select(tc_ctx *c)
 {
-    long long db;
-    if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &db) != 0) tc_reply_error(c->r, TC_ERR_NOT_INT);
-    else if (db < INT_MIN || db > INT_MAX) /* Redis reads the index as an int */
-        tc_reply_error(c->r, "ERR value is out of range, value must between -2147483648 and 2147483647");
-    else if (db != 0) tc_reply_error(c->r, "ERR DB index is out of range (tricache has database 0 only)");
-    else tc_reply_ok(c->r);
+    int db = tc_parse_db(c->srv, &c->argv[1], c->r, "ERR SELECT is not allowed in cluster mode");
+    if (db < 0) return;
+    /* the commands after it run there: the client's next ones, or the rest
+     * of a logged transaction (tc_server_execute_db carries ctx.db on) */
+    c->db = db;
+    c->ks = tc_server_db(c->srv, db);
+    if (c->client) c->client->db = db;
+    tc_reply_ok(c->r);
 }
 
 void tc_cmd_time(tc_ctx *c)
@@ -254,6 +256,7 @@ void tc_cmd_reset(tc_ctx *c)
         free(cl->name);
         cl->name = NULL;
         cl->cluster_readonly = 0;
+        cl->db = 0;
         cl->authenticated = !tc_auth_required(c->srv->cfg.auth_token);
     }
     tc_reply_status(c->r, "RESET");
@@ -455,7 +458,8 @@ void tc_cmd_config(tc_ctx *c)
         memset(cmds, 0, n * sizeof *cmds);
         memset(st, 0, sizeof *st);
         st->cmds = cmds;
-        c->ks->hits = c->ks->misses = c->ks->expired_keys = 0;
+        for (int i = 0; i < c->srv->ndbs; i++)
+            c->srv->dbs[i].hits = c->srv->dbs[i].misses = c->srv->dbs[i].expired_keys = 0;
         tc_reply_ok(c->r);
     } else if (tc_arg_is(sub, "help")) {
         reply_help(c, help);
@@ -662,12 +666,12 @@ void tc_cmd_debug(tc_ctx *c)
         NULL};
     const tc_slice *sub = &c->argv[1];
     if (tc_arg_is(sub, "digest") && c->argc == 2) {
-        if (c->client && c->srv->loop && tc_ks_size(c->ks) >= TC_DIGEST_CHILD_KEYS &&
+        if (c->client && c->srv->loop && tc_server_keys(c->srv) >= TC_DIGEST_CHILD_KEYS &&
             tc_digest_in_child(c->srv, c->client, c->now_ms) == 0)
             return; /* answered when the child is done */
         unsigned char d[20];
         char hex[41];
-        tc_ks_digest(c->ks, c->now_ms, d);
+        tc_ks_digest_dbs(c->srv->dbs, c->srv->ndbs, c->now_ms, d); /* every database, as Redis */
         for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
         tc_reply_status(c->r, hex);
     } else if (tc_arg_is(sub, "populate")) {

@@ -40,7 +40,8 @@ typedef struct tc_slice {
 typedef struct tc_ctx {
     struct tc_server *srv;
     struct tc_client *client; /* NULL when no connection issued the command */
-    tc_keyspace *ks;
+    tc_keyspace *ks;          /* the database the command runs in: srv's dbs[db] */
+    int db;                   /* its number; SELECT changes both */
     int64_t now_ms;
     size_t argc;
     const tc_slice *argv;
@@ -127,6 +128,9 @@ void tc_cmd_scan(tc_ctx *c);
 void tc_cmd_randomkey(tc_ctx *c);
 void tc_cmd_dbsize(tc_ctx *c);
 void tc_cmd_flushall(tc_ctx *c);
+void tc_cmd_flushdb(tc_ctx *c);
+void tc_cmd_swapdb(tc_ctx *c);
+void tc_cmd_move(tc_ctx *c);
 void tc_cmd_object(tc_ctx *c);
 void tc_cmd_memory(tc_ctx *c);
 /* t_zset.c, t_zset_ops.c (sorted sets) */
@@ -299,6 +303,11 @@ void tc_cmd_sentinel(tc_ctx *c);
  * string2ld (see commands.c): the whole argument is the number. Return 0 or -1. */
 int tc_parse_ll(const char *p, size_t len, long long *out);
 int tc_parse_ld(const char *p, size_t len, long double *out);
+/* A database index argument (SELECT, MOVE, SWAPDB, COPY DB): 0..ndbs-1
+ * or -1 with Redis's error replied in r ("ERR value is not an integer or
+ * out of range", "ERR DB index is out of range"; in cluster mode, with
+ * cluster_err, any index but 0 is refused with it as Redis Cluster does). */
+int tc_parse_db(struct tc_server *s, const tc_slice *a, tc_reply *r, const char *cluster_err);
 /* Case-insensitive comparison of an argument with a lowercase word. */
 int tc_arg_is(const tc_slice *a, const char *word);
 

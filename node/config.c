@@ -135,6 +135,9 @@ static const setting SETTINGS[] = {
      .help = "active expiry cycles per second"},
     {.name = "cluster_mode", .type = T_BOOL, FIELD(cluster_mode), .min = 0, .max = 1, .def = "false",
      .help = "answer CLUSTER SLOTS/SHARDS/NODES as one shard and redirect with -MOVED, for cluster-aware clients"},
+    {.name = "databases", .type = T_INT, FIELD(databases), .min = 1, .max = TC_MAX_DATABASES, .def = "16",
+     .help = "numbered databases SELECT reaches (0..databases-1); every node of a cluster must use the same "
+             "value (they share cluster.toml); cluster_mode keeps database 0 only"},
     {.name = "read_consistency", .type = T_ENUM, FIELD(read_consistency), .min = TC_READ_LINEARIZABLE,
      .max = TC_READ_LOCAL, .def = "linearizable", .mut = 1,
      .help = "reads on the primary: linearizable (confirmed by a barrier), lease, or local",

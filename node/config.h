@@ -51,6 +51,10 @@ typedef struct tc_backup_settings {
     char s3_credentials_file[TC_CONFIG_MAX_STR]; /* "" = AWS's default lookup */
 } tc_backup_settings;
 
+/* Redis has no upper bound on `databases`; ours keeps a typo (1600000)
+ * from allocating a table per database for nothing. */
+#define TC_MAX_DATABASES 1024
+
 typedef struct tc_config {
     char path[TC_CONFIG_MAX_STR];      /* file it was loaded from */
     char cluster_name[64];             /* default "tricache" */
@@ -66,6 +70,7 @@ typedef struct tc_config {
     uint64_t tcp_backlog;              /* default 511, 1..65535 */
     uint64_t hz;                       /* active expiry cycles/s, default 10, 1..500 */
     int cluster_mode;                  /* CLUSTER commands and -MOVED, default false */
+    uint64_t databases;                /* numbered databases (SELECT), default 16, 1..TC_MAX_DATABASES */
     int read_consistency;              /* enum tc_read_consistency, default linearizable */
     char preferred_primary_zones[TC_CONFIG_MAX_STR]; /* "zone-a,zone-b"; "" = any */
     uint64_t election_timeout_ms;      /* default 300ms */

@@ -72,7 +72,7 @@ int tc_digest_in_child(tc_server *s, tc_client *client, int64_t now_ms)
     if (pid == 0) {
         unsigned char d[20];
         char hex[HEX_LEN + 1];
-        tc_ks_digest(&s->ks, now_ms, d);
+        tc_ks_digest_dbs(s->dbs, s->ndbs, now_ms, d);
         for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
         _exit(write(fd, hex, HEX_LEN) == HEX_LEN ? 0 : 1);
     }

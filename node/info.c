@@ -82,6 +82,13 @@ static void section_stats(void *ud, tc_buf *b)
 {
     tc_server *s = ud;
     tc_stats *st = &s->stats;
+    /* each database counts its own lookups and expiries */
+    uint64_t expired = 0, hits = 0, misses = 0;
+    for (int i = 0; i < s->ndbs; i++) {
+        expired += s->dbs[i].expired_keys;
+        hits += s->dbs[i].hits;
+        misses += s->dbs[i].misses;
+    }
     tc_buf_printf(b,
                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                   "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
@@ -91,8 +98,8 @@ static void section_stats(void *ud, tc_buf *b)
                   "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
                   (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
                   (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
-                  (unsigned long long)st->rejected_connections, (unsigned long long)s->ks.expired_keys,
-                  (unsigned long long)s->ks.hits, (unsigned long long)s->ks.misses,
+                  (unsigned long long)st->rejected_connections, (unsigned long long)expired,
+                  (unsigned long long)hits, (unsigned long long)misses,
                   (unsigned long long)st->auth_failures, (unsigned long long)st->protocol_errors,
                   (unsigned long long)st->client_qbuf_limit_disconnections,
                   (unsigned long long)st->client_outbuf_limit_disconnections,
@@ -120,9 +127,12 @@ static void section_persistence(void *ud, tc_buf *b)
 static void section_keyspace(void *ud, tc_buf *b)
 {
     tc_server *s = ud;
-    size_t keys = tc_ks_size(&s->ks);
-    if (keys)
-        tc_buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", keys, tc_ks_volatile_count(&s->ks));
+    /* one line per non-empty database, as Redis prints them */
+    for (int i = 0; i < s->ndbs; i++) {
+        size_t keys = tc_ks_size(&s->dbs[i]);
+        if (keys)
+            tc_buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=0\r\n", i, keys, tc_ks_volatile_count(&s->dbs[i]));
+    }
 }
 
 static double timeval_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }

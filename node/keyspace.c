@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lazyfree.h"
 #include "types/types.h"
 
 #define KS_INITIAL_SIZE 16
@@ -365,7 +366,7 @@ static void delete_expired(tc_keyspace *ks, tc_key **link)
     }
     delete_link(ks, link);
     ks->expired_keys++;
-    if (name) ks->events.expired(ks->events.ud, name, klen);
+    if (name) ks->events.expired(&ks->events, name, klen);
     if (name != small) free(name);
 }
 
@@ -385,7 +386,7 @@ static tc_key *lookup(tc_keyspace *ks, const char *key, size_t klen, int64_t now
 tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms)
 {
     tc_key *k = lookup(ks, key, klen, now_ms);
-    if (!k && ks->events.missed) ks->events.missed(ks->events.ud, key, klen);
+    if (!k && ks->events.missed) ks->events.missed(&ks->events, key, klen);
     return k;
 }
 
@@ -434,7 +435,7 @@ static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
         k->next = old->next;
         *link = k;
         if (old->expire_at) volatile_remove(ks, old);
-        if (ks->events.added) ks->events.added(ks->events.ud, k->data, k->klen, old);
+        if (ks->events.added) ks->events.added(&ks->events, k->data, k->klen, old);
         free_key(old);
         return k;
     }
@@ -444,7 +445,7 @@ static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
     k->next = ks->table[t][b];
     ks->table[t][b] = k;
     ks->used[t]++;
-    if (ks->events.added) ks->events.added(ks->events.ud, k->data, k->klen, NULL);
+    if (ks->events.added) ks->events.added(&ks->events, k->data, k->klen, NULL);
     return k;
 }
 
@@ -492,6 +493,25 @@ tc_key *tc_ks_rename(tc_keyspace *ks, tc_key *k, const char *dst, size_t dlen)
     unlink_key(ks, link, k);
     free(k);
     maybe_resize(ks);
+    return n;
+}
+
+tc_key *tc_ks_move(tc_keyspace *from, tc_key *k, tc_keyspace *to)
+{
+    size_t payload = tc_key_is_inline(k) ? k->vlen : sizeof(void *);
+    tc_key *n = alloc_key(to, k->data, k->klen, payload);
+    if (!n) return NULL;
+    n->vlen = k->vlen;
+    n->type = k->type;
+    n->encoding = k->encoding;
+    n->lru = k->lru;
+    memcpy(n->data + k->klen, k->data + k->klen, payload);
+    if (!insert(to, n, k->expire_at)) return NULL;
+    /* the value belongs to n now: k goes without freeing it */
+    tc_key **link = find_link(from, k->data, k->klen, hash_key(from, k->data, k->klen));
+    unlink_key(from, link, k);
+    free(k);
+    maybe_resize(from);
     return n;
 }
 
@@ -696,6 +716,75 @@ void tc_ks_digest(tc_keyspace *ks, int64_t now_ms, unsigned char out[20])
                 if (!expired(k, now_ms)) digest_key(md, k, out);
     }
     EVP_MD_CTX_free(md);
+}
+
+void tc_ks_digest_dbs(tc_keyspace *dbs, int n, int64_t now_ms, unsigned char out[20])
+{
+    tc_ks_digest(&dbs[0], now_ms, out);
+    for (int i = 1; i < n; i++) {
+        if (tc_ks_size(&dbs[i]) == 0) continue;
+        unsigned char d[20], id[4];
+        tc_ks_digest(&dbs[i], now_ms, d);
+        if (!memcmp(d, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20)) continue; /* only expired keys */
+        for (int b = 0; b < 4; b++) id[b] = (unsigned char)((unsigned)i >> (8 * b));
+        unsigned char buf[44];
+        memcpy(buf, out, 20);
+        memcpy(buf + 20, id, 4);
+        memcpy(buf + 24, d, 20);
+        unsigned int len = 20;
+        if (EVP_Digest(buf, sizeof buf, out, &len, EVP_sha1(), NULL) != 1) memset(out, 0, 20);
+    }
+}
+
+/* What a lazy flush hands to the free thread: the old tables. */
+typedef struct detached {
+    tc_key **table[2];
+    size_t size[2];
+    tc_key **volatile_keys;
+} detached;
+
+static void free_detached(void *p)
+{
+    detached *d = p;
+    for (int t = 0; t < 2; t++)
+        if (d->table[t]) free_table(d->table[t], d->size[t]);
+    free(d->volatile_keys);
+    free(d);
+}
+
+void tc_ks_flush_lazy(tc_keyspace *ks)
+{
+    size_t n = tc_ks_size(ks);
+    detached *d = n > TC_LAZYFREE_THRESHOLD ? malloc(sizeof *d) : NULL;
+    if (!d) {
+        tc_ks_flush(ks);
+        return;
+    }
+    for (int t = 0; t < 2; t++) {
+        d->table[t] = ks->table[t];
+        d->size[t] = ks->size[t];
+        ks->table[t] = NULL;
+    }
+    d->volatile_keys = ks->volatile_keys;
+    ks->volatile_keys = NULL;
+    /* the tables are gone from ks: flushing it now frees nothing more */
+    tc_ks_flush(ks);
+    tc_lazyfree(free_detached, d, n);
+}
+
+void tc_ks_swap(tc_keyspace *a, tc_keyspace *b)
+{
+    tc_keyspace t = *a;
+    *a = *b;
+    *b = t;
+    /* the counters stay where they were: they describe the node */
+    uint64_t e = a->expired_keys, h = a->hits, m = a->misses;
+    a->expired_keys = b->expired_keys;
+    a->hits = b->hits;
+    a->misses = b->misses;
+    b->expired_keys = e;
+    b->hits = h;
+    b->misses = m;
 }
 
 size_t tc_ks_key_memory(const tc_key *k)

@@ -84,11 +84,12 @@ static inline void *tc_key_value_ptr(const tc_key *k)
  * the code that swaps it in copies them over. */
 typedef struct tc_ks_events {
     void *ud;
-    void (*expired)(void *ud, const char *key, size_t klen);
-    void (*added)(void *ud, const char *key, size_t klen, const tc_key *replaced);
+    int db; /* the owner's number for this keyspace (its database) */
+    void (*expired)(const struct tc_ks_events *ev, const char *key, size_t klen);
+    void (*added)(const struct tc_ks_events *ev, const char *key, size_t klen, const tc_key *replaced);
     /* A lookup (tc_ks_find, tc_ks_peek) found no live key; NULL unless the
      * owner wants to know (key-miss events are on). */
-    void (*missed)(void *ud, const char *key, size_t klen);
+    void (*missed)(const struct tc_ks_events *ev, const char *key, size_t klen);
 } tc_ks_events;
 
 typedef struct tc_keyspace {
@@ -156,6 +157,12 @@ tc_key *tc_ks_resize(tc_keyspace *ks, tc_key *k, size_t new_vlen);
  * key under its new name, or NULL on out of memory (nothing changed). */
 tc_key *tc_ks_rename(tc_keyspace *ks, tc_key *k, const char *dst, size_t dlen);
 
+/* MOVE: takes k (a key of from) out of from and puts it, value, deadline
+ * and access bits included, under the same name into to, where no key of
+ * that name may exist. Returns the key in to, or NULL on out of memory
+ * (nothing changed). */
+tc_key *tc_ks_move(tc_keyspace *from, tc_key *k, tc_keyspace *to);
+
 /* Sets or clears (0) the deadline of a live key. */
 void tc_ks_set_expire(tc_keyspace *ks, tc_key *k, int64_t expire_at);
 
@@ -204,6 +211,21 @@ int tc_ks_rehash_step(tc_keyspace *ks, size_t n);
  * The value's part comes from its type (types/types.h); for strings the
  * digest is the one tricache has always computed. */
 void tc_ks_digest(tc_keyspace *ks, int64_t now_ms, unsigned char out[20]);
+
+/* DEBUG DIGEST of numbered databases dbs[0..n): database 0's own digest
+ * (so a keyspace with keys in database 0 only digests as it always has),
+ * then, for each other non-empty database i in order,
+ * out = SHA-1(out || u32 i (little-endian) || digest of database i): the
+ * same keys in another database give another digest, as in Redis. */
+void tc_ks_digest_dbs(tc_keyspace *dbs, int n, int64_t now_ms, unsigned char out[20]);
+
+/* FLUSHDB ASYNC / a big FLUSHALL: empties ks at once (as tc_ks_flush) and
+ * frees the old keys on the lazyfree thread when there are many. */
+void tc_ks_flush_lazy(tc_keyspace *ks);
+
+/* SWAPDB: exchanges the keys of a and b; each keeps its counters (hits,
+ * misses, expired_keys are the node's, summed over databases). */
+void tc_ks_swap(tc_keyspace *a, tc_keyspace *b);
 
 /* Bytes k takes: its header, name and value (not malloc's rounding, not
  * the bucket pointer). */

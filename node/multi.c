@@ -19,6 +19,7 @@ typedef struct queued {
 typedef struct watched {
     char *key;
     size_t klen;
+    int db;         /* the database it is watched in (the client's at WATCH) */
     int existed;    /* present and unexpired when watched */
     int expired;    /* present but already expired when watched */
 } watched;
@@ -138,7 +139,7 @@ static void unwatch(tc_client *c)
 static int watch_key(tc_ctx *x, struct tc_multi *m, const tc_slice *k)
 {
     for (size_t i = 0; i < m->nw; i++)
-        if (m->w[i].klen == k->len && memcmp(m->w[i].key, k->p, k->len) == 0) return 0;
+        if (m->w[i].db == x->db && m->w[i].klen == k->len && memcmp(m->w[i].key, k->p, k->len) == 0) return 0;
     tc_server *s = x->srv;
     if (m->nw == 0) {
         struct tc_watchers *ws = s->watchers;
@@ -163,6 +164,7 @@ static int watch_key(tc_ctx *x, struct tc_multi *m, const tc_slice *k)
     if (!(w->key = malloc(k->len ? k->len : 1))) return -1;
     memcpy(w->key, k->p, k->len);
     w->klen = k->len;
+    w->db = x->db;
     w->existed = tc_ks_find(x->ks, k->p, k->len, x->now_ms) != NULL;
     w->expired = !w->existed && tc_ks_peek(x->ks, k->p, k->len, x->now_ms) != NULL;
     m->nw++;
@@ -172,56 +174,90 @@ static int watch_key(tc_ctx *x, struct tc_multi *m, const tc_slice *k)
 /* What touching does to one watch. all_existing: FLUSHALL at run time. */
 static void touch_one(tc_server *s, struct tc_multi *m, watched *w, int only_existing, int64_t now)
 {
-    if (only_existing && !tc_ks_peek(&s->ks, w->key, w->klen, now)) return;
+    if (only_existing && !tc_ks_peek(tc_server_db(s, w->db), w->key, w->klen, now)) return;
     m->dirty = 1;
 }
 
-static void touch_key(tc_server *s, const char *key, size_t klen, int64_t now)
+static void touch_key(tc_server *s, int db, const char *key, size_t klen, int64_t now)
 {
     struct tc_watchers *ws = s->watchers;
     for (size_t i = 0; i < ws->n; i++) {
         struct tc_multi *m = ws->v[i]->multi;
         for (size_t j = 0; j < m->nw && !m->dirty; j++)
-            if (m->w[j].klen == klen && memcmp(m->w[j].key, key, klen) == 0) touch_one(s, m, &m->w[j], 0, now);
+            if (m->w[j].db == db && m->w[j].klen == klen && memcmp(m->w[j].key, key, klen) == 0)
+                touch_one(s, m, &m->w[j], 0, now);
     }
 }
 
-static void touch_all(tc_server *s, int only_existing, int64_t now)
+/* Every watch in database db (-1: in any database). */
+static void touch_all(tc_server *s, int db, int only_existing, int64_t now)
 {
     struct tc_watchers *ws = s->watchers;
     for (size_t i = 0; i < ws->n; i++) {
         struct tc_multi *m = ws->v[i]->multi;
-        for (size_t j = 0; j < m->nw && !m->dirty; j++) touch_one(s, m, &m->w[j], only_existing, now);
+        for (size_t j = 0; j < m->nw && !m->dirty; j++)
+            if (db < 0 || m->w[j].db == db) touch_one(s, m, &m->w[j], only_existing, now);
     }
 }
 
-void tc_multi_touch_cmd(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv, int64_t now, int routed)
+/* A database index argument of a write (MOVE, SWAPDB, COPY DB), or -1 when
+ * it is not a valid one (the command then fails and touches nothing). */
+static int db_arg(tc_server *s, const tc_slice *a)
+{
+    long long v;
+    if (tc_parse_ll(a->p, a->len, &v) != 0 || v < 0 || v >= s->ndbs) return -1;
+    return (int)v;
+}
+
+void tc_multi_touch_cmd(tc_server *s, int db, const tc_cmd *cmd, size_t argc, const tc_slice *argv, int64_t now,
+                        int routed)
 {
     if (!s->watchers || s->watchers->n == 0 || !is_write(cmd, argc, argv)) return;
     const char *n = cmd->name;
     if (strcmp(n, "tcbackup") == 0) return; /* changes no key */
     if (strcmp(n, "flushall") == 0 || strcmp(n, "flushdb") == 0) {
-        touch_all(s, !routed, now);
+        touch_all(s, n[5] == 'a' ? -1 : db, !routed, now);
         return;
+    }
+    if (strcmp(n, "swapdb") == 0) {
+        /* every watch in either database: what a key holds there changes */
+        int a = db_arg(s, &argv[1]), b = db_arg(s, &argv[2]);
+        if (a >= 0 && b >= 0 && a != b) {
+            touch_all(s, a, 0, now);
+            touch_all(s, b, 0, now);
+        }
+        return;
+    }
+    if (strcmp(n, "move") == 0) {
+        int to = db_arg(s, &argv[2]);
+        if (to >= 0) touch_key(s, to, argv[1].p, argv[1].len, now);
+        /* and the source, below */
+    }
+    if (strcmp(n, "copy") == 0) {
+        for (size_t i = 3; i + 1 < argc; i++)
+            if (tc_arg_is(&argv[i], "db")) {
+                int to = db_arg(s, &argv[i + 1]);
+                if (to >= 0) touch_key(s, to, argv[2].p, argv[2].len, now);
+            }
     }
     if (strcmp(n, "tcexec") == 0) {
         /* at run time its commands touch as they run; a TCEXEC a client
          * sent itself is routed unparsed: everything */
-        if (routed) touch_all(s, 0, now);
+        if (routed) touch_all(s, -1, 0, now);
         return;
     }
     if (cmd->key_step > 0 && cmd->first_key > 0) {
         size_t last = cmd->last_key < 0 ? argc + (size_t)(long)cmd->last_key : (size_t)cmd->last_key;
         for (size_t i = (size_t)cmd->first_key; i <= last && i < argc; i += (size_t)cmd->key_step)
-            touch_key(s, argv[i].p, argv[i].len, now);
+            touch_key(s, db, argv[i].p, argv[i].len, now);
         return;
     }
     if (strcmp(n, "tcrestore") == 0 || strcmp(n, "debug") == 0) {
-        touch_all(s, 0, now);
+        touch_all(s, -1, 0, now);
         return;
     }
     /* keys after a count (LMPOP, BLMPOP...): any argument may be one */
-    for (size_t i = 1; i < argc; i++) touch_key(s, argv[i].p, argv[i].len, now);
+    for (size_t i = 1; i < argc; i++) touch_key(s, db, argv[i].p, argv[i].len, now);
 }
 
 /* 1 when EXEC must answer nil: a watched key was touched, or one that
@@ -230,7 +266,7 @@ static int watch_failed(tc_server *s, struct tc_multi *m, int64_t now)
 {
     if (m->dirty) return 1;
     for (size_t i = 0; i < m->nw; i++)
-        if (m->w[i].existed && !tc_ks_find(&s->ks, m->w[i].key, m->w[i].klen, now)) return 1;
+        if (m->w[i].existed && !tc_ks_find(tc_server_db(s, m->w[i].db), m->w[i].key, m->w[i].klen, now)) return 1;
     return 0;
 }
 
@@ -284,7 +320,9 @@ void tc_multi_free(tc_server *s)
 static int replicable(const tc_cmd *cmd)
 {
     if (cmd->flags & (TC_CMD_WRITE | TC_CMD_READONLY)) return 1;
-    return strcmp(cmd->name, "ping") == 0 || strcmp(cmd->name, "echo") == 0 || strcmp(cmd->name, "time") == 0;
+    /* SELECT changes the database of the transaction's later commands,
+     * which TCEXEC follows at apply (tc_server_execute_db) */
+    return cmd->fn == tc_cmd_select || strcmp(cmd->name, "ping") == 0 || strcmp(cmd->name, "echo") == 0 || strcmp(cmd->name, "time") == 0;
 }
 
 int tc_multi_exec_plan(tc_client *c, int64_t now, tc_reply *r)
@@ -309,7 +347,7 @@ int tc_multi_exec_plan(tc_client *c, int64_t now, tc_reply *r)
     return TC_EXEC_WRITE;
 }
 
-int tc_multi_log_args(tc_server *s, tc_client *c, int64_t now, size_t *argc, const tc_slice **argv)
+int tc_multi_log_args(tc_server *s, tc_client *c, int64_t now, int *db, size_t *argc, const tc_slice **argv)
 {
     struct tc_multi *m = c->multi;
     size_t n = 2;
@@ -329,7 +367,16 @@ int tc_multi_log_args(tc_server *s, tc_client *c, int64_t now, size_t *argc, con
         len = snprintf(num, 24, "%zu", m->q[i].argc);
         m->log[k++] = (tc_slice){num, (size_t)len};
         for (size_t j = 0; j < m->q[i].argc; j++) m->log[k++] = m->q[i].argv[j];
-        tc_multi_touch_cmd(s, m->q[i].cmd, m->q[i].argc, m->q[i].argv, now, 1);
+        tc_multi_touch_cmd(s, *db, m->q[i].cmd, m->q[i].argc, m->q[i].argv, now, 1);
+        /* a valid SELECT moves the rest (and the client, after EXEC), as it
+         * will at apply; an invalid one answers its error there and moves
+         * nothing */
+        if (m->q[i].cmd->fn == tc_cmd_select && m->q[i].argc == 2) {
+            long long v;
+            if (tc_parse_ll(m->q[i].argv[1].p, m->q[i].argv[1].len, &v) == 0 && v >= 0 && v < s->ndbs &&
+                (v == 0 || !s->cfg.cluster_mode))
+                *db = (int)v;
+        }
     }
     *argc = k;
     *argv = m->log;
@@ -454,13 +501,14 @@ void tc_cmd_tcexec(tc_ctx *x)
     }
     /* each command its own random sequence, derived from the entry's */
     uint64_t base = tc_rng_next(x->rng);
+    int db = x->db; /* where a SELECT inside moves the commands after it */
     tc_reply_array(x->r, (size_t)n);
     pos = 2;
     for (long long i = 0; i < n; i++) {
         long long a;
         tc_parse_ll(x->argv[pos].p, x->argv[pos].len, &a);
         tc_rng_seed(x->rng, tc_mix64(base + (uint64_t)i));
-        tc_server_execute(x->srv, NULL, (size_t)a, x->argv + pos + 1, x->r, x->now_ms);
+        tc_server_execute_db(x->srv, NULL, &db, (size_t)a, x->argv + pos + 1, x->r, x->now_ms);
         pos += 1 + (size_t)a;
     }
 }

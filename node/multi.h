@@ -55,8 +55,8 @@ void tc_multi_client_gone(struct tc_client *c);
 
 /* A write is about to run or enter the log: marks the watchers of its keys.
  * routed: called by the router (FLUSHALL then touches every watched key). */
-void tc_multi_touch_cmd(struct tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv, int64_t now_ms,
-                        int routed);
+void tc_multi_touch_cmd(struct tc_server *s, int db, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                        int64_t now_ms, int routed);
 
 /* The replicated router's view of an EXEC (enum below). */
 enum {
@@ -68,8 +68,11 @@ enum {
 int tc_multi_exec_plan(struct tc_client *c, int64_t now_ms, tc_reply *r);
 /* The logged form of c's transaction, valid until tc_multi_reset:
  * TCEXEC n argc1 arg... argc2 arg... ; each queued command's keys are
- * touched (routed). 0, or -1 out of memory. */
-int tc_multi_log_args(struct tc_server *s, struct tc_client *c, int64_t now_ms, size_t *argc, const tc_slice **argv);
+ * touched (routed). *db: the database the transaction starts in (the
+ * client's), and on return the one its SELECTs leave it in (the client's
+ * from then on, as after a Redis EXEC). 0, or -1 out of memory. */
+int tc_multi_log_args(struct tc_server *s, struct tc_client *c, int64_t now_ms, int *db, size_t *argc,
+                      const tc_slice **argv);
 /* Ends c's transaction: queue dropped, keys unwatched, out of MULTI. */
 void tc_multi_reset(struct tc_client *c);
 

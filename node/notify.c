@@ -99,44 +99,48 @@ void tc_notify_source_miss(const tc_ctx *c, const tc_slice *key)
 
 /* ---- the keyspace's own events ----------------------------------------------- */
 
-static void on_expired(void *ud, const char *key, size_t klen)
+static void on_expired(const tc_ks_events *ev, const char *key, size_t klen)
 {
-    tc_notify_keyspace_event(ud, TC_NOTIFY_EXPIRED, "expired", key, klen, 0);
+    tc_notify_keyspace_event(ev->ud, TC_NOTIFY_EXPIRED, "expired", key, klen, ev->db);
 }
 
-static void on_added(void *ud, const char *key, size_t klen, const tc_key *replaced)
+static void on_added(const tc_ks_events *ev, const char *key, size_t klen, const tc_key *replaced)
 {
-    tc_server *s = ud;
+    tc_server *s = ev->ud;
     if (!(s->cfg.notify_classes & (TC_NOTIFY_NEW | TC_NOTIFY_EXPIRED))) return;
     /* A key replaced after its deadline (a replica keeps such keys hidden
      * until the primary's expiry entry) was gone for the command: it
      * expired, and the key that takes its place is new, as Redis would
      * have said after its lazy expiry. */
     if (replaced && replaced->expire_at && replaced->expire_at <= s->cmd_now_ms) {
-        tc_notify_keyspace_event(s, TC_NOTIFY_EXPIRED, "expired", key, klen, 0);
+        tc_notify_keyspace_event(s, TC_NOTIFY_EXPIRED, "expired", key, klen, ev->db);
         replaced = NULL;
     }
-    if (!replaced) tc_notify_keyspace_event(s, TC_NOTIFY_NEW, "new", key, klen, 0);
+    if (!replaced) tc_notify_keyspace_event(s, TC_NOTIFY_NEW, "new", key, klen, ev->db);
 }
 
 /* Redis's "keymiss": a read command's lookup of a key that is not there.
  * Writes look keys up too (they create what is missing) and say nothing;
  * so do lookups outside a command (routing, blocked clients) and OBJECT
  * and MEMORY, which Redis runs with LOOKUP_NONOTIFY. */
-static void on_missed(void *ud, const char *key, size_t klen)
+static void on_missed(const tc_ks_events *ev, const char *key, size_t klen)
 {
-    tc_server *s = ud;
+    tc_server *s = ev->ud;
     const tc_cmd *cmd = s->cmd_running;
     if (!cmd || (cmd->flags & TC_CMD_WRITE) || !(cmd->flags & TC_CMD_READONLY)) return;
     if (strcmp(cmd->name, "object") == 0 || strcmp(cmd->name, "memory") == 0) return;
-    tc_notify_keyspace_event(s, TC_NOTIFY_KEY_MISS, "keymiss", key, klen, 0);
+    tc_notify_keyspace_event(s, TC_NOTIFY_KEY_MISS, "keymiss", key, klen, ev->db);
 }
 
 void tc_notify_attach(tc_server *s)
 {
-    s->ks.events.ud = s;
-    s->ks.events.expired = on_expired;
-    s->ks.events.added = on_added;
-    /* only when asked for: every read of an absent key would call it */
-    s->ks.events.missed = s->cfg.notify_classes & TC_NOTIFY_KEY_MISS ? on_missed : NULL;
+    for (int i = 0; i < s->ndbs; i++) {
+        tc_ks_events *ev = &s->dbs[i].events;
+        ev->ud = s;
+        ev->db = i;
+        ev->expired = on_expired;
+        ev->added = on_added;
+        /* only when asked for: every read of an absent key would call it */
+        ev->missed = s->cfg.notify_classes & TC_NOTIFY_KEY_MISS ? on_missed : NULL;
+    }
 }

@@ -61,12 +61,10 @@ size_t tc_notify_channel(char **out, char *stack, size_t stack_len, int keyspace
 void tc_notify_keyspace_event(struct tc_server *s, int type_class, const char *event, const char *key, size_t klen,
                               int db);
 
-/* The database a command works in (0 until numbered databases exist: the
- * one place that changes then). */
+/* The database a command works in. */
 static inline int tc_ctx_db(const tc_ctx *c)
 {
-    (void)c;
-    return 0;
+    return c->db;
 }
 /* A command's event for key, in its database. */
 void tc_notify(const tc_ctx *c, int type_class, const char *event, const tc_slice *key);

@@ -63,7 +63,16 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    tc_ks_init(&s->ks, seed[0], seed[1]);
+    /* cluster mode reaches database 0 only (as Redis Cluster): the others
+     * would be memory nobody can use */
+    s->ndbs = cfg->cluster_mode || cfg->databases < 1 ? 1 : (int)cfg->databases;
+    if (!(s->dbs = calloc((size_t)s->ndbs, sizeof *s->dbs))) {
+        free(s->stats.cmds);
+        s->stats.cmds = NULL;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->ndbs; i++) tc_ks_init(&s->dbs[i], seed[0], seed[1]);
     tc_notify_attach(s); /* keys expiring or appearing are notified (notify.h) */
     tc_rng_seed(&s->rng, seed[2]);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
@@ -97,11 +106,14 @@ void tc_server_free(tc_server *s)
     tc_multi_free(s);
     free(s->stats.cmds);
     s->stats.cmds = NULL;
-    tc_ks_free(&s->ks);
+    for (int i = 0; i < s->ndbs; i++) tc_ks_free(&s->dbs[i]);
+    free(s->dbs);
+    s->dbs = NULL;
+    s->ndbs = 0;
     tc_rconf_free(s->rconf);
     s->rconf = NULL;
     if (s->staging) {
-        tc_ks_free(s->staging);
+        for (int i = 0; i < s->ndbs; i++) tc_ks_free(&s->staging[i]);
         free(s->staging);
         s->staging = NULL;
     }
@@ -199,11 +211,20 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,
-                int64_t now_ms)
+size_t tc_server_keys(const tc_server *s)
 {
-    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->ks, .now_ms = now_ms, .argc = argc, .argv = argv, .r = r,
-                  .rng = &s->rng};
+    size_t n = 0;
+    for (int i = 0; i < s->ndbs; i++) n += tc_ks_size(&s->dbs[i]);
+    return n;
+}
+
+/* Runs cmd in database *db; a SELECT changes *db (and the client's). */
+static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                tc_reply *r, int64_t now_ms)
+{
+    if (*db < 0 || *db >= s->ndbs) *db = 0; /* cannot happen: SELECT checks; never index past the table */
+    tc_ctx ctx = {.srv = s, .client = c, .ks = &s->dbs[*db], .db = *db, .now_ms = now_ms, .argc = argc,
+                  .argv = argv, .r = r, .rng = &s->rng};
     size_t mark = r->out ? r->out->len : 0;
     uint64_t start = now_us();
     /* saved and put back: EXEC and TCEXEC run commands inside a command */
@@ -213,10 +234,11 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
     s->cmd_now_ms = now_ms;
     /* WATCHed keys this write names (before it runs: FLUSHALL looks at
      * which watched keys exist) */
-    if (s->watchers) tc_multi_touch_cmd(s, cmd, argc, argv, now_ms, 0);
+    if (s->watchers) tc_multi_touch_cmd(s, *db, cmd, argc, argv, now_ms, 0);
     cmd->fn(&ctx);
     s->cmd_running = outer;
     s->cmd_now_ms = outer_now;
+    *db = ctx.db;
     tc_cmdstat *st = cmdstat(s, cmd);
     st->calls++;
     st->usec += now_us() - start;
@@ -234,8 +256,15 @@ static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, cons
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
                        int64_t now_ms)
 {
+    int db = c ? c->db : 0;
+    tc_server_execute_db(s, c, &db, argc, argv, r, now_ms);
+}
+
+void tc_server_execute_db(tc_server *s, tc_client *c, int *db, size_t argc, const tc_slice *argv, tc_reply *r,
+                          int64_t now_ms)
+{
     const tc_cmd *cmd = admit_counted(s, c, argc, argv, r);
-    if (cmd) run(s, c, cmd, argc, argv, r, now_ms);
+    if (cmd) run(s, c, db, cmd, argc, argv, r, now_ms);
 }
 
 /* Inside MULTI: queued and answered +QUEUED, or refused (EXEC will then
@@ -293,7 +322,10 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
     }
     size_t mark = r->out ? r->out->len : 0;
     int route = s->repl.ops ? s->repl.ops->route(s->repl.ud, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
-    if (route == TC_ROUTE_LOCAL) run(s, c, cmd, argc, argv, r, now_ms);
+    if (route == TC_ROUTE_LOCAL) {
+        int db = c->db;
+        run(s, c, &db, cmd, argc, argv, r, now_ms);
+    }
     else if (route == TC_ROUTE_DONE && r->out && r->out->len > mark) { /* a redirect or a refusal */
         cmdstat(s, cmd)->rejected++;
         count_error(s, r->out, mark);
@@ -649,12 +681,12 @@ void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
     if (!nf) flags[nf++] = 'N';
     flags[nf] = '\0';
     tc_buf_printf(b,
-                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 psub=0 ssub=0 "
+                  "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
                   "multi=%ld qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
                   "tot-mem=%zu events=r%s cmd=%s user=default redir=-1 resp=%d",
                   (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
-                  flags, tc_multi_count(c), qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
+                  flags, c->db, tc_multi_count(c), qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
                   (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL", c->resp);
 }
 
@@ -759,14 +791,16 @@ static void on_cron(uv_timer_t *t)
     /* Like Redis's slow expire cycle: at most a quarter of the period. */
     uint64_t budget_ns = 250000000ull / (s->cfg.hz ? s->cfg.hz : 10);
     /* With replication only the primary expires keys, through the log. */
-    while (!s->repl.ops && tc_ks_volatile_count(&s->ks) > 0) {
-        size_t deleted = tc_ks_expire_cycle(&s->ks, now, 200);
-        if (deleted < 50 || uv_hrtime() - start > budget_ns) break;
-    }
-    /* Finish a resize in the background, a millisecond at a time. */
+    for (int i = 0; !s->repl.ops && i < s->ndbs; i++)
+        while (tc_ks_volatile_count(&s->dbs[i]) > 0) {
+            size_t deleted = tc_ks_expire_cycle(&s->dbs[i], now, 200);
+            if (deleted < 50 || uv_hrtime() - start > budget_ns) break;
+        }
+    /* Finish resizes in the background, a millisecond at a time. */
     start = uv_hrtime();
-    while (tc_ks_rehash_step(&s->ks, 100) && uv_hrtime() - start < 1000000) {
-    }
+    for (int i = 0; i < s->ndbs; i++)
+        while (tc_ks_rehash_step(&s->dbs[i], 100) && uv_hrtime() - start < 1000000) {
+        }
     shutdown_after_save(s);
     if (!s->repl.ops) tc_restore_discard_idle(s, now); /* replicated: decided on the log's clock */
     else s->repl.ops->cron(s->repl.ud, now);

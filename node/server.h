@@ -37,6 +37,7 @@ typedef struct tc_client {
     int writing;
 
     int resp;                     /* 2 or 3 */
+    int db;                       /* SELECT: the database its commands run in (0 at connect, RESET) */
     int authenticated;
     int cluster_readonly;         /* READONLY: reads served on this replica (cluster_mode) */
     int close_after_reply;        /* QUIT, protocol error, KILL: close once flushed */
@@ -183,7 +184,10 @@ typedef struct tc_stats {
 typedef struct tc_server {
     tc_config cfg;
     const tc_node_conf *self;
-    tc_keyspace ks;
+    /* The numbered databases (cfg.databases of them; SELECT, MOVE,
+     * SWAPDB): dbs[0] is database 0. Every key lives in one. */
+    tc_keyspace *dbs;
+    int ndbs;
     tc_stats stats;
 
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
@@ -240,7 +244,7 @@ typedef struct tc_server {
     /* TCRESTORE (cmd_restore.c): the keyspace being staged, swapped in by
      * COMMIT; NULL when no restore runs. Raft snapshots wait while it
      * exists (they would not contain it). */
-    tc_keyspace *staging;
+    tc_keyspace *staging;         /* one per database (ndbs), NULL when none */
     char staging_id[33];
     uint64_t staging_records;
     int64_t staging_touched_ms;   /* clock of the last TCRESTORE applied */
@@ -266,11 +270,21 @@ int tc_server_open(tc_server *s, char *err, size_t errlen);
 /* Runs the loop until SIGTERM/SIGINT has closed everything. */
 void tc_server_loop(tc_server *s);
 
+/* Database i (0 <= i < s->ndbs). */
+static inline tc_keyspace *tc_server_db(tc_server *s, int i) { return &s->dbs[i]; }
+/* The number of keys in all databases. */
+size_t tc_server_keys(const tc_server *s);
+
 /* Runs one parsed command for a client (or with client == NULL) and writes
  * the reply into r: lookup, AUTH check, arity, handler. now_ms is the instant
- * the command sees (expiry decisions, relative TTLs). */
+ * the command sees (expiry decisions, relative TTLs). It runs in the
+ * client's database (0 without a client). */
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
                        int64_t now_ms);
+/* The same in database *db, which a SELECT the command is changes (so a
+ * logged transaction's later commands run where its SELECT points). */
+void tc_server_execute_db(tc_server *s, tc_client *c, int *db, size_t argc, const tc_slice *argv, tc_reply *r,
+                          int64_t now_ms);
 
 /* Replication's answer for a queued write: appends the reply, already
  * encoded in the protocol the client spoke when the command was parsed, and

@@ -322,16 +322,6 @@ void tc_cmd_randomkey(tc_ctx *c)
 void tc_cmd_dbsize(tc_ctx *c) { tc_reply_int(c->r, (long long)tc_ks_size(c->ks)); }
 
 /* FLUSHALL / FLUSHDB [ASYNC|SYNC]: both free synchronously here. */
-void tc_cmd_flushall(tc_ctx *c)
-{
-    if (c->argc > 2 || (c->argc == 2 && !tc_arg_is(&c->argv[1], "async") && !tc_arg_is(&c->argv[1], "sync"))) {
-        tc_reply_error(c->r, TC_ERR_SYNTAX);
-        return;
-    }
-    tc_ks_flush(c->ks);
-    tc_reply_ok(c->r);
-}
-
 /* ---- OBJECT ----------------------------------------------------------------- */
 
 /* OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key, OBJECT HELP: as Redis 7

@@ -114,7 +114,7 @@ static void push_generic(tc_ctx *c, int where, int only_existing)
             return;
         }
     }
-    tc_block_signal(c->srv, key->p, key->len);
+    tc_block_signal(c->srv, c->db, key->p, key->len);
     notify_end(c, key, where, 1);
     tc_reply_int(c->r, (long long)l->count);
 }
@@ -148,7 +148,7 @@ void tc_cmd_linsert(tc_ctx *c)
             tc_reply_error(c->r, "ERR out of memory");
             return;
         }
-        tc_block_signal(c->srv, c->argv[1].p, c->argv[1].len);
+        tc_block_signal(c->srv, c->db, c->argv[1].p, c->argv[1].len);
         tc_notify(c, TC_NOTIFY_LIST, "linsert", &c->argv[1]);
         tc_reply_int(c->r, (long long)l->count);
         return;
@@ -474,7 +474,7 @@ static void lmove_generic(tc_ctx *c, const tc_slice *src, const tc_slice *dst, i
         delete_if_empty(c, dst, d);
         tc_reply_error(c->r, "ERR out of memory");
     } else {
-        tc_block_signal(c->srv, dst->p, dst->len);
+        tc_block_signal(c->srv, c->db, dst->p, dst->len);
         tc_reply_bulk(c->r, copy, len);
         /* as Redis: the push's event, then the pop's */
         notify_end(c, dst, to, 1);

@@ -180,7 +180,7 @@ void tc_zset_store_vec(tc_ctx *c, const tc_slice *dst, const tc_zvec *v, const c
         tc_reply_error(c->r, "ERR out of memory");
         return;
     }
-    tc_block_signal(c->srv, dst->p, dst->len); /* a BZPOP* may wait on it */
+    tc_block_signal(c->srv, c->db, dst->p, dst->len); /* a BZPOP* may wait on it */
     tc_notify(c, TC_NOTIFY_ZSET, event, dst);
     tc_reply_int(c->r, (long long)v->n);
 }
@@ -283,7 +283,7 @@ static void zadd_generic(tc_ctx *c, int flags)
         if (!(out & TC_ZADD_OUT_NOP)) processed++;
     }
     drop_if_empty(c, key, k);
-    if (added) tc_block_signal(c->srv, key->p, key->len); /* a BZPOP* may wait on it */
+    if (added) tc_block_signal(c->srv, c->db, key->p, key->len); /* a BZPOP* may wait on it */
     if (added || updated) tc_notify(c, TC_NOTIFY_ZSET, incr ? "zincr" : "zadd", key);
 reply:
     if (incr) {

@@ -154,7 +154,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     n->snap_child = pid;
     tc__raft_budget_snapshot_taken(n);
     tc_info("raft snapshot: child %d forked in %.2f ms for %zu keys", (int)pid,
-            (double)(uv_hrtime() - start) / 1e6, tc_ks_size(&n->srv->ks));
+            (double)(uv_hrtime() - start) / 1e6, tc_server_keys(n->srv));
     *bufs = NULL;
     *n_bufs = 0;
     return 0;
@@ -232,7 +232,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     int rc = tc_image_load(n->srv, &n->router.apply, buf->base, buf->len, &ro, err, sizeof err);
     snprintf(n->restore_error, sizeof n->restore_error, "%s", rc != 0 ? err : "");
     if (rc != 0) tc_warn("cannot restore a Raft snapshot: %s", err);
-    else tc_notice("restored a Raft snapshot: %zu keys", tc_ks_size(&n->srv->ks));
+    else tc_notice("restored a Raft snapshot: %zu keys", tc_server_keys(n->srv));
     if (rc != 0) return RAFT_CORRUPT; /* libraft frees the snapshot it could not restore */
     tc__raft_budget_restored(n);
     raft_free(buf->base); /* ours once restored */

@@ -47,16 +47,25 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
      * TCLIMITS, says otherwise (node/cmd_limits.c). */
     s->entry_max_bulk_len = TC_DEFAULT_PROTO_MAX_BULK_LEN;
     for (uint32_t i = 0; (argc = tc_logentry_next(&rd, &argv, &cap)) > 0; i++) {
-        if (rd.kind == TC_LOGENTRY_EXPIRE) {
+        if (rd.db >= s->ndbs) {
+            /* Only a node configured with fewer databases than the primary
+             * gets here (cluster.toml must give every node the same value):
+             * the command is refused, not run in another database. */
+            if (rd.kind != TC_LOGENTRY_EXPIRE) {
+                r.resp = out && out->resp && i < out->nresp ? out->resp[i] : 2;
+                tc_reply_error(&r, "ERR DB index is out of range");
+            }
+        } else if (rd.kind == TC_LOGENTRY_EXPIRE) {
             /* one key per command: the primary saw it expired at `now` */
-            tc_ks_delete_if_expired(&s->ks, argv[0].p, argv[0].len, now);
+            tc_ks_delete_if_expired(tc_server_db(s, rd.db), argv[0].p, argv[0].len, now);
         } else {
             /* The reply is encoded in the protocol its client spoke when it
              * sent the command; every node's state is the same whatever it
              * is, since only the bytes of the answer depend on it. */
             r.resp = out && out->resp && i < out->nresp ? out->resp[i] : 2;
             tc_rng_seed(&s->rng, tc_logentry_command_seed(rd.seed, i));
-            tc_server_execute(s, NULL, (size_t)argc, argv, &r, now);
+            int db = rd.db; /* the client's database when the primary logged it */
+            tc_server_execute_db(s, NULL, &db, (size_t)argc, argv, &r, now);
         }
         if (out && record_end(out) != 0) {
             /* Out of memory for replies: stop keeping them, but keep

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,37 +20,74 @@ static int write_fd(void *ud, const void *buf, size_t len)
     return 0;
 }
 
-typedef struct image_writer {
-    tc_snapshot_writer *w;
-    tc_buf scratch; /* a typed value's serialization; strings need none */
-    int failed;
-    char err[128];
-} image_writer;
+void tc_image_bufs_free(tc_image_bufs *b)
+{
+    tc_buf_free(&b->value);
+    tc_buf_free(&b->framed);
+}
 
 /* One record per key: its type's number, deadline, name, and the value
- * bytes its type gives (a string's own bytes: the format of old images). */
+ * bytes its type gives (a string's own bytes: the format of old images),
+ * behind the database number outside database 0. */
+int tc_image_record_encode(const tc_key *k, int db, tc_image_bufs *b, tc_snapshot_record *rec, char *err,
+                           size_t errlen)
+{
+    const tc_type_ops *ops = tc_key_type(k);
+    const char *value = NULL;
+    size_t vlen = 0;
+    b->value.len = 0;
+    if (!ops) {
+        snprintf(err, errlen, "a key holds a value of unknown type %u", k->type);
+        return -1;
+    }
+    if (ops->image_encode(k, &b->value, &value, &vlen) != 0 || vlen > UINT32_MAX - 4) {
+        snprintf(err, errlen, "cannot serialize a %s value: %s", ops->name,
+                 vlen > UINT32_MAX - 4 ? "larger than 4 GiB" : "out of memory");
+        return -1;
+    }
+    *rec = (tc_snapshot_record){.type = (uint8_t)k->type, .expire_at_ms = k->expire_at, .key = tc_key_name(k),
+                                .key_len = k->klen, .value = value, .value_len = (uint32_t)vlen};
+    if (db == 0) return 0;
+    unsigned char n[4];
+    for (int i = 0; i < 4; i++) n[i] = (unsigned char)((unsigned)db >> (8 * i));
+    b->framed.len = 0;
+    tc_buf_append(&b->framed, n, sizeof n);
+    tc_buf_append(&b->framed, value, vlen);
+    if (b->framed.oom) {
+        snprintf(err, errlen, "cannot serialize a %s value: out of memory", ops->name);
+        return -1;
+    }
+    rec->type = (uint8_t)(k->type | TC_SNAPSHOT_IN_DB);
+    rec->value = b->framed.data;
+    rec->value_len = (uint32_t)(vlen + 4);
+    return 0;
+}
+
+_Static_assert(TC_SNAPSHOT_IN_DB == TC_RECORD_IN_DB, "the record's database flag is one bit, in both layers");
+
+tc_key *tc_image_record_decode(tc_keyspace *dbs, int ndbs, const tc_snapshot_record *rec, int *db, char *err,
+                               size_t errlen)
+{
+    return tc_type_record_decode(dbs, ndbs, rec->type, rec->key, rec->key_len, rec->value, rec->value_len,
+                                 rec->expire_at_ms, db, err, errlen);
+}
+
+typedef struct image_writer {
+    tc_snapshot_writer *w;
+    tc_image_bufs bufs;
+    int db;
+    int failed;
+    char err[160];
+} image_writer;
+
 static void add_key(void *ud, tc_key *k)
 {
     image_writer *iw = ud;
     if (iw->failed) return;
-    const tc_type_ops *ops = tc_key_type(k);
-    const char *value = NULL;
-    size_t vlen = 0;
-    iw->scratch.len = 0;
-    if (!ops) {
-        snprintf(iw->err, sizeof iw->err, "a key holds a value of unknown type %u", k->type);
+    tc_snapshot_record rec;
+    if (tc_image_record_encode(k, iw->db, &iw->bufs, &rec, iw->err, sizeof iw->err) != 0 ||
+        tc_snapshot_writer_add(iw->w, &rec) != 0)
         iw->failed = 1;
-        return;
-    }
-    if (ops->image_encode(k, &iw->scratch, &value, &vlen) != 0 || vlen > UINT32_MAX) {
-        snprintf(iw->err, sizeof iw->err, "cannot serialize a %s value: %s", ops->name,
-                 vlen > UINT32_MAX ? "larger than 4 GiB" : "out of memory");
-        iw->failed = 1;
-        return;
-    }
-    tc_snapshot_record rec = {.type = (uint8_t)k->type, .expire_at_ms = k->expire_at, .key = tc_key_name(k),
-                              .key_len = k->klen, .value = value, .value_len = (uint32_t)vlen};
-    if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
 }
 
 int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
@@ -62,13 +100,16 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
                                   .key = o->key, .compress = 1};
     image_writer iw = {0};
     if (tc_snapshot_writer_new(&iw.w, &wo, fn, ud, err, errlen) != 0) return -1;
-    uint64_t cursor = 0;
-    do {
-        cursor = tc_ks_scan(&s->ks, cursor, add_key, &iw);
-    } while (cursor != 0 && !iw.failed);
+    for (int db = 0; db < s->ndbs && !iw.failed; db++) {
+        uint64_t cursor = 0;
+        iw.db = db;
+        do {
+            cursor = tc_ks_scan(tc_server_db(s, db), cursor, add_key, &iw);
+        } while (cursor != 0 && !iw.failed);
+    }
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
     if (rc != 0) snprintf(err, errlen, "%s", iw.err[0] ? iw.err : tc_snapshot_writer_error(iw.w));
-    tc_buf_free(&iw.scratch);
+    tc_image_bufs_free(&iw.bufs);
     if (stats) tc_snapshot_writer_stats(iw.w, stats);
     tc_snapshot_writer_free(iw.w);
     return rc == 0 ? 0 : -1;
@@ -103,33 +144,46 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     tc_snapshot_reader *rd = NULL;
     if (tc_snapshot_reader_new(&rd, ropts, read_mem, &src, err, errlen) != 0) return -1;
     int64_t clock = tc_snapshot_reader_info(rd)->created_ms;
-    /* Load into a fresh keyspace: the current one is kept until the whole
+    /* Load into fresh databases: the current ones are kept until the whole
      * image has been read and its trailer verified. */
-    tc_keyspace fresh;
-    tc_ks_init_like(&fresh, &s->ks);
+    int n = s->ndbs;
+    tc_keyspace *fresh = calloc((size_t)n, sizeof *fresh);
+    if (!fresh) {
+        tc_snapshot_reader_free(rd);
+        snprintf(err, errlen, "out of memory while loading a keyspace image");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) tc_ks_init_like(&fresh[i], &s->dbs[i]);
     tc_snapshot_record rec;
-    int rc;
+    int rc, bad_record = 0;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
-        char why[160];
-        if (!tc_type_record_decode(&fresh, rec.type, rec.key, rec.key_len, rec.value, rec.value_len,
-                                   rec.expire_at_ms, why, sizeof why)) {
-            snprintf(err, errlen, "%s while loading a keyspace image", why);
+        char why[200];
+        int db;
+        if (!tc_image_record_decode(fresh, n, &rec, &db, why, sizeof why)) {
+            snprintf(err, errlen, "keyspace image holds %s", why);
+            bad_record = 1;
             rc = -1;
             break;
         }
     }
-    if (rc < 0 && tc_snapshot_reader_error(rd)[0]) snprintf(err, errlen, "%s", tc_snapshot_reader_error(rd));
+    /* the reader's message when the reader failed (not a record it read well) */
+    if (rc < 0 && !bad_record && tc_snapshot_reader_error(rd)[0])
+        snprintf(err, errlen, "%s", tc_snapshot_reader_error(rd));
     tc_snapshot_reader_free(rd);
     if (rc != 0) {
-        tc_ks_free(&fresh);
+        for (int i = 0; i < n; i++) tc_ks_free(&fresh[i]);
+        free(fresh);
         return -1;
     }
-    fresh.expired_keys = s->ks.expired_keys;
-    fresh.hits = s->ks.hits;
-    fresh.misses = s->ks.misses;
-    fresh.events = s->ks.events; /* notifications go on; the load itself was silent */
-    tc_ks_free(&s->ks);
-    s->ks = fresh;
+    for (int i = 0; i < n; i++) {
+        fresh[i].expired_keys = s->dbs[i].expired_keys;
+        fresh[i].hits = s->dbs[i].hits;
+        fresh[i].misses = s->dbs[i].misses;
+        fresh[i].events = s->dbs[i].events; /* notifications go on; the load itself was silent */
+        tc_ks_free(&s->dbs[i]);
+    }
+    free(s->dbs);
+    s->dbs = fresh;
     st->clock_ms = clock;
     return 0;
 }

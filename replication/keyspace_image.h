@@ -16,6 +16,25 @@ typedef struct tc_image_opts {
     const tc_snapshot_key *key; /* NULL: not encrypted */
 } tc_image_opts;
 
+/* One key as one snapshot record, and back: the functions the image's
+ * writer and loader use, for anyone else who turns records into keys (a
+ * restore). A key of database db > 0 is written with TC_SNAPSHOT_IN_DB
+ * and the database in front of its value (snapshot/FORMAT.md §4). */
+typedef struct tc_image_bufs {
+    tc_buf value;  /* a typed value's serialization (strings need none) */
+    tc_buf framed; /* database + value, for keys outside database 0 */
+} tc_image_bufs;
+void tc_image_bufs_free(tc_image_bufs *b);
+/* Fills *rec for key k of database db; rec's bytes point into k and b
+ * until the next call. 0, or -1 with err set. */
+int tc_image_record_encode(const tc_key *k, int db, tc_image_bufs *b, tc_snapshot_record *rec, char *err,
+                           size_t errlen);
+/* Creates the key rec describes in its database, dbs[*db] (of ndbs):
+ * the key, or NULL with err set (unknown type, a database this node does
+ * not have, a malformed value, out of memory). */
+tc_key *tc_image_record_decode(tc_keyspace *dbs, int ndbs, const tc_snapshot_record *rec, int *db, char *err,
+                               size_t errlen);
+
 /* Writes every key through fn (see tc_snapshot_write_fn); stats (may be
  * NULL) gets the writer's counts. 0, or -1 with err set. */
 int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,

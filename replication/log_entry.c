@@ -71,6 +71,51 @@ void tc_logentry_add(tc_buf *b, size_t argc, const tc_slice *argv)
     }
 }
 
+/* Rewrites a version-2 entry being built as version 3: each command gets
+ * database 0 in front. The commands are re-encoded from a copy (the count
+ * is not patched yet, so they are read until the end of the bytes). */
+static void upgrade_to_db(tc_buf *b)
+{
+    size_t start = TC_LOGENTRY_HEADER + TC_LOGENTRY_COUNT_LEN;
+    size_t body = b->len - start;
+    unsigned char *copy = body ? malloc(body) : NULL;
+    if (body && !copy) {
+        b->oom = 1; /* tc_logentry_end then fails: the batch is refused, never half-written */
+        return;
+    }
+    if (body) memcpy(copy, b->data + start, body);
+    b->len = start;
+    ((unsigned char *)b->data)[0] = TC_LOGENTRY_VERSION_DB;
+    const unsigned char *p = copy, *end = copy + body;
+    while (p < end) {
+        const unsigned char *cmd = p;
+        uint64_t argc, l;
+        if (get_varint(&p, end, &argc) != 0) break; /* cannot happen: we wrote these bytes */
+        for (uint64_t a = 0; a < argc; a++) {
+            if (get_varint(&p, end, &l) != 0 || l > (uint64_t)(end - p)) {
+                p = end;
+                break;
+            }
+            p += l;
+        }
+        put_varint(b, 0);
+        tc_buf_append(b, cmd, (size_t)(p - cmd));
+    }
+    free(copy);
+}
+
+void tc_logentry_add_db(tc_buf *b, int db, size_t argc, const tc_slice *argv)
+{
+    if (b->len < TC_LOGENTRY_HEADER + TC_LOGENTRY_COUNT_LEN) return; /* no header: begin was not called */
+    unsigned char version = ((unsigned char *)b->data)[0];
+    if (db != 0 && version == TC_LOGENTRY_VERSION) {
+        upgrade_to_db(b);
+        version = TC_LOGENTRY_VERSION_DB;
+    }
+    if (version == TC_LOGENTRY_VERSION_DB) put_varint(b, (uint64_t)(db < 0 ? 0 : db));
+    tc_logentry_add(b, argc, argv);
+}
+
 int tc_logentry_end(tc_buf *b, uint32_t n)
 {
     if (b->oom || b->len < TC_LOGENTRY_HEADER + TC_LOGENTRY_COUNT_LEN) return -1;
@@ -116,9 +161,9 @@ uint64_t tc_logentry_command_seed(uint64_t entry_seed, uint32_t index)
 int tc_logentry_too_new(const void *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = data;
-    if (len < 1 || p[0] <= TC_LOGENTRY_VERSION) return 0;
+    if (len < 1 || p[0] <= TC_LOGENTRY_MAX_VERSION) return 0;
     snprintf(err, errlen, "log entry version %u is newer than this tricache (reads 1-%d): upgrade this node", p[0],
-             TC_LOGENTRY_VERSION);
+             TC_LOGENTRY_MAX_VERSION);
     return 1;
 }
 
@@ -132,7 +177,7 @@ int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *
     if (tc_logentry_too_new(p, len, err, errlen)) return -1;
     size_t header;
     if (p[0] == 1) header = TC_LOGENTRY_HEADER_V1;
-    else if (p[0] == 2) header = TC_LOGENTRY_HEADER;
+    else if (p[0] == 2 || p[0] == 3) header = TC_LOGENTRY_HEADER;
     else {
         snprintf(err, errlen, "log entry version %u is not valid (the entry is damaged)", p[0]);
         return -1;
@@ -156,7 +201,11 @@ int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *
     }
     const unsigned char *body = p;
     for (uint64_t c = 0; c < n; c++) {
-        uint64_t argc;
+        uint64_t argc, db;
+        if (version == TC_LOGENTRY_VERSION_DB && (get_varint(&p, end, &db) != 0 || db >= TC_MAX_DATABASES)) {
+            snprintf(err, errlen, "log entry command %llu has a malformed database", (unsigned long long)c);
+            return -1;
+        }
         if (get_varint(&p, end, &argc) != 0 || argc == 0 || argc > TC_LOGENTRY_MAX_ARGS) {
             snprintf(err, errlen, "log entry command %llu has a malformed argument count", (unsigned long long)c);
             return -1;
@@ -188,6 +237,7 @@ int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *
     r->seed = seed;
     r->ncommands = (uint32_t)n;
     r->next = 0;
+    r->db = 0;
     return 0;
 }
 
@@ -196,7 +246,9 @@ long tc_logentry_next(tc_logentry_reader *r, tc_slice **argv, size_t *cap)
     if (r->next >= r->ncommands) return 0;
     /* tc_logentry_open validated every varint, so the failure branches
      * cannot run; they stop the reader rather than read garbage */
-    uint64_t argc;
+    uint64_t argc, db = 0;
+    if (r->version == TC_LOGENTRY_VERSION_DB && get_varint(&r->p, r->end, &db) != 0) goto malformed;
+    r->db = (int)db;
     if (get_varint(&r->p, r->end, &argc) != 0) goto malformed;
     if (argc > *cap) {
         size_t ncap = argc < 16 ? 16 : (size_t)argc;

@@ -12,7 +12,15 @@
  *   u64 seed (8 bytes, little-endian) |
  *   ncommands (always 5 bytes: padded so it can be patched in place) |
  *   ncommands x ( argc | argc x ( len | len bytes ) )
- * Version 1 (written before the seed existed) is the same without the seed
+ * Version 3 is version 2 with each command preceded by the database it
+ * runs in (a varint, 0..TC_MAX_DATABASES-1):
+ *   ncommands x ( db | argc | argc x ( len | len bytes ) )
+ * Builders write version 2 while every command of the entry is in database
+ * 0 and switch the entry to version 3 when one is not, so a cluster that
+ * uses database 0 only writes exactly the bytes it always wrote, and a node
+ * too old for databases stops on the first entry that needs them
+ * (tc_logentry_too_new) instead of applying it in the wrong database.
+ * Version 1 (written before the seed existed) is the same as 2 without the seed
  * field; it is still read, with the seed derived from time_ms
  * (tc_logentry_v1_seed), so a log written by older nodes replays the same.
  * kind: 0 = client commands, 1 = expiry deletes decided by the primary.
@@ -30,7 +38,9 @@
 #include "commands.h"
 
 #define TC_LOGENTRY_VERSION 2  /* what tc_logentry_begin writes */
-#define TC_LOGENTRY_HEADER 18  /* version 2: version, kind, time_ms, seed */
+#define TC_LOGENTRY_VERSION_DB 3 /* what an entry becomes once a command is not in database 0 */
+#define TC_LOGENTRY_MAX_VERSION 3 /* the newest this code reads */
+#define TC_LOGENTRY_HEADER 18  /* versions 2 and 3: version, kind, time_ms, seed */
 #define TC_LOGENTRY_HEADER_V1 10
 #define TC_LOGENTRY_COUNT_LEN 5
 /* Refuse absurd counts before trusting them for anything. */
@@ -44,6 +54,10 @@ enum tc_logentry_kind { TC_LOGENTRY_COMMANDS = 0, TC_LOGENTRY_EXPIRE = 1 };
  * bytes are in b. seed is the entry's randomness, drawn by the primary. */
 void tc_logentry_begin(tc_buf *b, int kind, int64_t time_ms, uint64_t seed);
 void tc_logentry_add(tc_buf *b, size_t argc, const tc_slice *argv);
+/* The same for a command that runs in database db: the first db != 0
+ * turns the entry into version 3 (the commands already in it are rewritten
+ * with database 0). */
+void tc_logentry_add_db(tc_buf *b, int db, size_t argc, const tc_slice *argv);
 /* Patches the command count into the header area; returns 0 or -1 if the
  * buffer ran out of memory while building. */
 int tc_logentry_end(tc_buf *b, uint32_t ncommands);
@@ -58,18 +72,19 @@ typedef struct tc_logentry_reader {
     int64_t time_ms;
     uint64_t seed;  /* version 1: tc_logentry_v1_seed(time_ms) */
     uint32_t ncommands, next;
+    int db;         /* the database of the command tc_logentry_next returned last (0 before version 3) */
 } tc_logentry_reader;
 
-/* 1, with "log entry version N is newer than this tricache (reads 1-2):
+/* 1, with "log entry version N is newer than this tricache (reads 1-3):
  * upgrade this node" in err, if the entry was written by a newer tricache.
  * Such an entry must stop the node, never be skipped: every node that can
  * read it applies it, so skipping it would make this replica diverge. */
 int tc_logentry_too_new(const void *data, size_t len, char *err, size_t errlen);
-/* 0, or -1 with a message in err. Reads versions 1 and 2; a newer version
+/* 0, or -1 with a message in err. Reads versions 1 to 3; a newer version
  * fails with tc_logentry_too_new's message. */
 int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *err, size_t errlen);
-/* The next command's arguments into *argv (grown as needed, caller frees).
- * Returns argc, 0 at the end, -1 out of memory (or, which cannot happen
+/* The next command's arguments into *argv (grown as needed, caller frees)
+ * and its database into r->db. Returns argc, 0 at the end, -1 out of memory (or, which cannot happen
  * after tc_logentry_open accepted the entry, malformed). */
 long tc_logentry_next(tc_logentry_reader *r, tc_slice **argv, size_t *cap);
 

@@ -43,7 +43,7 @@ struct tc_batch {
 };
 
 static void batch_free(tc_batch *b);
-static int batch_add(tc_batch *b, tc_client *c, int resp, size_t argc, const tc_slice *argv);
+static int batch_add(tc_batch *b, tc_client *c, int db, int resp, size_t argc, const tc_slice *argv);
 
 static tc_batch *batch_new(tc_router *r, int kind, int64_t now_ms)
 {
@@ -60,7 +60,7 @@ static tc_batch *batch_new(tc_router *r, int kind, int64_t now_ms)
         char num[24];
         int len = snprintf(num, sizeof num, "%llu", (unsigned long long)limit);
         tc_slice argv[2] = {{"TCLIMITS", 8}, {num, (size_t)len}};
-        if (batch_add(b, NULL, 2, 2, argv) != 0) {
+        if (batch_add(b, NULL, 0, 2, 2, argv) != 0) { /* in any database: it names no key */
             batch_free(b);
             return NULL;
         }
@@ -83,7 +83,7 @@ static void batch_free(tc_batch *b)
 /* Adds a command, the client waiting for its reply (NULL: none) and the
  * protocol (2 or 3) the client spoke when the command was parsed: a HELLO
  * after it does not change how it is answered. */
-static int batch_add(tc_batch *b, tc_client *c, int resp, size_t argc, const tc_slice *argv)
+static int batch_add(tc_batch *b, tc_client *c, int db, int resp, size_t argc, const tc_slice *argv)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
@@ -95,7 +95,7 @@ static int batch_add(tc_batch *b, tc_client *c, int resp, size_t argc, const tc_
         b->resp = p;
         b->cap = cap;
     }
-    tc_logentry_add(&b->entry, argc, argv);
+    tc_logentry_add_db(&b->entry, db, argc, argv);
     b->resp[b->n] = (unsigned char)resp;
     b->clients[b->n++] = c;
     return 0;
@@ -211,7 +211,7 @@ static int route_blocking(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t 
     if (probe != TC_BLOCK_READY) return TC_ROUTE_DONE;
     /* no wait for log room: a client has one such command at a time */
     if ((!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) ||
-        batch_add(r->open, c, c->resp, argc, argv) != 0) {
+        batch_add(r->open, c, c->db, c->resp, argc, argv) != 0) {
         tc_block_forget(c);
         tc_reply_error(rep, "ERR out of memory");
         return TC_ROUTE_DONE;
@@ -219,7 +219,7 @@ static int route_blocking(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t 
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     mark_early(r->open, 0);
 #endif
-    tc_multi_touch_cmd(r->srv, cmd, argc, argv, now, 1);
+    tc_multi_touch_cmd(r->srv, c->db, cmd, argc, argv, now, 1);
     c->pending++;
     return TC_ROUTE_QUEUED;
 }
@@ -232,8 +232,12 @@ static int queue_exec(tc_router *r, tc_client *c, tc_reply *rep, int64_t now)
 {
     size_t argc;
     const tc_slice *argv;
+    /* logged in the client's database; a SELECT inside moves the rest of
+     * the transaction at apply, and the client with it from now on */
+    int start = c->db, end = c->db;
     if ((!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) ||
-        tc_multi_log_args(r->srv, c, now, &argc, &argv) != 0 || batch_add(r->open, c, rep->resp, argc, argv) != 0) {
+        tc_multi_log_args(r->srv, c, now, &end, &argc, &argv) != 0 ||
+        batch_add(r->open, c, start, rep->resp, argc, argv) != 0) {
         tc_multi_reset(c);
         tc_reply_error(rep, "EXECABORT Transaction discarded because of: ERR out of memory");
         return TC_ROUTE_DONE;
@@ -242,6 +246,7 @@ static int queue_exec(tc_router *r, tc_client *c, tc_reply *rep, int64_t now)
     mark_early(r->open, 0);
 #endif
     tc_multi_reset(c);
+    c->db = end;
     c->pending++;
     return TC_ROUTE_QUEUED;
 }
@@ -311,7 +316,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
         }
-        if (batch_add(r->open, c, rep->resp, argc, argv) != 0) {
+        if (batch_add(r->open, c, c->db, rep->resp, argc, argv) != 0) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
         }
@@ -319,7 +324,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
         mark_early(r->open, strcmp(cmd->name, "set") == 0 && c->pending == 0);
 #endif
         /* WATCHers of its keys: before any EXEC routed after it */
-        tc_multi_touch_cmd(s, cmd, argc, argv, now, 1);
+        tc_multi_touch_cmd(s, c->db, cmd, argc, argv, now, 1);
         c->pending++;
         return TC_ROUTE_QUEUED;
     }
@@ -366,7 +371,7 @@ int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, in
 {
     if (role(r) != TC_ROLE_PRIMARY || r->holding) return -1;
     if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) return -1;
-    return batch_add(r->open, NULL, 2, argc, argv); /* committed replies skip NULL clients */
+    return batch_add(r->open, NULL, 0, 2, argc, argv); /* committed replies skip NULL clients */
 }
 
 void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
@@ -389,7 +394,7 @@ void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t
     tc_rng_seed(&r->seeds, seed);
     /* Only the primary deletes expired keys, through the log; reads here
      * only hide them. */
-    srv->ks.lazy_delete = 0;
+    for (int i = 0; i < srv->ndbs; i++) srv->dbs[i].lazy_delete = 0;
 }
 
 static void resume_waiters(tc_router *r)
@@ -626,24 +631,54 @@ void tc_router_barrier_done(tc_router *r, int status)
     if (r->waiting.n) r->barrier_wanted = 1;
 }
 
+typedef struct expired_sink {
+    tc_batch *b;
+    int db;
+} expired_sink;
+
 static void add_expired_key(void *ud, const char *key, size_t klen)
 {
-    tc_batch *b = ud;
+    expired_sink *x = ud;
     tc_slice k = {key, klen};
-    tc_logentry_add(&b->entry, 1, &k);
-    b->n++;
+    tc_logentry_add_db(&x->b->entry, x->db, 1, &k);
+    x->b->n++;
 }
 
 /* One pass of replicated expiry: an entry deleting the expired keys the
- * sweep found. */
+ * sweep found, database after database (each keeps its own sweep cursor);
+ * one entry stays within EXPIRY_BATCH keys and EXPIRY_SCAN looks. */
 static void expire_pass(tc_router *r, int64_t now)
 {
     r->expiry_more = 0;
-    if (r->expiry || r->holding || tc_ks_volatile_count(&r->srv->ks) == 0) return;
+    if (r->expiry || r->holding) return;
+    size_t volatile_keys = 0;
+    for (int i = 0; i < r->srv->ndbs; i++) volatile_keys += tc_ks_volatile_count(&r->srv->dbs[i]);
+    if (volatile_keys == 0) return;
     tc_batch *b = batch_new(r, TC_LOGENTRY_EXPIRE, now);
     if (!b) return;
     int more = 0;
-    if (tc_ks_expired_sweep(&r->srv->ks, now, EXPIRY_BATCH, EXPIRY_SCAN, add_expired_key, b, &more) == 0) {
+    size_t found = 0;
+    expired_sink x = {b, 0};
+    for (int i = r->expiry_db; i < r->srv->ndbs; i++) {
+        if (found >= EXPIRY_BATCH) {
+            r->expiry_db = i; /* the entry is full: the databases left come next */
+            more = 1;
+            break;
+        }
+        if (tc_ks_volatile_count(&r->srv->dbs[i]) == 0) continue;
+        x.db = i;
+        int db_more = 0;
+        found += tc_ks_expired_sweep(&r->srv->dbs[i], now, EXPIRY_BATCH - found, EXPIRY_SCAN, add_expired_key, &x,
+                                     &db_more);
+        if (db_more) {
+            /* this database's pass is not over: the next call goes on here */
+            r->expiry_db = i;
+            more = 1;
+            break;
+        }
+    }
+    if (!more) r->expiry_db = 0;
+    if (found == 0) {
         batch_free(b);
         r->expiry_more = more; /* nothing yet, but the pass is not over */
         return;

@@ -73,6 +73,7 @@ typedef struct tc_router {
     tc_batch *open;             /* writes collected in this loop pass */
     tc_batch *expiry;           /* expiry deletes collected by the cron */
     int expiry_more;            /* the last expiry pass stopped on a limit */
+    int expiry_db;              /* the database the expiry pass goes on in */
 
     int64_t lease_ms;           /* how long a commit keeps reads local */
     int64_t lease_until_ms;

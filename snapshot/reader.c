@@ -461,13 +461,31 @@ int tc_snapshot_verify(tc_snapshot_read_fn fn, void *ud, const tc_snapshot_reade
     int rc = tc_snapshot_reader_new(&r, opts, fn, ud, err, errlen);
     if (rc) return rc;
     tc_snapshot_record rec;
+    /* which databases the records are in (TC_SNAPSHOT_IN_DB), for the
+     * count verify reports; a bit per database, the last bit for the rest */
+    uint8_t seen[1024 / 8] = {0};
+    uint32_t databases = 0;
     uint64_t of_type[16] = {0};
-    while ((rc = tc_snapshot_reader_next(r, &rec)) > 0) of_type[rec.type < 16 ? rec.type : 15]++;
+    while ((rc = tc_snapshot_reader_next(r, &rec)) > 0) {
+        unsigned type = rec.type & ~TC_SNAPSHOT_IN_DB;
+        of_type[type < 16 ? type : 15]++;
+        uint32_t db = 0;
+        if ((rec.type & TC_SNAPSHOT_IN_DB) && rec.value_len >= 4) {
+            const uint8_t *v = rec.value;
+            db = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+            if (db > 1023) db = 1023;
+        }
+        if (!(seen[db / 8] & (1u << (db % 8)))) {
+            seen[db / 8] |= (uint8_t)(1u << (db % 8));
+            databases++;
+        }
+    }
     if (rc < 0) tc__snap_errf(err, errlen, "%s", r->err);
     if (info) *info = r->info;
     if (st) {
         tc_snapshot_reader_stats(r, st);
         memcpy(st->records_of_type, of_type, sizeof of_type);
+        st->databases = databases;
     }
     tc_snapshot_reader_free(r);
     return rc;

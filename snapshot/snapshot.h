@@ -46,8 +46,14 @@ enum tc_snapshot_type {
     TC_SNAPSHOT_ZSET = 3,
     TC_SNAPSHOT_HASH = 4
 };
+/* Flag on a record's type byte: the value starts with a u32 (little-endian)
+ * database number, then the type's own value bytes (FORMAT.md §4). Records
+ * of database 0 never carry it, so an image of database 0 alone is what it
+ * always was. */
+#define TC_SNAPSHOT_IN_DB 0x80u
 static inline int tc_snapshot_type_known(unsigned t)
 {
+    t &= ~TC_SNAPSHOT_IN_DB;
     return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_LIST || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
            t == TC_SNAPSHOT_HASH;
 }
@@ -193,6 +199,8 @@ typedef struct tc_snapshot_stats {
     /* tc_snapshot_verify only: records per type number (those of 16 and up
      * in the last slot); the type numbers are node/types/'s */
     uint64_t records_of_type[16];
+    uint32_t databases;    /* tc_snapshot_verify: how many databases its records are in (database 0 counts
+                              once it holds one; numbers from 1024 on count as one) */
 } tc_snapshot_stats;
 
 /* ------------------------------------------------------------- writing */

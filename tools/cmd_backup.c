@@ -330,8 +330,10 @@ static int verify(const ctl_cluster *cl, const ctl_backup_args *a, const char *n
         ctl_format_bytes(m->size, size, sizeof size);
         ctl_format_utc(m->created_ms, created, sizeof created);
         if (m->key_id) snprintf(enc, sizeof enc, "encrypted with key %u", m->key_id);
-        printf("OK backup %s: %llu keys, raft index %llu (term %llu), cluster %s, %s, %s\n", m->name,
-               (unsigned long long)lb->st.records, (unsigned long long)lb->info.raft_index,
+        char dbs[48] = "";
+        if (lb->st.databases > 1) snprintf(dbs, sizeof dbs, " in %u databases", lb->st.databases);
+        printf("OK backup %s: %llu keys%s, raft index %llu (term %llu), cluster %s, %s, %s\n", m->name,
+               (unsigned long long)lb->st.records, dbs, (unsigned long long)lb->info.raft_index,
                (unsigned long long)lb->info.raft_term, m->cluster[0] ? m->cluster : "\"\"", size, enc);
         printf("   taken by node %d at %s; %llu blocks authenticated, SHA-256, key count and raft index match "
                "the manifest\n",

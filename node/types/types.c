@@ -13,15 +13,36 @@ static const tc_type_ops *const registry[TC_TYPE_MAX + 1] = {
 
 const tc_type_ops *tc_type_ops_of(unsigned t) { return t <= TC_TYPE_MAX ? registry[t] : NULL; }
 
-tc_key *tc_type_record_decode(tc_keyspace *ks, unsigned type, const char *key, size_t klen, const char *v,
-                              size_t vlen, int64_t expire_at, char *err, size_t errlen)
+tc_key *tc_type_record_decode(tc_keyspace *dbs, int ndbs, unsigned type, const char *key, size_t klen, const char *v,
+                              size_t vlen, int64_t expire_at, int *db, char *err, size_t errlen)
 {
+    uint32_t n = 0;
+    if (type & TC_RECORD_IN_DB) {
+        if (vlen < 4) {
+            snprintf(err, errlen, "a record's database number is cut short");
+            return NULL;
+        }
+        const unsigned char *p = (const unsigned char *)v;
+        n = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        v += 4;
+        vlen -= 4;
+        type &= ~TC_RECORD_IN_DB;
+    }
+    if (n >= (uint32_t)ndbs) {
+        snprintf(err, errlen,
+                 "a key of database %u, but this node has %d database%s (databases in cluster.toml; cluster_mode "
+                 "keeps 1)",
+                 n, ndbs, ndbs == 1 ? "" : "s");
+        return NULL;
+    }
     const tc_type_ops *ops = tc_type_ops_of(type);
     if (!ops) {
         snprintf(err, errlen, "a record holds a value of unknown type %u", type);
         return NULL;
     }
-    return ops->image_decode(ks, key, klen, v, vlen, expire_at, err, errlen);
+    tc_key *k = ops->image_decode(&dbs[n], key, klen, v, vlen, expire_at, err, errlen);
+    if (k && db) *db = (int)n;
+    return k;
 }
 
 tc_key *tc_key_copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t klen, int64_t expire_at)

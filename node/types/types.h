@@ -99,15 +99,21 @@ tc_key *tc_key_copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t 
 const tc_type_ops *tc_type_ops_of(unsigned t);
 static inline const tc_type_ops *tc_key_type(const tc_key *k) { return tc_type_ops_of(k->type); }
 
-/* One keyspace image record made a key of ks: its type number (the record's
- * type byte), name, value bytes as that type's image_encode wrote them, and
+/* A record's type byte with this bit set: its value starts with the key's
+ * database, 4 bytes little-endian (snapshot/FORMAT.md; database 0's records
+ * never carry it). */
+#define TC_RECORD_IN_DB 0x80u
+
+/* One keyspace image record made a key of dbs[its database] (ndbs of them;
+ * *db gets the number): its type byte, name, value bytes (the database
+ * number, then the value as that type's image_encode wrote it), and
  * deadline. The one decoder of records, shared by the image loader
  * (replication/keyspace_image.c) and TCRESTORE LOADTYPED (node/cmd_restore.c),
- * so a record means the same wherever it comes from; extend it here when
- * records grow (e.g. a db number picks ks). The key, or NULL with err set:
- * an unknown type, "out of memory", or why the bytes are not such a value. */
-tc_key *tc_type_record_decode(tc_keyspace *ks, unsigned type, const char *key, size_t klen, const char *v,
-                              size_t vlen, int64_t expire_at, char *err, size_t errlen);
+ * so a record means the same wherever it comes from. The key, or NULL with
+ * err set: an unknown type, a database this node does not have, "out of
+ * memory", or why the bytes are not such a value. */
+tc_key *tc_type_record_decode(tc_keyspace *dbs, int ndbs, unsigned type, const char *key, size_t klen, const char *v,
+                              size_t vlen, int64_t expire_at, int *db, char *err, size_t errlen);
 /* TYPE's answer: the type's name, "none" for NULL. */
 const char *tc_key_type_name(const tc_key *k);
 

@@ -1148,6 +1148,54 @@ static void test_cluster_primary_keyspace_notifications_match_redis(void **state
     notify_compat(p->primary_port, p->redis_port);
 }
 
+/* ---- numbered databases (node/t_db.c) -------------------------------------- */
+
+/* SELECT, MOVE, SWAPDB, FLUSHDB, DBSIZE, INFO keyspace, COPY ... DB and
+ * SELECT inside MULTI (the client stays where the transaction left it),
+ * error texts included. Keys without deadlines only: INFO's avg_ttl is
+ * Redis's sampled estimate. */
+static const char *const db_script[] = {
+    "FLUSHALL", "SELECT 16", "SELECT -1", "SELECT abc", "SELECT 99999999999", "SELECT 1.5", "SELECT", "SET k zero",
+    "SELECT 1", "GET k", "SET k one", "DBSIZE", "SELECT 0", "GET k", "DBSIZE", "MOVE k 0", "MOVE k 16", "MOVE k x",
+    "MOVE k 99999999999", "MOVE nokey 2", "MOVE k 1", "MOVE k 2", "MOVE k 2", "SELECT 2", "GET k", "MOVE k 1",
+    "SELECT 1", "GET k", "SWAPDB 1 2", "GET k", "SELECT 2", "GET k", "SWAPDB 0 16", "SWAPDB x 1", "SWAPDB 0 x",
+    "SWAPDB -1 0", "SWAPDB 99999999999 0", "SWAPDB 3 3", "SWAPDB 1", "INFO keyspace", "FLUSHDB x",
+    "FLUSHDB sync extra", "FLUSHDB ASYNC", "DBSIZE", "SELECT 1", "DBSIZE", "INFO keyspace", "RPUSH l a b",
+    "COPY l l DB 1", "COPY l l DB 3", "COPY l l DB 3", "COPY l l DB 3 REPLACE", "COPY l m DB 16", "COPY l m DB x",
+    "SELECT 3", "LRANGE l 0 -1", "MULTI", "SELECT 4", "SET t 1", "SELECT 99", "GET t", "EXEC", "GET t", "DBSIZE",
+    "MULTI", "SELECT x", "GET t", "EXEC", "MULTI", "SELECT 0", "GET t", "EXEC", "GET t", "SELECT 4", "FLUSHDB SYNC",
+    "INFO keyspace", "FLUSHALL", "INFO keyspace", "DBSIZE", "SELECT 5", "SET r 1", "RESET", "GET r",
+};
+
+static void db_compat(int tport, int rport)
+{
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(tport), r = h_connect(rport);
+        if (resp == 3) {
+            h_sends(t, "HELLO 3\r\n");
+            h_sends(r, "HELLO 3\r\n");
+            free(h_reply(t));
+            free(h_reply(r));
+        }
+        assert_int_equal(compare_lines(t, r, db_script, sizeof db_script / sizeof db_script[0]), 0);
+        h_close(t);
+        h_close(r);
+    }
+}
+
+static void test_databases_match_redis(void **state)
+{
+    pair *p = *state;
+    db_compat(p->tricache->port, p->redis_port);
+}
+
+static void test_cluster_primary_databases_match_redis(void **state)
+{
+    cluster_pair *p = *state;
+    flush_both(p);
+    db_compat(p->primary_port, p->redis_port);
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -1165,6 +1213,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_size_limits_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_keyspace_notifications_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_databases_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),
@@ -1172,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_cluster_primary_hello_between_pipelined_writes),
         cmocka_unit_test(test_cluster_primary_transactions_match_redis),
         cmocka_unit_test(test_cluster_primary_keyspace_notifications_match_redis),
+        cmocka_unit_test(test_cluster_primary_databases_match_redis),
     };
     int failed = cmocka_run_group_tests_name("single node", node_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("cluster primary", cluster_tests, start_cluster_and_redis,

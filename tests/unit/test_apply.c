@@ -80,10 +80,10 @@ static void test_same_entries_same_state(void **state)
         tc_buf_free(&e);
     }
     unsigned char da[20], db[20];
-    tc_ks_digest(&a->srv.ks, 0, da);
-    tc_ks_digest(&b->srv.ks, 0, db);
+    tc_ks_digest(&a->srv.dbs[0], 0, da);
+    tc_ks_digest(&b->srv.dbs[0], 0, db);
     assert_memory_equal(da, db, 20);
-    tc_key *k0 = tc_ks_find(&a->srv.ks, "k0", 2, 0);
+    tc_key *k0 = tc_ks_find(&a->srv.dbs[0], "k0", 2, 0);
     assert_non_null(k0);
     assert_int_equal(k0->expire_at, 5049 + 100000); /* last written by entry 49 */
     fx_teardown(&second);
@@ -105,7 +105,7 @@ static void test_clock_never_goes_back(void **state)
     tc_logentry_end(&e, 1);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
     assert_int_equal(st.clock_ms, 10000);
-    assert_int_equal(tc_ks_find(&f->srv.ks, "b", 1, 0)->expire_at, 10100);
+    assert_int_equal(tc_ks_find(&f->srv.dbs[0], "b", 1, 0)->expire_at, 10100);
     tc_buf_free(&e);
 }
 
@@ -133,9 +133,9 @@ static void test_expire_entries_delete_only_expired(void **state)
     add(&e, 1, "missing");
     tc_logentry_end(&e, 4);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len, NULL, err, sizeof err), 0);
-    assert_int_equal(tc_ks_size(&f->srv.ks), 2);
-    assert_non_null(tc_ks_find(&f->srv.ks, "fresh", 5, 1010));
-    assert_non_null(tc_ks_find(&f->srv.ks, "forever", 7, 1010));
+    assert_int_equal(tc_ks_size(&f->srv.dbs[0]), 2);
+    assert_non_null(tc_ks_find(&f->srv.dbs[0], "fresh", 5, 1010));
+    assert_non_null(tc_ks_find(&f->srv.dbs[0], "forever", 7, 1010));
     tc_buf_free(&e);
 }
 
@@ -150,7 +150,7 @@ static void test_malformed_entry_changes_nothing(void **state)
     add(&e, 3, "SET", "b", "2");
     tc_logentry_end(&e, 2);
     assert_int_equal(tc_apply_entry(&f->srv, &st, e.data, e.len - 1, NULL, err, sizeof err), -1);
-    assert_int_equal(tc_ks_size(&f->srv.ks), 0);
+    assert_int_equal(tc_ks_size(&f->srv.dbs[0]), 0);
     assert_int_equal(st.entries, 0);
     tc_buf_free(&e);
 }

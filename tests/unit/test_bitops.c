@@ -111,7 +111,7 @@ static void test_lcs_substr_copy(void **state)
     EXPECT(f, ":1\r\n", "COPY", "x2", "y1", "REPLACE");
     EXPECT(f, "$9\r\nmynewtext\r\n", "GET", "y1");
     EXPECT(f, "-ERR source and destination objects are the same\r\n", "COPY", "x1", "x1");
-    EXPECT(f, "-ERR DB index is out of range\r\n", "COPY", "x1", "y1", "DB", "1");
+    EXPECT(f, "-ERR DB index is out of range\r\n", "COPY", "x1", "y1", "DB", "16");
     EXPECT(f, ":0\r\n", "COPY", "nope", "y9");
     EXPECT(f, ":2\r\n", "RPUSH", "l", "a", "b");
     EXPECT(f, ":1\r\n", "EXPIRE", "l", "100");

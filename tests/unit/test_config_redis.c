@@ -100,7 +100,6 @@ static const char *const DIFFERENT[] = {
     "bind",      /* the host of client_addr */
     "port",      /* the port of client_addr */
     "dir",       /* the node's data directory */
-    "databases", /* 1: tricache has database 0 only */
     "client-output-buffer-limit", /* the normal class's hard limit is client_output_buffer_limit (1gb) */
     NULL,
 };
@@ -158,7 +157,7 @@ static void test_every_redis_name_is_answered(void **state)
     /* the node's own answers */
     GET_IS(f, "port", "7001");
     GET_IS(f, "bind", "127.0.0.1");
-    GET_IS(f, "databases", "1");
+    GET_IS(f, "databases", "16"); /* the same default as Redis's, from cluster.toml's databases */
     GET_IS(f, "client-output-buffer-limit",
            "normal 1073741824 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
     assert_true(get1(f, "dir")[0] == '/');

@@ -55,12 +55,12 @@ static void test_log_entry_v1_applies(void **state)
     free(e);
 }
 
-static void test_log_entry_v3_refused(void **state)
+static void test_log_entry_v4_refused(void **state)
 {
     fx *f = *state;
     size_t len;
-    unsigned char *e = slurp("log_entry_v3.bin", &len);
-    const char *want = "log entry version 3 is newer than this tricache (reads 1-2): upgrade this node";
+    unsigned char *e = slurp("log_entry_v4.bin", &len);
+    const char *want = "log entry version 4 is newer than this tricache (reads 1-3): upgrade this node";
     char err[256] = "";
     assert_int_equal(tc_logentry_too_new(e, len, err, sizeof err), 1);
     assert_string_equal(err, want);
@@ -119,7 +119,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_log_entry_v1_applies, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_log_entry_v3_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_log_entry_v4_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_v1_loads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_future_refused, fx_setup, fx_teardown),
     };

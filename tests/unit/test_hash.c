@@ -160,7 +160,7 @@ static void test_digest_and_image(void **state)
     /* RENAME keeps the value; MEMORY-style accounting counts the fields. */
     EXPECT(c, "+OK\r\n", "RENAME", "big", "big2");
     EXPECT(c, ":1000\r\n", "HLEN", "big2");
-    tc_key *k = tc_ks_peek(&c->srv.ks, "big2", 4, c->now_ms);
+    tc_key *k = tc_ks_peek(&c->srv.dbs[0], "big2", 4, c->now_ms);
     assert_true(tc_ks_key_memory(k) > 1000 * 4);
     fx_teardown((void **)&b);
     fx_teardown((void **)&c);

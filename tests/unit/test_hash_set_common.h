@@ -13,13 +13,13 @@
 #define RUN(f, ...) fx_run((f), __VA_ARGS__, NULL)
 #define EXPECT(f, want, ...) assert_string_equal(RUN(f, __VA_ARGS__), want)
 
-static inline void digest_of(fx *f, unsigned char out[20]) { tc_ks_digest(&f->srv.ks, f->now_ms, out); }
+static inline void digest_of(fx *f, unsigned char out[20]) { tc_ks_digest(&f->srv.dbs[0], f->now_ms, out); }
 
 /* Copies key from a to b through its type's image record (what a Raft
  * snapshot does to every key). */
 static inline void image_copy(fx *a, fx *b, const char *key)
 {
-    tc_key *k = tc_ks_peek(&a->srv.ks, key, strlen(key), a->now_ms);
+    tc_key *k = tc_ks_peek(&a->srv.dbs[0], key, strlen(key), a->now_ms);
     assert_non_null(k);
     const tc_type_ops *ops = tc_key_type(k);
     tc_buf scratch = {0};
@@ -27,7 +27,7 @@ static inline void image_copy(fx *a, fx *b, const char *key)
     size_t len;
     assert_int_equal(ops->image_encode(k, &scratch, &p, &len), 0);
     char err[128] = "";
-    tc_key *n = ops->image_decode(&b->srv.ks, key, strlen(key), p, len, k->expire_at, err, sizeof err);
+    tc_key *n = ops->image_decode(&b->srv.dbs[0], key, strlen(key), p, len, k->expire_at, err, sizeof err);
     if (!n) fprintf(stderr, "image_decode: %s\n", err);
     assert_non_null(n);
     tc_buf_free(&scratch);

@@ -221,11 +221,72 @@ static void test_old_image_loads_and_writes_back_identically(void **state)
     free(img);
 }
 
+/* Keys in several databases: written with their database, loaded back
+ * into it; DEBUG DIGEST covers every database. */
+static void test_databases_round_trip(void **state)
+{
+    fx *f = *state;
+    fx_run(f, "SET", "a", "zero", NULL);
+    char db0_only[64];
+    snprintf(db0_only, sizeof db0_only, "%s", fx_run(f, "DEBUG", "DIGEST", NULL));
+    /* database 0 alone digests as the keyspace's own digest always did */
+    unsigned char d[20];
+    char hex[64] = "+";
+    tc_ks_digest(&f->srv.dbs[0], f->now_ms, d);
+    for (int i = 0; i < 20; i++) snprintf(hex + 1 + 2 * i, 3, "%02x", d[i]);
+    strcat(hex, "\r\n");
+    assert_string_equal(db0_only, hex);
+
+    assert_string_equal(fx_run(f, "SELECT", "5", NULL), "+OK\r\n");
+    fx_run(f, "SET", "a", "five", NULL);
+    fx_run(f, "RPUSH", "l", "x", "y", NULL);
+    fx_run(f, "HSET", "h", "f", "v", NULL);
+    assert_string_equal(fx_run(f, "SELECT", "15", NULL), "+OK\r\n");
+    fx_run(f, "SET", "t", "v", "PXAT", "1800000000000", NULL);
+    char before[64];
+    snprintf(before, sizeof before, "%s", fx_run(f, "DEBUG", "DIGEST", NULL));
+    assert_string_not_equal(before, db0_only);
+    tc_apply_state st = {.clock_ms = 1700000000123LL};
+    size_t len;
+    unsigned char *img = image_of(f, &st, &len);
+
+    void *other;
+    assert_int_equal(fx_setup(&other), 0);
+    fx *g = other;
+    tc_apply_state st2 = {0};
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
+    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "DEBUG", "DIGEST", NULL), before);
+    assert_string_equal(fx_run(g, "GET", "a", NULL), "$4\r\nzero\r\n");
+    assert_string_equal(fx_run(g, "DBSIZE", NULL), ":1\r\n");
+    fx_run(g, "SELECT", "5", NULL);
+    assert_string_equal(fx_run(g, "GET", "a", NULL), "$4\r\nfive\r\n");
+    assert_string_equal(fx_run(g, "DBSIZE", NULL), ":3\r\n");
+    fx_run(g, "SELECT", "15", NULL);
+    assert_string_equal(fx_run(g, "PEXPIRETIME", "t", NULL), ":1800000000000\r\n");
+
+    /* the same keys in other databases: another digest */
+    fx_run(g, "SWAPDB", "5", "6", NULL);
+    assert_string_not_equal(fx_run(g, "DEBUG", "DIGEST", NULL), before);
+    fx_run(g, "SWAPDB", "5", "6", NULL);
+    assert_string_equal(fx_run(g, "DEBUG", "DIGEST", NULL), before);
+
+    /* a node with fewer databases refuses the image and keeps its keys */
+    g->srv.ndbs = 6; /* as if configured with databases = 6 (dbs 6..15 are empty) */
+    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), -1);
+    if (!strstr(err, "database 15")) fail_msg("error: %s", err);
+    g->srv.ndbs = 16;
+    assert_string_equal(fx_run(g, "DEBUG", "DIGEST", NULL), before);
+    fx_teardown(&other);
+    free(img);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {T(test_round_trip), T(test_damaged_image_changes_nothing),
-                                       T(test_old_image_loads_and_writes_back_identically)};
+                                       T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

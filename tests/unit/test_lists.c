@@ -359,17 +359,17 @@ static void test_image_copy_digest(void **state)
         tc_buf_free(&out);
     }
     assert_string_equal(RUN(f, "LINSERT", "l", "BEFORE", "1", "mid"), ":3001\r\n"); /* a split: node layout differs from a fresh load */
-    tc_key *k = tc_ks_find(&f->srv.ks, "l", 1, f->now_ms);
+    tc_key *k = tc_ks_find(&f->srv.dbs[0], "l", 1, f->now_ms);
     assert_non_null(k);
     tc_buf scratch = {0};
     const char *p;
     size_t len;
     assert_int_equal(tc_list_type.image_encode(k, &scratch, &p, &len), 0);
     unsigned char d1[20], d2[20];
-    tc_ks_digest(&f->srv.ks, f->now_ms, d1);
+    tc_ks_digest(&f->srv.dbs[0], f->now_ms, d1);
     char err[128];
     tc_keyspace other;
-    tc_ks_init_like(&other, &f->srv.ks);
+    tc_ks_init_like(&other, &f->srv.dbs[0]);
     tc_key *n = tc_list_type.image_decode(&other, "l", 1, p, len, 0, err, sizeof err);
     assert_non_null(n);
     assert_int_equal(tc_key_list(n)->count, 3001);
@@ -377,7 +377,7 @@ static void test_image_copy_digest(void **state)
     assert_memory_equal(d1, d2, 20);
     /* a copy digests the same too */
     tc_keyspace third;
-    tc_ks_init_like(&third, &f->srv.ks);
+    tc_ks_init_like(&third, &f->srv.dbs[0]);
     assert_non_null(tc_list_type.copy(&third, k, "l", 1, 0));
     tc_ks_digest(&third, f->now_ms, d2);
     assert_memory_equal(d1, d2, 20);
@@ -387,7 +387,7 @@ static void test_image_copy_digest(void **state)
     assert_null(tc_list_type.image_decode(&other, "x", 1, "\x02\1\0\0\0", 5, 0, err, sizeof err));
     /* a changed element changes the digest */
     RUN(f, "LSET", "l", "-1", "other");
-    tc_ks_digest(&f->srv.ks, f->now_ms, d1);
+    tc_ks_digest(&f->srv.dbs[0], f->now_ms, d1);
     assert_memory_not_equal(d1, d2, 20);
     tc_ks_free(&other);
     tc_ks_free(&third);

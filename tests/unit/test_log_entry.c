@@ -183,9 +183,9 @@ static void test_bad_header_fields(void **state)
     tc_buf b = build_sample();
     tc_logentry_reader r;
     char err[128];
-    b.data[0] = 3;
+    b.data[0] = 4;
     assert_int_equal(tc_logentry_open(&r, b.data, b.len, err, sizeof err), -1);
-    assert_non_null(strstr(err, "version 3"));
+    assert_non_null(strstr(err, "version 4"));
     b.data[0] = 0;
     assert_int_equal(tc_logentry_open(&r, b.data, b.len, err, sizeof err), -1);
     assert_non_null(strstr(err, "version 0"));
@@ -269,10 +269,91 @@ static void test_every_byte_flip_is_safe(void **state)
     check_every_bit_flip_is_safe(build_sample_v1());
 }
 
+/* Commands in databases: the entry becomes version 3 when the first one
+ * outside database 0 joins, the commands before it keep database 0, and
+ * each command reads back with its own database. */
+static void test_databases_round_trip(void **state)
+{
+    (void)state;
+    tc_buf b = {0};
+    tc_logentry_begin(&b, TC_LOGENTRY_COMMANDS, SAMPLE_TIME, SAMPLE_SEED);
+    tc_slice set[] = {{"SET", 3}, {"a", 1}, {"1", 1}};
+    tc_slice incr[] = {{"INCR", 4}, {"n", 1}};
+    tc_logentry_add_db(&b, 0, 3, set);
+    assert_int_equal((unsigned char)b.data[0], 2);
+    tc_logentry_add_db(&b, 7, 2, incr);
+    assert_int_equal((unsigned char)b.data[0], 3);
+    tc_logentry_add_db(&b, 0, 3, set);
+    tc_logentry_add_db(&b, TC_MAX_DATABASES - 1, 2, incr);
+    assert_int_equal(tc_logentry_end(&b, 4), 0);
+    tc_logentry_reader r;
+    char err[128];
+    assert_int_equal(tc_logentry_open(&r, b.data, b.len, err, sizeof err), 0);
+    assert_int_equal(r.version, 3);
+    assert_int_equal(r.seed, SAMPLE_SEED);
+    tc_slice *argv = NULL;
+    size_t cap = 0;
+    const int want_db[] = {0, 7, 0, TC_MAX_DATABASES - 1};
+    const long want_argc[] = {3, 2, 3, 2};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(tc_logentry_next(&r, &argv, &cap), want_argc[i]);
+        assert_int_equal(r.db, want_db[i]);
+    }
+    assert_memory_equal(argv[0].p, "INCR", 4);
+    assert_int_equal(tc_logentry_next(&r, &argv, &cap), 0);
+    free(argv);
+
+    /* a database number past the most a node may have is damage */
+    tc_buf bad = {0};
+    tc_logentry_begin(&bad, TC_LOGENTRY_COMMANDS, SAMPLE_TIME, SAMPLE_SEED);
+    tc_logentry_add_db(&bad, TC_MAX_DATABASES, 2, incr);
+    assert_int_equal(tc_logentry_end(&bad, 1), 0);
+    assert_int_equal(tc_logentry_open(&r, bad.data, bad.len, err, sizeof err), -1);
+    assert_non_null(strstr(err, "malformed database"));
+    tc_buf_free(&bad);
+    tc_buf_free(&b);
+}
+
+/* Database 0 alone: the bytes of version 2, as before databases; and
+ * entries of versions 1 and 2 read as database 0. */
+static void test_database_0_entries_unchanged(void **state)
+{
+    (void)state;
+    tc_buf plain = build_sample(), with_db = {0};
+    tc_logentry_begin(&with_db, TC_LOGENTRY_COMMANDS, SAMPLE_TIME, SAMPLE_SEED);
+    tc_slice set[] = {{"SET", 3}, {"k\0ey", 4}, {"", 0}, {"EX", 2}, {"10", 2}};
+    tc_slice incr[] = {{"INCR", 4}, {"n", 1}};
+    char big[300];
+    memset(big, 'x', sizeof big);
+    tc_slice app[] = {{"APPEND", 6}, {"k", 1}, {big, sizeof big}};
+    tc_logentry_add_db(&with_db, 0, 5, set);
+    tc_logentry_add_db(&with_db, 0, 2, incr);
+    tc_logentry_add_db(&with_db, 0, 3, app);
+    assert_int_equal(tc_logentry_end(&with_db, 3), 0);
+    assert_int_equal(with_db.len, plain.len);
+    assert_memory_equal(with_db.data, plain.data, plain.len);
+    tc_buf v1 = build_sample_v1();
+    tc_buf *entries[] = {&plain, &v1};
+    for (int e = 0; e < 2; e++) {
+        tc_logentry_reader r;
+        char err[128];
+        assert_int_equal(tc_logentry_open(&r, entries[e]->data, entries[e]->len, err, sizeof err), 0);
+        tc_slice *argv = NULL;
+        size_t cap = 0;
+        while (tc_logentry_next(&r, &argv, &cap) > 0) assert_int_equal(r.db, 0);
+        free(argv);
+    }
+    tc_buf_free(&v1);
+    tc_buf_free(&with_db);
+    tc_buf_free(&plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_databases_round_trip),
+        cmocka_unit_test(test_database_0_entries_unchanged),
         cmocka_unit_test(test_version_1_still_readable),
         cmocka_unit_test(test_command_seeds),
         cmocka_unit_test(test_empty_and_negative_time),

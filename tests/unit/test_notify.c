@@ -75,16 +75,16 @@ typedef struct heard {
     char log[512];
 } heard;
 
-static void on_expired(void *ud, const char *key, size_t klen)
+static void on_expired(const tc_ks_events *ev, const char *key, size_t klen)
 {
-    heard *h = ud;
+    heard *h = ev->ud;
     size_t o = strlen(h->log);
     snprintf(h->log + o, sizeof h->log - o, "expired:%.*s ", (int)klen, key);
 }
 
-static void on_added(void *ud, const char *key, size_t klen, const tc_key *replaced)
+static void on_added(const tc_ks_events *ev, const char *key, size_t klen, const tc_key *replaced)
 {
-    heard *h = ud;
+    heard *h = ev->ud;
     size_t o = strlen(h->log);
     snprintf(h->log + o, sizeof h->log - o, "%s:%.*s ", replaced ? "replaced" : "new", (int)klen, key);
 }
@@ -95,7 +95,7 @@ static void test_keyspace_hooks(void **state)
     heard h = {""};
     tc_keyspace ks;
     tc_ks_init(&ks, 1, 2);
-    ks.events = (tc_ks_events){&h, on_expired, on_added, NULL};
+    ks.events = (tc_ks_events){.ud = &h, .expired = on_expired, .added = on_added};
     tc_ks_set(&ks, "a", 1, "1", 1, 0);
     tc_ks_set(&ks, "a", 1, "2", 1, 0);
     tc_ks_set(&ks, "b", 1, "1", 1, 100);
@@ -145,13 +145,13 @@ static void test_config_set(void **state)
     assert_non_null(strstr(r, "Invalid event class character"));
     assert_int_equal(f->srv.cfg.notify_classes, TC_NOTIFY_KEYEVENT | TC_NOTIFY_ZSET);
     /* key misses are looked for only while class m is on */
-    assert_null(f->srv.ks.events.missed);
+    assert_null(f->srv.dbs[0].events.missed);
     assert_string_equal(fx_run(f, "config", "set", "notify-keyspace-events", "Em", NULL), "+OK\r\n");
-    assert_non_null(f->srv.ks.events.missed);
+    assert_non_null(f->srv.dbs[0].events.missed);
     assert_string_equal(fx_run(f, "config", "set", "notify-keyspace-events", "", NULL), "+OK\r\n");
     assert_int_equal(f->srv.cfg.notify_classes, 0);
-    assert_null(f->srv.ks.events.missed);
-    assert_non_null(f->srv.ks.events.expired);
+    assert_null(f->srv.dbs[0].events.missed);
+    assert_non_null(f->srv.dbs[0].events.expired);
 }
 
 /* The node counts subscriptions, so an event with nobody subscribed costs

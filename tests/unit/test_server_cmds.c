@@ -42,7 +42,9 @@ static void test_ping_echo_select_time(void **state)
     EXPECT(f, "-ERR wrong number of arguments for 'ping' command\r\n", "PING", "a", "b");
     EXPECT(f, "$3\r\nabc\r\n", "ECHO", "abc");
     EXPECT(f, "+OK\r\n", "SELECT", "0");
-    EXPECT(f, "-ERR DB index is out of range (tricache has database 0 only)\r\n", "SELECT", "1");
+    EXPECT(f, "+OK\r\n", "SELECT", "15"); /* databases = 16 by default */
+    EXPECT(f, "-ERR DB index is out of range\r\n", "SELECT", "16");
+    EXPECT(f, "-ERR DB index is out of range\r\n", "SELECT", "-1");
     EXPECT(f, "-ERR value is not an integer or out of range\r\n", "SELECT", "x");
     EXPECT(f, "-ERR value is not an integer or out of range\r\n", "SELECT", "-0");
     EXPECT(f, "-ERR value is not an integer or out of range\r\n", "SELECT", "+0");
@@ -51,7 +53,7 @@ static void test_ping_echo_select_time(void **state)
            "2147483648");
     EXPECT(f, "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n", "SELECT",
            "-9223372036854775808");
-    EXPECT(f, "-ERR DB index is out of range (tricache has database 0 only)\r\n", "SELECT", "2147483647");
+    EXPECT(f, "-ERR DB index is out of range\r\n", "SELECT", "2147483647");
     assert_memory_equal(RUN(f, "TIME"), "*2\r\n$10\r\n", 9);
 }
 

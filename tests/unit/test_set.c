@@ -57,7 +57,7 @@ static void add_n(fx *f, const char *key, const char *fmt, int from, int to)
 
 static unsigned enc_of(fx *f, const char *key)
 {
-    return tc_ks_peek(&f->srv.ks, key, strlen(key), f->now_ms)->encoding;
+    return tc_ks_peek(&f->srv.dbs[0], key, strlen(key), f->now_ms)->encoding;
 }
 
 static void test_conversion_thresholds(void **state)

@@ -328,7 +328,7 @@ static void test_object_errors_and_help(void **state)
     assert_non_null(strstr(help, "+HELP\r\n+    Prints this help.\r\n"));
 
     /* LFU: FREQ answers and IDLETIME does not */
-    f->srv.ks.lfu = 1;
+    f->srv.dbs[0].lfu = 1;
     fx_run(f, "SET", "b", "1", NULL);
     assert_string_equal(fx_run(f, "OBJECT", "FREQ", "b", NULL), ":5\r\n");
     assert_string_equal(fx_run(f, "OBJECT", "IDLETIME", "b", NULL),

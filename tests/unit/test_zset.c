@@ -19,7 +19,7 @@
 #define RUN(f, ...) fx_run((f), __VA_ARGS__, NULL)
 #define EXPECT(f, want, ...) assert_string_equal(RUN(f, __VA_ARGS__), want)
 
-static tc_key *key(fx *f, const char *k) { return tc_ks_peek(&f->srv.ks, k, strlen(k), f->now_ms); }
+static tc_key *key(fx *f, const char *k) { return tc_ks_peek(&f->srv.dbs[0], k, strlen(k), f->now_ms); }
 
 static void test_basic_commands(void **state)
 {
@@ -172,7 +172,7 @@ static void test_image_round_trip(void **state)
     fill(f, "large", 3000, 6);
     RUN(f, "ZADD", "large", "-inf", "ninf", "0.1", "tenth", "-0", "negzero");
     unsigned char before[20], after[20];
-    tc_ks_digest(&f->srv.ks, f->now_ms, before);
+    tc_ks_digest(&f->srv.dbs[0], f->now_ms, before);
     const char *names[] = {"small", "large"};
     tc_keyspace ks2;
     tc_ks_init(&ks2, 1, 2);
