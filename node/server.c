@@ -340,8 +340,20 @@ static void process_input(tc_client *c);
 static void flush_output(tc_client *c);
 
 
+static void unqueue_push(tc_client *c)
+{
+    if (!c->push_queued) return;
+    for (tc_client **p = &c->srv->push_queue; *p; p = &(*p)->push_next)
+        if (*p == c) {
+            *p = c->push_next;
+            break;
+        }
+    c->push_queued = 0;
+}
+
 static void free_client(tc_client *c)
 {
+    unqueue_push(c);
     tc_pubsub_unsubscribe_all(c);
     tc_buf_free(&c->query);
     tc_buf_free(&c->out);
@@ -380,13 +392,35 @@ void tc_client_deliver(tc_client *c, const char *reply, size_t len)
     else flush_output(c);
 }
 
+static void on_push_flush(uv_check_t *h)
+{
+    tc_server *s = h->data;
+    while (s->push_queue) {
+        tc_client *c = s->push_queue;
+        s->push_queue = c->push_next;
+        c->push_queued = 0;
+        flush_output(c);
+    }
+    uv_check_stop(h);
+}
+
 void tc_client_push(tc_client *c, const char *data, size_t len)
 {
     if (c->closing || c->close_after_reply) return;
     tc_buf_append(&c->out, data, len);
     /* inside this client's own command the reply order is kept by the
-     * caller's flush; from anywhere else send it now */
-    if (c->srv->current != c) flush_output(c);
+     * caller's flush; from anywhere else it goes out at the end of this
+     * loop pass, with whatever else this pass publishes to it */
+    tc_server *s = c->srv;
+    if (s->current == c || c->push_queued) return;
+    if (!s->loop) {
+        flush_output(c);
+        return;
+    }
+    if (!s->push_queue) uv_check_start(&s->push_flush, on_push_flush);
+    c->push_queued = 1;
+    c->push_next = s->push_queue;
+    s->push_queue = c;
 }
 
 void tc_client_resume(tc_client *c)
@@ -703,6 +737,8 @@ void tc_server_stop(tc_server *s)
      * it without waiting (redirects of writes held during a handover). */
     for (tc_client *c = s->clients; c; c = c->next)
         if (!c->writing && c->out.len) flush_output(c);
+    while (s->push_queue) unqueue_push(s->push_queue);
+    close_handle_if_open((uv_handle_t *)&s->push_flush);
     close_handle_if_open((uv_handle_t *)&s->listener);
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
@@ -862,6 +898,8 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
     s->sig_term.data = s->sig_int.data = s;
     uv_signal_start(&s->sig_term, on_signal, SIGTERM);
     uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    uv_check_init(s->loop, &s->push_flush);
+    s->push_flush.data = s;
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);

@@ -22,6 +22,8 @@ typedef struct tc_client {
     tc_conn conn;                 /* its transport (plain TCP today) */
     struct tc_server *srv;
     struct tc_client *prev, *next;
+    struct tc_client *push_next;  /* in the server's push queue (push_queued) */
+    int push_queued;
     uint64_t id;
     char addr[64], laddr[64];
     char *name;                   /* CLIENT SETNAME, NULL if none */
@@ -208,6 +210,11 @@ typedef struct tc_server {
     size_t nshutdown_waiters;
 
     tc_client *clients;           /* doubly-linked list of open connections */
+    /* Clients with pushed messages (pub/sub, keyspace notifications) not
+     * yet written: one write each per loop pass, however many messages
+     * one pass published (push_flush runs while the queue is not empty). */
+    tc_client *push_queue;
+    uv_check_t push_flush;
     size_t nclients;
     size_t pubsub_subscriptions;  /* channels and patterns of every client (pubsub.c): 0 = publishing reaches nobody */
     uint64_t next_client_id;

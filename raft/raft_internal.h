@@ -25,6 +25,9 @@ void tc__raft_disk_error(tc_raftnode *n, const char *what, const char *path, con
 void tc__raft_disk_cron(tc_raftnode *n, int64_t now);
 const char *tc__raft_write_error(void *ud);
 void tc__raft_info_disk(tc_raftnode *n, tc_buf *b);
+/* append_latency.c: times every log write (installed before raft_init) */
+void tc__raft_time_appends(tc_raftnode *n);
+void tc__raft_info_append_latency(tc_raftnode *n, tc_buf *b);
 /* fsm.c: answers (with line) the clients of entries submitted before
  * cutoff_ms that are still waiting; the entries stay in the log */
 void tc__raft_answer_stuck_writes(tc_raftnode *n, int64_t cutoff_ms, const char *line);

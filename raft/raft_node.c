@@ -272,6 +272,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     raft_uv_set_connect_retry_delay(&n->io, CONNECT_RETRY_MS);
 
     tc__raft_fsm_setup(n);
+    tc__raft_time_appends(n);
     rc = raft_init(&n->raft, &n->io, &n->fsm, (raft_id)s->self->id, n->address);
     if (rc != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(&n->raft));

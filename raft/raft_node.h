@@ -78,6 +78,13 @@ typedef struct tc_raftnode {
         uint64_t free_bytes;       /* free space of the data directory (statvfs) */
         int64_t failing_since_ms, last_check_ms, last_warn_ms, last_step_aside_ms;
     } disk;
+    /* append_latency.c: how long log writes take to be durable */
+    int (*io_append)(struct raft_io *io, struct raft_io_append *req, const struct raft_entry entries[], unsigned n,
+                     raft_io_append_cb cb); /* libraft's own, which ours wraps */
+    struct tc_append_latency {
+        uint64_t count, total_us, last_us, max_us, slow;
+        int64_t last_warn_ms;
+    } append_latency;
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes

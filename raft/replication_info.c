@@ -49,6 +49,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                   (unsigned long long)n->budget.entries_since, (unsigned long long)s->cfg.snapshot_bytes,
                   (unsigned long long)n->budget.forced_snapshots, n->budget.trailing);
     tc__raft_info_disk(n, b);
+    tc__raft_info_append_latency(n, b);
 }
 
 /* INFO memory: the node's fields, then the log this node holds in memory
