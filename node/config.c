@@ -171,7 +171,8 @@ static const setting SETTINGS[] = {
      .def = "512", .mut = 1, .help = "a set of integers with more members becomes a hash table"},
     {.name = "set_max_listpack_entries", .type = T_INT, FIELD(set_max_listpack_entries), .min = 0,
      .max = INT64_MAX, .def = "128", .mut = 1,
-     .help = "a set of strings with more members leaves its packed form (OBJECT ENCODING says hashtable for both, as Redis 7.0)"},
+     .help = "a set of strings with more members leaves its packed form (OBJECT ENCODING says hashtable for "
+             "both, as Redis 7.0)"},
     {.name = "set_max_listpack_value", .type = T_INT, FIELD(set_max_listpack_value), .min = 0, .max = INT64_MAX,
      .def = "64", .mut = 1, .help = "a set with a longer member (bytes) leaves its packed form"},
     {.name = "list_max_listpack_size", .type = T_INT, FIELD(list_max_listpack_size), .min = (uint64_t)INT32_MIN,

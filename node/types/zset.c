@@ -304,7 +304,8 @@ static int rescore(tc_key *k, double old, double score, const char *m, size_t le
     return 0;
 }
 
-int tc_zset_add(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len, int in, int *out, double *newscore)
+int tc_zset_add(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len, int in, int *out,
+                double *newscore)
 {
     int incr = in & TC_ZADD_INCR, nx = in & TC_ZADD_NX, xx = in & TC_ZADD_XX;
     int gt = in & TC_ZADD_GT, lt = in & TC_ZADD_LT;
@@ -595,7 +596,8 @@ static tc_key *image_decode(tc_keyspace *ks, const char *key, size_t klen, const
         int rc;
         if (is_pack(k)) {
             zp_ent e;
-            rc = pack_find(pack_of(k), v + off + 12, l, &e, NULL) ? -2 : tc_zset_append(k, &ks->enc, s, v + off + 12, l);
+            rc = pack_find(pack_of(k), v + off + 12, l, &e, NULL) ? -2
+                                                                  : tc_zset_append(k, &ks->enc, s, v + off + 12, l);
         } else {
             rc = big_append(big_of(k), s, v + off + 12, l);
         }

@@ -71,7 +71,8 @@ enum {
     TC_ZADD_OUT_UPDATED = 1 << 2,
     TC_ZADD_OUT_NAN = 1 << 3,     /* INCR made a NaN: nothing done */
 };
-int tc_zset_add(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len, int in, int *out, double *newscore);
+int tc_zset_add(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len, int in, int *out,
+                double *newscore);
 /* Appends a member known to sort after every member (image load, building
  * a STORE destination from sorted results). 0 or -1 (out of memory). */
 int tc_zset_append(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len);

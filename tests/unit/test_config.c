@@ -813,7 +813,8 @@ static void test_config_unknown_keys(void **state)
             "replica_max_staleness, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
             "the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
     cfg_err(with_node("hash_max_listpack_entrie", "5"), 1, "did you mean 'hash_max_listpack_entries'?");
-    cfg_err(with_node("list_max_listpack_size", "-3000000000"), 1, "list_max_listpack_size must be between -2147483648 and 2147483647");
+    cfg_err(with_node("list_max_listpack_size", "-3000000000"), 1,
+            "list_max_listpack_size must be between -2147483648 and 2147483647");
     cfg_err(with_node(repeat('x', 200), "1"), 1, "known settings are");
     cfg_err(NODE1 "[server]\nport = 1\n", 6, "unknown table 'server'");
     cfg_err("[[nodes]]\nid = 1\n", 1, "unknown table 'nodes'\n  hint: did you mean 'node'?");
@@ -1063,7 +1064,8 @@ static void test_config_get(void **state)
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "client-*-buffer-limit", collect, &g), 2);
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 6); /* hz, timeout, tcp-backlog, heartbeat-interval, hash-max-listpack-* */
+    /* hz, timeout, tcp-backlog, heartbeat-interval, hash-max-listpack-entries and -value */
+    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 6);
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "h?", collect, &g), 1);
     assert_int_equal(tc_config_get(&c, "nomatch", collect, &g), 0);
