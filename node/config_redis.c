@@ -6,8 +6,9 @@
  * share the row of the name they stand for). Defaults, ranges and enum
  * values are Redis's; where tricache answers something else the row says
  * why. Rows marked LATER are "stored, not yet in effect": the issues that
- * make eviction, keyspace notifications, databases and the small-encoding
- * thresholds real read them with tc_rconf_value(). */
+ * make eviction, keyspace notifications and databases real read them with
+ * tc_rconf_value(). The small-encoding thresholds are honoured (ENC_PARAM
+ * below). */
 #include "config_redis.h"
 
 #include <limits.h>
