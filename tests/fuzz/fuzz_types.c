@@ -607,6 +607,21 @@ static void config_set(fx *f, const char *name, long v)
     CHECK(strcmp(r, "+OK\r\n") == 0, "CONFIG SET %s %s: %s", name, buf, r);
 }
 
+/* A's thresholds from the input: 0..8 entries, 0..23 bytes, list nodes of
+ * 1..4 entries or 4 KB. */
+static void set_thresholds(input *in)
+{
+    static const long fills[] = {1, 2, 3, 4, -1, 0};
+    config_set(node_a, "hash-max-listpack-entries", arg(in) % 9);
+    config_set(node_a, "hash-max-listpack-value", arg(in) % 24);
+    config_set(node_a, "zset-max-listpack-entries", arg(in) % 9);
+    config_set(node_a, "zset-max-listpack-value", arg(in) % 24);
+    config_set(node_a, "set-max-intset-entries", arg(in) % 9);
+    config_set(node_a, "set-max-listpack-entries", arg(in) % 9);
+    config_set(node_a, "set-max-listpack-value", arg(in) % 24);
+    config_set(node_a, "list-max-listpack-size", fills[arg(in) % 6]);
+}
+
 static fx *new_node(void)
 {
     void *state;
@@ -624,23 +639,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run(node_a, 1, flush);
     run(node_b, 1, flush);
     input in = {data, size};
-    /* A's thresholds: 0..8 entries, 0..23 bytes, list nodes of 1..4
-     * entries or 4 KB */
-    static const long fills[] = {1, 2, 3, 4, -1, 0};
-    config_set(node_a, "hash-max-listpack-entries", arg(&in) % 9);
-    config_set(node_a, "hash-max-listpack-value", arg(&in) % 24);
-    config_set(node_a, "zset-max-listpack-entries", arg(&in) % 9);
-    config_set(node_a, "zset-max-listpack-value", arg(&in) % 24);
-    config_set(node_a, "set-max-intset-entries", arg(&in) % 9);
-    config_set(node_a, "set-max-listpack-entries", arg(&in) % 9);
-    config_set(node_a, "set-max-listpack-value", arg(&in) % 24);
-    config_set(node_a, "list-max-listpack-size", fills[arg(&in) % 6]);
+    set_thresholds(&in);
 
     static model m;
     memset(&m, 0, sizeof m);
     for (int ops = 0; ops < MAX_OPS; ops++) {
         int op = next(&in);
         if (op < 0) break;
+        if (op == 0xff) { /* new thresholds mid-way: values past a lowered one convert on their next write */
+            set_thresholds(&in);
+            continue;
+        }
         switch (op & 3) {
         case 0: hash_op(&m, op >> 2, &in); break;
         case 1: set_op(&m, op >> 2, &in); break;
