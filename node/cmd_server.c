@@ -666,7 +666,7 @@ void tc_cmd_debug(tc_ctx *c)
         NULL};
     const tc_slice *sub = &c->argv[1];
     if (tc_arg_is(sub, "digest") && c->argc == 2) {
-        if (c->client && c->srv->loop && tc_server_keys(c->srv) >= TC_DIGEST_CHILD_KEYS &&
+        if (c->client && c->srv->loop && tc_digest_wants_child(c->srv) &&
             tc_digest_in_child(c->srv, c->client, c->now_ms) == 0)
             return; /* answered when the child is done */
         unsigned char d[20];

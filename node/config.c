@@ -49,6 +49,7 @@ typedef struct setting {
     const char *const *words; /* enums only: NULL-terminated, index = stored value */
     int redis_seconds;  /* durations: CONFIG GET in whole seconds, as Redis's own setting */
     int redis_row;      /* CONFIG GET/SET answer it through Redis's parameter of that name (config_redis.c) */
+    int sign;           /* T_INT: an int64_t field; min and max are int64_t bit patterns */
 } setting;
 
 static const char *cluster_name_rule(const char *s)
@@ -166,6 +167,27 @@ static const setting SETTINGS[] = {
     {.name = "keys_dir", .type = T_STRING, FIELD(keys_dir), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
      .help = "directory of key files made by tricachectl keys generate; the newest encrypts, all decrypt",
      .form = "empty (no keys) or a directory path", .rule = no_control_rule},
+    /* The compact encodings' thresholds, Redis's parameters of the same
+     * names (CONFIG SET parses them as Redis does: node/config_redis.c). */
+    {.name = "hash_max_listpack_entries", .type = T_INT, FIELD(hash_max_listpack_entries), .min = 0,
+     .max = INT64_MAX, .def = "512", .mut = 1, .help = "a hash with more fields becomes a hash table"},
+    {.name = "hash_max_listpack_value", .type = T_INT, FIELD(hash_max_listpack_value), .min = 0, .max = INT64_MAX,
+     .def = "64", .mut = 1, .help = "a hash with a longer field or value (bytes) becomes a hash table"},
+    {.name = "zset_max_listpack_entries", .type = T_INT, FIELD(zset_max_listpack_entries), .min = 0,
+     .max = INT64_MAX, .def = "128", .mut = 1, .help = "a sorted set with more members becomes a skiplist"},
+    {.name = "zset_max_listpack_value", .type = T_INT, FIELD(zset_max_listpack_value), .min = 0, .max = INT64_MAX,
+     .def = "64", .mut = 1, .help = "a sorted set with a longer member (bytes) becomes a skiplist"},
+    {.name = "set_max_intset_entries", .type = T_INT, FIELD(set_max_intset_entries), .min = 0, .max = INT64_MAX,
+     .def = "512", .mut = 1, .help = "a set of integers with more members becomes a hash table"},
+    {.name = "set_max_listpack_entries", .type = T_INT, FIELD(set_max_listpack_entries), .min = 0,
+     .max = INT64_MAX, .def = "128", .mut = 1,
+     .help = "a set of strings with more members leaves its packed form (OBJECT ENCODING says hashtable for "
+             "both, as Redis 7.0)"},
+    {.name = "set_max_listpack_value", .type = T_INT, FIELD(set_max_listpack_value), .min = 0, .max = INT64_MAX,
+     .def = "64", .mut = 1, .help = "a set with a longer member (bytes) leaves its packed form"},
+    {.name = "list_max_listpack_size", .type = T_INT, FIELD(list_max_listpack_size), .min = (uint64_t)INT32_MIN,
+     .max = INT32_MAX, .sign = 1, .def = "-2", .mut = 1,
+     .help = "a list node's size: -1..-5 for 4, 8, 16, 32, 64 KB, or N > 0 entries; lists take it when created"},
     {.name = "backup.destination", .type = T_STRING, FIELD(backup.destination), .min = 0,
      .max = sizeof(((tc_config *)0)->backup.destination) - 1, .def = "", .mut = 1,
      .help = "where BGSAVE and scheduled backups go: file:///dir or s3://bucket/prefix; empty = file://<node data dir>/backups",
@@ -325,7 +347,11 @@ typedef struct value {
     const char *str; /* strings (borrowed) */
 } value;
 
-static int in_range(const setting *s, uint64_t n) { return (s->zero_ok && n == 0) || (n >= s->min && n <= s->max); }
+static int in_range(const setting *s, uint64_t n)
+{
+    if (s->sign) return (int64_t)n >= (int64_t)s->min && (int64_t)n <= (int64_t)s->max;
+    return (s->zero_ok && n == 0) || (n >= s->min && n <= s->max);
+}
 
 /* NULL if str is acceptable for this string setting, else why not. */
 static const char *string_problem(const setting *s, const char *str, char *buf, size_t buflen)
@@ -395,7 +421,8 @@ static void render(const tc_config *c, const setting *s, char *out, size_t outle
     case T_SIZE:
     case T_INT:
         memcpy(&n, field, sizeof n);
-        snprintf(out, outlen, "%" PRIu64, n);
+        if (s->sign) snprintf(out, outlen, "%" PRId64, (int64_t)n);
+        else snprintf(out, outlen, "%" PRIu64, n);
         return;
     }
 }
@@ -439,7 +466,7 @@ static int value_from_text(const setting *s, const char *text, value *v, char *w
             snprintf(why, whylen, "argument couldn't be parsed into an integer");
             return -1;
         }
-        if (i < 0 || !in_range(s, (uint64_t)i)) goto range;
+        if ((i < 0 && !s->sign) || !in_range(s, (uint64_t)i)) goto range;
         v->num = (uint64_t)i;
         return 0;
     case T_SIZE:
@@ -472,6 +499,9 @@ range:
                  s->max / 1000);
     else if (s->type == T_DURATION)
         snprintf(why, whylen, "argument must be between %" PRIu64 "ms and %" PRIu64 "ms inclusive", s->min, s->max);
+    else if (s->sign)
+        snprintf(why, whylen, "argument must be between %" PRId64 " and %" PRId64 " inclusive", (int64_t)s->min,
+                 (int64_t)s->max);
     else if (s->zero_ok && s->max == UINT64_MAX)
         snprintf(why, whylen, "argument must be 0 or at least %" PRIu64, s->min);
     else if (s->zero_ok)
@@ -490,8 +520,12 @@ static const char *setting_hint(const setting *s, char *out, size_t outlen)
         snprintf(out, outlen, "%s is %s (default \"%s\")", s->name, s->form, s->def);
         break;
     case T_INT:
-        snprintf(out, outlen, "%s is an integer between %" PRIu64 " and %" PRIu64 " (default %s)", s->name, s->min,
-                 s->max, s->def);
+        if (s->sign)
+            snprintf(out, outlen, "%s is an integer between %" PRId64 " and %" PRId64 " (default %s)", s->name,
+                     (int64_t)s->min, (int64_t)s->max, s->def);
+        else
+            snprintf(out, outlen, "%s is an integer between %" PRIu64 " and %" PRIu64 " (default %s)", s->name,
+                     s->min, s->max, s->def);
         break;
     case T_SIZE:
         if (s->zero_ok && s->max == UINT64_MAX)
@@ -601,17 +635,28 @@ static const char *unknown_key_hint(const char *key, const char *const *names, s
     return out;
 }
 
+static int is_encoding_threshold(const setting *s)
+{
+    return strstr(s->name, "_max_listpack_") || strstr(s->name, "_max_intset_");
+}
+
 static const char *unknown_setting_hint(const char *key, char *out, size_t outlen)
 {
     const char *names[NSETTINGS + 2];
     size_t n = 0;
+    /* table keys are listed with their table, the eight encoding
+     * thresholds as one item (the list stays readable); all are suggested */
     for (size_t i = 0; i < NSETTINGS; i++)
-        if (!strchr(SETTINGS[i].name, '.')) names[n++] = SETTINGS[i].name; /* table keys are listed with their table */
+        if (!strchr(SETTINGS[i].name, '.') && !is_encoding_threshold(&SETTINGS[i])) names[n++] = SETTINGS[i].name;
     size_t nlist = n;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (is_encoding_threshold(&SETTINGS[i])) names[n++] = SETTINGS[i].name;
     names[n++] = "node"; /* so "[[nodes]]" or "Node" get "did you mean 'node'?" */
     names[n++] = "backup";
-    return unknown_key_hint(key, names, n, nlist, "known settings are", ", a [backup] table and [[node]] tables", out,
-                            outlen);
+    return unknown_key_hint(key, names, n, nlist, "known settings are",
+                            ", the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and "
+                            "[[node]] tables",
+                            out, outlen);
 }
 
 /* ---------- loading ---------- */
@@ -642,7 +687,10 @@ static int load_setting(ctx *x, tc_config *c, const setting *s, const tc_toml_en
         return 0;
     case T_INT:
         if (tv->type != TC_TOML_INTEGER) break;
-        if (tv->as.integer < 0 || !in_range(s, (uint64_t)tv->as.integer))
+        if (s->sign && !in_range(s, (uint64_t)tv->as.integer))
+            return fail(x, tv->line, hint, "%s must be between %" PRId64 " and %" PRId64 ", got %" PRId64, s->name,
+                        (int64_t)s->min, (int64_t)s->max, tv->as.integer);
+        if (!s->sign && (tv->as.integer < 0 || !in_range(s, (uint64_t)tv->as.integer)))
             return fail(x, tv->line, hint, "%s must be between %" PRIu64 " and %" PRIu64 ", got %" PRId64, s->name,
                         s->min, s->max, tv->as.integer);
         v.num = (uint64_t)tv->as.integer;
@@ -856,7 +904,7 @@ static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
 {
     static const char *const KEYS[] = {"destination", "interval", "retain", "s3_endpoint", "s3_region",
                                        "s3_path_style", "s3_credentials_file", NULL};
-    char name[64], buf[96], hint[512];
+    char name[64], buf[96], hint[640];
     if (v->type != TC_TOML_TABLE)
         return fail(x, v->line, "write the backup settings in a [backup] table (see cluster.toml.example)",
                     "backup must be a table ([backup]), not %s", tc_toml_type_name(v->type));
@@ -875,7 +923,7 @@ static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
 
 static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_line)
 {
-    char buf[96], hint[512];
+    char buf[96], hint[640];
     for (size_t i = 0; i < root->len; i++) {
         const tc_toml_entry *e = &root->entries[i];
         const setting *s = find_setting(e->key);

@@ -81,6 +81,16 @@ typedef struct tc_config {
     uint64_t snapshot_bytes;           /* Raft log bytes between snapshots, default 0 = entries only */
     int at_rest_encryption;            /* encrypt Raft log payloads and snapshots, default false */
     char keys_dir[TC_CONFIG_MAX_STR];  /* key files (key-<id>.tckey); "" = none */
+    /* compact encodings (Redis's hash-max-listpack-entries etc.); the node
+     * copies them into its keyspace's tc_enc_limits */
+    uint64_t hash_max_listpack_entries; /* default 512 */
+    uint64_t hash_max_listpack_value;   /* bytes, default 64 */
+    uint64_t zset_max_listpack_entries; /* default 128 */
+    uint64_t zset_max_listpack_value;   /* bytes, default 64 */
+    uint64_t set_max_intset_entries;    /* default 512 */
+    uint64_t set_max_listpack_entries;  /* default 128 */
+    uint64_t set_max_listpack_value;    /* bytes, default 64 */
+    int64_t list_max_listpack_size;     /* default -2 (8 KB nodes) */
     tc_backup_settings backup;         /* the [backup] table */
     /* Keyspace notifications (node/notify.h): Redis's letters, as CONFIG GET
      * answers them ("" = off), and the classes they stand for, which the

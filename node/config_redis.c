@@ -6,8 +6,9 @@
  * share the row of the name they stand for). Defaults, ranges and enum
  * values are Redis's; where tricache answers something else the row says
  * why. Rows marked LATER are "stored, not yet in effect": the issues that
- * make eviction, keyspace notifications, databases and the small-encoding
- * thresholds real read them with tc_rconf_value(). */
+ * make eviction, keyspace notifications and databases real read them with
+ * tc_rconf_value(). The small-encoding thresholds are honoured (ENC_PARAM
+ * below). */
 #include "config_redis.h"
 
 #include <limits.h>
@@ -84,6 +85,7 @@ typedef struct rparam {
 
 static const special SP_BIND, SP_CLUSTER_ENABLED, SP_COBL, SP_DIR, SP_HOSTNAME, SP_LATENCY_PCT, SP_LOGLEVEL,
     SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
+static const special SP_HASH_ENTRIES, SP_HASH_VALUE, SP_ZSET_ENTRIES, SP_ZSET_VALUE, SP_SET_INTSET, SP_LIST_SIZE;
 
 static const char COBL_DEFAULT[] = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
 
@@ -153,9 +155,10 @@ static const rparam PARAMS[] = {
     ENUM("enable-debug-command", "no yes local", "no", NO_EFFECT, .flags = IMMUTABLE),
     ENUM("enable-module-command", "no yes local", "no", NO_EFFECT, .flags = IMMUTABLE),
     ENUM("enable-protected-configs", "no yes local", "no", NO_EFFECT, .flags = IMMUTABLE),
-    INT("hash-max-listpack-entries", 0, LMAX, "512", LATER, .alias = "hash-max-ziplist-entries",
-        .note = "hashes"),
-    MEM("hash-max-listpack-value", 0, LMAX, "64", LATER, .alias = "hash-max-ziplist-value", .note = "hashes"),
+    SPEC("hash-max-listpack-entries", SP_HASH_ENTRIES, "512", HONOURED, .alias = "hash-max-ziplist-entries",
+         .note = "hash_max_listpack_entries"),
+    SPEC("hash-max-listpack-value", SP_HASH_VALUE, "64", HONOURED, .alias = "hash-max-ziplist-value",
+         .note = "hash_max_listpack_value"),
     MEM("hll-sparse-max-bytes", 0, LMAX, "3000", NO_EFFECT),
     TC("hz", .note = "hz (Redis takes 0 and clamps to 1..500; tricache refuses values outside 1..500)"),
     STR("ignore-warnings", "", NO_EFFECT),
@@ -173,7 +176,8 @@ static const rparam PARAMS[] = {
     INT("lfu-decay-time", 0, IMAX, "1", LATER, .note = "eviction"),
     INT("lfu-log-factor", 0, IMAX, "10", LATER, .note = "eviction"),
     INT("list-compress-depth", 0, IMAX, "0", NO_EFFECT),
-    INT("list-max-listpack-size", INT_MIN, IMAX, "-2", LATER, .alias = "list-max-ziplist-size", .note = "lists"),
+    SPEC("list-max-listpack-size", SP_LIST_SIZE, "-2", HONOURED, .alias = "list-max-ziplist-size",
+         .note = "list_max_listpack_size (a list takes it when created, as in Redis)"),
     STR("logfile", "", NO_EFFECT, .flags = IMMUTABLE, .note = "tricache logs to stderr"),
     SPEC("loglevel", SP_LOGLEVEL, "notice", HONOURED, .note = "log_level (Redis's verbose is tricache's info)"),
     STR("masterauth", "", NO_EFFECT),
@@ -231,7 +235,7 @@ static const rparam PARAMS[] = {
          .note = "no RDB schedule (hence \"\", not Redis's default): snapshots follow snapshot_threshold, "
                  "backups backup.interval"),
     STR("server_cpulist", "", NO_EFFECT, .flags = IMMUTABLE),
-    INT("set-max-intset-entries", 0, LMAX, "512", LATER, .note = "sets"),
+    SPEC("set-max-intset-entries", SP_SET_INTSET, "512", HONOURED, .note = "set_max_intset_entries"),
     BOOL("set-proc-title", "yes", NO_EFFECT, .flags = IMMUTABLE),
     SPEC("shutdown-on-sigint", SP_SHUTDOWN, "default", NO_EFFECT),
     SPEC("shutdown-on-sigterm", SP_SHUTDOWN, "default", NO_EFFECT),
@@ -273,9 +277,10 @@ static const rparam PARAMS[] = {
     INT("tracking-table-max-keys", 0, LMAX, "1000000", NO_EFFECT),
     STR("unixsocket", "", NO_EFFECT, .flags = IMMUTABLE),
     INT("unixsocketperm", 0, 0777, "0", NO_EFFECT, .flags = IMMUTABLE),
-    INT("zset-max-listpack-entries", 0, LMAX, "128", LATER, .alias = "zset-max-ziplist-entries",
-        .note = "sorted sets"),
-    MEM("zset-max-listpack-value", 0, LMAX, "64", LATER, .alias = "zset-max-ziplist-value", .note = "sorted sets"),
+    SPEC("zset-max-listpack-entries", SP_ZSET_ENTRIES, "128", HONOURED, .alias = "zset-max-ziplist-entries",
+         .note = "zset_max_listpack_entries"),
+    SPEC("zset-max-listpack-value", SP_ZSET_VALUE, "64", HONOURED, .alias = "zset-max-ziplist-value",
+         .note = "zset_max_listpack_value"),
 };
 
 #define NPARAMS (sizeof PARAMS / sizeof PARAMS[0])
@@ -899,6 +904,46 @@ static void dir_get(const tc_server *s, const tc_config *cfg, const char *stored
 
 static const special SP_DIR = {NULL, dir_get};
 
+/* The compact encodings' thresholds: Redis's syntax and range (an integer,
+ * or a memory size for the -value ones), kept as parsed numbers in the
+ * node's settings (tc_config, where cluster.toml's hash_max_listpack_entries
+ * etc. put them too); tc_config_cmd_set then refreshes the keyspace's
+ * tc_enc_limits. One setter per parameter, each a single assignment to
+ * next, so that a replicated CONFIG SET can route them as it needs. */
+static int enc_parse(const rparam *syntax, const char *value, long long *v, char *out, size_t outlen, char *why,
+                     size_t whylen)
+{
+    if (plain_value(syntax, value, out, outlen, why, whylen) != 0) return -1;
+    if (syntax->kind == K_MEM) *v = (long long)strtoull(out, NULL, 10); /* at most LLONG_MAX: checked */
+    else *v = strtoll(out, NULL, 10);
+    return 0;
+}
+
+#define ENC_PARAM(sp, kind_, lo, hi, type, field)                                                                \
+    static int sp##_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,  \
+                        size_t outlen, char *why, size_t whylen)                                               \
+    {                                                                                                          \
+        static const rparam syntax = {.name = #field, .kind = kind_, .min = lo, .max = hi};                    \
+        long long v;                                                                                           \
+        (void)s, (void)stored;                                                                                 \
+        if (enc_parse(&syntax, value, &v, out, outlen, why, whylen) != 0) return -1;                           \
+        next->field = (type)v;                                                                                 \
+        return 0;                                                                                              \
+    }                                                                                                          \
+    static void sp##_get(const tc_server *s, const tc_config *cfg, const char *stored, char *out, size_t outlen) \
+    {                                                                                                          \
+        (void)s, (void)stored;                                                                                 \
+        snprintf(out, outlen, "%lld", (long long)cfg->field);                                                  \
+    }                                                                                                          \
+    static const special sp = {sp##_set, sp##_get};
+
+ENC_PARAM(SP_HASH_ENTRIES, K_INT, 0, LMAX, uint64_t, hash_max_listpack_entries)
+ENC_PARAM(SP_HASH_VALUE, K_MEM, 0, LMAX, uint64_t, hash_max_listpack_value)
+ENC_PARAM(SP_ZSET_ENTRIES, K_INT, 0, LMAX, uint64_t, zset_max_listpack_entries)
+ENC_PARAM(SP_ZSET_VALUE, K_MEM, 0, LMAX, uint64_t, zset_max_listpack_value)
+ENC_PARAM(SP_SET_INTSET, K_INT, 0, LMAX, uint64_t, set_max_intset_entries)
+ENC_PARAM(SP_LIST_SIZE, K_INT, INT_MIN, IMAX, int64_t, list_max_listpack_size)
+
 /* ---------- CONFIG GET ---------- */
 
 typedef struct pairs {
@@ -1188,6 +1233,7 @@ int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *er
     s->cfg = *next;
     tc_log_set_level(s->cfg.log_level);
     tc_notify_attach(s); /* notify-keyspace-events may have turned key misses on or off */
+    tc_server_apply_encoding_limits(s);
     rc = 0;
 
 done:

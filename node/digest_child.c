@@ -19,8 +19,42 @@
 
 #include "common.h"
 #include "log.h"
+#include "types/hash.h"
+#include "types/list.h"
+#include "types/set.h"
+#include "types/types.h"
+#include "types/zset.h"
 
 #define HEX_LEN 40
+
+/* Elements of a key's value, each counted in O(1). */
+static size_t elements(const tc_key *k)
+{
+    switch (k->type) {
+    case TC_TYPE_HASH: return tc_hash_len(k);
+    case TC_TYPE_ZSET: return tc_zset_card(k);
+    case TC_TYPE_LIST: return tc_key_list(k)->count;
+    case TC_TYPE_SET: {
+        tc_set s = tc_set_of(k);
+        return tc_set_size(&s);
+    }
+    default: return 1;
+    }
+}
+
+static void add_elements(void *ud, tc_key *k) { *(size_t *)ud += elements(k); }
+
+int tc_digest_wants_child(tc_server *s)
+{
+    if (tc_server_keys(s) >= TC_DIGEST_CHILD_KEYS) return 1;
+    size_t total = 0;
+    for (int i = 0; i < s->ndbs && total < TC_DIGEST_CHILD_KEYS; i++) {
+        uint64_t cursor = 0;
+        do cursor = tc_ks_scan(&s->dbs[i], cursor, add_elements, &total);
+        while (cursor != 0 && total < TC_DIGEST_CHILD_KEYS);
+    }
+    return total >= TC_DIGEST_CHILD_KEYS;
+}
 
 typedef struct digest_job {
     uv_poll_t poll;

@@ -170,6 +170,19 @@ void tc_ks_init(tc_keyspace *ks, uint64_t seed0, uint64_t seed1)
     ks->rng = (seed0 ^ seed1) | 1;
     ks->lfu_rng = (seed0 + 0x9e3779b97f4a7c15ull * (seed1 | 1)) | 1;
     ks->lazy_delete = 1;
+    tc_enc_limits_default(&ks->enc);
+}
+
+void tc_enc_limits_default(tc_enc_limits *l)
+{
+    *l = (tc_enc_limits){.hash_max_listpack_entries = 512,
+                         .hash_max_listpack_value = 64,
+                         .zset_max_listpack_entries = 128,
+                         .zset_max_listpack_value = 64,
+                         .set_max_intset_entries = 512,
+                         .set_max_listpack_entries = 128,
+                         .set_max_listpack_value = 64,
+                         .list_max_listpack_size = -2};
 }
 
 void tc_ks_init_like(tc_keyspace *ks, const tc_keyspace *model)
@@ -177,6 +190,7 @@ void tc_ks_init_like(tc_keyspace *ks, const tc_keyspace *model)
     tc_ks_init(ks, model->seed[0], model->seed[1]);
     ks->lazy_delete = model->lazy_delete;
     ks->lfu = model->lfu;
+    ks->enc = model->enc;
 }
 
 /* Frees a key and, for a pointer encoding, its value. */

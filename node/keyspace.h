@@ -92,6 +92,26 @@ typedef struct tc_ks_events {
     void (*missed)(const struct tc_ks_events *ev, const char *key, size_t klen);
 } tc_ks_events;
 
+/* When the compact encodings of collections give way to the big ones
+ * (Redis's hash-max-listpack-entries and friends). Parsed integers, so the
+ * types read them at the point of conversion without any string work; the
+ * node copies them from its settings at start and after CONFIG SET
+ * (tc_server_apply_encoding_limits). Only memory depends on them: content,
+ * replies' content and DEBUG DIGEST are the same whatever they are. */
+typedef struct tc_enc_limits {
+    uint64_t hash_max_listpack_entries; /* 512 */
+    uint64_t hash_max_listpack_value;   /* 64 bytes */
+    uint64_t zset_max_listpack_entries; /* 128 */
+    uint64_t zset_max_listpack_value;   /* 64 bytes */
+    uint64_t set_max_intset_entries;    /* 512 */
+    uint64_t set_max_listpack_entries;  /* 128 */
+    uint64_t set_max_listpack_value;    /* 64 bytes */
+    int list_max_listpack_size;         /* -2: a list node of up to 8 KB; N > 0: N entries per node */
+} tc_enc_limits;
+
+/* Redis 7's defaults. */
+void tc_enc_limits_default(tc_enc_limits *l);
+
 typedef struct tc_keyspace {
     tc_key **table[2];
     size_t size[2];          /* bucket counts, powers of two (0 = absent) */
@@ -114,6 +134,8 @@ typedef struct tc_keyspace {
      * under the other setting read as if very old, or rarely used, until
      * their next access (as in Redis after a policy change). */
     int lfu;
+    /* Encoding thresholds of the collections this keyspace creates. */
+    tc_enc_limits enc;
 
     tc_ks_events events;     /* see tc_ks_events; zero: none */
 
@@ -122,7 +144,7 @@ typedef struct tc_keyspace {
 } tc_keyspace;
 
 void tc_ks_init(tc_keyspace *ks, uint64_t seed0, uint64_t seed1);
-/* An empty keyspace with model's seeds and settings (lazy_delete, lfu):
+/* An empty keyspace with model's seeds and settings (lazy_delete, lfu, enc):
  * for a keyspace that will replace model (image load, restore staging). */
 void tc_ks_init_like(tc_keyspace *ks, const tc_keyspace *model);
 void tc_ks_free(tc_keyspace *ks);

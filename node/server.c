@@ -74,6 +74,7 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
     }
     for (int i = 0; i < s->ndbs; i++) tc_ks_init(&s->dbs[i], seed[0], seed[1]);
     tc_notify_attach(s); /* keys expiring or appearing are notified (notify.h) */
+    tc_server_apply_encoding_limits(s);
     tc_rng_seed(&s->rng, seed[2]);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
     s->start_ms = tc_now_ms();
@@ -81,6 +82,20 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
     s->next_client_id = 1;
     tc_info_init(s);
     return 0;
+}
+
+void tc_server_apply_encoding_limits(tc_server *s)
+{
+    const tc_config *c = &s->cfg;
+    tc_enc_limits l = (tc_enc_limits){.hash_max_listpack_entries = c->hash_max_listpack_entries,
+                                .hash_max_listpack_value = c->hash_max_listpack_value,
+                                .zset_max_listpack_entries = c->zset_max_listpack_entries,
+                                .zset_max_listpack_value = c->zset_max_listpack_value,
+                                .set_max_intset_entries = c->set_max_intset_entries,
+                                .set_max_listpack_entries = c->set_max_listpack_entries,
+                                .set_max_listpack_value = c->set_max_listpack_value,
+                                .list_max_listpack_size = (int)c->list_max_listpack_size};
+    for (int i = 0; i < s->ndbs; i++) s->dbs[i].enc = l;
 }
 
 void tc_server_set_replication(tc_server *s, const tc_replication_ops *ops, void *ud)

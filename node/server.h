@@ -269,6 +269,10 @@ typedef struct tc_server {
 /* Prepares the state (keyspace, stats) for cfg and node id, without any
  * networking; used by tc_server_run and by unit tests. */
 int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, size_t errlen);
+/* Copies the encoding thresholds of s->cfg (hash_max_listpack_entries...)
+ * into the keyspace, where the types read them: at start and after every
+ * CONFIG SET. */
+void tc_server_apply_encoding_limits(tc_server *s);
 void tc_server_free(tc_server *s);
 
 /* Creates the event loop and binds the client address; 0 or -1 (err says

@@ -54,7 +54,7 @@ static void hset_generic(tc_ctx *c, int hmset)
     if (!k) return;
     long long added = 0;
     for (size_t i = 2; i < c->argc; i += 2) {
-        int rc = tc_hash_set(k, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len);
+        int rc = tc_hash_set(k, &c->ks->enc, c->argv[i].p, c->argv[i].len, c->argv[i + 1].p, c->argv[i + 1].len);
         if (rc < 0) {
             drop_if_empty(c, k, &c->argv[1]);
             tc_reply_error(c->r, TC_ERR_OOM);
@@ -80,7 +80,7 @@ void tc_cmd_hsetnx(tc_ctx *c)
         tc_reply_int(c->r, 0);
         return;
     }
-    if (tc_hash_set(k, c->argv[2].p, c->argv[2].len, c->argv[3].p, c->argv[3].len) < 0) {
+    if (tc_hash_set(k, &c->ks->enc, c->argv[2].p, c->argv[2].len, c->argv[3].p, c->argv[3].len) < 0) {
         drop_if_empty(c, k, &c->argv[1]);
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
@@ -212,7 +212,7 @@ void tc_cmd_hincrby(tc_ctx *c)
     cur += by;
     char buf[24];
     int n = snprintf(buf, sizeof buf, "%lld", cur);
-    if (tc_hash_set(k, c->argv[2].p, c->argv[2].len, buf, (size_t)n) < 0) {
+    if (tc_hash_set(k, &c->ks->enc, c->argv[2].p, c->argv[2].len, buf, (size_t)n) < 0) {
         drop_if_empty(c, k, &c->argv[1]);
         tc_reply_error(c->r, TC_ERR_OOM);
         return;
@@ -248,7 +248,7 @@ void tc_cmd_hincrbyfloat(tc_ctx *c)
     }
     char buf[5200];
     int n = tc_format_ld(buf, sizeof buf, cur);
-    if (tc_hash_set(k, c->argv[2].p, c->argv[2].len, buf, (size_t)n) < 0) {
+    if (tc_hash_set(k, &c->ks->enc, c->argv[2].p, c->argv[2].len, buf, (size_t)n) < 0) {
         drop_if_empty(c, k, &c->argv[1]);
         tc_reply_error(c->r, TC_ERR_OOM);
         return;

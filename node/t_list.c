@@ -31,6 +31,7 @@ static tc_key *find_list(tc_ctx *c, const tc_slice *key, int *wrong)
 static tc_key *create_list(tc_ctx *c, const tc_slice *key)
 {
     tc_list *l = tc_list_new();
+    if (l) tc_list_set_fill(l, c->ks->enc.list_max_listpack_size);
     tc_key *k = l ? tc_ks_set_pointer(c->ks, key->p, key->len, TC_TYPE_LIST, TC_ENC_QUICKLIST, l, 0) : NULL;
     if (!k) {
         tc_list_free(l);

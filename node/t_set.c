@@ -34,7 +34,7 @@ static tc_key *add_member(tc_ctx *c, tc_write_rng *g, tc_key *k, const tc_slice 
     tc_set s;
     if (!k) {
         if (tc_set_init(&s, m, len) != 0) return NULL;
-        if (tc_set_add(&s, m, len, tc_write_rand, g) < 0 ||
+        if (tc_set_add(&s, &c->ks->enc, m, len, tc_write_rand, g) < 0 ||
             !(k = tc_set_put(c->ks, key->p, key->len, &s, 0))) {
             if (s.p) tc_set_free(&s);
             return NULL;
@@ -43,7 +43,7 @@ static tc_key *add_member(tc_ctx *c, tc_write_rng *g, tc_key *k, const tc_slice 
         return k;
     }
     s = tc_set_of(k);
-    *added = tc_set_add(&s, m, len, tc_write_rand, g);
+    *added = tc_set_add(&s, &c->ks->enc, m, len, tc_write_rand, g);
     tc_set_store(k, &s);
     return *added < 0 ? NULL : k;
 }
@@ -346,7 +346,8 @@ enum { OP_INTER, OP_UNION, OP_DIFF };
 /* Builds the result of op over sets into *res (res->p NULL: empty). For
  * OP_INTER stops at limit members (0: no limit). 0, or -1 when out of
  * memory. rnd: the randomness for a result dict's seed. */
-static int compute(tc_set *sets, size_t n, int op, size_t limit, tc_set *res, tc_rand_fn rnd, void *ud)
+static int compute(tc_set *sets, size_t n, int op, size_t limit, const tc_enc_limits *lim, tc_set *res,
+                   tc_rand_fn rnd, void *ud)
 {
     res->p = NULL;
     if (op == OP_INTER) {
@@ -368,7 +369,7 @@ static int compute(tc_set *sets, size_t n, int op, size_t limit, tc_set *res, tc
             }
             if (!keep) continue;
             if (!res->p && tc_set_init(res, m.p, m.len) != 0) return -1;
-            if (tc_set_add(res, m.p, m.len, rnd, ud) < 0) {
+            if (tc_set_add(res, lim, m.p, m.len, rnd, ud) < 0) {
                 tc_set_free(res);
                 return -1;
             }
@@ -391,7 +392,8 @@ static void set_op(tc_ctx *c, const tc_slice *keys, size_t n, int op, const tc_s
     }
     tc_write_rng g;
     tc_write_rand_init(&g, c);
-    int rc = dst ? compute(sets, n, op, 0, &res, tc_write_rand, &g) : compute(sets, n, op, 0, &res, tc_read_rand, NULL);
+    int rc = dst ? compute(sets, n, op, 0, &c->ks->enc, &res, tc_write_rand, &g)
+                 : compute(sets, n, op, 0, &c->ks->enc, &res, tc_read_rand, NULL);
     free(sets);
     if (rc != 0) {
         tc_reply_error(c->r, TC_ERR_OOM);
@@ -458,7 +460,7 @@ void tc_cmd_sintercard(tc_ctx *c)
         free(sets);
         return;
     }
-    int rc = compute(sets, n, OP_INTER, (size_t)limit, &res, tc_read_rand, NULL);
+    int rc = compute(sets, n, OP_INTER, (size_t)limit, &c->ks->enc, &res, tc_read_rand, NULL);
     free(sets);
     if (rc != 0) {
         tc_reply_error(c->r, TC_ERR_OOM);

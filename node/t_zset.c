@@ -268,7 +268,7 @@ static void zadd_generic(tc_ctx *c, int flags)
     for (size_t j = 0; j < elements; j++) {
         const tc_slice *m = &c->argv[i + j * 2 + 1];
         int out;
-        if (tc_zset_add(k, scores[j], m->p, m->len, flags, &out, &score) != 0) {
+        if (tc_zset_add(k, &c->ks->enc, scores[j], m->p, m->len, flags, &out, &score) != 0) {
             tc_reply_error(c->r, "ERR out of memory");
             drop_if_empty(c, key, k);
             goto done;

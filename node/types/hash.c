@@ -89,19 +89,23 @@ oom:
     return -1;
 }
 
-int tc_hash_set(tc_key *k, const char *f, size_t flen, const char *v, size_t vlen)
+int tc_hash_set(tc_key *k, const tc_enc_limits *lim, const char *f, size_t flen, const char *v, size_t vlen)
 {
     if (is_pack(k)) {
         tc_pack *pk = tc_key_value_ptr(k);
         size_t off = tc_pack_find(pk, 2, f, flen);
-        int big = flen > TC_HASH_MAX_LISTPACK_VALUE || vlen > TC_HASH_MAX_LISTPACK_VALUE;
+        /* as Redis's hashTypeTryConversion and hashTypeSet: a long field or
+         * value, or a pack already past the entries limit (lowered by
+         * CONFIG SET since it grew), converts on this write */
+        int big = flen > lim->hash_max_listpack_value || vlen > lim->hash_max_listpack_value ||
+                  pk->count / 2 > lim->hash_max_listpack_entries;
         if (!big && off != TC_PACK_NONE) {
             tc_pack *n = tc_pack_replace(pk, tc_pack_skip(pk, off), v, vlen);
             if (!n) return -1;
             tc_coll_set_ptr(k, n);
             return 0;
         }
-        if (!big && pk->count / 2 < TC_HASH_MAX_LISTPACK_ENTRIES) {
+        if (!big && pk->count / 2 < lim->hash_max_listpack_entries) {
             tc_pack *n = tc_pack_insert(pk, pk->bytes, f, flen);
             if (!n) return -1;
             tc_pack *m = tc_pack_insert(n, n->bytes, v, vlen);
@@ -293,7 +297,7 @@ static tc_key *image_decode(tc_keyspace *ks, const char *key, size_t klen, const
     for (uint32_t i = 0; i < n; i++) {
         size_t flen, len;
         const char *f = tc_img_str(&r, &flen), *val = tc_img_str(&r, &len);
-        int rc = (f && val) ? tc_hash_set(k, f, flen, val, len) : -2;
+        int rc = (f && val) ? tc_hash_set(k, &ks->enc, f, flen, val, len) : -2;
         if (rc == 1) continue;
         snprintf(err, errlen, "%s", rc == -1 ? "out of memory" : rc == 0 ? "hash record with a repeated field" : "truncated hash record");
         tc_ks_delete(ks, key, klen);

@@ -1,8 +1,9 @@
 /* Hashes (type 4): what t_hash.c needs from a hash value. Two encodings,
  * as Redis 7.0 names them:
  *  - "listpack": field, value, field, value... in one tc_pack (pack.h),
- *    while the hash has at most TC_HASH_MAX_LISTPACK_ENTRIES fields and
- *    every field and value is at most TC_HASH_MAX_LISTPACK_VALUE bytes;
+ *    while the hash has at most hash-max-listpack-entries fields and
+ *    every field and value is at most hash-max-listpack-value bytes (the
+ *    keyspace's tc_enc_limits);
  *  - "hashtable": a tc_dict (dict.h) whose value slots point at blobs,
  *    under this process's seed (nothing replicated depends on the layout).
  * A hash converts to "hashtable" once past either limit and never back
@@ -17,7 +18,7 @@
 #include "types/dict.h"
 
 /* Redis's hash-max-listpack-entries / hash-max-listpack-value defaults
- * (the CONFIG parameters come later). */
+ * (tc_enc_limits_default; the live values are the keyspace's enc). */
 #define TC_HASH_MAX_LISTPACK_ENTRIES 512
 #define TC_HASH_MAX_LISTPACK_VALUE 64
 
@@ -31,8 +32,9 @@ size_t tc_hash_len(const tc_key *k);
 /* 1 and the value if the field exists, else 0. *v stays valid until the
  * hash changes. */
 int tc_hash_get(const tc_key *k, const char *f, size_t flen, const char **v, size_t *vlen);
-/* Sets a field: 1 added, 0 updated, -1 out of memory (unchanged). */
-int tc_hash_set(tc_key *k, const char *f, size_t flen, const char *v, size_t vlen);
+/* Sets a field: 1 added, 0 updated, -1 out of memory (unchanged). A
+ * listpack converts to a hashtable here when lim says so. */
+int tc_hash_set(tc_key *k, const tc_enc_limits *lim, const char *f, size_t flen, const char *v, size_t vlen);
 /* Removes a field: 1 if it was there. */
 int tc_hash_del(tc_key *k, const char *f, size_t flen);
 

@@ -263,12 +263,24 @@ static void node_cut(tc_list *l, tc_lnode *n, uint32_t off, uint32_t span, uint3
     l->count -= k;
 }
 
+/* Whether n takes one more entry of sz bytes (quicklist's
+ * _quicklistNodeAllowInsert, with our exact sizes). */
+static int fits(const tc_list *l, const tc_lnode *n, size_t sz)
+{
+    return n->bytes + sz <= l->max_bytes && n->count < l->max_count;
+}
+
+static int can_merge(const tc_list *l, const tc_lnode *a, const tc_lnode *b)
+{
+    return a->bytes + b->bytes <= l->max_bytes && (uint64_t)a->count + b->count <= l->max_count;
+}
+
 /* An over-full node (after an insert or a replace in its middle) is split
  * in two halves by count, as quicklist splits a node that outgrew its
  * size. A node of a single entry stays as it is. */
 static void node_split(tc_list *l, tc_lnode *n)
 {
-    if (n->bytes <= TC_LIST_NODE_BYTES || n->count < 2) return;
+    if ((n->bytes <= l->max_bytes && n->count <= l->max_count) || n->count < 2) return;
     uint32_t half = n->count / 2, mid = 0;
     for (uint32_t i = 0; i < half; i++) mid += (uint32_t)ent_size(n->data + mid);
     tc_lnode *m = node_new(l, n->bytes - mid);
@@ -306,11 +318,9 @@ static tc_lnode *node_merge(tc_list *l, tc_lnode *a, tc_lnode *b, tc_liter *it)
 static tc_lnode *node_settle(tc_list *l, tc_lnode *n, tc_liter *it)
 {
     tc_lnode *m;
-    if (n->bytes < TC_LIST_NODE_BYTES / 4) {
-        if (n->next && n->bytes + n->next->bytes <= TC_LIST_NODE_BYTES && (m = node_merge(l, n, n->next, it)))
-            return m;
-        if (n->prev && n->prev->bytes + n->bytes <= TC_LIST_NODE_BYTES && (m = node_merge(l, n->prev, n, it)))
-            return m;
+    if (n->bytes < l->max_bytes / 4) {
+        if (n->next && can_merge(l, n, n->next) && (m = node_merge(l, n, n->next, it))) return m;
+        if (n->prev && can_merge(l, n->prev, n) && (m = node_merge(l, n->prev, n, it))) return m;
     }
     if (n->cap > 2 * (size_t)n->bytes + 64 && (m = node_realloc(l, n, n->bytes, it))) return m;
     return n;
@@ -318,7 +328,28 @@ static tc_lnode *node_settle(tc_list *l, tc_lnode *n, tc_liter *it)
 
 /* ---- the list ---------------------------------------------------------- */
 
-tc_list *tc_list_new(void) { return calloc(1, sizeof(tc_list)); }
+tc_list *tc_list_new(void)
+{
+    tc_list *l = calloc(1, sizeof(tc_list));
+    if (l) tc_list_set_fill(l, -2);
+    return l;
+}
+
+void tc_list_set_fill(tc_list *l, int fill)
+{
+    if (fill < 0) {
+        /* -1..-5: 4, 8, 16, 32, 64 KB; quicklistSetFill clamps below -5 */
+        int level = fill < -5 ? 5 : -fill;
+        l->max_bytes = 4096u << (level - 1);
+        l->max_count = UINT32_MAX;
+    } else {
+        /* N entries per node, still no more than quicklist's 8 KB safety
+         * limit (SIZE_SAFETY_LIMIT); 0 behaves as 1, and Redis clamps to
+         * FILL_MAX (32768) */
+        l->max_bytes = TC_LIST_NODE_BYTES;
+        l->max_count = fill == 0 ? 1 : fill > 32768 ? 32768 : (uint32_t)fill;
+    }
+}
 
 void tc_list_free(tc_list *l)
 {
@@ -336,6 +367,8 @@ tc_list *tc_list_dup(const tc_list *src)
 {
     tc_list *l = tc_list_new();
     if (!l) return NULL;
+    l->max_bytes = src->max_bytes;
+    l->max_count = src->max_count;
     for (const tc_lnode *n = src->head; n; n = n->next) {
         tc_lnode *m = node_new(l, n->bytes);
         if (!m) {
@@ -357,7 +390,7 @@ int tc_list_push(tc_list *l, int where, const char *p, size_t len)
     encode(&e, p, len);
     size_t sz = enc_size(&e);
     tc_lnode *n = where == TC_LIST_HEAD ? l->head : l->tail;
-    if (!n || n->bytes + sz > TC_LIST_NODE_BYTES) {
+    if (!n || !fits(l, n, sz)) {
         tc_lnode *fresh = node_new(l, sz);
         if (!fresh) return -1;
         node_link(l, fresh, where == TC_LIST_HEAD ? NULL : l->tail);
@@ -487,7 +520,7 @@ int tc_liter_replace(tc_liter *it, const char *p, size_t len)
     memmove(n->data + it->off + sz, n->data + it->off + old, n->bytes - it->off - old);
     enc_write(n->data + it->off, &e);
     n->bytes = (uint32_t)(n->bytes - old + sz);
-    if (n->bytes > TC_LIST_NODE_BYTES && n->count > 1) {
+    if (n->bytes > l->max_bytes && n->count > 1) {
         /* splitting moves entries: find the element again by index */
         size_t index = 0;
         for (tc_lnode *m = l->head; m != n; m = m->next) index += m->count;
@@ -509,11 +542,9 @@ int tc_liter_insert(tc_liter *it, int where, const char *p, size_t len)
     it->node = NULL;
     /* At a full node's edge, the neighbour may have room (quicklist does
      * the same before splitting). */
-    if (n->bytes + sz > TC_LIST_NODE_BYTES) {
-        if (off == n->bytes && n->next && n->next->bytes + sz <= TC_LIST_NODE_BYTES)
-            return node_insert(l, n->next, 0, &e) ? 0 : -1;
-        if (off == 0 && n->prev && n->prev->bytes + sz <= TC_LIST_NODE_BYTES)
-            return node_insert(l, n->prev, n->prev->bytes, &e) ? 0 : -1;
+    if (!fits(l, n, sz)) {
+        if (off == n->bytes && n->next && fits(l, n->next, sz)) return node_insert(l, n->next, 0, &e) ? 0 : -1;
+        if (off == 0 && n->prev && fits(l, n->prev, sz)) return node_insert(l, n->prev, n->prev->bytes, &e) ? 0 : -1;
     }
     if (!(n = node_insert(l, n, off, &e))) return -1;
     node_split(l, n);
@@ -630,6 +661,7 @@ static tc_key *image_decode(tc_keyspace *ks, const char *key, size_t klen, const
     }
     tc_list *l = tc_list_new();
     if (!l) goto oom;
+    tc_list_set_fill(l, ks->enc.list_max_listpack_size);
     for (uint32_t i = 0; i < count; i++) {
         if (end - p < 4 || (size_t)(end - p - 4) < rd32(p)) {
             snprintf(err, errlen, "list record: element %u runs past the record", i);

@@ -16,7 +16,9 @@
 
 #include "types.h"
 
-/* list-max-listpack-size -2 (Redis's default): nodes of up to 8 KB. */
+/* list-max-listpack-size -2 (Redis's default): nodes of up to 8 KB. A
+ * list takes the setting when it is made (tc_list_set_fill), as a Redis
+ * quicklist does. */
 #define TC_LIST_NODE_BYTES 8192
 /* OBJECT ENCODING "quicklist": Redis 7.0 has no other list encoding. */
 #define TC_ENC_QUICKLIST 8
@@ -28,6 +30,8 @@ typedef struct tc_list {
     size_t count;  /* elements */
     size_t nnodes;
     size_t alloc;  /* bytes of the nodes' allocations (headers and buffers) */
+    uint32_t max_bytes; /* a node's entries take at most this many bytes... */
+    uint32_t max_count; /* ...and are at most this many (list-max-listpack-size) */
 } tc_list;
 
 enum { TC_LIST_HEAD = 0, TC_LIST_TAIL = 1 };
@@ -48,7 +52,12 @@ typedef struct tc_liter {
     uint32_t i;   /* its position among the node's entries */
 } tc_liter;
 
+/* An empty list with list-max-listpack-size -2. */
 tc_list *tc_list_new(void);
+/* Sets the node size from list-max-listpack-size: -1..-5 a byte size
+ * (4 KB .. 64 KB), N > 0 entries per node (within 8 KB); for an empty
+ * list, or one whose nodes may stay as they are until they change. */
+void tc_list_set_fill(tc_list *l, int fill);
 void tc_list_free(tc_list *l);
 tc_list *tc_list_dup(const tc_list *l);
 

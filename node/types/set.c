@@ -114,14 +114,14 @@ oom:
     return -1;
 }
 
-int tc_set_add(tc_set *s, const char *m, size_t len, tc_rand_fn rnd, void *ud)
+int tc_set_add(tc_set *s, const tc_enc_limits *lim, const char *m, size_t len, tc_rand_fn rnd, void *ud)
 {
     long long v;
     if (s->enc == TC_ENC_SET_INTSET) {
         if (as_int(m, len, &v)) {
             size_t pos;
             if (tc_intset_find(s->p, v, &pos)) return 0;
-            if (((tc_intset *)s->p)->count < TC_SET_MAX_INTSET_ENTRIES) {
+            if (((tc_intset *)s->p)->count < lim->set_max_intset_entries) {
                 int added;
                 tc_intset *is = tc_intset_add(s->p, v, &added);
                 if (!is) return -1;
@@ -132,15 +132,16 @@ int tc_set_add(tc_set *s, const char *m, size_t len, tc_rand_fn rnd, void *ud)
         } else {
             /* A pack if the members so far and the new one fit one. */
             size_t size = tc_set_size(s);
-            unsigned to = size < TC_SET_MAX_LISTPACK_ENTRIES && len <= TC_SET_MAX_LISTPACK_VALUE ? TC_ENC_SET_PACK
-                                                                                              : TC_ENC_SET_HT;
+            unsigned to = size < lim->set_max_listpack_entries && len <= lim->set_max_listpack_value
+                              ? TC_ENC_SET_PACK
+                              : TC_ENC_SET_HT;
             if (convert(s, to, rnd, ud) != 0) return -1;
         }
     }
     if (s->enc == TC_ENC_SET_PACK) {
         tc_pack *pk = s->p;
         if (tc_pack_find(pk, 1, m, len) != TC_PACK_NONE) return 0;
-        if (pk->count < TC_SET_MAX_LISTPACK_ENTRIES && len <= TC_SET_MAX_LISTPACK_VALUE) {
+        if (pk->count < lim->set_max_listpack_entries && len <= lim->set_max_listpack_value) {
             pk = tc_pack_insert(pk, pk->bytes, m, len);
             if (!pk) return -1;
             s->p = pk;

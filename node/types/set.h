@@ -1,8 +1,8 @@
 /* Sets (type 2): what t_set.c needs from a set value. Three encodings:
  *  - intset (intset.h) while every member is an integer (as Redis parses
- *    them: string2ll) and there are at most TC_SET_MAX_INTSET_ENTRIES;
+ *    them: string2ll) and there are at most set-max-intset-entries;
  *  - a pack (pack.h) of members in insertion order while there are at most
- *    TC_SET_MAX_LISTPACK_ENTRIES members of at most TC_SET_MAX_LISTPACK_VALUE
+ *    set-max-listpack-entries members of at most set-max-listpack-value
  *    bytes — internal only: OBJECT ENCODING says "hashtable" for it, as
  *    Redis 7.0 (which has no listpack sets) says for every non-intset set;
  *  - a tc_dict without values, past those limits.
@@ -25,7 +25,8 @@
 #include "types/dict.h"
 
 /* Redis's defaults of set-max-intset-entries, set-max-listpack-entries and
- * set-max-listpack-value (the CONFIG parameters come later). */
+ * set-max-listpack-value (tc_enc_limits_default; the live values are the
+ * keyspace's enc, which tc_set_add is given). */
 #define TC_SET_MAX_INTSET_ENTRIES 512
 #define TC_SET_MAX_LISTPACK_ENTRIES 128
 #define TC_SET_MAX_LISTPACK_VALUE 64
@@ -57,7 +58,7 @@ size_t tc_set_size(const tc_set *s);
 int tc_set_has(const tc_set *s, const char *m, size_t len);
 /* 1 added, 0 already there, -1 out of memory (unchanged). rnd supplies the
  * seed of a dict when the set converts to one. */
-int tc_set_add(tc_set *s, const char *m, size_t len, tc_rand_fn rnd, void *ud);
+int tc_set_add(tc_set *s, const tc_enc_limits *lim, const char *m, size_t len, tc_rand_fn rnd, void *ud);
 /* 1 if it was there. */
 int tc_set_remove(tc_set *s, const char *m, size_t len);
 

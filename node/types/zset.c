@@ -188,7 +188,8 @@ static int big_append(zbig *z, double score, const char *m, size_t len)
 tc_key *tc_zset_create(tc_keyspace *ks, const char *key, size_t klen, size_t size_hint, size_t maxlen,
                        int64_t expire_at)
 {
-    if (size_hint <= TC_ZSET_MAX_LISTPACK_ENTRIES && maxlen <= TC_ZSET_MAX_LISTPACK_VALUE) {
+    /* Redis's zsetTypeCreate: sized for what is about to go in */
+    if (size_hint <= ks->enc.zset_max_listpack_entries && maxlen <= ks->enc.zset_max_listpack_value) {
         zpack *p = zp_new();
         if (!p) return NULL;
         tc_key *k = tc_ks_set_pointer(ks, key, klen, TC_TYPE_ZSET, TC_ENC_ZSET_LISTPACK, p, expire_at);
@@ -223,11 +224,19 @@ static int convert_to_big(tc_key *k)
 
 /* ---- changes ---------------------------------------------------------------- */
 
-/* Inserts a new member (absent) at its place. */
-static int insert_new(tc_key *k, double score, const char *m, size_t len)
+/* Whether a listpack must become a dict + tree before taking one more
+ * member of len bytes (Redis's zsetAdd check). */
+static int must_grow(const tc_key *k, const tc_enc_limits *lim, size_t len)
 {
-    if (is_pack(k) && (zp_count(pack_of(k)) + 1 > TC_ZSET_MAX_LISTPACK_ENTRIES || len > TC_ZSET_MAX_LISTPACK_VALUE))
-        if (convert_to_big(k) != 0) return -1;
+    return is_pack(k) && lim &&
+           (zp_count(pack_of(k)) + 1 > lim->zset_max_listpack_entries || len > lim->zset_max_listpack_value);
+}
+
+/* Inserts a new member (absent) at its place; lim NULL: stay a listpack
+ * (a member moving to a new score, which Redis never converts for). */
+static int insert_new(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len)
+{
+    if (must_grow(k, lim, len) && convert_to_big(k) != 0) return -1;
     tc_zbound b = {.kind = TC_ZB_ELEM, .score = score, .m = m, .len = len};
     if (is_pack(k)) {
         zpack *p = pack_of(k);
@@ -256,20 +265,24 @@ static int insert_new(tc_key *k, double score, const char *m, size_t len)
 static int rescore(tc_key *k, double old, double score, const char *m, size_t len)
 {
     if (is_pack(k)) {
-        /* m may point into the pack: copy it before the pack moves */
-        char small[TC_ZSET_MAX_LISTPACK_VALUE + 1];
+        /* m may point into the pack: copy it before the pack moves (the
+         * value limit is a setting, so a long member goes to the heap) */
+        char stack[128], *small = len <= sizeof stack ? stack : malloc(len);
+        if (!small) return -1;
         memcpy(small, m, len);
         zpack *p = pack_of(k);
         zp_ent e;
         size_t rank;
         pack_find(p, small, len, &e, &rank);
         set_ptr(k, zp_delete(p, e.off, 1));
-        if (insert_new(k, score, small, len) != 0) {
+        int rc = 0;
+        if (insert_new(k, NULL, score, small, len) != 0) {
             /* the pack only shrank: putting the old element back fits */
-            insert_new(k, old, small, len);
-            return -1;
+            insert_new(k, NULL, old, small, len);
+            rc = -1;
         }
-        return 0;
+        if (small != stack) free(small);
+        return rc;
     }
     zbig *z = big_of(k);
     tc_dict_entry *de = tc_dict_find(z->dict, m, len);
@@ -291,7 +304,8 @@ static int rescore(tc_key *k, double old, double score, const char *m, size_t le
     return 0;
 }
 
-int tc_zset_add(tc_key *k, double score, const char *m, size_t len, int in, int *out, double *newscore)
+int tc_zset_add(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len, int in, int *out,
+                double *newscore)
 {
     int incr = in & TC_ZADD_INCR, nx = in & TC_ZADD_NX, xx = in & TC_ZADD_XX;
     int gt = in & TC_ZADD_GT, lt = in & TC_ZADD_LT;
@@ -325,16 +339,15 @@ int tc_zset_add(tc_key *k, double score, const char *m, size_t len, int in, int 
         *out = TC_ZADD_OUT_NOP;
         return 0;
     }
-    if (insert_new(k, score, m, len) != 0) return -1;
+    if (insert_new(k, lim, score, m, len) != 0) return -1;
     *newscore = score;
     *out = TC_ZADD_OUT_ADDED;
     return 0;
 }
 
-int tc_zset_append(tc_key *k, double score, const char *m, size_t len)
+int tc_zset_append(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len)
 {
-    if (is_pack(k) && (zp_count(pack_of(k)) + 1 > TC_ZSET_MAX_LISTPACK_ENTRIES || len > TC_ZSET_MAX_LISTPACK_VALUE))
-        if (convert_to_big(k) != 0) return -1;
+    if (must_grow(k, lim, len) && convert_to_big(k) != 0) return -1;
     if (is_pack(k)) {
         zpack *p = pack_of(k);
         zpack *n = zp_insert(p, zp_bytes(p), score, m, len);
@@ -583,7 +596,8 @@ static tc_key *image_decode(tc_keyspace *ks, const char *key, size_t klen, const
         int rc;
         if (is_pack(k)) {
             zp_ent e;
-            rc = pack_find(pack_of(k), v + off + 12, l, &e, NULL) ? -2 : tc_zset_append(k, s, v + off + 12, l);
+            rc = pack_find(pack_of(k), v + off + 12, l, &e, NULL) ? -2
+                                                                  : tc_zset_append(k, &ks->enc, s, v + off + 12, l);
         } else {
             rc = big_append(big_of(k), s, v + off + 12, l);
         }
@@ -700,7 +714,7 @@ tc_key *tc_zset_from_vec(tc_keyspace *ks, const char *key, size_t klen, const tc
     tc_key *k = tc_zset_create(ks, key, klen, v->n, v->maxlen, 0);
     if (!k) return NULL;
     for (size_t i = 0; i < v->n; i++)
-        if (tc_zset_append(k, v->v[i].score, tc_zvec_member(v, i), v->v[i].len) != 0) {
+        if (tc_zset_append(k, &ks->enc, v->v[i].score, tc_zvec_member(v, i), v->v[i].len) != 0) {
             tc_ks_delete(ks, key, klen);
             return NULL;
         }

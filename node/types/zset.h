@@ -1,7 +1,7 @@
 /* Sorted sets (type 3): members with double scores, ordered by (score,
  * member). Two encodings behind one interface, as in Redis:
  *  - "listpack" (zset_pack.h): one packed allocation, up to
- *    TC_ZSET_MAX_LISTPACK_ENTRIES members of up to TC_ZSET_MAX_LISTPACK_VALUE
+ *    zset-max-listpack-entries members of up to zset-max-listpack-value
  *    bytes;
  *  - past either threshold, "skiplist" (the name Redis 7.0 answers, which
  *    clients check): the member -> score dict (dict.h) for lookups and a
@@ -22,7 +22,8 @@
 #include "keyspace.h"
 #include "zset_tree.h"
 
-/* Redis's zset-max-listpack-entries / zset-max-listpack-value defaults. */
+/* Redis's zset-max-listpack-entries / zset-max-listpack-value defaults
+ * (tc_enc_limits_default; the live values are the keyspace's enc). */
 #define TC_ZSET_MAX_LISTPACK_ENTRIES 128
 #define TC_ZSET_MAX_LISTPACK_VALUE 64
 
@@ -70,10 +71,11 @@ enum {
     TC_ZADD_OUT_UPDATED = 1 << 2,
     TC_ZADD_OUT_NAN = 1 << 3,     /* INCR made a NaN: nothing done */
 };
-int tc_zset_add(tc_key *k, double score, const char *m, size_t len, int in, int *out, double *newscore);
+int tc_zset_add(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len, int in, int *out,
+                double *newscore);
 /* Appends a member known to sort after every member (image load, building
  * a STORE destination from sorted results). 0 or -1 (out of memory). */
-int tc_zset_append(tc_key *k, double score, const char *m, size_t len);
+int tc_zset_append(tc_key *k, const tc_enc_limits *lim, double score, const char *m, size_t len);
 /* Removes member; 1 if it was there. */
 int tc_zset_delete(tc_key *k, const char *m, size_t len);
 /* Removes the elements of ranks [start, end). */

@@ -1196,6 +1196,57 @@ static void test_cluster_primary_databases_match_redis(void **state)
     db_compat(p->primary_port, p->redis_port);
 }
 
+/* ---- encoding thresholds (hash-max-listpack-entries & co.) --------------- */
+
+/* Small thresholds set with CONFIG SET (under both names): each type
+ * changes encoding where Redis 7.0 does (OBJECT ENCODING), including a pack
+ * that outgrew a lowered limit converting on its next write, and the
+ * content stays the same through the conversions. */
+static const char *const encoding_script[] = {
+    "FLUSHALL", "CONFIG SET hash-max-listpack-entries 4 hash-max-ziplist-value 8",
+    "CONFIG GET hash-max-ziplist-entries", "CONFIG GET hash-max-listpack-value", "HSET h a 1 b 2 c 3 d 4",
+    "OBJECT ENCODING h", "HSET h e 5", "OBJECT ENCODING h", "HDEL h a b c d", "OBJECT ENCODING h", "HGETALL h",
+    "HSET h2 f 12345678", "OBJECT ENCODING h2", "HSET h2 g 123456789", "OBJECT ENCODING h2", "HSET h3 x 1 y 2 z 3",
+    "OBJECT ENCODING h3", "CONFIG SET hash-max-listpack-entries 2", "HGET h3 x", "OBJECT ENCODING h3", "HSET h3 x 9",
+    "OBJECT ENCODING h3", "HINCRBY h4 n 5", "OBJECT ENCODING h4", "HSET h5 k v", "HINCRBYFLOAT h5 k2 1.5",
+    "HSETNX h5 k3 v", "OBJECT ENCODING h5", "HMGET h3 x y z", "CONFIG SET zset-max-listpack-entries 3",
+    "CONFIG SET zset-max-ziplist-value 4", "ZADD z 1 a 2 b 3 c", "OBJECT ENCODING z", "ZADD z 4 d", "OBJECT ENCODING z",
+    "ZREM z a b c", "OBJECT ENCODING z", "ZADD z5 1 a 2 b 3 c 4 d", "OBJECT ENCODING z5", "ZADD z6 1 abcde",
+    "OBJECT ENCODING z6", "ZADD z7 1 abcd", "OBJECT ENCODING z7", "ZADD z7 2 abcd", "ZINCRBY z7 1 abcd",
+    "OBJECT ENCODING z7", "ZUNIONSTORE zu 2 z z7", "OBJECT ENCODING zu", "ZRANGE zu 0 -1 WITHSCORES",
+    "ZRANGESTORE zr z5 0 1", "OBJECT ENCODING zr", "ZADD z8 1 a 2 b", "CONFIG SET zset-max-listpack-entries 1",
+    "ZADD z8 5 a", "OBJECT ENCODING z8", "ZADD z8 3 c", "OBJECT ENCODING z8", "ZRANGE z8 0 -1 WITHSCORES",
+    "CONFIG SET zset-max-listpack-entries 0", "ZADD z9 1 a", "OBJECT ENCODING z9", "CONFIG SET set-max-intset-entries 3",
+    "SADD s 1 2 3", "OBJECT ENCODING s", "SADD s 4", "OBJECT ENCODING s", "SREM s 1 2 3", "OBJECT ENCODING s",
+    "SADD s2 1 2 3 4", "OBJECT ENCODING s2", "SADD s3 a", "OBJECT ENCODING s3", "SINTERSTORE s4 s2 s2",
+    "OBJECT ENCODING s4", "SCARD s4", "CONFIG SET set-max-intset-entries 0", "SADD s5 7", "OBJECT ENCODING s5",
+    "CONFIG SET list-max-listpack-size 2", "RPUSH l a b c d e", "LINSERT l BEFORE c x", "LSET l 2 y", "LRANGE l 0 -1",
+    "LPOP l 2", "RPUSH l f g h", "LREM l 0 y", "LRANGE l 0 -1", "LINDEX l -2", "OBJECT ENCODING l",
+    "CONFIG SET list-max-ziplist-size -6", "CONFIG GET list-max-listpack-size", "RPUSH l2 a b c", "LRANGE l2 0 -1",
+    "CONFIG SET list-max-listpack-size 0", "RPUSH l3 a b c", "LTRIM l3 1 -1", "LRANGE l3 0 -1",
+    "CONFIG SET hash-max-listpack-entries x", "CONFIG SET zset-max-listpack-value 1kb",
+    "CONFIG GET zset-max-listpack-value", "CONFIG SET set-max-intset-entries -1",
+    "CONFIG SET hash-max-listpack-entries 512 hash-max-listpack-value 64 zset-max-listpack-entries 128",
+    "CONFIG SET zset-max-listpack-value 64 set-max-intset-entries 512 list-max-listpack-size -2",
+};
+
+static void test_encoding_thresholds_match_redis(void **state)
+{
+    pair *p = *state;
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+        if (resp == 3) {
+            h_sends(t, "HELLO 3\r\n");
+            h_sends(r, "HELLO 3\r\n");
+            free(h_reply(t));
+            free(h_reply(r));
+        }
+        assert_int_equal(compare_lines(t, r, encoding_script, sizeof encoding_script / sizeof encoding_script[0]), 0);
+        h_close(t);
+        h_close(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -1214,6 +1265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_size_limits_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_keyspace_notifications_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_databases_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_encoding_thresholds_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),

@@ -105,14 +105,14 @@ static const char *with_node(const char *name, const char *value)
 /* CONFIG GET into a small list. */
 typedef struct got {
     int n;
-    char names[32][64];
-    char values[32][TC_CONFIG_MAX_STR + 32];
+    char names[48][64];
+    char values[48][TC_CONFIG_MAX_STR + 32];
 } got;
 
 static void collect(void *ud, const char *name, const char *value)
 {
     got *g = ud;
-    assert_true(g->n < 32);
+    assert_true(g->n < 48);
     snprintf(g->names[g->n], sizeof g->names[g->n], "%s", name);
     snprintf(g->values[g->n], sizeof g->values[g->n], "%s", value);
     g->n++;
@@ -811,7 +811,10 @@ static void test_config_unknown_keys(void **state)
             "election_timeout, "
             "heartbeat_interval, "
             "replica_max_staleness, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
-            "notify_keyspace_events, a [backup] table and [[node]] tables");
+            "notify_keyspace_events, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
+    cfg_err(with_node("hash_max_listpack_entrie", "5"), 1, "did you mean 'hash_max_listpack_entries'?");
+    cfg_err(with_node("list_max_listpack_size", "-3000000000"), 1,
+            "list_max_listpack_size must be between -2147483648 and 2147483647");
     cfg_err(with_node(repeat('x', 200), "1"), 1, "known settings are");
     cfg_err(NODE1 "[server]\nport = 1\n", 6, "unknown table 'server'");
     cfg_err("[[nodes]]\nid = 1\n", 1, "unknown table 'nodes'\n  hint: did you mean 'node'?");
@@ -1019,33 +1022,50 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 31);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 39);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
         "tcp-backlog", "hz", "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "shutdown-timeout",
-        "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "backup.destination", "backup.interval",
+        "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "hash-max-listpack-entries",
+        "hash-max-listpack-value", "zset-max-listpack-entries", "zset-max-listpack-value", "set-max-intset-entries",
+        "set-max-listpack-entries", "set-max-listpack-value", "list-max-listpack-size", "backup.destination",
+        "backup.interval",
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "no", "16", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "10", "65536", "0", "no", "", "", "0ms", "7", "", "us-east-1", "no", ""};
-    for (int i = 0; i < 31; i++) {
+                                              "1000ms", "10", "65536", "0", "no", "", "512", "64", "128", "64", "512",
+                                              "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", ""};
+    for (int i = 0; i < 39; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 4);
+    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 12);
     assert_string_equal(g.names[0], "maxclients");
     assert_string_equal(g.names[1], "proto-max-bulk-len");
     assert_string_equal(g.names[2], "proto-max-multibulk-len");
     assert_string_equal(g.names[3], "replica-max-staleness");
+    assert_string_equal(g.names[4], "hash-max-listpack-entries");
+    assert_string_equal(g.names[11], "list-max-listpack-size");
+
+    /* a signed setting: CONFIG SET's range and rendering */
+    tc_config d = c;
+    char why[256];
+    assert_int_equal(tc_config_set(&d, "list-max-listpack-size", "-5", why, sizeof why), 0);
+    assert_true(d.list_max_listpack_size == -5);
+    assert_string_equal(config_get1(&d, "list-max-listpack-size"), "-5");
+    assert_int_equal(tc_config_set(&d, "list_max_listpack_size", "-2147483649", why, sizeof why), -3);
+    assert_non_null(strstr(why, "between -2147483648 and 2147483647"));
+    assert_true(d.list_max_listpack_size == -5);
 
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "client-*-buffer-limit", collect, &g), 2);
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 4); /* hz, timeout, tcp-backlog, heartbeat-interval */
+    /* hz, timeout, tcp-backlog, heartbeat-interval, hash-max-listpack-entries and -value */
+    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 6);
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "h?", collect, &g), 1);
     assert_int_equal(tc_config_get(&c, "nomatch", collect, &g), 0);

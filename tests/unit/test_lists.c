@@ -94,6 +94,35 @@ static void value(unsigned r, char *buf, size_t cap)
     }
 }
 
+/* list-max-listpack-size: N > 0 caps a node's entries, -1..-5 its bytes
+ * (4..64 KB); a node still takes one element of any size. */
+static void test_node_fill(void **state)
+{
+    (void)state;
+    tc_list *l = tc_list_new();
+    tc_list_set_fill(l, 2);
+    for (int i = 0; i < 10; i++) assert_int_equal(tc_list_push(l, i & 1, "x", 1), 0);
+    assert_int_equal(l->count, 10);
+    assert_int_equal(l->nnodes, 5);
+    tc_list_free(l);
+
+    char big[3000];
+    memset(big, 'b', sizeof big);
+    l = tc_list_new();
+    tc_list_set_fill(l, -1); /* 4 KB nodes: one 3000-byte element each */
+    for (int i = 0; i < 4; i++) assert_int_equal(tc_list_push(l, TC_LIST_TAIL, big, sizeof big), 0);
+    assert_int_equal(l->nnodes, 4);
+    tc_list_free(l);
+
+    l = tc_list_new(); /* -2, 8 KB: two of them a node */
+    for (int i = 0; i < 4; i++) assert_int_equal(tc_list_push(l, TC_LIST_TAIL, big, sizeof big), 0);
+    assert_int_equal(l->nnodes, 2);
+    tc_list_set_fill(l, -9); /* clamped to -5, 64 KB, for what comes next */
+    for (int i = 0; i < 20; i++) assert_int_equal(tc_list_push(l, TC_LIST_TAIL, big, sizeof big), 0);
+    assert_true(l->nnodes <= 2 + 1);
+    tc_list_free(l);
+}
+
 static void test_structure_against_model(void **state)
 {
     (void)state;
@@ -406,6 +435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blocked_client_served_by_push, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_blocking_without_client, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_image_copy_digest, fx_setup, fx_teardown),
+        cmocka_unit_test(test_node_fill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

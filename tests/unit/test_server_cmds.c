@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest_child.h"
 #include "fixture.h"
 #include "glob.h"
 
@@ -390,6 +391,29 @@ static void test_tcrestore(void **state)
     assert_non_null(strstr(fx_run(f, "TCRESTORE", "FOO", "z", NULL), "unknown TCRESTORE subcommand"));
 }
 
+/* DEBUG DIGEST goes to a child for many keys, and for few keys holding
+ * many elements (one big sorted set hashes as slowly as as many keys). */
+static void test_digest_child_threshold(void **state)
+{
+    fx *f = *state;
+    assert_false(tc_digest_wants_child(&f->srv));
+    const char *argv[64] = {"ZADD", "z"};
+    char buf[62][16];
+    for (int i = 0; i < TC_DIGEST_CHILD_KEYS; i += 31) {
+        for (int j = 0; j < 31; j++) {
+            snprintf(buf[2 * j], sizeof buf[2 * j], "%d", i + j);
+            snprintf(buf[2 * j + 1], sizeof buf[2 * j + 1], "m%d", i + j);
+            argv[2 + 2 * j] = buf[2 * j];
+            argv[3 + 2 * j] = buf[2 * j + 1];
+        }
+        fx_runv(f, 64, argv, NULL);
+        if (i + 31 < TC_DIGEST_CHILD_KEYS) assert_false(tc_digest_wants_child(&f->srv));
+    }
+    assert_true(tc_digest_wants_child(&f->srv));
+    assert_string_equal(fx_run(f, "DEL", "z", NULL), ":1\r\n");
+    assert_false(tc_digest_wants_child(&f->srv));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_key_slots),
         cmocka_unit_test_setup_teardown(test_tcrestore, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_digest_child_threshold, fx_setup, fx_teardown),
         T(test_pubsub_mode),
         T(test_cluster_commands_need_cluster_mode),
         T(test_cluster_answers_show_failed_nodes),
