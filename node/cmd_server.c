@@ -423,7 +423,27 @@ static void config_set(tc_ctx *c)
     if (c->argc < 4) wrong_args(c, "config|set");
     else if (c->argc % 2 != 0) tc_reply_error(c->r, TC_ERR_SYNTAX);
     else if (tc_config_cmd_set(c->srv, c->argc - 2, c->argv + 2, err, sizeof err) != 0) tc_reply_error(c->r, err);
+    /* (with replication, the router logs one of cluster-wide parameters as
+     * TCCONFIG and refuses one that mixes them with node-local ones) */
     else tc_reply_ok(c->r);
+}
+
+/* TCCONFIG SET name value [name value ...]: a CONFIG SET of cluster-wide
+ * parameters as the primary logged it (replication/router.c), applied on
+ * every node with the same result. Node-local parameters are refused: the
+ * log must not set them everywhere. */
+void tc_cmd_tcconfig(tc_ctx *c)
+{
+    char err[1024];
+    if (!tc_arg_is(&c->argv[1], "set") || c->argc < 4 || c->argc % 2 != 0) {
+        tc_reply_error(c->r, TC_ERR_SYNTAX);
+    } else if (tc_config_cmd_replicated(c->argc - 2, c->argv + 2) * 2 != c->argc - 2) {
+        tc_reply_error(c->r, "ERR TCCONFIG sets cluster-wide parameters only");
+    } else if (tc_config_cmd_set(c->srv, c->argc - 2, c->argv + 2, err, sizeof err) != 0) {
+        tc_reply_error(c->r, err);
+    } else {
+        tc_reply_ok(c->r);
+    }
 }
 
 void tc_cmd_config(tc_ctx *c)
@@ -456,6 +476,7 @@ void tc_cmd_config(tc_ctx *c)
         memset(st, 0, sizeof *st);
         st->cmds = cmds;
         c->ks->hits = c->ks->misses = c->ks->expired_keys = 0;
+        c->srv->mem.evicted_keys = c->srv->mem.exceeded_total_ms = 0;
         tc_reply_ok(c->r);
     } else if (tc_arg_is(sub, "help")) {
         reply_help(c, help);

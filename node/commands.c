@@ -166,6 +166,8 @@ static const tc_cmd table[] = {
     {"sunion", tc_cmd_sunion, -2, R, 1, -1, 1, "set", "1.0.0", "Returns the union of multiple sets.", NULL},
     {"sunionstore", tc_cmd_sunionstore, -3, W | OOM, 1, -1, 1, "set", "1.0.0", "Stores the union of multiple sets in a key.", NULL},
     {"tcbackup", tc_cmd_tcbackup, -3, W | A, 0, 0, 0, "server", "7.0.0", "Hands a backup to a node: RUN (the primary's schedule) or REQUEST (a BGSAVE/SAVE, after every earlier write).", NULL},
+    {"tcconfig", tc_cmd_tcconfig, -4, W | A, 0, 0, 0, "server", "7.0.0", "A logged CONFIG SET of cluster-wide parameters: TCCONFIG SET name value [name value ...] (written by the primary for CONFIG SET).", NULL},
+    {"tcevict", tc_cmd_tcevict, -3, W, 0, 0, 0, "server", "7.0.0", "Evicts keys the primary chose: TCEVICT db key [key ...] (written by the primary before a write that needs room).", NULL},
     {"tcexec", tc_cmd_tcexec, -2, W | OOM, 0, 0, 0, "transactions", "7.0.0", "A logged transaction: TCEXEC n (argc arg...) x n, run back to back (written by the primary for EXEC).", NULL},
     {"tcrestore", tc_cmd_tcrestore, -2, W | OOM | A, 0, 0, 0, "server", "7.0.0", "Replaces the whole keyspace with staged records (tricachectl restore).", NULL},
     {"time", tc_cmd_time, 1, LD | ST | F, 0, 0, 0, "server", "2.6.0", "Returns the server time.", NULL},

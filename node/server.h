@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "config.h"
 #include "conn.h"
+#include "evict.h"
 #include "keyspace.h"
 #include "resp.h"
 
@@ -185,6 +186,7 @@ typedef struct tc_server {
     const tc_node_conf *self;
     tc_keyspace ks;
     tc_stats stats;
+    tc_memstate mem;              /* used_memory's figures, eviction's pool and counts (evict.h) */
 
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
     uv_loop_t loop_storage;

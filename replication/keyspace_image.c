@@ -1,9 +1,13 @@
 #include "keyspace_image.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "config_redis.h"
+#include "log.h"
 
 static int write_fd(void *ud, const void *buf, size_t len)
 {
@@ -52,6 +56,16 @@ static void add_key(void *ud, tc_key *k)
     if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
 }
 
+/* A cluster-wide setting set through CONFIG SET (type 128 records). */
+static void add_setting(void *ud, const char *name, const char *value)
+{
+    image_writer *iw = ud;
+    if (iw->failed) return;
+    tc_snapshot_record rec = {.type = TC_SNAPSHOT_SETTING, .key = name, .key_len = (uint32_t)strlen(name),
+                              .value = value, .value_len = (uint32_t)strlen(value)};
+    if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
+}
+
 int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
                    tc_snapshot_stats *stats, char *err, size_t errlen)
 {
@@ -66,6 +80,7 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
     do {
         cursor = tc_ks_scan(&s->ks, cursor, add_key, &iw);
     } while (cursor != 0 && !iw.failed);
+    if (!iw.failed) tc_rconf_replicated_each(s, add_setting, &iw); /* after the keys: FORMAT.md §4 */
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
     if (rc != 0) snprintf(err, errlen, "%s", iw.err[0] ? iw.err : tc_snapshot_writer_error(iw.w));
     tc_buf_free(&iw.scratch);
@@ -96,6 +111,29 @@ static int read_mem(void *ud, void *buf, size_t len, size_t *got)
     return 0;
 }
 
+/* The image's cluster-wide settings, set as one CONFIG SET. A value this
+ * node refuses (a newer node's word) is logged and the settings stay as
+ * they were: every node loading the image does the same. */
+static void load_settings(tc_server *s, const tc_buf *b, size_t n)
+{
+    if (!n) return;
+    tc_slice *args = calloc(2 * n, sizeof *args);
+    if (!args) {
+        tc_warn("keyspace image: out of memory for its settings; they are not applied");
+        return;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < 2 * n; i++) {
+        uint32_t len;
+        memcpy(&len, b->data + off, 4);
+        args[i] = (tc_slice){b->data + off + 4, len};
+        off += 4 + len;
+    }
+    char err[1024];
+    if (tc_config_cmd_set(s, 2 * n, args, err, sizeof err) != 0) tc_warn("keyspace image: settings not applied: %s", err);
+    free(args);
+}
+
 int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len,
                   const tc_snapshot_reader_opts *ropts, char *err, size_t errlen)
 {
@@ -109,7 +147,18 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     tc_ks_init_like(&fresh, &s->ks);
     tc_snapshot_record rec;
     int rc;
+    tc_buf settings = {0}; /* name, value, ...: u32 length and bytes each */
+    size_t nsettings = 0;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
+        if (rec.type == TC_SNAPSHOT_SETTING) {
+            uint32_t kl = rec.key_len, vl = rec.value_len;
+            tc_buf_append(&settings, &kl, 4);
+            tc_buf_append(&settings, rec.key, kl);
+            tc_buf_append(&settings, &vl, 4);
+            tc_buf_append(&settings, rec.value, vl);
+            nsettings++;
+            continue;
+        }
         const tc_type_ops *ops = tc_type_ops_of(rec.type);
         char why[160];
         if (!ops) {
@@ -128,6 +177,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     tc_snapshot_reader_free(rd);
     if (rc != 0) {
         tc_ks_free(&fresh);
+        tc_buf_free(&settings);
         return -1;
     }
     fresh.expired_keys = s->ks.expired_keys;
@@ -136,5 +186,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     tc_ks_free(&s->ks);
     s->ks = fresh;
     st->clock_ms = clock;
+    load_settings(s, &settings, nsettings);
+    tc_buf_free(&settings);
     return 0;
 }

@@ -44,12 +44,16 @@ enum tc_snapshot_type {
     TC_SNAPSHOT_LIST = 1,
     TC_SNAPSHOT_SET = 2,
     TC_SNAPSHOT_ZSET = 3,
-    TC_SNAPSHOT_HASH = 4
+    TC_SNAPSHOT_HASH = 4,
+    /* Not a key: a cluster-wide setting set through CONFIG SET (maxmemory,
+     * ...; key = the parameter's name, value = its value), after the keys
+     * (FORMAT.md §4). */
+    TC_SNAPSHOT_SETTING = 128
 };
 static inline int tc_snapshot_type_known(unsigned t)
 {
     return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_LIST || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
-           t == TC_SNAPSHOT_HASH;
+           t == TC_SNAPSHOT_HASH || t == TC_SNAPSHOT_SETTING;
 }
 
 enum {

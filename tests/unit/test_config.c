@@ -105,14 +105,14 @@ static const char *with_node(const char *name, const char *value)
 /* CONFIG GET into a small list. */
 typedef struct got {
     int n;
-    char names[32][64];
-    char values[32][TC_CONFIG_MAX_STR + 32];
+    char names[48][64];
+    char values[48][TC_CONFIG_MAX_STR + 32];
 } got;
 
 static void collect(void *ud, const char *name, const char *value)
 {
     got *g = ud;
-    assert_true(g->n < 32);
+    assert_true(g->n < 48);
     snprintf(g->names[g->n], sizeof g->names[g->n], "%s", name);
     snprintf(g->values[g->n], sizeof g->values[g->n], "%s", value);
     g->n++;
@@ -807,7 +807,8 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
             "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
-            "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, read_consistency, preferred_primary_zones, "
+            "client_output_buffer_limit, timeout, tcp_backlog, hz, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
+            "lfu_decay_time, cluster_mode, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
             "replica_max_staleness, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, a [backup] table and [[node]] tables");
@@ -1018,28 +1019,31 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 30);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 35);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
-        "tcp-backlog", "hz", "cluster-mode", "read-consistency", "preferred-primary-zones",
+        "tcp-backlog", "hz", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
+        "cluster-mode", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "shutdown-timeout",
         "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "backup.destination", "backup.interval",
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
-                                              "1073741824", "1073741824", "0", "511", "10", "no", "linearizable", "", "300ms", "50ms",
+                                              "1073741824", "1073741824", "0", "511", "10", "0", "noeviction", "5", "10", "1",
+                                              "no", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "10", "65536", "0", "no", "", "", "0ms", "7", "", "us-east-1", "no", ""};
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < 35; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 4);
+    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 7);
     assert_string_equal(g.names[0], "maxclients");
     assert_string_equal(g.names[1], "proto-max-bulk-len");
     assert_string_equal(g.names[2], "proto-max-multibulk-len");
-    assert_string_equal(g.names[3], "replica-max-staleness");
+    assert_string_equal(g.names[3], "maxmemory");
+    assert_string_equal(g.names[6], "replica-max-staleness");
 
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "client-*-buffer-limit", collect, &g), 2);
