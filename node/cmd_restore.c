@@ -123,6 +123,7 @@ static void commit(tc_ctx *c)
     s->ks.expired_keys = old.expired_keys;
     s->ks.hits = old.hits;
     s->ks.misses = old.misses;
+    tc_ks_mem_recount(&s->ks); /* values were filled in place as records arrived */
     *s->staging = old;
     tc_notice("restore %s committed: %zu keys (%llu records) replace %zu keys", s->staging_id, tc_ks_size(&s->ks),
               (unsigned long long)s->staging_records, tc_ks_size(&old));

@@ -371,6 +371,15 @@ void tc_ks_mem_adjust(tc_keyspace *ks, const tc_key *k, size_t before)
     else mem_sub(ks, before - now);
 }
 
+void tc_ks_mem_recount(tc_keyspace *ks)
+{
+    uint64_t n = 0;
+    for (int t = 0; t < 2; t++)
+        for (size_t b = 0; ks->table[t] && b < ks->size[t]; b++)
+            for (const tc_key *k = ks->table[t][b]; k; k = k->next) n += tc_ks_key_cost(k);
+    ks->mem = n;
+}
+
 size_t tc_ks_table_memory(const tc_keyspace *ks)
 {
     return (ks->size[0] + ks->size[1]) * sizeof(tc_key *) + ks->volatile_cap * sizeof(tc_key *);
@@ -429,6 +438,16 @@ static tc_key *alloc_key(const tc_keyspace *ks, const char *key, size_t klen, si
     return k;
 }
 
+static void count_new(tc_keyspace *ks, const tc_key *k)
+{
+    size_t cost = tc_ks_key_cost(k);
+    ks->mem += cost;
+    if (!tc_key_is_inline(k) && ks->nborn < 4) {
+        ks->born[ks->nborn] = k;
+        ks->born_cost[ks->nborn++] = cost;
+    }
+}
+
 /* Puts the new key k (not yet linked) in the table with its deadline,
  * replacing (and freeing) a key of the same name. NULL when out of memory:
  * k is freed then, without its value. */
@@ -451,11 +470,11 @@ static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
         *link = k;
         if (old->expire_at) volatile_remove(ks, old);
         mem_sub(ks, tc_ks_key_cost(old));
-        ks->mem += tc_ks_key_cost(k);
+        count_new(ks, k);
         free_key(old);
         return k;
     }
-    ks->mem += tc_ks_key_cost(k);
+    count_new(ks, k);
     maybe_resize(ks);
     int t = is_rehashing(ks) ? 1 : 0;
     size_t b = h & (ks->size[t] - 1);

@@ -109,6 +109,12 @@ typedef struct tc_keyspace {
      * come and go (insert, delete, resize); a pointer value that grows in
      * place is added by tc_ks_mem_adjust. The node's used_memory. */
     uint64_t mem;
+    /* The last pointer-valued keys created and the cost counted for them
+     * then, so that a command that creates a key and then fills its value
+     * in place (HSET on a new hash) can add the growth (server.c). */
+    const tc_key *born[4];
+    size_t born_cost[4];
+    unsigned nborn;
 
     uint64_t expired_keys;   /* deleted because their deadline passed */
     uint64_t hits, misses;   /* lookups for reading */
@@ -209,6 +215,9 @@ static inline size_t tc_ks_key_cost(const tc_key *k) { return tc_ks_key_memory(k
 /* A command changed k's value in place (a hash grew, a list shrank): before
  * is k's cost as tc_ks_key_cost measured it before the change. */
 void tc_ks_mem_adjust(tc_keyspace *ks, const tc_key *k, size_t before);
+/* Counts tc_keyspace.mem again from every key (after loading values that
+ * were filled in place outside a command: an image, a staged restore). */
+void tc_ks_mem_recount(tc_keyspace *ks);
 /* Bytes of the keyspace's own tables (buckets, the deadline index). */
 size_t tc_ks_table_memory(const tc_keyspace *ks);
 

@@ -214,7 +214,7 @@ static uint64_t now_us(void)
 #define MEM_TRACK_KEYS 4
 typedef struct mem_track {
     size_t n;
-    const tc_key *k[MEM_TRACK_KEYS];
+    const tc_key *k[MEM_TRACK_KEYS]; /* NULL: absent or inline before */
     const tc_slice *name[MEM_TRACK_KEYS];
     size_t before[MEM_TRACK_KEYS];
 } mem_track;
@@ -222,15 +222,17 @@ typedef struct mem_track {
 static void mem_before(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv, mem_track *t)
 {
     t->n = 0;
+    s->ks.nborn = 0;
     if (cmd->first_key <= 0) return;
     size_t last = cmd->last_key < 0 ? argc - 1 : (size_t)cmd->last_key;
     size_t step = cmd->key_step > 0 ? (size_t)cmd->key_step : 1;
     for (size_t i = (size_t)cmd->first_key; i <= last && i < argc && t->n < MEM_TRACK_KEYS; i += step) {
         tc_key *k = tc_ks_peek(&s->ks, argv[i].p, argv[i].len, 0);
-        if (!k || tc_key_is_inline(k)) continue; /* inline values change through tc_ks_resize, which counts */
-        t->k[t->n] = k;
+        /* inline values change through tc_ks_resize, which counts */
+        t->k[t->n] = k && !tc_key_is_inline(k) ? k : NULL;
         t->name[t->n] = &argv[i];
-        t->before[t->n++] = tc_ks_key_cost(k);
+        t->before[t->n] = t->k[t->n] ? tc_ks_key_cost(k) : 0;
+        t->n++;
     }
 }
 
@@ -238,8 +240,19 @@ static void mem_after(tc_server *s, const mem_track *t)
 {
     for (size_t i = 0; i < t->n; i++) {
         tc_key *k = tc_ks_peek(&s->ks, t->name[i]->p, t->name[i]->len, 0);
-        if (k == t->k[i]) tc_ks_mem_adjust(&s->ks, k, t->before[i]);
+        if (!k || tc_key_is_inline(k)) continue;
+        if (k == t->k[i]) {
+            tc_ks_mem_adjust(&s->ks, k, t->before[i]);
+            continue;
+        }
+        for (unsigned b = 0; b < s->ks.nborn; b++) /* created by this command, counted as it was then */
+            if (s->ks.born[b] == k) {
+                tc_ks_mem_adjust(&s->ks, k, s->ks.born_cost[b]);
+                s->ks.born[b] = NULL;
+                break;
+            }
     }
+    s->ks.nborn = 0;
 }
 
 static void run(tc_server *s, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *r,

@@ -180,6 +180,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
         tc_buf_free(&settings);
         return -1;
     }
+    tc_ks_mem_recount(&fresh); /* values were filled in place as they loaded */
     fresh.expired_keys = s->ks.expired_keys;
     fresh.hits = s->ks.hits;
     fresh.misses = s->ks.misses;
