@@ -745,6 +745,21 @@ static void expire_pass(tc_router *r, int64_t now)
     }
 }
 
+static int s_over_limit(tc_router *r)
+{
+    tc_server *s = r->srv;
+    return tc_mem_exceeded(s) && s->cfg.maxmemory_policy != TC_EVICT_NOEVICTION && !r->room.n && !r->holding;
+}
+
+/* Victims alone, no write after them (make_room with nothing to add). */
+static void evict_pass(tc_router *r, int64_t now)
+{
+    tc_buf out = {0};
+    tc_reply rep = {&out, 2};
+    make_room(r, 0, NULL, &rep, now); /* a refusal has nobody to tell */
+    tc_buf_free(&out);
+}
+
 void tc_router_cron(tc_router *r, int64_t now)
 {
     uint64_t applied = r->log.applied_index(r->log.ud);
@@ -763,4 +778,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     if (r->lease_until_ms - now < r->lease_ms / 2) r->barrier_wanted = 1;
     /* Replicated expiry: one entry of expired keys at a time. */
     expire_pass(r, now);
+    /* Over the limit with no write coming (maxmemory was just lowered):
+     * evict now, as Redis does before any command, a round per tick. */
+    if (s_over_limit(r)) evict_pass(r, now);
 }

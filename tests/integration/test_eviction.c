@@ -249,6 +249,22 @@ static void test_three_nodes_settings_and_eviction(void **state)
         assert_int_equal(info_ll(c, i, "stats", "evicted_keys"), evicted); /* the same keys, everywhere */
         assert_int_equal(info_ll(c, i, "memory", "maxmemory"), (long long)LIMIT);
     }
+    /* a lower limit with no write coming: the primary evicts down to it
+     * on its own (through the log: every node follows) */
+    r = command(c->nodes[p].port, "CONFIG SET maxmemory 4mb\r\n");
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
+    for (int i = 0; i < 3; i++) {
+        long long deadline = h_ms() + 15000;
+        while (info_ll(c, i, "memory", "used_memory") > (long long)(LIMIT / 2 + LIMIT / 20)) {
+            if (h_ms() > deadline) fail_msg("node %d did not come down to the lowered maxmemory", i + 1);
+            usleep(20000);
+        }
+    }
+    free(h_converged_digest(c));
+    r = command(c->nodes[p].port, "CONFIG SET maxmemory 8mb\r\n");
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
     /* the settings survive a restart of a replica, whose log was
      * compacted into snapshots long after the TCCONFIG entry */
     h_node_signal(c, rep, SIGKILL);
