@@ -1,6 +1,8 @@
 /* INFO: Redis-formatted sections, so monitoring that parses Redis's INFO
  * works unchanged. */
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -54,6 +56,39 @@ static void section_clients(void *ud, tc_buf *b)
                   (unsigned long long)s->cfg.maxclients, tc_block_count(s));
 }
 
+/* Forked children (Raft snapshots, backups, big digests) share the node's
+ * pages copy-on-write: every page the node changes while one runs is
+ * copied, and the child's copy is memory the limit does not see. Redis's
+ * current_cow_size: the children's Private_Dirty (/proc/<pid>/smaps_rollup),
+ * found through /proc/self/task/<tid>/children. */
+static uint64_t children_cow(int *nchildren)
+{
+    uint64_t bytes = 0;
+    *nchildren = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char path[320], line[128];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        long pid;
+        while (fscanf(f, "%ld", &pid) == 1) {
+            snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", pid);
+            FILE *m = fopen(path, "r");
+            if (!m) continue;
+            (*nchildren)++;
+            while (fgets(line, sizeof line, m))
+                if (strncmp(line, "Private_Dirty:", 14) == 0) bytes += strtoull(line + 14, NULL, 10) * 1024;
+            fclose(m);
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return bytes;
+}
+
 /* Bytes held by client connections (query and output buffers): shown, but
  * not part of used_memory, so a slow reader never makes the node evict. */
 static uint64_t client_buffers(const tc_server *s)
@@ -69,6 +104,8 @@ void tc_info_section_memory(void *ud, tc_buf *b)
     char h1[32], h2[32], h3[32], h4[32];
     uint64_t used = tc_mem_used(s), rss = rss_bytes(), peak = used > s->mem.peak ? used : s->mem.peak;
     uint64_t dataset = s->ks.mem + tc_ks_table_memory(&s->ks);
+    int children;
+    uint64_t cow = children_cow(&children);
     human_bytes(h1, sizeof h1, used);
     human_bytes(h2, sizeof h2, rss);
     human_bytes(h3, sizeof h3, peak);
@@ -78,12 +115,13 @@ void tc_info_section_memory(void *ud, tc_buf *b)
                   "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n"
                   "used_memory_startup:%llu\r\nused_memory_dataset:%llu\r\nmem_clients_normal:%llu\r\n"
                   "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\nmaxmemory_exceeded:%d\r\n"
-                  "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n",
+                  "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\ncurrent_fork_children:%d\r\n"
+                  "current_cow_size:%llu\r\n",
                   (unsigned long long)used, h1, (unsigned long long)rss, h2, (unsigned long long)peak, h3,
                   (unsigned long long)s->mem.startup, (unsigned long long)dataset,
                   (unsigned long long)client_buffers(s), (unsigned long long)s->cfg.maxmemory, h4,
                   tc_evict_policy_name(s->cfg.maxmemory_policy), tc_mem_exceeded(s),
-                  used ? (double)rss / (double)used : 0.0);
+                  used ? (double)rss / (double)used : 0.0, children, (unsigned long long)cow);
 }
 
 static void section_stats(void *ud, tc_buf *b)
