@@ -422,6 +422,10 @@ static void config_set(tc_ctx *c)
     char err[1024];
     if (c->argc < 4) wrong_args(c, "config|set");
     else if (c->argc % 2 != 0) tc_reply_error(c->r, TC_ERR_SYNTAX);
+    /* with replication the router logs these (TCCONFIG); reaching here means
+     * a transaction ran it on this node alone, which would split the cluster */
+    else if (c->srv->repl.ops && tc_config_cmd_replicated(c->argc - 2, c->argv + 2))
+        tc_reply_error(c->r, "ERR CONFIG SET of cluster-wide parameters (maxmemory...) can't run inside MULTI");
     else if (tc_config_cmd_set(c->srv, c->argc - 2, c->argv + 2, err, sizeof err) != 0) tc_reply_error(c->r, err);
     /* (with replication, the router logs one of cluster-wide parameters as
      * TCCONFIG and refuses one that mixes them with node-local ones) */

@@ -141,9 +141,10 @@ void tc_evict_settings_changed(tc_server *s)
     s->ks.lfu_decay_minutes = (uint32_t)s->cfg.lfu_decay_time;
 }
 
-int tc_evict_local(tc_server *s)
+int tc_evict_local(tc_server *s, size_t write_bytes)
 {
-    while (tc_mem_exceeded(s)) {
+    uint64_t want = write_bytes + TC_EVICT_WRITE_OVERHEAD;
+    while (s->cfg.maxmemory && tc_mem_used(s) + want > s->cfg.maxmemory) {
         tc_key *k = tc_evict_pick(&s->ks, &s->mem.pool, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
                                   &s->rng, NULL, NULL);
         if (!k) return -1;

@@ -104,9 +104,13 @@ void tc_mem_cron(struct tc_server *s, int64_t now_ms);
  * loaded): LFU or LRU access bits, the LFU parameters. */
 void tc_evict_settings_changed(struct tc_server *s);
 
-/* A standalone node before a write that may grow memory: deletes victims
- * until used_memory is within maxmemory. 0, or -1 when it cannot get
- * there (the write is then refused with TC_ERR_OOM). */
-int tc_evict_local(struct tc_server *s);
+/* A standalone node before a write that may grow memory by about
+ * write_bytes: deletes victims until used_memory plus that is within
+ * maxmemory. 0, or -1 when it cannot get there (the write is then refused
+ * with TC_ERR_OOM). */
+int tc_evict_local(struct tc_server *s, size_t write_bytes);
+/* What a write may add beyond its arguments' bytes (a new key's header and
+ * overheads): an over-estimate only evicts a little early. */
+#define TC_EVICT_WRITE_OVERHEAD (64 + TC_KEY_OVERHEAD)
 
 #endif

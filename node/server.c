@@ -322,6 +322,13 @@ static int queue_in_multi(tc_server *s, tc_client *c, size_t argc, const tc_slic
     return TC_ROUTE_DONE;
 }
 
+static size_t args_bytes(size_t argc, const tc_slice *argv)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < argc; i++) n += argv[i].len;
+    return n;
+}
+
 /* A client's command, through replication when there is one. Returns
  * TC_ROUTE_DEFER when the command must wait unconsumed. */
 static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r, int64_t now_ms)
@@ -348,7 +355,7 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
     }
     size_t mark = r->out ? r->out->len : 0;
     /* standalone: room is made in place (replicated: by the primary's router) */
-    if (!s->repl.ops && (cmd->flags & TC_CMD_DENYOOM) && s->cfg.maxmemory && tc_evict_local(s) != 0) {
+    if (!s->repl.ops && (cmd->flags & TC_CMD_DENYOOM) && s->cfg.maxmemory && tc_evict_local(s, args_bytes(argc, argv)) != 0) {
         tc_reply_error(r, TC_ERR_OOM);
         cmdstat(s, cmd)->rejected++;
         count_error(s, r->out, mark);

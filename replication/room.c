@@ -6,7 +6,7 @@
 /* The bytes a write may add beyond its arguments (a new key's header,
  * overhead): an over-estimate only makes the primary evict a little early,
  * and is given back once the write is applied. */
-#define WRITE_OVERHEAD (64 + TC_KEY_OVERHEAD)
+#define WRITE_OVERHEAD TC_EVICT_WRITE_OVERHEAD
 /* Victims per write at most: a write far larger than what one round frees
  * is refused rather than emptying the keyspace in one entry. */
 #define MAX_VICTIMS 4096
@@ -75,7 +75,10 @@ int tc_room_make(tc_room *rm, tc_server *s, size_t write_bytes, tc_room_hold *ho
     *nvictims = 0;
     uint64_t limit = s->cfg.maxmemory;
     if (!limit) return 0;
-    uint64_t used = tc_mem_used(s) + rm->growing;
+    /* room for this write too, so that memory stays at the limit rather
+     * than one write past it (Redis checks before the write only) */
+    uint64_t add_bytes = write_bytes + WRITE_OVERHEAD;
+    uint64_t used = tc_mem_used(s) + rm->growing + add_bytes;
     used = used > rm->evicting ? used - rm->evicting : 0;
     while (used > limit) {
         if (*nvictims == MAX_VICTIMS) return -1;
@@ -92,7 +95,6 @@ int tc_room_make(tc_room *rm, tc_server *s, size_t write_bytes, tc_room_hold *ho
         used = used > cost ? used - cost : 0;
         (*nvictims)++;
     }
-    uint64_t add_bytes = write_bytes + WRITE_OVERHEAD;
     hold->growing += add_bytes;
     rm->growing += add_bytes;
     return 0;

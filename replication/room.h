@@ -38,7 +38,8 @@ typedef struct tc_room_hold {
     uint64_t evicting, growing;
 } tc_room_hold;
 
-/* Before a write of write_bytes (its arguments): 0 when it may be logged,
+/* Before a write of write_bytes (its arguments): makes room for it too,
+ * so that memory stays at the limit once it is applied. 0 when it may be logged,
  * with the victims to log first appended to *victims as TCEVICT's key
  * arguments (none: nothing to evict) and recorded in hold; -1 when it
  * cannot be made to fit (noeviction, or no candidate left): refuse it with
