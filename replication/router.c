@@ -308,6 +308,15 @@ static int route_config(tc_router *r, tc_client *c, size_t argc, const tc_slice 
         tc_reply_error(rep, ERR_READONLY);
         return TC_ROUTE_DONE;
     }
+    if (r->holding) { /* a handover drains the log: routed again once it ends, as writes are */
+        if (list_add(&r->held, c) != 0) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
+        }
+        c->pending++;
+        c->blocked = 1;
+        return TC_ROUTE_DEFER;
+    }
     if (tc_config_cmd_check(r->srv, argc - 2, argv + 2, err, sizeof err) != 0) {
         tc_reply_error(rep, err);
         return TC_ROUTE_DONE;
