@@ -613,18 +613,18 @@ tc_key *tc_ks_sample(tc_keyspace *ks, uint64_t r, int volatile_only)
 {
     if (volatile_only) return ks->nvolatile ? ks->volatile_keys[r % ks->nvolatile] : NULL;
     if (tc_ks_size(ks) == 0) return NULL;
-    /* Probe buckets from a random one on (empty ones are skipped, at most
-     * a full turn); then a random key of the chain found. */
-    size_t total = ks->size[0] + ks->size[1], start = (size_t)(r % total);
+    /* The buckets that can hold keys: table[0] from the rehash position on
+     * (those before it were moved and are empty: starting among them would
+     * walk all of them), then table[1]. Probe from a random one on, skipping
+     * empty ones (a few on average: the table is at least 1/8 full), then
+     * take a random key of the chain found. */
+    size_t lo = is_rehashing(ks) ? (size_t)ks->rehash_idx : 0;
+    size_t span0 = ks->size[0] > lo ? ks->size[0] - lo : 0, total = span0 + ks->size[1];
+    if (total == 0) return NULL;
+    size_t start = (size_t)(r % total);
     for (size_t n = 0; n < total; n++) {
-        size_t i = (start + n) % total;
-        tc_key *k;
-        if (i < ks->size[0]) {
-            if (is_rehashing(ks) && (int64_t)i < ks->rehash_idx) continue;
-            k = ks->table[0][i];
-        } else {
-            k = ks->table[1][i - ks->size[0]];
-        }
+        size_t j = start + n < total ? start + n : start + n - total;
+        tc_key *k = j < span0 ? ks->table[0][lo + j] : ks->table[1][j - span0];
         if (!k) continue;
         size_t len = 0;
         for (tc_key *x = k; x; x = x->next) len++;
