@@ -5,6 +5,10 @@
  * log, survives a restart, and a failover while evicting loses no
  * acknowledged write the policy could not evict.
  *
+ * A one-node cluster runs without Raft (main/tricache.c): it evicts in
+ * place (tc_evict_local); three nodes go through the primary's router and
+ * TCEVICT entries (replication/room.c).
+ *
  * The stated slack: used_memory may pass maxmemory by at most 10% (the
  * primary evicts before each write on an estimate of what writes in flight
  * add; a hash table doubling its buckets adds at once). */
