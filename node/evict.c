@@ -30,11 +30,11 @@ static void pool_remove(tc_evict_pool *p, size_t i)
     p->n--;
 }
 
-int tc_evpool_offer(tc_evict_pool *p, const char *name, size_t len, uint64_t score)
+int tc_evpool_offer(tc_evict_pool *p, int db, const char *name, size_t len, uint64_t score)
 {
     /* a key sampled again: its score may have changed (it was read since) */
     for (size_t i = 0; i < p->n; i++)
-        if (p->c[i].len == len && memcmp(p->c[i].name, name, len) == 0) {
+        if (p->c[i].db == db && p->c[i].len == len && memcmp(p->c[i].name, name, len) == 0) {
             pool_remove(p, i);
             break;
         }
@@ -46,7 +46,7 @@ int tc_evpool_offer(tc_evict_pool *p, const char *name, size_t len, uint64_t sco
     size_t at = p->n;
     while (at > 0 && p->c[at - 1].score > score) at--;
     memmove(&p->c[at + 1], &p->c[at], (p->n - at) * sizeof p->c[0]);
-    p->c[at] = (tc_evict_candidate){score, copy, len};
+    p->c[at] = (tc_evict_candidate){score, db, copy, len};
     p->n++;
     return 0;
 }
@@ -66,47 +66,80 @@ uint64_t tc_evict_score(const tc_keyspace *ks, const tc_key *k, int policy)
 /* A key the policy may take: present, not already chosen, and with a
  * deadline under a volatile policy (a key made persistent since it was
  * sampled is no longer a candidate). */
-static tc_key *usable(tc_keyspace *ks, const char *name, size_t len, int policy, tc_evict_skip_fn skip, void *ud)
+static tc_key *usable(tc_keyspace *ks, int db, const char *name, size_t len, int policy, tc_evict_skip_fn skip,
+                      void *ud)
 {
-    if (skip && skip(ud, name, len)) return NULL;
+    if (skip && skip(ud, db, name, len)) return NULL;
     tc_key *k = tc_ks_peek(ks, name, len, 0); /* now = 0: an expired key is a fine victim too */
     if (k && tc_evict_policy_volatile(policy) && !k->expire_at) return NULL;
     return k;
 }
 
-tc_key *tc_evict_pick(tc_keyspace *ks, tc_evict_pool *pool, int policy, int samples, tc_rng *rng,
-                      tc_evict_skip_fn skip, void *ud)
+static int has_candidates(tc_keyspace *ks, int vol) { return vol ? tc_ks_volatile_count(ks) > 0 : tc_ks_size(ks) > 0; }
+
+tc_key *tc_evict_pick(tc_keyspace *const *dbs, int ndbs, tc_evict_pool *pool, int policy, int samples, tc_rng *rng,
+                      tc_evict_skip_fn skip, void *ud, int *db)
 {
     if (policy == TC_EVICT_NOEVICTION || policy < 0 || policy > TC_EVICT_NOEVICTION) return NULL;
     int vol = tc_evict_policy_volatile(policy);
     if (samples < 1) samples = 1;
     if (policy == TC_EVICT_ALLKEYS_RANDOM || policy == TC_EVICT_VOLATILE_RANDOM) {
-        /* a few draws: one may land on a key already chosen */
+        /* a few draws (one may land on a key already chosen), each in a
+         * database that has candidates, from a random one on */
         for (int i = 0; i < TC_EVPOOL_SIZE; i++) {
-            tc_key *k = tc_ks_sample(ks, tc_rng_next(rng), vol);
+            int start = (int)tc_rng_below(rng, (uint64_t)ndbs), d = -1;
+            for (int j = 0; j < ndbs && d < 0; j++)
+                if (has_candidates(dbs[(start + j) % ndbs], vol)) d = (start + j) % ndbs;
+            if (d < 0) return NULL;
+            tc_key *k = tc_ks_sample(dbs[d], tc_rng_next(rng), vol);
             if (!k) return NULL;
-            if (!skip || !skip(ud, tc_key_name(k), tc_key_name_len(k))) return k;
+            if (!skip || !skip(ud, d, tc_key_name(k), tc_key_name_len(k))) {
+                *db = d;
+                return k;
+            }
         }
         return NULL;
     }
-    /* Redis's evictionPoolPopulate then the walk from the best candidate;
-     * a pool emptied by stale names is filled again, a few rounds at most */
+    /* Redis's evictionPoolPopulate (each database sampled into the one
+     * pool), then the walk from the best candidate; a pool emptied by stale
+     * names is filled again, a few rounds at most */
     for (int round = 0; round < 4; round++) {
-        for (int i = 0; i < samples; i++) {
-            tc_key *k = tc_ks_sample(ks, tc_rng_next(rng), vol);
-            if (!k) break;
-            if (skip && skip(ud, tc_key_name(k), tc_key_name_len(k))) continue;
-            tc_evpool_offer(pool, tc_key_name(k), tc_key_name_len(k), tc_evict_score(ks, k, policy));
+        int any = 0;
+        for (int d = 0; d < ndbs; d++) {
+            if (!has_candidates(dbs[d], vol)) continue;
+            any = 1;
+            for (int i = 0; i < samples; i++) {
+                tc_key *k = tc_ks_sample(dbs[d], tc_rng_next(rng), vol);
+                if (!k) break;
+                if (skip && skip(ud, d, tc_key_name(k), tc_key_name_len(k))) continue;
+                tc_evpool_offer(pool, d, tc_key_name(k), tc_key_name_len(k), tc_evict_score(dbs[d], k, policy));
+            }
         }
         while (pool->n > 0) {
             tc_evict_candidate *best = &pool->c[pool->n - 1];
-            tc_key *k = usable(ks, best->name, best->len, policy, skip, ud);
+            int d = best->db;
+            tc_key *k = d < ndbs ? usable(dbs[d], d, best->name, best->len, policy, skip, ud) : NULL;
             pool_remove(pool, pool->n - 1);
-            if (k) return k;
+            if (k) {
+                *db = d;
+                return k;
+            }
         }
-        if (tc_ks_size(ks) == 0 || (vol && tc_ks_volatile_count(ks) == 0)) break;
+        if (!any) break;
     }
     return NULL;
+}
+
+int tc_evict_db_count(tc_server *s)
+{
+    (void)s;
+    return 1;
+}
+
+tc_keyspace *tc_evict_db_at(tc_server *s, int i)
+{
+    (void)i;
+    return &s->ks;
 }
 
 /* ---- the node's figures ------------------------------------------------------ */
@@ -144,30 +177,36 @@ void tc_evict_settings_changed(tc_server *s)
 int tc_evict_local(tc_server *s, size_t write_bytes)
 {
     uint64_t want = write_bytes + TC_EVICT_WRITE_OVERHEAD;
+    tc_keyspace *dbs[16];
+    int ndbs = tc_evict_db_count(s);
+    if (ndbs > 16) ndbs = 16;
+    for (int i = 0; i < ndbs; i++) dbs[i] = tc_evict_db_at(s, i);
     while (s->cfg.maxmemory && tc_mem_used(s) + want > s->cfg.maxmemory) {
-        tc_key *k = tc_evict_pick(&s->ks, &s->mem.pool, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
-                                  &s->rng, NULL, NULL);
+        int db;
+        tc_key *k = tc_evict_pick(dbs, ndbs, &s->mem.pool, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
+                                  &s->rng, NULL, NULL, &db);
         if (!k) return -1;
         /* notify: evicted */
-        tc_ks_delete(&s->ks, tc_key_name(k), tc_key_name_len(k));
+        tc_ks_delete(dbs[db], tc_key_name(k), tc_key_name_len(k));
         s->mem.evicted_keys++;
     }
     return 0;
 }
 
-/* TCEVICT db key [key ...]: the primary's victims, deleted on every node.
- * Only database 0 exists today. Replies the number deleted. */
+/* TCEVICT db key [key ...]: the primary's victims in database db, deleted
+ * on every node. Replies the number deleted. */
 void tc_cmd_tcevict(tc_ctx *c)
 {
     long long db;
-    if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &db) != 0 || db != 0) {
+    if (tc_parse_ll(c->argv[1].p, c->argv[1].len, &db) != 0 || db < 0 || db >= tc_evict_db_count(c->srv)) {
         tc_reply_error(c->r, "ERR DB index is out of range");
         return;
     }
+    tc_keyspace *ks = tc_evict_db_at(c->srv, (int)db);
     long long n = 0;
     for (size_t i = 2; i < c->argc; i++) {
         /* notify: evicted */
-        if (tc_ks_delete(c->ks, c->argv[i].p, c->argv[i].len)) n++;
+        if (tc_ks_delete(ks, c->argv[i].p, c->argv[i].len)) n++;
     }
     c->srv->mem.evicted_keys += (uint64_t)n;
     tc_reply_int(c->r, n);

@@ -51,6 +51,7 @@ static inline int tc_evict_policy_volatile(int p) { return p <= TC_EVICT_VOLATIL
 #define TC_EVPOOL_SIZE 16
 typedef struct tc_evict_candidate {
     uint64_t score;  /* larger = evict first */
+    int db;          /* its database's index (see db_at in evict.c) */
     char *name;
     size_t len;
 } tc_evict_candidate;
@@ -64,21 +65,28 @@ void tc_evpool_free(tc_evict_pool *p);
 /* Offers a key: kept if the pool has room or it beats the worst one (which
  * then leaves); a name already there only has its score updated. 0, or -1
  * when out of memory (the pool is unchanged). */
-int tc_evpool_offer(tc_evict_pool *p, const char *name, size_t len, uint64_t score);
+int tc_evpool_offer(tc_evict_pool *p, int db, const char *name, size_t len, uint64_t score);
 
 /* How good a victim k is under policy (larger: evict first). */
 uint64_t tc_evict_score(const tc_keyspace *ks, const tc_key *k, int policy);
 
 /* Keys the caller already chose and that are not deleted yet (the primary's
  * TCEVICTs in flight): the picker skips them. */
-typedef int (*tc_evict_skip_fn)(void *ud, const char *key, size_t klen);
+typedef int (*tc_evict_skip_fn)(void *ud, int db, const char *key, size_t klen);
 
-/* One victim under policy: samples `samples` keys (with randomness from
- * rng) into the pool and takes the best still present and not skipped. NULL
- * when there is none (noeviction, no key, or a volatile policy and no key
- * with a deadline). */
-tc_key *tc_evict_pick(tc_keyspace *ks, tc_evict_pool *pool, int policy, int samples, tc_rng *rng,
-                      tc_evict_skip_fn skip, void *ud);
+/* One victim under policy among the databases dbs[0..ndbs): samples
+ * `samples` keys of each (randomness from rng) into the pool and takes the
+ * best still present and not skipped; *db says whose. NULL when there is
+ * none (noeviction, no key, or a volatile policy and no key with a
+ * deadline). */
+tc_key *tc_evict_pick(tc_keyspace *const *dbs, int ndbs, tc_evict_pool *pool, int policy, int samples, tc_rng *rng,
+                      tc_evict_skip_fn skip, void *ud, int *db);
+
+/* The databases eviction looks at: every place that reaches them goes
+ * through these two, so numbered databases change only them (today: one,
+ * the server's keyspace). */
+int tc_evict_db_count(struct tc_server *s);
+tc_keyspace *tc_evict_db_at(struct tc_server *s, int i);
 
 /* ---- the node's figures and settings ------------------------------------ */
 

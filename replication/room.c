@@ -11,25 +11,25 @@
  * is refused rather than emptying the keyspace in one entry. */
 #define MAX_VICTIMS 4096
 
-static uint64_t hash_name(const char *p, size_t len)
+static uint64_t hash_name(int db, const char *p, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: a primary-local set, not attacker-sensitive work */
+    uint64_t h = (1469598103934665603ull ^ (uint64_t)db) * 1099511628211ull; /* FNV-1a: a primary-local set */
     for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
     return h;
 }
 
-static tc_room_name **find(tc_room *rm, const char *p, size_t len)
+static tc_room_name **find(tc_room *rm, int db, const char *p, size_t len)
 {
     if (!rm->nbuckets) return NULL;
-    tc_room_name **link = &rm->buckets[hash_name(p, len) & (rm->nbuckets - 1)];
+    tc_room_name **link = &rm->buckets[hash_name(db, p, len) & (rm->nbuckets - 1)];
     for (; *link; link = &(*link)->next)
-        if ((*link)->len == len && memcmp((*link)->name, p, len) == 0) return link;
+        if ((*link)->db == db && (*link)->len == len && memcmp((*link)->name, p, len) == 0) return link;
     return link;
 }
 
-static int in_flight(void *ud, const char *p, size_t len)
+static int in_flight(void *ud, int db, const char *p, size_t len)
 {
-    tc_room_name **link = find(ud, p, len);
+    tc_room_name **link = find(ud, db, p, len);
     return link && *link;
 }
 
@@ -41,7 +41,7 @@ static int grow(tc_room *rm)
     for (size_t i = 0; i < rm->nbuckets; i++)
         for (tc_room_name *e = rm->buckets[i], *next; e; e = next) {
             next = e->next;
-            tc_room_name **slot = &b[hash_name(e->name, e->len) & (n - 1)];
+            tc_room_name **slot = &b[hash_name(e->db, e->name, e->len) & (n - 1)];
             e->next = *slot;
             *slot = e;
         }
@@ -51,15 +51,16 @@ static int grow(tc_room *rm)
     return 0;
 }
 
-static int add(tc_room *rm, const char *p, size_t len, uint64_t cost)
+static int add(tc_room *rm, int db, const char *p, size_t len, uint64_t cost)
 {
     if (rm->n >= rm->nbuckets && grow(rm) != 0) return -1;
     tc_room_name *e = malloc(sizeof *e + len);
     if (!e) return -1;
+    e->db = db;
     e->len = len;
     e->cost = cost;
     memcpy(e->name, p, len);
-    tc_room_name **slot = &rm->buckets[hash_name(p, len) & (rm->nbuckets - 1)];
+    tc_room_name **slot = &rm->buckets[hash_name(db, p, len) & (rm->nbuckets - 1)];
     e->next = *slot;
     *slot = e;
     rm->n++;
@@ -68,6 +69,13 @@ static int add(tc_room *rm, const char *p, size_t len, uint64_t cost)
 }
 
 static void put_u32(tc_buf *b, uint32_t v) { tc_buf_append(b, (const char *)&v, sizeof v); }
+
+static void put_victim(tc_buf *b, int db, const tc_key *k)
+{
+    put_u32(b, (uint32_t)db);
+    put_u32(b, (uint32_t)tc_key_name_len(k));
+    tc_buf_append(b, tc_key_name(k), tc_key_name_len(k));
+}
 
 int tc_room_make(tc_room *rm, tc_server *s, size_t write_bytes, tc_room_hold *hold, tc_buf *victims,
                  size_t *nvictims)
@@ -80,17 +88,20 @@ int tc_room_make(tc_room *rm, tc_server *s, size_t write_bytes, tc_room_hold *ho
     uint64_t add_bytes = write_bytes + WRITE_OVERHEAD;
     uint64_t used = tc_mem_used(s) + rm->growing + add_bytes;
     used = used > rm->evicting ? used - rm->evicting : 0;
+    tc_keyspace *dbs[16];
+    int ndbs = tc_evict_db_count(s);
+    if (ndbs > 16) ndbs = 16;
+    for (int i = 0; i < ndbs; i++) dbs[i] = tc_evict_db_at(s, i);
     while (used > limit) {
         if (*nvictims == MAX_VICTIMS) return -1;
-        tc_key *k = tc_evict_pick(&s->ks, &s->mem.pool, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
-                                  &s->rng, in_flight, rm);
+        int db;
+        tc_key *k = tc_evict_pick(dbs, ndbs, &s->mem.pool, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
+                                  &s->rng, in_flight, rm, &db);
         if (!k) return -1;
         uint64_t cost = tc_ks_key_cost(k);
-        if (add(rm, tc_key_name(k), tc_key_name_len(k), cost) != 0) return -1;
-        put_u32(victims, (uint32_t)tc_key_name_len(k));
-        tc_buf_append(victims, tc_key_name(k), tc_key_name_len(k));
-        put_u32(&hold->names, (uint32_t)tc_key_name_len(k));
-        tc_buf_append(&hold->names, tc_key_name(k), tc_key_name_len(k));
+        if (add(rm, db, tc_key_name(k), tc_key_name_len(k), cost) != 0) return -1;
+        put_victim(victims, db, k);
+        put_victim(&hold->names, db, k);
         hold->evicting += cost;
         used = used > cost ? used - cost : 0;
         (*nvictims)++;
@@ -103,11 +114,12 @@ int tc_room_make(tc_room *rm, tc_server *s, size_t write_bytes, tc_room_hold *ho
 void tc_room_release(tc_room *rm, tc_room_hold *hold)
 {
     size_t off = 0;
-    while (off + 4 <= hold->names.len) {
-        uint32_t len;
-        memcpy(&len, hold->names.data + off, 4);
-        off += 4;
-        tc_room_name **link = find(rm, hold->names.data + off, len);
+    while (off + 8 <= hold->names.len) {
+        uint32_t db, len;
+        memcpy(&db, hold->names.data + off, 4);
+        memcpy(&len, hold->names.data + off + 4, 4);
+        off += 8;
+        tc_room_name **link = find(rm, (int)db, hold->names.data + off, len);
         if (link && *link) {
             tc_room_name *e = *link;
             *link = e->next;

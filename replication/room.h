@@ -20,6 +20,7 @@
 
 typedef struct tc_room_name {
     struct tc_room_name *next;
+    int db;
     size_t len;
     uint64_t cost;
     char name[];
@@ -34,14 +35,14 @@ typedef struct tc_room {
 
 /* What one batch holds of it, released when the batch is applied or fails. */
 typedef struct tc_room_hold {
-    tc_buf names;            /* victims: u32 length, bytes; ... */
+    tc_buf names;            /* victims: u32 database, u32 length, bytes; ... */
     uint64_t evicting, growing;
 } tc_room_hold;
 
 /* Before a write of write_bytes (its arguments): makes room for it too,
  * so that memory stays at the limit once it is applied. 0 when it may be logged,
- * with the victims to log first appended to *victims as TCEVICT's key
- * arguments (none: nothing to evict) and recorded in hold; -1 when it
+ * with the victims to log first appended to *victims (u32 database, u32
+ * length, bytes; each database's go into one TCEVICT) and recorded in hold; -1 when it
  * cannot be made to fit (noeviction, or no candidate left): refuse it with
  * TC_ERR_OOM. */
 int tc_room_make(tc_room *rm, tc_server *s, size_t write_bytes, tc_room_hold *hold, tc_buf *victims,

@@ -265,23 +265,33 @@ static int make_room(tc_router *r, size_t argc, const tc_slice *argv, tc_reply *
     tc_buf victims = {0};
     size_t n = 0;
     int rc = tc_room_make(&r->room, r->srv, bytes, &r->open->hold, &victims, &n);
-    if (n) {
-        tc_slice *args = malloc((n + 2) * sizeof *args);
-        if (args) {
-            args[0] = (tc_slice){"tcevict", 7};
-            args[1] = (tc_slice){"0", 1}; /* the database: 0 until there are numbered ones */
-            size_t off = 0;
-            for (size_t i = 0; i < n; i++) {
-                uint32_t len;
-                memcpy(&len, victims.data + off, 4);
-                args[i + 2] = (tc_slice){victims.data + off + 4, len};
-                off += 4 + len;
+    /* one TCEVICT per database, in the order the databases first come */
+    tc_slice *args = n ? malloc((n + 2) * sizeof *args) : NULL;
+    unsigned char *done = n ? calloc(n, 1) : NULL;
+    if (n && (!args || !done)) rc = -1;
+    for (size_t first = 0; args && done && first < n; first++) {
+        if (done[first]) continue;
+        uint32_t db0 = 0;
+        size_t argc2 = 2, off = 0;
+        char dbtext[16];
+        for (size_t i = 0; i < n; i++) {
+            uint32_t db, len;
+            memcpy(&db, victims.data + off, 4);
+            memcpy(&len, victims.data + off + 4, 4);
+            if (i == first) db0 = db;
+            if (i >= first && !done[i] && db == db0) {
+                args[argc2++] = (tc_slice){victims.data + off + 8, len};
+                done[i] = 1;
             }
+            off += 8 + len;
         }
+        args[0] = (tc_slice){"tcevict", 7};
+        args[1] = (tc_slice){dbtext, (size_t)snprintf(dbtext, sizeof dbtext, "%u", db0)};
         /* no reply is owed for it (client NULL) */
-        if (!args || batch_add(r->open, NULL, 2, n + 2, args) != 0) rc = -1;
-        free(args);
+        if (batch_add(r->open, NULL, 2, argc2, args) != 0) rc = -1;
     }
+    free(args);
+    free(done);
     tc_buf_free(&victims);
     if (rc != 0) tc_reply_error(rep, TC_ERR_OOM);
     return rc;

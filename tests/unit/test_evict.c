@@ -22,16 +22,16 @@ static void test_pool_keeps_the_best_sixteen(void **state)
     for (int i = 0; i < 40; i++) { /* scores 0..39, offered out of order */
         int score = (i * 17) % 40;
         snprintf(name, sizeof name, "k%d", score);
-        assert_int_equal(tc_evpool_offer(&p, name, strlen(name), (uint64_t)score), 0);
+        assert_int_equal(tc_evpool_offer(&p, 0, name, strlen(name), (uint64_t)score), 0);
     }
     assert_int_equal(p.n, TC_EVPOOL_SIZE);
     for (size_t i = 0; i < p.n; i++) assert_int_equal(p.c[i].score, 24 + i); /* ascending, the best last */
     assert_memory_equal(p.c[p.n - 1].name, "k39", 3);
     /* no better than the worst kept: not taken */
-    assert_int_equal(tc_evpool_offer(&p, "low", 3, 5), 0);
+    assert_int_equal(tc_evpool_offer(&p, 0, "low", 3, 5), 0);
     for (size_t i = 0; i < p.n; i++) assert_false(p.c[i].len == 3 && memcmp(p.c[i].name, "low", 3) == 0);
     /* a name offered again has its score updated, not a second place */
-    assert_int_equal(tc_evpool_offer(&p, "k24", 3, 100), 0);
+    assert_int_equal(tc_evpool_offer(&p, 0, "k24", 3, 100), 0);
     assert_int_equal(p.n, TC_EVPOOL_SIZE);
     assert_int_equal(p.c[p.n - 1].score, 100);
     assert_memory_equal(p.c[p.n - 1].name, "k24", 3);
@@ -79,16 +79,18 @@ static const char *pick(fx *f, int policy, int samples)
     tc_rng rng;
     tc_rng_seed(&rng, 12345);
     tc_evict_pool pool = {0};
-    tc_key *k = tc_evict_pick(&f->srv.ks, &pool, policy, samples, &rng, NULL, NULL);
+    tc_keyspace *dbs[1] = {&f->srv.ks};
+    int db;
+    tc_key *k = tc_evict_pick(dbs, 1, &pool, policy, samples, &rng, NULL, NULL, &db);
     tc_evpool_free(&pool);
     if (!k) return "(none)";
     snprintf(name, sizeof name, "%.*s", (int)k->klen, tc_key_name(k));
     return name;
 }
 
-static int skip_p100(void *ud, const char *key, size_t klen)
+static int skip_p100(void *ud, int db, const char *key, size_t klen)
 {
-    (void)ud;
+    (void)ud, (void)db;
     return klen == 4 && memcmp(key, "p100", 4) == 0;
 }
 
@@ -105,7 +107,9 @@ static void test_each_policy_chooses_as_redis(void **state)
     tc_rng rng;
     tc_rng_seed(&rng, 1);
     tc_evict_pool pool = {0};
-    tc_key *k = tc_evict_pick(&f->srv.ks, &pool, TC_EVICT_ALLKEYS_LRU, 200, &rng, skip_p100, NULL);
+    tc_keyspace *dbs[1] = {&f->srv.ks};
+    int db;
+    tc_key *k = tc_evict_pick(dbs, 1, &pool, TC_EVICT_ALLKEYS_LRU, 200, &rng, skip_p100, NULL, &db);
     assert_non_null(k);
     assert_memory_equal(tc_key_name(k), "k9", 2);
     tc_evpool_free(&pool);
@@ -113,7 +117,7 @@ static void test_each_policy_chooses_as_redis(void **state)
     tc_rng_seed(&rng, 7);
     int seen[3] = {0};
     for (int i = 0; i < 300; i++) {
-        k = tc_evict_pick(&f->srv.ks, &pool, TC_EVICT_VOLATILE_RANDOM, 5, &rng, NULL, NULL);
+        k = tc_evict_pick(dbs, 1, &pool, TC_EVICT_VOLATILE_RANDOM, 5, &rng, NULL, NULL, &db);
         assert_non_null(k);
         assert_true(k->expire_at != 0);
         seen[k->data[1] == '2' ? 0 : k->data[1] == '5' ? 1 : 2]++;
@@ -122,7 +126,7 @@ static void test_each_policy_chooses_as_redis(void **state)
     /* allkeys-random reaches every key */
     int all[11] = {0};
     for (int i = 0; i < 2000; i++) {
-        k = tc_evict_pick(&f->srv.ks, &pool, TC_EVICT_ALLKEYS_RANDOM, 5, &rng, NULL, NULL);
+        k = tc_evict_pick(dbs, 1, &pool, TC_EVICT_ALLKEYS_RANDOM, 5, &rng, NULL, NULL, &db);
         all[k->klen == 4 ? 10 : k->data[1] - '0']++;
     }
     for (int i = 0; i < 11; i++) assert_true(all[i] > 0);

@@ -13,15 +13,18 @@
 #include "fixture.h"
 #include "room.h"
 
-/* The names in a victims buffer (u32 length, bytes; ...). */
+/* The names in a victims buffer (u32 database, u32 length, bytes; ...),
+ * every one in database 0. */
 static size_t names_of(const tc_buf *b, char names[][32], size_t max)
 {
     size_t n = 0;
-    for (size_t off = 0; off + 4 <= b->len && n < max; n++) {
-        uint32_t len;
-        memcpy(&len, b->data + off, 4);
-        snprintf(names[n], 32, "%.*s", (int)len, b->data + off + 4);
-        off += 4 + len;
+    for (size_t off = 0; off + 8 <= b->len && n < max; n++) {
+        uint32_t db, len;
+        memcpy(&db, b->data + off, 4);
+        memcpy(&len, b->data + off + 4, 4);
+        assert_int_equal(db, 0);
+        snprintf(names[n], 32, "%.*s", (int)len, b->data + off + 8);
+        off += 8 + len;
     }
     return n;
 }
