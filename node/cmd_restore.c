@@ -145,6 +145,7 @@ static void commit(tc_ctx *c)
         s->dbs[i].hits = old.hits;
         s->dbs[i].misses = old.misses;
         s->dbs[i].events = old.events; /* notifications go on; the load itself was silent */
+        tc_ks_mem_recount(&s->dbs[i]); /* values were filled in place as records arrived */
         s->staging[i] = old;
     }
     tc_notice("restore %s committed: %zu keys (%llu records) replace %zu keys", s->staging_id, tc_server_keys(s),

@@ -425,8 +425,32 @@ static void config_set(tc_ctx *c)
     char err[1024];
     if (c->argc < 4) wrong_args(c, "config|set");
     else if (c->argc % 2 != 0) tc_reply_error(c->r, TC_ERR_SYNTAX);
+    /* with replication the router logs these (TCCONFIG); reaching here means
+     * a transaction ran it on this node alone, which would split the cluster */
+    else if (c->srv->repl.ops && tc_config_cmd_replicated(c->argc - 2, c->argv + 2))
+        tc_reply_error(c->r, "ERR CONFIG SET of cluster-wide parameters (maxmemory...) can't run inside MULTI");
     else if (tc_config_cmd_set(c->srv, c->argc - 2, c->argv + 2, err, sizeof err) != 0) tc_reply_error(c->r, err);
+    /* (with replication, the router logs one of cluster-wide parameters as
+     * TCCONFIG and refuses one that mixes them with node-local ones) */
     else tc_reply_ok(c->r);
+}
+
+/* TCCONFIG SET name value [name value ...]: a CONFIG SET of cluster-wide
+ * parameters as the primary logged it (replication/router.c), applied on
+ * every node with the same result. Node-local parameters are refused: the
+ * log must not set them everywhere. */
+void tc_cmd_tcconfig(tc_ctx *c)
+{
+    char err[1024];
+    if (!tc_arg_is(&c->argv[1], "set") || c->argc < 4 || c->argc % 2 != 0) {
+        tc_reply_error(c->r, TC_ERR_SYNTAX);
+    } else if (tc_config_cmd_replicated(c->argc - 2, c->argv + 2) * 2 != c->argc - 2) {
+        tc_reply_error(c->r, "ERR TCCONFIG sets cluster-wide parameters only");
+    } else if (tc_config_cmd_set(c->srv, c->argc - 2, c->argv + 2, err, sizeof err) != 0) {
+        tc_reply_error(c->r, err);
+    } else {
+        tc_reply_ok(c->r);
+    }
 }
 
 void tc_cmd_config(tc_ctx *c)
@@ -460,6 +484,7 @@ void tc_cmd_config(tc_ctx *c)
         st->cmds = cmds;
         for (int i = 0; i < c->srv->ndbs; i++)
             c->srv->dbs[i].hits = c->srv->dbs[i].misses = c->srv->dbs[i].expired_keys = 0;
+        c->srv->mem.evicted_keys = c->srv->mem.exceeded_total_ms = 0;
         tc_reply_ok(c->r);
     } else if (tc_arg_is(sub, "help")) {
         reply_help(c, help);

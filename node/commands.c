@@ -168,6 +168,8 @@ static const tc_cmd table[] = {
     {"sunionstore", tc_cmd_sunionstore, -3, W | OOM, 1, -1, 1, "set", "1.0.0", "Stores the union of multiple sets in a key.", NULL},
     {"swapdb", tc_cmd_swapdb, 3, W | F, 0, 0, 0, "server", "4.0.0", "Swaps two Redis databases.", NULL},
     {"tcbackup", tc_cmd_tcbackup, -3, W | A, 0, 0, 0, "server", "7.0.0", "Hands a backup to a node: RUN (the primary's schedule) or REQUEST (a BGSAVE/SAVE, after every earlier write).", NULL},
+    {"tcconfig", tc_cmd_tcconfig, -4, W | A, 0, 0, 0, "server", "7.0.0", "A logged CONFIG SET of cluster-wide parameters: TCCONFIG SET name value [name value ...] (written by the primary for CONFIG SET).", NULL},
+    {"tcevict", tc_cmd_tcevict, -3, W, 0, 0, 0, "server", "7.0.0", "Evicts keys the primary chose: TCEVICT db key [key ...] (written by the primary before a write that needs room).", NULL},
     {"tcexec", tc_cmd_tcexec, -2, W | OOM, 0, 0, 0, "transactions", "7.0.0", "A logged transaction: TCEXEC n (argc arg...) x n, run back to back (written by the primary for EXEC).", NULL},
     {"tcformed", tc_cmd_tcformed, -2, W | A, 0, 0, 0, "server", "7.0.0", "Records that every founding voter acknowledged the log (written by the primary once).", NULL},
     {"tclimits", tc_cmd_tclimits, 2, A | F, 0, 0, 0, "server", "7.0.0", "The primary's size limit for the rest of a log entry (written by the primary; refused from clients).", NULL},

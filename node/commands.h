@@ -263,6 +263,9 @@ void tc_cmd_wait(tc_ctx *c);
 void tc_cmd_reset(tc_ctx *c);
 void tc_cmd_waitaof(tc_ctx *c);
 void tc_cmd_members(tc_ctx *c);
+void tc_cmd_tcconfig(tc_ctx *c);
+/* evict.c */
+void tc_cmd_tcevict(tc_ctx *c);
 /* cmd_cluster.c */
 void tc_cmd_cluster(tc_ctx *c);
 void tc_cmd_readonly(tc_ctx *c);

@@ -102,6 +102,10 @@ static const char *notify_rule(const char *s)
 
 static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
 static const char *const READ_CONSISTENCY_WORDS[] = {"linearizable", "lease", "local", NULL};
+/* In Redis's order; the index is enum tc_evict_policy (node/evict.h). */
+static const char *const EVICTION_POLICY_WORDS[] = {"volatile-lru", "volatile-lfu", "volatile-random",
+                                                    "volatile-ttl", "allkeys-lru",  "allkeys-lfu",
+                                                    "allkeys-random", "noeviction", NULL};
 
 #define FIELD(f) offsetof(tc_config, f), sizeof(((tc_config *)0)->f)
 
@@ -134,6 +138,19 @@ static const setting SETTINGS[] = {
      .help = "listen() backlog of the client port"},
     {.name = "hz", .type = T_INT, FIELD(hz), .min = 1, .max = 500, .def = "10", .mut = 1,
      .help = "active expiry cycles per second"},
+    /* Ranges are Redis's (config_redis.c checks them first, with Redis's
+     * error texts); these rows hold the values the node runs with. */
+    {.name = "maxmemory", .type = T_SIZE, FIELD(maxmemory), .min = 0, .max = UINT64_MAX, .zero_ok = 1, .def = "0",
+     .mut = 1, .help = "memory the keyspace may hold before the primary evicts (maxmemory_policy); 0 = no limit"},
+    {.name = "maxmemory_policy", .type = T_ENUM, FIELD(maxmemory_policy), .min = 0, .max = 7, .def = "noeviction",
+     .mut = 1, .help = "which keys go when maxmemory is reached, as Redis's; noeviction refuses writes with -OOM",
+     .words = EVICTION_POLICY_WORDS},
+    {.name = "maxmemory_samples", .type = T_INT, FIELD(maxmemory_samples), .min = 1, .max = 2147483647, .def = "5",
+     .mut = 1, .help = "keys sampled for each eviction (more: closer to true LRU/LFU, slower)"},
+    {.name = "lfu_log_factor", .type = T_INT, FIELD(lfu_log_factor), .min = 0, .max = 2147483647, .def = "10",
+     .mut = 1, .help = "LFU: how many accesses it takes to raise a key's counter (logarithmic)"},
+    {.name = "lfu_decay_time", .type = T_INT, FIELD(lfu_decay_time), .min = 0, .max = 2147483647, .def = "1",
+     .mut = 1, .help = "LFU: minutes of idleness that lower a key's counter by one; 0 = never"},
     {.name = "cluster_mode", .type = T_BOOL, FIELD(cluster_mode), .min = 0, .max = 1, .def = "false",
      .help = "answer CLUSTER SLOTS/SHARDS/NODES as one shard and redirect with -MOVED, for cluster-aware clients"},
     {.name = "databases", .type = T_INT, FIELD(databases), .min = 1, .max = TC_MAX_DATABASES, .def = "16",
@@ -904,7 +921,7 @@ static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
 {
     static const char *const KEYS[] = {"destination", "interval", "retain", "s3_endpoint", "s3_region",
                                        "s3_path_style", "s3_credentials_file", NULL};
-    char name[64], buf[96], hint[640];
+    char name[64], buf[96], hint[1024];
     if (v->type != TC_TOML_TABLE)
         return fail(x, v->line, "write the backup settings in a [backup] table (see cluster.toml.example)",
                     "backup must be a table ([backup]), not %s", tc_toml_type_name(v->type));
@@ -923,7 +940,7 @@ static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
 
 static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_line)
 {
-    char buf[96], hint[640];
+    char buf[96], hint[1024];
     for (size_t i = 0; i < root->len; i++) {
         const tc_toml_entry *e = &root->entries[i];
         const setting *s = find_setting(e->key);

@@ -69,6 +69,14 @@ typedef struct tc_config {
     uint64_t timeout_ms;               /* idle client timeout, default 0 = off */
     uint64_t tcp_backlog;              /* default 511, 1..65535 */
     uint64_t hz;                       /* active expiry cycles/s, default 10, 1..500 */
+    /* Memory limit and eviction (node/evict.h). Cluster-wide: cluster.toml
+     * gives a new cluster its values; CONFIG SET changes them on every node
+     * through the log (node/config_redis.c, REPLICATED rows). */
+    uint64_t maxmemory;                /* bytes, default 0 = no limit */
+    int maxmemory_policy;              /* enum tc_evict_policy, default noeviction */
+    uint64_t maxmemory_samples;        /* keys sampled per eviction, default 5 */
+    uint64_t lfu_log_factor;           /* LFU counter's logarithm, default 10 */
+    uint64_t lfu_decay_time;           /* LFU counter decay in minutes, default 1; 0 = never */
     int cluster_mode;                  /* CLUSTER commands and -MOVED, default false */
     uint64_t databases;                /* numbered databases (SELECT), default 16, 1..TC_MAX_DATABASES */
     int read_consistency;              /* enum tc_read_consistency, default linearizable */

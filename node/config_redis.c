@@ -43,7 +43,16 @@ enum status {
     NO_EFFECT, /* accepted and stored; nothing in tricache reads it */
 };
 
-enum { IMMUTABLE = 1, PROTECTED = 2 }; /* CONFIG SET refuses it, as Redis does by default */
+enum {
+    IMMUTABLE = 1,  /* CONFIG SET refuses it, as Redis does by default */
+    PROTECTED = 2,  /* the same */
+    /* Cluster-wide: every node must run with the same value (maxmemory...).
+     * CONFIG SET of such a row goes through the log as TCCONFIG SET and is
+     * applied on every node (replication/router.c); its value is read from
+     * the node's settings (.setting, node/config.c: cluster.toml's value
+     * until set), and a value set travels in keyspace images. */
+    REPLICATED = 4,
+};
 
 typedef struct special {
     /* Checks value (stored: the value now). On success writes what CONFIG
@@ -68,6 +77,7 @@ typedef struct rparam {
     enum status status;
     int flags;              /* IMMUTABLE, PROTECTED */
     const char *note;       /* honoured and later rows: how (documentation) */
+    const char *setting;    /* REPLICATED rows: node/config.c's setting that holds the value */
 } rparam;
 
 #define IMAX INT_MAX
@@ -173,8 +183,10 @@ static const rparam PARAMS[] = {
     BOOL("lazyfree-lazy-server-del", "no", NO_EFFECT),
     BOOL("lazyfree-lazy-user-del", "no", NO_EFFECT),
     BOOL("lazyfree-lazy-user-flush", "no", NO_EFFECT),
-    INT("lfu-decay-time", 0, IMAX, "1", LATER, .note = "eviction"),
-    INT("lfu-log-factor", 0, IMAX, "10", LATER, .note = "eviction"),
+    INT("lfu-decay-time", 0, IMAX, "1", HONOURED, .flags = REPLICATED, .setting = "lfu-decay-time",
+        .note = "eviction (node/evict.h)"),
+    INT("lfu-log-factor", 0, IMAX, "10", HONOURED, .flags = REPLICATED, .setting = "lfu-log-factor",
+        .note = "eviction (node/evict.h)"),
     INT("list-compress-depth", 0, IMAX, "0", NO_EFFECT),
     SPEC("list-max-listpack-size", SP_LIST_SIZE, "-2", HONOURED, .alias = "list-max-ziplist-size",
          .note = "list_max_listpack_size (a list takes it when created, as in Redis)"),
@@ -183,13 +195,15 @@ static const rparam PARAMS[] = {
     STR("masterauth", "", NO_EFFECT),
     STR("masteruser", "", NO_EFFECT),
     TC("maxclients", .note = "maxclients (tricache: 1..1000000)"),
-    MEM("maxmemory", 0, ULLONG_MAX, "0", LATER, .note = "eviction"),
+    MEM("maxmemory", 0, ULLONG_MAX, "0", HONOURED, .flags = REPLICATED, .setting = "maxmemory",
+        .note = "eviction (node/evict.h)"),
     {.name = "maxmemory-clients", .kind = K_MEMPCT, .min = -100, .max = LMAX, .def = "0", .status = NO_EFFECT},
     INT("maxmemory-eviction-tenacity", 0, 100, "10", NO_EFFECT),
     ENUM("maxmemory-policy",
          "volatile-lru volatile-lfu volatile-random volatile-ttl allkeys-lru allkeys-lfu allkeys-random noeviction",
-         "noeviction", LATER, .note = "eviction"),
-    INT("maxmemory-samples", 1, IMAX, "5", LATER, .note = "eviction"),
+         "noeviction", HONOURED, .flags = REPLICATED, .setting = "maxmemory-policy", .note = "eviction (node/evict.h)"),
+    INT("maxmemory-samples", 1, IMAX, "5", HONOURED, .flags = REPLICATED, .setting = "maxmemory-samples",
+        .note = "eviction (node/evict.h)"),
     INT("min-replicas-max-lag", 0, IMAX, "10", NO_EFFECT, .alias = "min-slaves-max-lag"),
     INT("min-replicas-to-write", 0, IMAX, "0", NO_EFFECT, .alias = "min-slaves-to-write",
         .note = "a write is acknowledged once a majority of the Raft group has it"),
@@ -1010,8 +1024,26 @@ static void emit_setting(void *ud, const char *name, const char *value) { add_pa
 
 #define VALUE_MAX 16384
 
+typedef struct capture {
+    char *out;
+    size_t outlen;
+} capture;
+
+static void capture_value(void *ud, const char *name, const char *value)
+{
+    (void)name;
+    capture *c = ud;
+    snprintf(c->out, c->outlen, "%s", value);
+}
+
 static void render(const tc_server *s, const rparam *p, char *out, size_t outlen)
 {
+    if (p->setting) { /* the value the node runs with */
+        capture c = {out, outlen};
+        snprintf(out, outlen, "%s", p->def);
+        tc_config_get(&s->cfg, p->setting, capture_value, &c);
+        return;
+    }
     const char *stored = stored_value(s, p);
     if (p->kind == K_SPECIAL && p->sp->get) p->sp->get(s, &s->cfg, stored, out, outlen);
     else snprintf(out, outlen, "%s", stored);
@@ -1118,7 +1150,8 @@ static int same_target(const target *a, const target *b)
     return a->setting == b->setting;
 }
 
-int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *err, size_t errlen)
+/* CONFIG SET; dry: check everything, change nothing. */
+static int config_set(tc_server *s, size_t nargs, const tc_slice *args, int dry, char *err, size_t errlen)
 {
     size_t npairs = nargs / 2;
     target *t = calloc(npairs ? npairs : 1, sizeof *t);
@@ -1203,6 +1236,8 @@ int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *er
         int ok = x->p->kind == K_SPECIAL
                      ? x->p->sp->set(s, next, stored, value, out, VALUE_MAX, why, sizeof why)
                      : plain_value(x->p, value, out, VALUE_MAX, why, sizeof why);
+        /* checked as Redis checks it; the node's setting holds the value */
+        if (ok == 0 && x->p->setting) ok = set_setting(next, x->p->setting, out, why, sizeof why);
         if (ok != 0) {
             snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", shown_name, why);
             goto done;
@@ -1210,7 +1245,9 @@ int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *er
         /* honoured rows are answered from the node, except the classes of
          * client-output-buffer-limit it does not apply; no copies (of
          * requirepass, say) are kept for the others */
-        if (x->p->status == HONOURED && x->p->sp != &SP_COBL) continue;
+        /* (a replicated row keeps its value too: "set through the log", which
+         * keyspace images carry) */
+        if (x->p->status == HONOURED && x->p->sp != &SP_COBL && !(x->p->flags & REPLICATED)) continue;
         if (!(staged[i] = strdup(out))) {
             snprintf(err, errlen, "ERR out of memory");
             goto done;
@@ -1218,6 +1255,10 @@ int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *er
     }
 
     /* 3: all good: keep them */
+    if (dry) {
+        rc = 0;
+        goto done;
+    }
     for (size_t i = 0; i < npairs && !s->rconf; i++)
         if (staged[i] && !(s->rconf = calloc(1, sizeof *s->rconf))) {
             snprintf(err, errlen, "ERR out of memory");
@@ -1234,6 +1275,11 @@ int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *er
     tc_log_set_level(s->cfg.log_level);
     tc_notify_attach(s); /* notify-keyspace-events may have turned key misses on or off */
     tc_server_apply_encoding_limits(s);
+    for (size_t i = 0; i < npairs; i++)
+        if (t[i].p && (t[i].p->flags & REPLICATED)) {
+            tc_evict_settings_changed(s);
+            break;
+        }
     rc = 0;
 
 done:
@@ -1245,4 +1291,34 @@ done:
     free(value);
     free(next);
     return rc;
+}
+
+int tc_config_cmd_set(tc_server *s, size_t nargs, const tc_slice *args, char *err, size_t errlen)
+{
+    return config_set(s, nargs, args, 0, err, errlen);
+}
+
+int tc_config_cmd_check(tc_server *s, size_t nargs, const tc_slice *args, char *err, size_t errlen)
+{
+    return config_set(s, nargs, args, 1, err, errlen);
+}
+
+size_t tc_config_cmd_replicated(size_t nargs, const tc_slice *args)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < nargs; i += 2) {
+        const rparam *p = find_param(args[i].p, args[i].len, NULL);
+        n += p && (p->flags & REPLICATED);
+    }
+    return n;
+}
+
+void tc_rconf_replicated_each(const tc_server *s, tc_rconf_pair_fn fn, void *ud)
+{
+    char buf[256];
+    for (size_t i = 0; s->rconf && i < NPARAMS; i++) {
+        if (!(PARAMS[i].flags & REPLICATED) || !s->rconf->val[i]) continue;
+        render(s, &PARAMS[i], buf, sizeof buf);
+        fn(ud, PARAMS[i].name, buf);
+    }
 }

@@ -27,8 +27,8 @@
 struct tc_server;
 
 /* The Redis parameters CONFIG SET changed on one node (tc_server.rconf);
- * NULL until the first one. Values live on the node only: replicating
- * settings through the log is not done (yet). */
+ * NULL until the first one. Node-local parameters live on the node only;
+ * the cluster-wide ones (REPLICATED rows) are set through the log. */
 typedef struct tc_rconf tc_rconf;
 void tc_rconf_free(tc_rconf *rc);
 
@@ -45,6 +45,26 @@ void tc_config_pairs_free(char **kv, size_t n);
  * then every value in order; nothing changes unless all are good. Returns
  * 0, or -1 with the Redis error ("ERR ...") in err. */
 int tc_config_cmd_set(struct tc_server *s, size_t nargs, const tc_slice *args, char *err, size_t errlen);
+
+/* The same checks, changing nothing: the primary's before it logs a
+ * TCCONFIG (an invalid value is answered now and nothing is logged). */
+int tc_config_cmd_check(struct tc_server *s, size_t nargs, const tc_slice *args, char *err, size_t errlen);
+
+/* Cluster-wide parameters (maxmemory, maxmemory-policy, maxmemory-samples,
+ * lfu-log-factor, lfu-decay-time; rows flagged REPLICATED): how many of the
+ * names of CONFIG SET's name/value pairs are such. A CONFIG SET naming only
+ * those goes through the log as TCCONFIG SET; one mixing them with
+ * node-local parameters is refused (TC_ERR_CONFIG_MIXED). */
+size_t tc_config_cmd_replicated(size_t nargs, const tc_slice *args);
+#define TC_ERR_CONFIG_MIXED                                                                                     \
+    "ERR CONFIG SET can't mix cluster-wide parameters (maxmemory, maxmemory-policy, maxmemory-samples, "      \
+    "lfu-log-factor, lfu-decay-time) with node-local ones: set them in separate calls"
+
+/* The cluster-wide parameters set through CONFIG SET (not cluster.toml's),
+ * name and value, for keyspace images; loading one sets them again with
+ * tc_config_cmd_set. */
+typedef void (*tc_rconf_pair_fn)(void *ud, const char *name, const char *value);
+void tc_rconf_replicated_each(const struct tc_server *s, tc_rconf_pair_fn fn, void *ud);
 
 /* The value CONFIG GET answers for a Redis parameter (by its name or old
  * name), written to buf; NULL if there is no such parameter or it is one of

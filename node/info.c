@@ -1,7 +1,8 @@
 /* INFO: Redis-formatted sections, so monitoring that parses Redis's INFO
  * works unchanged. */
-#include <malloc.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -18,14 +19,6 @@ static void human_bytes(char *out, size_t len, uint64_t n)
     else if (n < 1024ull * 1024) snprintf(out, len, "%.2fK", v / 1024);
     else if (n < 1024ull * 1024 * 1024) snprintf(out, len, "%.2fM", v / (1024 * 1024));
     else snprintf(out, len, "%.2fG", v / (1024.0 * 1024 * 1024));
-}
-
-/* Bytes the allocator has handed out and not got back: the same notion as
- * Redis's used_memory (which asks jemalloc). */
-static uint64_t used_memory(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-    return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 }
 
 static uint64_t rss_bytes(void)
@@ -63,19 +56,73 @@ static void section_clients(void *ud, tc_buf *b)
                   (unsigned long long)s->cfg.maxclients, tc_block_count(s));
 }
 
+/* Forked children (Raft snapshots, backups, big digests) share the node's
+ * pages copy-on-write: every page the node changes while one runs is
+ * copied, and the child's copy is memory the limit does not see. Redis's
+ * current_cow_size: the children's Private_Dirty (/proc/<pid>/smaps_rollup),
+ * found through /proc/self/task/<tid>/children. */
+static uint64_t children_cow(int *nchildren)
+{
+    uint64_t bytes = 0;
+    *nchildren = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char path[320], line[128];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        long pid;
+        while (fscanf(f, "%ld", &pid) == 1) {
+            snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", pid);
+            FILE *m = fopen(path, "r");
+            if (!m) continue;
+            (*nchildren)++;
+            while (fgets(line, sizeof line, m))
+                if (strncmp(line, "Private_Dirty:", 14) == 0) bytes += strtoull(line + 14, NULL, 10) * 1024;
+            fclose(m);
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return bytes;
+}
+
+/* Bytes held by client connections (query and output buffers): shown, but
+ * not part of used_memory, so a slow reader never makes the node evict. */
+static uint64_t client_buffers(const tc_server *s)
+{
+    uint64_t n = 0;
+    for (const tc_client *c = s->clients; c; c = c->next) n += c->query.cap + c->out.cap + c->inflight.cap;
+    return n;
+}
+
 void tc_info_section_memory(void *ud, tc_buf *b)
 {
     tc_server *s = ud;
-    (void)s;
-    char h1[32], h2[32];
-    uint64_t used = used_memory(), rss = rss_bytes();
+    char h1[32], h2[32], h3[32], h4[32];
+    uint64_t used = tc_mem_used(s), rss = rss_bytes(), peak = used > s->mem.peak ? used : s->mem.peak;
+    uint64_t dataset = 0;
+    for (int i = 0; i < s->ndbs; i++) dataset += s->dbs[i].mem + tc_ks_table_memory(&s->dbs[i]);
+    int children;
+    uint64_t cow = children_cow(&children);
     human_bytes(h1, sizeof h1, used);
     human_bytes(h2, sizeof h2, rss);
+    human_bytes(h3, sizeof h3, peak);
+    human_bytes(h4, sizeof h4, s->cfg.maxmemory);
     tc_buf_printf(b,
                   "used_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
-                  "used_memory_rss_human:%s\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
-                  "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n",
-                  (unsigned long long)used, h1, (unsigned long long)rss, h2, used ? (double)rss / (double)used : 0.0);
+                  "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n"
+                  "used_memory_startup:%llu\r\nused_memory_dataset:%llu\r\nmem_clients_normal:%llu\r\n"
+                  "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\nmaxmemory_exceeded:%d\r\n"
+                  "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\ncurrent_fork_children:%d\r\n"
+                  "current_cow_size:%llu\r\n",
+                  (unsigned long long)used, h1, (unsigned long long)rss, h2, (unsigned long long)peak, h3,
+                  (unsigned long long)s->mem.startup, (unsigned long long)dataset,
+                  (unsigned long long)client_buffers(s), (unsigned long long)s->cfg.maxmemory, h4,
+                  tc_evict_policy_name(s->cfg.maxmemory_policy), tc_mem_exceeded(s),
+                  used ? (double)rss / (double)used : 0.0, children, (unsigned long long)cow);
 }
 
 static void section_stats(void *ud, tc_buf *b)
@@ -89,16 +136,24 @@ static void section_stats(void *ud, tc_buf *b)
         hits += s->dbs[i].hits;
         misses += s->dbs[i].misses;
     }
+    /* Redis's eviction_exceeded_time: how long used memory stayed over the
+     * limit (the current spell, and all of them) */
+    int64_t now = tc_now_ms();
+    uint64_t current = s->mem.exceeded_since_ms ? (uint64_t)(now - s->mem.exceeded_since_ms) : 0;
+    uint64_t exceeded_total = s->mem.exceeded_total_ms;
     tc_buf_printf(b,
                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                   "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-                  "expired_keys:%llu\r\nevicted_keys:0\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+                  "expired_keys:%llu\r\nevicted_keys:%llu\r\ntotal_eviction_exceeded_time:%llu\r\n"
+                  "current_eviction_exceeded_time:%llu\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
                   "acl_access_denied_auth:%llu\r\ntotal_protocol_errors:%llu\r\n"
                   "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n"
                   "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
                   (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
                   (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
                   (unsigned long long)st->rejected_connections, (unsigned long long)expired,
+                  (unsigned long long)s->mem.evicted_keys, (unsigned long long)(exceeded_total + current),
+                  (unsigned long long)current,
                   (unsigned long long)hits, (unsigned long long)misses,
                   (unsigned long long)st->auth_failures, (unsigned long long)st->protocol_errors,
                   (unsigned long long)st->client_qbuf_limit_disconnections,

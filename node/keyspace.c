@@ -102,21 +102,35 @@ static uint32_t lfu_minutes_since(uint32_t then)
     return now >= then ? now - then : 65535 - then + now;
 }
 
+uint32_t tc_lfu_decay(uint32_t counter, uint32_t elapsed_minutes, uint32_t decay_minutes)
+{
+    uint32_t periods = decay_minutes ? elapsed_minutes / decay_minutes : 0;
+    return periods > counter ? 0 : counter - periods;
+}
+
 unsigned tc_key_lfu_count(const tc_key *k)
 {
-    uint32_t counter = k->lru & 0xff;
-    uint32_t periods = lfu_minutes_since(k->lru >> 8) / TC_LFU_DECAY_MINUTES;
-    return periods > counter ? 0 : counter - periods;
+    return tc_lfu_decay(k->lru & 0xff, lfu_minutes_since(k->lru >> 8), TC_LFU_DECAY_MINUTES);
+}
+
+unsigned tc_ks_lfu_count(const tc_keyspace *ks, const tc_key *k)
+{
+    return tc_lfu_decay(k->lru & 0xff, lfu_minutes_since(k->lru >> 8), ks->lfu_decay_minutes);
 }
 
 /* Redis's LFULogIncr: the busier a key already is, the less likely one
  * more access counts; 255 is the ceiling. */
-static uint32_t lfu_log_incr(tc_keyspace *ks, uint32_t counter)
+uint32_t tc_lfu_log_incr(uint32_t counter, uint32_t log_factor, double r)
 {
     if (counter == 255) return 255;
-    double r = (double)(xorshift(&ks->lfu_rng) >> 11) / (double)(1ull << 53);
     double base = counter > TC_LFU_INIT_VAL ? counter - TC_LFU_INIT_VAL : 0;
-    return r < 1.0 / (base * TC_LFU_LOG_FACTOR + 1) ? counter + 1 : counter;
+    return r < 1.0 / (base * log_factor + 1) ? counter + 1 : counter;
+}
+
+static uint32_t lfu_log_incr(tc_keyspace *ks, uint32_t counter)
+{
+    double r = (double)(xorshift(&ks->lfu_rng) >> 11) / (double)(1ull << 53);
+    return tc_lfu_log_incr(counter, ks->lfu_log_factor, r);
 }
 
 static uint32_t first_stamp(const tc_keyspace *ks)
@@ -126,7 +140,7 @@ static uint32_t first_stamp(const tc_keyspace *ks)
 
 void tc_ks_touch(tc_keyspace *ks, tc_key *k)
 {
-    uint32_t v = ks->lfu ? (lfu_minutes() << 8) | lfu_log_incr(ks, tc_key_lfu_count(k)) : tc_lru_clock();
+    uint32_t v = ks->lfu ? (lfu_minutes() << 8) | lfu_log_incr(ks, tc_ks_lfu_count(ks, k)) : tc_lru_clock();
     /* Written only when it changes: a key read while a forked child holds
      * the keyspace copies its page at most once per tick. */
     if (k->lru != v) k->lru = v;
@@ -170,6 +184,8 @@ void tc_ks_init(tc_keyspace *ks, uint64_t seed0, uint64_t seed1)
     ks->rng = (seed0 ^ seed1) | 1;
     ks->lfu_rng = (seed0 + 0x9e3779b97f4a7c15ull * (seed1 | 1)) | 1;
     ks->lazy_delete = 1;
+    ks->lfu_log_factor = TC_LFU_LOG_FACTOR;
+    ks->lfu_decay_minutes = TC_LFU_DECAY_MINUTES;
     tc_enc_limits_default(&ks->enc);
 }
 
@@ -191,6 +207,8 @@ void tc_ks_init_like(tc_keyspace *ks, const tc_keyspace *model)
     ks->lazy_delete = model->lazy_delete;
     ks->lfu = model->lfu;
     ks->enc = model->enc;
+    ks->lfu_log_factor = model->lfu_log_factor;
+    ks->lfu_decay_minutes = model->lfu_decay_minutes;
 }
 
 /* Frees a key and, for a pointer encoding, its value. */
@@ -223,6 +241,7 @@ void tc_ks_free(tc_keyspace *ks)
     free(ks->volatile_keys);
     ks->table[0] = ks->table[1] = NULL;
     ks->size[0] = ks->size[1] = ks->used[0] = ks->used[1] = 0;
+    ks->mem = 0;
     ks->volatile_keys = NULL;
     ks->nvolatile = ks->volatile_cap = 0;
     ks->rehash_idx = -1;
@@ -359,9 +378,33 @@ static void unlink_key(tc_keyspace *ks, tc_key **link, tc_key *k)
 
 static int expired(const tc_key *k, int64_t now_ms) { return k->expire_at && k->expire_at <= now_ms; }
 
+static void mem_sub(tc_keyspace *ks, size_t n) { ks->mem = ks->mem > n ? ks->mem - n : 0; }
+
+void tc_ks_mem_adjust(tc_keyspace *ks, const tc_key *k, size_t before)
+{
+    size_t now = tc_ks_key_cost(k);
+    if (now >= before) ks->mem += now - before;
+    else mem_sub(ks, before - now);
+}
+
+void tc_ks_mem_recount(tc_keyspace *ks)
+{
+    uint64_t n = 0;
+    for (int t = 0; t < 2; t++)
+        for (size_t b = 0; ks->table[t] && b < ks->size[t]; b++)
+            for (const tc_key *k = ks->table[t][b]; k; k = k->next) n += tc_ks_key_cost(k);
+    ks->mem = n;
+}
+
+size_t tc_ks_table_memory(const tc_keyspace *ks)
+{
+    return (ks->size[0] + ks->size[1]) * sizeof(tc_key *) + ks->volatile_cap * sizeof(tc_key *);
+}
+
 static void delete_link(tc_keyspace *ks, tc_key **link)
 {
     tc_key *k = *link;
+    mem_sub(ks, tc_ks_key_cost(k));
     unlink_key(ks, link, k);
     free_key(k);
     maybe_resize(ks);
@@ -408,6 +451,10 @@ tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms
 {
     tc_key *k = tc_ks_peek(ks, key, klen, now_ms);
     if (k) tc_ks_touch(ks, k);
+    if (ks->counting_reads) {
+        if (k) ks->hits++;
+        else ks->misses++;
+    }
     return k;
 }
 
@@ -426,6 +473,16 @@ static tc_key *alloc_key(const tc_keyspace *ks, const char *key, size_t klen, si
     k->lru = first_stamp(ks);
     memcpy(k->data, key, klen);
     return k;
+}
+
+static void count_new(tc_keyspace *ks, const tc_key *k)
+{
+    size_t cost = tc_ks_key_cost(k);
+    ks->mem += cost;
+    if (!tc_key_is_inline(k) && ks->nborn < 4) {
+        ks->born[ks->nborn] = k;
+        ks->born_cost[ks->nborn++] = cost;
+    }
 }
 
 /* Puts the new key k (not yet linked) in the table with its deadline,
@@ -449,10 +506,13 @@ static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
         k->next = old->next;
         *link = k;
         if (old->expire_at) volatile_remove(ks, old);
+        mem_sub(ks, tc_ks_key_cost(old));
+        count_new(ks, k);
         if (ks->events.added) ks->events.added(&ks->events, k->data, k->klen, old);
         free_key(old);
         return k;
     }
+    count_new(ks, k);
     maybe_resize(ks);
     int t = is_rehashing(ks) ? 1 : 0;
     size_t b = h & (ks->size[t] - 1);
@@ -504,6 +564,7 @@ tc_key *tc_ks_rename(tc_keyspace *ks, tc_key *k, const char *dst, size_t dlen)
     size_t slen = k->klen;
     if (!insert(ks, n, k->expire_at)) return NULL;
     tc_key **link = find_link(ks, src, slen, hash_key(ks, src, slen));
+    mem_sub(ks, tc_ks_key_cost(k));
     unlink_key(ks, link, k);
     free(k);
     maybe_resize(ks);
@@ -533,9 +594,11 @@ tc_key *tc_ks_resize(tc_keyspace *ks, tc_key *k, size_t new_vlen)
 {
     if (new_vlen > UINT32_MAX || !tc_key_is_inline(k)) return NULL;
     tc_key **link = find_link(ks, k->data, k->klen, hash_key(ks, k->data, k->klen));
+    size_t before = tc_ks_key_cost(k);
     tc_key *n = realloc(k, KEY_HEADER + k->klen + new_vlen);
     if (!n) return NULL;
     n->vlen = (uint32_t)new_vlen;
+    tc_ks_mem_adjust(ks, n, before);
     *link = n;
     if (n->expire_at) ks->volatile_keys[n->volatile_idx] = n;
     return n;
@@ -596,6 +659,31 @@ tc_key *tc_ks_random(tc_keyspace *ks, int64_t now_ms)
         while (pick--) k = k->next;
         if (!expired(k, now_ms)) return k;
         if (ks->lazy_delete) delete_expired(ks, find_link(ks, k->data, k->klen, hash_key(ks, k->data, k->klen)));
+    }
+    return NULL;
+}
+
+tc_key *tc_ks_sample(tc_keyspace *ks, uint64_t r, int volatile_only)
+{
+    if (volatile_only) return ks->nvolatile ? ks->volatile_keys[r % ks->nvolatile] : NULL;
+    if (tc_ks_size(ks) == 0) return NULL;
+    /* The buckets that can hold keys: table[0] from the rehash position on
+     * (those before it were moved and are empty: starting among them would
+     * walk all of them), then table[1]. Probe from a random one on, skipping
+     * empty ones (a few on average: the table is at least 1/8 full), then
+     * take a random key of the chain found. */
+    size_t lo = is_rehashing(ks) ? (size_t)ks->rehash_idx : 0;
+    size_t span0 = ks->size[0] > lo ? ks->size[0] - lo : 0, total = span0 + ks->size[1];
+    if (total == 0) return NULL;
+    size_t start = (size_t)(r % total);
+    for (size_t n = 0; n < total; n++) {
+        size_t j = start + n < total ? start + n : start + n - total;
+        tc_key *k = j < span0 ? ks->table[0][lo + j] : ks->table[1][j - span0];
+        if (!k) continue;
+        size_t len = 0;
+        for (tc_key *x = k; x; x = x->next) len++;
+        for (size_t pick = (size_t)((r >> 32) % len); pick; pick--) k = k->next;
+        return k;
     }
     return NULL;
 }

@@ -139,6 +139,26 @@ typedef struct tc_keyspace {
 
     tc_ks_events events;     /* see tc_ks_events; zero: none */
 
+    /* LFU parameters (lfu-log-factor, lfu-decay-time; set from the
+     * node's settings by node/evict.c). */
+    uint32_t lfu_log_factor;
+    uint32_t lfu_decay_minutes; /* 0: counters never decay */
+
+    /* Set while a read-only command runs: tc_ks_find then counts hits and
+     * misses (INFO keyspace_hits/misses, as Redis's lookupKeyRead). */
+    int counting_reads;
+
+    /* What the keys hold, in bytes: each key's tc_ks_key_cost, kept as keys
+     * come and go (insert, delete, resize); a pointer value that grows in
+     * place is added by tc_ks_mem_adjust. The node's used_memory. */
+    uint64_t mem;
+    /* The last pointer-valued keys created and the cost counted for them
+     * then, so that a command that creates a key and then fills its value
+     * in place (HSET on a new hash) can add the growth (server.c). */
+    const tc_key *born[4];
+    size_t born_cost[4];
+    unsigned nborn;
+
     uint64_t expired_keys;   /* deleted because their deadline passed */
     uint64_t hits, misses;   /* lookups for reading */
 } tc_keyspace;
@@ -252,6 +272,23 @@ void tc_ks_swap(tc_keyspace *a, tc_keyspace *b);
 /* Bytes k takes: its header, name and value (not malloc's rounding, not
  * the bucket pointer). */
 size_t tc_ks_key_memory(const tc_key *k);
+/* What a key counts for in tc_keyspace.mem: tc_ks_key_memory plus
+ * TC_KEY_OVERHEAD for malloc's chunk header and the bucket pointer. */
+#define TC_KEY_OVERHEAD 16
+static inline size_t tc_ks_key_cost(const tc_key *k) { return tc_ks_key_memory(k) + TC_KEY_OVERHEAD; }
+/* A command changed k's value in place (a hash grew, a list shrank): before
+ * is k's cost as tc_ks_key_cost measured it before the change. */
+void tc_ks_mem_adjust(tc_keyspace *ks, const tc_key *k, size_t before);
+/* Counts tc_keyspace.mem again from every key (after loading values that
+ * were filled in place outside a command: an image, a staged restore). */
+void tc_ks_mem_recount(tc_keyspace *ks);
+/* Bytes of the keyspace's own tables (buckets, the deadline index). */
+size_t tc_ks_table_memory(const tc_keyspace *ks);
+
+/* A key drawn at random for eviction (r: any random word; the caller's
+ * randomness), expired or not; volatile_only: among keys with a deadline.
+ * NULL when there is none. Cheap: one bucket probe per call on average. */
+tc_key *tc_ks_sample(tc_keyspace *ks, uint64_t r, int volatile_only);
 
 /* ---- access bits ---------------------------------------------------------
  * Every keyspace stamps keys with one process-wide clock, cached like
@@ -267,7 +304,14 @@ void tc_ks_touch(tc_keyspace *ks, tc_key *k);
  * (Redis's estimateObjectIdleTime; OBJECT IDLETIME is this / 1000). */
 uint64_t tc_key_idle_ms(const tc_key *k);
 /* LFU: k's counter after the decay for the time since its last access,
- * without counting an access (OBJECT FREQ). */
+ * without counting an access (OBJECT FREQ), with the default decay time
+ * (tc_ks_lfu_count: with the keyspace's). */
 unsigned tc_key_lfu_count(const tc_key *k);
+unsigned tc_ks_lfu_count(const tc_keyspace *ks, const tc_key *k);
+/* Redis's LFULogIncr: counter after one more access, given r uniform in
+ * [0, 1) (exposed for the unit tests of the arithmetic). */
+uint32_t tc_lfu_log_incr(uint32_t counter, uint32_t log_factor, double r);
+/* Redis's LFUDecrAndReturn: counter less one per decay_minutes elapsed. */
+uint32_t tc_lfu_decay(uint32_t counter, uint32_t elapsed_minutes, uint32_t decay_minutes);
 
 #endif

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,11 +77,17 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
     tc_notify_attach(s); /* keys expiring or appearing are notified (notify.h) */
     tc_server_apply_encoding_limits(s);
     tc_rng_seed(&s->rng, seed[2]);
+    tc_evict_settings_changed(s);
     for (int i = 0; i < 20; i++) snprintf(s->run_id + 2 * i, 3, "%02x", id[i]);
     s->start_ms = tc_now_ms();
     s->lastsave = s->start_ms / 1000;
     s->next_client_id = 1;
     tc_info_init(s);
+    /* used_memory's fixed part: what the node holds before its first key
+     * (mallinfo2 walks the heap, which is cheap only while it is small) */
+    struct mallinfo2 mi = mallinfo2();
+    s->mem.startup = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+    s->mem.peak = s->mem.startup;
     return 0;
 }
 
@@ -125,6 +132,7 @@ void tc_server_free(tc_server *s)
     free(s->dbs);
     s->dbs = NULL;
     s->ndbs = 0;
+    tc_evpool_free(&s->mem.pool);
     tc_rconf_free(s->rconf);
     s->rconf = NULL;
     if (s->staging) {
@@ -226,6 +234,57 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* used_memory (evict.h) follows keys as the keyspace creates, replaces
+ * and deletes them; a value behind a pointer (hash, list, set, sorted
+ * set) can also grow or shrink in place, which only the command knows.
+ * So around a write, the pointer-valued keys it names are measured before
+ * and after (the first few: the commands that change values in place name
+ * their key first). A key deleted or replaced meanwhile was accounted by the
+ * keyspace and is left alone here (its tc_key moved or is gone). */
+#define MEM_TRACK_KEYS 4
+typedef struct mem_track {
+    size_t n;
+    const tc_key *k[MEM_TRACK_KEYS]; /* NULL: absent or inline before */
+    const tc_slice *name[MEM_TRACK_KEYS];
+    size_t before[MEM_TRACK_KEYS];
+} mem_track;
+
+static void mem_before(tc_keyspace *ks, const tc_cmd *cmd, size_t argc, const tc_slice *argv, mem_track *t)
+{
+    t->n = 0;
+    ks->nborn = 0;
+    if (cmd->first_key <= 0) return;
+    size_t last = cmd->last_key < 0 ? argc - 1 : (size_t)cmd->last_key;
+    size_t step = cmd->key_step > 0 ? (size_t)cmd->key_step : 1;
+    for (size_t i = (size_t)cmd->first_key; i <= last && i < argc && t->n < MEM_TRACK_KEYS; i += step) {
+        tc_key *k = tc_ks_peek(ks, argv[i].p, argv[i].len, 0);
+        /* inline values change through tc_ks_resize, which counts */
+        t->k[t->n] = k && !tc_key_is_inline(k) ? k : NULL;
+        t->name[t->n] = &argv[i];
+        t->before[t->n] = t->k[t->n] ? tc_ks_key_cost(k) : 0;
+        t->n++;
+    }
+}
+
+static void mem_after(tc_keyspace *ks, const mem_track *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        tc_key *k = tc_ks_peek(ks, t->name[i]->p, t->name[i]->len, 0);
+        if (!k || tc_key_is_inline(k)) continue;
+        if (k == t->k[i]) {
+            tc_ks_mem_adjust(ks, k, t->before[i]);
+            continue;
+        }
+        for (unsigned b = 0; b < ks->nborn; b++) /* created by this command, counted as it was then */
+            if (ks->born[b] == k) {
+                tc_ks_mem_adjust(ks, k, ks->born_cost[b]);
+                ks->born[b] = NULL;
+                break;
+            }
+    }
+    ks->nborn = 0;
+}
+
 size_t tc_server_keys(const tc_server *s)
 {
     size_t n = 0;
@@ -250,7 +309,16 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
     /* WATCHed keys this write names (before it runs: FLUSHALL looks at
      * which watched keys exist) */
     if (s->watchers) tc_multi_touch_cmd(s, *db, cmd, argc, argv, now_ms, 0);
+    /* memory and read counts go to the database the command starts in (a
+     * SELECT inside MULTI moves the next commands, each run here) */
+    tc_keyspace *ks = ctx.ks;
+    mem_track tr;
+    tr.n = 0;
+    if (cmd->flags & TC_CMD_WRITE) mem_before(ks, cmd, argc, argv, &tr);
+    ks->counting_reads = (cmd->flags & TC_CMD_READONLY) != 0;
     cmd->fn(&ctx);
+    ks->counting_reads = 0;
+    if (cmd->flags & TC_CMD_WRITE) mem_after(ks, &tr);
     s->cmd_running = outer;
     s->cmd_now_ms = outer_now;
     *db = ctx.db;
@@ -311,6 +379,13 @@ static int queue_in_multi(tc_server *s, tc_client *c, size_t argc, const tc_slic
     return TC_ROUTE_DONE;
 }
 
+static size_t args_bytes(size_t argc, const tc_slice *argv)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < argc; i++) n += argv[i].len;
+    return n;
+}
+
 /* A client's command, through replication when there is one. Returns
  * TC_ROUTE_DEFER when the command must wait unconsumed. */
 static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r, int64_t now_ms)
@@ -336,6 +411,13 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
         return TC_ROUTE_DONE;
     }
     size_t mark = r->out ? r->out->len : 0;
+    /* standalone: room is made in place (replicated: by the primary's router) */
+    if (!s->repl.ops && (cmd->flags & TC_CMD_DENYOOM) && s->cfg.maxmemory && tc_evict_local(s, args_bytes(argc, argv)) != 0) {
+        tc_reply_error(r, TC_ERR_OOM);
+        cmdstat(s, cmd)->rejected++;
+        count_error(s, r->out, mark);
+        return TC_ROUTE_DONE;
+    }
     int route = s->repl.ops ? s->repl.ops->route(s->repl.ud, c, cmd, argc, argv, r, now_ms) : TC_ROUTE_LOCAL;
     if (route == TC_ROUTE_LOCAL) {
         int db = c->db;
@@ -838,6 +920,7 @@ static void on_cron(uv_timer_t *t)
     tc_server *s = t->data;
     int64_t now = tc_now_ms();
     tc_lru_clock_update(now); /* the clock keys' access bits are stamped with */
+    tc_mem_cron(s, now);
     uint64_t start = uv_hrtime();
     /* Like Redis's slow expire cycle: at most a quarter of the period. */
     uint64_t budget_ns = 250000000ull / (s->cfg.hz ? s->cfg.hz : 10);

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "config.h"
 #include "conn.h"
+#include "evict.h"
 #include "keyspace.h"
 #include "resp.h"
 
@@ -191,6 +192,7 @@ typedef struct tc_server {
     tc_keyspace *dbs;
     int ndbs;
     tc_stats stats;
+    tc_memstate mem;              /* used_memory's figures, eviction's pool and counts (evict.h) */
 
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
     uv_loop_t loop_storage;

@@ -387,7 +387,7 @@ void tc_cmd_object(tc_ctx *c)
             tc_reply_error(c->r, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
                                  "note that when switching between policies at runtime LRU and LFU data will take "
                                  "some time to adjust.");
-        else tc_reply_int(c->r, (long long)tc_key_lfu_count(e));
+        else tc_reply_int(c->r, (long long)tc_ks_lfu_count(c->ks, e));
     }
 }
 

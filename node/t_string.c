@@ -482,7 +482,5 @@ void tc_cmd_get(tc_ctx *c)
     int wrong;
     tc_key *e = find_string(c, &c->argv[1], &wrong);
     if (wrong) return;
-    if (e) c->ks->hits++;
-    else c->ks->misses++;
     reply_value(c, e);
 }

@@ -1,10 +1,14 @@
 #include "keyspace_image.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "config_redis.h"
+#include "log.h"
 
 static int write_fd(void *ud, const void *buf, size_t len)
 {
@@ -90,6 +94,16 @@ static void add_key(void *ud, tc_key *k)
         iw->failed = 1;
 }
 
+/* A cluster-wide setting set through CONFIG SET (type 128 records). */
+static void add_setting(void *ud, const char *name, const char *value)
+{
+    image_writer *iw = ud;
+    if (iw->failed) return;
+    tc_snapshot_record rec = {.type = TC_SNAPSHOT_SETTING, .key = name, .key_len = (uint32_t)strlen(name),
+                              .value = value, .value_len = (uint32_t)strlen(value)};
+    if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
+}
+
 int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
                    tc_snapshot_stats *stats, char *err, size_t errlen)
 {
@@ -107,6 +121,7 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
             cursor = tc_ks_scan(tc_server_db(s, db), cursor, add_key, &iw);
         } while (cursor != 0 && !iw.failed);
     }
+    if (!iw.failed) tc_rconf_replicated_each(s, add_setting, &iw); /* after the keys: FORMAT.md §4 */
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
     if (rc != 0) snprintf(err, errlen, "%s", iw.err[0] ? iw.err : tc_snapshot_writer_error(iw.w));
     tc_image_bufs_free(&iw.bufs);
@@ -137,6 +152,29 @@ static int read_mem(void *ud, void *buf, size_t len, size_t *got)
     return 0;
 }
 
+/* The image's cluster-wide settings, set as one CONFIG SET. A value this
+ * node refuses (a newer node's word) is logged and the settings stay as
+ * they were: every node loading the image does the same. */
+static void load_settings(tc_server *s, const tc_buf *b, size_t n)
+{
+    if (!n) return;
+    tc_slice *args = calloc(2 * n, sizeof *args);
+    if (!args) {
+        tc_warn("keyspace image: out of memory for its settings; they are not applied");
+        return;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < 2 * n; i++) {
+        uint32_t len;
+        memcpy(&len, b->data + off, 4);
+        args[i] = (tc_slice){b->data + off + 4, len};
+        off += 4 + len;
+    }
+    char err[1024];
+    if (tc_config_cmd_set(s, 2 * n, args, err, sizeof err) != 0) tc_warn("keyspace image: settings not applied: %s", err);
+    free(args);
+}
+
 int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len,
                   const tc_snapshot_reader_opts *ropts, char *err, size_t errlen)
 {
@@ -156,7 +194,18 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     for (int i = 0; i < n; i++) tc_ks_init_like(&fresh[i], &s->dbs[i]);
     tc_snapshot_record rec;
     int rc, bad_record = 0;
+    tc_buf settings = {0}; /* name, value, ...: u32 length and bytes each */
+    size_t nsettings = 0;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
+        if (rec.type == TC_SNAPSHOT_SETTING) {
+            uint32_t kl = rec.key_len, vl = rec.value_len;
+            tc_buf_append(&settings, &kl, 4);
+            tc_buf_append(&settings, rec.key, kl);
+            tc_buf_append(&settings, &vl, 4);
+            tc_buf_append(&settings, rec.value, vl);
+            nsettings++;
+            continue;
+        }
         char why[200];
         int db;
         if (!tc_image_record_decode(fresh, n, &rec, &db, why, sizeof why)) {
@@ -173,9 +222,11 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     if (rc != 0) {
         for (int i = 0; i < n; i++) tc_ks_free(&fresh[i]);
         free(fresh);
+        tc_buf_free(&settings);
         return -1;
     }
     for (int i = 0; i < n; i++) {
+        tc_ks_mem_recount(&fresh[i]); /* values were filled in place as they loaded */
         fresh[i].expired_keys = s->dbs[i].expired_keys;
         fresh[i].hits = s->dbs[i].hits;
         fresh[i].misses = s->dbs[i].misses;
@@ -185,5 +236,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     free(s->dbs);
     s->dbs = fresh;
     st->clock_ms = clock;
+    load_settings(s, &settings, nsettings);
+    tc_buf_free(&settings);
     return 0;
 }

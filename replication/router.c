@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "blocking.h"
+#include "config_redis.h"
 #include "log.h"
 #include "log_entry.h"
 #include "multi.h"
@@ -36,6 +37,7 @@ struct tc_batch {
     int64_t submit_ms;
     size_t bytes;        /* of the entry, once submitted */
     int kind;
+    tc_room_hold hold;   /* victims and growth this batch holds of r->room */
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     unsigned char *early; /* per command: answered +OK once submitted */
     size_t early_cap;
@@ -72,6 +74,7 @@ static void batch_free(tc_batch *b)
 {
     if (!b) return;
     tc_buf_free(&b->entry);
+    tc_buf_free(&b->hold.names);
     free(b->clients);
     free(b->resp);
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
@@ -158,6 +161,15 @@ static void batch_fail(tc_batch *b, const char *err)
 }
 
 static int role(tc_router *r) { return r->log.role(r->log.ud); }
+
+/* A batch leaves (applied, failed, never submitted): what it held of the
+ * eviction bookkeeping goes with it. */
+static void batch_drop(tc_router *r, tc_batch *b)
+{
+    if (!b) return;
+    tc_room_release(&r->room, &b->hold);
+    batch_free(b);
+}
 
 static int list_add(tc_client_list *l, tc_client *c)
 {
@@ -259,10 +271,117 @@ static void blocked_after_apply(tc_router *r, int64_t now)
     else tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
 }
 
+/* Before a write that may grow memory, on the primary (room.h): victims
+ * go into the open batch as TCEVICT, ahead of the write. 0, or -1 with the
+ * reply set (-OOM, or out of memory). Victims chosen before a refusal are
+ * logged all the same: the keyspace is over its limit either way. */
+static int make_room(tc_router *r, size_t argc, const tc_slice *argv, tc_reply *rep, int64_t now)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < argc; i++) bytes += argv[i].len;
+    if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) {
+        tc_reply_error(rep, "ERR out of memory");
+        return -1;
+    }
+    tc_buf victims = {0};
+    size_t n = 0;
+    int rc = tc_room_make(&r->room, r->srv, bytes, &r->open->hold, &victims, &n);
+    /* one TCEVICT per database, in the order the databases first come */
+    tc_slice *args = n ? malloc((n + 2) * sizeof *args) : NULL;
+    unsigned char *done = n ? calloc(n, 1) : NULL;
+    if (n && (!args || !done)) rc = -1;
+    for (size_t first = 0; args && done && first < n; first++) {
+        if (done[first]) continue;
+        uint32_t db0 = 0;
+        size_t argc2 = 2, off = 0;
+        char dbtext[16];
+        for (size_t i = 0; i < n; i++) {
+            uint32_t db, len;
+            memcpy(&db, victims.data + off, 4);
+            memcpy(&len, victims.data + off + 4, 4);
+            if (i == first) db0 = db;
+            if (i >= first && !done[i] && db == db0) {
+                args[argc2++] = (tc_slice){victims.data + off + 8, len};
+                done[i] = 1;
+            }
+            off += 8 + len;
+        }
+        args[0] = (tc_slice){"tcevict", 7};
+        args[1] = (tc_slice){dbtext, (size_t)snprintf(dbtext, sizeof dbtext, "%u", db0)};
+        /* no reply is owed for it (client NULL); it names its database
+         * itself, so it runs in 0 (the entry stays version 2) */
+        if (batch_add(r->open, NULL, 0, 2, argc2, args) != 0) rc = -1;
+    }
+    free(args);
+    free(done);
+    tc_buf_free(&victims);
+    if (rc != 0) tc_reply_error(rep, TC_ERR_OOM);
+    return rc;
+}
+
+/* CONFIG SET of cluster-wide parameters (config_redis.h): checked here,
+ * then logged as TCCONFIG SET and applied on every node; a replica refuses
+ * it as it refuses writes. */
+static int route_config(tc_router *r, tc_client *c, size_t argc, const tc_slice *argv, size_t nrepl, tc_reply *rep,
+                        int64_t now)
+{
+    char err[1024];
+    if (nrepl * 2 != argc - 2) { /* mixed with node-local parameters */
+        if (tc_config_cmd_check(r->srv, argc - 2, argv + 2, err, sizeof err) != 0) tc_reply_error(rep, err);
+        else tc_reply_error(rep, TC_ERR_CONFIG_MIXED);
+        return TC_ROUTE_DONE;
+    }
+    int me = role(r);
+    if (me == TC_ROLE_NONE) {
+        tc_reply_error(rep, ERR_NO_PRIMARY);
+        return TC_ROUTE_DONE;
+    }
+    if (me != TC_ROLE_PRIMARY) {
+        tc_reply_error(rep, ERR_READONLY);
+        return TC_ROUTE_DONE;
+    }
+    if (r->holding) { /* a handover drains the log: routed again once it ends, as writes are */
+        if (list_add(&r->held, c) != 0) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
+        }
+        c->pending++;
+        c->blocked = 1;
+        return TC_ROUTE_DEFER;
+    }
+    if (tc_config_cmd_check(r->srv, argc - 2, argv + 2, err, sizeof err) != 0) {
+        tc_reply_error(rep, err);
+        return TC_ROUTE_DONE;
+    }
+    tc_slice *args = malloc(argc * sizeof *args);
+    if (!args || (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now)))) {
+        free(args);
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+    memcpy(args, argv, argc * sizeof *args);
+    args[0] = (tc_slice){"tcconfig", 8};
+    int rc = batch_add(r->open, c, 0, rep->resp, argc, args); /* settings belong to no database */
+    free(args);
+    if (rc != 0) {
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+#ifdef TC_TEST_ACK_BEFORE_COMMIT
+    mark_early(r->open, 0);
+#endif
+    c->pending++;
+    return TC_ROUTE_QUEUED;
+}
+
 int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
                     int64_t now)
 {
     tc_server *s = r->srv;
+    if (cmd->fn == tc_cmd_config && argc >= 4 && argc % 2 == 0 && tc_arg_is(&argv[1], "set")) {
+        size_t nrepl = tc_config_cmd_replicated(argc - 2, argv + 2);
+        if (nrepl) return route_config(r, c, argc, argv, nrepl, rep, now);
+    }
     int writes = (cmd->flags & TC_CMD_WRITE) != 0;
     /* DEBUG POPULATE creates keys: it must go through the log like a write,
      * or replicas would differ from the primary. */
@@ -301,8 +420,14 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             return TC_ROUTE_DEFER; /* routed again when the handover ends */
         }
         if (cmd->flags & TC_CMD_BLOCKING) return route_blocking(r, c, cmd, argc, argv, rep, now);
-        if (exec && r->inflight_bytes + (r->open ? r->open->entry.len : 0) < TC_ROUTER_LOG_ROOM)
+        int room_wanted = s->cfg.maxmemory && (exec || (cmd->flags & TC_CMD_DENYOOM));
+        if (exec && r->inflight_bytes + (r->open ? r->open->entry.len : 0) < TC_ROUTER_LOG_ROOM) {
+            if (room_wanted && make_room(r, argc, argv, rep, now) != 0) {
+                tc_multi_reset(c);
+                return TC_ROUTE_DONE;
+            }
             return queue_exec(r, c, rep, now);
+        }
         if (r->inflight_bytes + (r->open ? r->open->entry.len : 0) >= TC_ROUTER_LOG_ROOM) {
             if (list_add(&r->log_full, c) != 0) {
                 tc_reply_error(rep, "ERR out of memory");
@@ -312,6 +437,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             c->blocked = 1;
             return TC_ROUTE_DEFER; /* resumed when commits make room */
         }
+        if (room_wanted && make_room(r, argc, argv, rep, now) != 0) return TC_ROUTE_DONE;
         if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
@@ -420,7 +546,7 @@ void tc_router_abort(tc_router *r)
     check_waits(r, tc_now_ms(), 1); /* what the replicas hold so far */
     if (r->open) {
         batch_fail(r->open, ERR_NOT_LOGGED);
-        batch_free(r->open);
+        batch_drop(r, r->open);
         r->open = NULL;
     }
     batch_free(r->expiry);
@@ -433,6 +559,7 @@ void tc_router_free(tc_router *r)
     tc_router_abort(r);
     free(r->waits);
     r->waits = NULL;
+    tc_room_free(&r->room);
 }
 
 /* The log this node cannot write, as the clients hear it; NULL if it can. */
@@ -455,7 +582,7 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
         r->entries_failed++;
         if (!refused) refused = misconf(r, line, sizeof line); /* the submit itself may have found out */
         batch_fail(b, refused ? refused : ERR_NOT_LOGGED);
-        batch_free(b);
+        batch_drop(r, b);
         return -1;
     }
     r->entries_submitted++;
@@ -607,7 +734,7 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
     }
     if (b == r->expiry) r->expiry = NULL;
     r->inflight_bytes -= b->bytes;
-    batch_free(b);
+    batch_drop(r, b);
     if (r->log_full.n && r->inflight_bytes < TC_ROUTER_LOG_ROOM / 2) resume_list(&r->log_full);
 }
 
@@ -689,6 +816,21 @@ static void expire_pass(tc_router *r, int64_t now)
     }
 }
 
+static int s_over_limit(tc_router *r)
+{
+    tc_server *s = r->srv;
+    return tc_mem_exceeded(s) && s->cfg.maxmemory_policy != TC_EVICT_NOEVICTION && !r->room.n && !r->holding;
+}
+
+/* Victims alone, no write after them (make_room with nothing to add). */
+static void evict_pass(tc_router *r, int64_t now)
+{
+    tc_buf out = {0};
+    tc_reply rep = {&out, 2};
+    make_room(r, 0, NULL, &rep, now); /* a refusal has nobody to tell */
+    tc_buf_free(&out);
+}
+
 void tc_router_cron(tc_router *r, int64_t now)
 {
     uint64_t applied = r->log.applied_index(r->log.ud);
@@ -707,4 +849,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     if (r->lease_until_ms - now < r->lease_ms / 2) r->barrier_wanted = 1;
     /* Replicated expiry: one entry of expired keys at a time. */
     expire_pass(r, now);
+    /* Over the limit with no write coming (maxmemory was just lowered):
+     * evict now, as Redis does before any command, a round per tick. */
+    if (s_over_limit(r)) evict_pass(r, now);
 }

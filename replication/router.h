@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "apply.h"
+#include "room.h"
 #include "server.h"
 
 enum tc_role { TC_ROLE_NONE = 0, TC_ROLE_PRIMARY, TC_ROLE_REPLICA };
@@ -96,6 +97,7 @@ typedef struct tc_router {
     int holding;
     tc_client_list held;
 
+    tc_room room;               /* eviction: victims and growth logged, not yet applied (room.h) */
     tc_rng seeds;               /* draws each entry's random seed */
     int64_t max_staleness_ms;
     uint64_t seen_applied;

@@ -88,9 +88,9 @@ void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *
         read_startup_error(cl, n, v);
         return;
     }
-    const char *argv[] = {"INFO", "replication"};
+    const char *argv[] = {"INFO", "replication", "memory"};
     tc_rc_reply r;
-    int rc = tc_rc_command(&c, &r, 2, argv, NULL);
+    int rc = tc_rc_command(&c, &r, 3, argv, NULL);
     if (rc != 0) snprintf(v->error, sizeof v->error, "%s:%d: %s", n->client_host, n->client_port, c.err);
     tc_rc_close(&c);
     if (rc != 0) return;
@@ -119,6 +119,9 @@ void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *
         ctl_info_field(info, "raft_log_last_write_error", v->disk_error, sizeof v->disk_error);
         if (!v->disk_error[0]) snprintf(v->disk_error, sizeof v->disk_error, "unknown error");
     }
+    v->mem_exceeded = field_ull(info, "maxmemory_exceeded") != 0;
+    v->used_memory = field_ull(info, "used_memory");
+    v->maxmemory = field_ull(info, "maxmemory");
     if (strcmp(role, "master") == 0) v->role = CTL_ROLE_PRIMARY;
     else if (strcmp(v->raft_state, "candidate") == 0) v->role = CTL_ROLE_CANDIDATE;
     else if (strcmp(role, "slave") == 0) v->role = CTL_ROLE_REPLICA;

@@ -28,6 +28,8 @@ typedef struct ctl_node_view {
     char master_host[TC_CONFIG_MAX_STR];
     char error[640];            /* why it is unreachable */
     char disk_error[160];       /* raft_log_last_write_error: why it cannot write its log, "" if it can */
+    int mem_exceeded;           /* maxmemory_exceeded:1 (INFO memory): holds more than maxmemory */
+    unsigned long long used_memory, maxmemory;
     /* unreachable: why its last start was refused, when its data directory
      * is readable from here (TC_STARTUP_ERROR_FILE), else "" */
     char startup_error[1024];
@@ -39,7 +41,7 @@ const char *ctl_role_name(int role);
  * 0 or a negative errno; c->err says why. */
 int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c);
 
-/* Asks one node INFO replication; never fails (an unreachable node is a view
+/* Asks one node INFO replication and memory; never fails (an unreachable node is a view
  * with role CTL_ROLE_UNREACHABLE and an error). */
 void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *v);
 

@@ -58,6 +58,7 @@ typedef struct restore {
     uint32_t batch_n;
     size_t batch_bytes;
     uint64_t sent;         /* records put into LOADs */
+    uint64_t settings;     /* setting records passed over (not keys: the cluster keeps its own) */
     inflight q[PIPELINE];
     int head, count;
     ctl_progress pr;
@@ -221,6 +222,7 @@ static int add_record(restore *r, tc_snapshot_reader *rd, const tc_snapshot_reco
 static int load_from(restore *r, uint64_t skip)
 {
     r->sent = 0;
+    r->settings = 0;
     r->head = r->count = 0;
     r->body.len = 0;
     r->batch_n = 0;
@@ -243,6 +245,10 @@ static int load_from(restore *r, uint64_t skip)
     int rc;
     tc_snapshot_record rec;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
+        if (rec.type == TC_SNAPSHOT_SETTING) { /* after the keys; the cluster keeps its own settings */
+            r->settings++;
+            continue;
+        }
         if (r->sent < skip) { /* staged before a failover */
             r->sent++;
             continue;
@@ -257,7 +263,7 @@ static int load_from(restore *r, uint64_t skip)
         while (r->count > 0 && read_one(r) == 0) {
         }
         if (r->count == 0) {
-            if (r->sent == r->lb->st.records) {
+            if (r->sent + r->settings == r->lb->st.records) {
                 r->pr.done = r->lb->meta.size;
                 ctl_progress_end(&r->pr);
                 tc_snapshot_reader_free(rd);

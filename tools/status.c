@@ -73,6 +73,22 @@ static void judge(const ctl_cluster *cl, ctl_node_view *v, row *rows, summary *s
             sep = ", ";
         }
     }
+    /* a node over maxmemory: a replica never evicts on its own (the primary
+     * decides for all), so this wants the operator's eye */
+    int over = 0;
+    for (size_t i = 0; i < n; i++) over += v[i].role != CTL_ROLE_UNREACHABLE && v[i].mem_exceeded;
+    if (over > 0) {
+        char *p = s->problems[s->nproblems++];
+        size_t cap = sizeof s->problems[0], len = 0;
+        len += (size_t)snprintf(p + len, cap - len, "%d of %zu nodes hold more than maxmemory:", over, n);
+        const char *sep = " ";
+        for (size_t i = 0; i < n && len < cap; i++) {
+            if (v[i].role == CTL_ROLE_UNREACHABLE || !v[i].mem_exceeded) continue;
+            len += (size_t)snprintf(p + len, cap - len, "%snode %d (used_memory %llu of %llu)", sep, v[i].conf->id,
+                                    v[i].used_memory, v[i].maxmemory);
+            sep = ", ";
+        }
+    }
     if (s->down > 0) {
         char *p = s->problems[s->nproblems++];
         size_t cap = sizeof s->problems[0], len = 0;

@@ -41,6 +41,8 @@ typedef struct tc_dict {
     int64_t rehash_idx;   /* next bucket of table[0] to move; -1 when not rehashing */
     uint64_t seed[2];
     size_t entry_bytes;   /* sum of the entries' allocation sizes */
+    size_t owner_bytes;   /* what the owner's values hold elsewhere (hash values), kept by the owner so
+                             that its memory is known without a walk (used_memory, node/evict.h) */
 } tc_dict;
 
 /* A new empty dict (NULL when out of memory). with_values: entries get a

@@ -79,6 +79,7 @@ static int convert(tc_key *k)
         blob *b = e ? blob_new(v, vlen) : NULL;
         if (!b) goto oom;
         tc_dict_set_ptr(e, b);
+        d->owner_bytes += sizeof *b + vlen;
     }
     free(pk);
     tc_coll_set_ptr(k, d);
@@ -127,8 +128,13 @@ int tc_hash_set(tc_key *k, const tc_enc_limits *lim, const char *f, size_t flen,
         free(b);
         return -1;
     }
-    if (!added) free(tc_dict_ptr(e));
+    if (!added) {
+        blob *old = tc_dict_ptr(e);
+        d->owner_bytes -= sizeof *old + old->len;
+        free(old);
+    }
     tc_dict_set_ptr(e, b);
+    d->owner_bytes += sizeof *b + vlen;
     return added;
 }
 
@@ -141,7 +147,12 @@ int tc_hash_del(tc_key *k, const char *f, size_t flen)
         tc_coll_set_ptr(k, tc_pack_remove(pk, off, 2));
         return 1;
     }
-    return tc_dict_delete(tc_key_value_ptr(k), f, flen, free);
+    tc_dict *d = tc_key_value_ptr(k);
+    tc_dict_entry *e = tc_dict_find(d, f, flen);
+    if (!e) return 0;
+    blob *b = tc_dict_ptr(e);
+    d->owner_bytes -= sizeof *b + b->len;
+    return tc_dict_delete(d, f, flen, free);
 }
 
 void tc_hash_iter_init(tc_hash_iter *it, const tc_key *k)
@@ -222,11 +233,7 @@ static size_t memory(const tc_key *k)
 {
     void *v = tc_key_value_ptr(k);
     if (is_pack(k)) return sizeof v + tc_pack_memory(v);
-    size_t total = sizeof v + tc_dict_memory(v);
-    tc_dict_iter it;
-    tc_dict_iter_init(&it, v);
-    for (tc_dict_entry *e; (e = tc_dict_next(&it));) total += sizeof(blob) + ((blob *)tc_dict_ptr(e))->len;
-    return total;
+    return sizeof v + tc_dict_memory(v) + ((const tc_dict *)v)->owner_bytes; /* O(1): used before and after writes */
 }
 
 static void free_dict_values(void *d) { tc_dict_free(d, free); }

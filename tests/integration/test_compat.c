@@ -1247,6 +1247,71 @@ static void test_encoding_thresholds_match_redis(void **state)
     }
 }
 
+/* Memory limit and eviction: the OOM refusal, OBJECT FREQ / IDLETIME under
+ * each kind of policy, CONFIG SET's checks of the eviction parameters, and
+ * INFO's field names and hit/miss counts. */
+static long long info_number(int fd, const char *section, const char *field)
+{
+    char cmd[64], want[80];
+    snprintf(cmd, sizeof cmd, "INFO %s\r\n", section);
+    h_sends(fd, cmd);
+    char *r = h_reply(fd);
+    assert_non_null(r);
+    snprintf(want, sizeof want, "\r\n%s:", field);
+    char *at = strstr(r, want);
+    if (!at) fail_msg("INFO %s has no %s", section, field);
+    long long v = atoll(at + strlen(want));
+    free(r);
+    return v;
+}
+
+static void test_eviction_replies_match_redis(void **state)
+{
+    pair *p = *state;
+    static const char *const lines[] = {
+        /* (values that are not small integers: Redis shares those, with no access bits, when maxmemory is 0) */
+        "FLUSHALL", "CONFIG SET maxmemory-policy allkeys-lru", "SET a hello", "OBJECT FREQ a", "OBJECT IDLETIME a",
+        "OBJECT FREQ nope", "CONFIG SET maxmemory-policy allkeys-lfu", "OBJECT IDLETIME a", "SET b hello",
+        "OBJECT FREQ b", "CONFIG GET maxmemory-policy", "CONFIG SET maxmemory-policy bogus",
+        "CONFIG SET maxmemory-samples 0", "CONFIG SET maxmemory-samples x", "CONFIG SET maxmemory -1",
+        "CONFIG SET lfu-log-factor -1", "CONFIG SET lfu-decay-time abc", "CONFIG SET maxmemory-policy noeviction",
+        "CONFIG SET maxmemory 1kb", "CONFIG GET maxmemory", "SET c hello", "SET a world", "RPUSH l x", "GET a",
+        "DEL a", "GET b", "CONFIG SET maxmemory 0", "SET c hello",
+    };
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+        if (resp == 3) {
+            h_sends(t, "HELLO 3\r\n");
+            h_sends(r, "HELLO 3\r\n");
+            free(h_reply(t));
+            free(h_reply(r));
+        }
+        assert_int_equal(compare_lines(t, r, lines, sizeof lines / sizeof lines[0]), 0);
+        h_close(t);
+        h_close(r);
+    }
+    /* INFO: the fields monitoring reads, and the hit/miss counts reads make */
+    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    static const char *const memory[] = {"used_memory", "used_memory_peak", "used_memory_dataset",
+                                         "mem_fragmentation_ratio", "maxmemory", "maxmemory_human"};
+    static const char *const stats[] = {"evicted_keys", "expired_keys", "keyspace_hits", "keyspace_misses",
+                                        "total_eviction_exceeded_time", "current_eviction_exceeded_time"};
+    for (size_t i = 0; i < sizeof memory / sizeof memory[0]; i++) {
+        info_number(t, "memory", memory[i]);
+        info_number(r, "memory", memory[i]);
+    }
+    static const char *const reads[] = {"FLUSHALL", "CONFIG RESETSTAT", "SET s v", "RPUSH l a", "HSET h f v",
+                                        "GET s", "GET nope", "STRLEN s", "MGET s nope s", "LRANGE l 0 -1",
+                                        "LRANGE nope 0 -1", "HGET h f", "HGET nope f", "SET s w"};
+    assert_int_equal(compare_lines(t, r, reads, sizeof reads / sizeof reads[0]), 0);
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
+        long long a = info_number(t, "stats", stats[i]), b = info_number(r, "stats", stats[i]);
+        if (a != b) fail_msg("INFO stats %s: tricache %lld, redis %lld", stats[i], a, b);
+    }
+    h_close(t);
+    h_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -1266,6 +1331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keyspace_notifications_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_databases_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_encoding_thresholds_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_eviction_replies_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),

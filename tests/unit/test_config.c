@@ -807,7 +807,8 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
             "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
-            "client_output_buffer_limit, timeout, tcp_backlog, hz, cluster_mode, databases, read_consistency, preferred_primary_zones, "
+            "client_output_buffer_limit, timeout, tcp_backlog, hz, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
+            "lfu_decay_time, cluster_mode, databases, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
             "replica_max_staleness, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
@@ -1022,11 +1023,12 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 39);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 44);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
-        "tcp-backlog", "hz", "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
+        "tcp-backlog", "hz", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
+        "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "shutdown-timeout",
         "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "hash-max-listpack-entries",
         "hash-max-listpack-value", "zset-max-listpack-entries", "zset-max-listpack-value", "set-max-intset-entries",
@@ -1034,22 +1036,24 @@ static void test_config_get(void **state)
         "backup.interval",
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
-                                              "1073741824", "1073741824", "0", "511", "10", "no", "16", "linearizable", "", "300ms", "50ms",
+                                              "1073741824", "1073741824", "0", "511", "10", "0", "noeviction", "5", "10", "1",
+                                              "no", "16", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "10", "65536", "0", "no", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", ""};
-    for (int i = 0; i < 39; i++) {
+    for (int i = 0; i < 44; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 12);
+    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 15);
     assert_string_equal(g.names[0], "maxclients");
     assert_string_equal(g.names[1], "proto-max-bulk-len");
     assert_string_equal(g.names[2], "proto-max-multibulk-len");
-    assert_string_equal(g.names[3], "replica-max-staleness");
-    assert_string_equal(g.names[4], "hash-max-listpack-entries");
-    assert_string_equal(g.names[11], "list-max-listpack-size");
+    assert_string_equal(g.names[3], "maxmemory");
+    assert_string_equal(g.names[6], "replica-max-staleness");
+    assert_string_equal(g.names[7], "hash-max-listpack-entries");
+    assert_string_equal(g.names[14], "list-max-listpack-size");
 
     /* a signed setting: CONFIG SET's range and rendering */
     tc_config d = c;

@@ -284,9 +284,46 @@ static void test_databases_round_trip(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
+/* Cluster-wide settings set through CONFIG SET travel in the image (type
+ * 127 records after the keys) and are set again where it loads; an image
+ * without them leaves the loader's settings alone. */
+static void test_settings_travel_in_the_image(void **state)
+{
+    fx *f = *state;
+    fx_run(f, "SET", "k", "v", NULL);
+    tc_apply_state st = {.clock_ms = 9};
+    size_t plain_len;
+    unsigned char *plain = image_of(f, &st, &plain_len); /* nothing set yet */
+    assert_string_equal(fx_run(f, "CONFIG", "SET", "maxmemory", "10mb", "maxmemory-policy", "allkeys-lfu", NULL),
+                        "+OK\r\n");
+    size_t len;
+    unsigned char *img = image_of(f, &st, &len);
+    assert_true(len > plain_len);
+
+    void *other;
+    assert_int_equal(fx_setup(&other), 0);
+    fx *g = other;
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
+    tc_apply_state st2 = {0};
+    assert_int_equal(tc_image_load(&g->srv, &st2, plain, plain_len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "CONFIG", "GET", "maxmemory-policy", NULL),
+                        "*2\r\n$16\r\nmaxmemory-policy\r\n$10\r\nnoeviction\r\n");
+    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "CONFIG", "GET", "maxmemory", NULL), "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n");
+    assert_string_equal(fx_run(g, "CONFIG", "GET", "maxmemory-policy", NULL),
+                        "*2\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lfu\r\n");
+    assert_int_equal(g->srv.dbs[0].lfu, 1); /* the access bits follow the policy */
+    assert_string_equal(fx_run(g, "DBSIZE", NULL), ":1\r\n");
+    fx_teardown(&other);
+    free(img);
+    free(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {T(test_round_trip), T(test_damaged_image_changes_nothing),
-                                       T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip)};
+                                       T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip),
+                                       T(test_settings_travel_in_the_image)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
