@@ -584,6 +584,7 @@ tc_key *tc_ks_move(tc_keyspace *from, tc_key *k, tc_keyspace *to)
     if (!insert(to, n, k->expire_at)) return NULL;
     /* the value belongs to n now: k goes without freeing it */
     tc_key **link = find_link(from, k->data, k->klen, hash_key(from, k->data, k->klen));
+    mem_sub(from, tc_ks_key_cost(k)); /* counted in `to` now (insert) */
     unlink_key(from, link, k);
     free(k);
     maybe_resize(from);
@@ -887,6 +888,10 @@ void tc_ks_swap(tc_keyspace *a, tc_keyspace *b)
     b->expired_keys = e;
     b->hits = h;
     b->misses = m;
+    /* so do the hooks: they name the database by its number */
+    tc_ks_events ev = a->events;
+    a->events = b->events;
+    b->events = ev;
 }
 
 size_t tc_ks_key_memory(const tc_key *k)

@@ -174,6 +174,24 @@ static void test_entries_apply_in_their_databases(void **state)
     tc_buf_free(&e);
 }
 
+/* What each database's keys hold (used_memory, eviction) follows a key
+ * that MOVE or SWAPDB carries to another database. */
+static void test_memory_follows_moved_keys(void **state)
+{
+    fx *f = *state;
+    assert_string_equal(RUN(f, "RPUSH", "l", "a", "b", "c"), ":3\r\n");
+    uint64_t held = f->srv.dbs[0].mem;
+    assert_true(held > 0);
+    assert_int_equal(f->srv.dbs[2].mem, 0);
+    assert_string_equal(RUN(f, "MOVE", "l", "2"), ":1\r\n");
+    assert_int_equal(f->srv.dbs[0].mem, 0);
+    assert_int_equal(f->srv.dbs[2].mem, held);
+    assert_string_equal(RUN(f, "SWAPDB", "2", "5"), "+OK\r\n");
+    assert_int_equal(f->srv.dbs[2].mem, 0);
+    assert_int_equal(f->srv.dbs[5].mem, held);
+    assert_int_equal(f->srv.dbs[5].events.db, 5); /* the hooks keep their database's number */
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -183,6 +201,7 @@ int main(void)
         T(test_flushdb_async_frees_in_the_background),
         T(test_watch_is_per_database),
         T(test_entries_apply_in_their_databases),
+        T(test_memory_follows_moved_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
