@@ -18,7 +18,7 @@
 #define TAIL_S 3.0    /* nor this close to the end of the workload */
 #define READD_TIMEOUT_MS 30000 /* member: until the removed node is a voter again */
 
-const char *const jl_fault_names[JL_F_NKINDS] = {"kill", "pause", "partition", "clock", "member"};
+const char *const jl_fault_names[JL_F_NKINDS] = {"kill", "pause", "partition", "clock", "member", "disk"};
 const char *const jl_part_option_names[JL_P_NKINDS] = {"halves", "isolate-primary", "one-way"};
 static const char *const part_names[JL_P_NKINDS] = {"majority/minority", "isolated primary",
                                                     "one-way (primary hears nobody)"};
@@ -239,6 +239,12 @@ int jl_nemesis_begin(jl_cluster *c, jl_fault *f) {
         return jl_node_start(c, f->target);
     case JL_F_MEMBER:
         return member_begin(c, f);
+    case JL_F_DISK:
+        if (!c->disk_mounted[0])
+            return skip(f, "needs each node's data directory on a tmpfs (run as root)");
+        f->target = pick(c, f, &was_primary);
+        snprintf(f->what, sizeof f->what, "disk full n%d%s", f->target + 1, was_primary ? " (primary)" : "");
+        return jl_disk_fill(c, f->target);
     default:
         f->skipped = true;
         snprintf(f->what, sizeof f->what, "unknown fault %d skipped", (int)f->kind);
@@ -264,6 +270,9 @@ int jl_nemesis_end(jl_cluster *c, jl_fault *f) {
     case JL_F_MEMBER:
         /* Also after a removal that seemed to fail: it may have committed. */
         return member_end(c, f);
+    case JL_F_DISK:
+        jl_disk_heal(c, f->target);
+        return 0;
     default:
         return -1;
     }
@@ -274,6 +283,7 @@ int jl_nemesis_heal_all(jl_cluster *c) {
         jl_net_heal(c->net);
     for (int i = 0; i < c->n; i++) {
         jl_node *nd = &c->nodes[i];
+        jl_disk_heal(c, i);
         jl_node_resume(c, i);
         if (nd->skew_s != 0) {
             jl_node_kill(c, i);

@@ -73,9 +73,10 @@ static void run_usage(FILE *f) {
           "                         --keys set keys, SMEMBERS reads on the primary, checked\n"
           "                         as a linearizable set (default register)\n"
           "  --nemesis LIST         faults, comma separated, from: kill, pause, partition,\n"
-          "                         clock, member (default kill,pause,partition); 'none'\n"
-          "                         for no faults. partition and clock need network\n"
-          "                         namespaces (not --local)\n"
+          "                         clock, member, disk (default kill,pause,partition);\n"
+          "                         'none' for no faults. partition and clock need network\n"
+          "                         namespaces (not --local); disk (a node's data directory\n"
+          "                         full, each on a tmpfs of its own) needs root\n"
           "  --partitions LIST      the partitions drawn from, comma separated: halves,\n"
           "                         isolate-primary, one-way (default all three)\n"
           "  --concurrency N        client threads (default 10, at most 64)\n"
@@ -260,7 +261,9 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
     if (o->sadd && !o->keys_set)
         o->keys = 3; /* a few sets, each with many elements and many reads */
     if (o->local && (o->kinds & ((1u << JL_F_PARTITION) | (1u << JL_F_CLOCK))))
-        return usage_error("%s", "--local supports only kill, pause and member (partition and clock need namespaces)");
+        return usage_error("%s", "--local supports only kill, pause, member and disk (partition and clock need namespaces)");
+    if ((o->kinds & (1u << JL_F_DISK)) && geteuid() != 0)
+        return usage_error("%s", "the disk nemesis needs root: it mounts a tmpfs on each node's data directory");
     if (resolve(o->tricache, sizeof o->tricache) != 0)
         return usage_error("cannot find the tricache binary '%s' (use --tricache PATH)", o->tricache);
     if (!o->out[0]) {
@@ -319,6 +322,8 @@ static int teardown(run_ctx *ctx) {
         jl_cluster_stop(&ctx->cluster);
         ctx->cluster_up = false;
     }
+    if (jl_disk_teardown(&ctx->cluster) != 0) /* also when the nodes never started */
+        rc = -1;
     if (ctx->net_up) {
         if (jl_net_teardown(&ctx->net) != 0)
             rc = -1;
@@ -536,6 +541,10 @@ int jl_cmd_run(int argc, char **argv) {
     }
     if (jl_cluster_init(&ctx->cluster, o->nodes, o->out, o->tricache, o->local ? NULL : &ctx->net, 0, err,
                         sizeof err) != 0) {
+        fprintf(stderr, "jepsen-lite run: %s\n", err);
+        goto out;
+    }
+    if ((o->kinds & (1u << JL_F_DISK)) && jl_disk_setup(&ctx->cluster, err, sizeof err) != 0) {
         fprintf(stderr, "jepsen-lite run: %s\n", err);
         goto out;
     }

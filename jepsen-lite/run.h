@@ -123,6 +123,9 @@ typedef struct jl_cluster {
     size_t n_pids;
     int out_of_voters;     /* node index the member fault took out of the voter set, -1: none */
     int64_t t0;            /* start of the history (jl_now_ns), 0 before it */
+    /* disk nemesis (disk.c): each node's data directory on its own tmpfs */
+    char disk_dir[JL_MAX_NODES][420];
+    bool disk_mounted[JL_MAX_NODES];
 } jl_cluster;
 
 int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache, jl_net *net, int base_port,
@@ -148,7 +151,15 @@ int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, tc_rc_reply *out, int 
 
 /* ------------------------------------------------------------ nemesis.c */
 
-typedef enum jl_fault_kind { JL_F_KILL, JL_F_PAUSE, JL_F_PARTITION, JL_F_CLOCK, JL_F_MEMBER, JL_F_NKINDS } jl_fault_kind;
+typedef enum jl_fault_kind {
+    JL_F_KILL,
+    JL_F_PAUSE,
+    JL_F_PARTITION,
+    JL_F_CLOCK,
+    JL_F_MEMBER,
+    JL_F_DISK, /* a node's data directory full (a ballast file on its tmpfs), emptied to heal */
+    JL_F_NKINDS
+} jl_fault_kind;
 typedef enum jl_part_kind {
     JL_P_HALVES,          /* a random majority and minority */
     JL_P_ISOLATE_PRIMARY, /* the primary alone on one side */
@@ -192,6 +203,18 @@ int jl_nemesis_end(jl_cluster *c, jl_fault *f);
  * restarted, skewed nodes restarted with a true clock, a removed node a
  * voter again. Returns 0, or -1 if a removed node could not be re-added. */
 int jl_nemesis_heal_all(jl_cluster *c);
+
+/* ------------------------------------------------------------ disk.c */
+
+/* Mounts a tmpfs on each node's data directory (<dir>/data/node-<id>);
+ * before the nodes start. 0, or -1 with err (not root: mount refused). */
+int jl_disk_setup(jl_cluster *c, char *err, size_t errlen);
+/* Fills node i's tmpfs with a ballast file until it is full. */
+int jl_disk_fill(jl_cluster *c, int i);
+/* Removes node i's ballast (nothing if its directory is not a tmpfs). */
+void jl_disk_heal(jl_cluster *c, int i);
+/* Ballasts removed and every tmpfs unmounted; after the nodes stopped. */
+int jl_disk_teardown(jl_cluster *c);
 
 /* ------------------------------------------------------------ member.c */
 

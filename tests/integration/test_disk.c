@@ -332,19 +332,23 @@ static void test_primary_disk_full(void **state)
 
 /* ---- lost and damaged data directories ---------------------------------- */
 
-/* Writes n keys through one pipelined connection to node i. */
-static void write_keys(tcluster *c, int i, int n, const char *prefix)
+/* Writes n keys to node i through one connection: pipelined (the router
+ * batches them into few log entries), or one at a time (an entry each). */
+static void write_keys(tcluster *c, int i, int n, const char *prefix, int pipelined)
 {
     int fd = h_connect(c->nodes[i].port);
     char cmd[96];
-    for (int k = 0; k < n; k++) {
-        snprintf(cmd, sizeof cmd, "SET %s:%d %d\r\n", prefix, k, k);
-        h_sends(fd, cmd);
-    }
-    for (int k = 0; k < n; k++) {
+    for (int k = 0, answered = 0; answered < n;) {
+        if (k < n && (pipelined || k == answered)) {
+            snprintf(cmd, sizeof cmd, "SET %s:%d %d\r\n", prefix, k, k);
+            h_sends(fd, cmd);
+            k++;
+            continue;
+        }
         char *r = h_reply(fd);
-        if (!r || strcmp(r, "+OK\r\n") != 0) fail_msg("SET %d: %s", k, r ? r : "(closed)");
+        if (!r || strcmp(r, "+OK\r\n") != 0) fail_msg("SET %d: %s", answered, r ? r : "(closed)");
         free(r);
+        answered++;
     }
     h_close(fd);
 }
@@ -385,7 +389,7 @@ static void test_empty_founder_refused(void **state)
     tcluster *c = h_cluster_start(3, NULL);
     int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
     assert_true(p >= 0);
-    write_keys(c, p, 100, "k");
+    write_keys(c, p, 100, "k", 1);
     free(h_converged_digest(c));
     wait_formed(c);
     for (int i = 0; i < 3; i++) h_node_signal(c, i, SIGKILL);
@@ -455,21 +459,6 @@ static void pick_file(const char *dir, const char *prefix, int first, char *out,
     snprintf(out, len, "%s/%s", dir, best);
 }
 
-/* n writes, each its own log entry (one at a time, so none share one). */
-static void write_entries(tcluster *c, int i, int n, const char *prefix)
-{
-    int fd = h_connect(c->nodes[i].port);
-    char cmd[96];
-    for (int k = 0; k < n; k++) {
-        snprintf(cmd, sizeof cmd, "SET %s:%d %d\r\n", prefix, k, k);
-        h_sends(fd, cmd);
-        char *r = h_reply(fd);
-        if (!r || strcmp(r, "+OK\r\n") != 0) fail_msg("SET %d: %s", k, r ? r : "(closed)");
-        free(r);
-    }
-    h_close(fd);
-}
-
 static void stop_cleanly(tcluster *c, int i)
 {
     h_node_signal(c, i, SIGTERM); /* libraft closes its open segments */
@@ -506,11 +495,11 @@ static void test_damaged_log_or_snapshot_refused(void **state)
     char dir[400], file[700];
 
     /* two closed segments on replica r: a clean stop closes each */
-    write_entries(c, p, 50, "a");
+    write_keys(c, p, 50, "a", 0);
     free(h_converged_digest(c));
     stop_cleanly(c, r);
     h_node_restart(c, r);
-    write_entries(c, p, 50, "b");
+    write_keys(c, p, 50, "b", 0);
     free(h_converged_digest(c));
     stop_cleanly(c, r);
     snprintf(dir, sizeof dir, "%s/data/node-%d/raft", c->dir, r + 1);
@@ -518,7 +507,7 @@ static void test_damaged_log_or_snapshot_refused(void **state)
     check_refused(c, r, file);
 
     /* a snapshot on replica q (more entries than snapshot_threshold) */
-    write_entries(c, p, 1100, "c");
+    write_keys(c, p, 1100, "c", 0);
     snprintf(dir, sizeof dir, "%s/data/node-%d/raft", c->dir, q + 1);
     long long deadline = h_ms() + 30000;
     for (;;) { /* the snapshot is taken in the background */
