@@ -61,25 +61,32 @@ class World:
         self.stop()
 
     def stop(self):
+        # Our own children, by pid. PostgreSQL gets SIGINT ("fast" shutdown:
+        # it disconnects clients; SIGTERM would wait for them) and SIGQUIT
+        # if that hangs: a SIGKILLed postmaster would orphan its workers.
         for name, p in list(self.procs.items()):
             if p.poll() is None:
-                p.terminate()  # SIGTERM to our own child, by pid
+                p.send_signal(signal.SIGINT if name == "postgres" else signal.SIGTERM)
         for name, p in list(self.procs.items()):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            for last_resort in (signal.SIGQUIT if name == "postgres" else signal.SIGKILL, signal.SIGKILL):
+                try:
+                    p.wait(timeout=15)
+                    break
+                except subprocess.TimeoutExpired:
+                    p.send_signal(last_resort)
+            p.wait()
         self.procs.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---- PostgreSQL ------------------------------------------------------
-    def _as_pg_user(self, argv):
+    def _pg_user(self):
         # postgres refuses to run as root; as root we run it as "nobody",
-        # which owns the data directory we make for it.
+        # which owns the data directory we make for it. Popen switches user
+        # in the child itself (no runuser in between), so the pid we hold is
+        # the postmaster's and signals reach it directly.
         if os.geteuid() == 0:
-            return ["runuser", "-u", "nobody", "--"] + argv
-        return argv
+            return {"user": "nobody", "group": "nogroup", "extra_groups": []}
+        return {}
 
     def _start_postgres(self):
         pgdir = os.path.join(self.dir, "pg")
@@ -87,16 +94,16 @@ class World:
         if os.geteuid() == 0:
             shutil.chown(pgdir, "nobody")
             os.chmod(self.dir, 0o755)
-        subprocess.run(self._as_pg_user([f"{PG_BIN}/initdb", "-D", f"{pgdir}/data", "-U", "postgres",
-                                         "-A", "trust", "--no-sync"]),
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run([f"{PG_BIN}/initdb", "-D", f"{pgdir}/data", "-U", "postgres", "-A", "trust", "--no-sync"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pgdir,
+                       **self._pg_user())
         self.pg_port = free_port()
         log = open(os.path.join(pgdir, "postgres.log"), "w")
+        # fsync off: a throwaway database; its durability is not what we show.
         self.procs["postgres"] = subprocess.Popen(
-            self._as_pg_user([f"{PG_BIN}/postgres", "-D", f"{pgdir}/data", "-p", str(self.pg_port),
-                              "-k", pgdir, "-c", "listen_addresses=127.0.0.1",
-                              "-c", "fsync=off", "-c", "synchronous_commit=off"]),
-            stdout=log, stderr=subprocess.STDOUT)
+            [f"{PG_BIN}/postgres", "-D", f"{pgdir}/data", "-p", str(self.pg_port), "-k", pgdir,
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=pgdir, **self._pg_user())
         wait_until("postgres", lambda: self.pg_connect().close() is None)
 
     def pg_connect(self):
@@ -106,20 +113,28 @@ class World:
     def _start_cluster(self):
         self.config = os.path.join(self.dir, "cluster.toml")
         with open(self.config, "w") as f:
-            f.write(f'cluster_name = "{CLUSTER_NAME}"\ndata_dir = "{self.dir}/data"\n')
+            # shutdown_timeout 0: at the end the whole cluster stops, so no
+            # primary needs to hand over (that would wait for peers also stopping).
+            f.write(f'cluster_name = "{CLUSTER_NAME}"\ndata_dir = "{self.dir}/data"\nshutdown_timeout = "0"\n')
             for i in (1, 2, 3):
                 self.node_ports[i] = free_port()
                 f.write(f'[[node]]\nid = {i}\nzone = "zone-{i}"\n'
                         f'client_addr = "127.0.0.1:{self.node_ports[i]}"\n'
                         f'raft_addr = "127.0.0.1:{free_port()}"\n')
         for i in (1, 2, 3):
-            self.start_node(i)
+            self.start_node(i, wait=False)  # together: they elect once all are up
+        for i in (1, 2, 3):
+            self._wait_node(i)
         wait_until("a primary", lambda: self.primary_id() is not None)
 
-    def start_node(self, i):
+    def start_node(self, i, wait=True):
         log = open(os.path.join(self.dir, f"node-{i}.log"), "a")
         self.procs[f"node{i}"] = subprocess.Popen([self.bin, "--config", self.config, "--node", str(i)],
                                                   stdout=log, stderr=subprocess.STDOUT)
+        if wait:
+            self._wait_node(i)
+
+    def _wait_node(self, i):
         wait_until(f"node {i}", lambda: redis.Redis(port=self.node_ports[i], socket_timeout=1).ping())
 
     def primary_id(self):
