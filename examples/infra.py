@@ -41,8 +41,9 @@ def wait_until(what, check, timeout=20.0):
 class World:
     """PostgreSQL + 3 tricache nodes. Use as a context manager."""
 
-    def __init__(self, tricache_bin):
+    def __init__(self, tricache_bin, read_consistency="linearizable"):
         self.bin = tricache_bin
+        self.read_consistency = read_consistency
         self.dir = tempfile.mkdtemp(prefix="tricache-examples-")
         self.procs = {}  # name -> Popen
         self.node_ports = {}
@@ -115,7 +116,8 @@ class World:
         with open(self.config, "w") as f:
             # shutdown_timeout 0: at the end the whole cluster stops, so no
             # primary needs to hand over (that would wait for peers also stopping).
-            f.write(f'cluster_name = "{CLUSTER_NAME}"\ndata_dir = "{self.dir}/data"\nshutdown_timeout = "0"\n')
+            f.write(f'cluster_name = "{CLUSTER_NAME}"\ndata_dir = "{self.dir}/data"\nshutdown_timeout = "0"\n'
+                    f'read_consistency = "{self.read_consistency}"\n')
             for i in (1, 2, 3):
                 self.node_ports[i] = free_port()
                 f.write(f'[[node]]\nid = {i}\nzone = "zone-{i}"\n'

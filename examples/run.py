@@ -9,6 +9,7 @@ prints what each measured, and stops everything.
   examples/run.py --check    also assert what the patterns claim; exit 1 if not
   --tricache PATH            the server binary (default: build/tricache, or $TC_BINARY)
   --only NAME[,NAME]         run some patterns only (for example lazy_loading)
+  --read-consistency MODE    linearizable (default), lease or local: what a read on the primary waits for
 """
 import argparse
 import json
@@ -46,6 +47,8 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--tricache", default=os.environ.get("TC_BINARY", os.path.join(here, "..", "build", "tricache")))
     ap.add_argument("--only", default="")
+    ap.add_argument("--read-consistency", default="linearizable", choices=["linearizable", "lease", "local"],
+                    help="the cluster's read_consistency (README: Configuration)")
     args = ap.parse_args()
     if not os.access(args.tricache, os.X_OK):
         sys.exit(f"no tricache binary at {args.tricache}: run scripts/build.sh first")
@@ -66,7 +69,7 @@ def main():
     ]
     only = set(filter(None, args.only.split(",")))
     failures = []
-    with infra.World(args.tricache) as world:
+    with infra.World(args.tricache, args.read_consistency) as world:
         print(f"world in {world.dir}")
         print(f"PostgreSQL on 127.0.0.1:{world.pg_port}, tricache nodes on "
               f"{', '.join(f'127.0.0.1:{p}' for p in world.node_ports.values())}")
