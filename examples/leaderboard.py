@@ -10,6 +10,9 @@ the check compares the two.
 """
 import datetime
 import random
+import time
+
+from redis.exceptions import WatchError
 
 from common import Db, cache_call
 
@@ -20,24 +23,36 @@ def daily_key(day):
     return f"board:daily:{day.isoformat()}"
 
 
-def add_points(cache, db, player, points, day):
+def add_points(cache, db, event_id, player, points, day):
     # The database is the record (UPSERT, committed first); the boards are
-    # the fast read path. Failover in flight: the retry would add the
-    # points twice if the first ZINCRBY was applied and only its reply was
-    # lost, so a real game would carry an event id (e.g. SET event:<id> NX
-    # in the same MULTI); this example runs no failover here.
+    # the fast read path.
     db.query("INSERT INTO scores VALUES (%s, %s) ON CONFLICT (player)"
              " DO UPDATE SET points = scores.points + EXCLUDED.points", (player, points))
     end_of_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(),
                                            tzinfo=datetime.timezone.utc)
     expire_at = int(end_of_day.timestamp()) + 24 * 3600
+    seen = f"board:event:{event_id}"
 
     def incr():
+        # ZINCRBY is not idempotent: after a timeout or a failover the reply
+        # may be lost although the increment was applied, and a blind retry
+        # would count the points twice. The event's own key, set in the same
+        # MULTI and WATCHed first, tells a retry that it already happened.
         with cache.pipeline(transaction=True) as p:
-            p.zincrby(BOARD, points, player)
-            p.zincrby(daily_key(day), points, player)
-            p.expireat(daily_key(day), expire_at)
-            p.execute()
+            while True:
+                try:
+                    p.watch(seen)
+                    if p.exists(seen):
+                        return
+                    p.multi()
+                    p.set(seen, 1, exat=expire_at)
+                    p.zincrby(BOARD, points, player)
+                    p.zincrby(daily_key(day), points, player)
+                    p.expireat(daily_key(day), expire_at)
+                    p.execute()
+                    return
+                except WatchError:
+                    continue  # someone wrote the event key meanwhile: look again
     cache_call(incr, budget=15)
 
 
@@ -56,9 +71,10 @@ def run(world, n_players, n_events):
     day = datetime.datetime.now(datetime.timezone.utc).date()
     cache.delete(daily_key(day))
     rng = random.Random(21)
-    for _ in range(n_events):
+    run_id = rng.getrandbits(32) ^ int(time.time())  # event ids unique to this run
+    for n in range(n_events):
         # few distinct point values, so ties happen and RANK()'s rule matters
-        add_points(cache, db, f"player{rng.randint(1, n_players)}", rng.choice([1, 2, 5]), day)
+        add_points(cache, db, f"{run_id}:{n}", f"player{rng.randint(1, n_players)}", rng.choice([1, 2, 5]), day)
     want = {p: (r, pts) for p, pts, r in db.query(
         "SELECT player, points, RANK() OVER (ORDER BY points DESC) FROM scores")}
     rank_mismatch = [p for p, (r, pts) in want.items()
