@@ -18,7 +18,8 @@ import select
 import threading
 import time
 
-from common import CacheUnavailable, Db, cache_call, decode, latency_summary, stamped_put, zipf_stream
+from common import (CacheUnavailable, Db, cache_call, db_only_baseline, decode, latency_summary,
+                    stamped_put, zipf_stream)
 
 TTL_MS = 60_000
 WRITE_BUDGET = 15.0
@@ -83,16 +84,19 @@ def read_product(cache, db, pid, stats):
 
 def run(world, n_requests, n_products):
     cache = world.sentinel_master()
-    inv = Invalidator(world, world.sentinel_master())
-    inv.start()
     db, other, checker = Db(world), world.pg_connect(), world.pg_connect()
     stream = zipf_stream(n_products, n_requests, seed=13)
+    without = db_only_baseline(db, stream, 9)  # before LISTEN: its writes change nothing
+    inv = Invalidator(world, world.sentinel_master())
+    inv.start()
+    before = Db.queries
     rng = random.Random(9)
     stats = {"hits": 0, "fallbacks": 0}
     lat, failed, stale, in_lag, writes, killed, written = [], 0, 0, 0, 0, None, set()
     for n, pid in enumerate(stream):
         if n == len(stream) // 2:
             killed = world.kill_primary()
+        t = time.perf_counter()
         try:
             if rng.random() < 0.2:
                 # "Another program" changes the row with plain SQL; it knows
@@ -102,9 +106,9 @@ def run(world, n_requests, n_products):
                                 (rng.randint(100, 9999), pid))
                 writes += 1
                 written.add(pid)
+                lat.append(time.perf_counter() - t)
                 continue
             applied = inv.applied_version(pid)
-            t = time.perf_counter()
             version, _ = read_product(cache, db, pid, stats)
             lat.append(time.perf_counter() - t)
             with checker, checker.cursor() as cur:
@@ -116,6 +120,7 @@ def run(world, n_requests, n_products):
                 in_lag += 1  # the notification was still on its way
         except Exception:
             failed += 1
+    reads_queries = Db.queries - before
     world.start_node(killed)
 
     # Every change must end up invalidated: wait for the listener to catch
@@ -137,7 +142,10 @@ def run(world, n_requests, n_products):
     db.close()
     other.close()
     checker.close()
-    return {"with_cache": {"reads": n_requests - writes, "external_writes": writes, **latency_summary(lat),
+    # the external writes are queries too, in both runs
+    return {"without_cache": without,
+            "with_cache": {"reads": n_requests - writes, "external_writes": writes,
+                           "db_queries": reads_queries + writes, **latency_summary(lat),
                            "hit_ratio": round(stats["hits"] / max(1, n_requests - writes), 3)},
             "failover": {"killed_node": killed, "requests_failed": failed, "stale_reads": stale,
                          "reads_inside_notify_lag": in_lag, "stale_rows_left_in_cache": left_stale,
@@ -145,6 +153,7 @@ def run(world, n_requests, n_products):
 
 
 def check(res):
+    assert res["with_cache"]["db_queries"] < res["without_cache"]["db_queries"], res
     f = res["failover"]
     assert f["stale_reads"] == 0 and f["stale_rows_left_in_cache"] == 0, res
     assert f["requests_failed"] == 0 and f["listener_error"] is None, res

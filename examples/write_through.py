@@ -18,7 +18,7 @@ The orders that serve stale data, and what this example does instead:
 import random
 import time
 
-from common import (CacheUnavailable, Db, cache_call, decode, encode, latency_summary,
+from common import (CacheUnavailable, Db, cache_call, db_only_baseline, decode, encode, latency_summary,
                     stamped_put, zipf_stream)
 
 TTL_MS = 60_000
@@ -79,6 +79,7 @@ def run(world, n_requests, n_products):
     cache = world.sentinel_master()
     db, checker = Db(world), world.pg_connect()
     stream = zipf_stream(n_products, n_requests, seed=11)
+    without = db_only_baseline(db, stream, 5)
     rng = random.Random(5)
     stats = {"hits": 0, "misses": 0, "fallbacks": 0}
     before, lat, failed, stale, writes, killed = Db.queries, [], 0, 0, 0, None
@@ -101,7 +102,7 @@ def run(world, n_requests, n_products):
             failed += 1
         lat.append(time.perf_counter() - t)
     reads = n_requests - writes
-    res = {"with_cache": {"requests": n_requests, "writes": writes, "db_queries": Db.queries - before,
+    res = {"without_cache": without, "with_cache": {"requests": n_requests, "writes": writes, "db_queries": Db.queries - before,
                           **latency_summary(lat), "hit_ratio": round(stats["hits"] / max(1, reads), 3)},
            "failover": {"killed_node": killed, "requests_failed": failed, "stale_reads": stale}}
     world.start_node(killed)
@@ -112,6 +113,7 @@ def run(world, n_requests, n_products):
 
 
 def check(res):
+    assert res["with_cache"]["db_queries"] < res["without_cache"]["db_queries"], res
     assert res["failover"]["stale_reads"] == 0, res
     assert res["failover"]["requests_failed"] == 0, res
     assert res["race_demo"] == {"plain_set": "stale", "stamped_ifeq": "current"}, res
