@@ -116,6 +116,25 @@ def cache_call(fn, budget=0.3):
             time.sleep(0.02)
 
 
+class Breaker:
+    """A circuit breaker for reads: once the cache failed to answer within
+    the budget, skip it for `open_s` seconds instead of making every request
+    wait out the timeouts again (cache down: the database answers at its own
+    speed), then try it again with one request."""
+
+    def __init__(self, open_s=1.0):
+        self.open_s, self.open_until = open_s, 0.0
+
+    def call(self, fn, budget=0.3):
+        if time.monotonic() < self.open_until:
+            raise CacheUnavailable("breaker open")
+        try:
+            return cache_call(fn, budget)
+        except CacheUnavailable:
+            self.open_until = time.monotonic() + self.open_s
+            raise
+
+
 # ---- version-stamped entries (write-through and invalidation) ---------
 
 def encode(version, row):

@@ -68,6 +68,8 @@ class World:
         for name, p in list(self.procs.items()):
             if p.poll() is None:
                 p.send_signal(signal.SIGINT if name == "postgres" else signal.SIGTERM)
+                if name != "postgres":
+                    p.send_signal(signal.SIGCONT)  # a node left frozen by a failed pattern
         for name, p in list(self.procs.items()):
             for last_resort in (signal.SIGQUIT if name == "postgres" else signal.SIGKILL, signal.SIGKILL):
                 try:
@@ -158,6 +160,17 @@ class World:
         self.procs[f"node{i}"].send_signal(signal.SIGKILL)
         self.procs[f"node{i}"].wait()
         return i
+
+    def pause_nodes(self):
+        """Freeze every node (SIGSTOP): the cache as good as down, its
+        sockets open but silent, the nastiest way for it to fail."""
+        for i in self.node_ports:
+            self.procs[f"node{i}"].send_signal(signal.SIGSTOP)
+
+    def resume_nodes(self):
+        for i in self.node_ports:
+            self.procs[f"node{i}"].send_signal(signal.SIGCONT)
+        wait_until("a primary after the pause", lambda: self.primary_id() is not None)
 
     def sentinel_master(self):
         """redis-py's Sentinel client: every node answers SENTINEL, so the

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 
-from common import CacheUnavailable, Db, cache_call, latency_summary, zipf_stream
+from common import Breaker, CacheUnavailable, Db, cache_call, latency_summary, zipf_stream
 
 TTL_MS = 60_000
 LOCK_MS = 2_000  # longer than one DB load; a loader that dies frees it by expiry
@@ -24,10 +24,10 @@ def load_row(db, pid, cost_s=0.0):
     return {"id": rows[0][0], "name": rows[0][1], "price": rows[0][2]} if rows else None
 
 
-def get_product(cache, db, pid, guard=True, stats=None, cost_s=0.0):
+def get_product(cache, db, pid, guard=True, stats=None, cost_s=0.0, breaker=None):
     key = f"product:{pid}"
     try:
-        cached = cache_call(lambda: cache.get(key))
+        cached = (breaker.call if breaker else cache_call)(lambda: cache.get(key))
     except CacheUnavailable:
         # Cache down (or a failover in flight past our budget): never fail the
         # request, answer from the database. A DB error here (DB down too)
@@ -133,6 +133,25 @@ def run(world, n_requests, n_products):
 
     res["herd_16_readers_db_loads"] = {"without_guard": herd(world, cache, False),
                                        "with_guard": herd(world, cache, True)}
+
+    # The whole cache down: every node frozen (SIGSTOP), the same stream's
+    # first 200 requests. A breaker keeps them from each waiting out the
+    # timeouts; none may fail.
+    breaker, failed, from_db = Breaker(), 0, 0
+    stats = {"hits": 0, "misses": 0, "fallbacks": 0}
+    world.pause_nodes()
+    try:
+        t = time.perf_counter()
+        for pid in stream[:200]:
+            try:
+                get_product(cache, db, pid, stats=stats, breaker=breaker)
+            except Exception:
+                failed += 1
+        elapsed = time.perf_counter() - t
+    finally:
+        world.resume_nodes()
+    res["cache_down"] = {"requests": 200, "requests_failed": failed, "served_from_db": stats["fallbacks"],
+                         "total_ms": round(elapsed * 1000, 1)}
     db.close()
     return res
 
@@ -141,3 +160,4 @@ def check(res):
     assert res["with_cache"]["db_queries"] < res["without_cache"]["db_queries"], res
     assert res["failover"]["requests_failed"] == 0, res
     assert res["herd_16_readers_db_loads"]["with_guard"] == 1, res
+    assert res["cache_down"]["requests_failed"] == 0 and res["cache_down"]["served_from_db"] == 200, res
