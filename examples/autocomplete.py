@@ -10,7 +10,7 @@ both, database first (insert, rename, delete).
 """
 import random
 
-from common import CacheUnavailable, cache_call
+from common import CacheUnavailable, Db, cache_call
 
 KEY = "ac:products"
 
@@ -66,7 +66,6 @@ def delete(cache, db, pid):
 
 
 def run(world, n_products):
-    from common import Db
     cache, db = world.sentinel_master(), Db(world)
     build_index(cache, db)
     rng = random.Random(3)

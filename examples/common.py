@@ -6,7 +6,6 @@ import random
 import threading
 import time
 
-import psycopg2
 from redis.exceptions import ConnectionError, ReadOnlyError, ResponseError, TimeoutError
 from redis.sentinel import MasterNotFoundError
 
@@ -176,14 +175,13 @@ def stamped_put(cache, key, version, row, ttl_ms):
 def db_only_baseline(db, stream, seed, write_share=0.2):
     """The same mixed stream (same seed: the same reads and writes) served by
     the database alone: one query per request. What the cache is compared to."""
-    import time as _t
     rng, lat, before = random.Random(seed), [], Db.queries
     for pid in stream:
-        t = _t.perf_counter()
+        t = time.perf_counter()
         if rng.random() < write_share:
             rng.randint(100, 9999)  # keep the draws in step with the cached run
             db.query("UPDATE products SET price = price WHERE id = %s", (pid,))
         else:
             db.query("SELECT id, name, price, version FROM products WHERE id = %s", (pid,))
-        lat.append(_t.perf_counter() - t)
+        lat.append(time.perf_counter() - t)
     return {"db_queries": Db.queries - before, **latency_summary(lat)}

@@ -137,7 +137,7 @@ def run(world, n_requests, n_products):
     # The whole cache down: every node frozen (SIGSTOP), the same stream's
     # first 200 requests. A breaker keeps them from each waiting out the
     # timeouts; none may fail.
-    breaker, failed, from_db = Breaker(), 0, 0
+    breaker, failed = Breaker(), 0
     stats = {"hits": 0, "misses": 0, "fallbacks": 0}
     world.pause_nodes()
     try:
