@@ -18,11 +18,17 @@ class Db:
     _lock = threading.Lock()
 
     def __init__(self, world):
+        self.world = world
         self.conn = world.pg_connect()
 
     def query(self, sql, args=()):
         with Db._lock:
             Db.queries += 1
+        # DB down: a broken connection is replaced on the next query, never
+        # retried within this one (an UPDATE that may have committed must not
+        # run twice); while the database is down the error reaches the caller.
+        if self.conn.closed:
+            self.conn = self.world.pg_connect()
         with self.conn, self.conn.cursor() as cur:  # one transaction
             cur.execute(sql, args)
             return cur.fetchall() if cur.description else None

@@ -101,13 +101,24 @@ class World:
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=pgdir,
                        **self._pg_user())
         self.pg_port = free_port()
-        log = open(os.path.join(pgdir, "postgres.log"), "w")
+        self.start_postgres()
+
+    def start_postgres(self):
+        pgdir = os.path.join(self.dir, "pg")
+        log = open(os.path.join(pgdir, "postgres.log"), "a")
         # fsync off: a throwaway database; its durability is not what we show.
         self.procs["postgres"] = subprocess.Popen(
             [f"{PG_BIN}/postgres", "-D", f"{pgdir}/data", "-p", str(self.pg_port), "-k", pgdir,
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off"],
             stdout=log, stderr=subprocess.STDOUT, cwd=pgdir, **self._pg_user())
         wait_until("postgres", lambda: self.pg_connect().close() is None)
+
+    def stop_postgres(self):
+        """The database down: a fast shutdown (SIGINT) of the postmaster,
+        which ends every client connection."""
+        p = self.procs["postgres"]
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=30)
 
     def pg_connect(self):
         return psycopg2.connect(host="127.0.0.1", port=self.pg_port, user="postgres", dbname="postgres")

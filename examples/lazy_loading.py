@@ -152,6 +152,27 @@ def run(world, n_requests, n_products):
         world.resume_nodes()
     res["cache_down"] = {"requests": 200, "requests_failed": failed, "served_from_db": stats["fallbacks"],
                          "total_ms": round(elapsed * 1000, 1)}
+
+    # The database down (then restarted for the next patterns): 180 requests
+    # of the stream with the cache warm, and 20 for rows not in the cache.
+    # Hits are served; a miss has nowhere to come from and fails.
+    cold = list(range(n_products - 19, n_products + 1))  # 20 rows surely not cached
+    requests = stream[:180] + cold
+    for pid in stream[:180]:
+        get_product(cache, db, pid)  # warm again (the run above bypassed the cache)
+    cache.delete(*[f"product:{pid}" for pid in cold])
+    stats, failed = {"hits": 0, "misses": 0, "fallbacks": 0}, 0
+    world.stop_postgres()
+    try:
+        for pid in requests:
+            try:
+                get_product(cache, db, pid, stats=stats)
+            except Exception:
+                failed += 1
+    finally:
+        world.start_postgres()
+    res["db_down"] = {"requests": 200, "served_from_cache": stats["hits"], "requests_failed": failed,
+                      "misses": stats["misses"]}
     db.close()
     return res
 
@@ -161,3 +182,5 @@ def check(res):
     assert res["failover"]["requests_failed"] == 0, res
     assert res["herd_16_readers_db_loads"]["with_guard"] == 1, res
     assert res["cache_down"]["requests_failed"] == 0 and res["cache_down"]["served_from_db"] == 200, res
+    d = res["db_down"]  # only a miss may fail, and every hit is served
+    assert d["requests_failed"] == d["misses"] and d["served_from_cache"] + d["misses"] == d["requests"], res
