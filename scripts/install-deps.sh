@@ -15,6 +15,7 @@ packages=(
   nftables faketime                     # jepsen-lite: partitions inside namespaces, clock skew
   libcurl4-openssl-dev                  # S3 backups (requests signed with CURLOPT_AWS_SIGV4)
   awscli                                # reads back what the S3 backup test uploads
+  postgresql python3-psycopg2           # examples/: the caching patterns run against a real database
 )
 
 # canonical/raft's maintained line (0.22.1) is in bookworm-backports; 0.15 in
