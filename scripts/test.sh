@@ -4,12 +4,12 @@
 #   2. unit and integration tests (ctest) on the release build;
 #   3. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   4. a Release (-O3) build, which must build warning-free (not run);
-#   5. each libFuzzer target for FUZZ_SECONDS (default 40: the suite stays
+#   5. each libFuzzer target for FUZZ_SECONDS (default 30: the suite stays
 #      under half an hour on two cores) under ASan/UBSan.
 # Prints one summary line at the end and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-40}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 passed=0
 failed=0
 

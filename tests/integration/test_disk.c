@@ -371,7 +371,7 @@ static void wait_formed(tcluster *c)
 /* Starts node i expecting it to refuse; its output. */
 static char *start_refused(tcluster *c, int i)
 {
-    char id[8];
+    char id[16];
     snprintf(id, sizeof id, "%d", i + 1);
     int st;
     char *out = h_run_tricache(&st, "--config", c->config, "--node", id, (char *)NULL);
