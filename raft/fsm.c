@@ -244,6 +244,11 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 int tc_raftnode_role(tc_raftnode *n)
 {
     if (!n->started) return TC_ROLE_NONE;
+    /* Closing after a planned handover: a replica of the node that took
+     * over, so the writes still reaching it are redirected there rather
+     * than told that no primary exists (libraft forgets the leader once
+     * raft_close begins). */
+    if (n->closing && n->handed_to) return TC_ROLE_REPLICA;
     switch (raft_state(&n->raft)) {
     case RAFT_LEADER: return TC_ROLE_PRIMARY;
     case RAFT_FOLLOWER: {
@@ -261,6 +266,7 @@ const tc_node_conf *tc_raftnode_primary(tc_raftnode *n)
     raft_id id = 0;
     const char *addr = NULL;
     if (!n->started) return NULL;
+    if (n->closing && n->handed_to) return tc_config_node(&n->srv->cfg, n->handed_to);
     raft_leader(&n->raft, &id, &addr);
     return id ? tc_config_node(&n->srv->cfg, (int)id) : NULL;
 }

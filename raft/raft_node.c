@@ -131,6 +131,7 @@ static void on_handover_tick(uv_timer_t *t)
         const tc_node_conf *p = tc_raftnode_primary(n);
         if (!p && now < n->handover_deadline_ms) return;
         tc_notice("shutdown: leadership handed over to node %d", p ? p->id : 0);
+        n->handed_to = p ? p->id : 0;
         close_now(n);
         return;
     }

@@ -18,6 +18,7 @@ typedef struct tc_raftnode {
     struct raft_io io;
     struct raft_uv_transport transport;
     struct raft_fsm fsm;
+    int handed_to;             /* a planned shutdown's new primary: named in redirects while this node closes */
     int64_t formed_tried_ms;   /* when TCFORMED was last submitted (membership.c) */
     char restore_error[256];   /* why the last snapshot could not be restored ("" if it could) */
     tc_router router;

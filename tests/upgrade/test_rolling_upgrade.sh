@@ -202,10 +202,15 @@ eval "$(tr ' ' '\n' <<<"$out" | grep -E '^(acked|tryagain|other)=')"
 [ "${acked:-0}" -gt 0 ] || fail "the writer acknowledged nothing"
 # The previous release answers a write in flight when it stops -TRYAGAIN
 # (the cost of having no handover); the client writes one INCR at a time, so
-# at most one, and only from the old primary. Any other is a failure.
+# at most one whose outcome is unknown ("may or may not have been applied"),
+# and only from the old primary. A write the client sends to the old primary
+# again in the moment before it exits is refused as "not applied": harmless,
+# and not counted. Any -TRYAGAIN from another node is a failure.
 others=$(grep '^tryagain' "$T/writer.err" | grep -v "from port ${PORT[$P0]}:")
 [ -z "$others" ] || fail "-TRYAGAIN from a node other than the old primary: $others"
-[ "$tryagain" -le 1 ] || fail "$tryagain writes answered -TRYAGAIN (the old primary's stop may cost one)"
+unknown=$(grep '^tryagain' "$T/writer.err" | grep -c "may or may not")
+[ "$unknown" -le 1 ] ||
+    fail "$unknown writes answered -TRYAGAIN with an unknown outcome (the old primary's stop may cost one): $(grep '^tryagain' "$T/writer.err")"
 [ "$other" = 0 ] || fail "$other writes failed: $(head -n 3 "$T/writer.err")"
 
 for i in 1 2 3; do [ "$i" = "$P2" ] || wait_for "node $i to catch up at the end" caught_up "$i"; done
