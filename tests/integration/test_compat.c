@@ -409,6 +409,19 @@ static size_t compare_lines(int t, int r, const char *const *lines, size_t count
     return mismatches;
 }
 
+/* A script sent to both servers, once in RESP2 and once in RESP3 (fresh
+ * connections each), every reply compared byte for byte. */
+static void compare_script(int tport, int rport, const char *const *lines, size_t count)
+{
+    for (int resp = 2; resp <= 3; resp++) {
+        int t = h_connect(tport), r = h_connect(rport);
+        if (resp == 3) hello3(t, r);
+        assert_int_equal(compare_lines(t, r, lines, count), 0);
+        h_close(t);
+        h_close(r);
+    }
+}
+
 /* A hash and sets past every conversion threshold, built the same way on
  * both servers (their replies compared too). */
 static size_t fill_big(int t, int r)
@@ -504,18 +517,7 @@ static const char *const list_script[] = {
 static void test_lists_match_redis(void **state)
 {
     pair *p = *state;
-    for (int resp = 2; resp <= 3; resp++) {
-        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
-        if (resp == 3) {
-            h_sends(t, "HELLO 3\r\n");
-            h_sends(r, "HELLO 3\r\n");
-            free(h_reply(t));
-            free(h_reply(r));
-        }
-        assert_int_equal(compare_lines(t, r, list_script, sizeof list_script / sizeof list_script[0]), 0);
-        h_close(t);
-        h_close(r);
-    }
+    compare_script(p->tricache->port, p->redis_port, list_script, sizeof list_script / sizeof list_script[0]);
 }
 
 
@@ -795,18 +797,7 @@ static const char *const multi_script[] = {
 
 static void multi_compat(int tport, int rport)
 {
-    for (int resp = 2; resp <= 3; resp++) {
-        int t = h_connect(tport), r = h_connect(rport);
-        if (resp == 3) {
-            h_sends(t, "HELLO 3\r\n");
-            h_sends(r, "HELLO 3\r\n");
-            free(h_reply(t));
-            free(h_reply(r));
-        }
-        assert_int_equal(compare_lines(t, r, multi_script, sizeof multi_script / sizeof multi_script[0]), 0);
-        h_close(t);
-        h_close(r);
-    }
+    compare_script(tport, rport, multi_script, sizeof multi_script / sizeof multi_script[0]);
 }
 
 static void test_transactions_match_redis(void **state)
@@ -1169,18 +1160,7 @@ static const char *const db_script[] = {
 
 static void db_compat(int tport, int rport)
 {
-    for (int resp = 2; resp <= 3; resp++) {
-        int t = h_connect(tport), r = h_connect(rport);
-        if (resp == 3) {
-            h_sends(t, "HELLO 3\r\n");
-            h_sends(r, "HELLO 3\r\n");
-            free(h_reply(t));
-            free(h_reply(r));
-        }
-        assert_int_equal(compare_lines(t, r, db_script, sizeof db_script / sizeof db_script[0]), 0);
-        h_close(t);
-        h_close(r);
-    }
+    compare_script(tport, rport, db_script, sizeof db_script / sizeof db_script[0]);
 }
 
 static void test_databases_match_redis(void **state)
@@ -1233,18 +1213,7 @@ static const char *const encoding_script[] = {
 static void test_encoding_thresholds_match_redis(void **state)
 {
     pair *p = *state;
-    for (int resp = 2; resp <= 3; resp++) {
-        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
-        if (resp == 3) {
-            h_sends(t, "HELLO 3\r\n");
-            h_sends(r, "HELLO 3\r\n");
-            free(h_reply(t));
-            free(h_reply(r));
-        }
-        assert_int_equal(compare_lines(t, r, encoding_script, sizeof encoding_script / sizeof encoding_script[0]), 0);
-        h_close(t);
-        h_close(r);
-    }
+    compare_script(p->tricache->port, p->redis_port, encoding_script, sizeof encoding_script / sizeof encoding_script[0]);
 }
 
 /* Memory limit and eviction: the OOM refusal, OBJECT FREQ / IDLETIME under
@@ -1278,18 +1247,7 @@ static void test_eviction_replies_match_redis(void **state)
         "CONFIG SET maxmemory 1kb", "CONFIG GET maxmemory", "SET c hello", "SET a world", "RPUSH l x", "GET a",
         "DEL a", "GET b", "CONFIG SET maxmemory 0", "SET c hello",
     };
-    for (int resp = 2; resp <= 3; resp++) {
-        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
-        if (resp == 3) {
-            h_sends(t, "HELLO 3\r\n");
-            h_sends(r, "HELLO 3\r\n");
-            free(h_reply(t));
-            free(h_reply(r));
-        }
-        assert_int_equal(compare_lines(t, r, lines, sizeof lines / sizeof lines[0]), 0);
-        h_close(t);
-        h_close(r);
-    }
+    compare_script(p->tricache->port, p->redis_port, lines, sizeof lines / sizeof lines[0]);
     /* INFO: the fields monitoring reads, and the hit/miss counts reads make */
     int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
     static const char *const memory[] = {"used_memory", "used_memory_peak", "used_memory_dataset",
