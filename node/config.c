@@ -177,7 +177,7 @@ static const setting SETTINGS[] = {
     {.name = "snapshot_threshold", .type = T_INT, FIELD(snapshot_threshold), .min = 64, .max = 100000000,
      .def = "65536", .help = "log entries between two Raft snapshots of the keyspace"},
     {.name = "snapshot_bytes", .type = T_SIZE, FIELD(snapshot_bytes), .min = MB, .max = UINT64_C(1024) * GB,
-     .zero_ok = 1, .def = "0", .mut = 1,
+     .zero_ok = 1, .def = "64mb", .mut = 1,
      .help = "bytes of Raft log entries between two snapshots (whichever of this and snapshot_threshold comes first); 0 = entries only"},
     {.name = "at_rest_encryption", .type = T_BOOL, FIELD(at_rest_encryption), .min = 0, .max = 1, .def = "false",
      .help = "encrypt every Raft log payload and snapshot the node writes with the newest key of keys_dir"},

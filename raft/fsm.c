@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,15 +78,15 @@ static void stop_on_unreadable_entry(tc_raftnode *n, const char *why)
     exit(1);
 }
 
-static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+/* Applies one log entry as it is stored (sealed or not) for the clients of
+ * a (NULL: not submitted here, or replayed from a snapshot). */
+static void apply_entry(tc_raftnode *n, const void *stored, size_t stored_len, apply_req *a)
 {
-    tc_raftnode *n = node_of(fsm);
-    apply_req *a = submitted_entry(n);
-    const void *data = buf->base;
-    size_t len = buf->len;
+    const void *data = stored;
+    size_t len = stored_len;
     if (tc_snapshot_is_sealed(data, len)) {
         char err[300];
-        if (tc_snapshot_open_sealed(n->opener, buf->base, buf->len, &data, &len, err, sizeof err) != 0)
+        if (tc_snapshot_open_sealed(n->opener, stored, stored_len, &data, &len, err, sizeof err) != 0)
             stop_on_unreadable_entry(n, err);
     }
     char why[160];
@@ -96,6 +98,122 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         exit(1);
     }
     tc_router_fsm_apply(&n->router, data, len, a ? a->batch : NULL, a ? &a->replies : NULL);
+}
+
+/* ---- the image the next snapshot is made of ------------------------------
+ *
+ * libraft asks for a snapshot at its last applied index and wants the
+ * state at once. Writing the keyspace takes a forked child up to seconds
+ * (and earlier the loop waited for it: elections). So the image is made
+ * ahead: most of the way to the next snapshot a child is forked to write it, and
+ * every entry applied after the fork is kept (tail); the snapshot is that
+ * image plus those entries, which replay to exactly the state libraft
+ * asked for. The loop never waits for the child. */
+
+/* Drops the image in progress or ready, and its tail (a restore replaced
+ * the keyspace it was made of, or the node closes). */
+void tc__raft_image_discard(tc_raftnode *n)
+{
+    if (n->snap_child > 0) {
+        kill(n->snap_child, SIGKILL);
+        while (waitpid(n->snap_child, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (n->snap_child > 0 || n->image_ready) unlink(n->snap_path);
+    n->snap_child = 0;
+    n->image_ready = 0;
+    tc_image_tail_clear(&n->tail);
+}
+
+/* Forks the child that writes the image of the keyspace as it is now. 0,
+ * or a RAFT_* error with the failure recorded. */
+static int image_start(tc_raftnode *n)
+{
+    snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image.tmp", n->dir);
+    int fd = open(n->snap_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        tc__raft_disk_error(n, "snapshot image", n->snap_path, strerror(errno));
+        tc__raft_budget_snapshot_failed(n);
+        return RAFT_IOERR;
+    }
+    uint64_t start = uv_hrtime();
+    pid_t pid = tc_fork_keep(fd);
+    if (pid < 0) {
+        int e = errno;
+        close(fd);
+        unlink(n->snap_path);
+        tc_warn("raft snapshot: fork failed: %s", strerror(e));
+        tc__raft_budget_snapshot_failed(n);
+        return RAFT_NOMEM;
+    }
+    if (pid == 0) {
+        char err[256];
+        tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft),
+                           .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
+        errno = 0;
+        int rc = tc_image_write_fd(n->srv, &n->router.apply, &o, fd, err, sizeof err);
+        int e = errno;
+        /* no fsync: the parent maps the file and hands it to libraft, which
+         * writes (and syncs) the snapshot it keeps */
+        if (rc != 0) tc_warn("raft snapshot child: %s", err);
+        /* the OS error, if there was one, is the exit code the parent reports */
+        _exit(rc == 0 ? 0 : e > 0 && e < 255 ? e : 255);
+    }
+    close(fd);
+    n->snap_child = pid;
+    n->image_index = raft_last_applied(&n->raft);
+    tc_image_tail_clear(&n->tail);
+    tc_info("raft snapshot: child %d forked in %.2f ms for %zu keys (image at index %llu)", (int)pid,
+            (double)(uv_hrtime() - start) / 1e6, tc_server_keys(n->srv), (unsigned long long)n->image_index);
+    return 0;
+}
+
+/* Whether the child has finished (without waiting for it): image_ready
+ * once it wrote the image, the failure recorded if it could not. */
+static void image_poll(tc_raftnode *n)
+{
+    if (n->snap_child <= 0) return;
+    int status = 0;
+    pid_t r;
+    while ((r = waitpid(n->snap_child, &status, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (r == 0) return;
+    n->snap_child = 0;
+    if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        n->image_ready = 1;
+        return;
+    }
+    int code = r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+    tc__raft_disk_error(n, "snapshot image", n->snap_path,
+                        code != 255 ? strerror(code) : "the child writing it failed (see its message)");
+    tc__raft_budget_snapshot_failed(n);
+    unlink(n->snap_path);
+    tc_image_tail_clear(&n->tail);
+}
+
+/* Before an apply: start the next image once most of the way to the next
+ * snapshot is behind (by entries or, with snapshot_bytes, by bytes), so it
+ * is ready when libraft asks; the tail then holds about a quarter of a
+ * snapshot's worth of entries. */
+static void image_maybe_start(tc_raftnode *n)
+{
+    if (n->snap_child > 0 || n->image_ready || n->srv->staging) return;
+    if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return;
+    if (!tc__raft_budget_image_due(n)) return;
+    image_start(n);
+}
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    tc_raftnode *n = node_of(fsm);
+    image_maybe_start(n);
+    apply_entry(n, buf->base, buf->len, submitted_entry(n));
+    /* after the image's fork, every entry belongs to the snapshot's tail */
+    if ((n->snap_child > 0 || n->image_ready) && tc_image_tail_add(&n->tail, buf->base, buf->len) != 0) {
+        tc_warn("raft snapshot: out of memory keeping the entries after image %llu; it is dropped",
+                (unsigned long long)n->image_index);
+        tc__raft_image_discard(n);
+    }
     tc__raft_budget_applied(n, buf->len);
     if (n->budget.trim_wanted) {
         /* The compacted entries and the image were freed in many sizes;
@@ -108,114 +226,73 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     return 0; /* never fail: a failing apply stalls the node */
 }
 
-/* Snapshots are taken by a forked child writing the keyspace image to a
- * file: the child sees the keyspace frozen at that instant through
- * copy-on-write. Measured: libraft 0.22.1 calls snapshot_async right after
- * snapshot on the loop thread (not in its threadpool), so the loop waits
- * for the child (50-450 ms for a 20 MB dataset on a loaded 2-core box). */
+/* libraft wants a snapshot at its last applied index: the ready image and
+ * the entries since. Not ready yet: RAFT_BUSY, and libraft asks again
+ * after a later apply. */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     tc_raftnode *n = node_of(fsm);
-    /* raft retries later; a staged restore is not in the image, so the
-     * log must keep its entries until the restore ends */
-    if (n->snap_child > 0 || n->srv->staging) return RAFT_BUSY;
-    /* after a failed image (a full disk), one attempt a second, not one
-     * fork per applied entry */
-    if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return RAFT_BUSY;
-    snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image.tmp", n->dir);
-    int fd = open(n->snap_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        tc__raft_disk_error(n, "snapshot image", n->snap_path, strerror(errno));
-        n->budget.failed_ms = tc_now_ms();
-        return RAFT_IOERR;
+    /* a staged restore is not in the keyspace: the log keeps its entries
+     * until the restore ends */
+    if (n->srv->staging) return RAFT_BUSY;
+    image_poll(n);
+    if (n->snap_child > 0) return RAFT_BUSY;
+    if (!n->image_ready) {
+        /* after a failed image (a full disk), one attempt a second, not
+         * one fork per applied entry */
+        if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return RAFT_BUSY;
+        int rc = image_start(n);
+        return rc != 0 ? rc : RAFT_BUSY;
     }
-    uint64_t start = uv_hrtime();
-    pid_t pid = tc_fork_keep(fd);
-    if (pid < 0) {
-        close(fd);
-        tc_warn("raft snapshot: fork failed: %s", strerror(errno));
-        return RAFT_NOMEM;
+    int fd = open(n->snap_path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    if (fd >= 0) close(fd);
+    /* the mapping outlives the name; the next image gets a new file */
+    unlink(n->snap_path);
+    n->image_ready = 0;
+    struct raft_buffer *b = map != MAP_FAILED ? raft_malloc(3 * sizeof *b) : NULL;
+    unsigned char *head = b ? raft_malloc(TC_IMAGE_TAIL_HEADER) : NULL;
+    if (!head) {
+        if (map != MAP_FAILED) munmap(map, (size_t)st.st_size);
+        else tc__raft_disk_error(n, "snapshot image", n->snap_path, strerror(e));
+        raft_free(b);
+        tc_image_tail_clear(&n->tail);
+        tc__raft_budget_snapshot_failed(n);
+        return map != MAP_FAILED ? RAFT_NOMEM : RAFT_IOERR;
     }
-    if (pid == 0) {
-        char err[256];
-        tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft),
-                           .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
-        errno = 0;
-        int rc = tc_image_write_fd(n->srv, &n->router.apply, &o, fd, err, sizeof err);
-        int e = errno;
-        /* no fsync: the file is read back and deleted at once, and libraft
-         * writes (and syncs) the snapshot it keeps; libraft 0.22 calls
-         * snapshot_async on the loop, which waits for this child */
-        if (rc != 0) tc_warn("raft snapshot child: %s", err);
-        /* the OS error, if there was one, is the exit code the parent reports */
-        _exit(rc == 0 ? 0 : e > 0 && e < 255 ? e : 255);
-    }
-    close(fd);
-    n->snap_child = pid;
+    tc_image_tail_header(head, (uint64_t)st.st_size, &n->tail);
+    n->snap_map = map;
+    n->snap_map_len = (size_t)st.st_size;
+    n->budget.image_bytes = (uint64_t)st.st_size;
+    b[0] = (struct raft_buffer){.base = head, .len = TC_IMAGE_TAIL_HEADER};
+    b[1] = (struct raft_buffer){.base = map, .len = (size_t)st.st_size};
+    b[2] = (struct raft_buffer){.base = n->tail.buf, .len = n->tail.len};
+    unsigned nb = n->tail.len ? 3 : 2;
+    tc_info("raft snapshot at index %llu: image of index %llu (%zu bytes) and %llu entries since (%zu bytes)",
+            (unsigned long long)raft_last_applied(&n->raft), (unsigned long long)n->image_index, n->snap_map_len,
+            (unsigned long long)n->tail.count, n->tail.len);
+    n->tail = (tc_image_tail){0}; /* its bytes are libraft's until finalize */
     tc__raft_budget_snapshot_taken(n);
-    tc_info("raft snapshot: child %d forked in %.2f ms for %zu keys", (int)pid,
-            (double)(uv_hrtime() - start) / 1e6, tc_server_keys(n->srv));
-    *bufs = NULL;
-    *n_bufs = 0;
+    *bufs = b;
+    *n_bufs = nb;
     return 0;
 }
 
-/* In raft's threadpool: wait for the child, load its file. */
-static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
-{
-    tc_raftnode *n = node_of(fsm);
-    int status = 0, rc = RAFT_IOERR;
-    pid_t pid = n->snap_child;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    int fd = -1;
-    struct raft_buffer *b = NULL;
-    struct stat st;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
-        tc__raft_disk_error(n, "snapshot image", n->snap_path,
-                            code != 255 ? strerror(code) : "the child writing it failed (see its message)");
-        goto out;
-    }
-    fd = open(n->snap_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0) goto out;
-    b = raft_malloc(sizeof *b);
-    if (!b || !(b->base = raft_malloc((size_t)st.st_size))) {
-        rc = RAFT_NOMEM;
-        goto out;
-    }
-    b->len = (size_t)st.st_size;
-    n->budget.image_bytes = (uint64_t)st.st_size;
-    for (size_t off = 0; off < b->len;) {
-        ssize_t got = read(fd, (char *)b->base + off, b->len - off);
-        if (got <= 0) goto out;
-        off += (size_t)got;
-    }
-    *bufs = b;
-    *n_bufs = 1;
-    b = NULL;
-    rc = 0;
-out:
-    if (b) {
-        raft_free(b->base);
-        raft_free(b);
-    }
-    if (fd >= 0) close(fd);
-    unlink(n->snap_path);
-    n->snap_child = 0;
-    if (rc != 0) tc__raft_budget_snapshot_failed(n);
-    else n->budget.failed_ms = 0;
-    return rc;
-}
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     tc_raftnode *n = node_of(fsm);
-    if (n->snap_child > 0) { /* taken but never loaded: reap the child */
-        waitpid(n->snap_child, NULL, 0);
-        unlink(n->snap_path);
-        n->snap_child = 0;
+    for (unsigned i = 0; i < *n_bufs; i++) {
+        void *base = (*bufs)[i].base;
+        if (base && base == n->snap_map) munmap(base, n->snap_map_len);
+        else if (i == 2) free(base); /* the tail: tc_image_tail's realloc'd bytes */
+        else raft_free(base);
     }
-    for (unsigned i = 0; i < *n_bufs; i++) raft_free((*bufs)[i].base);
+    n->snap_map = NULL;
+    n->snap_map_len = 0;
     raft_free(*bufs);
     *bufs = NULL;
     *n_bufs = 0;
@@ -227,18 +304,29 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     tc_raftnode *n = node_of(fsm);
     char err[256];
-    tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = node_key,
-                                  .keyring_ud = n};
-    int rc = tc_image_load(n->srv, &n->router.apply, buf->base, buf->len, &ro, err, sizeof err);
+    /* the keyspace the image in progress was made of is about to go */
+    tc__raft_image_discard(n);
+    tc_image_parts parts;
+    int rc = tc_image_tail_parse(buf->base, buf->len, &parts, err, sizeof err);
+    if (rc >= 0) {
+        tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = node_key, .keyring_ud = n};
+        rc = tc_image_load(n->srv, &n->router.apply, parts.image, parts.image_len, &ro, err, sizeof err);
+    }
     snprintf(n->restore_error, sizeof n->restore_error, "%s", rc != 0 ? err : "");
-    if (rc != 0) tc_warn("cannot restore a Raft snapshot: %s", err);
-    else tc_notice("restored a Raft snapshot: %zu keys", tc_server_keys(n->srv));
-    if (rc != 0) return RAFT_CORRUPT; /* libraft frees the snapshot it could not restore */
+    if (rc != 0) {
+        tc_warn("cannot restore a Raft snapshot: %s", err);
+        return RAFT_CORRUPT; /* libraft frees the snapshot it could not restore */
+    }
+    /* the entries applied after the image was taken, checked already */
+    size_t pos = 0, len;
+    const void *entry;
+    while (tc_image_tail_next(&parts, &pos, &entry, &len)) apply_entry(n, entry, len, NULL);
+    tc_notice("restored a Raft snapshot: %zu keys (%llu entries replayed after the image)", tc_server_keys(n->srv),
+              (unsigned long long)parts.count);
     tc__raft_budget_restored(n);
     raft_free(buf->base); /* ours once restored */
     return 0;
 }
-
 /* ---- the log, as the router sees it (tc_log_ops) --------------------------- */
 
 int tc_raftnode_role(tc_raftnode *n)
@@ -411,7 +499,6 @@ void tc__raft_fsm_setup(tc_raftnode *n)
     n->fsm.apply = fsm_apply;
     n->fsm.snapshot = fsm_snapshot;
     n->fsm.snapshot_finalize = fsm_snapshot_finalize;
-    n->fsm.snapshot_async = fsm_snapshot_async;
     n->fsm.restore = fsm_restore;
 }
 

@@ -58,8 +58,7 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
     raft_set_snapshot_trailing(&n->raft, keep);
     b->trailing = keep;
     b->trail_bytes = (uint64_t)(b->entries_since < keep ? b->entries_since : keep) * b->avg_entry;
-    b->failed_bytes = b->bytes_since; /* given back if this snapshot fails */
-    b->failed_entries = b->entries_since;
+    b->failed_ms = 0;
     b->bytes_since = 0;
     b->entries_since = 0;
     if (b->forced) {
@@ -70,13 +69,20 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
 
 void tc__raft_budget_snapshot_failed(tc_raftnode *n)
 {
-    /* the log was not compacted: its bytes still count, and the next apply
-     * asks for a snapshot again (fsm_snapshot spaces out the attempts) */
-    struct tc_log_budget *b = &n->budget;
-    b->bytes_since += b->failed_bytes;
-    b->entries_since += b->failed_entries;
-    b->failed_bytes = b->failed_entries = 0;
-    b->failed_ms = tc_now_ms();
+    /* nothing was compacted: the bytes since the last snapshot still
+     * count, and the next attempt waits a second (fsm.c) */
+    n->budget.failed_ms = tc_now_ms();
+}
+
+int tc__raft_budget_image_due(const tc_raftnode *n)
+{
+    /* three quarters: the entries kept for the snapshot (copies of what
+     * the log holds) stay a quarter of it, and the child has the last
+     * quarter's writes to finish the image in */
+    const struct tc_log_budget *b = &n->budget;
+    uint64_t limit = budget_limit(n);
+    if (limit && b->bytes_since >= limit / 4 * 3) return 1;
+    return b->entries_since >= (uint64_t)n->srv->cfg.snapshot_threshold / 4 * 3;
 }
 
 void tc__raft_budget_restored(tc_raftnode *n)
@@ -90,5 +96,7 @@ void tc__raft_budget_restored(tc_raftnode *n)
 uint64_t tc__raft_budget_memory(const tc_raftnode *n)
 {
     const struct tc_log_budget *b = &n->budget;
-    return b->bytes_since + b->trail_bytes;
+    /* the log since the last snapshot, the entries kept before it, and
+     * the copies of entries waiting to go into the next one (fsm.c) */
+    return b->bytes_since + b->trail_bytes + n->tail.len;
 }

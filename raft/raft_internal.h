@@ -8,6 +8,9 @@
 /* fsm.c: the FSM callbacks, the router's log operations, encryption keys */
 void tc__raft_fsm_setup(tc_raftnode *n);
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops);
+/* Ends the child writing the next snapshot's image, if any, and drops the
+ * image and the entries kept for it (the node closes). */
+void tc__raft_image_discard(tc_raftnode *n);
 int tc__raft_setup_encryption(tc_raftnode *n, tc_snapshot_keydir *keys, char *err, size_t errlen);
 
 /* log_budget.c: compaction by bytes (snapshot_bytes) */
@@ -15,9 +18,11 @@ void tc__raft_budget_init(tc_raftnode *n, unsigned trailing);
 void tc__raft_budget_applied(tc_raftnode *n, size_t len);
 void tc__raft_budget_snapshot_taken(tc_raftnode *n);
 void tc__raft_budget_restored(tc_raftnode *n);
-/* A snapshot image could not be made (libraft 0.22.1 calls snapshot_async
- * on the loop thread, where this runs). */
+/* A snapshot image could not be made: the next attempt waits a second. */
 void tc__raft_budget_snapshot_failed(tc_raftnode *n);
+/* Most of the way to the next snapshot (entries or bytes) is behind:
+ * time to start the image it will be made of. */
+int tc__raft_budget_image_due(const tc_raftnode *n);
 uint64_t tc__raft_budget_memory(const tc_raftnode *n);
 
 /* disk_health.c: can this node write its log (checks, errors, INFO) */

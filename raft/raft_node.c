@@ -81,6 +81,7 @@ static void on_flush(uv_check_t *h)
 static void on_raft_closed(struct raft *r)
 {
     tc_raftnode *n = r->data;
+    tc__raft_image_discard(n);
     raft_uv_close(&n->io);
     tc_transport_close(&n->transport);
     uv_close((uv_handle_t *)&n->flush, NULL);

@@ -8,6 +8,7 @@
 #include <raft.h>
 #include <raft/uv.h>
 
+#include "image_tail.h"
 #include "keyspace_image.h"
 #include "router.h"
 #include "server.h"
@@ -27,7 +28,16 @@ typedef struct tc_raftnode {
     uv_timer_t close_timer;    /* raft_close must not run inside a raft callback */
     char address[300];
     char dir[TC_CONFIG_MAX_STR * 2 + 8];
-    pid_t snap_child;          /* the forked child writing a snapshot, 0 if none */
+    /* fsm.c: the image the next snapshot is made of. A forked child writes
+     * the keyspace to snap_path (snap_child running, then image_ready) while
+     * every entry applied after its fork goes to tail; a snapshot hands
+     * libraft the image (mapped, snap_map) and the tail (image_tail.h). */
+    pid_t snap_child;          /* the forked child writing the image, 0 if none */
+    int image_ready;           /* snap_path holds a complete image */
+    uint64_t image_index;      /* the applied index the image was forked at */
+    tc_image_tail tail;
+    void *snap_map;            /* the image handed to libraft, until finalize */
+    size_t snap_map_len;
     char snap_path[TC_CONFIG_MAX_STR * 2 + 40];
     struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
     int started;
@@ -64,7 +74,6 @@ typedef struct tc_raftnode {
         uint64_t image_bytes;      /* size of the last snapshot image (the data, serialized) */
         uint64_t trail_bytes;      /* estimated bytes of the entries kept after it */
         uint64_t forced_snapshots; /* snapshots taken because of snapshot_bytes */
-        uint64_t failed_bytes, failed_entries; /* counted back if the snapshot fails */
         int64_t failed_ms;         /* when a snapshot last failed (0: never) */
         unsigned trailing, trailing_max;
         int forced;                /* the threshold is lowered until the next snapshot */

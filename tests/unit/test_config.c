@@ -1038,7 +1038,7 @@ static void test_config_get(void **state)
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "10", "65536", "0", "no", "", "512", "64", "128", "64", "512",
+                                              "1000ms", "10", "65536", "67108864", "no", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", ""};
     for (int i = 0; i < 44; i++) {
         assert_string_equal(g.names[i], want_names[i]);
