@@ -104,6 +104,9 @@ typedef struct tc_memstate {
  * hold. Client buffers are not part of it (INFO shows them apart), so they
  * never make the node evict. */
 uint64_t tc_mem_used(const struct tc_server *s);
+/* What the clients' query, reply and in-flight buffers hold (INFO's
+ * mem_clients_normal): outside used_memory. */
+uint64_t tc_mem_clients(const struct tc_server *s);
 /* Over the limit now (0 when there is no limit). */
 int tc_mem_exceeded(const struct tc_server *s);
 /* Periodic: the peak and the time spent over the limit. */

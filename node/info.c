@@ -91,7 +91,7 @@ static uint64_t children_cow(int *nchildren)
 
 /* Bytes held by client connections (query and output buffers): shown, but
  * not part of used_memory, so a slow reader never makes the node evict. */
-static uint64_t client_buffers(const tc_server *s)
+uint64_t tc_mem_clients(const tc_server *s)
 {
     uint64_t n = 0;
     for (const tc_client *c = s->clients; c; c = c->next) n += c->query.cap + c->out.cap + c->inflight.cap;
@@ -120,7 +120,7 @@ void tc_info_section_memory(void *ud, tc_buf *b)
                   "current_cow_size:%llu\r\n",
                   (unsigned long long)used, h1, (unsigned long long)rss, h2, (unsigned long long)peak, h3,
                   (unsigned long long)s->mem.startup, (unsigned long long)dataset,
-                  (unsigned long long)client_buffers(s), (unsigned long long)s->cfg.maxmemory, h4,
+                  (unsigned long long)tc_mem_clients(s), (unsigned long long)s->cfg.maxmemory, h4,
                   tc_evict_policy_name(s->cfg.maxmemory_policy), tc_mem_exceeded(s),
                   used ? (double)rss / (double)used : 0.0, children, (unsigned long long)cow);
 }

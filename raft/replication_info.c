@@ -58,7 +58,11 @@ void tc__raft_info_memory(void *ud, tc_buf *b)
 {
     tc_raftnode *n = ud;
     tc_info_section_memory(n->srv, b);
-    tc_buf_printf(b, "raft_log_memory:%llu\r\n", (unsigned long long)tc__raft_budget_memory(n));
+    uint64_t log = tc__raft_budget_memory(n);
+    /* Redis's name for memory outside what eviction weighs (its replica
+     * and AOF buffers); here the Raft log and the client buffers */
+    tc_buf_printf(b, "raft_log_memory:%llu\r\nmem_not_counted_for_evict:%llu\r\n", (unsigned long long)log,
+                  (unsigned long long)(log + tc_mem_clients(n->srv)));
 }
 
 void tc__raft_role_reply(void *ud, tc_reply *r)

@@ -107,6 +107,9 @@ static void test_log_bounded_by_bytes(void **state)
                       disk / 1024, mem / 1024, forced);
         assert_true(forced >= 1);
         assert_true(mem < 4 * MB);
+        /* Redis's name for what eviction does not weigh: the log and the
+         * clients' buffers */
+        assert_true(info_ll(c, i, "memory", "mem_not_counted_for_evict") >= mem);
         assert_true(disk < 40 * MB);
     }
     h_cluster_stop(c);
