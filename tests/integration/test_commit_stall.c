@@ -69,7 +69,7 @@ static int setup(void **state, int first, int last)
 }
 
 static int setup_node2_small(void **state) { return setup(state, 1, 1); }
-__attribute__((unused)) static int setup_all_small(void **state) { return setup(state, 0, 2); }
+static int setup_all_small(void **state) { return setup(state, 0, 2); }
 
 /* Also after a failed assertion: nodes stopped, tmpfs unmounted, files
  * removed. */
@@ -391,10 +391,110 @@ static void test_replica_full_and_one_dead(void **state)
     check_fills(c, h_cluster_primary(c, ELECTION_DEADLINE_MS), &fl);
 }
 
+/* ---- every node's disk full ------------------------------------------------ */
+
+/* One round of a write and a read on every running node: each answered
+ * within the bound, with a value or a clear error. Counts the -MISCONF
+ * answers; remembers acknowledged writes. */
+static int round_on_every_node(tcluster *c, acked *a, int round)
+{
+    int misconf = 0;
+    for (int i = 0; i < c->n; i++) {
+        char key[32], line[100];
+        snprintf(key, sizeof key, "full:%d:%d", round, i);
+        snprintf(line, sizeof line, "SET %s %s", key, key);
+        char *r = timed(c, i, line);
+        if (strcmp(r, "+OK\r\n") == 0) remember(a, key);
+        else if (starts(r, "-MISCONF this node cannot write its log: ")) misconf++;
+        else if (!starts(r, "-NOREPLICAS Not enough good replicas to write") && !starts(r, "-TRYAGAIN") &&
+                 !starts(r, "-READONLY"))
+            fail_msg("unexpected reply to a write on node %d: %s", i + 1, r);
+        free(r);
+        r = timed(c, i, "GET before:1");
+        if (strcmp(r, "$8\r\nbefore:1\r\n") != 0 &&
+            !starts(r, "-NOREPLICAS Not enough good replicas to answer a linearizable read") &&
+            !starts(r, "-TRYAGAIN"))
+            fail_msg("unexpected reply to a read on node %d: %s", i + 1, r);
+        free(r);
+    }
+    return misconf;
+}
+
+static void config_set_all(tcluster *c, const char *name, const char *value)
+{
+    for (int i = 0; i < c->n; i++) {
+        char *r = h_cli(&c->nodes[i], "CONFIG", "SET", name, value, (char *)NULL);
+        assert_string_equal(r, "OK");
+        free(r);
+    }
+}
+
+static void test_every_disk_full(void **state)
+{
+    stall_fixture *f = *state;
+    tcluster *c = f->c;
+    h_nodes_start(c, 3);
+    acked a = {0};
+    char key[32];
+    for (int k = 0; k < 50; k++) {
+        snprintf(key, sizeof key, "before:%d", k);
+        set_acked(c, &a, key, 20000);
+    }
+    wait_primary(c, 0);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) fill_with_ballast(f->ballast[i]);
+    for (int i = 0; i < 3; i++) wait_info(c, i, "raft_log_write_ok", "0", 10000);
+
+    /* clear errors from every node, never a hang: the primary names its
+     * disk; leadership may move (a primary that cannot write steps aside)
+     * but no node can write */
+    int misconf = 0;
+    long long until = h_ms() + 8000;
+    for (int round = 0; h_ms() < until; round++) {
+        misconf += round_on_every_node(c, &a, round);
+        usleep(100 * 1000);
+    }
+    print_message("every disk full: %d -MISCONF answers\n", misconf);
+    assert_true(misconf > 0);
+
+    /* reads that allow it go on: local reads on whichever node is the
+     * primary, replicas with a large enough replica_max_staleness */
+    config_set_all(c, "read-consistency", "local");
+    config_set_all(c, "replica-max-staleness", "1h");
+    for (int i = 0; i < c->n; i++) {
+        long long deadline = h_ms() + 10000;
+        for (;;) {
+            char *r = timed(c, i, "GET before:1");
+            int ok = strcmp(r, "$8\r\nbefore:1\r\n") == 0;
+            if (!ok && !starts(r, "-TRYAGAIN no primary is elected")) /* between two primaries */
+                fail_msg("a stale-allowed read on node %d: %s", i + 1, r);
+            free(r);
+            if (ok) break;
+            if (h_ms() > deadline) fail_msg("node %d never answered a stale-allowed read", i + 1);
+            usleep(50 * 1000);
+        }
+    }
+    config_set_all(c, "read-consistency", "linearizable");
+    config_set_all(c, "replica-max-staleness", "1s");
+
+    /* space returns everywhere: writes are acknowledged again without a
+     * hand, every node converges, nothing acknowledged is lost */
+    for (int i = 0; i < 3; i++) assert_int_equal(unlink(f->ballast[i]), 0);
+    for (int i = 0; i < 3; i++) wait_info(c, i, "raft_log_write_ok", "1", 20000);
+    for (int k = 0; k < 20; k++) {
+        snprintf(key, sizeof key, "after:%d", k);
+        set_acked(c, &a, key, 30000);
+    }
+    free(h_converged_digest(c));
+    check_acked(c, &a);
+    for (int i = 0; i < 3; i++) assert_true(info_is(c, i, "raft_commit_stalled", "0"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replica_full_and_one_dead, setup_node2_small, teardown),
+        cmocka_unit_test_setup_teardown(test_every_disk_full, setup_all_small, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
