@@ -330,6 +330,17 @@ static void test_replica_full_and_one_dead(void **state)
         fail_msg("a new write during the stall: %s", r);
     free(r);
     fl.outcome[fl.n++] = FILL_REFUSED;
+    /* a transaction that writes is discarded whole, as Redis does */
+    fd = h_connect(c->nodes[0].port);
+    h_sends(fd, "MULTI\r\nSET fill:1 notvalue\r\nEXEC\r\n");
+    const char *want[] = {"+OK\r\n", "+QUEUED\r\n",
+                          "-EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write."};
+    for (int i = 0; i < 3; i++) {
+        r = h_reply(fd);
+        if (!r || !starts(r, want[i])) fail_msg("MULTI/SET/EXEC during the stall, reply %d: %s", i + 1, r ? r : "(none)");
+        free(r);
+    }
+    h_close(fd);
     /* a linearizable read cannot be confirmed either */
     r = timed(c, 0, "GET before:1");
     if (!starts(r, "-NOREPLICAS Not enough good replicas to answer a linearizable read. No majority of nodes"))
