@@ -305,7 +305,9 @@ static void test_replica_full_and_one_dead(void **state)
         assert_true(k < MAX_FILLS);
         snprintf(key, sizeof key, "fill:%d", k % SLOTS);
         int fd = h_connect(c->nodes[0].port);
+        long long t0 = h_ms();
         char *r = set_on(fd, key, big_value(k));
+        long long took = h_ms() - t0;
         h_close(fd);
         fl.n = k + 1;
         fl.outcome[k] = FILL_UNKNOWN;
@@ -317,7 +319,10 @@ static void test_replica_full_and_one_dead(void **state)
         else if (starts(r, "-TRYAGAIN") || starts(r, "-READONLY")) other++; /* an election meanwhile */
         else fail_msg("unexpected reply to a write in flight: %s", r);
         free(r);
-        if (done) break;
+        if (done) {
+            print_message("the write in flight was answered after %lld ms\n", took);
+            break;
+        }
     }
     print_message("%d writes before the stall (%d refused by an election)\n", fl.n - 1, other);
     /* ...then new writes are refused at once, and change nothing */
