@@ -53,7 +53,12 @@ static int64_t follow_commits(tc_raftnode *n, int64_t now)
     st->seen_commit = commit;
     if (moved || !primary || !bound || !oldest_wait_ms(n)) {
         st->quiet_since_ms = now;
-        if (st->stalled) stall_end(n, now, moved ? "a majority acknowledged the log" : !primary ? "no longer the primary" : "nothing waits");
+        if (st->stalled)
+            stall_end(n, now,
+                      moved      ? "a majority acknowledged the log"
+                      : !primary ? "no longer the primary"
+                      : !bound   ? "write_commit_timeout set to 0"
+                                 : "nothing waits");
         return primary ? bound : 0;
     }
     return bound;
@@ -64,7 +69,8 @@ static void describe(tc_raftnode *n, int64_t now, char *why, size_t len)
 {
     long long ms = (long long)(now - n->stall.quiet_since_ms);
     if (n->disk.failing)
-        snprintf(why, len, "This node cannot write its log (%s) and no majority of nodes has acknowledged it for %lld ms",
+        snprintf(why, len,
+                 "This node cannot write its log (%s) and no majority of nodes has acknowledged it for %lld ms",
                  n->disk.last_error, ms);
     else snprintf(why, len, "No majority of nodes has acknowledged the log for %lld ms", ms);
 }

@@ -342,7 +342,8 @@ static void test_replica_full_and_one_dead(void **state)
                           "-EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write."};
     for (int i = 0; i < 3; i++) {
         r = h_reply(fd);
-        if (!r || !starts(r, want[i])) fail_msg("MULTI/SET/EXEC during the stall, reply %d: %s", i + 1, r ? r : "(none)");
+        if (!r || !starts(r, want[i]))
+            fail_msg("MULTI/SET/EXEC during the stall, reply %d: %s", i + 1, r ? r : "(none)");
         free(r);
     }
     h_close(fd);
