@@ -171,6 +171,10 @@ static const setting SETTINGS[] = {
     {.name = "replica_max_staleness", .type = T_DURATION, FIELD(replica_max_staleness_ms), .min = 10,
      .max = 3600000, .def = "1s", .mut = 1,
      .help = "a replica refuses reads (-TRYAGAIN) when it has not heard from the primary this long"},
+    {.name = "write_commit_timeout", .type = T_DURATION, FIELD(write_commit_timeout_ms), .min = 100,
+     .max = 3600000, .zero_ok = 1, .def = "5s", .mut = 1,
+     .help = "a primary whose log no majority acknowledges this long answers waiting writes and reads with "
+             "-NOREPLICAS and refuses new ones until commits resume; 0 = wait without bound"},
     {.name = "shutdown_timeout", .type = T_DURATION, FIELD(shutdown_timeout_ms), .min = 0,
      .max = UINT64_C(3600) * 1000, .def = "10s", .mut = 1, .redis_seconds = 1,
      .help = "on SIGTERM or SHUTDOWN a primary hands leadership over first, waiting at most this long; 0 = exit at once"},

@@ -53,6 +53,8 @@ static void on_appended(struct raft_io_append *req, int status)
     timed_append *t = req->data;
     struct raft_io_append *orig = t->orig;
     if (status == 0) record(t->n, now_us() - t->start_us);
+    t->n->append_latency.inflight--;
+    t->n->append_latency.progress_ms = tc_now_ms();
     free(t);
     orig->cb(orig, status);
 }
@@ -68,8 +70,15 @@ static int timed_append_fn(struct raft_io *io, struct raft_io_append *req, const
     t->n = n;
     t->req.data = t;
     t->start_us = now_us();
+    /* disk_health.c: writes outstanding and none finishing is a log that
+     * cannot be written (libraft retries a failed one silently) */
+    struct tc_append_latency *l = &n->append_latency;
+    if (l->inflight++ == 0) l->progress_ms = tc_now_ms();
     int rv = n->io_append(io, &t->req, entries, n_entries, on_appended);
-    if (rv != 0) free(t);
+    if (rv != 0) {
+        l->inflight--;
+        free(t);
+    }
     return rv;
 }
 

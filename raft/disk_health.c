@@ -24,6 +24,13 @@
  * segment free is normal on a small disk); when it needs a new one and the
  * room is not there, its writes stop - the probe then fails too. */
 #define LOW_SPACE_BYTES (1u * 1024 * 1024)
+/* libraft's open segments (raft_uv's default size): it creates the next
+ * one when the current fills, and retries every few seconds, silently,
+ * while there is no room for it */
+#define SEGMENT_BYTES (8u * 1024 * 1024)
+/* Log writes outstanding with none finishing this long: the log is not
+ * being written (a slow fsync takes hundreds of ms, not seconds). */
+#define STUCK_MS 3000
 #define CHECK_EVERY_MS 1000
 /* at most one warning per this long while the same failure lasts */
 #define WARN_EVERY_MS 10000
@@ -71,6 +78,19 @@ static void check_disk(tc_raftnode *n)
         char why[160];
         snprintf(why, sizeof why, "%s (%llu bytes free)", strerror(ENOSPC), (unsigned long long)d->free_bytes);
         tc__raft_disk_error(n, "check of", n->dir, why);
+        return;
+    }
+    /* Free space can pass while libraft still cannot get the room for a
+     * new segment; its writes then stay outstanding, and that says it. */
+    const struct tc_append_latency *al = &n->append_latency;
+    int64_t stuck = al->inflight ? tc_now_ms() - al->progress_ms : 0;
+    if (stuck >= STUCK_MS) {
+        char why[200];
+        if (d->free_bytes < SEGMENT_BYTES)
+            snprintf(why, sizeof why, "%s for a new log segment (%llu bytes free; no log write finished for %lld ms)",
+                     strerror(ENOSPC), (unsigned long long)d->free_bytes, (long long)stuck);
+        else snprintf(why, sizeof why, "no log write finished for %lld ms", (long long)stuck);
+        tc__raft_disk_error(n, "writes to", n->dir, why);
         return;
     }
     char path[sizeof n->dir + 32];

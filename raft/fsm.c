@@ -440,6 +440,12 @@ void tc__raft_answer_stuck_writes(tc_raftnode *n, int64_t cutoff_ms, const char 
     }
 }
 
+int64_t tc__raft_oldest_entry_ms(const tc_raftnode *n)
+{
+    /* the head is the oldest: submissions are kept in log order */
+    return n->inflight_head ? n->inflight_head->submitted_ms : 0;
+}
+
 typedef struct barrier_req {
     struct raft_barrier req;
     tc_raftnode *node;
@@ -489,7 +495,7 @@ void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops)
 {
     *ops = (tc_log_ops){.ud = n, .role = op_role, .submit = op_submit, .barrier = op_barrier,
                         .applied_index = op_applied_index, .replicas_at = op_replicas_at,
-                        .write_error = tc__raft_write_error};
+                        .write_error = tc__raft_write_error, .commit_stall = tc__raft_commit_stall};
 }
 
 void tc__raft_fsm_setup(tc_raftnode *n)

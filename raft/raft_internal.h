@@ -30,12 +30,21 @@ void tc__raft_disk_error(tc_raftnode *n, const char *what, const char *path, con
 void tc__raft_disk_cron(tc_raftnode *n, int64_t now);
 const char *tc__raft_write_error(void *ud);
 void tc__raft_info_disk(tc_raftnode *n, tc_buf *b);
+/* commit_stall.c: a primary whose log no majority acknowledges within
+ * write_commit_timeout (waiting clients answered -NOREPLICAS, new writes
+ * refused until commits move); the router's commit_stall op; INFO */
+void tc__raft_stall_cron(tc_raftnode *n, int64_t now);
+int tc__raft_commit_stall(void *ud, char *why, size_t len);
+void tc__raft_info_stall(tc_raftnode *n, tc_buf *b);
 /* append_latency.c: times every log write (installed before raft_init) */
 void tc__raft_time_appends(tc_raftnode *n);
 void tc__raft_info_append_latency(tc_raftnode *n, tc_buf *b);
 /* fsm.c: answers (with line) the clients of entries submitted before
  * cutoff_ms that are still waiting; the entries stay in the log */
 void tc__raft_answer_stuck_writes(tc_raftnode *n, int64_t cutoff_ms, const char *line);
+/* fsm.c: when the oldest entry this node submitted that is still waiting
+ * (applied or failed ones are gone) was submitted; 0 if none */
+int64_t tc__raft_oldest_entry_ms(const tc_raftnode *n);
 
 /* replication_info.c: INFO replication and ROLE (ud is the tc_raftnode) */
 void tc__raft_info_replication(void *ud, tc_buf *b);

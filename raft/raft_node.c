@@ -64,6 +64,7 @@ static void on_cron(void *ud, int64_t now)
     tc_raftnode *n = ud;
     tc_router_cron(&n->router, now);
     tc__raft_disk_cron(n, now);
+    tc__raft_stall_cron(n, now);
     tc__raft_move_to_preferred_zone(n, now);
     tc__raft_note_formed(n, now);
 }
@@ -318,7 +319,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
 
     tc_log_ops ops;
     tc__raft_log_ops(n, &ops);
-    tc_router_init(&n->router, s, &ops, (int64_t)cfg->election_timeout_ms, (int64_t)cfg->replica_max_staleness_ms);
+    tc_router_init(&n->router, s, &ops, (int64_t)cfg->election_timeout_ms);
 
     rc = raft_start(&n->raft);
     if (rc != 0) {

@@ -88,12 +88,23 @@ typedef struct tc_raftnode {
         uint64_t free_bytes;       /* free space of the data directory (statvfs) */
         int64_t failing_since_ms, last_check_ms, last_warn_ms, last_step_aside_ms;
     } disk;
+    /* commit_stall.c: a primary whose entries no majority acknowledges */
+    struct tc_commit_stall {
+        int stalled;               /* entries wait past write_commit_timeout, commits do not move */
+        uint64_t seen_commit;      /* the commit index at the last look */
+        int64_t quiet_since_ms;    /* since when it has not moved while something waits */
+        int64_t since_ms;          /* when the stall began */
+        uint64_t stalls;           /* stalls begun since start */
+        int64_t last_warn_ms, last_notice_ms;
+    } stall;
     /* append_latency.c: how long log writes take to be durable */
     int (*io_append)(struct raft_io *io, struct raft_io_append *req, const struct raft_entry entries[], unsigned n,
                      raft_io_append_cb cb); /* libraft's own, which ours wraps */
     struct tc_append_latency {
         uint64_t count, total_us, last_us, max_us, slow;
         int64_t last_warn_ms;
+        unsigned inflight;         /* writes requested, not yet finished */
+        int64_t progress_ms;       /* when one last finished (or the first of those outstanding began) */
     } append_latency;
 } tc_raftnode;
 

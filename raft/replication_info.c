@@ -31,7 +31,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                       "master_last_io_seconds_ago:%lld\r\nmaster_sync_in_progress:0\r\nslave_repl_offset:%llu\r\n"
                       "slave_read_only:1\r\nconnected_slaves:0\r\n",
                       p ? p->client_host : "?", p ? p->client_port : 0,
-                      role == TC_ROLE_REPLICA && silent <= n->router.max_staleness_ms ? "up" : "down",
+                      role == TC_ROLE_REPLICA && silent <= (int64_t)s->cfg.replica_max_staleness_ms ? "up" : "down",
                       (long long)(silent / 1000), (unsigned long long)applied);
     }
     tc_buf_printf(b,
@@ -49,6 +49,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                   (unsigned long long)n->budget.entries_since, (unsigned long long)s->cfg.snapshot_bytes,
                   (unsigned long long)n->budget.forced_snapshots, n->budget.trailing);
     tc__raft_info_disk(n, b);
+    tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);
 }
 

@@ -162,6 +162,17 @@ static void batch_fail(tc_batch *b, const char *err)
 
 static int role(tc_router *r) { return r->log.role(r->log.ud); }
 
+/* While the primary's commits stall (tc_log_ops.commit_stall): the error
+ * line for what cannot be done ("write", "answer a linearizable read"),
+ * Redis's NOREPLICAS sentence first; NULL while commits move. */
+static const char *stalled(tc_router *r, const char *what, char *line, size_t len)
+{
+    char why[300];
+    if (!r->log.commit_stall || !r->log.commit_stall(r->log.ud, why, sizeof why)) return NULL;
+    snprintf(line, len, "NOREPLICAS Not enough good replicas to %s. %s", what, why);
+    return line;
+}
+
 /* A batch leaves (applied, failed, never submitted): what it held of the
  * eviction bookkeeping goes with it. */
 static void batch_drop(tc_router *r, tc_batch *b)
@@ -419,6 +430,16 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             c->blocked = 1;
             return TC_ROUTE_DEFER; /* routed again when the handover ends */
         }
+        char line[400];
+        if (stalled(r, "write", line, sizeof line)) { /* refused at once, nothing logged */
+            if (exec) {
+                tc_reply_errorf(rep, "EXECABORT Transaction discarded because of: %s", line);
+                tc_multi_reset(c);
+            } else {
+                tc_reply_error(rep, line);
+            }
+            return TC_ROUTE_DONE;
+        }
         if (cmd->flags & TC_CMD_BLOCKING) return route_blocking(r, c, cmd, argc, argv, rep, now);
         int room_wanted = s->cfg.maxmemory && (exec || (cmd->flags & TC_CMD_DENYOOM));
         if (exec && r->inflight_bytes + (r->open ? r->open->entry.len : 0) < TC_ROUTER_LOG_ROOM) {
@@ -461,6 +482,18 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
         if (mode == TC_READ_LOCAL || c->cmd_end <= c->read_covered ||
             (mode == TC_READ_LEASE && now < r->lease_until_ms))
             return TC_ROUTE_LOCAL;
+        /* a barrier would wait as long as the stall: refused now (a
+         * read's outcome is clear, it changed nothing) */
+        char line[400];
+        if (stalled(r, "answer a linearizable read", line, sizeof line)) {
+            if (cmd->fn == tc_cmd_exec) {
+                tc_reply_errorf(rep, "EXECABORT Transaction discarded because of: %s", line);
+                tc_multi_reset(c);
+            } else {
+                tc_reply_error(rep, line);
+            }
+            return TC_ROUTE_DONE;
+        }
         if (list_add(&r->waiting, c) != 0) {
             tc_reply_error(rep, "ERR out of memory");
             return TC_ROUTE_DONE;
@@ -479,15 +512,22 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
         r->seen_applied = applied;
         r->last_progress_ms = now;
     }
-    int64_t silent = now - r->last_progress_ms;
-    if (silent > r->max_staleness_ms) {
-        if (!r->last_progress_ms)
+    int64_t silent = now - r->last_progress_ms, max_staleness = (int64_t)s->cfg.replica_max_staleness_ms;
+    if (silent > max_staleness) {
+        const char *disk = r->log.write_error ? r->log.write_error(r->log.ud) : NULL;
+        if (disk)
+            /* the primary may well be there: this node cannot store what it sends */
+            tc_reply_errorf(rep,
+                            "TRYAGAIN this replica cannot write its log (%s) and has applied nothing for %lld ms "
+                            "(replica_max_staleness is %lld ms)",
+                            disk, (long long)silent, (long long)max_staleness);
+        else if (!r->last_progress_ms)
             tc_reply_error(rep, "TRYAGAIN this replica has not heard from the primary since it started");
         else
             tc_reply_errorf(rep,
                             "TRYAGAIN this replica has not heard from the primary for %lld ms "
                             "(replica_max_staleness is %lld ms)",
-                            (long long)silent, (long long)r->max_staleness_ms);
+                            (long long)silent, (long long)max_staleness);
         return TC_ROUTE_DONE;
     }
     return TC_ROUTE_LOCAL;
@@ -500,8 +540,7 @@ int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, in
     return batch_add(r->open, NULL, 0, 2, argc, argv); /* committed replies skip NULL clients */
 }
 
-void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
-                    int64_t max_staleness_ms)
+void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms)
 {
     memset(r, 0, sizeof *r);
     r->srv = srv;
@@ -510,7 +549,6 @@ void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t
      * before t + election timeout; with a margin for clock rate and
      * scheduling, reads stay local for 80% of that after a commit. */
     r->lease_ms = election_timeout_ms * 8 / 10;
-    r->max_staleness_ms = max_staleness_ms;
     /* Seeds of the entries this node builds as primary: unpredictable, and
      * different from any other node's (getrandom cannot fail for 8 bytes
      * once the kernel's pool is ready; the clock is only a fallback). */
@@ -574,9 +612,10 @@ static const char *misconf(tc_router *r, char *line, size_t len)
 /* Hands a batch to the log; on failure answers its clients and frees it. */
 static int submit(tc_router *r, tc_batch *b, int64_t now)
 {
-    char line[300];
+    char line[400];
     b->submit_ms = now;
     const char *refused = misconf(r, line, sizeof line);
+    if (!refused) refused = stalled(r, "write", line, sizeof line);
     if (refused || tc_logentry_end(&b->entry, b->n) != 0 ||
         r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
         r->entries_failed++;
@@ -743,6 +782,13 @@ void tc_router_answer_early(tc_router *r, tc_batch *b, const char *err)
     (void)r;
     batch_fail(b, err);
     for (uint32_t i = 0; b->clients && i < b->n; i++) b->clients[i] = NULL;
+}
+
+void tc_router_commit_stalled(tc_router *r)
+{
+    resume_list(&r->covered);
+    resume_list(&r->waiting);
+    resume_list(&r->log_full);
 }
 
 void tc_router_barrier_done(tc_router *r, int status)

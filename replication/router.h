@@ -56,6 +56,12 @@ typedef struct tc_log_ops {
      * while it can; the op itself may be NULL. Writes are then refused with
      * -MISCONF rather than queued behind a log that does not grow. */
     const char *(*write_error)(void *ud);
+    /* 1 while this primary's commits stall (entries wait past
+     * write_commit_timeout and no majority acknowledges them), with why
+     * set to a sentence for clients; 0 otherwise. The op may be NULL. New
+     * writes, and reads that need a barrier, are then refused with
+     * -NOREPLICAS instead of waiting without bound. */
+    int (*commit_stall)(void *ud, char *why, size_t len);
 } tc_log_ops;
 
 /* A client in WAIT / WAITAOF. */
@@ -99,7 +105,6 @@ typedef struct tc_router {
 
     tc_room room;               /* eviction: victims and growth logged, not yet applied (room.h) */
     tc_rng seeds;               /* draws each entry's random seed */
-    int64_t max_staleness_ms;
     uint64_t seen_applied;
     int64_t last_progress_ms;   /* when this node last saw the log move */
     uint64_t entries_submitted, entries_failed;
@@ -107,10 +112,10 @@ typedef struct tc_router {
 
 /* Prepares the router of srv (replicated expiry: reads on this node only
  * hide expired keys from now on). election_timeout_ms sizes the primary's
- * read lease. The layer that runs the log routes the node's commands
+ * read lease; replica_max_staleness is read from srv's settings at each
+ * read (CONFIG SET changes it). The layer that runs the log routes the node's commands
  * through tc_router_route (its tc_replication_ops). */
-void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms,
-                    int64_t max_staleness_ms);
+void tc_router_init(tc_router *r, tc_server *srv, const tc_log_ops *log, int64_t election_timeout_ms);
 void tc_router_free(tc_router *r);
 
 /* Decides where a client's command runs (enum tc_route): locally, queued
@@ -134,6 +139,10 @@ void tc_router_barrier_done(tc_router *r, int status);
  * them, so that its commit reaches nobody. For writes stuck behind a log
  * this node cannot write. */
 void tc_router_answer_early(tc_router *r, tc_batch *b, const char *err);
+/* The log layer found its commits stalled (see tc_log_ops.commit_stall):
+ * reads waiting for a barrier and writers waiting for room in the log are
+ * routed again, and so refused, rather than left waiting. */
+void tc_router_commit_stalled(tc_router *r);
 /* Appends a command of the node's own (no client waits for its reply) to
  * the writes of this loop pass, e.g. the backup schedule's TCBACKUP RUN.
  * 0, or -1 when this node is not the primary or out of memory. */
