@@ -807,7 +807,7 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
             "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
-            "client_output_buffer_limit, timeout, tcp_backlog, hz, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
+            "client_output_buffer_limit, timeout, tcp_backlog, hz, latency_monitor_threshold, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
             "lfu_decay_time, cluster_mode, databases, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
