@@ -1,10 +1,12 @@
 /* Connection and server commands: PING ECHO QUIT HELLO AUTH SELECT INFO
  * CONFIG CLIENT TIME DEBUG COMMAND. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "auth.h"
 #include "blocking.h"
@@ -681,12 +683,35 @@ static void debug_populate(tc_ctx *c)
     tc_reply_ok(c->r);
 }
 
+/* DEBUG SLEEP seconds: holds the whole node (its loop) that long, as Redis
+ * does, to try what clients and replicas see of a stalled server. Local to
+ * the node: it is no write, so it never reaches the log. */
+static void debug_sleep(tc_ctx *c)
+{
+    long double secs;
+    if (tc_parse_ld(c->argv[2].p, c->argv[2].len, &secs) != 0 || !(secs >= 0) || secs > 2147483647.0L) {
+        tc_reply_error(c->r, "ERR DEBUG SLEEP <seconds>: seconds must be a number between 0 and 2147483647");
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long long whole = (long long)secs;
+    long long ns = until.tv_nsec + (long long)((secs - (long double)whole) * 1e9L);
+    until.tv_sec += (time_t)(whole + ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    /* an absolute deadline: a signal that interrupts the sleep does not stretch it */
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+    }
+    tc_reply_ok(c->r);
+}
+
 void tc_cmd_debug(tc_ctx *c)
 {
     static const char *const help[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DIGEST", "    Output a hex signature representing the current DB content.",
         "POPULATE <count> [<prefix>] [<size>]", "    Create <count> string keys named key:<num>.",
+        "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
         "HELP", "    Print this help.",
         NULL};
     const tc_slice *sub = &c->argv[1];
@@ -701,10 +726,14 @@ void tc_cmd_debug(tc_ctx *c)
         tc_reply_status(c->r, hex);
     } else if (tc_arg_is(sub, "populate")) {
         debug_populate(c);
+    } else if (tc_arg_is(sub, "sleep") && c->argc == 3) {
+        debug_sleep(c);
     } else if (tc_arg_is(sub, "help") && c->argc == 2) {
         reply_help(c, help);
     } else {
-        unknown_subcommand(c, "DEBUG");
+        /* Redis's DEBUG words it this way (its other containers as unknown_subcommand) */
+        tc_reply_errorf(c->r, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try DEBUG HELP.",
+                        (int)(sub->len > 128 ? 128 : sub->len), sub->p);
     }
 }
 

@@ -284,6 +284,8 @@ void tc_cmd_publish(tc_ctx *c);
 void tc_cmd_bgsave(tc_ctx *c);
 void tc_cmd_save(tc_ctx *c);
 void tc_cmd_lastsave(tc_ctx *c);
+/* latency.c: LATENCY LATEST | HISTORY | RESET | DOCTOR | GRAPH | HISTOGRAM | HELP */
+void tc_cmd_latency(tc_ctx *c);
 void tc_cmd_tcbackup(tc_ctx *c);
 void tc_cmd_tcformed(tc_ctx *c); /* cluster_formed.c */
 /* cmd_restore.c */

@@ -138,6 +138,9 @@ static const setting SETTINGS[] = {
      .help = "listen() backlog of the client port"},
     {.name = "hz", .type = T_INT, FIELD(hz), .min = 1, .max = 500, .def = "10", .mut = 1,
      .help = "active expiry cycles per second"},
+    {.name = "latency_monitor_threshold", .type = T_INT, FIELD(latency_monitor_threshold), .min = 0,
+     .max = INT64_MAX, .def = "0", .mut = 1,
+     .help = "milliseconds: LATENCY records commands, loop passes and log writes at least this slow; 0 = off"},
     /* Ranges are Redis's (config_redis.c checks them first, with Redis's
      * error texts); these rows hold the values the node runs with. */
     {.name = "maxmemory", .type = T_SIZE, FIELD(maxmemory), .min = 0, .max = UINT64_MAX, .zero_ok = 1, .def = "0",

@@ -175,7 +175,7 @@ static const rparam PARAMS[] = {
     INT("io-threads", 1, 128, "1", NO_EFFECT, .flags = IMMUTABLE),
     BOOL("io-threads-do-reads", "no", NO_EFFECT, .flags = IMMUTABLE),
     BOOL("jemalloc-bg-thread", "yes", NO_EFFECT),
-    INT("latency-monitor-threshold", 0, LMAX, "0", NO_EFFECT),
+    TC("latency-monitor-threshold", .note = "latency_monitor_threshold (LATENCY, node/latency.c)"),
     BOOL("latency-tracking", "yes", NO_EFFECT),
     SPEC("latency-tracking-info-percentiles", SP_LATENCY_PCT, "50 99 99.9", NO_EFFECT),
     BOOL("lazyfree-lazy-eviction", "no", NO_EFFECT),

@@ -178,16 +178,24 @@ int tc_evict_local(tc_server *s, size_t write_bytes)
     int ndbs = tc_evict_db_count(s);
     if (ndbs > TC_MAX_DATABASES) ndbs = TC_MAX_DATABASES;
     for (int i = 0; i < ndbs; i++) dbs[i] = tc_evict_db_at(s, i);
+    uint64_t cycle_start = uv_hrtime();
+    int rc = 0;
     while (s->cfg.maxmemory && tc_mem_used(s) + want > s->cfg.maxmemory) {
         int db;
         tc_key *k = tc_evict_pick(dbs, ndbs, &s->mem.pool, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
                                   &s->rng, NULL, NULL, &db);
-        if (!k) return -1;
+        if (!k) {
+            rc = -1;
+            break;
+        }
+        uint64_t del_start = uv_hrtime();
         tc_notify_keyspace_event(s, TC_NOTIFY_EVICTED, "evicted", tc_key_name(k), tc_key_name_len(k), db);
         tc_ks_delete(dbs[db], tc_key_name(k), tc_key_name_len(k));
+        tc_latency_note(s, TC_LAT_EVICTION_DEL, (uv_hrtime() - del_start) / 1000000);
         s->mem.evicted_keys++;
     }
-    return 0;
+    tc_latency_note(s, TC_LAT_EVICTION_CYCLE, (uv_hrtime() - cycle_start) / 1000000);
+    return rc;
 }
 
 /* TCEVICT db key [key ...]: the primary's victims in database db, deleted
@@ -201,11 +209,16 @@ void tc_cmd_tcevict(tc_ctx *c)
     }
     tc_keyspace *ks = tc_evict_db_at(c->srv, (int)db);
     long long n = 0;
+    /* the primary chose the victims; deleting them is this node's eviction cycle */
+    uint64_t cycle_start = uv_hrtime();
     for (size_t i = 2; i < c->argc; i++) {
+        uint64_t del_start = uv_hrtime();
         if (!tc_ks_delete(ks, c->argv[i].p, c->argv[i].len)) continue;
         n++;
         tc_notify_keyspace_event(c->srv, TC_NOTIFY_EVICTED, "evicted", c->argv[i].p, c->argv[i].len, (int)db);
+        tc_latency_note(c->srv, TC_LAT_EVICTION_DEL, (uv_hrtime() - del_start) / 1000000);
     }
+    tc_latency_note(c->srv, TC_LAT_EVICTION_CYCLE, (uv_hrtime() - cycle_start) / 1000000);
     c->srv->mem.evicted_keys += (uint64_t)n;
     tc_reply_int(c->r, n);
 }

@@ -323,8 +323,11 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
     s->cmd_now_ms = outer_now;
     *db = ctx.db;
     tc_cmdstat *st = cmdstat(s, cmd);
+    uint64_t took = now_us() - start;
     st->calls++;
-    st->usec += now_us() - start;
+    st->usec += took;
+    tc_latency_hist_record(&st->hist, took);
+    tc_latency_note(s, (cmd->flags & TC_CMD_FAST) ? TC_LAT_FAST_COMMAND : TC_LAT_COMMAND, took / 1000);
     if (r->out && r->out->len > mark && (r->out->data[mark] == '-' || r->out->data[mark] == '!')) {
         st->failed++;
         count_error(s, r->out, mark);
@@ -840,6 +843,7 @@ void tc_server_stop(tc_server *s)
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
     close_handle_if_open((uv_handle_t *)&s->sig_int);
+    tc_latency_unwatch_loop(s);
     tc_block_stop(s);
     while (s->clients) close_client(s->clients);
 }
@@ -930,6 +934,7 @@ static void on_cron(uv_timer_t *t)
             size_t deleted = tc_ks_expire_cycle(&s->dbs[i], now, 200);
             if (deleted < 50 || uv_hrtime() - start > budget_ns) break;
         }
+    if (!s->repl.ops) tc_latency_note(s, TC_LAT_EXPIRE_CYCLE, (uv_hrtime() - start) / 1000000);
     /* Finish resizes in the background, a millisecond at a time. */
     start = uv_hrtime();
     for (int i = 0; i < s->ndbs; i++)
@@ -983,6 +988,8 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
         return -1;
     }
     s->loop = &s->loop_storage;
+    /* the loop's time waiting for I/O, so LATENCY's event-loop tells a stall from an idle wait */
+    uv_loop_configure(s->loop, UV_METRICS_IDLE_TIME);
     s->listener.data = s;
     if (tc_conn_listen(&s->listener, s->loop, s->self->client_host, s->self->client_port, (int)s->cfg.tcp_backlog,
                        on_connection, err, errlen) != 0) {
@@ -1002,6 +1009,7 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
     s->cron.data = s;
     uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
     uv_timer_start(&s->cron, on_cron, period, period);
+    tc_latency_watch_loop(s);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "evict.h"
 #include "keyspace.h"
+#include "latency.h"
 #include "resp.h"
 
 #define TC_VERSION "0.1.0"
@@ -159,6 +160,7 @@ typedef struct tc_cmdstat {
     uint64_t calls, usec;
     uint64_t rejected;            /* refused before running (arity, AUTH, ...) */
     uint64_t failed;              /* ran and answered an error */
+    tc_latency_hist hist;         /* LATENCY HISTOGRAM */
 } tc_cmdstat;
 
 /* INFO errorstats: replies of each error code ("ERR", "WRONGTYPE"); like
@@ -193,6 +195,7 @@ typedef struct tc_server {
     int ndbs;
     tc_stats stats;
     tc_memstate mem;              /* used_memory's figures, eviction's pool and counts (evict.h) */
+    tc_latency latency;           /* LATENCY's events and the loop-pass watch (latency.h) */
 
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
     uv_loop_t loop_storage;

@@ -1270,6 +1270,25 @@ static void test_eviction_replies_match_redis(void **state)
     h_close(r);
 }
 
+/* LATENCY's argument errors and its replies with nothing recorded, and
+ * latency-monitor-threshold's CONFIG texts (DEBUG SLEEP, which would make
+ * spikes to compare, is off in a default redis-server). */
+static void test_latency_replies_match_redis(void **state)
+{
+    pair *p = *state;
+    static const char *const lines[] = {
+        "LATENCY", "LATENCY foo", "LATENCY HISTORY", "LATENCY HISTORY a b", "LATENCY GRAPH", "LATENCY GRAPH a b",
+        "LATENCY LATEST x", "LATENCY DOCTOR x", "LATENCY HELP x", "LATENCY HELP", "LATENCY RESET", "LATENCY LATEST",
+        "LATENCY HISTORY command", "LATENCY HISTORY nosuch", "LATENCY GRAPH command", "LATENCY GRAPH nosuch",
+        "LATENCY RESET command nosuch command", "LATENCY HISTOGRAM nosuch", "LATENCY HISTOGRAM GET nosuch",
+        "CONFIG GET latency-monitor-threshold", "CONFIG SET latency-monitor-threshold -1",
+        "CONFIG SET latency-monitor-threshold abc", "CONFIG SET latency-monitor-threshold 1.5",
+        "CONFIG SET latency-monitor-threshold 9223372036854775808", "CONFIG SET latency-monitor-threshold 100000",
+        "CONFIG GET latency-monitor-threshold", "LATENCY LATEST", "CONFIG SET latency-monitor-threshold 0",
+    };
+    compare_script(p->tricache->port, p->redis_port, lines, sizeof lines / sizeof lines[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
@@ -1290,6 +1309,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_databases_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_encoding_thresholds_match_redis, start_both, stop_both),
         cmocka_unit_test_setup_teardown(test_eviction_replies_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_latency_replies_match_redis, start_both, stop_both),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),

@@ -807,7 +807,7 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
             "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
-            "client_output_buffer_limit, timeout, tcp_backlog, hz, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
+            "client_output_buffer_limit, timeout, tcp_backlog, hz, latency_monitor_threshold, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
             "lfu_decay_time, cluster_mode, databases, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
@@ -1027,7 +1027,7 @@ static void test_config_get(void **state)
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
-        "tcp-backlog", "hz", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
+        "tcp-backlog", "hz", "latency-monitor-threshold", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
         "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "write-commit-timeout", "shutdown-timeout",
         "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "hash-max-listpack-entries",
@@ -1036,7 +1036,7 @@ static void test_config_get(void **state)
         "backup.interval",
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
-                                              "1073741824", "1073741824", "0", "511", "10", "0", "noeviction", "5", "10", "1",
+                                              "1073741824", "1073741824", "0", "511", "10", "0", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "5000ms", "10", "65536", "67108864", "no", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", ""};
