@@ -55,7 +55,9 @@ require_tricache
 check_out_file
 
 WORK=$(mktemp -d /tmp/tricache-bench-slowdisk.XXXXXX)
-DEVICE=$(findmnt -no MAJ:MIN -T "$WORK" | head -n 1)
+CG=""
+trap 'rm -rf "$WORK"' EXIT
+DEVICE=$(findmnt -no MAJ:MIN -T "$WORK" | head -n 1 | tr -d ' ')
 [[ $DEVICE =~ ^[0-9]+:[0-9]+$ ]] || die "cannot tell the block device under $WORK"
 # a filesystem on a partition is throttled at its disk: use the whole disk's numbers
 if [ -e "/sys/dev/block/$DEVICE/partition" ]; then
@@ -81,7 +83,7 @@ stop_nodes() {
 }
 cleanup() {
     stop_nodes
-    if [ -d "$CG" ]; then
+    if [ -n "$CG" ] && [ -d "$CG" ]; then
         # a cgroup is removed once empty; its processes are gone by now
         rmdir "$CG" 2> /dev/null || echo "$BENCH_NAME: could not remove cgroup $CG" >&2
     fi
@@ -127,7 +129,7 @@ EOF
     out=$(timeout $((SECONDS_PER_CASE + 30)) redis-benchmark -p "${PORTS[$primary]}" -t set -c 4 -P 1 -r 100000 -n 100000000 \
         --precision 1 -q 2>&1 & bpid=$!; sleep "$SECONDS_PER_CASE"; kill -INT "$bpid" 2> /dev/null; wait "$bpid" || true)
     last=$(printf '%s' "$out" | tr '\r' '\n' | grep 'SET: rps=' | tail -n 1)
-    rps=$(printf '%s' "$last" | sed -n 's/.*overall: \([0-9.]*\)).*/\1/p')
+    rps=$(printf '%s' "$last" | sed -n 's/^SET: rps=[0-9.]* (overall: \([0-9.]*\)).*/\1/p')
     avg=$(printf '%s' "$last" | sed -n 's/.*avg_msec=[0-9.]* (overall: \([0-9.]*\)).*/\1/p')
     terms=""
     for i in 0 1 2; do terms+="$(field "${PORTS[$i]}" replication raft_term) "; done
@@ -137,6 +139,7 @@ EOF
         lat="$(field "$p" replication raft_log_writes) writes, avg $(field "$p" replication raft_log_write_avg_ms) ms, max $(field "$p" replication raft_log_write_max_ms) ms, $(field "$p" replication raft_log_writes_slow) over 100 ms"
         echo "${PIDS[$slow]}" > "$(dirname "$CG")/cgroup.procs" 2> /dev/null || true
     fi
+    [ -z "${KEEP_LOGS:-}" ] || for i in 1 2 3; do cp "$WORK/node$i.log" "$KEEP_LOGS/$case-node$i.log"; done
     rows+=("| $case | ${rps:-?} | ${avg:-?} | $term0 -> ${terms% } | $lat |")
     stop_nodes
 done
