@@ -62,7 +62,7 @@ def start_redis(tmp, maxmemory):
     port = free_port()
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", tmp,
-         "--maxmemory", maxmemory],
+         "--maxmemory", maxmemory, "--enable-debug-command", "yes"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(port, proc)
     return port, proc
@@ -91,7 +91,7 @@ def start_redis_replicated(tmp, maxmemory):
         rp = free_port()
         procs.append(subprocess.Popen(
             ["redis-server", "--port", str(rp), "--save", "", "--appendonly", "no", "--dir", d,
-             "--maxmemory", maxmemory, "--replicaof", "127.0.0.1", str(port)],
+             "--maxmemory", maxmemory, "--replicaof", "127.0.0.1", str(port), "--enable-debug-command", "yes"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_ready(rp, procs[-1])
         ports.append(rp)
@@ -131,8 +131,10 @@ def digests_equal(ports):
     """Every node holds the same data, once the replicas caught up."""
     end = time.time() + 30
     while time.time() < end:
-        d = {resp.try_call("127.0.0.1", p, "DEBUG", "DIGEST") for p in ports}
-        if len(d) == 1:
+        answers = [resp.try_call("127.0.0.1", p, "DEBUG", "DIGEST") for p in ports]
+        if not all(isinstance(a, bytes) for a in answers):
+            return "n/a"
+        if len(set(answers)) == 1:
             return "yes"
         time.sleep(0.2)
     return "no"
