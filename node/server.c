@@ -484,12 +484,31 @@ static int release(tc_client *c)
     return 0;
 }
 
+/* Writes c's output at the end of this loop pass (a uv_check), together
+ * with whatever else the pass adds to it: a committed log entry answers
+ * many commands of one client one by one, and a write() per answer cost
+ * the primary more than the commands (Redis's pending-writes list). */
+static void on_push_flush(uv_check_t *h);
+static void flush_later(tc_client *c)
+{
+    tc_server *s = c->srv;
+    if (c->push_queued) return;
+    if (!s->loop) {
+        flush_output(c);
+        return;
+    }
+    if (!s->push_queue) uv_check_start(&s->push_flush, on_push_flush);
+    c->push_queued = 1;
+    c->push_next = s->push_queue;
+    s->push_queue = c;
+}
+
 void tc_client_deliver(tc_client *c, const char *reply, size_t len)
 {
     if (!c->closing) tc_buf_append(&c->out, reply, len);
     if (release(c) || c->closing) return;
     if (c->pending == 0) process_input(c); /* runs what waited, then flushes */
-    else flush_output(c);
+    else flush_later(c);
 }
 
 static void on_push_flush(uv_check_t *h)
@@ -511,16 +530,8 @@ void tc_client_push(tc_client *c, const char *data, size_t len)
     /* inside this client's own command the reply order is kept by the
      * caller's flush; from anywhere else it goes out at the end of this
      * loop pass, with whatever else this pass publishes to it */
-    tc_server *s = c->srv;
-    if (s->current == c || c->push_queued) return;
-    if (!s->loop) {
-        flush_output(c);
-        return;
-    }
-    if (!s->push_queue) uv_check_start(&s->push_flush, on_push_flush);
-    c->push_queued = 1;
-    c->push_next = s->push_queue;
-    s->push_queue = c;
+    if (c->srv->current == c) return;
+    flush_later(c);
 }
 
 void tc_client_resume(tc_client *c)

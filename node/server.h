@@ -24,7 +24,7 @@ typedef struct tc_client {
     tc_conn conn;                 /* its transport (plain TCP today) */
     struct tc_server *srv;
     struct tc_client *prev, *next;
-    struct tc_client *push_next;  /* in the server's push queue (push_queued) */
+    struct tc_client *push_next;  /* in the server's queue of output written at the end of the loop pass */
     int push_queued;
     uint64_t id;
     char addr[64], laddr[64];
