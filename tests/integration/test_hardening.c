@@ -182,12 +182,52 @@ static void test_bgsave_to_a_child_or_an_allowed_one_works(void **state)
     free(r);
 }
 
+/* A secret file others may read (or too short) stops the node at start,
+ * saying which file and why. Two nodes: a one-node cluster runs no Raft. */
+static void test_bad_secret_file_stops_the_node(void **state)
+{
+    world *w = *state;
+    char secret[200], config[200], text[1200];
+    snprintf(secret, sizeof secret, "%s/secret", w->root);
+    snprintf(config, sizeof config, "%s/secret.toml", w->root);
+    FILE *f = fopen(secret, "w");
+    assert_non_null(f);
+    fputs("0123456789abcdef0123456789abcdef\n", f);
+    fclose(f);
+    chmod(secret, 0644);
+    snprintf(text, sizeof text,
+             "cluster_name = \"t\"\ndata_dir = \"%s/data\"\ncluster_secret_file = \"%s\"\n[[node]]\nid = 1\n"
+             "zone = \"a\"\nclient_addr = \"127.0.0.1:%d\"\nraft_addr = \"127.0.0.1:%d\"\n"
+             "[[node]]\nid = 2\nzone = \"b\"\nclient_addr = \"127.0.0.1:%d\"\nraft_addr = \"127.0.0.1:%d\"\n",
+             w->root, secret, h_free_port(), h_free_port(), h_free_port(), h_free_port());
+    f = fopen(config, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    int st;
+    char *out = h_run_tricache(&st, "--config", config, "--node", "1", (char *)NULL);
+    assert_int_not_equal(st, 0);
+    char want[300];
+    snprintf(want, sizeof want, "cluster_secret_file %s: readable or writable by group or others: chmod 600 it", secret);
+    if (!strstr(out, want)) fail_msg("want \"%s\" in:\n%s", want, out);
+    free(out);
+    chmod(secret, 0600);
+    f = fopen(secret, "w");
+    fputs("short\n", f);
+    fclose(f);
+    out = h_run_tricache(&st, "--config", config, "--node", "1", (char *)NULL);
+    assert_int_not_equal(st, 0);
+    assert_non_null(strstr(out, "holds fewer than 16 bytes"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_get_hides_the_token),
         cmocka_unit_test(test_bgsave_to_elsewhere_is_refused),
         cmocka_unit_test(test_bgsave_to_a_child_or_an_allowed_one_works),
+        cmocka_unit_test(test_bad_secret_file_stops_the_node),
     };
     if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, teardown);
