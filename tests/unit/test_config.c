@@ -1156,6 +1156,7 @@ static void test_config_set_errors(void **state)
     (void)state;
     tc_config c;
     cfg_ok(&c, NODE1 NODE2);
+    char err[256];
     set_fails(&c, "nosuch", "1", -1, "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
     set_fails(&c, "", "1", -1, "ERR Unknown option or number of arguments for CONFIG SET - ''");
     set_fails(&c, "hz-", "1", -1, "ERR Unknown option or number of arguments for CONFIG SET - 'hz-'");
@@ -1164,6 +1165,16 @@ static void test_config_set_errors(void **state)
     set_fails(&c, "tcp-backlog", "100", -2, FAILED("tcp-backlog") "can't set immutable config");
     set_fails(&c, "Cluster_Name", "x", -2, FAILED("Cluster_Name") "can't set immutable config");
     set_fails(&c, "data-dir", "/x", -2, FAILED("data-dir") "can't set immutable config");
+    set_fails(&c, "cluster-secret-file", "/x", -2, FAILED("cluster-secret-file") "can't set immutable config");
+    set_fails(&c, "backup.allowed-destinations", "ftp://x", -3,
+              FAILED("backup.allowed-destinations") "argument must start with file:/// (an absolute folder) or s3:// (bucket/prefix)");
+    set_fails(&c, "backup.allowed-destinations", "file:///a,,file:///b", -3,
+              FAILED("backup.allowed-destinations") "argument needs destinations separated by single commas");
+    set_fails(&c, "backup.allowed-destinations", "file:///a,", -3,
+              FAILED("backup.allowed-destinations") "argument needs destinations separated by single commas");
+    assert_int_equal(tc_config_set(&c, "backup.allowed-destinations", "file:///a, s3://b/p", err, sizeof err), 0);
+    assert_string_equal(c.backup.allowed_destinations, "file:///a, s3://b/p");
+    assert_int_equal(tc_config_set(&c, "backup.allowed-destinations", "", err, sizeof err), 0);
     set_fails(&c, "hz", "0", -3, FAILED("hz") "argument must be between 1 and 500 inclusive");
     set_fails(&c, "hz", "501", -3, FAILED("hz") "argument must be between 1 and 500 inclusive");
     set_fails(&c, "hz", "-1", -3, FAILED("hz") "argument must be between 1 and 500 inclusive");
@@ -1206,7 +1217,6 @@ static void test_config_set_errors(void **state)
     assert_int_equal(c.nnodes, 2);
     assert_int_equal(c.hz, 10);
     /* the boundaries themselves are accepted */
-    char err[256];
     assert_int_equal(tc_config_set(&c, "hz", "1", err, sizeof err), 0);
     assert_int_equal(tc_config_set(&c, "hz", "500", err, sizeof err), 0);
     assert_int_equal(tc_config_set(&c, "maxclients", "1000000", err, sizeof err), 0);
