@@ -215,7 +215,7 @@ static const setting SETTINGS[] = {
      .form = "empty (no keys) or a directory path", .rule = no_control_rule},
     {.name = "cluster_secret_file", .type = T_STRING, FIELD(cluster_secret_file), .min = 0,
      .max = TC_CONFIG_MAX_STR - 1, .def = "",
-     .help = "file (mode 0600) holding the secret every node of the cluster shares (openssl rand -hex 32); "
+     .help = "file (mode 0600) holding the secret every node of the cluster shares (tricachectl secret generate); "
              "Raft peers prove it before anything reaches Raft; empty = peers are not authenticated",
      .form = "empty (no peer authentication) or a file path", .rule = no_control_rule},
     /* The compact encodings' thresholds, Redis's parameters of the same

@@ -307,7 +307,7 @@ static int load_secret(tc_transport *t, const char *path)
     }
     close(fd);
     while (!why && n > 0 && (t->secret[n - 1] == '\n' || t->secret[n - 1] == '\r')) n--;
-    if (!why && n < SECRET_MIN_LEN) why = "holds fewer than 16 bytes (make one with: (umask 077; openssl rand -hex 32 > FILE))";
+    if (!why && n < SECRET_MIN_LEN) why = "holds fewer than 16 bytes (tricachectl secret generate --file FILE makes one)";
     if (why) {
         OPENSSL_cleanse(t->secret, sizeof t->secret);
         errmsgf(t, "cluster_secret_file %s: %s", path, why);
