@@ -2,9 +2,70 @@
  * replicated TCBACKUP RUN/REQUEST that hand a backup to one node. The
  * work itself (fork, image, upload) is snapshot/backup_job.c's, reached
  * through the server's hooks. */
+#include <stdio.h>
 #include <string.h>
 
 #include "server.h"
+
+/* A path segment "." or ".." anywhere after the scheme: a URL that could
+ * climb out of an allowed folder is refused outright rather than resolved. */
+static int has_dot_segment(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    while (*p) {
+        size_t len = strcspn(p, "/");
+        if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) return 1;
+        p += len;
+        if (*p == '/') p++;
+    }
+    return 0;
+}
+
+/* url is base or below it (base's trailing '/' ignored). */
+static int is_under(const char *url, const char *base, size_t baselen)
+{
+    while (baselen && base[baselen - 1] == '/') baselen--;
+    if (baselen == 0 || strncmp(url, base, baselen) != 0) return 0;
+    return url[baselen] == '\0' || url[baselen] == '/';
+}
+
+/* BGSAVE TO writes where the operator allowed: backup.destination (or its
+ * default, <node data dir>/backups) and its children, and each of
+ * backup.allowed_destinations and its children. Otherwise the reply names
+ * what is allowed. 0 if allowed, -1 with err filled. */
+static int destination_allowed(const tc_server *s, const char *url, char *err, size_t errlen)
+{
+    char own[1100], dir[TC_CONFIG_MAX_STR];
+    const tc_config *cfg = &s->cfg;
+    if (cfg->backup.destination[0]) {
+        snprintf(own, sizeof own, "%s", cfg->backup.destination);
+    } else if (s->self) {
+        tc_config_node_dir(cfg, s->self, dir, sizeof dir);
+        snprintf(own, sizeof own, "file://%s/backups", dir);
+    } else {
+        own[0] = '\0';
+    }
+    if (!has_dot_segment(url)) {
+        if (own[0] && is_under(url, own, strlen(own))) return 0;
+        for (const char *p = cfg->backup.allowed_destinations; *p;) {
+            size_t len = strcspn(p, ",");
+            const char *item = p;
+            while (len && *item == ' ') item++, len--;
+            size_t ilen = len;
+            while (ilen && item[ilen - 1] == ' ') ilen--;
+            if (is_under(url, item, ilen)) return 0;
+            p = item + len;
+            if (*p == ',') p++;
+        }
+    }
+    snprintf(err, errlen,
+             "ERR backup destination %.300s is not allowed: BGSAVE TO accepts %.300s and folders under it%s%.300s "
+             "(set backup.allowed_destinations to allow more; no . or .. segments)",
+             url, own[0] ? own : "backup.destination", cfg->backup.allowed_destinations[0] ? ", and under " : "",
+             cfg->backup.allowed_destinations);
+    return -1;
+}
 
 /* BGSAVE [SCHEDULE] [TO url] */
 void tc_cmd_bgsave(tc_ctx *c)
@@ -27,11 +88,15 @@ void tc_cmd_bgsave(tc_ctx *c)
             return;
         }
     }
+    char err[1200];
+    if (url[0] && destination_allowed(c->srv, url, err, sizeof err) != 0) {
+        tc_reply_error(c->r, err); /* before anything starts: nothing is written */
+        return;
+    }
     if (!c->srv->persist.ops) {
         tc_reply_error(c->r, "ERR backups are not available on this node");
         return;
     }
-    char err[512];
     int rc = c->srv->persist.ops->bgsave(c->srv->persist.ud, NULL, url[0] ? url : NULL, schedule, err, sizeof err);
     if (rc < 0) tc_reply_error(c->r, err);
     else tc_reply_status(c->r, rc == 1 ? "Background saving scheduled" : "Background saving started");

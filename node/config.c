@@ -50,6 +50,7 @@ typedef struct setting {
     int redis_seconds;  /* durations: CONFIG GET in whole seconds, as Redis's own setting */
     int redis_row;      /* CONFIG GET/SET answer it through Redis's parameter of that name (config_redis.c) */
     int sign;           /* T_INT: an int64_t field; min and max are int64_t bit patterns */
+    int secret;         /* CONFIG GET answers "": secrets never leave the node */
 } setting;
 
 static const char *cluster_name_rule(const char *s)
@@ -88,6 +89,26 @@ static const char *destination_rule(const char *s)
     return no_control_rule(s);
 }
 
+/* Each comma-separated item a destination as backup.destination takes it. */
+static const char *allowed_destinations_rule(const char *s)
+{
+    char item[1024];
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        while (len && *s == ' ') s++, len--;
+        while (len && s[len - 1] == ' ') len--;
+        if (len == 0 || len >= sizeof item) return "needs destinations separated by single commas";
+        memcpy(item, s, len);
+        item[len] = '\0';
+        const char *why = destination_rule(item);
+        if (why) return why;
+        s = comma ? comma + 1 : s + len;
+        if (comma && !*s) return "needs destinations separated by single commas";
+    }
+    return NULL;
+}
+
 static const char *endpoint_rule(const char *s)
 {
     if (!*s) return NULL;
@@ -118,7 +139,8 @@ static const setting SETTINGS[] = {
      .form = "a non-empty directory path", .rule = no_control_rule},
     {.name = "auth_token", .type = T_STRING, FIELD(auth_token), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
      .mut = 1, .help = "password clients must give with AUTH; empty means no authentication",
-     .form = "empty (no AUTH) or 1 to 255 printable characters without spaces", .rule = auth_token_rule},
+     .form = "empty (no AUTH) or 1 to 255 printable characters without spaces", .rule = auth_token_rule,
+     .secret = 1},
     {.name = "log_level", .type = T_ENUM, FIELD(log_level), .min = TC_LOG_DEBUG, .max = TC_LOG_WARNING,
      .def = "notice", .mut = 1, .help = "least important messages that are logged", .words = LOG_LEVEL_WORDS},
     {.name = "maxclients", .type = T_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000", .mut = 1,
@@ -191,6 +213,11 @@ static const setting SETTINGS[] = {
     {.name = "keys_dir", .type = T_STRING, FIELD(keys_dir), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
      .help = "directory of key files made by tricachectl keys generate; the newest encrypts, all decrypt",
      .form = "empty (no keys) or a directory path", .rule = no_control_rule},
+    {.name = "cluster_secret_file", .type = T_STRING, FIELD(cluster_secret_file), .min = 0,
+     .max = TC_CONFIG_MAX_STR - 1, .def = "",
+     .help = "file (mode 0600) holding the secret every node of the cluster shares (tricachectl secret generate); "
+             "Raft peers prove it before anything reaches Raft; empty = peers are not authenticated",
+     .form = "empty (no peer authentication) or a file path", .rule = no_control_rule},
     /* The compact encodings' thresholds, Redis's parameters of the same
      * names (CONFIG SET parses them as Redis does: node/config_redis.c). */
     {.name = "hash_max_listpack_entries", .type = T_INT, FIELD(hash_max_listpack_entries), .min = 0,
@@ -234,6 +261,12 @@ static const setting SETTINGS[] = {
      .max = TC_CONFIG_MAX_STR - 1, .def = "", .mut = 1,
      .help = "AWS shared credentials file; empty = AWS_* variables, then ~/.aws/credentials",
      .form = "empty or a file path", .rule = no_control_rule},
+    {.name = "backup.allowed_destinations", .type = T_STRING, FIELD(backup.allowed_destinations), .min = 0,
+     .max = sizeof(((tc_config *)0)->backup.allowed_destinations) - 1, .def = "", .mut = 1,
+     .help = "destinations BGSAVE TO / SAVE TO may write to besides backup.destination and its children "
+             "(comma-separated file:///dir or s3://bucket/prefix; their children are allowed too)",
+     .form = "empty, or file:///dir and s3://bucket/prefix destinations separated by commas",
+     .rule = allowed_destinations_rule},
     {.name = "notify_keyspace_events", .type = T_STRING, FIELD(notify_keyspace_events), .min = 0,
      .max = sizeof(((tc_config *)0)->notify_keyspace_events) - 1, .def = "", .redis_row = 1,
      .help = "keyspace notifications every node publishes to its own subscribers, as Redis's letters (e.g. \"Ex\"); empty = none",
@@ -927,7 +960,7 @@ static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
 static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
 {
     static const char *const KEYS[] = {"destination", "interval", "retain", "s3_endpoint", "s3_region",
-                                       "s3_path_style", "s3_credentials_file", NULL};
+                                       "s3_path_style", "s3_credentials_file", "allowed_destinations", NULL};
     char name[64], buf[96], hint[1024];
     if (v->type != TC_TOML_TABLE)
         return fail(x, v->line, "write the backup settings in a [backup] table (see cluster.toml.example)",
@@ -938,7 +971,7 @@ static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
         snprintf(name, sizeof name, "backup.%s", e->key);
         const setting *s = strlen(e->key) < 40 ? find_setting(name) : NULL;
         if (!s)
-            return fail(x, e->line, unknown_key_hint(e->key, KEYS, 7, 7, "[backup] keys are", "", hint, sizeof hint),
+            return fail(x, e->line, unknown_key_hint(e->key, KEYS, 8, 8, "[backup] keys are", "", hint, sizeof hint),
                         "unknown setting '%s' in [backup]", shown(e->key, buf, sizeof buf));
         if (load_setting(x, c, s, e) < 0) return -1;
     }
@@ -1077,7 +1110,8 @@ int tc_config_get(const tc_config *c, const char *pattern, tc_config_emit_fn emi
         if (SETTINGS[i].redis_row) continue;
         dashed(SETTINGS[i].name, name, sizeof name);
         if (!tc_glob_match(pattern, strlen(pattern), name, strlen(name), 1)) continue;
-        render(c, &SETTINGS[i], val, sizeof val);
+        if (SETTINGS[i].secret) val[0] = '\0';
+        else render(c, &SETTINGS[i], val, sizeof val);
         emit(ud, name, val);
         count++;
     }

@@ -49,6 +49,7 @@ typedef struct tc_backup_settings {
     char s3_region[64];                /* default us-east-1 */
     int s3_path_style;                 /* endpoint/bucket/key instead of bucket.endpoint/key */
     char s3_credentials_file[TC_CONFIG_MAX_STR]; /* "" = AWS's default lookup */
+    char allowed_destinations[1024];   /* BGSAVE/SAVE TO may also write under these (comma-separated); "" = none */
 } tc_backup_settings;
 
 /* Redis has no upper bound on `databases`; ours keeps a typo (1600000)
@@ -91,6 +92,7 @@ typedef struct tc_config {
     uint64_t snapshot_bytes;           /* Raft log bytes between snapshots, default 0 = entries only */
     int at_rest_encryption;            /* encrypt Raft log payloads and snapshots, default false */
     char keys_dir[TC_CONFIG_MAX_STR];  /* key files (key-<id>.tckey); "" = none */
+    char cluster_secret_file[TC_CONFIG_MAX_STR]; /* Raft peers prove this secret (raft/transport.c); "" = none */
     /* compact encodings (Redis's hash-max-listpack-entries etc.); the node
      * copies them into its keyspace's tc_enc_limits */
     uint64_t hash_max_listpack_entries; /* default 512 */

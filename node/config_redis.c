@@ -1049,13 +1049,26 @@ static void render(const tc_server *s, const rparam *p, char *out, size_t outlen
     else snprintf(out, outlen, "%s", stored);
 }
 
+/* Parameters holding a password: CONFIG GET answers "" for them (Redis 7.0
+ * would show requirepass in clear), so a client that may run CONFIG cannot
+ * read the token of every other client. */
+static int secret_param(const rparam *p)
+{
+    static const char *const SECRET[] = {"requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass",
+                                         NULL};
+    for (size_t i = 0; SECRET[i]; i++)
+        if (strcmp(p->name, SECRET[i]) == 0) return 1;
+    return 0;
+}
+
 static void emit_param(const tc_server *s, pairs *pr, const rparam *p, const char *name, char *buf)
 {
     if (p->kind == K_TRICACHE) {
         tc_config_get(&s->cfg, p->name, emit_setting, pr);
         return;
     }
-    render(s, p, buf, VALUE_MAX);
+    if (secret_param(p)) buf[0] = '\0';
+    else render(s, p, buf, VALUE_MAX);
     add_pair(pr, name, buf);
 }
 

@@ -263,7 +263,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     n->transport.data = n;
     int rc = tc_transport_init(&n->transport, s->loop, cfg);
     if (rc != 0) {
-        snprintf(err, errlen, "raft transport: %s", raft_strerror(rc));
+        snprintf(err, errlen, "raft transport: %s", n->transport.errmsg[0] ? n->transport.errmsg : raft_strerror(rc));
         return -1;
     }
     rc = raft_uv_init(&n->io, s->loop, n->dir, &n->transport);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "raft_internal.h"
+#include "transport.h"
 
 void tc__raft_info_replication(void *ud, tc_buf *b)
 {
@@ -48,6 +49,9 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                   (unsigned long long)tc__raft_budget_memory(n), (unsigned long long)n->budget.bytes_since,
                   (unsigned long long)n->budget.entries_since, (unsigned long long)s->cfg.snapshot_bytes,
                   (unsigned long long)n->budget.forced_snapshots, n->budget.trailing);
+    tc_buf_printf(b, "raft_peer_auth:%s\r\nraft_peers_refused:%llu\r\n",
+                  tc_transport_authenticates(&n->transport) ? "cluster_secret" : "none",
+                  tc_transport_refused(&n->transport));
     tc__raft_info_disk(n, b);
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);

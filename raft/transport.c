@@ -18,13 +18,21 @@
  *  listeners, deadline timer: closed by t->close. */
 #include "transport.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -45,14 +53,38 @@
  * reported by the next line that is logged (or at close). */
 #define REFUSALS_LOGGED_PER_S 5
 
+/* The cluster-secret exchange (transport.h), all sizes fixed:
+ *   acceptor -> connector  CHALLENGE: magic, nonce_a
+ *   connector -> acceptor  PROOF:     magic, its id (u64 LE), nonce_c, mac_c
+ *   acceptor -> connector  ANSWER:    mac_a
+ * then libraft's handshake, as without a secret. */
+#define AUTH_MAGIC "TCRAUTH1"
+#define AUTH_MAGIC_LEN 8
+#define NONCE_LEN 32
+#define MAC_LEN 32 /* HMAC-SHA256 */
+#define CHALLENGE_LEN (AUTH_MAGIC_LEN + NONCE_LEN)
+#define PROOF_LEN (AUTH_MAGIC_LEN + 8 + NONCE_LEN + MAC_LEN)
+/* A secret file is one line; the bounds catch a wrong path (a big file) and
+ * a secret too short to resist guessing. */
+#define SECRET_MIN_LEN 16
+#define SECRET_MAX_LEN 1024
+
+/* The parts of an incoming connection's handshake, read in this order
+ * (the first two only with a secret). */
+enum in_phase { IN_MAGIC, IN_PROOF, IN_PREAMBLE, IN_ADDRESS };
+
 typedef struct tc_transport tc_transport;
 
 typedef struct incoming {
     tc_transport *t;
     uv_tcp_t *tcp;           /* raft_malloc'd: libraft frees it once it owns it */
     uint64_t deadline;       /* uv_now() by which the handshake must be complete */
-    size_t nread;            /* bytes of the current part (preamble or address) */
+    enum in_phase phase;
+    size_t nread;            /* bytes of the current part */
     size_t total;            /* handshake bytes received, for the log */
+    uint8_t nonce[NONCE_LEN];/* our challenge */
+    uint8_t proof[PROOF_LEN];/* the peer's answer (IN_MAGIC: its first bytes) */
+    raft_id proven;          /* the id the peer proved the secret for; 0 = none */
     uint8_t preamble[PREAMBLE_LEN];
     size_t address_len;      /* 0 while the preamble is read */
     raft_id id;              /* claimed, once the preamble is read */
@@ -72,8 +104,28 @@ typedef struct outgoing {
     unsigned naddrs, next_addr;
     uv_connect_t connect;
     uv_write_t write;
+    raft_id peer_id;         /* the node libraft wants to reach */
+    /* with a secret: the acceptor's challenge, then its answer */
+    int authenticating;      /* in t's auth list, with a deadline */
+    uint64_t deadline;
+    size_t nread;
+    int got_challenge;
+    uint8_t challenge[CHALLENGE_LEN];
+    uint8_t nonce[NONCE_LEN];/* ours, in the proof */
+    uint8_t answer[MAC_LEN];
+    char peer[64];           /* "ip:port" of the attempt, for the log */
     struct outgoing *prev, *next;
+    struct outgoing *aprev, *anext; /* t's auth list */
 } outgoing;
+
+/* A write the transport makes on its own (challenge, proof, answer): the
+ * buffer travels with the request and both are freed in the callback, so a
+ * connection can be closed or handed to libraft while it is in flight. */
+typedef struct owned_write {
+    uv_write_t req;
+    size_t len;
+    uint8_t bytes[PROOF_LEN];
+} owned_write;
 
 struct tc_transport {
     struct raft_uv_transport *iface;
@@ -94,6 +146,10 @@ struct tc_transport {
     unsigned live;           /* handles and requests not finished yet */
     int closing;
     raft_uv_transport_close_cb close_cb;
+    outgoing *auth_head, *auth_tail; /* outgoing attempts waiting for the acceptor, in deadline order */
+    uint8_t secret[SECRET_MAX_LEN];
+    size_t secret_len;       /* 0 = no cluster secret: today's protocol */
+    unsigned long long refused; /* connections refused, both directions (INFO raft_peers_refused) */
     uint64_t log_window;     /* start of the current second of refusal lines */
     unsigned log_lines;      /* lines logged in it */
     unsigned long long unlogged;
@@ -209,6 +265,88 @@ static const tc_node_conf *find_node(const tc_transport *t, raft_id id)
     return NULL;
 }
 
+/* ---- the cluster secret ------------------------------------------------------- */
+
+/* HMAC-SHA256(secret, role || first nonce || id a || id b || second nonce).
+ * The role byte ('C' the connector, 'A' the acceptor) keeps one side's
+ * answer from being replayed as the other's; both ids bind the proof to this
+ * pair, so a proof seen on one connection is worth nothing on another. */
+static int secret_mac(const tc_transport *t, char role, const uint8_t *first, raft_id a, raft_id b,
+                      const uint8_t *second, uint8_t out[MAC_LEN])
+{
+    uint8_t msg[1 + NONCE_LEN + 16 + NONCE_LEN];
+    msg[0] = (uint8_t)role;
+    memcpy(msg + 1, first, NONCE_LEN);
+    put_le64(msg + 1 + NONCE_LEN, (uint64_t)a);
+    put_le64(msg + 9 + NONCE_LEN, (uint64_t)b);
+    memcpy(msg + 17 + NONCE_LEN, second, NONCE_LEN);
+    unsigned len = 0;
+    if (!HMAC(EVP_sha256(), t->secret, (int)t->secret_len, msg, sizeof msg, out, &len) || len != MAC_LEN) return -1;
+    return 0;
+}
+
+/* Reads the secret file: a regular file only its owner may read, of
+ * SECRET_MIN_LEN..SECRET_MAX_LEN bytes once a trailing newline is cut. */
+static int load_secret(tc_transport *t, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        errmsgf(t, "cluster_secret_file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0) why = strerror(errno);
+    else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+    else if (st.st_mode & 077) why = "readable or writable by group or others: chmod 600 it";
+    else if (st.st_size > SECRET_MAX_LEN + 2) why = "too large for a secret (at most 1024 bytes): the wrong file?";
+    ssize_t n = 0;
+    if (!why) {
+        n = read(fd, t->secret, sizeof t->secret);
+        if (n < 0) why = strerror(errno);
+    }
+    close(fd);
+    while (!why && n > 0 && (t->secret[n - 1] == '\n' || t->secret[n - 1] == '\r')) n--;
+    if (!why && n < SECRET_MIN_LEN) why = "holds fewer than 16 bytes (tricachectl secret generate --file FILE makes one)";
+    if (why) {
+        OPENSSL_cleanse(t->secret, sizeof t->secret);
+        errmsgf(t, "cluster_secret_file %s: %s", path, why);
+        return -1;
+    }
+    t->secret_len = (size_t)n;
+    return 0;
+}
+
+static void on_owned_written(uv_write_t *w, int status)
+{
+    (void)status; /* a failed write shows as a read error or the deadline */
+    free(w->data);
+}
+
+static int send_owned(uv_stream_t *s, const uint8_t *bytes, size_t len)
+{
+    owned_write *w = malloc(sizeof *w);
+    if (!w) return UV_ENOMEM;
+    memcpy(w->bytes, bytes, len);
+    w->len = len;
+    w->req.data = w;
+    uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)len);
+    int rc = uv_write(&w->req, s, &buf, 1, on_owned_written);
+    if (rc != 0) free(w);
+    return rc;
+}
+
+/* The deadline timer serves incoming handshakes and outgoing attempts
+ * waiting for the acceptor; whichever starts first creates it. */
+static void ensure_timer(tc_transport *t)
+{
+    if (t->timer_ready) return;
+    uv_timer_init(t->loop, &t->deadline);
+    t->deadline.data = t;
+    t->timer_ready = 1;
+    t->live++;
+}
+
 /* ---- closing -------------------------------------------------------------------- */
 
 static void maybe_fire_close(tc_transport *t)
@@ -234,6 +372,7 @@ static void on_own_handle_closed(uv_handle_t *h)
 
 static void refusal_log(tc_transport *t, const char *peer, const char *why)
 {
+    t->refused++;
     uint64_t now = uv_now(t->loop);
     if (now - t->log_window >= 1000) {
         t->log_window = now;
@@ -297,6 +436,8 @@ static void refuse(incoming *in, const char *fmt, ...)
     drop(in);
 }
 
+static void fail_attempt(struct outgoing *o, const char *why);
+
 static void on_deadline(uv_timer_t *timer)
 {
     tc_transport *t = timer->data;
@@ -304,20 +445,27 @@ static void on_deadline(uv_timer_t *timer)
     while (t->in_head && t->in_head->deadline <= now) {
         incoming *in = t->in_head;
         if (in->total == 0)
-            refuse(in, "sent no handshake within %d ms", HANDSHAKE_TIMEOUT_MS);
+            refuse(in, "sent no %s within %d ms", t->secret_len ? "proof of the cluster secret" : "handshake",
+               HANDSHAKE_TIMEOUT_MS);
         else
             refuse(in, "sent %zu bytes of a handshake and then nothing within %d ms", in->total, HANDSHAKE_TIMEOUT_MS);
     }
+    while (t->auth_head && t->auth_head->deadline <= now)
+        fail_attempt(t->auth_head, t->auth_head->got_challenge ? "did not prove the cluster secret within 1000 ms"
+                                                                : "sent no cluster-secret challenge within 1000 ms");
     rearm_deadline(t);
 }
 
 static void rearm_deadline(tc_transport *t)
 {
-    if (!t->in_head) {
+    if (t->closing || !t->timer_ready) return;
+    if (!t->in_head && !t->auth_head) {
         uv_timer_stop(&t->deadline);
         return;
     }
-    uint64_t now = uv_now(t->loop), at = t->in_head->deadline;
+    uint64_t now = uv_now(t->loop), at = UINT64_MAX;
+    if (t->in_head) at = t->in_head->deadline;
+    if (t->auth_head && t->auth_head->deadline < at) at = t->auth_head->deadline;
     uv_timer_start(&t->deadline, on_deadline, at > now ? at - now : 0, 0);
 }
 
@@ -341,6 +489,11 @@ static int check_preamble(incoming *in)
         refuse(in, "node id %llu is not in cluster.toml", (unsigned long long)in->id);
         return -1;
     }
+    if (t->secret_len && in->id != in->proven) {
+        refuse(in, "proved the cluster secret as node %llu but its handshake claims node %llu",
+               (unsigned long long)in->proven, (unsigned long long)in->id);
+        return -1;
+    }
     if (len == 0 || len > MAX_ADDRESS_LEN) {
         refuse(in, "claims node %llu but sends an address of %" PRIu64 " bytes (at most %d)",
                (unsigned long long)in->id, len, MAX_ADDRESS_LEN);
@@ -348,7 +501,58 @@ static int check_preamble(incoming *in)
     }
     in->address_len = (size_t)len;
     in->nread = 0;
+    in->phase = IN_ADDRESS;
     return 0;
+}
+
+/* The first bytes: the start of a proof, or what an unauthenticated peer
+ * sends instead (named, so a node missing the setting is easy to spot). */
+static void check_magic(incoming *in)
+{
+    if (memcmp(in->proof, AUTH_MAGIC, AUTH_MAGIC_LEN) == 0) {
+        in->phase = IN_PROOF;
+        return;
+    }
+    if (get_le64(in->proof) == HANDSHAKE_PROTOCOL)
+        refuse(in, "sent a plain Raft handshake without proof of the cluster secret (is cluster_secret_file set on "
+                   "that node?)");
+    else
+        refuse(in, "sent no proof of the cluster secret (%d bytes that are not tricache's exchange)", AUTH_MAGIC_LEN);
+}
+
+/* The whole proof: the id it claims, then the MAC, compared in constant
+ * time; on success this node answers with its own proof. */
+static void check_proof(incoming *in)
+{
+    tc_transport *t = in->t;
+    raft_id id = (raft_id)get_le64(in->proof + AUTH_MAGIC_LEN);
+    const uint8_t *nonce_c = in->proof + AUTH_MAGIC_LEN + 8, *mac_c = nonce_c + NONCE_LEN;
+    uint8_t want[MAC_LEN], answer[MAC_LEN];
+    if (id == t->id) {
+        refuse(in, "claims to be node %llu, which is this node", (unsigned long long)id);
+        return;
+    }
+    if (!find_node(t, id)) {
+        refuse(in, "node id %llu is not in cluster.toml", (unsigned long long)id);
+        return;
+    }
+    if (secret_mac(t, 'C', in->nonce, id, t->id, nonce_c, want) != 0 ||
+        secret_mac(t, 'A', nonce_c, t->id, id, in->nonce, answer) != 0) {
+        refuse(in, "cannot compute HMAC-SHA256 (OpenSSL)");
+        return;
+    }
+    if (CRYPTO_memcmp(want, mac_c, MAC_LEN) != 0) {
+        refuse(in, "wrong cluster secret (claims node %llu)", (unsigned long long)id);
+        return;
+    }
+    int rc = send_owned((uv_stream_t *)in->tcp, answer, MAC_LEN);
+    if (rc != 0) {
+        refuse(in, "cannot answer its proof: %s", uv_strerror(rc));
+        return;
+    }
+    in->proven = id;
+    in->phase = IN_PREAMBLE;
+    in->nread = 0;
 }
 
 /* The address is in: it must be the claimed node's raft_addr. */
@@ -382,10 +586,14 @@ static void on_handshake_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     incoming *in = h->data;
     (void)suggested;
     /* exactly the bytes still missing: nothing beyond the handshake is read */
-    if (in->address_len == 0)
+    switch (in->phase) {
+    case IN_MAGIC: *buf = uv_buf_init((char *)in->proof + in->nread, (unsigned)(AUTH_MAGIC_LEN - in->nread)); break;
+    case IN_PROOF: *buf = uv_buf_init((char *)in->proof + in->nread, (unsigned)(PROOF_LEN - in->nread)); break;
+    case IN_PREAMBLE:
         *buf = uv_buf_init((char *)in->preamble + in->nread, (unsigned)(PREAMBLE_LEN - in->nread));
-    else
-        *buf = uv_buf_init(in->address + in->nread, (unsigned)(in->address_len - in->nread));
+        break;
+    default: *buf = uv_buf_init(in->address + in->nread, (unsigned)(in->address_len - in->nread)); break;
+    }
 }
 
 static void on_handshake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -402,10 +610,19 @@ static void on_handshake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     in->nread += (size_t)n;
     in->total += (size_t)n;
-    if (in->address_len == 0) {
+    switch (in->phase) {
+    case IN_MAGIC:
+        if (in->nread == AUTH_MAGIC_LEN) check_magic(in);
+        break;
+    case IN_PROOF:
+        if (in->nread == PROOF_LEN) check_proof(in);
+        break;
+    case IN_PREAMBLE:
         if (in->nread == PREAMBLE_LEN) check_preamble(in);
-    } else if (in->nread == in->address_len) {
-        check_address(in);
+        break;
+    case IN_ADDRESS:
+        if (in->nread == in->address_len) check_address(in);
+        break;
     }
 }
 
@@ -452,6 +669,24 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(tcp, 1);
+    in->phase = IN_PREAMBLE;
+    if (t->secret_len) {
+        /* the challenge goes first: a peer proves the secret before it may
+         * say anything libraft would read */
+        uint8_t challenge[CHALLENGE_LEN];
+        if (RAND_bytes(in->nonce, NONCE_LEN) != 1) {
+            refuse(in, "no random bytes for a challenge (OpenSSL)");
+            return;
+        }
+        memcpy(challenge, AUTH_MAGIC, AUTH_MAGIC_LEN);
+        memcpy(challenge + AUTH_MAGIC_LEN, in->nonce, NONCE_LEN);
+        rc = send_owned((uv_stream_t *)tcp, challenge, CHALLENGE_LEN);
+        if (rc != 0) {
+            refuse(in, "cannot send the challenge: %s", uv_strerror(rc));
+            return;
+        }
+        in->phase = IN_MAGIC;
+    }
     rc = uv_read_start((uv_stream_t *)tcp, on_handshake_alloc, on_handshake_read);
     if (rc != 0) {
         refuse(in, "cannot read: %s", uv_strerror(rc));
@@ -470,6 +705,18 @@ static void unlink_outgoing(outgoing *o)
     if (o->next) o->next->prev = o->prev;
 }
 
+static void auth_unlink(outgoing *o)
+{
+    tc_transport *t = o->t;
+    if (!o->authenticating) return;
+    if (o->aprev) o->aprev->anext = o->anext;
+    else t->auth_head = o->anext;
+    if (o->anext) o->anext->aprev = o->aprev;
+    else t->auth_tail = o->aprev;
+    o->aprev = o->anext = NULL;
+    o->authenticating = 0;
+}
+
 /* Fires libraft's callback and forgets the request. Unless it succeeded,
  * the handle is closed (or was never initialized) and is freed here. */
 static void finish(outgoing *o, uv_stream_t *stream, int status)
@@ -477,6 +724,7 @@ static void finish(outgoing *o, uv_stream_t *stream, int status)
     tc_transport *t = o->t;
     struct raft_uv_connect *req = o->req;
     if (!stream) raft_free(o->tcp);
+    auth_unlink(o);
     unlink_outgoing(o);
     free(o);
     t->live--;
@@ -510,21 +758,140 @@ static void on_handshake_written(uv_write_t *w, int status)
     finish(o, (uv_stream_t *)o->tcp, 0); /* libraft owns the handle now */
 }
 
+/* The peer did not prove the secret (or sent no challenge): this attempt
+ * ends, named in the log, and libraft retries later as after any failed
+ * connect. Nothing was sent to libraft's peer. */
+static void fail_attempt(outgoing *o, const char *why)
+{
+    tc_transport *t = o->t;
+    char who[128];
+    snprintf(who, sizeof who, "node %llu at %s (connecting to it)", (unsigned long long)o->peer_id, o->peer);
+    refusal_log(t, who, why);
+    auth_unlink(o);
+    rearm_deadline(t);
+    errmsgf(t, "node %llu: %s", (unsigned long long)o->peer_id, why);
+    o->next_addr = o->naddrs; /* it was reached: other addresses are no better */
+    uv_close((uv_handle_t *)o->tcp, on_attempt_closed);
+}
+
+static void send_handshake(outgoing *o)
+{
+    uv_buf_t buf = o->t->handshake; /* lives as long as the transport */
+    int rc = uv_write(&o->write, (uv_stream_t *)o->tcp, &buf, 1, on_handshake_written);
+    if (rc != 0) {
+        errmsgf(o->t, "connect: %s", uv_strerror(rc));
+        uv_close((uv_handle_t *)o->tcp, on_attempt_closed);
+    }
+}
+
+static void on_auth_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    outgoing *o = h->data;
+    (void)suggested;
+    /* exactly the bytes still missing: libraft reads whatever comes after */
+    if (!o->got_challenge) *buf = uv_buf_init((char *)o->challenge + o->nread, (unsigned)(CHALLENGE_LEN - o->nread));
+    else *buf = uv_buf_init((char *)o->answer + o->nread, (unsigned)(MAC_LEN - o->nread));
+}
+
+/* The acceptor's challenge is in: prove the secret for (us, it). */
+static void answer_challenge(outgoing *o)
+{
+    tc_transport *t = o->t;
+    uint8_t proof[PROOF_LEN];
+    if (memcmp(o->challenge, AUTH_MAGIC, AUTH_MAGIC_LEN) != 0) {
+        fail_attempt(o, "sent no cluster-secret challenge (is cluster_secret_file set on that node?)");
+        return;
+    }
+    memcpy(proof, AUTH_MAGIC, AUTH_MAGIC_LEN);
+    put_le64(proof + AUTH_MAGIC_LEN, (uint64_t)t->id);
+    if (RAND_bytes(o->nonce, NONCE_LEN) != 1 ||
+        secret_mac(t, 'C', o->challenge + AUTH_MAGIC_LEN, t->id, o->peer_id, o->nonce,
+                   proof + AUTH_MAGIC_LEN + 8 + NONCE_LEN) != 0) {
+        fail_attempt(o, "cannot compute the proof (OpenSSL)");
+        return;
+    }
+    memcpy(proof + AUTH_MAGIC_LEN + 8, o->nonce, NONCE_LEN);
+    int rc = send_owned((uv_stream_t *)o->tcp, proof, PROOF_LEN);
+    if (rc != 0) {
+        fail_attempt(o, uv_strerror(rc));
+        return;
+    }
+    o->got_challenge = 1;
+    o->nread = 0;
+}
+
+/* The acceptor's proof is in: only a node holding the secret, answering as
+ * the node libraft meant to reach, gets libraft's handshake and entries. */
+static void check_answer(outgoing *o)
+{
+    tc_transport *t = o->t;
+    uint8_t want[MAC_LEN];
+    if (secret_mac(t, 'A', o->nonce, o->peer_id, t->id, o->challenge + AUTH_MAGIC_LEN, want) != 0) {
+        fail_attempt(o, "cannot compute HMAC-SHA256 (OpenSSL)");
+        return;
+    }
+    if (CRYPTO_memcmp(want, o->answer, MAC_LEN) != 0) {
+        fail_attempt(o, "wrong cluster secret (its answer does not prove it is that node)");
+        return;
+    }
+    uv_read_stop((uv_stream_t *)o->tcp);
+    auth_unlink(o);
+    rearm_deadline(t);
+    send_handshake(o);
+}
+
+static void on_auth_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    outgoing *o = s->data;
+    (void)buf;
+    if (n == 0 || o->t->closing) return;
+    if (n < 0) {
+        if (n == UV_EOF)
+            fail_attempt(o, o->got_challenge ? "closed the connection after our proof (a different cluster secret?)"
+                                             : "closed the connection before sending a challenge");
+        else
+            fail_attempt(o, uv_strerror((int)n));
+        return;
+    }
+    o->nread += (size_t)n;
+    if (!o->got_challenge && o->nread == CHALLENGE_LEN) answer_challenge(o);
+    else if (o->got_challenge && o->nread == MAC_LEN) check_answer(o);
+}
+
 static void on_connected(uv_connect_t *c, int status)
 {
     outgoing *o = c->data;
     tc_transport *t = o->t;
     if (t->closing) return;
-    int rc = status;
-    if (rc == 0) {
-        uv_tcp_nodelay(o->tcp, 1);
-        uv_buf_t buf = t->handshake; /* lives as long as the transport */
-        rc = uv_write(&o->write, (uv_stream_t *)o->tcp, &buf, 1, on_handshake_written);
-    }
-    if (rc != 0) {
-        errmsgf(t, "connect: %s", uv_strerror(rc));
+    if (status != 0) {
+        errmsgf(t, "connect: %s", uv_strerror(status));
         uv_close((uv_handle_t *)o->tcp, on_attempt_closed);
+        return;
     }
+    uv_tcp_nodelay(o->tcp, 1);
+    if (!t->secret_len) {
+        send_handshake(o);
+        return;
+    }
+    /* wait for the acceptor's challenge, within the handshake's deadline */
+    struct sockaddr_storage sa;
+    int salen = sizeof sa;
+    snprintf(o->peer, sizeof o->peer, "(unknown)");
+    if (uv_tcp_getpeername(o->tcp, (struct sockaddr *)&sa, &salen) == 0)
+        format_sockaddr((struct sockaddr *)&sa, o->peer, sizeof o->peer);
+    o->nread = 0;
+    o->got_challenge = 0;
+    ensure_timer(t);
+    o->deadline = uv_now(t->loop) + HANDSHAKE_TIMEOUT_MS;
+    o->authenticating = 1;
+    o->anext = NULL;
+    o->aprev = t->auth_tail;
+    if (t->auth_tail) t->auth_tail->anext = o;
+    else t->auth_head = o;
+    t->auth_tail = o;
+    rearm_deadline(t);
+    int rc = uv_read_start((uv_stream_t *)o->tcp, on_auth_alloc, on_auth_read);
+    if (rc != 0) fail_attempt(o, uv_strerror(rc));
 }
 
 static void attempt(outgoing *o)
@@ -566,7 +933,6 @@ static int transport_connect(struct raft_uv_transport *iface, struct raft_uv_con
                              const char *address, raft_uv_connect_cb cb)
 {
     tc_transport *t = iface->impl;
-    (void)id;
     if (t->closing) return RAFT_CANCELED;
     char host[TC_CONFIG_MAX_STR], port_str[8];
     int port;
@@ -585,6 +951,7 @@ static int transport_connect(struct raft_uv_transport *iface, struct raft_uv_con
     o->tcp = tcp;
     o->t = t;
     o->req = req;
+    o->peer_id = id;
     req->cb = cb;
     o->gai.data = o;
     o->connect.data = o;
@@ -676,10 +1043,7 @@ static int transport_listen(struct raft_uv_transport *iface, raft_uv_accept_cb c
         }
         uv_freeaddrinfo(req.addrinfo);
     }
-    uv_timer_init(t->loop, &t->deadline);
-    t->deadline.data = t;
-    t->timer_ready = 1;
-    t->live++;
+    ensure_timer(t);
     for (unsigned i = 0; i < naddrs; i++) {
         uv_tcp_t *l = &t->listeners[t->nlisteners++];
         uv_tcp_init(t->loop, l);
@@ -729,6 +1093,11 @@ int tc_transport_init(struct raft_uv_transport *iface, uv_loop_t *loop, const tc
     t->nnodes = cfg->nnodes < TC_CONFIG_MAX_NODES ? cfg->nnodes : TC_CONFIG_MAX_NODES;
     memcpy(t->nodes, cfg->nodes, t->nnodes * sizeof t->nodes[0]);
     iface->impl = t;
+    if (cfg->cluster_secret_file[0] && load_secret(t, cfg->cluster_secret_file) != 0) {
+        free(t);
+        iface->impl = NULL;
+        return RAFT_INVALID;
+    }
     iface->init = transport_init;
     iface->listen = transport_listen;
     iface->connect = transport_connect;
@@ -741,6 +1110,19 @@ void tc_transport_close(struct raft_uv_transport *iface)
     tc_transport *t = iface->impl;
     if (!t) return;
     free(t->handshake.base);
+    OPENSSL_cleanse(t->secret, sizeof t->secret);
     free(t);
     iface->impl = NULL;
+}
+
+unsigned long long tc_transport_refused(const struct raft_uv_transport *iface)
+{
+    const tc_transport *t = iface->impl;
+    return t ? t->refused : 0;
+}
+
+int tc_transport_authenticates(const struct raft_uv_transport *iface)
+{
+    const tc_transport *t = iface->impl;
+    return t && t->secret_len > 0;
 }

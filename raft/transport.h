@@ -14,17 +14,32 @@
  *    other than this node, and the raft_addr cluster.toml gives that node.
  *    A peer that says nothing for 1 s, sends garbage or claims anything
  *    else is disconnected and named in one log line (rate-limited);
- *  - TCP_NODELAY on every connection, once, at connect and at accept.
+ *  - TCP_NODELAY on every connection, once, at connect and at accept;
+ *  - with cluster_secret_file set, a challenge-response on the cluster
+ *    secret before libraft's handshake, proving both ends:
+ *      acceptor  -> connector  "TCRAUTH1", nonce_a (32 random bytes)
+ *      connector -> acceptor   "TCRAUTH1", its id (u64 LE), nonce_c (32),
+ *                              HMAC-SHA256(secret, 'C' nonce_a id_c id_a nonce_c)
+ *      acceptor  -> connector  HMAC-SHA256(secret, 'A' nonce_c id_a id_c nonce_a)
+ *    then libraft's handshake, whose id must be the proven one. The acceptor
+ *    checks the proof (in constant time) before reading a byte of the
+ *    handshake; the connector checks the answer before writing the
+ *    handshake, so libraft never sends to a node that cannot prove it holds
+ *    the secret. Sizes are fixed, the whole exchange shares the 1 s
+ *    deadline, and each refusal is logged (rate-limited) with ip:port.
+ *    A node without the setting speaks the stock protocol: a cluster is
+ *    either all with the same secret or all without (no rolling change).
  *
- * What it does not do: authenticate. Without TLS a peer that knows a node
- * id and that node's address can still claim to be it.
+ * What it does not do: encrypt. Without a secret, a peer that knows a node
+ * id and that node's address can still claim to be it; with one, whoever
+ * can read the traffic still sees every entry (TLS is for that).
  *
  * Where TLS goes later: libraft must keep seeing plain Raft bytes on the
  * stream it is given, so a TLS transport hands libraft one end of a
  * socketpair (a uv_pipe_t) instead of the TCP handle, and pumps TLS between
  * the other end and the real TCP socket (OpenSSL memory BIOs). Peer identity
- * (certificate, or a challenge on a cluster secret) is checked at the place
- * this file checks the handshake, before accept_cb / connect_cb fire.
+ * (certificate) is checked at the place this file checks the secret,
+ * before accept_cb / connect_cb fire.
  *
  * Everything runs on the loop given to tc_transport_init; like the rest of
  * libraft, nothing here is thread-safe. */
@@ -37,7 +52,9 @@
 #include "config.h"
 
 /* Fills t (version 1 and its methods) for raft_uv_init. cfg's [[node]]
- * list is copied: it is what incoming peers are checked against. This node
+ * list is copied: it is what incoming peers are checked against; the
+ * cluster_secret_file is read now (RAFT_INVALID and t->errmsg if it cannot
+ * be read, is open to group or others, or is too short). This node
  * is the id libraft passes to t->init (raft_init's id), and it listens on
  * the address passed there. t->data is kept (libraft uses it). Returns 0 or
  * RAFT_NOMEM, with t->errmsg set. */
@@ -46,5 +63,11 @@ int tc_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, const tc_con
 /* Frees what tc_transport_init allocated: after t->close's callback has
  * fired (raft_close's callback), or if t->listen was never called. */
 void tc_transport_close(struct raft_uv_transport *t);
+
+/* Connections refused so far, both directions (INFO raft_peers_refused). */
+unsigned long long tc_transport_refused(const struct raft_uv_transport *t);
+
+/* 1 if peers prove a cluster secret (INFO raft_peer_auth). */
+int tc_transport_authenticates(const struct raft_uv_transport *t);
 
 #endif

@@ -28,6 +28,7 @@ typedef struct ctl_backup_args {
     const char *to;        /* --to URL: the backup destination */
     int node_id;           /* --node ID */
     const char *dir;       /* keys: --dir, the key folder */
+    const char *file;      /* secret generate: --file, the new secret file */
     const char *keys_dir;  /* backup verify, restore: --keys-dir instead of keys_dir of cluster.toml */
     const char *from;      /* restore: --from NAME */
     int json;              /* backup list --json */
@@ -42,6 +43,9 @@ typedef struct ctl_backup_args {
 
 /* keys generate --dir DIR | keys list [--dir DIR] */
 int ctl_cmd_keys(const ctl_cluster *cl, const ctl_backup_args *a, int argc, char **argv);
+
+/* secret generate --file FILE: a new cluster secret (cluster_secret_file) */
+int ctl_cmd_secret(const ctl_backup_args *a, int argc, char **argv);
 
 /* backup create | list | verify NAME | delete NAME */
 int ctl_cmd_backup(const ctl_cluster *cl, const ctl_backup_args *a, int argc, char **argv);

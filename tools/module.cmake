@@ -14,6 +14,7 @@ set(TC_TRICACHECTL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/restart_plan.c
   ${CMAKE_CURRENT_LIST_DIR}/progress.c
   ${CMAKE_CURRENT_LIST_DIR}/keys.c
+  ${CMAKE_CURRENT_LIST_DIR}/secret.c
   ${CMAKE_CURRENT_LIST_DIR}/dest.c
   ${CMAKE_CURRENT_LIST_DIR}/cmd_backup.c
   ${CMAKE_CURRENT_LIST_DIR}/restore.c

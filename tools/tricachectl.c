@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "       tricachectl [--config FILE] [--io-timeout 1s] restart-plan [--timeout 5s]\n"
             "       tricachectl [--config FILE] [--io-timeout 1s] members list | add ID | remove ID | replace OLD_ID NEW_ID\n"
             "       tricachectl keys generate --dir DIR\n"
+            "       tricachectl secret generate --file FILE\n"
             "       tricachectl [--config FILE] keys list [--dir DIR]\n"
             "       tricachectl [--config FILE] backup create [--to URL] [--node ID] [--timeout 10m]\n"
             "       tricachectl [--config FILE] backup list [--to URL | --node ID] [--json]\n"
@@ -45,6 +46,8 @@ static void usage(FILE *f)
             "  keys       generate: a new key file (key-<id>.tckey, mode 0600) in DIR; it becomes the newest\n"
             "             key, which encrypts new snapshots and backups once the nodes hold it.\n"
             "             list: the keys of DIR (default: keys_dir of cluster.toml) and which is newest.\n"
+            "  secret     generate: a new cluster secret in FILE (64 hex digits, mode 0600; never overwrites)\n"
+            "             for cluster_secret_file: Raft peers prove it to each other.\n"
             "  backup     create: BGSAVE on a healthy replica (else the primary, or --node) and wait for it.\n"
             "             list: the backups at the destination. verify: fetch one and check every block,\n"
             "             its key and its manifest. delete: remove one.\n"
@@ -63,6 +66,7 @@ static void usage(FILE *f)
             "  --node ID           backup create: the node that takes it; list, verify, delete, restore:\n"
             "                      whose <data dir>/backups to use when [backup] destination is empty\n"
             "  --dir DIR           keys: the key folder\n"
+            "  --file FILE         secret generate: the new secret file\n"
             "  --keys-dir DIR      backup verify, restore: the key folder (default: keys_dir of cluster.toml)\n"
             "  --from NAME         restore: the backup to restore\n"
             "  --into-running      restore: replace the keys of a cluster that holds some\n"
@@ -113,6 +117,7 @@ static const cmd_option CMD_OPTIONS[] = {
     {"--timeout", 1, "a duration", "failover backup restore restart-plan"},
     {"--node", 1, "a node id", "backup restore"},
     {"--dir", 1, "a folder", "keys"},
+    {"--file", 1, "a file", "secret"},
     {"--keys-dir", 1, "a folder", "backup restore"},
     {"--from", 1, "a backup name", "restore"},
     {"--into-running", 0, NULL, "restore"},
@@ -185,6 +190,7 @@ static int apply_cmd_options(args *a)
         else if (strcmp(name, "--into-running") == 0) a->b.into_running = 1;
         else if (strcmp(name, "--yes") == 0) a->b.yes = 1;
         else if (strcmp(name, "--dir") == 0) a->b.dir = v;
+        else if (strcmp(name, "--file") == 0) a->b.file = v;
         else if (strcmp(name, "--keys-dir") == 0) a->b.keys_dir = v;
         else if (strcmp(name, "--from") == 0) a->b.from = v;
         else if (strcmp(name, "--node") == 0) {
@@ -255,14 +261,15 @@ static int parse_args(int argc, char **argv, args *a)
         if (k == NCMD_OPTIONS) return usage_error("unknown option '%s'", arg);
     }
     if (!a->cmd) return usage_error("%s", "no command given");
-    static const char *const known[] = {"status", "failover", "members", "keys", "backup", "restore", "restart-plan"};
+    static const char *const known[] = {"status", "failover", "members", "keys", "secret", "backup", "restore", "restart-plan"};
     size_t c;
     for (c = 0; c < sizeof known / sizeof known[0]; c++)
         if (strcmp(a->cmd, known[c]) == 0) break;
     if (c == sizeof known / sizeof known[0]) return usage_error("unknown command '%s'", a->cmd);
     int rc = apply_cmd_options(a);
     if (rc >= 0) return rc;
-    int takes_args = strcmp(a->cmd, "members") == 0 || strcmp(a->cmd, "keys") == 0 || strcmp(a->cmd, "backup") == 0;
+    int takes_args = strcmp(a->cmd, "members") == 0 || strcmp(a->cmd, "keys") == 0 || strcmp(a->cmd, "backup") == 0 ||
+                     strcmp(a->cmd, "secret") == 0;
     if (!takes_args && a->npos > 0) return usage_error("unexpected argument '%s'", a->pos[0]);
     return -1;
 }
@@ -283,7 +290,8 @@ int main(int argc, char **argv)
 
     int optional = config_optional(&a);
     /* a key is made before there is a cluster to configure */
-    int unused = strcmp(a.cmd, "keys") == 0 && a.npos > 0 && strcmp(a.pos[0], "generate") == 0;
+    int unused = (strcmp(a.cmd, "keys") == 0 && a.npos > 0 && strcmp(a.pos[0], "generate") == 0) ||
+                 strcmp(a.cmd, "secret") == 0;
     if (unused) a.config = NULL;
     else if (!a.config) {
         if (access(DEFAULT_CONFIG, F_OK) == 0) a.config = DEFAULT_CONFIG;
@@ -317,6 +325,7 @@ int main(int argc, char **argv)
     else if (strcmp(a.cmd, "restart-plan") == 0)
         rc = ctl_cmd_restart_plan(cl, a.config, a.b.timeout_ms ? a.b.timeout_ms : DEFAULT_RESTART_PLAN_TIMEOUT_MS);
     else if (strcmp(a.cmd, "keys") == 0) rc = ctl_cmd_keys(cl, &a.b, a.npos, a.pos);
+    else if (strcmp(a.cmd, "secret") == 0) rc = ctl_cmd_secret(&a.b, a.npos, a.pos);
     else if (strcmp(a.cmd, "backup") == 0) rc = ctl_cmd_backup(cl, &a.b, a.npos, a.pos);
     else rc = ctl_cmd_restore(cl, &a.b);
     if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "members") == 0) usage(stderr);

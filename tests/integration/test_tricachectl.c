@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -307,6 +309,43 @@ static void test_bad_usage(void **state)
     free(out);
 }
 
+/* secret generate: 64 hex digits and a newline, mode 0600, never over an
+ * existing file; a node takes the file as its cluster_secret_file. */
+static void test_secret_generate(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tc-ctl-secret-XXXXXX", file[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/cluster.secret", dir);
+    int st;
+    char *out = h_run(&st, ctl(), "secret", "generate", "--file", file, (char *)NULL);
+    assert_int_equal(exit_code(st), 0);
+    assert_non_null(strstr(out, "created cluster secret"));
+    free(out);
+    struct stat sb;
+    assert_int_equal(stat(file, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(sb.st_size, 65);
+    char first[80] = "";
+    FILE *f = fopen(file, "r");
+    assert_non_null(fgets(first, sizeof first, f));
+    fclose(f);
+    assert_int_equal(strspn(first, "0123456789abcdef"), 64);
+    out = h_run(&st, ctl(), "secret", "generate", "--file", file, (char *)NULL);
+    assert_int_equal(exit_code(st), 1); /* exists: kept as it was */
+    free(out);
+    char again[80] = "";
+    f = fopen(file, "r");
+    assert_non_null(fgets(again, sizeof again, f));
+    fclose(f);
+    assert_string_equal(again, first);
+    out = h_run(&st, ctl(), "secret", "generate", (char *)NULL);
+    assert_int_equal(exit_code(st), 2);
+    free(out);
+    unlink(file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_auth, start3_auth, stop3),
         cmocka_unit_test_setup_teardown(test_restart_plan, start3, stop3),
         cmocka_unit_test_setup_teardown(test_bad_usage, start3, stop3),
+        cmocka_unit_test(test_secret_generate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

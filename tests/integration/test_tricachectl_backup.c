@@ -1058,8 +1058,10 @@ static int start_bgsave(void **state)
     bk *b = calloc(1, sizeof *b);
     b->root = make_tmpdir();
     snprintf(b->url, sizeof b->url, "file://%s/backups", b->root);
-    char extra[800];
-    snprintf(extra, sizeof extra, "[backup]\ndestination = \"%s\"", b->url);
+    char extra[1600];
+    /* backup create --to <root>/other below: BGSAVE TO must be allowed there */
+    snprintf(extra, sizeof extra, "[backup]\ndestination = \"%s\"\nallowed_destinations = \"file://%s/other\"", b->url,
+             b->root);
     b->c = h_cluster_start(3, extra);
     *state = b;
     return 0;

@@ -105,14 +105,14 @@ static const char *with_node(const char *name, const char *value)
 /* CONFIG GET into a small list. */
 typedef struct got {
     int n;
-    char names[48][64];
-    char values[48][TC_CONFIG_MAX_STR + 32];
+    char names[64][64];
+    char values[64][TC_CONFIG_MAX_STR + 32];
 } got;
 
 static void collect(void *ud, const char *name, const char *value)
 {
     got *g = ud;
-    assert_true(g->n < 48);
+    assert_true(g->n < 64);
     snprintf(g->names[g->n], sizeof g->names[g->n], "%s", name);
     snprintf(g->values[g->n], sizeof g->values[g->n], "%s", value);
     g->n++;
@@ -812,7 +812,7 @@ static void test_config_unknown_keys(void **state)
             "election_timeout, "
             "heartbeat_interval, "
             "replica_max_staleness, write_commit_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
-            "notify_keyspace_events, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
+            "cluster_secret_file, notify_keyspace_events, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
     cfg_err(with_node("hash_max_listpack_entrie", "5"), 1, "did you mean 'hash_max_listpack_entries'?");
     cfg_err(with_node("list_max_listpack_size", "-3000000000"), 1,
             "list_max_listpack_size must be between -2147483648 and 2147483647");
@@ -1023,24 +1023,26 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 46);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 48);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
         "tcp-backlog", "hz", "latency-monitor-threshold", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
         "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "write-commit-timeout", "shutdown-timeout",
-        "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "hash-max-listpack-entries",
+        "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "cluster-secret-file",
+        "hash-max-listpack-entries",
         "hash-max-listpack-value", "zset-max-listpack-entries", "zset-max-listpack-value", "set-max-intset-entries",
         "set-max-listpack-entries", "set-max-listpack-value", "list-max-listpack-size", "backup.destination",
         "backup.interval",
-        "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file"};
+        "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file",
+        "backup.allowed-destinations"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "0", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "5000ms", "10", "65536", "67108864", "no", "", "512", "64", "128", "64", "512",
-                                              "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", ""};
-    for (int i = 0; i < 46; i++) {
+                                              "1000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
+                                              "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", ""};
+    for (int i = 0; i < 48; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
@@ -1086,7 +1088,13 @@ static void test_config_get(void **state)
     snprintf(c.auth_token, sizeof c.auth_token, "pw");
     assert_string_equal(config_get1(&c, "timeout"), "3");
     assert_string_equal(config_get1(&c, "log-level"), "debug");
-    assert_string_equal(config_get1(&c, "auth-token"), "pw");
+    /* secrets never leave the node: CONFIG GET (one name or a pattern) shows "" */
+    assert_string_equal(config_get1(&c, "auth-token"), "");
+    memset(&g, 0, sizeof g);
+    tc_config_get(&c, "*", collect, &g);
+    for (int i = 0; i < g.n; i++) assert_null(strstr(g.values[i], "pw"));
+    snprintf(c.cluster_secret_file, sizeof c.cluster_secret_file, "/etc/tricache/secret");
+    assert_string_equal(config_get1(&c, "cluster-secret-file"), "/etc/tricache/secret"); /* the path is fine */
     c.client_output_buffer_limit = 0;
     assert_string_equal(config_get1(&c, "client-output-buffer-limit"), "0");
 }
@@ -1148,6 +1156,7 @@ static void test_config_set_errors(void **state)
     (void)state;
     tc_config c;
     cfg_ok(&c, NODE1 NODE2);
+    char err[256];
     set_fails(&c, "nosuch", "1", -1, "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
     set_fails(&c, "", "1", -1, "ERR Unknown option or number of arguments for CONFIG SET - ''");
     set_fails(&c, "hz-", "1", -1, "ERR Unknown option or number of arguments for CONFIG SET - 'hz-'");
@@ -1156,6 +1165,16 @@ static void test_config_set_errors(void **state)
     set_fails(&c, "tcp-backlog", "100", -2, FAILED("tcp-backlog") "can't set immutable config");
     set_fails(&c, "Cluster_Name", "x", -2, FAILED("Cluster_Name") "can't set immutable config");
     set_fails(&c, "data-dir", "/x", -2, FAILED("data-dir") "can't set immutable config");
+    set_fails(&c, "cluster-secret-file", "/x", -2, FAILED("cluster-secret-file") "can't set immutable config");
+    set_fails(&c, "backup.allowed-destinations", "ftp://x", -3,
+              FAILED("backup.allowed-destinations") "argument must start with file:/// (an absolute folder) or s3:// (bucket/prefix)");
+    set_fails(&c, "backup.allowed-destinations", "file:///a,,file:///b", -3,
+              FAILED("backup.allowed-destinations") "argument needs destinations separated by single commas");
+    set_fails(&c, "backup.allowed-destinations", "file:///a,", -3,
+              FAILED("backup.allowed-destinations") "argument needs destinations separated by single commas");
+    assert_int_equal(tc_config_set(&c, "backup.allowed-destinations", "file:///a, s3://b/p", err, sizeof err), 0);
+    assert_string_equal(c.backup.allowed_destinations, "file:///a, s3://b/p");
+    assert_int_equal(tc_config_set(&c, "backup.allowed-destinations", "", err, sizeof err), 0);
     set_fails(&c, "hz", "0", -3, FAILED("hz") "argument must be between 1 and 500 inclusive");
     set_fails(&c, "hz", "501", -3, FAILED("hz") "argument must be between 1 and 500 inclusive");
     set_fails(&c, "hz", "-1", -3, FAILED("hz") "argument must be between 1 and 500 inclusive");
@@ -1198,7 +1217,6 @@ static void test_config_set_errors(void **state)
     assert_int_equal(c.nnodes, 2);
     assert_int_equal(c.hz, 10);
     /* the boundaries themselves are accepted */
-    char err[256];
     assert_int_equal(tc_config_set(&c, "hz", "1", err, sizeof err), 0);
     assert_int_equal(tc_config_set(&c, "hz", "500", err, sizeof err), 0);
     assert_int_equal(tc_config_set(&c, "maxclients", "1000000", err, sizeof err), 0);

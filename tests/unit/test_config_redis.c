@@ -240,7 +240,7 @@ static void test_normalised_values(void **state)
          "normal 1073741824 0 0 slave 1000 1024 1 pubsub 33554432 8388608 60"},
         {"proc-title-template", "{title} {port} {{x}}", "{title} {port} {{x}}"},
         {"cluster-announce-hostname", "host-1.example", "host-1.example"},
-        {"masterauth", "a b", "a b"},
+        {"masterauth", "a b", ""}, /* a password: CONFIG GET shows "" (Redis shows it) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *r = RUN(f, "CONFIG", "SET", cases[i].name, cases[i].set);
@@ -425,8 +425,14 @@ static void test_honoured(void **state)
 
     EXPECT(f, OK, "CONFIG", "SET", "requirepass", "s3cret");
     assert_string_equal(f->srv.cfg.auth_token, "s3cret");
-    GET_IS(f, "auth-token", "s3cret");
-    GET_IS(f, "requirepass", "s3cret");
+    GET_IS(f, "auth-token", ""); /* stored, never shown */
+    GET_IS(f, "requirepass", "");
+    EXPECT(f, OK, "CONFIG", "SET", "masterauth", "upstream-pw");
+    /* every parameter at once, and the patterns a client might try */
+    assert_null(strstr(RUN(f, "CONFIG", "GET", "*"), "s3cret"));
+    assert_null(strstr(RUN(f, "CONFIG", "GET", "*pass*", "auth*"), "s3cret"));
+    assert_null(strstr(RUN(f, "CONFIG", "GET", "*"), "upstream-pw"));
+    assert_non_null(strstr(RUN(f, "CONFIG", "GET", "*"), "requirepass")); /* listed, with "" */
     EXPECT(f, OK, "CONFIG", "SET", "requirepass", "");
     assert_string_equal(f->srv.cfg.auth_token, "");
 
