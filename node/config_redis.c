@@ -268,26 +268,26 @@ static const rparam PARAMS[] = {
     TC("tcp-backlog", .flags = IMMUTABLE, .note = "tcp_backlog"),
     INT("tcp-keepalive", 0, IMAX, "300", NO_EFFECT),
     TC("timeout", .note = "timeout (tricache also takes \"300ms\", \"5m\"...)"),
-    ENUM("tls-auth-clients", "no yes optional", "yes", NO_EFFECT),
-    STR("tls-ca-cert-dir", "", NO_EFFECT),
-    STR("tls-ca-cert-file", "", NO_EFFECT),
-    STR("tls-cert-file", "", NO_EFFECT),
-    STR("tls-ciphers", "", NO_EFFECT),
-    STR("tls-ciphersuites", "", NO_EFFECT),
+    TC("tls-auth-clients", .note = "tls_auth_clients (node/conn_tls.c)"),
+    TC("tls-ca-cert-dir", .note = "tls_ca_cert_dir (node/conn_tls.c)"),
+    TC("tls-ca-cert-file", .note = "tls_ca_cert_file (node/conn_tls.c)"),
+    TC("tls-cert-file", .note = "tls_cert_file (node/conn_tls.c)"),
+    TC("tls-ciphers", .note = "tls_ciphers (node/conn_tls.c)"),
+    TC("tls-ciphersuites", .note = "tls_ciphersuites (node/conn_tls.c)"),
     STR("tls-client-cert-file", "", NO_EFFECT),
     STR("tls-client-key-file", "", NO_EFFECT),
     STR("tls-client-key-file-pass", "", NO_EFFECT),
     BOOL("tls-cluster", "no", NO_EFFECT),
     STR("tls-dh-params-file", "", NO_EFFECT),
-    STR("tls-key-file", "", NO_EFFECT),
+    TC("tls-key-file", .note = "tls_key_file (node/conn_tls.c)"),
     STR("tls-key-file-pass", "", NO_EFFECT),
     INT("tls-port", 0, 65535, "0", NO_EFFECT),
     BOOL("tls-prefer-server-ciphers", "no", NO_EFFECT),
-    STR("tls-protocols", "", NO_EFFECT),
+    TC("tls-protocols", .note = "tls_protocols (node/conn_tls.c)"),
     BOOL("tls-replication", "no", NO_EFFECT),
     INT("tls-session-cache-size", 0, IMAX, "20480", NO_EFFECT),
     INT("tls-session-cache-timeout", 0, IMAX, "300", NO_EFFECT),
-    BOOL("tls-session-caching", "yes", NO_EFFECT),
+    TC("tls-session-caching", .note = "tls_session_caching (node/conn_tls.c)"),
     INT("tracking-table-max-keys", 0, LMAX, "1000000", NO_EFFECT),
     STR("unixsocket", "", NO_EFFECT, .flags = IMMUTABLE),
     INT("unixsocketperm", 0, 0777, "0", NO_EFFECT, .flags = IMMUTABLE),
@@ -1162,6 +1162,7 @@ static int config_set(tc_server *s, size_t nargs, const tc_slice *args, int dry,
     size_t problem_at = 0;
     int rc = -1;
     tc_config *next = malloc(sizeof *next);
+    tc_tls_ctx *tls_ctx = NULL; /* TLS settings changed: the context they build */
     if (!t || !staged || !out || !value || !next) {
         snprintf(err, errlen, "ERR out of memory");
         goto done;
@@ -1254,6 +1255,18 @@ static int config_set(tc_server *s, size_t nargs, const tc_slice *args, int dry,
         }
     }
 
+    /* TLS settings take effect as a new context, built now: one that does
+     * not load fails the whole CONFIG SET and the running one stays */
+    if (s->tls && tc_tls_settings_differ(&s->cfg, next)) {
+        size_t at = 0;
+        while (at + 1 < npairs && strncasecmp(t[at].name, "tls", 3) != 0) at++;
+        if (!(tls_ctx = tc_tls_ctx_build(next, why, sizeof why))) {
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                     shown(&args[2 * at], shown_name, sizeof shown_name), why);
+            goto done;
+        }
+    }
+
     /* 3: all good: keep them */
     if (dry) {
         rc = 0;
@@ -1272,6 +1285,11 @@ static int config_set(tc_server *s, size_t nargs, const tc_slice *args, int dry,
         staged[i] = NULL;
     }
     s->cfg = *next;
+    if (tls_ctx) {
+        tc_tls_install(s->tls, tls_ctx);
+        tls_ctx = NULL;
+        tc_notice("CONFIG SET: TLS context reloaded (%s, %s)", s->cfg.tls_cert_file, s->cfg.tls_key_file);
+    }
     tc_log_set_level(s->cfg.log_level);
     tc_notify_attach(s); /* notify-keyspace-events may have turned key misses on or off */
     tc_server_apply_encoding_limits(s);
@@ -1290,6 +1308,7 @@ done:
     free(out);
     free(value);
     free(next);
+    tc_tls_ctx_free(tls_ctx);
     return rc;
 }
 

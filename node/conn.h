@@ -52,6 +52,7 @@ struct tc_conn {
     /* plain TCP */
     uv_tcp_t tcp;
     uv_write_t write_req;
+    void *tls;                  /* TLS's own state (conn_tls.c); NULL for plain TCP */
 };
 
 /* Plain TCP connections. */
