@@ -150,7 +150,8 @@ tc_tls_ctx *tc_tls_ctx_build(const tc_config *cfg, char *err, size_t errlen)
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1) {
-        snprintf(err, errlen, "tls_key_file %s: %s", cfg->tls_key_file, ssl_reason(why, sizeof why));
+        snprintf(err, errlen, "tls_key_file %s (the key of tls_cert_file %s): %s", cfg->tls_key_file,
+                 cfg->tls_cert_file, ssl_reason(why, sizeof why));
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
