@@ -104,6 +104,7 @@ static const char *notify_rule(const char *s)
 /* Checked again by OpenSSL when a context is built (conn_tls.c). */
 static const char *tls_protocols_rule(const char *s)
 {
+    if (!*s) return NULL; /* the default versions */
     int any = 0;
     while (*s) {
         while (*s == ' ') s++;
@@ -275,10 +276,10 @@ static const setting SETTINGS[] = {
      .max = TC_TLS_AUTH_YES, .def = "yes", .mut = 1,
      .help = "TLS clients must show a certificate of the CA (yes), may (optional), or are not asked (no)",
      .words = TLS_AUTH_WORDS},
-    {.name = "tls_protocols", .type = T_STRING, FIELD(tls_protocols), .min = 1,
-     .max = sizeof(((tc_config *)0)->tls_protocols) - 1, .def = "TLSv1.2 TLSv1.3", .mut = 1,
-     .help = "TLS versions accepted, separated by spaces",
-     .form = "TLSv1, TLSv1.1, TLSv1.2 and/or TLSv1.3 separated by spaces", .rule = tls_protocols_rule},
+    {.name = "tls_protocols", .type = T_STRING, FIELD(tls_protocols), .min = 0,
+     .max = sizeof(((tc_config *)0)->tls_protocols) - 1, .def = "", .mut = 1,
+     .help = "TLS versions accepted, separated by spaces; empty = \"TLSv1.2 TLSv1.3\" (Redis's default too)",
+     .form = "empty, or TLSv1, TLSv1.1, TLSv1.2 and/or TLSv1.3 separated by spaces", .rule = tls_protocols_rule},
     {.name = "tls_ciphers", .type = T_STRING, FIELD(tls_ciphers), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
      .mut = 1, .help = "TLS 1.2 cipher list in OpenSSL's syntax; empty = OpenSSL's default",
      .form = "empty or an OpenSSL cipher list", .rule = no_control_rule},

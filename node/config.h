@@ -120,7 +120,7 @@ typedef struct tc_config {
     char tls_ca_cert_file[TC_CONFIG_MAX_STR];  /* CA that client certificates must chain to */
     char tls_ca_cert_dir[TC_CONFIG_MAX_STR];   /* the same as a hashed directory (c_rehash) */
     int tls_auth_clients;                      /* enum tc_tls_auth, default yes */
-    char tls_protocols[64];                    /* default "TLSv1.2 TLSv1.3" */
+    char tls_protocols[64];                    /* "" = "TLSv1.2 TLSv1.3" */
     char tls_ciphers[TC_CONFIG_MAX_STR];       /* TLS 1.2 and below, OpenSSL's syntax; "" = OpenSSL's */
     char tls_ciphersuites[TC_CONFIG_MAX_STR];  /* TLS 1.3; "" = OpenSSL's */
     int tls_session_caching;                   /* session cache and tickets for resumption, default yes */

@@ -144,7 +144,8 @@ tc_tls_ctx *tc_tls_ctx_build(const tc_config *cfg, char *err, size_t errlen)
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     /* a partially sent record must not pin the owner's buffer address */
     SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    if (set_protocols(ctx, cfg->tls_protocols, err, errlen) != 0) goto fail;
+    if (set_protocols(ctx, cfg->tls_protocols[0] ? cfg->tls_protocols : "TLSv1.2 TLSv1.3", err, errlen) != 0)
+        goto fail;
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1) {
         snprintf(err, errlen, "tls_cert_file %s: %s", cfg->tls_cert_file, ssl_reason(why, sizeof why));
         goto fail;

@@ -101,7 +101,6 @@ static const char *const DIFFERENT[] = {
     "port",      /* the port of client_addr */
     "dir",       /* the node's data directory */
     "client-output-buffer-limit", /* the normal class's hard limit is client_output_buffer_limit (1gb) */
-    "tls-protocols", /* tricache says what it accepts: "TLSv1.2 TLSv1.3" (Redis: "", the same in effect) */
     NULL,
 };
 
