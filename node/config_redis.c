@@ -94,7 +94,7 @@ typedef struct rparam {
 #define TC(n, ...) {.name = n, .kind = K_TRICACHE, .def = "", .status = HONOURED, __VA_ARGS__}
 
 static const special SP_BIND, SP_CLUSTER_ENABLED, SP_COBL, SP_DIR, SP_HOSTNAME, SP_LATENCY_PCT, SP_LOGLEVEL,
-    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
+    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_TLS_PORT, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
 static const special SP_HASH_ENTRIES, SP_HASH_VALUE, SP_ZSET_ENTRIES, SP_ZSET_VALUE, SP_SET_INTSET, SP_LIST_SIZE;
 
 static const char COBL_DEFAULT[] = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
@@ -281,7 +281,8 @@ static const rparam PARAMS[] = {
     STR("tls-dh-params-file", "", NO_EFFECT),
     TC("tls-key-file", .note = "tls_key_file (node/conn_tls.c)"),
     STR("tls-key-file-pass", "", NO_EFFECT),
-    INT("tls-port", 0, 65535, "0", NO_EFFECT),
+    SPEC("tls-port", SP_TLS_PORT, "", HONOURED,
+         .note = "the port of the node's tls_client_addr (0: none); CONFIG SET accepts only that port"),
     BOOL("tls-prefer-server-ciphers", "no", NO_EFFECT),
     TC("tls-protocols", .note = "tls_protocols (node/conn_tls.c)"),
     BOOL("tls-replication", "no", NO_EFFECT),
@@ -884,6 +885,37 @@ static void port_get(const tc_server *s, const tc_config *cfg, const char *store
 }
 
 static const special SP_PORT = {port_set, port_get};
+
+/* tls-port: the TLS client port (tls_client_addr), as fixed as port. */
+static int tls_port_of(const tc_server *s) { return s->self ? s->self->tls_port : 0; }
+
+static int tls_port_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,
+                        size_t outlen, char *why, size_t whylen)
+{
+    (void)next, (void)stored;
+    static const rparam range = {.name = "tls-port", .min = 0, .max = 65535};
+    long long v;
+    if (tc_parse_ll(value, strlen(value), &v) != 0) {
+        snprintf(why, whylen, "argument couldn't be parsed into an integer");
+        return -1;
+    }
+    if (v < 0 || v > 65535) return range_problem(&range, why, whylen);
+    if (v != tls_port_of(s)) {
+        snprintf(why, whylen, "tricache serves TLS clients on the port of tls_client_addr in cluster.toml (%d)",
+                 tls_port_of(s));
+        return -1;
+    }
+    snprintf(out, outlen, "%lld", v);
+    return 0;
+}
+
+static void tls_port_get(const tc_server *s, const tc_config *cfg, const char *stored, char *out, size_t outlen)
+{
+    (void)cfg, (void)stored;
+    snprintf(out, outlen, "%d", tls_port_of(s));
+}
+
+static const special SP_TLS_PORT = {tls_port_set, tls_port_get};
 
 static int bind_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,
                     size_t outlen, char *why, size_t whylen)

@@ -189,6 +189,11 @@ static void test_one_node(void **state)
     out = tls_cli(tls_port, 0, "CONFIG GET tls-auth-clients", &st);
     assert_string_equal(out, "tls-auth-clients\nno\n");
     free(out);
+    char want[64];
+    snprintf(want, sizeof want, "tls-port\n%d\n", tls_port);
+    out = tls_cli(tls_port, 0, "CONFIG GET tls-port", &st);
+    assert_string_equal(out, want);
+    free(out);
     out = tls_cli(tls_port, 0, "CONFIG SET tls-auth-clients yes", &st);
     assert_string_equal(out, "OK\n");
     free(out);
