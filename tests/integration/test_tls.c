@@ -272,6 +272,32 @@ static void test_one_node(void **state)
     assert_string_equal(out, "3\n");
     free(out);
 
+    /* sessions resume (TLS 1.2 and 1.3) unless tls_session_caching is off;
+     * TLS 1.1 is not accepted by default */
+    static const char *const versions[] = {"-tls1_2", "-tls1_3"};
+    for (int caching = 1; caching >= 0; caching--) {
+        out = tls_cli(tls_port, 1, caching ? "CONFIG GET tls-session-caching" : "CONFIG SET tls-session-caching no",
+                      &st);
+        assert_string_equal(out, caching ? "tls-session-caching\nyes\n" : "OK\n");
+        free(out);
+        for (int v = 0; v < 2; v++) {
+            out = sh(&st,
+                     "cd %s && S='-connect 127.0.0.1:%d -CAfile ca.crt -cert client.crt -key client.key %s' && "
+                     "rm -f sess.pem && (sleep 0.3; echo) | openssl s_client $S -sess_out sess.pem 2>/dev/null "
+                     "| grep -E '^(New|Reused),'; (sleep 0.3; echo) | openssl s_client $S $([ -s sess.pem ] && "
+                     "echo -sess_in sess.pem) 2>/dev/null | grep -E '^(New|Reused),'",
+                     certs, tls_port, versions[v]);
+            /* the first handshake is new; the second resumes the session (or is new without caching) */
+            const char *second = strchr(out, '\n');
+            if (strncmp(out, "New,", 4) != 0 || !second || strncmp(second + 1, caching ? "Reused," : "New,", 4) != 0)
+                fail_msg("%s caching=%d: %s", versions[v], caching, out);
+            free(out);
+        }
+    }
+    out = sh(&st, "openssl s_client -connect 127.0.0.1:%d -CAfile %s/ca.crt -tls1_1 </dev/null 2>&1", tls_port, certs);
+    if (strstr(out, "Cipher is") && !strstr(out, "Cipher is (NONE)")) fail_msg("TLS 1.1 was accepted: %s", out);
+    free(out);
+
     h_cluster_stop(c);
     remove_certs();
 }
