@@ -24,6 +24,7 @@
 #define CIPHER_IN 17408     /* a TLS record and its header */
 #define PLAIN_CHUNK 65536   /* plaintext encrypted per step of a write */
 #define FAILURE_LOG_MS 1000 /* at most one handshake-failure line per second */
+#define LINGER_MS 2000      /* a closing connection's last ciphertext may take this long */
 
 struct tc_tls_ctx {
     SSL_CTX *ctx;
@@ -42,7 +43,9 @@ typedef struct tls_conn {
     SSL *ssl;
     BIO *rbio, *wbio;         /* owned by ssl */
     uv_idle_t kick;           /* work that must not run inside the owner's call */
-    int open_handles;         /* tcp and kick, until both closed */
+    uv_timer_t linger;        /* bounds the wait for the last ciphertext at close */
+    int open_handles;         /* tcp, kick and linger, until all closed */
+    int close_pending;        /* closed by the owner while ciphertext was on its way */
     int reading;              /* the owner wants bytes */
     int handshaken;
     int failed;               /* a negative error once the connection is unusable */
@@ -370,6 +373,7 @@ static void pump_job(tc_conn *c)
 }
 
 static void drain_plain(tc_conn *c);
+static void finish_close(tc_conn *c);
 
 static void on_cipher_written(uv_write_t *req, int status)
 {
@@ -377,6 +381,11 @@ static void on_cipher_written(uv_write_t *req, int status)
     tls_conn *t = state(c);
     t->flying = 0;
     t->fly_len = 0;
+    if (t->close_pending) {
+        /* the rest of what the owner's last try_write took, then close */
+        if (status < 0 || send_cipher(c) != 0 || !t->flying) finish_close(c);
+        return;
+    }
     if (c->closing) return;
     if (status < 0) {
         fail_conn(c, status);
@@ -521,6 +530,8 @@ int tc_conn_tls_init(tc_conn *c, tc_tls *tls, uv_loop_t *loop, void *data, tc_co
     t->tls = tls;
     uv_idle_init(loop, &t->kick);
     t->kick.data = c;
+    uv_timer_init(loop, &t->linger);
+    t->linger.data = c;
     c->tls = t;
     return 0;
 }
@@ -608,9 +619,10 @@ static void tls_on_handle_closed(uv_handle_t *h)
     c->on_closed(c);
 }
 
-static void tls_close(tc_conn *c)
+static void finish_close(tc_conn *c)
 {
     tls_conn *t = state(c);
+    if (t->open_handles) return; /* already closing its handles */
     if (t->ssl && t->handshaken && !t->failed && !t->flying) {
         /* close_notify, best effort: the socket closes right after */
         ERR_clear_error();
@@ -618,9 +630,29 @@ static void tls_close(tc_conn *c)
         if (flush_bio(c) != 0) ERR_clear_error();
     }
     uv_idle_stop(&t->kick);
-    t->open_handles = 2;
+    uv_timer_stop(&t->linger);
+    t->open_handles = 3;
     uv_close((uv_handle_t *)&c->tcp, tls_on_handle_closed);
     uv_close((uv_handle_t *)&t->kick, tls_on_handle_closed);
+    uv_close((uv_handle_t *)&t->linger, tls_on_handle_closed);
+}
+
+static void on_linger_expired(uv_timer_t *h) { finish_close(h->data); }
+
+static void tls_close(tc_conn *c)
+{
+    tls_conn *t = state(c);
+    /* A try_write counts its plaintext as taken once it is encrypted, so
+     * the owner may close (QUIT, an error before closing) while the
+     * ciphertext is still on its way: let it finish, for a bounded time. */
+    if (t->flying && !t->failed) {
+        t->close_pending = 1;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_idle_stop(&t->kick);
+        uv_timer_start(&t->linger, on_linger_expired, LINGER_MS, 0);
+        return;
+    }
+    finish_close(c);
 }
 
 static void tls_peer_name(tc_conn *c, char *out, size_t len) { tc_conn_tcp.peer_name(c, out, len); }

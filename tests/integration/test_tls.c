@@ -224,8 +224,27 @@ static void test_one_node(void **state)
              "for i in range(20000): p.set('k%%d' %% i, 'v%%d' %% i)\n"
              "for i in range(20000): p.get('k%%d' %% i)\n"
              "res = p.execute()\n"
-             "print('pipeline:', res[20000:] == [('v%%d' %% i).encode() for i in range(20000)])\n",
-             tls_port, certs, certs, certs, certs, certs, certs);
+             "print('pipeline:', res[20000:] == [('v%%d' %% i).encode() for i in range(20000)])\n"
+             /* QUIT right behind a big reply read slowly: the node closes
+              * only after the reply's last ciphertext went out */
+             "import socket, ssl, time\n"
+             "ctx = ssl.create_default_context(cafile='%s/ca.crt')\n"
+             "ctx.check_hostname = False\n"
+             "ctx.load_cert_chain('%s/client.crt', '%s/client.key')\n"
+             "s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', %d)))\n"
+             "s.sendall(b'GET big\\r\\nQUIT\\r\\n')\n"
+             "time.sleep(1)\n"
+             "data = b''\n"
+             "while True:\n"
+             "    try:\n"
+             "        chunk = s.recv(65536)\n"
+             "    except ssl.SSLEOFError:\n"
+             "        print('no close_notify')\n"
+             "        break\n"
+             "    if not chunk: break\n"
+             "    data += chunk\n"
+             "print('reply then quit:', data == b'$%%d\\r\\n' %% len(big) + big + b'\\r\\n+OK\\r\\n')\n",
+             tls_port, certs, certs, certs, certs, certs, certs, certs, certs, certs, tls_port);
     out = h_run(&st, "/usr/bin/python3", "-c", script, (char *)NULL); /* Debian's, with redis-py */
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     assert_contains(out, "mismatch refused:");
@@ -233,6 +252,8 @@ static void test_one_node(void **state)
     assert_contains(out, "same connection: True before");
     assert_contains(out, "big value: True");
     assert_contains(out, "pipeline: True");
+    assert_contains(out, "reply then quit: True");
+    if (strstr(out, "no close_notify")) fail_msg("the node closed without close_notify: %s", out);
     free(out);
     assert_true(wait_subject(tls_port, "CN = tricache-server2\n"));
 
