@@ -25,6 +25,7 @@
 #define PLAIN_CHUNK 65536   /* plaintext encrypted per step of a write */
 #define FAILURE_LOG_MS 1000 /* at most one handshake-failure line per second */
 #define LINGER_MS 2000      /* a closing connection's last ciphertext may take this long */
+#define HANDSHAKE_MS 10000  /* a client that has not finished its handshake by then is dropped */
 
 struct tc_tls_ctx {
     SSL_CTX *ctx;
@@ -43,7 +44,7 @@ typedef struct tls_conn {
     SSL *ssl;
     BIO *rbio, *wbio;         /* owned by ssl */
     uv_idle_t kick;           /* work that must not run inside the owner's call */
-    uv_timer_t linger;        /* bounds the wait for the last ciphertext at close */
+    uv_timer_t linger;        /* bounds the handshake, then the wait for the last ciphertext at close */
     int open_handles;         /* tcp, kick and linger, until all closed */
     int close_pending;        /* closed by the owner while ciphertext was on its way */
     int reading;              /* the owner wants bytes */
@@ -401,13 +402,14 @@ static void on_cipher_written(uv_write_t *req, int status)
 
 /* ---- reading ------------------------------------------------------------ */
 
-static void handshake_failed(tc_conn *c, int ssl_err)
+static void handshake_failed(tc_conn *c, int ssl_err, const char *reason)
 {
     tls_conn *t = state(c);
     tc_tls *tls = t->tls;
     char why[256], peer[64];
     unsigned long e = ERR_peek_last_error();
-    if (e) ssl_reason(why, sizeof why);
+    if (reason) snprintf(why, sizeof why, "%s", reason);
+    else if (e) ssl_reason(why, sizeof why);
     else snprintf(why, sizeof why, "%s", ssl_err == SSL_ERROR_SYSCALL ? "connection closed" : "protocol error");
     tls->handshake_failures++;
     tls->unlogged_failures++;
@@ -469,7 +471,7 @@ static void advance(tc_conn *c)
         int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, r);
         int rc = flush_bio(c); /* the server's flight, or the alert that says why not */
         if (r != 1 && e != SSL_ERROR_WANT_READ) {
-            handshake_failed(c, e);
+            handshake_failed(c, e, NULL);
             fail_conn(c, UV_ECONNABORTED);
             return;
         }
@@ -479,6 +481,7 @@ static void advance(tc_conn *c)
         }
         if (r != 1) return;
         t->handshaken = 1;
+        uv_timer_stop(&t->linger);
         pump_job(c); /* a write that waited for the handshake */
     }
     drain_plain(c);
@@ -536,6 +539,17 @@ int tc_conn_tls_init(tc_conn *c, tc_tls *tls, uv_loop_t *loop, void *data, tc_co
     return 0;
 }
 
+/* A connection that holds a client slot without ever finishing its
+ * handshake (a stalled or plaintext client that sent too little). */
+static void on_handshake_deadline(uv_timer_t *h)
+{
+    tc_conn *c = h->data;
+    tls_conn *t = state(c);
+    if (c->closing || t->handshaken) return;
+    handshake_failed(c, SSL_ERROR_NONE, "no handshake within 10 s");
+    fail_conn(c, UV_ETIMEDOUT);
+}
+
 static int tls_accept(tc_conn *c, uv_stream_t *listener)
 {
     tls_conn *t = state(c);
@@ -555,6 +569,7 @@ static int tls_accept(tc_conn *c, uv_stream_t *listener)
     BIO_set_mem_eof_return(t->rbio, -1);
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_accept_state(t->ssl);
+    uv_timer_start(&t->linger, on_handshake_deadline, HANDSHAKE_MS, 0);
     return 0;
 }
 

@@ -178,6 +178,13 @@ static void test_one_node(void **state)
     out = tls_cli(tls_port, 1, "PING", &st);
     assert_string_equal(out, "PONG\n");
     free(out);
+    /* a client that never finishes its handshake is dropped (after 10 s) */
+    fd = h_connect(tls_port);
+    assert_true(h_closed(fd));
+    h_close(fd);
+    log = h_node_log(c, 0);
+    assert_contains(log, "no handshake within 10 s");
+    free(log);
 
     /* optional, then no: a client without a certificate is served */
     out = tls_cli(tls_port, 1, "CONFIG SET tls-auth-clients optional", &st);
