@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define KB (UINT64_C(1) << 10)
 #define MB (UINT64_C(1) << 20)
@@ -121,6 +122,25 @@ static const char *notify_rule(const char *s)
     return tc_notify_parse(s) < 0 ? "may only contain the letters K E g $ l s h z x e t m d n A" : NULL;
 }
 
+/* Checked again by OpenSSL when a context is built (conn_tls.c). */
+static const char *tls_protocols_rule(const char *s)
+{
+    if (!*s) return NULL; /* the default versions */
+    int any = 0;
+    while (*s) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        size_t n = strcspn(s, " ");
+        int ok = (n == 5 && strncasecmp(s, "TLSv1", 5) == 0) || (n == 7 && strncasecmp(s, "TLSv1.1", 7) == 0) ||
+                 (n == 7 && strncasecmp(s, "TLSv1.2", 7) == 0) || (n == 7 && strncasecmp(s, "TLSv1.3", 7) == 0);
+        if (!ok) return "may only list TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3, separated by spaces";
+        any = 1;
+        s += n;
+    }
+    return any ? NULL : "must list at least one of TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3";
+}
+
+static const char *const TLS_AUTH_WORDS[] = {"no", "optional", "yes", NULL};
 static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
 static const char *const READ_CONSISTENCY_WORDS[] = {"linearizable", "lease", "local", NULL};
 /* In Redis's order; the index is enum tc_evict_policy (node/evict.h). */
@@ -271,11 +291,41 @@ static const setting SETTINGS[] = {
      .max = sizeof(((tc_config *)0)->notify_keyspace_events) - 1, .def = "", .redis_row = 1,
      .help = "keyspace notifications every node publishes to its own subscribers, as Redis's letters (e.g. \"Ex\"); empty = none",
      .form = "empty, or Redis's notify-keyspace-events letters such as \"KEA\" or \"Ex\"", .rule = notify_rule},
+    /* TLS for clients (node/conn_tls.h): read by nodes with a tls_client_addr;
+     * a CONFIG SET that changes them loads a new context or fails. */
+    {.name = "tls_cert_file", .type = T_STRING, FIELD(tls_cert_file), .min = 0, .max = TC_CONFIG_MAX_STR - 1,
+     .def = "", .mut = 1, .help = "PEM certificate (chain) the TLS client port presents",
+     .form = "empty or a file path", .rule = no_control_rule},
+    {.name = "tls_key_file", .type = T_STRING, FIELD(tls_key_file), .min = 0, .max = TC_CONFIG_MAX_STR - 1,
+     .def = "", .mut = 1, .help = "PEM private key of tls_cert_file (not protected by a passphrase)",
+     .form = "empty or a file path", .rule = no_control_rule},
+    {.name = "tls_ca_cert_file", .type = T_STRING, FIELD(tls_ca_cert_file), .min = 0, .max = TC_CONFIG_MAX_STR - 1,
+     .def = "", .mut = 1, .help = "PEM CA certificate(s) client certificates must chain to",
+     .form = "empty or a file path", .rule = no_control_rule},
+    {.name = "tls_ca_cert_dir", .type = T_STRING, FIELD(tls_ca_cert_dir), .min = 0, .max = TC_CONFIG_MAX_STR - 1,
+     .def = "", .mut = 1, .help = "directory of CA certificates (hashed names, as openssl rehash makes them)",
+     .form = "empty or a directory path", .rule = no_control_rule},
+    {.name = "tls_auth_clients", .type = T_ENUM, FIELD(tls_auth_clients), .min = TC_TLS_AUTH_NO,
+     .max = TC_TLS_AUTH_YES, .def = "yes", .mut = 1,
+     .help = "TLS clients must show a certificate of the CA (yes), may (optional), or are not asked (no)",
+     .words = TLS_AUTH_WORDS},
+    {.name = "tls_protocols", .type = T_STRING, FIELD(tls_protocols), .min = 0,
+     .max = sizeof(((tc_config *)0)->tls_protocols) - 1, .def = "", .mut = 1,
+     .help = "TLS versions accepted, separated by spaces; empty = \"TLSv1.2 TLSv1.3\" (Redis's default too)",
+     .form = "empty, or TLSv1, TLSv1.1, TLSv1.2 and/or TLSv1.3 separated by spaces", .rule = tls_protocols_rule},
+    {.name = "tls_ciphers", .type = T_STRING, FIELD(tls_ciphers), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
+     .mut = 1, .help = "TLS 1.2 cipher list in OpenSSL's syntax; empty = OpenSSL's default",
+     .form = "empty or an OpenSSL cipher list", .rule = no_control_rule},
+    {.name = "tls_ciphersuites", .type = T_STRING, FIELD(tls_ciphersuites), .min = 0, .max = TC_CONFIG_MAX_STR - 1,
+     .def = "", .mut = 1, .help = "TLS 1.3 cipher suites separated by colons; empty = OpenSSL's default",
+     .form = "empty or TLS 1.3 suite names separated by colons", .rule = no_control_rule},
+    {.name = "tls_session_caching", .type = T_BOOL, FIELD(tls_session_caching), .min = 0, .max = 1, .def = "yes",
+     .mut = 1, .help = "let TLS clients resume sessions (server-side cache and tickets) to skip full handshakes"},
 };
 
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
-static const char *const NODE_KEYS[] = {"id", "zone", "client_addr", "raft_addr", "data_dir", "join", NULL};
+static const char *const NODE_KEYS[] = {"id", "zone", "client_addr", "raft_addr", "data_dir", "join", "tls_client_addr", NULL};
 
 /* ---------- small text helpers ---------- */
 
@@ -868,12 +918,13 @@ static int check_addr_unique(ctx *x, const tc_config *c, const tc_node_conf *n, 
     const char *hint = "every node needs its own client_addr and raft_addr; no two may share a host:port";
     for (size_t j = 0; j < c->nnodes; j++) {
         const tc_node_conf *o = &c->nodes[j];
-        if (same_addr(host, port, o->client_host, o->client_port) || same_addr(host, port, o->raft_host, o->raft_port))
+        if (same_addr(host, port, o->client_host, o->client_port) || same_addr(host, port, o->raft_host, o->raft_port) ||
+            (o->tls_port && same_addr(host, port, o->tls_host, o->tls_port)))
             return fail(x, line, hint, "%s %s is already used by node %d (line %d)", key,
                         format_addr(host, port, a, sizeof a), o->id, o->line);
     }
-    if (strcmp(key, "raft_addr") == 0 && same_addr(host, port, n->client_host, n->client_port))
-        return fail(x, line, hint, "raft_addr %s is the same as this node's client_addr",
+    if (strcmp(key, "client_addr") != 0 && same_addr(host, port, n->client_host, n->client_port))
+        return fail(x, line, hint, "%s %s is the same as this node's client_addr", key,
                     format_addr(host, port, a, sizeof a));
     return 0;
 }
@@ -881,7 +932,7 @@ static int check_addr_unique(ctx *x, const tc_config *c, const tc_node_conf *n, 
 static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
 {
     tc_node_conf n;
-    int line_of[6] = {0}; /* by NODE_KEYS index: where each key was set */
+    int line_of[7] = {0}; /* by NODE_KEYS index: where each key was set */
     char buf[96], hint[320];
     memset(&n, 0, sizeof n);
     n.line = t->line;
@@ -896,7 +947,7 @@ static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
         int k;
         for (k = 0; NODE_KEYS[k] && strcmp(NODE_KEYS[k], e->key) != 0; k++) {}
         if (!NODE_KEYS[k])
-            return fail(x, e->line, unknown_key_hint(e->key, NODE_KEYS, 6, 6, "node keys are", "", hint, sizeof hint),
+            return fail(x, e->line, unknown_key_hint(e->key, NODE_KEYS, 7, 7, "node keys are", "", hint, sizeof hint),
                         "unknown key '%s' in [[node]]", shown(e->key, buf, sizeof buf));
         line_of[k] = e->line;
 
@@ -930,9 +981,9 @@ static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
             if (strlen(str) >= sizeof n.zone) return fail(x, tv->line, zone_hint, "zone is too long (at most 63 characters)");
             if (no_control_rule(str)) return fail(x, tv->line, zone_hint, "zone must not contain control characters");
             memcpy(n.zone, str, strlen(str) + 1);
-        } else if (k == 2 || k == 3) { /* client_addr, raft_addr */
-            char *host = k == 2 ? n.client_host : n.raft_host;
-            int *port = k == 2 ? &n.client_port : &n.raft_port;
+        } else if (k == 2 || k == 3 || k == 6) { /* client_addr, raft_addr, tls_client_addr */
+            char *host = k == 2 ? n.client_host : k == 3 ? n.raft_host : n.tls_host;
+            int *port = k == 2 ? &n.client_port : k == 3 ? &n.raft_port : &n.tls_port;
             const char *why = parse_addr(str, host, TC_CONFIG_MAX_STR, port);
             snprintf(hint, sizeof hint,
                      "%s is \"host:port\" with a port from 1 to 65535, e.g. \"127.0.0.1:7001\" or \"[::1]:7001\"", e->key);
@@ -952,6 +1003,14 @@ static int load_node(ctx *x, tc_config *c, const tc_toml_table *t)
     if (check_addr_unique(x, c, &n, line_of[2], "client_addr", n.client_host, n.client_port) < 0 ||
         check_addr_unique(x, c, &n, line_of[3], "raft_addr", n.raft_host, n.raft_port) < 0)
         return -1;
+    if (n.tls_port) {
+        char a[TC_CONFIG_MAX_STR + 16];
+        if (check_addr_unique(x, c, &n, line_of[6], "tls_client_addr", n.tls_host, n.tls_port) < 0) return -1;
+        if (same_addr(n.tls_host, n.tls_port, n.raft_host, n.raft_port))
+            return fail(x, line_of[6], "the TLS client port needs an address of its own",
+                        "tls_client_addr %s is the same as this node's raft_addr",
+                        format_addr(n.tls_host, n.tls_port, a, sizeof a));
+    }
     c->nodes[c->nnodes++] = n;
     return 0;
 }

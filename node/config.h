@@ -26,8 +26,13 @@ typedef struct tc_node_conf {
     int raft_port;                   /* 1..65535 */
     char data_dir[TC_CONFIG_MAX_STR];    /* "" = <config data_dir>/node-<id> */
     int join;                        /* not a founding member: added later with MEMBERS ADD */
+    char tls_host[TC_CONFIG_MAX_STR];    /* from tls_client_addr "host:port" (optional) */
+    int tls_port;                    /* 0 = no TLS client port on this node */
     int line;                        /* line of its [[node]] header */
 } tc_node_conf;
+
+/* tls_auth_clients: whether TLS clients must show a certificate of the CA. */
+enum tc_tls_auth { TC_TLS_AUTH_NO, TC_TLS_AUTH_OPTIONAL, TC_TLS_AUTH_YES };
 
 enum tc_log_level { TC_LOG_DEBUG, TC_LOG_INFO, TC_LOG_NOTICE, TC_LOG_WARNING };
 
@@ -110,6 +115,17 @@ typedef struct tc_config {
      * notify-keyspace-events (config_redis.c), always together. */
     char notify_keyspace_events[16];
     int notify_classes;
+    /* TLS for clients (node/conn_tls.h), used by nodes with a
+     * tls_client_addr; CONFIG SET or SIGHUP reloads them without a restart. */
+    char tls_cert_file[TC_CONFIG_MAX_STR];     /* PEM certificate chain */
+    char tls_key_file[TC_CONFIG_MAX_STR];      /* PEM private key, not encrypted */
+    char tls_ca_cert_file[TC_CONFIG_MAX_STR];  /* CA that client certificates must chain to */
+    char tls_ca_cert_dir[TC_CONFIG_MAX_STR];   /* the same as a hashed directory (c_rehash) */
+    int tls_auth_clients;                      /* enum tc_tls_auth, default yes */
+    char tls_protocols[64];                    /* "" = "TLSv1.2 TLSv1.3" */
+    char tls_ciphers[TC_CONFIG_MAX_STR];       /* TLS 1.2 and below, OpenSSL's syntax; "" = OpenSSL's */
+    char tls_ciphersuites[TC_CONFIG_MAX_STR];  /* TLS 1.3; "" = OpenSSL's */
+    int tls_session_caching;                   /* session cache and tickets for resumption, default yes */
     tc_node_conf nodes[TC_CONFIG_MAX_NODES];
     size_t nnodes;                     /* >= 1 */
 } tc_config;

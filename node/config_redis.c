@@ -94,7 +94,7 @@ typedef struct rparam {
 #define TC(n, ...) {.name = n, .kind = K_TRICACHE, .def = "", .status = HONOURED, __VA_ARGS__}
 
 static const special SP_BIND, SP_CLUSTER_ENABLED, SP_COBL, SP_DIR, SP_HOSTNAME, SP_LATENCY_PCT, SP_LOGLEVEL,
-    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
+    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_TLS_PORT, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
 static const special SP_HASH_ENTRIES, SP_HASH_VALUE, SP_ZSET_ENTRIES, SP_ZSET_VALUE, SP_SET_INTSET, SP_LIST_SIZE;
 
 static const char COBL_DEFAULT[] = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
@@ -268,26 +268,27 @@ static const rparam PARAMS[] = {
     TC("tcp-backlog", .flags = IMMUTABLE, .note = "tcp_backlog"),
     INT("tcp-keepalive", 0, IMAX, "300", NO_EFFECT),
     TC("timeout", .note = "timeout (tricache also takes \"300ms\", \"5m\"...)"),
-    ENUM("tls-auth-clients", "no yes optional", "yes", NO_EFFECT),
-    STR("tls-ca-cert-dir", "", NO_EFFECT),
-    STR("tls-ca-cert-file", "", NO_EFFECT),
-    STR("tls-cert-file", "", NO_EFFECT),
-    STR("tls-ciphers", "", NO_EFFECT),
-    STR("tls-ciphersuites", "", NO_EFFECT),
+    TC("tls-auth-clients", .note = "tls_auth_clients (node/conn_tls.c)"),
+    TC("tls-ca-cert-dir", .note = "tls_ca_cert_dir (node/conn_tls.c)"),
+    TC("tls-ca-cert-file", .note = "tls_ca_cert_file (node/conn_tls.c)"),
+    TC("tls-cert-file", .note = "tls_cert_file (node/conn_tls.c)"),
+    TC("tls-ciphers", .note = "tls_ciphers (node/conn_tls.c)"),
+    TC("tls-ciphersuites", .note = "tls_ciphersuites (node/conn_tls.c)"),
     STR("tls-client-cert-file", "", NO_EFFECT),
     STR("tls-client-key-file", "", NO_EFFECT),
     STR("tls-client-key-file-pass", "", NO_EFFECT),
     BOOL("tls-cluster", "no", NO_EFFECT),
     STR("tls-dh-params-file", "", NO_EFFECT),
-    STR("tls-key-file", "", NO_EFFECT),
+    TC("tls-key-file", .note = "tls_key_file (node/conn_tls.c)"),
     STR("tls-key-file-pass", "", NO_EFFECT),
-    INT("tls-port", 0, 65535, "0", NO_EFFECT),
+    SPEC("tls-port", SP_TLS_PORT, "", HONOURED,
+         .note = "the port of the node's tls_client_addr (0: none); CONFIG SET accepts only that port"),
     BOOL("tls-prefer-server-ciphers", "no", NO_EFFECT),
-    STR("tls-protocols", "", NO_EFFECT),
+    TC("tls-protocols", .note = "tls_protocols (node/conn_tls.c)"),
     BOOL("tls-replication", "no", NO_EFFECT),
     INT("tls-session-cache-size", 0, IMAX, "20480", NO_EFFECT),
     INT("tls-session-cache-timeout", 0, IMAX, "300", NO_EFFECT),
-    BOOL("tls-session-caching", "yes", NO_EFFECT),
+    TC("tls-session-caching", .note = "tls_session_caching (node/conn_tls.c)"),
     INT("tracking-table-max-keys", 0, LMAX, "1000000", NO_EFFECT),
     STR("unixsocket", "", NO_EFFECT, .flags = IMMUTABLE),
     INT("unixsocketperm", 0, 0777, "0", NO_EFFECT, .flags = IMMUTABLE),
@@ -885,6 +886,37 @@ static void port_get(const tc_server *s, const tc_config *cfg, const char *store
 
 static const special SP_PORT = {port_set, port_get};
 
+/* tls-port: the TLS client port (tls_client_addr), as fixed as port. */
+static int tls_port_of(const tc_server *s) { return s->self ? s->self->tls_port : 0; }
+
+static int tls_port_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,
+                        size_t outlen, char *why, size_t whylen)
+{
+    (void)next, (void)stored;
+    static const rparam range = {.name = "tls-port", .min = 0, .max = 65535};
+    long long v;
+    if (tc_parse_ll(value, strlen(value), &v) != 0) {
+        snprintf(why, whylen, "argument couldn't be parsed into an integer");
+        return -1;
+    }
+    if (v < 0 || v > 65535) return range_problem(&range, why, whylen);
+    if (v != tls_port_of(s)) {
+        snprintf(why, whylen, "tricache serves TLS clients on the port of tls_client_addr in cluster.toml (%d)",
+                 tls_port_of(s));
+        return -1;
+    }
+    snprintf(out, outlen, "%lld", v);
+    return 0;
+}
+
+static void tls_port_get(const tc_server *s, const tc_config *cfg, const char *stored, char *out, size_t outlen)
+{
+    (void)cfg, (void)stored;
+    snprintf(out, outlen, "%d", tls_port_of(s));
+}
+
+static const special SP_TLS_PORT = {tls_port_set, tls_port_get};
+
 static int bind_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,
                     size_t outlen, char *why, size_t whylen)
 {
@@ -1175,6 +1207,7 @@ static int config_set(tc_server *s, size_t nargs, const tc_slice *args, int dry,
     size_t problem_at = 0;
     int rc = -1;
     tc_config *next = malloc(sizeof *next);
+    tc_tls_ctx *tls_ctx = NULL; /* TLS settings changed: the context they build */
     if (!t || !staged || !out || !value || !next) {
         snprintf(err, errlen, "ERR out of memory");
         goto done;
@@ -1267,6 +1300,18 @@ static int config_set(tc_server *s, size_t nargs, const tc_slice *args, int dry,
         }
     }
 
+    /* TLS settings take effect as a new context, built now: one that does
+     * not load fails the whole CONFIG SET and the running one stays */
+    if (s->tls && tc_tls_settings_differ(&s->cfg, next)) {
+        size_t at = 0;
+        while (at + 1 < npairs && strncasecmp(t[at].name, "tls", 3) != 0) at++;
+        if (!(tls_ctx = tc_tls_ctx_build(next, why, sizeof why))) {
+            snprintf(err, errlen, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                     shown(&args[2 * at], shown_name, sizeof shown_name), why);
+            goto done;
+        }
+    }
+
     /* 3: all good: keep them */
     if (dry) {
         rc = 0;
@@ -1285,6 +1330,11 @@ static int config_set(tc_server *s, size_t nargs, const tc_slice *args, int dry,
         staged[i] = NULL;
     }
     s->cfg = *next;
+    if (tls_ctx) {
+        tc_tls_install(s->tls, tls_ctx);
+        tls_ctx = NULL;
+        tc_notice("CONFIG SET: TLS context reloaded (%s, %s)", s->cfg.tls_cert_file, s->cfg.tls_key_file);
+    }
     tc_log_set_level(s->cfg.log_level);
     tc_notify_attach(s); /* notify-keyspace-events may have turned key misses on or off */
     tc_server_apply_encoding_limits(s);
@@ -1303,6 +1353,7 @@ done:
     free(out);
     free(value);
     free(next);
+    tc_tls_ctx_free(tls_ctx);
     return rc;
 }
 

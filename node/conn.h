@@ -1,7 +1,7 @@
 /* Client connections' transport. The server reads and writes a client's
  * bytes through a tc_conn and never touches a socket: plain TCP is one
- * tc_conn_type, and TLS goes behind the same table later (it decrypts into
- * the buffer on_alloc hands out and encrypts what try_write/write get).
+ * tc_conn_type, and TLS (conn_tls.h) is another: it decrypts into the
+ * buffer on_alloc hands out and encrypts what try_write/write get.
  *
  * Lifecycle, as libuv's handles: tc_conn_accept, then reads and writes,
  * then tc_conn_close; the owner frees its memory in the close callback. */
@@ -52,6 +52,7 @@ struct tc_conn {
     /* plain TCP */
     uv_tcp_t tcp;
     uv_write_t write_req;
+    void *tls;                  /* TLS's own state (conn_tls.c); NULL for plain TCP */
 };
 
 /* Plain TCP connections. */

@@ -135,6 +135,8 @@ void tc_server_free(tc_server *s)
     tc_evpool_free(&s->mem.pool);
     tc_rconf_free(s->rconf);
     s->rconf = NULL;
+    tc_tls_free(s->tls);
+    s->tls = NULL;
     if (s->staging) {
         for (int i = 0; i < s->ndbs; i++) tc_ks_free(&s->staging[i]);
         free(s->staging);
@@ -772,7 +774,7 @@ static void on_read(tc_conn *conn, ssize_t nread)
     process_input(c);
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+static void accept_client(uv_stream_t *listener, int status, int tls)
 {
     tc_server *s = listener->data;
     if (status < 0) {
@@ -785,7 +787,14 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     c->srv = s;
-    tc_conn_init(&c->conn, &tc_conn_tcp, s->loop, c, on_alloc, on_read, on_write_done, on_client_closed);
+    if (!tls) {
+        tc_conn_init(&c->conn, &tc_conn_tcp, s->loop, c, on_alloc, on_read, on_write_done, on_client_closed);
+    } else if (tc_conn_tls_init(&c->conn, s->tls, s->loop, c, on_alloc, on_read, on_write_done, on_client_closed) !=
+               0) {
+        tc_warn("accept: out of memory");
+        free(c);
+        return;
+    }
     if (tc_conn_accept(&c->conn, listener) != 0) {
         tc_conn_close(&c->conn);
         return;
@@ -814,6 +823,9 @@ static void on_connection(uv_stream_t *listener, int status)
     c->created_ms = c->last_active_ms = tc_now_ms();
     if (tc_conn_read_start(&c->conn) != 0) close_client(c);
 }
+
+static void on_connection(uv_stream_t *listener, int status) { accept_client(listener, status, 0); }
+static void on_tls_connection(uv_stream_t *listener, int status) { accept_client(listener, status, 1); }
 
 void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
 {
@@ -851,6 +863,8 @@ void tc_server_stop(tc_server *s)
     while (s->push_queue) unqueue_push(s->push_queue);
     close_handle_if_open((uv_handle_t *)&s->push_flush);
     close_handle_if_open((uv_handle_t *)&s->listener);
+    close_handle_if_open((uv_handle_t *)&s->tls_listener);
+    close_handle_if_open((uv_handle_t *)&s->sig_hup);
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
     close_handle_if_open((uv_handle_t *)&s->sig_int);
@@ -914,6 +928,23 @@ int tc_server_shutdown_abort(tc_server *s, char *err, size_t errlen)
 static void on_signal(uv_signal_t *h, int signum)
 {
     tc_server_shutdown(h->data, signum == SIGTERM ? "Received SIGTERM" : "Received SIGINT", 0);
+}
+
+/* SIGHUP: certificates renewed on disk are read again; a file that does
+ * not load leaves the running ones in place. */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    tc_server *s = h->data;
+    char err[512];
+    if (!s->tls) {
+        tc_notice("SIGHUP: no TLS client port on this node, nothing to reload");
+        return;
+    }
+    if (tc_tls_reload(s->tls, &s->cfg, err, sizeof err) == 0)
+        tc_notice("SIGHUP: TLS certificates reloaded from %s and %s", s->cfg.tls_cert_file, s->cfg.tls_key_file);
+    else
+        tc_warn("SIGHUP: TLS reload failed, the previous certificates stay in use: %s", err);
 }
 
 /* SHUTDOWN SAVE waits for its backup here (the cron's pace). */
@@ -1001,14 +1032,32 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
     s->loop = &s->loop_storage;
     /* the loop's time waiting for I/O, so LATENCY's event-loop tells a stall from an idle wait */
     uv_loop_configure(s->loop, UV_METRICS_IDLE_TIME);
+    if (s->self->tls_port) { /* before anything listens: bad certificates start nothing */
+        tc_tls_ctx *ctx = tc_tls_ctx_build(&s->cfg, err, errlen);
+        if (!ctx || !(s->tls = tc_tls_new(ctx))) {
+            if (ctx) snprintf(err, errlen, "out of memory");
+            uv_loop_close(s->loop);
+            s->loop = NULL;
+            return -1;
+        }
+    }
     s->listener.data = s;
+    s->tls_listener.data = s;
     if (tc_conn_listen(&s->listener, s->loop, s->self->client_host, s->self->client_port, (int)s->cfg.tcp_backlog,
-                       on_connection, err, errlen) != 0) {
-        uv_run(s->loop, UV_RUN_DEFAULT); /* lets the listener close */
+                       on_connection, err, errlen) != 0 ||
+        (s->tls && tc_conn_listen(&s->tls_listener, s->loop, s->self->tls_host, s->self->tls_port,
+                                  (int)s->cfg.tcp_backlog, on_tls_connection, err, errlen) != 0)) {
+        close_handle_if_open((uv_handle_t *)&s->listener);
+        uv_run(s->loop, UV_RUN_DEFAULT); /* lets the listeners close */
         uv_loop_close(s->loop);
         s->loop = NULL;
+        tc_tls_free(s->tls);
+        s->tls = NULL;
         return -1;
     }
+    uv_signal_init(s->loop, &s->sig_hup);
+    s->sig_hup.data = s;
+    uv_signal_start(&s->sig_hup, on_sighup, SIGHUP);
     uv_signal_init(s->loop, &s->sig_term);
     uv_signal_init(s->loop, &s->sig_int);
     s->sig_term.data = s->sig_int.data = s;
@@ -1028,6 +1077,7 @@ void tc_server_loop(tc_server *s)
 {
     tc_notice("tricache %s node %d (zone %s) ready to accept connections on %s:%d", TC_VERSION, s->self->id,
               s->self->zone, s->self->client_host, s->self->client_port);
+    if (s->tls) tc_notice("TLS clients on %s:%d", s->self->tls_host, s->self->tls_port);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
     s->loop = NULL;

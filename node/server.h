@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "config.h"
 #include "conn.h"
+#include "conn_tls.h"
 #include "evict.h"
 #include "keyspace.h"
 #include "latency.h"
@@ -200,7 +201,10 @@ typedef struct tc_server {
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
     uv_loop_t loop_storage;
     uv_tcp_t listener;            /* clients connect here (conn.h) */
+    uv_tcp_t tls_listener;        /* and here over TLS, if the node has a tls_client_addr */
+    tc_tls *tls;                  /* the TLS clients' context (conn_tls.h); NULL without TLS */
     uv_signal_t sig_term, sig_int;
+    uv_signal_t sig_hup;          /* reloads the TLS certificates */
     uv_timer_t cron;
     int shutting_down;
     /* SHUTDOWN SAVE: the backup it waits for before shutting down (the

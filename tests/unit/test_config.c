@@ -812,7 +812,8 @@ static void test_config_unknown_keys(void **state)
             "election_timeout, "
             "heartbeat_interval, "
             "replica_max_staleness, write_commit_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
-            "cluster_secret_file, notify_keyspace_events, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
+            "cluster_secret_file, notify_keyspace_events, tls_cert_file, tls_key_file, tls_ca_cert_file, tls_ca_cert_dir, tls_auth_clients, "
+            "tls_protocols, tls_ciphers, tls_ciphersuites, tls_session_caching, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
     cfg_err(with_node("hash_max_listpack_entrie", "5"), 1, "did you mean 'hash_max_listpack_entries'?");
     cfg_err(with_node("list_max_listpack_size", "-3000000000"), 1,
             "list_max_listpack_size must be between -2147483648 and 2147483647");
@@ -847,6 +848,40 @@ static void test_config_nodes(void **state)
     /* a different port or host is fine */
     cfg_ok(&c, "[[node]]\nid = 1\nzone = \"a\"\nclient_addr = \"[::1]:7001\"\nraft_addr = \"[::1]:7002\"\n");
     cfg_ok(&c, "[[node]]\nid = 1\nzone = \"a\"\nclient_addr = \"10.0.0.1:7001\"\nraft_addr = \"10.0.0.2:7001\"\n");
+
+    /* tls_client_addr: optional, its own address */
+    cfg_ok(&c, NODE1);
+    assert_int_equal(c.nodes[0].tls_port, 0);
+    cfg_ok(&c, "[[node]]\nid = 1\nzone = \"a\"\nclient_addr = \"127.0.0.1:7001\"\nraft_addr = \"127.0.0.1:7101\"\n"
+               "tls_client_addr = \"127.0.0.1:7201\"\n");
+    assert_string_equal(c.nodes[0].tls_host, "127.0.0.1");
+    assert_int_equal(c.nodes[0].tls_port, 7201);
+    cfg_err("[[node]]\nid = 1\nzone = \"a\"\nclient_addr = \"127.0.0.1:7001\"\nraft_addr = \"127.0.0.1:7101\"\n"
+            "tls_client_addr = \"127.0.0.1:7001\"\n",
+            6, "tls_client_addr 127.0.0.1:7001 is the same as this node's client_addr");
+    cfg_err("[[node]]\nid = 1\nzone = \"a\"\nclient_addr = \"127.0.0.1:7001\"\nraft_addr = \"127.0.0.1:7101\"\n"
+            "tls_client_addr = \"127.0.0.1:7101\"\n",
+            6, "tls_client_addr 127.0.0.1:7101 is the same as this node's raft_addr");
+    cfg_err(NODE1 "[[node]]\nid = 2\nzone = \"b\"\nclient_addr = \"127.0.0.1:7002\"\nraft_addr = \"127.0.0.1:7102\"\n"
+                  "tls_client_addr = \"127.0.0.1:7101\"\n",
+            11, "tls_client_addr 127.0.0.1:7101 is already used by node 1");
+    cfg_err("[[node]]\nid = 1\nzone = \"a\"\nclient_addr = \"127.0.0.1:7001\"\nraft_addr = \"127.0.0.1:7101\"\n"
+            "tls_client_addr = \"127.0.0.1\"\n",
+            6, "tls_client_addr \"127.0.0.1\"");
+    /* the TLS settings */
+    cfg_ok(&c, with_node("tls_protocols", "\"TLSv1.3\""));
+    cfg_ok(&c, with_node("tls_auth_clients", "\"optional\""));
+    assert_int_equal(c.tls_auth_clients, TC_TLS_AUTH_OPTIONAL);
+    cfg_err(with_node("tls_protocols", "\"TLSv1.2 SSLv3\""), 1, "may only list TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3");
+    cfg_err(with_node("tls_protocols", "\"  \""), 1, "must list at least one of");
+    cfg_err(with_node("tls_auth_clients", "\"maybe\""), 1, "tls_auth_clients");
+    char why[256];
+    tc_config d;
+    tc_config_defaults(&d);
+    assert_int_equal(tc_config_set(&d, "tls-protocols", "TLSv1.4", why, sizeof why), -3);
+    assert_string_equal(d.tls_protocols, "");
+    assert_int_equal(tc_config_set(&d, "tls-session-caching", "no", why, sizeof why), 0);
+    assert_int_equal(d.tls_session_caching, 0);
 
     /* missing keys point at the [[node]] line */
     cfg_err(NODE1 "\n[[node]]\nid = 2\nclient_addr = \"h:1\"\nraft_addr = \"h:2\"\n", 7, "[[node]] is missing 'zone'");
@@ -1023,7 +1058,7 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 48);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 57);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
@@ -1036,13 +1071,15 @@ static void test_config_get(void **state)
         "set-max-listpack-entries", "set-max-listpack-value", "list-max-listpack-size", "backup.destination",
         "backup.interval",
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file",
-        "backup.allowed-destinations"};
+        "backup.allowed-destinations", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-ca-cert-dir",
+        "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-session-caching"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "0", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
-                                              "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", ""};
-    for (int i = 0; i < 48; i++) {
+                                              "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", "",
+                                              "", "", "", "", "yes", "", "", "", "yes"};
+    for (int i = 0; i < 57; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
@@ -1070,8 +1107,8 @@ static void test_config_get(void **state)
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "client-*-buffer-limit", collect, &g), 2);
     memset(&g, 0, sizeof g);
-    /* hz, timeout, tcp-backlog, heartbeat-interval, hash-max-listpack-entries and -value */
-    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 6);
+    /* hz, timeout, tcp-backlog, heartbeat-interval, hash-max-listpack-entries and -value, the nine tls-* */
+    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 15);
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "h?", collect, &g), 1);
     assert_int_equal(tc_config_get(&c, "nomatch", collect, &g), 0);
