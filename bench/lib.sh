@@ -118,3 +118,39 @@ machine_line() {
     model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2> /dev/null || true)
     echo "$(nproc) CPUs, ${model:-unknown CPU}; $("$TRICACHE" --version 2>&1 | head -n 1); $(redis-server --version)"
 }
+
+# start_three_nodes DIR NAME [SETTING...]: a fresh three-node cluster in DIR
+# (DIR/data wiped) on six free ports, each SETTING a cluster.toml line;
+# sets PORTS (client ports first), appends the nodes' pids to PIDS, waits
+# for them, and sets PRIMARY to the index (0-2) of the elected primary.
+start_three_nodes() {
+    local dir=$1 name=$2 i
+    shift 2
+    read -r -a PORTS <<< "$(free_ports 6)"
+    rm -rf "$dir/data"
+    {
+        echo "cluster_name = \"$name\""
+        echo "data_dir = \"$dir/data\""
+        for i in "$@"; do echo "$i"; done
+        for i in 1 2 3; do
+            printf '[[node]]\nid = %d\nclient_addr = "127.0.0.1:%d"\nraft_addr = "127.0.0.1:%d"\nzone = "zone-%d"\n' \
+                "$i" "${PORTS[$((i - 1))]}" "${PORTS[$((i + 2))]}" "$i"
+        done
+    } > "$dir/cluster.toml"
+    "$TRICACHE" --config "$dir/cluster.toml" --check > /dev/null || die "the cluster's settings ($*) are not valid"
+    local first=${#PIDS[@]}
+    for i in 1 2 3; do
+        "$TRICACHE" --config "$dir/cluster.toml" --node "$i" > "$dir/node$i.log" 2>&1 &
+        PIDS+=($!)
+    done
+    for i in 1 2 3; do
+        wait_ready "tricache node $i" "${PIDS[$((first + i - 1))]}" "${PORTS[$((i - 1))]}" "$dir/node$i.log"
+    done
+    PRIMARY=""
+    for _ in $(seq 1 100); do
+        for i in 0 1 2; do [ "$(cli "${PORTS[$i]}" ROLE | head -n 1)" = master ] && PRIMARY=$i; done
+        [ -n "$PRIMARY" ] && return 0
+        sleep 0.1
+    done
+    die "no tricache primary elected"
+}

@@ -73,27 +73,8 @@ mb() { python3 -c "print('%.0f' % ($1 / 1048576))"; }
 
 rows=()
 for setting in "${SETTINGS[@]}"; do
-    read -r -a PORTS <<< "$(free_ports 6)"
-    rm -rf "$WORK/data"
-    cat > "$WORK/cluster.toml" << EOF
-cluster_name = "bench-logbytes"
-data_dir = "$WORK/data"
-snapshot_bytes = "$setting"
-$(for i in 1 2 3; do printf '[[node]]\nid = %d\nclient_addr = "127.0.0.1:%d"\nraft_addr = "127.0.0.1:%d"\nzone = "zone-%d"\n' "$i" "${PORTS[$((i - 1))]}" "${PORTS[$((i + 2))]}" "$i"; done)
-EOF
-    "$TRICACHE" --config "$WORK/cluster.toml" --check > /dev/null || die "snapshot_bytes = \"$setting\" is not a valid setting"
-    for i in 1 2 3; do
-        "$TRICACHE" --config "$WORK/cluster.toml" --node "$i" > "$WORK/node$i.log" 2>&1 &
-        PIDS+=($!)
-    done
-    for i in 1 2 3; do wait_ready "tricache node $i" "${PIDS[$((i - 1))]}" "${PORTS[$((i - 1))]}" "$WORK/node$i.log"; done
-    primary=""
-    for _ in $(seq 1 100); do
-        for i in 0 1 2; do [ "$(cli "${PORTS[$i]}" ROLE | head -n 1)" = master ] && primary=$i; done
-        [ -n "$primary" ] && break
-        sleep 0.1
-    done
-    [ -n "$primary" ] || die "no tricache primary elected"
+    start_three_nodes "$WORK" bench-logbytes "snapshot_bytes = \"$setting\""
+    primary=$PRIMARY
     term0=$(field "${PORTS[$primary]}" replication raft_term)
     log "snapshot_bytes = \"$setting\": $REQUESTS SETs into node $((primary + 1))"
     rps=$(redis-benchmark -p "${PORTS[$primary]}" -t set -n "$REQUESTS" -r 20000 -d 1000 -P 16 -q 2>&1 |

@@ -99,25 +99,8 @@ field() { # field PORT SECTION NAME
 
 rows=()
 for case in none replica primary; do
-    read -r -a PORTS <<< "$(free_ports 6)"
-    rm -rf "$WORK/data"
-    cat > "$WORK/cluster.toml" << EOF
-cluster_name = "bench-slowdisk"
-data_dir = "$WORK/data"
-$(for i in 1 2 3; do printf '[[node]]\nid = %d\nclient_addr = "127.0.0.1:%d"\nraft_addr = "127.0.0.1:%d"\nzone = "zone-%d"\n' "$i" "${PORTS[$((i - 1))]}" "${PORTS[$((i + 2))]}" "$i"; done)
-EOF
-    for i in 1 2 3; do
-        "$TRICACHE" --config "$WORK/cluster.toml" --node "$i" > "$WORK/node$i.log" 2>&1 &
-        PIDS+=($!)
-    done
-    for i in 1 2 3; do wait_ready "tricache node $i" "${PIDS[$((i - 1))]}" "${PORTS[$((i - 1))]}" "$WORK/node$i.log"; done
-    primary=""
-    for _ in $(seq 1 100); do
-        for i in 0 1 2; do [ "$(cli "${PORTS[$i]}" ROLE | head -n 1)" = master ] && primary=$i; done
-        [ -n "$primary" ] && break
-        sleep 0.1
-    done
-    [ -n "$primary" ] || die "no tricache primary elected"
+    start_three_nodes "$WORK" bench-slowdisk
+    primary=$PRIMARY
     slow=""
     case $case in
         replica) slow=$(((primary + 1) % 3)) ;;
