@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config      # toolchain
-  libuv1-dev libssl-dev liblz4-dev      # event loop, crypto, compression
+  libuv1-dev libssl-dev liblz4-dev      # event loop, crypto and TLS, compression
+  openssl                               # the TLS tests make their certificates with its CLI
   libcmocka-dev                         # unit tests
   redis-tools redis-server              # real clients in tests; redis-server for bench/
   clang libclang-rt-14-dev              # libFuzzer and sanitizer runtimes
