@@ -98,7 +98,15 @@ static int authenticate(tc_ctx *c, const tc_slice *user, const tc_slice *pass)
     if (rc == TC_AUTH_NOT_CONFIGURED) {
         tc_reply_error(c->r, TC_ERR_AUTH_NOT_CONFIGURED);
     } else {
-        c->srv->stats.auth_failures++;
+        tc_server *s = c->srv;
+        s->stats.auth_failures++;
+        /* someone guessing tokens, or a client left on an old one: say who,
+         * at most once per 10 s (the count covers the rest) */
+        if (!s->auth_warned_ms || c->now_ms - s->auth_warned_ms >= 10000) {
+            s->auth_warned_ms = c->now_ms;
+            tc_warn("AUTH failed from %s (%llu failed AUTH attempts since start)",
+                    c->client ? c->client->addr : "an internal caller", (unsigned long long)s->stats.auth_failures);
+        }
         tc_reply_error(c->r, TC_ERR_WRONGPASS);
     }
     return -1;

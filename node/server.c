@@ -812,8 +812,13 @@ static void accept_client(uv_stream_t *listener, int status, int tls)
 
     if (s->nclients > s->cfg.maxclients || s->shutting_down) {
         s->stats.rejected_connections++;
-        static const char msg[] = "-ERR max number of clients reached\r\n";
-        tc_conn_try_write(&c->conn, msg, sizeof msg - 1); /* best effort: we close anyway */
+        static const char full[] = "-ERR max number of clients reached\r\n";
+        /* a planned restart: say so, so that a client tries another node
+         * (or again) instead of reading it as a full server */
+        static const char leaving[] = "-ERR this node is shutting down\r\n";
+        const char *msg = s->shutting_down ? leaving : full;
+        size_t len = s->shutting_down ? sizeof leaving - 1 : sizeof full - 1;
+        tc_conn_try_write(&c->conn, msg, len); /* best effort: we close anyway */
         close_client(c);
         return;
     }

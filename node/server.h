@@ -195,6 +195,7 @@ typedef struct tc_server {
     tc_keyspace *dbs;
     int ndbs;
     tc_stats stats;
+    int64_t auth_warned_ms;       /* when a failed AUTH was last logged (0: never) */
     tc_memstate mem;              /* used_memory's figures, eviction's pool and counts (evict.h) */
     tc_latency latency;           /* LATENCY's events and the loop-pass watch (latency.h) */
 

@@ -123,6 +123,45 @@ static void test_config_get_hides_the_token(void **state)
     free(log);
 }
 
+static int count_in(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
+    return n;
+}
+
+/* Failed AUTH attempts: counted in INFO (Redis's acl_access_denied_auth),
+ * logged with the client's address at most once per 10 s, the password
+ * tried never logged. */
+static void test_failed_auth_is_counted_and_logged(void **state)
+{
+    world *w = *state;
+    char *r = command(w, "INFO stats\r\n");
+    char *f = strstr(r, "acl_access_denied_auth:");
+    assert_non_null(f);
+    long long before = atoll(f + strlen("acl_access_denied_auth:"));
+    free(r);
+    int fd = h_connect(w->n->port);
+    for (int i = 0; i < 3; i++) {
+        h_sends(fd, "AUTH guessed-wrong-0123\r\n");
+        r = h_reply(fd);
+        assert_non_null(r);
+        assert_string_equal(r, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        free(r);
+    }
+    h_close(fd);
+    r = command(w, "INFO stats\r\n");
+    f = strstr(r, "acl_access_denied_auth:");
+    assert_non_null(f);
+    assert_int_equal(atoll(f + strlen("acl_access_denied_auth:")), before + 3);
+    free(r);
+    /* the warning is written before the reply, so it is in the log now */
+    char *log = h_log(w->n);
+    assert_int_equal(count_in(log, "AUTH failed from 127.0.0.1:"), 1);
+    assert_null(strstr(log, "guessed-wrong-0123"));
+    free(log);
+}
+
 static void test_bgsave_to_elsewhere_is_refused(void **state)
 {
     world *w = *state;
@@ -225,6 +264,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_get_hides_the_token),
+        cmocka_unit_test(test_failed_auth_is_counted_and_logged),
         cmocka_unit_test(test_bgsave_to_elsewhere_is_refused),
         cmocka_unit_test(test_bgsave_to_a_child_or_an_allowed_one_works),
         cmocka_unit_test(test_bad_secret_file_stops_the_node),

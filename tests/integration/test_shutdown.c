@@ -187,6 +187,39 @@ static void test_sigterm_replica_causes_no_election(void **state)
     h_node_restart(c, r);
 }
 
+/* While a primary waits to hand over (both replicas frozen), a new client
+ * is told the node is shutting down, not that it is full. */
+static void test_new_client_told_the_node_is_shutting_down(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    for (int i = 0; i < 3; i++)
+        if (i != p) h_node_signal(c, i, SIGSTOP);
+    h_node_signal(c, p, SIGTERM);
+    /* the handover cannot finish: the node waits (shutdown_timeout, 10 s) */
+    long long deadline = h_ms() + 8000;
+    char *r = NULL;
+    for (;;) {
+        int fd = h_connect(c->nodes[p].port);
+        h_sends(fd, "PING\r\n");
+        r = h_reply(fd);
+        h_close(fd);
+        if (r && strcmp(r, "-ERR this node is shutting down\r\n") == 0) break;
+        free(r);
+        r = NULL;
+        if (h_ms() > deadline) break;
+        usleep(20 * 1000);
+    }
+    for (int i = 0; i < 3; i++)
+        if (i != p) h_node_signal(c, i, SIGCONT);
+    assert_non_null(r);
+    free(r);
+    h_node_wait_exit(c, p, EXIT_DEADLINE_MS);
+    h_node_restart(c, p);
+    assert_true(h_cluster_primary(c, ELECTION_DEADLINE_MS) >= 0);
+}
+
 static void test_shutdown_arguments(void **state)
 {
     tcluster *c = *state;
@@ -250,6 +283,7 @@ static void test_shutdown_save_on_a_failing_destination(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_client_told_the_node_is_shutting_down),
         cmocka_unit_test(test_shutdown_arguments),
         cmocka_unit_test(test_sigterm_replica_causes_no_election),
         cmocka_unit_test(test_sigterm_primary_hands_over),
