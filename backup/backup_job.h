@@ -57,7 +57,6 @@ typedef struct tc_backup_job {
     tc_server *srv;
     const tc_snapshot_keydir *keys;
     tc_backup_job_ops ops;
-    char data_dir[TC_BACKUP_MAX_URL - 16]; /* the node's folder, absolute ("" if too long for a URL) */
     uv_timer_t timer;               /* child polling and the schedule, every 100 ms */
 
     pid_t child;                    /* 0 when no backup runs */

@@ -2,7 +2,6 @@
 #include "backup_job.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,12 +26,10 @@
 #define REQUEST_TIMEOUT_MS 15000
 
 /* backup.destination (it may change with CONFIG SET), else the node's
- * own folder, resolved once at start. */
+ * own folder; BGSAVE TO's allow-list starts from the same URL. */
 static void default_url(const tc_backup_job *j, char *out, size_t outlen)
 {
-    if (j->srv->cfg.backup.destination[0]) snprintf(out, outlen, "%s", j->srv->cfg.backup.destination);
-    else if (j->data_dir[0]) snprintf(out, outlen, "file://%s/backups", j->data_dir);
-    else out[0] = '\0'; /* the folder's path is too long for a URL */
+    snprintf(out, outlen, "%s", tc_server_backup_url(j->srv));
 }
 
 static void backup_conf(const tc_server *s, const char *url, tc_backup_conf *c)
@@ -469,10 +466,6 @@ int tc_backup_job_init(tc_backup_job *j, tc_server *s, const tc_snapshot_keydir 
     memset(j, 0, sizeof *j);
     j->srv = s;
     j->keys = keys;
-    char abs[PATH_MAX];
-    const char *dir = realpath(s->data_dir, abs) ? abs : s->data_dir;
-    if (strlen(dir) < sizeof j->data_dir) memcpy(j->data_dir, dir, strlen(dir) + 1);
-    /* else left empty: start() asks for backup.destination */
     j->pipe_fd = -1;
     j->last_ok = 1;
     if (ops) j->ops = *ops;

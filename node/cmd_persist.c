@@ -36,16 +36,8 @@ static int is_under(const char *url, const char *base, size_t baselen)
  * what is allowed. 0 if allowed, -1 with err filled. */
 static int destination_allowed(const tc_server *s, const char *url, char *err, size_t errlen)
 {
-    char own[1100], dir[TC_CONFIG_MAX_STR];
     const tc_config *cfg = &s->cfg;
-    if (cfg->backup.destination[0]) {
-        snprintf(own, sizeof own, "%s", cfg->backup.destination);
-    } else if (s->self) {
-        tc_config_node_dir(cfg, s->self, dir, sizeof dir);
-        snprintf(own, sizeof own, "file://%s/backups", dir);
-    } else {
-        own[0] = '\0';
-    }
+    const char *own = tc_server_backup_url(s);
     if (!has_dot_segment(url)) {
         if (own[0] && is_under(url, own, strlen(own))) return 0;
         for (const char *p = cfg->backup.allowed_destinations; *p;) {

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1019,6 +1020,11 @@ static int make_dirs(const char *path)
     return 0;
 }
 
+const char *tc_server_backup_url(const tc_server *s)
+{
+    return s->cfg.backup.destination[0] ? s->cfg.backup.destination : s->own_backup_url;
+}
+
 int tc_server_open(tc_server *s, char *err, size_t errlen)
 {
     char dir[TC_CONFIG_MAX_STR * 2];
@@ -1028,6 +1034,11 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
         return -1;
     }
     snprintf(s->data_dir, sizeof s->data_dir, "%s", dir);
+    char abs[PATH_MAX];
+    const char *full = realpath(dir, abs) ? abs : dir;
+    if ((size_t)snprintf(s->own_backup_url, sizeof s->own_backup_url, "file://%s/backups", full) >=
+        sizeof s->own_backup_url)
+        s->own_backup_url[0] = '\0'; /* too long for a URL: backup.destination must say where */
     tc_cluster_formed_load(s);
     signal(SIGPIPE, SIG_IGN);
     if (uv_loop_init(&s->loop_storage) != 0) {

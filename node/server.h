@@ -274,6 +274,9 @@ typedef struct tc_server {
     int64_t start_ms;             /* wall clock at start */
     char run_id[41];
     char data_dir[TC_CONFIG_MAX_STR * 2]; /* this node's directory */
+    /* file://<data_dir made absolute>/backups, where backups go without a
+     * backup.destination ("" if that URL would be too long) */
+    char own_backup_url[TC_CONFIG_MAX_STR * 2 + 16];
 } tc_server;
 
 /* Prepares the state (keyspace, stats) for cfg and node id, without any
@@ -295,6 +298,9 @@ void tc_server_loop(tc_server *s);
 static inline tc_keyspace *tc_server_db(tc_server *s, int i) { return &s->dbs[i]; }
 /* The number of keys in all databases. */
 size_t tc_server_keys(const tc_server *s);
+/* Where a backup goes unless told otherwise: backup.destination (CONFIG
+ * SET may change it), else the node's own folder; "" if neither is known. */
+const char *tc_server_backup_url(const tc_server *s);
 
 /* Runs one parsed command for a client (or with client == NULL) and writes
  * the reply into r: lookup, AUTH check, arity, handler. now_ms is the instant
