@@ -18,7 +18,7 @@
  * stays in proportion to the writes (each one rewrites the whole data). */
 static uint64_t budget_limit(const tc_raftnode *n)
 {
-    uint64_t limit = n->srv->cfg.snapshot_bytes;
+    uint64_t limit = n->rcfg_snapshot_bytes; /* the Raft thread's copy of snapshot_bytes */
     return limit && n->budget.image_bytes > limit ? n->budget.image_bytes : limit;
 }
 

@@ -53,7 +53,7 @@ void tc__raft_watch_peers(tc_raftnode *n)
         return;
     }
     const tc_config *cfg = &n->srv->cfg;
-    uint64_t now = uv_now(n->srv->loop);
+    uint64_t now = uv_now(&n->rloop);
     if (!w->since_ms) {
         /* a new term of leadership: libraft starts every peer's match
          * index again from 0, and so do we */
@@ -92,7 +92,7 @@ int tc__raft_peer_alive(void *ud, int id)
          * node): Raft does not talk to it */
         if (i < 0 || !w->since_ms || raft_match_index(&n->raft, (raft_id)id, &match) != 0) return -1;
         if (match == raft_last_index(&n->raft) && match > 0) return 1;
-        uint64_t now = uv_now(s->loop);
+        uint64_t now = uv_now(&n->rloop);
         if (w->heard[i]) return now - w->moved_ms[i] <= window ? 1 : 0;
         return now - w->since_ms <= window ? -1 : 0;
     }

@@ -10,7 +10,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     tc_raftnode *n = ud;
     tc_server *s = n->srv;
     int role = tc_raftnode_role(n);
-    uint64_t applied = raft_last_applied(&n->raft);
+    uint64_t applied = n->applied; /* what the keyspace holds (the command thread applies) */
     if (role == TC_ROLE_PRIMARY) {
         size_t replicas = s->cfg.nnodes - 1;
         tc_buf_printf(b, "role:master\r\nconnected_slaves:%zu\r\n", replicas);
@@ -74,7 +74,7 @@ void tc__raft_role_reply(void *ud, tc_reply *r)
 {
     tc_raftnode *n = ud;
     tc_server *s = n->srv;
-    uint64_t applied = raft_last_applied(&n->raft);
+    uint64_t applied = n->applied; /* what the keyspace holds (the command thread applies) */
     if (tc_raftnode_role(n) == TC_ROLE_PRIMARY) {
         tc_reply_array(r, 3);
         tc_reply_bulks(r, "master");
