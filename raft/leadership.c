@@ -99,7 +99,7 @@ void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now)
         const tc_node_conf *nc = &s->cfg.nodes[i];
         raft_index match = 0;
         if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
-        if (raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0 || match < last) continue;
+        if (tc__raft_match(n, (int)nc->id, &match) != 0 || match < last) continue;
         char err[128];
         tc_notice("moving the primary to node %d in preferred zone %s", nc->id, nc->zone);
         if (tc__raft_failover(n, nc->id, err, sizeof err) != 0) tc_info("preferred zone transfer: %s", err);
@@ -117,7 +117,7 @@ int tc__raft_handover_target(tc_raftnode *n)
         const tc_node_conf *nc = &s->cfg.nodes[i];
         raft_index match = 0;
         if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
-        if (raft_match_index(&n->raft, (raft_id)nc->id, &match) == 0 && match == last) return nc->id;
+        if (tc__raft_match(n, (int)nc->id, &match) == 0 && match == last) return nc->id;
     }
     return 0;
 }

@@ -145,7 +145,7 @@ void tc__raft_note_formed(tc_raftnode *n, int64_t now_ms)
         const struct raft_server *m = &conf->servers[i];
         if (m->role != RAFT_VOTER) continue;
         raft_index match = 0;
-        if (m->id != (raft_id)n->srv->self->id && (raft_match_index(&n->raft, m->id, &match) != 0 || match < 2))
+        if (m->id != (raft_id)n->srv->self->id && (tc__raft_match(n, m->id, &match) != 0 || match < 2))
             return; /* a voter has not acknowledged anything yet */
         int len = snprintf(ids[argc - 1], sizeof ids[0], "%llu", (unsigned long long)m->id);
         argv[argc] = (tc_slice){ids[argc - 1], (size_t)len};

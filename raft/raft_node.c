@@ -44,7 +44,7 @@ static void most_caught_up(tc_raftnode *n, void *arg)
     for (size_t i = 0; i < s->cfg.nnodes; i++) {
         const tc_node_conf *nc = &s->cfg.nodes[i];
         raft_index match = 0;
-        if (nc->id == s->self->id || raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0) continue;
+        if (nc->id == s->self->id || tc__raft_match(n, (int)nc->id, &match) != 0) continue;
         if (match > best_match && last - match < 1000) {
             best = nc->id;
             best_match = match;

@@ -70,8 +70,14 @@ typedef struct tc_raftnode {
     uint64_t applied;          /* [C] last index applied to the keyspace */
     int64_t applied_ms;        /* [C] when the Raft thread applied it (its clock) */
     uint64_t sent_applied;     /* the last index the command thread was told of */
-    uint64_t rcfg_snapshot_bytes;   /* copies of mutable settings, refreshed by the cron */
-    uint64_t rcfg_apply_stall_ms;
+    /* The settings the Raft thread reads on its own: CONFIG SET rewrites
+     * srv->cfg as a whole on the command thread, so it keeps copies (the
+     * mutable ones refreshed by the cron, in a sync call) */
+    uint64_t rcfg_snapshot_bytes, rcfg_apply_stall_ms;
+    uint64_t rcfg_election_ms, rcfg_snapshot_threshold;
+    size_t rcfg_nnodes;
+    int rcfg_ids[TC_CONFIG_MAX_NODES]; /* cfg.nodes' ids, in order */
+    int rcfg_self;
     int64_t loop_delay_ms, loop_delay_max_ms; /* how late rtick fired: the Raft loop's own stalls */
     int64_t rtick_due_ms;
     uint64_t cmd_stalls;       /* command-thread stalls past the election timeout */

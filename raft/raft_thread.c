@@ -122,6 +122,13 @@ int tc__raft_sync(tc_raftnode *n, void (*fn)(tc_raftnode *n, void *arg), void *a
 
 /* ---- the view --------------------------------------------------------------- */
 
+int tc__raft_match(tc_raftnode *n, int id, raft_index *match)
+{
+    *match = 0;
+    if (raft_state(&n->raft) != RAFT_LEADER || !n->raft.leader_state.progress) return RAFT_NOTLEADER;
+    return raft_match_index(&n->raft, (raft_id)id, match);
+}
+
 static int conf_role(const struct raft_configuration *conf, raft_id id)
 {
     for (unsigned i = 0; i < conf->n; i++)
@@ -136,7 +143,6 @@ static int conf_role(const struct raft_configuration *conf, raft_id id)
 static void on_rpass(uv_check_t *h)
 {
     tc_raftnode *n = h->data;
-    const tc_config *cfg = &n->srv->cfg;
     tc_raft_view v;
     memset(&v, 0, sizeof v);
     v.state = raft_state(&n->raft);
@@ -149,12 +155,12 @@ static void on_rpass(uv_check_t *h)
     v.commit = raft_commit_index(&n->raft);
     v.last_index = raft_last_index(&n->raft);
     v.last_applied = raft_last_applied(&n->raft);
-    for (size_t i = 0; i < cfg->nnodes && i < TC_CONFIG_MAX_NODES; i++) {
-        int role = conf_role(&n->raft.configuration, (raft_id)cfg->nodes[i].id);
+    for (size_t i = 0; i < n->rcfg_nnodes; i++) {
+        int role = conf_role(&n->raft.configuration, (raft_id)n->rcfg_ids[i]);
         v.member[i] = role >= 0;
         v.voter[i] = role == RAFT_VOTER;
         raft_index match = 0;
-        if (v.state == RAFT_LEADER && role >= 0 && raft_match_index(&n->raft, (raft_id)cfg->nodes[i].id, &match) == 0)
+        if (v.state == RAFT_LEADER && role >= 0 && tc__raft_match(n, (int)n->rcfg_ids[i], &match) == 0)
             v.match[i] = match;
     }
     v.disk_failing = n->disk.failing;
@@ -202,7 +208,7 @@ static void on_rtick(uv_timer_t *t)
     int64_t pass = n->cmd_alive_ms;
     uv_mutex_unlock(&n->mu);
     /* a loop pass longer than the election timeout: a stall (INFO) */
-    if (now - pass >= (int64_t)n->srv->cfg.election_timeout_ms) {
+    if (now - pass >= (int64_t)n->rcfg_election_ms) {
         if (!n->cmd_stalled) n->cmd_stalls++;
         n->cmd_stalled = 1;
     } else n->cmd_stalled = 0;
@@ -300,8 +306,14 @@ int tc__raft_thread_init(tc_raftnode *n, char *err, size_t errlen)
     n->rpass.data = n;
     uv_timer_init(&n->rloop, &n->rtick);
     n->rtick.data = n;
-    n->rcfg_snapshot_bytes = n->srv->cfg.snapshot_bytes;
-    n->rcfg_apply_stall_ms = n->srv->cfg.apply_stall_timeout_ms;
+    const tc_config *cfg = &n->srv->cfg;
+    n->rcfg_snapshot_bytes = cfg->snapshot_bytes;
+    n->rcfg_apply_stall_ms = cfg->apply_stall_timeout_ms;
+    n->rcfg_election_ms = cfg->election_timeout_ms;
+    n->rcfg_snapshot_threshold = (uint64_t)cfg->snapshot_threshold;
+    n->rcfg_nnodes = cfg->nnodes < TC_CONFIG_MAX_NODES ? cfg->nnodes : TC_CONFIG_MAX_NODES;
+    for (size_t i = 0; i < n->rcfg_nnodes; i++) n->rcfg_ids[i] = cfg->nodes[i].id;
+    n->rcfg_self = n->srv->self->id;
     n->cmd_alive_ms = tc_now_ms();
     return 0;
 }

@@ -19,7 +19,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
             const tc_node_conf *nc = &s->cfg.nodes[i];
             if (nc->id == s->self->id) continue;
             raft_index match = 0;
-            raft_match_index(&n->raft, (raft_id)nc->id, &match);
+            tc__raft_match(n, (int)nc->id, &match);
             tc_buf_printf(b, "slave%zu:ip=%s,port=%d,state=%s,offset=%llu,lag=%llu\r\n", k++, nc->client_host,
                           nc->client_port, match ? "online" : "wait_bgsave", (unsigned long long)match,
                           (unsigned long long)(raft_last_index(&n->raft) - match));
@@ -84,7 +84,7 @@ void tc__raft_role_reply(void *ud, tc_reply *r)
             const tc_node_conf *nc = &s->cfg.nodes[i];
             if (nc->id == s->self->id) continue;
             raft_index match = 0;
-            raft_match_index(&n->raft, (raft_id)nc->id, &match);
+            tc__raft_match(n, (int)nc->id, &match);
             tc_reply_array(r, 3);
             tc_reply_bulks(r, nc->client_host);
             tc_reply_bulk_ll(r, nc->client_port);

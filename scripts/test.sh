@@ -53,7 +53,7 @@ step "ThreadSanitizer: unit tests and the integration tests of the two threads"
 # its log_path; any report fails the step.
 if scripts/build.sh tsan; then
   tsan_dir=$(mktemp -d)
-  export TSAN_OPTIONS="log_path=$tsan_dir/report second_deadlock_stack=1"
+  export TSAN_OPTIONS="log_path=$tsan_dir/report second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
   (cd build-tsan && ctest -L unit --output-on-failure) 2>&1 | tee "$log"
   tally "$log"
   (cd build-tsan && TC_STALL_KEYS=300000 ctest -R '^integration_(stall|shutdown|commit_stall)$' --output-on-failure) 2>&1 | tee "$log"
