@@ -285,7 +285,7 @@ static const rparam PARAMS[] = {
          .note = "the port of the node's tls_client_addr (0: none); CONFIG SET accepts only that port"),
     BOOL("tls-prefer-server-ciphers", "no", NO_EFFECT),
     TC("tls-protocols", .note = "tls_protocols (node/conn_tls.c)"),
-    BOOL("tls-replication", "no", NO_EFFECT),
+    TC("tls-replication", .note = "tls_replication: mutual TLS between nodes (raft/transport_tls.c)"),
     INT("tls-session-cache-size", 0, IMAX, "20480", NO_EFFECT),
     INT("tls-session-cache-timeout", 0, IMAX, "300", NO_EFFECT),
     TC("tls-session-caching", .note = "tls_session_caching (node/conn_tls.c)"),
