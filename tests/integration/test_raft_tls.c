@@ -246,6 +246,24 @@ static void await_value(tcluster *c, int i, const char *key, const char *value)
     }
 }
 
+/* SIGTERM to every running node: each must exit 0 (a crash while the
+ * transport and its pumps close would show here), then the directory goes. */
+static void stop_cleanly(tcluster *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i].pid) h_node_signal(c, i, SIGTERM);
+    for (int i = 0; i < c->n; i++) {
+        if (!c->nodes[i].pid) continue;
+        int st = h_node_wait_exit(c, i, 30000);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            char *log = h_node_log(c, i);
+            fail_msg("node %d ended with status %#x; its log ends with:\n%s", i + 1, st,
+                     strlen(log) > 700 ? log + strlen(log) - 700 : log);
+        }
+    }
+    h_cluster_stop(c);
+}
+
 /* A three-node cluster with mutual TLS between nodes. */
 static void test_mtls_cluster(void **state)
 {
@@ -320,7 +338,7 @@ static void test_mtls_cluster(void **state)
     h_node_restart(c, p);
     await_value(c, p, "after-failover", "yes");
     free(h_converged_digest(c));
-    h_cluster_stop(c);
+    stop_cleanly(c);
 }
 
 /* The primary as the TLS client ports tell it (the plain ports refuse
@@ -365,7 +383,8 @@ static void roll(tcluster *c, const int *tls_ports, int tls_after, const char *t
 {
     for (int i = 0; i < c->n; i++) {
         h_node_signal(c, i, SIGTERM);
-        assert_true(h_node_wait_exit(c, i, 30000) >= 0);
+        int st = h_node_wait_exit(c, i, 30000);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* a clean exit, no crash while closing */
         char key[64];
         snprintf(key, sizeof key, "%s-without-%d", tag, i + 1);
         write_through_primary(c, tls_ports, 0, key); /* the other two still speak plaintext to clients */
@@ -398,7 +417,8 @@ static void test_rolling_to_required(void **state)
     rewrite_config(c, tls_settings("required"), NULL);
     for (int i = 0; i < c->n; i++) {
         h_node_signal(c, i, SIGTERM);
-        assert_true(h_node_wait_exit(c, i, 30000) >= 0);
+        int st = h_node_wait_exit(c, i, 30000);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* a clean exit, no crash while closing */
         char key[64];
         snprintf(key, sizeof key, "required-without-%d", i + 1);
         write_through_primary(c, tls_ports, 1, key);
@@ -457,7 +477,7 @@ static void test_rolling_to_required(void **state)
     assert_non_null(term);
     assert_int_equal(strtoll(term + 10, NULL, 10), t0);
     free(out);
-    h_cluster_stop(c);
+    stop_cleanly(c);
 }
 
 int main(void)
