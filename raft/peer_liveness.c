@@ -48,7 +48,11 @@ static int conf_index(const tc_config *cfg, int id)
 void tc__raft_watch_peers(tc_raftnode *n)
 {
     struct tc_peer_watch *w = &n->peers;
-    if (!n->started || raft_state(&n->raft) != RAFT_LEADER) {
+    /* once closing, raft_close may have freed the leader's progress while
+     * raft_state still says leader (libraft 0.22.1): raft_match_index
+     * then reads freed memory (a SIGSEGV at shutdown, seen as "closing as
+     * the primary") */
+    if (!n->started || n->closing || raft_state(&n->raft) != RAFT_LEADER) {
         w->since_ms = 0;
         return;
     }
