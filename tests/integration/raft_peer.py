@@ -7,7 +7,7 @@ transport lets it through. Prints what happened on one line:
 
   tls-failed <reason>   the TLS handshake itself failed
   closed                the node closed the connection
-  open                  the node kept the connection open for 2 s
+  open                  the node kept the connection open for 10 s
 
 usage: raft_peer.py PORT ID ADDRESS plain|tls [CERT KEY]
 """
@@ -44,7 +44,7 @@ def main():
             return
     try:
         sock.sendall(handshake(node_id, address) + request_vote(node_id))
-        sock.settimeout(2)
+        sock.settimeout(10)
         data = sock.recv(1)
         print("closed" if not data else "open")
     except socket.timeout:
