@@ -140,6 +140,22 @@ static const char *tls_protocols_rule(const char *s)
     return any ? NULL : "must list at least one of TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3";
 }
 
+static const char *transit_mode_rule(const char *s)
+{
+    if (!*s || strcmp(s, "preferred") == 0 || strcmp(s, "required") == 0) return NULL;
+    return "must be \"preferred\", \"required\" or empty (not set)";
+}
+
+/* A path that may hold "{id}" (this node's id): printable, at most one. */
+static const char *per_node_path_rule(const char *s)
+{
+    const char *why = no_control_rule(s);
+    if (why) return why;
+    const char *at = strstr(s, "{id}");
+    if (at && strstr(at + 4, "{id}")) return "may hold {id} once";
+    return NULL;
+}
+
 static const char *const TLS_AUTH_WORDS[] = {"no", "optional", "yes", NULL};
 static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
 static const char *const READ_CONSISTENCY_WORDS[] = {"linearizable", "lease", "local", NULL};
@@ -325,6 +341,25 @@ static const setting SETTINGS[] = {
      .form = "empty or TLS 1.3 suite names separated by colons", .rule = no_control_rule},
     {.name = "tls_session_caching", .type = T_BOOL, FIELD(tls_session_caching), .min = 0, .max = 1, .def = "yes",
      .mut = 1, .help = "let TLS clients resume sessions (server-side cache and tickets) to skip full handshakes"},
+    /* TLS between nodes (raft/transport_tls.h); a node reads its files
+     * again by itself when they change on disk (new connections use them). */
+    {.name = "tls_replication", .type = T_BOOL, FIELD(tls_replication), .min = 0, .max = 1, .def = "false",
+     .help = "Raft traffic between nodes over mutual TLS: certificates of the tls_ca_cert_file CA that name "
+             "node-<id> (DNS subjectAltName, or CN without one); plaintext peers refused unless "
+             "transit_encryption_mode = \"preferred\""},
+    {.name = "tls_raft_cert_file", .type = T_STRING, FIELD(tls_raft_cert_file), .min = 0,
+     .max = TC_CONFIG_MAX_STR - 1, .def = "",
+     .help = "PEM certificate (chain) a node shows its peers, {id} standing for the node's id; empty = tls_cert_file",
+     .form = "empty or a file path, {id} allowed once", .rule = per_node_path_rule},
+    {.name = "tls_raft_key_file", .type = T_STRING, FIELD(tls_raft_key_file), .min = 0, .max = TC_CONFIG_MAX_STR - 1,
+     .def = "", .help = "PEM private key of tls_raft_cert_file, {id} standing for the node's id; empty = tls_key_file",
+     .form = "empty or a file path, {id} allowed once", .rule = per_node_path_rule},
+    {.name = "transit_encryption_mode", .type = T_STRING, FIELD(transit_encryption_mode), .min = 0,
+     .max = sizeof(((tc_config *)0)->transit_encryption_mode) - 1, .def = "",
+     .help = "\"preferred\": plain and TLS clients and peers both accepted (the step of a rolling change); "
+             "\"required\": TLS only, the plain client port refuses every command and plaintext peers are refused; "
+             "empty: each port as its own settings say",
+     .form = "empty, \"preferred\" or \"required\"", .rule = transit_mode_rule},
 };
 
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
@@ -1041,6 +1076,33 @@ static int load_backup_table(ctx *x, tc_config *c, const tc_toml_value *v)
     return 0;
 }
 
+/* TLS between nodes needs a CA and a certificate; "preferred" and
+ * "required" need it, and a TLS client port on every node, so that clients
+ * and peers have somewhere to go. */
+static int check_transit(ctx *x, tc_config *c, int last_line)
+{
+    const char *mode = c->transit_encryption_mode;
+    if (c->transit_mode != TC_TRANSIT_UNSET && !c->tls_replication)
+        return fail(x, last_line, "set tls_replication = true (with tls_ca_cert_file and node certificates)",
+                    "transit_encryption_mode = \"%s\" needs tls_replication = true", mode);
+    if (c->tls_replication) {
+        if (!c->tls_ca_cert_file[0] && !c->tls_ca_cert_dir[0])
+            return fail(x, last_line, "set tls_ca_cert_file to the CA that signed every node's certificate",
+                        "tls_replication = true needs tls_ca_cert_file or tls_ca_cert_dir (the cluster's CA)");
+        if ((!c->tls_raft_cert_file[0] && !c->tls_cert_file[0]) || (!c->tls_raft_key_file[0] && !c->tls_key_file[0]))
+            return fail(x, last_line, "e.g. tls_raft_cert_file = \"/etc/tricache/node-{id}.crt\" and tls_raft_key_file",
+                        "tls_replication = true needs a certificate and key: tls_raft_cert_file and tls_raft_key_file "
+                        "(or tls_cert_file and tls_key_file)");
+    }
+    if (c->transit_mode != TC_TRANSIT_UNSET)
+        for (size_t i = 0; i < c->nnodes; i++)
+            if (!c->nodes[i].tls_port)
+                return fail(x, c->nodes[i].line, "add tls_client_addr = \"host:port\" to every [[node]]",
+                            "transit_encryption_mode = \"%s\" needs a tls_client_addr for every node; node %d has none",
+                            mode, c->nodes[i].id);
+    return 0;
+}
+
 static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_line)
 {
     char buf[96], hint[1024];
@@ -1072,6 +1134,10 @@ static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_l
     /* letters as CONFIG GET answers them, and the classes the node reads */
     c->notify_classes = tc_notify_parse(c->notify_keyspace_events);
     tc_notify_render(c->notify_classes, c->notify_keyspace_events);
+    c->transit_mode = strcmp(c->transit_encryption_mode, "required") == 0    ? TC_TRANSIT_REQUIRED
+                      : strcmp(c->transit_encryption_mode, "preferred") == 0 ? TC_TRANSIT_PREFERRED
+                                                                            : TC_TRANSIT_UNSET;
+    if (check_transit(x, c, last_line) < 0) return -1;
     if (c->at_rest_encryption && !c->keys_dir[0])
         return fail(x, last_line, "create a key with: tricachectl keys generate --dir /etc/tricache/keys, copy it to every node, and set keys_dir",
                     "at_rest_encryption = true needs keys_dir (the folder with the cluster's key files)");

@@ -31,6 +31,10 @@ typedef struct tc_node_conf {
     int line;                        /* line of its [[node]] header */
 } tc_node_conf;
 
+/* transit_encryption_mode, as a number (the setting itself is a string
+ * whose default is "", not set). */
+enum tc_transit_mode { TC_TRANSIT_UNSET, TC_TRANSIT_PREFERRED, TC_TRANSIT_REQUIRED };
+
 /* tls_auth_clients: whether TLS clients must show a certificate of the CA. */
 enum tc_tls_auth { TC_TLS_AUTH_NO, TC_TLS_AUTH_OPTIONAL, TC_TLS_AUTH_YES };
 
@@ -127,6 +131,15 @@ typedef struct tc_config {
     char tls_ciphers[TC_CONFIG_MAX_STR];       /* TLS 1.2 and below, OpenSSL's syntax; "" = OpenSSL's */
     char tls_ciphersuites[TC_CONFIG_MAX_STR];  /* TLS 1.3; "" = OpenSSL's */
     int tls_session_caching;                   /* session cache and tickets for resumption, default yes */
+    /* TLS between nodes (raft/transport_tls.h): mutual TLS on raft_addr
+     * with certificates of the tls_ca_cert_* CA naming node-<id>. */
+    int tls_replication;                       /* default false */
+    char tls_raft_cert_file[TC_CONFIG_MAX_STR];/* "{id}" = this node's id; "" = tls_cert_file */
+    char tls_raft_key_file[TC_CONFIG_MAX_STR]; /* "{id}" = this node's id; "" = tls_key_file */
+    /* "" (each port as its settings say), "preferred" (plain and TLS on
+     * both kinds of port: a rolling change) or "required" (TLS only) */
+    char transit_encryption_mode[16];
+    int transit_mode;                          /* enum tc_transit_mode, derived from the string at load */
     tc_node_conf nodes[TC_CONFIG_MAX_NODES];
     size_t nnodes;                     /* >= 1 */
 } tc_config;

@@ -94,7 +94,7 @@ typedef struct rparam {
 #define TC(n, ...) {.name = n, .kind = K_TRICACHE, .def = "", .status = HONOURED, __VA_ARGS__}
 
 static const special SP_BIND, SP_CLUSTER_ENABLED, SP_COBL, SP_DIR, SP_HOSTNAME, SP_LATENCY_PCT, SP_LOGLEVEL,
-    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_TLS_PORT, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
+    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_TLS_PORT, SP_TLS_REPLICATION, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
 static const special SP_HASH_ENTRIES, SP_HASH_VALUE, SP_ZSET_ENTRIES, SP_ZSET_VALUE, SP_SET_INTSET, SP_LIST_SIZE;
 
 static const char COBL_DEFAULT[] = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
@@ -285,7 +285,9 @@ static const rparam PARAMS[] = {
          .note = "the port of the node's tls_client_addr (0: none); CONFIG SET accepts only that port"),
     BOOL("tls-prefer-server-ciphers", "no", NO_EFFECT),
     TC("tls-protocols", .note = "tls_protocols (node/conn_tls.c)"),
-    BOOL("tls-replication", "no", NO_EFFECT),
+    SPEC("tls-replication", SP_TLS_REPLICATION, "no", HONOURED,
+         .note = "tls_replication of cluster.toml (mutual TLS between nodes, raft/transport_tls.c); CONFIG SET "
+                 "accepts only its value"),
     INT("tls-session-cache-size", 0, IMAX, "20480", NO_EFFECT),
     INT("tls-session-cache-timeout", 0, IMAX, "300", NO_EFFECT),
     TC("tls-session-caching", .note = "tls_session_caching (node/conn_tls.c)"),
@@ -916,6 +918,37 @@ static void tls_port_get(const tc_server *s, const tc_config *cfg, const char *s
 }
 
 static const special SP_TLS_PORT = {tls_port_set, tls_port_get};
+
+/* tls-replication: TLS between nodes is chosen in cluster.toml and changed
+ * by a rolling restart, so CONFIG SET takes only the value in force. */
+static int tls_replication_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,
+                               size_t outlen, char *why, size_t whylen)
+{
+    (void)stored;
+    int v;
+    if (strcasecmp(value, "yes") == 0) v = 1;
+    else if (strcasecmp(value, "no") == 0) v = 0;
+    else {
+        snprintf(why, whylen, "argument must be 'yes' or 'no'");
+        return -1;
+    }
+    if (v != s->cfg.tls_replication) {
+        snprintf(why, whylen, "tricache sets TLS between nodes in cluster.toml (tls_replication = %s) and changes it "
+                 "by restarting the nodes one at a time", s->cfg.tls_replication ? "true" : "false");
+        return -1;
+    }
+    next->tls_replication = v;
+    snprintf(out, outlen, "%s", v ? "yes" : "no");
+    return 0;
+}
+
+static void tls_replication_get(const tc_server *s, const tc_config *cfg, const char *stored, char *out, size_t outlen)
+{
+    (void)s, (void)stored;
+    snprintf(out, outlen, "%s", cfg->tls_replication ? "yes" : "no");
+}
+
+static const special SP_TLS_REPLICATION = {tls_replication_set, tls_replication_get};
 
 static int bind_set(const tc_server *s, tc_config *next, const char *stored, const char *value, char *out,
                     size_t outlen, char *why, size_t whylen)

@@ -148,7 +148,8 @@ static void section_stats(void *ud, tc_buf *b)
                   "current_eviction_exceeded_time:%llu\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
                   "acl_access_denied_auth:%llu\r\ntotal_protocol_errors:%llu\r\n"
                   "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n"
-                  "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
+                  "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n"
+                  "tls_client_handshake_failures:%llu\r\ntls_client_reloads:%llu\r\nplaintext_clients_refused:%llu\r\n",
                   (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
                   (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
                   (unsigned long long)st->rejected_connections, (unsigned long long)expired,
@@ -158,7 +159,13 @@ static void section_stats(void *ud, tc_buf *b)
                   (unsigned long long)st->auth_failures, (unsigned long long)st->protocol_errors,
                   (unsigned long long)st->client_qbuf_limit_disconnections,
                   (unsigned long long)st->client_outbuf_limit_disconnections,
-                  (unsigned long long)st->error_replies);
+                  (unsigned long long)st->error_replies,
+                  /* ours, not Redis's: TLS clients that failed their handshake
+                   * (node/conn_tls.c), TLS contexts reloaded, plain clients
+                   * refused by transit_encryption_mode = "required" */
+                  (unsigned long long)(s->tls ? tc_tls_handshake_failures(s->tls) : 0),
+                  (unsigned long long)(s->tls ? tc_tls_reloads(s->tls) : 0),
+                  (unsigned long long)st->plaintext_refused);
 }
 
 static void section_replication(void *ud, tc_buf *b)

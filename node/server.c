@@ -664,6 +664,18 @@ static void process_input(tc_client *c)
     tc_reply reply = {&c->out, c->resp};
     int held = 0; /* stopped with commands that must wait */
     s->current = c;
+    if (s->cfg.transit_mode == TC_TRANSIT_REQUIRED && c->conn.type != &tc_conn_tls && !c->close_after_reply &&
+        c->query.len > c->query_pos) {
+        /* TLS only: the plain port stays open to say so (and where to go)
+         * in answer to the client's first command, then closes */
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "ERR this node accepts TLS connections only (transit_encryption_mode is \"required\"): connect "
+                 "with TLS to port %d",
+                 s->self ? s->self->tls_port : 0);
+        s->stats.plaintext_refused++;
+        reject_and_close(c, msg);
+    }
     while (!c->close_after_reply && !c->closing && !(held = c->blocked)) {
         size_t avail = c->query.len - c->query_pos;
         if (avail == 0) break;

@@ -175,6 +175,7 @@ typedef struct tc_errorstat {
 typedef struct tc_stats {
     uint64_t connections_received;
     uint64_t rejected_connections;
+    uint64_t plaintext_refused;   /* plain clients refused: transit_encryption_mode = "required" */
     uint64_t commands_processed;
     uint64_t auth_failures;       /* wrong AUTH / HELLO AUTH tokens */
     uint64_t net_input_bytes, net_output_bytes;

@@ -49,6 +49,7 @@ static int conf_index(const tc_config *cfg, int id)
 void tc__raft_watch_peers(tc_raftnode *n)
 {
     struct tc_peer_watch *w = &n->peers;
+    /* (tc__raft_match keeps away from the progress raft_close frees) */
     if (!n->started || raft_state(&n->raft) != RAFT_LEADER) {
         w->since_ms = 0;
         return;

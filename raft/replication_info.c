@@ -52,6 +52,10 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     tc_buf_printf(b, "raft_peer_auth:%s\r\nraft_peers_refused:%llu\r\n",
                   tc_transport_authenticates(&n->transport) ? "cluster_secret" : "none",
                   tc_transport_refused(&n->transport));
+    tc_buf_printf(b, "raft_peer_tls:%s\r\nraft_peer_tls_failures:%llu\r\nraft_peer_tls_reloads:%llu\r\n",
+                  tc_transport_tls_mode(&n->transport),
+                  (unsigned long long)tc_transport_tls_failures(&n->transport),
+                  (unsigned long long)tc_transport_tls_reloads(&n->transport));
     tc__raft_info_disk(n, b);
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);

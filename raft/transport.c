@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "transport_tls.h"
 
 #define HANDSHAKE_PROTOCOL 1
 #define PREAMBLE_LEN 24 /* protocol, server id, address length */
@@ -64,6 +65,16 @@
 #define MAC_LEN 32 /* HMAC-SHA256 */
 #define CHALLENGE_LEN (AUTH_MAGIC_LEN + NONCE_LEN)
 #define PROOF_LEN (AUTH_MAGIC_LEN + 8 + NONCE_LEN + MAC_LEN)
+/* A TLS record of type handshake starts with this byte: how a peer
+ * speaking TLS is told from one sending the plain handshake (u64 1) or the
+ * cluster-secret exchange ("TCRAUTH1"). */
+#define TLS_HANDSHAKE_RECORD 0x16
+/* transit_encryption_mode = preferred: a peer that closed a TLS attempt
+ * without answering is dialled in plaintext this long before TLS is tried
+ * again (a rolling change to TLS reaches it in the meantime). */
+#define DIAL_PLAIN_MS 10000
+#define CIPHER_IN 17408
+
 /* A secret file is one line; the bounds catch a wrong path (a big file) and
  * a secret too short to resist guessing. */
 #define SECRET_MIN_LEN 16
@@ -90,6 +101,8 @@ typedef struct incoming {
     raft_id id;              /* claimed, once the preamble is read */
     char address[MAX_ADDRESS_LEN];
     char peer[64];           /* "ip:port" of the remote end, for the log */
+    tc_raft_tls_conn *tls;   /* a TLS peer: its session (the handshake is read inside it) */
+    int tls_done;            /* its TLS handshake is complete */
     struct incoming *prev, *next;
 } incoming;
 
@@ -114,6 +127,9 @@ typedef struct outgoing {
     uint8_t nonce[NONCE_LEN];/* ours, in the proof */
     uint8_t answer[MAC_LEN];
     char peer[64];           /* "ip:port" of the attempt, for the log */
+    tc_raft_tls_conn *tls;   /* a TLS attempt: its session until the pump takes it */
+    int skip_state;          /* TLS: 0 first byte not seen, 1 skipping an acceptor's eager challenge, 2 done */
+    size_t skipped;
     struct outgoing *prev, *next;
     struct outgoing *aprev, *anext; /* t's auth list */
 } outgoing;
@@ -153,6 +169,13 @@ struct tc_transport {
     uint64_t log_window;     /* start of the current second of refusal lines */
     unsigned log_lines;      /* lines logged in it */
     unsigned long long unlogged;
+    /* TLS between nodes (transport_tls.h); NULL: tls_replication off */
+    tc_raft_tls *tls;
+    tc_config *tls_cfg;      /* the settings, until init knows this node's id */
+    int plain_ok;            /* plaintext peers accepted (no TLS, or transit_encryption_mode = preferred) */
+    int preferred;           /* transit_encryption_mode = preferred: TLS dials fall back to plaintext */
+    uint64_t dial_plain_until[TC_CONFIG_MAX_NODES]; /* by node index: dial plaintext until then */
+    char tls_in[CIPHER_IN];  /* ciphertext just read, fed to a session at once */
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -361,6 +384,13 @@ static void maybe_fire_close(tc_transport *t)
     cb(t->iface); /* may free the transport: nothing after this */
 }
 
+static void on_pump_gone(void *arg)
+{
+    tc_transport *t = arg;
+    t->live--;
+    maybe_fire_close(t);
+}
+
 static void on_own_handle_closed(uv_handle_t *h)
 {
     tc_transport *t = h->data;
@@ -408,6 +438,7 @@ static void on_incoming_closed(uv_handle_t *h)
 {
     incoming *in = h->data;
     tc_transport *t = in->t;
+    tc_raft_tls_conn_free(in->tls);
     raft_free(in->tcp);
     free(in);
     t->live--;
@@ -444,15 +475,18 @@ static void on_deadline(uv_timer_t *timer)
     uint64_t now = uv_now(t->loop);
     while (t->in_head && t->in_head->deadline <= now) {
         incoming *in = t->in_head;
-        if (in->total == 0)
+        if (in->tls && !in->tls_done)
+            refuse(in, "did not complete its TLS handshake within %d ms", HANDSHAKE_TIMEOUT_MS);
+        else if (in->total == 0)
             refuse(in, "sent no %s within %d ms", t->secret_len ? "proof of the cluster secret" : "handshake",
                HANDSHAKE_TIMEOUT_MS);
         else
             refuse(in, "sent %zu bytes of a handshake and then nothing within %d ms", in->total, HANDSHAKE_TIMEOUT_MS);
     }
     while (t->auth_head && t->auth_head->deadline <= now)
-        fail_attempt(t->auth_head, t->auth_head->got_challenge ? "did not prove the cluster secret within 1000 ms"
-                                                                : "sent no cluster-secret challenge within 1000 ms");
+        fail_attempt(t->auth_head, t->auth_head->tls             ? "did not complete the TLS handshake within 1000 ms"
+                                   : t->auth_head->got_challenge ? "did not prove the cluster secret within 1000 ms"
+                                                                 : "sent no cluster-secret challenge within 1000 ms");
     rearm_deadline(t);
 }
 
@@ -477,6 +511,10 @@ static int check_preamble(incoming *in)
     uint64_t protocol = get_le64(in->preamble);
     in->id = (raft_id)get_le64(in->preamble + 8);
     uint64_t len = get_le64(in->preamble + 16);
+    if (protocol != HANDSHAKE_PROTOCOL && in->preamble[0] == TLS_HANDSHAKE_RECORD && !t->tls) {
+        refuse(in, "speaks TLS, but tls_replication is off on this node");
+        return -1;
+    }
     if (protocol != HANDSHAKE_PROTOCOL) {
         refuse(in, "protocol %" PRIu64 ", expected %d", protocol, HANDSHAKE_PROTOCOL);
         return -1;
@@ -489,7 +527,15 @@ static int check_preamble(incoming *in)
         refuse(in, "node id %llu is not in cluster.toml", (unsigned long long)in->id);
         return -1;
     }
-    if (t->secret_len && in->id != in->proven) {
+    if (in->tls) {
+        char names[400];
+        if (!tc_raft_tls_peer_is(in->tls, (unsigned long long)in->id, names, sizeof names)) {
+            tc_raft_tls_count_failure(t->tls);
+            refuse(in, "claims node %llu but its certificate does not name node-%llu (%s)", (unsigned long long)in->id,
+                   (unsigned long long)in->id, names);
+            return -1;
+        }
+    } else if (t->secret_len && in->id != in->proven) {
         refuse(in, "proved the cluster secret as node %llu but its handshake claims node %llu",
                (unsigned long long)in->proven, (unsigned long long)in->id);
         return -1;
@@ -505,24 +551,55 @@ static int check_preamble(incoming *in)
     return 0;
 }
 
-/* The first bytes: the start of a proof, or what an unauthenticated peer
- * sends instead (named, so a node missing the setting is easy to spot). */
-static void check_magic(incoming *in)
+static void start_tls_in(incoming *in);
+
+/* The first bytes say what the peer speaks: TLS, the start of a proof of
+ * the cluster secret, or libraft's plain handshake; each is let through
+ * only if this node accepts it (and named when refused, so a node missing a
+ * setting is easy to spot). 0 to go on, 1 if in is gone or moved to TLS. */
+static int check_magic(incoming *in)
 {
-    if (memcmp(in->proof, AUTH_MAGIC, AUTH_MAGIC_LEN) == 0) {
-        in->phase = IN_PROOF;
-        return;
+    tc_transport *t = in->t;
+    if (in->proof[0] == TLS_HANDSHAKE_RECORD) {
+        if (!t->tls) {
+            refuse(in, "speaks TLS, but tls_replication is off on this node");
+            return 1;
+        }
+        start_tls_in(in);
+        return 1;
     }
-    if (get_le64(in->proof) == HANDSHAKE_PROTOCOL)
+    int proof = memcmp(in->proof, AUTH_MAGIC, AUTH_MAGIC_LEN) == 0;
+    int plain = get_le64(in->proof) == HANDSHAKE_PROTOCOL;
+    if ((proof || plain) && !t->plain_ok) {
+        refuse(in, "sent %s in plaintext, but this node accepts TLS peers only (tls_replication = true%s)",
+               proof ? "a cluster-secret proof" : "a Raft handshake",
+               t->preferred ? "" : ", transit_encryption_mode is not \"preferred\"");
+        return 1;
+    }
+    if (proof && t->secret_len) {
+        in->phase = IN_PROOF;
+        return 0;
+    }
+    if (plain && !t->secret_len) { /* these 8 bytes begin the preamble */
+        memcpy(in->preamble, in->proof, AUTH_MAGIC_LEN);
+        in->phase = IN_PREAMBLE;
+        return 0;
+    }
+    if (plain)
         refuse(in, "sent a plain Raft handshake without proof of the cluster secret (is cluster_secret_file set on "
                    "that node?)");
-    else
+    else if (proof)
+        refuse(in, "sent a cluster-secret proof, but this node has no cluster_secret_file");
+    else if (t->secret_len)
         refuse(in, "sent no proof of the cluster secret (%d bytes that are not tricache's exchange)", AUTH_MAGIC_LEN);
+    else
+        refuse(in, "sent %d bytes that are neither TLS nor a Raft handshake", AUTH_MAGIC_LEN);
+    return 1;
 }
 
 /* The whole proof: the id it claims, then the MAC, compared in constant
  * time; on success this node answers with its own proof. */
-static void check_proof(incoming *in)
+static int check_proof(incoming *in)
 {
     tc_transport *t = in->t;
     raft_id id = (raft_id)get_le64(in->proof + AUTH_MAGIC_LEN);
@@ -530,29 +607,30 @@ static void check_proof(incoming *in)
     uint8_t want[MAC_LEN], answer[MAC_LEN];
     if (id == t->id) {
         refuse(in, "claims to be node %llu, which is this node", (unsigned long long)id);
-        return;
+        return 1;
     }
     if (!find_node(t, id)) {
         refuse(in, "node id %llu is not in cluster.toml", (unsigned long long)id);
-        return;
+        return 1;
     }
     if (secret_mac(t, 'C', in->nonce, id, t->id, nonce_c, want) != 0 ||
         secret_mac(t, 'A', nonce_c, t->id, id, in->nonce, answer) != 0) {
         refuse(in, "cannot compute HMAC-SHA256 (OpenSSL)");
-        return;
+        return 1;
     }
     if (CRYPTO_memcmp(want, mac_c, MAC_LEN) != 0) {
         refuse(in, "wrong cluster secret (claims node %llu)", (unsigned long long)id);
-        return;
+        return 1;
     }
     int rc = send_owned((uv_stream_t *)in->tcp, answer, MAC_LEN);
     if (rc != 0) {
         refuse(in, "cannot answer its proof: %s", uv_strerror(rc));
-        return;
+        return 1;
     }
     in->proven = id;
     in->phase = IN_PREAMBLE;
     in->nread = 0;
+    return 0;
 }
 
 /* The address is in: it must be the claimed node's raft_addr. */
@@ -574,10 +652,31 @@ static void check_address(incoming *in)
     /* Accepted: the stream goes to libraft with nothing of it read beyond
      * the handshake (every read asked for exactly the bytes still missing). */
     uv_read_stop((uv_stream_t *)in->tcp);
+    uv_stream_t *stream = (uv_stream_t *)in->tcp;
+    if (in->tls) {
+        /* libraft gets a socketpair's end; the pump carries it over TLS */
+        char err[128];
+        t->live++; /* the pump, until pump_gone */
+        int rc = tc_raft_tls_pump(in->tls, in->tcp, &stream, err, sizeof err);
+        if (rc == -1) {
+            t->live--;
+            refuse(in, "cannot carry its connection: %s", err);
+            return;
+        }
+        in->tls = NULL; /* the pump's now, as is the TCP handle */
+        if (rc == -2) {
+            tc_warn("Raft peer %s (node %llu): %s", in->peer, (unsigned long long)in->id, err);
+            unlink_incoming(in);
+            rearm_deadline(t);
+            t->live--;
+            free(in);
+            return;
+        }
+    }
     unlink_incoming(in);
     rearm_deadline(t);
     t->live--;
-    t->accept_cb(t->iface, in->id, in->address, (uv_stream_t *)in->tcp); /* copies the address */
+    t->accept_cb(t->iface, in->id, in->address, stream); /* copies the address */
     free(in);
 }
 
@@ -596,6 +695,25 @@ static void on_handshake_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     }
 }
 
+/* n more bytes are in the current part's buffer (on_handshake_alloc's):
+ * 0 while the handshake goes on, 1 once the connection was refused, handed
+ * over or moved to TLS. */
+static int incoming_got(incoming *in, size_t n)
+{
+    in->nread += n;
+    in->total += n;
+    switch (in->phase) {
+    case IN_MAGIC: return in->nread == AUTH_MAGIC_LEN ? check_magic(in) : 0;
+    case IN_PROOF: return in->nread == PROOF_LEN ? check_proof(in) : 0;
+    case IN_PREAMBLE: return in->nread == PREAMBLE_LEN ? check_preamble(in) != 0 : 0;
+    case IN_ADDRESS:
+        if (in->nread < in->address_len) return 0;
+        check_address(in);
+        return 1;
+    }
+    return 0;
+}
+
 static void on_handshake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     incoming *in = s->data;
@@ -608,22 +726,89 @@ static void on_handshake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             refuse(in, "read error during the handshake: %s", uv_strerror((int)n));
         return;
     }
-    in->nread += (size_t)n;
-    in->total += (size_t)n;
-    switch (in->phase) {
-    case IN_MAGIC:
-        if (in->nread == AUTH_MAGIC_LEN) check_magic(in);
-        break;
-    case IN_PROOF:
-        if (in->nread == PROOF_LEN) check_proof(in);
-        break;
-    case IN_PREAMBLE:
-        if (in->nread == PREAMBLE_LEN) check_preamble(in);
-        break;
-    case IN_ADDRESS:
-        if (in->nread == in->address_len) check_address(in);
-        break;
+    incoming_got(in, (size_t)n);
+}
+
+/* ---- incoming TLS peers -------------------------------------------------------- */
+
+/* Runs what the ciphertext received allows: the TLS handshake, then
+ * libraft's handshake read inside the session, exactly as in plaintext
+ * (the cluster secret is not asked for: the certificate proves the id). */
+static void tls_in_advance(incoming *in)
+{
+    tc_transport *t = in->t;
+    if (!in->tls_done) {
+        char why[256];
+        int r = tc_raft_tls_handshake(in->tls, why, sizeof why);
+        int rc = tc_raft_tls_flush(in->tls, (uv_stream_t *)in->tcp); /* our flight, or the alert saying why not */
+        if (r < 0) {
+            tc_raft_tls_count_failure(t->tls);
+            refuse(in, "TLS handshake failed: %s", why);
+            return;
+        }
+        if (rc != 0) {
+            refuse(in, "cannot answer its TLS handshake: %s", uv_strerror(rc));
+            return;
+        }
+        if (r == 0) return;
+        in->tls_done = 1;
     }
+    for (;;) {
+        uv_buf_t b;
+        on_handshake_alloc((uv_handle_t *)in->tcp, 0, &b);
+        int n = tc_raft_tls_read(in->tls, b.base, b.len);
+        if (n == 0) return;
+        if (n < 0) {
+            refuse(in, "ended its TLS session before its Raft handshake was complete");
+            return;
+        }
+        if (incoming_got(in, (size_t)n)) return;
+    }
+}
+
+static void tls_in_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    incoming *in = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(in->t->tls_in, sizeof in->t->tls_in);
+}
+
+static void on_tls_in_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    incoming *in = s->data;
+    (void)buf;
+    if (n == 0) return;
+    if (n < 0) {
+        if (!in->tls_done) tc_raft_tls_count_failure(in->t->tls);
+        refuse(in, "%s during its TLS handshake", n == UV_EOF ? "closed the connection" : uv_strerror((int)n));
+        return;
+    }
+    if (tc_raft_tls_feed(in->tls, in->t->tls_in, (size_t)n) != 0) {
+        refuse(in, "out of memory in its TLS handshake");
+        return;
+    }
+    tls_in_advance(in);
+}
+
+/* The peer's first 8 bytes began a TLS ClientHello: a session takes them,
+ * and the rest of the handshake is read through it. */
+static void start_tls_in(incoming *in)
+{
+    tc_transport *t = in->t;
+    uv_read_stop((uv_stream_t *)in->tcp);
+    in->tls = tc_raft_tls_conn_new(t->tls, 1);
+    if (!in->tls || tc_raft_tls_feed(in->tls, in->proof, AUTH_MAGIC_LEN) != 0) {
+        refuse(in, "out of memory for a TLS session");
+        return;
+    }
+    in->phase = IN_PREAMBLE;
+    in->nread = 0;
+    int rc = uv_read_start((uv_stream_t *)in->tcp, tls_in_alloc, on_tls_in_read);
+    if (rc != 0) {
+        refuse(in, "cannot read: %s", uv_strerror(rc));
+        return;
+    }
+    tls_in_advance(in);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -669,8 +854,9 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(tcp, 1);
-    in->phase = IN_PREAMBLE;
-    if (t->secret_len) {
+    /* with a secret or TLS, the first 8 bytes say what the peer speaks */
+    in->phase = t->secret_len || t->tls ? IN_MAGIC : IN_PREAMBLE;
+    if (t->secret_len && t->plain_ok) {
         /* the challenge goes first: a peer proves the secret before it may
          * say anything libraft would read */
         uint8_t challenge[CHALLENGE_LEN];
@@ -685,7 +871,6 @@ static void on_connection(uv_stream_t *server, int status)
             refuse(in, "cannot send the challenge: %s", uv_strerror(rc));
             return;
         }
-        in->phase = IN_MAGIC;
     }
     rc = uv_read_start((uv_stream_t *)tcp, on_handshake_alloc, on_handshake_read);
     if (rc != 0) {
@@ -723,7 +908,8 @@ static void finish(outgoing *o, uv_stream_t *stream, int status)
 {
     tc_transport *t = o->t;
     struct raft_uv_connect *req = o->req;
-    if (!stream) raft_free(o->tcp);
+    if (!stream) raft_free(o->tcp); /* NULL once a pump took it */
+    tc_raft_tls_conn_free(o->tls);
     auth_unlink(o);
     unlink_outgoing(o);
     free(o);
@@ -739,6 +925,10 @@ static void on_attempt_closed(uv_handle_t *h)
 {
     outgoing *o = h->data;
     o->tcp_open = 0;
+    tc_raft_tls_conn_free(o->tls); /* a session is per attempt */
+    o->tls = NULL;
+    o->skip_state = 0;
+    o->skipped = 0;
     if (o->t->closing) finish(o, NULL, RAFT_CANCELED);
     else if (o->next_addr < o->naddrs) attempt(o);
     else finish(o, NULL, RAFT_NOCONNECTION);
@@ -858,6 +1048,120 @@ static void on_auth_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     else if (o->got_challenge && o->nread == MAC_LEN) check_answer(o);
 }
 
+/* ---- outgoing TLS ---------------------------------------------------------------- */
+
+static int node_index(const tc_transport *t, raft_id id)
+{
+    for (size_t i = 0; i < t->nnodes; i++)
+        if ((raft_id)t->nodes[i].id == id) return (int)i;
+    return -1;
+}
+
+/* The session is established and the peer is the node libraft wants:
+ * libraft's handshake goes in first, then libraft gets its end of the pump. */
+static void tls_out_established(outgoing *o)
+{
+    tc_transport *t = o->t;
+    char names[400], err[128];
+    if (!tc_raft_tls_peer_is(o->tls, (unsigned long long)o->peer_id, names, sizeof names)) {
+        tc_raft_tls_count_failure(t->tls);
+        snprintf(err, sizeof err, "%.100s", names);
+        char why[300];
+        snprintf(why, sizeof why, "its certificate does not name node-%llu (%s)", (unsigned long long)o->peer_id, err);
+        fail_attempt(o, why);
+        return;
+    }
+    if (tc_raft_tls_write(o->tls, t->handshake.base, t->handshake.len) != 0) {
+        fail_attempt(o, "cannot encrypt the handshake (OpenSSL)");
+        return;
+    }
+    uv_stream_t *stream = NULL;
+    t->live++; /* the pump, until pump_gone */
+    int rc = tc_raft_tls_pump(o->tls, o->tcp, &stream, err, sizeof err);
+    if (rc == -1) {
+        t->live--;
+        fail_attempt(o, err);
+        return;
+    }
+    o->tls = NULL; /* the pump's now, and so is the TCP handle */
+    o->tcp_open = 0;
+    auth_unlink(o);
+    rearm_deadline(t);
+    if (rc == -2) {
+        errmsgf(t, "node %llu: %s", (unsigned long long)o->peer_id, err);
+        o->tcp = NULL;
+        finish(o, NULL, RAFT_NOCONNECTION);
+        return;
+    }
+    finish(o, stream, 0);
+}
+
+static void tls_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    outgoing *o = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(o->t->tls_in, sizeof o->t->tls_in);
+}
+
+static void on_tls_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    outgoing *o = s->data;
+    tc_transport *t = o->t;
+    (void)buf;
+    if (n == 0 || t->closing) return;
+    if (n < 0) {
+        int idx = node_index(t, o->peer_id);
+        if (!tc_raft_tls_heard(o->tls) && t->preferred && idx >= 0) {
+            /* it read our ClientHello as a plain handshake and hung up:
+             * not on TLS yet, which "preferred" tolerates for a while */
+            t->dial_plain_until[idx] = uv_now(t->loop) + DIAL_PLAIN_MS;
+            fail_attempt(o, "closed the connection without answering TLS (tls_replication not on yet?): dialled "
+                            "in plaintext for the next 10 s (transit_encryption_mode = \"preferred\")");
+            return;
+        }
+        tc_raft_tls_count_failure(t->tls);
+        fail_attempt(o, n == UV_EOF ? "closed the connection during the TLS handshake (does it accept this node's "
+                                      "certificate, and is tls_replication on there?)"
+                                    : uv_strerror((int)n));
+        return;
+    }
+    const uint8_t *p = (const uint8_t *)t->tls_in;
+    size_t len = (size_t)n;
+    /* An acceptor holding a cluster secret sends its challenge before
+     * anything else (for plaintext peers): TLS peers skip it. */
+    while (len && o->skip_state < 2) {
+        if (o->skip_state == 0) o->skip_state = p[0] == (uint8_t)AUTH_MAGIC[0] ? 1 : 2;
+        if (o->skip_state == 2) break;
+        if (o->skipped < AUTH_MAGIC_LEN && p[0] != (uint8_t)AUTH_MAGIC[o->skipped]) {
+            fail_attempt(o, "answered neither TLS nor with a cluster-secret challenge");
+            return;
+        }
+        p++;
+        len--;
+        if (++o->skipped == CHALLENGE_LEN) o->skip_state = 2;
+    }
+    if (len == 0) return;
+    if (tc_raft_tls_feed(o->tls, p, len) != 0) {
+        fail_attempt(o, "out of memory in the TLS handshake");
+        return;
+    }
+    char why[256];
+    int r = tc_raft_tls_handshake(o->tls, why, sizeof why);
+    int rc = tc_raft_tls_flush(o->tls, (uv_stream_t *)o->tcp);
+    if (r < 0) {
+        tc_raft_tls_count_failure(t->tls);
+        char msg[300];
+        snprintf(msg, sizeof msg, "TLS handshake failed: %s", why);
+        fail_attempt(o, msg);
+        return;
+    }
+    if (rc != 0) {
+        fail_attempt(o, uv_strerror(rc));
+        return;
+    }
+    if (r == 1) tls_out_established(o);
+}
+
 static void on_connected(uv_connect_t *c, int status)
 {
     outgoing *o = c->data;
@@ -869,7 +1173,9 @@ static void on_connected(uv_connect_t *c, int status)
         return;
     }
     uv_tcp_nodelay(o->tcp, 1);
-    if (!t->secret_len) {
+    int idx = node_index(t, o->peer_id);
+    int use_tls = t->tls && !(t->preferred && idx >= 0 && uv_now(t->loop) < t->dial_plain_until[idx]);
+    if (!t->secret_len && !use_tls) {
         send_handshake(o);
         return;
     }
@@ -890,6 +1196,19 @@ static void on_connected(uv_connect_t *c, int status)
     else t->auth_head = o;
     t->auth_tail = o;
     rearm_deadline(t);
+    if (use_tls) {
+        char why[256];
+        o->tls = tc_raft_tls_conn_new(t->tls, 0);
+        if (!o->tls) {
+            fail_attempt(o, "out of memory for a TLS session");
+            return;
+        }
+        int rc = tc_raft_tls_handshake(o->tls, why, sizeof why) < 0 ? UV_EPROTO : 0; /* the ClientHello */
+        if (rc == 0) rc = tc_raft_tls_flush(o->tls, (uv_stream_t *)o->tcp);
+        if (rc == 0) rc = uv_read_start((uv_stream_t *)o->tcp, tls_out_alloc, on_tls_out_read);
+        if (rc != 0) fail_attempt(o, uv_strerror(rc));
+        return;
+    }
     int rc = uv_read_start((uv_stream_t *)o->tcp, on_auth_alloc, on_auth_read);
     if (rc != 0) fail_attempt(o, uv_strerror(rc));
 }
@@ -991,6 +1310,17 @@ static int transport_init(struct raft_uv_transport *iface, raft_id id, const cha
     }
     t->id = id;
     memcpy(t->address, address, len + 1);
+    if (t->tls_cfg && !t->tls) {
+        /* here, where this node's id is known ({id} in the file names) */
+        char err[sizeof iface->errmsg];
+        t->tls = tc_raft_tls_new(t->tls_cfg, (unsigned long long)id, t->loop, on_pump_gone, t, err, sizeof err);
+        if (!t->tls) {
+            errmsgf(t, "%s", err);
+            return RAFT_INVALID;
+        }
+        free(t->tls_cfg);
+        t->tls_cfg = NULL;
+    }
     size_t padded = (len + 1 + 7) & ~(size_t)7;
     free(t->handshake.base);
     t->handshake.base = calloc(1, PREAMBLE_LEN + padded);
@@ -1072,6 +1402,7 @@ static void transport_close(struct raft_uv_transport *iface, raft_uv_transport_c
         else if (o->tcp_open && !uv_is_closing((uv_handle_t *)o->tcp))
             uv_close((uv_handle_t *)o->tcp, on_attempt_closed); /* pending callbacks see t->closing */
     }
+    if (t->tls) tc_raft_tls_close_pumps(t->tls); /* each pump_gone counts down t->live */
     for (unsigned i = 0; i < t->nlisteners; i++) uv_close((uv_handle_t *)&t->listeners[i], on_own_handle_closed);
     if (t->timer_ready) uv_close((uv_handle_t *)&t->deadline, on_own_handle_closed);
     maybe_fire_close(t);
@@ -1098,6 +1429,18 @@ int tc_transport_init(struct raft_uv_transport *iface, uv_loop_t *loop, const tc
         iface->impl = NULL;
         return RAFT_INVALID;
     }
+    if (cfg->tls_replication) {
+        t->tls_cfg = malloc(sizeof *t->tls_cfg);
+        if (!t->tls_cfg) {
+            free(t);
+            iface->impl = NULL;
+            snprintf(iface->errmsg, sizeof iface->errmsg, "out of memory");
+            return RAFT_NOMEM;
+        }
+        memcpy(t->tls_cfg, cfg, sizeof *cfg);
+    }
+    t->plain_ok = !cfg->tls_replication || cfg->transit_mode == TC_TRANSIT_PREFERRED;
+    t->preferred = cfg->tls_replication && cfg->transit_mode == TC_TRANSIT_PREFERRED;
     iface->init = transport_init;
     iface->listen = transport_listen;
     iface->connect = transport_connect;
@@ -1111,6 +1454,8 @@ void tc_transport_close(struct raft_uv_transport *iface)
     if (!t) return;
     free(t->handshake.base);
     OPENSSL_cleanse(t->secret, sizeof t->secret);
+    tc_raft_tls_free(t->tls);
+    free(t->tls_cfg);
     free(t);
     iface->impl = NULL;
 }
@@ -1125,4 +1470,23 @@ int tc_transport_authenticates(const struct raft_uv_transport *iface)
 {
     const tc_transport *t = iface->impl;
     return t && t->secret_len > 0;
+}
+
+uint64_t tc_transport_tls_failures(const struct raft_uv_transport *iface)
+{
+    const tc_transport *t = iface->impl;
+    return t ? tc_raft_tls_failures(t->tls) : 0;
+}
+
+uint64_t tc_transport_tls_reloads(const struct raft_uv_transport *iface)
+{
+    const tc_transport *t = iface->impl;
+    return t ? tc_raft_tls_reloads(t->tls) : 0;
+}
+
+const char *tc_transport_tls_mode(const struct raft_uv_transport *iface)
+{
+    const tc_transport *t = iface->impl;
+    if (!t || (!t->tls && !t->tls_cfg)) return "off";
+    return t->plain_ok ? "preferred" : "required";
 }

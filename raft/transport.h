@@ -34,12 +34,19 @@
  * id and that node's address can still claim to be it; with one, whoever
  * can read the traffic still sees every entry (TLS is for that).
  *
- * Where TLS goes later: libraft must keep seeing plain Raft bytes on the
- * stream it is given, so a TLS transport hands libraft one end of a
- * socketpair (a uv_pipe_t) instead of the TCP handle, and pumps TLS between
- * the other end and the real TCP socket (OpenSSL memory BIOs). Peer identity
- * (certificate) is checked at the place this file checks the secret,
- * before accept_cb / connect_cb fire.
+ * With tls_replication = true (transport_tls.h), peers speak mutual TLS:
+ * the connector's ClientHello comes first; the acceptor tells it from the
+ * plain handshake and from the secret exchange by its first byte (0x16),
+ * completes the handshake, then reads libraft's handshake inside the
+ * session and accepts it only if the certificate names node-<claimed id>;
+ * the connector accepts only a certificate naming the node it dialled. The
+ * cluster-secret exchange is skipped on TLS connections (the certificate
+ * proves more), and a TLS connector skips the challenge an acceptor with a
+ * secret sends first. libraft then gets one end of a socketpair, the pump
+ * carries its bytes over TLS. Plaintext peers are refused, unless
+ * transit_encryption_mode = "preferred": then both are accepted, and a
+ * dial whose peer hangs up on the ClientHello is made in plaintext for
+ * the next 10 s (a rolling change to TLS).
  *
  * Everything runs on the loop given to tc_transport_init; like the rest of
  * libraft, nothing here is thread-safe. */
@@ -48,6 +55,7 @@
 
 #include <raft.h>
 #include <raft/uv.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -69,5 +77,14 @@ unsigned long long tc_transport_refused(const struct raft_uv_transport *t);
 
 /* 1 if peers prove a cluster secret (INFO raft_peer_auth). */
 int tc_transport_authenticates(const struct raft_uv_transport *t);
+
+/* TLS between nodes (transport_tls.h), for INFO; any thread may call
+ * them. The mode is "off", "required" (TLS peers only) or "preferred"
+ * (plaintext peers accepted too); failures count TLS handshakes that
+ * failed and peers whose certificate names another node, both ways;
+ * reloads count certificates read again after they changed on disk. */
+const char *tc_transport_tls_mode(const struct raft_uv_transport *t);
+uint64_t tc_transport_tls_failures(const struct raft_uv_transport *t);
+uint64_t tc_transport_tls_reloads(const struct raft_uv_transport *t);
 
 #endif

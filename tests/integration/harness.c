@@ -351,7 +351,9 @@ static int answers_ping(int port)
     const char *argv[] = {"PING"};
     tc_rc_reply r;
     int ok = tc_rc_command(&c, &r, 1, argv, NULL) == 0 &&
-             ((r.type == TC_RC_STATUS && strcmp(r.str, "PONG") == 0) || tc_rc_reply_is_error(&r, "NOAUTH"));
+             ((r.type == TC_RC_STATUS && strcmp(r.str, "PONG") == 0) || tc_rc_reply_is_error(&r, "NOAUTH") ||
+              /* transit_encryption_mode = "required": up, refusing plaintext */
+              (r.type == TC_RC_ERROR && strstr(r.str, "accepts TLS connections only")));
     tc_rc_reply_free(&r);
     tc_rc_close(&c);
     return ok;

@@ -813,7 +813,8 @@ static void test_config_unknown_keys(void **state)
             "heartbeat_interval, "
             "replica_max_staleness, write_commit_timeout, apply_stall_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
             "cluster_secret_file, notify_keyspace_events, tls_cert_file, tls_key_file, tls_ca_cert_file, tls_ca_cert_dir, tls_auth_clients, "
-            "tls_protocols, tls_ciphers, tls_ciphersuites, tls_session_caching, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
+            "tls_protocols, tls_ciphers, tls_ciphersuites, tls_session_caching, tls_replication, tls_raft_cert_file, "
+            "tls_raft_key_file, transit_encryption_mode, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
     cfg_err(with_node("hash_max_listpack_entrie", "5"), 1, "did you mean 'hash_max_listpack_entries'?");
     cfg_err(with_node("list_max_listpack_size", "-3000000000"), 1,
             "list_max_listpack_size must be between -2147483648 and 2147483647");
@@ -882,6 +883,34 @@ static void test_config_nodes(void **state)
     assert_string_equal(d.tls_protocols, "");
     assert_int_equal(tc_config_set(&d, "tls-session-caching", "no", why, sizeof why), 0);
     assert_int_equal(d.tls_session_caching, 0);
+
+    /* TLS between nodes and transit_encryption_mode: what each needs */
+#define RAFT_TLS "tls_replication = true\ntls_ca_cert_file = \"/ca.crt\"\ntls_raft_cert_file = \"/n-{id}.crt\"\n" \
+                 "tls_raft_key_file = \"/n-{id}.key\"\n"
+#define NODE1_TLS NODE1 "tls_client_addr = \"127.0.0.1:7201\"\n"
+    cfg_ok(&c, RAFT_TLS NODE1);
+    assert_int_equal(c.tls_replication, 1);
+    assert_string_equal(c.tls_raft_cert_file, "/n-{id}.crt");
+    assert_int_equal(c.transit_mode, TC_TRANSIT_UNSET);
+    cfg_ok(&c, RAFT_TLS "transit_encryption_mode = \"preferred\"\n" NODE1_TLS);
+    assert_int_equal(c.transit_mode, TC_TRANSIT_PREFERRED);
+    cfg_ok(&c, RAFT_TLS "transit_encryption_mode = \"required\"\n" NODE1_TLS);
+    assert_int_equal(c.transit_mode, TC_TRANSIT_REQUIRED);
+    cfg_err(RAFT_TLS "transit_encryption_mode = \"always\"\n" NODE1_TLS, 5,
+            "must be \"preferred\", \"required\" or empty");
+    cfg_err("transit_encryption_mode = \"required\"\n" NODE1_TLS, 7,
+            "transit_encryption_mode = \"required\" needs tls_replication = true");
+    cfg_err(RAFT_TLS "transit_encryption_mode = \"preferred\"\n" NODE1, 6,
+            "transit_encryption_mode = \"preferred\" needs a tls_client_addr for every node; node 1 has none");
+    cfg_err("tls_replication = true\n" NODE1, 6, "tls_replication = true needs tls_ca_cert_file or tls_ca_cert_dir");
+    cfg_err("tls_replication = true\ntls_ca_cert_file = \"/ca.crt\"\n" NODE1, 7,
+            "tls_replication = true needs a certificate and key");
+    /* the client port's files serve when no tls_raft_* is given */
+    cfg_ok(&c, "tls_replication = true\ntls_ca_cert_file = \"/ca.crt\"\ntls_cert_file = \"/s.crt\"\n"
+               "tls_key_file = \"/s.key\"\n" NODE1);
+    cfg_err(with_node("tls_raft_cert_file", "\"/n-{id}-{id}.crt\""), 1, "may hold {id} once");
+    assert_int_equal(tc_config_set(&d, "transit-encryption-mode", "required", why, sizeof why), -2);
+    assert_int_equal(tc_config_set(&d, "tls-replication", "yes", why, sizeof why), -2);
 
     /* missing keys point at the [[node]] line */
     cfg_err(NODE1 "\n[[node]]\nid = 2\nclient_addr = \"h:1\"\nraft_addr = \"h:2\"\n", 7, "[[node]] is missing 'zone'");
@@ -1058,7 +1087,7 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 58);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 62);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
@@ -1072,14 +1101,15 @@ static void test_config_get(void **state)
         "backup.interval",
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file",
         "backup.allowed-destinations", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-ca-cert-dir",
-        "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-session-caching"};
+        "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-session-caching",
+        "tls-replication", "tls-raft-cert-file", "tls-raft-key-file", "transit-encryption-mode"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "0", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "5000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", "",
-                                              "", "", "", "", "yes", "", "", "", "yes"};
-    for (int i = 0; i < 58; i++) {
+                                              "", "", "", "", "yes", "", "", "", "yes", "no", "", "", ""};
+    for (int i = 0; i < 62; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
@@ -1107,8 +1137,9 @@ static void test_config_get(void **state)
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "client-*-buffer-limit", collect, &g), 2);
     memset(&g, 0, sizeof g);
-    /* hz, timeout, tcp-backlog, heartbeat-interval, hash-max-listpack-entries and -value, the nine tls-* */
-    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 15);
+    /* hz, timeout, tcp-backlog, heartbeat-interval, hash-max-listpack-entries and -value, the twelve tls-*,
+     * transit-encryption-mode */
+    assert_int_equal(tc_config_get(&c, "[ht]*", collect, &g), 19);
     memset(&g, 0, sizeof g);
     assert_int_equal(tc_config_get(&c, "h?", collect, &g), 1);
     assert_int_equal(tc_config_get(&c, "nomatch", collect, &g), 0);
