@@ -77,7 +77,7 @@ static void user_clear(tc_acl_user *u)
     free(u->pw);
     for (size_t i = 0; i < u->nkeys; i++) free(u->keys[i].pat);
     free(u->keys);
-    for (size_t i = 0; i < u->nchans; i++) free(u->chans[i]);
+    for (size_t i = 0; i < u->nchans; i++) free(u->chans[i].pat);
     free(u->chans);
     for (size_t i = 0; i < u->nrules; i++) free(u->rules[i]);
     free(u->rules);
@@ -138,14 +138,15 @@ static int add_key(tc_acl_user *u, const char *p, size_t len, unsigned flags)
 static int add_chan(tc_acl_user *u, const char *p, size_t len)
 {
     for (size_t i = 0; i < u->nchans; i++)
-        if (strlen(u->chans[i]) == len && memcmp(u->chans[i], p, len) == 0) return 0;
-    char **v = realloc(u->chans, (u->nchans + 1) * sizeof *v);
+        if (u->chans[i].len == len && memcmp(u->chans[i].pat, p, len) == 0) return 0;
+    tc_acl_pattern *v = realloc(u->chans, (u->nchans + 1) * sizeof *v);
     if (!v) return -1;
     u->chans = v;
-    if (!(v[u->nchans] = malloc(len + 1))) return -1;
-    memcpy(v[u->nchans], p, len);
-    v[u->nchans][len] = '\0';
-    u->nchans++;
+    char *c = malloc(len + 1);
+    if (!c) return -1;
+    memcpy(c, p, len);
+    c[len] = '\0';
+    v[u->nchans++] = (tc_acl_pattern){c, len, 0};
     return 0;
 }
 
@@ -182,7 +183,7 @@ static int has_all_keys(const tc_acl_user *u)
 static int has_all_chans(const tc_acl_user *u)
 {
     for (size_t i = 0; i < u->nchans; i++)
-        if (strcmp(u->chans[i], "*") == 0) return 1;
+        if (u->chans[i].len == 1 && u->chans[i].pat[0] == '*') return 1;
     return 0;
 }
 
@@ -196,7 +197,7 @@ static void reset_keys(tc_acl_user *u)
 
 static void reset_chans(tc_acl_user *u)
 {
-    for (size_t i = 0; i < u->nchans; i++) free(u->chans[i]);
+    for (size_t i = 0; i < u->nchans; i++) free(u->chans[i].pat);
     free(u->chans);
     u->chans = NULL;
     u->nchans = 0;
@@ -220,7 +221,7 @@ static int user_copy(tc_acl_user *dst, const tc_acl_user *src)
     for (size_t i = 0; i < src->nkeys; i++)
         if (add_key(dst, src->keys[i].pat, src->keys[i].len, src->keys[i].flags) != 0) return -1;
     for (size_t i = 0; i < src->nchans; i++)
-        if (add_chan(dst, src->chans[i], strlen(src->chans[i])) != 0) return -1;
+        if (add_chan(dst, src->chans[i].pat, src->chans[i].len) != 0) return -1;
     for (size_t i = 0; i < src->nrules; i++)
         if (add_rule_string(dst, src->rules[i]) != 0) return -1;
     return 0;
@@ -572,10 +573,11 @@ int tc_acl_setuser(tc_acl *a, const char *name, size_t nlen, size_t nrules, cons
         /* the old struct stays where it is (connections point at it) and
          * takes the new contents */
         tc_acl_user tmp = *old;
+        char *spare = u->name; /* the scratch copy's own name, freed with the old contents */
         *old = *u;
         old->name = tmp.name;
         *u = tmp;
-        u->name = NULL;
+        u->name = spare;
         user_free(u);
     }
     a->changed = 1;
@@ -741,8 +743,8 @@ static int check_keys(const tc_acl_user *u, const tc_cmd *cmd, size_t argc, cons
 static int chan_ok(const tc_acl_user *u, const tc_slice *ch, int literal)
 {
     for (size_t i = 0; i < u->nchans; i++) {
-        const char *p = u->chans[i];
-        size_t pl = strlen(p);
+        const char *p = u->chans[i].pat;
+        size_t pl = u->chans[i].len;
         if (pl == 1 && p[0] == '*') return 1;
         if (literal ? (pl == ch->len && memcmp(p, ch->p, pl) == 0) : tc_glob_match(p, pl, ch->p, ch->len, 0))
             return 1;
@@ -813,13 +815,17 @@ void tc_acl_describe_keys(const tc_acl_user *u, tc_buf *b)
     for (size_t i = 0; i < u->nkeys; i++) {
         const tc_acl_pattern *p = &u->keys[i];
         const char *pre = p->flags == TC_ACL_READ ? "%R~" : p->flags == TC_ACL_WRITE ? "%W~" : "~";
-        tc_buf_printf(b, "%s%s%s", i ? " " : "", pre, p->pat);
+        tc_buf_printf(b, "%s%s", i ? " " : "", pre);
+        tc_buf_append(b, p->pat, p->len); /* patterns may hold any byte */
     }
 }
 
 void tc_acl_describe_channels(const tc_acl_user *u, tc_buf *b)
 {
-    for (size_t i = 0; i < u->nchans; i++) tc_buf_printf(b, "%s&%s", i ? " " : "", u->chans[i]);
+    for (size_t i = 0; i < u->nchans; i++) {
+        tc_buf_printf(b, "%s&", i ? " " : "");
+        tc_buf_append(b, u->chans[i].pat, u->chans[i].len);
+    }
 }
 
 static int user_nopass(const tc_acl_user *u, const char *token)
@@ -832,9 +838,12 @@ static void describe_rules(const tc_acl_user *u, const char *token, tc_buf *b)
 {
     tc_buf_printf(b, "%s", u->on ? "on" : "off");
     if (user_nopass(u, token)) tc_buf_printf(b, " nopass");
-    char h[64][TC_ACL_HASH_HEX + 1];
-    size_t nh = tc_acl_hashes(u, token, h, 64);
-    for (size_t i = 0; i < nh; i++) tc_buf_printf(b, " #%s", h[i]);
+    if (u->token_backed) {
+        char h[1][TC_ACL_HASH_HEX + 1];
+        if (tc_acl_hashes(u, token, h, 1)) tc_buf_printf(b, " #%s", h[0]);
+    } else {
+        for (size_t i = 0; i < u->npw; i++) tc_buf_printf(b, " #%s", u->pw[i]);
+    }
     if (u->nkeys) {
         tc_buf_printf(b, " ");
         tc_acl_describe_keys(u, b);
@@ -843,7 +852,10 @@ static void describe_rules(const tc_acl_user *u, const char *token, tc_buf *b)
         tc_buf_printf(b, " &*");
     } else {
         tc_buf_printf(b, " resetchannels");
-        for (size_t i = 0; i < u->nchans; i++) tc_buf_printf(b, " &%s", u->chans[i]);
+        for (size_t i = 0; i < u->nchans; i++) {
+            tc_buf_printf(b, " &");
+            tc_buf_append(b, u->chans[i].pat, u->chans[i].len);
+        }
     }
     tc_buf_printf(b, " ");
     tc_acl_describe_commands(u, b);
@@ -855,57 +867,58 @@ void tc_acl_describe(const tc_acl_user *u, const char *token, tc_buf *b)
     describe_rules(u, token, b);
 }
 
+/* Appends one rule to text and its offset to off (a NUL ends each). */
+static int push_rule(tc_buf *text, size_t **off, size_t *n, size_t *cap, const char *pre, const char *p, size_t len)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 32;
+        size_t *v = realloc(*off, c * sizeof *v);
+        if (!v) return -1;
+        *off = v;
+        *cap = c;
+    }
+    (*off)[(*n)++] = text->len;
+    tc_buf_append(text, pre, strlen(pre));
+    tc_buf_append(text, p, len);
+    tc_buf_append(text, "", 1);
+    return text->oom ? -1 : 0;
+}
+
 void tc_acl_each(const tc_acl *a, const char *token, tc_acl_user_fn fn, void *ud)
 {
     for (size_t i = 0; i < a->n; i++) {
         const tc_acl_user *u = a->users[i];
-        /* one rule per slice: patterns may hold spaces */
-        size_t cap = 4 + u->npw + 1 + u->nkeys + u->nchans + u->nrules + 2;
-        tc_slice *r = calloc(cap, sizeof *r);
-        char(*h)[TC_ACL_HASH_HEX + 2] = calloc(u->npw + 1, sizeof *h);
-        tc_buf keys = {0};
-        if (!r || !h) {
-            free(r);
-            free(h);
-            continue;
+        /* one rule per slice (patterns may hold spaces), every password and
+         * pattern however many */
+        tc_buf text = {0};
+        size_t *off = NULL, n = 0, cap = 0;
+        int bad = push_rule(&text, &off, &n, &cap, "", "reset", 5) || push_rule(&text, &off, &n, &cap, "", u->on ? "on" : "off", u->on ? 2 : 3);
+        if (user_nopass(u, token)) bad |= push_rule(&text, &off, &n, &cap, "", "nopass", 6);
+        if (u->token_backed) {
+            char h[TC_ACL_HASH_HEX + 1];
+            if (token && token[0]) {
+                tc_acl_hash(token, strlen(token), h);
+                bad |= push_rule(&text, &off, &n, &cap, "#", h, TC_ACL_HASH_HEX);
+            }
+        } else {
+            for (size_t k = 0; k < u->npw; k++) bad |= push_rule(&text, &off, &n, &cap, "#", u->pw[k], TC_ACL_HASH_HEX);
         }
-        size_t n = 0;
-        r[n++] = (tc_slice){"reset", 5};
-        r[n++] = u->on ? (tc_slice){"on", 2} : (tc_slice){"off", 3};
-        if (user_nopass(u, token)) r[n++] = (tc_slice){"nopass", 6};
-        char hh[64][TC_ACL_HASH_HEX + 1];
-        size_t nh = tc_acl_hashes(u, token, hh, 64);
-        for (size_t k = 0; k < nh && k < u->npw + 1; k++) {
-            h[k][0] = '#';
-            memcpy(h[k] + 1, hh[k], TC_ACL_HASH_HEX + 1);
-            r[n++] = (tc_slice){h[k], TC_ACL_HASH_HEX + 1};
-        }
-        /* key rules with their prefixes, kept in one buffer (offsets, as it may move) */
-        size_t koff[256];
-        size_t nk = u->nkeys < 256 ? u->nkeys : 256;
-        for (size_t k = 0; k < nk; k++) {
+        for (size_t k = 0; k < u->nkeys; k++) {
             const tc_acl_pattern *p = &u->keys[k];
-            koff[k] = keys.len;
-            tc_buf_printf(&keys, "%s", p->flags == TC_ACL_READ ? "%R~" : p->flags == TC_ACL_WRITE ? "%W~" : "~");
-            tc_buf_append(&keys, p->pat, p->len);
+            const char *pre = p->flags == TC_ACL_READ ? "%R~" : p->flags == TC_ACL_WRITE ? "%W~" : "~";
+            bad |= push_rule(&text, &off, &n, &cap, pre, p->pat, p->len);
         }
-        for (size_t k = 0; k < nk; k++)
-            r[n++] = (tc_slice){keys.data + koff[k], (k + 1 < nk ? koff[k + 1] : keys.len) - koff[k]};
-        tc_buf chans = {0};
-        size_t coff[256];
-        size_t nc = u->nchans < 256 ? u->nchans : 256;
-        for (size_t k = 0; k < nc; k++) {
-            coff[k] = chans.len;
-            tc_buf_printf(&chans, "&%s", u->chans[k]);
+        for (size_t k = 0; k < u->nchans; k++) bad |= push_rule(&text, &off, &n, &cap, "&", u->chans[k].pat, u->chans[k].len);
+        for (size_t k = 0; k < u->nrules; k++) bad |= push_rule(&text, &off, &n, &cap, "", u->rules[k], strlen(u->rules[k]));
+        tc_slice *r = bad ? NULL : calloc(n, sizeof *r);
+        if (r) {
+            for (size_t k = 0; k < n; k++) /* a pattern may hold NUL bytes: lengths from the offsets */
+                r[k] = (tc_slice){text.data + off[k], (k + 1 < n ? off[k + 1] : text.len) - off[k] - 1};
+            fn(ud, u->name, n, r);
         }
-        for (size_t k = 0; k < nc; k++)
-            r[n++] = (tc_slice){chans.data + coff[k], (k + 1 < nc ? coff[k + 1] : chans.len) - coff[k]};
-        for (size_t k = 0; k < u->nrules && n < cap; k++) r[n++] = (tc_slice){u->rules[k], strlen(u->rules[k])};
-        if (!keys.oom && !chans.oom) fn(ud, u->name, n, r);
-        tc_buf_free(&keys);
-        tc_buf_free(&chans);
         free(r);
-        free(h);
+        free(off);
+        tc_buf_free(&text);
     }
 }
 

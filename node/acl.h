@@ -42,7 +42,7 @@ typedef struct tc_acl_user {
     size_t npw;
     tc_acl_pattern *keys;
     size_t nkeys;
-    char **chans;                 /* &pattern */
+    tc_acl_pattern *chans;        /* &pattern (flags unused) */
     size_t nchans;
     /* command rules in the order they were given, normalized ("+@all",
      * "-@all" restart the list): the ACL LIST form and what the check
