@@ -493,8 +493,54 @@ int tc_acl_init(tc_acl *a)
     return 0;
 }
 
+int tc_acl_init_from(tc_acl *a, const char *text, const char *token, char *err, size_t errlen)
+{
+    if (tc_acl_init(a) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!text) return 0;
+    if (!(a->initial = strdup(text))) {
+        tc_acl_free(a);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int lineno = 0;
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, "\n");
+        lineno++;
+        char line[4096];
+        if (len >= sizeof line) {
+            snprintf(err, errlen, "line %d: longer than %zu bytes", lineno, sizeof line - 1);
+            tc_acl_free(a);
+            return -1;
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (p[len] == '\n');
+        tc_slice v[256];
+        size_t n = 0;
+        for (char *t = strtok(line, " \t\r"); t && n < 256; t = strtok(NULL, " \t\r")) v[n++] = (tc_slice){t, strlen(t)};
+        if (n == 0 || v[0].p[0] == '#') continue;
+        char why[512];
+        if (n < 2 || strcmp(v[0].p, "user") != 0) {
+            snprintf(err, errlen, "line %d: expected 'user <name> <rules...>'", lineno);
+            tc_acl_free(a);
+            return -1;
+        }
+        if (tc_acl_setuser(a, v[1].p, v[1].len, n - 2, v + 2, token, why, sizeof why) != 0) {
+            snprintf(err, errlen, "line %d: %s", lineno, why);
+            tc_acl_free(a);
+            return -1;
+        }
+    }
+    a->changed = 0; /* what every node makes from cluster.toml alike */
+    return 0;
+}
+
 void tc_acl_free(tc_acl *a)
 {
+    free(a->initial);
     for (size_t i = 0; i < a->n; i++) user_free(a->users[i]);
     free(a->users);
     tc_acl_log_reset(a);

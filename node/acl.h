@@ -73,12 +73,19 @@ typedef struct tc_acl {
     tc_acl_log_entry *log;        /* newest first */
     size_t nlog;
     uint64_t denied_cmd, denied_key, denied_channel;
+    /* acl_file's text, read once at start: the users a node begins with
+     * (and goes back to when an image holds none); NULL if none */
+    char *initial;
 } tc_acl;
 
 /* A fresh store holding only "default": on, every command, key and
  * channel, its password the auth_token (none if empty). */
 int tc_acl_init(tc_acl *a);
 void tc_acl_free(tc_acl *a);
+/* The same, then the users of an ACL file's text (Redis's format: one
+ * "user <name> <rules...>" per line; blank lines and # comments skipped),
+ * kept as a->initial. On a bad line: -1, err names it, a is freed. */
+int tc_acl_init_from(tc_acl *a, const char *text, const char *token, char *err, size_t errlen);
 
 tc_acl_user *tc_acl_find(const tc_acl *a, const char *name, size_t len);
 /* "default" (always present). */

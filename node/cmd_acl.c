@@ -1,6 +1,7 @@
 /* ACL, AUTH's check and the permission check at dispatch; see cmd_acl.h. */
 #include "cmd_acl.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,47 @@ static void log_refusal(tc_server *s, tc_client *c, const char *reason, const ch
     tc_buf_append(&info, "", 1);
     tc_acl_log_add(&s->acl, reason, context, object, username, info.oom ? "" : info.data, tc_now_ms(), ACL_LOG_MAX);
     tc_buf_free(&info);
+}
+
+/* ---- the users a node starts with ---- */
+
+int tc_server_acl_start(tc_server *s, char *err, size_t errlen)
+{
+    if (!s->cfg.acl_file[0]) {
+        if (tc_acl_init(&s->acl) == 0) return 0;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    FILE *f = fopen(s->cfg.acl_file, "r");
+    if (!f) {
+        snprintf(err, errlen, "acl_file %s: %s", s->cfg.acl_file, strerror(errno));
+        return -1;
+    }
+    tc_buf text = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) tc_buf_append(&text, chunk, n);
+    int failed = ferror(f);
+    fclose(f);
+    tc_buf_append(&text, "", 1);
+    if (failed || text.oom || memchr(text.data, '\0', text.len - 1)) {
+        snprintf(err, errlen, "acl_file %s: %s", s->cfg.acl_file, failed ? "read error" : text.oom ? "out of memory" : "holds NUL bytes");
+        tc_buf_free(&text);
+        return -1;
+    }
+    char why[600];
+    int rc = tc_acl_init_from(&s->acl, text.data, s->cfg.auth_token, why, sizeof why);
+    tc_buf_free(&text);
+    if (rc != 0) snprintf(err, errlen, "acl_file %s: %s", s->cfg.acl_file, why);
+    return rc;
+}
+
+int tc_server_acl_initial(const tc_server *s, tc_acl *out)
+{
+    char err[600];
+    if (tc_acl_init_from(out, s->acl.initial, s->cfg.auth_token, err, sizeof err) == 0) return 0;
+    tc_warn("the users of acl_file could not be made again (%s): starting from the default user alone", err);
+    return tc_acl_init(out);
 }
 
 /* ---- AUTH ------------------------------------------------------------------- */

@@ -10,6 +10,13 @@
 
 struct tc_server;
 struct tc_client;
+struct tc_acl;
+
+/* The users a node starts with: default, and acl_file's if set (read
+ * once). 0, or -1 with err (a bad file stops the start). */
+int tc_server_acl_start(struct tc_server *s, char *err, size_t errlen);
+/* Those same users again (an image without users was loaded). */
+int tc_server_acl_initial(const struct tc_server *s, struct tc_acl *out);
 
 /* AUTH / HELLO AUTH: user NULL = default. 0 logged in (the client's user
  * set), or -1 with the error replied (WRONGPASS counted, logged, and in
@@ -42,7 +49,6 @@ void tc_acl_logged_free(tc_slice *v, size_t argc);
 /* Replaces the node's users with fresh's (an image's users, built with
  * tc_acl_init and tc_acl_setuser): connections follow their user by name,
  * those whose user is gone are closed. fresh is emptied and freed. */
-struct tc_acl;
 void tc_acl_install_users(struct tc_server *s, struct tc_acl *fresh);
 
 /* 1 if the address ("ip:port", "[ip]:port") is 127.0.0.1 or ::1: what

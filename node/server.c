@@ -75,12 +75,11 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (tc_acl_init(&s->acl) != 0) {
+    if (tc_server_acl_start(s, err, errlen) != 0) {
         free(s->stats.cmds);
         free(s->dbs);
         s->stats.cmds = NULL;
         s->dbs = NULL;
-        snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (int i = 0; i < s->ndbs; i++) tc_ks_init(&s->dbs[i], seed[0], seed[1]);

@@ -313,6 +313,10 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
      * makes: every node loading it goes back to that. */
     if (nusers || s->acl.changed) {
         int changed = nusers > 0;
+        if (!nusers) { /* back to what cluster.toml makes (acl_file's users too) */
+            tc_acl_free(&users);
+            if (tc_server_acl_initial(s, &users) != 0) tc_acl_init(&users);
+        }
         tc_acl_install_users(s, &users);
         s->acl.changed = changed;
     } else {

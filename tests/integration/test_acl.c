@@ -412,14 +412,21 @@ static void test_debug_remote(void **state)
     (void)rpid;
     stop_redis(NULL);
 
-    /* the default, local */
-    tnode *n = h_start("");
+    /* the default, local; a user of acl_file granted DEBUG by name */
+    char users[] = "/tmp/tc-aclfile-XXXXXX";
+    int ufd = mkstemp(users);
+    assert_true(ufd >= 0);
+    const char text[] = "# loaded at start\nuser ops on >ops-pass ~* +@all +debug\n";
+    assert_int_equal(write(ufd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(ufd);
+    char extra[128];
+    snprintf(extra, sizeof extra, "acl_file = \"%s\"", users);
+    tnode *n = h_start(extra);
+    unlink(users);
     int local = connect_from("127.0.0.1", n->port), remote = connect_from("127.0.0.2", n->port);
     assert_string_equal(line_of(local, "DEBUG SLEEP 0\r\n"), "+OK\r\n");
     assert_string_equal(line_of(remote, "DEBUG SLEEP 0\r\n"), DEBUG_REFUSED);
     assert_string_equal(line_of(remote, "PING\r\n"), "+PONG\r\n");
-    /* granted to a user by name */
-    assert_string_equal(line_of(local, "ACL SETUSER ops on >ops-pass ~* +@all +debug\r\n"), "+OK\r\n");
     assert_string_equal(line_of(remote, "AUTH ops ops-pass\r\n"), "+OK\r\n");
     assert_string_equal(line_of(remote, "DEBUG SLEEP 0\r\n"), "+OK\r\n");
     close(local);

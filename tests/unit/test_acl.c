@@ -293,6 +293,24 @@ static void test_log_groups_repeats(void **state)
     tc_acl_free(&a);
 }
 
+static void test_acl_file_text(void **state)
+{
+    (void)state;
+    tc_acl a;
+    char err[600];
+    assert_int_equal(tc_acl_init_from(&a, "# users\n\nuser app on >pw ~app:* +@all\n  user ro on nopass %R~* +@read\n",
+                                      "", err, sizeof err),
+                     0);
+    assert_int_equal(a.n, 3);
+    assert_false(a.changed); /* what every node makes alike: not carried by images */
+    assert_string_equal(describe(&a, "ro", ""), "user ro on nopass %R~* resetchannels -@all +@read");
+    tc_acl_free(&a);
+    assert_int_equal(tc_acl_init_from(&a, "user app on\nuser bad +nosuch\n", "", err, sizeof err), -1);
+    assert_string_equal(err, "line 2: ERR Error in ACL SETUSER modifier '+nosuch': Unknown command or category name in ACL");
+    assert_int_equal(tc_acl_init_from(&a, "setuser x\n", "", err, sizeof err), -1);
+    assert_string_equal(err, "line 1: expected 'user <name> <rules...>'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_channels),
         cmocka_unit_test(test_each_rebuilds_the_users),
         cmocka_unit_test(test_log_groups_repeats),
+        cmocka_unit_test(test_acl_file_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
