@@ -82,6 +82,7 @@ static void user_clear(tc_acl_user *u)
     for (size_t i = 0; i < u->nrules; i++) free(u->rules[i]);
     free(u->rules);
     free(u->allowed);
+    free(u->specs);
     char *name = u->name;
     memset(u, 0, sizeof *u);
     u->name = name;
@@ -254,6 +255,67 @@ static int replay(const tc_acl_user *u, const tc_cmd *cmd, const char *sub)
     return allowed;
 }
 
+/* Write commands whose replies show what the key held: Redis's key specs
+ * flag their keys ACCESS, so the user needs read permission too. */
+static const char ACCESS_WRITES[] =
+    "incr decr incrby decrby incrbyfloat getset getdel getex lpop rpop blpop brpop lmpop blmpop spop zpopmin "
+    "zpopmax bzpopmin bzpopmax zmpop bzmpop hincrby hincrbyfloat zincrby bitfield move";
+
+static int is_cmd(const tc_cmd *cmd, const char *name) { return strcmp(cmd->name, name) == 0; }
+
+/* How a command uses its keys and channels, worked out once per command
+ * (when a user's rules change) so the check at dispatch compares no names. */
+enum { KS_PLAIN, KS_NUMKEYS, KS_STORE, KS_MOVES, KS_COPY };
+enum { CH_NONE, CH_FIRST, CH_ALL, CH_ALL_LITERAL };
+struct tc_acl_cmdspec {
+    uint8_t base;    /* what each key needs (TC_ACL_READ / WRITE) */
+    uint8_t kind;    /* KS_* */
+    uint8_t first;   /* KS_STORE: what the destination needs */
+    int8_t dest;     /* KS_NUMKEYS: index of a destination key, 0 none */
+    int8_t numkeys;  /* KS_NUMKEYS: index of the count */
+    uint8_t set_get; /* SET: a GET option reads too */
+    uint8_t chans;   /* CH_* */
+};
+
+static void cmdspec(const tc_cmd *cmd, struct tc_acl_cmdspec *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->base = (cmd->flags & TC_CMD_WRITE) ? TC_ACL_WRITE : TC_ACL_READ;
+    if ((cmd->flags & TC_CMD_WRITE) && word_in_list(ACCESS_WRITES, cmd->name, strlen(cmd->name)))
+        sp->base |= TC_ACL_READ;
+    if (!(cmd->flags & (TC_CMD_WRITE | TC_CMD_READONLY))) sp->base = TC_ACL_READ; /* WATCH */
+    sp->set_get = is_cmd(cmd, "set");
+    /* commands whose keys follow a count */
+    static const struct {
+        const char *name;
+        int dest, numkeys;
+    } NK[] = {{"zunion", 0, 1},      {"zinter", 0, 1},      {"zdiff", 0, 1},       {"zintercard", 0, 1},
+              {"sintercard", 0, 1},  {"lmpop", 0, 1},       {"zmpop", 0, 1},       {"blmpop", 0, 2},
+              {"bzmpop", 0, 2},      {"zunionstore", 1, 2}, {"zinterstore", 1, 2}, {"zdiffstore", 1, 2},
+              {"eval", 0, 2},        {"evalsha", 0, 2},     {"eval_ro", 0, 2},     {"evalsha_ro", 0, 2},
+              {"fcall", 0, 2},       {"fcall_ro", 0, 2}};
+    for (size_t i = 0; i < sizeof NK / sizeof NK[0]; i++)
+        if (is_cmd(cmd, NK[i].name)) {
+            sp->kind = KS_NUMKEYS;
+            sp->dest = (int8_t)NK[i].dest;
+            sp->numkeys = (int8_t)NK[i].numkeys;
+        }
+    /* a destination, then sources it reads */
+    if (is_cmd(cmd, "sdiffstore") || is_cmd(cmd, "sinterstore") || is_cmd(cmd, "sunionstore") ||
+        is_cmd(cmd, "zrangestore") || is_cmd(cmd, "pfmerge") || is_cmd(cmd, "bitop")) {
+        sp->kind = KS_STORE;
+        sp->first = is_cmd(cmd, "pfmerge") ? TC_ACL_READ | TC_ACL_WRITE : TC_ACL_WRITE;
+    }
+    /* a source taken from, then a destination written */
+    if (is_cmd(cmd, "lmove") || is_cmd(cmd, "blmove") || is_cmd(cmd, "rpoplpush") || is_cmd(cmd, "brpoplpush") ||
+        is_cmd(cmd, "rename") || is_cmd(cmd, "renamenx"))
+        sp->kind = KS_MOVES;
+    if (is_cmd(cmd, "copy")) sp->kind = KS_COPY;
+    if (is_cmd(cmd, "publish") || is_cmd(cmd, "spublish")) sp->chans = CH_FIRST;
+    else if (is_cmd(cmd, "subscribe") || is_cmd(cmd, "ssubscribe")) sp->chans = CH_ALL;
+    else if (is_cmd(cmd, "psubscribe")) sp->chans = CH_ALL_LITERAL;
+}
+
 static int compute_allowed(tc_acl_user *u)
 {
     size_t n;
@@ -263,9 +325,22 @@ static int compute_allowed(tc_acl_user *u)
     u->sub_rules = 0;
     for (size_t i = 0; i < u->nrules; i++)
         if (strchr(u->rules[i], '|')) u->sub_rules = 1;
-    for (size_t i = 0; i < n; i++) a[i] = (uint8_t)replay(u, &t[i], NULL);
+    struct tc_acl_cmdspec *sp = calloc(n ? n : 1, sizeof *sp);
+    if (!sp) {
+        free(a);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        a[i] = (uint8_t)replay(u, &t[i], NULL);
+        cmdspec(&t[i], &sp[i]);
+    }
     free(u->allowed);
     u->allowed = a;
+    free(u->specs);
+    u->specs = sp;
+    u->all_keys = has_all_keys(u);
+    u->all_chans = has_all_chans(u);
+    u->unrestricted = u->nrules == 1 && strcmp(u->rules[0], "+@all") == 0 && has_all_keys(u) && has_all_chans(u);
     return 0;
 }
 
@@ -714,47 +789,26 @@ static int key_ok(const tc_acl_user *u, const tc_slice *k, unsigned need)
     return 0;
 }
 
-/* Write commands whose replies show what the key held: Redis's key specs
- * flag their keys ACCESS, so the user needs read permission too. */
-static const char ACCESS_WRITES[] =
-    "incr decr incrby decrby incrbyfloat getset getdel getex lpop rpop blpop brpop lmpop blmpop spop zpopmin "
-    "zpopmax bzpopmin bzpopmax zmpop bzmpop hincrby hincrbyfloat zincrby bitfield move";
-
-static int is_cmd(const tc_cmd *cmd, const char *name) { return strcmp(cmd->name, name) == 0; }
-
 /* Each key the command names with what it does with it; the first refused
  * one's index in *where. */
-static int check_keys(const tc_acl_user *u, const tc_cmd *cmd, size_t argc, const tc_slice *argv, size_t *where)
+static int check_keys(const tc_acl_user *u, const tc_cmd *cmd, const struct tc_acl_cmdspec *sp, size_t argc,
+                      const tc_slice *argv, size_t *where)
 {
-    unsigned base = (cmd->flags & TC_CMD_WRITE) ? TC_ACL_WRITE : TC_ACL_READ;
-    if ((cmd->flags & TC_CMD_WRITE) && word_in_list(ACCESS_WRITES, cmd->name, strlen(cmd->name)))
-        base |= TC_ACL_READ;
-    /* SET ... GET answers the old value */
-    if (is_cmd(cmd, "set"))
+    unsigned base = sp->base;
+    if (sp->set_get) /* SET ... GET answers the old value */
         for (size_t i = 3; i < argc; i++)
             if (tc_arg_is(&argv[i], "get")) base |= TC_ACL_READ;
-    /* commands whose keys follow a count (numkeys) */
-    static const struct {
-        const char *name;
-        int dest;     /* argument index of a destination key, 0 none */
-        int numkeys;  /* argument index of the count */
-    } NK[] = {{"zunion", 0, 1},      {"zinter", 0, 1},      {"zdiff", 0, 1},       {"zintercard", 0, 1},
-              {"sintercard", 0, 1},  {"lmpop", 0, 1},       {"zmpop", 0, 1},       {"blmpop", 0, 2},
-              {"bzmpop", 0, 2},      {"zunionstore", 1, 2}, {"zinterstore", 1, 2}, {"zdiffstore", 1, 2},
-              {"eval", 0, 2},        {"evalsha", 0, 2},     {"eval_ro", 0, 2},     {"evalsha_ro", 0, 2},
-              {"fcall", 0, 2},       {"fcall_ro", 0, 2}};
-    for (size_t i = 0; i < sizeof NK / sizeof NK[0]; i++) {
-        if (!is_cmd(cmd, NK[i].name)) continue;
+    if (sp->kind == KS_NUMKEYS) {
         long long n;
-        if ((size_t)NK[i].numkeys >= argc || tc_parse_ll(argv[NK[i].numkeys].p, argv[NK[i].numkeys].len, &n) != 0 ||
-            n < 0)
+        size_t at = (size_t)sp->numkeys;
+        if (at >= argc || tc_parse_ll(argv[at].p, argv[at].len, &n) != 0 || n < 0)
             return 1; /* the command refuses its own arguments */
-        unsigned src = NK[i].dest ? TC_ACL_READ : base;
-        if (NK[i].dest && !key_ok(u, &argv[NK[i].dest], TC_ACL_WRITE)) {
-            *where = (size_t)NK[i].dest;
+        unsigned src = sp->dest ? TC_ACL_READ : base;
+        if (sp->dest && !key_ok(u, &argv[sp->dest], TC_ACL_WRITE)) {
+            *where = (size_t)sp->dest;
             return 0;
         }
-        for (size_t k = (size_t)NK[i].numkeys + 1; k < argc && k <= (size_t)NK[i].numkeys + (size_t)n; k++)
+        for (size_t k = at + 1; k < argc && k <= at + (size_t)n; k++)
             if (!key_ok(u, &argv[k], src)) {
                 *where = k;
                 return 0;
@@ -765,19 +819,11 @@ static int check_keys(const tc_acl_user *u, const tc_cmd *cmd, size_t argc, cons
     size_t last = cmd->last_key < 0 ? (size_t)((long)argc + cmd->last_key) : (size_t)cmd->last_key;
     size_t step = cmd->key_step > 0 ? (size_t)cmd->key_step : 1;
     size_t first = (size_t)cmd->first_key;
-    /* a destination, then sources it reads */
-    int store = is_cmd(cmd, "sdiffstore") || is_cmd(cmd, "sinterstore") || is_cmd(cmd, "sunionstore") ||
-                is_cmd(cmd, "zrangestore") || is_cmd(cmd, "pfmerge") || is_cmd(cmd, "bitop");
-    /* a source taken from, then a destination written */
-    int moves = is_cmd(cmd, "lmove") || is_cmd(cmd, "blmove") || is_cmd(cmd, "rpoplpush") ||
-                is_cmd(cmd, "brpoplpush") || is_cmd(cmd, "rename") || is_cmd(cmd, "renamenx");
-    int copy = is_cmd(cmd, "copy");
-    if (!(cmd->flags & (TC_CMD_WRITE | TC_CMD_READONLY))) base = TC_ACL_READ; /* WATCH */
     for (size_t i = first; i <= last && i < argc; i += step) {
         unsigned need = base;
-        if (store) need = i == first ? (is_cmd(cmd, "pfmerge") ? TC_ACL_READ | TC_ACL_WRITE : TC_ACL_WRITE) : TC_ACL_READ;
-        else if (moves) need = i == first ? TC_ACL_READ | TC_ACL_WRITE : TC_ACL_WRITE;
-        else if (copy) need = i == first ? TC_ACL_READ : TC_ACL_WRITE;
+        if (sp->kind == KS_STORE) need = i == first ? sp->first : TC_ACL_READ;
+        else if (sp->kind == KS_MOVES) need = i == first ? TC_ACL_READ | TC_ACL_WRITE : TC_ACL_WRITE;
+        else if (sp->kind == KS_COPY) need = i == first ? TC_ACL_READ : TC_ACL_WRITE;
         if (!key_ok(u, &argv[i], need)) {
             *where = i;
             return 0;
@@ -798,16 +844,13 @@ static int chan_ok(const tc_acl_user *u, const tc_slice *ch, int literal)
     return 0;
 }
 
-static int check_channels(const tc_acl_user *u, const tc_cmd *cmd, size_t argc, const tc_slice *argv, size_t *where)
+static int check_channels(const tc_acl_user *u, const struct tc_acl_cmdspec *sp, size_t argc, const tc_slice *argv,
+                          size_t *where)
 {
-    size_t from = 0, to = 0;
-    int literal = 0;
-    if (is_cmd(cmd, "publish") || is_cmd(cmd, "spublish")) from = to = 1;
-    else if (is_cmd(cmd, "subscribe") || is_cmd(cmd, "ssubscribe")) from = 1, to = argc - 1;
-    else if (is_cmd(cmd, "psubscribe")) from = 1, to = argc - 1, literal = 1;
-    else return 1;
-    for (size_t i = from; i <= to && i < argc; i++)
-        if (!chan_ok(u, &argv[i], literal)) {
+    if (sp->chans == CH_NONE) return 1;
+    size_t to = sp->chans == CH_FIRST ? 1 : argc - 1;
+    for (size_t i = 1; i <= to && i < argc; i++)
+        if (!chan_ok(u, &argv[i], sp->chans == CH_ALL_LITERAL)) {
             *where = i;
             return 0;
         }
@@ -817,11 +860,11 @@ static int check_channels(const tc_acl_user *u, const tc_cmd *cmd, size_t argc, 
 int tc_acl_check(const tc_acl_user *u, const tc_cmd *cmd, size_t argc, const tc_slice *argv, size_t *where)
 {
     *where = 0;
-    if (cmd->flags & TC_CMD_NOAUTH) return TC_ACL_OK; /* AUTH, HELLO, QUIT, RESET: always (as Redis) */
+    if (u->unrestricted || (cmd->flags & TC_CMD_NOAUTH)) return TC_ACL_OK; /* NOAUTH ones (AUTH, HELLO...): always, as Redis */
     size_t n;
     const tc_cmd *t = tc_cmd_table(&n);
     int allowed;
-    if (cmd->subcommands && argc >= 2 && (u->sub_rules || cmd->subcommands)) {
+    if (cmd->subcommands && argc >= 2) {
         char sub[32];
         subcommand_of(cmd, argc, argv, sub, sizeof sub);
         allowed = replay(u, cmd, sub[0] ? sub : NULL);
@@ -829,8 +872,9 @@ int tc_acl_check(const tc_acl_user *u, const tc_cmd *cmd, size_t argc, const tc_
         allowed = u->allowed && u->allowed[cmd - t];
     }
     if (!allowed) return TC_ACL_DENIED_CMD;
-    if (!has_all_keys(u) && !check_keys(u, cmd, argc, argv, where)) return TC_ACL_DENIED_KEY;
-    if (!check_channels(u, cmd, argc, argv, where)) return TC_ACL_DENIED_CHANNEL;
+    const struct tc_acl_cmdspec *sp = &u->specs[cmd - t];
+    if (!u->all_keys && !check_keys(u, cmd, sp, argc, argv, where)) return TC_ACL_DENIED_KEY;
+    if (!u->all_chans && !check_channels(u, sp, argc, argv, where)) return TC_ACL_DENIED_CHANNEL;
     return TC_ACL_OK;
 }
 

@@ -51,6 +51,9 @@ typedef struct tc_acl_user {
     size_t nrules;
     uint8_t *allowed;             /* per command-table row, rules replayed without subcommand rules */
     int sub_rules;                /* some rule names a subcommand (cmd|sub) */
+    int unrestricted;             /* +@all, ~*, &*: the check has nothing to look at */
+    int all_keys, all_chans;      /* ~* (read and write), &* */
+    struct tc_acl_cmdspec *specs; /* per command-table row: how it uses keys and channels */
 } tc_acl_user;
 
 /* One ACL LOG entry (a refused command, key, channel or AUTH). */
