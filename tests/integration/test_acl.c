@@ -129,7 +129,7 @@ static const char *const AS_APP[] = {
     "MULTI", "SET app:t 1", "INCR app:t", "EXEC",
 };
 static const char *const AS_REPORT[] = {
-    "GET app:t", "GET other", "LRANGE app:l 0 -1", "HGETALL app:h", "SMEMBERS app:set", "ZRANGE app:z 0 -1",
+    "GET app:t", "GET other", "LRANGE app:l 0 -1", "HGETALL app:h", "SISMEMBER app:set m", "ZRANGE app:z 0 -1",
     "GETBIT app:b 7", "PFCOUNT app:p", "EXISTS app:l", "TTL app:t", "TYPE app:z", "SCARD app:set",
     "SET app:x 1", "DEL app:l", "INCR app:t", "LPOP app:l", "HSET app:h f w", "ZADD app:z 2 m", "SADD app:set o",
     "PUBLISH app:news hi", "PING", "ACL WHOAMI", "CLIENT ID", "FLUSHALL", "INFO", "MULTI",
