@@ -189,7 +189,13 @@ static void test_users_replicated_enforced_and_kept(void **state)
         int r = h_connect(c->nodes[i].port);
         eventually(r, "ACL USERS", "*3\r\n$3\r\napp\r\n$7\r\ndefault\r\n$6\r\nreport\r\n");
         expect(r, "ACL SETUSER x on", "-READONLY You can't write against a read only replica.\r\n");
-        expect(r, "AUTH report report-pass", "+OK\r\n");
+        char *hello = cmd(r, "HELLO 3 AUTH report report-pass");
+        assert_memory_equal(hello, "%7\r\n", 4);
+        free(hello);
+        expect(r, "ACL WHOAMI", "-NOPERM this user has no permissions to run the 'acl|whoami' command\r\n");
+        hello = cmd(r, "HELLO 2");
+        assert_memory_equal(hello, "*14\r\n", 5);
+        free(hello);
         eventually(r, "GET app:t", "$1\r\n2\r\n");
         expect(r, "SET app:t 3", "-NOPERM this user has no permissions to run the 'set' command\r\n");
         expect(r, "AUTH app app-pass", "+OK\r\n");
