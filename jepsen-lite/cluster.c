@@ -52,6 +52,7 @@ int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache,
     c->n = n;
     c->net = net;
     c->out_of_voters = -1;
+    tc_rc_init(&c->stall);
     snprintf(c->dir, sizeof c->dir, "%s", dir);
     snprintf(c->tricache, sizeof c->tricache, "%s", tricache);
     snprintf(c->config, sizeof c->config, "%s/cluster.toml", dir);
@@ -155,6 +156,7 @@ void jl_node_resume(jl_cluster *c, int i) {
 }
 
 void jl_cluster_stop(jl_cluster *c) {
+    tc_rc_close(&c->stall);
     for (int i = 0; i < c->n; i++) {
         jl_node_resume(c, i);
         jl_node_kill(c, i);

@@ -18,7 +18,7 @@
 #define TAIL_S 3.0    /* nor this close to the end of the workload */
 #define READD_TIMEOUT_MS 30000 /* member: until the removed node is a voter again */
 
-const char *const jl_fault_names[JL_F_NKINDS] = {"kill", "pause", "partition", "clock", "member", "disk"};
+const char *const jl_fault_names[JL_F_NKINDS] = {"kill", "pause", "partition", "clock", "member", "disk", "stall"};
 const char *const jl_part_option_names[JL_P_NKINDS] = {"halves", "isolate-primary", "one-way"};
 static const char *const part_names[JL_P_NKINDS] = {"majority/minority", "isolated primary",
                                                     "one-way (primary hears nobody)"};
@@ -198,6 +198,35 @@ static int skip(jl_fault *f, const char *why) {
     return -1;
 }
 
+/* stall: DEBUG SLEEP for the fault's length, sent on a connection of its
+ * own and not waited for; the fault's end reads the +OK (by then the sleep
+ * is over) and closes it. The node's command thread is stuck meanwhile,
+ * its Raft thread is not: no election should follow. */
+static int stall_begin(jl_cluster *c, jl_fault *f) {
+    char secs[32];
+    snprintf(secs, sizeof secs, "%.3f", f->end_s - f->start_s);
+    const char *argv[] = {"DEBUG", "SLEEP", secs};
+    tc_rc_close(&c->stall);
+    tc_rc_init(&c->stall);
+    if (tc_rc_connect(&c->stall, c->nodes[f->target].host, c->nodes[f->target].port, 1000) != 0 ||
+        tc_rc_send(&c->stall, 3, argv, NULL) != 0) {
+        tc_rc_close(&c->stall);
+        return skip(f, "the node did not take DEBUG SLEEP");
+    }
+    return 0;
+}
+
+static int stall_end(jl_cluster *c) {
+    tc_rc_reply r;
+    /* the sleep ends about now; a node that was killed meanwhile closes */
+    tc_rc_set_timeout(&c->stall, 10000);
+    int rc = tc_rc_read(&c->stall, &r);
+    if (rc == 0)
+        tc_rc_reply_free(&r);
+    tc_rc_close(&c->stall);
+    return 0;
+}
+
 int jl_nemesis_begin(jl_cluster *c, jl_fault *f) {
     bool was_primary = false;
     f->t_start = 0;
@@ -245,6 +274,11 @@ int jl_nemesis_begin(jl_cluster *c, jl_fault *f) {
         f->target = pick(c, f, &was_primary);
         snprintf(f->what, sizeof f->what, "disk full n%d%s", f->target + 1, was_primary ? " (primary)" : "");
         return jl_disk_fill(c, f->target);
+    case JL_F_STALL:
+        f->target = pick(c, f, &was_primary);
+        snprintf(f->what, sizeof f->what, "stall n%d%s (DEBUG SLEEP %.1f s)", f->target + 1,
+                 was_primary ? " (primary)" : "", f->end_s - f->start_s);
+        return stall_begin(c, f);
     default:
         f->skipped = true;
         snprintf(f->what, sizeof f->what, "unknown fault %d skipped", (int)f->kind);
@@ -273,6 +307,8 @@ int jl_nemesis_end(jl_cluster *c, jl_fault *f) {
     case JL_F_DISK:
         jl_disk_heal(c, f->target);
         return 0;
+    case JL_F_STALL:
+        return stall_end(c);
     default:
         return -1;
     }

@@ -19,7 +19,7 @@
 
 static const char *const outcome_colour[] = {"#888", "#2a9d3a", "#e69500", "#d62728"}; /* -, ok, fail, info */
 static const char *const fault_colour[JL_F_NKINDS] = {"#f4c7c3", "#c6dbef", "#fde9a9", "#d9c6ef", "#c7e9c0",
-                                                      "#d9d9d9"};
+                                                      "#d9d9d9", "#fdd0a2"};
 
 static void html_escape(FILE *f, const char *s) {
     for (; *s; s++) {

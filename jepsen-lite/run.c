@@ -73,7 +73,8 @@ static void run_usage(FILE *f) {
           "                         --keys set keys, SMEMBERS reads on the primary, checked\n"
           "                         as a linearizable set (default register)\n"
           "  --nemesis LIST         faults, comma separated, from: kill, pause, partition,\n"
-          "                         clock, member, disk (default kill,pause,partition);\n"
+          "                         clock, member, disk, stall (default\n"
+          "                         kill,pause,partition);\n"
           "                         'none' for no faults. partition and clock need network\n"
           "                         namespaces (not --local); disk (a node's data directory\n"
           "                         full, each on a tmpfs of its own) needs root\n"
@@ -98,8 +99,10 @@ static void run_usage(FILE *f) {
           "namespaces (majority/minority, isolated primary, one-way); clock = the node\n"
           "restarted under libfaketime with its wall clock 10-120 s off; member = the node\n"
           "removed from the Raft voter set (MEMBERS REMOVE through the primary) while it\n"
-          "keeps running, added back (MEMBERS ADD) when the fault ends. Needs root for\n"
-          "namespaces; a blackhole route keeps the test subnet off the host's network.\n"
+          "keeps running, added back (MEMBERS ADD) when the fault ends; stall = DEBUG SLEEP\n"
+          "on the node for the fault's length (its command thread stuck, its Raft thread\n"
+          "not). Needs root for namespaces; a blackhole route keeps the test subnet off\n"
+          "the host's network.\n"
           "\n"
           "exit status: 0 valid, 1 invalid, 2 unknown, 3 setup or usage error\n",
           f);
@@ -124,7 +127,7 @@ static int parse_nemesis(const char *list, unsigned *kinds) {
             if (strcmp(t, jl_fault_names[i]) == 0)
                 k = i;
         if (k < 0)
-            return usage_error("unknown fault '%s': kill, pause, partition, clock or member", t);
+            return usage_error("unknown fault '%s': kill, pause, partition, clock, member, disk or stall", t);
         *kinds |= 1u << k;
     }
     return 0;
@@ -261,7 +264,7 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
     if (o->sadd && !o->keys_set)
         o->keys = 3; /* a few sets, each with many elements and many reads */
     if (o->local && (o->kinds & ((1u << JL_F_PARTITION) | (1u << JL_F_CLOCK))))
-        return usage_error("%s", "--local supports only kill, pause, member and disk (partition and clock need namespaces)");
+        return usage_error("%s", "--local supports only kill, pause, member, disk and stall (partition and clock need namespaces)");
     if ((o->kinds & (1u << JL_F_DISK)) && geteuid() != 0)
         return usage_error("%s", "the disk nemesis needs root: it mounts a tmpfs on each node's data directory");
     if (resolve(o->tricache, sizeof o->tricache) != 0)

@@ -122,6 +122,7 @@ typedef struct jl_cluster {
     pid_t pids[512];       /* every process started, for the report and the leftover check */
     size_t n_pids;
     int out_of_voters;     /* node index the member fault took out of the voter set, -1: none */
+    tc_rc stall;           /* stall nemesis: the connection whose DEBUG SLEEP runs (fd -1: none) */
     int64_t t0;            /* start of the history (jl_now_ns), 0 before it */
     /* disk nemesis (disk.c): each node's data directory on its own tmpfs */
     char disk_dir[JL_MAX_NODES][420];
@@ -158,6 +159,7 @@ typedef enum jl_fault_kind {
     JL_F_CLOCK,
     JL_F_MEMBER,
     JL_F_DISK, /* a node's data directory full (a ballast file on its tmpfs), emptied to heal */
+    JL_F_STALL, /* DEBUG SLEEP on a node for the fault's length: its command thread stuck, Raft not */
     JL_F_NKINDS
 } jl_fault_kind;
 typedef enum jl_part_kind {

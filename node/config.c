@@ -221,6 +221,10 @@ static const setting SETTINGS[] = {
      .max = 3600000, .zero_ok = 1, .def = "5s", .mut = 1,
      .help = "a primary whose log no majority acknowledges this long answers waiting writes and reads with "
              "-NOREPLICAS and refuses new ones until commits resume; 0 = wait without bound"},
+    {.name = "apply_stall_timeout", .type = T_DURATION, FIELD(apply_stall_timeout_ms), .min = 500,
+     .max = 3600000, .zero_ok = 1, .def = "5s", .mut = 1,
+     .help = "a primary whose command thread makes no progress this long (a wedged node, or one command running "
+             "longer) hands leadership to a replica; shorter commands cost no election; 0 = never"},
     {.name = "shutdown_timeout", .type = T_DURATION, FIELD(shutdown_timeout_ms), .min = 0,
      .max = UINT64_C(3600) * 1000, .def = "10s", .mut = 1, .redis_seconds = 1,
      .help = "on SIGTERM or SHUTDOWN a primary hands leadership over first, waiting at most this long; 0 = exit at once"},

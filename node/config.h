@@ -94,6 +94,7 @@ typedef struct tc_config {
     uint64_t heartbeat_interval_ms;    /* default 50ms */
     uint64_t replica_max_staleness_ms; /* default 1s */
     uint64_t write_commit_timeout_ms;  /* a primary's stalled commits answered -NOREPLICAS, default 5s, 0 = never */
+    uint64_t apply_stall_timeout_ms;   /* a primary whose command thread is stuck this long hands over, default 5s, 0 = never */
     uint64_t shutdown_timeout_ms;      /* a primary's handover at shutdown, default 10s, 0 = none */
     uint64_t snapshot_threshold;       /* Raft entries between snapshots, default 65536 */
     uint64_t snapshot_bytes;           /* Raft log bytes between snapshots, default 0 = entries only */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "progress.h"
 #include "lazyfree.h"
 #include "types/types.h"
 
@@ -337,6 +338,7 @@ static void maybe_resize(tc_keyspace *ks)
 /* Returns the link pointing at the entry for key (or NULL if absent). */
 static tc_key **find_link(tc_keyspace *ks, const char *key, size_t klen, uint64_t h)
 {
+    tc_progress_tick(); /* many lookups in one command are progress */
     for (int t = 0; t < 2; t++) {
         if (!ks->table[t]) break;
         size_t b = h & (ks->size[t] - 1);

@@ -6,13 +6,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* set by CONFIG SET on the command thread, read by the Raft thread too */
 static int log_level = TC_LOG_NOTICE;
 
-void tc_log_set_level(int level) { log_level = level; }
+void tc_log_set_level(int level) { __atomic_store_n(&log_level, level, __ATOMIC_RELAXED); }
 
 void tc_log(int level, const char *fmt, ...)
 {
-    if (level < log_level) return;
+    if (level < __atomic_load_n(&log_level, __ATOMIC_RELAXED)) return;
     static const char marks[] = {'.', '-', '*', '#'};
     char msg[1024], when[64];
     va_list ap;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "progress.h"
+
 static inline int discard(const tc_reply *r) { return r->out == NULL; }
 
 /* Writes "<prefix><number>\r\n" without printf: this runs for every reply. */
@@ -12,6 +14,7 @@ static void add_header(tc_reply *r, char prefix, long long v)
 {
     char tmp[32];
     char *end = tmp + sizeof tmp, *p = end;
+    tc_progress_tick(); /* a long reply is a command making progress */
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
     *--p = '\n';
     *--p = '\r';

@@ -34,6 +34,8 @@
  * its socket, so TCP slows the sender down instead of memory growing. */
 #define INPUT_PAUSE_BYTES (4 * 1024 * 1024)
 
+uint64_t tc_progress_ticks; /* progress.h */
+
 int64_t tc_now_ms(void)
 {
     struct timespec ts;

@@ -47,8 +47,10 @@ static int64_t follow_commits(tc_raftnode *n, int64_t now)
 {
     struct tc_commit_stall *st = &n->stall;
     int64_t bound = (int64_t)n->srv->cfg.write_commit_timeout_ms;
-    int primary = n->started && !n->closing && raft_state(&n->raft) == RAFT_LEADER;
-    uint64_t commit = n->started ? raft_commit_index(&n->raft) : 0;
+    /* the command thread's router asks too: it knows libraft from its view */
+    int here = tc__raft_here(n);
+    int primary = n->started && !n->closing && (here ? (int)raft_state(&n->raft) : n->cview.state) == RAFT_LEADER;
+    uint64_t commit = !n->started ? 0 : here ? raft_commit_index(&n->raft) : n->cview.commit;
     int moved = commit != st->seen_commit;
     st->seen_commit = commit;
     if (moved || !primary || !bound || !oldest_wait_ms(n)) {
@@ -68,10 +70,11 @@ static int64_t follow_commits(tc_raftnode *n, int64_t now)
 static void describe(tc_raftnode *n, int64_t now, char *why, size_t len)
 {
     long long ms = (long long)(now - n->stall.quiet_since_ms);
-    if (n->disk.failing)
+    const char *disk = tc__raft_write_error(n);
+    if (disk)
         snprintf(why, len,
                  "This node cannot write its log (%s) and no majority of nodes has acknowledged it for %lld ms",
-                 n->disk.last_error, ms);
+                 disk, ms);
     else snprintf(why, len, "No majority of nodes has acknowledged the log for %lld ms", ms);
 }
 

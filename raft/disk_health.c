@@ -97,8 +97,8 @@ static void check_disk(tc_raftnode *n)
     snprintf(path, sizeof path, "%s/disk-probe.tmp", n->dir);
     static const char block[512] = "tricache disk probe";
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    /* no fsync: this runs on the event loop, and a slow disk must not stall
-     * it; a full, read-only or failing filesystem refuses the write */
+    /* no fsync: this runs on the Raft thread's loop, and a slow disk must
+     * not stall it; a full, read-only or failing filesystem refuses the write */
     int ok = fd >= 0 && write(fd, block, sizeof block) == (ssize_t)sizeof block;
     int err = errno;
     if (fd >= 0) close(fd);
@@ -131,13 +131,19 @@ static void step_aside(tc_raftnode *n, int64_t now)
     else tc_info("cannot hand leadership over yet: %s", err);
 }
 
+/* On the Raft thread's own tick: a slow disk delays that thread, never
+ * the command thread. */
+void tc__raft_disk_check(tc_raftnode *n, int64_t now)
+{
+    struct tc_disk_health *d = &n->disk;
+    if (now - d->last_check_ms < CHECK_EVERY_MS) return;
+    d->last_check_ms = now;
+    check_disk(n);
+}
+
 void tc__raft_disk_cron(tc_raftnode *n, int64_t now)
 {
     struct tc_disk_health *d = &n->disk;
-    if (now - d->last_check_ms >= CHECK_EVERY_MS) {
-        d->last_check_ms = now;
-        check_disk(n);
-    }
     if (!d->failing) return;
     step_aside(n, now);
     /* Writes already in the log wait for a majority that can write it; if
@@ -153,7 +159,8 @@ void tc__raft_disk_cron(tc_raftnode *n, int64_t now)
 const char *tc__raft_write_error(void *ud)
 {
     tc_raftnode *n = ud;
-    return n->disk.failing ? n->disk.last_error : NULL;
+    if (tc__raft_here(n)) return n->disk.failing ? n->disk.last_error : NULL;
+    return n->cview.disk_failing ? n->cview.disk_error : NULL;
 }
 
 void tc__raft_info_disk(tc_raftnode *n, tc_buf *b)

@@ -20,26 +20,32 @@
 
 static tc_raftnode *node_of(struct raft_fsm *fsm) { return fsm->data; }
 
-/* ---- FSM ---------------------------------------------------------------- */
+/* ---- FSM ----------------------------------------------------------------
+ *
+ * libraft calls the FSM on the Raft thread; the keyspace is the command
+ * thread's. So applying an entry is handing a copy of it to the command
+ * thread, which applies entries in log order when it is free; libraft's
+ * own applied index runs ahead of the keyspace's by what is queued. */
 
 typedef struct apply_req {
     struct raft_apply req;
     tc_raftnode *node;
     tc_batch *batch;
-    tc_apply_replies replies;
+    tc_apply_replies replies;  /* filled by the command thread's apply */
     int64_t submitted_ms;
     int answered;              /* its clients were answered early (tc_router_answer_early) */
-    struct apply_req *next;
+    struct apply_req *next;    /* the command thread's list (inflight_head) */
+    struct apply_req *raft_next; /* the Raft thread's list (raft_head), once raft_apply took it */
 } apply_req;
 
 /* The batch a just-committed entry carries, if this node submitted it: the
  * entry being applied has index last_applied + 1, and our submissions sit
- * in the log in the order we made them. */
+ * in the log in the order we made them (Raft thread). */
 static apply_req *submitted_entry(tc_raftnode *n)
 {
     raft_index index = raft_last_applied(&n->raft) + 1;
-    apply_req *a = n->inflight_head;
-    while (a && a->req.index < index) a = a->next;
+    apply_req *a = n->raft_head;
+    while (a && a->req.index < index) a = a->raft_next;
     return a && a->req.index == index ? a : NULL;
 }
 
@@ -71,47 +77,80 @@ static const tc_snapshot_key *node_key(void *ud, uint32_t id)
 /* A sealed entry that cannot be opened must not be skipped (this node
  * would diverge) nor retried (it fails the same way): stop, saying which
  * key is missing, before anything of it is applied. */
-static void stop_on_unreadable_entry(tc_raftnode *n, const char *why)
+static void stop_on_unreadable_entry(tc_raftnode *n, uint64_t index, const char *why)
 {
     tc_warn("cannot read Raft log entry %llu: %s. Stopping: put the cluster's key files in keys_dir (%s) and start again",
-            (unsigned long long)raft_last_applied(&n->raft) + 1, why, n->srv->cfg.keys_dir[0] ? n->srv->cfg.keys_dir : "not set");
+            (unsigned long long)index, why, n->srv->cfg.keys_dir[0] ? n->srv->cfg.keys_dir : "not set");
     exit(1);
 }
 
-/* Applies one log entry as it is stored (sealed or not) for the clients of
- * a (NULL: not submitted here, or replayed from a snapshot). */
-static void apply_entry(tc_raftnode *n, const void *stored, size_t stored_len, apply_req *a)
+/* Command thread: applies one log entry (index 0: replayed from a
+ * snapshot) as it is stored (sealed or not) for the clients of a (NULL: not
+ * submitted here, or replayed). */
+static void apply_entry(tc_raftnode *n, uint64_t index, const void *stored, size_t stored_len, apply_req *a)
 {
     const void *data = stored;
     size_t len = stored_len;
     if (tc_snapshot_is_sealed(data, len)) {
         char err[300];
         if (tc_snapshot_open_sealed(n->opener, stored, stored_len, &data, &len, err, sizeof err) != 0)
-            stop_on_unreadable_entry(n, err);
+            stop_on_unreadable_entry(n, index, err);
     }
     char why[160];
     if (tc_logentry_too_new(data, len, why, sizeof why)) {
         /* Skipping it would make this node diverge from the ones that can
          * read it; stopping keeps the log, which a newer binary replays. */
-        tc_warn("cannot apply Raft log entry %llu: %s. Stopping",
-                (unsigned long long)raft_last_applied(&n->raft) + 1, why);
+        tc_warn("cannot apply Raft log entry %llu: %s. Stopping", (unsigned long long)index, why);
         exit(1);
     }
     tc_router_fsm_apply(&n->router, data, len, a ? a->batch : NULL, a ? &a->replies : NULL);
 }
 
+/* An entry for the command thread to apply, with the time the Raft thread
+ * applied it (a replica's reads are as fresh as that). */
+typedef struct apply_msg {
+    tc__raft_msg h;
+    uint64_t index;
+    apply_req *a;
+    size_t len;
+    unsigned char data[];
+} apply_msg;
+
+static void apply_run(tc_raftnode *n, tc__raft_msg *m)
+{
+    apply_msg *am = (apply_msg *)m;
+    if (am->len) apply_entry(n, am->index, am->data, am->len, am->a);
+    if (am->index > n->applied) {
+        n->applied = am->index;
+        n->applied_ms = m->ms;
+    }
+    free(am);
+}
+
+void tc__raft_post_progress(tc_raftnode *n, uint64_t index)
+{
+    apply_msg *am = calloc(1, sizeof *am + 1);
+    if (!am) return; /* the next entry or barrier says it again */
+    am->h.run = apply_run;
+    am->index = index;
+    n->sent_applied = index;
+    tc__raft_send_to_cmd(n, &am->h);
+}
+
 /* ---- the image the next snapshot is made of ------------------------------
  *
  * libraft asks for a snapshot at its last applied index and wants the
- * state at once. Writing the keyspace takes a forked child up to seconds
- * (and earlier the loop waited for it: elections). So the image is made
- * ahead: most of the way to the next snapshot a child is forked to write it, and
- * every entry applied after the fork is kept (tail); the snapshot is that
- * image plus those entries, which replay to exactly the state libraft
- * asked for. The loop never waits for the child. */
+ * state at once. Writing the keyspace takes a forked child up to seconds.
+ * So the image is made ahead: most of the way to the next snapshot the
+ * Raft thread asks the command thread to fork a child at the index libraft
+ * has applied (the request sits in the queue right after that entry, so
+ * the keyspace is exactly at it), and keeps every entry applied after it
+ * (tail); the snapshot is that image plus those entries, which replay to
+ * exactly the state libraft asked for. Neither loop waits for the child. */
 
 /* Drops the image in progress or ready, and its tail (a restore replaced
- * the keyspace it was made of, or the node closes). */
+ * the keyspace it was made of, or the node closes). A fork asked for and
+ * not yet reported is killed when its report comes (image_gen). */
 void tc__raft_image_discard(tc_raftnode *n)
 {
     if (n->snap_child > 0) {
@@ -122,33 +161,82 @@ void tc__raft_image_discard(tc_raftnode *n)
     if (n->snap_child > 0 || n->image_ready) unlink(n->snap_path);
     n->snap_child = 0;
     n->image_ready = 0;
+    n->image_asked = 0;
+    n->image_gen++;
     tc_image_tail_clear(&n->tail);
 }
 
-/* Forks the child that writes the image of the keyspace as it is now. 0,
- * or a RAFT_* error with the failure recorded. */
-static int image_start(tc_raftnode *n)
+typedef struct fork_msg {
+    tc__raft_msg h;
+    uint64_t gen, index, term;
+    pid_t pid;                 /* the report: the child, or 0 */
+    int err;                   /* the report: errno of a failure */
+    char path[sizeof ((tc_raftnode *)0)->snap_path];
+} fork_msg;
+
+/* Raft thread: the command thread's report of a fork. */
+static void forked_run(tc_raftnode *n, tc__raft_msg *m)
 {
-    snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image.tmp", n->dir);
-    int fd = open(n->snap_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        tc__raft_disk_error(n, "snapshot image", n->snap_path, strerror(errno));
+    fork_msg *f = (fork_msg *)m;
+    if (f->gen != n->image_gen || !n->image_asked) {
+        /* dropped meanwhile (a restore): so is this image */
+        if (f->pid > 0) {
+            kill(f->pid, SIGKILL);
+            while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+        }
+        if (f->pid > 0 || f->err) unlink(f->path);
+    } else if (f->pid > 0) {
+        n->snap_child = f->pid;
+        n->image_asked = 0;
+    } else {
+        n->image_asked = 0;
+        if (f->err == ENOMEM || f->err == EAGAIN) tc_warn("raft snapshot: fork failed: %s", strerror(f->err));
+        else tc__raft_disk_error(n, "snapshot image", f->path, strerror(f->err));
         tc__raft_budget_snapshot_failed(n);
-        return RAFT_IOERR;
+        tc_image_tail_clear(&n->tail);
+    }
+    free(f);
+}
+
+static void forked_cancel(tc_raftnode *n, tc__raft_msg *m)
+{
+    fork_msg *f = (fork_msg *)m;
+    (void)n;
+    if (f->pid > 0) {
+        kill(f->pid, SIGKILL);
+        while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        unlink(f->path);
+    }
+    free(f);
+}
+
+/* Command thread: forks the child that writes the image of the keyspace
+ * as it is now (at f->index), and reports to the Raft thread. */
+static void fork_run(tc_raftnode *n, tc__raft_msg *m)
+{
+    fork_msg *f = (fork_msg *)m;
+    f->h.run = forked_run;
+    f->h.cancel = forked_cancel;
+    int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        f->err = errno;
+        tc__raft_send_to_raft(n, &f->h);
+        return;
     }
     uint64_t start = uv_hrtime();
     pid_t pid = tc_fork_keep(fd);
     if (pid < 0) {
-        int e = errno;
+        f->err = errno;
         close(fd);
-        unlink(n->snap_path);
-        tc_warn("raft snapshot: fork failed: %s", strerror(e));
-        tc__raft_budget_snapshot_failed(n);
-        return RAFT_NOMEM;
+        unlink(f->path);
+        tc__raft_send_to_raft(n, &f->h);
+        return;
     }
     if (pid == 0) {
         char err[256];
-        tc_image_opts o = {.raft_index = raft_last_applied(&n->raft), .raft_term = raft_current_term(&n->raft),
+        tc_image_opts o = {.raft_index = f->index, .raft_term = f->term,
                            .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
         errno = 0;
         int rc = tc_image_write_fd(n->srv, &n->router.apply, &o, fd, err, sizeof err);
@@ -160,11 +248,31 @@ static int image_start(tc_raftnode *n)
         _exit(rc == 0 ? 0 : e > 0 && e < 255 ? e : 255);
     }
     close(fd);
-    n->snap_child = pid;
-    n->image_index = raft_last_applied(&n->raft);
-    tc_image_tail_clear(&n->tail);
+    f->pid = pid;
     tc_info("raft snapshot: child %d forked in %.2f ms for %zu keys (image at index %llu)", (int)pid,
-            (double)(uv_hrtime() - start) / 1e6, tc_server_keys(n->srv), (unsigned long long)n->image_index);
+            (double)(uv_hrtime() - start) / 1e6, tc_server_keys(n->srv), (unsigned long long)f->index);
+    tc__raft_send_to_raft(n, &f->h);
+}
+
+/* Raft thread: asks for the image at the index libraft has applied. */
+static int image_ask(tc_raftnode *n)
+{
+    fork_msg *f = calloc(1, sizeof *f);
+    if (!f) {
+        tc__raft_budget_snapshot_failed(n);
+        return RAFT_NOMEM;
+    }
+    n->image_gen++;
+    snprintf(n->snap_path, sizeof n->snap_path, "%s/keyspace-image-%llu.tmp", n->dir, (unsigned long long)n->image_gen);
+    f->h.run = fork_run;
+    f->gen = n->image_gen;
+    f->index = raft_last_applied(&n->raft);
+    f->term = raft_current_term(&n->raft);
+    memcpy(f->path, n->snap_path, sizeof f->path);
+    n->image_asked = 1;
+    n->image_index = f->index;
+    tc_image_tail_clear(&n->tail);
+    tc__raft_send_to_cmd(n, &f->h);
     return 0;
 }
 
@@ -191,25 +299,50 @@ static void image_poll(tc_raftnode *n)
     tc_image_tail_clear(&n->tail);
 }
 
-/* Before an apply: start the next image once most of the way to the next
- * snapshot is behind (by entries or, with snapshot_bytes, by bytes), so it
- * is ready when libraft asks; the tail then holds about a quarter of a
- * snapshot's worth of entries. */
+/* A restore is staged on the command thread: not in the keyspace, so the
+ * log keeps its entries until the restore ends. */
+static int staging(tc_raftnode *n)
+{
+    uv_mutex_lock(&n->mu);
+    int st = n->cmd_staging;
+    uv_mutex_unlock(&n->mu);
+    return st;
+}
+
+/* Before an apply: ask for the next image once most of the way to the
+ * next snapshot is behind (by entries or, with snapshot_bytes, by bytes),
+ * so it is ready when libraft asks; the tail then holds about a quarter of
+ * a snapshot's worth of entries. */
 static void image_maybe_start(tc_raftnode *n)
 {
-    if (n->snap_child > 0 || n->image_ready || n->srv->staging) return;
+    if (n->snap_child > 0 || n->image_asked || n->image_ready) return;
     if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return;
-    if (!tc__raft_budget_image_due(n)) return;
-    image_start(n);
+    if (!tc__raft_budget_image_due(n) || staging(n)) return;
+    image_ask(n);
 }
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     tc_raftnode *n = node_of(fsm);
     image_maybe_start(n);
-    apply_entry(n, buf->base, buf->len, submitted_entry(n));
-    /* after the image's fork, every entry belongs to the snapshot's tail */
-    if ((n->snap_child > 0 || n->image_ready) && tc_image_tail_add(&n->tail, buf->base, buf->len) != 0) {
+    apply_msg *am = malloc(sizeof *am + buf->len);
+    if (!am) {
+        /* this node cannot go on without the entry; the others hold it */
+        tc_warn("out of memory handing Raft log entry %llu to the command thread. Stopping",
+                (unsigned long long)raft_last_applied(&n->raft) + 1);
+        exit(1);
+    }
+    memset(&am->h, 0, sizeof am->h);
+    am->h.run = apply_run;
+    am->index = raft_last_applied(&n->raft) + 1;
+    am->a = submitted_entry(n);
+    am->len = buf->len;
+    memcpy(am->data, buf->base, buf->len);
+    n->sent_applied = am->index;
+    tc__raft_send_to_cmd(n, &am->h);
+    /* after the image's index, every entry belongs to the snapshot's tail */
+    if ((n->snap_child > 0 || n->image_asked || n->image_ready) &&
+        tc_image_tail_add(&n->tail, buf->base, buf->len) != 0) {
         tc_warn("raft snapshot: out of memory keeping the entries after image %llu; it is dropped",
                 (unsigned long long)n->image_index);
         tc__raft_image_discard(n);
@@ -232,16 +365,14 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     tc_raftnode *n = node_of(fsm);
-    /* a staged restore is not in the keyspace: the log keeps its entries
-     * until the restore ends */
-    if (n->srv->staging) return RAFT_BUSY;
+    if (staging(n)) return RAFT_BUSY;
     image_poll(n);
-    if (n->snap_child > 0) return RAFT_BUSY;
+    if (n->snap_child > 0 || n->image_asked) return RAFT_BUSY;
     if (!n->image_ready) {
         /* after a failed image (a full disk), one attempt a second, not
          * one fork per applied entry */
         if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return RAFT_BUSY;
-        int rc = image_start(n);
+        int rc = image_ask(n);
         return rc != 0 ? rc : RAFT_BUSY;
     }
     int fd = open(n->snap_path, O_RDONLY | O_CLOEXEC);
@@ -300,34 +431,104 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
     return 0;
 }
 
+/* Command thread: loads a snapshot (its image, then the entries applied
+ * after the image) into the keyspace. 0, or -1 with err set. */
+static int restore_keyspace(tc_raftnode *n, const void *data, size_t len, char *err, size_t errlen)
+{
+    tc_image_parts parts;
+    int rc = tc_image_tail_parse(data, len, &parts, err, errlen);
+    if (rc >= 0) {
+        tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = node_key, .keyring_ud = n};
+        rc = tc_image_load(n->srv, &n->router.apply, parts.image, parts.image_len, &ro, err, errlen);
+    }
+    if (rc != 0) return -1;
+    /* the entries applied after the image was taken, checked already */
+    size_t pos = 0, elen;
+    const void *entry;
+    while (tc_image_tail_next(&parts, &pos, &entry, &elen)) apply_entry(n, 0, entry, elen, NULL);
+    tc_notice("restored a Raft snapshot: %zu keys (%llu entries replayed after the image)", tc_server_keys(n->srv),
+              (unsigned long long)parts.count);
+    return 0;
+}
+
+typedef struct restore_msg {
+    tc__raft_msg h;
+    struct raft_buffer buf;
+} restore_msg;
+
+static void restore_run(tc_raftnode *n, tc__raft_msg *m)
+{
+    restore_msg *r = (restore_msg *)m;
+    char err[256];
+    if (restore_keyspace(n, r->buf.base, r->buf.len, err, sizeof err) != 0) {
+        /* libraft already counts it as this node's state; serving the old
+         * keyspace would answer from state the cluster no longer has */
+        tc_warn("cannot restore the Raft snapshot the primary sent: %s. Stopping: this node's data directory can "
+                "be moved aside and the node rejoined as a new member",
+                err);
+        exit(1);
+    }
+    raft_free(r->buf.base);
+    free(r);
+}
+
+static void restore_cancel(tc_raftnode *n, tc__raft_msg *m)
+{
+    (void)n;
+    raft_free(((restore_msg *)m)->buf.base);
+    free(m);
+}
+
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     tc_raftnode *n = node_of(fsm);
     char err[256];
     /* the keyspace the image in progress was made of is about to go */
     tc__raft_image_discard(n);
+    if (!n->threaded) {
+        /* at start (raft_start, on the command thread): a damaged snapshot
+         * stops the start with the way out (restore_error) */
+        int rc = restore_keyspace(n, buf->base, buf->len, err, sizeof err);
+        snprintf(n->restore_error, sizeof n->restore_error, "%s", rc != 0 ? err : "");
+        if (rc != 0) {
+            tc_warn("cannot restore a Raft snapshot: %s", err);
+            return RAFT_CORRUPT; /* libraft frees the snapshot it could not restore */
+        }
+        raft_free(buf->base); /* ours once restored */
+        tc__raft_budget_restored(n);
+        return 0;
+    }
+    /* Sent by the primary: checked here (lengths, count, SHA-256), loaded
+     * by the command thread in log order. */
     tc_image_parts parts;
-    int rc = tc_image_tail_parse(buf->base, buf->len, &parts, err, sizeof err);
-    if (rc >= 0) {
-        tc_snapshot_reader_opts ro = {.name = "raft snapshot", .keyring = node_key, .keyring_ud = n};
-        rc = tc_image_load(n->srv, &n->router.apply, parts.image, parts.image_len, &ro, err, sizeof err);
+    restore_msg *r = calloc(1, sizeof *r);
+    if (tc_image_tail_parse(buf->base, buf->len, &parts, err, sizeof err) < 0 || !r) {
+        free(r);
+        tc_warn("cannot restore a Raft snapshot: %s", r ? err : "out of memory");
+        return r ? RAFT_CORRUPT : RAFT_NOMEM;
     }
-    snprintf(n->restore_error, sizeof n->restore_error, "%s", rc != 0 ? err : "");
-    if (rc != 0) {
-        tc_warn("cannot restore a Raft snapshot: %s", err);
-        return RAFT_CORRUPT; /* libraft frees the snapshot it could not restore */
-    }
-    /* the entries applied after the image was taken, checked already */
-    size_t pos = 0, len;
-    const void *entry;
-    while (tc_image_tail_next(&parts, &pos, &entry, &len)) apply_entry(n, entry, len, NULL);
-    tc_notice("restored a Raft snapshot: %zu keys (%llu entries replayed after the image)", tc_server_keys(n->srv),
-              (unsigned long long)parts.count);
+    r->h.run = restore_run;
+    r->h.cancel = restore_cancel;
+    r->buf = *buf;
+    tc__raft_send_to_cmd(n, &r->h);
     tc__raft_budget_restored(n);
-    raft_free(buf->base); /* ours once restored */
     return 0;
 }
-/* ---- the log, as the router sees it (tc_log_ops) --------------------------- */
+
+/* ---- the log, as the router sees it (tc_log_ops) ---------------------------
+ *
+ * Called on the command thread, which knows libraft's state only from its
+ * view (cview, refreshed once per loop pass and when the role changes);
+ * entries and barriers go to the Raft thread as messages, and their
+ * outcome comes back as messages, in log order after the applies. */
+
+int tc__raft_leader_now(tc_raftnode *n)
+{
+    raft_id id = 0;
+    const char *addr = NULL;
+    raft_leader(&n->raft, &id, &addr);
+    return (int)id;
+}
 
 int tc_raftnode_role(tc_raftnode *n)
 {
@@ -337,36 +538,39 @@ int tc_raftnode_role(tc_raftnode *n)
      * than told that no primary exists (libraft forgets the leader once
      * raft_close begins). */
     if (n->closing && n->handed_to) return TC_ROLE_REPLICA;
-    switch (raft_state(&n->raft)) {
+    int here = tc__raft_here(n);
+    int state = here ? (int)raft_state(&n->raft) : n->cview.state;
+    int leader = here ? tc__raft_leader_now(n) : n->cview.leader;
+    switch (state) {
     case RAFT_LEADER: return TC_ROLE_PRIMARY;
-    case RAFT_FOLLOWER: {
-        raft_id id = 0;
-        const char *addr = NULL;
-        raft_leader(&n->raft, &id, &addr);
-        return id ? TC_ROLE_REPLICA : TC_ROLE_NONE;
-    }
+    case RAFT_FOLLOWER: return leader ? TC_ROLE_REPLICA : TC_ROLE_NONE;
     default: return TC_ROLE_NONE;
     }
 }
 
 const tc_node_conf *tc_raftnode_primary(tc_raftnode *n)
 {
-    raft_id id = 0;
-    const char *addr = NULL;
     if (!n->started) return NULL;
     if (n->closing && n->handed_to) return tc_config_node(&n->srv->cfg, n->handed_to);
-    raft_leader(&n->raft, &id, &addr);
-    return id ? tc_config_node(&n->srv->cfg, (int)id) : NULL;
+    int id = tc__raft_here(n) ? tc__raft_leader_now(n) : n->cview.leader;
+    return id ? tc_config_node(&n->srv->cfg, id) : NULL;
 }
 
 static int op_role(void *ud) { return tc_raftnode_role(ud); }
 
-static void on_applied(struct raft_apply *req, int status, void *result)
+/* Command thread: the outcome of an entry (applied, failed, or never
+ * logged). */
+typedef struct applied_msg {
+    tc__raft_msg h;
+    apply_req *a;
+    int status;
+} applied_msg;
+
+static void applied_run(tc_raftnode *n, tc__raft_msg *m)
 {
-    (void)result;
-    apply_req *a = (apply_req *)req;
-    tc_raftnode *n = a->node;
-    /* unlink: callbacks come in log order, so it is normally the head */
+    applied_msg *am = (applied_msg *)m;
+    apply_req *a = am->a;
+    /* unlink: outcomes come in submission order, so it is normally the head */
     apply_req **link = &n->inflight_head, *prev = NULL;
     while (*link && *link != a) {
         prev = *link;
@@ -376,44 +580,64 @@ static void on_applied(struct raft_apply *req, int status, void *result)
         *link = a->next;
         if (n->inflight_tail == a) n->inflight_tail = prev;
     }
+    tc_router_committed(&n->router, a->batch, am->status, am->status == 0 ? &a->replies : NULL);
+    tc_apply_replies_free(&a->replies);
+    free(a);
+    free(am);
+}
+
+static void post_outcome(tc_raftnode *n, apply_req *a, int status)
+{
+    applied_msg *am = calloc(1, sizeof *am);
+    if (!am) {
+        tc_warn("out of memory reporting a write's outcome. Stopping");
+        exit(1);
+    }
+    am->h.run = applied_run;
+    am->a = a;
+    am->status = status;
+    tc__raft_send_to_cmd(n, &am->h);
+}
+
+static void on_applied(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    apply_req *a = (apply_req *)req;
+    tc_raftnode *n = a->node;
+    /* unlink: callbacks come in log order, so it is normally the head */
+    apply_req **link = &n->raft_head, *prev = NULL;
+    while (*link && *link != a) {
+        prev = *link;
+        link = &(*link)->raft_next;
+    }
+    if (*link) {
+        *link = a->raft_next;
+        if (n->raft_tail == a) n->raft_tail = prev;
+    }
     if (status != 0) tc_info("a replicated write failed: %s", raft_strerror(status));
     if (status == RAFT_IOERR || status == RAFT_NOSPACE)
         tc__raft_disk_error(n, "append to", n->dir, status == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
-    tc_router_committed(&n->router, a->batch, status, status == 0 ? &a->replies : NULL);
-    tc_apply_replies_free(&a->replies);
-    free(a);
+    post_outcome(n, a, status);
 }
 
-static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
+typedef struct submit_msg {
+    tc__raft_msg h;
+    apply_req *a;
+    struct raft_buffer buf;
+} submit_msg;
+
+/* Raft thread: appends an entry the command thread made. */
+static void submit_run(tc_raftnode *n, tc__raft_msg *m)
 {
-    tc_raftnode *n = ud;
-    apply_req *a = calloc(1, sizeof *a);
-    /* raft wants payloads in whole 8-byte units; the entry format and the
-     * sealed format allow zero padding. */
-    size_t stored = n->sealer ? len + TC_SNAPSHOT_SEALED_OVERHEAD : len;
-    size_t padded = (stored + 7) & ~(size_t)7;
-    struct raft_buffer buf = {raft_malloc(padded), padded};
-    if (!a || !buf.base || len > TC_SNAPSHOT_SEALED_MAX) {
-        free(a);
-        raft_free(buf.base);
-        return -1;
-    }
-    if (!n->sealer) memcpy(buf.base, entry, len);
-    else if (tc_snapshot_seal(n->sealer, entry, len, buf.base) != 0) {
-        tc_warn("cannot encrypt a log entry (OpenSSL failed); the write is refused");
-        free(a);
-        raft_free(buf.base);
-        return -1;
-    }
-    memset((char *)buf.base + stored, 0, padded - stored);
-    a->node = n;
-    a->batch = batch;
-    a->submitted_ms = tc_now_ms();
+    submit_msg *sm = (submit_msg *)m;
+    apply_req *a = sm->a;
+    struct raft_buffer buf = sm->buf;
+    free(sm);
     /* raft_apply refuses these two cases before taking the payload */
     if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0) {
         raft_free(buf.base);
-        free(a);
-        return -1;
+        post_outcome(n, a, TC_LOG_NOT_LOGGED);
+        return;
     }
     int rc = raft_apply(&n->raft, &a->req, &buf, 1, on_applied);
     if (rc != 0) {
@@ -422,12 +646,60 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
         if (rc == RAFT_IOERR || rc == RAFT_NOSPACE)
             tc__raft_disk_error(n, "append to", n->dir, rc == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
         else tc_warn("raft_apply: %s (%s)", raft_strerror(rc), raft_errmsg(&n->raft));
+        post_outcome(n, a, TC_LOG_NOT_LOGGED);
+        return;
+    }
+    if (n->raft_tail) n->raft_tail->raft_next = a;
+    else n->raft_head = a;
+    n->raft_tail = a;
+}
+
+static void submit_cancel(tc_raftnode *n, tc__raft_msg *m)
+{
+    submit_msg *sm = (submit_msg *)m;
+    raft_free(sm->buf.base);
+    post_outcome(n, sm->a, TC_LOG_NOT_LOGGED);
+    free(sm);
+}
+
+static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
+{
+    tc_raftnode *n = ud;
+    /* not the primary as far as this thread knows: refused as before */
+    if (n->cview.state != RAFT_LEADER || n->cview.transferring) return -1;
+    apply_req *a = calloc(1, sizeof *a);
+    submit_msg *sm = calloc(1, sizeof *sm);
+    /* raft wants payloads in whole 8-byte units; the entry format and the
+     * sealed format allow zero padding. */
+    size_t stored = n->sealer ? len + TC_SNAPSHOT_SEALED_OVERHEAD : len;
+    size_t padded = (stored + 7) & ~(size_t)7;
+    struct raft_buffer buf = {raft_malloc(padded), padded};
+    if (!a || !sm || !buf.base || len > TC_SNAPSHOT_SEALED_MAX) {
         free(a);
+        free(sm);
+        raft_free(buf.base);
         return -1;
     }
+    if (!n->sealer) memcpy(buf.base, entry, len);
+    else if (tc_snapshot_seal(n->sealer, entry, len, buf.base) != 0) {
+        tc_warn("cannot encrypt a log entry (OpenSSL failed); the write is refused");
+        free(a);
+        free(sm);
+        raft_free(buf.base);
+        return -1;
+    }
+    memset((char *)buf.base + stored, 0, padded - stored);
+    a->node = n;
+    a->batch = batch;
+    a->submitted_ms = tc_now_ms();
     if (n->inflight_tail) n->inflight_tail->next = a;
     else n->inflight_head = a;
     n->inflight_tail = a;
+    sm->h.run = submit_run;
+    sm->h.cancel = submit_cancel;
+    sm->a = a;
+    sm->buf = buf;
+    tc__raft_send_to_raft(n, &sm->h);
     return 0;
 }
 
@@ -442,60 +714,90 @@ void tc__raft_answer_stuck_writes(tc_raftnode *n, int64_t cutoff_ms, const char 
 
 int64_t tc__raft_oldest_entry_ms(const tc_raftnode *n)
 {
-    /* the head is the oldest: submissions are kept in log order */
+    /* the head is the oldest: submissions are kept in order */
     return n->inflight_head ? n->inflight_head->submitted_ms : 0;
 }
 
-typedef struct barrier_req {
+typedef struct barrier_msg {
+    tc__raft_msg h;
     struct raft_barrier req;
     tc_raftnode *node;
-} barrier_req;
+    int status;
+} barrier_msg;
 
-static void on_barrier(struct raft_barrier *req, int status)
+/* Command thread: the barrier's outcome, after every entry before it. */
+static void barrier_done_run(tc_raftnode *n, tc__raft_msg *m)
 {
-    barrier_req *b = (barrier_req *)req;
-    tc_router_barrier_done(&b->node->router, status);
-    free(b);
+    tc_router_barrier_done(&n->router, ((barrier_msg *)m)->status);
+    free(m);
+}
+
+static void post_barrier_done(barrier_msg *b, int status)
+{
+    b->status = status;
+    b->h.run = barrier_done_run;
+    b->h.cancel = NULL;
+    tc__raft_send_to_cmd(b->node, &b->h);
+}
+
+static void on_barrier(struct raft_barrier *req, int status) { post_barrier_done(req->data, status); }
+
+/* Raft thread: appends the barrier the command thread asked for. */
+static void barrier_run(tc_raftnode *n, tc__raft_msg *m)
+{
+    barrier_msg *b = (barrier_msg *)m;
+    b->req.data = b;
+    int rc = raft_barrier(&n->raft, &b->req, on_barrier);
+    if (rc != 0) post_barrier_done(b, rc);
+}
+
+static void barrier_cancel(tc_raftnode *n, tc__raft_msg *m)
+{
+    (void)n;
+    post_barrier_done((barrier_msg *)m, RAFT_SHUTDOWN);
 }
 
 static int op_barrier(void *ud)
 {
     tc_raftnode *n = ud;
-    barrier_req *b = calloc(1, sizeof *b);
+    if (n->cview.state != RAFT_LEADER) return -1;
+    barrier_msg *b = calloc(1, sizeof *b);
     if (!b) return -1;
     b->node = n;
-    if (raft_barrier(&n->raft, &b->req, on_barrier) != 0) {
-        free(b);
-        return -1;
-    }
+    b->h.run = barrier_run;
+    b->h.cancel = barrier_cancel;
+    tc__raft_send_to_raft(n, &b->h);
     return 0;
 }
 
 static uint64_t op_applied_index(void *ud)
 {
     tc_raftnode *n = ud;
-    return n->started ? raft_last_applied(&n->raft) : 0;
+    return n->applied;
+}
+
+static int64_t op_applied_ms(void *ud)
+{
+    tc_raftnode *n = ud;
+    return n->applied_ms;
 }
 
 static unsigned op_replicas_at(void *ud, uint64_t index)
 {
     tc_raftnode *n = ud;
-    const struct raft_configuration *conf = &n->raft.configuration;
+    const tc_config *cfg = &n->srv->cfg;
     unsigned count = 0;
-    for (unsigned i = 0; i < conf->n; i++) {
-        const struct raft_server *m = &conf->servers[i];
-        raft_index match = 0;
-        if (m->id == (raft_id)n->srv->self->id || m->role != RAFT_VOTER) continue;
-        if (raft_match_index(&n->raft, m->id, &match) == 0 && match >= index) count++;
-    }
+    for (size_t i = 0; i < cfg->nnodes && i < TC_CONFIG_MAX_NODES; i++)
+        if (cfg->nodes[i].id != n->srv->self->id && n->cview.voter[i] && n->cview.match[i] >= index) count++;
     return count;
 }
 
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops)
 {
     *ops = (tc_log_ops){.ud = n, .role = op_role, .submit = op_submit, .barrier = op_barrier,
-                        .applied_index = op_applied_index, .replicas_at = op_replicas_at,
-                        .write_error = tc__raft_write_error, .commit_stall = tc__raft_commit_stall};
+                        .applied_index = op_applied_index, .applied_ms = op_applied_ms,
+                        .replicas_at = op_replicas_at, .write_error = tc__raft_write_error,
+                        .commit_stall = tc__raft_commit_stall};
 }
 
 void tc__raft_fsm_setup(tc_raftnode *n)

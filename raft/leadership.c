@@ -24,9 +24,8 @@ typedef struct transfer_req {
 static void on_transferred(struct raft_transfer *req)
 {
     transfer_req *t = (transfer_req *)req;
-    const tc_node_conf *p = tc_raftnode_primary(t->node);
     tc_notice("leadership transfer finished after %.1f ms; primary is now node %d",
-              (double)(uv_hrtime() - t->start_ns) / 1e6, p ? p->id : 0);
+              (double)(uv_hrtime() - t->start_ns) / 1e6, tc__raft_leader_now(t->node));
     t->node->transferring = 0;
     free(t);
 }
@@ -34,7 +33,8 @@ static void on_transferred(struct raft_transfer *req)
 int tc__raft_failover(void *ud, int target, char *err, size_t errlen)
 {
     tc_raftnode *n = ud;
-    if (tc_raftnode_role(n) != TC_ROLE_PRIMARY) {
+    /* Raft thread (or a sync call): libraft's own state */
+    if (!n->started || raft_state(&n->raft) != RAFT_LEADER) {
         snprintf(err, errlen, "ERR FAILOVER is not valid when server is a replica.");
         return -1;
     }
@@ -99,7 +99,7 @@ void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now)
         const tc_node_conf *nc = &s->cfg.nodes[i];
         raft_index match = 0;
         if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
-        if (raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0 || match < last) continue;
+        if (tc__raft_match(n, (int)nc->id, &match) != 0 || match < last) continue;
         char err[128];
         tc_notice("moving the primary to node %d in preferred zone %s", nc->id, nc->zone);
         if (tc__raft_failover(n, nc->id, err, sizeof err) != 0) tc_info("preferred zone transfer: %s", err);
@@ -117,7 +117,7 @@ int tc__raft_handover_target(tc_raftnode *n)
         const tc_node_conf *nc = &s->cfg.nodes[i];
         raft_index match = 0;
         if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
-        if (raft_match_index(&n->raft, (raft_id)nc->id, &match) == 0 && match == last) return nc->id;
+        if (tc__raft_match(n, (int)nc->id, &match) == 0 && match == last) return nc->id;
     }
     return 0;
 }
@@ -129,12 +129,11 @@ int tc__raft_handover_target(tc_raftnode *n)
  * notes which replicas it still hears from (peer_liveness.c). */
 void tc__raft_follow_primary(tc_raftnode *n)
 {
-    tc__raft_watch_peers(n);
     const tc_node_conf *p = tc_raftnode_primary(n);
     int id = p ? p->id : 0;
     if (id == n->seen_primary) return;
     n->seen_primary = id;
-    unsigned long long term = (unsigned long long)raft_current_term(&n->raft);
+    unsigned long long term = (unsigned long long)n->cview.term;
     if (id == n->srv->self->id)
         tc_notice("this node is now the primary (term %llu)", term);
     else if (id)

@@ -18,7 +18,7 @@
  * stays in proportion to the writes (each one rewrites the whole data). */
 static uint64_t budget_limit(const tc_raftnode *n)
 {
-    uint64_t limit = n->srv->cfg.snapshot_bytes;
+    uint64_t limit = n->rcfg_snapshot_bytes; /* the Raft thread's copy of snapshot_bytes */
     return limit && n->budget.image_bytes > limit ? n->budget.image_bytes : limit;
 }
 
@@ -63,7 +63,7 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
     b->entries_since = 0;
     if (b->forced) {
         b->forced = 0;
-        raft_set_snapshot_threshold(&n->raft, (unsigned)n->srv->cfg.snapshot_threshold);
+        raft_set_snapshot_threshold(&n->raft, (unsigned)n->rcfg_snapshot_threshold);
     }
 }
 
@@ -82,7 +82,7 @@ int tc__raft_budget_image_due(const tc_raftnode *n)
     const struct tc_log_budget *b = &n->budget;
     uint64_t limit = budget_limit(n);
     if (limit && b->bytes_since >= limit / 4 * 3) return 1;
-    return b->entries_since >= (uint64_t)n->srv->cfg.snapshot_threshold / 4 * 3;
+    return b->entries_since >= n->rcfg_snapshot_threshold / 4 * 3;
 }
 
 void tc__raft_budget_restored(tc_raftnode *n)

@@ -37,16 +37,40 @@ typedef struct change_req {
     int step; /* 0: added as spare, next make it a voter; 1: done */
 } change_req;
 
+/* The client's answer, delivered by the command thread (its owner). */
+typedef struct change_answer {
+    tc__raft_msg h;
+    tc_client *client;
+    size_t len;
+    char line[256];
+} change_answer;
+
+static void change_answer_run(tc_raftnode *n, tc__raft_msg *m)
+{
+    (void)n;
+    change_answer *a = (change_answer *)m;
+    tc_client_deliver(a->client, a->line, a->len);
+    free(a);
+}
+
 static void change_reply(change_req *ch, int status)
 {
-    char line[256];
+    change_answer *a = calloc(1, sizeof *a);
+    if (!a) {
+        tc_warn("out of memory answering a membership change. Stopping");
+        exit(1);
+    }
     int len;
     if (status == 0)
-        len = snprintf(line, sizeof line, "+OK\r\n");
+        len = snprintf(a->line, sizeof a->line, "+OK\r\n");
     else
-        len = snprintf(line, sizeof line, "-ERR membership change for node %d failed: %s\r\n", ch->id,
+        len = snprintf(a->line, sizeof a->line, "-ERR membership change for node %d failed: %s\r\n", ch->id,
                        raft_strerror(status));
-    tc_client_deliver(ch->client, line, (size_t)len);
+    a->len = (size_t)len < sizeof a->line ? (size_t)len : sizeof a->line - 1;
+    a->client = ch->client;
+    a->h.run = change_answer_run;
+    a->h.cancel = change_answer_run; /* after close too: the client waits for it */
+    tc__raft_send_to_cmd(ch->node, &a->h);
     free(ch);
 }
 
@@ -121,7 +145,7 @@ void tc__raft_note_formed(tc_raftnode *n, int64_t now_ms)
         const struct raft_server *m = &conf->servers[i];
         if (m->role != RAFT_VOTER) continue;
         raft_index match = 0;
-        if (m->id != (raft_id)n->srv->self->id && (raft_match_index(&n->raft, m->id, &match) != 0 || match < 2))
+        if (m->id != (raft_id)n->srv->self->id && (tc__raft_match(n, m->id, &match) != 0 || match < 2))
             return; /* a voter has not acknowledged anything yet */
         int len = snprintf(ids[argc - 1], sizeof ids[0], "%llu", (unsigned long long)m->id);
         argv[argc] = (tc_slice){ids[argc - 1], (size_t)len};

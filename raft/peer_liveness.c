@@ -43,8 +43,9 @@ static int conf_index(const tc_config *cfg, int id)
     return -1;
 }
 
-/* Every loop pass (from tc__raft_follow_primary): on the primary, note
- * which peers' match index moved. */
+/* Raft thread, after each pass of its loop: on the primary, note which
+ * peers' match index moved (indexed like cfg.nodes; the thread's own copy
+ * of the ids). */
 void tc__raft_watch_peers(tc_raftnode *n)
 {
     struct tc_peer_watch *w = &n->peers;
@@ -52,22 +53,20 @@ void tc__raft_watch_peers(tc_raftnode *n)
         w->since_ms = 0;
         return;
     }
-    const tc_config *cfg = &n->srv->cfg;
-    uint64_t now = uv_now(n->srv->loop);
+    uint64_t now = uv_now(&n->rloop);
     if (!w->since_ms) {
         /* a new term of leadership: libraft starts every peer's match
          * index again from 0, and so do we */
         w->since_ms = now ? now : 1;
-        for (size_t i = 0; i < cfg->nnodes; i++) {
+        for (size_t i = 0; i < n->rcfg_nnodes; i++) {
             w->match[i] = 0;
             w->moved_ms[i] = now;
             w->heard[i] = 0;
         }
     }
-    for (size_t i = 0; i < cfg->nnodes; i++) {
+    for (size_t i = 0; i < n->rcfg_nnodes; i++) {
         raft_index match = 0;
-        if (cfg->nodes[i].id == n->srv->self->id ||
-            raft_match_index(&n->raft, (raft_id)cfg->nodes[i].id, &match) != 0)
+        if (n->rcfg_ids[i] == n->rcfg_self || tc__raft_match(n, (int)n->rcfg_ids[i], &match) != 0)
             continue;
         if (match != w->match[i]) {
             w->match[i] = match;
@@ -90,9 +89,9 @@ int tc__raft_peer_alive(void *ud, int id)
         raft_index match = 0;
         /* not a member of the group (a joiner not added yet, a removed
          * node): Raft does not talk to it */
-        if (i < 0 || !w->since_ms || raft_match_index(&n->raft, (raft_id)id, &match) != 0) return -1;
+        if (i < 0 || !w->since_ms || tc__raft_match(n, (int)id, &match) != 0) return -1;
         if (match == raft_last_index(&n->raft) && match > 0) return 1;
-        uint64_t now = uv_now(s->loop);
+        uint64_t now = uv_now(&n->rloop);
         if (w->heard[i]) return now - w->moved_ms[i] <= window ? 1 : 0;
         return now - w->since_ms <= window ? -1 : 0;
     }

@@ -5,7 +5,46 @@
 
 #include "raft_node.h"
 
+/* raft_thread.c: the Raft thread and how the command thread meets it. A
+ * message runs on the thread it was sent to, which frees it; cancel (NULL:
+ * just free) runs instead when the Raft thread closed before it could. */
+struct tc__raft_msg {
+    tc__raft_msg *next;
+    void (*run)(tc_raftnode *n, tc__raft_msg *m);
+    void (*cancel)(tc_raftnode *n, tc__raft_msg *m);
+    int64_t ms;                /* when it was sent to the command thread */
+    int closes;                /* the node's last message: it closed */
+};
+/* 1 on the Raft thread (or before it starts, or in a sync call): libraft
+ * may be touched directly. */
+int tc__raft_here(const tc_raftnode *n);
+void tc__raft_send_to_raft(tc_raftnode *n, tc__raft_msg *m);
+void tc__raft_send_to_cmd(tc_raftnode *n, tc__raft_msg *m);
+/* Runs fn on the Raft thread while the command thread waits (inline when
+ * already there); -1 if the Raft thread has closed and fn did not run. */
+int tc__raft_sync(tc_raftnode *n, void (*fn)(tc_raftnode *n, void *arg), void *arg);
+/* Command thread: takes the Raft thread's latest view into cview and says
+ * this thread is alive (once per loop pass). */
+void tc__raft_look(tc_raftnode *n);
+int tc__raft_thread_init(tc_raftnode *n, char *err, size_t errlen);
+int tc__raft_thread_start(tc_raftnode *n, char *err, size_t errlen);
+void tc__raft_thread_closing(tc_raftnode *n, tc__raft_msg *closed);
+void tc__raft_thread_join(tc_raftnode *n);
+void tc__raft_info_threads(tc_raftnode *n, tc_buf *b);
+/* raft_match_index, but RAFT_NOTLEADER (match 0) when libraft says it
+ * leads and has no progress array: libraft 0.22.1 was seen in that state
+ * in integration_stall, which moves leadership (on_rpass crashed in
+ * raft_match_index on a
+ * NULL progress, under ASan and TSan, about one test run in two). Raft
+ * thread. */
+int tc__raft_match(tc_raftnode *n, int id, raft_index *match);
+/* The primary as libraft sees it now (Raft thread): id, 0 if none. */
+int tc__raft_leader_now(tc_raftnode *n);
+
 /* fsm.c: the FSM callbacks, the router's log operations, encryption keys */
+/* Raft thread: tells the command thread that the log is applied up to
+ * index (barriers, installed snapshots). */
+void tc__raft_post_progress(tc_raftnode *n, uint64_t index);
 void tc__raft_fsm_setup(tc_raftnode *n);
 void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops);
 /* Ends the child writing the next snapshot's image, if any, and drops the
@@ -27,6 +66,8 @@ uint64_t tc__raft_budget_memory(const tc_raftnode *n);
 
 /* disk_health.c: can this node write its log (checks, errors, INFO) */
 void tc__raft_disk_error(tc_raftnode *n, const char *what, const char *path, const char *oserr);
+/* Raft thread, each tick: the data directory's check, once a second */
+void tc__raft_disk_check(tc_raftnode *n, int64_t now);
 void tc__raft_disk_cron(tc_raftnode *n, int64_t now);
 const char *tc__raft_write_error(void *ud);
 void tc__raft_info_disk(tc_raftnode *n, tc_buf *b);
@@ -61,6 +102,9 @@ void tc__raft_warn_about_zones(const tc_config *cfg);
  * preferred zone when preferred_primary_zones lists some, else 0 (the most
  * up-to-date voter, libraft's choice). */
 int tc__raft_handover_target(tc_raftnode *n);
+/* A planned handover (shutdown): FAILOVER to the handover target, as a
+ * sync call from the command thread. */
+int tc__raft_handover(tc_raftnode *n, char *err, size_t errlen);
 
 /* peer_liveness.c: which nodes this one knows to be up (CLUSTER answers) */
 int tc__raft_peer_alive(void *ud, int node_id);

@@ -30,12 +30,13 @@
 
 void tc_raftnode_position(tc_raftnode *n, uint64_t *index, uint64_t *term, const tc_apply_state **apply)
 {
-    *index = raft_last_applied(&n->raft);
-    *term = raft_current_term(&n->raft);
+    /* the keyspace's position: what the command thread applied */
+    *index = n->applied;
+    *term = tc__raft_here(n) ? raft_current_term(&n->raft) : n->cview.term;
     *apply = &n->router.apply;
 }
 
-int tc_raftnode_most_caught_up(tc_raftnode *n)
+static void most_caught_up(tc_raftnode *n, void *arg)
 {
     tc_server *s = n->srv;
     int best = s->self->id;
@@ -43,12 +44,19 @@ int tc_raftnode_most_caught_up(tc_raftnode *n)
     for (size_t i = 0; i < s->cfg.nnodes; i++) {
         const tc_node_conf *nc = &s->cfg.nodes[i];
         raft_index match = 0;
-        if (nc->id == s->self->id || raft_match_index(&n->raft, (raft_id)nc->id, &match) != 0) continue;
+        if (nc->id == s->self->id || tc__raft_match(n, (int)nc->id, &match) != 0) continue;
         if (match > best_match && last - match < 1000) {
             best = nc->id;
             best_match = match;
         }
     }
+    *(int *)arg = best;
+}
+
+int tc_raftnode_most_caught_up(tc_raftnode *n)
+{
+    int best = n->srv->self->id;
+    tc__raft_sync(n, most_caught_up, &best);
     return best;
 }
 
@@ -59,14 +67,30 @@ int tc_raftnode_submit_command(tc_raftnode *n, size_t argc, const tc_slice *argv
 
 /* ---- periodic work ------------------------------------------------------------ */
 
-static void on_cron(void *ud, int64_t now)
+/* The cron's part that needs libraft and the node's state together: run
+ * on the Raft thread while the command thread waits (raft_thread.c). */
+static void cron_on_raft(tc_raftnode *n, void *arg)
 {
-    tc_raftnode *n = ud;
-    tc_router_cron(&n->router, now);
+    int64_t now = *(int64_t *)arg;
+    /* the settings the Raft thread reads on its own, as CONFIG SET left them */
+    n->rcfg_snapshot_bytes = n->srv->cfg.snapshot_bytes;
+    n->rcfg_apply_stall_ms = n->srv->cfg.apply_stall_timeout_ms;
+    /* LATENCY's raft-log-write event: the monitor is the command thread's */
+    if (n->append_latency.pending_max_ms) {
+        tc_latency_note(n->srv, TC_LAT_RAFT_LOG_WRITE, n->append_latency.pending_max_ms);
+        n->append_latency.pending_max_ms = 0;
+    }
     tc__raft_disk_cron(n, now);
     tc__raft_stall_cron(n, now);
     tc__raft_move_to_preferred_zone(n, now);
     tc__raft_note_formed(n, now);
+}
+
+static void on_cron(void *ud, int64_t now)
+{
+    tc_raftnode *n = ud;
+    tc_router_cron(&n->router, now);
+    tc__raft_sync(n, cron_on_raft, &now);
 }
 
 /* ---- loop integration ----------------------------------------------------- */
@@ -74,17 +98,17 @@ static void on_cron(void *ud, int64_t now)
 static void on_flush(uv_check_t *h)
 {
     tc_raftnode *n = h->data;
+    tc__raft_look(n);
     tc_router_flush(&n->router, tc_now_ms());
     /* every pass, so that no change of primary goes unseen between crons */
     tc__raft_follow_primary(n);
 }
 
-static void on_raft_closed(struct raft *r)
+/* Command thread: the Raft thread has closed libraft and is ending. */
+static void closed_run(tc_raftnode *n, tc__raft_msg *m)
 {
-    tc_raftnode *n = r->data;
-    tc__raft_image_discard(n);
-    raft_uv_close(&n->io);
-    tc_transport_close(&n->transport);
+    free(m);
+    tc__raft_thread_join(n);
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->close_timer, NULL);
     uv_close((uv_handle_t *)&n->handover, NULL);
@@ -97,13 +121,40 @@ static void on_raft_closed(struct raft *r)
     tc_server_stop(n->srv);
 }
 
+static void on_raft_closed(struct raft *r)
+{
+    tc_raftnode *n = r->data;
+    tc__raft_image_discard(n);
+    raft_uv_close(&n->io);
+    tc_transport_close(&n->transport);
+    tc__raft_msg *closed = calloc(1, sizeof *closed);
+    if (!closed) {
+        tc_warn("out of memory while closing. Stopping");
+        exit(1);
+    }
+    closed->run = closed_run;
+    tc__raft_thread_closing(n, closed);
+}
+
+static void close_run(tc_raftnode *n, tc__raft_msg *m)
+{
+    free(m);
+    raft_close(&n->raft, on_raft_closed);
+}
+
 static void on_close_timer(uv_timer_t *t)
 {
     tc_raftnode *n = t->data;
     /* Writes collected but not submitted fail now; submitted ones get
-     * their callbacks (with an error) from raft_close. */
+     * their outcome (an error) from raft_close. */
     tc_router_abort(&n->router);
-    raft_close(&n->raft, on_raft_closed);
+    tc__raft_msg *m = calloc(1, sizeof *m);
+    if (!m) {
+        tc_warn("out of memory while closing. Stopping");
+        exit(1);
+    }
+    m->run = close_run;
+    tc__raft_send_to_raft(n, m);
 }
 
 static void close_now(tc_raftnode *n)
@@ -147,10 +198,19 @@ static void on_handover_tick(uv_timer_t *t)
         close_now(n);
         return;
     }
-    if (n->handing_over == 1 && tc_router_drained(&n->router) && !n->transferring) {
+    if (n->handing_over == 1 && tc_router_drained(&n->router) && !n->cview.transferring) {
         char err[256];
-        if (tc__raft_failover(n, tc__raft_handover_target(n), err, sizeof err) == 0) n->handing_over = 2;
+        if (tc__raft_handover(n, err, sizeof err) == 0) n->handing_over = 2;
         else tc_info("shutdown: %s; trying again", err);
+    }
+}
+
+static void count_other_voters(tc_raftnode *n, void *arg)
+{
+    int *others = arg;
+    for (unsigned i = 0; i < n->raft.configuration.n; i++) {
+        const struct raft_server *m = &n->raft.configuration.servers[i];
+        if (m->role == RAFT_VOTER && m->id != (raft_id)n->srv->self->id) (*others)++;
     }
 }
 
@@ -159,10 +219,7 @@ static void on_shutdown(void *ud, int now)
     tc_raftnode *n = ud;
     if (n->closing) return;
     int others = 0;
-    for (unsigned i = 0; i < n->raft.configuration.n; i++) {
-        const struct raft_server *m = &n->raft.configuration.servers[i];
-        if (m->role == RAFT_VOTER && m->id != (raft_id)n->srv->self->id) others++;
-    }
+    tc__raft_sync(n, count_other_voters, &others);
     if (now || n->handing_over || tc_raftnode_role(n) != TC_ROLE_PRIMARY || !others ||
         !n->srv->cfg.shutdown_timeout_ms) {
         close_now(n); /* a replica leaves: the primary just stops hearing from it */
@@ -201,20 +258,129 @@ static int wait_replicas(void *ud, tc_client *c, long long numreplicas, int64_t 
     return tc_router_wait(&n->router, c, numreplicas, deadline_ms, aof, r);
 }
 
+/* ---- the face's calls that need libraft: sync calls (raft_thread.c) ------ */
+
+typedef struct face_call {
+    void *p;                   /* reply, buffer, client */
+    int a, b, rc;
+    char *err;
+    size_t errlen;
+} face_call;
+
+static void shutting_down(char *err, size_t errlen) { snprintf(err, errlen, "ERR this node is shutting down"); }
+
+static void role_reply_on_raft(tc_raftnode *n, void *arg) { tc__raft_role_reply(n, ((face_call *)arg)->p); }
+
+static void role_reply(void *ud, tc_reply *r)
+{
+    face_call c = {.p = r};
+    if (tc__raft_sync(ud, role_reply_on_raft, &c) != 0) tc_reply_error(r, "ERR this node is shutting down");
+}
+
+static void failover_on_raft(tc_raftnode *n, void *arg)
+{
+    face_call *c = arg;
+    c->rc = tc__raft_failover(n, c->a, c->err, c->errlen);
+}
+
+static int failover(void *ud, int target, char *err, size_t errlen)
+{
+    face_call c = {.a = target, .err = err, .errlen = errlen, .rc = -1};
+    if (tc__raft_sync(ud, failover_on_raft, &c) != 0) shutting_down(err, errlen);
+    return c.rc;
+}
+
+static void handover_on_raft(tc_raftnode *n, void *arg)
+{
+    face_call *c = arg;
+    c->rc = tc__raft_failover(n, tc__raft_handover_target(n), c->err, c->errlen);
+}
+
+int tc__raft_handover(tc_raftnode *n, char *err, size_t errlen)
+{
+    face_call c = {.err = err, .errlen = errlen, .rc = -1};
+    if (tc__raft_sync(n, handover_on_raft, &c) != 0) shutting_down(err, errlen);
+    return c.rc;
+}
+
+static void members_list_on_raft(tc_raftnode *n, void *arg) { tc__raft_members_list(n, ((face_call *)arg)->p); }
+
+static void members_list(void *ud, tc_reply *r)
+{
+    face_call c = {.p = r};
+    if (tc__raft_sync(ud, members_list_on_raft, &c) != 0) tc_reply_error(r, "ERR this node is shutting down");
+}
+
+static void members_change_on_raft(tc_raftnode *n, void *arg)
+{
+    face_call *c = arg;
+    c->rc = tc__raft_members_change(n, c->p, c->a, c->b, c->err, c->errlen);
+}
+
+static int members_change(void *ud, tc_client *cl, int add, int id, char *err, size_t errlen)
+{
+    face_call c = {.p = cl, .a = add, .b = id, .err = err, .errlen = errlen, .rc = -1};
+    if (tc__raft_sync(ud, members_change_on_raft, &c) != 0) shutting_down(err, errlen);
+    return c.rc;
+}
+
+static void peer_alive_on_raft(tc_raftnode *n, void *arg)
+{
+    face_call *c = arg;
+    c->rc = tc__raft_peer_alive(n, c->a);
+}
+
+static int peer_alive(void *ud, int id)
+{
+    face_call c = {.a = id, .rc = -1};
+    tc__raft_sync(ud, peer_alive_on_raft, &c);
+    return c.rc;
+}
+
+static void info_replication_on_raft(tc_raftnode *n, void *arg)
+{
+    tc__raft_info_replication(n, arg);
+    tc__raft_info_threads(n, arg);
+}
+
+static void info_replication(void *ud, tc_buf *b) { tc__raft_sync(ud, info_replication_on_raft, b); }
+
+static void info_memory_on_raft(tc_raftnode *n, void *arg) { tc__raft_info_memory(n, arg); }
+
+static void info_memory(void *ud, tc_buf *b)
+{
+    if (tc__raft_sync(ud, info_memory_on_raft, b) != 0) tc_info_section_memory(((tc_raftnode *)ud)->srv, b);
+}
+
 /* The node reaches Raft only through this table. */
 static const tc_replication_ops replication_face = {
     .route = route,
     .cron = on_cron,
-    .role_reply = tc__raft_role_reply,
+    .role_reply = role_reply,
     .primary_id = tc__raft_primary_id,
-    .failover = tc__raft_failover,
-    .members_list = tc__raft_members_list,
-    .members_change = tc__raft_members_change,
-    .peer_alive = tc__raft_peer_alive,
+    .failover = failover,
+    .members_list = members_list,
+    .members_change = members_change,
+    .peer_alive = peer_alive,
     .wait = wait_replicas,
     .shutdown = on_shutdown,
     .shutdown_abort = shutdown_abort,
 };
+
+/* Images of snapshots a previous run was making when it stopped. */
+static void remove_stale_images(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, "keyspace-image", 14) == 0 && strstr(e->d_name, ".tmp")) {
+            char path[TC_CONFIG_MAX_STR * 2 + 300];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
 
 /* No Raft state yet: nothing but "." and ".." in dir. */
 static int dir_is_empty(const char *dir)
@@ -259,14 +425,16 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     /* 0.22 refuses a zero-filled transport (RAFT_INVALID): set the version.
      * Our transport checks incoming peers against cluster.toml and sets
      * TCP_NODELAY (raft/transport.h). */
+    if (tc__raft_thread_init(n, err, errlen) != 0) return -1;
+    remove_stale_images(n->dir);
     n->transport.version = 1;
     n->transport.data = n;
-    int rc = tc_transport_init(&n->transport, s->loop, cfg);
+    int rc = tc_transport_init(&n->transport, &n->rloop, cfg);
     if (rc != 0) {
         snprintf(err, errlen, "raft transport: %s", n->transport.errmsg[0] ? n->transport.errmsg : raft_strerror(rc));
         return -1;
     }
-    rc = raft_uv_init(&n->io, s->loop, n->dir, &n->transport);
+    rc = raft_uv_init(&n->io, &n->rloop, n->dir, &n->transport);
     if (rc != 0) {
         snprintf(err, errlen, "raft storage in %s: %s", n->dir, n->io.errmsg);
         tc_transport_close(&n->transport);
@@ -338,6 +506,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
         return -1;
     }
     n->started = 1;
+    /* from here on libraft belongs to the Raft thread */
+    if (tc__raft_thread_start(n, err, errlen) != 0) return -1;
     uv_check_init(s->loop, &n->flush);
     n->flush.data = n;
     uv_check_start(&n->flush, on_flush);
@@ -346,8 +516,8 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     uv_timer_init(s->loop, &n->handover);
     n->handover.data = n;
     tc_server_set_replication(s, &replication_face, n);
-    tc_info_add(s, "replication", NULL, tc__raft_info_replication, n, 1);
-    tc_info_add(s, "memory", NULL, tc__raft_info_memory, n, 1);
+    tc_info_add(s, "replication", NULL, info_replication, n, 1);
+    tc_info_add(s, "memory", NULL, info_memory, n, 1);
     size_t founders = 0;
     for (size_t i = 0; i < cfg->nnodes; i++) founders += !cfg->nodes[i].join;
     tc_notice("raft node %d started at %s; cluster.toml lists %zu founding voters and %zu to join (log in %s)",

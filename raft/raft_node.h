@@ -13,6 +13,25 @@
 #include "router.h"
 #include "server.h"
 
+/* What the command thread may know of libraft's state: copied by the Raft
+ * thread after each pass of its loop (raft_thread.c), read under the
+ * bridge's mutex. */
+typedef struct tc_raft_view {
+    int state;                 /* RAFT_LEADER, RAFT_FOLLOWER, ... (0: not started) */
+    int leader;                /* the primary's node id, 0 if none is known */
+    int transferring;          /* a leadership transfer is under way */
+    uint64_t term, commit, last_index, last_applied;
+    /* indexed like cfg.nodes: in the configuration, its role there, and
+     * (on the primary) how much of the log it acknowledged */
+    unsigned char member[TC_CONFIG_MAX_NODES];
+    unsigned char voter[TC_CONFIG_MAX_NODES];
+    uint64_t match[TC_CONFIG_MAX_NODES];
+    int disk_failing;
+    char disk_error[128];
+} tc_raft_view;
+
+typedef struct tc__raft_msg tc__raft_msg;
+
 typedef struct tc_raftnode {
     /* raft keeps pointers to these: the struct must not move once started */
     struct raft raft;
@@ -24,6 +43,50 @@ typedef struct tc_raftnode {
     char restore_error[256];   /* why the last snapshot could not be restored ("" if it could) */
     tc_router router;
     tc_server *srv;
+    /* raft_thread.c: libraft, its storage and our transport run on a loop
+     * of their own, on a thread of their own (the Raft thread); the
+     * command thread (srv->loop: clients, the keyspace, apply) meets it at
+     * two queues and the view. Fields are owned by the Raft thread unless
+     * marked [C] (command thread) or [M] (under mu). */
+    uv_loop_t rloop;
+    uv_thread_t rthread;
+    int threaded;              /* [C] the Raft thread runs (started, not yet joined) */
+    uv_mutex_t mu;
+    uv_cond_t synced;          /* a sync call finished */
+    uv_async_t raft_wake;      /* on rloop: to_raft has messages */
+    uv_async_t cmd_wake;       /* on srv->loop: to_cmd has messages */
+    uv_check_t rpass;          /* on rloop: publishes the view after each pass */
+    uv_timer_t rtick;          /* on rloop: disk checks, a wedged command thread, loop delay */
+    tc__raft_msg *to_raft, *to_raft_last;  /* [M] */
+    tc__raft_msg *to_cmd, *to_cmd_last;    /* [M] */
+    size_t to_cmd_len;                     /* [M] */
+    int raft_gone;             /* [M] the Raft thread closed libraft: sync calls are not run */
+    tc__raft_msg *backlog, *backlog_last;  /* [C] taken from to_cmd, not run yet */
+    size_t backlog_len;        /* [C] */
+    tc_raft_view view;         /* [M] written by the Raft thread */
+    int64_t cmd_alive_ms;      /* [M] the command thread's last loop pass */
+    int cmd_staging;           /* [M] a restore is staged (srv->staging) */
+    tc_raft_view cview;        /* [C] the view as of the command thread's last look */
+    uint64_t applied;          /* [C] last index applied to the keyspace */
+    int64_t applied_ms;        /* [C] when the Raft thread applied it (its clock) */
+    uint64_t sent_applied;     /* the last index the command thread was told of */
+    /* The settings the Raft thread reads on its own: CONFIG SET rewrites
+     * srv->cfg as a whole on the command thread, so it keeps copies (the
+     * mutable ones refreshed by the cron, in a sync call) */
+    uint64_t rcfg_snapshot_bytes, rcfg_apply_stall_ms;
+    uint64_t rcfg_election_ms, rcfg_snapshot_threshold;
+    size_t rcfg_nnodes;
+    int rcfg_ids[TC_CONFIG_MAX_NODES]; /* cfg.nodes' ids, in order */
+    int rcfg_self;
+    int64_t loop_delay_ms, loop_delay_max_ms; /* how late rtick fired: the Raft loop's own stalls */
+    int64_t rtick_due_ms;
+    uint64_t cmd_stalls;       /* command-thread stalls past the election timeout */
+    uint64_t seen_ticks;       /* the command thread's progress counter (progress.h) at the last tick */
+    int64_t ticked_ms;         /* when it last moved */
+    int cmd_stalled;
+    int64_t wedge_handover_ms; /* last handover because the command thread was wedged */
+    uint64_t wedge_handovers;
+    struct apply_req *raft_head, *raft_tail; /* entries raft_apply took, in log order (Raft thread) */
     uv_check_t flush;          /* submits collected writes once per loop pass */
     uv_timer_t close_timer;    /* raft_close must not run inside a raft callback */
     char address[300];
@@ -33,13 +96,15 @@ typedef struct tc_raftnode {
      * every entry applied after its fork goes to tail; a snapshot hands
      * libraft the image (mapped, snap_map) and the tail (image_tail.h). */
     pid_t snap_child;          /* the forked child writing the image, 0 if none */
+    int image_asked;           /* the command thread was asked to fork it */
     int image_ready;           /* snap_path holds a complete image */
+    uint64_t image_gen;        /* bumped when an image is dropped: a late fork of it is killed */
     uint64_t image_index;      /* the applied index the image was forked at */
     tc_image_tail tail;
     void *snap_map;            /* the image handed to libraft, until finalize */
     size_t snap_map_len;
     char snap_path[TC_CONFIG_MAX_STR * 2 + 40];
-    struct apply_req *inflight_head, *inflight_tail; /* submitted entries, in log order */
+    struct apply_req *inflight_head, *inflight_tail; /* [C] submitted entries, in submission order */
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
     /* Shutdown of a primary: writes are held until the log drains, then
@@ -102,6 +167,7 @@ typedef struct tc_raftnode {
                      raft_io_append_cb cb); /* libraft's own, which ours wraps */
     struct tc_append_latency {
         uint64_t count, total_us, last_us, max_us, slow;
+        uint64_t pending_max_ms;   /* the worst since the cron last told LATENCY */
         int64_t last_warn_ms;
         unsigned inflight;         /* writes requested, not yet finished */
         int64_t progress_ms;       /* when one last finished (or the first of those outstanding began) */

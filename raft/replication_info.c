@@ -10,7 +10,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     tc_raftnode *n = ud;
     tc_server *s = n->srv;
     int role = tc_raftnode_role(n);
-    uint64_t applied = raft_last_applied(&n->raft);
+    uint64_t applied = n->applied; /* what the keyspace holds (the command thread applies) */
     if (role == TC_ROLE_PRIMARY) {
         size_t replicas = s->cfg.nnodes - 1;
         tc_buf_printf(b, "role:master\r\nconnected_slaves:%zu\r\n", replicas);
@@ -19,7 +19,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
             const tc_node_conf *nc = &s->cfg.nodes[i];
             if (nc->id == s->self->id) continue;
             raft_index match = 0;
-            raft_match_index(&n->raft, (raft_id)nc->id, &match);
+            tc__raft_match(n, (int)nc->id, &match);
             tc_buf_printf(b, "slave%zu:ip=%s,port=%d,state=%s,offset=%llu,lag=%llu\r\n", k++, nc->client_host,
                           nc->client_port, match ? "online" : "wait_bgsave", (unsigned long long)match,
                           (unsigned long long)(raft_last_index(&n->raft) - match));
@@ -74,7 +74,7 @@ void tc__raft_role_reply(void *ud, tc_reply *r)
 {
     tc_raftnode *n = ud;
     tc_server *s = n->srv;
-    uint64_t applied = raft_last_applied(&n->raft);
+    uint64_t applied = n->applied; /* what the keyspace holds (the command thread applies) */
     if (tc_raftnode_role(n) == TC_ROLE_PRIMARY) {
         tc_reply_array(r, 3);
         tc_reply_bulks(r, "master");
@@ -84,7 +84,7 @@ void tc__raft_role_reply(void *ud, tc_reply *r)
             const tc_node_conf *nc = &s->cfg.nodes[i];
             if (nc->id == s->self->id) continue;
             raft_index match = 0;
-            raft_match_index(&n->raft, (raft_id)nc->id, &match);
+            tc__raft_match(n, (int)nc->id, &match);
             tc_reply_array(r, 3);
             tc_reply_bulks(r, nc->client_host);
             tc_reply_bulk_ll(r, nc->client_port);

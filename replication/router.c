@@ -163,6 +163,15 @@ static void batch_fail(tc_batch *b, const char *err)
 
 static int role(tc_router *r) { return r->log.role(r->log.ud); }
 
+/* When the entry last applied here reached this node: a replica whose
+ * apply was held up (a long command) is as fresh as what it received, not
+ * as when it got round to applying it. */
+static int64_t progress_ms(tc_router *r, int64_t now)
+{
+    int64_t at = r->log.applied_ms ? r->log.applied_ms(r->log.ud) : 0;
+    return at && at < now ? at : now;
+}
+
 /* While the primary's commits stall (tc_log_ops.commit_stall): the error
  * line for what cannot be done ("write", "answer a linearizable read"),
  * Redis's NOREPLICAS sentence first; NULL while commits move. */
@@ -556,7 +565,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     uint64_t applied = r->log.applied_index(r->log.ud);
     if (applied != r->seen_applied) {
         r->seen_applied = applied;
-        r->last_progress_ms = now;
+        r->last_progress_ms = progress_ms(r, now);
     }
     int64_t silent = now - r->last_progress_ms, max_staleness = (int64_t)s->cfg.replica_max_staleness_ms;
     if (silent > max_staleness) {
@@ -813,6 +822,11 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
                 tc_client_deliver(b->clients[i], lost, sizeof lost - 1);
             }
         }
+    } else if (status == TC_LOG_NOT_LOGGED) {
+        char line[400];
+        r->entries_failed++;
+        const char *disk = misconf(r, line, sizeof line);
+        batch_fail(b, disk ? disk : ERR_NOT_LOGGED);
     } else {
         r->entries_failed++;
         batch_fail(b, ERR_UNKNOWN_OUTCOME);
@@ -929,7 +943,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     int me = role(r);
     if (applied != r->seen_applied || me == TC_ROLE_PRIMARY) {
         r->seen_applied = applied;
-        r->last_progress_ms = now;
+        r->last_progress_ms = me == TC_ROLE_PRIMARY ? now : progress_ms(r, now);
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;

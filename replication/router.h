@@ -26,6 +26,10 @@ enum tc_role { TC_ROLE_NONE = 0, TC_ROLE_PRIMARY, TC_ROLE_REPLICA };
 
 typedef struct tc_batch tc_batch;
 
+/* tc_router_committed's status for an entry that never entered the log
+ * (this node stopped being the primary first): its outcome is known. */
+#define TC_LOG_NOT_LOGGED (-1)
+
 /* Bytes of uncommitted entries before writers wait. 256 KiB, not 1 MiB:
  * what matters is the time every node spends applying what is in flight
  * between two heartbeats, and a ZADD into a million-member sorted set costs
@@ -50,6 +54,10 @@ typedef struct tc_log_ops {
     /* Index of the last entry this node applied (changes when the primary's
      * entries or barriers arrive). */
     uint64_t (*applied_index)(void *ud);
+    /* When that entry reached this node (wall clock, ms), which may be
+     * earlier than when it was applied; 0, or the op NULL: unknown, and
+     * the router counts from when it saw the index move. */
+    int64_t (*applied_ms)(void *ud);
     /* How many other voters' logs hold the entry at index (primary only). */
     unsigned (*replicas_at)(void *ud, uint64_t index);
     /* Why this node cannot write its log now (an OS error's text), or NULL

@@ -11,6 +11,7 @@ packages=(
   libcmocka-dev                         # unit tests
   redis-tools redis-server              # real clients in tests; redis-server for bench/
   clang libclang-rt-14-dev              # libFuzzer and sanitizer runtimes
+  libtsan2                              # gcc's ThreadSanitizer runtime (the two-thread node)
   python3 procps iproute2               # test and bench helpers
   python3-redis                         # redis-py's Sentinel and RedisCluster clients in the cluster tests
   nftables faketime                     # jepsen-lite: partitions inside namespaces, clock skew

@@ -122,6 +122,26 @@ else
     fail "no summary.json for the sadd run"
 fi
 
+# The stall nemesis: DEBUG SLEEP on a node (the primary half the time) for
+# the fault's length, between kills: the node's command thread is stuck,
+# its Raft thread is not. The history must stay linearizable. ~22 s.
+echo "== valid run: register, 3 nodes, --nemesis stall,kill"
+start=$(date +%s)
+"$JL" run --tricache "$TC" --local --nodes 3 --time 20s --workload register --nemesis stall,kill --seed 11 \
+    --concurrency 10 --out "$WORK/stall" >"$WORK/stall.out" 2>&1
+rc=$?
+echo "run took $(($(date +%s) - start)) s, exit $rc"
+grep -E '^(\[|INVALID|VALID|UNKNOWN)' "$WORK/stall.out" | cut -c1-160
+[ "$rc" = 0 ] || fail "the stall run should be valid (exit 0), got exit $rc"
+S="$WORK/stall/summary.json"
+if [ -s "$S" ]; then
+    grep -q '^  "valid": true,' "$S" || fail "stall: summary.json does not say valid"
+    grep -q '"kind": "stall", "what": "stall n' "$S" || fail "stall: no stall fault was injected"
+    nothing_left "$S" "$WORK/stall"
+else
+    fail "no summary.json for the stall run"
+fi
+
 # The disk nemesis (root only: it mounts a tmpfs per node): a node's data
 # directory filled with a ballast file (the primary's, half the time) and
 # emptied to heal, between kills. Writes refused with -MISCONF are failures,

@@ -811,7 +811,7 @@ static void test_config_unknown_keys(void **state)
             "lfu_decay_time, cluster_mode, databases, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
-            "replica_max_staleness, write_commit_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
+            "replica_max_staleness, write_commit_timeout, apply_stall_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
             "cluster_secret_file, notify_keyspace_events, tls_cert_file, tls_key_file, tls_ca_cert_file, tls_ca_cert_dir, tls_auth_clients, "
             "tls_protocols, tls_ciphers, tls_ciphersuites, tls_session_caching, enable_debug_command, acl_file, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
     cfg_err(with_node("hash_max_listpack_entrie", "5"), 1, "did you mean 'hash_max_listpack_entries'?");
@@ -1058,13 +1058,13 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 58);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 59);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
         "tcp-backlog", "hz", "latency-monitor-threshold", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
         "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
-        "election-timeout", "heartbeat-interval", "replica-max-staleness", "write-commit-timeout", "shutdown-timeout",
+        "election-timeout", "heartbeat-interval", "replica-max-staleness", "write-commit-timeout", "apply-stall-timeout", "shutdown-timeout",
         "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "cluster-secret-file",
         "hash-max-listpack-entries",
         "hash-max-listpack-value", "zset-max-listpack-entries", "zset-max-listpack-value", "set-max-intset-entries",
@@ -1076,10 +1076,10 @@ static void test_config_get(void **state)
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "0", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
+                                              "1000ms", "5000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", "",
                                               "", "", "", "", "yes", "", "", "", "yes", ""};
-    for (int i = 0; i < 58; i++) {
+    for (int i = 0; i < 59; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
