@@ -32,11 +32,10 @@ void tc__raft_thread_closing(tc_raftnode *n, tc__raft_msg *closed);
 void tc__raft_thread_join(tc_raftnode *n);
 void tc__raft_info_threads(tc_raftnode *n, tc_buf *b);
 /* raft_match_index, but RAFT_NOTLEADER (match 0) when libraft says it
- * leads and has no progress array: libraft 0.22.1 was seen in that state
- * in integration_stall, which moves leadership (on_rpass crashed in
- * raft_match_index on a
- * NULL progress, under ASan and TSan, about one test run in two). Raft
- * thread. */
+ * leads and has no progress array: libraft 0.22.1's raft_close frees a
+ * leader's progress while raft_state still says leader, until the close
+ * completes (on_rpass crashed in raft_match_index on a NULL progress at
+ * shutdown, about one run in two). Raft thread. */
 int tc__raft_match(tc_raftnode *n, int id, raft_index *match);
 /* The primary as libraft sees it now (Raft thread): id, 0 if none. */
 int tc__raft_leader_now(tc_raftnode *n);

@@ -113,8 +113,13 @@ int tc__raft_sync(tc_raftnode *n, void (*fn)(tc_raftnode *n, void *arg), void *a
         return 0;
     }
     sync_msg s = {.h = {.run = sync_run, .cancel = sync_cancel}, .fn = fn, .arg = arg};
-    tc__raft_send_to_raft(n, &s.h);
     uv_mutex_lock(&n->mu);
+    if (n->raft_gone) {
+        uv_mutex_unlock(&n->mu);
+        return -1;
+    }
+    push(&n->to_raft, &n->to_raft_last, &s.h);
+    uv_async_send(&n->raft_wake);
     while (!s.done) uv_cond_wait(&n->synced, &n->mu);
     uv_mutex_unlock(&n->mu);
     return s.ran ? 0 : -1;
@@ -155,7 +160,7 @@ static void on_rpass(uv_check_t *h)
     v.commit = raft_commit_index(&n->raft);
     v.last_index = raft_last_index(&n->raft);
     v.last_applied = raft_last_applied(&n->raft);
-    for (size_t i = 0; i < n->rcfg_nnodes; i++) {
+    for (size_t i = 0; i < n->rcfg_nnodes && i < TC_CONFIG_MAX_NODES; i++) {
         int role = conf_role(&n->raft.configuration, (raft_id)n->rcfg_ids[i]);
         v.member[i] = role >= 0;
         v.voter[i] = role == RAFT_VOTER;
