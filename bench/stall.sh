@@ -130,13 +130,14 @@ buf = b""
 while b"\r\n" not in buf:
     buf += s.recv(65536)
 want = int(buf[1:buf.index(b"\r\n")])
-# the reply is the count's line then want bulk strings: read to the end
-got = buf.count(b"\r\n") - 1
+# the reply is the count's line then want bulk strings, two lines each
+# (the populated keys hold no newline): count line ends to the last one
+got = buf.count(b"\n") - 1
 while got < 2 * want:
     chunk = s.recv(1 << 20)
     if not chunk:
         break
-    got += chunk.count(b"\r\n")
+    got += chunk.count(b"\n")
 print(round((time.monotonic() - start) * 1000))
 PY
 )

@@ -8,7 +8,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "acl_cat.h"
 #include "auth.h"
+#include "cmd_acl.h"
 #include "blocking.h"
 #include "commands.h"
 #include "config_redis.h"
@@ -90,26 +92,7 @@ void tc_cmd_time(tc_ctx *c)
 /* Runs the check and records the outcome; replies only on failure. */
 static int authenticate(tc_ctx *c, const tc_slice *user, const tc_slice *pass)
 {
-    int rc = tc_auth_check(c->srv->cfg.auth_token, user ? user->p : NULL, user ? user->len : 0, pass->p, pass->len);
-    if (rc == TC_AUTH_OK) {
-        if (c->client) c->client->authenticated = 1;
-        return 0;
-    }
-    if (rc == TC_AUTH_NOT_CONFIGURED) {
-        tc_reply_error(c->r, TC_ERR_AUTH_NOT_CONFIGURED);
-    } else {
-        tc_server *s = c->srv;
-        s->stats.auth_failures++;
-        /* someone guessing tokens, or a client left on an old one: say who,
-         * at most once per 10 s (the count covers the rest) */
-        if (!s->auth_warned_ms || c->now_ms - s->auth_warned_ms >= 10000) {
-            s->auth_warned_ms = c->now_ms;
-            tc_warn("AUTH failed from %s (%llu failed AUTH attempts since start)",
-                    c->client ? c->client->addr : "an internal caller", (unsigned long long)s->stats.auth_failures);
-        }
-        tc_reply_error(c->r, TC_ERR_WRONGPASS);
-    }
-    return -1;
+    return tc_acl_authenticate(c, user, pass);
 }
 
 void tc_cmd_auth(tc_ctx *c)
@@ -154,7 +137,7 @@ void tc_cmd_hello(tc_ctx *c)
         }
     }
     if (pass && authenticate(c, user, pass) != 0) return;
-    if (c->client && !c->client->authenticated && tc_auth_required(c->srv->cfg.auth_token)) {
+    if (c->client && !c->client->authenticated) {
         tc_reply_error(c->r, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
                              "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
                              "select the RESP protocol version at the same time");
@@ -267,7 +250,7 @@ void tc_cmd_reset(tc_ctx *c)
         cl->name = NULL;
         cl->cluster_readonly = 0;
         cl->db = 0;
-        cl->authenticated = !tc_auth_required(c->srv->cfg.auth_token);
+        tc_acl_client_start(c->srv, cl);
     }
     tc_reply_status(c->r, "RESET");
 }
@@ -765,18 +748,16 @@ static void reply_flags(tc_ctx *c, uint32_t f)
 
 static void reply_acl_categories(tc_ctx *c, const tc_cmd *cmd)
 {
-    const char *cats[7];
+    uint32_t cats = tc_acl_cmd_cats(cmd, NULL);
     size_t n = 0;
-    char group[32];
-    snprintf(group, sizeof group, "@%s", strcmp(cmd->group, "generic") == 0 ? "keyspace" : cmd->group);
-    if (strcmp(cmd->group, "server") != 0) cats[n++] = group;
-    if (cmd->flags & TC_CMD_WRITE) cats[n++] = "@write";
-    if (cmd->flags & TC_CMD_READONLY) cats[n++] = "@read";
-    if (cmd->flags & TC_CMD_ADMIN) cats[n++] = "@admin";
-    cats[n++] = (cmd->flags & TC_CMD_FAST) ? "@fast" : "@slow";
-    if (cmd->flags & TC_CMD_BLOCKING) cats[n++] = "@blocking";
+    for (int i = 0; i < TC_ACL_NCATS; i++) n += (cats >> i) & 1u;
     tc_reply_set(c->r, n);
-    for (size_t i = 0; i < n; i++) tc_reply_status(c->r, cats[i]);
+    for (int i = 0; i < TC_ACL_NCATS; i++)
+        if ((cats >> i) & 1u) {
+            char name[32];
+            snprintf(name, sizeof name, "@%s", tc_acl_cat_name(i));
+            tc_reply_status(c->r, name);
+        }
 }
 
 /* The 10-element description Redis 7 gives for each command. */

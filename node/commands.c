@@ -24,6 +24,7 @@
 /* Sorted by name: lookup is a binary search, and a unit test checks the
  * order. Arity, flags and key positions are Redis 7's. */
 static const tc_cmd table[] = {
+    {"acl", tc_cmd_acl, -2, LD | ST, 0, 0, 0, "server", "6.0.0", "A container for Access List Control commands (users are cluster state: SETUSER and DELUSER go through the log).", "cat deluser genpass getuser help list load log save setuser users whoami"},
     {"append", tc_cmd_append, 3, W | OOM | F, 1, 1, 1, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", NULL},
     {"auth", tc_cmd_auth, -2, NA | LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.", NULL},
     {"bgsave", tc_cmd_bgsave, -1, A, 0, 0, 0, "server", "1.0.0", "Asynchronously saves the database(s) to disk.", NULL},

@@ -243,6 +243,8 @@ void tc_cmd_pfcount(tc_ctx *c);
 void tc_cmd_pfmerge(tc_ctx *c);
 /* t_copy.c */
 void tc_cmd_copy(tc_ctx *c);
+/* cmd_acl.c */
+void tc_cmd_acl(tc_ctx *c);
 /* cmd_server.c */
 void tc_cmd_ping(tc_ctx *c);
 void tc_cmd_echo(tc_ctx *c);

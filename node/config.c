@@ -157,6 +157,7 @@ static const char *per_node_path_rule(const char *s)
 }
 
 static const char *const TLS_AUTH_WORDS[] = {"no", "optional", "yes", NULL};
+static const char *const DEBUG_CMD_WORDS[] = {"no", "yes", "local", NULL};
 static const char *const LOG_LEVEL_WORDS[] = {"debug", "info", "notice", "warning", NULL};
 static const char *const READ_CONSISTENCY_WORDS[] = {"linearizable", "lease", "local", NULL};
 /* In Redis's order; the index is enum tc_evict_policy (node/evict.h). */
@@ -360,6 +361,16 @@ static const setting SETTINGS[] = {
              "\"required\": TLS only, the plain client port refuses every command and plaintext peers are refused; "
              "empty: each port as its own settings say",
      .form = "empty, \"preferred\" or \"required\"", .rule = transit_mode_rule},
+    /* Users and access control (node/acl.h). */
+    {.name = "enable_debug_command", .type = T_ENUM, FIELD(enable_debug_command), .min = TC_DEBUG_CMD_NO,
+     .max = TC_DEBUG_CMD_LOCAL, .def = "local", .redis_row = 1,
+     .help = "who may run DEBUG: nobody (no), everyone (yes), or clients on 127.0.0.1/::1 (local); a user whose "
+             "rules name +debug may run it from anywhere",
+     .words = DEBUG_CMD_WORDS},
+    {.name = "acl_file", .type = T_STRING, FIELD(acl_file), .min = 0, .max = TC_CONFIG_MAX_STR - 1, .def = "",
+     .help = "file of users (ACL SETUSER rules, one user a line: user <name> <rules...>) loaded when the cluster "
+             "first starts; later changes go through ACL SETUSER",
+     .form = "empty or a file path", .rule = no_control_rule},
 };
 
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])

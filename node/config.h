@@ -37,6 +37,8 @@ enum tc_transit_mode { TC_TRANSIT_UNSET, TC_TRANSIT_PREFERRED, TC_TRANSIT_REQUIR
 
 /* tls_auth_clients: whether TLS clients must show a certificate of the CA. */
 enum tc_tls_auth { TC_TLS_AUTH_NO, TC_TLS_AUTH_OPTIONAL, TC_TLS_AUTH_YES };
+/* enable_debug_command: who may run DEBUG (Redis 7's enable-debug-command). */
+enum tc_debug_cmd { TC_DEBUG_CMD_NO, TC_DEBUG_CMD_YES, TC_DEBUG_CMD_LOCAL };
 
 enum tc_log_level { TC_LOG_DEBUG, TC_LOG_INFO, TC_LOG_NOTICE, TC_LOG_WARNING };
 
@@ -140,6 +142,8 @@ typedef struct tc_config {
      * both kinds of port: a rolling change) or "required" (TLS only) */
     char transit_encryption_mode[16];
     int transit_mode;                          /* enum tc_transit_mode, derived from the string at load */
+    int enable_debug_command;                  /* enum tc_debug_cmd, default local */
+    char acl_file[TC_CONFIG_MAX_STR];          /* users loaded at a cluster's first start; "" = none */
     tc_node_conf nodes[TC_CONFIG_MAX_NODES];
     size_t nnodes;                     /* >= 1 */
 } tc_config;

@@ -94,7 +94,8 @@ typedef struct rparam {
 #define TC(n, ...) {.name = n, .kind = K_TRICACHE, .def = "", .status = HONOURED, __VA_ARGS__}
 
 static const special SP_BIND, SP_CLUSTER_ENABLED, SP_COBL, SP_DIR, SP_HOSTNAME, SP_LATENCY_PCT, SP_LOGLEVEL,
-    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_TLS_PORT, SP_TLS_REPLICATION, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN;
+    SP_NOTIFY, SP_OOM_VALUES, SP_PORT, SP_TLS_PORT, SP_TLS_REPLICATION, SP_PROC_TITLE, SP_REQUIREPASS, SP_SAVE, SP_SHUTDOWN,
+    SP_DEBUG_COMMAND;
 static const special SP_HASH_ENTRIES, SP_HASH_VALUE, SP_ZSET_ENTRIES, SP_ZSET_VALUE, SP_SET_INTSET, SP_LIST_SIZE;
 
 static const char COBL_DEFAULT[] = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
@@ -162,7 +163,7 @@ static const rparam PARAMS[] = {
     SPEC("dir", SP_DIR, "", HONOURED, .flags = PROTECTED, .note = "the node's data directory"),
     BOOL("disable-thp", "yes", NO_EFFECT, .flags = IMMUTABLE),
     BOOL("dynamic-hz", "yes", NO_EFFECT),
-    ENUM("enable-debug-command", "no yes local", "no", NO_EFFECT, .flags = IMMUTABLE),
+    SPEC("enable-debug-command", SP_DEBUG_COMMAND, "local", HONOURED, .flags = IMMUTABLE, .note = "enable_debug_command"),
     ENUM("enable-module-command", "no yes local", "no", NO_EFFECT, .flags = IMMUTABLE),
     ENUM("enable-protected-configs", "no yes local", "no", NO_EFFECT, .flags = IMMUTABLE),
     SPEC("hash-max-listpack-entries", SP_HASH_ENTRIES, "512", HONOURED, .alias = "hash-max-ziplist-entries",
@@ -855,6 +856,18 @@ static void cluster_enabled_get(const tc_server *s, const tc_config *cfg, const 
 }
 
 static const special SP_CLUSTER_ENABLED = {NULL, cluster_enabled_get};
+
+/* enable-debug-command: the node's enable_debug_command (immutable in both). */
+static void debug_command_get(const tc_server *s, const tc_config *cfg, const char *stored, char *out,
+                              size_t outlen)
+{
+    (void)s, (void)stored;
+    static const char *const words[] = {"no", "yes", "local"};
+    int v = cfg->enable_debug_command;
+    snprintf(out, outlen, "%s", v >= 0 && v < 3 ? words[v] : "local");
+}
+
+static const special SP_DEBUG_COMMAND = {NULL, debug_command_get};
 
 /* port, bind: where the node serves clients (client_addr of its [[node]]).
  * They can't move at run time: CONFIG SET takes only the present value. */

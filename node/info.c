@@ -146,7 +146,8 @@ static void section_stats(void *ud, tc_buf *b)
                   "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
                   "expired_keys:%llu\r\nevicted_keys:%llu\r\ntotal_eviction_exceeded_time:%llu\r\n"
                   "current_eviction_exceeded_time:%llu\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
-                  "acl_access_denied_auth:%llu\r\ntotal_protocol_errors:%llu\r\n"
+                  "acl_access_denied_auth:%llu\r\nacl_access_denied_cmd:%llu\r\nacl_access_denied_key:%llu\r\n"
+                  "acl_access_denied_channel:%llu\r\ntotal_protocol_errors:%llu\r\n"
                   "client_query_buffer_limit_disconnections:%llu\r\nclient_output_buffer_limit_disconnections:%llu\r\n"
                   "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n"
                   "tls_client_handshake_failures:%llu\r\ntls_client_reloads:%llu\r\nplaintext_clients_refused:%llu\r\n",
@@ -156,7 +157,9 @@ static void section_stats(void *ud, tc_buf *b)
                   (unsigned long long)s->mem.evicted_keys, (unsigned long long)(exceeded_total + current),
                   (unsigned long long)current,
                   (unsigned long long)hits, (unsigned long long)misses,
-                  (unsigned long long)st->auth_failures, (unsigned long long)st->protocol_errors,
+                  (unsigned long long)st->auth_failures, (unsigned long long)s->acl.denied_cmd,
+                  (unsigned long long)s->acl.denied_key, (unsigned long long)s->acl.denied_channel,
+                  (unsigned long long)st->protocol_errors,
                   (unsigned long long)st->client_qbuf_limit_disconnections,
                   (unsigned long long)st->client_outbuf_limit_disconnections,
                   (unsigned long long)st->error_replies,

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "blocking.h"
 #include "cluster_formed.h"
+#include "cmd_acl.h"
 #include "config_redis.h"
 #include "log.h"
 #include "multi.h"
@@ -76,6 +77,13 @@ int tc_server_init(tc_server *s, const tc_config *cfg, int node_id, char *err, s
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (tc_server_acl_start(s, err, errlen) != 0) {
+        free(s->stats.cmds);
+        free(s->dbs);
+        s->stats.cmds = NULL;
+        s->dbs = NULL;
+        return -1;
+    }
     for (int i = 0; i < s->ndbs; i++) tc_ks_init(&s->dbs[i], seed[0], seed[1]);
     tc_notify_attach(s); /* keys expiring or appearing are notified (notify.h) */
     tc_server_apply_encoding_limits(s);
@@ -129,6 +137,7 @@ void tc_server_free(tc_server *s)
 {
     tc_block_free(s);
     tc_multi_free(s);
+    tc_acl_free(&s->acl);
     free(s->stats.cmds);
     s->stats.cmds = NULL;
     for (int i = 0; i < s->ndbs; i++) tc_ks_free(&s->dbs[i]);
@@ -194,7 +203,7 @@ static void count_error(tc_server *s, const tc_buf *out, size_t from)
 
 /* Lookup, arity and authentication, in Redis's order; replies the error and
  * returns NULL when the command can't run. */
-static const tc_cmd *admit(tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r)
+static const tc_cmd *admit(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r)
 {
     const tc_cmd *cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
     if (!cmd) {
@@ -205,6 +214,8 @@ static const tc_cmd *admit(tc_client *c, size_t argc, const tc_slice *argv, tc_r
         tc_reply_errorf(r, "ERR wrong number of arguments for '%s' command", cmd->name);
         return NULL;
     }
+    /* DEBUG from afar, then the user's permissions (Redis's order) */
+    if (c && tc_acl_admit(s, c, cmd, argc, argv, r, tc_multi_count(c) >= 0) != 0) return NULL;
     if (c && !c->authenticated && !(cmd->flags & TC_CMD_NOAUTH)) {
         tc_reply_error(r, TC_ERR_NOAUTH);
         return NULL;
@@ -224,7 +235,7 @@ static const tc_cmd *admit(tc_client *c, size_t argc, const tc_slice *argv, tc_r
 static const tc_cmd *admit_counted(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r)
 {
     size_t mark = r->out ? r->out->len : 0;
-    const tc_cmd *cmd = admit(c, argc, argv, r);
+    const tc_cmd *cmd = admit(s, c, argc, argv, r);
     if (cmd) return cmd;
     cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
     if (cmd) cmdstat(s, cmd)->rejected++;
@@ -378,6 +389,11 @@ static int queue_in_multi(tc_server *s, tc_client *c, size_t argc, const tc_slic
         else tc_reply_error(r, "READONLY You can't write against a read only replica.");
         cmd = NULL;
     }
+    /* users are cluster state: their change is one log entry of its own */
+    if (cmd && s->repl.ops && cmd->fn == tc_cmd_acl && tc_acl_cmd_changes_users(argc, argv)) {
+        tc_reply_error(r, "ERR ACL SETUSER and ACL DELUSER cannot be queued in MULTI on a replicated node");
+        cmd = NULL;
+    }
     if (!cmd || tc_multi_queue(c, cmd, argc, argv) != 0) {
         if (cmd) tc_reply_error(r, "ERR out of memory");
         tc_multi_flag(c);
@@ -404,7 +420,8 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
          * in the log, only more writes may join them; anything else (even
          * an error reply) waits. */
         const tc_cmd *cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
-        if (!cmd || !(cmd->flags & TC_CMD_WRITE) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated)
+        if (!cmd || !(cmd->flags & TC_CMD_WRITE) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated ||
+            tc_acl_check(tc_acl_client_user(s, c), cmd, argc, argv, &(size_t){0}) != TC_ACL_OK)
             return TC_ROUTE_DEFER;
     }
     if (tc_arg_is(&argv[0], "exec") && argc != 1) {
@@ -839,7 +856,7 @@ static void accept_client(uv_stream_t *listener, int status, int tls)
     }
     c->id = s->next_client_id++;
     c->resp = 2;
-    c->authenticated = !tc_auth_required(s->cfg.auth_token);
+    tc_acl_client_start(s, c);
     c->created_ms = c->last_active_ms = tc_now_ms();
     if (tc_conn_read_start(&c->conn) != 0) close_client(c);
 }
@@ -860,11 +877,12 @@ void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
     tc_buf_printf(b,
                   "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
                   "multi=%ld qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
-                  "tot-mem=%zu events=r%s cmd=%s user=default redir=-1 resp=%d",
+                  "tot-mem=%zu events=r%s cmd=%s user=%s redir=-1 resp=%d",
                   (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
                   flags, c->db, tc_multi_count(c), qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
-                  (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL", c->resp);
+                  (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL",
+                  c->user ? c->user->name : "default", c->resp);
 }
 
 /* ---- periodic work and shutdown ---------------------------------------- */

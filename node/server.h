@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "acl.h"
 #include "buf.h"
 #include "commands.h"
 #include "config.h"
@@ -44,6 +45,7 @@ typedef struct tc_client {
     int resp;                     /* 2 or 3 */
     int db;                       /* SELECT: the database its commands run in (0 at connect, RESET) */
     int authenticated;
+    tc_acl_user *user;            /* who it is (AUTH); NULL once that user was deleted */
     int cluster_readonly;         /* READONLY: reads served on this replica (cluster_mode) */
     int close_after_reply;        /* QUIT, protocol error, KILL: close once flushed */
     int closing;                  /* uv_close called */
@@ -196,6 +198,7 @@ typedef struct tc_server {
     tc_keyspace *dbs;
     int ndbs;
     tc_stats stats;
+    tc_acl acl;                   /* users (acl.h): cluster state, changed through the log */
     int64_t auth_warned_ms;       /* when a failed AUTH was last logged (0: never) */
     tc_memstate mem;              /* used_memory's figures, eviction's pool and counts (evict.h) */
     tc_latency latency;           /* LATENCY's events and the loop-pass watch (latency.h) */

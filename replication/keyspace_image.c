@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
+#include "cmd_acl.h"
 #include "config_redis.h"
 #include "log.h"
 
@@ -104,6 +106,24 @@ static void add_setting(void *ud, const char *name, const char *value)
     if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
 }
 
+/* One user (type 126 records): its rules, each as u32 length and bytes. */
+static void add_user(void *ud, const char *name, size_t nrules, const tc_slice *rules)
+{
+    image_writer *iw = ud;
+    if (iw->failed) return;
+    tc_buf v = {0};
+    for (size_t i = 0; i < nrules; i++) {
+        uint32_t len = (uint32_t)rules[i].len;
+        tc_buf_append(&v, &len, 4);
+        tc_buf_append(&v, rules[i].p, rules[i].len);
+    }
+    tc_snapshot_record rec = {.type = TC_SNAPSHOT_ACL_USER, .key = name, .key_len = (uint32_t)strlen(name),
+                              .value = v.data ? v.data : "", .value_len = (uint32_t)v.len};
+    if (v.oom) snprintf(iw->err, sizeof iw->err, "out of memory for the users");
+    if (v.oom || tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
+    tc_buf_free(&v);
+}
+
 int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
                    tc_snapshot_stats *stats, char *err, size_t errlen)
 {
@@ -122,6 +142,8 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
         } while (cursor != 0 && !iw.failed);
     }
     if (!iw.failed) tc_rconf_replicated_each(s, add_setting, &iw); /* after the keys: FORMAT.md §4 */
+    /* users only once changed: an untouched store is what cluster.toml makes */
+    if (!iw.failed && s->acl.changed) tc_acl_each(&s->acl, s->cfg.auth_token, add_user, &iw);
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
     if (rc != 0) snprintf(err, errlen, "%s", iw.err[0] ? iw.err : tc_snapshot_writer_error(iw.w));
     tc_image_bufs_free(&iw.bufs);
@@ -175,6 +197,37 @@ static void load_settings(tc_server *s, const tc_buf *b, size_t n)
     free(args);
 }
 
+/* A user record into the store being built; -1 with err on a bad one. */
+static int load_user(tc_server *s, tc_acl *users, const tc_snapshot_record *rec, char *err, size_t errlen)
+{
+    size_t n = 0, cap = 16;
+    tc_slice *rules = malloc(cap * sizeof *rules);
+    const char *p = (const char *)rec->value, *end = p + rec->value_len;
+    while (rules && p < end) {
+        uint32_t len;
+        if (end - p < 4) break;
+        memcpy(&len, p, 4);
+        if ((size_t)(end - p - 4) < len) break;
+        if (n == cap) {
+            tc_slice *v = realloc(rules, (cap *= 2) * sizeof *v);
+            if (!v) break;
+            rules = v;
+        }
+        rules[n++] = (tc_slice){p + 4, len};
+        p += 4 + len;
+    }
+    char why[512];
+    int rc = -1;
+    if (!rules) snprintf(why, sizeof why, "out of memory");
+    else if (p != end) snprintf(why, sizeof why, "a malformed rule list");
+    else rc = tc_acl_setuser(users, (const char *)rec->key, rec->key_len, n, rules, s->cfg.auth_token, why, sizeof why);
+    if (rc != 0)
+        snprintf(err, errlen, "keyspace image holds a user '%.*s' this node refuses: %s",
+                 (int)(rec->key_len > 64 ? 64 : rec->key_len), (const char *)rec->key, why);
+    free(rules);
+    return rc;
+}
+
 int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len,
                   const tc_snapshot_reader_opts *ropts, char *err, size_t errlen)
 {
@@ -196,7 +249,26 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     int rc, bad_record = 0;
     tc_buf settings = {0}; /* name, value, ...: u32 length and bytes each */
     size_t nsettings = 0;
+    /* the image's users, built aside and swapped in with the keys */
+    tc_acl users;
+    int nusers = 0;
+    if (tc_acl_init(&users) != 0) {
+        tc_snapshot_reader_free(rd);
+        for (int i = 0; i < n; i++) tc_ks_free(&fresh[i]);
+        free(fresh);
+        snprintf(err, errlen, "out of memory while loading a keyspace image");
+        return -1;
+    }
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
+        if (rec.type == TC_SNAPSHOT_ACL_USER) {
+            if (load_user(s, &users, &rec, err, errlen) != 0) {
+                bad_record = 1;
+                rc = -1;
+                break;
+            }
+            nusers++;
+            continue;
+        }
         if (rec.type == TC_SNAPSHOT_SETTING) {
             uint32_t kl = rec.key_len, vl = rec.value_len;
             tc_buf_append(&settings, &kl, 4);
@@ -223,6 +295,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
         for (int i = 0; i < n; i++) tc_ks_free(&fresh[i]);
         free(fresh);
         tc_buf_free(&settings);
+        tc_acl_free(&users);
         return -1;
     }
     for (int i = 0; i < n; i++) {
@@ -236,6 +309,19 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     free(s->dbs);
     s->dbs = fresh;
     st->clock_ms = clock;
+    /* An image without users was written while they were what cluster.toml
+     * makes: every node loading it goes back to that. */
+    if (nusers || s->acl.changed) {
+        int changed = nusers > 0;
+        if (!nusers) { /* back to what cluster.toml makes (acl_file's users too) */
+            tc_acl_free(&users);
+            if (tc_server_acl_initial(s, &users) != 0) tc_acl_init(&users);
+        }
+        tc_acl_install_users(s, &users);
+        s->acl.changed = changed;
+    } else {
+        tc_acl_free(&users);
+    }
     load_settings(s, &settings, nsettings);
     tc_buf_free(&settings);
     return 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "blocking.h"
+#include "cmd_acl.h"
 #include "config_redis.h"
 #include "log.h"
 #include "log_entry.h"
@@ -394,9 +395,54 @@ static int route_config(tc_router *r, tc_client *c, size_t argc, const tc_slice 
     return TC_ROUTE_QUEUED;
 }
 
+/* ACL SETUSER / DELUSER: users are cluster state. Checked here, then
+ * logged (clear passwords as their hashes) and applied on every node; a
+ * replica refuses it as it refuses writes. */
+static int route_acl(tc_router *r, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *rep, int64_t now)
+{
+    int me = role(r);
+    if (me == TC_ROLE_NONE) {
+        tc_reply_error(rep, ERR_NO_PRIMARY);
+        return TC_ROUTE_DONE;
+    }
+    if (me != TC_ROLE_PRIMARY) {
+        tc_reply_error(rep, ERR_READONLY);
+        return TC_ROUTE_DONE;
+    }
+    if (r->holding) { /* a handover drains the log: routed again once it ends */
+        if (list_add(&r->held, c) != 0) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
+        }
+        c->pending++;
+        c->blocked = 1;
+        return TC_ROUTE_DEFER;
+    }
+    char err[1024];
+    if (tc_acl_cmd_check(r->srv, argc, argv, err, sizeof err) != 0) {
+        tc_reply_error(rep, err);
+        return TC_ROUTE_DONE;
+    }
+    tc_slice *args = tc_acl_logged_form(argc, argv);
+    if (!args || (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now)))) {
+        tc_acl_logged_free(args, argc);
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+    int rc = batch_add(r->open, c, 0, rep->resp, argc, args); /* users belong to no database */
+    tc_acl_logged_free(args, argc);
+    if (rc != 0) {
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+    c->pending++;
+    return TC_ROUTE_QUEUED;
+}
+
 int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
                     int64_t now)
 {
+    if (cmd->fn == tc_cmd_acl && tc_acl_cmd_changes_users(argc, argv)) return route_acl(r, c, argc, argv, rep, now);
     tc_server *s = r->srv;
     if (cmd->fn == tc_cmd_config && argc >= 4 && argc % 2 == 0 && tc_arg_is(&argv[1], "set")) {
         size_t nrepl = tc_config_cmd_replicated(argc - 2, argv + 2);

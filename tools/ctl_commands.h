@@ -35,6 +35,8 @@ typedef struct ctl_backup_args {
     int into_running;      /* restore --into-running */
     int yes;               /* restore --yes */
     long long timeout_ms;  /* backup create, restore: --timeout */
+    const char *new_token_file; /* auth rotate --new-token-file */
+    const char *token_file;     /* auth set --token-file */
 } ctl_backup_args;
 
 /* A ctl_cluster whose cfg.nnodes is 0 means no cluster.toml was read: the
@@ -52,6 +54,9 @@ int ctl_cmd_backup(const ctl_cluster *cl, const ctl_backup_args *a, int argc, ch
 
 /* restore --from NAME [--to URL] [--into-running] [--yes] */
 int ctl_cmd_restore(const ctl_cluster *cl, const ctl_backup_args *a);
+
+/* auth rotate --new-token-file FILE | auth set --token-file FILE */
+int ctl_cmd_auth(const ctl_cluster *cl, const ctl_backup_args *a, int argc, char **argv);
 
 /* Monotonic milliseconds. */
 long long ctl_now_ms(void);

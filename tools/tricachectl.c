@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "       tricachectl [--config FILE] [--io-timeout 1s] members list | add ID | remove ID | replace OLD_ID NEW_ID\n"
             "       tricachectl keys generate --dir DIR\n"
             "       tricachectl secret generate --file FILE\n"
+            "       tricachectl [--config FILE] auth rotate --new-token-file FILE | auth set --token-file FILE\n"
             "       tricachectl [--config FILE] keys list [--dir DIR]\n"
             "       tricachectl [--config FILE] backup create [--to URL] [--node ID] [--timeout 10m]\n"
             "       tricachectl [--config FILE] backup list [--to URL | --node ID] [--json]\n"
@@ -48,6 +49,8 @@ static void usage(FILE *f)
             "             list: the keys of DIR (default: keys_dir of cluster.toml) and which is newest.\n"
             "  secret     generate: a new cluster secret in FILE (64 hex digits, mode 0600; never overwrites)\n"
             "             for cluster_secret_file: Raft peers prove it to each other.\n"
+            "  auth       rotate: the token in FILE becomes valid beside the old one on every node (through\n"
+            "             the log; connected clients stay). set: after clients moved, it becomes the only one.\n"
             "  backup     create: BGSAVE on a healthy replica (else the primary, or --node) and wait for it.\n"
             "             list: the backups at the destination. verify: fetch one and check every block,\n"
             "             its key and its manifest. delete: remove one.\n"
@@ -67,6 +70,8 @@ static void usage(FILE *f)
             "                      whose <data dir>/backups to use when [backup] destination is empty\n"
             "  --dir DIR           keys: the key folder\n"
             "  --file FILE         secret generate: the new secret file\n"
+            "  --new-token-file FILE  auth rotate: the new token (first line)\n"
+            "  --token-file FILE   auth set: the token to keep (first line)\n"
             "  --keys-dir DIR      backup verify, restore: the key folder (default: keys_dir of cluster.toml)\n"
             "  --from NAME         restore: the backup to restore\n"
             "  --into-running      restore: replace the keys of a cluster that holds some\n"
@@ -122,6 +127,8 @@ static const cmd_option CMD_OPTIONS[] = {
     {"--from", 1, "a backup name", "restore"},
     {"--into-running", 0, NULL, "restore"},
     {"--yes", 0, NULL, "restore"},
+    {"--new-token-file", 1, "a file", "auth"},
+    {"--token-file", 1, "a file", "auth"},
 };
 #define NCMD_OPTIONS (sizeof CMD_OPTIONS / sizeof CMD_OPTIONS[0])
 
@@ -191,6 +198,8 @@ static int apply_cmd_options(args *a)
         else if (strcmp(name, "--yes") == 0) a->b.yes = 1;
         else if (strcmp(name, "--dir") == 0) a->b.dir = v;
         else if (strcmp(name, "--file") == 0) a->b.file = v;
+        else if (strcmp(name, "--new-token-file") == 0) a->b.new_token_file = v;
+        else if (strcmp(name, "--token-file") == 0) a->b.token_file = v;
         else if (strcmp(name, "--keys-dir") == 0) a->b.keys_dir = v;
         else if (strcmp(name, "--from") == 0) a->b.from = v;
         else if (strcmp(name, "--node") == 0) {
@@ -261,7 +270,7 @@ static int parse_args(int argc, char **argv, args *a)
         if (k == NCMD_OPTIONS) return usage_error("unknown option '%s'", arg);
     }
     if (!a->cmd) return usage_error("%s", "no command given");
-    static const char *const known[] = {"status", "failover", "members", "keys", "secret", "backup", "restore", "restart-plan"};
+    static const char *const known[] = {"status", "failover", "members", "keys", "secret", "backup", "restore", "restart-plan", "auth"};
     size_t c;
     for (c = 0; c < sizeof known / sizeof known[0]; c++)
         if (strcmp(a->cmd, known[c]) == 0) break;
@@ -269,7 +278,7 @@ static int parse_args(int argc, char **argv, args *a)
     int rc = apply_cmd_options(a);
     if (rc >= 0) return rc;
     int takes_args = strcmp(a->cmd, "members") == 0 || strcmp(a->cmd, "keys") == 0 || strcmp(a->cmd, "backup") == 0 ||
-                     strcmp(a->cmd, "secret") == 0;
+                     strcmp(a->cmd, "secret") == 0 || strcmp(a->cmd, "auth") == 0;
     if (!takes_args && a->npos > 0) return usage_error("unexpected argument '%s'", a->pos[0]);
     return -1;
 }
@@ -327,6 +336,7 @@ int main(int argc, char **argv)
     else if (strcmp(a.cmd, "keys") == 0) rc = ctl_cmd_keys(cl, &a.b, a.npos, a.pos);
     else if (strcmp(a.cmd, "secret") == 0) rc = ctl_cmd_secret(&a.b, a.npos, a.pos);
     else if (strcmp(a.cmd, "backup") == 0) rc = ctl_cmd_backup(cl, &a.b, a.npos, a.pos);
+    else if (strcmp(a.cmd, "auth") == 0) rc = ctl_cmd_auth(cl, &a.b, a.npos, a.pos);
     else rc = ctl_cmd_restore(cl, &a.b);
     if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "members") == 0) usage(stderr);
     else if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "status") != 0 && strcmp(a.cmd, "failover") != 0)

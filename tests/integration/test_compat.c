@@ -579,7 +579,9 @@ static void free_bulks(char **v, size_t n)
  * refused (port) or the value read back differs. */
 static int node_bound(const char *name)
 {
-    return strcmp(name, "port") == 0 || strcmp(name, "dir") == 0 || strcmp(name, "databases") == 0;
+    /* enable-debug-command: "local" by default here (enable_debug_command), Redis's is "no" */
+    return strcmp(name, "port") == 0 || strcmp(name, "dir") == 0 || strcmp(name, "databases") == 0 ||
+           strcmp(name, "enable-debug-command") == 0;
 }
 
 /* Every name redis-server lists in CONFIG GET * is answered by tricache's

@@ -814,7 +814,7 @@ static void test_config_unknown_keys(void **state)
             "replica_max_staleness, write_commit_timeout, apply_stall_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
             "cluster_secret_file, notify_keyspace_events, tls_cert_file, tls_key_file, tls_ca_cert_file, tls_ca_cert_dir, tls_auth_clients, "
             "tls_protocols, tls_ciphers, tls_ciphersuites, tls_session_caching, tls_replication, tls_raft_cert_file, "
-            "tls_raft_key_file, transit_encryption_mode, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
+            "tls_raft_key_file, transit_encryption_mode, enable_debug_command, acl_file, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
     cfg_err(with_node("hash_max_listpack_entrie", "5"), 1, "did you mean 'hash_max_listpack_entries'?");
     cfg_err(with_node("list_max_listpack_size", "-3000000000"), 1,
             "list_max_listpack_size must be between -2147483648 and 2147483647");
@@ -1087,7 +1087,7 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 62);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 63);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
@@ -1102,14 +1102,14 @@ static void test_config_get(void **state)
         "backup.retain", "backup.s3-endpoint", "backup.s3-region", "backup.s3-path-style", "backup.s3-credentials-file",
         "backup.allowed-destinations", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-ca-cert-dir",
         "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-session-caching",
-        "tls-replication", "tls-raft-cert-file", "tls-raft-key-file", "transit-encryption-mode"};
+        "tls-replication", "tls-raft-cert-file", "tls-raft-key-file", "transit-encryption-mode", "acl-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "0", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "5000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", "",
-                                              "", "", "", "", "yes", "", "", "", "yes", "no", "", "", ""};
-    for (int i = 0; i < 62; i++) {
+                                              "", "", "", "", "yes", "", "", "", "yes", "no", "", "", "", ""};
+    for (int i = 0; i < 63; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }

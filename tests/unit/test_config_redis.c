@@ -101,6 +101,7 @@ static const char *const DIFFERENT[] = {
     "port",      /* the port of client_addr */
     "dir",       /* the node's data directory */
     "client-output-buffer-limit", /* the normal class's hard limit is client_output_buffer_limit (1gb) */
+    "enable-debug-command", /* enable_debug_command: "local" by default here (Redis 7.0: "no") */
     NULL,
 };
 

@@ -282,6 +282,40 @@ static void test_databases_round_trip(void **state)
     free(img);
 }
 
+/* Users travel in the image (type 126 records) once they were changed and
+ * replace the loader's; an image without them takes the loader back to the
+ * default user alone. Passwords are in it as hashes only. */
+static void test_users_travel_in_the_image(void **state)
+{
+    fx *f = *state;
+    tc_apply_state st = {.clock_ms = 9};
+    size_t plain_len;
+    unsigned char *plain = image_of(f, &st, &plain_len); /* users untouched: none written */
+    assert_string_equal(fx_run(f, "ACL", "SETUSER", "app", "on", ">s3cret-pw", "~app:*", "%R~r*", "&ch", "+@all",
+                               "-@dangerous", "-client|kill", NULL),
+                        "+OK\r\n");
+    char list[1024];
+    snprintf(list, sizeof list, "%s", fx_run(f, "ACL", "LIST", NULL));
+    size_t len;
+    unsigned char *img = image_of(f, &st, &len);
+    assert_null(memmem(img, len, "s3cret-pw", 9));
+
+    void *other;
+    assert_int_equal(fx_setup(&other), 0);
+    fx *g = other;
+    tc_apply_state st2 = {0};
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
+    assert_string_equal(fx_run(g, "ACL", "SETUSER", "gone", "on", NULL), "+OK\r\n");
+    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "ACL", "LIST", NULL), list); /* "gone" went: the image's users only */
+    assert_int_equal(tc_image_load(&g->srv, &st2, plain, plain_len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "ACL", "USERS", NULL), "*1\r\n$7\r\ndefault\r\n");
+    fx_teardown(&other);
+    free(img);
+    free(plain);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 /* Cluster-wide settings set through CONFIG SET travel in the image (type
@@ -324,6 +358,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {T(test_round_trip), T(test_damaged_image_changes_nothing),
                                        T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip),
-                                       T(test_settings_travel_in_the_image)};
+                                       T(test_settings_travel_in_the_image), T(test_users_travel_in_the_image)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
