@@ -118,7 +118,7 @@ measure() {
     for port in "$p" "$@"; do wait_dbsize "$port" "$KEYS"; done
     local t0 t1 keys_ms csv
     t0=$(term_of "$p")
-    redis-benchmark -h 127.0.0.1 -p "$p" -t set -c 10 -P 1 -n 400000 -r 1000000 -d 64 --csv > "$WORK/load.csv" 2> /dev/null &
+    redis-benchmark -h 127.0.0.1 -p "$p" -t set -c 10 -P 1 -n 400000 -r 1000000 -d 64 --csv > "$WORK/load.csv" 2> "$WORK/load.err" &
     local load=$!
     sleep 0.5 # the load is running before KEYS starts (not a test: nothing waits on it)
     keys_ms=$(python3 - "$p" << 'PY'
@@ -142,7 +142,10 @@ print(round((time.monotonic() - start) * 1000))
 PY
 )
     wait "$load" || true
-    csv=$(awk -F'","' 'NR == 2 {gsub(/"/, "", $0); print $5 "|" $7 "|" $8}' "$WORK/load.csv")
+    # redis-benchmark --csv: "test","rps","avg","min","p50","p95","p99","max" (ms)
+    csv=$(awk -F',' 'NR == 2 {for (i = 1; i <= NF; i++) gsub(/"/, "", $i); print $5 "|" $7 "|" $8}' "$WORK/load.csv")
+    # redis-benchmark stops at the first error reply (an election's -TRYAGAIN)
+    [ -n "$csv" ] || csv="stopped: $(grep -m1 -o 'Error.*' "$WORK/load.err" | tr -d '|' | cut -c1-80)||"
     t1=$(term_of "$p")
     STALL+=("$name|$keys_ms|$csv|${t0:+$t0 -> $t1}")
 }
