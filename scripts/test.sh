@@ -5,12 +5,12 @@
 #   3. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   4. unit tests and the two-thread integration tests under ThreadSanitizer;
 #   5. a Release (-O3) build, which must build warning-free (not run);
-#   6. each libFuzzer target for FUZZ_SECONDS (default 30: the suite stays
+#   6. each libFuzzer target for FUZZ_SECONDS (default 20: the suite stays
 #      under half an hour on two cores) under ASan/UBSan.
 # Prints one summary line at the end and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 passed=0
 failed=0
 
