@@ -1116,7 +1116,7 @@ static int check_transit(ctx *x, tc_config *c, int last_line)
 
 static int load_root(ctx *x, tc_config *c, const tc_toml_table *root, int last_line)
 {
-    char buf[96], hint[1024];
+    char buf[96], hint[2048]; /* the hint lists every setting */
     for (size_t i = 0; i < root->len; i++) {
         const tc_toml_entry *e = &root->entries[i];
         const setting *s = find_setting(e->key);

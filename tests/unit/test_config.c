@@ -63,7 +63,7 @@ static const tc_toml_value *get(const tc_toml_table *t, const char *key, tc_toml
 #define NODE1 "[[node]]\nid = 1\nzone = \"a\"\nclient_addr = \"127.0.0.1:7001\"\nraft_addr = \"127.0.0.1:7101\"\n"
 #define NODE2 "[[node]]\nid = 2\nzone = \"b\"\nclient_addr = \"127.0.0.1:7002\"\nraft_addr = \"127.0.0.1:7102\"\n"
 
-static char errbuf[1024];
+static char errbuf[4096];
 
 static int cfg_parse(tc_config *c, const char *text)
 {
