@@ -44,13 +44,12 @@ static int conf_index(const tc_config *cfg, int id)
 }
 
 /* Raft thread, after each pass of its loop: on the primary, note which
- * peers' match index moved (indexed like cfg.nodes; the thread's own copy
- * of the ids). */
-void tc__raft_watch_peers(tc_raftnode *n)
+ * peers' match index moved, from the view just taken (v->match, indexed
+ * like cfg.nodes). */
+void tc__raft_watch_peers(tc_raftnode *n, const tc_raft_view *v)
 {
     struct tc_peer_watch *w = &n->peers;
-    /* (tc__raft_match keeps away from the progress raft_close frees) */
-    if (!n->started || raft_state(&n->raft) != RAFT_LEADER) {
+    if (!n->started || v->state != RAFT_LEADER) {
         w->since_ms = 0;
         return;
     }
@@ -65,10 +64,10 @@ void tc__raft_watch_peers(tc_raftnode *n)
             w->heard[i] = 0;
         }
     }
-    for (size_t i = 0; i < n->rcfg_nnodes; i++) {
-        raft_index match = 0;
-        if (n->rcfg_ids[i] == n->rcfg_self || tc__raft_match(n, (int)n->rcfg_ids[i], &match) != 0)
-            continue;
+    for (size_t i = 0; i < n->rcfg_nnodes && i < TC_CONFIG_MAX_NODES; i++) {
+        /* 0: not a member, not acknowledged yet, or libraft closing */
+        uint64_t match = v->match[i];
+        if (n->rcfg_ids[i] == n->rcfg_self || !match) continue;
         if (match != w->match[i]) {
             w->match[i] = match;
             w->moved_ms[i] = now;

@@ -107,7 +107,7 @@ int tc__raft_handover(tc_raftnode *n, char *err, size_t errlen);
 
 /* peer_liveness.c: which nodes this one knows to be up (CLUSTER answers) */
 int tc__raft_peer_alive(void *ud, int node_id);
-void tc__raft_watch_peers(tc_raftnode *n);
+void tc__raft_watch_peers(tc_raftnode *n, const tc_raft_view *v);
 
 /* membership.c */
 void tc__raft_members_list(void *ud, tc_reply *r);

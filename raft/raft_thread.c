@@ -170,7 +170,7 @@ static void on_rpass(uv_check_t *h)
     }
     v.disk_failing = n->disk.failing;
     memcpy(v.disk_error, n->disk.last_error, sizeof v.disk_error);
-    tc__raft_watch_peers(n);
+    tc__raft_watch_peers(n, &v);
     uv_mutex_lock(&n->mu);
     int wake = v.state != n->view.state || v.leader != n->view.leader || v.term != n->view.term ||
                v.transferring != n->view.transferring || v.disk_failing != n->view.disk_failing;

@@ -542,6 +542,21 @@ void h_cluster_stop(tcluster *c)
     free(c);
 }
 
+int h_raft_port(tcluster *c, int id)
+{
+    FILE *f = fopen(c->config, "r");
+    if (!f) fail_msg("cannot read %s", c->config);
+    char line[512];
+    int cur = 0, port = 0;
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "id = %d", &cur);
+        if (cur == id && sscanf(line, "raft_addr = \"127.0.0.1:%d\"", &port) == 1) break;
+    }
+    fclose(f);
+    if (port <= 0) fail_msg("%s gives node %d no loopback raft_addr", c->config, id);
+    return port;
+}
+
 char *h_info_field(tcluster *c, int i, const char *section, const char *field)
 {
     char *info = h_cli(&c->nodes[i], "INFO", section, (char *)NULL);

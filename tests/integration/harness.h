@@ -55,6 +55,8 @@ void h_nodes_start(tcluster *c, int count);
 char *h_node_log(const tcluster *c, int i);
 /* INFO field of node i ("" if absent); malloc'd. */
 char *h_info_field(tcluster *c, int i, const char *section, const char *field);
+/* The Raft port cluster.toml gives node `id` (loopback); fails the test if none. */
+int h_raft_port(tcluster *c, int id);
 
 /* A free TCP port on 127.0.0.1 (bound then released). */
 int h_free_port(void);

@@ -71,21 +71,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static int raft_port(tcluster *c, int id)
-{
-    FILE *f = fopen(c->config, "r");
-    assert_non_null(f);
-    char line[512];
-    int cur = 0, port = 0;
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "id = %d", &cur);
-        if (cur == id && sscanf(line, "raft_addr = \"127.0.0.1:%d\"", &port) == 1) break;
-    }
-    fclose(f);
-    assert_true(port > 0);
-    return port;
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++, v >>= 8) p[i] = (uint8_t)v;
@@ -132,7 +117,7 @@ static before look(tcluster *c)
     assert_true(b.primary >= 0);
     b.term = h_info_field(c, b.primary, "replication", "raft_term");
     assert_string_not_equal(b.term, "");
-    b.port = raft_port(c, b.primary + 1);
+    b.port = h_raft_port(c, b.primary + 1);
     return b;
 }
 
@@ -246,7 +231,7 @@ static void test_plain_handshake_and_vote_refused(void **state)
     uint8_t challenge[40], buf[256];
     int fd = dial(b.port, peer, sizeof peer);
     read_challenge(fd, challenge);
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", raft_port(c, other + 1));
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", h_raft_port(c, other + 1));
     size_t n = handshake(buf, (uint64_t)other + 1, addr);
     n += request_vote(buf + n, (uint64_t)other + 1);
     send_raw(fd, buf, n);
@@ -289,7 +274,7 @@ static void test_wrong_hmac_refused(void **state)
     put64(buf + 8, (uint64_t)other + 1);
     for (int i = 0; i < 64; i++) buf[16 + i] = (uint8_t)(i * 37 + 11); /* a nonce and a guessed MAC */
     size_t n = 80;
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", raft_port(c, other + 1));
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", h_raft_port(c, other + 1));
     n += handshake(buf + n, (uint64_t)other + 1, addr);
     n += request_vote(buf + n, (uint64_t)other + 1);
     send_raw(fd, buf, n);
@@ -366,7 +351,7 @@ static void test_impostor_acceptor_gets_nothing(void **state)
     tcluster *c = ((world *)*state)->c;
     before b = look(c);
     int victim = (b.primary + 1) % 3;
-    int port = raft_port(c, victim + 1);
+    int port = h_raft_port(c, victim + 1);
     h_node_signal(c, victim, SIGTERM);
     assert_true(h_node_wait_exit(c, victim, 15000) >= 0);
 

@@ -95,21 +95,6 @@ static const char *tls_settings(const char *mode)
     return buf;
 }
 
-static int raft_port(tcluster *c, int id)
-{
-    FILE *f = fopen(c->config, "r");
-    assert_non_null(f);
-    char line[512];
-    int cur = 0, port = 0;
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "id = %d", &cur);
-        if (cur == id && sscanf(line, "raft_addr = \"127.0.0.1:%d\"", &port) == 1) break;
-    }
-    fclose(f);
-    assert_true(port > 0);
-    return port;
-}
-
 /* Rewrites c's cluster.toml: `settings` replace the top-level lines added
  * by the last call (between markers), and with tls_ports every [[node]]
  * gets a tls_client_addr (once). Only nodes started afterwards read it. */
@@ -220,7 +205,7 @@ static void outsider(tcluster *c, const char *mode, const char *cert, const char
     }
     long long refused = info_number(c, b.primary, "raft_peers_refused");
     long long failures = info_number(c, b.primary, "raft_peer_tls_failures");
-    char *verdict = fake_peer(raft_port(c, b.primary + 1), other + 1, raft_port(c, other + 1), mode, cert);
+    char *verdict = fake_peer(h_raft_port(c, b.primary + 1), other + 1, h_raft_port(c, other + 1), mode, cert);
     if (strcmp(verdict, "open") == 0) {
         char *log = h_node_log(c, b.primary);
         fail_msg("a fake peer (%s, certificate %s) was not refused within 10 s; node %d's log ends with:\n%s", mode,
@@ -309,7 +294,7 @@ static void test_mtls_cluster(void **state)
     if (nl) *nl = '\0';
     char *served = sh(NULL, "openssl s_client -connect 127.0.0.1:%d -CAfile %s/ca.crt -cert %s/node-2.crt "
                             "-key %s/node-2.key </dev/null 2>/dev/null | openssl x509 -noout -serial",
-                      raft_port(c, 1), certs, certs, certs);
+                      h_raft_port(c, 1), certs, certs, certs);
     nl = strchr(served, '\n');
     if (nl) *nl = '\0';
     assert_string_equal(served, out); /* node 1 answered a new connection with the renewed certificate */
@@ -476,7 +461,7 @@ static void test_rolling_to_required(void **state)
     assert_non_null(strstr(out, "raft_peer_tls:required"));
     free(out);
     int other = (p + 1) % 3;
-    char *verdict = fake_peer(raft_port(c, p + 1), other + 1, raft_port(c, other + 1), "plain", NULL);
+    char *verdict = fake_peer(h_raft_port(c, p + 1), other + 1, h_raft_port(c, other + 1), "plain", NULL);
     assert_string_not_equal(verdict, "open");
     free(verdict);
     expect_logged(c, p, "but this node accepts TLS peers only");

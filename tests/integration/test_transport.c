@@ -34,22 +34,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* raft_addr port of node `id` in the cluster's cluster.toml. */
-static int raft_port(tcluster *c, int id)
-{
-    FILE *f = fopen(c->config, "r");
-    assert_non_null(f);
-    char line[512];
-    int cur = 0, port = 0;
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "id = %d", &cur);
-        if (cur == id && sscanf(line, "raft_addr = \"127.0.0.1:%d\"", &port) == 1) break;
-    }
-    fclose(f);
-    assert_true(port > 0);
-    return port;
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++, v >>= 8) p[i] = (uint8_t)v;
@@ -99,7 +83,7 @@ static before look(tcluster *c)
     assert_true(b.primary >= 0);
     b.term = h_info_field(c, b.primary, "replication", "raft_term");
     assert_string_not_equal(b.term, "");
-    b.port = raft_port(c, b.primary + 1);
+    b.port = h_raft_port(c, b.primary + 1);
     return b;
 }
 
@@ -174,7 +158,7 @@ static void test_known_id_with_wrong_address_is_refused(void **state)
     send_raw(fd, buf, n);
     assert_true(h_closed(fd));
     close(fd);
-    snprintf(want, sizeof want, "127.0.0.1:%d", raft_port(c, other + 1));
+    snprintf(want, sizeof want, "127.0.0.1:%d", h_raft_port(c, other + 1));
     snprintf(line, sizeof line,
              "refused Raft peer %s: claims node %d but address \"10.9.9.9:7001\", cluster.toml says %s", peer,
              other + 1, want);
