@@ -18,6 +18,11 @@ typedef struct forward_req {
     char host[TC_CONFIG_MAX_STR];
     int port, self_id, primary_id;
     char auth[TC_CONFIG_MAX_STR];
+    /* transit_encryption_mode = "required": the primary's TLS port, with
+     * the node's own certificate as the client's (copies: CONFIG SET may
+     * change the settings while the worker runs) */
+    int tls;
+    char ca_file[TC_CONFIG_MAX_STR], ca_dir[TC_CONFIG_MAX_STR], cert[TC_CONFIG_MAX_STR], key[TC_CONFIG_MAX_STR];
     int ok;
     char why[400];
 } forward_req;
@@ -28,7 +33,14 @@ static void forward_work(uv_work_t *w)
     forward_req *f = w->data;
     tc_rc c;
     tc_rc_init(&c);
-    if (tc_rc_connect(&c, f->host, f->port, FORWARD_TIMEOUT_MS) != 0) {
+    tc_rc_tls *tls = NULL;
+    if (f->tls && !(tls = tc_rc_tls_new(f->ca_file, f->ca_dir, f->cert, f->key, c.err, sizeof c.err))) {
+        snprintf(f->why, sizeof f->why, "cannot reach the primary (node %d) over TLS: %.300s", f->primary_id, c.err);
+        return;
+    }
+    int connected = tc_rc_connect_tls(&c, f->host, f->port, FORWARD_TIMEOUT_MS, tls);
+    tc_rc_tls_free(tls); /* the connection keeps what it needs */
+    if (connected != 0) {
         snprintf(f->why, sizeof f->why, "cannot reach the primary (node %d): %.300s", f->primary_id, c.err);
         tc_rc_close(&c);
         return;
@@ -81,8 +93,16 @@ int tc_backup_forward(tc_backup_job *j, const tc_node_conf *primary, unsigned lo
     f->work.data = f;
     f->job = j;
     f->token = token;
-    snprintf(f->host, sizeof f->host, "%s", primary->client_host);
-    f->port = primary->client_port;
+    const tc_config *cfg = &j->srv->cfg;
+    f->tls = cfg->transit_mode == TC_TRANSIT_REQUIRED && primary->tls_port;
+    snprintf(f->host, sizeof f->host, "%s", f->tls ? primary->tls_host : primary->client_host);
+    f->port = f->tls ? primary->tls_port : primary->client_port;
+    if (f->tls) {
+        snprintf(f->ca_file, sizeof f->ca_file, "%s", cfg->tls_ca_cert_file);
+        snprintf(f->ca_dir, sizeof f->ca_dir, "%s", cfg->tls_ca_cert_dir);
+        snprintf(f->cert, sizeof f->cert, "%s", cfg->tls_cert_file);
+        snprintf(f->key, sizeof f->key, "%s", cfg->tls_key_file);
+    }
     f->primary_id = primary->id;
     f->self_id = j->srv->self->id;
     snprintf(f->auth, sizeof f->auth, "%s", j->srv->cfg.auth_token);

@@ -1,10 +1,11 @@
 /* common/: small shared pieces any module may use (the bottom layer:
- * `common` <- `node` <- `replication` <- ...). It depends on libc only and
- * holds no global mutable state.
+ * `common` <- `node` <- `replication` <- ...). It depends on libc (and
+ * OpenSSL, for the RESP client's TLS) and holds no global mutable state.
  *
  *   toml.c         a TOML reader for the subset cluster.toml uses     tc_toml_*
  *   json.c         one strict JSON reader and one JSON string writer  tc_json_*
  *   resp_client.c  a blocking RESP client with deadlines              tc_rc_*
+ *   resp_tls.c     TLS for that client (OpenSSL)                      tc_rc_tls_*
  *
  * Errors are negative errno values (-EINVAL, -ENOMEM, -ETIMEDOUT, ...) plus
  * a sentence in the caller's struct, except the TOML reader, which returns
@@ -269,7 +270,13 @@ typedef struct tc_rc {
     size_t out_cap;
     char peer[96];          /* "host:port", for messages */
     char err[320];
+    void *ssl;              /* OpenSSL's SSL while the connection speaks TLS, else NULL */
 } tc_rc;
+
+/* TLS for the client (tc_rc_connect_tls): which CA the server's certificate
+ * must chain to, and the certificate this client shows when the server
+ * asks for one. One context serves any number of connections. */
+typedef struct tc_rc_tls tc_rc_tls;
 
 /* A closed connection that may be closed again (or opened). */
 #define TC_RC_CLOSED {.fd = -1}
@@ -279,6 +286,20 @@ void tc_rc_init(tc_rc *c);
  * are ignored (close an open connection first); max_reply starts at
  * TC_RC_DEFAULT_MAX_REPLY and may be changed afterwards. */
 int tc_rc_connect(tc_rc *c, const char *host, int port, int timeout_ms);
+/* A TLS context. ca_file / ca_dir: the CA the servers' certificates must
+ * chain to (both NULL or "": the system's default CAs). cert_file and
+ * key_file (NULL or "": none): the client certificate, for servers that
+ * ask for one (tls_auth_clients). The server's certificate is checked
+ * against the CA only, not against the host name: a cluster's node
+ * certificates name nodes (node-<id>), not the addresses they are reached
+ * at. NULL with a sentence in err when a file does not load. */
+tc_rc_tls *tc_rc_tls_new(const char *ca_file, const char *ca_dir, const char *cert_file, const char *key_file,
+                         char *err, size_t errlen);
+void tc_rc_tls_free(tc_rc_tls *t);
+/* tc_rc_connect, then a TLS handshake with tls, both within timeout_ms;
+ * tls NULL: a plain connection. Everything else works as on a plain one
+ * (a caller must not use c->fd itself while TLS is on). */
+int tc_rc_connect_tls(tc_rc *c, const char *host, int port, int timeout_ms, const tc_rc_tls *tls);
 /* Closes the socket (if open) and frees the buffers; err is kept. */
 void tc_rc_close(tc_rc *c);
 /* Changes the timeout of an open connection (a command that waits, such as

@@ -1,7 +1,8 @@
 # common/: small shared pieces any module may use — the TOML reader, one
 # JSON reader and writer, a blocking RESP client with deadlines, forked
 # children that keep one descriptor. It needs
-# libc only and every other module may link it (common <- node <- ...).
+# libc and OpenSSL (the RESP client's TLS) and every other module may link
+# it (common <- node <- ...).
 # Included from the top-level CMakeLists.txt before node/; paths are from
 # the top of the tree.
 
@@ -9,9 +10,11 @@ add_library(tccommon STATIC
   ${CMAKE_SOURCE_DIR}/common/fork_child.c
   ${CMAKE_SOURCE_DIR}/common/json.c
   ${CMAKE_SOURCE_DIR}/common/resp_client.c
+  ${CMAKE_SOURCE_DIR}/common/resp_tls.c
   ${CMAKE_SOURCE_DIR}/common/toml.c
 )
 target_include_directories(tccommon PUBLIC ${CMAKE_SOURCE_DIR}/common)
+target_link_libraries(tccommon PUBLIC PkgConfig::LIBSSL PkgConfig::LIBCRYPTO)
 
 if(CMOCKA_FOUND AND NOT TC_FUZZ)
   find_package(Threads REQUIRED)

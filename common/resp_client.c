@@ -10,6 +10,7 @@
  * string is not rescanned on every read); the second builds it into one
  * allocation. Nothing of a reply is consumed until all of it has arrived. */
 #include "common.h"
+#include "resp_tls_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +30,7 @@
 #define IN_FIRST 16384 /* receive buffer at first; it doubles as needed */
 #define OUT_FIRST 1024 /* request buffer at first */
 
-static int64_t now_ms(void)
+int64_t tc__rc_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -69,6 +70,7 @@ void tc_rc_init(tc_rc *c)
 
 void tc_rc_close(tc_rc *c)
 {
+    tc__rc_tls_close(c);
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     free(c->in);
@@ -86,10 +88,10 @@ int tc_rc_set_timeout(tc_rc *c, int timeout_ms)
 
 /* Waits until fd is ready for ev or the deadline passes: 1 ready, 0 timed
  * out, or a negative errno. */
-static int wait_fd(int fd, short ev, int64_t deadline)
+int tc__rc_wait_fd(int fd, short ev, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tc__rc_now_ms();
         if (left <= 0) return 0;
         struct pollfd p = {.fd = fd, .events = ev};
         int n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
@@ -113,7 +115,7 @@ static int try_connect(const struct sockaddr *sa, socklen_t len, int64_t deadlin
     if (connect(fd, sa, len) != 0) {
         e = errno;
         if (e == EINPROGRESS || e == EINTR) {
-            int w = wait_fd(fd, POLLOUT, deadline);
+            int w = tc__rc_wait_fd(fd, POLLOUT, deadline);
             socklen_t sl = sizeof e;
             if (w == 0) e = ETIMEDOUT;
             else if (w < 0) e = -w;
@@ -135,7 +137,7 @@ int tc_rc_connect(tc_rc *c, const char *host, int port, int timeout_ms)
     if (timeout_ms > 0) c->timeout_ms = timeout_ms;
     snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
     if (port <= 0 || port > 65535) return seterr(c, EINVAL, "%s: not a TCP port", c->peer);
-    int64_t deadline = now_ms() + c->timeout_ms;
+    int64_t deadline = tc__rc_now_ms() + c->timeout_ms;
     /* a numeric address needs no resolver (and no allocation) */
     struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
@@ -152,9 +154,9 @@ int tc_rc_connect(tc_rc *c, const char *host, int port, int timeout_ms)
         int rc = getaddrinfo(host, service, &hints, &res);
         if (rc != 0) return seterr(c, EHOSTUNREACH, "%s: cannot resolve the host: %s", c->peer, gai_strerror(rc));
         fd = -ECONNREFUSED;
-        for (struct addrinfo *ai = res; ai && fd < 0 && now_ms() < deadline; ai = ai->ai_next)
+        for (struct addrinfo *ai = res; ai && fd < 0 && tc__rc_now_ms() < deadline; ai = ai->ai_next)
             fd = try_connect(ai->ai_addr, ai->ai_addrlen, deadline);
-        if (fd < 0 && now_ms() >= deadline) fd = -ETIMEDOUT;
+        if (fd < 0 && tc__rc_now_ms() >= deadline) fd = -ETIMEDOUT;
         freeaddrinfo(res);
     }
     if (fd < 0) return seterr(c, -fd, "%s: %s", c->peer, cause(-fd));
@@ -167,6 +169,22 @@ int tc_rc_connect(tc_rc *c, const char *host, int port, int timeout_ms)
 static int send_all(tc_rc *c, const char *p, size_t len, int64_t deadline)
 {
     while (len > 0) {
+        if (c->ssl) {
+            short want = 0;
+            ssize_t n = tc__rc_tls_write(c, p, len, &want);
+            if (n > 0) {
+                c->sent = true;
+                p += n;
+                len -= (size_t)n;
+                continue;
+            }
+            int w = n < 0 ? (int)n : want ? tc__rc_wait_fd(c->fd, want, deadline) : 1;
+            if (w > 0) continue;
+            if (w == 0) return broken(c, ETIMEDOUT, "send: timed out");
+            char why[sizeof c->err];
+            snprintf(why, sizeof why, "%s", c->err);
+            return broken(c, -w, "%s", why);
+        }
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c->sent = true;
@@ -177,7 +195,7 @@ static int send_all(tc_rc *c, const char *p, size_t len, int64_t deadline)
         int e = n < 0 ? errno : EIO;
         if (e == EINTR) continue;
         if (e == EAGAIN || e == EWOULDBLOCK) {
-            int w = wait_fd(c->fd, POLLOUT, deadline);
+            int w = tc__rc_wait_fd(c->fd, POLLOUT, deadline);
             if (w > 0) continue;
             e = w == 0 ? ETIMEDOUT : -w;
         }
@@ -243,14 +261,14 @@ static int send_command(tc_rc *c, int argc, const char *const *argv, const size_
 
 int tc_rc_send(tc_rc *c, int argc, const char *const *argv, const size_t *lens)
 {
-    return send_command(c, argc, argv, lens, now_ms() + c->timeout_ms);
+    return send_command(c, argc, argv, lens, tc__rc_now_ms() + c->timeout_ms);
 }
 
 int tc_rc_send_raw(tc_rc *c, const void *buf, size_t len)
 {
     c->sent = false;
     if (c->fd < 0) return seterr(c, ENOTCONN, "not connected");
-    return send_all(c, buf, len, now_ms() + c->timeout_ms);
+    return send_all(c, buf, len, tc__rc_now_ms() + c->timeout_ms);
 }
 
 /* ---- receiving: pass 1, is one whole well-formed reply there? ------------- */
@@ -475,6 +493,20 @@ static int fill(tc_rc *c, int64_t deadline)
             c->in_cap = cap;
         }
     }
+    while (c->ssl) {
+        short want = 0;
+        ssize_t n = tc__rc_tls_read(c, c->in + c->in_len, c->in_cap - c->in_len, &want);
+        if (n > 0) {
+            c->in_len += (size_t)n;
+            return 0;
+        }
+        int w = n < 0 ? (int)n : want ? tc__rc_wait_fd(c->fd, want, deadline) : 1;
+        if (w > 0) continue;
+        if (w == 0) return broken(c, ETIMEDOUT, "no reply within %d ms", c->timeout_ms);
+        char why[sizeof c->err];
+        snprintf(why, sizeof why, "%s", c->err);
+        return broken(c, -w, "%s", why);
+    }
     for (;;) {
         ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
         if (n > 0) {
@@ -485,7 +517,7 @@ static int fill(tc_rc *c, int64_t deadline)
         int e = errno;
         if (e == EINTR) continue;
         if (e != EAGAIN && e != EWOULDBLOCK) return broken(c, e, "receive: %s", strerror(e));
-        int w = wait_fd(c->fd, POLLIN, deadline);
+        int w = tc__rc_wait_fd(c->fd, POLLIN, deadline);
         if (w == 0) return broken(c, ETIMEDOUT, "no reply within %d ms", c->timeout_ms);
         if (w < 0) return broken(c, -w, "receive: %s", strerror(-w));
     }
@@ -540,12 +572,12 @@ static int read_reply(tc_rc *c, tc_rc_reply *out, int64_t deadline)
     return 0;
 }
 
-int tc_rc_read(tc_rc *c, tc_rc_reply *out) { return read_reply(c, out, now_ms() + c->timeout_ms); }
+int tc_rc_read(tc_rc *c, tc_rc_reply *out) { return read_reply(c, out, tc__rc_now_ms() + c->timeout_ms); }
 
 int tc_rc_command(tc_rc *c, tc_rc_reply *out, int argc, const char *const *argv, const size_t *lens)
 {
     memset(out, 0, sizeof *out);
-    int64_t deadline = now_ms() + c->timeout_ms;
+    int64_t deadline = tc__rc_now_ms() + c->timeout_ms;
     int rc = send_command(c, argc, argv, lens, deadline);
     return rc ? rc : read_reply(c, out, deadline);
 }
@@ -555,7 +587,7 @@ int tc_rc_read_raw(tc_rc *c, char **raw, size_t *len)
     *raw = NULL;
     *len = 0;
     scan s;
-    int rc = next_reply(c, now_ms() + c->timeout_ms, &s);
+    int rc = next_reply(c, tc__rc_now_ms() + c->timeout_ms, &s);
     if (rc) return rc;
     char *o = malloc(s.end + 1);
     if (!o) return broken(c, ENOMEM, "out of memory");

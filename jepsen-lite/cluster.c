@@ -46,8 +46,21 @@ static int pick_local_ports(int n) {
     return -1;
 }
 
+/* --tls: the certificates, and the context the run's clients use. */
+static int tls_setup(jl_cluster *c, char *err, size_t errlen) {
+    char dir[460], ca[480], cert[480], key[480];
+    snprintf(dir, sizeof dir, "%s/tls", c->dir);
+    if (jl_certs_make(dir, c, err, errlen) != 0)
+        return -1;
+    snprintf(ca, sizeof ca, "%s/ca.crt", dir);
+    snprintf(cert, sizeof cert, "%s/client.crt", dir);
+    snprintf(key, sizeof key, "%s/client.key", dir);
+    c->tls = tc_rc_tls_new(ca, NULL, cert, key, err, errlen);
+    return c->tls ? 0 : -1;
+}
+
 int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache, jl_net *net, int base_port,
-                    char *err, size_t errlen) {
+                    bool tls, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     c->n = n;
     c->net = net;
@@ -75,6 +88,13 @@ int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache,
                "# never answered from a replica's copy: reads in the history are primary reads\n"
                "cluster_mode = true\n",
             dir);
+    if (tls)
+        fprintf(f, "# --tls: TLS only, for clients and between nodes, client certificates required\n"
+                   "transit_encryption_mode = \"required\"\ntls_replication = true\ntls_auth_clients = \"yes\"\n"
+                   "tls_ca_cert_file = \"%s/tls/ca.crt\"\ntls_cert_file = \"%s/tls/server.crt\"\n"
+                   "tls_key_file = \"%s/tls/server.key\"\ntls_raft_cert_file = \"%s/tls/node-{id}.crt\"\n"
+                   "tls_raft_key_file = \"%s/tls/node-{id}.key\"\n",
+                dir, dir, dir, dir, dir);
     for (int i = 0; i < n; i++) {
         jl_node *nd = &c->nodes[i];
         nd->id = i + 1;
@@ -90,12 +110,28 @@ int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache,
         snprintf(nd->log, sizeof nd->log, "%s/node-%d.log", dir, nd->id);
         fprintf(f, "\n[[node]]\nid = %d\nzone = \"zone-%c\"\nclient_addr = \"%s:%d\"\nraft_addr = \"%s:%d\"\n",
                 nd->id, 'a' + i, nd->host, nd->port, nd->host, nd->raft_port);
+        if (tls) {
+            nd->tls_port = net ? 7201 : base_port + 2000 + i;
+            fprintf(f, "tls_client_addr = \"%s:%d\"\n", nd->host, nd->tls_port);
+        }
     }
     if (fclose(f) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", c->config, strerror(errno));
         return -1;
     }
-    return 0;
+    return tls ? tls_setup(c, err, errlen) : 0;
+}
+
+void jl_cluster_free(jl_cluster *c) {
+    tc_rc_tls_free(c->tls);
+    c->tls = NULL;
+}
+
+int jl_node_connect(const jl_cluster *c, int i, tc_rc *rc, int timeout_ms) {
+    const jl_node *nd = &c->nodes[i];
+    if (c->tls)
+        return tc_rc_connect_tls(rc, nd->host, nd->tls_port, timeout_ms, c->tls);
+    return tc_rc_connect(rc, nd->host, nd->port, timeout_ms);
 }
 
 static void log_mark(const jl_node *nd, const char *what) {
@@ -189,7 +225,7 @@ int jl_cluster_primary(jl_cluster *c, int timeout_ms) {
     for (int i = 0; i < c->n; i++) {
         tc_rc rc;
         tc_rc_init(&rc);
-        if (tc_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, timeout_ms) != 0)
+        if (jl_node_connect(c, i, &rc, timeout_ms) != 0)
             continue;
         tc_rc_reply r;
         const char *argv[] = {"INFO", "replication"};
@@ -224,7 +260,7 @@ int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, tc_rc_reply *out, int 
     memset(out, 0, sizeof *out);
     tc_rc rc;
     tc_rc_init(&rc);
-    if (tc_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, PROBE_TIMEOUT_MS) != 0)
+    if (jl_node_connect(c, i, &rc, PROBE_TIMEOUT_MS) != 0)
         return JL_RC_NOTSENT;
     int r = jl_call(&rc, timeout_ms, out, argc, argv);
     tc_rc_close(&rc);
@@ -236,7 +272,7 @@ int jl_cluster_call(jl_cluster *c, int i, int timeout_ms, tc_rc_reply *out, int 
 static bool ask(jl_cluster *c, int i, int argc, const char *const argv[], const char *want) {
     tc_rc rc;
     tc_rc_init(&rc);
-    if (tc_rc_connect(&rc, c->nodes[i].host, c->nodes[i].port, PROBE_TIMEOUT_MS) != 0)
+    if (jl_node_connect(c, i, &rc, PROBE_TIMEOUT_MS) != 0)
         return false;
     tc_rc_reply r;
     /* cluster_mode: a replica answers reads only after READONLY */

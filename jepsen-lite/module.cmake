@@ -22,6 +22,7 @@ if(NOT TC_FUZZ)
     ${CMAKE_SOURCE_DIR}/jepsen-lite/proc.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/netns.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/cluster.c
+    ${CMAKE_SOURCE_DIR}/jepsen-lite/certs.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/nemesis.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/disk.c
     ${CMAKE_SOURCE_DIR}/jepsen-lite/member.c

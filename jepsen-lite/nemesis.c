@@ -208,7 +208,7 @@ static int stall_begin(jl_cluster *c, jl_fault *f) {
     const char *argv[] = {"DEBUG", "SLEEP", secs};
     tc_rc_close(&c->stall);
     tc_rc_init(&c->stall);
-    if (tc_rc_connect(&c->stall, c->nodes[f->target].host, c->nodes[f->target].port, 1000) != 0 ||
+    if (jl_node_connect(c, f->target, &c->stall, 1000) != 0 ||
         tc_rc_send(&c->stall, 3, argv, NULL) != 0) {
         tc_rc_close(&c->stall);
         return skip(f, "the node did not take DEBUG SLEEP");

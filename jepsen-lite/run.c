@@ -34,6 +34,7 @@ typedef struct run_opts {
     uint64_t seed;
     char out[400];
     bool local;
+    bool tls;
     char tricache[512];
     bool inject_stale;
     double rate;
@@ -88,6 +89,9 @@ static void run_usage(FILE *f) {
           "                         must not hold an earlier run's data/\n"
           "  --local                no namespaces: nodes on 127.0.0.1 ports, faults kill,\n"
           "                         pause and member only (for running without root)\n"
+          "  --tls                  TLS everywhere: transit_encryption_mode = \"required\",\n"
+          "                         mutual TLS between nodes, client certificates; the\n"
+          "                         run's CA and certificates are made in DIR/tls\n"
           "  --tricache PATH        the node binary (default: next to jepsen-lite, else PATH),\n"
           "                         e.g. the test build tricache-ack-before-commit\n"
           "  --check-time-limit D   budget of the linearizability check (default 60s)\n"
@@ -201,6 +205,10 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
         }
         if (strcmp(a, "--local") == 0) {
             o->local = true;
+            continue;
+        }
+        if (strcmp(a, "--tls") == 0) {
+            o->tls = true;
             continue;
         }
         if (strcmp(a, "--inject-stale-reads") == 0) {
@@ -327,6 +335,7 @@ static int teardown(run_ctx *ctx) {
     }
     if (jl_disk_teardown(&ctx->cluster) != 0) /* also when the nodes never started */
         rc = -1;
+    jl_cluster_free(&ctx->cluster);
     if (ctx->net_up) {
         if (jl_net_teardown(&ctx->net) != 0)
             rc = -1;
@@ -434,7 +443,7 @@ static int exercise(run_ctx *ctx, jl_fault *faults, size_t n_faults, int64_t *t_
         tc_rc_init(&rc);
         tc_rc_reply r;
         const char *argv[] = {"SET", "jepsen-lite:final", token};
-        if (p >= 0 && tc_rc_connect(&rc, c->nodes[p].host, c->nodes[p].port, 1000) == 0 &&
+        if (p >= 0 && jl_node_connect(c, p, &rc, 1000) == 0 &&
             jl_call(&rc, 3000, &r, 3, argv) == 0)
             tc_rc_reply_free(&r);
         tc_rc_close(&rc);
@@ -506,8 +515,8 @@ int jl_cmd_run(int argc, char **argv) {
         free(ctx);
         return EXIT_SETUP;
     }
-    printf("jepsen-lite run: %s workload, %d nodes%s, %.0f s, seed %llu, out %s\nschedule:\n",
-           workload_name(o), o->nodes, o->local ? " (local)" : "", o->time_s,
+    printf("jepsen-lite run: %s workload, %d nodes%s%s, %.0f s, seed %llu, out %s\nschedule:\n",
+           workload_name(o), o->nodes, o->local ? " (local)" : "", o->tls ? " (TLS everywhere)" : "", o->time_s,
            (unsigned long long)o->seed, o->out);
     for (size_t i = 0; i < n_faults; i++)
         printf("  %6.2fs - %6.2fs  %s\n", faults[i].start_s, faults[i].end_s, jl_fault_names[faults[i].kind]);
@@ -542,7 +551,7 @@ int jl_cmd_run(int argc, char **argv) {
             goto out;
         }
     }
-    if (jl_cluster_init(&ctx->cluster, o->nodes, o->out, o->tricache, o->local ? NULL : &ctx->net, 0, err,
+    if (jl_cluster_init(&ctx->cluster, o->nodes, o->out, o->tricache, o->local ? NULL : &ctx->net, 0, o->tls, err,
                         sizeof err) != 0) {
         fprintf(stderr, "jepsen-lite run: %s\n", err);
         goto out;

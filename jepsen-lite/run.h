@@ -105,6 +105,7 @@ typedef struct jl_node {
     int id;
     char host[64];
     int port, raft_port;
+    int tls_port;   /* --tls: its TLS client port (the plain one then refuses) */
     pid_t pid;      /* 0 while down */
     int state;
     int skew_s;     /* clock offset it runs under (0: none) */
@@ -124,13 +125,23 @@ typedef struct jl_cluster {
     int out_of_voters;     /* node index the member fault took out of the voter set, -1: none */
     tc_rc stall;           /* stall nemesis: the connection whose DEBUG SLEEP runs (fd -1: none) */
     int64_t t0;            /* start of the history (jl_now_ns), 0 before it */
+    /* --tls: TLS everywhere (transit_encryption_mode = "required", mutual
+     * TLS between nodes, client certificates); every connection the run
+     * makes goes through jl_node_connect */
+    tc_rc_tls *tls;
     /* disk nemesis (disk.c): each node's data directory on its own tmpfs */
     char disk_dir[JL_MAX_NODES][420];
     bool disk_mounted[JL_MAX_NODES];
 } jl_cluster;
 
 int jl_cluster_init(jl_cluster *c, int n, const char *dir, const char *tricache, jl_net *net, int base_port,
-                    char *err, size_t errlen);
+                    bool tls, char *err, size_t errlen);
+/* Frees what jl_cluster_init allocated (the nodes must be stopped). */
+void jl_cluster_free(jl_cluster *c);
+/* A connection to node i's client port: TLS with --tls. */
+int jl_node_connect(const jl_cluster *c, int i, tc_rc *rc, int timeout_ms);
+/* certs.c: the CA and certificates of a --tls run, into dir. */
+int jl_certs_make(const char *dir, const jl_cluster *c, char *err, size_t len);
 int jl_node_start(jl_cluster *c, int i);
 /* SIGKILL and reap. */
 void jl_node_kill(jl_cluster *c, int i);

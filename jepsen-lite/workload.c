@@ -131,8 +131,7 @@ static bool ensure_primary(client *c) {
             return false;
         }
     }
-    const jl_node *nd = &w->cluster->nodes[p];
-    if (tc_rc_connect(&c->conn, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0) {
+    if (jl_node_connect(w->cluster, p, &c->conn, CONNECT_TIMEOUT_MS) != 0) {
         atomic_compare_exchange_strong(&w->primary, &p, -1);
         jl_sleep_ms(50);
         return false;
@@ -197,8 +196,7 @@ static void replica_read(client *c, int k, const char *key) {
         r = (r + 1) % n;
     if (c->rconn.fd < 0 || c->rconn_node != r) {
         tc_rc_close(&c->rconn);
-        const jl_node *nd = &w->cluster->nodes[r];
-        if (tc_rc_connect(&c->rconn, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0)
+        if (jl_node_connect(w->cluster, r, &c->rconn, CONNECT_TIMEOUT_MS) != 0)
             return;
         tc_rc_reply rep;
         const char *ro[] = {"READONLY"};
@@ -456,8 +454,7 @@ static void final_register_read(jl_workload *w, int k) {
         }
         tc_rc rc;
         tc_rc_init(&rc);
-        const jl_node *nd = &w->cluster->nodes[p];
-        if (tc_rc_connect(&rc, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0) {
+        if (jl_node_connect(w->cluster, p, &rc, CONNECT_TIMEOUT_MS) != 0) {
             jl_sleep_ms(200);
             continue;
         }
@@ -494,8 +491,7 @@ static void final_sadd_read(jl_workload *w, int k) {
         int p = jl_cluster_primary(w->cluster, 300);
         tc_rc rc;
         tc_rc_init(&rc);
-        if (p < 0 || tc_rc_connect(&rc, w->cluster->nodes[p].host, w->cluster->nodes[p].port,
-                                   CONNECT_TIMEOUT_MS) != 0) {
+        if (p < 0 || jl_node_connect(w->cluster, p, &rc, CONNECT_TIMEOUT_MS) != 0) {
             jl_sleep_ms(200);
             continue;
         }
@@ -521,12 +517,11 @@ static void final_sadd_read(jl_workload *w, int k) {
 static int final_set_read(jl_workload *w, int i, long *present, long *missing) {
     shared *s = sh(w);
     long long n = atomic_load(&w->next_value);
-    const jl_node *nd = &w->cluster->nodes[i];
     tc_rc rc;
     tc_rc_init(&rc);
     *present = 0;
     *missing = -1;
-    if (tc_rc_connect(&rc, nd->host, nd->port, CONNECT_TIMEOUT_MS) != 0)
+    if (jl_node_connect(w->cluster, i, &rc, CONNECT_TIMEOUT_MS) != 0)
         return -1;
     tc_rc_reply rep;
     const char *ro[] = {"READONLY"};

@@ -15,7 +15,15 @@
  * A peer that accepted the connection but stays silent is loading its log
  * (a whole-cluster restart): the probe waits for it, up to a bound. Peers
  * that are not running at all are waited for a short while only, so a node
- * started alone for the first time still starts. */
+ * started alone for the first time still starts.
+ *
+ * With transit_encryption_mode = "required" a running peer's plain port
+ * answers only "-ERR this node accepts TLS connections only": the probe then
+ * asks that peer again over TLS (its tls_client_addr, the node's own
+ * certificate as the client's), in one blocking exchange bounded by a
+ * second. Peers that are probing themselves still answer on the plain port
+ * (the fixed PROBING_INFO below, nothing about the node), since their TLS
+ * listener only opens with their event loop. */
 #include "peer_probe.h"
 
 #include <errno.h>
@@ -30,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "log.h"
 
 /* peers not running: how long to give them to come up before bootstrapping */
@@ -39,6 +48,9 @@
 #define RETRY_MS 200
 #define REPLY_MAX 65536
 #define MAX_INCOMING 16
+#define TLS_ASK_MS 1000
+/* how a node under transit_encryption_mode = "required" answers on its plain port */
+#define TLS_ONLY "TLS connections only"
 
 /* what this node answers a probing peer: it holds nothing and probes too */
 static const char PROBING_INFO[] = "# Replication\r\nrole:slave\r\nraft_cluster_formed:0\r\nraft_probing:1\r\n";
@@ -165,6 +177,44 @@ static void accept_incoming(int listen_fd, incoming *in, size_t *nin)
     }
 }
 
+/* The peer refused plaintext: INFO replication over TLS into p->buf. 0, or
+ * -1 (ask again later). */
+static int ask_over_tls(peer *p, const tc_config *cfg)
+{
+    char why[512];
+    tc_rc_tls *tls = tc_rc_tls_new(cfg->tls_ca_cert_file, cfg->tls_ca_cert_dir, cfg->tls_cert_file, cfg->tls_key_file,
+                                   why, sizeof why);
+    if (!tls) {
+        tc_warn("start-up probe of node %d over TLS: %s", p->conf->id, why);
+        return -1;
+    }
+    tc_rc c;
+    tc_rc_init(&c);
+    int rc = tc_rc_connect_tls(&c, p->conf->tls_host, p->conf->tls_port, TLS_ASK_MS, tls);
+    tc_rc_tls_free(tls);
+    tc_rc_reply r = {0};
+    if (rc == 0 && cfg->auth_token[0]) {
+        const char *auth[] = {"AUTH", cfg->auth_token};
+        rc = tc_rc_command(&c, &r, 2, auth, NULL);
+        if (rc == 0 && r.type != TC_RC_STATUS) rc = -1;
+        tc_rc_reply_free(&r);
+    }
+    if (rc == 0) {
+        const char *info[] = {"INFO", "replication"};
+        rc = tc_rc_command(&c, &r, 2, info, NULL);
+        if (rc == 0 && r.type == TC_RC_BULK && r.len < REPLY_MAX) {
+            memcpy(p->buf, r.str, r.len + 1);
+            p->len = r.len;
+        } else {
+            rc = -1;
+        }
+        tc_rc_reply_free(&r);
+    }
+    if (rc != 0 && c.err[0]) tc_warn("start-up probe of node %d over TLS: %s", p->conf->id, c.err);
+    tc_rc_close(&c);
+    return rc == 0 ? 0 : -1;
+}
+
 /* Drives the connections to the peers one step; 1 when one proved data lost. */
 static int step_peer(peer *p, short revents, const tc_config *cfg, const tc_node_conf *self, long long now,
                      char *err, size_t errlen)
@@ -190,12 +240,25 @@ static int step_peer(peer *p, short revents, const tc_config *cfg, const tc_node
     }
     ssize_t n = read(p->fd, p->buf + p->len, REPLY_MAX - 1 - p->len);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n > 0) {
+        p->len += (size_t)n;
+        p->buf[p->len] = '\0';
+    }
+    if (n > 0 && p->buf[0] == '-' && strstr(p->buf, TLS_ONLY) && p->conf->tls_port &&
+        cfg->transit_mode == TC_TRANSIT_REQUIRED) {
+        close(p->fd);
+        p->fd = -1;
+        if (ask_over_tls(p, cfg) != 0) {
+            peer_close(p, now);
+            return 0;
+        }
+        p->state = P_DONE;
+        return judge(p, self, err, errlen);
+    }
     if (n <= 0 || p->buf[0] == '-') { /* closed, or an error (a wrong AUTH): ask again later */
         peer_close(p, now);
         return 0;
     }
-    p->len += (size_t)n;
-    p->buf[p->len] = '\0';
     if (!reply_complete(p->buf, p->len)) {
         if (p->len + 1 >= REPLY_MAX) peer_close(p, now);
         return 0;

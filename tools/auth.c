@@ -50,7 +50,7 @@ static int read_token(const char *file, char *out, size_t outlen)
 static int open_node(const ctl_cluster *cl, const tc_node_conf *n, const char *token, tc_rc *c)
 {
     if (ctl_node_open(cl, n, c) == 0) return 0;
-    if (tc_rc_connect(c, n->client_host, n->client_port, cl->timeout_ms) != 0) return -1;
+    if (ctl_node_connect(cl, n, c) != 0) return -1;
     const char *argv[] = {"AUTH", token};
     tc_rc_reply r;
     int rc = tc_rc_command(c, &r, 2, argv, NULL);
@@ -68,7 +68,7 @@ static int node_accepts(const ctl_cluster *cl, const tc_node_conf *n, const char
 {
     tc_rc c = TC_RC_CLOSED;
     tc_rc_init(&c);
-    if (tc_rc_connect(&c, n->client_host, n->client_port, cl->timeout_ms) != 0) return -1;
+    if (ctl_node_connect(cl, n, &c) != 0) return -1;
     const char *argv[] = {"AUTH", "default", token};
     tc_rc_reply r;
     int rc = tc_rc_command(&c, &r, 3, argv, NULL);

@@ -15,9 +15,30 @@ const char *ctl_role_name(int role)
     }
 }
 
+int ctl_cluster_tls(ctl_cluster *cl, char *err, size_t len)
+{
+    const tc_config *cfg = &cl->cfg;
+    if (cfg->transit_mode != TC_TRANSIT_REQUIRED) return 0;
+    char why[512];
+    cl->tls = tc_rc_tls_new(cfg->tls_ca_cert_file, cfg->tls_ca_cert_dir, cfg->tls_cert_file, cfg->tls_key_file, why,
+                            sizeof why);
+    if (!cl->tls) {
+        snprintf(err, len, "%s: transit_encryption_mode is \"required\", so tricachectl speaks TLS to the nodes, but %s",
+                 cfg->path, why);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_node_connect(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c)
+{
+    if (cl->tls && n->tls_port) return tc_rc_connect_tls(c, n->tls_host, n->tls_port, cl->timeout_ms, cl->tls);
+    return tc_rc_connect(c, n->client_host, n->client_port, cl->timeout_ms);
+}
+
 int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c)
 {
-    int rc = tc_rc_connect(c, n->client_host, n->client_port, cl->timeout_ms);
+    int rc = ctl_node_connect(cl, n, c);
     if (rc != 0 || !cl->cfg.auth_token[0]) return rc;
     const char *argv[] = {"AUTH", cl->cfg.auth_token};
     tc_rc_reply r;

@@ -9,7 +9,19 @@
 typedef struct ctl_cluster {
     tc_config cfg;
     int timeout_ms; /* per connect / per reply */
+    /* With transit_encryption_mode = "required" the plain client ports
+     * answer nothing but an error: the tool then speaks TLS to each node's
+     * tls_client_addr, trusting tls_ca_cert_file/_dir and showing
+     * tls_cert_file/_key_file when the node asks for a client certificate. */
+    tc_rc_tls *tls;
 } ctl_cluster;
+
+/* Loads what cl->tls needs from cl->cfg (nothing unless TLS is required):
+ * 0, or -1 with a sentence in err. */
+int ctl_cluster_tls(ctl_cluster *cl, char *err, size_t len);
+/* A connection to node n's client port (its TLS port when cl->tls), not
+ * authenticated: tc_rc_connect's result. */
+int ctl_node_connect(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c);
 
 enum ctl_role {
     CTL_ROLE_UNREACHABLE, /* no answer, or an error instead of INFO */

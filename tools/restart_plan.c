@@ -81,7 +81,8 @@ static void print_step(const ctl_cluster *cl, const char *config, int step, cons
     /* the token is not printed: --askpass makes redis-cli ask for it */
     print_cmd(is_primary ? "or SIGTERM: hands over to a caught-up replica, then exits"
                          : "or SIGTERM: a replica leaves at once",
-              "redis-cli -h %s -p %d%s SHUTDOWN", c->client_host, c->client_port,
+              "redis-cli -h %s -p %d%s%s SHUTDOWN", cl->tls ? c->tls_host : c->client_host,
+              cl->tls ? c->tls_port : c->client_port, cl->tls ? " --tls --cacert CA [--cert C --key K]" : "",
               cl->cfg.auth_token[0] ? " --askpass" : "");
     print_cmd("the new binary or configuration", "tricache --config %s --node %d", config, c->id);
     print_cmd("waits until it caught up: must exit 0", "tricachectl --config %s restart-plan --timeout 60s",

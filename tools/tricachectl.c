@@ -326,6 +326,11 @@ int main(int argc, char **argv)
         return CTL_EXIT_USAGE;
     }
     cl->timeout_ms = (int)a.io_timeout_ms;
+    if (ctl_cluster_tls(cl, err, sizeof err) != 0) {
+        fprintf(stderr, "tricachectl: %s\n", err);
+        free(cl);
+        return CTL_EXIT_USAGE;
+    }
 
     if (strcmp(a.cmd, "status") == 0) rc = ctl_cmd_status(cl, a.b.json);
     else if (strcmp(a.cmd, "failover") == 0)
@@ -341,6 +346,7 @@ int main(int argc, char **argv)
     if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "members") == 0) usage(stderr);
     else if (rc == CTL_EXIT_USAGE && strcmp(a.cmd, "status") != 0 && strcmp(a.cmd, "failover") != 0)
         fprintf(stderr, "(tricachectl --help shows every command and option)\n");
+    tc_rc_tls_free(cl->tls);
     free(cl);
     return rc;
 }

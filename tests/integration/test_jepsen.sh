@@ -4,8 +4,8 @@
 #     fixed seed) must come out valid, and afterwards nothing it made may
 #     remain: no namespace, no route, no node process. Without root it runs
 #     --local with kill, pause and member instead.
-#  2. a sadd run (SADD/SMEMBERS on a few set keys) under kill, pause and
-#     partition must be valid as a linearizable set.
+#  2. a sadd run (SADD/SMEMBERS on a few set keys), TLS everywhere, under
+#     kill, pause and partition must be valid as a linearizable set.
 #  3. a short run with --inject-stale-reads must be flagged invalid.
 #  4. tricache-ack-before-commit, a test build whose primary answers SET +OK
 #     before the write commits, must be caught (invalid, with lost adds).
@@ -90,7 +90,10 @@ fi
 # grow-only set (model set-full: every read holds every add acknowledged
 # and every element read before it began). Seed 7 draws kill, pause and an
 # isolated primary within 25 s (--local: kill and pause). ~26 s.
-echo "== valid run: sadd, 3 nodes"
+# It runs with --tls: TLS everywhere (transit_encryption_mode "required",
+# mutual TLS between nodes, client certificates), so the cluster that must
+# stay linearizable under faults is also one no plaintext reaches.
+echo "== valid run: sadd, 3 nodes, --tls"
 if [ "$(id -u)" = 0 ]; then
     SMODE="--nemesis kill,pause,partition"
 else
@@ -99,7 +102,7 @@ fi
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$JL" run --tricache "$TC" --nodes 3 --time 25s --workload sadd $SMODE --seed 7 \
-    --concurrency 10 --out "$WORK/sadd" >"$WORK/sadd.out" 2>&1
+    --tls --concurrency 10 --out "$WORK/sadd" >"$WORK/sadd.out" 2>&1
 rc=$?
 echo "run took $(($(date +%s) - start)) s, exit $rc"
 grep -E '^(\[|INVALID|VALID|UNKNOWN)' "$WORK/sadd.out" | cut -c1-160
@@ -107,6 +110,9 @@ grep -E '^(\[|INVALID|VALID|UNKNOWN)' "$WORK/sadd.out" | cut -c1-160
 S="$WORK/sadd/summary.json"
 if [ -s "$S" ]; then
     grep -q '^  "valid": true,' "$S" || fail "sadd: summary.json does not say valid"
+    grep -q '^transit_encryption_mode = "required"' "$WORK/sadd/cluster.toml" ||
+        fail "sadd: the --tls run's cluster.toml does not require TLS"
+    grep -q 'TLS clients on' "$WORK/sadd"/node-1.log || fail "sadd: node 1 opened no TLS client port"
     "$JL" check --model set-full "$WORK/sadd/history.jsonl" >/dev/null ||
         fail "sadd: jepsen-lite check --model set-full disagrees on the recorded history"
     for kind in kill pause partition; do
