@@ -341,15 +341,19 @@ static int verify(const ctl_cluster *cl, const ctl_backup_args *a, const char *n
         /* what the keys are, counted while every block was read anyway */
         printf("   keys by type:");
         const char *sep = " ";
-        for (unsigned t = 0; t < 16; t++) {
+        for (unsigned t = 0; t < 15; t++) {
             uint64_t n = lb->st.records_of_type[t];
-            const tc_type_ops *ops = t < 15 ? tc_type_ops_of(t) : NULL;
+            const tc_type_ops *ops = tc_type_ops_of(t);
             if (!n) continue;
             if (ops) printf("%s%llu %s", sep, (unsigned long long)n, ops->name);
-            else printf("%s%llu of type %u%s", sep, (unsigned long long)n, t, t == 15 ? "+" : "");
+            else printf("%s%llu of type %u", sep, (unsigned long long)n, t);
             sep = ", ";
         }
-        printf("%s\n", lb->st.records ? "" : " none");
+        /* the last slot: record types 15 and up, which are users (126) and
+         * cluster settings (128), not keys */
+        uint64_t other = lb->st.records_of_type[15];
+        if (other) printf("; and %llu records that are not keys (users, settings)", (unsigned long long)other);
+        printf("%s\n", lb->st.records > other ? "" : " none");
     }
     ctl_local_backup_free(lb);
     return rc;

@@ -34,6 +34,7 @@ typedef struct ctl_backup_args {
     int json;              /* backup list --json */
     int into_running;      /* restore --into-running */
     int yes;               /* restore --yes */
+    int with_users;        /* restore --with-users: the backup's users replace the cluster's */
     long long timeout_ms;  /* backup create, restore: --timeout */
     const char *new_token_file; /* auth rotate --new-token-file */
     const char *token_file;     /* auth set --token-file */
@@ -52,7 +53,7 @@ int ctl_cmd_secret(const ctl_backup_args *a, int argc, char **argv);
 /* backup create | list | verify NAME | delete NAME */
 int ctl_cmd_backup(const ctl_cluster *cl, const ctl_backup_args *a, int argc, char **argv);
 
-/* restore --from NAME [--to URL] [--into-running] [--yes] */
+/* restore --from NAME [--to URL] [--into-running] [--yes] [--with-users] */
 int ctl_cmd_restore(const ctl_cluster *cl, const ctl_backup_args *a);
 
 /* auth rotate --new-token-file FILE | auth set --token-file FILE */

@@ -48,8 +48,19 @@ typedef struct inflight {
     uint64_t file_bytes; /* bytes of the file read by then, for progress */
 } inflight;
 
+/* --with-users: one user of the backup, as the record holds it (the rules
+ * as u32 length and bytes each), kept until the keys are committed. */
+typedef struct saved_user {
+    char *name;
+    unsigned char *rules;
+    size_t name_len, rules_len;
+} saved_user;
+
 typedef struct restore {
     const ctl_cluster *cl;
+    int with_users;
+    saved_user *users;
+    size_t nusers;
     ctl_local_backup *lb;
     tc_rc c;
     const tc_node_conf *primary;
@@ -217,10 +228,48 @@ static int add_record(restore *r, tc_snapshot_reader *rd, const tc_snapshot_reco
     return 0;
 }
 
+static int save_user(restore *r, const tc_snapshot_record *rec)
+{
+    saved_user *v = realloc(r->users, (r->nusers + 1) * sizeof *v);
+    if (!v) goto oom;
+    r->users = v;
+    saved_user *u = &v[r->nusers];
+    u->name = malloc(rec->key_len + 1);
+    u->rules = malloc(rec->value_len ? rec->value_len : 1);
+    if (!u->name || !u->rules) {
+        free(u->name);
+        free(u->rules);
+        goto oom;
+    }
+    memcpy(u->name, rec->key, rec->key_len);
+    u->name[rec->key_len] = '\0';
+    memcpy(u->rules, rec->value, rec->value_len);
+    u->name_len = rec->key_len;
+    u->rules_len = rec->value_len;
+    r->nusers++;
+    return 0;
+oom:
+    snprintf(r->why, sizeof r->why, "out of memory keeping the backup's users");
+    return -1;
+}
+
+static void free_users(restore *r)
+{
+    for (size_t i = 0; i < r->nusers; i++) {
+        free(r->users[i].name);
+        free(r->users[i].rules);
+    }
+    free(r->users);
+    r->users = NULL;
+    r->nusers = 0;
+}
+
+/* Every record, going on through failovers (see MAX_RESUMES). */
 /* Streams the records of the verified file after the first `skip` as
  * LOADs; 0 once every LOAD has been acknowledged. */
 static int load_from(restore *r, uint64_t skip)
 {
+    free_users(r); /* a load again after a failover reads them again */
     r->sent = 0;
     r->settings = 0;
     r->head = r->count = 0;
@@ -245,9 +294,11 @@ static int load_from(restore *r, uint64_t skip)
     int rc;
     tc_snapshot_record rec;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
-        /* after the keys; the cluster keeps its own settings and users */
+        /* after the keys; the cluster keeps its own settings, and its users
+         * unless --with-users (applied after the commit) */
         if (rec.type == TC_SNAPSHOT_SETTING || rec.type == TC_SNAPSHOT_ACL_USER) {
             r->settings++;
+            if (rec.type == TC_SNAPSHOT_ACL_USER && r->with_users && save_user(r, &rec) != 0) break;
             continue;
         }
         if (r->sent < skip) { /* staged before a failover */
@@ -277,6 +328,95 @@ static int load_from(restore *r, uint64_t skip)
     ctl_progress_interrupt(&r->pr);
     tc_snapshot_reader_free(rd);
     return -1;
+}
+
+/* ACL SETUSER <name> <rules...> for one saved user: 0, or -1 with r->why. */
+static int set_user(restore *r, tc_rc *c, const saved_user *u)
+{
+    size_t n = 0;
+    for (size_t off = 0; off + 4 <= u->rules_len; n++) {
+        uint32_t len;
+        memcpy(&len, u->rules + off, 4);
+        if (len > u->rules_len - off - 4) break;
+        off += 4 + len;
+    }
+    const char **argv = calloc(n + 3, sizeof *argv);
+    size_t *lens = calloc(n + 3, sizeof *lens);
+    int rc = -1;
+    if (!argv || !lens) {
+        snprintf(r->why, sizeof r->why, "out of memory");
+        goto out;
+    }
+    argv[0] = "ACL", lens[0] = 3;
+    argv[1] = "SETUSER", lens[1] = 7;
+    argv[2] = u->name, lens[2] = u->name_len;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len;
+        memcpy(&len, u->rules + off, 4);
+        argv[3 + i] = (const char *)u->rules + off + 4;
+        lens[3 + i] = len;
+        off += 4 + len;
+    }
+    tc_rc_reply rep;
+    int io = tc_rc_command(c, &rep, (int)n + 3, argv, lens);
+    if (io != 0) snprintf(r->why, sizeof r->why, "ACL SETUSER %s: %s", u->name, c->err);
+    else if (rep.type != TC_RC_STATUS)
+        snprintf(r->why, sizeof r->why, "ACL SETUSER %s: %s", u->name, rep.str ? rep.str : "unexpected reply");
+    else rc = 0;
+    tc_rc_reply_free(&rep);
+out:
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+/* --with-users, once the keys are committed: the backup's users replace
+ * the cluster's, through the primary's log (ACL SETUSER of each, then ACL
+ * DELUSER of the users the backup does not hold). CTL_EXIT_OK or
+ * CTL_EXIT_CLUSTER (the keys stay restored either way). */
+static int restore_users(restore *r, tc_rc *c)
+{
+    if (r->nusers == 0) {
+        printf("users: the backup holds none (they were never changed with ACL SETUSER): the cluster keeps its "
+               "own\n");
+        return CTL_EXIT_OK;
+    }
+    for (size_t i = 0; i < r->nusers; i++)
+        if (set_user(r, c, &r->users[i]) != 0) goto failed;
+    const char *list[] = {"ACL", "USERS"};
+    tc_rc_reply rep;
+    if (tc_rc_command(c, &rep, 2, list, NULL) != 0 || rep.type != TC_RC_ARRAY) {
+        snprintf(r->why, sizeof r->why, "ACL USERS: %s", rep.str ? rep.str : c->err);
+        tc_rc_reply_free(&rep);
+        goto failed;
+    }
+    size_t deleted = 0;
+    for (size_t i = 0; i < rep.n; i++) {
+        const tc_rc_reply *e = &rep.elem[i];
+        int keep = 0;
+        for (size_t k = 0; k < r->nusers && !keep; k++)
+            keep = e->len == r->users[k].name_len && memcmp(e->str, r->users[k].name, e->len) == 0;
+        if (keep) continue;
+        const char *del[] = {"ACL", "DELUSER", e->str};
+        tc_rc_reply d;
+        if (tc_rc_command(c, &d, 3, del, NULL) != 0 || d.type != TC_RC_INT) {
+            snprintf(r->why, sizeof r->why, "ACL DELUSER %s: %s", e->str, d.str ? d.str : c->err);
+            tc_rc_reply_free(&d);
+            tc_rc_reply_free(&rep);
+            goto failed;
+        }
+        tc_rc_reply_free(&d);
+        deleted++;
+    }
+    tc_rc_reply_free(&rep);
+    printf("users: %zu from the backup set, %zu the backup does not hold deleted\n", r->nusers, deleted);
+    return CTL_EXIT_OK;
+failed:
+    fprintf(stderr, "tricachectl: the keys are restored, but the users are not (all or some): %s\n"
+                    "  run the restore's user step again: tricachectl restore ... --with-users --into-running --yes\n",
+            r->why);
+    return CTL_EXIT_CLUSTER;
 }
 
 /* The primary, found again (an election takes a moment) and connected
@@ -327,7 +467,6 @@ static int resume_point(restore *r, uint64_t *staged)
     return ours ? 0 : -1;
 }
 
-/* Every record, going on through failovers (see MAX_RESUMES). */
 static int load_all(restore *r)
 {
     uint64_t staged = 0;
@@ -562,6 +701,7 @@ static int run(const ctl_cluster *cl, const ctl_backup_args *a, ctl_local_backup
     r->cl = cl;
     r->lb = lb;
     r->c.fd = -1;
+    r->with_users = a->with_users;
     int rc = CTL_EXIT_CLUSTER;
 
     ctl_node_view v[TC_CONFIG_MAX_NODES];
@@ -624,11 +764,15 @@ static int run(const ctl_cluster *cl, const ctl_backup_args *a, ctl_local_backup
         goto out;
     }
     tc_rc_reply_free(&rep);
-    tc_rc_close(&r->c);
     char took[24];
     ctl_format_duration(ctl_now_ms() - start, took, sizeof took);
     printf("committed: %llu keys from backup %s in %s\n", (unsigned long long)r->sent, lb->meta.name, took);
     fflush(stdout);
+    if (r->with_users && restore_users(r, &r->c) != CTL_EXIT_OK) {
+        rc = CTL_EXIT_CLUSTER;
+        goto out;
+    }
+    tc_rc_close(&r->c);
 
     p = (int)(r->primary - cfg->nodes); /* the primary may have changed during the load */
     rc = check_nodes(cl, p, deadline);
@@ -636,6 +780,7 @@ static int run(const ctl_cluster *cl, const ctl_backup_args *a, ctl_local_backup
     else if (rc == CTL_EXIT_OK) printf("restore complete: every checked node holds the same keyspace\n");
 out:
     tc_rc_close(&r->c);
+    free_users(r);
     free(r->body.p);
     free(r);
     return rc;

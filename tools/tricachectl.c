@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "       tricachectl [--config FILE] backup verify [URL] NAME [--to URL | --node ID] [--keys-dir DIR]\n"
             "       tricachectl [--config FILE] backup delete [URL] NAME [--to URL | --node ID]\n"
             "       tricachectl [--config FILE] restore --from NAME|URL/NAME [--to URL | --node ID] [--keys-dir DIR]\n"
-            "                   [--into-running [--yes]] [--timeout 10m]\n"
+            "                   [--into-running [--yes]] [--with-users] [--timeout 10m]\n"
             "       tricachectl --help | --version\n"
             "\n"
             "commands:\n"
@@ -76,6 +76,9 @@ static void usage(FILE *f)
             "  --from NAME         restore: the backup to restore\n"
             "  --into-running      restore: replace the keys of a cluster that holds some\n"
             "  --yes               restore: confirm --into-running without asking\n"
+            "  --with-users        restore: also replace the cluster's users with the backup's (ACL SETUSER\n"
+            "                      and DELUSER through the primary, after the keys); without it the\n"
+            "                      cluster keeps its own users\n"
             "  --timeout DUR       failover: give up after this long (default 5s); backup create: wait this\n"
             "                      long for the backup (default 10m); restore: for the load and the replicas\n"
             "                      to catch up (default 10m)\n"
@@ -127,6 +130,7 @@ static const cmd_option CMD_OPTIONS[] = {
     {"--from", 1, "a backup name", "restore"},
     {"--into-running", 0, NULL, "restore"},
     {"--yes", 0, NULL, "restore"},
+    {"--with-users", 0, NULL, "restore"},
     {"--new-token-file", 1, "a file", "auth"},
     {"--token-file", 1, "a file", "auth"},
 };
@@ -196,6 +200,7 @@ static int apply_cmd_options(args *a)
         if (strcmp(name, "--json") == 0) a->b.json = 1;
         else if (strcmp(name, "--into-running") == 0) a->b.into_running = 1;
         else if (strcmp(name, "--yes") == 0) a->b.yes = 1;
+        else if (strcmp(name, "--with-users") == 0) a->b.with_users = 1;
         else if (strcmp(name, "--dir") == 0) a->b.dir = v;
         else if (strcmp(name, "--file") == 0) a->b.file = v;
         else if (strcmp(name, "--new-token-file") == 0) a->b.new_token_file = v;

@@ -1296,6 +1296,32 @@ static void expect_type(int port, const char *key, const char *want)
     free(r);
 }
 
+/* What AUTH user pass answers on port, once it says +OK or the deadline
+ * (users reach replicas through the log) passed. */
+static int auth_works(int port, const char *user, const char *pass)
+{
+    long long deadline = h_ms() + 10000;
+    for (;;) {
+        const char *argv[] = {"AUTH", user, pass};
+        char *r = command(port, 3, argv, NULL);
+        int ok = strncmp(r, "+OK", 3) == 0;
+        free(r);
+        if (ok || h_ms() > deadline) return ok;
+        usleep(50 * 1000);
+    }
+}
+
+static int has_user(int port, const char *user)
+{
+    const char *argv[] = {"ACL", "USERS"};
+    char *r = command(port, 2, argv, NULL);
+    char want[80];
+    snprintf(want, sizeof want, "\r\n%s\r\n", user);
+    int found = strstr(r, want) != NULL;
+    free(r);
+    return found;
+}
+
 static void test_restore_every_type(void **state)
 {
     bk *b = *state;
@@ -1304,6 +1330,7 @@ static void test_restore_every_type(void **state)
     int p = h_cluster_primary(c, 10000);
     assert_true(p >= 0);
     fill_every_type(c->nodes[p].port);
+    must(c->nodes[p].port, "ACL", "SETUSER", "app", "on", ">app-pw", "~app:*", "+@all", NULL);
     char *want = h_converged_digest(c);
 
     int code;
@@ -1311,22 +1338,31 @@ static void test_restore_every_type(void **state)
     EXPECT(out, code, 0);
     char name[TC_BACKUP_MAX_NAME];
     created_name(out, name, sizeof name);
-    CONTAINS(out, "12 keys");
+    CONTAINS(out, "14 keys"); /* the manifest counts records: 12 keys and the users default and app */
     free(out);
     out = run(&code, "--config", c->config, "backup", "verify", name, (char *)NULL);
     EXPECT(out, code, 0);
-    CONTAINS(out, "keys by type: 3 string, 2 list, 3 set, 2 zset, 2 hash\n");
+    CONTAINS(out, "keys by type: 3 string, 2 list, 3 set, 2 zset, 2 hash; and 2 records that are not keys (users, "
+                  "settings)\n");
     free(out);
 
     /* into a new, empty cluster */
     char extra[800];
     snprintf(extra, sizeof extra, "[backup]\ndestination = \"%s\"", b->url);
     tcluster *c2 = h_cluster_start(3, extra);
-    assert_true(h_cluster_primary(c2, 10000) >= 0);
-    out = run(&code, "--config", c2->config, "restore", "--from", name, (char *)NULL);
+    int p2 = h_cluster_primary(c2, 10000);
+    assert_true(p2 >= 0);
+    /* --with-users: the backup's users replace the new cluster's */
+    must(c2->nodes[p2].port, "ACL", "SETUSER", "local-only", "on", ">x", "+@all", NULL);
+    out = run(&code, "--config", c2->config, "restore", "--from", name, "--with-users", (char *)NULL);
     EXPECT(out, code, 0);
     CONTAINS(out, "restore complete");
+    CONTAINS(out, "users: 2 from the backup set, 1 the backup does not hold deleted");
     free(out);
+    for (int i = 0; i < 3; i++) {
+        assert_true(auth_works(c2->nodes[i].port, "app", "app-pw"));
+        assert_false(has_user(c2->nodes[i].port, "local-only"));
+    }
     char *got = h_converged_digest(c2);
     assert_string_equal(got, want);
     free(got);
@@ -1351,6 +1387,7 @@ static void test_restore_every_type(void **state)
     must(c->nodes[p].port, "HSET", "h:small", "d", "4", NULL);
     must(c->nodes[p].port, "ZADD", "z:small", "9", "nine", NULL);
     must(c->nodes[p].port, "SET", "extra", "1", NULL);
+    must(c->nodes[p].port, "ACL", "SETUSER", "added-later", "on", ">y", "+@all", NULL);
     got = h_converged_digest(c);
     assert_string_not_equal(got, want);
     free(got);
@@ -1358,6 +1395,8 @@ static void test_restore_every_type(void **state)
     EXPECT(out, code, 0);
     CONTAINS(out, "restore complete");
     free(out);
+    /* without --with-users the cluster keeps its own users */
+    assert_true(auth_works(c->nodes[p].port, "added-later", "y"));
     got = h_converged_digest(c);
     assert_string_equal(got, want);
     free(got);
