@@ -98,6 +98,7 @@ static int format_next(lua_State *L, format_reader *r, format_item *item)
             return 0;
         r->p++;
         item->option = opt;
+        item->size = 0;
         switch (opt) {
         case ' ':
             continue;
