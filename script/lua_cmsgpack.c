@@ -339,6 +339,9 @@ static void unpack_array(lua_State *L, unpack_cursor *c, uint64_t n, int depth)
      * is refused before a table that big is made. */
     if (n > c->len - c->pos)
         missing_bytes(L);
+    /* lua_rawseti indexes with an int. */
+    if (n > INT32_MAX)
+        luaL_error(L, "cmsgpack: an array of %f elements is too long to unpack", (lua_Number)n);
     lua_createtable(L, (int)n, 0);
     for (uint64_t i = 1; i <= n; i++) {
         unpack_value(L, c, depth + 1);
@@ -350,6 +353,8 @@ static void unpack_map(lua_State *L, unpack_cursor *c, uint64_t n, int depth)
 {
     if (n > (c->len - c->pos) / 2)
         missing_bytes(L);
+    if (n > INT32_MAX)
+        luaL_error(L, "cmsgpack: a map of %f pairs is too large to unpack", (lua_Number)n);
     lua_createtable(L, 0, (int)n);
     for (uint64_t i = 0; i < n; i++) {
         unpack_value(L, c, depth + 1);

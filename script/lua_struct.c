@@ -38,8 +38,18 @@
 
 #define MAX_INTEGER_SIZE 32
 
-/* "!" alone: the strictest alignment a C type on this machine needs. */
-#define DEFAULT_MAX_ALIGN offsetof(struct { char c; union { double d; void *p; long l; long long ll; } u; }, u)
+/* "!" alone: the strictest alignment a C type on this machine needs, found
+ * as the offset of a union of such types after a char. */
+struct max_align_probe {
+    char c;
+    union {
+        double d;
+        void *p;
+        long l;
+        long long ll;
+    } u;
+};
+#define DEFAULT_MAX_ALIGN offsetof(struct max_align_probe, u)
 
 typedef struct format_reader {
     const char *p;
@@ -226,6 +236,8 @@ static int struct_pack(lua_State *L)
             pack_integer(L, &out, &r, arg++, item.size);
             break;
         case 'f': {
+            /* IEEE 754 rounding (C's Annex F): a double beyond float's range
+             * becomes an infinity, as the machine's own conversion gives. */
             float f = (float)luaL_checknumber(L, arg++);
             unsigned char bytes[sizeof f];
             memcpy(bytes, &f, sizeof f);
