@@ -6,9 +6,9 @@
  *
  * - The primary hears from every replica through the replica's match index
  *   (raft_match_index: how much of the log it acknowledged). The primary's
- *   log never stands still while it leads: the router appends a barrier to
- *   renew the read lease at least every half lease (40% of the election
- *   timeout). So a replica whose match index has not moved for the failure
+ *   log never stands still while it leads: the router appends a barrier
+ *   when nothing committed for a quarter of replica_max_staleness (more
+ *   often while lease reads come), well within the window below. So a replica whose match index has not moved for the failure
  *   window is not answering: down (0). One that holds the whole log, or
  *   moved within the window, is up (1). Right after this node became the
  *   primary, a peer it has not heard from yet is unknown (-1) until the

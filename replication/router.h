@@ -91,7 +91,8 @@ typedef struct tc_router {
     int expiry_db;              /* the database the expiry pass goes on in */
 
     int64_t lease_ms;           /* how long a commit keeps reads local */
-    int64_t lease_until_ms;
+    int64_t lease_until_ms;     /* its end: the last commit's submit time + lease_ms */
+    int64_t lease_read_ms;      /* when a read last asked for the lease (read_consistency lease) */
     int barrier_wanted, barrier_inflight;
     int64_t barrier_submit_ms;
     tc_client_list waiting;     /* reads that arrived after the last barrier was sent */
