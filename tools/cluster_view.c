@@ -36,6 +36,12 @@ int ctl_node_connect(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c)
     return tc_rc_connect(c, n->client_host, n->client_port, cl->timeout_ms);
 }
 
+void ctl_node_addr(const ctl_cluster *cl, const tc_node_conf *n, char *out, size_t len)
+{
+    if (cl->tls && n->tls_port) snprintf(out, len, "%s:%d", n->tls_host, n->tls_port);
+    else snprintf(out, len, "%s:%d", n->client_host, n->client_port);
+}
+
 int ctl_node_open(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c)
 {
     int rc = ctl_node_connect(cl, n, c);
@@ -112,7 +118,11 @@ void ctl_view_node(const ctl_cluster *cl, const tc_node_conf *n, ctl_node_view *
     const char *argv[] = {"INFO", "replication", "memory"};
     tc_rc_reply r;
     int rc = tc_rc_command(&c, &r, 3, argv, NULL);
-    if (rc != 0) snprintf(v->error, sizeof v->error, "%s:%d: %s", n->client_host, n->client_port, c.err);
+    if (rc != 0) {
+        char addr[TC_CONFIG_MAX_STR + 16];
+        ctl_node_addr(cl, n, addr, sizeof addr);
+        snprintf(v->error, sizeof v->error, "%s: %s", addr, c.err);
+    }
     tc_rc_close(&c);
     if (rc != 0) return;
     if (r.type != TC_RC_BULK) {

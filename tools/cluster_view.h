@@ -22,6 +22,8 @@ int ctl_cluster_tls(ctl_cluster *cl, char *err, size_t len);
 /* A connection to node n's client port (its TLS port when cl->tls), not
  * authenticated: tc_rc_connect's result. */
 int ctl_node_connect(const ctl_cluster *cl, const tc_node_conf *n, tc_rc *c);
+/* "host:port" of that port, for messages and tables. */
+void ctl_node_addr(const ctl_cluster *cl, const tc_node_conf *n, char *out, size_t len);
 
 enum ctl_role {
     CTL_ROLE_UNREACHABLE, /* no answer, or an error instead of INFO */

@@ -116,7 +116,7 @@ static void print_json(const ctl_cluster *cl, const ctl_node_view *v, const row 
     for (size_t i = 0; i < cl->cfg.nnodes; i++) {
         const ctl_node_view *x = &v[i];
         char addr[TC_CONFIG_MAX_STR + 16];
-        snprintf(addr, sizeof addr, "%s:%d", x->conf->client_host, x->conf->client_port);
+        ctl_node_addr(cl, x->conf, addr, sizeof addr);
         printf("%s{\"id\":%d,\"zone\":", i ? "," : "", x->conf->id);
         tc_json_write_str(stdout, x->conf->zone, strlen(x->conf->zone));
         printf(",\"address\":");
@@ -154,8 +154,8 @@ static void print_table(const ctl_cluster *cl, const ctl_node_view *v, const row
     int zw = 4, aw = 7;
     char addr[TC_CONFIG_MAX_NODES][TC_CONFIG_MAX_STR + 16];
     for (size_t i = 0; i < cl->cfg.nnodes; i++) {
-        int len = snprintf(addr[i], sizeof addr[i], "%s:%d", v[i].conf->client_host, v[i].conf->client_port);
-        if (len > aw) aw = len;
+        ctl_node_addr(cl, v[i].conf, addr[i], sizeof addr[i]);
+        if ((int)strlen(addr[i]) > aw) aw = (int)strlen(addr[i]);
         if ((int)strlen(v[i].conf->zone) > zw) zw = (int)strlen(v[i].conf->zone);
     }
     printf("%-5s %-*s  %-*s  %-11s %6s %10s %10s %8s  %s\n", "ID", zw, "ZONE", aw, "ADDRESS", "ROLE", "TERM", "COMMIT",
@@ -174,8 +174,10 @@ static void print_table(const ctl_cluster *cl, const ctl_node_view *v, const row
     }
     if (s->primary >= 0) {
         const tc_node_conf *p = v[s->primary].conf;
-        printf("primary: node %d (%s, %s:%d), term %llu; %zu of %zu nodes reachable\n", p->id, p->zone, p->client_host,
-               p->client_port, v[s->primary].term, cl->cfg.nnodes - (size_t)s->down, cl->cfg.nnodes);
+        char paddr[TC_CONFIG_MAX_STR + 16];
+        ctl_node_addr(cl, p, paddr, sizeof paddr);
+        printf("primary: node %d (%s, %s), term %llu; %zu of %zu nodes reachable\n", p->id, p->zone, paddr,
+               v[s->primary].term, cl->cfg.nnodes - (size_t)s->down, cl->cfg.nnodes);
     }
 }
 
