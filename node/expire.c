@@ -41,6 +41,12 @@ static int take_into_sink(void *ud, const char *key, size_t klen)
     return a->sink->take(a->sink->ud, a->db, key, klen);
 }
 
+void tc_expire_charge(tc_expire_state *st, uint64_t us)
+{
+    st->cycle_us += us;
+    st->debt_us += us;
+}
+
 size_t tc_expire_cycle(tc_expire_state *st, tc_keyspace *dbs, int ndbs, const tc_expire_run *run)
 {
     tc_expire_params p;
@@ -56,6 +62,15 @@ size_t tc_expire_cycle(tc_expire_state *st, tc_keyspace *dbs, int ndbs, const tc
         limit_us = (uint64_t)p.slow_time_perc * 1000000 / hz / 100;
         if (limit_us == 0) limit_us = 1;
     }
+    /* deletes done since the last cycle came out of this budget */
+    if (st->debt_us >= limit_us) {
+        st->debt_us -= limit_us;
+        st->timelimit_exit = 1;
+        st->time_cap_reached++;
+        return 0;
+    }
+    limit_us -= st->debt_us;
+    st->debt_us = 0;
     st->timelimit_exit = 0;
     st->sink_full = 0;
     size_t total_sampled = 0, total_expired = 0;

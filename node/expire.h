@@ -40,6 +40,7 @@ typedef struct tc_expire_state {
     double stale_perc;            /* running average of the expired share of samples (0..1) */
     uint64_t time_cap_reached;    /* expired_time_cap_reached_count */
     uint64_t cycle_us;            /* expire_cycle_cpu_milliseconds, in microseconds */
+    uint64_t debt_us;             /* deleting time charged (tc_expire_charge) not yet taken from a budget */
 } tc_expire_state;
 
 /* Where a replicated primary's decisions go. take: 0 the key is taken (the
@@ -69,6 +70,12 @@ typedef struct tc_expire_run {
 /* Runs one cycle over dbs[0..ndbs) (a fast one only when it is due);
  * returns the keys it expired (deleted or taken by the sink). */
 size_t tc_expire_cycle(tc_expire_state *st, tc_keyspace *dbs, int ndbs, const tc_expire_run *run);
+
+/* Time spent deleting keys a cycle found, elsewhere than in the cycle: a
+ * primary applying its own expiry entries. As Redis's cycle pays for its
+ * deletes, it is counted in cycle_us and taken from the next cycles'
+ * budgets, so expiry's whole cost stays within the cycle's share. */
+void tc_expire_charge(tc_expire_state *st, uint64_t us);
 
 /* 1 when a fast cycle would run now (so a caller can skip building its sink). */
 int tc_expire_fast_due(const tc_expire_state *st, unsigned effort, uint64_t now_us);

@@ -758,8 +758,11 @@ static void check_waits(tc_router *r, int64_t now, int all)
 void tc_router_flush(tc_router *r, int64_t now)
 {
     if (r->nwaits) check_waits(r, now, 0);
-    /* a fast expiry cycle between loop passes, when the last one left work */
-    if (role(r) == TC_ROLE_PRIMARY &&
+    /* A fast expiry cycle between loop passes, when the last one left work
+     * and no client write waits: under a write load the slow cycle's share
+     * is expiry's whole share, as clients come first. */
+    int clients_writing = (r->open && r->open->n) || r->inflight_bytes > r->expiry_inflight_bytes;
+    if (role(r) == TC_ROLE_PRIMARY && !clients_writing &&
         tc_expire_fast_due(&r->srv->expire, (unsigned)r->srv->cfg.active_expire_effort, tc_server_clock_us(NULL)))
         expire_run(r, TC_EXPIRE_FAST, now);
     if (r->open) {
@@ -793,7 +796,11 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
         replies->resp = batch ? batch->resp : NULL;
         replies->nresp = batch && batch->resp ? batch->n : 0;
     }
-    if (tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err) != 0) {
+    /* this primary's own expiry entry: its deletes are part of the cycle's cost */
+    uint64_t start = batch && batch->kind == TC_LOGENTRY_EXPIRE ? uv_hrtime() : 0;
+    int rc = tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err);
+    if (start) tc_expire_charge(&r->srv->expire, (uv_hrtime() - start) / 1000);
+    if (rc != 0) {
         /* Every node refuses the same bytes the same way, so state stays
          * identical; but it means a bug or a damaged log: say so loudly. */
         tc_warn("refusing a log entry: %s", err);
@@ -835,7 +842,10 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
         r->entries_failed++;
         batch_fail(b, ERR_UNKNOWN_OUTCOME);
     }
-    if (b->kind == TC_LOGENTRY_EXPIRE && r->expiry_inflight) r->expiry_inflight--;
+    if (b->kind == TC_LOGENTRY_EXPIRE && r->expiry_inflight) {
+        r->expiry_inflight--;
+        r->expiry_inflight_bytes -= b->bytes;
+    }
     r->inflight_bytes -= b->bytes;
     batch_drop(r, b);
     if (r->log_full.n && r->inflight_bytes < TC_ROUTER_LOG_ROOM / 2) resume_list(&r->log_full);
@@ -873,7 +883,10 @@ static void expiry_submit(tc_router *r)
 {
     tc_batch *b = r->expiry_open;
     r->expiry_open = NULL;
-    if (b && submit(r, b, r->expiry_now) == 0) r->expiry_inflight++;
+    if (b && submit(r, b, r->expiry_now) == 0) {
+        r->expiry_inflight++;
+        r->expiry_inflight_bytes += b->bytes;
+    }
 }
 
 /* The cycle's sink (tc_expire_sink.take): the key joins the entry being
@@ -919,8 +932,10 @@ static void expire_run(tc_router *r, int type, int64_t now)
                          .now_ms = now,
                          .clock = tc_server_clock_us,
                          .sink = &sink};
+    uint64_t start = uv_hrtime();
     tc_expire_cycle(&r->srv->expire, r->srv->dbs, r->srv->ndbs, &run);
     expiry_submit(r); /* what this cycle found goes now, with this cycle's clock */
+    tc_latency_note(r->srv, TC_LAT_EXPIRE_CYCLE, (uv_hrtime() - start) / 1000000);
 }
 
 static int s_over_limit(tc_router *r)

@@ -88,6 +88,7 @@ typedef struct tc_router {
     tc_batch *open;             /* writes collected in this loop pass */
     tc_batch *expiry_open;      /* expired keys being collected into an entry */
     unsigned expiry_inflight;   /* expiry entries submitted, not yet applied or failed */
+    size_t expiry_inflight_bytes; /* their bytes (of inflight_bytes) */
     int64_t expiry_now;         /* the running expiry cycle's clock (its entries' time) */
 
     int64_t lease_ms;           /* how long a commit keeps reads local */

@@ -292,6 +292,33 @@ static void test_cycle_with_sink(void **state)
     for (int i = 0; i < 2; i++) tc_ks_free(&dbs[i]);
 }
 
+/* Deletes done elsewhere (a primary applying its expiry entries) are paid
+ * from the next budgets: a 30 ms charge skips one slow cycle of 25 ms (a
+ * time cap) and shortens the next to 20 ms. */
+static void test_charge_comes_out_of_the_budget(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 1, 2);
+    fill(&ks, 1000, all_at_500);
+    tc_expire_state st = {0};
+    tc_expire_charge(&st, 30000);
+    assert_int_equal(st.cycle_us, 30000);
+    test_clock clk = {1000000, 1000}; /* 1 ms per read */
+    tc_expire_run run = slow_run(&clk, 1000, NULL);
+    assert_int_equal(tc_expire_cycle(&st, &ks, 1, &run), 0);
+    assert_int_equal(tc_ks_size(&ks), 1000);
+    assert_int_equal(st.time_cap_reached, 1);
+    assert_true(st.timelimit_exit);
+    assert_int_equal(st.debt_us, 5000);
+    /* 20 ms left on a clock of 1 ms per sample: about 20 samples of 20 */
+    size_t freed = tc_expire_cycle(&st, &ks, 1, &run);
+    assert_true(freed >= 15 * 20 && freed <= 22 * 20);
+    assert_int_equal(st.debt_us, 0);
+    assert_int_equal(st.time_cap_reached, 2);
+    tc_ks_free(&ks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_cycle_frees_every_database),
         cmocka_unit_test(test_cycle_time_cap_and_resume),
         cmocka_unit_test(test_cycle_with_sink),
+        cmocka_unit_test(test_charge_comes_out_of_the_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
