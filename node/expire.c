@@ -19,15 +19,21 @@ void tc_expire_params_for(unsigned effort, tc_expire_params *p)
     p->acceptable_stale = ACCEPTABLE_STALE - e;
 }
 
-int tc_expire_fast_due(const tc_expire_state *st, unsigned effort, uint64_t now_us)
+uint64_t tc_expire_fast_wait(const tc_expire_state *st, unsigned effort, uint64_t now_us)
 {
     tc_expire_params p;
     tc_expire_params_for(effort, &p);
     /* Worth it only when the last cycle left work behind: it ran out of
      * time or room, or samples keep finding many expired keys. */
-    if (!st->timelimit_exit && !st->sink_full && st->stale_perc * 100 < p.acceptable_stale) return 0;
+    if (!st->timelimit_exit && !st->sink_full && st->stale_perc * 100 < p.acceptable_stale) return TC_EXPIRE_NO_FAST;
     /* At most one fast cycle per two of its durations: half the CPU at most. */
-    return st->last_fast_start_us == 0 || now_us >= st->last_fast_start_us + 2 * p.fast_duration_us;
+    uint64_t next = st->last_fast_start_us + 2 * p.fast_duration_us;
+    return st->last_fast_start_us == 0 || now_us >= next ? 0 : next - now_us;
+}
+
+int tc_expire_fast_due(const tc_expire_state *st, unsigned effort, uint64_t now_us)
+{
+    return tc_expire_fast_wait(st, effort, now_us) == 0;
 }
 
 typedef struct sink_adapter {
@@ -111,8 +117,8 @@ size_t tc_expire_cycle(tc_expire_state *st, tc_keyspace *dbs, int ndbs, const tc
     st->cycle_us += run->clock(run->clock_ud) - start;
     /* Redis's stat_expired_stale_perc: a slow-moving average of the
      * expired share of what the cycles sampled. */
-    if (total_sampled) { /* a cycle that could not look (no room in the sink) says nothing */
-        double current = (double)total_expired / (double)total_sampled;
+    if (total_sampled || !st->sink_full) { /* a cycle that could not look (no room in the sink) says nothing */
+        double current = total_sampled ? (double)total_expired / (double)total_sampled : 0;
         st->stale_perc = current * 0.05 + st->stale_perc * 0.95;
     }
     return total_expired;

@@ -79,5 +79,11 @@ void tc_expire_charge(tc_expire_state *st, uint64_t us);
 
 /* 1 when a fast cycle would run now (so a caller can skip building its sink). */
 int tc_expire_fast_due(const tc_expire_state *st, unsigned effort, uint64_t now_us);
+/* Microseconds until a fast cycle may run (0: now); TC_EXPIRE_NO_FAST when
+ * none is wanted. An idle loop sleeps until its next timer: the node arms
+ * one for this (tc_server_expire_wake), or fast cycles would wait for the
+ * cron and expiry would crawl at the slow cycle's share. */
+#define TC_EXPIRE_NO_FAST UINT64_MAX
+uint64_t tc_expire_fast_wait(const tc_expire_state *st, unsigned effort, uint64_t now_us);
 
 #endif

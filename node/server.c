@@ -905,6 +905,7 @@ void tc_server_stop(tc_server *s)
     close_handle_if_open((uv_handle_t *)&s->sig_hup);
     close_handle_if_open((uv_handle_t *)&s->cron);
     close_handle_if_open((uv_handle_t *)&s->expire_fast);
+    close_handle_if_open((uv_handle_t *)&s->expire_wake);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
     close_handle_if_open((uv_handle_t *)&s->sig_int);
     tc_latency_unwatch_loop(s);
@@ -1019,14 +1020,26 @@ static void standalone_expire(tc_server *s, int type, int64_t now)
     tc_latency_note(s, TC_LAT_EXPIRE_CYCLE, (uv_hrtime() - start) / 1000000);
 }
 
+/* Nothing to do: the loop pass this timer causes runs the fast cycle. */
+static void on_expire_wake(uv_timer_t *t) { (void)t; }
+
+void tc_server_expire_wake(tc_server *s)
+{
+    if (!s->loop || uv_is_active((uv_handle_t *)&s->expire_wake)) return;
+    uint64_t wait = tc_expire_fast_wait(&s->expire, (unsigned)s->cfg.active_expire_effort, uv_hrtime() / 1000);
+    if (wait == TC_EXPIRE_NO_FAST) return;
+    uv_timer_start(&s->expire_wake, on_expire_wake, (wait + 999) / 1000, 0);
+}
+
 /* Between loop passes, as Redis's beforeSleep: a short cycle when the last
  * one left expired keys behind (tc_expire_fast_due says when). */
 static void on_expire_fast(uv_check_t *h)
 {
     tc_server *s = h->data;
     if (s->repl.ops) return;
-    if (!tc_expire_fast_due(&s->expire, (unsigned)s->cfg.active_expire_effort, uv_hrtime() / 1000)) return;
-    standalone_expire(s, TC_EXPIRE_FAST, tc_now_ms());
+    if (tc_expire_fast_due(&s->expire, (unsigned)s->cfg.active_expire_effort, uv_hrtime() / 1000))
+        standalone_expire(s, TC_EXPIRE_FAST, tc_now_ms());
+    tc_server_expire_wake(s);
 }
 
 static void on_cron(uv_timer_t *t)
@@ -1141,6 +1154,7 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
     uv_check_init(s->loop, &s->expire_fast);
     s->expire_fast.data = s;
     uv_check_start(&s->expire_fast, on_expire_fast);
+    uv_timer_init(s->loop, &s->expire_wake);
     uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
     uv_timer_start(&s->cron, on_cron, period, period);
     tc_latency_watch_loop(s);

@@ -214,6 +214,7 @@ typedef struct tc_server {
     uv_signal_t sig_hup;          /* reloads the TLS certificates */
     uv_timer_t cron;
     uv_check_t expire_fast;       /* a standalone node's fast expiry cycles, between loop passes */
+    uv_timer_t expire_wake;       /* wakes an idle loop when a fast expiry cycle is due (tc_server_expire_wake) */
     int shutting_down;
     /* SHUTDOWN SAVE: the backup it waits for before shutting down (the
      * client is answered with an error if it fails and FORCE was not
@@ -354,6 +355,9 @@ static inline uint64_t tc_max_bulk_len(const tc_server *s)
 int64_t tc_now_ms(void);
 /* A monotonic clock in microseconds, as tc_expire_run's clock (ud unused). */
 uint64_t tc_server_clock_us(void *ud);
+/* Arms a one-shot timer for when the next fast expiry cycle may run, if
+ * one is wanted: the loop pass it causes runs it (node/expire.h). */
+void tc_server_expire_wake(tc_server *s);
 
 /* CLIENT LIST line for one client (without newline) appended to b. */
 void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms);

@@ -692,6 +692,7 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
 }
 
 static void expire_run(tc_router *r, int type, int64_t now);
+static int expiry_blocked(tc_router *r);
 
 /* WAIT's answer: the replicas' count, or WAITAOF's [1, count] (this node
  * fsyncs every entry before it counts toward a commit). */
@@ -762,9 +763,11 @@ void tc_router_flush(tc_router *r, int64_t now)
      * and no client write waits: under a write load the slow cycle's share
      * is expiry's whole share, as clients come first. */
     int clients_writing = (r->open && r->open->n) || r->inflight_bytes > r->expiry_inflight_bytes;
-    if (role(r) == TC_ROLE_PRIMARY && !clients_writing &&
-        tc_expire_fast_due(&r->srv->expire, (unsigned)r->srv->cfg.active_expire_effort, tc_server_clock_us(NULL)))
-        expire_run(r, TC_EXPIRE_FAST, now);
+    if (role(r) == TC_ROLE_PRIMARY && !clients_writing && !expiry_blocked(r)) {
+        if (tc_expire_fast_due(&r->srv->expire, (unsigned)r->srv->cfg.active_expire_effort, tc_server_clock_us(NULL)))
+            expire_run(r, TC_EXPIRE_FAST, now);
+        tc_server_expire_wake(r->srv);
+    }
     if (r->open) {
         tc_batch *b = r->open;
         r->open = NULL;
@@ -917,13 +920,15 @@ static int expiry_idle(void *ud)
 /* One cycle of active expiry on the primary: what it finds becomes
  * entries of TC_LOGENTRY_EXPIRE deletes that every node applies (and
  * counts in expired_keys, and announces as "expired") as they commit. */
-static void expire_run(tc_router *r, int type, int64_t now)
+static int expiry_blocked(tc_router *r)
 {
     char line[400];
-    if (r->holding || misconf(r, line, sizeof line) || stalled(r, "write", line, sizeof line)) return;
-    int any = 0;
-    for (int i = 0; i < r->srv->ndbs && !any; i++) any = tc_ks_volatile_count(&r->srv->dbs[i]) > 0;
-    if (!any) return;
+    return r->holding || misconf(r, line, sizeof line) || stalled(r, "write", line, sizeof line);
+}
+
+static void expire_run(tc_router *r, int type, int64_t now)
+{
+    if (expiry_blocked(r)) return;
     r->expiry_now = now;
     tc_expire_sink sink = {expiry_take, expiry_idle, r};
     tc_expire_run run = {.type = type,

@@ -319,6 +319,30 @@ static void test_charge_comes_out_of_the_budget(void **state)
     tc_ks_free(&ks);
 }
 
+/* With no key left to look at, the stale average decays (and stays a
+ * number), so fast cycles stop being wanted; their wait is counted from the
+ * last one's start. */
+static void test_stale_average_decays_without_keys(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 1, 2);
+    tc_expire_state st = {.stale_perc = 0.5};
+    test_clock clk = {1000000, 1};
+    tc_expire_run run = slow_run(&clk, 1000, NULL);
+    assert_true(tc_expire_fast_wait(&st, 1, clk.now) == 0);
+    for (int i = 0; i < 40; i++) tc_expire_cycle(&st, &ks, 1, &run);
+    assert_true(st.stale_perc == st.stale_perc); /* not NaN */
+    assert_true(st.stale_perc < 0.1);
+    assert_true(tc_expire_fast_wait(&st, 1, clk.now) == TC_EXPIRE_NO_FAST);
+    /* after a capped cycle: the next fast one 2 ms after the last one began */
+    st.timelimit_exit = 1;
+    st.last_fast_start_us = 5000000;
+    assert_int_equal(tc_expire_fast_wait(&st, 1, 5000500), 1500);
+    assert_int_equal(tc_expire_fast_wait(&st, 1, 5002000), 0);
+    tc_ks_free(&ks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_cycle_time_cap_and_resume),
         cmocka_unit_test(test_cycle_with_sink),
         cmocka_unit_test(test_charge_comes_out_of_the_budget),
+        cmocka_unit_test(test_stale_average_decays_without_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
