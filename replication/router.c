@@ -24,8 +24,9 @@
  * holds up to EXPIRY_ENTRY_KEYS keys or EXPIRY_ENTRY_BYTES bytes, so the
  * log's cost per key stays a few bytes and one entry's apply a millisecond
  * or two. EXPIRY_INFLIGHT entries may wait for their commit at once (one
- * commits while the next is built), and none starts while the log holds
- * more than half of TC_ROUTER_LOG_ROOM: client writes keep the rest. */
+ * commits while the next is built), and a second one does not start while
+ * the log holds more than half of TC_ROUTER_LOG_ROOM: client writes keep
+ * the rest, and cannot starve expiry either. */
 #define EXPIRY_ENTRY_KEYS 4096
 #define EXPIRY_ENTRY_BYTES (64u << 10)
 #define EXPIRY_INFLIGHT 2
@@ -898,7 +899,10 @@ static int expiry_take(void *ud, int db, const char *key, size_t klen)
 {
     tc_router *r = ud;
     if (!r->expiry_open) {
-        if (r->expiry_inflight >= EXPIRY_INFLIGHT || r->inflight_bytes >= TC_ROUTER_LOG_ROOM / 2) return -1;
+        /* one entry always may go, so a write load cannot starve expiry */
+        if (r->expiry_inflight >= EXPIRY_INFLIGHT ||
+            (r->expiry_inflight && r->inflight_bytes >= TC_ROUTER_LOG_ROOM / 2))
+            return -1;
         r->expiry_open = batch_new(r, TC_LOGENTRY_EXPIRE, r->expiry_now);
         if (!r->expiry_open) return -1;
     }
