@@ -73,8 +73,10 @@ size_t tc_expire_cycle(tc_expire_state *st, tc_keyspace *dbs, int ndbs, const tc
 
 /* Time spent deleting keys a cycle found, elsewhere than in the cycle: a
  * primary applying its own expiry entries. As Redis's cycle pays for its
- * deletes, it is counted in cycle_us and taken from the next cycles'
- * budgets, so expiry's whole cost stays within the cycle's share. */
+ * deletes, it is counted in cycle_us and taken from the next slow cycles'
+ * budgets, so under a write load expiry's whole cost stays within the slow
+ * cycle's share; a fast cycle (which a primary runs only when no client
+ * write waits) forgives it. */
 void tc_expire_charge(tc_expire_state *st, uint64_t us);
 
 /* 1 when a fast cycle would run now (so a caller can skip building its sink). */

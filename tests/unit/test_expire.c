@@ -293,8 +293,8 @@ static void test_cycle_with_sink(void **state)
 }
 
 /* Deletes done elsewhere (a primary applying its expiry entries) are paid
- * from the next budgets: a 30 ms charge skips one slow cycle of 25 ms (a
- * time cap) and shortens the next to 20 ms. */
+ * from the next slow budgets: a 30 ms charge skips one slow cycle of 25 ms
+ * (a time cap) and shortens the next to 20 ms; a fast cycle forgives it. */
 static void test_charge_comes_out_of_the_budget(void **state)
 {
     (void)state;
@@ -316,6 +316,13 @@ static void test_charge_comes_out_of_the_budget(void **state)
     assert_true(freed >= 15 * 20 && freed <= 22 * 20);
     assert_int_equal(st.debt_us, 0);
     assert_int_equal(st.time_cap_reached, 2);
+    /* a fast cycle forgives what is charged */
+    tc_expire_charge(&st, 50000);
+    run.type = TC_EXPIRE_FAST;
+    st.last_fast_start_us = 0;
+    clk.step = 1;
+    assert_true(tc_expire_cycle(&st, &ks, 1, &run) > 0);
+    assert_int_equal(st.debt_us, 0);
     tc_ks_free(&ks);
 }
 
