@@ -764,10 +764,13 @@ void tc_router_flush(tc_router *r, int64_t now)
      * and no client write waits: under a write load the slow cycle's share
      * is expiry's whole share, as clients come first. */
     int clients_writing = (r->open && r->open->n) || r->inflight_bytes > r->expiry_inflight_bytes;
-    if (role(r) == TC_ROLE_PRIMARY && !clients_writing && !expiry_blocked(r)) {
-        if (tc_expire_fast_due(&r->srv->expire, (unsigned)r->srv->cfg.active_expire_effort, tc_server_clock_us(NULL)))
-            expire_run(r, TC_EXPIRE_FAST, now);
-        tc_server_expire_wake(r->srv);
+    if (!clients_writing && role(r) == TC_ROLE_PRIMARY) {
+        uint64_t wait =
+            tc_expire_fast_wait(&r->srv->expire, (unsigned)r->srv->cfg.active_expire_effort, tc_server_clock_us(NULL));
+        if (wait != TC_EXPIRE_NO_FAST && !expiry_blocked(r)) {
+            if (wait == 0) expire_run(r, TC_EXPIRE_FAST, now);
+            tc_server_expire_wake(r->srv); /* an idle loop would sleep until the cron */
+        }
     }
     if (r->open) {
         tc_batch *b = r->open;
@@ -921,15 +924,17 @@ static int expiry_idle(void *ud)
     return !r->expiry_open && r->expiry_inflight == 0;
 }
 
-/* One cycle of active expiry on the primary: what it finds becomes
- * entries of TC_LOGENTRY_EXPIRE deletes that every node applies (and
- * counts in expired_keys, and announces as "expired") as they commit. */
+/* No expiry entry could go now: a handover holds writes, the log cannot be
+ * written, or commits stall. */
 static int expiry_blocked(tc_router *r)
 {
     char line[400];
     return r->holding || misconf(r, line, sizeof line) || stalled(r, "write", line, sizeof line);
 }
 
+/* One cycle of active expiry on the primary: what it finds becomes
+ * entries of TC_LOGENTRY_EXPIRE deletes that every node applies (and
+ * counts in expired_keys, and announces as "expired") as they commit. */
 static void expire_run(tc_router *r, int type, int64_t now)
 {
     if (expiry_blocked(r)) return;
