@@ -197,6 +197,8 @@ static const setting SETTINGS[] = {
      .help = "listen() backlog of the client port"},
     {.name = "hz", .type = T_INT, FIELD(hz), .min = 1, .max = 500, .def = "10", .mut = 1,
      .help = "active expiry cycles per second"},
+    {.name = "active_expire_effort", .type = T_INT, FIELD(active_expire_effort), .min = 1, .max = 10, .def = "1",
+     .mut = 1, .help = "how hard active expiry works, as Redis's active-expire-effort: more keys per sample, more CPU"},
     {.name = "latency_monitor_threshold", .type = T_INT, FIELD(latency_monitor_threshold), .min = 0,
      .max = INT64_MAX, .def = "0", .mut = 1,
      .help = "milliseconds: LATENCY records commands, loop passes and log writes at least this slow; 0 = off"},

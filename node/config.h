@@ -81,6 +81,7 @@ typedef struct tc_config {
     uint64_t timeout_ms;               /* idle client timeout, default 0 = off */
     uint64_t tcp_backlog;              /* default 511, 1..65535 */
     uint64_t hz;                       /* active expiry cycles/s, default 10, 1..500 */
+    uint64_t active_expire_effort;     /* 1..10, default 1: how hard active expiry works (node/expire.h) */
     uint64_t latency_monitor_threshold; /* ms; LATENCY records events at least this long, 0 = off */
     /* Memory limit and eviction (node/evict.h). Cluster-wide: cluster.toml
      * gives a new cluster its values; CONFIG SET changes them on every node

@@ -111,7 +111,7 @@ static const rparam PARAMS[] = {
     INT("active-defrag-max-scan-fields", 1, LMAX, "1000", NO_EFFECT),
     INT("active-defrag-threshold-lower", 0, 1000, "10", NO_EFFECT),
     INT("active-defrag-threshold-upper", 0, 1000, "100", NO_EFFECT),
-    INT("active-expire-effort", 1, 10, "1", NO_EFFECT),
+    TC("active-expire-effort", .note = "active_expire_effort (node/expire.c)"),
     BOOL("activedefrag", "no", NO_EFFECT),
     BOOL("activerehashing", "yes", NO_EFFECT),
     BOOL("always-show-logo", "no", NO_EFFECT, .flags = IMMUTABLE),

@@ -144,7 +144,8 @@ static void section_stats(void *ud, tc_buf *b)
     tc_buf_printf(b,
                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                   "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-                  "expired_keys:%llu\r\nevicted_keys:%llu\r\ntotal_eviction_exceeded_time:%llu\r\n"
+                  "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%llu\r\n"
+                  "expire_cycle_cpu_milliseconds:%llu\r\nevicted_keys:%llu\r\ntotal_eviction_exceeded_time:%llu\r\n"
                   "current_eviction_exceeded_time:%llu\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
                   "acl_access_denied_auth:%llu\r\nacl_access_denied_cmd:%llu\r\nacl_access_denied_key:%llu\r\n"
                   "acl_access_denied_channel:%llu\r\ntotal_protocol_errors:%llu\r\n"
@@ -154,6 +155,8 @@ static void section_stats(void *ud, tc_buf *b)
                   (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
                   (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
                   (unsigned long long)st->rejected_connections, (unsigned long long)expired,
+                  s->expire.stale_perc * 100, (unsigned long long)s->expire.time_cap_reached,
+                  (unsigned long long)(s->expire.cycle_us / 1000),
                   (unsigned long long)s->mem.evicted_keys, (unsigned long long)(exceeded_total + current),
                   (unsigned long long)current,
                   (unsigned long long)hits, (unsigned long long)misses,

@@ -16,8 +16,8 @@
  * together are 9, 10 or 11 bytes past a multiple of 16; 1M keys of 100-byte
  * values (bench/node.sh) still take 168 bytes each. */
 _Static_assert(KEY_HEADER == 32, "a key's header is 32 bytes");
-/* Expiry: keep sampling while more than a quarter of a sample was expired,
- * like Redis's ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE. */
+/* tc_ks_expire_cycle (tests' simple cycle): keep sampling while more than a
+ * quarter of a sample was expired. */
 #define EXPIRE_SAMPLE 20
 
 /* ---- hashing -------------------------------------------------------------
@@ -743,47 +743,41 @@ size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work)
 {
     size_t deleted = 0, work = 0;
     while (ks->nvolatile > 0 && work < max_work) {
-        size_t found = 0, sample = ks->nvolatile < EXPIRE_SAMPLE ? ks->nvolatile : EXPIRE_SAMPLE;
-        for (size_t i = 0; i < sample && ks->nvolatile > 0; i++) {
-            tc_key *k = ks->volatile_keys[rng_next(ks) % ks->nvolatile];
-            if (k->expire_at <= now_ms) {
-                delete_expired(ks, find_link(ks, k->data, k->klen, hash_key(ks, k->data, k->klen)));
-                found++;
-            }
-        }
-        work += sample;
+        size_t sampled, found;
+        size_t want = ks->nvolatile < EXPIRE_SAMPLE ? ks->nvolatile : EXPIRE_SAMPLE;
+        tc_ks_expire_sample(ks, now_ms, want, 1, NULL, NULL, &sampled, &found);
+        work += sampled;
         deleted += found;
-        if (found * 4 <= sample) break; /* under 25% stale: good enough */
+        if (found * 4 <= sampled) break; /* under 25% stale: good enough */
     }
     return deleted;
 }
 
-size_t tc_ks_expired_sweep(tc_keyspace *ks, int64_t now_ms, size_t max, size_t max_scan, tc_ks_key_fn fn, void *ud,
-                           int *more)
+int tc_ks_expire_sample(tc_keyspace *ks, int64_t now_ms, size_t n, int may_wrap, tc_ks_take_fn take, void *ud,
+                        size_t *sampled, size_t *expired)
 {
-    size_t found = 0, scanned = 0, n = ks->nvolatile;
-    *more = 0;
-    if (n == 0) {
-        ks->expire_swept = 0;
-        return 0;
-    }
-    if (ks->expire_cursor >= n) ks->expire_cursor = 0;
-    while (ks->expire_swept < n) {
-        if (found == max || scanned == max_scan) {
-            *more = 1;
-            return found;
+    *sampled = *expired = 0;
+    while (*sampled < n && ks->nvolatile > 0) {
+        if (ks->expire_cursor >= ks->nvolatile) {
+            /* deletes shrink the array under the cursor: past the end is the end */
+            if (!may_wrap) return TC_KS_SAMPLE_PASS_END;
+            ks->expire_cursor = 0;
         }
         tc_key *k = ks->volatile_keys[ks->expire_cursor];
-        if (k->expire_at <= now_ms) {
-            fn(ud, k->data, k->klen);
-            found++;
+        if (k->expire_at > now_ms) {
+            ks->expire_cursor++;
+        } else if (!take) {
+            /* the last key moves into this slot: the cursor stays on it */
+            delete_expired(ks, find_link(ks, k->data, k->klen, hash_key(ks, k->data, k->klen)));
+            ++*expired;
+        } else {
+            if (take(ud, k->data, k->klen) != 0) return TC_KS_SAMPLE_REFUSED;
+            ks->expire_cursor++;
+            ++*expired;
         }
-        scanned++;
-        ks->expire_swept++;
-        if (++ks->expire_cursor == n) ks->expire_cursor = 0;
+        ++*sampled;
     }
-    ks->expire_swept = 0; /* a pass is over: the next call starts another */
-    return found;
+    return TC_KS_SAMPLE_DONE;
 }
 
 static void feed_sha1(void *ud, const void *p, size_t len) { EVP_DigestUpdate(ud, p, len); }

@@ -123,8 +123,7 @@ typedef struct tc_keyspace {
     size_t nvolatile, volatile_cap;
 
     uint64_t rng;            /* xorshift state for sampling */
-    size_t expire_cursor;    /* where replicated expiry's sweep of volatile_keys goes on */
-    size_t expire_swept;     /* keys the current sweep pass has looked at */
+    size_t expire_cursor;    /* where active expiry's walk of volatile_keys goes on */
     uint64_t lfu_rng;        /* xorshift state for LFU counter increments */
 
     /* 1: an access that finds an expired key deletes it (standalone/primary).
@@ -233,17 +232,19 @@ uint64_t tc_ks_scan(tc_keyspace *ks, uint64_t cursor, tc_ks_scan_fn fn, void *ud
  * Returns the number deleted. */
 size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work);
 
-/* Replicated expiry: walks the keys with deadlines from where the last
- * call stopped, looking at no more than max_scan of them, and calls fn for
- * up to max expired ones, deleting nothing (the primary turns them into a
- * log entry). A sweep in order, not random sampling, finds every expired
- * key within one pass over the keys with deadlines, however few are left.
- * Returns how many it reported; *more says whether the pass stopped on a
- * limit (max or max_scan) before it had looked at every key; a pass that
- * ends says 0, and the next call starts a new one. */
-typedef void (*tc_ks_key_fn)(void *ud, const char *key, size_t klen);
-size_t tc_ks_expired_sweep(tc_keyspace *ks, int64_t now_ms, size_t max, size_t max_scan, tc_ks_key_fn fn, void *ud,
-                           int *more);
+/* Active expiry's sample (node/expire.h): looks at up to n keys with
+ * deadlines from this keyspace's cursor on, counting them in *sampled and
+ * the expired ones in *expired. An expired key is deleted (take NULL; the
+ * key that fills its slot is looked at next) or handed to take (the cursor
+ * moves past it; take returning nonzero stops the sample on that key,
+ * uncounted). At the last key the walk starts over at the first only if
+ * may_wrap; otherwise the sample stops there: a replicated primary, whose
+ * reported keys are deleted later by the log, must not meet them twice.
+ * Returns why it stopped. */
+typedef int (*tc_ks_take_fn)(void *ud, const char *key, size_t klen);
+enum { TC_KS_SAMPLE_DONE = 0, TC_KS_SAMPLE_PASS_END = 1, TC_KS_SAMPLE_REFUSED = 2 };
+int tc_ks_expire_sample(tc_keyspace *ks, int64_t now_ms, size_t n, int may_wrap, tc_ks_take_fn take, void *ud,
+                        size_t *sampled, size_t *expired);
 
 /* Moves up to n buckets of an ongoing rehash; returns 1 if more remain. */
 int tc_ks_rehash_step(tc_keyspace *ks, size_t n);

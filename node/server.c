@@ -904,6 +904,8 @@ void tc_server_stop(tc_server *s)
     close_handle_if_open((uv_handle_t *)&s->tls_listener);
     close_handle_if_open((uv_handle_t *)&s->sig_hup);
     close_handle_if_open((uv_handle_t *)&s->cron);
+    close_handle_if_open((uv_handle_t *)&s->expire_fast);
+    close_handle_if_open((uv_handle_t *)&s->expire_wake);
     close_handle_if_open((uv_handle_t *)&s->sig_term);
     close_handle_if_open((uv_handle_t *)&s->sig_int);
     tc_latency_unwatch_loop(s);
@@ -999,24 +1001,58 @@ static void shutdown_after_save(tc_server *s)
     tc_server_shutdown(s, ok ? "SHUTDOWN SAVE: the backup is done" : "SHUTDOWN SAVE FORCE: the backup failed", s->shutdown_save.now);
 }
 
+uint64_t tc_server_clock_us(void *ud)
+{
+    (void)ud;
+    return uv_hrtime() / 1000;
+}
+
+/* A standalone node's active expiry: the cycle deletes on the spot. */
+static void standalone_expire(tc_server *s, int type, int64_t now)
+{
+    uint64_t start = uv_hrtime();
+    tc_expire_run run = {.type = type,
+                         .effort = (unsigned)s->cfg.active_expire_effort,
+                         .hz = (unsigned)s->cfg.hz,
+                         .now_ms = now,
+                         .clock = tc_server_clock_us};
+    tc_expire_cycle(&s->expire, s->dbs, s->ndbs, &run);
+    tc_latency_note(s, TC_LAT_EXPIRE_CYCLE, (uv_hrtime() - start) / 1000000);
+}
+
+/* Nothing to do: the loop pass this timer causes runs the fast cycle. */
+static void on_expire_wake(uv_timer_t *t) { (void)t; }
+
+void tc_server_expire_wake(tc_server *s)
+{
+    if (!s->loop || uv_is_active((uv_handle_t *)&s->expire_wake)) return;
+    uint64_t wait = tc_expire_fast_wait(&s->expire, (unsigned)s->cfg.active_expire_effort, uv_hrtime() / 1000);
+    if (wait == TC_EXPIRE_NO_FAST) return;
+    uv_timer_start(&s->expire_wake, on_expire_wake, (wait + 999) / 1000, 0);
+}
+
+/* Between loop passes, as Redis's beforeSleep: a short cycle when the last
+ * one left expired keys behind (tc_expire_fast_due says when). */
+static void on_expire_fast(uv_check_t *h)
+{
+    tc_server *s = h->data;
+    if (s->repl.ops) return;
+    if (tc_expire_fast_due(&s->expire, (unsigned)s->cfg.active_expire_effort, uv_hrtime() / 1000))
+        standalone_expire(s, TC_EXPIRE_FAST, tc_now_ms());
+    tc_server_expire_wake(s);
+}
+
 static void on_cron(uv_timer_t *t)
 {
     tc_server *s = t->data;
     int64_t now = tc_now_ms();
     tc_lru_clock_update(now); /* the clock keys' access bits are stamped with */
     tc_mem_cron(s, now);
-    uint64_t start = uv_hrtime();
-    /* Like Redis's slow expire cycle: at most a quarter of the period. */
-    uint64_t budget_ns = 250000000ull / (s->cfg.hz ? s->cfg.hz : 10);
-    /* With replication only the primary expires keys, through the log. */
-    for (int i = 0; !s->repl.ops && i < s->ndbs; i++)
-        while (tc_ks_volatile_count(&s->dbs[i]) > 0) {
-            size_t deleted = tc_ks_expire_cycle(&s->dbs[i], now, 200);
-            if (deleted < 50 || uv_hrtime() - start > budget_ns) break;
-        }
-    if (!s->repl.ops) tc_latency_note(s, TC_LAT_EXPIRE_CYCLE, (uv_hrtime() - start) / 1000000);
+    /* With replication only the primary expires keys, through the log
+     * (the router runs the same cycle with a sink that builds entries). */
+    if (!s->repl.ops) standalone_expire(s, TC_EXPIRE_SLOW, now);
     /* Finish resizes in the background, a millisecond at a time. */
-    start = uv_hrtime();
+    uint64_t start = uv_hrtime();
     for (int i = 0; i < s->ndbs; i++)
         while (tc_ks_rehash_step(&s->dbs[i], 100) && uv_hrtime() - start < 1000000) {
         }
@@ -1115,6 +1151,10 @@ int tc_server_open(tc_server *s, char *err, size_t errlen)
     s->push_flush.data = s;
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
+    uv_check_init(s->loop, &s->expire_fast);
+    s->expire_fast.data = s;
+    uv_check_start(&s->expire_fast, on_expire_fast);
+    uv_timer_init(s->loop, &s->expire_wake);
     uint64_t period = 1000 / (s->cfg.hz ? s->cfg.hz : 10);
     uv_timer_start(&s->cron, on_cron, period, period);
     tc_latency_watch_loop(s);

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "conn_tls.h"
 #include "evict.h"
+#include "expire.h"
 #include "keyspace.h"
 #include "latency.h"
 #include "resp.h"
@@ -202,6 +203,7 @@ typedef struct tc_server {
     int64_t auth_warned_ms;       /* when a failed AUTH was last logged (0: never) */
     tc_memstate mem;              /* used_memory's figures, eviction's pool and counts (evict.h) */
     tc_latency latency;           /* LATENCY's events and the loop-pass watch (latency.h) */
+    tc_expire_state expire;       /* active expiry's cursor and INFO figures (expire.h; on a primary the router runs it) */
 
     uv_loop_t *loop;              /* NULL when used without networking (unit tests) */
     uv_loop_t loop_storage;
@@ -211,6 +213,8 @@ typedef struct tc_server {
     uv_signal_t sig_term, sig_int;
     uv_signal_t sig_hup;          /* reloads the TLS certificates */
     uv_timer_t cron;
+    uv_check_t expire_fast;       /* a standalone node's fast expiry cycles, between loop passes */
+    uv_timer_t expire_wake;       /* wakes an idle loop when a fast expiry cycle is due (tc_server_expire_wake) */
     int shutting_down;
     /* SHUTDOWN SAVE: the backup it waits for before shutting down (the
      * client is answered with an error if it fails and FORCE was not
@@ -349,6 +353,11 @@ static inline uint64_t tc_max_bulk_len(const tc_server *s)
 }
 
 int64_t tc_now_ms(void);
+/* A monotonic clock in microseconds, as tc_expire_run's clock (ud unused). */
+uint64_t tc_server_clock_us(void *ud);
+/* Arms a one-shot timer for when the next fast expiry cycle may run, if
+ * one is wanted: the loop pass it causes runs it (node/expire.h). */
+void tc_server_expire_wake(tc_server *s);
 
 /* CLIENT LIST line for one client (without newline) appended to b. */
 void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms);

@@ -20,14 +20,16 @@
     "applied"
 #define ERR_NOT_LOGGED "TRYAGAIN this node stopped being the primary before the write was logged: it was not applied"
 #define ERR_UNBLOCKED "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
-/* Keys deleted per replicated expiry entry, and one such entry at a time. */
-/* Replicated expiry: at most this many keys per entry, and this many keys
- * with deadlines looked at per pass (a few hundred microseconds). While
- * passes keep finding work, the next one follows as soon as the previous
- * entry is applied, not a cron tick later: 100,000 keys expiring at once
- * are reclaimed in about as many seconds as Redis takes, not minutes. */
-#define EXPIRY_BATCH 4096
-#define EXPIRY_SCAN 32768
+/* Replicated expiry (node/expire.h's cycle, its deletes logged): an entry
+ * holds up to EXPIRY_ENTRY_KEYS keys or EXPIRY_ENTRY_BYTES bytes, so the
+ * log's cost per key stays a few bytes and one entry's apply a millisecond
+ * or two. EXPIRY_INFLIGHT entries may wait for their commit at once (one
+ * commits while the next is built), and a second one does not start while
+ * the log holds more than half of TC_ROUTER_LOG_ROOM: client writes keep
+ * the rest, and cannot starve expiry either. */
+#define EXPIRY_ENTRY_KEYS 4096
+#define EXPIRY_ENTRY_BYTES (64u << 10)
+#define EXPIRY_INFLIGHT 2
 
 struct tc_batch {
     tc_buf entry;
@@ -643,8 +645,9 @@ void tc_router_abort(tc_router *r)
         batch_drop(r, r->open);
         r->open = NULL;
     }
-    batch_free(r->expiry);
-    r->expiry = NULL;
+    /* the expiry entry being built; those submitted get their outcome */
+    batch_free(r->expiry_open);
+    r->expiry_open = NULL;
     resume_waiters(r);
 }
 
@@ -690,7 +693,8 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
     return 0;
 }
 
-static void expire_pass(tc_router *r, int64_t now);
+static void expire_run(tc_router *r, int type, int64_t now);
+static int expiry_blocked(tc_router *r);
 
 /* WAIT's answer: the replicas' count, or WAITAOF's [1, count] (this node
  * fsyncs every entry before it counts toward a commit). */
@@ -757,8 +761,18 @@ static void check_waits(tc_router *r, int64_t now, int all)
 void tc_router_flush(tc_router *r, int64_t now)
 {
     if (r->nwaits) check_waits(r, now, 0);
-    /* the last expiry pass stopped on a limit: go on once its entry is in */
-    if (r->expiry_more && !r->expiry && role(r) == TC_ROLE_PRIMARY) expire_pass(r, now);
+    /* A fast expiry cycle between loop passes, when the last one left work
+     * and no client write waits: under a write load the slow cycle's share
+     * is expiry's whole share, as clients come first. */
+    int clients_writing = (r->open && r->open->n) || r->inflight_bytes > r->expiry_inflight_bytes;
+    if (!clients_writing && role(r) == TC_ROLE_PRIMARY) {
+        uint64_t wait =
+            tc_expire_fast_wait(&r->srv->expire, (unsigned)r->srv->cfg.active_expire_effort, tc_server_clock_us(NULL));
+        if (wait != TC_EXPIRE_NO_FAST && !expiry_blocked(r)) {
+            if (wait == 0) expire_run(r, TC_EXPIRE_FAST, now);
+            tc_server_expire_wake(r->srv); /* an idle loop would sleep until the cron */
+        }
+    }
     if (r->open) {
         tc_batch *b = r->open;
         r->open = NULL;
@@ -790,7 +804,11 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
         replies->resp = batch ? batch->resp : NULL;
         replies->nresp = batch && batch->resp ? batch->n : 0;
     }
-    if (tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err) != 0) {
+    /* this primary's own expiry entry: its deletes are part of the cycle's cost */
+    uint64_t start = batch && batch->kind == TC_LOGENTRY_EXPIRE ? uv_hrtime() : 0;
+    int rc = tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err);
+    if (start) tc_expire_charge(&r->srv->expire, (uv_hrtime() - start) / 1000);
+    if (rc != 0) {
         /* Every node refuses the same bytes the same way, so state stays
          * identical; but it means a bug or a damaged log: say so loudly. */
         tc_warn("refusing a log entry: %s", err);
@@ -832,7 +850,10 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
         r->entries_failed++;
         batch_fail(b, ERR_UNKNOWN_OUTCOME);
     }
-    if (b == r->expiry) r->expiry = NULL;
+    if (b->kind == TC_LOGENTRY_EXPIRE && r->expiry_inflight) {
+        r->expiry_inflight--;
+        r->expiry_inflight_bytes -= b->bytes;
+    }
     r->inflight_bytes -= b->bytes;
     batch_drop(r, b);
     if (r->log_full.n && r->inflight_bytes < TC_ROUTER_LOG_ROOM / 2) resume_list(&r->log_full);
@@ -865,62 +886,71 @@ void tc_router_barrier_done(tc_router *r, int status)
     if (r->waiting.n) r->barrier_wanted = 1;
 }
 
-typedef struct expired_sink {
-    tc_batch *b;
-    int db;
-} expired_sink;
-
-static void add_expired_key(void *ud, const char *key, size_t klen)
+/* The expiry entry being built goes to the log. */
+static void expiry_submit(tc_router *r)
 {
-    expired_sink *x = ud;
-    tc_slice k = {key, klen};
-    tc_logentry_add_db(&x->b->entry, x->db, 1, &k);
-    x->b->n++;
+    tc_batch *b = r->expiry_open;
+    r->expiry_open = NULL;
+    if (b && submit(r, b, r->expiry_now) == 0) {
+        r->expiry_inflight++;
+        r->expiry_inflight_bytes += b->bytes;
+    }
 }
 
-/* One pass of replicated expiry: an entry deleting the expired keys the
- * sweep found, database after database (each keeps its own sweep cursor);
- * one entry stays within EXPIRY_BATCH keys and EXPIRY_SCAN looks. */
-static void expire_pass(tc_router *r, int64_t now)
+/* The cycle's sink (tc_expire_sink.take): the key joins the entry being
+ * built; no room while the entries in flight are as many as allowed. */
+static int expiry_take(void *ud, int db, const char *key, size_t klen)
 {
-    r->expiry_more = 0;
-    if (r->expiry || r->holding) return;
-    size_t volatile_keys = 0;
-    for (int i = 0; i < r->srv->ndbs; i++) volatile_keys += tc_ks_volatile_count(&r->srv->dbs[i]);
-    if (volatile_keys == 0) return;
-    tc_batch *b = batch_new(r, TC_LOGENTRY_EXPIRE, now);
-    if (!b) return;
-    int more = 0;
-    size_t found = 0;
-    expired_sink x = {b, 0};
-    for (int i = r->expiry_db; i < r->srv->ndbs; i++) {
-        if (found >= EXPIRY_BATCH) {
-            r->expiry_db = i; /* the entry is full: the databases left come next */
-            more = 1;
-            break;
-        }
-        if (tc_ks_volatile_count(&r->srv->dbs[i]) == 0) continue;
-        x.db = i;
-        int db_more = 0;
-        found += tc_ks_expired_sweep(&r->srv->dbs[i], now, EXPIRY_BATCH - found, EXPIRY_SCAN, add_expired_key, &x,
-                                     &db_more);
-        if (db_more) {
-            /* this database's pass is not over: the next call goes on here */
-            r->expiry_db = i;
-            more = 1;
-            break;
-        }
+    tc_router *r = ud;
+    if (!r->expiry_open) {
+        /* one entry always may go, so a write load cannot starve expiry */
+        if (r->expiry_inflight >= EXPIRY_INFLIGHT ||
+            (r->expiry_inflight && r->inflight_bytes >= TC_ROUTER_LOG_ROOM / 2))
+            return -1;
+        r->expiry_open = batch_new(r, TC_LOGENTRY_EXPIRE, r->expiry_now);
+        if (!r->expiry_open) return -1;
     }
-    if (!more) r->expiry_db = 0;
-    if (found == 0) {
-        batch_free(b);
-        r->expiry_more = more; /* nothing yet, but the pass is not over */
-        return;
-    }
-    if (submit(r, b, now) == 0) {
-        r->expiry = b;
-        r->expiry_more = more;
-    }
+    tc_batch *b = r->expiry_open;
+    tc_slice k = {key, klen};
+    tc_logentry_add_db(&b->entry, db, 1, &k); /* out of memory shows at tc_logentry_end: the entry fails whole */
+    b->n++;
+    if (b->n >= EXPIRY_ENTRY_KEYS || b->entry.len >= EXPIRY_ENTRY_BYTES) expiry_submit(r);
+    return 0;
+}
+
+/* tc_expire_sink.idle: no key reported earlier still waits for its delete. */
+static int expiry_idle(void *ud)
+{
+    tc_router *r = ud;
+    return !r->expiry_open && r->expiry_inflight == 0;
+}
+
+/* No expiry entry could go now: a handover holds writes, the log cannot be
+ * written, or commits stall. */
+static int expiry_blocked(tc_router *r)
+{
+    char line[400];
+    return r->holding || misconf(r, line, sizeof line) || stalled(r, "write", line, sizeof line);
+}
+
+/* One cycle of active expiry on the primary: what it finds becomes
+ * entries of TC_LOGENTRY_EXPIRE deletes that every node applies (and
+ * counts in expired_keys, and announces as "expired") as they commit. */
+static void expire_run(tc_router *r, int type, int64_t now)
+{
+    if (expiry_blocked(r)) return;
+    r->expiry_now = now;
+    tc_expire_sink sink = {expiry_take, expiry_idle, r};
+    tc_expire_run run = {.type = type,
+                         .effort = (unsigned)r->srv->cfg.active_expire_effort,
+                         .hz = (unsigned)r->srv->cfg.hz,
+                         .now_ms = now,
+                         .clock = tc_server_clock_us,
+                         .sink = &sink};
+    uint64_t start = uv_hrtime();
+    tc_expire_cycle(&r->srv->expire, r->srv->dbs, r->srv->ndbs, &run);
+    expiry_submit(r); /* what this cycle found goes now, with this cycle's clock */
+    tc_latency_note(r->srv, TC_LAT_EXPIRE_CYCLE, (uv_hrtime() - start) / 1000000);
 }
 
 static int s_over_limit(tc_router *r)
@@ -980,8 +1010,8 @@ void tc_router_cron(tc_router *r, int64_t now)
         return;
     }
     if (now - last_commit_ms(r) >= idle_barrier_every_ms(r, now)) r->barrier_wanted = 1;
-    /* Replicated expiry: one entry of expired keys at a time. */
-    expire_pass(r, now);
+    /* Replicated expiry: the slow cycle, hz times a second. */
+    expire_run(r, TC_EXPIRE_SLOW, now);
     /* Over the limit with no write coming (maxmemory was just lowered):
      * evict now, as Redis does before any command, a round per tick. */
     if (s_over_limit(r)) evict_pass(r, now);

@@ -86,9 +86,10 @@ typedef struct tc_router {
     tc_log_ops log;
     tc_apply_state apply;
     tc_batch *open;             /* writes collected in this loop pass */
-    tc_batch *expiry;           /* expiry deletes collected by the cron */
-    int expiry_more;            /* the last expiry pass stopped on a limit */
-    int expiry_db;              /* the database the expiry pass goes on in */
+    tc_batch *expiry_open;      /* expired keys being collected into an entry */
+    unsigned expiry_inflight;   /* expiry entries submitted, not yet applied or failed */
+    size_t expiry_inflight_bytes; /* their bytes (of inflight_bytes) */
+    int64_t expiry_now;         /* the running expiry cycle's clock (its entries' time) */
 
     int64_t lease_ms;           /* how long a commit keeps reads local */
     int64_t lease_until_ms;     /* its end: the last commit's submit time + lease_ms */

@@ -649,6 +649,8 @@ static void test_config_parameters_match_redis(void **state)
         "CONFIG SET daemonize no nosuch 1", "CONFIG SET save \"10 1\" appendonly maybe", "CONFIG GET save",
         "CONFIG SET slave-priority 5 replica-priority 6", "CONFIG GET replica-priority", "CONFIG SET hz 1 x",
         "CONFIG SET hz", "CONFIG GET", "CONFIG GET Lua-Time-Limit", "CONFIG SET dir /tmp", "CONFIG SET databases 16",
+        "CONFIG SET active-expire-effort 0", "CONFIG SET active-expire-effort 11", "CONFIG SET active-expire-effort x",
+        "CONFIG SET active-expire-effort 7", "CONFIG GET active-expire-effort", "CONFIG SET active-expire-effort 1",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         char line[256];

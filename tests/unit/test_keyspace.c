@@ -510,50 +510,6 @@ static void test_pointer_values(void **state)
     tc_ks_free(&ks);
 }
 
-static void count_key(void *ud, const char *key, size_t klen)
-{
-    (void)key;
-    (void)klen;
-    (*(size_t *)ud)++;
-}
-
-/* Replicated expiry's sweep: every expired key is reported within one pass
- * over the keys with deadlines, however few are expired, and a pass cut
- * short by either limit says so and goes on where it stopped. */
-static void test_expired_sweep_finds_every_expired_key(void **state)
-{
-    (void)state;
-    tc_keyspace ks;
-    tc_ks_init(&ks, 1, 2);
-    char k[32];
-    for (int i = 0; i < 1000; i++) {
-        snprintf(k, sizeof k, "k%d", i);
-        /* 10 expired among 1000 keys with deadlines */
-        assert_non_null(tc_ks_set(&ks, k, strlen(k), "v", 1, i % 100 == 0 ? 500 : 5000));
-    }
-    size_t found = 0;
-    int more = 0;
-    /* a scan limit of 300: four calls make one pass and find all 10 */
-    for (int call = 0; call < 4; call++) {
-        size_t got = tc_ks_expired_sweep(&ks, 1000, 100, 300, count_key, &found, &more);
-        assert_true(got <= 10);
-        assert_int_equal(more, call < 3);
-    }
-    assert_int_equal(found, 10);
-    /* a report limit: 4 at a time, the rest on the next calls */
-    found = 0;
-    assert_int_equal(tc_ks_expired_sweep(&ks, 1000, 4, 100000, count_key, &found, &more), 4);
-    assert_true(more);
-    /* nothing expired yet at time 100 */
-    assert_int_equal(tc_ks_expired_sweep(&ks, 100, 100, 100000, count_key, &found, &more), 0);
-    assert_false(more);
-    tc_ks_free(&ks);
-    tc_ks_init(&ks, 1, 2);
-    assert_int_equal(tc_ks_expired_sweep(&ks, 1000, 100, 100, count_key, &found, &more), 0);
-    assert_false(more);
-    tc_ks_free(&ks);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,7 +528,6 @@ int main(void)
         cmocka_unit_test(test_lfu_counts_and_decays),
         cmocka_unit_test(test_rename_moves_the_value),
         cmocka_unit_test(test_pointer_values),
-        cmocka_unit_test(test_expired_sweep_finds_every_expired_key),
         cmocka_unit_test(test_delete_during_rehash_counts_the_right_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
