@@ -18,7 +18,7 @@ never starts processes; it signals only the pid cluster.sh hands it.
 
   failover.py trial --nodes ... --victim ID --pid PID --signal kill|stop
                     --acked FILE --prefix P [--before S] [--after S]
-                    [--freeze S] [--op-timeout S]
+                    [--freeze S] [--op-timeout S] [--signal-at FILE]
       A client writes unique keys (P:0, P:1, ...) one at a time to the
       primary (node ID). After --before seconds the pid gets SIGKILL, or
       SIGSTOP and SIGCONT --freeze seconds later. The client follows the
@@ -273,6 +273,9 @@ def cmd_trial(args):
     def fault():
         time.sleep(args.before)
         times["fault"] = time.monotonic()
+        if args.signal_at:
+            with open(args.signal_at, "w") as f:
+                f.write("%d\n" % int(time.time() * 1000))
         os.kill(args.pid, sig)
         if sig == signal.SIGSTOP:
             time.sleep(args.freeze)
@@ -399,6 +402,7 @@ def main():
     p.add_argument("--after", type=float, default=0.5)
     p.add_argument("--freeze", type=float, default=3.0)
     p.add_argument("--op-timeout", type=float, default=0.25)
+    p.add_argument("--signal-at", default="", help="write the signal's wall-clock time (unix ms) to this file")
 
     p = sub.add_parser("verify")
     p.add_argument("--nodes", default="")
