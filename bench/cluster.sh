@@ -255,13 +255,18 @@ raft_term() {
     cli "$TCP_PORT" INFO replication | awk -F: '$1 == "raft_term" {print $2}'
 }
 
+# cpu_ticks PID: user + system CPU the process used so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 # bench_one SYSTEM ROUND TEST PIPELINE: one redis-benchmark run; appends
-# system,round,test,pipeline,rps,p50,p99,node to bench.csv.
+# system,round,test,pipeline,rps,p50,p99,node,cpu_us to bench.csv (cpu_us: CPU
+# microseconds the node that served the test used per request, from /proc).
 bench_one() {
-    local system=$1 round=$2 test=$3 pipeline=$4 port node out row
+    local system=$1 round=$2 test=$3 pipeline=$4 port node out row pid t0 t1 cpu_us
     if [ "$system" = redis ]; then
         if [ "$test" = get ]; then node=2; else node=1; fi
         port=${RD_PORT[node]}
+        pid=${RD_PID[node]}
     else
         tc_primary
         node=$TCP_ID
@@ -272,15 +277,19 @@ bench_one() {
             [ "$node" != "$TCP_ID" ] || node=2
             port=${TC_PORT[node]}
         fi
+        pid=${TC_PID[node]}
     fi
     log "round $round/$ROUNDS  $test -P $pipeline  $system (node $node)"
+    t0=$(cpu_ticks "$pid")
     out=$(redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$REQUESTS" -c "$CLIENTS" \
         -r "$KEYSPACE" -d "$VALUE_SIZE" -P "$pipeline" --csv 2> "$TMP/bench.err") ||
         die "redis-benchmark against $system failed: $(cat "$TMP/bench.err")"
-    row=$(printf '%s\n' "$out" | tr -d '"\r' | awk -F, -v s="$system" -v r="$round" -v p="$pipeline" -v n="$node" '
+    t1=$(cpu_ticks "$pid")
+    cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$REQUESTS" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')
+    row=$(printf '%s\n' "$out" | tr -d '"\r' | awk -F, -v s="$system" -v r="$round" -v p="$pipeline" -v n="$node" -v c="$cpu_us" '
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         $1 == "SET" || $1 == "GET" {
-            printf "%s,%s,%s,%s,%s,%s,%s,%s\n", s, r, $1, p, $col["rps"], $col["p50_latency_ms"], $col["p99_latency_ms"], n
+            printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", s, r, $1, p, $col["rps"], $col["p50_latency_ms"], $col["p99_latency_ms"], n, c
         }')
     [ "$(printf '%s\n' "$row" | grep -c .)" -eq 1 ] ||
         die "unexpected redis-benchmark output from $system:"$'\n'"$out"
@@ -314,7 +323,7 @@ client_one() {
 # Rounds alternate which system goes first, so neither always runs in the
 # other's wake.
 run_throughput() {
-    echo "system,round,test,pipeline,rps,p50,p99,node" > "$TMP/bench.csv"
+    echo "system,round,test,pipeline,rps,p50,p99,node,cpu_us" > "$TMP/bench.csv"
     echo "mode,round,ops,p50,p99,errors,first_error" > "$TMP/client.csv"
     local round test pipeline system order modes mode term_before term_after
     term_before=$(raft_term)
@@ -456,12 +465,50 @@ run_failover() {
     fi
 }
 
+# ---- syscalls per request -------------------------------------------------------------
+
+# What the primary asks of the kernel per SET: perf counts its syscalls
+# (tracepoints, every thread) during one more SET -P 16 run per system, as
+# system,requests,writes,reads,epoll_waits in syscalls.csv. Needs perf and
+# the right to read tracepoints (root); without them the file stays empty
+# and the report says so.
+SYSCALL_EVENTS=syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendto
+SYSCALL_EVENTS=$SYSCALL_EVENTS,syscalls:sys_enter_read,syscalls:sys_enter_readv,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
+SYSCALL_EVENTS=$SYSCALL_EVENTS,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait
+run_syscalls() {
+    : > "$TMP/syscalls.csv"
+    command -v perf > /dev/null || return 0
+    local system pid port perf_pid
+    for system in redis tricache; do
+        if [ "$system" = redis ]; then
+            pid=${RD_PID[1]} port=${RD_PORT[1]}
+        else
+            tc_primary
+            pid=${TC_PID[$TCP_ID]} port=$TCP_PORT
+        fi
+        log "syscalls of the $system primary during SET -P 16"
+        perf stat -x, -e "$SYSCALL_EVENTS" -p "$pid" -o "$TMP/perf-$system.txt" 2> /dev/null &
+        perf_pid=$!
+        sleep 0.5 # perf attaches
+        redis-benchmark -h 127.0.0.1 -p "$port" -t set -n "$REQUESTS" -c "$CLIENTS" -r "$KEYSPACE" \
+            -d "$VALUE_SIZE" -P 16 -q > /dev/null 2>&1 || die "redis-benchmark against $system failed"
+        kill -INT "$perf_pid" 2> /dev/null || true
+        wait "$perf_pid" 2> /dev/null || true
+        awk -F, -v s="$system" -v n="$REQUESTS" '
+            $3 ~ /sys_enter_(write|writev|sendmsg|sendto)$/ { w += $1 }
+            $3 ~ /sys_enter_(read|readv|recvfrom|recvmsg)$/ { r += $1 }
+            $3 ~ /sys_enter_epoll_(p)?wait$/ { e += $1 }
+            END { if (w + r + e > 0) printf "%s,%d,%d,%d,%d\n", s, n, w, r, e }' "$TMP/perf-$system.txt" \
+            >> "$TMP/syscalls.csv"
+    done
+}
+
 # ---- report -------------------------------------------------------------------------
 
 report() {
     python3 "$SCRIPT_DIR/cluster_report.py" \
         --bench "$TMP/bench.csv" --client "$TMP/client.csv" --failover "$TMP/failover.csv" \
-        --terms "$TMP/terms.csv" --machine "$(machine_line)" --command "$(bench_cmd_text)" \
+        --terms "$TMP/terms.csv" --syscalls "$TMP/syscalls.csv" --machine "$(machine_line)" --command "$(bench_cmd_text)" \
         --client-command "bench/setwait.py run --port PORT --requests $REQUESTS --clients $CLIENTS --keyspace $KEYSPACE --size $VALUE_SIZE [--wait 2]" \
         --trials "$TRIALS" --freeze "$FREEZE_SECONDS" --down-after "$DOWN_AFTER_MS" \
         --sentinel-note "$SENTINEL_NOTE" --sentinel-earlier "$SENTINEL_EARLIER"
@@ -477,6 +524,7 @@ main() {
     start_servers
     load_keyspace
     run_throughput
+    run_syscalls
     run_failover
 
     local text

@@ -2,7 +2,8 @@
 """Turn the raw numbers collected by bench/cluster.sh into a markdown report.
 
 Inputs (CSV with a header line, written by cluster.sh):
-  --bench     system,round,test,pipeline,rps,p50,p99,node   redis-benchmark runs
+  --bench     system,round,test,pipeline,rps,p50,p99,node[,cpu_us]   redis-benchmark runs
+              (cpu_us: CPU microseconds per request of the node that served it)
   --client    mode,round,ops,p50,p99,errors,first_error     bench/setwait.py runs
   --failover  system,kind,trial,failover_ms,acked,old_acked,old_refused,
               checked,missing,wrong,settle_s,victim,new_primary
@@ -45,12 +46,13 @@ def read_csv(path):
 
 
 def read_bench(path):
-    """{(test, pipeline): {round: {system: (rps, p50, p99, node)}}}"""
+    """{(test, pipeline): {round: {system: (rps, p50, p99, node, cpu_us)}}}"""
     data = {}
     for row in read_csv(path):
         key = (row["test"], int(row["pipeline"]))
         per_round = data.setdefault(key, {}).setdefault(int(row["round"]), {})
-        per_round[row["system"]] = (float(row["rps"]), float(row["p50"]), float(row["p99"]), row["node"])
+        cpu = float(row["cpu_us"]) if row.get("cpu_us") else float("nan")
+        per_round[row["system"]] = (float(row["rps"]), float(row["p50"]), float(row["p99"]), row["node"], cpu)
     if not data:
         fail(f"{path}: no results")
     for key, rounds in data.items():
@@ -66,10 +68,29 @@ def bench_keys(data):
 
 
 def bench_medians(data):
-    """{(test, pipeline): {system: [median rps, p50, p99]}}"""
-    return {key: {s: [statistics.median(r[s][i] for r in data[key].values()) for i in range(3)]
+    """{(test, pipeline): {system: [median rps, p50, p99, cpu_us]}}"""
+    return {key: {s: [statistics.median(r[s][i] for r in data[key].values()) for i in (0, 1, 2, 4)]
                   for s in SYSTEMS}
             for key in data}
+
+
+def syscalls_table(path):
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                system, n, w, r, e = line.strip().split(",")
+                n = int(n)
+                rows.append([system, "%.3f" % (int(w) / n), "%.3f" % (int(r) / n), "%.3f" % (int(e) / n)])
+    except (OSError, ValueError):
+        rows = []
+    if not rows:
+        return "(not measured: perf with tracepoints is needed, as root)"
+    return table(["primary", "writes/req", "reads/req", "epoll waits/req"], rows, left=1)
+
+
+def fmt_cpu(us):
+    return "-" if us != us else "%.1f" % us
 
 
 def bench_summary(data, med):
@@ -78,9 +99,11 @@ def bench_summary(data, med):
         m = med[key]
         rows.append([TEST_LABEL.get(key[0], key[0]), str(key[1]),
                      fmt_rps(m["redis"][0]), fmt_rps(m["tricache"][0]), ratio(m["tricache"][0], m["redis"][0]),
-                     fmt_ms(m["redis"][1]), fmt_ms(m["tricache"][1]), fmt_ms(m["redis"][2]), fmt_ms(m["tricache"][2])])
+                     fmt_ms(m["redis"][1]), fmt_ms(m["tricache"][1]), fmt_ms(m["redis"][2]), fmt_ms(m["tricache"][2]),
+                     fmt_cpu(m["redis"][3]), fmt_cpu(m["tricache"][3])])
     return table(["test", "-P", "Redis rps", "tricache rps", "tricache/Redis",
-                  "Redis p50 ms", "tricache p50 ms", "Redis p99 ms", "tricache p99 ms"], rows, left=2)
+                  "Redis p50 ms", "tricache p50 ms", "Redis p99 ms", "tricache p99 ms",
+                  "Redis CPU µs/req", "tricache CPU µs/req"], rows, left=2)
 
 
 def bench_rounds(data):
@@ -243,6 +266,7 @@ def main():
     ap.add_argument("--client", required=True)
     ap.add_argument("--failover", required=True)
     ap.add_argument("--terms", required=True)
+    ap.add_argument("--syscalls", default="")
     ap.add_argument("--machine", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--client-command", required=True)
@@ -322,6 +346,10 @@ def main():
         f"p50 {t[1]:.3f} vs {w[1]:.3f} ms, p99 {t[2]:.3f} vs {w[2]:.3f} ms. "
         f"tricache SET / Redis asynchronous SET with this client: {ratio(t[0], a[0])}× "
         "(the Redis asynchronous row also shows how fast the Python client itself can go).",
+        "",
+        "## The primary's syscalls per SET (-P 16, perf tracepoints, every thread)",
+        "",
+        syscalls_table(args.syscalls),
         "",
         "## 3–4. Failover and acknowledged writes",
         "",
