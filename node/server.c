@@ -21,6 +21,7 @@
 #include "multi.h"
 #include "notify.h"
 #include "pubsub.h"
+#include "script.h"
 
 /* Read in chunks of at least this size. */
 #define READ_CHUNK (16 * 1024)
@@ -137,6 +138,8 @@ void tc_server_free(tc_server *s)
 {
     tc_block_free(s);
     tc_multi_free(s);
+    tc_script_engine_free(s->scripts);
+    s->scripts = NULL;
     tc_acl_free(&s->acl);
     free(s->stats.cmds);
     s->stats.cmds = NULL;
@@ -351,8 +354,15 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
     s->stats.commands_processed++;
     if (c) c->last_cmd = cmd->name;
     /* Standalone: clients blocked on keys this command made ready are
-     * served right after it (replicated: after each applied entry). */
-    if (!s->repl.ops) tc_block_handle_ready(s, now_ms);
+     * served right after it (replicated: after each applied entry); after
+     * the outermost one only, so a script or EXEC stays atomic. */
+    if (!s->repl.ops && !s->cmd_running) tc_block_handle_ready(s, now_ms);
+}
+
+void tc_server_run_cmd(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                       tc_reply *r, int64_t now_ms)
+{
+    run(s, c, db, cmd, argc, argv, r, now_ms);
 }
 
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
