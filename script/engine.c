@@ -359,6 +359,7 @@ int tc_script_add(tc_script_engine *e, const char *body, size_t len, char sha[41
     lua_setfield(L, -2, sha);
     lua_pop(L, 1);
     e->nscripts++;
+    if (e->rec) tc_script_record_new_body(e->rec, body, len);
     return 0;
 }
 

@@ -8,6 +8,7 @@ target_sources(tcnode PRIVATE
   script/cmd_script.c
   script/convert.c
   script/engine.c
+  script/record.c
   script/redis_lib.c
 )
 target_include_directories(tcnode PUBLIC script)

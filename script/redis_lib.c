@@ -51,6 +51,17 @@ static const char *refusal(tc_script_engine *e, tc_script_run *run, const tc_cmd
     if (not_from_script(cmd)) return "ERR This Redis command is not allowed from script";
     if ((cmd->flags & TC_CMD_WRITE) && run->read_only)
         return "ERR Write commands are not allowed from read-only scripts.";
+    if ((cmd->flags & TC_CMD_WRITE) && e->srv->repl.ops) {
+        /* replicated: writes only while recorded (EVAL/EVALSHA routed on
+         * the primary); a script run anywhere else reads only */
+        if (!e->rec) {
+            if (tc_server_primary_id(e->srv) != e->srv->self->id)
+                return "READONLY You can't write against a read only replica.";
+            return "ERR a script that writes cannot run inside MULTI/EXEC on a replicated node";
+        }
+        const char *why = tc_script_record_refusal(cmd, argc, argv);
+        if (why) return why;
+    }
     tc_client *c = run->ctx->client;
     if (c) {
         size_t where = 0;
@@ -93,6 +104,10 @@ static int call(lua_State *L, int raise)
     if (why) {
         if (argv != stack_args) free(argv);
         return fail(L, raise, why);
+    }
+    if ((cmd->flags & TC_CMD_WRITE) && e->rec && tc_script_record_write(e->rec, run->db, cmd, (size_t)argc, argv) != 0) {
+        if (argv != stack_args) free(argv);
+        return fail(L, raise, "ERR out of memory recording the script's writes");
     }
     tc_buf out = {0};
     tc_reply rep = {&out, run->resp};

@@ -47,6 +47,22 @@ int tc_script_cache_load(struct tc_server *s, const char *body, size_t len, char
 /* Empties the cache (SCRIPT FLUSH, and before an image is loaded). */
 void tc_script_cache_flush(struct tc_server *s);
 
+/* ---- replication by effects (record.c; the primary's router) ----------
+ * Between begin and end, a script's writes run for real, each journaled
+ * first and recorded; end puts the keyspace back as it was and hands out
+ * the logged form, "TCEXEC n (argc arg...) x n" (*argc 0: nothing was
+ * written), valid until free. The j-th recorded command runs with
+ * s->rng seeded tc_mix64(seed_base + j), as TCEXEC seeds it at apply, so
+ * the caller runs the script with the entry's clock as now_ms; db is the
+ * database the TCEXEC will be logged in. new_body: "SCRIPT LOAD <body>"
+ * when the script's body was new to this node's cache (log it too, so
+ * every node caches it), else NULL. */
+typedef struct tc_script_recording tc_script_recording;
+tc_script_recording *tc_script_record_begin(struct tc_server *s, int db, uint64_t seed_base);
+void tc_script_record_end(tc_script_recording *rec, size_t *argc, const struct tc_slice **argv,
+                          const struct tc_slice **new_body);
+void tc_script_record_free(tc_script_recording *rec);
+
 /* SHA1 of p as 40 lowercase hex digits. */
 void tc_script_sha1hex(const char *p, size_t len, char out[41]);
 

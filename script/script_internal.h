@@ -29,6 +29,7 @@ struct tc_script_engine {
     tc_script_run *run;   /* the script running now, NULL between scripts */
     uint64_t rand48;      /* math.random's generator: Redis's rand48 */
     int reply_resp;       /* the protocol the last script set (redis.setresp): how its booleans reply */
+    tc_script_recording *rec; /* replication by effects in progress (record.c), or NULL */
 };
 
 /* engine.c: the state of L's owner. */
@@ -58,6 +59,13 @@ int tc_script_exists(tc_script_engine *e, const char *sha, size_t len);
  * reply (or the error) goes to run->ctx->r. */
 void tc_script_call(tc_script_engine *e, tc_script_run *run, size_t nkeys, const tc_slice *keys, size_t nargs,
                     const tc_slice *args);
+
+/* record.c: why a write cannot be recorded (NULL: it can); journals the
+ * keys of a write about to run in database db and records it (0, or -1
+ * out of memory); remembers a body new to the cache. */
+const char *tc_script_record_refusal(const tc_cmd *cmd, size_t argc, const tc_slice *argv);
+int tc_script_record_write(tc_script_recording *rec, int db, const tc_cmd *cmd, size_t argc, const tc_slice *argv);
+void tc_script_record_new_body(tc_script_recording *rec, const char *body, size_t len);
 
 /* Redis's rand48: the same numbers math.random draws in Redis. */
 void tc_script_srand48(tc_script_engine *e, int32_t seed);
