@@ -245,8 +245,8 @@ static int load_from(restore *r, uint64_t skip)
     int rc;
     tc_snapshot_record rec;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
-        /* after the keys; the cluster keeps its own settings and users */
-        if (rec.type == TC_SNAPSHOT_SETTING || rec.type == TC_SNAPSHOT_ACL_USER) {
+        /* after the keys; the cluster keeps its own settings, users and scripts */
+        if (rec.type == TC_SNAPSHOT_SETTING || rec.type == TC_SNAPSHOT_ACL_USER || rec.type == TC_SNAPSHOT_SCRIPT) {
             r->settings++;
             continue;
         }
