@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -683,6 +684,54 @@ static void reject_and_close(tc_client *c, const char *msg)
     tc_reply r = {&c->out, c->resp};
     tc_reply_error(&r, msg);
     tc_client_close_after_reply(c);
+}
+
+/* One client's part of tc_server_serve_busy: what it sent, read straight
+ * from its socket, answered command by command. */
+static void serve_busy_client(tc_client *c, tc_busy_fn allowed, void *ud)
+{
+    int fd = tc_conn_fd(&c->conn);
+    if (fd < 0) return;
+    for (;;) {
+        if (tc_buf_reserve(&c->query, READ_CHUNK) != 0) return;
+        ssize_t n = recv(fd, c->query.data + c->query.len, c->query.cap - c->query.len, MSG_DONTWAIT);
+        if (n <= 0) break; /* nothing more now; EOF and errors are the loop's to see */
+        c->query.len += (size_t)n;
+        c->srv->stats.net_input_bytes += (uint64_t)n;
+    }
+    while (!c->closing && c->query.len > c->query_pos) {
+        char *start = c->query.data + c->query_pos;
+        size_t used = 0;
+        if (tc_resp_parse(&c->parser, start, c->query.len - c->query_pos, &used) != TC_RESP_OK) break;
+        size_t argc = c->parser.argc;
+        c->query_pos += used;
+        if (argc == 0) continue;
+        tc_slice argv[3];
+        size_t k = argc < 3 ? argc : 3; /* what the few commands served need */
+        for (size_t i = 0; i < k; i++) argv[i] = (tc_slice){start + c->parser.argv[i].off, c->parser.argv[i].len};
+        tc_reply r = {&c->out, c->resp};
+        if (!allowed(ud, c, argc, argv, &r))
+            tc_reply_error(&r, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+    }
+    if (c->query_pos > 0) {
+        tc_buf_consume(&c->query, c->query_pos);
+        c->read_covered = c->read_covered > c->query_pos ? c->read_covered - c->query_pos : 0;
+        c->query_pos = 0;
+    }
+    flush_output(c);
+}
+
+void tc_server_serve_busy(tc_server *s, tc_client *running, tc_busy_fn allowed, void *ud)
+{
+    for (tc_client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        /* only clients whose next bytes are a fresh command: nothing owed
+         * to them, nothing half-parsed or held back */
+        if (c == running || c->closing || c->conn.tls || c->pending || c->blocked || c->writing || c->out.len ||
+            c->deferred_len || c->block || tc_multi_count(c) >= 0)
+            continue;
+        serve_busy_client(c, allowed, ud);
+    }
 }
 
 static void process_input(tc_client *c)

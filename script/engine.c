@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "progress.h"
 #include "script_internal.h"
 
@@ -19,6 +21,15 @@
 #define REG_FUNCS "tc_funcs"     /* sha -> compiled function */
 #define REG_GLOBALS "tc_globals" /* the real globals behind the read-only proxy */
 #define HOOK_EVERY 100000        /* Lua instructions between two hook calls, as Redis */
+
+/* The error a killed script ends with (the handler adds where). */
+static void lib_kill_error(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushstring(L, "ERR Script killed by user with SCRIPT KILL...");
+    lua_setfield(L, -2, "err");
+    lua_error(L);
+}
 
 void tc_script_sha1hex(const char *p, size_t len, char out[41])
 {
@@ -76,12 +87,66 @@ tc_script_engine *tc_script_engine_from(lua_State *L)
     return ud;
 }
 
-/* The count hook: a long script is progress, not a wedged thread. */
+static uint64_t mono_us(void);
+
+#define ERR_UNKILLABLE                                                                                          \
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the " \
+    "script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
+
+/* What a busy script lets other clients do (tc_server_serve_busy): SCRIPT
+ * KILL (FUNCTION KILL alike) of a script that has not written, and
+ * SHUTDOWN NOSAVE; everything else is answered -BUSY by the node. */
+static int busy_allowed(void *ud, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r)
+{
+    tc_script_engine *e = ud;
+    (void)c;
+    if (argc == 2 && (tc_arg_is(&argv[0], "script") || tc_arg_is(&argv[0], "function")) &&
+        tc_arg_is(&argv[1], "kill")) {
+        if (e->run->wrote) {
+            tc_reply_error(r, ERR_UNKILLABLE);
+        } else {
+            e->kill = 1;
+            tc_reply_ok(r);
+        }
+        return 1;
+    }
+    if (argc >= 2 && tc_arg_is(&argv[0], "shutdown") && tc_arg_is(&argv[argc > 3 ? 2 : argc - 1], "nosave")) {
+        /* Redis's way out of a script that wrote: stop now. Nothing the
+         * script did was logged (a replicated script's effects are logged
+         * when it ends), and every acknowledged write is in the Raft log. */
+        tc_warn("SHUTDOWN NOSAVE while a script runs: stopping now");
+        _exit(0);
+    }
+    return 0;
+}
+
+/* The count hook: a long script is progress, not a wedged thread; past
+ * busy_reply_threshold the node answers other clients -BUSY from here
+ * (a pass every 10 ms), and a SCRIPT KILL they send stops the script. */
 static void hook(lua_State *L, lua_Debug *ar)
 {
-    (void)L;
     (void)ar;
     tc_progress_tick();
+    tc_script_engine *e = tc_script_engine_from(L);
+    tc_script_run *run = e->run;
+    if (!run) return;
+    uint64_t now = mono_us();
+    if (!run->busy) {
+        if (now - run->start_us < run->busy_after_us) return;
+        run->busy = 1;
+        tc_warn("a script has been running for %llu ms (busy_reply_threshold): other clients get -BUSY until it "
+                "ends, SCRIPT KILL or SHUTDOWN NOSAVE",
+                (unsigned long long)(now - run->start_us) / 1000);
+    }
+    if (!e->kill && now - run->served_us >= 10000) {
+        run->served_us = now;
+        tc_server_serve_busy(e->srv, run->ctx->client, busy_allowed, e);
+    }
+    if (e->kill) {
+        /* raised again at every hook call, so a pcall cannot swallow it for good */
+        lua_sethook(L, hook, LUA_MASKLINE, 0);
+        lib_kill_error(L);
+    }
 }
 
 /* Loads one library as Redis does; a library that returns its table
@@ -478,9 +543,14 @@ void tc_script_call(tc_script_engine *e, tc_script_run *run, size_t nkeys, const
     lua_insert(L, -2);
     int base = lua_gettop(L) - 1;
     run->start_us = mono_us();
+    run->busy_after_us = (uint64_t)e->srv->cfg.busy_reply_threshold * 1000;
     e->run = run;
+    e->kill = 0;
     int rc = lua_pcall(L, 0, 1, base);
     e->run = NULL;
+    if (e->kill) lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
+    e->kill = 0;
+    if (run->busy) tc_notice("the busy script ended after %llu ms", (unsigned long long)(mono_us() - run->start_us) / 1000);
     e->reply_resp = run->resp;
     if (rc == 0) tc_script_reply_value(L, r, 0);
     else tc_script_reply_error(L, r, run->sha);

@@ -19,6 +19,9 @@ typedef struct tc_script_run {
     int resp;             /* the protocol redis.call's replies are read in: redis.setresp */
     char sha[41];
     uint64_t start_us;    /* monotonic */
+    uint64_t busy_after_us; /* busy-reply-threshold when it started */
+    int busy;             /* past it: other clients get -BUSY */
+    uint64_t served_us;   /* the last pass that answered them */
 } tc_script_run;
 
 struct tc_script_engine {
@@ -27,6 +30,7 @@ struct tc_script_engine {
     size_t mem_used;      /* bytes the allocator handed Lua */
     size_t nscripts;      /* bodies in the cache */
     tc_script_run *run;   /* the script running now, NULL between scripts */
+    int kill;             /* SCRIPT KILL arrived while it ran */
     uint64_t rand48;      /* math.random's generator: Redis's rand48 */
     int reply_resp;       /* the protocol the last script set (redis.setresp): how its booleans reply */
     tc_script_recording *rec; /* replication by effects in progress (record.c), or NULL */

@@ -300,13 +300,26 @@ static long long term_of(tcluster *c, int i)
 /* A script that runs 2 s (it watches TIME) holds the command thread; the
  * Raft thread keeps the heartbeats going and the hook's progress ticks
  * keep the stall watch quiet: no election, the same primary. */
+/* The primary and every node's term, read so that they belong together
+ * (no election between the reads). */
+static int stable_view(tcluster *c, long long *terms)
+{
+    long long deadline = h_ms() + 20000;
+    for (;;) {
+        for (int i = 0; i < 3; i++) terms[i] = term_of(c, i);
+        int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+        int same = p >= 0;
+        for (int i = 0; i < 3 && same; i++) same = term_of(c, i) == terms[i] && terms[i] == terms[0];
+        if (same) return p;
+        assert_true(h_ms() < deadline);
+    }
+}
+
 static void test_two_second_script_starts_no_election(void **state)
 {
     tcluster *c = *state;
-    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
-    assert_true(p >= 0);
     long long before[3];
-    for (int i = 0; i < 3; i++) before[i] = term_of(c, i);
+    int p = stable_view(c, before);
     long long t0 = h_ms();
     char *r = ask(c->nodes[p].port,
                   ARGS("EVAL",
@@ -324,6 +337,67 @@ static void test_two_second_script_starts_no_election(void **state)
     free(h_converged_digest(c));
 }
 
+/* Sends cmd on fd until the reply starts with prefix (deadline 10 s). */
+static void poll_until(int fd, const char *const *cmd, const char *prefix)
+{
+    long long deadline = h_ms() + 10000;
+    for (;;) {
+        send_args(fd, cmd);
+        char *r = h_reply(fd);
+        assert_non_null(r);
+        int hit = strncmp(r, prefix, strlen(prefix)) == 0;
+        if (!hit && h_ms() > deadline) fail_msg("%s: want %s..., got %s", cmd[0], prefix, r);
+        free(r);
+        if (hit) return;
+        usleep(10000); /* between polls */
+    }
+}
+
+/* Past busy-reply-threshold other clients get -BUSY while the script runs;
+ * SCRIPT KILL stops one that has not written (its caller gets Redis's
+ * error), and the cluster neither elects nor loses a beat. A script that
+ * wrote answers SCRIPT KILL -UNKILLABLE; SHUTDOWN NOSAVE stops the node,
+ * and its writes, never logged, are nowhere. */
+static void test_busy_script_kill_and_shutdown_nosave(void **state)
+{
+    tcluster *c = *state;
+    long long before[3];
+    int p = stable_view(c, before);
+    expect(c->nodes[p].port, ARGS("CONFIG", "SET", "busy-reply-threshold", "200"), "+OK\r\n");
+    int runner = h_connect(c->nodes[p].port), other = h_connect(c->nodes[p].port);
+    send_args(runner, ARGS("EVAL", "local i = 0 while true do i = i + 1 end", "0"));
+    poll_until(other, ARGS("GET", "x"), "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+    send_args(other, ARGS("SCRIPT", "KILL"));
+    char *r = h_reply(other);
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
+    r = h_reply(runner);
+    assert_non_null(strstr(r, "-ERR Script killed by user with SCRIPT KILL... script: "));
+    free(r);
+    expect(c->nodes[p].port, ARGS("PING"), "+PONG\r\n");
+    for (int i = 0; i < 3; i++)
+        if (term_of(c, i) != before[i]) fail_msg("node %d went from term %lld to %lld", i + 1, before[i], term_of(c, i));
+    assert_int_equal(h_cluster_primary(c, ELECTION_DEADLINE_MS), p);
+
+    /* one that wrote: unkillable; SHUTDOWN NOSAVE is the way out */
+    send_args(runner, ARGS("EVAL", "redis.call('set', KEYS[1], 'never') while true do end", "1", "unlogged"));
+    poll_until(other, ARGS("PING"), "-BUSY");
+    send_args(other, ARGS("SCRIPT", "KILL"));
+    r = h_reply(other);
+    assert_memory_equal(r, "-UNKILLABLE Sorry the script already executed write commands", 60);
+    free(r);
+    send_args(other, ARGS("SHUTDOWN", "NOSAVE"));
+    assert_true(h_node_wait_exit(c, p, 10000) >= 0);
+    h_close(runner);
+    h_close(other);
+    int np = h_cluster_primary(c, 30000);
+    assert_true(np >= 0 && np != p);
+    expect_soon(c->nodes[np].port, ARGS("EXISTS", "unlogged"), ":0\r\n");
+    h_node_restart(c, p);
+    free(h_converged_digest(c));
+    expect(c->nodes[p].port, ARGS("EXISTS", "unlogged"), ":0\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_failed_script_keeps_earlier_writes),
         cmocka_unit_test(test_replicas_run_read_only_scripts),
         cmocka_unit_test(test_two_second_script_starts_no_election),
+        cmocka_unit_test(test_busy_script_kill_and_shutdown_nosave),
         cmocka_unit_test(test_evalsha_after_failover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
