@@ -12,6 +12,7 @@
  * a table: {err=..} error, {ok=..} status, RESP3's {double}, {map}, {set},
  * {big_number}, {verbatim_string}, else an array of t[1], t[2], ... up to
  * the first nil. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,9 +301,12 @@ void tc_script_reply_value(lua_State *L, tc_reply *r, int depth)
         else if (lua_toboolean(L, -1)) tc_reply_int(r, 1);
         else tc_reply_null(r);
         break;
-    case LUA_TNUMBER:
-        tc_reply_int(r, (long long)lua_tonumber(L, -1));
+    case LUA_TNUMBER: {
+        /* truncated; out of range or NaN gives what x86 gives Redis's cast */
+        lua_Number v = lua_tonumber(L, -1);
+        tc_reply_int(r, v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? (long long)v : LLONG_MIN);
         break;
+    }
     case LUA_TTABLE:
         reply_table(L, r, depth);
         break;

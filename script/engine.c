@@ -80,6 +80,16 @@ static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* Lua 5.1 has no emergency collection: an allocation refused at the limit
+ * fails the script even when most of what Lua holds is garbage. So past
+ * 1/share of script_memory_limit (before a script, and at each redis.call)
+ * a full collection runs first. */
+void tc_script_collect_if_full(tc_script_engine *e, unsigned share)
+{
+    uint64_t limit = e->srv->cfg.script_memory_limit;
+    if (limit && e->mem_used > limit / share) lua_gc(e->L, LUA_GCCOLLECT, 0);
+}
+
 tc_script_engine *tc_script_engine_from(lua_State *L)
 {
     void *ud;
@@ -275,6 +285,10 @@ static void protect_globals(lua_State *L)
     lua_pushvalue(L, g);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_GLOBALS);
     push_proxy(L, g, 1);
+    /* _G too must name the proxy, not the real table (fuzz_script found
+     * rawset(_G, ...) reaching around it) */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, g, "_G");
     lua_replace(L, LUA_GLOBALSINDEX);
     lua_pop(L, 1);
 }
@@ -545,6 +559,7 @@ void tc_script_call(tc_script_engine *e, tc_script_run *run, size_t nkeys, const
     int base = lua_gettop(L) - 1;
     run->start_us = mono_us();
     run->busy_after_us = (uint64_t)e->srv->cfg.busy_reply_threshold * 1000;
+    tc_script_collect_if_full(e, 2);
     e->run = run;
     e->kill = 0;
     int rc = lua_pcall(L, 0, 1, base);

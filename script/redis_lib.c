@@ -83,6 +83,7 @@ static int call(lua_State *L, int raise)
     int argc = lua_gettop(L);
     if (!run) return fail(L, raise, "ERR redis.call can only be used inside a script invocation");
     if (argc == 0) return fail(L, raise, "ERR Please specify at least one argument for this redis lib call");
+    tc_script_collect_if_full(e, 2);
     tc_slice stack_args[16];
     tc_slice *argv = argc <= 16 ? stack_args : malloc((size_t)argc * sizeof *argv);
     if (!argv) return fail(L, raise, "ERR out of memory");

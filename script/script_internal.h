@@ -36,6 +36,9 @@ struct tc_script_engine {
     tc_script_recording *rec; /* replication by effects in progress (record.c), or NULL */
 };
 
+/* engine.c: a full collection when Lua holds more than 1/share of
+ * script_memory_limit (Lua 5.1 has no emergency collection). */
+void tc_script_collect_if_full(tc_script_engine *e, unsigned share);
 /* engine.c: the state of L's owner. */
 tc_script_engine *tc_script_engine_from(lua_State *L);
 /* redis_lib.c: the redis table and the sandbox's replacements. */
