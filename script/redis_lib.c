@@ -8,6 +8,7 @@
 
 #include "acl.h"
 #include "cmd_acl.h"
+#include "config_redis.h"
 #include "log.h"
 #include "script_internal.h"
 
@@ -51,6 +52,13 @@ static const char *refusal(tc_script_engine *e, tc_script_run *run, const tc_cmd
     if (not_from_script(cmd)) return "ERR This Redis command is not allowed from script";
     if ((cmd->flags & TC_CMD_WRITE) && run->read_only)
         return "ERR Write commands are not allowed from read-only scripts.";
+    /* cluster state that the log carries as its own commands, never as a
+     * script's effects: changed on the primary alone it would differ */
+    if (e->srv->repl.ops && ((cmd->fn == tc_cmd_acl && tc_acl_cmd_changes_users(argc, argv)) ||
+                             (cmd->fn == tc_cmd_config && argc >= 4 && tc_arg_is(&argv[1], "set") &&
+                              tc_config_cmd_replicated(argc - 2, argv + 2))))
+        return "ERR ACL SETUSER/DELUSER and CONFIG SET of cluster-wide parameters cannot run inside a script on a "
+               "replicated node";
     if ((cmd->flags & TC_CMD_WRITE) && e->srv->repl.ops) {
         /* replicated: writes only while recorded (EVAL/EVALSHA routed on
          * the primary); a script run anywhere else reads only */

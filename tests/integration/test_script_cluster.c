@@ -235,6 +235,11 @@ static void test_replicas_run_read_only_scripts(void **state)
     r = ask(c->nodes[p].port, ARGS("EVAL", "return redis.call('flushall')", "0"));
     assert_non_null(strstr(r, "cannot run inside a script on a replicated node"));
     free(r);
+    /* cluster state the log carries itself: refused too, nothing changed */
+    r = ask(c->nodes[p].port, ARGS("EVAL", "return redis.call('config', 'set', 'maxmemory-samples', '9')", "0"));
+    assert_non_null(strstr(r, "cannot run inside a script on a replicated node"));
+    free(r);
+    expect(c->nodes[p].port, ARGS("CONFIG", "GET", "maxmemory-samples"), "*2\r\n$17\r\nmaxmemory-samples\r\n$1\r\n5\r\n");
     expect(c->nodes[p].port, ARGS("GET", "ro"), "$1\r\nx\r\n");
 }
 
