@@ -721,8 +721,19 @@ static void serve_busy_client(tc_client *c, tc_busy_fn allowed, void *ud)
     flush_output(c);
 }
 
+static void accept_client_on(uv_stream_t *listener, int status, int tls, int fd);
+
 void tc_server_serve_busy(tc_server *s, tc_client *running, tc_busy_fn allowed, void *ud)
 {
+    /* new plain connections too (redis-cli SCRIPT KILL from another shell):
+     * taken from the listening socket here, as the loop would */
+    int lfd;
+    if (s->loop && uv_fileno((uv_handle_t *)&s->listener, &lfd) == 0)
+        for (int i = 0; i < 16; i++) {
+            int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (cfd < 0) break;
+            accept_client_on((uv_stream_t *)&s->listener, 0, 0, cfd);
+        }
     for (tc_client *c = s->clients, *next; c; c = next) {
         next = c->next;
         /* only clients whose next bytes are a fresh command: nothing owed
@@ -865,7 +876,9 @@ static void on_read(tc_conn *conn, ssize_t nread)
     process_input(c);
 }
 
-static void accept_client(uv_stream_t *listener, int status, int tls)
+/* A new client from listener, or, with fd >= 0, on a socket already
+ * accepted (tc_server_serve_busy takes them while the loop is held). */
+static void accept_client_on(uv_stream_t *listener, int status, int tls, int fd)
 {
     tc_server *s = listener->data;
     if (status < 0) {
@@ -886,10 +899,13 @@ static void accept_client(uv_stream_t *listener, int status, int tls)
         free(c);
         return;
     }
-    if (tc_conn_accept(&c->conn, listener) != 0) {
+    int rc = fd < 0 ? tc_conn_accept(&c->conn, listener) : uv_tcp_open(&c->conn.tcp, fd);
+    if (rc != 0) {
+        if (fd >= 0) close(fd);
         tc_conn_close(&c->conn);
         return;
     }
+    if (fd >= 0) uv_tcp_nodelay(&c->conn.tcp, 1);
     s->stats.connections_received++;
     tc_conn_peer_name(&c->conn, c->addr, sizeof c->addr);
     tc_conn_local_name(&c->conn, c->laddr, sizeof c->laddr);
@@ -920,8 +936,8 @@ static void accept_client(uv_stream_t *listener, int status, int tls)
     if (tc_conn_read_start(&c->conn) != 0) close_client(c);
 }
 
-static void on_connection(uv_stream_t *listener, int status) { accept_client(listener, status, 0); }
-static void on_tls_connection(uv_stream_t *listener, int status) { accept_client(listener, status, 1); }
+static void on_connection(uv_stream_t *listener, int status) { accept_client_on(listener, status, 0, -1); }
+static void on_tls_connection(uv_stream_t *listener, int status) { accept_client_on(listener, status, 1, -1); }
 
 void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
 {

@@ -323,12 +323,13 @@ void tc_server_execute_db(tc_server *s, tc_client *c, int *db, size_t argc, cons
 void tc_server_run_cmd(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
                        tc_reply *r, int64_t now_ms);
 
-/* While a script runs past busy_reply_threshold (script/): reads what
- * plain TCP clients sent, straight from their sockets (the event loop is
- * held by the script), and answers each command -BUSY, unless allowed
- * (SCRIPT KILL, SHUTDOWN NOSAVE...) answers it itself in r and returns 1.
- * Clients with replies owed or a command held back, TLS clients, and
- * running are left for the loop. argv holds at most the first 3 arguments. */
+/* While a script runs past busy_reply_threshold (script/): accepts new
+ * plain TCP connections and reads what plain TCP clients sent, straight
+ * from their sockets (the event loop is held by the script), and answers
+ * each command -BUSY, unless allowed (SCRIPT KILL, SHUTDOWN NOSAVE...)
+ * answers it itself in r and returns 1. Clients with replies owed or a
+ * command held back, TLS clients, and running are left for the loop. argv
+ * holds at most the first 3 arguments. */
 typedef int (*tc_busy_fn)(void *ud, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r);
 void tc_server_serve_busy(tc_server *s, tc_client *running, tc_busy_fn allowed, void *ud);
 

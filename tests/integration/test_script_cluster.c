@@ -369,8 +369,11 @@ static void test_busy_script_kill_and_shutdown_nosave(void **state)
     long long before[3];
     int p = stable_view(c, before);
     expect(c->nodes[p].port, ARGS("CONFIG", "SET", "busy-reply-threshold", "200"), "+OK\r\n");
-    int runner = h_connect(c->nodes[p].port), other = h_connect(c->nodes[p].port);
+    /* the other client connects while the script runs (as redis-cli
+     * SCRIPT KILL from another shell would) */
+    int runner = h_connect(c->nodes[p].port);
     send_args(runner, ARGS("EVAL", "local i = 0 while true do i = i + 1 end", "0"));
+    int other = h_connect(c->nodes[p].port);
     poll_until(other, ARGS("GET", "x"), "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
     send_args(other, ARGS("SCRIPT", "KILL"));
     char *r = h_reply(other);
