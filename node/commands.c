@@ -1,5 +1,6 @@
 /* The command table and the argument helpers every handler uses. */
 #include "commands.h"
+#include "script.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -53,6 +54,10 @@ static const tc_cmd table[] = {
     {"del", tc_cmd_del, -2, W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", NULL},
     {"discard", tc_cmd_discard, 1, LD | ST | F, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.", NULL},
     {"echo", tc_cmd_echo, 2, F | CN, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", NULL},
+    {"eval", tc_cmd_eval, -3, ST, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script (its writes are replicated as one log entry).", NULL},
+    {"eval_ro", tc_cmd_eval_ro, -3, R | ST, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script.", NULL},
+    {"evalsha", tc_cmd_evalsha, -3, ST, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.", NULL},
+    {"evalsha_ro", tc_cmd_evalsha_ro, -3, R | ST, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.", NULL},
     {"exec", tc_cmd_exec, 1, LD | ST, 0, 0, 0, "transactions", "1.2.0", "Executes all commands in a transaction.", NULL},
     {"exists", tc_cmd_exists, -2, R | F, 1, -1, 1, "generic", "1.0.0", "Determines whether one or more keys exist.", NULL},
     {"expire", tc_cmd_expire, -3, W | F, 1, 1, 1, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", NULL},
@@ -142,6 +147,7 @@ static const tc_cmd table[] = {
     {"save", tc_cmd_save, 1, A, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk (only the caller waits).", NULL},
     {"scan", tc_cmd_scan, -2, R, 0, 0, 0, "generic", "2.8.0", "Iterates over the key names in the database.", NULL},
     {"scard", tc_cmd_scard, 2, R | F, 1, 1, 1, "set", "1.0.0", "Returns the number of members in a set.", NULL},
+    {"script", tc_cmd_script, -2, 0, 0, 0, 0, "scripting", "2.6.0", "A container for Lua scripts management commands (LOAD and FLUSH are cluster state).", "exists flush help kill load debug"},
     {"sdiff", tc_cmd_sdiff, -2, R, 1, -1, 1, "set", "1.0.0", "Returns the difference of multiple sets.", NULL},
     {"sdiffstore", tc_cmd_sdiffstore, -3, W | OOM, 1, -1, 1, "set", "1.0.0", "Stores the difference of multiple sets in a key.", NULL},
     {"select", tc_cmd_select, 2, LD | ST | F | CN, 0, 0, 0, "connection", "1.0.0", "Changes the selected database.", NULL},

@@ -202,6 +202,13 @@ static const setting SETTINGS[] = {
     {.name = "latency_monitor_threshold", .type = T_INT, FIELD(latency_monitor_threshold), .min = 0,
      .max = INT64_MAX, .def = "0", .mut = 1,
      .help = "milliseconds: LATENCY records commands, loop passes and log writes at least this slow; 0 = off"},
+    {.name = "script_memory_limit", .type = T_SIZE, FIELD(script_memory_limit), .min = MB, .max = UINT64_MAX,
+     .zero_ok = 1, .def = "128mb", .mut = 1,
+     .help = "most memory Lua scripts may hold (a script past it fails with \"not enough memory\"); 0 = no limit"},
+    {.name = "busy_reply_threshold", .type = T_INT, FIELD(busy_reply_threshold), .min = 0, .max = INT64_MAX,
+     .def = "5000", .mut = 1,
+     .help = "milliseconds a script runs before other clients get -BUSY and SCRIPT KILL is served (Redis's "
+             "busy-reply-threshold, lua-time-limit)"},
     /* Ranges are Redis's (config_redis.c checks them first, with Redis's
      * error texts); these rows hold the values the node runs with. */
     {.name = "maxmemory", .type = T_SIZE, FIELD(maxmemory), .min = 0, .max = UINT64_MAX, .zero_ok = 1, .def = "0",

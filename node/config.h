@@ -74,6 +74,8 @@ typedef struct tc_config {
     char auth_token[TC_CONFIG_MAX_STR];/* "" = no AUTH required */
     int log_level;                     /* enum tc_log_level, default notice */
     uint64_t maxclients;               /* default 10000, 1..1000000 */
+    uint64_t busy_reply_threshold;     /* ms a script runs before others get -BUSY, default 5000 */
+    uint64_t script_memory_limit;      /* bytes Lua may hold while a script runs, default 128mb, 0 = no limit */
     uint64_t proto_max_bulk_len;       /* bytes, default 512mb, 1kb..4gb */
     uint64_t proto_max_multibulk_len;  /* args per command, default 1048576, 16..(1<<31)-1 */
     uint64_t client_query_buffer_limit;/* bytes, default 1gb, 1mb..4gb */

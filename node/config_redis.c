@@ -132,7 +132,8 @@ static const rparam PARAMS[] = {
          .note = "the host of the node's client_addr; CONFIG SET accepts only that host"),
     STR("bind-source-addr", "", NO_EFFECT),
     STR("bio_cpulist", "", NO_EFFECT, .flags = IMMUTABLE),
-    INT("busy-reply-threshold", 0, LMAX, "5000", NO_EFFECT, .alias = "lua-time-limit"),
+    INT("busy-reply-threshold", 0, LMAX, "5000", HONOURED, .alias = "lua-time-limit",
+        .setting = "busy-reply-threshold", .note = "milliseconds a script runs before other clients get -BUSY"),
     SPEC("client-output-buffer-limit", SP_COBL, COBL_DEFAULT, HONOURED,
          .note = "the normal class's hard limit is client_output_buffer_limit, for every connection; soft limits "
                  "and the slave and pubsub classes are stored only. A plain size (\"1gb\") sets the hard limit"),

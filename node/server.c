@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -21,6 +22,7 @@
 #include "multi.h"
 #include "notify.h"
 #include "pubsub.h"
+#include "script.h"
 
 /* Read in chunks of at least this size. */
 #define READ_CHUNK (16 * 1024)
@@ -137,6 +139,8 @@ void tc_server_free(tc_server *s)
 {
     tc_block_free(s);
     tc_multi_free(s);
+    tc_script_engine_free(s->scripts);
+    s->scripts = NULL;
     tc_acl_free(&s->acl);
     free(s->stats.cmds);
     s->stats.cmds = NULL;
@@ -351,8 +355,15 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
     s->stats.commands_processed++;
     if (c) c->last_cmd = cmd->name;
     /* Standalone: clients blocked on keys this command made ready are
-     * served right after it (replicated: after each applied entry). */
-    if (!s->repl.ops) tc_block_handle_ready(s, now_ms);
+     * served right after it (replicated: after each applied entry); after
+     * the outermost one only, so a script or EXEC stays atomic. */
+    if (!s->repl.ops && !s->cmd_running) tc_block_handle_ready(s, now_ms);
+}
+
+void tc_server_run_cmd(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                       tc_reply *r, int64_t now_ms)
+{
+    run(s, c, db, cmd, argc, argv, r, now_ms);
 }
 
 void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r,
@@ -675,6 +686,65 @@ static void reject_and_close(tc_client *c, const char *msg)
     tc_client_close_after_reply(c);
 }
 
+/* One client's part of tc_server_serve_busy: what it sent, read straight
+ * from its socket, answered command by command. */
+static void serve_busy_client(tc_client *c, tc_busy_fn allowed, void *ud)
+{
+    int fd = tc_conn_fd(&c->conn);
+    if (fd < 0) return;
+    for (;;) {
+        if (tc_buf_reserve(&c->query, READ_CHUNK) != 0) return;
+        ssize_t n = recv(fd, c->query.data + c->query.len, c->query.cap - c->query.len, MSG_DONTWAIT);
+        if (n <= 0) break; /* nothing more now; EOF and errors are the loop's to see */
+        c->query.len += (size_t)n;
+        c->srv->stats.net_input_bytes += (uint64_t)n;
+    }
+    while (!c->closing && c->query.len > c->query_pos) {
+        char *start = c->query.data + c->query_pos;
+        size_t used = 0;
+        if (tc_resp_parse(&c->parser, start, c->query.len - c->query_pos, &used) != TC_RESP_OK) break;
+        size_t argc = c->parser.argc;
+        c->query_pos += used;
+        if (argc == 0) continue;
+        tc_slice argv[3];
+        size_t k = argc < 3 ? argc : 3; /* what the few commands served need */
+        for (size_t i = 0; i < k; i++) argv[i] = (tc_slice){start + c->parser.argv[i].off, c->parser.argv[i].len};
+        tc_reply r = {&c->out, c->resp};
+        if (!allowed(ud, c, argc, argv, &r))
+            tc_reply_error(&r, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+    }
+    if (c->query_pos > 0) {
+        tc_buf_consume(&c->query, c->query_pos);
+        c->read_covered = c->read_covered > c->query_pos ? c->read_covered - c->query_pos : 0;
+        c->query_pos = 0;
+    }
+    flush_output(c);
+}
+
+static void accept_client_on(uv_stream_t *listener, int status, int tls, int fd);
+
+void tc_server_serve_busy(tc_server *s, tc_client *running, tc_busy_fn allowed, void *ud)
+{
+    /* new plain connections too (redis-cli SCRIPT KILL from another shell):
+     * taken from the listening socket here, as the loop would */
+    int lfd;
+    if (s->loop && uv_fileno((uv_handle_t *)&s->listener, &lfd) == 0)
+        for (int i = 0; i < 16; i++) {
+            int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (cfd < 0) break;
+            accept_client_on((uv_stream_t *)&s->listener, 0, 0, cfd);
+        }
+    for (tc_client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        /* only clients whose next bytes are a fresh command: nothing owed
+         * to them, nothing half-parsed or held back */
+        if (c == running || c->closing || c->conn.tls || c->pending || c->blocked || c->writing || c->out.len ||
+            c->deferred_len || c->block || tc_multi_count(c) >= 0)
+            continue;
+        serve_busy_client(c, allowed, ud);
+    }
+}
+
 static void process_input(tc_client *c)
 {
     tc_server *s = c->srv;
@@ -806,7 +876,9 @@ static void on_read(tc_conn *conn, ssize_t nread)
     process_input(c);
 }
 
-static void accept_client(uv_stream_t *listener, int status, int tls)
+/* A new client from listener, or, with fd >= 0, on a socket already
+ * accepted (tc_server_serve_busy takes them while the loop is held). */
+static void accept_client_on(uv_stream_t *listener, int status, int tls, int fd)
 {
     tc_server *s = listener->data;
     if (status < 0) {
@@ -827,10 +899,13 @@ static void accept_client(uv_stream_t *listener, int status, int tls)
         free(c);
         return;
     }
-    if (tc_conn_accept(&c->conn, listener) != 0) {
+    int rc = fd < 0 ? tc_conn_accept(&c->conn, listener) : uv_tcp_open(&c->conn.tcp, fd);
+    if (rc != 0) {
+        if (fd >= 0) close(fd);
         tc_conn_close(&c->conn);
         return;
     }
+    if (fd >= 0) uv_tcp_nodelay(&c->conn.tcp, 1);
     s->stats.connections_received++;
     tc_conn_peer_name(&c->conn, c->addr, sizeof c->addr);
     tc_conn_local_name(&c->conn, c->laddr, sizeof c->laddr);
@@ -861,8 +936,8 @@ static void accept_client(uv_stream_t *listener, int status, int tls)
     if (tc_conn_read_start(&c->conn) != 0) close_client(c);
 }
 
-static void on_connection(uv_stream_t *listener, int status) { accept_client(listener, status, 0); }
-static void on_tls_connection(uv_stream_t *listener, int status) { accept_client(listener, status, 1); }
+static void on_connection(uv_stream_t *listener, int status) { accept_client_on(listener, status, 0, -1); }
+static void on_tls_connection(uv_stream_t *listener, int status) { accept_client_on(listener, status, 1, -1); }
 
 void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
 {

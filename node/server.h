@@ -276,6 +276,7 @@ typedef struct tc_server {
 
     struct tc_blocking *blocking; /* clients blocked on keys (blocking.h); NULL until the first */
     struct tc_watchers *watchers; /* clients WATCHing keys (multi.h); NULL until the first */
+    struct tc_script_engine *scripts; /* Lua (script/script.h); NULL until the first script */
     struct tc_rconf *rconf;       /* Redis parameters changed by CONFIG SET (config_redis.c); NULL: none */
 
     int cluster_formed;           /* cluster_formed.h: every founding voter acknowledged the log once */
@@ -320,6 +321,21 @@ void tc_server_execute(tc_server *s, tc_client *c, size_t argc, const tc_slice *
  * logged transaction's later commands run where its SELECT points). */
 void tc_server_execute_db(tc_server *s, tc_client *c, int *db, size_t argc, const tc_slice *argv, tc_reply *r,
                           int64_t now_ms);
+
+/* Runs a command its caller already admitted (lookup, arity, permissions)
+ * in database *db, as EXEC does with its queue: a script's redis.call. */
+void tc_server_run_cmd(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                       tc_reply *r, int64_t now_ms);
+
+/* While a script runs past busy_reply_threshold (script/): accepts new
+ * plain TCP connections and reads what plain TCP clients sent, straight
+ * from their sockets (the event loop is held by the script), and answers
+ * each command -BUSY, unless allowed (SCRIPT KILL, SHUTDOWN NOSAVE...)
+ * answers it itself in r and returns 1. Clients with replies owed or a
+ * command held back, TLS clients, and running are left for the loop. argv
+ * holds at most the first 3 arguments. */
+typedef int (*tc_busy_fn)(void *ud, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r);
+void tc_server_serve_busy(tc_server *s, tc_client *running, tc_busy_fn allowed, void *ud);
 
 /* Replication's answer for a queued write: appends the reply, already
  * encoded in the protocol the client spoke when the command was parsed, and

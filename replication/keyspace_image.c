@@ -9,6 +9,7 @@
 
 #include "acl.h"
 #include "cmd_acl.h"
+#include "script.h"
 #include "config_redis.h"
 #include "log.h"
 
@@ -124,6 +125,18 @@ static void add_user(void *ud, const char *name, size_t nrules, const tc_slice *
     tc_buf_free(&v);
 }
 
+/* One cached script (type 125 records): key its SHA1, value its body. */
+static void add_script(void *ud, const char *body, size_t len)
+{
+    image_writer *iw = ud;
+    if (iw->failed) return;
+    char sha[41];
+    tc_script_sha1hex(body, len, sha);
+    tc_snapshot_record rec = {.type = TC_SNAPSHOT_SCRIPT, .key = sha, .key_len = 40, .value = body,
+                              .value_len = (uint32_t)len};
+    if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
+}
+
 int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
                    tc_snapshot_stats *stats, char *err, size_t errlen)
 {
@@ -144,6 +157,8 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
     if (!iw.failed) tc_rconf_replicated_each(s, add_setting, &iw); /* after the keys: FORMAT.md §4 */
     /* users only once changed: an untouched store is what cluster.toml makes */
     if (!iw.failed && s->acl.changed) tc_acl_each(&s->acl, s->cfg.auth_token, add_user, &iw);
+    /* the script cache is cluster state: EVALSHA after a snapshot install */
+    if (!iw.failed) tc_script_cache_each(s, add_script, &iw);
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
     if (rc != 0) snprintf(err, errlen, "%s", iw.err[0] ? iw.err : tc_snapshot_writer_error(iw.w));
     tc_image_bufs_free(&iw.bufs);
@@ -197,6 +212,22 @@ static void load_settings(tc_server *s, const tc_buf *b, size_t n)
     free(args);
 }
 
+/* The image's scripts replace the cache (none: an empty cache). A body
+ * this node cannot compile (it compiled where it was cached) is logged
+ * and left out. */
+static void load_scripts(tc_server *s, const tc_buf *b)
+{
+    tc_script_cache_flush(s);
+    for (size_t off = 0; off + 4 <= b->len;) {
+        uint32_t len;
+        memcpy(&len, b->data + off, 4);
+        char err[1024];
+        if (tc_script_cache_load(s, b->data + off + 4, len, err, sizeof err) != 0)
+            tc_warn("keyspace image: a cached script is left out: %s", err);
+        off += 4 + len;
+    }
+}
+
 /* A user record into the store being built; -1 with err on a bad one. */
 static int load_user(tc_server *s, tc_acl *users, const tc_snapshot_record *rec, char *err, size_t errlen)
 {
@@ -248,6 +279,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     tc_snapshot_record rec;
     int rc, bad_record = 0;
     tc_buf settings = {0}; /* name, value, ...: u32 length and bytes each */
+    tc_buf scripts = {0};  /* script bodies: u32 length and bytes each */
     size_t nsettings = 0;
     /* the image's users, built aside and swapped in with the keys */
     tc_acl users;
@@ -267,6 +299,12 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
                 break;
             }
             nusers++;
+            continue;
+        }
+        if (rec.type == TC_SNAPSHOT_SCRIPT) {
+            uint32_t vl = rec.value_len;
+            tc_buf_append(&scripts, &vl, 4);
+            tc_buf_append(&scripts, rec.value, vl);
             continue;
         }
         if (rec.type == TC_SNAPSHOT_SETTING) {
@@ -295,6 +333,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
         for (int i = 0; i < n; i++) tc_ks_free(&fresh[i]);
         free(fresh);
         tc_buf_free(&settings);
+        tc_buf_free(&scripts);
         tc_acl_free(&users);
         return -1;
     }
@@ -324,5 +363,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     }
     load_settings(s, &settings, nsettings);
     tc_buf_free(&settings);
+    load_scripts(s, &scripts);
+    tc_buf_free(&scripts);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "log_entry.h"
 #include "multi.h"
+#include "script.h"
 
 #define ERR_READONLY "READONLY You can't write against a read only replica."
 #define ERR_NO_PRIMARY "TRYAGAIN no primary is elected right now; retry shortly"
@@ -40,6 +41,13 @@ struct tc_batch {
     int64_t submit_ms;
     size_t bytes;        /* of the entry, once submitted */
     int kind;
+    int64_t time_ms;     /* the entry's clock and seed (a script's recording runs with them) */
+    uint64_t seed;
+    /* A reply computed already, sent at commit instead of the applied
+     * command's (a script's: its TCEXEC of effects answers an array);
+     * NULL until a command has one, then per command (NULL: none). */
+    char **preset;
+    size_t *preset_len;
     tc_room_hold hold;   /* victims and growth this batch holds of r->room */
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     unsigned char *early; /* per command: answered +OK once submitted */
@@ -56,7 +64,9 @@ static tc_batch *batch_new(tc_router *r, int kind, int64_t now_ms)
     if (!b) return NULL;
     b->kind = kind;
     /* the entry's randomness, for every node that applies it */
-    tc_logentry_begin(&b->entry, kind, now_ms, tc_rng_next(&r->seeds));
+    b->time_ms = now_ms;
+    b->seed = tc_rng_next(&r->seeds);
+    tc_logentry_begin(&b->entry, kind, now_ms, b->seed);
     /* This primary's size limit, when not the default that every node
      * applies an entry with: first in the entry, so that every node refuses
      * or accepts a growing value alike (node/cmd_limits.c). */
@@ -80,6 +90,9 @@ static void batch_free(tc_batch *b)
     tc_buf_free(&b->hold.names);
     free(b->clients);
     free(b->resp);
+    for (uint32_t i = 0; b->preset && i < b->n; i++) free(b->preset[i]);
+    free(b->preset);
+    free(b->preset_len);
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     free(b->early);
 #endif
@@ -99,11 +112,41 @@ static int batch_add(tc_batch *b, tc_client *c, int db, int resp, size_t argc, c
         unsigned char *p = realloc(b->resp, cap);
         if (!p) return -1;
         b->resp = p;
+        if (b->preset) {
+            char **pr = realloc(b->preset, cap * sizeof *pr);
+            if (!pr) return -1;
+            b->preset = pr;
+            size_t *pl = realloc(b->preset_len, cap * sizeof *pl);
+            if (!pl) return -1;
+            b->preset_len = pl;
+        }
         b->cap = cap;
     }
     tc_logentry_add_db(&b->entry, db, argc, argv);
+    if (b->preset) b->preset[b->n] = NULL;
     b->resp[b->n] = (unsigned char)resp;
     b->clients[b->n++] = c;
+    return 0;
+}
+
+/* The reply for the batch's last command, given now and sent at commit
+ * (the bytes are taken). 0, or -1 out of memory (bytes freed). */
+static int batch_preset_last(tc_batch *b, char *reply, size_t len)
+{
+    if (!b->preset) {
+        b->preset = calloc(b->cap, sizeof *b->preset);
+        b->preset_len = calloc(b->cap, sizeof *b->preset_len);
+        if (!b->preset || !b->preset_len) {
+            free(b->preset);
+            free(b->preset_len);
+            b->preset = NULL;
+            b->preset_len = NULL;
+            free(reply);
+            return -1;
+        }
+    }
+    b->preset[b->n - 1] = reply;
+    b->preset_len[b->n - 1] = len;
     return 0;
 }
 
@@ -441,9 +484,117 @@ static int route_acl(tc_router *r, tc_client *c, size_t argc, const tc_slice *ar
     return TC_ROUTE_QUEUED;
 }
 
+/* Waits behind a script (or for everything before it to be applied):
+ * routed again, in arrival order, when the log has drained. */
+static int wait_for_script(tc_router *r, tc_client *c, tc_reply *rep)
+{
+    if (list_add(&r->script_wait, c) != 0) {
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+    c->pending++;
+    c->blocked = 1;
+    return TC_ROUTE_DEFER;
+}
+
+/* EVAL / EVALSHA on the primary: replication by effects (script/record.c).
+ * The script runs once, here, once every write routed before it is
+ * applied (it sees exactly that state; later writes wait behind it), with
+ * the clock and seed of the entry its writes go into. The keyspace is put
+ * back afterwards and the writes are logged as one TCEXEC, which every
+ * node applies in one go; the script's reply, computed now, is sent when
+ * that entry is applied (or the error a failed write gets). A script that
+ * wrote nothing is answered at once. */
+static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
+                        tc_reply *rep, int64_t now)
+{
+    tc_server *s = r->srv;
+    if (r->holding) {
+        if (list_add(&r->held, c) != 0) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
+        }
+        c->pending++;
+        c->blocked = 1;
+        return TC_ROUTE_DEFER;
+    }
+    char line[400];
+    if (stalled(r, "write", line, sizeof line)) {
+        tc_reply_error(rep, line);
+        return TC_ROUTE_DONE;
+    }
+    if (r->script_wait.n || !tc_router_drained(r)) return wait_for_script(r, c, rep);
+    tc_batch *b = r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now);
+    if (!b) {
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+    uint32_t first = b->n;
+    /* what apply will see: the entry's clock (never behind the applied
+     * one) and, for the TCEXEC at index first, its generator's base */
+    int64_t at = b->time_ms > r->apply.clock_ms ? b->time_ms : r->apply.clock_ms;
+    tc_rng g;
+    tc_rng_seed(&g, tc_logentry_command_seed(b->seed, first));
+    tc_script_recording *rec = tc_script_record_begin(s, c->db, tc_rng_next(&g));
+    if (!rec) {
+        r->open = NULL;
+        batch_drop(r, b);
+        tc_reply_error(rep, "ERR out of memory");
+        return TC_ROUTE_DONE;
+    }
+    tc_buf out = {0};
+    tc_reply answer = {&out, rep->resp};
+    int db = c->db;
+    tc_server_run_cmd(s, c, &db, cmd, argc, argv, &answer, at);
+    size_t n;
+    const tc_slice *logged, *body;
+    tc_script_record_end(rec, &n, &logged, &body);
+    int queued = 0;
+    if (n) {
+        if (batch_add(b, c, c->db, rep->resp, n, logged) == 0 && batch_preset_last(b, out.data, out.len) == 0) {
+            out = (tc_buf){0}; /* taken by the batch */
+            c->pending++;
+            queued = 1;
+        } else {
+            tc_buf_free(&out);
+            tc_reply_error(&answer, "ERR out of memory");
+        }
+    }
+    /* a body new here: every node caches it too (EVALSHA after a failover) */
+    if (body) batch_add(b, NULL, 0, 2, 3, body);
+    tc_script_record_free(rec);
+    if (b->n == first) { /* nothing to log */
+        r->open = NULL;
+        batch_drop(r, b);
+    }
+    if (!queued) {
+        if (rep->out) tc_buf_append(rep->out, out.data, out.len);
+        tc_buf_free(&out);
+        return TC_ROUTE_DONE;
+    }
+    return TC_ROUTE_QUEUED;
+}
+
 int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv, tc_reply *rep,
                     int64_t now)
 {
+    /* Scripts: writing ones run on the primary (replication by effects);
+     * elsewhere EVAL and EVALSHA run as reads, their writes refused. */
+    int script = cmd->fn == tc_cmd_eval || cmd->fn == tc_cmd_evalsha;
+    if (script && role(r) == TC_ROLE_PRIMARY) return route_script(r, c, cmd, argc, argv, rep, now);
+    /* The script cache is cluster state: SCRIPT LOAD and FLUSH on the
+     * primary go through the log, so every node has the same scripts (a
+     * replica runs them locally, as Redis's do). */
+    if (cmd->fn == tc_cmd_script && argc >= 2 && (tc_arg_is(&argv[1], "load") || tc_arg_is(&argv[1], "flush")) &&
+        role(r) == TC_ROLE_PRIMARY && !r->holding) {
+        if ((!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) ||
+            batch_add(r->open, c, 0, rep->resp, argc, argv) != 0) {
+            tc_reply_error(rep, "ERR out of memory");
+            return TC_ROUTE_DONE;
+        }
+        c->pending++;
+        return TC_ROUTE_QUEUED;
+    }
     if (cmd->fn == tc_cmd_acl && tc_acl_cmd_changes_users(argc, argv)) return route_acl(r, c, argc, argv, rep, now);
     tc_server *s = r->srv;
     if (cmd->fn == tc_cmd_config && argc >= 4 && argc % 2 == 0 && tc_arg_is(&argv[1], "set")) {
@@ -454,7 +605,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     /* DEBUG POPULATE creates keys: it must go through the log like a write,
      * or replicas would differ from the primary. */
     if (!writes && argc >= 2 && strcmp(cmd->name, "debug") == 0 && tc_arg_is(&argv[1], "populate")) writes = 1;
-    int reads = (cmd->flags & TC_CMD_READONLY) != 0;
+    int reads = (cmd->flags & TC_CMD_READONLY) != 0 || script;
     int exec = 0; /* EXEC of a transaction that writes */
     if (cmd->fn == tc_cmd_exec) {
         int plan = tc_multi_exec_plan(c, now, rep);
@@ -497,6 +648,8 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
             }
             return TC_ROUTE_DONE;
         }
+        /* behind a script that waits for the log to drain: in arrival order */
+        if (r->script_wait.n) return wait_for_script(r, c, rep);
         if (cmd->flags & TC_CMD_BLOCKING) return route_blocking(r, c, cmd, argc, argv, rep, now);
         int room_wanted = s->cfg.maxmemory && (exec || (cmd->flags & TC_CMD_DENYOOM));
         if (exec && r->inflight_bytes + (r->open ? r->open->entry.len : 0) < TC_ROUTER_LOG_ROOM) {
@@ -625,6 +778,7 @@ static void resume_waiters(tc_router *r)
     resume_list(&r->waiting);
     resume_list(&r->log_full);
     resume_list(&r->held);
+    resume_list(&r->script_wait);
 }
 
 void tc_router_hold_writes(tc_router *r, int hold)
@@ -828,7 +982,10 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
         if (until > r->lease_until_ms) r->lease_until_ms = until;
         for (uint32_t i = 0; i < b->n; i++) {
             if (!b->clients || !b->clients[i]) continue;
-            if (rep && i < rep->n) {
+            if (b->preset && b->preset[i]) {
+                /* a script: its own reply, computed when it ran */
+                tc_client_deliver(b->clients[i], b->preset[i], b->preset_len[i]);
+            } else if (rep && i < rep->n) {
                 size_t start = i ? rep->ends[i - 1] : 0;
                 const char *p = rep->replies.data + start;
                 size_t len = rep->ends[i] - start;
@@ -857,6 +1014,8 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
     r->inflight_bytes -= b->bytes;
     batch_drop(r, b);
     if (r->log_full.n && r->inflight_bytes < TC_ROUTER_LOG_ROOM / 2) resume_list(&r->log_full);
+    /* everything routed before the waiting script is applied: it runs now */
+    if (r->script_wait.n && tc_router_drained(r)) resume_list(&r->script_wait);
 }
 
 void tc_router_answer_early(tc_router *r, tc_batch *b, const char *err)
@@ -871,6 +1030,7 @@ void tc_router_commit_stalled(tc_router *r)
     resume_list(&r->covered);
     resume_list(&r->waiting);
     resume_list(&r->log_full);
+    resume_list(&r->script_wait);
 }
 
 void tc_router_barrier_done(tc_router *r, int status)
@@ -1006,7 +1166,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
         tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
-        if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n) resume_waiters(r);
+        if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n || r->script_wait.n) resume_waiters(r);
         return;
     }
     if (now - last_commit_ms(r) >= idle_barrier_every_ms(r, now)) r->barrier_wanted = 1;

@@ -104,6 +104,10 @@ typedef struct tc_router {
      * small compared to the election timeout. */
     size_t inflight_bytes;
     tc_client_list log_full;    /* writers waiting for room */
+    /* A script (EVAL, EVALSHA) waits until everything routed before it is
+     * applied, so that it sees that state; writes that come after it wait
+     * behind it here, in arrival order (tc_router_route_script). */
+    tc_client_list script_wait;
     tc_waiter *waits;           /* clients in WAIT, answered as replicas catch up */
     size_t nwaits, waits_cap;
     /* A planned handover (shutdown): new writes wait here instead of

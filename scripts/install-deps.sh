@@ -18,7 +18,7 @@ packages=(
   libcurl4-openssl-dev                  # S3 backups (requests signed with CURLOPT_AWS_SIGV4)
   awscli                                # reads back what the S3 backup test uploads
   postgresql python3-psycopg2           # examples/: the caching patterns run against a real database
-  liblua5.1-0-dev                       # Lua 5.1 for scripts (EVAL, FUNCTION), as Redis embeds it
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev  # scripting: Lua 5.1 as Redis embeds it, cjson and bit linked statically
 )
 
 # canonical/raft's maintained line (0.22.1) is in bookworm-backports; 0.15 in

@@ -294,9 +294,9 @@ static int load_from(restore *r, uint64_t skip)
     int rc;
     tc_snapshot_record rec;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
-        /* after the keys; the cluster keeps its own settings, and its users
-         * unless --with-users (applied after the commit) */
-        if (rec.type == TC_SNAPSHOT_SETTING || rec.type == TC_SNAPSHOT_ACL_USER) {
+        /* after the keys; the cluster keeps its own settings and scripts, and
+         * its users unless --with-users (applied after the commit) */
+        if (rec.type == TC_SNAPSHOT_SETTING || rec.type == TC_SNAPSHOT_ACL_USER || rec.type == TC_SNAPSHOT_SCRIPT) {
             r->settings++;
             if (rec.type == TC_SNAPSHOT_ACL_USER && r->with_users && save_user(r, &rec) != 0) break;
             continue;

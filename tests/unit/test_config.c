@@ -105,14 +105,14 @@ static const char *with_node(const char *name, const char *value)
 /* CONFIG GET into a small list. */
 typedef struct got {
     int n;
-    char names[80][64];
-    char values[80][TC_CONFIG_MAX_STR + 32];
+    char names[96][64];
+    char values[96][TC_CONFIG_MAX_STR + 32];
 } got;
 
 static void collect(void *ud, const char *name, const char *value)
 {
     got *g = ud;
-    assert_true(g->n < 80);
+    assert_true(g->n < 96);
     snprintf(g->names[g->n], sizeof g->names[g->n], "%s", name);
     snprintf(g->values[g->n], sizeof g->values[g->n], "%s", value);
     g->n++;
@@ -811,7 +811,7 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
             "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
-            "client_output_buffer_limit, timeout, tcp_backlog, hz, active_expire_effort, latency_monitor_threshold, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
+            "client_output_buffer_limit, timeout, tcp_backlog, hz, active_expire_effort, latency_monitor_threshold, script_memory_limit, busy_reply_threshold, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
             "lfu_decay_time, cluster_mode, databases, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
@@ -1091,11 +1091,11 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 64);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 66);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
-        "tcp-backlog", "hz", "active-expire-effort", "latency-monitor-threshold", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
+        "tcp-backlog", "hz", "active-expire-effort", "latency-monitor-threshold", "script-memory-limit", "busy-reply-threshold", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
         "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "write-commit-timeout", "apply-stall-timeout", "shutdown-timeout",
         "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "cluster-secret-file",
@@ -1108,12 +1108,12 @@ static void test_config_get(void **state)
         "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-session-caching",
         "tls-replication", "tls-raft-cert-file", "tls-raft-key-file", "transit-encryption-mode", "acl-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
-                                              "1073741824", "1073741824", "0", "511", "10", "1", "0", "0", "noeviction", "5", "10", "1",
+                                              "1073741824", "1073741824", "0", "511", "10", "1", "0", "134217728", "5000", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "5000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", "",
                                               "", "", "", "", "yes", "", "", "", "yes", "no", "", "", "", ""};
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 66; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }

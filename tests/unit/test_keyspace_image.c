@@ -316,6 +316,41 @@ static void test_users_travel_in_the_image(void **state)
     free(plain);
 }
 
+/* The script cache travels in the image (type 125 records): the loader's
+ * cache becomes the image's (EVALSHA works after a snapshot install); an
+ * image without scripts empties it. */
+static void test_scripts_travel_in_the_image(void **state)
+{
+    fx *f = *state;
+    tc_apply_state st = {.clock_ms = 9};
+    size_t plain_len;
+    unsigned char *plain = image_of(f, &st, &plain_len); /* no script yet */
+    assert_string_equal(fx_run(f, "SCRIPT", "LOAD", "return 'from the image'", NULL),
+                        "$40\r\n3e589bbc297ed1fb8845fe3a04320813c00df9cc\r\n");
+    size_t len;
+    unsigned char *img = image_of(f, &st, &len);
+
+    void *other;
+    assert_int_equal(fx_setup(&other), 0);
+    fx *g = other;
+    tc_apply_state st2 = {0};
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
+    assert_string_equal(fx_run(g, "SCRIPT", "LOAD", "return 'only here'", NULL),
+                        "$40\r\n5e5252faa047cd66da3358b14569d03038b8a073\r\n");
+    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "EVALSHA", "3e589bbc297ed1fb8845fe3a04320813c00df9cc", "0", NULL),
+                        "$14\r\nfrom the image\r\n");
+    assert_string_equal(fx_run(g, "SCRIPT", "EXISTS", "5e5252faa047cd66da3358b14569d03038b8a073", NULL),
+                        "*1\r\n:0\r\n");
+    assert_int_equal(tc_image_load(&g->srv, &st2, plain, plain_len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "SCRIPT", "EXISTS", "3e589bbc297ed1fb8845fe3a04320813c00df9cc", NULL),
+                        "*1\r\n:0\r\n");
+    fx_teardown(&other);
+    free(img);
+    free(plain);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 /* Cluster-wide settings set through CONFIG SET travel in the image (type
@@ -358,6 +393,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {T(test_round_trip), T(test_damaged_image_changes_nothing),
                                        T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip),
-                                       T(test_settings_travel_in_the_image), T(test_users_travel_in_the_image)};
+                                       T(test_settings_travel_in_the_image), T(test_users_travel_in_the_image),
+                                       T(test_scripts_travel_in_the_image)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

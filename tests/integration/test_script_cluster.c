@@ -1,0 +1,421 @@
+/* Scripts on a three-node cluster, replicated by their effects: a script's
+ * writes reach every replica as one step (a reader there never sees half
+ * of them), a script that reads the clock and random members leaves every
+ * node with the same digest, writes made before a script fails stay (as in
+ * Redis), loaded scripts survive a kill -9 of the primary, replicas run
+ * read-only scripts and refuse writing ones, and a 2-second script starts
+ * no election. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define ELECTION_DEADLINE_MS 10000
+
+static int setup(void **state)
+{
+    *state = h_cluster_start(3, NULL);
+    return h_cluster_primary(*state, ELECTION_DEADLINE_MS) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    h_cluster_stop(*state);
+    return 0;
+}
+
+#define MAXARGS 16
+
+/* Sends one command as a multibulk (scripts need no quoting). */
+static void send_args(int fd, const char *const *a)
+{
+    size_t n = 0;
+    while (n < MAXARGS && a[n]) n++;
+    char head[32];
+    snprintf(head, sizeof head, "*%zu\r\n", n);
+    h_sends(fd, head);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(head, sizeof head, "$%zu\r\n", strlen(a[i]));
+        h_sends(fd, head);
+        h_sends(fd, a[i]);
+        h_sends(fd, "\r\n");
+    }
+}
+
+static char *ask(int port, const char *const *a)
+{
+    int fd = h_connect(port);
+    assert_true(fd >= 0);
+    send_args(fd, a);
+    char *r = h_reply(fd);
+    h_close(fd);
+    assert_non_null(r);
+    return r;
+}
+
+static void expect(int port, const char *const *a, const char *want)
+{
+    char *r = ask(port, a);
+    if (strcmp(r, want) != 0) fail_msg("%s %s: want %s, got %s", a[0], a[1] ? a[1] : "", want, r);
+    free(r);
+}
+
+/* The same, polling until the deadline: what a replica applies later. */
+static void expect_soon(int port, const char *const *a, const char *want)
+{
+    long long deadline = h_ms() + 15000;
+    for (;;) {
+        char *r = ask(port, a);
+        int same = strcmp(r, want) == 0;
+        if (!same && h_ms() > deadline) fail_msg("%s %s: want %s, got %s", a[0], a[1] ? a[1] : "", want, r);
+        free(r);
+        if (same) return;
+        usleep(20000); /* between polls */
+    }
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* MGET's reply: 1 if its n values are all equal (nil counts as a value),
+ * and whether the first is set. */
+static int all_equal(const char *m, int n, int *set)
+{
+    const char *q = strstr(m, "\r\n");
+    const char *first = NULL;
+    size_t first_len = 0;
+    for (int i = 0; i < n; i++) {
+        if (!q) return 0;
+        q += 2;
+        const char *v;
+        size_t len;
+        if (strncmp(q, "$-1\r\n", 5) == 0) {
+            v = "";
+            len = (size_t)-1;
+            q += 3;
+        } else {
+            len = (size_t)atol(q + 1);
+            v = strstr(q, "\r\n") + 2;
+            q = v + len;
+        }
+        if (i == 0) {
+            first = v;
+            first_len = len;
+            *set = len != (size_t)-1;
+        } else if (len != first_len || (len != (size_t)-1 && memcmp(v, first, len) != 0)) {
+            return 0;
+        }
+        if (len != (size_t)-1 && strncmp(q, "\r\n", 2) != 0) return 0;
+    }
+    return 1;
+}
+
+static const char *const INCR10 =
+    "for i = 1, 10 do redis.call('incr', KEYS[i]) end return redis.call('get', KEYS[1])";
+
+/* A reader on a replica, MGET of the ten keys while the primary runs the
+ * script over and over: every answer holds ten equal values. */
+static void test_writes_reach_replicas_as_one_step(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int rep = (p + 1) % 3;
+    int w = h_connect(c->nodes[p].port), rd = h_connect(c->nodes[rep].port);
+    assert_true(w >= 0 && rd >= 0);
+    const char *const script[] = {"EVAL", INCR10, "10", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", NULL};
+    const char *const mget[] = {"MGET", "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", NULL};
+    enum { RUNS = 300 };
+    int seen_progress = 0;
+    for (int i = 0; i < RUNS; i++) {
+        send_args(w, script);
+        send_args(rd, mget);
+        char *m = h_reply(rd);
+        assert_non_null(m);
+        if (m[0] == '*') {
+            int set = 0;
+            if (!all_equal(m, 10, &set)) fail_msg("half a script seen on a replica: %s", m);
+            if (set) seen_progress = 1;
+        } else {
+            assert_memory_equal(m, "-TRYAGAIN", 9); /* a stale replica refuses; nothing else */
+        }
+        free(m);
+        char *r = h_reply(w);
+        assert_non_null(r);
+        char want[32];
+        snprintf(want, sizeof want, "$%d\r\n%d\r\n", i + 1 >= 100 ? (i + 1 >= 1000 ? 4 : 3) : (i + 1 >= 10 ? 2 : 1),
+                 i + 1);
+        assert_string_equal(r, want);
+        free(r);
+    }
+    assert_true(seen_progress);
+    free(h_converged_digest(c));
+    expect(c->nodes[rep].port, ARGS("GET", "k9"), "$3\r\n300\r\n");
+    h_close(w);
+    h_close(rd);
+}
+
+/* TIME, SRANDMEMBER, SPOP and HRANDFIELD inside scripts: the effects carry
+ * the primary's choices, so every node ends with the same digest. */
+static void test_nondeterministic_scripts_leave_equal_digests(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int fd = h_connect(c->nodes[p].port);
+    for (int i = 0; i < 60; i++) {
+        char m[16];
+        snprintf(m, sizeof m, "m%d", i);
+        send_args(fd, ARGS("SADD", "pool", m));
+        free(h_reply(fd));
+    }
+    static const char *const body =
+        "local t = redis.call('TIME') "
+        "local m = redis.call('SRANDMEMBER', KEYS[1]) "
+        "redis.call('HSET', KEYS[2], m, t[1] .. '.' .. t[2]) "
+        "redis.call('SET', KEYS[3], t[2], 'PX', 100000 + math.random(1000)) "
+        "local popped = redis.call('SPOP', KEYS[1]) "
+        "redis.call('RPUSH', KEYS[4], popped) "
+        "return popped";
+    for (int i = 0; i < 40; i++) {
+        send_args(fd, ARGS("EVAL", body, "4", "pool", "picks", "last", "popped"));
+        char *r = h_reply(fd);
+        assert_non_null(r);
+        assert_int_equal(r[0], '$');
+        free(r);
+    }
+    h_close(fd);
+    char *d = h_converged_digest(c);
+    free(d);
+    expect(c->nodes[(p + 2) % 3].port, ARGS("SCARD", "pool"), ":20\r\n");
+}
+
+/* Redis does not roll a failed script back: the writes before the error
+ * stay, on every node. */
+static void test_failed_script_keeps_earlier_writes(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    char *r = ask(c->nodes[p].port, ARGS("EVAL", "redis.call('set', KEYS[1], 'before'); error('stop here')", "1", "half"));
+    assert_non_null(strstr(r, "-ERR user_script:1: stop here script: "));
+    free(r);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect(c->nodes[i].port, ARGS("GET", "half"), "$6\r\nbefore\r\n");
+    /* a script that writes nothing is answered at once and logs nothing */
+    expect(c->nodes[p].port, ARGS("EVAL", "return redis.call('get', KEYS[1])", "1", "half"), "$6\r\nbefore\r\n");
+}
+
+/* Replicas run scripts as reads: EVAL_RO and a reading EVAL answer there,
+ * a write inside is refused with -READONLY as a Redis replica does. */
+static void test_replicas_run_read_only_scripts(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int rep = (p + 1) % 3;
+    expect(c->nodes[p].port, ARGS("SET", "ro", "x"), "+OK\r\n");
+    free(h_converged_digest(c));
+    expect(c->nodes[rep].port, ARGS("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "ro"), "$1\r\nx\r\n");
+    expect(c->nodes[rep].port, ARGS("EVAL", "return redis.call('get', KEYS[1])", "1", "ro"), "$1\r\nx\r\n");
+    char *r = ask(c->nodes[rep].port, ARGS("EVAL", "return redis.call('set', KEYS[1], 'y')", "1", "ro"));
+    assert_non_null(strstr(r, "-READONLY You can't write against a read only replica. script: "));
+    free(r);
+    r = ask(c->nodes[p].port, ARGS("EVAL_RO", "return redis.call('set', KEYS[1], 'y')", "1", "ro"));
+    assert_non_null(strstr(r, "-ERR Write commands are not allowed from read-only scripts. script: "));
+    free(r);
+    /* FLUSHALL names no key: a replicated script may not run it */
+    r = ask(c->nodes[p].port, ARGS("EVAL", "return redis.call('flushall')", "0"));
+    assert_non_null(strstr(r, "cannot run inside a script on a replicated node"));
+    free(r);
+    /* cluster state the log carries itself: refused too, nothing changed */
+    r = ask(c->nodes[p].port, ARGS("EVAL", "return redis.call('config', 'set', 'maxmemory-samples', '9')", "0"));
+    assert_non_null(strstr(r, "cannot run inside a script on a replicated node"));
+    free(r);
+    expect(c->nodes[p].port, ARGS("CONFIG", "GET", "maxmemory-samples"), "*2\r\n$17\r\nmaxmemory-samples\r\n$1\r\n5\r\n");
+    expect(c->nodes[p].port, ARGS("GET", "ro"), "$1\r\nx\r\n");
+}
+
+/* SCRIPT LOAD goes through the log, and so does a new EVAL body: after a
+ * kill -9 of the primary, EVALSHA of both works on the new one. */
+static void test_evalsha_after_failover(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    static const char *const loaded = "return redis.call('incr', KEYS[1])";
+    static const char *const evaled = "redis.call('set', KEYS[1], ARGV[1]); return ARGV[1]";
+    char *sha1 = ask(c->nodes[p].port, ARGS("SCRIPT", "LOAD", loaded));
+    assert_int_equal(strlen(sha1), 40 + 7);
+    expect(c->nodes[p].port, ARGS("EVAL", evaled, "1", "e", "first"), "$5\r\nfirst\r\n");
+    char *sha2 = ask(c->nodes[p].port, ARGS("SCRIPT", "LOAD", evaled)); /* already cached: its SHA1 */
+    char s1[41], s2[41];
+    memcpy(s1, sha1 + 5, 40);
+    memcpy(s2, sha2 + 5, 40);
+    s1[40] = s2[40] = '\0';
+    free(sha1);
+    free(sha2);
+    free(h_converged_digest(c));
+    /* replicas have both (they applied the entries) */
+    int rep = (p + 1) % 3;
+    expect_soon(c->nodes[rep].port, ARGS("SCRIPT", "EXISTS", s1, s2), "*2\r\n:1\r\n:1\r\n");
+    h_node_signal(c, p, SIGKILL);
+    int np = -1;
+    long long deadline = h_ms() + 30000;
+    while (np < 0 || np == p) {
+        assert_true(h_ms() < deadline);
+        np = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    }
+    /* the new primary may still be catching up to its election: retry TRYAGAIN */
+    char *r = NULL;
+    while (h_ms() < deadline) {
+        r = ask(c->nodes[np].port, ARGS("EVALSHA", s1, "1", "counter"));
+        if (strncmp(r, "-TRYAGAIN", 9) != 0) break;
+        free(r);
+        r = NULL;
+    }
+    assert_non_null(r);
+    assert_string_equal(r, ":1\r\n");
+    free(r);
+    expect(c->nodes[np].port, ARGS("EVALSHA", s2, "1", "e", "second"), "$6\r\nsecond\r\n");
+    h_node_restart(c, p);
+    free(h_converged_digest(c));
+    expect(c->nodes[p].port, ARGS("GET", "e"), "$6\r\nsecond\r\n");
+    /* SCRIPT FLUSH is cluster state too */
+    expect(c->nodes[np].port, ARGS("SCRIPT", "FLUSH"), "+OK\r\n");
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("SCRIPT", "EXISTS", s1), "*1\r\n:0\r\n");
+}
+
+static long long term_of(tcluster *c, int i)
+{
+    char *v = h_info_field(c, i, "replication", "raft_term");
+    long long t = atoll(v);
+    free(v);
+    return t;
+}
+
+/* A script that runs 2 s (it watches TIME) holds the command thread; the
+ * Raft thread keeps the heartbeats going and the hook's progress ticks
+ * keep the stall watch quiet: no election, the same primary. */
+/* The primary and every node's term, read so that they belong together
+ * (no election between the reads). */
+static int stable_view(tcluster *c, long long *terms)
+{
+    long long deadline = h_ms() + 20000;
+    for (;;) {
+        for (int i = 0; i < 3; i++) terms[i] = term_of(c, i);
+        int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+        int same = p >= 0;
+        for (int i = 0; i < 3 && same; i++) same = term_of(c, i) == terms[i] && terms[i] == terms[0];
+        if (same) return p;
+        assert_true(h_ms() < deadline);
+    }
+}
+
+static void test_two_second_script_starts_no_election(void **state)
+{
+    tcluster *c = *state;
+    long long before[3];
+    int p = stable_view(c, before);
+    long long t0 = h_ms();
+    char *r = ask(c->nodes[p].port,
+                  ARGS("EVAL",
+                       "local t0 = redis.call('TIME') local n = 0 "
+                       "repeat local t = redis.call('TIME') n = n + 1 "
+                       "until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) >= 2000000 "
+                       "redis.call('set', KEYS[1], n) return 'done'",
+                       "1", "long"));
+    assert_string_equal(r, "$4\r\ndone\r\n");
+    free(r);
+    assert_true(h_ms() - t0 >= 2000);
+    for (int i = 0; i < 3; i++)
+        if (term_of(c, i) != before[i]) fail_msg("node %d went from term %lld to %lld", i + 1, before[i], term_of(c, i));
+    assert_int_equal(h_cluster_primary(c, ELECTION_DEADLINE_MS), p);
+    free(h_converged_digest(c));
+}
+
+/* Sends cmd on fd until the reply starts with prefix (deadline 10 s). */
+static void poll_until(int fd, const char *const *cmd, const char *prefix)
+{
+    long long deadline = h_ms() + 10000;
+    for (;;) {
+        send_args(fd, cmd);
+        char *r = h_reply(fd);
+        assert_non_null(r);
+        int hit = strncmp(r, prefix, strlen(prefix)) == 0;
+        if (!hit && h_ms() > deadline) fail_msg("%s: want %s..., got %s", cmd[0], prefix, r);
+        free(r);
+        if (hit) return;
+        usleep(10000); /* between polls */
+    }
+}
+
+/* Past busy-reply-threshold other clients get -BUSY while the script runs;
+ * SCRIPT KILL stops one that has not written (its caller gets Redis's
+ * error), and the cluster neither elects nor loses a beat. A script that
+ * wrote answers SCRIPT KILL -UNKILLABLE; SHUTDOWN NOSAVE stops the node,
+ * and its writes, never logged, are nowhere. */
+static void test_busy_script_kill_and_shutdown_nosave(void **state)
+{
+    tcluster *c = *state;
+    long long before[3];
+    int p = stable_view(c, before);
+    expect(c->nodes[p].port, ARGS("CONFIG", "SET", "busy-reply-threshold", "200"), "+OK\r\n");
+    /* the other client connects while the script runs (as redis-cli
+     * SCRIPT KILL from another shell would) */
+    int runner = h_connect(c->nodes[p].port);
+    send_args(runner, ARGS("EVAL", "local i = 0 while true do i = i + 1 end", "0"));
+    int other = h_connect(c->nodes[p].port);
+    poll_until(other, ARGS("GET", "x"), "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+    send_args(other, ARGS("SCRIPT", "KILL"));
+    char *r = h_reply(other);
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
+    r = h_reply(runner);
+    assert_non_null(strstr(r, "-ERR Script killed by user with SCRIPT KILL... script: "));
+    free(r);
+    expect(c->nodes[p].port, ARGS("PING"), "+PONG\r\n");
+    for (int i = 0; i < 3; i++)
+        if (term_of(c, i) != before[i]) fail_msg("node %d went from term %lld to %lld", i + 1, before[i], term_of(c, i));
+    assert_int_equal(h_cluster_primary(c, ELECTION_DEADLINE_MS), p);
+
+    /* one that wrote: unkillable; SHUTDOWN NOSAVE is the way out */
+    send_args(runner, ARGS("EVAL", "redis.call('set', KEYS[1], 'never') while true do end", "1", "unlogged"));
+    poll_until(other, ARGS("PING"), "-BUSY");
+    send_args(other, ARGS("SCRIPT", "KILL"));
+    r = h_reply(other);
+    assert_memory_equal(r, "-UNKILLABLE Sorry the script already executed write commands", 60);
+    free(r);
+    send_args(other, ARGS("SHUTDOWN", "NOSAVE"));
+    assert_true(h_node_wait_exit(c, p, 10000) >= 0);
+    h_close(runner);
+    h_close(other);
+    int np = h_cluster_primary(c, 30000);
+    assert_true(np >= 0 && np != p);
+    expect_soon(c->nodes[np].port, ARGS("EXISTS", "unlogged"), ":0\r\n");
+    h_node_restart(c, p);
+    free(h_converged_digest(c));
+    expect(c->nodes[p].port, ARGS("EXISTS", "unlogged"), ":0\r\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_writes_reach_replicas_as_one_step),
+        cmocka_unit_test(test_nondeterministic_scripts_leave_equal_digests),
+        cmocka_unit_test(test_failed_script_keeps_earlier_writes),
+        cmocka_unit_test(test_replicas_run_read_only_scripts),
+        cmocka_unit_test(test_two_second_script_starts_no_election),
+        cmocka_unit_test(test_busy_script_kill_and_shutdown_nosave),
+        cmocka_unit_test(test_evalsha_after_failover),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

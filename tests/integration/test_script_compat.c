@@ -1,0 +1,301 @@
+/* Lua scripts sent to redis-server and to tricache must get the same bytes
+ * back (Redis 7 is the reference): every conversion between replies and
+ * Lua values, the errors (their "script: <sha>, on @user_script:<line>."
+ * tails included), pcall, the sandbox, the libraries, SCRIPT's
+ * subcommands, in RESP2 and RESP3; on a standalone node and on the primary
+ * of a three-node cluster, where a writing script is replicated as its
+ * effects. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+typedef struct pair {
+    tnode *tricache;
+    tcluster *cluster;
+    int port;
+    pid_t redis_pid;
+    int redis_port;
+    char redis_dir[64];
+} pair;
+
+static int start_both(void **state)
+{
+    pair *p = calloc(1, sizeof *p);
+    p->tricache = h_start(NULL);
+    p->port = p->tricache->port;
+    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
+    *state = p;
+    return 0;
+}
+
+static int start_cluster_and_redis(void **state)
+{
+    pair *p = calloc(1, sizeof *p);
+    p->cluster = h_cluster_start(3, NULL);
+    int i = h_cluster_primary(p->cluster, 10000);
+    if (i < 0) {
+        h_cluster_stop(p->cluster);
+        free(p);
+        return -1;
+    }
+    p->port = p->cluster->nodes[i].port;
+    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
+    *state = p;
+    return 0;
+}
+
+static int stop_both(void **state)
+{
+    pair *p = *state;
+    if (!p) return 0;
+    if (p->tricache) h_stop(p->tricache);
+    if (p->cluster) h_cluster_stop(p->cluster);
+    h_stop_pid(p->redis_pid, p->redis_dir);
+    free(p);
+    return 0;
+}
+
+#define MAXARGS 8
+typedef struct step {
+    const char *a[MAXARGS];
+} step;
+
+/* Each step is one command (sent as a multibulk, so scripts need no
+ * quoting); steps that read the time or addresses are left out. */
+static const step steps[] = {
+    /* Lua -> reply */
+    {{"EVAL", "return 1", "0"}},
+    {{"EVAL", "return 3.99", "0"}},
+    {{"EVAL", "return -3.7", "0"}},
+    {{"EVAL", "return 'str'", "0"}},
+    {{"EVAL", "return true", "0"}},
+    {{"EVAL", "return false", "0"}},
+    {{"EVAL", "return nil", "0"}},
+    {{"EVAL", "return {1,2,3.99,'x',nil,5}", "0"}},
+    {{"EVAL", "return {1,{2,{3,'four'}},true,false}", "0"}},
+    {{"EVAL", "return {}", "0"}},
+    {{"EVAL", "return {a=1}", "0"}},
+    {{"EVAL", "return {ok='fine'}", "0"}},
+    {{"EVAL", "return {err='MYERR bad thing'}", "0"}},
+    {{"EVAL", "return redis.status_reply('PONG')", "0"}},
+    {{"EVAL", "return redis.error_reply('MY err')", "0"}},
+    {{"EVAL", "return redis.error_reply()", "0"}},
+    {{"EVAL", "return redis.status_reply()", "0"}},
+    {{"EVAL", "return {double=3.5}", "0"}},
+    {{"EVAL", "return {map={a=1}}", "0"}},
+    {{"EVAL", "return {set={a=true}}", "0"}},
+    {{"EVAL", "return {big_number='123'}", "0"}},
+    {{"EVAL", "return 1e20", "0"}},
+    /* KEYS and ARGV */
+    {{"EVAL", "return {KEYS[1], KEYS[2], ARGV[1], #ARGV}", "2", "k1", "k2", "a1", "a2"}},
+    {{"EVAL", "return 1", "-1"}},
+    {{"EVAL", "return 1", "2", "a"}},
+    {{"EVAL", "return 1", "x"}},
+    {{"EVAL", "return 1"}},
+    /* reply -> Lua */
+    {{"SET", "s", "abc"}},
+    {{"EVAL", "return redis.call('get', KEYS[1])", "1", "s"}},
+    {{"EVAL", "return type(redis.call('get', 'nokey'))", "0"}},
+    {{"EVAL", "return tostring(redis.call('get', 'nokey'))", "0"}},
+    {{"EVAL", "return redis.call('ping')", "0"}},
+    {{"EVAL", "local t = redis.call('ping'); return t['ok']", "0"}},
+    {{"EVAL", "return redis.call('incr', 'n')", "0"}},
+    {{"EVAL", "return redis.call('incrby', 'n', 2.5)", "0"}},
+    {{"EVAL", "return redis.call('set', 'f', 3.7)", "0"}},
+    {{"GET", "f"}},
+    {{"RPUSH", "l", "a", "b", "c"}},
+    {{"EVAL", "return redis.call('lrange', 'l', 0, -1)", "0"}},
+    {{"EVAL", "return #redis.call('lrange', 'l', 0, -1)", "0"}},
+    {{"HSET", "h", "f", "v"}},
+    {{"EVAL", "return redis.call('hgetall', 'h')", "0"}},
+    {{"EVAL", "redis.setresp(3); local t = redis.call('hgetall', 'h'); return t['map']['f']", "0"}},
+    {{"EVAL", "redis.setresp(3); return redis.call('hgetall', 'h')", "0"}},
+    {{"EVAL", "redis.setresp(3); return redis.call('get', 'nokey') == nil", "0"}},
+    {{"EVAL", "redis.setresp(3); return redis.call('smembers', 'nokey')", "0"}},
+    {{"SADD", "st", "m"}},
+    {{"EVAL", "redis.setresp(3); local t = redis.call('smembers', 'st'); return t['set']['m']", "0"}},
+    {{"ZADD", "z", "1.5", "m"}},
+    {{"EVAL", "redis.setresp(3); local t = redis.call('zscore', 'z', 'm'); return t['double'] * 2", "0"}},
+    {{"EVAL", "redis.setresp(3); return redis.call('zscore', 'z', 'm')", "0"}},
+    {{"EVAL", "return redis.call('zscore', 'z', 'm')", "0"}},
+    {{"EVAL", "redis.setresp(3); return redis.call('exists', 'st')", "0"}},
+    {{"EVAL", "redis.setresp(4)", "0"}},
+    {{"EVAL", "return redis.setresp()", "0"}},
+    /* errors */
+    {{"EVAL", "return redis.call('nosuch')", "0"}},
+    {{"EVAL", "return redis.call('get')", "0"}},
+    {{"EVAL", "return redis.call('multi')", "0"}},
+    {{"EVAL", "return redis.call('blpop', 'x', 0)", "0"}},
+    {{"EVAL", "return redis.call('eval', 'return 1', 0)", "0"}},
+    {{"EVAL", "return redis.call()", "0"}},
+    {{"EVAL", "return redis.call(1, {})", "0"}},
+    {{"EVAL", "return redis.call('incr', 's')", "0"}},
+    {{"EVAL", "return redis.call('set', 'k', 'v', 'ex', '-1')", "0"}},
+    {{"EVAL", "return 1+", "0"}},
+    {{"EVAL", "error('boom')", "0"}},
+    {{"EVAL", "error({err='X my'})", "0"}},
+    {{"EVAL", "error()", "0"}},
+    {{"EVAL", "error(42)", "0"}},
+    {{"EVAL", "local x = nil; return x.y", "0"}},
+    {{"EVAL", "return string.rep()", "0"}},
+    {{"EVAL", "\nlocal a = 1\nreturn redis.call('nosuch')", "0"}},
+    {{"EVALSHA", "abc", "0"}},
+    {{"EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"}},
+    {{"EVAL_RO", "return redis.call('set', 'a', 'b')", "0"}},
+    {{"EVAL_RO", "return redis.call('get', 's')", "0"}},
+    /* pcall */
+    {{"EVAL", "return redis.pcall('nosuch')", "0"}},
+    {{"EVAL", "return redis.pcall('incr', 's')", "0"}},
+    {{"EVAL", "local t = redis.pcall('incr', 's'); return t['err']", "0"}},
+    {{"EVAL", "return redis.pcall('multi')", "0"}},
+    {{"EVAL", "return pcall(function() error('x') end)", "0"}},
+    {{"EVAL", "local ok, e = pcall(function() redis.call('nosuch') end); return e['err']", "0"}},
+    /* the sandbox */
+    {{"EVAL", "a = 5", "0"}},
+    {{"EVAL", "return b", "0"}},
+    {{"EVAL", "return os", "0"}},
+    {{"EVAL", "return io", "0"}},
+    {{"EVAL", "return loadfile", "0"}},
+    {{"EVAL", "return dofile", "0"}},
+    {{"EVAL", "print('x')", "0"}},
+    {{"EVAL", "redis = nil", "0"}},
+    {{"EVAL", "redis.call = nil", "0"}},
+    {{"EVAL", "string.rep = nil", "0"}},
+    {{"EVAL", "return rawget(_G, 'nope')", "0"}},
+    {{"EVAL", "return loadstring('return 7')()", "0"}},
+    {{"EVAL", "return redis.breakpoint", "0"}},
+    {{"EVAL", "return type(redis.call)", "0"}},
+    {{"EVAL", "return {math.random(100), math.random(5, 10), math.floor(math.random() * 1000)}", "0"}},
+    {{"EVAL", "math.randomseed(42); return math.random(1000000)", "0"}},
+    /* the redis library */
+    {{"EVAL", "return redis.sha1hex('')", "0"}},
+    {{"EVAL", "return redis.sha1hex('hello')", "0"}},
+    {{"EVAL", "return redis.sha1hex()", "0"}},
+    {{"EVAL", "return redis.log(redis.LOG_WARNING, 'hi')", "0"}},
+    {{"EVAL", "return redis.log('x')", "0"}},
+    {{"EVAL", "return redis.log(99, 'x')", "0"}},
+    {{"EVAL", "return redis.set_repl(redis.REPL_ALL)", "0"}},
+    {{"EVAL", "return redis.set_repl(99)", "0"}},
+    {{"EVAL", "return redis.replicate_commands()", "0"}},
+    {{"EVAL", "return redis.REPL_ALL .. redis.REPL_NONE .. redis.REPL_AOF .. redis.REPL_REPLICA .. redis.REPL_SLAVE", "0"}},
+    {{"EVAL", "return redis.LOG_DEBUG .. redis.LOG_VERBOSE .. redis.LOG_NOTICE .. redis.LOG_WARNING", "0"}},
+    /* libraries */
+    {{"EVAL", "return cjson.encode({1,2,3})", "0"}},
+    {{"EVAL", "return cjson.decode('[1,2,\"x\"]')[3]", "0"}},
+    {{"EVAL", "return cjson.encode(cjson.decode('{\"a\":[1,2]}'))", "0"}},
+    {{"EVAL", "return bit.band(7, 3) .. bit.bor(1, 2) .. bit.tohex(255)", "0"}},
+    {{"EVAL", "return string.format('%d-%s', 5, 'x')", "0"}},
+    {{"EVAL", "return table.concat({'a','b'}, ',')", "0"}},
+    {{"EVAL", "return tonumber('0x10')", "0"}},
+    /* SELECT inside a script moves its commands only */
+    {{"EVAL", "redis.call('select', 1); redis.call('set', 'indb1', 'x'); return 1", "0"}},
+    {{"EXISTS", "indb1"}},
+    {{"SELECT", "1"}},
+    {{"EXISTS", "indb1"}},
+    {{"SELECT", "0"}},
+    /* SCRIPT */
+    {{"SCRIPT", "LOAD", "return 'loaded'"}},
+    {{"EVALSHA", "c6a8d5c6d3d2ef8a9a61ba4b05c9b2c4f1fe0d36", "0"}},
+    {{"SCRIPT", "EXISTS", "c6a8d5c6d3d2ef8a9a61ba4b05c9b2c4f1fe0d36", "ffffffffffffffffffffffffffffffffffffffff"}},
+    {{"SCRIPT", "LOAD", "return 1+"}},
+    {{"SCRIPT", "LOAD"}},
+    {{"SCRIPT", "EXISTS"}},
+    {{"SCRIPT", "FLUSH", "x"}},
+    {{"SCRIPT", "FLUSH", "sync", "async"}},
+    {{"SCRIPT", "KILL"}},
+    {{"SCRIPT", "KILL", "x"}},
+    {{"SCRIPT", "foo"}},
+    {{"SCRIPT", "FLUSH"}},
+    {{"SCRIPT", "EXISTS", "c6a8d5c6d3d2ef8a9a61ba4b05c9b2c4f1fe0d36"}},
+    {{"EVALSHA", "c6a8d5c6d3d2ef8a9a61ba4b05c9b2c4f1fe0d36", "0"}},
+    {{"SCRIPT", "LOAD", "return 'loaded'"}},
+    {{"EVALSHA", "C6A8D5C6D3D2EF8A9A61BA4B05C9B2C4F1FE0D36", "0"}},
+    {{"SCRIPT", "FLUSH", "ASYNC"}},
+    {{"EVAL", "return redis.call('del', 's', 'n', 'f', 'l', 'h', 'st', 'z')", "0"}},
+};
+
+static void send_step(int fd, const step *s)
+{
+    size_t n = 0;
+    while (n < MAXARGS && s->a[n]) n++;
+    char head[32];
+    snprintf(head, sizeof head, "*%zu\r\n", n);
+    h_sends(fd, head);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(head, sizeof head, "$%zu\r\n", strlen(s->a[i]));
+        h_sends(fd, head);
+        h_sends(fd, s->a[i]);
+        h_sends(fd, "\r\n");
+    }
+}
+
+static size_t compare(int t, int r)
+{
+    size_t mismatches = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        send_step(t, &steps[i]);
+        send_step(r, &steps[i]);
+        char *a = h_reply(t), *b = h_reply(r);
+        assert_non_null(a);
+        assert_non_null(b);
+        if (strcmp(a, b) != 0) {
+            print_error("step %zu: %s %s\n  tricache: %s  redis:    %s", i, steps[i].a[0],
+                        steps[i].a[1] ? steps[i].a[1] : "", a, b);
+            mismatches++;
+        }
+        free(a);
+        free(b);
+    }
+    return mismatches;
+}
+
+static void compare_in(int port, int redis_port, int resp)
+{
+    int t = h_connect(port), r = h_connect(redis_port);
+    if (resp == 3) {
+        h_sends(t, "HELLO 3\r\n");
+        h_sends(r, "HELLO 3\r\n");
+        char *a = h_reply(t), *b = h_reply(r);
+        assert_true(a && b && a[0] == '%' && b[0] == '%');
+        free(a);
+        free(b);
+    }
+    assert_int_equal(compare(t, r), 0);
+    h_close(t);
+    h_close(r);
+}
+
+static void test_scripts_match_redis_resp2(void **state)
+{
+    pair *p = *state;
+    compare_in(p->port, p->redis_port, 2);
+}
+
+static void test_scripts_match_redis_resp3(void **state)
+{
+    pair *p = *state;
+    compare_in(p->port, p->redis_port, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest standalone[] = {
+        cmocka_unit_test(test_scripts_match_redis_resp2),
+        cmocka_unit_test(test_scripts_match_redis_resp3),
+    };
+    const struct CMUnitTest cluster[] = {
+        cmocka_unit_test(test_scripts_match_redis_resp2),
+        cmocka_unit_test(test_scripts_match_redis_resp3),
+    };
+    int failed = cmocka_run_group_tests_name("standalone", standalone, start_both, stop_both);
+    if (!getenv("TC_SCRIPT_COMPAT_STANDALONE_ONLY"))
+        failed += cmocka_run_group_tests_name("three-node primary", cluster, start_cluster_and_redis, stop_both);
+    return failed;
+}
