@@ -701,13 +701,13 @@ typedef struct submit_msg {
 
 /* Piece data appended per pass of the Raft loop: ~10-30 ms of libraft's
  * checksums and copies on 2 shared cores, far below a heartbeat interval. */
-#define PIECES_PER_PASS (8 * TC_PIECE_DATA)
+#define PIECES_PER_PASS (4 * TC_PIECE_DATA)
 /* Piece data appended and not yet applied. libraft encodes everything
  * queued behind a log write in one go when the write ends, here and on
  * every follower: without a window a 150 MB run queued whole behind one
  * slow write and that encoding alone held the Raft loop past the election
  * timeout. */
-#define PIECES_WINDOW (16 * TC_PIECE_DATA)
+#define PIECES_WINDOW (8 * TC_PIECE_DATA)
 
 typedef struct piece_send {
     tc__raft_msg h;            /* the continuation, queued to this thread */
