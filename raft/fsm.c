@@ -325,6 +325,9 @@ static int staging(tc_raftnode *n)
 static void image_maybe_start(tc_raftnode *n)
 {
     if (n->snap_child > 0 || n->image_asked || n->image_ready) return;
+    /* an image forked inside a big entry's run is dropped at its last
+     * piece: a child compressing the keyspace meanwhile only takes CPU */
+    if (tc_piece_run_pending(&n->pieces_in)) return;
     if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return;
     if (!tc__raft_budget_image_due(n) || staging(n)) return;
     image_ask(n);
