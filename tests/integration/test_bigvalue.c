@@ -107,6 +107,27 @@ static void assert_get_equals(tcluster *c, int i, const char *key, const char *v
     h_close(fd);
 }
 
+/* Polls every node until key holds len bytes: the write was answered at a
+ * majority, and the last node may still be receiving its pieces. */
+static void wait_strlen_everywhere(tcluster *c, const char *key, size_t len)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%zu", len);
+    for (int i = 0; i < c->n; i++) {
+        if (!c->nodes[i].pid) continue;
+        long long deadline = h_ms() + BIG_REPLY_DEADLINE_MS;
+        for (;;) {
+            char *got = h_cli(&c->nodes[i], "STRLEN", key, (char *)NULL);
+            int ok = strcmp(got, want) == 0;
+            free(got);
+            if (ok) break;
+            if (h_ms() > deadline) fail_msg("node %d never held the %zu bytes of %s", i + 1, len, key);
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 /* A child that GETs a small key on one node in a loop and reports the
  * slowest answer (µs) when told to stop. */
 typedef struct probe {
@@ -247,6 +268,7 @@ static void test_big_values_keep_the_primary(void **state)
         t0 = h_ms();
         assert_get_equals(c, p, key, value, len);
         long long t_get = h_ms() - t0;
+        wait_strlen_everywhere(c, key, len);
         char *d = h_converged_digest(c);
         free(d);
         for (int i = 0; i < c->n; i++)
@@ -307,6 +329,7 @@ static void test_big_arguments_of_other_commands(void **state)
     assert_string_equal(rep, "*2\r\n+OK\r\n+OK\r\n");
     free(rep);
     h_close(fd);
+    wait_strlen_everywhere(c, "m2", len);
     free(h_converged_digest(c));
     for (int i = 0; i < c->n; i++) {
         assert_get_equals(c, i, "m1", a, len);
@@ -388,6 +411,7 @@ static void test_primary_killed_mid_big_write(void **state)
     /* the killed node comes back and catches up to the same state */
     h_node_restart(c, p);
     free(d);
+    wait_strlen_everywhere(c, "after-failover", len2);
     d = h_converged_digest(c);
     free(d);
     assert_get_equals(c, p, "after-failover", v2, len2);
