@@ -353,7 +353,10 @@ static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned ch
     char why[256];
     int rc = tc_piece_take(&n->pieces_in, buf->base, buf->len, whole, len, why, sizeof why);
     switch (rc) {
-    case TC_PIECE_COMPLETE: n->pieces_runs_applied++; return 1;
+    case TC_PIECE_COMPLETE:
+        n->pieces_runs_applied++;
+        n->budget.keep_run = (*len + TC_PIECE_DATA - 1) / TC_PIECE_DATA; /* log_budget.c */
+        return 1;
     case TC_PIECE_MORE: return 0;
     case TC_PIECE_NOMEM:
         /* this node cannot go on without the entry; the others hold it */

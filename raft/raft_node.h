@@ -148,6 +148,7 @@ typedef struct tc_raftnode {
         uint64_t avg_entry;        /* average entry size at the last snapshot */
         uint64_t image_bytes;      /* size of the last snapshot image (the data, serialized) */
         uint64_t trail_bytes;      /* estimated bytes of the entries kept after it */
+        uint64_t keep_run;         /* pieces of the last big entry: the next snapshot keeps them */
         uint64_t forced_snapshots; /* snapshots taken because of snapshot_bytes */
         int64_t failed_ms;         /* when a snapshot last failed (0: never) */
         unsigned trailing, trailing_max;
