@@ -245,6 +245,13 @@ static void fork_run(tc_raftnode *n, tc__raft_msg *m)
     }
     if (pid == 0) {
         char err[256];
+        /* The image is written ahead of need, while the loops that keep
+         * the primary elected share the CPUs with it: right after a big
+         * value it compresses hundreds of MB on every node at once, and at
+         * equal priority that starved the Raft threads past an election
+         * timeout. A failing nice() only leaves the priority as it was. */
+        errno = 0;
+        if (nice(10) == -1 && errno != 0) errno = 0;
         tc_image_opts o = {.raft_index = f->index, .raft_term = f->term,
                            .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
         errno = 0;
