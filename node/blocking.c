@@ -24,6 +24,7 @@ typedef struct tc_blocked {
     size_t (*ready)(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
     size_t argc, first_key, nkeys;
     tc_slice *argv;                 /* a copy of the command, for re-running it */
+    int reads;                      /* a read (XREAD): re-run where it waits, on any node */
 } tc_blocked;
 
 /* The clients waiting on one key, in blocking order. */
@@ -187,6 +188,8 @@ static tc_blocked *record_new(tc_blocking *b, tc_client *c, const tc_ctx *ctx, c
         p += ctx->argv[i].len;
     }
     w->c = c;
+    const tc_cmd *cmd = tc_cmd_lookup(ctx->argv[0].p, ctx->argv[0].len);
+    w->reads = cmd && !(cmd->flags & TC_CMD_WRITE);
     w->argc = ctx->argc;
     w->first_key = spec->first_key;
     w->nkeys = spec->nkeys;
@@ -372,7 +375,8 @@ static void serve(tc_blocking *b, tc_blocked *w, int64_t now)
     c->pending--; /* the command's own reference follows from what happens to it */
     tc_reply r = {&c->out, c->resp};
     int route = TC_ROUTE_LOCAL;
-    if (s->repl.ops) {
+    /* a read answers from what this node applied, which just changed */
+    if (s->repl.ops && !w->reads) {
         const tc_cmd *cmd = tc_cmd_lookup(w->argv[0].p, w->argv[0].len);
         route = s->repl.ops->route(s->repl.ud, c, cmd, w->argc, w->argv, &r, now);
     }
@@ -497,6 +501,19 @@ void tc_block_unblock_all(tc_server *s, const char *err)
     int64_t now = tc_now_ms();
     for (tc_blocked *w = b->all; w; w = w->next) {
         if (w->state != WAITING) continue;
+        tc_reply r = {&w->c->out, w->c->resp};
+        tc_reply_error(&r, err);
+        finish(b, w, now);
+    }
+}
+
+void tc_block_unblock_writers(tc_server *s, const char *err)
+{
+    tc_blocking *b = s->blocking;
+    if (!b || !b->nwaiting) return;
+    int64_t now = tc_now_ms();
+    for (tc_blocked *w = b->all; w; w = w->next) {
+        if (w->state != WAITING || w->reads) continue;
         tc_reply r = {&w->c->out, w->c->resp};
         tc_reply_error(&r, err);
         finish(b, w, now);

@@ -30,6 +30,11 @@
  *    loses leadership answers every waiting client -UNBLOCKED
  *    (tc_block_unblock_all).
  *
+ *  - a blocking read (XREAD BLOCK) waits on any node, the replicas too: it
+ *    is routed as a read, and when an applied entry makes its key ready it
+ *    runs again right there (never through the log), on the primary and on
+ *    a replica alike.
+ *
  * Timeouts use this node's wall clock and are never logged: a client whose
  * deadline passes gets a nil array. A handler running where its client may
  * not block (at apply; inside MULTI once transactions exist: they must make
@@ -98,6 +103,9 @@ void tc_block_forget(struct tc_client *c);
 /* Answers every waiting client with err (Redis's text after the '-') and
  * lets them go on. */
 void tc_block_unblock_all(struct tc_server *s, const char *err);
+/* The same for the clients whose command writes (a pop): on a node that
+ * is not the primary they cannot be served, while readers (XREAD) can. */
+void tc_block_unblock_writers(struct tc_server *s, const char *err);
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was waiting. */
 int tc_block_unblock(struct tc_server *s, uint64_t id, int as_error);
 /* The client is closing: forget it. */

@@ -227,6 +227,16 @@ void tc_cmd_brpop(tc_ctx *c);
 void tc_cmd_blmpop(tc_ctx *c);
 void tc_cmd_blmove(tc_ctx *c);
 void tc_cmd_brpoplpush(tc_ctx *c);
+/* t_stream.c */
+void tc_cmd_xadd(tc_ctx *c);
+void tc_cmd_xdel(tc_ctx *c);
+void tc_cmd_xinfo(tc_ctx *c);
+void tc_cmd_xlen(tc_ctx *c);
+void tc_cmd_xrange(tc_ctx *c);
+void tc_cmd_xread(tc_ctx *c);
+void tc_cmd_xrevrange(tc_ctx *c);
+void tc_cmd_xsetid(tc_ctx *c);
+void tc_cmd_xtrim(tc_ctx *c);
 /* t_bitops.c */
 void tc_cmd_setbit(tc_ctx *c);
 void tc_cmd_getbit(tc_ctx *c);

@@ -22,6 +22,7 @@
 #include "types/hash.h"
 #include "types/list.h"
 #include "types/set.h"
+#include "types/stream.h"
 #include "types/types.h"
 #include "types/zset.h"
 
@@ -33,6 +34,7 @@ static size_t elements(const tc_key *k)
     switch (k->type) {
     case TC_TYPE_HASH: return tc_hash_len(k);
     case TC_TYPE_ZSET: return tc_zset_card(k);
+    case TC_TYPE_STREAM: return (size_t)tc_stream_of(k)->length;
     case TC_TYPE_LIST: return tc_key_list(k)->count;
     case TC_TYPE_SET: {
         tc_set s = tc_set_of(k);

@@ -329,12 +329,13 @@ static int queue_exec(tc_router *r, tc_client *c, tc_reply *rep, int64_t now)
     return TC_ROUTE_QUEUED;
 }
 
-/* After an applied entry: the primary serves clients whose keys it made
- * ready; a node that is no longer primary lets its waiting clients go. */
+/* After an applied entry: clients whose keys it made ready are served (a
+ * blocking read on any node, a pop on the primary); a node that is no
+ * longer primary lets its waiting pops go. */
 static void blocked_after_apply(tc_router *r, int64_t now)
 {
-    if (role(r) == TC_ROLE_PRIMARY) tc_block_handle_ready(r->srv, now);
-    else tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
+    if (role(r) != TC_ROLE_PRIMARY) tc_block_unblock_writers(r->srv, ERR_UNBLOCKED); /* readers stay */
+    tc_block_handle_ready(r->srv, now);
 }
 
 /* Before a write that may grow memory, on the primary (room.h): victims
@@ -1165,7 +1166,7 @@ void tc_router_cron(tc_router *r, int64_t now)
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
-        tc_block_unblock_all(r->srv, ERR_UNBLOCKED);
+        tc_block_unblock_writers(r->srv, ERR_UNBLOCKED); /* blocking reads wait on replicas too */
         if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n || r->script_wait.n) resume_waiters(r);
         return;
     }

@@ -45,6 +45,7 @@ enum tc_snapshot_type {
     TC_SNAPSHOT_SET = 2,
     TC_SNAPSHOT_ZSET = 3,
     TC_SNAPSHOT_HASH = 4,
+    TC_SNAPSHOT_STREAM = 6,
     /* Not a key: a cluster-wide setting set through CONFIG SET (maxmemory,
      * ...; key = the parameter's name, value = its value), after the keys
      * (FORMAT.md §4). 127: the 0x80 bit is TC_SNAPSHOT_IN_DB. */
@@ -65,7 +66,7 @@ static inline int tc_snapshot_type_known(unsigned t)
 {
     t &= ~TC_SNAPSHOT_IN_DB;
     return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_LIST || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
-           t == TC_SNAPSHOT_HASH || t == TC_SNAPSHOT_SETTING || t == TC_SNAPSHOT_ACL_USER || t == TC_SNAPSHOT_SCRIPT;
+           t == TC_SNAPSHOT_HASH || t == TC_SNAPSHOT_STREAM || t == TC_SNAPSHOT_SETTING || t == TC_SNAPSHOT_ACL_USER || t == TC_SNAPSHOT_SCRIPT;
 }
 
 enum {

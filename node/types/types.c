@@ -9,6 +9,7 @@ static const tc_type_ops *const registry[TC_TYPE_MAX + 1] = {
     [TC_TYPE_ZSET] = &tc_zset_type,
     [TC_TYPE_SET] = &tc_set_type,
     [TC_TYPE_HASH] = &tc_hash_type,
+    [TC_TYPE_STREAM] = &tc_stream_type,
 };
 
 const tc_type_ops *tc_type_ops_of(unsigned t) { return t <= TC_TYPE_MAX ? registry[t] : NULL; }

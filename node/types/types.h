@@ -32,6 +32,7 @@ enum tc_type {
     TC_TYPE_SET = 2,
     TC_TYPE_ZSET = 3,
     TC_TYPE_HASH = 4,
+    TC_TYPE_STREAM = 6,
     TC_TYPE_MAX = 15,
 };
 
@@ -123,5 +124,6 @@ extern const tc_type_ops tc_list_type; /* list.c */
 extern const tc_type_ops tc_zset_type; /* zset.h */
 extern const tc_type_ops tc_set_type;  /* set.c */
 extern const tc_type_ops tc_hash_type; /* hash.c */
+extern const tc_type_ops tc_stream_type; /* stream.c */
 
 #endif
