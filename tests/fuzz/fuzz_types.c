@@ -1,5 +1,6 @@
 /* libFuzzer target for the collection types (node/types/, node/t_*.c):
- * random command sequences on a hash, a set, a sorted set and a list, run
+ * random command sequences on a hash, a set, a sorted set, a list and a
+ * stream (entries, trims, reads and copies against a model of its IDs), run
  * on two nodes and checked against a naive model kept here in plain arrays.
  *
  *  - node A gets tiny encoding thresholds chosen by the input (CONFIG SET
@@ -64,6 +65,14 @@ typedef struct model {
     /* list of member indices */
     int list[LIST_MAX];
     size_t llen;
+    /* stream "x": its entries' IDs and value (member index), oldest first */
+    struct {
+        uint64_t ms, seq;
+        int v;
+    } xs[LIST_MAX];
+    size_t xlen;
+    uint64_t xlast_ms, xlast_seq;
+    int xexists;
     /* once a key's encoding was big it stays big while the key lives */
     int big_h, big_s, big_z;
 } model;
@@ -572,6 +581,184 @@ static void list_op(model *m, int op, input *in)
     }
 }
 
+/* ---- streams ---------------------------------------------------------------- */
+
+static int xid_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
+{
+    if (ams != bms) return ams < bms ? -1 : 1;
+    return aseq < bseq ? -1 : aseq > bseq;
+}
+
+/* The expected reply of entries [from, from+n) of the model, in order or
+ * reversed (from then counts from the newest). */
+static void want_entries(const model *m, size_t from, size_t n, int rev)
+{
+    size_t off = (size_t)snprintf(want, sizeof want, "*%zu\r\n", n);
+    for (size_t k = 0; k < n && off < sizeof want - 512; k++) {
+        size_t i = rev ? m->xlen - 1 - from - k : from + k;
+        char id[48], v[96];
+        int il = snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)m->xs[i].ms, (unsigned long long)m->xs[i].seq);
+        size_t vl = member(m->xs[i].v, v);
+        off += (size_t)snprintf(want + off, sizeof want - off, "*2\r\n$%d\r\n%s\r\n*2\r\n$1\r\nf\r\n$%zu\r\n%s\r\n", il,
+                                id, vl, v);
+    }
+}
+
+/* Drops the model's oldest entries down to the stream's real length (an
+ * approximate trim removes what its chunks allow: the order is checked
+ * by the next XRANGE). */
+static void follow_len(model *m)
+{
+    const char *argv[] = {"XLEN", "x"};
+    const char *r = run_both(2, argv);
+    long n = strtol(r + 1, NULL, 10);
+    CHECK(r[0] == ':' && n >= 0 && (size_t)n <= m->xlen, "XLEN %s model %zu", r, m->xlen);
+    size_t cut = m->xlen - (size_t)n;
+    memmove(m->xs, m->xs + cut, (m->xlen - cut) * sizeof m->xs[0]);
+    m->xlen -= cut;
+}
+
+static void stream_op(model *m, int op, input *in)
+{
+    char v[96], id[64], num[32];
+    int a = arg(in), b = arg(in), vi = arg(in);
+    member(vi, v);
+    if (m->xlen >= LIST_MAX - 1) { /* the model's room: half the entries go */
+        snprintf(num, sizeof num, "%d", LIST_MAX / 2);
+        const char *t[] = {"XTRIM", "x", "MAXLEN", "=", num};
+        run_both(5, t);
+        follow_len(m);
+    }
+    switch (op % 9) {
+    case 0: { /* XADD x ms-seq f v: an explicit ID near the last one */
+        uint64_t ms = m->xlast_ms + (uint64_t)(a % 3) - (m->xlast_ms && a % 5 == 4), seq = (uint64_t)(b % 3);
+        snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)ms, (unsigned long long)seq);
+        const char *argv[] = {"XADD", "x", id, "f", v};
+        const char *r = run_both(5, argv);
+        if (ms == 0 && seq == 0) {
+            CHECK(strstr(r, "greater than 0-0") != NULL, "XADD 0-0: %s", r);
+        } else if (xid_cmp(ms, seq, m->xlast_ms, m->xlast_seq) <= 0) {
+            CHECK(strstr(r, "equal or smaller") != NULL, "XADD %s: %s", id, r);
+        } else {
+            want_bulk(id);
+            check_reply("XADD", r);
+            m->xs[m->xlen].ms = ms;
+            m->xs[m->xlen].seq = seq;
+            m->xs[m->xlen++].v = vi % NMEMBERS;
+            m->xlast_ms = ms;
+            m->xlast_seq = seq;
+            m->xexists = 1;
+        }
+        break;
+    }
+    case 1: { /* XADD x MAXLEN ~|= n ms-* f v */
+        snprintf(num, sizeof num, "%d", b % 200);
+        snprintf(id, sizeof id, "%llu-*", (unsigned long long)m->xlast_ms + (uint64_t)(a % 2));
+        const char *argv[] = {"XADD", "x", "MAXLEN", a & 4 ? "~" : "=", num, id, "f", v};
+        const char *r = run_both(8, argv);
+        CHECK(r[0] == '$', "XADD ms-*: %s", r);
+        uint64_t ms, seq;
+        CHECK(sscanf(strchr(r, '\n') + 1, "%llu-%llu", (unsigned long long *)&ms, (unsigned long long *)&seq) == 2, "%s", r);
+        CHECK(xid_cmp(ms, seq, m->xlast_ms, m->xlast_seq) > 0, "XADD ms-* went back: %s", r);
+        m->xs[m->xlen].ms = ms;
+        m->xs[m->xlen].seq = seq;
+        m->xs[m->xlen++].v = vi % NMEMBERS;
+        m->xlast_ms = ms;
+        m->xlast_seq = seq;
+        m->xexists = 1;
+        follow_len(m);
+        if (!(a & 4)) CHECK(m->xlen <= (size_t)(b % 200), "exact MAXLEN left %zu", m->xlen);
+        break;
+    }
+    case 2: { /* XDEL x id (one of the model's, or a missing one) */
+        size_t i = m->xlen ? (size_t)a % m->xlen : 0;
+        int present = m->xlen && !(b & 1);
+        if (present) snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)m->xs[i].ms, (unsigned long long)m->xs[i].seq);
+        else snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)m->xlast_ms + 1, 7ull);
+        const char *argv[] = {"XDEL", "x", id};
+        const char *r = run_both(3, argv);
+        want_int(present);
+        check_reply("XDEL", r);
+        if (present) {
+            memmove(m->xs + i, m->xs + i + 1, (m->xlen - i - 1) * sizeof m->xs[0]);
+            m->xlen--;
+        }
+        break;
+    }
+    case 3: { /* XTRIM x MAXLEN n (exact, or ~ checked through XLEN) */
+        size_t n = (size_t)(a % 64);
+        snprintf(num, sizeof num, "%zu", n);
+        const char *argv[] = {"XTRIM", "x", "MAXLEN", b & 1 ? "~" : "=", num};
+        const char *r = run_both(5, argv);
+        size_t before = m->xlen;
+        follow_len(m);
+        want_int((long long)(before - m->xlen));
+        check_reply("XTRIM", r);
+        if (!(b & 1)) CHECK(m->xlen == (before > n ? n : before), "XTRIM MAXLEN = %zu left %zu", n, m->xlen);
+        break;
+    }
+    case 4: { /* XTRIM x MINID id */
+        uint64_t ms = m->xlen ? m->xs[(size_t)a % m->xlen].ms : 1;
+        snprintf(id, sizeof id, "%llu", (unsigned long long)ms);
+        const char *argv[] = {"XTRIM", "x", "MINID", id};
+        const char *r = run_both(4, argv);
+        size_t cut = 0;
+        while (cut < m->xlen && m->xs[cut].ms < ms) cut++;
+        want_int((long long)cut);
+        check_reply("XTRIM MINID", r);
+        memmove(m->xs, m->xs + cut, (m->xlen - cut) * sizeof m->xs[0]);
+        m->xlen -= cut;
+        break;
+    }
+    case 5: { /* XRANGE x - + */
+        const char *argv[] = {"XRANGE", "x", "-", "+"};
+        const char *r = run_both(4, argv);
+        want_entries(m, 0, m->xlen, 0);
+        check_reply("XRANGE", r);
+        break;
+    }
+    case 6: { /* XREVRANGE x + - COUNT k */
+        size_t k = (size_t)(a % 8) + 1;
+        snprintf(num, sizeof num, "%zu", k);
+        const char *argv[] = {"XREVRANGE", "x", "+", "-", "COUNT", num};
+        const char *r = run_both(6, argv);
+        want_entries(m, 0, m->xlen < k ? m->xlen : k, 1);
+        check_reply("XREVRANGE", r);
+        break;
+    }
+    case 7: { /* XREAD COUNT k STREAMS x id: after one of the model's IDs */
+        size_t i = m->xlen ? (size_t)a % m->xlen : 0, k = (size_t)(b % 5) + 1;
+        if (m->xlen) snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)m->xs[i].ms, (unsigned long long)m->xs[i].seq);
+        else snprintf(id, sizeof id, "0");
+        snprintf(num, sizeof num, "%zu", k);
+        const char *argv[] = {"XREAD", "COUNT", num, "STREAMS", "x", id};
+        const char *r = run_both(6, argv);
+        size_t from = m->xlen ? i + 1 : 0, n = m->xlen - from < k ? m->xlen - from : k;
+        if (!n) {
+            CHECK(strcmp(r, "*-1\r\n") == 0, "XREAD with nothing after: %s", r);
+        } else {
+            want_entries(m, from, n, 0);
+            char body[sizeof want];
+            snprintf(body, sizeof body, "%s", want);
+            snprintf(want, sizeof want, "*1\r\n*2\r\n$1\r\nx\r\n%s", body);
+            check_reply("XREAD", r);
+        }
+        break;
+    }
+    default: { /* COPY x y: the image form, then the same entries */
+        const char *cp[] = {"COPY", "x", "xcopy", "REPLACE"};
+        run_both(4, cp);
+        const char *argv[] = {"XRANGE", "xcopy", "-", "+"};
+        const char *r = run_both(4, argv);
+        want_entries(m, 0, m->xexists ? m->xlen : 0, 0);
+        check_reply("XRANGE copy", r);
+        const char *del[] = {"DEL", "xcopy"};
+        run_both(2, del);
+        break;
+    }
+    }
+}
+
 /* A big encoding stays big while the key lives (Redis never converts
  * these back); a key that went away starts over. */
 static void check_encodings(model *m)
@@ -648,6 +835,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (op < 0) break;
         if (op == 0xff) { /* new thresholds mid-way: values past a lowered one convert on their next write */
             set_thresholds(&in);
+            continue;
+        }
+        if (op >= 0xe0) { /* one op in eight or so: the stream */
+            stream_op(&m, op - 0xe0, &in);
+            if (ops % 8 == 7 || !in.n) check_digests();
             continue;
         }
         switch (op & 3) {

@@ -2,7 +2,8 @@
  * bytes back (Redis 7.0 is the reference): XADD (IDs, NOMKSTREAM,
  * MAXLEN/MINID with = and ~, LIMIT), XLEN, XRANGE, XREVRANGE, XDEL, XTRIM,
  * XREAD (BLOCK that times out, and that finds data), XSETID, XINFO, TYPE,
- * OBJECT ENCODING, and the error texts, in RESP2 and RESP3; on a
+ * OBJECT ENCODING, and the error texts, in RESP2 and RESP3, and the
+ * keyspace events the stream writes publish; on a
  * standalone node and on the primary of a three-node cluster. IDs are
  * explicit (or ms-*): `*` reads the clock, which two servers do not share. */
 #include <setjmp.h>
@@ -362,11 +363,65 @@ static void test_streams_match_redis_resp3(void **state)
     compare_in(p->port, p->redis_port, 3);
 }
 
+/* Sends an inline command and returns its reply (malloc'd). */
+static char *cmd(int fd, const char *line)
+{
+    h_sends(fd, line);
+    h_sends(fd, "\r\n");
+    char *r = h_reply(fd);
+    assert_non_null(r);
+    return r;
+}
+
+/* The keyevent messages a sequence of stream writes publishes, read up to
+ * the `set` event of an end marker. */
+static char *events_of(int port)
+{
+    int w = h_connect(port), sub = h_connect(port);
+    free(cmd(w, "CONFIG SET notify-keyspace-events Eg$t"));
+    free(cmd(sub, "PSUBSCRIBE __keyevent@0__:*"));
+    static const char *const writes[] = {
+        "DEL ev ev:end", "XADD ev 1-1 a 1", "XADD ev MAXLEN 0 2-1 a 1", "XDEL ev 9-9", "XADD ev 3-1 a 1",
+        "XDEL ev 3-1", "XTRIM ev MAXLEN 0", "XADD ev 4-1 a 1 b 2", "XTRIM ev MINID 5", "XSETID ev 5-5",
+        "XADD ev NOMKSTREAM 6-1 a 1", "XADD nokey NOMKSTREAM 6-1 a 1", "RENAME ev ev2", "DEL ev2", "SET ev:end 1",
+    };
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) free(cmd(w, writes[i]));
+    size_t cap = 1 << 16, len = 0;
+    char *all = calloc(1, cap);
+    for (;;) {
+        char *m = h_reply(sub);
+        assert_non_null(m);
+        size_t n = strlen(m);
+        assert_true(len + n < cap);
+        memcpy(all + len, m, n);
+        len += n;
+        int end = strstr(m, "__keyevent@0__:set") != NULL;
+        free(m);
+        if (end) break;
+    }
+    free(cmd(w, "CONFIG SET notify-keyspace-events \"\""));
+    h_close(sub);
+    h_close(w);
+    return all;
+}
+
+static void test_stream_events_match_redis(void **state)
+{
+    pair *p = *state;
+    char *t = events_of(p->port), *r = events_of(p->redis_port);
+    if (strcmp(t, r) != 0) print_error("tricache:\n%s\nredis:\n%s", t, r);
+    assert_string_equal(t, r);
+    assert_non_null(strstr(t, "xtrim"));
+    free(t);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_match_redis_resp2),
         cmocka_unit_test(test_streams_match_redis_resp3),
+        cmocka_unit_test(test_stream_events_match_redis),
     };
     int failed = cmocka_run_group_tests_name("standalone", tests, start_both, stop_both);
     if (!getenv("TC_STREAM_COMPAT_STANDALONE_ONLY"))

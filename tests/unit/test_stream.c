@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/fixture.h"
 #include "buf.h"
 #include "keyspace.h"
 #include "types/stream.h"
@@ -298,6 +299,30 @@ static void test_image_round_trip(void **state)
     tc_ks_free(&ks);
 }
 
+/* Through the command table: generic commands see the type. */
+static void test_commands_and_generic(void **state)
+{
+    fx *f = *state;
+    assert_string_equal(fx_run(f, "XADD", "s", "5-1", "f", "v", NULL), "$3\r\n5-1\r\n");
+    f->now_ms = 3; /* behind the last ID: * goes on in sequence */
+    assert_string_equal(fx_run(f, "XADD", "s", "*", "f", "v", NULL), "$3\r\n5-2\r\n");
+    f->now_ms = 9000;
+    assert_string_equal(fx_run(f, "XADD", "s", "*", "f", "v", NULL), "$6\r\n9000-0\r\n");
+    assert_string_equal(fx_run(f, "TYPE", "s", NULL), "+stream\r\n");
+    assert_string_equal(fx_run(f, "OBJECT", "ENCODING", "s", NULL), "$6\r\nstream\r\n");
+    assert_string_equal(fx_run(f, "SET", "str", "x", NULL), "+OK\r\n");
+    assert_string_equal(fx_run(f, "SCAN", "0", "TYPE", "stream", NULL), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\ns\r\n");
+    const char *mem = fx_run(f, "MEMORY", "USAGE", "s", NULL);
+    assert_true(mem[0] == ':' && atol(mem + 1) > (long)sizeof(tc_stream_chunk));
+    assert_string_equal(fx_run(f, "MOVE", "s", "3", NULL), ":1\r\n");
+    assert_string_equal(fx_run(f, "XLEN", "s", NULL), ":0\r\n");
+    assert_string_equal(fx_run(f, "SELECT", "3", NULL), "+OK\r\n");
+    assert_string_equal(fx_run(f, "XLEN", "s", NULL), ":3\r\n");
+    assert_string_equal(fx_run(f, "XREAD", "COUNT", "1", "STREAMS", "s", "5-1", NULL),
+                        "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n5-2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    assert_string_equal(fx_run(f, "GET", "s", NULL), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_image_round_trip),
+        cmocka_unit_test_setup_teardown(test_commands_and_generic, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
