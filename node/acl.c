@@ -265,7 +265,7 @@ static int is_cmd(const tc_cmd *cmd, const char *name) { return strcmp(cmd->name
 
 /* How a command uses its keys and channels, worked out once per command
  * (when a user's rules change) so the check at dispatch compares no names. */
-enum { KS_PLAIN, KS_NUMKEYS, KS_STORE, KS_MOVES, KS_COPY };
+enum { KS_PLAIN, KS_NUMKEYS, KS_STORE, KS_MOVES, KS_COPY, KS_STREAMS };
 enum { CH_NONE, CH_FIRST, CH_ALL, CH_ALL_LITERAL };
 struct tc_acl_cmdspec {
     uint8_t base;    /* what each key needs (TC_ACL_READ / WRITE) */
@@ -311,6 +311,7 @@ static void cmdspec(const tc_cmd *cmd, struct tc_acl_cmdspec *sp)
         is_cmd(cmd, "rename") || is_cmd(cmd, "renamenx"))
         sp->kind = KS_MOVES;
     if (is_cmd(cmd, "copy")) sp->kind = KS_COPY;
+    if (is_cmd(cmd, "xread")) sp->kind = KS_STREAMS; /* keys: the first half after STREAMS */
     if (is_cmd(cmd, "publish") || is_cmd(cmd, "spublish")) sp->chans = CH_FIRST;
     else if (is_cmd(cmd, "subscribe") || is_cmd(cmd, "ssubscribe")) sp->chans = CH_ALL;
     else if (is_cmd(cmd, "psubscribe")) sp->chans = CH_ALL_LITERAL;
@@ -810,6 +811,18 @@ static int check_keys(const tc_acl_user *u, const tc_cmd *cmd, const struct tc_a
         }
         for (size_t k = at + 1; k < argc && k <= at + (size_t)n; k++)
             if (!key_ok(u, &argv[k], src)) {
+                *where = k;
+                return 0;
+            }
+        return 1;
+    }
+    if (sp->kind == KS_STREAMS) {
+        size_t at = 1;
+        while (at < argc && !tc_arg_is(&argv[at], "streams"))
+            at += tc_arg_is(&argv[at], "block") || tc_arg_is(&argv[at], "count") ? 2 : 1;
+        size_t n = at < argc ? (argc - at - 1) / 2 : 0;
+        for (size_t k = at + 1; k <= at + n; k++)
+            if (!key_ok(u, &argv[k], base)) {
                 *where = k;
                 return 0;
             }

@@ -689,7 +689,8 @@ static void stream_op(model *m, int op, input *in)
         size_t n = (size_t)(a % 64);
         snprintf(num, sizeof num, "%zu", n);
         const char *argv[] = {"XTRIM", "x", "MAXLEN", b & 1 ? "~" : "=", num};
-        const char *r = run_both(5, argv);
+        char r[64];
+        snprintf(r, sizeof r, "%s", run_both(5, argv)); /* follow_len runs XLEN */
         size_t before = m->xlen;
         follow_len(m);
         want_int((long long)(before - m->xlen));

@@ -223,6 +223,13 @@ static void test_key_patterns_read_and_write(void **state)
     assert_int_equal(check(&a, "eve", "copy w1 r1"), TC_ACL_DENIED_KEY);
     assert_int_equal(check(&a, "eve", "rename b1 w1"), TC_ACL_OK);
     assert_int_equal(check(&a, "eve", "rename w1 b1"), TC_ACL_DENIED_KEY);
+    /* XREAD's keys are the first half after STREAMS (a key named like an option is still a key) */
+    assert_int_equal(check(&a, "eve", "xread count 2 block 0 streams r1 b1 $ 0"), TC_ACL_OK);
+    assert_int_equal(check(&a, "eve", "xread streams r1 w1 0 0"), TC_ACL_DENIED_KEY);
+    assert_int_equal(check(&a, "eve", "xread block 5 streams w1 0"), TC_ACL_DENIED_KEY);
+    assert_int_equal(check(&a, "eve", "xread streams r1 w1"), TC_ACL_OK); /* ids, not keys: r1 */
+    assert_int_equal(check(&a, "eve", "xadd w1 * f v"), TC_ACL_OK);
+    assert_int_equal(check(&a, "eve", "xrange w1 - +"), TC_ACL_DENIED_KEY);
     tc_acl_free(&a);
 }
 
