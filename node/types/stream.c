@@ -22,8 +22,10 @@ tc_stream *tc_stream_new(void)
     return s;
 }
 
-static void chunk_free(tc_stream_chunk *ch)
+/* Drops one stream's hold on ch; the last frees it with its entries. */
+static void chunk_unref(tc_stream_chunk *ch)
 {
+    if (__atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     for (uint32_t i = 0; i < ch->n; i++) free(ch->e[i]);
     free(ch);
 }
@@ -31,9 +33,51 @@ static void chunk_free(tc_stream_chunk *ch)
 void tc_stream_free(tc_stream *s)
 {
     if (!s) return;
-    for (size_t i = 0; i < s->nchunks; i++) chunk_free(s->chunks[i]);
+    for (size_t i = 0; i < s->nchunks; i++) chunk_unref(s->chunks[i]);
     free(s->chunks);
     free(s);
+}
+
+tc_stream *tc_stream_dup(const tc_stream *s)
+{
+    tc_stream *d = malloc(sizeof *d);
+    if (!d) return NULL;
+    *d = *s;
+    d->cap = s->nchunks;
+    d->chunks = NULL;
+    if (s->nchunks && !(d->chunks = malloc(s->nchunks * sizeof *d->chunks))) {
+        free(d);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->nchunks; i++) {
+        __atomic_add_fetch(&s->chunks[i]->refs, 1, __ATOMIC_RELAXED);
+        d->chunks[i] = s->chunks[i];
+    }
+    return d;
+}
+
+/* Chunk c of s, made s's own before a change (a copy of it and its
+ * entries if another stream shares it); NULL when out of memory. */
+static tc_stream_chunk *chunk_own(tc_stream *s, size_t c)
+{
+    tc_stream_chunk *ch = s->chunks[c];
+    if (__atomic_load_n(&ch->refs, __ATOMIC_ACQUIRE) == 1) return ch;
+    tc_stream_chunk *own = malloc(sizeof *own);
+    if (!own) return NULL;
+    *own = *ch;
+    own->refs = 1;
+    for (uint32_t i = 0; i < ch->n; i++) {
+        size_t size = sizeof *ch->e[i] + ch->e[i]->bytes;
+        if (!(own->e[i] = malloc(size))) {
+            while (i--) free(own->e[i]);
+            free(own);
+            return NULL;
+        }
+        memcpy(own->e[i], ch->e[i], size);
+    }
+    chunk_unref(ch);
+    s->chunks[c] = own;
+    return own;
 }
 
 size_t tc_stream_memory(const tc_stream *s) { return sizeof *s + s->cap * sizeof *s->chunks + s->mem; }
@@ -94,15 +138,16 @@ static tc_stream_chunk *chunk_push(tc_stream *s)
     }
     tc_stream_chunk *ch = calloc(1, sizeof *ch);
     if (!ch) return NULL;
+    ch->refs = 1;
     s->chunks[s->nchunks++] = ch;
     s->mem += sizeof *ch;
     return ch;
 }
 
-/* Drops chunk index c (empty, or with its entries freed by the caller). */
+/* Drops chunk index c (one of s's own, emptied). */
 static void chunk_drop(tc_stream *s, size_t c)
 {
-    free(s->chunks[c]);
+    chunk_unref(s->chunks[c]);
     s->mem -= sizeof(tc_stream_chunk);
     memmove(s->chunks + c, s->chunks + c + 1, (s->nchunks - c - 1) * sizeof *s->chunks);
     s->nchunks--;
@@ -116,6 +161,8 @@ int tc_stream_append_entry(tc_stream *s, tc_stream_entry *e)
     if (!ch || ch->slots >= TC_STREAM_NODE_MAX_ENTRIES || ch->bytes + e->bytes >= TC_STREAM_NODE_MAX_BYTES) {
         /* (a new chunk takes its first entry however big it is) */
         if (!(ch = chunk_push(s))) return -1;
+    } else if (!(ch = chunk_own(s, s->nchunks - 1))) {
+        return -1;
     }
     ch->e[ch->n++] = e;
     ch->slots++;
@@ -214,7 +261,9 @@ int tc_stream_delete(tc_stream *s, tc_stream_id id)
     tc_stream_pos p = tc_stream_seek(s, id);
     tc_stream_entry *e = tc_stream_at(s, p);
     if (!e || tc_stream_id_cmp(e->id, id) != 0) return 0;
-    tc_stream_chunk *ch = s->chunks[p.c];
+    tc_stream_chunk *ch = chunk_own(s, p.c);
+    if (!ch) return 0; /* out of memory: as if absent (nothing changed) */
+    e = ch->e[p.i];
     s->mem -= entry_size(e);
     free(e);
     memmove(ch->e + p.i, ch->e + p.i + 1, (ch->n - p.i - 1) * sizeof *ch->e);
@@ -238,19 +287,15 @@ uint64_t tc_stream_do_trim(tc_stream *s, const tc_stream_trim *t)
         int all = maxlen ? s->length - ch->n >= t->maxlen
                          : tc_stream_id_cmp(ch->e[ch->n - 1]->id, t->minid) < 0;
         if (all) {
-            for (uint32_t i = 0; i < ch->n; i++) {
-                s->mem -= entry_size(ch->e[i]);
-                free(ch->e[i]);
-            }
+            for (uint32_t i = 0; i < ch->n; i++) s->mem -= entry_size(ch->e[i]);
             s->length -= ch->n;
             removed += ch->n;
-            ch->n = 0;
             whole++;
             continue;
         }
         /* the chunk keeps entries: an approximate trim stops at it, an
          * exact one takes what it must from its front */
-        if (t->approx) break;
+        if (t->approx || !(ch = chunk_own(s, c))) break;
         uint32_t k = 0;
         while (k < ch->n) {
             if (maxlen ? s->length <= t->maxlen : tc_stream_id_cmp(ch->e[k]->id, t->minid) >= 0) break;
@@ -264,7 +309,7 @@ uint64_t tc_stream_do_trim(tc_stream *s, const tc_stream_trim *t)
         removed += k;
         break;
     }
-    for (size_t c = 0; c < whole; c++) free(s->chunks[c]);
+    for (size_t c = 0; c < whole; c++) chunk_unref(s->chunks[c]);
     s->mem -= whole * sizeof(tc_stream_chunk);
     memmove(s->chunks, s->chunks + whole, (s->nchunks - whole) * sizeof *s->chunks);
     s->nchunks -= whole;
@@ -515,6 +560,15 @@ static tc_key *image_decode(tc_keyspace *ks, const char *key, size_t klen, const
     return k;
 }
 
+static tc_key *copy(tc_keyspace *ks, const tc_key *src, const char *key, size_t klen, int64_t expire_at)
+{
+    tc_stream *s = tc_stream_dup(tc_stream_of(src));
+    if (!s) return NULL;
+    tc_key *k = tc_ks_set_pointer(ks, key, klen, TC_TYPE_STREAM, TC_ENC_STREAM, s, expire_at);
+    if (!k) tc_stream_free(s);
+    return k;
+}
+
 const tc_type_ops tc_stream_type = {
     .type = TC_TYPE_STREAM,
     .name = "stream",
@@ -525,5 +579,5 @@ const tc_type_ops tc_stream_type = {
     .digest = digest,
     .image_encode = image_encode,
     .image_decode = image_decode,
-    .copy = NULL, /* through the image form (tc_key_copy), which keeps the chunks */
+    .copy = copy, /* shares the chunks: a script's undo journal copies every key it writes */
 };

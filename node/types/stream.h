@@ -48,7 +48,13 @@ typedef struct tc_stream_entry {
     char data[];
 } tc_stream_entry;
 
+/* Chunks are shared between copies of a stream (COPY, a script's undo
+ * journal, which copies every key a script writes) and copied on their
+ * first change: copying a stream of n entries costs n/100 pointers, not n
+ * entries. refs is atomic: the lazyfree thread may drop a copy while the
+ * command thread changes another. */
 typedef struct tc_stream_chunk {
+    uint32_t refs;  /* streams holding it */
     uint32_t n;     /* live entries, e[0..n) */
     uint32_t slots; /* entries ever appended to it */
     uint32_t bytes; /* payload bytes ever appended to it */
@@ -67,6 +73,9 @@ typedef struct tc_stream {
 
 tc_stream *tc_stream_new(void);
 void tc_stream_free(tc_stream *s);
+/* A copy of s sharing its chunks (copied on their first change); NULL when
+ * out of memory. */
+tc_stream *tc_stream_dup(const tc_stream *s);
 /* Bytes s takes (its struct, the chunk array, chunks and entries). */
 size_t tc_stream_memory(const tc_stream *s);
 

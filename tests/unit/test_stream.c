@@ -1,6 +1,7 @@
 /* The stream value (node/types/stream.c): ID parsing with Redis's quirks,
  * appending and where chunks close, range seeks both ways, XDEL, trims
- * (MAXLEN and MINID, exact and approximate, LIMIT), a random sequence
+ * (MAXLEN and MINID, exact and approximate, LIMIT), copies sharing chunks
+ * until they change them, a random sequence
  * against a plain array, memory accounting, and the keyspace image form
  * (round trip keeping chunk boundaries; damaged records refused). */
 #include <setjmp.h>
@@ -175,6 +176,37 @@ static void test_trim(void **state)
     tc_stream_free(s);
 }
 
+/* Copies share chunks until one of them changes a chunk. */
+static void test_dup_copies_on_write(void **state)
+{
+    (void)state;
+    tc_stream *s = tc_stream_new();
+    for (int i = 1; i <= 250; i++) add(s, (uint64_t)i, 0, "v");
+    tc_stream *d = tc_stream_dup(s);
+    assert_non_null(d);
+    assert_ptr_equal(d->chunks[0], s->chunks[0]);
+    assert_int_equal(s->chunks[0]->refs, 2);
+    add(d, 251, 0, "w");                       /* the last chunk becomes d's own */
+    assert_ptr_not_equal(d->chunks[2], s->chunks[2]);
+    assert_int_equal(s->chunks[2]->n, 50);
+    assert_int_equal(d->chunks[2]->n, 51);
+    assert_int_equal(tc_stream_delete(s, ID(5, 0)), 1); /* and the first s's */
+    assert_int_equal(d->chunks[0]->n, 100);
+    assert_int_equal(s->chunks[0]->n, 99);
+    tc_stream_trim t = {.strategy = TC_STREAM_TRIM_MAXLEN, .maxlen = 120};
+    assert_int_equal(tc_stream_do_trim(d, &t), 131); /* a shared chunk dropped, one cut */
+    assert_int_equal(s->length, 249);
+    assert_int_equal(s->chunks[1]->refs, 1);
+    assert_int_equal(s->mem, mem_recount(s));
+    assert_int_equal(d->mem, mem_recount(d));
+    tc_stream_free(s);
+    assert_int_equal(d->length, 120);
+    size_t n = 0;
+    for (tc_stream_pos p = tc_stream_seek(d, ID(0, 0)); tc_stream_at(d, p); tc_stream_next(d, &p)) n++;
+    assert_int_equal(n, 120);
+    tc_stream_free(d);
+}
+
 static uint64_t rng = 88172645463325252ull;
 static uint64_t next(void)
 {
@@ -330,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_append_and_chunks),
         cmocka_unit_test(test_seek_and_delete),
         cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_dup_copies_on_write),
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_image_round_trip),
         cmocka_unit_test_setup_teardown(test_commands_and_generic, fx_setup, fx_teardown),
