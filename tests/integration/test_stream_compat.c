@@ -416,12 +416,46 @@ static void test_stream_events_match_redis(void **state)
     free(r);
 }
 
+/* blocked_clients of the node on port, from INFO clients. */
+static long blocked_clients(int port)
+{
+    int fd = h_connect(port);
+    char *info = cmd(fd, "INFO clients");
+    h_close(fd);
+    const char *f = strstr(info, "blocked_clients:");
+    long n = f ? strtol(f + 16, NULL, 10) : -1;
+    free(info);
+    return n;
+}
+
+/* XREAD BLOCK on this node (standalone: re-run after the XADD's command;
+ * cluster primary: after its entry is applied), with COUNT, on the
+ * second of two streams, and a `$` resolved when it blocked. */
+static void test_xread_block_woken(void **state)
+{
+    pair *p = *state;
+    int w = h_connect(p->port), r = h_connect(p->port);
+    free(cmd(w, "DEL wa wb"));
+    free(cmd(w, "XADD wb 1-1 old 1"));
+    h_sends(r, "XREAD COUNT 1 BLOCK 0 STREAMS wa wb $ $\r\n");
+    long long until = h_ms() + 15000;
+    while (blocked_clients(p->port) != 1) assert_true(h_ms() < until);
+    free(cmd(w, "XADD wb 2-1 new 1"));
+    char *got = h_reply(r);
+    assert_string_equal(got, "*1\r\n*2\r\n$2\r\nwb\r\n*1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$3\r\nnew\r\n$1\r\n1\r\n");
+    free(got);
+    assert_int_equal(blocked_clients(p->port), 0);
+    h_close(r);
+    h_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_match_redis_resp2),
         cmocka_unit_test(test_streams_match_redis_resp3),
         cmocka_unit_test(test_stream_events_match_redis),
+        cmocka_unit_test(test_xread_block_woken),
     };
     int failed = cmocka_run_group_tests_name("standalone", tests, start_both, stop_both);
     if (!getenv("TC_STREAM_COMPAT_STANDALONE_ONLY"))
