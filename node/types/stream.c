@@ -13,8 +13,18 @@
 #include "lazyfree.h"
 #include "types/types.h"
 
-/* What a string of an entry costs in its data: the length word, then the bytes. */
-#define STR_HDR 4
+/* A string of an entry is its length as a LEB128 varint (one byte below
+ * 128: field names and small values, as BullMQ's events are) then its
+ * bytes. */
+static size_t varint_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
 
 tc_stream *tc_stream_new(void)
 {
@@ -98,7 +108,7 @@ tc_stream_entry *tc_stream_entry_new(tc_stream_id id, size_t nfields, const char
     size_t bytes = 0;
     for (size_t i = 0; i < 2 * nfields; i++) {
         if (fvlen[i] > UINT32_MAX) return NULL;
-        bytes += STR_HDR + fvlen[i];
+        bytes += varint_len(fvlen[i]) + fvlen[i];
     }
     if (nfields > UINT32_MAX || bytes > UINT32_MAX) return NULL;
     tc_stream_entry *e = malloc(sizeof *e + bytes);
@@ -106,24 +116,31 @@ tc_stream_entry *tc_stream_entry_new(tc_stream_id id, size_t nfields, const char
     e->id = id;
     e->nfields = (uint32_t)nfields;
     e->bytes = (uint32_t)bytes;
-    char *p = e->data;
+    unsigned char *p = (unsigned char *)e->data;
     for (size_t i = 0; i < 2 * nfields; i++) {
-        uint32_t l = (uint32_t)fvlen[i];
-        memcpy(p, &l, STR_HDR);
-        memcpy(p + STR_HDR, fv[i], l);
-        p += STR_HDR + l;
+        size_t l = fvlen[i];
+        for (; l >= 0x80; l >>= 7) *p++ = (unsigned char)(l | 0x80);
+        *p++ = (unsigned char)l;
+        memcpy(p, fv[i], fvlen[i]);
+        p += fvlen[i];
     }
     return e;
 }
 
 const char *tc_stream_entry_str(const tc_stream_entry *e, size_t *off, size_t *len)
 {
-    uint32_t l;
-    memcpy(&l, e->data + *off, STR_HDR);
-    const char *p = e->data + *off + STR_HDR;
-    *off += STR_HDR + l;
+    const unsigned char *p = (const unsigned char *)e->data + *off;
+    size_t l = 0;
+    unsigned shift = 0;
+    for (;;) {
+        unsigned char b = *p++;
+        l |= (size_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+        shift += 7;
+    }
     *len = l;
-    return p;
+    *off = (size_t)((const char *)p - e->data) + l;
+    return (const char *)p;
 }
 
 /* A new chunk at the end of s; NULL when out of memory. */

@@ -40,7 +40,7 @@ static inline int tc_stream_id_cmp(tc_stream_id a, tc_stream_id b)
 }
 
 /* One entry: its ID and nfields field/value pairs, each string stored as
- * a u32 length (host order) and its bytes in data. */
+ * a varint length and its bytes in data. */
 typedef struct tc_stream_entry {
     tc_stream_id id;
     uint32_t nfields; /* pairs */
@@ -92,8 +92,8 @@ int tc_stream_append(tc_stream *s, tc_stream_id id, size_t nfields, const char *
 int tc_stream_append_entry(tc_stream *s, tc_stream_entry *e);
 tc_stream_entry *tc_stream_entry_new(tc_stream_id id, size_t nfields, const char *const *fv, const size_t *fvlen);
 
-/* Reads the i-th string of e's data from *off on: returns its bytes and
- * moves *off past it. */
+/* Reads the string of e's data at *off: returns its bytes and moves *off
+ * past it. */
 const char *tc_stream_entry_str(const tc_stream_entry *e, size_t *off, size_t *len);
 
 /* A position: chunk c, entry i. */

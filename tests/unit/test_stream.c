@@ -101,6 +101,24 @@ static void test_append_and_chunks(void **state)
     big[sizeof big - 1] = '\0';
     for (int i = 1; i <= 6; i++) add(b, (uint64_t)i, 0, big);
     assert_int_equal(b->nchunks, 3);
+    /* strings of every length class read back whole */
+    static char huge[70000];
+    memset(huge, 'y', sizeof huge - 1);
+    const size_t lens[] = {0, 1, 127, 128, 16383, 16384, sizeof huge - 1};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        const char *fv[2] = {huge, huge};
+        size_t len[2] = {lens[i], lens[(i + 3) % 7]};
+        tc_stream_entry *e = tc_stream_entry_new(ID(1, 1), 1, fv, len);
+        assert_non_null(e);
+        size_t off = 0, l;
+        assert_ptr_equal(tc_stream_entry_str(e, &off, &l), e->data + (lens[i] < 128 ? 1 : lens[i] < 16384 ? 2 : 3));
+        assert_int_equal(l, lens[i]);
+        const char *v = tc_stream_entry_str(e, &off, &l);
+        assert_int_equal(l, lens[(i + 3) % 7]);
+        assert_true(l == 0 || v[l - 1] == 'y');
+        assert_int_equal(off, e->bytes);
+        free(e);
+    }
     tc_stream_free(b);
     tc_stream_free(s);
 }
