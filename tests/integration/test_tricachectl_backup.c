@@ -1283,6 +1283,12 @@ static void fill_every_type(int port)
     must(port, "PEXPIRE", "l:big", "3600000", NULL);
     must(port, "PEXPIRE", "s:int", "3600000", NULL);
     must(port, "PEXPIRE", "z:big", "7200000", NULL);
+    /* a stream: entries, a deleted one, an explicit last ID */
+    must(port, "XADD", "x:events", "1-1", "event", "added", "jobId", "1", NULL);
+    must(port, "XADD", "x:events", "2-*", "event", "completed", NULL);
+    must(port, "XADD", "x:events", "3-1", "event", "failed", NULL);
+    must(port, "XDEL", "x:events", "2-0", NULL);
+    must(port, "XSETID", "x:events", "9-9", NULL);
 }
 
 /* "TYPE key" on a node, as the bare word. */
@@ -1338,11 +1344,11 @@ static void test_restore_every_type(void **state)
     EXPECT(out, code, 0);
     char name[TC_BACKUP_MAX_NAME];
     created_name(out, name, sizeof name);
-    CONTAINS(out, "14 keys"); /* the manifest counts records: 12 keys and the users default and app */
+    CONTAINS(out, "15 keys"); /* the manifest counts records: 13 keys and the users default and app */
     free(out);
     out = run(&code, "--config", c->config, "backup", "verify", name, (char *)NULL);
     EXPECT(out, code, 0);
-    CONTAINS(out, "keys by type: 3 string, 2 list, 3 set, 2 zset, 2 hash; and 2 records that are not keys (users, "
+    CONTAINS(out, "keys by type: 3 string, 2 list, 3 set, 2 zset, 2 hash, 1 stream; and 2 records that are not keys (users, "
                   "settings)\n");
     free(out);
 
@@ -1379,6 +1385,8 @@ static void test_restore_every_type(void **state)
         assert_int_equal(integer_reply(port, "LLEN", "l:big"), 1500);
         assert_int_equal(integer_reply(port, "SCARD", "s:big"), 700);
         assert_int_equal(integer_reply(port, "ZCARD", "z:big"), 300);
+        expect_type(port, "x:events", "stream");
+        assert_int_equal(integer_reply(port, "XLEN", "x:events"), 2);
     }
     h_cluster_stop(c2);
 
