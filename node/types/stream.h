@@ -138,7 +138,10 @@ uint64_t tc_stream_do_trim(tc_stream *s, const tc_stream_trim *t);
 /* ID text: "ms-seq" into buf (at least 42 bytes); returns its length. */
 size_t tc_stream_id_format(tc_stream_id id, char *buf);
 /* Parses "ms", "ms-seq" (or, when seq_star is not NULL, "ms-*": *seq_star
- * set). A missing seq is missing_seq. 0, or -1 when it is not an ID. */
+ * set), each number as Redis reads it (blanks, a sign, leading zeros pass;
+ * a strict negative does not; at most 127 bytes, up to a NUL); "-" and "+"
+ * are the commands' business. A missing seq is missing_seq. 0, or -1 when
+ * it is not an ID. */
 int tc_stream_id_parse(const char *p, size_t len, uint64_t missing_seq, tc_stream_id *out, int *seq_star);
 
 #endif
