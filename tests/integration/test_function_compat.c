@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -271,11 +272,212 @@ static void test_functions_match_redis_resp3(void **state)
     compare_in(p->port, p->redis_port, 3);
 }
 
+/* One command whose arguments may hold any bytes (a DUMP payload). */
+static void send_bin(int fd, size_t n, const char *const *a, const size_t *lens)
+{
+    char head[32];
+    snprintf(head, sizeof head, "*%zu\r\n", n);
+    h_sends(fd, head);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens && lens[i] != (size_t)-1 ? lens[i] : strlen(a[i]);
+        snprintf(head, sizeof head, "$%zu\r\n", len);
+        h_sends(fd, head);
+        h_send(fd, a[i], len);
+        h_sends(fd, "\r\n");
+    }
+}
+
+#define CMD(fd, ...)                                                                          \
+    do {                                                                                      \
+        const char *const args_[] = {__VA_ARGS__};                                           \
+        send_bin(fd, sizeof args_ / sizeof args_[0], args_, NULL);                            \
+    } while (0)
+
+static void expect_reply(int fd, const char *want)
+{
+    char *r = h_reply(fd);
+    assert_non_null(r);
+    if (strcmp(r, want) != 0) fail_msg("want %s got %s", want, r);
+    free(r);
+}
+
+/* A bulk reply's bytes (malloc'd), its length in *len. */
+static char *bulk_of(char *reply, size_t *len)
+{
+    assert_int_equal(reply[0], '$');
+    *len = (size_t)atol(reply + 1);
+    char *body = strstr(reply, "\r\n") + 2;
+    char *copy = malloc(*len);
+    memcpy(copy, body, *len);
+    return copy;
+}
+
+static void restore(int fd, const char *payload, size_t len, const char *policy, const char *want)
+{
+    const char *a[] = {"FUNCTION", "RESTORE", payload, policy};
+    size_t lens[] = {(size_t)-1, (size_t)-1, len, (size_t)-1};
+    send_bin(fd, policy ? 4 : 3, a, lens);
+    expect_reply(fd, want);
+}
+
+/* FUNCTION DUMP then RESTORE gives the same libraries back, under each
+ * policy; a damaged or truncated payload, or one made by redis-server (a
+ * different format), is refused with Redis's error and changes nothing. */
+static void test_dump_restore_round_trip(void **state)
+{
+    pair *p = *state;
+    int t = h_connect(p->port);
+    CMD(t, "FUNCTION", "FLUSH");
+    expect_reply(t, "+OK\r\n");
+    CMD(t, "FUNCTION", "LOAD", "#!lua name=aa\nredis.register_function('fa', function() return 'a' end)");
+    expect_reply(t, "$2\r\naa\r\n");
+    CMD(t, "FUNCTION", "LOAD",
+        "#!lua name=bb\nredis.register_function{function_name='fb', callback=function(k, a) return a[1] end, "
+        "flags={'no-writes'}, description='echo'}");
+    expect_reply(t, "$2\r\nbb\r\n");
+    CMD(t, "FUNCTION", "LIST", "WITHCODE");
+    char *before = h_reply(t);
+    CMD(t, "FUNCTION", "DUMP");
+    char *dump = h_reply(t);
+    size_t len;
+    char *payload = bulk_of(dump, &len);
+    free(dump);
+
+    restore(t, payload, len, NULL, "-ERR Library aa already exists\r\n");
+    restore(t, payload, len, "APPEND", "-ERR Library aa already exists\r\n");
+    restore(t, payload, len, "REPLACE", "+OK\r\n");
+    CMD(t, "FUNCTION", "LIST", "WITHCODE");
+    expect_reply(t, before);
+    CMD(t, "FUNCTION", "FLUSH");
+    expect_reply(t, "+OK\r\n");
+    restore(t, payload, len, NULL, "+OK\r\n");
+    CMD(t, "FUNCTION", "LIST", "WITHCODE");
+    expect_reply(t, before);
+    CMD(t, "FCALL_RO", "fb", "0", "hi");
+    expect_reply(t, "$2\r\nhi\r\n");
+
+    /* FLUSH drops what is there first */
+    CMD(t, "FUNCTION", "DELETE", "aa");
+    expect_reply(t, "+OK\r\n");
+    CMD(t, "FUNCTION", "LOAD", "#!lua name=cc\nredis.register_function('fc', function() return 'c' end)");
+    expect_reply(t, "$2\r\ncc\r\n");
+    restore(t, payload, len, "FLUSH", "+OK\r\n");
+    CMD(t, "FUNCTION", "LIST", "WITHCODE");
+    expect_reply(t, before);
+
+    /* a function name another library holds */
+    CMD(t, "FUNCTION", "FLUSH");
+    expect_reply(t, "+OK\r\n");
+    CMD(t, "FUNCTION", "LOAD", "#!lua name=zz\nredis.register_function('FA', function() return 'z' end)");
+    expect_reply(t, "$2\r\nzz\r\n");
+    restore(t, payload, len, "REPLACE", "-ERR Function fa already exists\r\n");
+    CMD(t, "FUNCTION", "LIST", "LIBRARYNAME", "aa");
+    expect_reply(t, "*0\r\n");
+
+    /* damaged, truncated, empty, Redis's */
+    for (size_t i = 0; i < len; i += 7) {
+        payload[i] ^= 0x20;
+        restore(t, payload, len, "FLUSH", "-ERR DUMP payload version or checksum are wrong\r\n");
+        payload[i] ^= 0x20;
+    }
+    restore(t, payload, len - 1, "FLUSH", "-ERR DUMP payload version or checksum are wrong\r\n");
+    restore(t, payload, 0, "FLUSH", "-ERR DUMP payload version or checksum are wrong\r\n");
+    int r = h_connect(p->redis_port);
+    CMD(r, "FUNCTION", "LOAD", "REPLACE", "#!lua name=rr\nredis.register_function('fr', function() return 1 end)");
+    expect_reply(r, "$2\r\nrr\r\n");
+    CMD(r, "FUNCTION", "DUMP");
+    char *rdump = h_reply(r);
+    size_t rlen;
+    char *rpayload = bulk_of(rdump, &rlen);
+    restore(t, rpayload, rlen, "FLUSH", "-ERR DUMP payload version or checksum are wrong\r\n");
+    CMD(r, "FUNCTION", "DELETE", "rr");
+    expect_reply(r, "+OK\r\n");
+    CMD(t, "FUNCTION", "LIST");
+    char *after = h_reply(t);
+    assert_non_null(strstr(after, "zz"));
+    assert_null(strstr(after, "aa"));
+    free(after);
+    CMD(t, "FUNCTION", "FLUSH");
+    expect_reply(t, "+OK\r\n");
+    free(rdump);
+    free(rpayload);
+    free(payload);
+    free(before);
+    h_close(t);
+    h_close(r);
+}
+
+/* Sends cmd on fd until the reply starts with prefix (deadline 10 s);
+ * returns that reply. */
+static char *poll_until(int fd, const char *cmd, const char *prefix)
+{
+    long long deadline = h_ms() + 10000;
+    for (;;) {
+        h_sends(fd, cmd);
+        char *r = h_reply(fd);
+        assert_non_null(r);
+        if (strncmp(r, prefix, strlen(prefix)) == 0) return r;
+        if (h_ms() > deadline) fail_msg("%s: want %s..., got %s", cmd, prefix, r);
+        free(r);
+        usleep(10000); /* between polls */
+    }
+}
+
+/* A function looping past busy-reply-threshold, on tricache and on Redis:
+ * others get -BUSY naming FUNCTION KILL, SCRIPT KILL is refused, FUNCTION
+ * STATS names the running function, FUNCTION KILL stops it, and the
+ * caller's error is the same bytes on both. */
+static void test_busy_function_kill_and_stats(void **state)
+{
+    pair *p = *state;
+    int ports[2] = {p->port, p->redis_port};
+    char *killed[2];
+    for (int i = 0; i < 2; i++) {
+        int c = h_connect(ports[i]);
+        CMD(c, "CONFIG", "SET", "busy-reply-threshold", "100");
+        expect_reply(c, "+OK\r\n");
+        CMD(c, "FUNCTION", "LOAD", "REPLACE",
+            "#!lua name=spin\nredis.register_function{function_name='spin', callback=function()\n"
+            "  local i = 0 while true do i = i + 1 end\nend, flags={'no-writes'}}");
+        expect_reply(c, "$4\r\nspin\r\n");
+        int runner = h_connect(ports[i]);
+        CMD(runner, "FCALL_RO", "spin", "0");
+        int other = h_connect(ports[i]);
+        char *busy = poll_until(other, "PING\r\n", "-BUSY");
+        assert_string_equal(busy, "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n");
+        free(busy);
+        h_sends(other, "SCRIPT KILL\r\n");
+        expect_reply(other, "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n");
+        h_sends(other, "FUNCTION STATS\r\n");
+        char *stats = h_reply(other);
+        assert_non_null(strstr(stats, "$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*3\r\n"
+                                      "$8\r\nFCALL_RO\r\n$4\r\nspin\r\n$1\r\n0\r\n$11\r\nduration_ms\r\n:"));
+        assert_non_null(strstr(stats, "$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:"));
+        free(stats);
+        h_sends(other, "FUNCTION KILL\r\n");
+        expect_reply(other, "+OK\r\n");
+        killed[i] = h_reply(runner);
+        assert_non_null(killed[i]);
+        CMD(c, "FUNCTION", "DELETE", "spin");
+        expect_reply(c, "+OK\r\n");
+        CMD(c, "CONFIG", "SET", "busy-reply-threshold", "5000");
+        expect_reply(c, "+OK\r\n");
+        h_close(runner);
+        h_close(other);
+        h_close(c);
+    }
+    assert_string_equal(killed[0], killed[1]);
+    free(killed[0]);
+    free(killed[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest standalone[] = {
         cmocka_unit_test(test_functions_match_redis_resp2),
         cmocka_unit_test(test_functions_match_redis_resp3),
+        cmocka_unit_test(test_dump_restore_round_trip),
+        cmocka_unit_test(test_busy_function_kill_and_stats),
     };
     const struct CMUnitTest cluster[] = {
         cmocka_unit_test(test_functions_match_redis_resp2),
