@@ -447,6 +447,20 @@ static void test_functions_on_every_node(void **state)
         expect(c->nodes[i].port, ARGS("FUNCTION", "DELETE", "counters"),
                "-READONLY You can't write against a read only replica.\r\n");
     }
+    /* inside a transaction a library change would reach the primary alone */
+    int m = h_connect(c->nodes[p].port);
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("FUNCTION", "DELETE", "counters"));
+    send_args(m, ARGS("EXEC"));
+    const char *const want_multi[] = {"+OK\r\n", "+QUEUED\r\n",
+                                      "-EXECABORT Transaction discarded because of: ERR 'function' cannot run in a "
+                                      "transaction that writes on a replicated node\r\n"};
+    for (int i = 0; i < 3; i++) {
+        char *got = h_reply(m);
+        assert_string_equal(got, want_multi[i]);
+        free(got);
+    }
+    h_close(m);
     char *r = ask(c->nodes[p].port, ARGS("FCALL", "sneaky", "1", "fk0"));
     assert_non_null(strstr(r, "-ERR Write commands are not allowed from read-only scripts. script: sneaky, on @user_function:"));
     free(r);
