@@ -53,7 +53,7 @@ static void fcall_generic(tc_ctx *c, int ro)
      * replicated node the primary's eviction is logged, never local */
     if (!(fn->flags & (TC_FN_NO_WRITES | TC_FN_ALLOW_OOM)) && !c->srv->repl.ops && c->srv->cfg.maxmemory &&
         tc_evict_local(c->srv, 0) != 0) {
-        tc_reply_error(c->r, "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+        tc_reply_error(c->r, TC_ERR_OOM); /* Redis refuses it before the script's own check: its words */
         return;
     }
     tc_script_run run = {.ctx = c, .db = c->db, .read_only = ro || (fn->flags & TC_FN_NO_WRITES), .resp = 2,

@@ -407,6 +407,63 @@ static void test_dump_restore_round_trip(void **state)
     h_close(r);
 }
 
+/* At maxmemory (1 byte, noeviction) a writing function is refused, one
+ * flagged allow-oom runs and writes, no-writes ones run: as redis-server. */
+static void test_allow_oom_matches_redis(void **state)
+{
+    pair *p = *state;
+    static const char *const lib =
+        "#!lua name=oomlib\n"
+        "redis.register_function('plain', function(k) return redis.call('set', k[1], 'v') end)\n"
+        "redis.register_function{function_name='oomok', flags={'allow-oom'}, callback=function(k) return "
+        "redis.call('set', k[1], 'v') end}\n"
+        "redis.register_function{function_name='ro', flags={'no-writes'}, callback=function(k) return "
+        "redis.call('get', k[1]) end}\n";
+    static const step oom_steps[] = {
+        {{"FUNCTION", "LOAD", "REPLACE", lib}},
+        {{"CONFIG", "SET", "maxmemory", "1"}},
+        {{"FCALL", "plain", "1", "oomk"}},
+        {{"FCALL", "oomok", "1", "oomk"}},
+        {{"FCALL", "ro", "1", "oomk"}},
+        {{"FCALL_RO", "ro", "1", "oomk"}},
+        {{"CONFIG", "SET", "maxmemory", "0"}},
+        {{"DEL", "oomk"}},
+        {{"FUNCTION", "DELETE", "oomlib"}},
+    };
+    int t = h_connect(p->port), r = h_connect(p->redis_port);
+    for (size_t i = 0; i < sizeof oom_steps / sizeof oom_steps[0]; i++) {
+        send_step(t, &oom_steps[i]);
+        send_step(r, &oom_steps[i]);
+        char *a = h_reply(t), *b = h_reply(r);
+        assert_non_null(a);
+        assert_non_null(b);
+        if (strcmp(a, b) != 0) fail_msg("step %zu %s %s: tricache %s redis %s", i, oom_steps[i].a[0], oom_steps[i].a[1], a, b);
+        free(a);
+        free(b);
+    }
+    h_close(t);
+    h_close(r);
+}
+
+/* With cluster_mode a function flagged no-cluster is refused (Redis's
+ * words for a Redis Cluster node). */
+static void test_no_cluster_flag(void **state)
+{
+    (void)state;
+    tnode *n = h_start("cluster_mode = true");
+    int t = h_connect(n->port);
+    CMD(t, "FUNCTION", "LOAD",
+        "#!lua name=nclib\nredis.register_function{function_name='nc', flags={'no-cluster'}, callback=function() "
+        "return 1 end}\nredis.register_function('ok', function() return 2 end)");
+    expect_reply(t, "$5\r\nnclib\r\n");
+    CMD(t, "FCALL", "nc", "0");
+    expect_reply(t, "-ERR Can not run script on cluster, 'no-cluster' flag is set.\r\n");
+    CMD(t, "FCALL", "ok", "0");
+    expect_reply(t, ":2\r\n");
+    h_close(t);
+    h_stop(n);
+}
+
 /* Sends cmd on fd until the reply starts with prefix (deadline 10 s);
  * returns that reply. */
 static char *poll_until(int fd, const char *cmd, const char *prefix)
@@ -478,11 +535,14 @@ int main(void)
         cmocka_unit_test(test_functions_match_redis_resp3),
         cmocka_unit_test(test_dump_restore_round_trip),
         cmocka_unit_test(test_busy_function_kill_and_stats),
+        cmocka_unit_test(test_allow_oom_matches_redis),
+        cmocka_unit_test(test_no_cluster_flag),
     };
     const struct CMUnitTest cluster[] = {
         cmocka_unit_test(test_functions_match_redis_resp2),
         cmocka_unit_test(test_functions_match_redis_resp3),
     };
+    if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
     int failed = cmocka_run_group_tests_name("standalone", standalone, start_both, stop_both);
     if (!getenv("TC_FUNCTION_COMPAT_STANDALONE_ONLY"))
         failed += cmocka_run_group_tests_name("three-node primary", cluster, start_cluster_and_redis, stop_both);
