@@ -625,6 +625,8 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     if (!writes && !reads) return TC_ROUTE_LOCAL;
 
     int me = role(r);
+    /* allow-stale: read from what was applied, primary or not */
+    if (me == TC_ROLE_NONE && !writes && fn_found && (fn_flags & TC_FN_ALLOW_STALE)) return TC_ROUTE_LOCAL;
     if (me == TC_ROLE_NONE) {
         if (exec) tc_multi_reset(c);
         tc_reply_error(rep, ERR_NO_PRIMARY);

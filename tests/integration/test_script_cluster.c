@@ -419,6 +419,9 @@ static const char *const LIBRARY =
     "end}\n"
     "redis.register_function{function_name='sneaky', flags={'no-writes'}, callback=function(keys)\n"
     "  return redis.call('set', keys[1], 'no')\n"
+    "end}\n"
+    "redis.register_function{function_name='stalepeek', flags={'no-writes', 'allow-stale'}, callback=function(keys)\n"
+    "  return redis.call('get', keys[1])\n"
     "end}\n";
 
 /* Loaded on the primary (through the log): every replica can call the
@@ -594,6 +597,22 @@ static void test_library_survives_snapshot_and_restart(void **state)
         assert_non_null(strstr(list, "redis.register_function('bump10'"));
         free(list);
     }
+    /* alone (the two others stopped) a node refuses reads, but a function
+     * flagged allow-stale still reads what it applied */
+    int alone = (p + 1) % 3;
+    for (int i = 0; i < 3; i++)
+        if (i != alone) h_node_signal(c, i, SIGKILL);
+    long long deadline = h_ms() + 30000;
+    for (;;) {
+        char *got = ask(c->nodes[alone].port, ARGS("FCALL_RO", "peek", "1", "snap:0"));
+        int refused = strncmp(got, "-TRYAGAIN", 9) == 0;
+        free(got);
+        if (refused) break;
+        assert_true(h_ms() < deadline);
+        usleep(50000); /* between polls */
+    }
+    expect(c->nodes[alone].port, ARGS("FCALL_RO", "stalepeek", "1", "snap:0"), "$1\r\nv\r\n");
+    expect(c->nodes[alone].port, ARGS("FCALL", "stalepeek", "1", "snap:0"), "$1\r\nv\r\n");
     h_cluster_stop(c);
 }
 
