@@ -578,7 +578,8 @@ static uint64_t mono_us(void)
 
 uint64_t tc_script_run_ms(const tc_script_run *run) { return (mono_us() - run->start_us) / 1000; }
 
-/* Runs the function on top of L (popped) with KEYS and ARGV, replying in
+/* Runs the function on top of L (popped) with KEYS and ARGV (an EVAL) or
+ * with keys and args as its two arguments (a function), replying in
  * run->ctx->r. */
 void tc_script_call(tc_script_engine *e, tc_script_run *run, size_t nkeys, const tc_slice *keys, size_t nargs,
                     const tc_slice *args)

@@ -93,7 +93,8 @@ void tc_script_reply_error(lua_State *L, tc_reply *r, const char *sha);
 int tc_script_find(tc_script_engine *e, const char *sha);
 int tc_script_add(tc_script_engine *e, const char *body, size_t len, char sha[41], char *err, size_t errlen);
 int tc_script_exists(tc_script_engine *e, const char *sha, size_t len);
-/* Runs the function on top of L (popped) with KEYS and ARGV set; the
+/* Runs the function on top of L (popped) with KEYS and ARGV set (an
+ * EVAL), or with keys and args as its arguments (run->function); the
  * reply (or the error) goes to run->ctx->r. */
 void tc_script_call(tc_script_engine *e, tc_script_run *run, size_t nkeys, const tc_slice *keys, size_t nargs,
                     const tc_slice *args);
