@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "reply.h"
+#include "script.h"
 #include "server.h"
 
 typedef struct queued {
@@ -51,7 +52,10 @@ static int is_write(const tc_cmd *cmd, size_t argc, const tc_slice *argv)
 {
     if (cmd->flags & TC_CMD_WRITE) return 1;
     /* DEBUG POPULATE creates keys: the router logs it like a write */
-    return argc >= 2 && strcmp(cmd->name, "debug") == 0 && tc_arg_is(&argv[1], "populate");
+    if (argc >= 2 && strcmp(cmd->name, "debug") == 0 && tc_arg_is(&argv[1], "populate")) return 1;
+    /* so do FUNCTION LOAD/DELETE/FLUSH/RESTORE (libraries are cluster
+     * state): inside a transaction they would change the primary alone */
+    return cmd->fn == tc_cmd_function && tc_function_cmd_changes_libraries(argc, argv);
 }
 
 int tc_multi_queues(const tc_client *c, const tc_slice *argv0)

@@ -137,6 +137,16 @@ static void add_script(void *ud, const char *body, size_t len)
     if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
 }
 
+/* One function library (type 124 records): key its name, value its code. */
+static void add_library(void *ud, const char *name, const char *code, size_t len)
+{
+    image_writer *iw = ud;
+    if (iw->failed) return;
+    tc_snapshot_record rec = {.type = TC_SNAPSHOT_FUNCTION, .key = name, .key_len = (uint32_t)strlen(name),
+                              .value = code, .value_len = (uint32_t)len};
+    if (tc_snapshot_writer_add(iw->w, &rec) != 0) iw->failed = 1;
+}
+
 int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *o, tc_snapshot_write_fn fn, void *ud,
                    tc_snapshot_stats *stats, char *err, size_t errlen)
 {
@@ -159,6 +169,9 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
     if (!iw.failed && s->acl.changed) tc_acl_each(&s->acl, s->cfg.auth_token, add_user, &iw);
     /* the script cache is cluster state: EVALSHA after a snapshot install */
     if (!iw.failed) tc_script_cache_each(s, add_script, &iw);
+    /* function libraries too: FCALL after a snapshot install (an image
+     * carries them only while there are some: older readers refuse 124) */
+    if (!iw.failed) tc_function_each(s, add_library, &iw);
     int rc = iw.failed ? -1 : tc_snapshot_writer_finish(iw.w);
     if (rc != 0) snprintf(err, errlen, "%s", iw.err[0] ? iw.err : tc_snapshot_writer_error(iw.w));
     tc_image_bufs_free(&iw.bufs);
@@ -228,6 +241,28 @@ static void load_scripts(tc_server *s, const tc_buf *b)
     }
 }
 
+/* The image's function libraries replace this node's (none: no library).
+ * One this node cannot load (it loaded where it was made) is logged and
+ * left out. */
+static void load_libraries(tc_server *s, const tc_buf *b, size_t n)
+{
+    tc_slice *codes = n ? calloc(n, sizeof *codes) : NULL;
+    if (n && !codes) {
+        tc_warn("keyspace image: out of memory for its function libraries; they are not loaded");
+        return;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len;
+        memcpy(&len, b->data + off, 4);
+        codes[i] = (tc_slice){b->data + off + 4, len};
+        off += 4 + len;
+    }
+    if (tc_function_replace_all(s, n, codes) != 0)
+        tc_warn("keyspace image: a function library is left out (this node could not load it)");
+    free(codes);
+}
+
 /* A user record into the store being built; -1 with err on a bad one. */
 static int load_user(tc_server *s, tc_acl *users, const tc_snapshot_record *rec, char *err, size_t errlen)
 {
@@ -280,6 +315,8 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     int rc, bad_record = 0;
     tc_buf settings = {0}; /* name, value, ...: u32 length and bytes each */
     tc_buf scripts = {0};  /* script bodies: u32 length and bytes each */
+    tc_buf libraries = {0}; /* function libraries' code: u32 length and bytes each */
+    size_t nlibraries = 0;
     size_t nsettings = 0;
     /* the image's users, built aside and swapped in with the keys */
     tc_acl users;
@@ -305,6 +342,13 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
             uint32_t vl = rec.value_len;
             tc_buf_append(&scripts, &vl, 4);
             tc_buf_append(&scripts, rec.value, vl);
+            continue;
+        }
+        if (rec.type == TC_SNAPSHOT_FUNCTION) {
+            uint32_t vl = rec.value_len;
+            tc_buf_append(&libraries, &vl, 4);
+            tc_buf_append(&libraries, rec.value, vl);
+            nlibraries++;
             continue;
         }
         if (rec.type == TC_SNAPSHOT_SETTING) {
@@ -334,6 +378,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
         free(fresh);
         tc_buf_free(&settings);
         tc_buf_free(&scripts);
+        tc_buf_free(&libraries);
         tc_acl_free(&users);
         return -1;
     }
@@ -365,5 +410,7 @@ int tc_image_load(tc_server *s, tc_apply_state *st, const void *data, size_t len
     tc_buf_free(&settings);
     load_scripts(s, &scripts);
     tc_buf_free(&scripts);
+    load_libraries(s, &libraries, nlibraries);
+    tc_buf_free(&libraries);
     return 0;
 }

@@ -582,7 +582,13 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     /* Scripts: writing ones run on the primary (replication by effects);
      * elsewhere EVAL and EVALSHA run as reads, their writes refused. */
     int script = cmd->fn == tc_cmd_eval || cmd->fn == tc_cmd_evalsha;
-    if (script && role(r) == TC_ROLE_PRIMARY) return route_script(r, c, cmd, argc, argv, rep, now);
+    /* FCALL of a function without no-writes is such a script; FCALL_RO,
+     * a no-writes function, and a name no library has, are reads */
+    unsigned fn_flags = 0;
+    int fn_found = (cmd->fn == tc_cmd_fcall || cmd->fn == tc_cmd_fcall_ro) && argc >= 2 &&
+                   tc_function_flags(r->srv, &argv[1], &fn_flags);
+    int fcall_writes = cmd->fn == tc_cmd_fcall && fn_found && !(fn_flags & TC_FN_NO_WRITES);
+    if ((script || fcall_writes) && role(r) == TC_ROLE_PRIMARY) return route_script(r, c, cmd, argc, argv, rep, now);
     /* The script cache is cluster state: SCRIPT LOAD and FLUSH on the
      * primary go through the log, so every node has the same scripts (a
      * replica runs them locally, as Redis's do). */
@@ -602,11 +608,14 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
         size_t nrepl = tc_config_cmd_replicated(argc - 2, argv + 2);
         if (nrepl) return route_config(r, c, argc, argv, nrepl, rep, now);
     }
-    int writes = (cmd->flags & TC_CMD_WRITE) != 0;
+    int writes = (cmd->flags & TC_CMD_WRITE) != 0 || fcall_writes;
+    /* function libraries are cluster state: changed through the log on
+     * the primary, refused on a replica as a write is */
+    if (cmd->fn == tc_cmd_function && tc_function_cmd_changes_libraries(argc, argv)) writes = 1;
     /* DEBUG POPULATE creates keys: it must go through the log like a write,
      * or replicas would differ from the primary. */
     if (!writes && argc >= 2 && strcmp(cmd->name, "debug") == 0 && tc_arg_is(&argv[1], "populate")) writes = 1;
-    int reads = (cmd->flags & TC_CMD_READONLY) != 0 || script;
+    int reads = (cmd->flags & TC_CMD_READONLY) != 0 || script || cmd->fn == tc_cmd_fcall;
     int exec = 0; /* EXEC of a transaction that writes */
     if (cmd->fn == tc_cmd_exec) {
         int plan = tc_multi_exec_plan(c, now, rep);
@@ -617,6 +626,8 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     if (!writes && !reads) return TC_ROUTE_LOCAL;
 
     int me = role(r);
+    /* allow-stale: read from what was applied, primary or not */
+    if (me == TC_ROLE_NONE && !writes && fn_found && (fn_flags & TC_FN_ALLOW_STALE)) return TC_ROUTE_LOCAL;
     if (me == TC_ROLE_NONE) {
         if (exec) tc_multi_reset(c);
         tc_reply_error(rep, ERR_NO_PRIMARY);
@@ -725,7 +736,9 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
         r->last_progress_ms = progress_ms(r, now);
     }
     int64_t silent = now - r->last_progress_ms, max_staleness = (int64_t)s->cfg.replica_max_staleness_ms;
-    if (silent > max_staleness) {
+    /* a function flagged allow-stale runs on a replica however long it has
+     * not heard from the primary, as on a Redis replica whose link is down */
+    if (silent > max_staleness && !(fn_found && (fn_flags & TC_FN_ALLOW_STALE))) {
         const char *disk = r->log.write_error ? r->log.write_error(r->log.ud) : NULL;
         if (disk)
             /* the primary may well be there: this node cannot store what it sends */

@@ -21,7 +21,7 @@
 #define REG_ENGINE "tc_engine"
 #define REG_BODIES "tc_bodies"   /* sha -> body */
 #define REG_FUNCS "tc_funcs"     /* sha -> compiled function */
-#define REG_GLOBALS "tc_globals" /* the real globals behind the read-only proxy */
+#define REG_GLOBALS TC_SCRIPT_REG_GLOBALS
 #define HOOK_EVERY 100000        /* Lua instructions between two hook calls, as Redis */
 
 /* The error a killed script ends with (the handler adds where). */
@@ -112,9 +112,21 @@ static int busy_allowed(void *ud, tc_client *c, size_t argc, const tc_slice *arg
 {
     tc_script_engine *e = ud;
     (void)c;
+    int is_function = e->run->function;
+    /* each kind has its own KILL: Redis names the right one in -BUSY */
+    const char *busy = is_function
+                           ? "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+                           : "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    if (argc == 2 && tc_arg_is(&argv[0], "function") && tc_arg_is(&argv[1], "stats")) {
+        if (is_function) tc_function_reply_stats(e, r);
+        else tc_reply_error(r, busy);
+        return 1;
+    }
     if (argc == 2 && (tc_arg_is(&argv[0], "script") || tc_arg_is(&argv[0], "function")) &&
         tc_arg_is(&argv[1], "kill")) {
-        if (e->run->wrote) {
+        if (tc_arg_is(&argv[0], "script") == is_function && !e->run->wrote) {
+            tc_reply_error(r, busy);
+        } else if (e->run->wrote) {
             tc_reply_error(r, ERR_UNKILLABLE);
         } else {
             e->kill = 1;
@@ -129,6 +141,10 @@ static int busy_allowed(void *ud, tc_client *c, size_t argc, const tc_slice *arg
         tc_warn("SHUTDOWN NOSAVE while a script runs: stopping now");
         _exit(0);
     }
+    if (is_function) {
+        tc_reply_error(r, busy);
+        return 1;
+    }
     return 0;
 }
 
@@ -141,6 +157,7 @@ static void hook(lua_State *L, lua_Debug *ar)
     tc_progress_tick();
     tc_script_engine *e = tc_script_engine_from(L);
     tc_script_run *run = e->run;
+    if (e->loading) tc_fn_load_tick(e);
     if (!run) return;
     uint64_t now = mono_us();
     if (!run->busy) {
@@ -203,6 +220,7 @@ static void open_libs(lua_State *L)
  * the real table and refuses writes; rawset and getfenv are wrapped so
  * they cannot reach around the proxies. */
 static int ro_newindex(lua_State *L) { return luaL_error(L, "Attempt to modify a readonly table"); }
+int tc_script_ro_newindex(lua_State *L) { return ro_newindex(L); }
 
 /* Reading a global that does not exist is an error, as in Redis. */
 static int globals_index(lua_State *L)
@@ -231,6 +249,8 @@ static void push_proxy(lua_State *L, int idx, int strict)
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
 }
+
+void tc_script_push_proxy(lua_State *L, int idx, int strict) { push_proxy(L, idx, strict); }
 
 static int is_readonly(lua_State *L, int idx)
 {
@@ -376,6 +396,7 @@ static lua_State *new_state(tc_script_engine *e)
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
     protect_globals(L);
+    tc_fn_open(L);
     lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
     return L;
 }
@@ -399,6 +420,7 @@ tc_script_engine *tc_script_engine_of(tc_server *s)
 void tc_script_engine_free(tc_script_engine *e)
 {
     if (!e) return;
+    tc_fn_free_all(e);
     if (e->L) lua_close(e->L);
     free(e);
 }
@@ -529,15 +551,20 @@ static int error_handler(lua_State *L)
     return 1;
 }
 
-/* KEYS and ARGV, in the real globals (the proxy refuses writes). */
-static void set_array(lua_State *L, const char *name, size_t n, const tc_slice *v)
+static void push_array(lua_State *L, size_t n, const tc_slice *v)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_GLOBALS);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         lua_pushlstring(L, v[i].p, v[i].len);
         lua_rawseti(L, -2, (int)i + 1);
     }
+}
+
+/* KEYS and ARGV, in the real globals (the proxy refuses writes). */
+static void set_array(lua_State *L, const char *name, size_t n, const tc_slice *v)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_GLOBALS);
+    push_array(L, n, v);
     lua_setfield(L, -2, name);
     lua_pop(L, 1);
 }
@@ -549,31 +576,42 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Runs the function on top of L (popped) with KEYS and ARGV, replying in
+uint64_t tc_script_run_ms(const tc_script_run *run) { return (mono_us() - run->start_us) / 1000; }
+
+/* Runs the function on top of L (popped) with KEYS and ARGV (an EVAL) or
+ * with keys and args as its two arguments (a function), replying in
  * run->ctx->r. */
 void tc_script_call(tc_script_engine *e, tc_script_run *run, size_t nkeys, const tc_slice *keys, size_t nargs,
                     const tc_slice *args)
 {
     lua_State *L = e->L;
     tc_reply *r = run->ctx->r;
-    set_array(L, "KEYS", nkeys, keys);
-    set_array(L, "ARGV", nargs, args);
+    int nparams = 0;
+    if (run->function) {
+        /* a function gets them as its two arguments (keys, args) */
+        push_array(L, nkeys, keys);
+        push_array(L, nargs, args);
+        nparams = 2;
+    } else {
+        set_array(L, "KEYS", nkeys, keys);
+        set_array(L, "ARGV", nargs, args);
+    }
     lua_pushcfunction(L, error_handler);
-    lua_insert(L, -2);
-    int base = lua_gettop(L) - 1;
+    lua_insert(L, -2 - nparams);
+    int base = lua_gettop(L) - 1 - nparams;
     run->start_us = mono_us();
     run->busy_after_us = (uint64_t)e->srv->cfg.busy_reply_threshold * 1000;
     tc_script_collect_if_full(e, 2);
     e->run = run;
     e->kill = 0;
-    int rc = lua_pcall(L, 0, 1, base);
+    int rc = lua_pcall(L, nparams, 1, base);
     e->run = NULL;
     if (e->kill) lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
     e->kill = 0;
     if (run->busy) tc_notice("the busy script ended after %llu ms", (unsigned long long)(mono_us() - run->start_us) / 1000);
     e->reply_resp = run->resp;
     if (rc == 0) tc_script_reply_value(L, r, 0);
-    else tc_script_reply_error(L, r, run->sha);
+    else tc_script_reply_error(L, r, run->name ? run->name : run->sha);
     lua_settop(L, base - 1);
     /* Redis collects a step after each script: garbage from one script
      * does not pile up until the next full cycle */

@@ -10,9 +10,12 @@ target_link_libraries(tc_lualibs PUBLIC PkgConfig::LUA51 m)
 find_library(LUA51_CJSON NAMES liblua5.1-cjson.a lua5.1-cjson REQUIRED)
 find_library(LUA51_BITOP NAMES liblua5.1-bitop.a lua5.1-bitop REQUIRED)
 target_sources(tcnode PRIVATE
+  script/cmd_function.c
   script/cmd_script.c
   script/convert.c
   script/engine.c
+  script/function.c
+  script/function_meta.c
   script/record.c
   script/redis_lib.c
 )

@@ -22,8 +22,8 @@
 static int not_from_script(const tc_cmd *cmd)
 {
     static const char *const names[] = {"auth", "bgsave", "debug", "discard", "eval", "eval_ro", "evalsha",
-                                        "evalsha_ro", "exec", "failover", "hello", "multi", "psubscribe",
-                                        "punsubscribe", "quit", "reset", "role", "save", "script",
+                                        "evalsha_ro", "exec", "failover", "fcall", "fcall_ro", "function",
+                                        "hello", "multi", "psubscribe", "punsubscribe", "quit", "reset", "role", "save", "script",
                                         "shutdown", "subscribe", "unsubscribe", "unwatch", "wait",
                                         "waitaof", "watch", "members", "tcbackup", "tcconfig", "tcevict",
                                         "tcexec", "tcformed", "tclimits", "tcrestore"};

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "function_meta.h"
+
 struct tc_ctx;
 struct tc_server;
 struct tc_buf;
@@ -28,6 +30,9 @@ void tc_cmd_evalsha(struct tc_ctx *c);
 void tc_cmd_eval_ro(struct tc_ctx *c);
 void tc_cmd_evalsha_ro(struct tc_ctx *c);
 void tc_cmd_script(struct tc_ctx *c);
+void tc_cmd_fcall(struct tc_ctx *c);
+void tc_cmd_fcall_ro(struct tc_ctx *c);
+void tc_cmd_function(struct tc_ctx *c);
 
 /* The server's engine, made on first use; NULL when out of memory. */
 tc_script_engine *tc_script_engine_of(struct tc_server *s);
@@ -62,6 +67,21 @@ tc_script_recording *tc_script_record_begin(struct tc_server *s, int db, uint64_
 void tc_script_record_end(tc_script_recording *rec, size_t *argc, const struct tc_slice **argv,
                           const struct tc_slice **new_body);
 void tc_script_record_free(tc_script_recording *rec);
+
+/* ---- Redis 7 functions (function.c, cmd_function.c) ---------------------
+ * The flags (TC_FN_*, function_meta.h) of the function FCALL names: 1, or
+ * 0 when there is no such function. */
+int tc_function_flags(struct tc_server *s, const struct tc_slice *name, unsigned *flags);
+/* FUNCTION LOAD, DELETE, FLUSH, RESTORE: the libraries are cluster state,
+ * so a replicated node logs these (argv[0] is FUNCTION). */
+int tc_function_cmd_changes_libraries(size_t argc, const struct tc_slice *argv);
+size_t tc_function_library_count(const struct tc_server *s);
+/* The libraries as image records and back (snapshots, backups): fn gets
+ * each library's name and whole code; replace_all drops every library and
+ * loads the given codes (0, or -1 if one failed: it is left out). */
+typedef void (*tc_function_lib_fn)(void *ud, const char *name, const char *code, size_t len);
+void tc_function_each(struct tc_server *s, tc_function_lib_fn fn, void *ud);
+int tc_function_replace_all(struct tc_server *s, size_t n, const struct tc_slice *codes);
 
 /* SHA1 of p as 40 lowercase hex digits. */
 void tc_script_sha1hex(const char *p, size_t len, char out[41]);

@@ -55,7 +55,10 @@ enum tc_snapshot_type {
     TC_SNAPSHOT_ACL_USER = 126,
     /* Not a key: a cached Lua script (SCRIPT LOAD, EVAL), key = its SHA1
      * (40 hex digits), value = its body (FORMAT.md §4). */
-    TC_SNAPSHOT_SCRIPT = 125
+    TC_SNAPSHOT_SCRIPT = 125,
+    /* Not a key: a function library (FUNCTION LOAD), key = its name,
+     * value = its whole code (FORMAT.md §4). */
+    TC_SNAPSHOT_FUNCTION = 124
 };
 /* Flag on a record's type byte: the value starts with a u32 (little-endian)
  * database number, then the type's own value bytes (FORMAT.md §4). Records
@@ -66,7 +69,8 @@ static inline int tc_snapshot_type_known(unsigned t)
 {
     t &= ~TC_SNAPSHOT_IN_DB;
     return t == TC_SNAPSHOT_STRING || t == TC_SNAPSHOT_LIST || t == TC_SNAPSHOT_SET || t == TC_SNAPSHOT_ZSET ||
-           t == TC_SNAPSHOT_HASH || t == TC_SNAPSHOT_STREAM || t == TC_SNAPSHOT_SETTING || t == TC_SNAPSHOT_ACL_USER || t == TC_SNAPSHOT_SCRIPT;
+           t == TC_SNAPSHOT_HASH || t == TC_SNAPSHOT_STREAM || t == TC_SNAPSHOT_SETTING || t == TC_SNAPSHOT_ACL_USER ||
+           t == TC_SNAPSHOT_SCRIPT || t == TC_SNAPSHOT_FUNCTION;
 }
 
 enum {

@@ -294,9 +294,11 @@ static int load_from(restore *r, uint64_t skip)
     int rc;
     tc_snapshot_record rec;
     while ((rc = tc_snapshot_reader_next(rd, &rec)) == 1) {
-        /* after the keys; the cluster keeps its own settings and scripts, and
+        /* after the keys; the cluster keeps its own settings, scripts and
+         * function libraries, and
          * its users unless --with-users (applied after the commit) */
-        if (rec.type == TC_SNAPSHOT_SETTING || rec.type == TC_SNAPSHOT_ACL_USER || rec.type == TC_SNAPSHOT_SCRIPT) {
+        if (rec.type == TC_SNAPSHOT_SETTING || rec.type == TC_SNAPSHOT_ACL_USER || rec.type == TC_SNAPSHOT_SCRIPT ||
+            rec.type == TC_SNAPSHOT_FUNCTION) {
             r->settings++;
             if (rec.type == TC_SNAPSHOT_ACL_USER && r->with_users && save_user(r, &rec) != 0) break;
             continue;

@@ -3,7 +3,8 @@
  * and pcall of any command name with random arguments, conversions, the
  * libraries, and the known ways out of a sandbox (os, io, loadfile,
  * require, getfenv of a library function, rawset and setmetatable on the
- * globals, huge strings) — run with EVAL on a fixture node whose
+ * globals, huge strings) — run with EVAL, or as a Redis 7 function's body,
+ * or as a function library's top-level code (FUNCTION LOAD), on a fixture node whose
  * script_memory_limit is small. No input may crash the node, and after
  * each one a probe checks that nothing escaped: the globals are still
  * read-only and undefined names still raise, the libraries are intact,
@@ -57,6 +58,8 @@ static const char *const ESCAPES[] = {
     "loadstring('escaped = 1')()", "newproxy(true)", "cjson.decode('[[[[[[[[[[1]]]]]]]]]]')",
     "cjson.decode('{\"a\":')", "bit.tohex(-1)", "redis.setresp(3)", "redis.sha1hex(string.rep('x', 100))",
     "redis.log(redis.LOG_DEBUG, 'x')", "math.randomseed(7)", "tostring(math.random(1, 10))",
+    "redis.register_function('x', function() end)", "redis.register_function{function_name='y', callback=print}",
+    "getfenv(1).escaped = 1", "redis.call('function', 'flush')", "redis.call('fcall', 'fz', 0)",
 };
 
 static void expr(src *s, char *out, size_t cap, size_t *len, int depth);
@@ -184,11 +187,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     src s = {data, size};
     static char body[16384];
+    static char lib[16384 + 256];
+    /* the program as an EVAL script, as a function's body, or as a
+     * library's top-level code (the restricted load-time environment) */
+    unsigned mode = take(&s, 3);
     program(&s, body, sizeof body);
-    const char *r = fx_run(node, "EVAL", body, "1", "key", "arg", NULL);
+    const char *r;
+    if (mode == 0) {
+        r = fx_run(node, "EVAL", body, "1", "key", "arg", NULL);
+    } else {
+        if (mode == 1)
+            snprintf(lib, sizeof lib, "#!lua name=fz\nredis.register_function('fz', function(KEYS, ARGV)\n%s\nend)\n", body);
+        else
+            snprintf(lib, sizeof lib, "#!lua name=fz\n%s\nredis.register_function('fz', function() return 1 end)\n", body);
+        r = fx_run(node, "FUNCTION", "LOAD", "REPLACE", lib, NULL);
+        CHECK(r && (r[0] == '$' || r[0] == '-'), "FUNCTION LOAD answered %.60s to\n%s", r ? r : "(none)", lib);
+        r = fx_run(node, "FCALL", "fz", "1", "key", "arg", NULL);
+    }
     CHECK(r && (r[0] == '+' || r[0] == '-' || r[0] == ':' || r[0] == '$' || r[0] == '*' || r[0] == '_' ||
                 r[0] == '%' || r[0] == '~' || r[0] == ',' || r[0] == '#' || r[0] == '('),
           "reply %.60s to\n%s", r ? r : "(none)", body);
+    if (mode) {
+        /* functions' environments: still read-only, the load-time one
+         * still restricted */
+        r = fx_run(node, "FUNCTION", "LOAD", "REPLACE",
+                   "#!lua name=probe\nredis.register_function('probe', function() return escaped end)", NULL);
+        CHECK(strcmp(r, "$5\r\nprobe\r\n") == 0, "the probe library did not load after\n%s\n%s", body, r);
+        r = fx_run(node, "FCALL", "probe", "0", NULL);
+        CHECK(strstr(r, "nonexistent global variable 'escaped'"), "a global escaped into functions: %s\n%s", r, body);
+        r = fx_run(node, "FUNCTION", "LOAD", "#!lua name=probe2\nlocal s = string", NULL);
+        CHECK(strstr(r, "nonexistent global variable 'string'"), "the load-time environment grew: %s\n%s", r, body);
+        fx_run(node, "FUNCTION", "FLUSH", NULL);
+    }
     /* nothing escaped */
     r = fx_run(node, "EVAL", "return type(redis.call) .. type(string.rep) .. type(cjson.encode)", "0", NULL);
     CHECK(strcmp(r, "$24\r\nfunctionfunctionfunction\r\n") == 0, "a library changed after\n%s\n%s", body, r);

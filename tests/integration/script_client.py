@@ -11,6 +11,10 @@ test_script_clients:
    one script, registered with register_script): exactly `limit` requests
    of a burst pass, the window moving lets the next one through, and after
    SCRIPT FLUSH the client's NOSCRIPT fallback loads it again.
+3. Redis 7 functions through redis-py's function_* and fcall: the limiter as
+   a library (function_load, replace), called with fcall, a no-writes
+   function with fcall_ro, function_list, function_stats, and
+   function_dump / function_flush / function_restore bringing it back.
 
 Prints "ok" and exits 0, or exits with a message.
 """
@@ -78,6 +82,43 @@ def main():
     r.script_flush()
     if limiter(keys=["rate:user2"], args=[1, 1000, 1, "a"]) != 1:
         fail("the limiter did not run again after SCRIPT FLUSH")
+
+    library = "#!lua name=ratelib\n" + "redis.register_function('limit', function(KEYS, ARGV)\n" + LIMITER + "end)\n" + \
+        "redis.register_function{function_name='count', flags={'no-writes'}, " + \
+        "callback=function(keys) return redis.call('ZCARD', keys[1]) end}\n"
+    if r.function_load(library) not in (b"ratelib", "ratelib"):
+        fail("function_load did not answer the library's name")
+    if r.function_load(library, replace=True) not in (b"ratelib", "ratelib"):
+        fail("function_load with replace failed")
+    passed = sum(r.fcall("limit", 1, "rate:fn", 1000 + i, 1000, 3, f"req{i}") for i in range(8))
+    if passed != 3:
+        fail(f"{passed} requests of a burst passed a limit of 3 through fcall")
+    if r.fcall_ro("count", 1, "rate:fn") != 3:
+        fail("fcall_ro of a no-writes function did not count 3")
+    try:
+        r.fcall_ro("limit", 1, "rate:fn", 1, 1000, 3, "x")
+        fail("fcall_ro of a writing function succeeded")
+    except redis.exceptions.ResponseError as e:
+        if "Can not execute a script with write flag using *_ro command." not in str(e):
+            fail(f"fcall_ro of a writing function: {e}")
+    listed = r.function_list()
+    if len(listed) != 1 or b"ratelib" not in listed[0] and "ratelib" not in listed[0]:
+        fail(f"function_list: {listed}")
+    stats = r.function_stats()
+    if b"engines" not in stats and "engines" not in stats:
+        fail(f"function_stats: {stats}")
+    payload = r.function_dump()
+    r.function_flush()
+    try:
+        r.fcall("limit", 1, "rate:fn", 1, 1000, 3, "x")
+        fail("fcall after function_flush succeeded")
+    except redis.exceptions.ResponseError as e:
+        if "Function not found" not in str(e):
+            fail(f"fcall after function_flush: {e}")
+    r.function_restore(payload)
+    if r.fcall_ro("count", 1, "rate:fn") != 3:
+        fail("the restored library did not count 3")
+    r.function_delete("ratelib")
     print("ok")
 
 

@@ -406,6 +406,216 @@ static void test_busy_script_kill_and_shutdown_nosave(void **state)
     expect(c->nodes[p].port, ARGS("EXISTS", "unlogged"), ":0\r\n");
 }
 
+/* ---- Redis 7 functions ---------------------------------------------------- */
+
+static const char *const LIBRARY =
+    "#!lua name=counters\n"
+    "redis.register_function('bump10', function(keys)\n"
+    "  for i = 1, 10 do redis.call('incr', keys[i]) end\n"
+    "  return redis.call('get', keys[1])\n"
+    "end)\n"
+    "redis.register_function{function_name='peek', flags={'no-writes'}, callback=function(keys)\n"
+    "  return redis.call('get', keys[1])\n"
+    "end}\n"
+    "redis.register_function{function_name='sneaky', flags={'no-writes'}, callback=function(keys)\n"
+    "  return redis.call('set', keys[1], 'no')\n"
+    "end}\n"
+    "redis.register_function{function_name='stalepeek', flags={'no-writes', 'allow-stale'}, callback=function(keys)\n"
+    "  return redis.call('get', keys[1])\n"
+    "end}\n";
+
+/* Loaded on the primary (through the log): every replica can call the
+ * no-writes function (FCALL and FCALL_RO) and refuses the writing one and
+ * FUNCTION LOAD with -READONLY; a writing FCALL reaches a replica as one
+ * step (a reader there never sees half of its ten increments). */
+static void test_functions_on_every_node(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    expect(c->nodes[p].port, ARGS("FUNCTION", "LOAD", LIBRARY), "$8\r\ncounters\r\n");
+    expect(c->nodes[p].port, ARGS("FUNCTION", "LOAD", LIBRARY), "-ERR Library 'counters' already exists\r\n");
+    expect(c->nodes[p].port, ARGS("SET", "fk0", "start"), "+OK\r\n");
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) {
+        if (i == p) continue;
+        expect_soon(c->nodes[i].port, ARGS("FCALL_RO", "peek", "1", "fk0"), "$5\r\nstart\r\n");
+        expect(c->nodes[i].port, ARGS("FCALL", "peek", "1", "fk0"), "$5\r\nstart\r\n");
+        expect(c->nodes[i].port, ARGS("FCALL", "bump10", "1", "fk0"), "-READONLY You can't write against a read only replica.\r\n");
+        expect(c->nodes[i].port, ARGS("FCALL_RO", "bump10", "1", "fk0"),
+               "-ERR Can not execute a script with write flag using *_ro command.\r\n");
+        expect(c->nodes[i].port, ARGS("FUNCTION", "LOAD", "REPLACE", LIBRARY),
+               "-READONLY You can't write against a read only replica.\r\n");
+        expect(c->nodes[i].port, ARGS("FUNCTION", "FLUSH"), "-READONLY You can't write against a read only replica.\r\n");
+        expect(c->nodes[i].port, ARGS("FUNCTION", "DELETE", "counters"),
+               "-READONLY You can't write against a read only replica.\r\n");
+    }
+    /* inside a transaction a library change would reach the primary alone */
+    int m = h_connect(c->nodes[p].port);
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("FUNCTION", "DELETE", "counters"));
+    send_args(m, ARGS("EXEC"));
+    const char *const want_multi[] = {"+OK\r\n", "+QUEUED\r\n",
+                                      "-EXECABORT Transaction discarded because of: ERR 'function' cannot run in a "
+                                      "transaction that writes on a replicated node\r\n"};
+    for (int i = 0; i < 3; i++) {
+        char *got = h_reply(m);
+        assert_string_equal(got, want_multi[i]);
+        free(got);
+    }
+    h_close(m);
+    char *r = ask(c->nodes[p].port, ARGS("FCALL", "sneaky", "1", "fk0"));
+    assert_non_null(strstr(r, "-ERR Write commands are not allowed from read-only scripts. script: sneaky, on @user_function:"));
+    free(r);
+    expect(c->nodes[p].port, ARGS("DEL", "fk0"), ":1\r\n");
+
+    int rep = (p + 1) % 3;
+    int w = h_connect(c->nodes[p].port), rd = h_connect(c->nodes[rep].port);
+    const char *const call[] = {"FCALL", "bump10", "10", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", NULL};
+    const char *const mget[] = {"MGET", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", NULL};
+    enum { RUNS = 200 };
+    int seen_progress = 0;
+    for (int i = 0; i < RUNS; i++) {
+        send_args(w, call);
+        send_args(rd, mget);
+        char *m = h_reply(rd);
+        assert_non_null(m);
+        if (m[0] == '*') {
+            int set = 0;
+            if (!all_equal(m, 10, &set)) fail_msg("half a function seen on a replica: %s", m);
+            if (set) seen_progress = 1;
+        } else {
+            assert_memory_equal(m, "-TRYAGAIN", 9);
+        }
+        free(m);
+        char *got = h_reply(w);
+        char want[32];
+        snprintf(want, sizeof want, "$%d\r\n%d\r\n", i + 1 >= 100 ? 3 : (i + 1 >= 10 ? 2 : 1), i + 1);
+        assert_string_equal(got, want);
+        free(got);
+    }
+    assert_true(seen_progress);
+    h_close(w);
+    h_close(rd);
+    free(h_converged_digest(c));
+    expect(c->nodes[rep].port, ARGS("GET", "f9"), "$3\r\n200\r\n");
+}
+
+/* After a kill -9 of the primary the new one calls the library without
+ * loading it again; FUNCTION DUMP / RESTORE through the log reaches every
+ * node; FUNCTION FLUSH on the primary empties every node. */
+static void test_functions_after_failover_restore_and_flush(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    expect(c->nodes[p].port, ARGS("FUNCTION", "LOAD", "REPLACE", LIBRARY), "$8\r\ncounters\r\n");
+    free(h_converged_digest(c));
+    h_node_signal(c, p, SIGKILL);
+    int np = -1;
+    long long deadline = h_ms() + 30000;
+    while (np < 0 || np == p) {
+        assert_true(h_ms() < deadline);
+        np = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    }
+    char *r = NULL;
+    while (h_ms() < deadline) {
+        r = ask(c->nodes[np].port, ARGS("FCALL", "bump10", "10", "g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8", "g9"));
+        if (strncmp(r, "-TRYAGAIN", 9) != 0) break;
+        free(r);
+        r = NULL;
+    }
+    assert_non_null(r);
+    assert_string_equal(r, "$1\r\n1\r\n");
+    free(r);
+    h_node_restart(c, p);
+    free(h_converged_digest(c));
+    expect(c->nodes[p].port, ARGS("FCALL_RO", "peek", "1", "g9"), "$1\r\n1\r\n");
+
+    /* DUMP, FLUSH, RESTORE: the payload goes through the log */
+    char *dump = ask(c->nodes[np].port, ARGS("FUNCTION", "DUMP"));
+    assert_int_equal(dump[0], '$');
+    size_t len = (size_t)atol(dump + 1);
+    char *payload = strstr(dump, "\r\n") + 2;
+    expect(c->nodes[np].port, ARGS("FUNCTION", "FLUSH", "SYNC"), "+OK\r\n");
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("FUNCTION", "LIST"), "*0\r\n");
+    int fd = h_connect(c->nodes[np].port);
+    char head[64];
+    snprintf(head, sizeof head, "*3\r\n$8\r\nFUNCTION\r\n$7\r\nRESTORE\r\n$%zu\r\n", len);
+    h_sends(fd, head);
+    h_send(fd, payload, len);
+    h_sends(fd, "\r\n");
+    r = h_reply(fd);
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
+    h_close(fd);
+    free(dump);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("FCALL_RO", "peek", "1", "g0"), "$1\r\n1\r\n");
+    expect(c->nodes[np].port, ARGS("FUNCTION", "FLUSH"), "+OK\r\n");
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("FCALL_RO", "peek", "1", "g0"), "-ERR Function not found\r\n");
+}
+
+/* Libraries are carried in snapshots: a replica that was down while the
+ * log was compacted catches up from a snapshot and has the library, and
+ * after every node restarts (their logs compacted) it is still there. */
+static void test_library_survives_snapshot_and_restart(void **state)
+{
+    (void)state;
+    tcluster *c = h_cluster_start(3, "snapshot_threshold = 64");
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int r = (p + 1) % 3;
+    h_node_signal(c, r, SIGKILL);
+    expect(c->nodes[p].port, ARGS("FUNCTION", "LOAD", LIBRARY), "$8\r\ncounters\r\n");
+    int fd = h_connect(c->nodes[p].port);
+    for (int i = 0; i < 400; i++) { /* one at a time: one log entry each */
+        char key[32];
+        snprintf(key, sizeof key, "snap:%d", i);
+        send_args(fd, ARGS("SET", key, "v"));
+        char *reply = h_reply(fd);
+        assert_string_equal(reply, "+OK\r\n");
+        free(reply);
+    }
+    h_close(fd);
+    h_node_restart(c, r);
+    free(h_converged_digest(c));
+    char *log = h_node_log(c, r);
+    assert_non_null(strstr(log, "restored a Raft snapshot"));
+    free(log);
+    expect_soon(c->nodes[r].port, ARGS("FCALL_RO", "peek", "1", "snap:399"), "$1\r\nv\r\n");
+    for (int i = 0; i < 3; i++) h_node_signal(c, i, SIGTERM);
+    for (int i = 0; i < 3; i++) assert_true(h_node_wait_exit(c, i, 20000) >= 0);
+    h_nodes_start(c, 3);
+    p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    for (int i = 0; i < 3; i++) {
+        expect_soon(c->nodes[i].port, ARGS("FCALL_RO", "peek", "1", "snap:0"), "$1\r\nv\r\n");
+        char *list = ask(c->nodes[i].port, ARGS("FUNCTION", "LIST", "WITHCODE"));
+        assert_non_null(strstr(list, "redis.register_function('bump10'"));
+        free(list);
+    }
+    /* alone (the two others stopped) a node refuses reads, but a function
+     * flagged allow-stale still reads what it applied */
+    int alone = (p + 1) % 3;
+    for (int i = 0; i < 3; i++)
+        if (i != alone) h_node_signal(c, i, SIGKILL);
+    long long deadline = h_ms() + 30000;
+    for (;;) {
+        char *got = ask(c->nodes[alone].port, ARGS("FCALL_RO", "peek", "1", "snap:0"));
+        int refused = strncmp(got, "-TRYAGAIN", 9) == 0;
+        free(got);
+        if (refused) break;
+        assert_true(h_ms() < deadline);
+        usleep(50000); /* between polls */
+    }
+    expect(c->nodes[alone].port, ARGS("FCALL_RO", "stalepeek", "1", "snap:0"), "$1\r\nv\r\n");
+    expect(c->nodes[alone].port, ARGS("FCALL", "stalepeek", "1", "snap:0"), "$1\r\nv\r\n");
+    h_cluster_stop(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +626,13 @@ int main(void)
         cmocka_unit_test(test_two_second_script_starts_no_election),
         cmocka_unit_test(test_busy_script_kill_and_shutdown_nosave),
         cmocka_unit_test(test_evalsha_after_failover),
+        cmocka_unit_test(test_functions_on_every_node),
+        cmocka_unit_test(test_functions_after_failover_restore_and_flush),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest own_cluster[] = {
+        cmocka_unit_test(test_library_survives_snapshot_and_restart),
+    };
+    if (getenv("TC_TEST_FILTER")) cmocka_set_test_filter(getenv("TC_TEST_FILTER"));
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + cmocka_run_group_tests_name("own cluster", own_cluster, NULL, NULL);
 }

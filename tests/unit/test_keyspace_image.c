@@ -351,6 +351,43 @@ static void test_scripts_travel_in_the_image(void **state)
     free(plain);
 }
 
+/* Function libraries travel in the image (type 124 records): the loader's
+ * libraries become the image's (FCALL works after a snapshot install); an
+ * image without any empties them. */
+static void test_libraries_travel_in_the_image(void **state)
+{
+    fx *f = *state;
+    tc_apply_state st = {.clock_ms = 9};
+    size_t plain_len;
+    unsigned char *plain = image_of(f, &st, &plain_len); /* no library yet */
+    assert_string_equal(fx_run(f, "FUNCTION", "LOAD",
+                               "#!lua name=imglib\nredis.register_function{function_name='hello', "
+                               "flags={'no-writes'}, callback=function(k, a) return 'hi ' .. a[1] end}",
+                               NULL),
+                        "$6\r\nimglib\r\n");
+    size_t len;
+    unsigned char *img = image_of(f, &st, &len);
+    assert_true(len > plain_len);
+
+    void *other;
+    assert_int_equal(fx_setup(&other), 0);
+    fx *g = other;
+    tc_apply_state st2 = {0};
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
+    assert_string_equal(fx_run(g, "FUNCTION", "LOAD", "#!lua name=mine\nredis.register_function('m', function() end)",
+                               NULL),
+                        "$4\r\nmine\r\n");
+    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "FCALL_RO", "hello", "0", "there", NULL), "$8\r\nhi there\r\n");
+    assert_string_equal(fx_run(g, "FCALL", "m", "0", NULL), "-ERR Function not found\r\n");
+    assert_int_equal(tc_image_load(&g->srv, &st2, plain, plain_len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "FUNCTION", "LIST", NULL), "*0\r\n");
+    fx_teardown(&other);
+    free(img);
+    free(plain);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 /* Cluster-wide settings set through CONFIG SET travel in the image (type
@@ -394,6 +431,6 @@ int main(void)
     const struct CMUnitTest tests[] = {T(test_round_trip), T(test_damaged_image_changes_nothing),
                                        T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip),
                                        T(test_settings_travel_in_the_image), T(test_users_travel_in_the_image),
-                                       T(test_scripts_travel_in_the_image)};
+                                       T(test_scripts_travel_in_the_image), T(test_libraries_travel_in_the_image)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
