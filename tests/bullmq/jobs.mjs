@@ -147,7 +147,7 @@ async function counts(queue) {
 
 async function waitAll(queue, expectCompleted, expectFailed) {
   const deadline = Date.now() + opt.deadline;
-  let c;
+  let c, lastShown = Date.now();
   for (;;) {
     try {
       c = await counts(queue);
@@ -155,6 +155,10 @@ async function waitAll(queue, expectCompleted, expectFailed) {
           c.prioritized + c.paused === 0) return c;
     } catch (err) { noteError('counts')(err); }
     if (Date.now() > deadline) throw new Error(`deadline passed: counts ${JSON.stringify(c)}`);
+    if (opt.mode === 'check' && Date.now() - lastShown >= 2000) {
+      lastShown = Date.now();
+      console.error(`[+${Date.now() - t0} ms] counts ${JSON.stringify(c)}`);
+    }
     await sleep(opt.mode === 'bench' ? 20 : 200);
   }
 }
@@ -189,9 +193,9 @@ async function main() {
     for (let i = 0; i < opt.jobs; i++) if (kinds(i).kind === 'failing') expectFailed++;
     startWorkers();
     const half = Math.floor(opt.jobs / 2);
-    phase = 'adding the first half';
+    setPhase('adding the first half');
     await produce(queue, 0, half);
-    phase = 'waiting for a quarter done';
+    setPhase('waiting for a quarter done');
     if (opt.ready) {
       // Half of the first half completed (or failed): the kill may come.
       const deadline = Date.now() + opt.deadline;
@@ -202,17 +206,17 @@ async function main() {
         await sleep(50);
       }
       writeFileSync(opt.ready, `${Date.now()}\n`);
-      phase = 'waiting for the gate';
+      setPhase('waiting for the gate');
       while (!existsSync(opt.gate)) {
         if (Date.now() > deadline) throw new Error(`no ${opt.gate} before the deadline`);
         await sleep(50);
       }
     }
-    phase = 'adding the second half';
+    setPhase('adding the second half');
     await produce(queue, half, opt.jobs);
-    phase = 'waiting for every job';
+    setPhase('waiting for every job');
     const c = await waitAll(queue, opt.jobs - expectFailed, expectFailed);
-    phase = 'verifying';
+    setPhase('verifying');
     const problems = await verify(queue);
     const repeats = problems.repeats;
     if (problems.list.length) {
@@ -272,6 +276,11 @@ async function verify(queue) {
 }
 
 let phase = 'start';
+const t0 = Date.now();
+function setPhase(p) {
+  phase = p;
+  console.error(`[+${Date.now() - t0} ms] ${p}`);
+}
 const hardStop = setTimeout(() => {
   console.log(`FAILED: hard deadline, in phase "${phase}"`);
   if (errors.length) console.log(summarizeErrors());
