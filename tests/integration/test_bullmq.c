@@ -142,6 +142,8 @@ static void test_bullmq_through_kill_of_primary(void **state)
     client_pid = start_client(argv);
 
     wait_file(ready, 120000);
+    p = h_cluster_primary(c, 10000); /* the primary now, the one to kill */
+    assert_true(p >= 0);
     char *before = h_info_field(c, p, "replication", "raft_term");
     h_node_signal(c, p, SIGKILL);
     FILE *g = fopen(gate, "w");
