@@ -46,12 +46,24 @@ install_s3rver() {
   echo "install-deps: installing s3rver into $dir/node_modules (npm ci)"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
+# BullMQ and ioredis at the versions tests/bullmq/package-lock.json pins, for
+# tests/integration/test_bullmq.c and bench/bullmq.sh; same rule as s3rver.
+install_bullmq() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/bullmq"
+  if [ -f "$dir/node_modules/bullmq/package.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  echo "install-deps: installing bullmq into $dir/node_modules (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
 raft_ok=0
 case "$(dpkg-query -W -f='${Status} ${Version}' libraft-dev 2>/dev/null)" in
   "install ok installed $RAFT_VERSION_PREFIX"*) raft_ok=1 ;;
 esac
 if [ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ]; then
   install_s3rver
+  install_bullmq
   exit 0
 fi
 
@@ -79,3 +91,4 @@ $sudo apt-get update -q
 # The Debian package starts a redis-server on port 6379 where systemd runs;
 # nothing here needs it (tests and bench/ start their own on free ports).
 install_s3rver
+install_bullmq
