@@ -14,53 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat_pair.h"
 #include "harness.h"
-
-typedef struct pair {
-    tnode *tricache;
-    tcluster *cluster;
-    int port;
-    pid_t redis_pid;
-    int redis_port;
-    char redis_dir[64];
-} pair;
-
-static int start_both(void **state)
-{
-    pair *p = calloc(1, sizeof *p);
-    p->tricache = h_start(NULL);
-    p->port = p->tricache->port;
-    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
-    *state = p;
-    return 0;
-}
-
-static int start_cluster_and_redis(void **state)
-{
-    pair *p = calloc(1, sizeof *p);
-    p->cluster = h_cluster_start(3, NULL);
-    int i = h_cluster_primary(p->cluster, 10000);
-    if (i < 0) {
-        h_cluster_stop(p->cluster);
-        free(p);
-        return -1;
-    }
-    p->port = p->cluster->nodes[i].port;
-    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
-    *state = p;
-    return 0;
-}
-
-static int stop_both(void **state)
-{
-    pair *p = *state;
-    if (!p) return 0;
-    if (p->tricache) h_stop(p->tricache);
-    if (p->cluster) h_cluster_stop(p->cluster);
-    h_stop_pid(p->redis_pid, p->redis_dir);
-    free(p);
-    return 0;
-}
 
 #define MAXARGS 8
 typedef struct step {
@@ -221,67 +176,28 @@ static const step steps[] = {
     {{"EVAL", "return redis.call('del', 's', 'n', 'f', 'l', 'h', 'st', 'z')", "0"}},
 };
 
-static void send_step(int fd, const step *s)
-{
-    size_t n = 0;
-    while (n < MAXARGS && s->a[n]) n++;
-    char head[32];
-    snprintf(head, sizeof head, "*%zu\r\n", n);
-    h_sends(fd, head);
-    for (size_t i = 0; i < n; i++) {
-        snprintf(head, sizeof head, "$%zu\r\n", strlen(s->a[i]));
-        h_sends(fd, head);
-        h_sends(fd, s->a[i]);
-        h_sends(fd, "\r\n");
-    }
-}
-
+/* every step, sent to both */
 static size_t compare(int t, int r)
 {
     size_t mismatches = 0;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        send_step(t, &steps[i]);
-        send_step(r, &steps[i]);
-        char *a = h_reply(t), *b = h_reply(r);
-        assert_non_null(a);
-        assert_non_null(b);
-        if (strcmp(a, b) != 0) {
-            print_error("step %zu: %s %s\n  tricache: %s  redis:    %s", i, steps[i].a[0],
-                        steps[i].a[1] ? steps[i].a[1] : "", a, b);
-            mismatches++;
-        }
-        free(a);
-        free(b);
+        char what[32];
+        snprintf(what, sizeof what, "step %zu", i);
+        mismatches += compat_compare(t, r, compat_argc(steps[i].a, MAXARGS), steps[i].a, what);
     }
     return mismatches;
 }
 
-static void compare_in(int port, int redis_port, int resp)
-{
-    int t = h_connect(port), r = h_connect(redis_port);
-    if (resp == 3) {
-        h_sends(t, "HELLO 3\r\n");
-        h_sends(r, "HELLO 3\r\n");
-        char *a = h_reply(t), *b = h_reply(r);
-        assert_true(a && b && a[0] == '%' && b[0] == '%');
-        free(a);
-        free(b);
-    }
-    assert_int_equal(compare(t, r), 0);
-    h_close(t);
-    h_close(r);
-}
-
 static void test_scripts_match_redis_resp2(void **state)
 {
-    pair *p = *state;
-    compare_in(p->port, p->redis_port, 2);
+    compat_pair *p = *state;
+    compat_compare_in(p, 2, compare);
 }
 
 static void test_scripts_match_redis_resp3(void **state)
 {
-    pair *p = *state;
-    compare_in(p->port, p->redis_port, 3);
+    compat_pair *p = *state;
+    compat_compare_in(p, 3, compare);
 }
 
 int main(void)
@@ -294,8 +210,8 @@ int main(void)
         cmocka_unit_test(test_scripts_match_redis_resp2),
         cmocka_unit_test(test_scripts_match_redis_resp3),
     };
-    int failed = cmocka_run_group_tests_name("standalone", standalone, start_both, stop_both);
+    int failed = cmocka_run_group_tests_name("standalone", standalone, compat_start_node, compat_stop);
     if (!getenv("TC_SCRIPT_COMPAT_STANDALONE_ONLY"))
-        failed += cmocka_run_group_tests_name("three-node primary", cluster, start_cluster_and_redis, stop_both);
+        failed += cmocka_run_group_tests_name("three-node primary", cluster, compat_start_cluster, compat_stop);
     return failed;
 }

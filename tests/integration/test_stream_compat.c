@@ -15,53 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat_pair.h"
 #include "harness.h"
-
-typedef struct pair {
-    tnode *tricache;
-    tcluster *cluster;
-    int port;
-    pid_t redis_pid;
-    int redis_port;
-    char redis_dir[64];
-} pair;
-
-static int start_both(void **state)
-{
-    pair *p = calloc(1, sizeof *p);
-    p->tricache = h_start(NULL);
-    p->port = p->tricache->port;
-    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
-    *state = p;
-    return 0;
-}
-
-static int start_cluster_and_redis(void **state)
-{
-    pair *p = calloc(1, sizeof *p);
-    p->cluster = h_cluster_start(3, NULL);
-    int i = h_cluster_primary(p->cluster, 10000);
-    if (i < 0) {
-        h_cluster_stop(p->cluster);
-        free(p);
-        return -1;
-    }
-    p->port = p->cluster->nodes[i].port;
-    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
-    *state = p;
-    return 0;
-}
-
-static int stop_both(void **state)
-{
-    pair *p = *state;
-    if (!p) return 0;
-    if (p->tricache) h_stop(p->tricache);
-    if (p->cluster) h_cluster_stop(p->cluster);
-    h_stop_pid(p->redis_pid, p->redis_dir);
-    free(p);
-    return 0;
-}
 
 #define MAXARGS 16
 typedef struct step {
@@ -253,36 +208,6 @@ static const step steps[] = {
     {{"DEL", "big"}},
 };
 
-static void send_argv(int fd, size_t n, const char *const *a)
-{
-    char head[32];
-    snprintf(head, sizeof head, "*%zu\r\n", n);
-    h_sends(fd, head);
-    for (size_t i = 0; i < n; i++) {
-        snprintf(head, sizeof head, "$%zu\r\n", strlen(a[i]));
-        h_sends(fd, head);
-        h_sends(fd, a[i]);
-        h_sends(fd, "\r\n");
-    }
-}
-
-static size_t compare_one(int t, int r, size_t n, const char *const *a, const char *what)
-{
-    send_argv(t, n, a);
-    send_argv(r, n, a);
-    char *x = h_reply(t), *y = h_reply(r);
-    assert_non_null(x);
-    assert_non_null(y);
-    size_t bad = 0;
-    if (strcmp(x, y) != 0) {
-        print_error("%s: %s %s\n  tricache: %s  redis:    %s", what, a[0], n > 1 ? a[1] : "", x, y);
-        bad = 1;
-    }
-    free(x);
-    free(y);
-    return bad;
-}
-
 /* A stream of 1000 entries of a few bytes (chunks close on entry counts,
  * as Redis's nodes do for small entries), then approximate and exact trims.
  * (Not XINFO STREAM: its radix-tree-nodes counts Redis's inner tree nodes.) */
@@ -294,7 +219,7 @@ static size_t compare_big(int t, int r)
         snprintf(id, sizeof id, "%d-1", i);
         snprintf(v, sizeof v, "%d", i);
         const char *a[] = {"XADD", "big", id, "field", v};
-        bad += compare_one(t, r, 5, a, "big xadd");
+        bad += compat_compare(t, r, 5, a, "big xadd");
     }
     static const step trims[] = {
         {{"XTRIM", "big", "MAXLEN", "~", "950"}},
@@ -315,9 +240,7 @@ static size_t compare_big(int t, int r)
         {{"XREAD", "COUNT", "2", "STREAMS", "big", "0"}},
     };
     for (size_t i = 0; i < sizeof trims / sizeof trims[0]; i++) {
-        size_t n = 0;
-        while (n < MAXARGS && trims[i].a[n]) n++;
-        bad += compare_one(t, r, n, trims[i].a, "big");
+        bad += compat_compare(t, r, compat_argc(trims[i].a, MAXARGS), trims[i].a, "big");
     }
     return bad;
 }
@@ -326,41 +249,23 @@ static size_t compare(int t, int r)
 {
     size_t mismatches = 0;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        size_t n = 0;
-        while (n < MAXARGS && steps[i].a[n]) n++;
         char what[32];
         snprintf(what, sizeof what, "step %zu", i);
-        mismatches += compare_one(t, r, n, steps[i].a, what);
+        mismatches += compat_compare(t, r, compat_argc(steps[i].a, MAXARGS), steps[i].a, what);
     }
     return mismatches + compare_big(t, r);
 }
 
-static void compare_in(int port, int redis_port, int resp)
-{
-    int t = h_connect(port), r = h_connect(redis_port);
-    if (resp == 3) {
-        h_sends(t, "HELLO 3\r\n");
-        h_sends(r, "HELLO 3\r\n");
-        char *a = h_reply(t), *b = h_reply(r);
-        assert_true(a && b && a[0] == '%' && b[0] == '%');
-        free(a);
-        free(b);
-    }
-    assert_int_equal(compare(t, r), 0);
-    h_close(t);
-    h_close(r);
-}
-
 static void test_streams_match_redis_resp2(void **state)
 {
-    pair *p = *state;
-    compare_in(p->port, p->redis_port, 2);
+    compat_pair *p = *state;
+    compat_compare_in(p, 2, compare);
 }
 
 static void test_streams_match_redis_resp3(void **state)
 {
-    pair *p = *state;
-    compare_in(p->port, p->redis_port, 3);
+    compat_pair *p = *state;
+    compat_compare_in(p, 3, compare);
 }
 
 /* Sends an inline command and returns its reply (malloc'd). */
@@ -407,7 +312,7 @@ static char *events_of(int port)
 
 static void test_stream_events_match_redis(void **state)
 {
-    pair *p = *state;
+    compat_pair *p = *state;
     char *t = events_of(p->port), *r = events_of(p->redis_port);
     if (strcmp(t, r) != 0) print_error("tricache:\n%s\nredis:\n%s", t, r);
     assert_string_equal(t, r);
@@ -433,7 +338,7 @@ static long blocked_clients(int port)
  * second of two streams, and a `$` resolved when it blocked. */
 static void test_xread_block_woken(void **state)
 {
-    pair *p = *state;
+    compat_pair *p = *state;
     int w = h_connect(p->port), r = h_connect(p->port);
     free(cmd(w, "DEL wa wb"));
     free(cmd(w, "XADD wb 1-1 old 1"));
@@ -457,8 +362,8 @@ int main(void)
         cmocka_unit_test(test_stream_events_match_redis),
         cmocka_unit_test(test_xread_block_woken),
     };
-    int failed = cmocka_run_group_tests_name("standalone", tests, start_both, stop_both);
+    int failed = cmocka_run_group_tests_name("standalone", tests, compat_start_node, compat_stop);
     if (!getenv("TC_STREAM_COMPAT_STANDALONE_ONLY"))
-        failed += cmocka_run_group_tests_name("three-node primary", tests, start_cluster_and_redis, stop_both);
+        failed += cmocka_run_group_tests_name("three-node primary", tests, compat_start_cluster, compat_stop);
     return failed;
 }
