@@ -494,19 +494,6 @@ void tc_block_forget(tc_client *c)
 
 /* ---- unblocking -------------------------------------------------------------------- */
 
-void tc_block_unblock_all(tc_server *s, const char *err)
-{
-    tc_blocking *b = s->blocking;
-    if (!b || !b->nwaiting) return;
-    int64_t now = tc_now_ms();
-    for (tc_blocked *w = b->all; w; w = w->next) {
-        if (w->state != WAITING) continue;
-        tc_reply r = {&w->c->out, w->c->resp};
-        tc_reply_error(&r, err);
-        finish(b, w, now);
-    }
-}
-
 void tc_block_unblock_writers(tc_server *s, const char *err)
 {
     tc_blocking *b = s->blocking;

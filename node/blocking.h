@@ -27,8 +27,8 @@
  *    deadline passed meanwhile).
  *
  *  - replicas refuse blocking commands as other writes. A primary that
- *    loses leadership answers every waiting client -UNBLOCKED
- *    (tc_block_unblock_all).
+ *    loses leadership answers every waiting pop -UNBLOCKED
+ *    (tc_block_unblock_writers).
  *
  *  - a blocking read (XREAD BLOCK) waits on any node, the replicas too: it
  *    is routed as a read, and when an applied entry makes its key ready it
@@ -100,11 +100,9 @@ int tc_block_committed(struct tc_client *c, const char **reply, size_t *len, int
 /* A logged blocking command failed (the caller delivers the error). */
 void tc_block_forget(struct tc_client *c);
 
-/* Answers every waiting client with err (Redis's text after the '-') and
- * lets them go on. */
-void tc_block_unblock_all(struct tc_server *s, const char *err);
-/* The same for the clients whose command writes (a pop): on a node that
- * is not the primary they cannot be served, while readers (XREAD) can. */
+/* Answers every waiting client whose command writes (a pop) with err
+ * (Redis's text after the '-') and lets it go on: on a node that is not
+ * the primary those cannot be served, while readers (XREAD) can. */
 void tc_block_unblock_writers(struct tc_server *s, const char *err);
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was waiting. */
 int tc_block_unblock(struct tc_server *s, uint64_t id, int as_error);

@@ -35,35 +35,30 @@ done
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 
-# s3rver at the version tests/s3/package-lock.json pins, into
-# tests/s3/node_modules; skipped when that is newer than the lock file.
-install_s3rver() {
-  local dir
-  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/s3"
-  if [ -x "$dir/node_modules/.bin/s3rver" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+# The npm packages of a test folder at the versions its package-lock.json
+# pins (tests/s3: s3rver, the S3 endpoint of the backup tests; tests/bullmq:
+# BullMQ and ioredis for test_bullmq.c and bench/bullmq.sh), into its
+# node_modules; skipped when proof (a file npm installs) exists and
+# node_modules is newer than the lock file.
+install_npm_folder() {
+  local dir proof=$2
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/$1"
+  if [ -e "$dir/node_modules/$proof" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
     return 0
   fi
-  echo "install-deps: installing s3rver into $dir/node_modules (npm ci)"
+  echo "install-deps: installing $1's packages into $dir/node_modules (npm ci)"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
-# BullMQ and ioredis at the versions tests/bullmq/package-lock.json pins, for
-# tests/integration/test_bullmq.c and bench/bullmq.sh; same rule as s3rver.
-install_bullmq() {
-  local dir
-  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/bullmq"
-  if [ -f "$dir/node_modules/bullmq/package.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
-    return 0
-  fi
-  echo "install-deps: installing bullmq into $dir/node_modules (npm ci)"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+install_npm_folders() {
+  install_npm_folder s3 .bin/s3rver
+  install_npm_folder bullmq bullmq/package.json
 }
 raft_ok=0
 case "$(dpkg-query -W -f='${Status} ${Version}' libraft-dev 2>/dev/null)" in
   "install ok installed $RAFT_VERSION_PREFIX"*) raft_ok=1 ;;
 esac
 if [ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ]; then
-  install_s3rver
-  install_bullmq
+  install_npm_folders
   exit 0
 fi
 
@@ -90,5 +85,4 @@ $sudo apt-get update -q
 [ $raft_ok -eq 1 ] || $sudo apt-get install -y -q --no-install-recommends -t bookworm-backports libraft-dev
 # The Debian package starts a redis-server on port 6379 where systemd runs;
 # nothing here needs it (tests and bench/ start their own on free ports).
-install_s3rver
-install_bullmq
+install_npm_folders
