@@ -2,6 +2,7 @@
 #include "conn.h"
 
 #include <netdb.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +107,13 @@ static int tcp_fd(tc_conn *c)
     return uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? (int)fd : -1;
 }
 
+static size_t tcp_read_now(tc_conn *c, char *buf, size_t len)
+{
+    int fd = tcp_fd(c);
+    ssize_t n = fd < 0 ? -1 : recv(fd, buf, len, MSG_DONTWAIT);
+    return n > 0 ? (size_t)n : 0;
+}
+
 const tc_conn_type tc_conn_tcp = {
     .name = "tcp",
     .accept = tcp_accept,
@@ -117,6 +125,7 @@ const tc_conn_type tc_conn_tcp = {
     .peer_name = tcp_peer_name,
     .local_name = tcp_local_name,
     .fd = tcp_fd,
+    .read_now = tcp_read_now,
 };
 
 /* ---- listening ------------------------------------------------------------- */

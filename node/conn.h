@@ -39,6 +39,11 @@ typedef struct tc_conn_type {
     void (*peer_name)(tc_conn *c, char *out, size_t len);
     void (*local_name)(tc_conn *c, char *out, size_t len);
     int (*fd)(tc_conn *c); /* -1 if none (CLIENT LIST's fd=) */
+    /* Reads what has arrived, now, without the loop (a busy script serves
+     * other clients from inside its hook): bytes put in buf, or 0 when none
+     * is there or the connection cannot be read that way. EOF and errors
+     * are left for the loop to see. */
+    size_t (*read_now)(tc_conn *c, char *buf, size_t len);
 } tc_conn_type;
 
 struct tc_conn {
@@ -70,6 +75,7 @@ static inline int tc_conn_write(tc_conn *c, const char *p, size_t len) { return 
 static inline void tc_conn_peer_name(tc_conn *c, char *out, size_t len) { c->type->peer_name(c, out, len); }
 static inline void tc_conn_local_name(tc_conn *c, char *out, size_t len) { c->type->local_name(c, out, len); }
 static inline int tc_conn_fd(tc_conn *c) { return c->type->fd(c); }
+static inline size_t tc_conn_read_now(tc_conn *c, char *buf, size_t len) { return c->type->read_now(c, buf, len); }
 /* Closes once; on_closed follows from the loop. */
 void tc_conn_close(tc_conn *c);
 

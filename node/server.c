@@ -690,14 +690,12 @@ static void reject_and_close(tc_client *c, const char *msg)
  * from its socket, answered command by command. */
 static void serve_busy_client(tc_client *c, tc_busy_fn allowed, void *ud)
 {
-    int fd = tc_conn_fd(&c->conn);
-    if (fd < 0) return;
     for (;;) {
         if (tc_buf_reserve(&c->query, READ_CHUNK) != 0) return;
-        ssize_t n = recv(fd, c->query.data + c->query.len, c->query.cap - c->query.len, MSG_DONTWAIT);
-        if (n <= 0) break; /* nothing more now; EOF and errors are the loop's to see */
-        c->query.len += (size_t)n;
-        c->srv->stats.net_input_bytes += (uint64_t)n;
+        size_t n = tc_conn_read_now(&c->conn, c->query.data + c->query.len, c->query.cap - c->query.len);
+        if (n == 0) break; /* nothing more now; EOF and errors are the loop's to see */
+        c->query.len += n;
+        c->srv->stats.net_input_bytes += n;
     }
     while (!c->closing && c->query.len > c->query_pos) {
         char *start = c->query.data + c->query_pos;
@@ -738,7 +736,7 @@ void tc_server_serve_busy(tc_server *s, tc_client *running, tc_busy_fn allowed, 
         next = c->next;
         /* only clients whose next bytes are a fresh command: nothing owed
          * to them, nothing half-parsed or held back */
-        if (c == running || c->closing || c->conn.tls || c->pending || c->blocked || c->writing || c->out.len ||
+        if (c == running || c->closing || c->pending || c->blocked || c->writing || c->out.len ||
             c->deferred_len || c->block || tc_multi_count(c) >= 0)
             continue;
         serve_busy_client(c, allowed, ud);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "common.h"
 #include "harness.h"
 
 static char certs[256]; /* the test's certificates */
@@ -404,12 +405,72 @@ static void test_three_nodes(void **state)
     h_cluster_stop(c);
 }
 
+/* A TLS client is served while a script is busy, as a plain one is: its
+ * PING gets -BUSY (read and answered from inside the script's hook, through
+ * OpenSSL), and its SCRIPT KILL stops the script. */
+static void test_busy_script_over_tls(void **state)
+{
+    (void)state;
+    tcluster *c = h_cluster_create(1, 0, tls_settings("yes"));
+    int tls_port;
+    add_tls_addrs(c, &tls_port);
+    h_nodes_start(c, 1);
+    char ca[300], crt[300], key[300], err[256];
+    snprintf(ca, sizeof ca, "%s/ca.crt", certs);
+    snprintf(crt, sizeof crt, "%s/client.crt", certs);
+    snprintf(key, sizeof key, "%s/client.key", certs);
+    tc_rc_tls *tls = tc_rc_tls_new(ca, NULL, crt, key, err, sizeof err);
+    if (!tls) fail_msg("client TLS context: %s", err);
+    tc_rc runner = TC_RC_CLOSED, other = TC_RC_CLOSED;
+    if (tc_rc_connect_tls(&runner, "127.0.0.1", tls_port, 10000, tls) != 0) fail_msg("connect: %s", runner.err);
+    if (tc_rc_connect_tls(&other, "127.0.0.1", tls_port, 10000, tls) != 0) fail_msg("connect: %s", other.err);
+    tc_rc_reply r;
+    const char *threshold[] = {"CONFIG", "SET", "busy-reply-threshold", "200"};
+    assert_int_equal(tc_rc_command(&other, &r, 4, threshold, NULL), 0);
+    assert_int_equal(r.type, TC_RC_STATUS);
+    tc_rc_reply_free(&r);
+
+    const char *loop[] = {"EVAL", "local i = 0 while true do i = i + 1 end", "0"};
+    assert_int_equal(tc_rc_send(&runner, 3, loop, NULL), 0);
+    /* answered -BUSY once the script passes the threshold (a PING sent
+     * before it reached the script's first hook pass waits for that pass) */
+    const char *ping[] = {"PING"};
+    long long deadline = h_ms() + 20000;
+    int busy = 0;
+    while (!busy && h_ms() < deadline) {
+        assert_int_equal(tc_rc_command(&other, &r, 1, ping, NULL), 0);
+        busy = r.type == TC_RC_ERROR && strcmp(r.str, "BUSY Redis is busy running a script. You can only call "
+                                                      "SCRIPT KILL or SHUTDOWN NOSAVE.") == 0;
+        if (!busy && r.type != TC_RC_STATUS) fail_msg("PING: %s", r.str ? r.str : "?");
+        tc_rc_reply_free(&r);
+        if (!busy) usleep(20 * 1000); /* between polls: the script may not have started yet */
+    }
+    assert_true(busy);
+    const char *kill[] = {"SCRIPT", "KILL"};
+    assert_int_equal(tc_rc_command(&other, &r, 2, kill, NULL), 0);
+    assert_int_equal(r.type, TC_RC_STATUS);
+    tc_rc_reply_free(&r);
+    assert_int_equal(tc_rc_read(&runner, &r), 0);
+    assert_int_equal(r.type, TC_RC_ERROR);
+    assert_non_null(strstr(r.str, "Script killed by user with SCRIPT KILL"));
+    tc_rc_reply_free(&r);
+    /* both connections go on */
+    assert_int_equal(tc_rc_command(&runner, &r, 1, ping, NULL), 0);
+    assert_string_equal(r.str, "PONG");
+    tc_rc_reply_free(&r);
+    tc_rc_close(&runner);
+    tc_rc_close(&other);
+    tc_rc_tls_free(tls);
+    h_cluster_stop(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_node),
         cmocka_unit_test(test_bad_certificates_refused),
         cmocka_unit_test(test_three_nodes),
+        cmocka_unit_test(test_busy_script_over_tls),
     };
     return cmocka_run_group_tests(tests, make_certs, remove_certs);
 }
