@@ -317,6 +317,8 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
                 tc_reply *r, int64_t now_ms)
 {
     if (*db < 0 || *db >= s->ndbs) *db = 0; /* cannot happen: SELECT checks; never index past the table */
+    int uncounted = s->cmd_uncounted; /* for this command only, not those it runs */
+    s->cmd_uncounted = 0;
     tc_ctx ctx = {.srv = s, .client = c, .ks = &s->dbs[*db], .db = *db, .now_ms = now_ms, .argc = argc,
                   .argv = argv, .r = r, .rng = &s->rng};
     size_t mark = r->out ? r->out->len : 0;
@@ -342,17 +344,19 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
     s->cmd_running = outer;
     s->cmd_now_ms = outer_now;
     *db = ctx.db;
-    tc_cmdstat *st = cmdstat(s, cmd);
-    uint64_t took = now_us() - start;
-    st->calls++;
-    st->usec += took;
-    tc_latency_hist_record(&st->hist, took);
-    tc_latency_note(s, (cmd->flags & TC_CMD_FAST) ? TC_LAT_FAST_COMMAND : TC_LAT_COMMAND, took / 1000);
-    if (r->out && r->out->len > mark && (r->out->data[mark] == '-' || r->out->data[mark] == '!')) {
-        st->failed++;
-        count_error(s, r->out, mark);
+    if (!uncounted) {
+        tc_cmdstat *st = cmdstat(s, cmd);
+        uint64_t took = now_us() - start;
+        st->calls++;
+        st->usec += took;
+        tc_latency_hist_record(&st->hist, took);
+        tc_latency_note(s, (cmd->flags & TC_CMD_FAST) ? TC_LAT_FAST_COMMAND : TC_LAT_COMMAND, took / 1000);
+        if (r->out && r->out->len > mark && (r->out->data[mark] == '-' || r->out->data[mark] == '!')) {
+            st->failed++;
+            count_error(s, r->out, mark);
+        }
+        s->stats.commands_processed++;
     }
-    s->stats.commands_processed++;
     if (c) c->last_cmd = cmd->name;
     /* Standalone: clients blocked on keys this command made ready are
      * served right after it (replicated: after each applied entry); after

@@ -242,6 +242,11 @@ typedef struct tc_server {
      * commands. */
     const tc_cmd *cmd_running;
     int64_t cmd_now_ms;
+    /* The command about to run is a script's write being recorded on a
+     * replicated primary (script/record.c): it runs again when its log
+     * entry is applied, and is counted in INFO commandstats there, once,
+     * as on every replica. */
+    int cmd_uncounted;
     /* The randomness commands see (tc_ctx.rng; the rule is in commands.h):
      * applying a log entry reseeds it before each command; seeded at random
      * by tc_server_init. */

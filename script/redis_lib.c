@@ -120,6 +120,7 @@ static int call(lua_State *L, int raise)
     }
     tc_buf out = {0};
     tc_reply rep = {&out, run->resp};
+    e->srv->cmd_uncounted = (cmd->flags & TC_CMD_WRITE) && e->rec;
     tc_server_run_cmd(e->srv, run->ctx->client, &run->db, cmd, (size_t)argc, argv, &rep, run->ctx->now_ms);
     if (cmd->flags & TC_CMD_WRITE) run->wrote = 1;
     if (argv != stack_args) free(argv);

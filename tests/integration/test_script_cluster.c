@@ -213,6 +213,46 @@ static void test_failed_script_keeps_earlier_writes(void **state)
     expect(c->nodes[p].port, ARGS("EVAL", "return redis.call('get', KEYS[1])", "1", "half"), "$6\r\nbefore\r\n");
 }
 
+/* The value of field in INFO's commandstats line of cmd ("calls"), -1 if absent. */
+static long long cmdstat_of(int port, const char *cmd, const char *field)
+{
+    char *r = ask(port, ARGS("INFO", "commandstats"));
+    char key[64];
+    snprintf(key, sizeof key, "cmdstat_%s:", cmd);
+    const char *line = strstr(r, key);
+    long long v = -1;
+    if (line) {
+        char f[32];
+        snprintf(f, sizeof f, "%s=", field);
+        const char *at = strstr(line, f);
+        const char *eol = strchr(line, '\r');
+        if (at && (!eol || at < eol)) v = atoll(at + strlen(f));
+    }
+    free(r);
+    return v;
+}
+
+/* A script's writes are counted in commandstats once per node, where
+ * their entry is applied, as a Redis replica counts what it receives (the
+ * primary runs each write twice: recorded, then applied). */
+static void test_script_writes_counted_once(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    for (int i = 0; i < 3; i++) expect(c->nodes[i].port, ARGS("CONFIG", "RESETSTAT"), "+OK\r\n");
+    expect(c->nodes[p].port,
+           ARGS("EVAL", "redis.call('hincrby', KEYS[1], 'a', 1) redis.call('hincrby', KEYS[1], 'a', 1) "
+                        "return redis.pcall('hincrby', KEYS[1], 'a', 'x')",
+                "1", "counted"),
+           "-ERR value is not an integer or out of range\r\n");
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) assert_int_equal(cmdstat_of(c->nodes[i].port, "hincrby", "calls"), 3);
+    /* the failure is seen where there is a client to answer */
+    assert_int_equal(cmdstat_of(c->nodes[p].port, "hincrby", "failed_calls"), 1);
+    assert_int_equal(cmdstat_of(c->nodes[p].port, "eval", "calls"), 1);
+}
+
 /* Replicas run scripts as reads: EVAL_RO and a reading EVAL answer there,
  * a write inside is refused with -READONLY as a Redis replica does. */
 static void test_replicas_run_read_only_scripts(void **state)
@@ -622,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_writes_reach_replicas_as_one_step),
         cmocka_unit_test(test_nondeterministic_scripts_leave_equal_digests),
         cmocka_unit_test(test_failed_script_keeps_earlier_writes),
+        cmocka_unit_test(test_script_writes_counted_once),
         cmocka_unit_test(test_replicas_run_read_only_scripts),
         cmocka_unit_test(test_two_second_script_starts_no_election),
         cmocka_unit_test(test_busy_script_kill_and_shutdown_nosave),
