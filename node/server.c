@@ -1,6 +1,7 @@
 /* The event loop, client connections and command dispatch. */
 #include "server.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -357,7 +359,6 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
         }
         s->stats.commands_processed++;
     }
-    if (c) c->last_cmd = cmd->name;
     /* Standalone: clients blocked on keys this command made ready are
      * served right after it (replicated: after each applied entry); after
      * the outermost one only, so a script or EXEC stays atomic. */
@@ -384,6 +385,8 @@ void tc_server_execute_db(tc_server *s, tc_client *c, int *db, size_t argc, cons
     if (cmd) run(s, c, db, cmd, argc, argv, r, now_ms);
 }
 
+static void note_last_cmd(tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv);
+
 /* Inside MULTI: queued and answered +QUEUED, or refused (EXEC will then
  * answer -EXECABORT), as Redis does; a write on a node that is not the
  * primary is refused here already, as a Redis replica does. */
@@ -391,6 +394,7 @@ static int queue_in_multi(tc_server *s, tc_client *c, size_t argc, const tc_slic
 {
     if (c->pending > 0) return TC_ROUTE_DEFER; /* +QUEUED after the replies owed */
     const tc_cmd *cmd = admit_counted(s, c, argc, argv, r);
+    if (cmd) note_last_cmd(c, cmd, argc, argv);
     if (cmd && s->repl.ops && (cmd->flags & TC_CMD_WRITE) && tc_server_primary_id(s) != s->self->id) {
         int primary = tc_server_primary_id(s);
         const tc_node_conf *p = primary ? tc_config_node(&s->cfg, primary) : NULL;
@@ -425,6 +429,31 @@ static size_t args_bytes(size_t argc, const tc_slice *argv)
     return n;
 }
 
+/* What CLIENT LIST shows as the client's command, named as Redis 7 names
+ * it: with its subcommand for a container ("config|get"). Set where a
+ * client's command is taken, not where commands run, so a script or an
+ * EXEC stays the command shown rather than the last one it ran. */
+static void note_last_cmd(tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv)
+{
+    size_t n = strlen(cmd->name);
+    if (n >= sizeof c->last_cmd) n = sizeof c->last_cmd - 1;
+    memcpy(c->last_cmd, cmd->name, n);
+    c->last_cmd[n] = '\0';
+    if (!cmd->subcommands || argc < 2 || argv[1].len + n + 2 > sizeof c->last_cmd) return;
+    /* only a subcommand the container has: Redis refuses the others before naming them */
+    for (const char *w = cmd->subcommands; *w;) {
+        size_t len = strcspn(w, " ");
+        if (len == argv[1].len && strncasecmp(w, argv[1].p, len) == 0) {
+            c->last_cmd[n++] = '|';
+            for (size_t i = 0; i < len; i++) c->last_cmd[n++] = (char)tolower((unsigned char)w[i]);
+            c->last_cmd[n] = '\0';
+            return;
+        }
+        w += len;
+        while (*w == ' ') w++;
+    }
+}
+
 /* A client's command, through replication when there is one. Returns
  * TC_ROUTE_DEFER when the command must wait unconsumed. */
 static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *argv, tc_reply *r, int64_t now_ms)
@@ -450,6 +479,7 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
         tc_multi_flag(c); /* refused inside MULTI: EXEC will abort */
         return TC_ROUTE_DONE;
     }
+    note_last_cmd(c, cmd, argc, argv);
     size_t mark = r->out ? r->out->len : 0;
     /* standalone: room is made in place (replicated: by the primary's router) */
     if (!s->repl.ops && (cmd->flags & TC_CMD_DENYOOM) && s->cfg.maxmemory && tc_evict_local(s, args_bytes(argc, argv)) != 0) {
@@ -958,7 +988,7 @@ void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
                   (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
                   flags, c->db, tc_multi_count(c), qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
-                  (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd : "NULL",
+                  (c->writing || c->out.len) ? "w" : "", c->last_cmd[0] ? c->last_cmd : "NULL",
                   c->user ? c->user->name : "default", c->resp);
 }
 

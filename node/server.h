@@ -53,7 +53,7 @@ typedef struct tc_client {
     int reading_paused;           /* stopped reading because output piled up */
     int input_paused;             /* stopped reading: much input waits while the client is held back */
     int64_t created_ms, last_active_ms; /* wall clock */
-    const char *last_cmd;
+    char last_cmd[48];            /* CLIENT LIST's cmd=: "get", "client|list"; "" before the first */
 
     /* Replication: replies still owed by the log (queued writes) or a
      * command put back until the primary's read lease is renewed. While

@@ -270,6 +270,16 @@ static void test_quit_and_client_kill(void **state)
     char needle[32];
     snprintf(needle, sizeof needle, "id=%lld ", atoll(id + 1));
     assert_non_null(strstr(list, needle));
+    /* the caller's line names its own command, as Redis 7 does */
+    assert_non_null(strstr(list, " cmd=client|list "));
+    free(list);
+    h_sends(b, "CONFIG GET maxmemory\r\n");
+    free(h_reply(b));
+    list = h_cli(n, "CLIENT", "LIST", (char *)NULL);
+    snprintf(needle, sizeof needle, "id=%lld ", atoll(id + 1));
+    const char *line = strstr(list, needle);
+    assert_non_null(line);
+    assert_true(strncmp(strstr(line, " cmd=") + 5, "config|get ", 11) == 0);
     free(list);
     id[strcspn(id, "\r")] = '\0';
     CLI_EXPECT(n, "1", "CLIENT", "KILL", "ID", id + 1);
