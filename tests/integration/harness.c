@@ -657,3 +657,75 @@ void h_stop_pid(pid_t pid, const char *dir)
     stop_process(pid);
     remove_tree(dir);
 }
+
+/* ---- workload clients ------------------------------------------------------- */
+
+pid_t h_client_start(char *const argv[], const char *out_path)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) _exit(127);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+char *h_file_tail(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    char *buf = malloc(16384);
+    assert_non_null(buf);
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size > 16383) fseek(f, size - 16383, SEEK_SET);
+        else rewind(f);
+    }
+    size_t n = fread(buf, 1, 16383, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+void h_client_stop(pid_t *pid)
+{
+    if (*pid <= 0) return;
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
+}
+
+void h_client_wait_file(pid_t *pid, const char *path, const char *out_path, int deadline_ms)
+{
+    long long deadline = h_ms() + deadline_ms;
+    while (access(path, F_OK) != 0) {
+        int st;
+        if (waitpid(*pid, &st, WNOHANG) == *pid) {
+            *pid = 0;
+            fail_msg("the client exited (status %d) before %s:\n%s", st, path, h_file_tail(out_path));
+        }
+        if (h_ms() > deadline) fail_msg("no %s within %d ms; the client says:\n%s", path, deadline_ms, h_file_tail(out_path));
+        usleep(20000); /* between polls */
+    }
+}
+
+int h_client_wait_exit(pid_t *pid, const char *out_path, int deadline_ms)
+{
+    long long deadline = h_ms() + deadline_ms;
+    int st = -1;
+    while (waitpid(*pid, &st, WNOHANG) != *pid) {
+        if (h_ms() > deadline) {
+            h_client_stop(pid);
+            fail_msg("the client still runs after %d ms:\n%s", deadline_ms, h_file_tail(out_path));
+        }
+        usleep(50000); /* between polls */
+    }
+    *pid = 0;
+    return st;
+}

@@ -96,6 +96,22 @@ char *h_run(int *status, const char *prog, ...) __attribute__((sentinel));
 /* redis-cli -p port args... ; output with the trailing newline removed. */
 char *h_cli(const tnode *n, ...) __attribute__((sentinel));
 
+/* A workload client run beside a cluster through a fault (test_bullmq,
+ * test_script_clients): argv[0] is the program's path; its stdout and
+ * stderr go to out_path. */
+pid_t h_client_start(char *const argv[], const char *out_path);
+/* Polls until path exists (the client says it is ready for the fault);
+ * fails the test, with the end of the client's output, if the client
+ * exits first (*pid is then 0) or deadline_ms passes. */
+void h_client_wait_file(pid_t *pid, const char *path, const char *out_path, int deadline_ms);
+/* Waits for the client to exit: its waitpid status; killed and the test
+ * failed (with its output) after deadline_ms. *pid is 0 afterwards. */
+int h_client_wait_exit(pid_t *pid, const char *out_path, int deadline_ms);
+/* Kills and reaps a client still running (*pid > 0); *pid is 0 afterwards. */
+void h_client_stop(pid_t *pid);
+/* The last 16 KiB of a file (malloc'd; "" when it cannot be read). */
+char *h_file_tail(const char *path);
+
 /* Runs tricache with the given arguments (at most 60 s: then status 124)
  * and captures stdout, stderr and the status. */
 char *h_run_tricache(int *status, const char *arg0, ...) __attribute__((sentinel));

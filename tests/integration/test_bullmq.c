@@ -39,15 +39,6 @@ static char node_bin[512];
 static pid_t client_pid;
 static char workdir[64];
 
-static void stop_client(void)
-{
-    if (client_pid > 0) {
-        kill(client_pid, SIGKILL);
-        waitpid(client_pid, NULL, 0);
-        client_pid = 0;
-    }
-}
-
 static void remove_workdir(void)
 {
     if (!workdir[0]) return;
@@ -63,62 +54,8 @@ static void remove_workdir(void)
 
 static void at_exit(void)
 {
-    stop_client();
+    h_client_stop(&client_pid);
     remove_workdir();
-}
-
-/* The last 16 KiB of a file (the client's verdict is at its end). */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return strdup("");
-    static char buf[16384];
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > (long)sizeof buf - 1) fseek(f, size - (long)(sizeof buf - 1), SEEK_SET);
-        else rewind(f);
-    }
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strdup(buf);
-}
-
-/* Starts node jobs.mjs with stdout and stderr into workdir/client.out. */
-static pid_t start_client(char *const argv[])
-{
-    char out[128];
-    snprintf(out, sizeof out, "%s/client.out", workdir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0) _exit(127);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-        execv(node_bin, argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Polls until path exists; fails (with the client's output) if the client
- * exits first or the deadline passes. */
-static void wait_file(const char *path, int deadline_ms)
-{
-    long long deadline = h_ms() + deadline_ms;
-    char out[128];
-    snprintf(out, sizeof out, "%s/client.out", workdir);
-    while (access(path, F_OK) != 0) {
-        int st;
-        if (waitpid(client_pid, &st, WNOHANG) == client_pid) {
-            client_pid = 0;
-            fail_msg("jobs.mjs exited (status %d) before %s:\n%s", st, path, slurp(out));
-        }
-        if (h_ms() > deadline) fail_msg("no %s within %d ms; jobs.mjs says:\n%s", path, deadline_ms, slurp(out));
-        usleep(20000);
-    }
 }
 
 static void test_bullmq_through_kill_of_primary(void **state)
@@ -139,9 +76,9 @@ static void test_bullmq_through_kill_of_primary(void **state)
     char *argv[] = {node_bin, (char *)jobs_script, "check", "--sentinels", sentinels, "--name", "test",
                     "--jobs", jobs, "--log", logp, "--ready", ready, "--gate", gate,
                     "--deadline", "120000", NULL};
-    client_pid = start_client(argv);
+    client_pid = h_client_start(argv, out);
 
-    wait_file(ready, 120000);
+    h_client_wait_file(&client_pid, ready, out, 120000);
     p = h_cluster_primary(c, 10000); /* the primary now, the one to kill */
     assert_true(p >= 0);
     char *before = h_info_field(c, p, "replication", "raft_term");
@@ -152,19 +89,8 @@ static void test_bullmq_through_kill_of_primary(void **state)
 
     /* The workload finishes by itself (its own deadline is 120 s); ours is
      * beyond it, so a hang is reported with the script's output. */
-    long long deadline = h_ms() + 180000;
-    int st = -1;
-    for (;;) {
-        pid_t r = waitpid(client_pid, &st, WNOHANG);
-        if (r == client_pid) break;
-        if (h_ms() > deadline) {
-            stop_client();
-            fail_msg("jobs.mjs still running after 180 s:\n%s", slurp(out));
-        }
-        usleep(50000);
-    }
-    client_pid = 0;
-    char *said = slurp(out);
+    int st = h_client_wait_exit(&client_pid, out, 180000);
+    char *said = h_file_tail(out);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(said, "ok jobs 600 completed 570 failed 30"))
         fail_msg("jobs.mjs (status %d):\n%s", st, said);
     fprintf(stderr, "%s", said);
