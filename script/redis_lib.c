@@ -18,7 +18,8 @@
 #define REPL_ALL 3
 
 /* Commands a script may not call (Redis 7.0's "noscript" flag), beyond
- * the blocking ones, which the table marks. */
+ * the blocking ones, which the table marks. Looked up once into a map by
+ * table position: this runs on every redis.call. */
 static int not_from_script(const tc_cmd *cmd)
 {
     static const char *const names[] = {"auth", "bgsave", "debug", "discard", "eval", "eval_ro", "evalsha",
@@ -27,10 +28,22 @@ static int not_from_script(const tc_cmd *cmd)
                                         "shutdown", "subscribe", "unsubscribe", "unwatch", "wait",
                                         "waitaof", "watch", "members", "tcbackup", "tcconfig", "tcevict",
                                         "tcexec", "tcformed", "tclimits", "tcrestore"};
-    if (cmd->flags & TC_CMD_BLOCKING) return 1;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(cmd->name, names[i]) == 0) return 1;
-    return 0;
+    static unsigned char *refused; /* by table position; never freed: one per process */
+    static size_t count;
+    const tc_cmd *table = tc_cmd_table(&count);
+    if (!refused) {
+        refused = calloc(count, 1);
+        if (!refused) {
+            for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+                if (strcmp(cmd->name, names[i]) == 0) return 1;
+            return (cmd->flags & TC_CMD_BLOCKING) != 0;
+        }
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            const tc_cmd *c = tc_cmd_lookup(names[i], strlen(names[i]));
+            if (c) refused[c - table] = 1;
+        }
+    }
+    return (cmd->flags & TC_CMD_BLOCKING) || refused[cmd - table];
 }
 
 /* redis.call raises the error table; redis.pcall returns it. */

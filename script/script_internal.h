@@ -60,6 +60,7 @@ struct tc_script_engine {
     int kill;             /* SCRIPT KILL arrived while it ran */
     uint64_t rand48;      /* math.random's generator: Redis's rand48 */
     int reply_resp;       /* the protocol the last script set (redis.setresp): how its booleans reply */
+    unsigned gc_calls;    /* scripts since the last collection step */
     tc_script_recording *rec; /* replication by effects in progress (record.c), or NULL */
     /* Redis 7 functions (function.c) */
     tc_fn_libset libs;    /* the libraries (FUNCTION LOAD) */
