@@ -409,6 +409,25 @@ static void test_big_value_built_by_append(void **state)
     h_close(fd);
 }
 
+/* A single node replicates nothing: no limit, up to proto_max_bulk_len. */
+static void test_single_node_has_no_limit(void **state)
+{
+    (void)state;
+    tnode *n = h_start(NULL);
+    int fd = h_connect(n->port);
+    size_t vlen = LIMIT + 1;
+    char *v = pattern(vlen, 5);
+    const char *set[] = {"SET", "k", v};
+    size_t lens[] = {3, 1, vlen};
+    char *r = call(fd, 3, set, lens);
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
+    expect(fd, ":4194305\r\n", "STRLEN", "k", NULL);
+    free(v);
+    h_close(fd);
+    h_stop(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,5 +436,7 @@ int main(void)
         cmocka_unit_test(test_many_clients_together_over_the_limit),
         cmocka_unit_test(test_big_value_built_by_append),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest single[] = {cmocka_unit_test(test_single_node_has_no_limit)};
+    return failed + cmocka_run_group_tests(single, NULL, NULL);
 }
