@@ -11,7 +11,7 @@
 #      client that GETs it and does not read for 2 s while another client
 #      runs SET + GET of a small key: how long that client waited.
 #
-#   bench/bigvalue.sh                        # limit 4mb, 10 rounds, 400 MB
+#   bench/bigvalue.sh                        # limit 1mb, 10 rounds, 400 MB
 #   bench/bigvalue.sh --rounds 5 --stall-mb 64
 set -euo pipefail
 
@@ -24,7 +24,7 @@ TRICACHE="$REPO_ROOT/build/tricache"
 OUT=""
 ROUNDS=10
 STALL_MB=400
-LIMIT=$((4 << 20)) # replicated_write_max_bytes's default
+LIMIT=$((1 << 20)) # replicated_write_max_bytes's default
 
 usage() {
     cat <<USAGE

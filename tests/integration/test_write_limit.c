@@ -19,7 +19,7 @@
 
 #include "harness.h"
 
-#define LIMIT (4u << 20) /* the default of replicated_write_max_bytes */
+#define LIMIT (1u << 20) /* the default of replicated_write_max_bytes */
 #define PRIMARY_DEADLINE_MS 10000
 
 static tcluster *g_cluster;
@@ -167,7 +167,7 @@ static void test_set_at_the_limit_and_one_byte_over(void **state)
 {
     (void)state;
     int fd = h_connect(g_cluster->nodes[g_primary].port);
-    expect(fd, "*2\r\n$26\r\nreplicated-write-max-bytes\r\n$7\r\n4194304\r\n", "CONFIG", "GET",
+    expect(fd, "*2\r\n$26\r\nreplicated-write-max-bytes\r\n$7\r\n1048576\r\n", "CONFIG", "GET",
            "replicated-write-max-bytes", NULL);
     long long before[3];
     terms(before);
@@ -204,18 +204,18 @@ static void test_set_at_the_limit_and_one_byte_over(void **state)
     strlen_everywhere("k", vlen);
 
     /* the limit is a live setting: lower, a smaller write is refused */
-    expect(fd, "+OK\r\n", "CONFIG", "SET", "replicated-write-max-bytes", "1mb", NULL);
+    expect(fd, "+OK\r\n", "CONFIG", "SET", "replicated-write-max-bytes", "512kb", NULL);
     const char *set3[] = {"SET", "k3", v};
-    size_t lens4[] = {3, 2, (1u << 20)};
+    size_t lens4[] = {3, 2, LIMIT / 2};
     r = call(fd, 3, set3, lens4);
-    want = too_large(5 + (1u << 20), 1u << 20);
+    want = too_large(5 + LIMIT / 2, LIMIT / 2);
     assert_string_equal(r, want);
     free(r);
     free(want);
     expect(fd, "-ERR CONFIG SET failed (possibly related to argument 'replicated-write-max-bytes') - "
                "argument must be between 65536 and 4294967296 inclusive\r\n",
            "CONFIG", "SET", "replicated-write-max-bytes", "1000", NULL);
-    expect(fd, "+OK\r\n", "CONFIG", "SET", "replicated-write-max-bytes", "4mb", NULL);
+    expect(fd, "+OK\r\n", "CONFIG", "SET", "replicated-write-max-bytes", "1mb", NULL);
     absent_everywhere("k3");
     same_terms(before, "the refused writes");
     expect(fd, ":1\r\n", "DEL", "k", NULL);
@@ -230,7 +230,7 @@ static void test_transaction_and_script_over_the_limit(void **state)
     int fd = h_connect(g_cluster->nodes[g_primary].port);
     long long before[3];
     terms(before);
-    size_t vlen = 3u << 20; /* each command fits, two together do not */
+    size_t vlen = LIMIT / 4 * 3; /* each command fits, two together do not */
     char *v = pattern(vlen, 3);
     const char *seta[] = {"SET", "ta", v}, *setb[] = {"SET", "tb", v};
     size_t lens[] = {3, 2, vlen};
@@ -259,7 +259,7 @@ static void test_transaction_and_script_over_the_limit(void **state)
     size_t elens[] = {4, strlen(body), 1, 2, 2, vlen};
     r = call(fd, 6, eval, elens);
     assert_true(strncmp(r, "-ERR value too large to replicate: ", 35) == 0);
-    assert_non_null(strstr(r, "bytes, limit 4194304\r\n"));
+    assert_non_null(strstr(r, "bytes, limit 1048576\r\n"));
     free(r);
     expect(fd, "+PONG\r\n", "PING", NULL);
     absent_everywhere("sa");
@@ -351,13 +351,13 @@ static void test_many_clients_together_over_the_limit(void **state)
     free(v);
 }
 
-/* A value sixteen times the limit, built by APPENDs that each fit: equal on
+/* A value 64 times the limit, built by APPENDs that each fit: equal on
  * every node; a reader that does not read its GET for a while holds up
  * nobody, and then gets every byte. */
 static void test_big_value_built_by_append(void **state)
 {
     (void)state;
-    enum { PIECES = 16 };
+    enum { PIECES = 64 };
     size_t piece = LIMIT - 16;
     long long before[3];
     terms(before);
@@ -422,7 +422,7 @@ static void test_single_node_has_no_limit(void **state)
     char *r = call(fd, 3, set, lens);
     assert_string_equal(r, "+OK\r\n");
     free(r);
-    expect(fd, ":4194305\r\n", "STRLEN", "k", NULL);
+    expect(fd, ":1048577\r\n", "STRLEN", "k", NULL);
     free(v);
     h_close(fd);
     h_stop(n);

@@ -23,12 +23,12 @@ static tc_config cluster_of(size_t nnodes, uint64_t limit)
     return c;
 }
 
-static void test_default_is_4mb(void **state)
+static void test_default_is_1mb(void **state)
 {
     (void)state;
     tc_config c;
     tc_config_defaults(&c);
-    assert_int_equal(c.replicated_write_max_bytes, 4u << 20);
+    assert_int_equal(c.replicated_write_max_bytes, 1u << 20);
 }
 
 static void test_counts_every_argument(void **state)
@@ -108,7 +108,7 @@ static void test_transaction_bytes_match_its_logged_form(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_is_4mb),
+        cmocka_unit_test(test_default_is_1mb),
         cmocka_unit_test(test_counts_every_argument),
         cmocka_unit_test(test_refuses_past_the_limit_with_the_exact_text),
         cmocka_unit_test(test_a_single_node_has_no_limit),
