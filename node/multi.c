@@ -351,6 +351,29 @@ int tc_multi_exec_plan(tc_client *c, int64_t now, tc_reply *r)
     return TC_EXEC_WRITE;
 }
 
+static uint64_t digits(size_t v)
+{
+    uint64_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+uint64_t tc_multi_log_bytes(const tc_client *c)
+{
+    const struct tc_multi *m = c->multi;
+    if (!m) return 0;
+    /* TCEXEC, the count, then each command's argc and arguments */
+    uint64_t n = 6 + digits(m->nq);
+    for (size_t i = 0; i < m->nq; i++) {
+        n += digits(m->q[i].argc);
+        for (size_t j = 0; j < m->q[i].argc; j++) n += m->q[i].argv[j].len;
+    }
+    return n;
+}
+
 int tc_multi_log_args(tc_server *s, tc_client *c, int64_t now, int *db, size_t *argc, const tc_slice **argv)
 {
     struct tc_multi *m = c->multi;

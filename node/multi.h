@@ -71,6 +71,10 @@ int tc_multi_exec_plan(struct tc_client *c, int64_t now_ms, tc_reply *r);
  * touched (routed). *db: the database the transaction starts in (the
  * client's), and on return the one its SELECTs leave it in (the client's
  * from then on, as after a Redis EXEC). 0, or -1 out of memory. */
+/* The bytes of the arguments that logged form will have, computed without
+ * building it (or touching keys): what the size limit of a replicated
+ * write (replication/write_limit.h) measures. */
+uint64_t tc_multi_log_bytes(const struct tc_client *c);
 int tc_multi_log_args(struct tc_server *s, struct tc_client *c, int64_t now_ms, int *db, size_t *argc,
                       const tc_slice **argv);
 /* Ends c's transaction: queue dropped, keys unwatched, out of MULTI. */

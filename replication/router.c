@@ -13,6 +13,7 @@
 #include "log_entry.h"
 #include "multi.h"
 #include "script.h"
+#include "write_limit.h"
 
 #define ERR_READONLY "READONLY You can't write against a read only replica."
 #define ERR_NO_PRIMARY "TRYAGAIN no primary is elected right now; retry shortly"
@@ -386,6 +387,23 @@ static int make_room(tc_router *r, size_t argc, const tc_slice *argv, tc_reply *
     return rc;
 }
 
+static int submit(tc_router *r, tc_batch *b, int64_t now);
+
+/* The door for big writes (write_limit.h), on the primary: 0 and the
+ * write may join the open batch, which goes to the log first if the write
+ * would take it past the limit; or -1 and the refusal in rep, nothing
+ * logged. */
+static int door(tc_router *r, uint64_t bytes, tc_reply *rep, int64_t now)
+{
+    if (tc_write_limit_refuse(&r->srv->cfg, bytes, rep)) return -1;
+    if (r->open && r->open->n && tc_write_limit_cut(&r->srv->cfg, r->open->entry.len, bytes)) {
+        tc_batch *b = r->open;
+        r->open = NULL;
+        submit(r, b, now); /* a failure answers that batch's clients; this write goes on in a new one */
+    }
+    return 0;
+}
+
 /* CONFIG SET of cluster-wide parameters (config_redis.h): checked here,
  * then logged as TCCONFIG SET and applied on every node; a replica refuses
  * it as it refuses writes. */
@@ -469,6 +487,7 @@ static int route_acl(tc_router *r, tc_client *c, size_t argc, const tc_slice *ar
         tc_reply_error(rep, err);
         return TC_ROUTE_DONE;
     }
+    if (door(r, tc_write_limit_bytes(argc, argv), rep, now) != 0) return TC_ROUTE_DONE;
     tc_slice *args = tc_acl_logged_form(argc, argv);
     if (!args || (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now)))) {
         tc_acl_logged_free(args, argc);
@@ -550,6 +569,16 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
     size_t n;
     const tc_slice *logged, *body;
     tc_script_record_end(rec, &n, &logged, &body);
+    /* too much to log: the keyspace is already put back, so the refusal
+     * replaces the script's reply and nothing is written anywhere */
+    uint64_t effects = tc_write_limit_bytes(n, logged) + (body ? tc_write_limit_bytes(3, body) : 0);
+    tc_buf refusal = {0};
+    if (tc_write_limit_refuse(&s->cfg, effects, &(tc_reply){&refusal, rep->resp})) {
+        tc_buf_free(&out);
+        out = refusal;
+        n = 0;
+        body = NULL;
+    }
     int queued = 0;
     if (n) {
         if (batch_add(b, c, c->db, rep->resp, n, logged) == 0 && batch_preset_last(b, out.data, out.len) == 0) {
@@ -594,6 +623,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
      * replica runs them locally, as Redis's do). */
     if (cmd->fn == tc_cmd_script && argc >= 2 && (tc_arg_is(&argv[1], "load") || tc_arg_is(&argv[1], "flush")) &&
         role(r) == TC_ROLE_PRIMARY && !r->holding) {
+        if (door(r, tc_write_limit_bytes(argc, argv), rep, now) != 0) return TC_ROUTE_DONE;
         if ((!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) ||
             batch_add(r->open, c, 0, rep->resp, argc, argv) != 0) {
             tc_reply_error(rep, "ERR out of memory");
@@ -662,6 +692,17 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
         }
         /* behind a script that waits for the log to drain: in arrival order */
         if (r->script_wait.n) return wait_for_script(r, c, rep);
+        /* too big for one entry: refused before anything (victims, log
+         * room, WATCHers' keys) is spent on it; an EXEC as its one TCEXEC */
+        uint64_t bytes = exec ? tc_multi_log_bytes(c) : tc_write_limit_bytes(argc, argv);
+        /* TCRESTORE (tricachectl restore) is let through: a backup may hold
+         * a value built larger than the limit (APPEND), and a record cannot
+         * be staged in pieces yet; tricachectl sends big records alone */
+        if (cmd->fn == tc_cmd_tcrestore) bytes = 0;
+        if (door(r, bytes, rep, now) != 0) {
+            if (exec) tc_multi_reset(c); /* the whole transaction is discarded, as a refused EXEC is */
+            return TC_ROUTE_DONE;
+        }
         if (cmd->flags & TC_CMD_BLOCKING) return route_blocking(r, c, cmd, argc, argv, rep, now);
         int room_wanted = s->cfg.maxmemory && (exec || (cmd->flags & TC_CMD_DENYOOM));
         if (exec && r->inflight_bytes + (r->open ? r->open->entry.len : 0) < TC_ROUTER_LOG_ROOM) {

@@ -815,7 +815,7 @@ static void test_config_unknown_keys(void **state)
             "lfu_decay_time, cluster_mode, databases, read_consistency, preferred_primary_zones, "
             "election_timeout, "
             "heartbeat_interval, "
-            "replica_max_staleness, write_commit_timeout, apply_stall_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, at_rest_encryption, keys_dir, "
+            "replica_max_staleness, write_commit_timeout, apply_stall_timeout, shutdown_timeout, snapshot_threshold, snapshot_bytes, replicated_write_max_bytes, at_rest_encryption, keys_dir, "
             "cluster_secret_file, notify_keyspace_events, tls_cert_file, tls_key_file, tls_ca_cert_file, tls_ca_cert_dir, tls_auth_clients, "
             "tls_protocols, tls_ciphers, tls_ciphersuites, tls_session_caching, tls_replication, tls_raft_cert_file, "
             "tls_raft_key_file, transit_encryption_mode, enable_debug_command, acl_file, the encoding thresholds (hash_max_listpack_entries and the like), a [backup] table and [[node]] tables");
@@ -1091,14 +1091,14 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 66);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 67);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
         "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
         "tcp-backlog", "hz", "active-expire-effort", "latency-monitor-threshold", "script-memory-limit", "busy-reply-threshold", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
         "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "write-commit-timeout", "apply-stall-timeout", "shutdown-timeout",
-        "snapshot-threshold", "snapshot-bytes", "at-rest-encryption", "keys-dir", "cluster-secret-file",
+        "snapshot-threshold", "snapshot-bytes", "replicated-write-max-bytes", "at-rest-encryption", "keys-dir", "cluster-secret-file",
         "hash-max-listpack-entries",
         "hash-max-listpack-value", "zset-max-listpack-entries", "zset-max-listpack-value", "set-max-intset-entries",
         "set-max-listpack-entries", "set-max-listpack-value", "list-max-listpack-size", "backup.destination",
@@ -1110,23 +1110,24 @@ static void test_config_get(void **state)
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
                                               "1073741824", "1073741824", "0", "511", "10", "1", "0", "134217728", "5000", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
-                                              "1000ms", "5000ms", "5000ms", "10", "65536", "67108864", "no", "", "", "512", "64", "128", "64", "512",
+                                              "1000ms", "5000ms", "5000ms", "10", "65536", "67108864", "1048576", "no", "", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", "",
                                               "", "", "", "", "yes", "", "", "", "yes", "no", "", "", "", ""};
-    for (int i = 0; i < 66; i++) {
+    for (int i = 0; i < 67; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 15);
+    assert_int_equal(tc_config_get(&c, "*MAX*", collect, &g), 16);
     assert_string_equal(g.names[0], "maxclients");
     assert_string_equal(g.names[1], "proto-max-bulk-len");
     assert_string_equal(g.names[2], "proto-max-multibulk-len");
     assert_string_equal(g.names[3], "maxmemory");
     assert_string_equal(g.names[6], "replica-max-staleness");
-    assert_string_equal(g.names[7], "hash-max-listpack-entries");
-    assert_string_equal(g.names[14], "list-max-listpack-size");
+    assert_string_equal(g.names[7], "replicated-write-max-bytes");
+    assert_string_equal(g.names[8], "hash-max-listpack-entries");
+    assert_string_equal(g.names[15], "list-max-listpack-size");
 
     /* a signed setting: CONFIG SET's range and rendering */
     tc_config d = c;
