@@ -4,6 +4,12 @@
  * the recorded writes are logged as one TCEXEC, which every node, the
  * primary included, applies in one go.
  *
+ * One recording may hold several scripts run back to back (the router's
+ * group, one log entry): each script's writes are taken as a TCEXEC of
+ * their own (tc_script_record_take), while the journal stays open, so a
+ * key is copied aside once per group and the keyspace is put back once,
+ * at tc_script_record_end.
+ *
  * For each recorded write to do at apply what it did here, it runs here
  * as TCEXEC will run it there: with the entry's clock (the caller passes
  * it as the script's now_ms) and, the j-th command of the TCEXEC, with the
@@ -22,8 +28,9 @@
 
 struct tc_script_recording {
     tc_server *srv;
+    /* the script being recorded: */
     uint64_t seed_base;
-    uint32_t next;          /* commands in the TCEXEC so far */
+    uint32_t next;          /* commands in its TCEXEC so far */
     int db;                 /* the database the logged commands are in at this point */
     tc_slice *items;        /* "tcexec", n, then (argc, args...) per command; each p owned */
     size_t nitems, cap;
@@ -33,8 +40,28 @@ struct tc_script_recording {
     char *body;             /* a script body new to the cache, to log as SCRIPT LOAD */
     size_t body_len;
     tc_slice body_args[3];
+    /* the whole recording: */
     int saved_notify;       /* the notification classes, off while recording */
+    int ended;              /* the keyspace was put back */
 };
+
+/* What one script recorded, dropped when the next one starts. */
+static void clear_script(tc_script_recording *rec)
+{
+    for (size_t i = 0; i < rec->nitems; i++) free((void *)rec->items[i].p);
+    rec->nitems = 0;
+    rec->next = 0;
+    free(rec->body);
+    rec->body = NULL;
+    rec->body_len = 0;
+}
+
+void tc_script_record_script(tc_script_recording *rec, int db, uint64_t seed_base)
+{
+    clear_script(rec);
+    rec->seed_base = seed_base;
+    rec->db = db;
+}
 
 tc_script_recording *tc_script_record_begin(tc_server *s, int db, uint64_t seed_base)
 {
@@ -189,19 +216,8 @@ static void undo_key(void *ud, tc_key *seen_key)
     else tc_ks_delete(&s->dbs[u->db], name, len);
 }
 
-void tc_script_record_end(tc_script_recording *rec, size_t *argc, const tc_slice **argv, const tc_slice **new_body)
+void tc_script_record_take(tc_script_recording *rec, size_t *argc, const tc_slice **argv, const tc_slice **new_body)
 {
-    tc_server *s = rec->srv;
-    tc_script_engine *e = s->scripts;
-    if (e) e->rec = NULL;
-    for (int db = 0; db < s->ndbs; db++) {
-        if (!rec->used[db]) continue;
-        undo_pass u = {rec, db};
-        uint64_t cursor = 0;
-        do cursor = tc_ks_scan(&rec->seen[db], cursor, undo_key, &u);
-        while (cursor != 0);
-    }
-    s->cfg.notify_classes = rec->saved_notify;
     *argc = 0;
     *argv = NULL;
     if (rec->next) {
@@ -227,10 +243,28 @@ void tc_script_record_end(tc_script_recording *rec, size_t *argc, const tc_slice
     }
 }
 
+void tc_script_record_end(tc_script_recording *rec)
+{
+    if (rec->ended) return;
+    rec->ended = 1;
+    tc_server *s = rec->srv;
+    tc_script_engine *e = s->scripts;
+    if (e) e->rec = NULL;
+    for (int db = 0; db < s->ndbs; db++) {
+        if (!rec->used[db]) continue;
+        undo_pass u = {rec, db};
+        uint64_t cursor = 0;
+        do cursor = tc_ks_scan(&rec->seen[db], cursor, undo_key, &u);
+        while (cursor != 0);
+    }
+    s->cfg.notify_classes = rec->saved_notify;
+}
+
 void tc_script_record_free(tc_script_recording *rec)
 {
     if (!rec) return;
-    for (size_t i = 0; i < rec->nitems; i++) free((void *)rec->items[i].p);
+    tc_script_record_end(rec);
+    clear_script(rec);
     free(rec->items);
     for (int db = 0; db < rec->srv->ndbs; db++) {
         if (!rec->used[db]) continue;
@@ -240,6 +274,5 @@ void tc_script_record_free(tc_script_recording *rec)
     free(rec->seen);
     free(rec->saved);
     free(rec->used);
-    free(rec->body);
     free(rec);
 }
