@@ -545,6 +545,15 @@ static int group_open_to_join(const tc_router *r)
            r->open->entry.len < GROUP_MAX_BYTES;
 }
 
+/* 1 if every reply c waits for is owed by the open batch: a script of c
+ * that joins it is then answered after them, in command order. */
+static int pending_all_in_open(const tc_router *r, const tc_client *c)
+{
+    uint32_t mine = 0;
+    for (uint32_t i = 0; i < r->open->n; i++) mine += r->open->clients[i] == c;
+    return mine == (uint32_t)c->pending;
+}
+
 /* EVAL / EVALSHA on the primary: replication by effects (script/record.c).
  * The script runs once, here, once every write routed before it is
  * applied (it sees exactly that state, plus the effects of the scripts of
@@ -560,6 +569,9 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
     tc_server *s = r->srv;
     int join = group_open_to_join(r);
     if (!join) group_close(r);
+    /* pipelined behind its own writes (tc_server's dispatch lets it
+     * through): only into the group that holds them, else in its turn */
+    if (c->pending > 0 && !(join && pending_all_in_open(r, c))) return TC_ROUTE_DEFER;
     if (r->holding) {
         if (list_add(&r->held, c) != 0) {
             tc_reply_error(rep, "ERR out of memory");
@@ -606,7 +618,7 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
     /* nothing written, but run on top of the group's effects: its reply
      * waits for their commit, behind an empty TCEXEC */
     static const tc_slice no_effects[2] = {{"tcexec", 6}, {"0", 1}};
-    int deferred = !n && r->group_logged > 0;
+    int deferred = !n && (r->group_logged > 0 || c->pending > 0);
     int queued = 0;
     if (n || deferred) {
         if (batch_add(b, c, c->db, rep->resp, n ? n : 2, n ? logged : no_effects) != 0) {
@@ -657,6 +669,8 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
                    tc_function_flags(r->srv, &argv[1], &fn_flags);
     int fcall_writes = cmd->fn == tc_cmd_fcall && fn_found && !(fn_flags & TC_FN_NO_WRITES);
     if ((script || fcall_writes) && role(r) == TC_ROLE_PRIMARY) return route_script(r, c, cmd, argc, argv, rep, now);
+    /* a script behind its client's writes, not run there: in its turn */
+    if ((script || cmd->fn == tc_cmd_fcall) && c->pending > 0) return TC_ROUTE_DEFER;
     /* anything else sees (or changes) the applied state, never a group's */
     group_close(r);
     /* The script cache is cluster state: SCRIPT LOAD and FLUSH on the
