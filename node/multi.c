@@ -321,9 +321,24 @@ void tc_multi_free(tc_server *s)
 
 /* Commands that may run at apply (no client there) inside a logged
  * transaction: data commands and a few that need no connection. */
-static int replicable(const tc_cmd *cmd)
+/* SCRIPT LOAD and FLUSH change the script cache, which on a replicated
+ * primary is cluster state (the router logs them): inside a transaction
+ * they make it one that writes, so that the logged TCEXEC carries them to
+ * every node. Elsewhere (a replica, one node) they stay local, as outside. */
+static int changes_script_cache(const tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv)
+{
+    return s->repl.ops && cmd->fn == tc_cmd_script && argc >= 2 &&
+           (tc_arg_is(&argv[1], "load") || tc_arg_is(&argv[1], "flush")) &&
+           tc_server_primary_id((tc_server *)s) == s->self->id;
+}
+
+static int replicable(const tc_cmd *cmd, size_t argc, const tc_slice *argv)
 {
     if (cmd->flags & (TC_CMD_WRITE | TC_CMD_READONLY)) return 1;
+    /* the cache's changes run at apply too (the router logs them alone) */
+    if (cmd->fn == tc_cmd_script && argc >= 2 &&
+        (tc_arg_is(&argv[1], "load") || tc_arg_is(&argv[1], "flush") || tc_arg_is(&argv[1], "exists")))
+        return 1;
     /* SELECT changes the database of the transaction's later commands,
      * which TCEXEC follows at apply (tc_server_execute_db) */
     return cmd->fn == tc_cmd_select || strcmp(cmd->name, "ping") == 0 || strcmp(cmd->name, "echo") == 0 || strcmp(cmd->name, "time") == 0;
@@ -335,12 +350,13 @@ int tc_multi_exec_plan(tc_client *c, int64_t now, tc_reply *r)
     if (!m || !m->active || m->aborted || watch_failed(c->srv, m, now)) return TC_EXEC_LOCAL;
     int writes = 0, reads = 0;
     for (size_t i = 0; i < m->nq; i++) {
-        writes |= is_write(m->q[i].cmd, m->q[i].argc, m->q[i].argv);
+        writes |= is_write(m->q[i].cmd, m->q[i].argc, m->q[i].argv) ||
+                  changes_script_cache(c->srv, m->q[i].cmd, m->q[i].argc, m->q[i].argv);
         reads |= (m->q[i].cmd->flags & TC_CMD_READONLY) != 0;
     }
     if (!writes) return reads ? TC_EXEC_READ : TC_EXEC_LOCAL;
     for (size_t i = 0; i < m->nq; i++) {
-        if (replicable(m->q[i].cmd)) continue;
+        if (replicable(m->q[i].cmd, m->q[i].argc, m->q[i].argv)) continue;
         tc_reply_errorf(r,
                         "EXECABORT Transaction discarded because of: ERR '%s' cannot run in a transaction that "
                         "writes on a replicated node",

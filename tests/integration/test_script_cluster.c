@@ -816,6 +816,47 @@ static void test_grouped_scripts_through_kill_of_primary(void **state)
     free(h_converged_digest(c));
 }
 
+/* SCRIPT LOAD and SCRIPT FLUSH queued in MULTI on the primary go through
+ * the log with the transaction: every node's cache changes, not only the
+ * primary's. */
+static void test_script_cache_changes_inside_multi_reach_every_node(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    static const char *const body = "return 'in a transaction'";
+    int m = h_connect(c->nodes[p].port);
+    assert_true(m >= 0);
+    expect(c->nodes[p].port, ARGS("SET", "multi:k", "v"), "+OK\r\n");
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("SCRIPT", "LOAD", body));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 2; k++) free(h_reply(m)); /* +OK, +QUEUED */
+    char *r = h_reply(m);
+    assert_non_null(r);
+    /* *1 of the SHA1 */
+    const char *sha_at = strstr(r, "$40\r\n");
+    if (strncmp(r, "*1\r\n", 4) != 0 || !sha_at) fail_msg("EXEC answered %s", r);
+    char sha[41];
+    memcpy(sha, sha_at + 5, 40);
+    sha[40] = '\0';
+    free(r);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("SCRIPT", "EXISTS", sha), "*1\r\n:1\r\n");
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("SCRIPT", "FLUSH"));
+    send_args(m, ARGS("DEL", "multi:k"));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 3; k++) free(h_reply(m));
+    r = h_reply(m);
+    assert_non_null(r);
+    if (strcmp(r, "*2\r\n+OK\r\n:1\r\n") != 0) fail_msg("EXEC answered %s", r);
+    free(r);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("SCRIPT", "EXISTS", sha), "*1\r\n:0\r\n");
+    h_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -830,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_functions_after_failover_restore_and_flush),
         cmocka_unit_test(test_grouped_scripts_exact_and_never_half_seen),
         cmocka_unit_test(test_grouped_scripts_through_kill_of_primary),
+        cmocka_unit_test(test_script_cache_changes_inside_multi_reach_every_node),
     };
     const struct CMUnitTest own_cluster[] = {
         cmocka_unit_test(test_library_survives_snapshot_and_restart),
