@@ -610,7 +610,8 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
     r->group_scripts++;
     tc_buf out = {0};
     tc_reply answer = {&out, rep->resp};
-    int db = c->db;
+    /* where its TCEXEC starts (an EXEC's SELECT moves the client on) */
+    int start_db = c->db, db = c->db;
     tc_server_run_cmd(s, c, &db, cmd, argc, argv, &answer, at);
     size_t n;
     const tc_slice *logged, *body;
@@ -621,7 +622,7 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
     int deferred = !n && (r->group_logged > 0 || c->pending > 0);
     int queued = 0;
     if (n || deferred) {
-        if (batch_add(b, c, c->db, rep->resp, n ? n : 2, n ? logged : no_effects) != 0) {
+        if (batch_add(b, c, start_db, rep->resp, n ? n : 2, n ? logged : no_effects) != 0) {
             tc_buf_free(&out);
             tc_reply_error(&answer, "ERR out of memory");
         } else if (batch_preset_last(b, out.data, out.len) != 0) {
@@ -704,6 +705,12 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     if (cmd->fn == tc_cmd_exec) {
         int plan = tc_multi_exec_plan(c, now, rep);
         if (plan == TC_EXEC_DONE) return TC_ROUTE_DONE;
+        /* with a writing script: run here like one, its effects logged */
+        if (plan == TC_EXEC_SCRIPT) {
+            int routed = route_script(r, c, cmd, argc, argv, rep, now);
+            if (routed == TC_ROUTE_DONE && tc_multi_count(c) >= 0) tc_multi_reset(c); /* refused before it ran */
+            return routed;
+        }
         reads = plan == TC_EXEC_READ;
         writes = exec = plan == TC_EXEC_WRITE;
     }

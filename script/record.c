@@ -191,6 +191,13 @@ int tc_script_record_write(tc_script_recording *rec, int db, const tc_cmd *cmd, 
     return 0;
 }
 
+int tc_script_record_command(tc_server *s, int db, const tc_cmd *cmd, size_t argc, const tc_slice *argv)
+{
+    tc_script_engine *e = s->scripts;
+    if (!e || !e->rec) return 0;
+    return tc_script_record_write(e->rec, db, cmd, argc, argv) == 0 ? 1 : -1;
+}
+
 void tc_script_record_new_body(tc_script_recording *rec, const char *body, size_t len)
 {
     if (rec->body) return;

@@ -72,6 +72,15 @@ void tc_script_record_script(tc_script_recording *rec, int db, uint64_t seed_bas
 void tc_script_record_take(tc_script_recording *rec, size_t *argc, const struct tc_slice **argv,
                            const struct tc_slice **new_body);
 void tc_script_record_end(tc_script_recording *rec);
+/* For EXEC of a transaction that holds a writing script, run on the
+ * primary under the router's recording like a script: each write the
+ * transaction runs itself (not through redis.call) is journaled and
+ * recorded first. 1 recorded, 0 no recording in progress, -1 out of
+ * memory. tc_script_record_refusal says why a write cannot be recorded
+ * (NULL: it can). */
+int tc_script_record_command(struct tc_server *s, int db, const struct tc_cmd *cmd, size_t argc,
+                             const struct tc_slice *argv);
+const char *tc_script_record_refusal(const struct tc_cmd *cmd, size_t argc, const struct tc_slice *argv);
 void tc_script_record_free(tc_script_recording *rec);
 
 /* ---- Redis 7 functions (function.c, cmd_function.c) ---------------------

@@ -857,6 +857,46 @@ static void test_script_cache_changes_inside_multi_reach_every_node(void **state
     h_close(m);
 }
 
+/* A transaction holding a writing script, EXEC'd on the primary, runs
+ * there like a script: its effects (the script's and the transaction's own
+ * writes) are logged as one step and reach every node; a write a
+ * recording cannot journal aborts it whole. */
+static void test_transaction_with_writing_script(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int m = h_connect(c->nodes[p].port);
+    assert_true(m >= 0);
+    static const char *const bump = "redis.call('incr', KEYS[1]) return redis.call('get', KEYS[1])";
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("SET", "tx:a", "1"));
+    send_args(m, ARGS("EVAL", bump, "1", "tx:a"));
+    send_args(m, ARGS("RPUSH", "tx:l", "x"));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 4; k++) free(h_reply(m)); /* +OK, +QUEUED x3 */
+    char *r = h_reply(m);
+    assert_non_null(r);
+    if (strcmp(r, "*3\r\n+OK\r\n$1\r\n2\r\n:1\r\n") != 0) fail_msg("EXEC answered %s", r);
+    free(r);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) {
+        expect_soon(c->nodes[i].port, ARGS("GET", "tx:a"), "$1\r\n2\r\n");
+        expect_soon(c->nodes[i].port, ARGS("LLEN", "tx:l"), ":1\r\n");
+    }
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("EVAL", bump, "1", "tx:a"));
+    send_args(m, ARGS("MOVE", "tx:l", "1"));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 3; k++) free(h_reply(m));
+    r = h_reply(m);
+    assert_non_null(r);
+    if (strncmp(r, "-EXECABORT", 10) != 0) fail_msg("EXEC answered %s", r);
+    free(r);
+    expect(c->nodes[p].port, ARGS("GET", "tx:a"), "$1\r\n2\r\n");
+    h_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_grouped_scripts_exact_and_never_half_seen),
         cmocka_unit_test(test_grouped_scripts_through_kill_of_primary),
         cmocka_unit_test(test_script_cache_changes_inside_multi_reach_every_node),
+        cmocka_unit_test(test_transaction_with_writing_script),
     };
     const struct CMUnitTest own_cluster[] = {
         cmocka_unit_test(test_library_survives_snapshot_and_restart),
