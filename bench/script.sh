@@ -187,8 +187,8 @@ ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]);
     echo
     echo "Medians of $ROUNDS round(s) of redis-benchmark -c 50 -n $REQUESTS (calls/s): EVALSHA <sha> 1 counter and FCALL getincr 1 counter."
     echo "One node: tricache alone against redis-server alone. Three nodes: the tricache cluster's primary against a Redis"
-    echo "primary with two replicaof replicas (a writing script on a cluster waits for the log before it runs, then its"
-    echo "writes are one log entry: see README, Scripting)."
+    echo "primary with two replicaof replicas (writing scripts on a cluster wait for the log to drain, then the ones that"
+    echo "arrived together run back to back and share one log entry: see README, Scripting)."
     echo
     echo "| setup | command | pipeline | Redis | tricache | tricache / Redis |"
     echo "| --- | --- | ---: | ---: | ---: | ---: |"

@@ -321,26 +321,81 @@ void tc_multi_free(tc_server *s)
 
 /* Commands that may run at apply (no client there) inside a logged
  * transaction: data commands and a few that need no connection. */
-static int replicable(const tc_cmd *cmd)
+/* SCRIPT LOAD and FLUSH change the script cache, which on a replicated
+ * primary is cluster state (the router logs them): inside a transaction
+ * they make it one that writes, so that the logged TCEXEC carries them to
+ * every node. Elsewhere (a replica, one node) they stay local, as outside. */
+static int changes_script_cache(const tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv)
+{
+    return s->repl.ops && cmd->fn == tc_cmd_script && argc >= 2 &&
+           (tc_arg_is(&argv[1], "load") || tc_arg_is(&argv[1], "flush")) &&
+           tc_server_primary_id((tc_server *)s) == s->self->id;
+}
+
+static int replicable(const tc_cmd *cmd, size_t argc, const tc_slice *argv)
 {
     if (cmd->flags & (TC_CMD_WRITE | TC_CMD_READONLY)) return 1;
+    /* the cache's changes run at apply too (the router logs them alone) */
+    if (cmd->fn == tc_cmd_script && argc >= 2 &&
+        (tc_arg_is(&argv[1], "load") || tc_arg_is(&argv[1], "flush") || tc_arg_is(&argv[1], "exists")))
+        return 1;
     /* SELECT changes the database of the transaction's later commands,
      * which TCEXEC follows at apply (tc_server_execute_db) */
     return cmd->fn == tc_cmd_select || strcmp(cmd->name, "ping") == 0 || strcmp(cmd->name, "echo") == 0 || strcmp(cmd->name, "time") == 0;
+}
+
+/* EVAL, EVALSHA, or FCALL of a function that may write. */
+static int is_writing_script(tc_server *s, const tc_cmd *cmd, size_t argc, const tc_slice *argv)
+{
+    unsigned flags = 0;
+    if (cmd->fn == tc_cmd_eval || cmd->fn == tc_cmd_evalsha) return 1;
+    return cmd->fn == tc_cmd_fcall && argc >= 2 && tc_function_flags(s, &argv[1], &flags) &&
+           !(flags & TC_FN_NO_WRITES);
+}
+
+/* A transaction with a writing script, on a replicated primary: its
+ * effects are what gets logged (the router runs EXEC under a recording),
+ * so every write in it must be one a recording can journal, and nothing
+ * in it may change cluster state the log carries as its own commands. */
+static int script_transaction(tc_client *c, tc_reply *r)
+{
+    tc_server *s = c->srv;
+    struct tc_multi *m = c->multi;
+    if (!s->repl.ops || tc_server_primary_id(s) != s->self->id) return 0;
+    int script = 0;
+    for (size_t i = 0; i < m->nq; i++) script |= is_writing_script(s, m->q[i].cmd, m->q[i].argc, m->q[i].argv);
+    if (!script) return 0;
+    for (size_t i = 0; i < m->nq; i++) {
+        const queued *q = &m->q[i];
+        const char *why = NULL;
+        if (q->cmd->fn == tc_cmd_script || q->cmd->fn == tc_cmd_function || q->cmd->fn == tc_cmd_config ||
+            q->cmd->fn == tc_cmd_acl || (is_write(q->cmd, q->argc, q->argv) && !(q->cmd->flags & TC_CMD_WRITE)))
+            why = "ERR this command cannot share a transaction with a writing script on a replicated node";
+        else if (q->cmd->flags & TC_CMD_WRITE)
+            why = tc_script_record_refusal(q->cmd, q->argc, q->argv);
+        if (!why) continue;
+        tc_reply_errorf(r, "EXECABORT Transaction discarded because of: %s", why);
+        tc_multi_reset(c);
+        return -1;
+    }
+    return 1;
 }
 
 int tc_multi_exec_plan(tc_client *c, int64_t now, tc_reply *r)
 {
     struct tc_multi *m = c->multi;
     if (!m || !m->active || m->aborted || watch_failed(c->srv, m, now)) return TC_EXEC_LOCAL;
+    int with_script = script_transaction(c, r);
+    if (with_script) return with_script < 0 ? TC_EXEC_DONE : TC_EXEC_SCRIPT;
     int writes = 0, reads = 0;
     for (size_t i = 0; i < m->nq; i++) {
-        writes |= is_write(m->q[i].cmd, m->q[i].argc, m->q[i].argv);
+        writes |= is_write(m->q[i].cmd, m->q[i].argc, m->q[i].argv) ||
+                  changes_script_cache(c->srv, m->q[i].cmd, m->q[i].argc, m->q[i].argv);
         reads |= (m->q[i].cmd->flags & TC_CMD_READONLY) != 0;
     }
     if (!writes) return reads ? TC_EXEC_READ : TC_EXEC_LOCAL;
     for (size_t i = 0; i < m->nq; i++) {
-        if (replicable(m->q[i].cmd)) continue;
+        if (replicable(m->q[i].cmd, m->q[i].argc, m->q[i].argv)) continue;
         tc_reply_errorf(r,
                         "EXECABORT Transaction discarded because of: ERR '%s' cannot run in a transaction that "
                         "writes on a replicated node",
@@ -492,7 +547,17 @@ void tc_cmd_exec(tc_ctx *x)
     m->in_exec = 1;
     m->exec_n = nq;
     tc_reply_array(x->r, nq);
-    for (size_t i = 0; i < nq; i++) tc_server_execute(x->srv, c, q[i].argc, q[i].argv, x->r, x->now_ms);
+    for (size_t i = 0; i < nq; i++) {
+        /* under the primary's recording (a transaction with a writing
+         * script, TC_EXEC_SCRIPT): the write is journaled and recorded
+         * first, as a script's redis.call would do */
+        if (is_write(q[i].cmd, q[i].argc, q[i].argv) &&
+            tc_script_record_command(x->srv, c->db, q[i].cmd, q[i].argc, q[i].argv) < 0) {
+            tc_reply_error(x->r, "ERR out of memory recording the transaction's writes");
+            continue;
+        }
+        tc_server_execute(x->srv, c, q[i].argc, q[i].argv, x->r, x->now_ms);
+    }
     m->in_exec = 0;
     for (size_t i = 0; i < nq; i++) {
         free(q[i].argv);

@@ -64,6 +64,7 @@ enum {
     TC_EXEC_READ,   /* only reads (and connection commands): route as a read */
     TC_EXEC_WRITE,  /* holds writes: log it (tc_multi_log_args) */
     TC_EXEC_DONE,   /* answered already (a command that cannot be replicated) */
+    TC_EXEC_SCRIPT, /* holds a writing script (replicated primary): run here under a recording, as a script is */
 };
 int tc_multi_exec_plan(struct tc_client *c, int64_t now_ms, tc_reply *r);
 /* The logged form of c's transaction, valid until tc_multi_reset:

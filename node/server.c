@@ -464,7 +464,10 @@ static int dispatch(tc_server *s, tc_client *c, size_t argc, const tc_slice *arg
          * in the log, only more writes may join them; anything else (even
          * an error reply) waits. */
         const tc_cmd *cmd = tc_cmd_lookup(argv[0].p, argv[0].len);
-        if (!cmd || !(cmd->flags & TC_CMD_WRITE) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated ||
+        /* a script may join the scripts of its entry (the router defers it
+         * when it cannot: replication/router.c, groups of scripts) */
+        int script = cmd && s->repl.ops && (cmd->fn == tc_cmd_eval || cmd->fn == tc_cmd_evalsha || cmd->fn == tc_cmd_fcall);
+        if (!cmd || !((cmd->flags & TC_CMD_WRITE) || script) || !tc_cmd_arity_ok(cmd, argc) || !c->authenticated ||
             tc_acl_check(tc_acl_client_user(s, c), cmd, argc, argv, &(size_t){0}) != TC_ACL_OK)
             return TC_ROUTE_DEFER;
     }

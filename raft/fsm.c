@@ -219,6 +219,7 @@ static void fork_run(tc_raftnode *n, tc__raft_msg *m)
     fork_msg *f = (fork_msg *)m;
     f->h.run = forked_run;
     f->h.cancel = forked_cancel;
+    tc_router_settle(&n->router); /* the image is of applied state, never of a script group's */
     int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         f->err = errno;
@@ -460,6 +461,7 @@ static void restore_run(tc_raftnode *n, tc__raft_msg *m)
 {
     restore_msg *r = (restore_msg *)m;
     char err[256];
+    tc_router_settle(&n->router); /* a script group's undo must not land on the new keyspace */
     if (restore_keyspace(n, r->buf.base, r->buf.len, err, sizeof err) != 0) {
         /* libraft already counts it as this node's state; serving the old
          * keyspace would answer from state the cluster no longer has */

@@ -517,18 +517,80 @@ static int wait_for_script(tc_router *r, tc_client *c, tc_reply *rep)
     return TC_ROUTE_DEFER;
 }
 
+/* ---- groups of scripts -----------------------------------------------------
+ * One writing script per commit round trip is slow: a script must see
+ * everything routed before it applied, so it waits for the log to drain.
+ * Scripts that arrive while the log is drained, in one pass of the loop,
+ * therefore run back to back under one recording, each on top of the
+ * effects of the ones before, and each is logged as its own TCEXEC of the
+ * same entry, in the order they ran. At apply every node runs those TCEXECs
+ * in that order on the state the first script saw, so each does there what
+ * it did here, and its reply (computed here) is the one apply would give.
+ *
+ * Why it is safe: while a group is open the primary's keyspace holds
+ * effects that are not applied (not even logged yet). The group is closed
+ * (the keyspace put back, once) before anything else reads or changes it:
+ * any other command routed (reads served here, WATCH, MULTI/EXEC, INFO,
+ * a script that cannot join), the end of the loop pass (tc_router_flush,
+ * before its expiry cycle and the submit), the cron, an entry applied,
+ * a role change or shutdown (abort), a handover, a commit stall, and,
+ * through tc_router_settle, a snapshot fork or an image loaded. Nothing
+ * is answered from the group's state until its entry is applied: a
+ * script's reply goes out at commit; one that wrote nothing after others
+ * of the group wrote is logged as an empty TCEXEC so that its reply waits
+ * for the same commit (it may have read their effects). The entry fails
+ * or commits whole, so no client ever hears of a state that never existed.
+ * A group closes after GROUP_MAX_SCRIPTS scripts or GROUP_MAX_BYTES of
+ * entry, so one entry stays cheap to apply on every node; scripts after
+ * that wait for the entry to be applied, as before. */
+#define GROUP_MAX_SCRIPTS 512
+#define GROUP_MAX_BYTES (128u << 10)
+
+static void group_close(tc_router *r)
+{
+    if (!r->group) return;
+    tc_script_record_free(r->group); /* puts the keyspace back */
+    r->group = NULL;
+    r->group_scripts = 0;
+    r->group_logged = 0;
+}
+
+void tc_router_settle(tc_router *r) { group_close(r); }
+
+/* The open group can take one more script now. */
+static int group_open_to_join(const tc_router *r)
+{
+    return r->group && r->open && !r->script_wait.n && r->group_scripts < GROUP_MAX_SCRIPTS &&
+           r->open->entry.len < GROUP_MAX_BYTES;
+}
+
+/* 1 if every reply c waits for is owed by the open batch: a script of c
+ * that joins it is then answered after them, in command order. */
+static int pending_all_in_open(const tc_router *r, const tc_client *c)
+{
+    uint32_t mine = 0;
+    for (uint32_t i = 0; i < r->open->n; i++) mine += r->open->clients[i] == c;
+    return mine == (uint32_t)c->pending;
+}
+
 /* EVAL / EVALSHA on the primary: replication by effects (script/record.c).
  * The script runs once, here, once every write routed before it is
- * applied (it sees exactly that state; later writes wait behind it), with
- * the clock and seed of the entry its writes go into. The keyspace is put
- * back afterwards and the writes are logged as one TCEXEC, which every
- * node applies in one go; the script's reply, computed now, is sent when
- * that entry is applied (or the error a failed write gets). A script that
- * wrote nothing is answered at once. */
+ * applied (it sees exactly that state, plus the effects of the scripts of
+ * its group; later writes wait behind it), with the clock and seed of the
+ * entry its writes go into. The keyspace is put back when the group
+ * closes and the writes are logged as one TCEXEC, which every node
+ * applies in one go; the script's reply, computed now, is sent when that
+ * entry is applied (or the error a failed write gets). A script that wrote
+ * nothing, first in its group, is answered at once. */
 static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
                         tc_reply *rep, int64_t now)
 {
     tc_server *s = r->srv;
+    int join = group_open_to_join(r);
+    if (!join) group_close(r);
+    /* pipelined behind its own writes (tc_server's dispatch lets it
+     * through): only into the group that holds them, else in its turn */
+    if (c->pending > 0 && !(join && pending_all_in_open(r, c))) return TC_ROUTE_DEFER;
     if (r->holding) {
         if (list_add(&r->held, c) != 0) {
             tc_reply_error(rep, "ERR out of memory");
@@ -539,12 +601,12 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
         return TC_ROUTE_DEFER;
     }
     char line[400];
-    if (stalled(r, "write", line, sizeof line)) {
+    if (!join && stalled(r, "write", line, sizeof line)) {
         tc_reply_error(rep, line);
         return TC_ROUTE_DONE;
     }
-    if (r->script_wait.n || !tc_router_drained(r)) return wait_for_script(r, c, rep);
-    tc_batch *b = r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now);
+    if (!join && (r->script_wait.n || !tc_router_drained(r))) return wait_for_script(r, c, rep);
+    tc_batch *b = join ? r->open : (r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now));
     if (!b) {
         tc_reply_error(rep, "ERR out of memory");
         return TC_ROUTE_DONE;
@@ -555,47 +617,70 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
     int64_t at = b->time_ms > r->apply.clock_ms ? b->time_ms : r->apply.clock_ms;
     tc_rng g;
     tc_rng_seed(&g, tc_logentry_command_seed(b->seed, first));
-    tc_script_recording *rec = tc_script_record_begin(s, c->db, tc_rng_next(&g));
-    if (!rec) {
+    uint64_t seed_base = tc_rng_next(&g);
+    if (join) {
+        tc_script_record_script(r->group, c->db, seed_base);
+    } else if (!(r->group = tc_script_record_begin(s, c->db, seed_base))) {
         r->open = NULL;
         batch_drop(r, b);
         tc_reply_error(rep, "ERR out of memory");
         return TC_ROUTE_DONE;
     }
+    r->group_scripts++;
     tc_buf out = {0};
     tc_reply answer = {&out, rep->resp};
-    int db = c->db;
+    /* where its TCEXEC starts (an EXEC's SELECT moves the client on) */
+    int start_db = c->db, db = c->db;
     tc_server_run_cmd(s, c, &db, cmd, argc, argv, &answer, at);
     size_t n;
     const tc_slice *logged, *body;
-    tc_script_record_end(rec, &n, &logged, &body);
-    /* too much to log: the keyspace is already put back, so the refusal
-     * replaces the script's reply and nothing is written anywhere */
+    tc_script_record_take(r->group, &n, &logged, &body);
+    /* too much to log: refused, the refusal replacing its reply. Its
+     * effects, in the keyspace with its group's, are undone when the group
+     * closes below; the scripts before it stay logged. (A group's entry
+     * may pass the limit by up to GROUP_MAX_BYTES: one script's effects
+     * are known only once it ran on top of the others.) */
     uint64_t effects = tc_write_limit_bytes(n, logged) + (body ? tc_write_limit_bytes(3, body) : 0);
     tc_buf refusal = {0};
-    if (tc_write_limit_refuse(&s->cfg, effects, &(tc_reply){&refusal, rep->resp})) {
+    int refused = tc_write_limit_refuse(&s->cfg, effects, &(tc_reply){&refusal, rep->resp});
+    if (refused) {
         tc_buf_free(&out);
         out = refusal;
         n = 0;
         body = NULL;
     }
+    /* nothing written, but run on top of the group's effects: its reply
+     * waits for their commit, behind an empty TCEXEC */
+    static const tc_slice no_effects[2] = {{"tcexec", 6}, {"0", 1}};
+    int deferred = !n && (r->group_logged > 0 || c->pending > 0);
     int queued = 0;
-    if (n) {
-        if (batch_add(b, c, c->db, rep->resp, n, logged) == 0 && batch_preset_last(b, out.data, out.len) == 0) {
+    if (n || deferred) {
+        if (batch_add(b, c, start_db, rep->resp, n ? n : 2, n ? logged : no_effects) != 0) {
+            tc_buf_free(&out);
+            tc_reply_error(&answer, "ERR out of memory");
+        } else if (batch_preset_last(b, out.data, out.len) != 0) {
+            out = (tc_buf){0};
+            b->clients[b->n - 1] = NULL; /* logged all the same: nobody hears of it twice */
+            tc_reply_error(&answer, "ERR out of memory: the script's reply was lost; its writes are applied");
+        } else {
             out = (tc_buf){0}; /* taken by the batch */
             c->pending++;
             queued = 1;
-        } else {
-            tc_buf_free(&out);
-            tc_reply_error(&answer, "ERR out of memory");
+            if (n) r->group_logged++;
         }
     }
     /* a body new here: every node caches it too (EVALSHA after a failover) */
     if (body) batch_add(b, NULL, 0, 2, 3, body);
-    tc_script_record_free(rec);
-    if (b->n == first) { /* nothing to log */
+    if (b->n == first) { /* nothing to log: first of its group, it changed nothing */
+        group_close(r);
         r->open = NULL;
         batch_drop(r, b);
+    } else if (refused || (n && !queued)) {
+        /* its effects are in the keyspace but not in the log: the group
+         * ends here, and the scripts before it stay logged */
+        group_close(r);
+    } else if (!group_open_to_join(r)) {
+        group_close(r);
     }
     if (!queued) {
         if (rep->out) tc_buf_append(rep->out, out.data, out.len);
@@ -618,6 +703,10 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
                    tc_function_flags(r->srv, &argv[1], &fn_flags);
     int fcall_writes = cmd->fn == tc_cmd_fcall && fn_found && !(fn_flags & TC_FN_NO_WRITES);
     if ((script || fcall_writes) && role(r) == TC_ROLE_PRIMARY) return route_script(r, c, cmd, argc, argv, rep, now);
+    /* a script behind its client's writes, not run there: in its turn */
+    if ((script || cmd->fn == tc_cmd_fcall) && c->pending > 0) return TC_ROUTE_DEFER;
+    /* anything else sees (or changes) the applied state, never a group's */
+    group_close(r);
     /* The script cache is cluster state: SCRIPT LOAD and FLUSH on the
      * primary go through the log, so every node has the same scripts (a
      * replica runs them locally, as Redis's do). */
@@ -650,6 +739,12 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     if (cmd->fn == tc_cmd_exec) {
         int plan = tc_multi_exec_plan(c, now, rep);
         if (plan == TC_EXEC_DONE) return TC_ROUTE_DONE;
+        /* with a writing script: run here like one, its effects logged */
+        if (plan == TC_EXEC_SCRIPT) {
+            int routed = route_script(r, c, cmd, argc, argv, rep, now);
+            if (routed == TC_ROUTE_DONE && tc_multi_count(c) >= 0) tc_multi_reset(c); /* refused before it ran */
+            return routed;
+        }
         reads = plan == TC_EXEC_READ;
         writes = exec = plan == TC_EXEC_WRITE;
     }
@@ -838,6 +933,7 @@ static void resume_waiters(tc_router *r)
 
 void tc_router_hold_writes(tc_router *r, int hold)
 {
+    group_close(r);
     r->holding = hold;
     if (!hold) resume_list(&r->held);
 }
@@ -848,6 +944,7 @@ static void check_waits(tc_router *r, int64_t now, int all);
 
 void tc_router_abort(tc_router *r)
 {
+    group_close(r);
     check_waits(r, tc_now_ms(), 1); /* what the replicas hold so far */
     if (r->open) {
         batch_fail(r->open, ERR_NOT_LOGGED);
@@ -969,6 +1066,7 @@ static void check_waits(tc_router *r, int64_t now, int all)
 
 void tc_router_flush(tc_router *r, int64_t now)
 {
+    group_close(r); /* the loop pass ends: the group's entry goes now */
     if (r->nwaits) check_waits(r, now, 0);
     /* A fast expiry cycle between loop passes, when the last one left work
      * and no client write waits: under a write load the slow cycle's share
@@ -1008,6 +1106,7 @@ void tc_router_flush(tc_router *r, int64_t now)
 void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *batch, tc_apply_replies *replies)
 {
     char err[256];
+    group_close(r); /* apply runs on the applied state */
     if (replies) {
         /* each reply in the protocol of the client that sent the command */
         replies->resp = batch ? batch->resp : NULL;
@@ -1028,6 +1127,7 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
 
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *rep)
 {
+    group_close(r);
     if (status == 0) {
         /* the entry is applied: the log holds it at this index at most */
         uint64_t index = r->log.applied_index(r->log.ud);
@@ -1082,6 +1182,7 @@ void tc_router_answer_early(tc_router *r, tc_batch *b, const char *err)
 
 void tc_router_commit_stalled(tc_router *r)
 {
+    group_close(r);
     resume_list(&r->covered);
     resume_list(&r->waiting);
     resume_list(&r->log_full);
@@ -1212,6 +1313,7 @@ static int64_t idle_barrier_every_ms(const tc_router *r, int64_t now)
 
 void tc_router_cron(tc_router *r, int64_t now)
 {
+    group_close(r);
     uint64_t applied = r->log.applied_index(r->log.ud);
     int me = role(r);
     if (applied != r->seen_applied || me == TC_ROLE_PRIMARY) {

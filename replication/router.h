@@ -108,6 +108,12 @@ typedef struct tc_router {
      * applied, so that it sees that state; writes that come after it wait
      * behind it here, in arrival order (tc_router_route_script). */
     tc_client_list script_wait;
+    /* Scripts routed back to back while the log is drained run on top of
+     * each other in one recording (router.c, "groups of scripts"): its
+     * journal holds the keyspace as applied until the group closes. */
+    struct tc_script_recording *group;
+    uint32_t group_scripts;     /* scripts run in it */
+    uint32_t group_logged;      /* of which logged writes (their effects are in the keyspace) */
     tc_waiter *waits;           /* clients in WAIT, answered as replicas catch up */
     size_t nwaits, waits_cap;
     /* A planned handover (shutdown): new writes wait here instead of
@@ -176,5 +182,10 @@ int tc_router_drained(const tc_router *r);
 int tc_router_wait(tc_router *r, tc_client *c, long long numreplicas, int64_t deadline_ms, int aof, tc_reply *rep);
 /* Fails every batch not yet submitted (shutdown). */
 void tc_router_abort(tc_router *r);
+/* Puts the primary's keyspace back to the applied state if scripts of an
+ * open group changed it (their writes stay in the batch, to be logged).
+ * Anything that reads or changes the keyspace outside routing (a snapshot
+ * fork, loading an image) calls it first; the router does for the rest. */
+void tc_router_settle(tc_router *r);
 
 #endif

@@ -53,19 +53,34 @@ int tc_script_cache_load(struct tc_server *s, const char *body, size_t len, char
 void tc_script_cache_flush(struct tc_server *s);
 
 /* ---- replication by effects (record.c; the primary's router) ----------
- * Between begin and end, a script's writes run for real, each journaled
- * first and recorded; end puts the keyspace back as it was and hands out
- * the logged form, "TCEXEC n (argc arg...) x n" (*argc 0: nothing was
- * written), valid until free. The j-th recorded command runs with
- * s->rng seeded tc_mix64(seed_base + j), as TCEXEC seeds it at apply, so
- * the caller runs the script with the entry's clock as now_ms; db is the
- * database the TCEXEC will be logged in. new_body: "SCRIPT LOAD <body>"
- * when the script's body was new to this node's cache (log it too, so
- * every node caches it), else NULL. */
+ * Between begin and end, scripts' writes run for real, each journaled
+ * first and recorded; end puts the keyspace back as it was (free ends a
+ * recording not ended yet). Several scripts may run back to back in one
+ * recording, each seeing the ones before: tc_script_record_script starts
+ * the next one (the first starts at begin), tc_script_record_take hands
+ * out what the current one wrote as "TCEXEC n (argc arg...) x n" (*argc 0:
+ * nothing was written), valid until the next script starts or free. The
+ * j-th recorded command of a script runs with s->rng seeded
+ * tc_mix64(seed_base + j), as TCEXEC seeds it at apply, so the caller runs
+ * the script with the entry's clock as now_ms; db is the database its
+ * TCEXEC will be logged in. new_body: "SCRIPT LOAD <body>" when the
+ * script's body was new to this node's cache (log it too, so every node
+ * caches it), else NULL. */
 typedef struct tc_script_recording tc_script_recording;
 tc_script_recording *tc_script_record_begin(struct tc_server *s, int db, uint64_t seed_base);
-void tc_script_record_end(tc_script_recording *rec, size_t *argc, const struct tc_slice **argv,
-                          const struct tc_slice **new_body);
+void tc_script_record_script(tc_script_recording *rec, int db, uint64_t seed_base);
+void tc_script_record_take(tc_script_recording *rec, size_t *argc, const struct tc_slice **argv,
+                           const struct tc_slice **new_body);
+void tc_script_record_end(tc_script_recording *rec);
+/* For EXEC of a transaction that holds a writing script, run on the
+ * primary under the router's recording like a script: each write the
+ * transaction runs itself (not through redis.call) is journaled and
+ * recorded first. 1 recorded, 0 no recording in progress, -1 out of
+ * memory. tc_script_record_refusal says why a write cannot be recorded
+ * (NULL: it can). */
+int tc_script_record_command(struct tc_server *s, int db, const struct tc_cmd *cmd, size_t argc,
+                             const struct tc_slice *argv);
+const char *tc_script_record_refusal(const struct tc_cmd *cmd, size_t argc, const struct tc_slice *argv);
 void tc_script_record_free(tc_script_recording *rec);
 
 /* ---- Redis 7 functions (function.c, cmd_function.c) ---------------------

@@ -103,7 +103,6 @@ void tc_script_call(tc_script_engine *e, tc_script_run *run, size_t nkeys, const
 /* record.c: why a write cannot be recorded (NULL: it can); journals the
  * keys of a write about to run in database db and records it (0, or -1
  * out of memory); remembers a body new to the cache. */
-const char *tc_script_record_refusal(const tc_cmd *cmd, size_t argc, const tc_slice *argv);
 int tc_script_record_write(tc_script_recording *rec, int db, const tc_cmd *cmd, size_t argc, const tc_slice *argv);
 void tc_script_record_new_body(tc_script_recording *rec, const char *body, size_t len);
 

@@ -3,8 +3,9 @@
  * of them), a script that reads the clock and random members leaves every
  * node with the same digest, writes made before a script fails stay (as in
  * Redis), loaded scripts survive a kill -9 of the primary, replicas run
- * read-only scripts and refuse writing ones, and a 2-second script starts
- * no election. */
+ * read-only scripts and refuse writing ones, a 2-second script starts
+ * no election, and scripts of many connections that share one entry (a
+ * group) stay exact and are never seen half done, a kill -9 included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -656,6 +657,350 @@ static void test_library_survives_snapshot_and_restart(void **state)
     h_cluster_stop(c);
 }
 
+/* ---- groups: scripts routed in one loop pass share one entry -------------
+ * Each connection runs INCR_PUSH (the counter's new value appended to the
+ * list, so both always move together) in lock-step rounds: every
+ * connection sends one, then every reply is read, so the scripts of a round
+ * reach the primary together and run back to back in one entry. */
+static const char *const INCR_PUSH =
+    "local n = redis.call('incr', KEYS[1]) redis.call('rpush', KEYS[2], n) return n";
+/* what a script sees of the two: the same number, unless half a script or
+ * an unapplied state shows */
+static const char *const PEEK = "return {redis.call('get', KEYS[1]) or '0', redis.call('llen', KEYS[2])}";
+
+enum { GROUP_CONNS = 20 };
+
+/* ":n" -> n (-1 for anything else) */
+static long long int_reply(const char *r) { return r && r[0] == ':' ? atoll(r + 1) : -1; }
+
+/* *2 of counter ($n) and length (:n): 1 if equal, the value in *v */
+static int pair_equal(const char *r, long long *v)
+{
+    if (!r || strncmp(r, "*2\r\n$", 5) != 0) return 0;
+    const char *val = strstr(r + 5, "\r\n");
+    if (!val) return 0;
+    long long a = atoll(val + 2);
+    const char *len = strstr(val + 2, "\r\n");
+    if (!len || len[2] != ':') return 0;
+    *v = a;
+    return atoll(len + 3) == a;
+}
+
+static long long applied_index(tcluster *c, int i)
+{
+    char *v = h_info_field(c, i, "replication", "raft_applied_index");
+    long long n = v ? atoll(v) : -1;
+    free(v);
+    return n;
+}
+
+/* Many connections' scripts in one entry: every reply distinct (each
+ * script saw the one before it), the counter and the list exact and in
+ * order, every node equal; readers on the primary (MULTI, a script that
+ * only reads, a plain GET between them) and on a replica never see the
+ * two apart nor a value that was not applied. */
+static void test_grouped_scripts_exact_and_never_half_seen(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int rep = (p + 1) % 3;
+    int w[GROUP_CONNS];
+    for (int i = 0; i < GROUP_CONNS; i++) assert_true((w[i] = h_connect(c->nodes[p].port)) >= 0);
+    int rd = h_connect(c->nodes[p].port), rr = h_connect(c->nodes[rep].port);
+    assert_true(rd >= 0 && rr >= 0);
+    char *sha_reply = ask(c->nodes[p].port, ARGS("SCRIPT", "LOAD", INCR_PUSH));
+    assert_int_equal(strlen(sha_reply), 40 + 7);
+    char sha[41];
+    memcpy(sha, sha_reply + 5, 40);
+    sha[40] = '\0';
+    free(sha_reply);
+    enum { ROUNDS = 50, TOTAL = ROUNDS * GROUP_CONNS };
+    static unsigned char seen[TOTAL + 1];
+    memset(seen, 0, sizeof seen);
+    long long index_before = applied_index(c, p);
+    long long last_read = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < GROUP_CONNS; i++) {
+            send_args(w[i], ARGS("EVALSHA", sha, "2", "g:n", "g:list"));
+            /* readers among the scripts, on the primary: they close the
+             * group they land in and see the applied state */
+            if (i == GROUP_CONNS / 2) {
+                send_args(rd, ARGS("MULTI"));
+                send_args(rd, ARGS("GET", "g:n"));
+                send_args(rd, ARGS("LLEN", "g:list"));
+                send_args(rd, ARGS("EXEC"));
+                send_args(rd, ARGS("EVAL", PEEK, "2", "g:n", "g:list"));
+                send_args(rd, ARGS("EVAL_RO", PEEK, "2", "g:n", "g:list"));
+            }
+        }
+        send_args(rr, ARGS("EVAL_RO", PEEK, "2", "g:n", "g:list"));
+        for (int k = 0; k < 3; k++) free(h_reply(rd)); /* +OK, +QUEUED x2 */
+        for (int k = 0; k < 3; k++) {
+            char *r = h_reply(rd);
+            long long v = -1;
+            if (!pair_equal(r, &v)) fail_msg("round %d: the primary answered %s", round, r ? r : "(closed)");
+            /* reads on one connection never go back in time */
+            if (v < last_read) fail_msg("round %d: read %lld after %lld", round, v, last_read);
+            last_read = v;
+            free(r);
+        }
+        char *r = h_reply(rr);
+        long long v;
+        if (r && r[0] != '-' && !pair_equal(r, &v)) fail_msg("round %d: a replica answered %s", round, r);
+        if (r && r[0] == '-') assert_memory_equal(r, "-TRYAGAIN", 9);
+        free(r);
+        for (int i = 0; i < GROUP_CONNS; i++) {
+            char *a = h_reply(w[i]);
+            long long n = int_reply(a);
+            if (n < 1 || n > TOTAL || seen[n]) fail_msg("round %d: script answered %s", round, a ? a : "(closed)");
+            seen[n] = 1;
+            free(a);
+        }
+    }
+    /* the scripts shared entries (one entry each would be TOTAL of them) */
+    long long entries = applied_index(c, p) - index_before;
+    if (entries >= TOTAL / 2) fail_msg("%d scripts took %lld entries: they were not grouped", TOTAL, entries);
+    char want[32];
+    snprintf(want, sizeof want, ":%d\r\n", TOTAL);
+    expect(c->nodes[p].port, ARGS("LLEN", "g:list"), want);
+    snprintf(want, sizeof want, "$%d\r\n%d\r\n", (int)strlen("1000"), TOTAL);
+    expect(c->nodes[p].port, ARGS("GET", "g:n"), want);
+    /* in order: the j-th element is j, as the scripts ran */
+    char *all = ask(c->nodes[p].port, ARGS("LRANGE", "g:list", "0", "-1"));
+    const char *q = strstr(all, "\r\n");
+    for (int j = 1; j <= TOTAL; j++) {
+        assert_non_null(q);
+        q = strstr(q + 2, "\r\n"); /* past $len */
+        assert_non_null(q);
+        if (atoll(q + 2) != j) fail_msg("element %d of the list is %lld", j, atoll(q + 2));
+        q = strstr(q + 2, "\r\n");
+    }
+    free(all);
+    free(h_converged_digest(c));
+    for (int i = 0; i < GROUP_CONNS; i++) h_close(w[i]);
+    h_close(rd);
+    h_close(rr);
+}
+
+/* kill -9 of the primary while connections' scripts are grouped: after the
+ * failover the counter and the list agree (no script half applied), every
+ * acknowledged script is in the list, and nothing a reader saw on the old
+ * primary is missing (it was never answered from unapplied state). */
+static void test_grouped_scripts_through_kill_of_primary(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int w[GROUP_CONNS];
+    for (int i = 0; i < GROUP_CONNS; i++) assert_true((w[i] = h_connect(c->nodes[p].port)) >= 0);
+    int rd = h_connect(c->nodes[p].port);
+    assert_true(rd >= 0);
+    enum { KILL_AT = 25 };
+    long long acked_max = 0, read_max = 0;
+    int open[GROUP_CONNS];
+    for (int i = 0; i < GROUP_CONNS; i++) open[i] = 1;
+    for (int round = 0; round <= KILL_AT; round++) {
+        for (int i = 0; i < GROUP_CONNS; i++)
+            if (open[i]) send_args(w[i], ARGS("EVAL", INCR_PUSH, "2", "k:n", "k:list"));
+        if (rd >= 0) send_args(rd, ARGS("GET", "k:n"));
+        /* the last round's scripts on their way: some answered, some not */
+        if (round == KILL_AT) h_node_signal(c, p, SIGKILL);
+        if (rd >= 0) {
+            char *r = h_reply(rd);
+            if (!r) {
+                h_close(rd);
+                rd = -1;
+            } else {
+                if (r[0] == '$' && atoll(strstr(r, "\r\n") + 2) > read_max) read_max = atoll(strstr(r, "\r\n") + 2);
+                free(r);
+            }
+        }
+        for (int i = 0; i < GROUP_CONNS; i++) {
+            if (!open[i]) continue;
+            char *a = h_reply(w[i]);
+            if (!a) {
+                open[i] = 0; /* the primary is gone: that script's outcome is unknown */
+                continue;
+            }
+            long long n = int_reply(a);
+            if (n < 0) assert_memory_equal(a, "-TRYAGAIN", 9); /* refused or of unknown outcome */
+            if (n > acked_max) acked_max = n;
+            free(a);
+        }
+    }
+    assert_true(acked_max > 0);
+    for (int i = 0; i < GROUP_CONNS; i++) h_close(w[i]);
+    if (rd >= 0) h_close(rd);
+    int np = -1;
+    long long deadline = h_ms() + 30000;
+    while (np < 0 || np == p) {
+        assert_true(h_ms() < deadline);
+        np = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    }
+    /* the new primary answers once it applied its election's entries */
+    long long n = -1, len = -2;
+    while (h_ms() < deadline) {
+        char *r = ask(c->nodes[np].port, ARGS("EVAL_RO", PEEK, "2", "k:n", "k:list"));
+        int ok = r[0] == '*';
+        if (ok && !pair_equal(r, &n)) fail_msg("a script was half applied: %s", r);
+        if (ok) len = n;
+        free(r);
+        if (ok) break;
+        usleep(50000); /* between polls */
+    }
+    assert_int_equal(n, len);
+    if (acked_max > n) fail_msg("script %lld was acknowledged but the new primary has %lld", acked_max, n);
+    if (read_max > n) fail_msg("a reader saw %lld on the old primary but only %lld were applied", read_max, n);
+    h_node_restart(c, p);
+    free(h_converged_digest(c));
+}
+
+/* SCRIPT LOAD and SCRIPT FLUSH queued in MULTI on the primary go through
+ * the log with the transaction: every node's cache changes, not only the
+ * primary's. */
+static void test_script_cache_changes_inside_multi_reach_every_node(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    static const char *const body = "return 'in a transaction'";
+    int m = h_connect(c->nodes[p].port);
+    assert_true(m >= 0);
+    expect(c->nodes[p].port, ARGS("SET", "multi:k", "v"), "+OK\r\n");
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("SCRIPT", "LOAD", body));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 2; k++) free(h_reply(m)); /* +OK, +QUEUED */
+    char *r = h_reply(m);
+    assert_non_null(r);
+    /* *1 of the SHA1 */
+    const char *sha_at = strstr(r, "$40\r\n");
+    if (strncmp(r, "*1\r\n", 4) != 0 || !sha_at) fail_msg("EXEC answered %s", r);
+    char sha[41];
+    memcpy(sha, sha_at + 5, 40);
+    sha[40] = '\0';
+    free(r);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("SCRIPT", "EXISTS", sha), "*1\r\n:1\r\n");
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("SCRIPT", "FLUSH"));
+    send_args(m, ARGS("DEL", "multi:k"));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 3; k++) free(h_reply(m));
+    r = h_reply(m);
+    assert_non_null(r);
+    if (strcmp(r, "*2\r\n+OK\r\n:1\r\n") != 0) fail_msg("EXEC answered %s", r);
+    free(r);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) expect_soon(c->nodes[i].port, ARGS("SCRIPT", "EXISTS", sha), "*1\r\n:0\r\n");
+    h_close(m);
+}
+
+/* A transaction holding a writing script, EXEC'd on the primary, runs
+ * there like a script: its effects (the script's and the transaction's own
+ * writes) are logged as one step and reach every node; a write a
+ * recording cannot journal aborts it whole. */
+static void test_transaction_with_writing_script(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int m = h_connect(c->nodes[p].port);
+    assert_true(m >= 0);
+    static const char *const bump = "redis.call('incr', KEYS[1]) return redis.call('get', KEYS[1])";
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("SET", "tx:a", "1"));
+    send_args(m, ARGS("EVAL", bump, "1", "tx:a"));
+    send_args(m, ARGS("RPUSH", "tx:l", "x"));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 4; k++) free(h_reply(m)); /* +OK, +QUEUED x3 */
+    char *r = h_reply(m);
+    assert_non_null(r);
+    if (strcmp(r, "*3\r\n+OK\r\n$1\r\n2\r\n:1\r\n") != 0) fail_msg("EXEC answered %s", r);
+    free(r);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) {
+        expect_soon(c->nodes[i].port, ARGS("GET", "tx:a"), "$1\r\n2\r\n");
+        expect_soon(c->nodes[i].port, ARGS("LLEN", "tx:l"), ":1\r\n");
+    }
+    send_args(m, ARGS("MULTI"));
+    send_args(m, ARGS("EVAL", bump, "1", "tx:a"));
+    send_args(m, ARGS("MOVE", "tx:l", "1"));
+    send_args(m, ARGS("EXEC"));
+    for (int k = 0; k < 3; k++) free(h_reply(m));
+    r = h_reply(m);
+    assert_non_null(r);
+    if (strncmp(r, "-EXECABORT", 10) != 0) fail_msg("EXEC answered %s", r);
+    free(r);
+    expect(c->nodes[p].port, ARGS("GET", "tx:a"), "$1\r\n2\r\n");
+    h_close(m);
+}
+
+/* Grouped scripts that ZADD to a sorted set past the packed encoding (its
+ * members journaled one by one, not the set copied), some also ZREM from
+ * it or update scores (the journal then turns into a copy of the set as it
+ * was): every node ends with the same digest and the exact count. */
+static void test_grouped_zadds_to_a_big_sorted_set(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    enum { PRELOAD = 300, ROUNDS = 10 };
+    int w[GROUP_CONNS];
+    for (int i = 0; i < GROUP_CONNS; i++) assert_true((w[i] = h_connect(c->nodes[p].port)) >= 0);
+    for (int j = 0; j < PRELOAD; j++) {
+        char score[16], member[16];
+        snprintf(score, sizeof score, "%d", j);
+        snprintf(member, sizeof member, "p%d", j);
+        send_args(w[0], ARGS("ZADD", "z:big", score, member));
+    }
+    for (int j = 0; j < PRELOAD; j++) free(h_reply(w[0]));
+    expect(c->nodes[p].port, ARGS("OBJECT", "ENCODING", "z:big"), "$8\r\nskiplist\r\n");
+    static const char *const add = "redis.call('zadd', KEYS[1], ARGV[1], ARGV[2]) redis.call('zadd', KEYS[1], 'XX', "
+                                   "'INCR', 1, 'p0') return redis.call('zcard', KEYS[1])";
+    static const char *const add_rem =
+        "redis.call('zadd', KEYS[1], ARGV[1], ARGV[2]) redis.call('zadd', KEYS[1], 'XX', 'INCR', 5, ARGV[4]) "
+        "redis.call('zrem', KEYS[1], ARGV[3]) return redis.call('zcard', KEYS[1])";
+    int removed = 0, adds = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < GROUP_CONNS; i++) {
+            char score[16], member[24], victim[16], bumped[16];
+            snprintf(score, sizeof score, "%d", 1000 + round * GROUP_CONNS + i);
+            snprintf(member, sizeof member, "n%d-%d", round, i);
+            snprintf(victim, sizeof victim, "p%d", round * GROUP_CONNS + i);
+            snprintf(bumped, sizeof bumped, "p%d", PRELOAD - 1 - i);
+            /* odd rounds ZADD only: their members' journal is undone as is */
+            if (i % 3 == 2 && round % 2 == 0) {
+                send_args(w[i], ARGS("EVAL", add_rem, "1", "z:big", score, member, victim, bumped));
+                removed++;
+            } else {
+                send_args(w[i], ARGS("EVAL", add, "1", "z:big", score, member));
+                adds++;
+            }
+        }
+        for (int i = 0; i < GROUP_CONNS; i++) {
+            char *a = h_reply(w[i]);
+            if (int_reply(a) < PRELOAD) fail_msg("round %d: script answered %s", round, a ? a : "(closed)");
+            free(a);
+        }
+    }
+    char want[32];
+    snprintf(want, sizeof want, ":%d\r\n", PRELOAD + ROUNDS * GROUP_CONNS - removed);
+    free(h_converged_digest(c));
+    for (int i = 0; i < 3; i++) {
+        expect_soon(c->nodes[i].port, ARGS("ZCARD", "z:big"), want);
+        expect(c->nodes[i].port, ARGS("OBJECT", "ENCODING", "z:big"), "$8\r\nskiplist\r\n");
+        /* bumped by 5 in each even round by connection 2, p0 by 1 in each other call */
+        char score[32];
+        snprintf(score, sizeof score, "$3\r\n%d\r\n", PRELOAD - 1 - 2 + 5 * ((ROUNDS + 1) / 2));
+        expect(c->nodes[i].port, ARGS("ZSCORE", "z:big", "p297"), score);
+        snprintf(score, sizeof score, "$%d\r\n%d\r\n", adds >= 100 ? 3 : 2, adds);
+        expect(c->nodes[i].port, ARGS("ZSCORE", "z:big", "p0"), score);
+    }
+    for (int i = 0; i < GROUP_CONNS; i++) h_close(w[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +1014,11 @@ int main(void)
         cmocka_unit_test(test_evalsha_after_failover),
         cmocka_unit_test(test_functions_on_every_node),
         cmocka_unit_test(test_functions_after_failover_restore_and_flush),
+        cmocka_unit_test(test_grouped_scripts_exact_and_never_half_seen),
+        cmocka_unit_test(test_grouped_scripts_through_kill_of_primary),
+        cmocka_unit_test(test_grouped_zadds_to_a_big_sorted_set),
+        cmocka_unit_test(test_script_cache_changes_inside_multi_reach_every_node),
+        cmocka_unit_test(test_transaction_with_writing_script),
     };
     const struct CMUnitTest own_cluster[] = {
         cmocka_unit_test(test_library_survives_snapshot_and_restart),
