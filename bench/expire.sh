@@ -12,7 +12,8 @@
 #   3. storm: the same load again, and from the first deadline on the same
 #      redis-benchmark (into database 1, so that DBSIZE of database 0 counts
 #      only the expiring keys), run after run until every node holds none of
-#      them: the SET/s of those runs over the baseline's.
+#      them: the SET/s of those runs over the baseline's, and when the keys
+#      were gone (seconds after the last deadline, DBSIZE polled every 50 ms).
 # Medians over the rounds. A benchmark, not a test: it prints numbers and
 # never passes or fails on them. Report on stdout (--out FILE); progress on stderr.
 set -euo pipefail
@@ -95,7 +96,8 @@ set_rps() { # set_rps PORT: SET/s of one redis-benchmark run
 # storm MODE PRIMARY_PID PRIMARY_PORT PORT...: loads the keys into the
 # primary; MODE reclaim prints "<seconds after the last deadline> <primary
 # CPU seconds>", MODE storm prints the SET/s redis-benchmark measured from
-# the first deadline until the keys were gone, and how many runs that took.
+# the first deadline until the keys were gone, how many runs that took, and
+# when they were gone (seconds after the last deadline).
 storm() {
     python3 - "$WORK/load.resp" "$TTL_MS" "$REQUESTS" "$@" << 'PY'
 import os, socket, subprocess, sys, time
@@ -118,10 +120,25 @@ if time.monotonic() < first_deadline:
     time.sleep(first_deadline - time.monotonic())
 if mode == "storm":
     # back-to-back runs until every node holds none of the keys: the SETs
-    # meet the whole of the reclaiming, however late a system does it
+    # meet the whole of the reclaiming, however late a system does it. A
+    # poller notes when that was: a system may reclaim more slowly while
+    # clients write, and the ratio alone would not show it.
+    import threading
+    gone = []
+    def poll():
+        left = set(ports)
+        while left:
+            for p in list(left):
+                if dbsize(p) == 0:
+                    left.discard(p)
+            if left:
+                time.sleep(0.05)
+        gone.append(time.monotonic())
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     sets = secs = 0.0
     runs = 0
-    while runs == 0 or any(dbsize(p) for p in ports):
+    while runs == 0 or poller.is_alive():
         out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(primary), "-t", "set", "-c", "50", "-P", "16",
                               "-n", requests, "-r", "100000", "-d", "64", "--dbnum", "1", "--csv"],
                              capture_output=True, text=True, check=True)
@@ -131,7 +148,8 @@ if mode == "storm":
         runs += 1
         if time.monotonic() - first_deadline > 600:
             sys.exit("keys still held 600 s after the first deadline")
-    print("%.0f %d" % (sets / secs, runs))
+    poller.join()
+    print("%.0f %d %.2f" % (sets / secs, runs, gone[0] - (end + ttl)))
     sys.exit(0)
 cpu0 = cpu()
 left = set(ports)
@@ -147,6 +165,8 @@ if left:
 print("%.2f %.2f" % (done - (end + ttl), cpu() - cpu0))
 PY
 }
+
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b) if b else 'n/a')" "$1" "$2"; }
 
 flush() { # flush PRIMARY_PORT PORT...: FLUSHALL, then every node empty
     local p=$1 port deadline
@@ -164,7 +184,7 @@ flush() { # flush PRIMARY_PORT PORT...: FLUSHALL, then every node empty
 # measure SYSTEM PRIMARY_PID PRIMARY_PORT PORT...: one round of the three
 # phases; appends "SYSTEM base reclaim cpu storm_rps runs" to rows.csv
 measure() {
-    local name=$1 pid=$2 p=$3 base reclaim cpu srps runs
+    local name=$1 pid=$2 p=$3 base reclaim cpu srps runs sreclaim
     shift 3
     flush "$p" "$@"
     log "$name: baseline SET -P 16"
@@ -173,10 +193,10 @@ measure() {
     log "$name: $KEYS keys with PX $TTL_MS, until every node holds none"
     read -r reclaim cpu <<< "$(storm reclaim "$pid" "$p" "$@")"
     log "$name: the same keys again, SET -P 16 while they expire"
-    read -r srps runs <<< "$(storm storm "$pid" "$p" "$@")"
+    read -r srps runs sreclaim <<< "$(storm storm "$pid" "$p" "$@")"
     flush "$p" "$@"
-    echo "$name $base $reclaim $cpu $srps $runs" >> "$WORK/rows.csv"
-    log "$name: baseline $base SET/s, reclaimed $reclaim s after the last deadline, primary CPU $cpu s, storm $srps SET/s ($runs runs)"
+    echo "$name $base $reclaim $cpu $srps $runs $sreclaim" >> "$WORK/rows.csv"
+    log "$name: baseline $base SET/s, reclaimed $reclaim s after the last deadline, primary CPU $cpu s, storm $srps SET/s = $(ratio "$srps" "$base")x ($runs runs, reclaimed $sreclaim s after the last deadline)"
 }
 
 read -r -a RPORTS <<< "$(free_ports 3)"
@@ -217,7 +237,6 @@ term1=$(cli "$TPRIMARY" INFO replication | sed -n 's/^raft_term://p')
 stats=$(cli "$TPRIMARY" INFO stats | grep -E '^(expired_keys|expired_stale_perc|expired_time_cap_reached_count|expire_cycle_cpu_milliseconds):' | tr '\n' ' ')
 
 col() { awk -v s="$1" -v c="$2" '$1 == s {print $c}' "$WORK/rows.csv"; }
-ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b) if b else 'n/a')" "$1" "$2"; }
 {
     echo "## Expiry storm: $KEYS keys with PX $TTL_MS, three-node tricache vs Redis primary + two replicas"
     echo
@@ -226,20 +245,23 @@ ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]);
     echo "Medians of $ROUNDS round(s). Reclaim: seconds from the last key's deadline (end of the load + TTL) until"
     echo "DBSIZE is 0 on all three nodes; CPU: the primary's utime+stime from the first deadline until then."
     echo "SET/s: redis-benchmark -t set -c 50 -P 16 -n $REQUESTS -r 100000 -d 64 --dbnum 1 on the primary, alone, and"
-    echo "run after run from the first deadline of a second load until every node holds none of its keys (the storm)."
+    echo "run after run from the first deadline of a second load until every node holds none of its keys (the storm);"
+    echo "storm / alone is the median of each round's ratio. Reclaim in the storm: when that was, after the last deadline."
     echo
-    echo "| system | reclaim after last deadline (s) | primary CPU (s) | SET/s alone | SET/s in the storm | storm / alone |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| system | reclaim after last deadline (s) | primary CPU (s) | SET/s alone | SET/s in the storm | storm / alone | reclaim in the storm (s) |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in redis tricache; do
         # shellcheck disable=SC2046
-        b=$(median $(col $s 2)); rc=$(median $(col $s 3)); c=$(median $(col $s 4)); st=$(median $(col $s 5))
-        echo "| $s | $rc | $c | $b | $st | $(ratio "$st" "$b") |"
+        b=$(median $(col $s 2)); rc=$(median $(col $s 3)); c=$(median $(col $s 4)); st=$(median $(col $s 5)); sr=$(median $(col $s 7))
+        # shellcheck disable=SC2046
+        rr=$(median $(awk -v s="$s" '$1 == s && $2 > 0 {printf "%.4f\n", $5 / $2}' "$WORK/rows.csv"))
+        echo "| $s | $rc | $c | $b | $st | $(printf '%.2f' "$rr") | $sr |"
     done
     echo
     echo "tricache / Redis: reclaim $(ratio "$(median $(col tricache 3))" "$(median $(col redis 3))")×, primary CPU $(ratio "$(median $(col tricache 4))" "$(median $(col redis 4))")×."
     echo "tricache's Raft term: $term0 before, $term1 after. Its primary's INFO stats at the end: $stats"
     echo
-    echo "Every round (system, SET/s alone, reclaim s, CPU s, SET/s in the storm, redis-benchmark runs it took):"
+    echo "Every round (system, SET/s alone, reclaim s, CPU s, SET/s in the storm, redis-benchmark runs it took, reclaim in the storm s):"
     echo
     echo '```'
     cat "$WORK/rows.csv"
