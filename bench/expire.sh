@@ -3,16 +3,20 @@
 # against Redis as a primary with two replicaof replicas, on this machine, in
 # one run. Each round, for each system (odd rounds Redis first, even rounds
 # tricache first):
-#   1. baseline: redis-benchmark -t set -P 16 on the primary, nothing expiring;
+#   1. baseline: redis-benchmark -t set -P 16 on the primary, nothing expiring
+#      (once more after step 3: the ratio's denominator is their mean, as the
+#      machine's other work drifts);
 #   2. reclaim: KEYS keys SET ... PX TTL_MS through redis-cli --pipe, then,
 #      from the first deadline on, DBSIZE polled every 50 ms on all three
 #      nodes: seconds from the last key's deadline (the end of the load plus
 #      the TTL) until every node answers 0, and the CPU the primary spent
-#      (utime+stime, /proc/PID/stat) from the first deadline until then;
+#      (utime+stime, /proc/PID/stat) from the first deadline until then, and
+#      the two replicas' together (they apply the same deletes);
 #   3. storm: the same load again, and from the first deadline on the same
 #      redis-benchmark (into database 1, so that DBSIZE of database 0 counts
 #      only the expiring keys), run after run until every node holds none of
-#      them: the SET/s of those runs over the baseline's.
+#      them: the SET/s of those runs over the baseline's, and when the keys
+#      were gone (seconds after the last deadline, DBSIZE polled every 50 ms).
 # Medians over the rounds. A benchmark, not a test: it prints numbers and
 # never passes or fails on them. Report on stdout (--out FILE); progress on stderr.
 set -euo pipefail
@@ -92,17 +96,19 @@ set_rps() { # set_rps PORT: SET/s of one redis-benchmark run
         awk -F'","' 'NR == 2 {print $2}'
 }
 
-# storm MODE PRIMARY_PID PRIMARY_PORT PORT...: loads the keys into the
-# primary; MODE reclaim prints "<seconds after the last deadline> <primary
-# CPU seconds>", MODE storm prints the SET/s redis-benchmark measured from
-# the first deadline until the keys were gone, and how many runs that took.
+# storm MODE PIDS PRIMARY_PORT PORT...: loads the keys into the primary
+# (PIDS: the primary's pid, then the replicas', comma-separated); MODE
+# reclaim prints "<seconds after the last deadline> <primary CPU seconds>
+# <replicas' CPU seconds>", MODE storm prints the SET/s redis-benchmark measured from
+# the first deadline until the keys were gone, how many runs that took, and
+# when they were gone (seconds after the last deadline).
 storm() {
     python3 - "$WORK/load.resp" "$TTL_MS" "$REQUESTS" "$@" << 'PY'
 import os, socket, subprocess, sys, time
-load, ttl, requests, mode, pid, primary = sys.argv[1], int(sys.argv[2]) / 1000, sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+load, ttl, requests, mode, pids, primary = sys.argv[1], int(sys.argv[2]) / 1000, sys.argv[3], sys.argv[4], sys.argv[5].split(","), int(sys.argv[6])
 ports = [int(p) for p in sys.argv[7:]]
 tick = os.sysconf("SC_CLK_TCK")
-def cpu():
+def cpu(pid):
     f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / tick  # utime, stime
 def dbsize(port):
@@ -118,10 +124,25 @@ if time.monotonic() < first_deadline:
     time.sleep(first_deadline - time.monotonic())
 if mode == "storm":
     # back-to-back runs until every node holds none of the keys: the SETs
-    # meet the whole of the reclaiming, however late a system does it
+    # meet the whole of the reclaiming, however late a system does it. A
+    # poller notes when that was: a system may reclaim more slowly while
+    # clients write, and the ratio alone would not show it.
+    import threading
+    gone = []
+    def poll():
+        left = set(ports)
+        while left:
+            for p in list(left):
+                if dbsize(p) == 0:
+                    left.discard(p)
+            if left:
+                time.sleep(0.05)
+        gone.append(time.monotonic())
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     sets = secs = 0.0
     runs = 0
-    while runs == 0 or any(dbsize(p) for p in ports):
+    while runs == 0 or poller.is_alive():
         out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(primary), "-t", "set", "-c", "50", "-P", "16",
                               "-n", requests, "-r", "100000", "-d", "64", "--dbnum", "1", "--csv"],
                              capture_output=True, text=True, check=True)
@@ -131,9 +152,10 @@ if mode == "storm":
         runs += 1
         if time.monotonic() - first_deadline > 600:
             sys.exit("keys still held 600 s after the first deadline")
-    print("%.0f %d" % (sets / secs, runs))
+    poller.join()
+    print("%.0f %d %.2f" % (sets / secs, runs, gone[0] - (end + ttl)))
     sys.exit(0)
-cpu0 = cpu()
+cpu0 = [cpu(p) for p in pids]
 left = set(ports)
 while left and time.monotonic() - first_deadline < 600:
     for p in list(left):
@@ -144,9 +166,12 @@ while left and time.monotonic() - first_deadline < 600:
 done = time.monotonic()
 if left:
     sys.exit("keys still held after 600 s on ports %s" % sorted(left))
-print("%.2f %.2f" % (done - (end + ttl), cpu() - cpu0))
+used = [cpu(p) - c for p, c in zip(pids, cpu0)]
+print("%.2f %.2f %.2f" % (done - (end + ttl), used[0], sum(used[1:])))
 PY
 }
+
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b) if b else 'n/a')" "$1" "$2"; }
 
 flush() { # flush PRIMARY_PORT PORT...: FLUSHALL, then every node empty
     local p=$1 port deadline
@@ -161,22 +186,26 @@ flush() { # flush PRIMARY_PORT PORT...: FLUSHALL, then every node empty
     done
 }
 
-# measure SYSTEM PRIMARY_PID PRIMARY_PORT PORT...: one round of the three
-# phases; appends "SYSTEM base reclaim cpu storm_rps runs" to rows.csv
+# measure SYSTEM PIDS PRIMARY_PORT PORT...: one round of the three phases;
+# appends "SYSTEM base reclaim cpu storm_rps runs storm_reclaim base_after
+# replicas_cpu" to rows.csv
 measure() {
-    local name=$1 pid=$2 p=$3 base reclaim cpu srps runs
+    local name=$1 pids=$2 p=$3 base base2 reclaim cpu rcpu srps runs sreclaim
     shift 3
     flush "$p" "$@"
     log "$name: baseline SET -P 16"
     base=$(set_rps "$p")
     flush "$p" "$@"
     log "$name: $KEYS keys with PX $TTL_MS, until every node holds none"
-    read -r reclaim cpu <<< "$(storm reclaim "$pid" "$p" "$@")"
+    read -r reclaim cpu rcpu <<< "$(storm reclaim "$pids" "$p" "$@")"
     log "$name: the same keys again, SET -P 16 while they expire"
-    read -r srps runs <<< "$(storm storm "$pid" "$p" "$@")"
+    read -r srps runs sreclaim <<< "$(storm storm "$pids" "$p" "$@")"
     flush "$p" "$@"
-    echo "$name $base $reclaim $cpu $srps $runs" >> "$WORK/rows.csv"
-    log "$name: baseline $base SET/s, reclaimed $reclaim s after the last deadline, primary CPU $cpu s, storm $srps SET/s ($runs runs)"
+    log "$name: baseline SET -P 16 again"
+    base2=$(set_rps "$p")
+    flush "$p" "$@"
+    echo "$name $base $reclaim $cpu $srps $runs $sreclaim $base2 $rcpu" >> "$WORK/rows.csv"
+    log "$name: baseline $base / $base2 SET/s, reclaimed $reclaim s after the last deadline, CPU primary $cpu s replicas $rcpu s, storm $srps SET/s = $(ratio "$srps" "$(python3 -c "import sys; print((float(sys.argv[1]) + float(sys.argv[2])) / 2)" "$base" "$base2")")x ($runs runs, reclaimed $sreclaim s after the last deadline)"
 }
 
 read -r -a RPORTS <<< "$(free_ports 3)"
@@ -199,6 +228,9 @@ mkdir -p "$WORK/tc"
 start_three_nodes "$WORK/tc" bench-expire
 TPORTS=("${PORTS[@]:0:3}")
 TPID=${PIDS[$((${#REDIS_PIDS[@]} + PRIMARY))]}
+TPIDS=$TPID
+for i in 0 1 2; do [ "$i" = "$PRIMARY" ] || TPIDS+=",${PIDS[$((${#REDIS_PIDS[@]} + i))]}"; done
+RPIDS=$(IFS=,; echo "${REDIS_PIDS[*]}")
 TPRIMARY=${TPORTS[$PRIMARY]}
 log "Redis primary ${RPORTS[0]} (pid ${REDIS_PIDS[0]}); tricache primary $TPRIMARY (pid $TPID)"
 term0=$(cli "$TPRIMARY" INFO replication | sed -n 's/^raft_term://p')
@@ -206,40 +238,46 @@ term0=$(cli "$TPRIMARY" INFO replication | sed -n 's/^raft_term://p')
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round"
     if [ $((round % 2)) -eq 1 ]; then
-        measure redis "${REDIS_PIDS[0]}" "${RPORTS[0]}" "${RPORTS[@]}"
-        measure tricache "$TPID" "$TPRIMARY" "${TPORTS[@]}"
+        measure redis "$RPIDS" "${RPORTS[0]}" "${RPORTS[@]}"
+        measure tricache "$TPIDS" "$TPRIMARY" "${TPORTS[@]}"
     else
-        measure tricache "$TPID" "$TPRIMARY" "${TPORTS[@]}"
-        measure redis "${REDIS_PIDS[0]}" "${RPORTS[0]}" "${RPORTS[@]}"
+        measure tricache "$TPIDS" "$TPRIMARY" "${TPORTS[@]}"
+        measure redis "$RPIDS" "${RPORTS[0]}" "${RPORTS[@]}"
     fi
 done
 term1=$(cli "$TPRIMARY" INFO replication | sed -n 's/^raft_term://p')
 stats=$(cli "$TPRIMARY" INFO stats | grep -E '^(expired_keys|expired_stale_perc|expired_time_cap_reached_count|expire_cycle_cpu_milliseconds):' | tr '\n' ' ')
 
 col() { awk -v s="$1" -v c="$2" '$1 == s {print $c}' "$WORK/rows.csv"; }
-ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b) if b else 'n/a')" "$1" "$2"; }
 {
     echo "## Expiry storm: $KEYS keys with PX $TTL_MS, three-node tricache vs Redis primary + two replicas"
     echo
     echo "$(machine_line)"
     echo
     echo "Medians of $ROUNDS round(s). Reclaim: seconds from the last key's deadline (end of the load + TTL) until"
-    echo "DBSIZE is 0 on all three nodes; CPU: the primary's utime+stime from the first deadline until then."
-    echo "SET/s: redis-benchmark -t set -c 50 -P 16 -n $REQUESTS -r 100000 -d 64 --dbnum 1 on the primary, alone, and"
-    echo "run after run from the first deadline of a second load until every node holds none of its keys (the storm)."
+    echo "DBSIZE is 0 on all three nodes; CPU: the primary's utime+stime from the first deadline until then, and the replicas' (both)."
+    echo "SET/s: redis-benchmark -t set -c 50 -P 16 -n $REQUESTS -r 100000 -d 64 --dbnum 1 on the primary, alone (before and after), and"
+    echo "run after run from the first deadline of a second load until every node holds none of its keys (the storm);"
+    echo "storm / alone is the median of each round's storm SET/s over the mean of its two alone runs. Reclaim in the storm:"
+    echo "when the keys were gone, after the last deadline."
     echo
-    echo "| system | reclaim after last deadline (s) | primary CPU (s) | SET/s alone | SET/s in the storm | storm / alone |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| system | reclaim after last deadline (s) | primary CPU (s) | replicas' CPU (s) | SET/s alone | SET/s in the storm | storm / alone | reclaim in the storm (s) |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in redis tricache; do
         # shellcheck disable=SC2046
-        b=$(median $(col $s 2)); rc=$(median $(col $s 3)); c=$(median $(col $s 4)); st=$(median $(col $s 5))
-        echo "| $s | $rc | $c | $b | $st | $(ratio "$st" "$b") |"
+        rc=$(median $(col $s 3)); c=$(median $(col $s 4)); st=$(median $(col $s 5)); sr=$(median $(col $s 7)); rpc=$(median $(col $s 9))
+        # shellcheck disable=SC2046
+        b=$(median $(awk -v s="$s" '$1 == s {printf "%.0f\n", ($2 + $8) / 2}' "$WORK/rows.csv"))
+        # shellcheck disable=SC2046
+        rr=$(median $(awk -v s="$s" '$1 == s && $2 + $8 > 0 {printf "%.4f\n", $5 * 2 / ($2 + $8)}' "$WORK/rows.csv"))
+        echo "| $s | $rc | $c | $rpc | $b | $st | $(printf '%.2f' "$rr") | $sr |"
     done
     echo
     echo "tricache / Redis: reclaim $(ratio "$(median $(col tricache 3))" "$(median $(col redis 3))")×, primary CPU $(ratio "$(median $(col tricache 4))" "$(median $(col redis 4))")×."
     echo "tricache's Raft term: $term0 before, $term1 after. Its primary's INFO stats at the end: $stats"
     echo
-    echo "Every round (system, SET/s alone, reclaim s, CPU s, SET/s in the storm, redis-benchmark runs it took):"
+    echo "Every round (system, SET/s alone before, reclaim s, primary CPU s, SET/s in the storm, redis-benchmark runs it took,"
+    echo "reclaim in the storm s, SET/s alone after, replicas' CPU s):"
     echo
     echo '```'
     cat "$WORK/rows.csv"

@@ -640,6 +640,48 @@ int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64
     return 1;
 }
 
+/* Asks the cache for the bucket slots of hash h in both tables. */
+static void prefetch_slots(const tc_keyspace *ks, uint64_t h)
+{
+    for (int t = 0; t < 2; t++)
+        if (ks->table[t]) __builtin_prefetch(&ks->table[t][h & (ks->size[t] - 1)]);
+}
+
+/* Then for the first key of each chain (the slots are in the cache by now):
+ * a key's chain is short (load factor at most 1), so that is usually it. */
+static void prefetch_heads(const tc_keyspace *ks, uint64_t h)
+{
+    for (int t = 0; t < 2; t++) {
+        if (!ks->table[t]) continue;
+        const tc_key *k = ks->table[t][h & (ks->size[t] - 1)];
+        if (k) __builtin_prefetch(k);
+    }
+}
+
+size_t tc_ks_delete_expired_batch(tc_keyspace *ks, const char *const *keys, const size_t *lens, size_t n,
+                                  int64_t now_ms)
+{
+    size_t deleted = 0;
+    uint64_t h[TC_KS_DELETE_BATCH];
+    for (size_t base = 0; base < n && tc_ks_size(ks) > 0; base += TC_KS_DELETE_BATCH) {
+        size_t m = n - base < TC_KS_DELETE_BATCH ? n - base : TC_KS_DELETE_BATCH;
+        /* Prefetches are hints: a delete below may start a resize, and the
+         * later keys are then simply looked up in the new layout. */
+        for (size_t i = 0; i < m; i++) {
+            h[i] = hash_key(ks, keys[base + i], lens[base + i]);
+            prefetch_slots(ks, h[i]);
+        }
+        for (size_t i = 0; i < m; i++) prefetch_heads(ks, h[i]);
+        for (size_t i = 0; i < m && tc_ks_size(ks) > 0; i++) {
+            tc_key **link = find_link(ks, keys[base + i], lens[base + i], h[i]);
+            if (!link || !expired(*link, now_ms)) continue;
+            delete_expired(ks, link);
+            deleted++;
+        }
+    }
+    return deleted;
+}
+
 tc_key *tc_ks_random(tc_keyspace *ks, int64_t now_ms)
 {
     /* Bounded attempts: a keyspace full of expired-but-unreaped keys must not
@@ -764,6 +806,9 @@ int tc_ks_expire_sample(tc_keyspace *ks, int64_t now_ms, size_t n, int may_wrap,
             ks->expire_cursor = 0;
         }
         tc_key *k = ks->volatile_keys[ks->expire_cursor];
+        /* the walk reads keys in array order but each lives elsewhere: ask
+         * for one a few steps ahead, so its miss overlaps this key's work */
+        if (ks->expire_cursor + 8 < ks->nvolatile) __builtin_prefetch(ks->volatile_keys[ks->expire_cursor + 8]);
         if (k->expire_at > now_ms) {
             ks->expire_cursor++;
         } else if (!take) {

@@ -214,6 +214,13 @@ int tc_ks_delete(tc_keyspace *ks, const char *key, size_t klen);
  * yet reaped); returns 1 if it did. The primary's replicated expiry uses it
  * so that a key written again since the decision is left alone. */
 int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
+/* The same for n keys (keys[i], lens[i] bytes), in that order; returns how
+ * many it deleted. Every node applies an expiry entry's thousands of
+ * deletes with it: each lookup is a few cache misses, and a batch issues
+ * them for several keys at once instead of waiting for one after another. */
+#define TC_KS_DELETE_BATCH 16
+size_t tc_ks_delete_expired_batch(tc_keyspace *ks, const char *const *keys, const size_t *lens, size_t n,
+                                  int64_t now_ms);
 
 /* Removes every key. */
 void tc_ks_flush(tc_keyspace *ks);

@@ -27,6 +27,21 @@ static int record_end(tc_apply_replies *r)
     return 0;
 }
 
+/* An expiry entry's keys waiting for their delete (they point into the
+ * entry's bytes). */
+typedef struct expiry_deletes {
+    int db;
+    size_t n;
+    const char *keys[TC_KS_DELETE_BATCH];
+    size_t lens[TC_KS_DELETE_BATCH];
+} expiry_deletes;
+
+static void expiry_deletes_flush(tc_server *s, expiry_deletes *d, int64_t now)
+{
+    if (d->n) tc_ks_delete_expired_batch(tc_server_db(s, d->db), d->keys, d->lens, d->n, now);
+    d->n = 0;
+}
+
 int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t len, tc_apply_replies *out,
                    char *err, size_t errlen)
 {
@@ -43,6 +58,7 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
     size_t cap = 0;
     long argc;
     tc_reply r = {out ? &out->replies : NULL, 2};
+    expiry_deletes dels = {.n = 0};
     /* Size limits are the entry's: the default unless its first command,
      * TCLIMITS, says otherwise (node/cmd_limits.c). */
     s->entry_max_bulk_len = TC_DEFAULT_PROTO_MAX_BULK_LEN;
@@ -56,8 +72,14 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
                 tc_reply_error(&r, "ERR DB index is out of range");
             }
         } else if (rd.kind == TC_LOGENTRY_EXPIRE) {
-            /* one key per command: the primary saw it expired at `now` */
-            tc_ks_delete_if_expired(tc_server_db(s, rd.db), argv[0].p, argv[0].len, now);
+            /* One key per command: the primary saw it expired at `now`.
+             * Deleted in order, in runs of one database, a batch at a time
+             * (tc_ks_delete_expired_batch overlaps their cache misses). */
+            if (dels.n && dels.db != rd.db) expiry_deletes_flush(s, &dels, now);
+            dels.db = rd.db;
+            dels.keys[dels.n] = argv[0].p;
+            dels.lens[dels.n++] = argv[0].len;
+            if (dels.n == TC_KS_DELETE_BATCH) expiry_deletes_flush(s, &dels, now);
         } else {
             /* The reply is encoded in the protocol its client spoke when it
              * sent the command; every node's state is the same whatever it
@@ -76,6 +98,7 @@ int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t le
         }
         st->commands++;
     }
+    expiry_deletes_flush(s, &dels, now);
     free(argv);
     s->entry_max_bulk_len = 0;
     st->entries++;

@@ -90,6 +90,7 @@ typedef struct tc_router {
     unsigned expiry_inflight;   /* expiry entries submitted, not yet applied or failed */
     size_t expiry_inflight_bytes; /* their bytes (of inflight_bytes) */
     int64_t expiry_now;         /* the running expiry cycle's clock (its entries' time) */
+    int64_t client_write_ms;    /* when a client write last went to the log (0: never) */
 
     int64_t lease_ms;           /* how long a commit keeps reads local */
     int64_t lease_until_ms;     /* its end: the last commit's submit time + lease_ms */

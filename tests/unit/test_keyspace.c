@@ -118,6 +118,63 @@ static void test_delete_during_rehash_counts_the_right_table(void **state)
     tc_ks_free(&ks);
 }
 
+/* The batched delete an expiry entry's apply uses does what deleting one
+ * key after another does: the same keys go (only those whose deadline
+ * passed; absent names and keys written again with a later deadline stay),
+ * counted once each, while the deletes shrink the table under the batch. */
+static void test_delete_expired_batch_matches_one_by_one(void **state)
+{
+    (void)state;
+    tc_keyspace one, batch;
+    tc_ks_init(&one, 7, 8);
+    tc_ks_init(&batch, 7, 8);
+    enum { N = 3000 };
+    static char names[N + 200][24];
+    const char *keys[N + 200];
+    size_t lens[N + 200];
+    size_t n = 0, expected = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(names[n], sizeof names[n], "k:%d", i);
+        /* most expired at 100; every 29th not yet (900); every 31st has no deadline */
+        int64_t exp = i % 31 == 0 ? 0 : i % 29 == 0 ? 900 : 100;
+        assert_non_null(set(&one, names[n], "v", exp));
+        assert_non_null(set(&batch, names[n], "v", exp));
+        if (exp == 100) expected++;
+        keys[n] = names[n];
+        lens[n] = strlen(names[n]);
+        n++;
+        if (i % 15 == 0 && n < N + 200) { /* a name nobody holds */
+            snprintf(names[n], sizeof names[n], "absent:%d", i);
+            keys[n] = names[n];
+            lens[n] = strlen(names[n]);
+            n++;
+        }
+    }
+    size_t deleted = 0;
+    for (size_t i = 0; i < n; i++) deleted += (size_t)tc_ks_delete_if_expired(&one, keys[i], lens[i], 500);
+    assert_int_equal(deleted, expected);
+    /* batches of uneven sizes, so they straddle the prefetch groups */
+    deleted = 0;
+    for (size_t i = 0; i < n; i += 37)
+        deleted += tc_ks_delete_expired_batch(&batch, keys + i, lens + i, n - i < 37 ? n - i : 37, 500);
+    assert_int_equal(deleted, expected);
+    assert_int_equal(batch.expired_keys, expected);
+    assert_int_equal(tc_ks_size(&batch), tc_ks_size(&one));
+    assert_int_equal(tc_ks_volatile_count(&batch), tc_ks_volatile_count(&one));
+    unsigned char d1[20], d2[20];
+    tc_ks_digest(&one, 0, d1);
+    tc_ks_digest(&batch, 0, d2);
+    assert_memory_equal(d1, d2, 20);
+    assert_non_null(find(&batch, "k:29", 0));
+    assert_non_null(find(&batch, "k:31", 0));
+    assert_null(find(&batch, "k:1", 0));
+    /* nothing left to delete: a second pass changes nothing */
+    assert_int_equal(tc_ks_delete_expired_batch(&batch, keys, lens, n < 50 ? n : 50, 500), 0);
+    assert_int_equal(tc_ks_delete_expired_batch(&batch, keys, lens, 0, 500), 0);
+    tc_ks_free(&one);
+    tc_ks_free(&batch);
+}
+
 static void test_resize_value_keeps_links(void **state)
 {
     (void)state;
@@ -529,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_rename_moves_the_value),
         cmocka_unit_test(test_pointer_values),
         cmocka_unit_test(test_delete_during_rehash_counts_the_right_table),
+        cmocka_unit_test(test_delete_expired_batch_matches_one_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
