@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "multi.h"
 #include "pubsub.h"
 
 int fx_setup(void **state)
@@ -34,6 +35,7 @@ int fx_setup(void **state)
 int fx_teardown(void **state)
 {
     fx *f = *state;
+    tc_multi_client_gone(&f->client); /* a test may leave a transaction open; its watches live in srv */
     tc_server_free(&f->srv);
     tc_buf_free(&f->out);
     free(f->client.name);
