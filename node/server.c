@@ -1,7 +1,6 @@
 /* The event loop, client connections and command dispatch. */
 #include "server.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -435,18 +434,16 @@ static size_t args_bytes(size_t argc, const tc_slice *argv)
  * EXEC stays the command shown rather than the last one it ran. */
 static void note_last_cmd(tc_client *c, const tc_cmd *cmd, size_t argc, const tc_slice *argv)
 {
-    size_t n = strlen(cmd->name);
-    if (n >= sizeof c->last_cmd) n = sizeof c->last_cmd - 1;
-    memcpy(c->last_cmd, cmd->name, n);
-    c->last_cmd[n] = '\0';
-    if (!cmd->subcommands || argc < 2 || argv[1].len + n + 2 > sizeof c->last_cmd) return;
+    c->last_cmd = cmd;
+    c->last_sub = NULL;
+    c->last_sub_len = 0;
+    if (!cmd->subcommands || argc < 2) return;
     /* only a subcommand the container has: Redis refuses the others before naming them */
     for (const char *w = cmd->subcommands; *w;) {
         size_t len = strcspn(w, " ");
         if (len == argv[1].len && strncasecmp(w, argv[1].p, len) == 0) {
-            c->last_cmd[n++] = '|';
-            for (size_t i = 0; i < len; i++) c->last_cmd[n++] = (char)tolower((unsigned char)w[i]);
-            c->last_cmd[n] = '\0';
+            c->last_sub = w;
+            c->last_sub_len = (unsigned)len;
             return;
         }
         w += len;
@@ -987,11 +984,12 @@ void tc_client_describe(tc_client *c, tc_buf *b, int64_t now_ms)
     tc_buf_printf(b,
                   "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
                   "multi=%ld qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu "
-                  "tot-mem=%zu events=r%s cmd=%s user=%s redir=-1 resp=%d",
+                  "tot-mem=%zu events=r%s cmd=%s%s%.*s user=%s redir=-1 resp=%d",
                   (unsigned long long)c->id, c->addr, c->laddr, tc_conn_fd(&c->conn), c->name ? c->name : "",
                   (long long)((now_ms - c->created_ms) / 1000), (long long)((now_ms - c->last_active_ms) / 1000),
                   flags, c->db, tc_multi_count(c), qbuf, c->query.cap - c->query.len, c->query.cap, omem, c->query.cap + omem + sizeof *c,
-                  (c->writing || c->out.len) ? "w" : "", c->last_cmd[0] ? c->last_cmd : "NULL",
+                  (c->writing || c->out.len) ? "w" : "", c->last_cmd ? c->last_cmd->name : "NULL",
+                  c->last_sub ? "|" : "", (int)c->last_sub_len, c->last_sub ? c->last_sub : "",
                   c->user ? c->user->name : "default", c->resp);
 }
 

@@ -53,7 +53,12 @@ typedef struct tc_client {
     int reading_paused;           /* stopped reading because output piled up */
     int input_paused;             /* stopped reading: much input waits while the client is held back */
     int64_t created_ms, last_active_ms; /* wall clock */
-    char last_cmd[48];            /* CLIENT LIST's cmd=: "get", "client|list"; "" before the first */
+    /* CLIENT LIST's cmd= ("get", "client|list"): the client's last
+     * command and, for a container, its subcommand (a word of
+     * last_cmd->subcommands, lowercase); NULL before the first */
+    const struct tc_cmd *last_cmd;
+    const char *last_sub;
+    unsigned last_sub_len;
 
     /* Replication: replies still owed by the log (queued writes) or a
      * command put back until the primary's read lease is renewed. While
