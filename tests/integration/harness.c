@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -100,36 +101,64 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* A port below the kernel's ephemeral range: a port bound to 0 and released
- * comes from that range, where an outgoing connection (a node dialling its
- * peers, say) may take it before the node meant to listen on it starts. */
+/* Ports come from below the kernel's ephemeral range: a port bound to 0 and
+ * released comes from that range, where an outgoing connection (a node
+ * dialling its peers, say) may take it before the node meant to listen on it
+ * starts. The suite runs two test programs at a time (scripts/test.sh), and a
+ * port that is free when one program checks it may be handed to the other
+ * before either node binds it; so each program owns blocks of PORT_BLOCK
+ * ports, claimed with flock() on a file per block in PORT_LOCK_DIR and held
+ * until the program exits (the kernel drops the lock even after a crash).
+ * A port in the program's block is still checked with bind(): another
+ * program on the machine may use it. */
+#define PORT_BLOCK 200
+#define PORT_LOCK_DIR "/tmp/tricache-test-ports"
+
+static int claim_port_block(int low, unsigned *seed)
+{
+    int blocks = (low - 10000) / PORT_BLOCK;
+    if (blocks < 1) fail_msg("the ephemeral port range starts at %d: no room below it for test ports", low);
+    if (mkdir(PORT_LOCK_DIR, 01777) != 0 && errno != EEXIST) fail_msg("cannot create %s: %s", PORT_LOCK_DIR, strerror(errno));
+    chmod(PORT_LOCK_DIR, 01777); /* a sticky, shared folder whoever made it */
+    int first = (int)(rand_r(seed) % (unsigned)blocks);
+    for (int k = 0; k < blocks; k++) {
+        int b = (first + k) % blocks;
+        char path[64];
+        snprintf(path, sizeof path, PORT_LOCK_DIR "/block-%d", b);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 10000 + b * PORT_BLOCK; /* fd stays open: the claim */
+        close(fd);
+    }
+    fail_msg("every block of test ports below %d is claimed by other test programs", low);
+    return -1;
+}
+
 int h_free_port(void)
 {
-    int low = 32768, high = 60999;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (f) {
-        if (fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
-        fclose(f);
-    }
+    static int low, base, next;
     static unsigned seed;
-    static int given[512]; /* never hand out a port twice: it may not be bound yet */
-    static size_t ngiven;
-    if (!seed) seed = (unsigned)getpid() ^ (unsigned)h_ms();
-    int span = low - 10000 > 1000 ? low - 10000 : 1000;
-    for (int attempt = 0; attempt < 1000; attempt++) {
-        int port = 10000 + (int)(rand_r(&seed) % (unsigned)span);
-        int seen = 0;
-        for (size_t i = 0; i < ngiven && i < 512; i++) seen |= given[i] == port;
-        if (seen) continue;
+    if (!low) {
+        low = 32768;
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+        if (f) {
+            if (fscanf(f, "%d", &low) != 1) low = 32768;
+            fclose(f);
+        }
+        seed = (unsigned)getpid() ^ (unsigned)h_ms();
+    }
+    for (int attempt = 0; attempt < 4 * PORT_BLOCK; attempt++) {
+        if (!base || next == PORT_BLOCK) { /* ports are never handed out twice: one may not be bound yet */
+            base = claim_port_block(low, &seed);
+            next = 0;
+        }
+        int port = base + next++;
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
         close(fd);
-        if (ok) {
-            given[ngiven++ % 512] = port;
-            return port;
-        }
+        if (ok) return port;
     }
     fail_msg("no free port below the ephemeral range");
     return -1;
@@ -607,6 +636,25 @@ int h_cluster_primary(tcluster *c, int deadline_ms)
             free(role);
             if (master) return i;
         }
+        pause_ms(20);
+    } while (h_ms() < deadline);
+    return -1;
+}
+
+int h_cluster_settled(tcluster *c, int deadline_ms)
+{
+    long long deadline = h_ms() + deadline_ms;
+    do {
+        int p = h_cluster_primary(c, (int)(deadline - h_ms()) > 0 ? (int)(deadline - h_ms()) : 1);
+        if (p < 0) return -1;
+        int named = 1;
+        for (int i = 0; i < c->n && named; i++) {
+            if (i == p || c->nodes[i].pid <= 0) continue;
+            char *port = h_info_field(c, i, "replication", "master_port");
+            named = atoi(port) == c->nodes[p].port;
+            free(port);
+        }
+        if (named) return p;
         pause_ms(20);
     } while (h_ms() < deadline);
     return -1;

@@ -37,6 +37,10 @@ void h_cluster_stop(tcluster *c);
 /* Index of the node whose INFO says role:master, polling until the
  * deadline (ms from now); -1 if none. Ignores stopped nodes. */
 int h_cluster_primary(tcluster *c, int deadline_ms);
+/* The primary once every other running node names it too (a replica learns of a
+ * new primary from its first AppendEntries, a little after the election):
+ * -1 if that does not happen within deadline_ms. */
+int h_cluster_settled(tcluster *c, int deadline_ms);
 /* Polls until every running node answers the same DEBUG DIGEST and
  * returns it (malloc'd); fails the test after 15 s. */
 char *h_converged_digest(tcluster *c);

@@ -71,20 +71,6 @@ static void stop_server(void)
     }
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        fprintf(stderr, "no free port: %s\n", strerror(errno));
-        exit(1);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* An HTTP answer of any kind on the port means s3rver is serving. */
 static int answers_http(void)
 {
@@ -114,7 +100,7 @@ static void print_log(void)
 static int launch(const char *bin, const char *data)
 {
     char portstr[16];
-    port = free_port();
+    port = h_free_port(); /* s3rver's port, from this program's block */
     snprintf(portstr, sizeof portstr, "%d", port);
     server_pid = fork();
     if (server_pid == 0) {
@@ -565,7 +551,7 @@ static void test_errors(void **state)
 
     /* Nobody listening: retried, then ENET naming the endpoint. */
     conf_for(&c, BUCKET, "err");
-    snprintf(c.s3_endpoint, sizeof c.s3_endpoint, "http://127.0.0.1:%d", free_port());
+    snprintf(c.s3_endpoint, sizeof c.s3_endpoint, "http://127.0.0.1:%d", h_free_port());
     c.retries = 1;
     assert_int_equal(tc_backup_open(&d, &c, err, sizeof err), 0);
     assert_int_equal(tc_backup_list(d, &list, &n, err, sizeof err), TC_BACKUP_ENET);
