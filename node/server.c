@@ -180,16 +180,10 @@ static tc_cmdstat *cmdstat(tc_server *s, const tc_cmd *cmd)
     return &s->stats.cmds[cmd - tc_cmd_table(&n)];
 }
 
-/* Counts an error reply written at out[from..] (INFO errorstats). */
-static void count_error(tc_server *s, const tc_buf *out, size_t from)
+/* Counts an error whose text (code first) is p..end (INFO errorstats). */
+static void count_error_text(tc_server *s, const char *p, const char *end)
 {
-    if (!out || out->len <= from || (out->data[from] != '-' && out->data[from] != '!')) return;
     s->stats.error_replies++;
-    const char *p = out->data + from + 1, *end = out->data + out->len;
-    if (out->data[from] == '!') { /* RESP3 blob error: !<len>\r\n<text> */
-        while (p < end && *p != '\n') p++;
-        p++;
-    }
     size_t len = 0;
     while (p + len < end && p[len] != ' ' && p[len] != '\r' && len < sizeof s->stats.errors[0].code - 1) len++;
     for (size_t i = 0; i < s->stats.nerrors; i++) {
@@ -204,6 +198,24 @@ static void count_error(tc_server *s, const tc_buf *out, size_t from)
     memcpy(e->code, p, len);
     e->code[len] = '\0';
     e->count = 1;
+}
+
+/* Counts an error reply written at out[from..]. */
+static void count_error(tc_server *s, const tc_buf *out, size_t from)
+{
+    if (!out || out->len <= from || (out->data[from] != '-' && out->data[from] != '!')) return;
+    const char *p = out->data + from + 1, *end = out->data + out->len;
+    if (out->data[from] == '!') { /* RESP3 blob error: !<len>\r\n<text> */
+        while (p < end && *p != '\n') p++;
+        p++;
+    }
+    count_error_text(s, p, end);
+}
+
+void tc_server_count_refused(tc_server *s, const tc_cmd *cmd, const char *err)
+{
+    if (cmd) cmdstat(s, cmd)->rejected++;
+    count_error_text(s, err, err + strlen(err));
 }
 
 /* Lookup, arity and authentication, in Redis's order; replies the error and
@@ -342,6 +354,8 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
     cmd->fn(&ctx);
     ks->counting_reads = 0;
     if (cmd->flags & TC_CMD_WRITE) mem_after(ks, &tr);
+    int error_counted = s->reply_error_counted; /* set by the command's own reply, not by those it ran */
+    s->reply_error_counted = 0;
     s->cmd_running = outer;
     s->cmd_now_ms = outer_now;
     *db = ctx.db;
@@ -354,7 +368,7 @@ static void run(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t a
         tc_latency_note(s, (cmd->flags & TC_CMD_FAST) ? TC_LAT_FAST_COMMAND : TC_LAT_COMMAND, took / 1000);
         if (r->out && r->out->len > mark && (r->out->data[mark] == '-' || r->out->data[mark] == '!')) {
             st->failed++;
-            count_error(s, r->out, mark);
+            if (!error_counted) count_error(s, r->out, mark);
         }
         s->stats.commands_processed++;
     }

@@ -86,6 +86,8 @@ enum tc_route {
     TC_ROUTE_DONE,    /* already answered (a redirect or an error) */
     TC_ROUTE_QUEUED,  /* appended to the log; tc_client_deliver answers it */
     TC_ROUTE_DEFER,   /* not consumed: parsed again after tc_client_resume */
+    TC_ROUTE_RAN,     /* run by the layer through tc_server_run_cmd (a script on the
+                         primary), answered and counted there */
 };
 /* The replication face: what the node asks of the layer that replicates it
  * (replication/ with raft/). Every function gets the layer's own ud. */
@@ -252,6 +254,11 @@ typedef struct tc_server {
      * entry is applied, and is counted in INFO commandstats there, once,
      * as on every replica. */
     int cmd_uncounted;
+    /* The error the running command just replied was counted already in
+     * INFO errorstats: a script's error that came from a command it called
+     * (Redis's ignore_error_stats_update). The command still counts as
+     * failed in commandstats. */
+    int reply_error_counted;
     /* The randomness commands see (tc_ctx.rng; the rule is in commands.h):
      * applying a log entry reseeds it before each command; seeded at random
      * by tc_server_init. */
@@ -336,6 +343,11 @@ void tc_server_execute_db(tc_server *s, tc_client *c, int *db, size_t argc, cons
  * in database *db, as EXEC does with its queue: a script's redis.call. */
 void tc_server_run_cmd(tc_server *s, tc_client *c, int *db, const tc_cmd *cmd, size_t argc, const tc_slice *argv,
                        tc_reply *r, int64_t now_ms);
+
+/* A command a script may not call (unknown, wrong arity, not allowed,
+ * denied): counted as Redis counts it, rejected_calls of cmd (when known)
+ * and err in INFO errorstats. */
+void tc_server_count_refused(tc_server *s, const tc_cmd *cmd, const char *err);
 
 /* While a script runs past busy_reply_threshold (script/): accepts new
  * plain TCP connections and reads what plain TCP clients sent, straight

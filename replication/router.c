@@ -689,7 +689,7 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
     if (!queued) {
         if (rep->out) tc_buf_append(rep->out, out.data, out.len);
         tc_buf_free(&out);
-        return TC_ROUTE_DONE;
+        return refused ? TC_ROUTE_DONE : TC_ROUTE_RAN; /* a refusal is counted as one */
     }
     return TC_ROUTE_QUEUED;
 }

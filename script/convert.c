@@ -176,9 +176,20 @@ static int field_type(lua_State *L, const char *name)
     return t;
 }
 
+/* The script's reply is the error table on top: counted in INFO errorstats
+ * by the command that made it when it carries Redis's mark. */
+static void note_counted(lua_State *L, int depth)
+{
+    if (depth > 0) return;
+    lua_getfield(L, -1, "ignore_error_stats_update");
+    if (lua_toboolean(L, -1)) tc_script_engine_from(L)->srv->reply_error_counted = 1;
+    lua_pop(L, 1);
+}
+
 static void reply_table(lua_State *L, tc_reply *r, int depth)
 {
     if (field_type(L, "err") == LUA_TSTRING) {
+        note_counted(L, depth);
         lua_getfield(L, -1, "err");
         tc_reply_error(r, lua_tostring(L, -1));
         lua_pop(L, 1);
@@ -320,6 +331,7 @@ void tc_script_reply_error(lua_State *L, tc_reply *r, const char *sha)
 {
     char msg[1024];
     if (lua_istable(L, -1)) {
+        note_counted(L, 0);
         lua_getfield(L, -1, "err");
         lua_getfield(L, -2, "source");
         lua_getfield(L, -3, "line");

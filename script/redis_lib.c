@@ -56,6 +56,16 @@ static int fail(lua_State *L, int raise, const char *msg)
     return 1;
 }
 
+/* The error table on top came from a command the script called and was
+ * counted in INFO errorstats already: marked as Redis marks it (a field a
+ * script sees), so that the script's reply made from it is not counted
+ * again (tc_script_reply_*). */
+static void mark_counted(lua_State *L)
+{
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "ignore_error_stats_update");
+}
+
 /* Why a command may not run from this script (NULL: it may). */
 static const char *refusal(tc_script_engine *e, tc_script_run *run, const tc_cmd *cmd, size_t argc,
                            const tc_slice *argv)
@@ -125,7 +135,10 @@ static int call(lua_State *L, int raise)
     const char *why = refusal(e, run, cmd, (size_t)argc, argv);
     if (why) {
         if (argv != stack_args) free(argv);
-        return fail(L, raise, why);
+        tc_server_count_refused(e->srv, cmd, why);
+        fail(L, 0, why);
+        mark_counted(L);
+        return raise ? lua_error(L) : 1;
     }
     if ((cmd->flags & TC_CMD_WRITE) && e->rec && tc_script_record_write(e->rec, run->db, cmd, (size_t)argc, argv) != 0) {
         if (argv != stack_args) free(argv);
@@ -145,6 +158,7 @@ static int call(lua_State *L, int raise)
     int is_error = used && (out.data[0] == '-' || out.data[0] == '!');
     tc_buf_free(&out);
     if (!used) return fail(L, raise, "ERR the command's reply could not be read");
+    if (is_error) mark_counted(L); /* by the command's own run */
     if (is_error && raise) return lua_error(L);
     return 1;
 }

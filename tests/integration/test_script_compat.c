@@ -200,15 +200,106 @@ static void test_scripts_match_redis_resp3(void **state)
     compat_compare_in(p, 3, compare);
 }
 
+/* Errors a script meets, for INFO errorstats and commandstats: one counted
+ * where it happens (a refused call, a failing command), not again when the
+ * script returns or raises it (Redis's ignore_error_stats_update), and the
+ * script's own errors counted once. */
+static const step error_steps[] = {
+    {{"SET", "es", "abc"}},
+    {{"EVAL", "return redis.pcall('nosuchcmd')", "0"}},
+    {{"EVAL", "return redis.call('nosuchcmd')", "0"}},
+    {{"EVAL", "return redis.pcall('get')", "0"}},
+    {{"EVAL", "return redis.call('incr', KEYS[1])", "1", "es"}},
+    {{"EVAL", "return redis.pcall('incr', KEYS[1])", "1", "es"}},
+    {{"EVAL", "return redis.pcall('incr', KEYS[1])['ignore_error_stats_update']", "1", "es"}},
+    {{"EVAL", "return {err='MINE made by the script'}", "0"}},
+    {{"EVAL", "return redis.error_reply('OWN error')", "0"}},
+    {{"EVAL", "error('boom')", "0"}},
+    {{"EVAL", "return redis.call('get', {})", "0"}},
+    {{"DEL", "es"}},
+};
+
+/* INFO's section from fd, keeping only the lines that start with one of
+ * the prefixes, without their timing fields (usec=, usec_per_call=). */
+static char *stats_lines(int fd, const char *section, const char *const *prefixes)
+{
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "INFO %s\r\n", section);
+    h_sends(fd, cmd);
+    char *info = h_reply(fd);
+    size_t cap = strlen(info) + 1, n = 0;
+    char *out = calloc(1, cap);
+    for (char *line = strtok(info, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+        int keep = 0;
+        for (const char *const *p = prefixes; *p; p++) keep |= strncmp(line, *p, strlen(*p)) == 0;
+        if (!keep) continue;
+        for (const char *q = line; *q;) {
+            if (strncmp(q, "usec=", 5) == 0 || strncmp(q, "usec_per_call=", 14) == 0) {
+                q += strcspn(q, ",");
+                q += *q == ',';
+                continue;
+            }
+            out[n++] = *q++;
+        }
+        out[n++] = '\n';
+    }
+    free(info);
+    return out;
+}
+
+static void reset_stats(int fd)
+{
+    h_sends(fd, "CONFIG RESETSTAT\r\n");
+    char *r = h_reply(fd);
+    assert_string_equal(r, "+OK\r\n");
+    free(r);
+}
+
+static void test_script_errors_counted_like_redis(void **state)
+{
+    compat_pair *p = *state;
+    int t = h_connect(p->port), r = h_connect(p->redis_port);
+    reset_stats(t);
+    reset_stats(r);
+    size_t mismatches = 0;
+    for (size_t i = 0; i < sizeof error_steps / sizeof error_steps[0]; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "error step %zu", i);
+        mismatches += compat_compare(t, r, compat_argc(error_steps[i].a, MAXARGS), error_steps[i].a, what);
+    }
+    assert_int_equal(mismatches, 0);
+    static const char *const errors[] = {"errorstat_", NULL};
+    static const char *const cmds[] = {"cmdstat_eval:", "cmdstat_incr:", "cmdstat_get:", NULL};
+    static const char *const totals[] = {"total_error_replies:", NULL};
+    const char *sections[] = {"errorstats", "commandstats", "stats"};
+    const char *const *wanted[] = {errors, cmds, totals};
+    for (int k = 0; k < 3; k++) {
+        char *mine = stats_lines(t, sections[k], wanted[k]), *theirs = stats_lines(r, sections[k], wanted[k]);
+        if (k == 1) { /* commandstats: the same lines in any order */
+            for (char *line = strtok(theirs, "\n"); line; line = strtok(NULL, "\n")) {
+                if (!strstr(mine, line)) fail_msg("redis-server has %s; tricache:\n%s", line, mine);
+            }
+        } else {
+            assert_string_equal(mine, theirs);
+        }
+        free(mine);
+        free(theirs);
+    }
+    h_close(t);
+    h_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest standalone[] = {
         cmocka_unit_test(test_scripts_match_redis_resp2),
         cmocka_unit_test(test_scripts_match_redis_resp3),
+        cmocka_unit_test(test_script_errors_counted_like_redis),
     };
     const struct CMUnitTest cluster[] = {
         cmocka_unit_test(test_scripts_match_redis_resp2),
         cmocka_unit_test(test_scripts_match_redis_resp3),
+        cmocka_unit_test(test_script_errors_counted_like_redis),
     };
     int failed = cmocka_run_group_tests_name("standalone", standalone, compat_start_node, compat_stop);
     if (!getenv("TC_SCRIPT_COMPAT_STANDALONE_ONLY"))
