@@ -183,7 +183,8 @@ static void on_handover_tick(uv_timer_t *t)
          * that they get a redirect to it rather than "no primary". */
         const tc_node_conf *p = tc_raftnode_primary(n);
         if (!p && now < n->handover_deadline_ms) return;
-        tc_notice("shutdown: leadership handed over to node %d", p ? p->id : 0);
+        if (p) tc_notice("shutdown: leadership handed over to node %d", p->id);
+        else tc_warn("shutdown: this node stepped down but no new primary was elected within shutdown_timeout");
         n->handed_to = p ? p->id : 0;
         close_now(n);
         return;
