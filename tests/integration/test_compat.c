@@ -12,32 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compat_pair.h"
 #include "harness.h"
-
-typedef struct pair {
-    tnode *tricache;
-    pid_t redis_pid;
-    int redis_port;
-    char redis_dir[64];
-} pair;
-
-static int start_both(void **state)
-{
-    pair *p = calloc(1, sizeof *p);
-    p->tricache = h_start(NULL);
-    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
-    *state = p;
-    return 0;
-}
-
-static int stop_both(void **state)
-{
-    pair *p = *state;
-    h_stop(p->tricache);
-    h_stop_pid(p->redis_pid, p->redis_dir);
-    free(p);
-    return 0;
-}
 
 /* Inline commands, one per line: each reply must be byte-identical. */
 static const char *const script[] = {
@@ -144,21 +120,21 @@ static void compare_hello_switch(int tricache_port, int redis_port)
 
 static void test_hello_between_pipelined_writes(void **state)
 {
-    pair *p = *state;
-    compare_hello_switch(p->tricache->port, p->redis_port);
+    compat_pair *p = *state;
+    compare_hello_switch(p->port, p->redis_port);
 }
 
 static void test_replies_match_redis(void **state)
 {
-    pair *p = *state;
-    compare_in(p->tricache->port, p->redis_port, 2);
+    compat_pair *p = *state;
+    compare_in(p->port, p->redis_port, 2);
 }
 
 /* The same in RESP3 (nulls, maps for CONFIG GET), byte for byte as well. */
 static void test_resp3_replies_match_redis(void **state)
 {
-    pair *p = *state;
-    compare_in(p->tricache->port, p->redis_port, 3);
+    compat_pair *p = *state;
+    compare_in(p->port, p->redis_port, 3);
 }
 
 /* ---- the primary of a three-node cluster ----------------------------------
@@ -169,44 +145,9 @@ static void test_resp3_replies_match_redis(void **state)
  * that would differ for reasons of replication (ROLE, INFO replication,
  * REPLICAOF, FAILOVER) are not in it. */
 
-typedef struct cluster_pair {
-    tcluster *cluster;
-    int primary_port;
-    pid_t redis_pid;
-    int redis_port;
-    char redis_dir[64];
-} cluster_pair;
-
-static int start_cluster_and_redis(void **state)
+static void flush_both(compat_pair *p)
 {
-    cluster_pair *p = calloc(1, sizeof *p);
-    p->cluster = h_cluster_start(3, NULL);
-    int i = h_cluster_primary(p->cluster, 10000);
-    if (i < 0) {
-        h_cluster_stop(p->cluster);
-        free(p);
-        return -1;
-    }
-    p->primary_port = p->cluster->nodes[i].port;
-    p->redis_pid = h_start_redis(&p->redis_port, p->redis_dir, sizeof p->redis_dir);
-    *state = p;
-    return 0;
-}
-
-static int stop_cluster_and_redis(void **state)
-{
-    cluster_pair *p = *state;
-    if (!p) return 0; /* the set-up failed */
-    h_cluster_stop(p->cluster);
-    h_stop_pid(p->redis_pid, p->redis_dir);
-    free(p);
-    return 0;
-}
-
-/* Both tests share the cluster: each starts from empty data sets. */
-static void flush_both(cluster_pair *p)
-{
-    int ports[2] = {p->primary_port, p->redis_port};
+    int ports[2] = {p->port, p->redis_port};
     for (int i = 0; i < 2; i++) {
         int fd = h_connect(ports[i]);
         h_sends(fd, "FLUSHALL\r\n");
@@ -219,23 +160,23 @@ static void flush_both(cluster_pair *p)
 
 static void test_cluster_primary_matches_redis(void **state)
 {
-    cluster_pair *p = *state;
+    compat_pair *p = *state;
     flush_both(p);
-    compare_in(p->primary_port, p->redis_port, 2);
+    compare_in(p->port, p->redis_port, 2);
 }
 
 static void test_cluster_primary_resp3_matches_redis(void **state)
 {
-    cluster_pair *p = *state;
+    compat_pair *p = *state;
     flush_both(p);
-    compare_in(p->primary_port, p->redis_port, 3);
+    compare_in(p->port, p->redis_port, 3);
 }
 
 static void test_cluster_primary_hello_between_pipelined_writes(void **state)
 {
-    cluster_pair *p = *state;
+    compat_pair *p = *state;
     flush_both(p);
-    compare_hello_switch(p->primary_port, p->redis_port);
+    compare_hello_switch(p->port, p->redis_port);
 }
 
 /* ---- hashes and sets --------------------------------------------------------
@@ -459,8 +400,8 @@ static size_t fill_big(int t, int r)
 
 static void hash_set_compat(void **state, int resp3)
 {
-    pair *p = *state;
-    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    compat_pair *p = *state;
+    int t = h_connect(p->port), r = h_connect(p->redis_port);
     if (resp3) {
         h_sends(t, "HELLO 3\r\n");
         h_sends(r, "HELLO 3\r\n");
@@ -516,8 +457,8 @@ static const char *const list_script[] = {
 
 static void test_lists_match_redis(void **state)
 {
-    pair *p = *state;
-    compare_script(p->tricache->port, p->redis_port, list_script, sizeof list_script / sizeof list_script[0]);
+    compat_pair *p = *state;
+    compare_script(p->port, p->redis_port, list_script, sizeof list_script / sizeof list_script[0]);
 }
 
 
@@ -590,8 +531,8 @@ static int node_bound(const char *name)
  * it: immutable, protected), and both then read back the same value. */
 static void test_config_parameters_match_redis(void **state)
 {
-    pair *p = *state;
-    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    compat_pair *p = *state;
+    int t = h_connect(p->port), r = h_connect(p->redis_port);
     const char *all[] = {"CONFIG", "GET", "*"};
     char *reply = ask(r, 3, all);
     size_t n;
@@ -762,9 +703,9 @@ static void zset_both(int t, int r, const char *line)
     free(h_reply(r));
 }
 
-static void zset_compare(pair *p, int resp3)
+static void zset_compare(compat_pair *p, int resp3)
 {
-    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    int t = h_connect(p->port), r = h_connect(p->redis_port);
     if (resp3) zset_both(t, r, "HELLO 3\r\n");
     assert_int_equal(compare_lines(t, r, zset_script, sizeof zset_script / sizeof zset_script[0]), 0);
     /* 200 members m0..m199 scored 0..199 (big) and 300 of score 0 (lexbig) */
@@ -806,15 +747,15 @@ static void multi_compat(int tport, int rport)
 
 static void test_transactions_match_redis(void **state)
 {
-    pair *p = *state;
-    multi_compat(p->tricache->port, p->redis_port);
+    compat_pair *p = *state;
+    multi_compat(p->port, p->redis_port);
 }
 
 static void test_cluster_primary_transactions_match_redis(void **state)
 {
-    cluster_pair *p = *state;
+    compat_pair *p = *state;
     flush_both(p);
-    multi_compat(p->primary_port, p->redis_port);
+    multi_compat(p->port, p->redis_port);
 }
 
 /* RESET, as connection pools send it: a transaction, a name, RESP3 and a
@@ -826,8 +767,8 @@ static const char *const reset_script[] = {
 
 static void test_reset_matches_redis(void **state)
 {
-    pair *p = *state;
-    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    compat_pair *p = *state;
+    int t = h_connect(p->port), r = h_connect(p->redis_port);
     /* HELLO's own reply names the server: sent first, not compared */
     h_sends(t, "HELLO 3\r\n");
     h_sends(r, "HELLO 3\r\n");
@@ -897,7 +838,7 @@ static void random_bit_command(char *out, size_t cap)
 
 static void test_bits_and_hll_match_redis(void **state)
 {
-    pair *p = *state;
+    compat_pair *p = *state;
     static const char *const fixed[] = {
         "FLUSHALL", "SETBIT b 7 1", "SETBIT b -1 1", "SETBIT b 4294967296 1", "SETBIT b 1 2", "GETBIT b 7",
         "GETBIT b x", "BITCOUNT b 0", "BITCOUNT b 0 1 WORD", "BITPOS b 2", "BITPOS nope 1 x", "BITOP NOT d b b",
@@ -913,7 +854,7 @@ static void test_bits_and_hll_match_redis(void **state)
     char line[4096];
     const char *lines[1] = {line};
     for (int resp = 2; resp <= 3; resp++) {
-        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+        int t = h_connect(p->port), r = h_connect(p->redis_port);
         if (resp == 3) {
             h_sends(t, "HELLO 3\r\n");
             h_sends(r, "HELLO 3\r\n");
@@ -969,9 +910,9 @@ static const char *const limits_script[] = {
 
 static void test_size_limits_match_redis(void **state)
 {
-    pair *p = *state;
+    compat_pair *p = *state;
     for (int resp = 2; resp <= 3; resp++) {
-        int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+        int t = h_connect(p->port), r = h_connect(p->redis_port);
         if (resp == 3) hello3(t, r);
         assert_int_equal(compare_lines(t, r, limits_script, sizeof limits_script / sizeof limits_script[0]), 0);
         h_sends(t, "FLUSHALL\r\n");
@@ -1131,16 +1072,16 @@ static void notify_compat(int tport, int rport)
 
 static void test_keyspace_notifications_match_redis(void **state)
 {
-    pair *p = *state;
-    notify_compat(p->tricache->port, p->redis_port);
+    compat_pair *p = *state;
+    notify_compat(p->port, p->redis_port);
 }
 
 /* On a cluster's primary the events fire when the log entry is applied,
  * once, never when the write is routed: the same trace as redis-server. */
 static void test_cluster_primary_keyspace_notifications_match_redis(void **state)
 {
-    cluster_pair *p = *state;
-    notify_compat(p->primary_port, p->redis_port);
+    compat_pair *p = *state;
+    notify_compat(p->port, p->redis_port);
 }
 
 /* ---- numbered databases (node/t_db.c) -------------------------------------- */
@@ -1169,15 +1110,15 @@ static void db_compat(int tport, int rport)
 
 static void test_databases_match_redis(void **state)
 {
-    pair *p = *state;
-    db_compat(p->tricache->port, p->redis_port);
+    compat_pair *p = *state;
+    db_compat(p->port, p->redis_port);
 }
 
 static void test_cluster_primary_databases_match_redis(void **state)
 {
-    cluster_pair *p = *state;
+    compat_pair *p = *state;
     flush_both(p);
-    db_compat(p->primary_port, p->redis_port);
+    db_compat(p->port, p->redis_port);
 }
 
 /* ---- encoding thresholds (hash-max-listpack-entries & co.) --------------- */
@@ -1216,8 +1157,8 @@ static const char *const encoding_script[] = {
 
 static void test_encoding_thresholds_match_redis(void **state)
 {
-    pair *p = *state;
-    compare_script(p->tricache->port, p->redis_port, encoding_script, sizeof encoding_script / sizeof encoding_script[0]);
+    compat_pair *p = *state;
+    compare_script(p->port, p->redis_port, encoding_script, sizeof encoding_script / sizeof encoding_script[0]);
 }
 
 /* Memory limit and eviction: the OOM refusal, OBJECT FREQ / IDLETIME under
@@ -1240,7 +1181,7 @@ static long long info_number(int fd, const char *section, const char *field)
 
 static void test_eviction_replies_match_redis(void **state)
 {
-    pair *p = *state;
+    compat_pair *p = *state;
     static const char *const lines[] = {
         /* (values that are not small integers: Redis shares those, with no access bits, when maxmemory is 0) */
         "FLUSHALL", "CONFIG SET maxmemory-policy allkeys-lru", "SET a hello", "OBJECT FREQ a", "OBJECT IDLETIME a",
@@ -1251,9 +1192,9 @@ static void test_eviction_replies_match_redis(void **state)
         "CONFIG SET maxmemory 1kb", "CONFIG GET maxmemory", "SET c hello", "SET a world", "RPUSH l x", "GET a",
         "DEL a", "GET b", "CONFIG SET maxmemory 0", "SET c hello",
     };
-    compare_script(p->tricache->port, p->redis_port, lines, sizeof lines / sizeof lines[0]);
+    compare_script(p->port, p->redis_port, lines, sizeof lines / sizeof lines[0]);
     /* INFO: the fields monitoring reads, and the hit/miss counts reads make */
-    int t = h_connect(p->tricache->port), r = h_connect(p->redis_port);
+    int t = h_connect(p->port), r = h_connect(p->redis_port);
     static const char *const memory[] = {"used_memory", "used_memory_peak", "used_memory_dataset",
                                          "mem_fragmentation_ratio", "maxmemory", "maxmemory_human"};
     static const char *const stats[] = {"evicted_keys", "expired_keys", "keyspace_hits", "keyspace_misses",
@@ -1279,7 +1220,7 @@ static void test_eviction_replies_match_redis(void **state)
  * spikes to compare, is off in a default redis-server). */
 static void test_latency_replies_match_redis(void **state)
 {
-    pair *p = *state;
+    compat_pair *p = *state;
     static const char *const lines[] = {
         "LATENCY", "LATENCY foo", "LATENCY HISTORY", "LATENCY HISTORY a b", "LATENCY GRAPH", "LATENCY GRAPH a b",
         "LATENCY LATEST x", "LATENCY DOCTOR x", "LATENCY HELP x", "LATENCY HELP", "LATENCY RESET", "LATENCY LATEST",
@@ -1290,30 +1231,30 @@ static void test_latency_replies_match_redis(void **state)
         "CONFIG SET latency-monitor-threshold 9223372036854775808", "CONFIG SET latency-monitor-threshold 100000",
         "CONFIG GET latency-monitor-threshold", "LATENCY LATEST", "CONFIG SET latency-monitor-threshold 0",
     };
-    compare_script(p->tricache->port, p->redis_port, lines, sizeof lines / sizeof lines[0]);
+    compare_script(p->port, p->redis_port, lines, sizeof lines / sizeof lines[0]);
 }
 
 int main(void)
 {
     const struct CMUnitTest node_tests[] = {
-        cmocka_unit_test_setup_teardown(test_replies_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_resp3_replies_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_hello_between_pipelined_writes, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_hash_set_replies_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_hash_set_resp3_replies_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_lists_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_zset_replies_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_zset_resp3_replies_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_config_parameters_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_reset_matches_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_bits_and_hll_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_transactions_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_size_limits_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_keyspace_notifications_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_databases_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_encoding_thresholds_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_eviction_replies_match_redis, start_both, stop_both),
-        cmocka_unit_test_setup_teardown(test_latency_replies_match_redis, start_both, stop_both),
+        cmocka_unit_test_setup_teardown(test_replies_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_resp3_replies_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_hello_between_pipelined_writes, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_hash_set_replies_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_hash_set_resp3_replies_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_lists_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_zset_replies_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_zset_resp3_replies_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_config_parameters_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_reset_matches_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_bits_and_hll_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_transactions_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_size_limits_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_keyspace_notifications_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_databases_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_encoding_thresholds_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_eviction_replies_match_redis, compat_start_node, compat_stop),
+        cmocka_unit_test_setup_teardown(test_latency_replies_match_redis, compat_start_node, compat_stop),
     };
     const struct CMUnitTest cluster_tests[] = {
         cmocka_unit_test(test_cluster_primary_matches_redis),
@@ -1324,7 +1265,6 @@ int main(void)
         cmocka_unit_test(test_cluster_primary_databases_match_redis),
     };
     int failed = cmocka_run_group_tests_name("single node", node_tests, NULL, NULL);
-    failed += cmocka_run_group_tests_name("cluster primary", cluster_tests, start_cluster_and_redis,
-                                          stop_cluster_and_redis);
+    failed += cmocka_run_group_tests_name("cluster primary", cluster_tests, compat_start_cluster, compat_stop);
     return failed;
 }
