@@ -42,8 +42,8 @@
  * fixed work (an AppendEntries sent and received, a log write, an
  * acknowledgement, two thread hand-offs) whatever it holds, and the
  * machine's CPU, not the disk, bounds a loaded cluster: with an entry sent
- * each loop pass, redis-benchmark -P 1 -c 50 made entries of 4-6 writes;
- * with two in flight, of 15-25, and the same cores acknowledge more writes
+ * each loop pass, redis-benchmark -P 1 -c 50 made entries of 3-7 writes;
+ * with two in flight, of 15-17, and the same cores acknowledge more writes
  * (README, "Three nodes against Redis"). A lone client never waits for this:
  * it has one write in flight. */
 #define WRITES_INFLIGHT 2
