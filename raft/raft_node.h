@@ -7,6 +7,7 @@
 
 #include <raft.h>
 #include <raft/uv.h>
+#include <stdatomic.h>
 
 #include "image_tail.h"
 #include "keyspace_image.h"
@@ -32,6 +33,18 @@ typedef struct tc_raft_view {
 
 typedef struct tc__raft_msg tc__raft_msg;
 
+/* How one thread wakes the other (raft_thread.c, which argues the
+ * protocol): an eventfd the receiving loop polls, written only when the
+ * receiver is not already bound to look at its queue before it next
+ * sleeps. */
+typedef struct tc__raft_wake {
+    int fd;                    /* the eventfd; -1 before init */
+    atomic_int armed;          /* 1: woken already, or will look before sleeping */
+    uv_poll_t poll;            /* the fd, on the receiving loop */
+    uv_prepare_t before_poll;  /* clears armed and looks, just before the loop polls */
+    uv_idle_t busy;            /* while active, the loop polls without blocking */
+} tc__raft_wake;
+
 typedef struct tc_raftnode {
     /* raft keeps pointers to these: the struct must not move once started */
     struct raft raft;
@@ -53,8 +66,10 @@ typedef struct tc_raftnode {
     int threaded;              /* [C] the Raft thread runs (started, not yet joined) */
     uv_mutex_t mu;
     uv_cond_t synced;          /* a sync call finished */
-    uv_async_t raft_wake;      /* on rloop: to_raft has messages */
-    uv_async_t cmd_wake;       /* on srv->loop: to_cmd has messages */
+    tc__raft_wake raft_wake;   /* on rloop: to_raft has messages */
+    tc__raft_wake cmd_wake;    /* on srv->loop: to_cmd has messages */
+    int cmd_owed;              /* the Raft thread queued for the command thread in this pass: wake it at the pass's end */
+    int raft_loop_ending;      /* the Raft loop's handles are closing */
     uv_check_t rpass;          /* on rloop: publishes the view after each pass */
     uv_timer_t rtick;          /* on rloop: disk checks, a wedged command thread, loop delay */
     tc__raft_msg *to_raft, *to_raft_last;  /* [M] */

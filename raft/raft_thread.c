@@ -8,7 +8,7 @@
  * - two queues of messages (to_raft: entries to append, barriers, the
  *   fork of an image done, close; to_cmd: entries to apply, callbacks,
  *   snapshots to restore, an image to fork), each drained in batches and
- *   woken with a uv_async_t;
+ *   woken through an eventfd only when the receiver may be asleep (below);
  * - the view: what the command thread may know of libraft's state (role,
  *   primary, term, commit and match indexes, disk health), copied by the
  *   Raft thread after each pass of its loop;
@@ -20,9 +20,12 @@
  *   thread, so a sync call always returns promptly.
  *
  * The keyspace stays on the command thread: no lock guards it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "progress.h"
@@ -38,6 +41,108 @@ int tc__raft_here(const tc_raftnode *n)
     if (!n->threaded) return 1;
     uv_thread_t self = uv_thread_self();
     return uv_thread_equal(&self, &n->rthread);
+}
+
+/* The Raft thread's loop is running and this is it (not before the start,
+ * not the command thread in a sync call). */
+static int on_raft_loop(const tc_raftnode *n)
+{
+    if (!n->threaded) return 0;
+    uv_thread_t self = uv_thread_self();
+    return uv_thread_equal(&self, &n->rthread);
+}
+
+/* ---- waking the other thread ---------------------------------------------
+ *
+ * Each queue has a wake (tc__raft_wake): an eventfd the receiving loop
+ * polls, and armed, which says "the receiver will look at this queue before
+ * it next sleeps". A sender writes the fd only when it turns armed from 0
+ * to 1, so a burst of messages costs one write, and none while the
+ * receiver is awake and bound to look anyway. (uv_async_t did the first
+ * half, but libuv 1.44's receiver spins, then sched_yield()s, while a
+ * sender is between its flag and its write: on this 2-CPU machine the
+ * write's wake-up often preempted that sender, and both threads yielded
+ * over and over.)
+ *
+ *   sender:   push under mu; if exchange(armed, 1) read 0, write the fd.
+ *   receiver: fd readable: read it, armed = 1, run the queue;
+ *             the end of a pass (check; Raft thread only): armed = 1;
+ *             just before each poll (prepare): armed = 0, run the queue.
+ *
+ * No wake is lost. Take a message M whose sender's exchange X comes after
+ * the push (program order, all accesses seq_cst):
+ * - X read 0: the sender writes the fd, which stays readable until the
+ *   receiver reads it; the receiver runs the queue after that read, and
+ *   finds M there unless an earlier look took it.
+ * - X read 1: some store of 1 (a sender's, or the receiver's, which is
+ *   awake then and passes a prepare before it polls) precedes X in armed's
+ *   order with no 0 in between, so the receiver's next prepare stores 0
+ *   after X. That prepare's look (under mu) cannot precede the push: the
+ *   store of 0 comes before the look in the receiver, so it would happen
+ *   before the push, hence before X, and X would have read 0. So the look
+ *   finds M (or an earlier one took it), before the poll that may sleep:
+ *   a libuv loop runs its prepare handles before every poll.
+ * What a prepare ran may have left work for later in the same pass (the
+ * replies to flush, the view to publish), so the loop then polls without
+ * blocking (busy: an idle handle, which stops itself).
+ *
+ * The fds live until the join: the command thread writes the Raft
+ * thread's only after it checked raft_gone under mu, and closes both once
+ * the Raft thread has ended. */
+
+static void wake_write(tc__raft_wake *w)
+{
+    if (atomic_exchange(&w->armed, 1) != 0) return;
+    uint64_t one = 1;
+    ssize_t r;
+    do r = write(w->fd, &one, sizeof one);
+    while (r < 0 && errno == EINTR);
+    /* a full counter (EAGAIN) is readable already */
+}
+
+static void wake_read(tc__raft_wake *w)
+{
+    uint64_t count;
+    ssize_t r;
+    do r = read(w->fd, &count, sizeof count);
+    while (r < 0 && errno == EINTR);
+    /* before the queue is run: a sender that comes now need not write */
+    atomic_store(&w->armed, 1);
+}
+
+static void busy_done(uv_idle_t *h) { uv_idle_stop(h); }
+
+static int wake_init(tc__raft_wake *w, uv_loop_t *loop, tc_raftnode *n, uv_poll_cb on_fd, uv_prepare_cb before)
+{
+    atomic_init(&w->armed, 0);
+    w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->fd < 0) return -errno;
+    int rc = uv_poll_init(loop, &w->poll, w->fd);
+    if (rc != 0) {
+        close(w->fd);
+        w->fd = -1;
+        return rc;
+    }
+    w->poll.data = n;
+    uv_poll_start(&w->poll, UV_READABLE, on_fd);
+    uv_prepare_init(loop, &w->before_poll);
+    w->before_poll.data = n;
+    uv_prepare_start(&w->before_poll, before);
+    uv_idle_init(loop, &w->busy);
+    return 0;
+}
+
+static void wake_close_handles(tc__raft_wake *w)
+{
+    uv_close((uv_handle_t *)&w->poll, NULL);
+    uv_close((uv_handle_t *)&w->before_poll, NULL);
+    uv_close((uv_handle_t *)&w->busy, NULL);
+}
+
+static void wake_close_fd(tc__raft_wake *w)
+{
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
 }
 
 static void push(tc__raft_msg **head, tc__raft_msg **last, tc__raft_msg *m)
@@ -63,10 +168,18 @@ void tc__raft_send_to_raft(tc_raftnode *n, tc__raft_msg *m)
         return;
     }
     push(&n->to_raft, &n->to_raft_last, m);
-    /* under the lock: the Raft thread closes raft_wake only after it set
-     * raft_gone under it */
-    uv_async_send(&n->raft_wake);
     uv_mutex_unlock(&n->mu);
+    wake_write(&n->raft_wake);
+}
+
+/* Raft thread: what it queued for the command thread in this pass; once a
+ * pass, not once an entry: the command thread then takes every entry a
+ * batch of acknowledgements committed at one look. */
+static void cmd_wake_owed(tc_raftnode *n)
+{
+    if (!n->cmd_owed) return;
+    n->cmd_owed = 0;
+    wake_write(&n->cmd_wake);
 }
 
 void tc__raft_send_to_cmd(tc_raftnode *n, tc__raft_msg *m)
@@ -76,7 +189,10 @@ void tc__raft_send_to_cmd(tc_raftnode *n, tc__raft_msg *m)
     push(&n->to_cmd, &n->to_cmd_last, m);
     n->to_cmd_len++;
     uv_mutex_unlock(&n->mu);
-    uv_async_send(&n->cmd_wake);
+    /* on the Raft loop: at the end of this pass (on_rpass), or before the
+     * loop polls (raft_before_poll), whichever comes first */
+    if (on_raft_loop(n)) n->cmd_owed = 1;
+    else wake_write(&n->cmd_wake);
 }
 
 /* ---- sync calls ---------------------------------------------------------- */
@@ -119,7 +235,9 @@ int tc__raft_sync(tc_raftnode *n, void (*fn)(tc_raftnode *n, void *arg), void *a
         return -1;
     }
     push(&n->to_raft, &n->to_raft_last, &s.h);
-    uv_async_send(&n->raft_wake);
+    uv_mutex_unlock(&n->mu);
+    wake_write(&n->raft_wake);
+    uv_mutex_lock(&n->mu);
     while (!s.done) uv_cond_wait(&n->synced, &n->mu);
     uv_mutex_unlock(&n->mu);
     return s.ran ? 0 : -1;
@@ -179,7 +297,10 @@ static void on_rpass(uv_check_t *h)
     /* barriers (and snapshots installed) move the applied index without
      * an entry to apply: the command thread learns it in order */
     if (v.last_applied > n->sent_applied) tc__raft_post_progress(n, v.last_applied);
-    if (wake) uv_async_send(&n->cmd_wake);
+    if (wake) n->cmd_owed = 1;
+    cmd_wake_owed(n);
+    /* awake until the prepare before the next poll, which looks at to_raft */
+    atomic_store(&n->raft_wake.armed, 1);
 }
 
 void tc__raft_look(tc_raftnode *n)
@@ -241,23 +362,46 @@ static void on_rtick(uv_timer_t *t)
 
 /* ---- draining the queues ------------------------------------------------------ */
 
-static void on_raft_wake(uv_async_t *h)
+/* Raft thread: runs what the command thread queued; 1 if anything ran. */
+static int run_to_raft(tc_raftnode *n)
 {
-    tc_raftnode *n = h->data;
     uv_mutex_lock(&n->mu);
     tc__raft_msg *m = n->to_raft;
     n->to_raft = n->to_raft_last = NULL;
     uv_mutex_unlock(&n->mu);
+    int ran = m != NULL;
     while (m) {
         tc__raft_msg *next = m->next;
         m->run(n, m);
         m = next;
     }
+    return ran;
 }
 
-static void on_cmd_wake(uv_async_t *h)
+static void on_raft_fd(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    tc_raftnode *n = h->data;
+    wake_read(&n->raft_wake);
+    run_to_raft(n);
+}
+
+static void raft_before_poll(uv_prepare_t *h)
 {
     tc_raftnode *n = h->data;
+    atomic_store(&n->raft_wake.armed, 0);
+    int ran = run_to_raft(n);
+    cmd_wake_owed(n); /* never sleep on a wake owed */
+    if (ran && !n->raft_loop_ending) uv_idle_start(&n->raft_wake.busy, busy_done);
+}
+
+/* Command thread: runs what the Raft thread queued, for at most
+ * CMD_BATCH_NS at a time. 1: it ran some or left some (the loop should not
+ * block before the clients' output goes and the rest runs); 0: nothing, or
+ * the node closed (its handles are gone). */
+static int run_to_cmd(tc_raftnode *n)
+{
     tc__raft_look(n);
     uv_mutex_lock(&n->mu);
     tc__raft_msg *got = n->to_cmd, *got_last = n->to_cmd_last;
@@ -271,13 +415,11 @@ static void on_cmd_wake(uv_async_t *h)
         n->backlog_last = got_last;
         n->backlog_len += got_len;
     }
+    if (!n->backlog) return 0;
     uint64_t start = uv_hrtime();
     unsigned ran = 0;
     while (n->backlog) {
-        if (ran >= 64 && uv_hrtime() - start > CMD_BATCH_NS) {
-            uv_async_send(&n->cmd_wake); /* the rest after a pass for the clients */
-            return;
-        }
+        if (ran >= 64 && uv_hrtime() - start > CMD_BATCH_NS) return 1; /* the rest after a pass for the clients */
         tc__raft_msg *m = n->backlog;
         n->backlog = m->next;
         if (!n->backlog) n->backlog_last = NULL;
@@ -285,8 +427,25 @@ static void on_cmd_wake(uv_async_t *h)
         ran++;
         int last = m->closes;
         m->run(n, m);
-        if (last) return; /* the node closed: n's handles are gone */
+        if (last) return 0; /* the node closed: n's handles are gone */
     }
+    return 1;
+}
+
+static void on_cmd_fd(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    tc_raftnode *n = h->data;
+    wake_read(&n->cmd_wake);
+    if (run_to_cmd(n) && n->backlog) uv_idle_start(&n->cmd_wake.busy, busy_done);
+}
+
+static void cmd_before_poll(uv_prepare_t *h)
+{
+    tc_raftnode *n = h->data;
+    atomic_store(&n->cmd_wake.armed, 0);
+    if (run_to_cmd(n)) uv_idle_start(&n->cmd_wake.busy, busy_done);
 }
 
 /* ---- start and stop -------------------------------------------------------------- */
@@ -303,10 +462,12 @@ int tc__raft_thread_init(tc_raftnode *n, char *err, size_t errlen)
         snprintf(err, errlen, "cannot set up the Raft thread's loop: %s", uv_strerror(rc));
         return -1;
     }
-    uv_async_init(&n->rloop, &n->raft_wake, on_raft_wake);
-    n->raft_wake.data = n;
-    uv_async_init(n->srv->loop, &n->cmd_wake, on_cmd_wake);
-    n->cmd_wake.data = n;
+    n->raft_wake.fd = n->cmd_wake.fd = -1;
+    if ((rc = wake_init(&n->raft_wake, &n->rloop, n, on_raft_fd, raft_before_poll)) != 0 ||
+        (rc = wake_init(&n->cmd_wake, n->srv->loop, n, on_cmd_fd, cmd_before_poll)) != 0) {
+        snprintf(err, errlen, "cannot set up the Raft thread's wake-ups: %s", uv_strerror(rc));
+        return -1;
+    }
     uv_check_init(&n->rloop, &n->rpass);
     n->rpass.data = n;
     uv_timer_init(&n->rloop, &n->rtick);
@@ -367,11 +528,13 @@ void tc__raft_thread_closing(tc_raftnode *n, tc__raft_msg *closed)
     n->to_raft = n->to_raft_last = NULL;
     uv_mutex_unlock(&n->mu);
     cancel_all(n, left);
-    uv_close((uv_handle_t *)&n->raft_wake, NULL);
+    n->raft_loop_ending = 1;
+    wake_close_handles(&n->raft_wake);
     uv_close((uv_handle_t *)&n->rpass, NULL);
     uv_close((uv_handle_t *)&n->rtick, NULL);
     closed->closes = 1;
     tc__raft_send_to_cmd(n, closed);
+    cmd_wake_owed(n); /* no pass ends on this loop any more */
 }
 
 /* Command thread, on the closed message: the Raft thread has ended its
@@ -398,8 +561,12 @@ void tc__raft_thread_join(tc_raftnode *n)
             m = next;
         }
     }
-    uv_close((uv_handle_t *)&n->cmd_wake, NULL);
+    wake_close_handles(&n->cmd_wake);
     uv_run(&n->rloop, UV_RUN_NOWAIT); /* anything left to close on it */
+    /* nobody writes them now: the Raft thread has ended, and raft_gone
+     * keeps this thread from writing the Raft thread's */
+    wake_close_fd(&n->cmd_wake);
+    wake_close_fd(&n->raft_wake);
     if (uv_loop_close(&n->rloop) != 0) tc_info("the Raft loop still had handles open at exit");
     uv_cond_destroy(&n->synced);
     uv_mutex_destroy(&n->mu);

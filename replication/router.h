@@ -104,6 +104,7 @@ typedef struct tc_router {
      * the backlog a replica must take in before the next heartbeat stays
      * small compared to the election timeout. */
     size_t inflight_bytes;
+    unsigned inflight_writes;   /* client-write entries submitted, not yet applied or failed */
     tc_client_list log_full;    /* writers waiting for room */
     /* A script (EVAL, EVALSHA) waits until everything routed before it is
      * applied, so that it sees that state; writes that come after it wait
