@@ -173,6 +173,8 @@ static void close_now(tc_raftnode *n)
  * the log are applied (held writes wait), then leadership moves to a
  * caught-up replica, then this node closes. Clients see a transfer's pause
  * and a redirect, never a write of unknown outcome. */
+#define HANDOVER_ELECTION_WAIT 4
+
 static void on_handover_tick(uv_timer_t *t)
 {
     tc_raftnode *n = t->data;
@@ -182,9 +184,21 @@ static void on_handover_tick(uv_timer_t *t)
         /* Held writes are released once the new primary is known here, so
          * that they get a redirect to it rather than "no primary". */
         const tc_node_conf *p = tc_raftnode_primary(n);
-        if (!p && now < n->handover_deadline_ms) return;
+        /* A transfer's election ends within an election timeout or two (a
+         * retry after a split vote included). Past HANDOVER_ELECTION_WAIT of
+         * them with no primary, no replica is taking over (say all were
+         * stopped before this one): waiting out shutdown_timeout would only
+         * delay the exit, as Redis exits at once with no replica connected. */
+        if (!p) {
+            if (!n->handover_leaderless_ms) n->handover_leaderless_ms = now;
+            int64_t waited = now - n->handover_leaderless_ms;
+            if (now < n->handover_deadline_ms &&
+                waited < HANDOVER_ELECTION_WAIT * (int64_t)n->srv->cfg.election_timeout_ms)
+                return;
+        }
         if (p) tc_notice("shutdown: leadership handed over to node %d", p->id);
-        else tc_warn("shutdown: this node stepped down but no new primary was elected within shutdown_timeout");
+        else tc_warn("shutdown: this node stepped down and no replica took over (none elected within %lld ms); closing",
+                     (long long)(now - n->handover_leaderless_ms));
         n->handed_to = p ? p->id : 0;
         close_now(n);
         return;
@@ -228,6 +242,7 @@ static void on_shutdown(void *ud, int now)
     }
     n->handing_over = 1;
     n->handover_deadline_ms = tc_now_ms() + (int64_t)n->srv->cfg.shutdown_timeout_ms;
+    n->handover_leaderless_ms = 0;
     tc_router_hold_writes(&n->router, 1);
     tc_notice("shutdown: handing leadership over first (at most %llu ms)",
               (unsigned long long)n->srv->cfg.shutdown_timeout_ms);

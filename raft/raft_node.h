@@ -128,6 +128,7 @@ typedef struct tc_raftnode {
     int handing_over;          /* 1 draining, 2 transfer started */
     int closing;               /* the close timer was started */
     int64_t handover_deadline_ms;
+    int64_t handover_leaderless_ms; /* since when, after the transfer, no primary is known (0: one is) */
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
     int seen_primary;          /* primary this node last saw (0: none) */
     int announced_primary;     /* last non-zero one, announced on +switch-master */

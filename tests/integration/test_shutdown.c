@@ -280,6 +280,34 @@ static void test_shutdown_save_on_a_failing_destination(void **state)
     h_stop(n);
 }
 
+/* A primary whose replicas were all stopped before it: nobody can take
+ * over, and it exits after a few election timeouts instead of waiting out
+ * shutdown_timeout (set to a minute here; the bound below is half of it). */
+static void test_primary_left_alone_exits_without_waiting_out_the_timeout(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    char *out = h_cli(&c->nodes[p], "CONFIG", "SET", "shutdown-timeout", "60", (char *)NULL);
+    assert_string_equal(out, "OK");
+    free(out);
+    for (int i = 0; i < 3; i++) {
+        if (i == p) continue;
+        h_node_signal(c, i, SIGTERM);
+        int st = h_node_wait_exit(c, i, EXIT_DEADLINE_MS);
+        assert_true(WIFEXITED(st));
+    }
+    h_node_signal(c, p, SIGTERM);
+    int st = h_node_wait_exit(c, p, 30000);
+    assert_true(st >= 0 && WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char *log = h_node_log(c, p);
+    assert_non_null(strstr(log, "no replica took over"));
+    free(log);
+    for (int i = 0; i < 3; i++) h_node_restart(c, i);
+    assert_true(h_cluster_primary(c, ELECTION_DEADLINE_MS) >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_replica_causes_no_election),
         cmocka_unit_test(test_sigterm_primary_hands_over),
         cmocka_unit_test(test_shutdown_command_hands_over),
+        cmocka_unit_test(test_primary_left_alone_exits_without_waiting_out_the_timeout),
     };
     const struct CMUnitTest standalone[] = {
         cmocka_unit_test(test_shutdown_save_on_a_failing_destination),
