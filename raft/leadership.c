@@ -24,13 +24,10 @@ typedef struct transfer_req {
 static void on_transferred(struct raft_transfer *req)
 {
     transfer_req *t = (transfer_req *)req;
+    char primary[48] = "no primary is known yet";
     int leader = tc__raft_leader_now(t->node);
-    if (leader)
-        tc_notice("leadership transfer finished after %.1f ms; primary is now node %d",
-                  (double)(uv_hrtime() - t->start_ns) / 1e6, leader);
-    else
-        tc_notice("leadership transfer finished after %.1f ms; no primary is known yet",
-                  (double)(uv_hrtime() - t->start_ns) / 1e6);
+    if (leader) snprintf(primary, sizeof primary, "primary is now node %d", leader);
+    tc_notice("leadership transfer finished after %.1f ms; %s", (double)(uv_hrtime() - t->start_ns) / 1e6, primary);
     t->node->transferring = 0;
     free(t);
 }

@@ -169,12 +169,14 @@ static void close_now(tc_raftnode *n)
     uv_timer_start(&n->close_timer, on_close_timer, 0, 0);
 }
 
+/* Election timeouts a handing-over node waits, once it stepped down, for a
+ * new primary to be known (below). */
+#define HANDOVER_ELECTION_WAIT 4
+
 /* A planned handover, step by step on a short timer: the writes already in
  * the log are applied (held writes wait), then leadership moves to a
  * caught-up replica, then this node closes. Clients see a transfer's pause
  * and a redirect, never a write of unknown outcome. */
-#define HANDOVER_ELECTION_WAIT 4
-
 static void on_handover_tick(uv_timer_t *t)
 {
     tc_raftnode *n = t->data;
