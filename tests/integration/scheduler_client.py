@@ -47,13 +47,23 @@ end
 return #due
 """
 
+# The window is measured on the primary's clock (TIME), not the workers':
+# the limiter's bound only holds when the `now` of successive calls never
+# goes backwards, and calls from several workers (or a call retried after a
+# failover) arrive in another order than their callers read their clocks.
+# A retried call whose first attempt was applied finds its member and
+# answers the slot's time again, so the client records each slot once.
 LIMITER = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return 1 end
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2] * 10)
-  return 1
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local held = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if held then return tonumber(held) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window * 10)
+  return now
 end
 return 0
 """
@@ -88,7 +98,7 @@ class Run:
         self.errors = []
         self.lock_holders = 0
         self.guard = threading.Lock()
-        self.admitted = []  # the limiter's `now` of every slot it granted
+        self.admitted = []  # the primary's time of every slot the limiter granted
         self.retries = 0
         self.early = []
         self.move = self.r.register_script(MOVE_DUE)
@@ -192,9 +202,9 @@ class Run:
                     self.early.append("%s taken at %d, due %d" % (job, taken, due))
             while not self.stop.is_set():
                 seq += 1
-                at = now_ms()
                 rid = "w%d-%d" % (n, seq)
-                if self.call(self.limiter, keys=["limiter"], args=[at, WINDOW_MS, LIMIT, rid]) == 1:
+                at = self.call(self.limiter, keys=["limiter"], args=[WINDOW_MS, LIMIT, rid])
+                if at:
                     with self.guard:
                         self.admitted.append(at)
                     break
