@@ -27,6 +27,7 @@ typedef struct run_opts {
     bool set;
     bool sadd;      /* the sadd workload (set is false) */
     bool keys_set;  /* --keys given */
+    bool scripts;   /* register operations as Lua scripts (EVAL) */
     unsigned kinds;
     unsigned part_kinds; /* bit per jl_part_kind */
     const char *nemesis;
@@ -84,6 +85,8 @@ static void run_usage(FILE *f) {
           "  --concurrency N        client threads (default 10, at most 64)\n"
           "  --rate N               ops per second, all clients together (default 200)\n"
           "  --keys N               register keys (default 5), sadd keys (default 3)\n"
+          "  --scripts              register: read, write and cas each as a Lua script\n"
+          "                         (EVAL), replicated by its effects\n"
           "  --seed N               the schedule's seed (default: from the clock, printed)\n"
           "  --out DIR              where the run's files go (default jepsen-out/<time>);\n"
           "                         must not hold an earlier run's data/\n"
@@ -211,6 +214,10 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
             o->tls = true;
             continue;
         }
+        if (strcmp(a, "--scripts") == 0) {
+            o->scripts = true;
+            continue;
+        }
         if (strcmp(a, "--inject-stale-reads") == 0) {
             o->inject_stale = true;
             continue;
@@ -269,6 +276,8 @@ static int parse_opts(run_opts *o, int argc, char **argv) {
     }
     if (parse_nemesis(o->nemesis, &o->kinds) != 0)
         return EXIT_SETUP;
+    if (o->scripts && (o->set || o->sadd))
+        return usage_error("%s", "--scripts goes with the register workload");
     if (o->sadd && !o->keys_set)
         o->keys = 3; /* a few sets, each with many elements and many reads */
     if (o->local && (o->kinds & ((1u << JL_F_PARTITION) | (1u << JL_F_CLOCK))))
@@ -409,6 +418,7 @@ static int exercise(run_ctx *ctx, jl_fault *faults, size_t n_faults, int64_t *t_
     w->rec = &ctx->rec;
     w->set = ctx->o.set;
     w->sadd = ctx->o.sadd;
+    w->scripts = ctx->o.scripts;
     w->concurrency = ctx->o.concurrency;
     w->rate = ctx->o.rate;
     w->n_keys = ctx->o.keys;
@@ -515,8 +525,9 @@ int jl_cmd_run(int argc, char **argv) {
         free(ctx);
         return EXIT_SETUP;
     }
-    printf("jepsen-lite run: %s workload, %d nodes%s%s, %.0f s, seed %llu, out %s\nschedule:\n",
-           workload_name(o), o->nodes, o->local ? " (local)" : "", o->tls ? " (TLS everywhere)" : "", o->time_s,
+    printf("jepsen-lite run: %s workload%s, %d nodes%s%s, %.0f s, seed %llu, out %s\nschedule:\n",
+           workload_name(o), o->scripts ? " (Lua scripts)" : "", o->nodes, o->local ? " (local)" : "",
+           o->tls ? " (TLS everywhere)" : "", o->time_s,
            (unsigned long long)o->seed, o->out);
     for (size_t i = 0; i < n_faults; i++)
         printf("  %6.2fs - %6.2fs  %s\n", faults[i].start_s, faults[i].end_s, jl_fault_names[faults[i].kind]);

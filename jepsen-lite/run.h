@@ -278,6 +278,7 @@ typedef struct jl_workload {
     jl_recorder *rec;
     bool set;              /* set workload, else register */
     bool sadd;             /* sadd workload: SADD/SMEMBERS on n_keys set keys */
+    bool scripts;          /* register: each operation an EVAL of a Lua script */
     int concurrency;
     double rate;           /* ops per second, all clients together */
     int n_keys;
