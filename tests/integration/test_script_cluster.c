@@ -688,9 +688,10 @@ static int pair_equal(const char *r, long long *v)
     return atoll(len + 3) == a;
 }
 
-static long long applied_index(tcluster *c, int i)
+/* A number of INFO replication (-1 if absent). */
+static long long info_count(tcluster *c, int i, const char *field)
 {
-    char *v = h_info_field(c, i, "replication", "raft_applied_index");
+    char *v = h_info_field(c, i, "replication", field);
     long long n = v ? atoll(v) : -1;
     free(v);
     return n;
@@ -720,7 +721,7 @@ static void test_grouped_scripts_exact_and_never_half_seen(void **state)
     enum { ROUNDS = 50, TOTAL = ROUNDS * GROUP_CONNS };
     static unsigned char seen[TOTAL + 1];
     memset(seen, 0, sizeof seen);
-    long long index_before = applied_index(c, p);
+    long long index_before = info_count(c, p, "raft_applied_index");
     long long last_read = 0;
     for (int round = 0; round < ROUNDS; round++) {
         for (int i = 0; i < GROUP_CONNS; i++) {
@@ -761,7 +762,7 @@ static void test_grouped_scripts_exact_and_never_half_seen(void **state)
         }
     }
     /* the scripts shared entries (one entry each would be TOTAL of them) */
-    long long entries = applied_index(c, p) - index_before;
+    long long entries = info_count(c, p, "raft_applied_index") - index_before;
     if (entries >= TOTAL / 2) fail_msg("%d scripts took %lld entries: they were not grouped", TOTAL, entries);
     char want[32];
     snprintf(want, sizeof want, ":%d\r\n", TOTAL);
@@ -866,14 +867,6 @@ static void test_grouped_scripts_through_kill_of_primary(void **state)
  * answered only once they commit, so after a kill -9 of the primary no
  * reader has seen more than the new primary applied. */
 enum { PIPE_CONNS = 8, PIPE_DEPTH = 6 };
-
-static long long info_count(tcluster *c, int i, const char *field)
-{
-    char *v = h_info_field(c, i, "replication", field);
-    long long n = v ? atoll(v) : -1;
-    free(v);
-    return n;
-}
 
 /* A burst: every connection sends PIPE_DEPTH scripts and the reader a
  * PEEK among them; read_burst then reads the replies in order (the
