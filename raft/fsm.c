@@ -650,7 +650,6 @@ static void submit_run(tc_raftnode *n, tc__raft_msg *m)
         return;
     }
     int rc = raft_apply(&n->raft, &a->req, &buf, 1, on_applied);
-    if (rc == 0) n->appended_term = term;
     if (rc != 0) {
         /* Past the leader check, a failing raft_apply has already put the
          * payload in its log and freed it when it backed out. */
@@ -660,6 +659,7 @@ static void submit_run(tc_raftnode *n, tc__raft_msg *m)
         post_outcome(n, a, TC_LOG_NOT_LOGGED);
         return;
     }
+    n->appended_term = term;
     if (n->raft_tail) n->raft_tail->raft_next = a;
     else n->raft_head = a;
     n->raft_tail = a;
