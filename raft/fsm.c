@@ -626,7 +626,6 @@ typedef struct submit_msg {
     tc__raft_msg h;
     apply_req *a;
     struct raft_buffer buf;
-    int after_previous;   /* tc_log_ops.submit's: only right behind the entry submitted before it */
 } submit_msg;
 
 /* Raft thread: appends an entry the command thread made. */
@@ -635,16 +634,9 @@ static void submit_run(tc_raftnode *n, tc__raft_msg *m)
     submit_msg *sm = (submit_msg *)m;
     apply_req *a = sm->a;
     struct raft_buffer buf = sm->buf;
-    int after_previous = sm->after_previous;
     free(sm);
-    /* raft_apply refuses these two cases before taking the payload. An
-     * entry made on top of the one submitted before it goes only right
-     * behind it: that one was appended, by this leader, in this term (a
-     * leader that lost its place never leads the same term again). */
-    uint64_t term = raft_current_term(&n->raft);
-    int behind = !after_previous || n->appended_term == term;
-    n->appended_term = 0;
-    if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0 || !behind) {
+    /* raft_apply refuses these two cases before taking the payload */
+    if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0) {
         raft_free(buf.base);
         post_outcome(n, a, TC_LOG_NOT_LOGGED);
         return;
@@ -659,7 +651,6 @@ static void submit_run(tc_raftnode *n, tc__raft_msg *m)
         post_outcome(n, a, TC_LOG_NOT_LOGGED);
         return;
     }
-    n->appended_term = term;
     if (n->raft_tail) n->raft_tail->raft_next = a;
     else n->raft_head = a;
     n->raft_tail = a;
@@ -670,11 +661,10 @@ static void submit_cancel(tc_raftnode *n, tc__raft_msg *m)
     submit_msg *sm = (submit_msg *)m;
     raft_free(sm->buf.base);
     post_outcome(n, sm->a, TC_LOG_NOT_LOGGED);
-    n->appended_term = 0;
     free(sm);
 }
 
-static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch, int after_previous)
+static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
 {
     tc_raftnode *n = ud;
     /* not the primary as far as this thread knows: refused as before */
@@ -711,7 +701,6 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch, i
     sm->h.cancel = submit_cancel;
     sm->a = a;
     sm->buf = buf;
-    sm->after_previous = after_previous;
     tc__raft_send_to_raft(n, &sm->h);
     return 0;
 }

@@ -102,7 +102,6 @@ typedef struct tc_raftnode {
     int64_t wedge_handover_ms; /* last handover because the command thread was wedged */
     uint64_t wedge_handovers;
     struct apply_req *raft_head, *raft_tail; /* entries raft_apply took, in log order (Raft thread) */
-    uint64_t appended_term;    /* the term the last submitted entry was appended in; 0: it was not (Raft thread) */
     uv_check_t flush;          /* submits collected writes once per loop pass */
     uv_timer_t close_timer;    /* raft_close must not run inside a raft callback */
     char address[300];

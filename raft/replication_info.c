@@ -56,8 +56,6 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                   tc_transport_tls_mode(&n->transport),
                   (unsigned long long)tc_transport_tls_failures(&n->transport),
                   (unsigned long long)tc_transport_tls_reloads(&n->transport));
-    tc_buf_printf(b, "script_groups_kept:%llu\r\nscript_groups_on_top:%llu\r\n",
-                  (unsigned long long)n->router.spec_kept, (unsigned long long)n->router.spec_on_top);
     tc__raft_info_disk(n, b);
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);

@@ -59,7 +59,6 @@ struct tc_batch {
     int kind;
     int64_t time_ms;     /* the entry's clock and seed (a script's recording runs with them) */
     uint64_t seed;
-    int on_spec;         /* its scripts ran on top of speculative groups: logged right behind them or not at all */
     /* A reply computed already, sent at commit instead of the applied
      * command's (a script's: its TCEXEC of effects answers an array);
      * NULL until a command has one, then per command (NULL: none). */
@@ -571,50 +570,7 @@ static void group_close(tc_router *r)
     r->group_logged = 0;
 }
 
-/* ---- speculative groups ---------------------------------------------------
- * A group that closes to go to the log normally leaves the keyspace as
- * applied, so the next scripts wait a whole commit round trip for its entry
- * to be applied, running nothing meanwhile. Instead, when every entry in
- * flight is such a group, the group's effects stay in the keyspace while
- * its entry flies (its recording paused, its journal kept), and the next
- * scripts run on top of them as the next group, up to TC_ROUTER_SPEC_MAX
- * entries deep: their TCEXECs are made for the state the log will have
- * once the entries before them are applied, as within a group.
- *
- * Nothing else ever sees that state: settle() puts the keyspace back
- * (newest group first) wherever a group would close for a reader, and at
- * every apply and every outcome (the group's own included), so an entry is
- * always applied, by the primary too, on the applied state. A group's
- * entry depends on the one before it: the log appends it only right behind
- * that one, by the same leader in the same term (tc_log_ops.submit's
- * after_previous), so a group never commits without the effects it ran on;
- * if the one before fails, so does it. Replies wait for the commit, as in
- * a group. */
-static void unspec(tc_router *r)
-{
-    while (r->nspec > 0) tc_script_record_free(r->spec[--r->nspec]);
-    r->spec_bytes = 0;
-    r->spec_clock_ms = 0;
-}
-
-static void settle(tc_router *r)
-{
-    group_close(r);
-    unspec(r);
-}
-
-void tc_router_settle(tc_router *r) { settle(r); }
-
-/* A new group may start now: nothing waits to be logged, and everything in
- * flight is a speculative group (or nothing is in flight). */
-static int may_start_group(const tc_router *r)
-{
-    if (r->script_wait.n || r->open || r->inflight_bytes != r->spec_bytes) return 0;
-    /* on top of groups in flight, its entry goes at this pass's end right
-     * behind theirs (open_may_go; nothing else is submitted in between:
-     * expiry settles first, and any other command settles when routed) */
-    return r->nspec < TC_ROUTER_SPEC_MAX;
-}
+void tc_router_settle(tc_router *r) { group_close(r); }
 
 /* The open group can take one more script now. */
 static int group_open_to_join(const tc_router *r)
@@ -664,18 +620,16 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
         tc_reply_error(rep, line);
         return TC_ROUTE_DONE;
     }
-    if (!join && !may_start_group(r)) return wait_for_script(r, c, rep);
+    if (!join && (r->script_wait.n || !tc_router_drained(r))) return wait_for_script(r, c, rep);
     tc_batch *b = join ? r->open : (r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now));
     if (!b) {
         tc_reply_error(rep, "ERR out of memory");
         return TC_ROUTE_DONE;
     }
-    if (r->nspec) b->on_spec = 1;
     uint32_t first = b->n;
     /* what apply will see: the entry's clock (never behind the applied
      * one) and, for the TCEXEC at index first, its generator's base */
     int64_t at = b->time_ms > r->apply.clock_ms ? b->time_ms : r->apply.clock_ms;
-    if (r->spec_clock_ms > at) at = r->spec_clock_ms; /* the groups in flight apply first */
     tc_rng g;
     tc_rng_seed(&g, tc_logentry_command_seed(b->seed, first));
     uint64_t seed_base = tc_rng_next(&g);
@@ -710,11 +664,10 @@ static int route_script(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t ar
         n = 0;
         body = NULL;
     }
-    /* nothing written, but run on top of the group's effects (or of the
-     * groups in flight): its reply waits for their commit, behind an empty
-     * TCEXEC */
+    /* nothing written, but run on top of the group's effects: its reply
+     * waits for their commit, behind an empty TCEXEC */
     static const tc_slice no_effects[2] = {{"tcexec", 6}, {"0", 1}};
-    int deferred = !n && (r->group_logged > 0 || c->pending > 0 || b->on_spec);
+    int deferred = !n && (r->group_logged > 0 || c->pending > 0);
     int queued = 0;
     if (n || deferred) {
         if (batch_add(b, c, start_db, rep->resp, n ? n : 2, n ? logged : no_effects) != 0) {
@@ -768,7 +721,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     /* a script behind its client's writes, not run there: in its turn */
     if ((script || cmd->fn == tc_cmd_fcall) && c->pending > 0) return TC_ROUTE_DEFER;
     /* anything else sees (or changes) the applied state, never a group's */
-    settle(r);
+    group_close(r);
     /* The script cache is cluster state: SCRIPT LOAD and FLUSH on the
      * primary go through the log, so every node has the same scripts (a
      * replica runs them locally, as Redis's do). */
@@ -959,7 +912,6 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
 int tc_router_submit_command(tc_router *r, size_t argc, const tc_slice *argv, int64_t now)
 {
     if (role(r) != TC_ROLE_PRIMARY || r->holding) return -1;
-    settle(r); /* a group's next scripts must not run on state without it */
     if (!r->open && !(r->open = batch_new(r, TC_LOGENTRY_COMMANDS, now))) return -1;
     return batch_add(r->open, NULL, 0, 2, argc, argv); /* committed replies skip NULL clients */
 }
@@ -996,7 +948,7 @@ static void resume_waiters(tc_router *r)
 
 void tc_router_hold_writes(tc_router *r, int hold)
 {
-    settle(r);
+    group_close(r);
     r->holding = hold;
     if (!hold) resume_list(&r->held);
 }
@@ -1007,7 +959,7 @@ static void check_waits(tc_router *r, int64_t now, int all);
 
 void tc_router_abort(tc_router *r)
 {
-    settle(r);
+    group_close(r);
     check_waits(r, tc_now_ms(), 1); /* what the replicas hold so far */
     if (r->open) {
         batch_fail(r->open, ERR_NOT_LOGGED);
@@ -1045,7 +997,7 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
     const char *refused = misconf(r, line, sizeof line);
     if (!refused) refused = stalled(r, "write", line, sizeof line);
     if (refused || tc_logentry_end(&b->entry, b->n) != 0 ||
-        r->log.submit(r->log.ud, b->entry.data, b->entry.len, b, b->on_spec) != 0) {
+        r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
         r->entries_failed++;
         if (!refused) refused = misconf(r, line, sizeof line); /* the submit itself may have found out */
         batch_fail(b, refused ? refused : ERR_NOT_LOGGED);
@@ -1144,12 +1096,13 @@ static void check_waits(tc_router *r, int64_t now, int all)
 static int open_may_go(tc_router *r)
 {
     char line[400];
-    return r->inflight_writes < WRITES_INFLIGHT || r->open->on_spec || misconf(r, line, sizeof line) ||
+    return r->inflight_writes < WRITES_INFLIGHT || misconf(r, line, sizeof line) ||
            stalled(r, "write", line, sizeof line);
 }
 
 void tc_router_flush(tc_router *r, int64_t now)
 {
+    group_close(r); /* the loop pass ends: the group's entry goes now */
     if (r->nwaits) check_waits(r, now, 0);
     /* A fast expiry cycle between loop passes, when the last one left work
      * and no client wrote for a cron period: under a write load the slow
@@ -1164,38 +1117,14 @@ void tc_router_flush(tc_router *r, int64_t now)
         uint64_t wait =
             tc_expire_fast_wait(&r->srv->expire, (unsigned)r->srv->cfg.active_expire_effort, tc_server_clock_us(NULL));
         if (wait != TC_EXPIRE_NO_FAST && !expiry_blocked(r)) {
-            if (wait == 0) {
-                settle(r); /* the cycle samples the applied keyspace */
-                expire_run(r, TC_EXPIRE_FAST, now);
-            }
+            if (wait == 0) expire_run(r, TC_EXPIRE_FAST, now);
             tc_server_expire_wake(r->srv); /* an idle loop would sleep until the cron */
         }
     }
-    /* The loop pass ends: the group's entry goes now, its effects kept in
-     * the keyspace while it flies if it can be a speculative group. */
-    int go = r->open && open_may_go(r);
-    tc_script_recording *spec = NULL;
-    if (go && r->group && r->nspec < TC_ROUTER_SPEC_MAX) {
-        spec = r->group;
-        r->group = NULL;
-        r->group_scripts = 0;
-        r->group_logged = 0;
-        tc_script_record_pause(spec);
-    }
-    group_close(r);
-    if (go) {
+    if (r->open && open_may_go(r)) {
         tc_batch *b = r->open;
         r->open = NULL;
-        int64_t clock = b->time_ms;
-        if (submit(r, b, now) == 0 && spec) {
-            if (r->nspec) r->spec_on_top++;
-            r->spec[r->nspec++] = spec;
-            r->spec_kept++;
-            r->spec_bytes += b->bytes;
-            if (clock > r->spec_clock_ms) r->spec_clock_ms = clock;
-        } else if (spec) {
-            tc_script_record_free(spec); /* its clients heard of the failure */
-        }
+        submit(r, b, now);
     }
     if (r->barrier_wanted && !r->barrier_inflight) {
         r->barrier_wanted = 0;
@@ -1218,7 +1147,7 @@ void tc_router_flush(tc_router *r, int64_t now)
 void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *batch, tc_apply_replies *replies)
 {
     char err[256];
-    settle(r); /* apply runs on the applied state */
+    group_close(r); /* apply runs on the applied state */
     if (replies) {
         /* each reply in the protocol of the client that sent the command */
         replies->resp = batch ? batch->resp : NULL;
@@ -1239,7 +1168,7 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
 
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *rep)
 {
-    settle(r);
+    group_close(r);
     if (status == 0) {
         /* the entry is applied: the log holds it at this index at most */
         uint64_t index = r->log.applied_index(r->log.ud);
@@ -1295,7 +1224,7 @@ void tc_router_answer_early(tc_router *r, tc_batch *b, const char *err)
 
 void tc_router_commit_stalled(tc_router *r)
 {
-    settle(r);
+    group_close(r);
     resume_list(&r->covered);
     resume_list(&r->waiting);
     resume_list(&r->log_full);
@@ -1426,7 +1355,7 @@ static int64_t idle_barrier_every_ms(const tc_router *r, int64_t now)
 
 void tc_router_cron(tc_router *r, int64_t now)
 {
-    settle(r);
+    group_close(r);
     uint64_t applied = r->log.applied_index(r->log.ud);
     int me = role(r);
     if (applied != r->seen_applied || me == TC_ROLE_PRIMARY) {

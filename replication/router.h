@@ -37,10 +37,6 @@ typedef struct tc_batch tc_batch;
  * primary at 1 MiB with the 300 ms election timeout on 2 shared cores). */
 #define TC_ROUTER_LOG_ROOM (1u << 18)
 
-/* Script groups in flight at once with their effects kept in the
- * keyspace (router.c, "speculative groups"). */
-#define TC_ROUTER_SPEC_MAX 4
-
 /* Clients whose reads wait for a barrier. */
 typedef struct tc_client_list {
     tc_client **v;
@@ -51,12 +47,8 @@ typedef struct tc_log_ops {
     void *ud;
     int (*role)(void *ud);
     /* Appends an entry (bytes copied by the callee); tc_router_committed is
-     * called with `batch` once it is applied or failed. 0 or -1. With
-     * after_previous, the entry was made on top of the effects of the entry
-     * submitted just before it (a speculative script group): it is appended
-     * only right behind that one, by the same leader in the same term, and
-     * otherwise fails as never logged. */
-    int (*submit)(void *ud, const void *entry, size_t len, tc_batch *batch, int after_previous);
+     * called with `batch` once it is applied or failed. 0 or -1. */
+    int (*submit)(void *ud, const void *entry, size_t len, tc_batch *batch);
     /* Appends a barrier; tc_router_barrier_done follows. 0 or -1. */
     int (*barrier)(void *ud);
     /* Index of the last entry this node applied (changes when the primary's
@@ -124,15 +116,6 @@ typedef struct tc_router {
     struct tc_script_recording *group;
     uint32_t group_scripts;     /* scripts run in it */
     uint32_t group_logged;      /* of which logged writes (their effects are in the keyspace) */
-    /* Groups whose entries are in flight with their effects still in the
-     * keyspace (router.c, "speculative groups"), oldest first, and what
-     * they hold of inflight_bytes. */
-    struct tc_script_recording *spec[TC_ROUTER_SPEC_MAX];
-    unsigned nspec;
-    size_t spec_bytes;
-    int64_t spec_clock_ms;      /* the latest of their entries' clocks */
-    uint64_t spec_kept;         /* groups whose entry went with their effects kept (INFO) */
-    uint64_t spec_on_top;       /* groups that ran on top of kept groups in flight (INFO) */
     tc_waiter *waits;           /* clients in WAIT, answered as replicas catch up */
     size_t nwaits, waits_cap;
     /* A planned handover (shutdown): new writes wait here instead of
@@ -202,8 +185,8 @@ int tc_router_wait(tc_router *r, tc_client *c, long long numreplicas, int64_t de
 /* Fails every batch not yet submitted (shutdown). */
 void tc_router_abort(tc_router *r);
 /* Puts the primary's keyspace back to the applied state if scripts of an
- * open group, or of groups in flight, changed it (their writes stay in the
- * batch or the log, and are applied like any entry's). Anything that reads or changes the keyspace outside routing (a snapshot
+ * open group changed it (their writes stay in the batch, to be logged).
+ * Anything that reads or changes the keyspace outside routing (a snapshot
  * fork, loading an image) calls it first; the router does for the rest. */
 void tc_router_settle(tc_router *r);
 

@@ -56,7 +56,6 @@ struct tc_script_recording {
     zmember_undo *zundo;    /* in the order the ZADDs ran; undone backwards */
     size_t nzundo, capzundo;
     int saved_notify;       /* the notification classes, off while recording */
-    int paused;             /* takes no more writes; notifications are back */
     int ended;              /* the keyspace was put back */
 };
 
@@ -358,7 +357,7 @@ void tc_script_record_end(tc_script_recording *rec)
     rec->ended = 1;
     tc_server *s = rec->srv;
     tc_script_engine *e = s->scripts;
-    if (e && e->rec == rec) e->rec = NULL;
+    if (e) e->rec = NULL;
     for (int db = 0; db < s->ndbs; db++) {
         if (!rec->used[db]) continue;
         undo_pass u = {rec, db};
@@ -376,16 +375,7 @@ void tc_script_record_end(tc_script_recording *rec)
         if (z->had) tc_zset_add(k, &s->dbs[z->db].enc, z->score, z->member, z->mlen, 0, &out, &now);
         else tc_zset_delete(k, z->member, z->mlen);
     }
-    if (!rec->paused) s->cfg.notify_classes = rec->saved_notify;
-}
-
-void tc_script_record_pause(tc_script_recording *rec)
-{
-    tc_server *s = rec->srv;
-    tc_script_engine *e = s->scripts;
-    if (e && e->rec == rec) e->rec = NULL;
-    if (!rec->paused) s->cfg.notify_classes = rec->saved_notify;
-    rec->paused = 1;
+    s->cfg.notify_classes = rec->saved_notify;
 }
 
 void tc_script_record_free(tc_script_recording *rec)

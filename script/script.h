@@ -72,11 +72,6 @@ void tc_script_record_script(tc_script_recording *rec, int db, uint64_t seed_bas
 void tc_script_record_take(tc_script_recording *rec, size_t *argc, const struct tc_slice **argv,
                            const struct tc_slice **new_body);
 void tc_script_record_end(tc_script_recording *rec);
-/* The recording takes no more writes and keyspace notifications are back,
- * but its effects stay in the keyspace until end or free puts it back: the
- * router's speculative groups (replication/router.c). Recordings paused on
- * top of each other must be ended newest first. */
-void tc_script_record_pause(tc_script_recording *rec);
 /* For EXEC of a transaction that holds a writing script, run on the
  * primary under the router's recording like a script: each write the
  * transaction runs itself (not through redis.call) is journaled and

@@ -130,10 +130,9 @@ else
 fi
 
 # The register workload through Lua scripts (--scripts: read, write and cas
-# each an EVAL): the primary runs them once and logs their effects, groups
-# them per entry and runs the next groups on top of entries in flight, so a
-# reply that came from a state never committed shows up as a violation.
-# Many clients at a high rate, so groups form and pile up; seed 7 draws
+# each an EVAL): the primary runs them once and logs their effects, many to
+# an entry, and a reply that came from a state never committed shows up as
+# a violation. Many clients at a high rate, so groups form; seed 7 draws
 # kill, pause and an isolated primary (--local: kill and pause). ~25 s.
 echo "== valid run: register through scripts, 3 nodes"
 if [ "$(id -u)" = 0 ]; then

@@ -859,133 +859,6 @@ static void test_grouped_scripts_through_kill_of_primary(void **state)
     free(h_converged_digest(c));
 }
 
-/* ---- groups on top of groups in flight -----------------------------------
- * Connections that pipeline scripts keep some arriving while the entry of
- * the group before is in flight: they run on top of its effects, kept in
- * the primary's keyspace (router.c, "speculative groups"). A reader's
- * script (EVAL of PEEK, which writes nothing) that runs on top of them is
- * answered only once they commit, so after a kill -9 of the primary no
- * reader has seen more than the new primary applied. */
-enum { PIPE_CONNS = 8, PIPE_DEPTH = 6 };
-
-/* A burst: every connection sends PIPE_DEPTH scripts and the reader a
- * PEEK among them; read_burst then reads the replies in order (the
- * connections' bursts overlap, and their later scripts reach the primary
- * while the earlier ones' entries fly). */
-static void send_burst(const int *w, int rd, const char *sha)
-{
-    for (int i = 0; i < PIPE_CONNS; i++) {
-        for (int d = 0; d < PIPE_DEPTH; d++) send_args(w[i], ARGS("EVALSHA", sha, "2", "p:n", "p:list"));
-        if (i == PIPE_CONNS / 2) send_args(rd, ARGS("EVAL", PEEK, "2", "p:n", "p:list"));
-    }
-}
-
-/* 0 once the primary is gone (every connection closed). */
-static int read_burst(int *w, int *rd, unsigned char *seen, long long total, long long *acked_max, long long *read_max)
-{
-    int alive = 1;
-    char *r = *rd >= 0 ? h_reply(*rd) : NULL;
-    long long v = -1;
-    if (!r) alive = 0;
-    else if (r[0] == '*' && !pair_equal(r, &v)) fail_msg("a reader on the primary saw %s", r);
-    else if (r[0] == '-') assert_memory_equal(r, "-TRYAGAIN", 9);
-    if (v > *read_max) *read_max = v;
-    free(r);
-    for (int i = 0; i < PIPE_CONNS; i++) {
-        for (int d = 0; w[i] >= 0 && d < PIPE_DEPTH; d++) {
-            char *a = h_reply(w[i]);
-            if (!a) {
-                h_close(w[i]); /* the primary is gone: the rest's outcomes are unknown */
-                w[i] = -1;
-                alive = 0;
-                break;
-            }
-            long long n = int_reply(a);
-            if (n < 0) assert_memory_equal(a, "-TRYAGAIN", 9); /* refused or of unknown outcome */
-            else if (n < 1 || n > total || seen[n]) fail_msg("a script answered %s", a);
-            else seen[n] = 1;
-            if (n > *acked_max) *acked_max = n;
-            free(a);
-        }
-    }
-    if (!alive && *rd >= 0) {
-        h_close(*rd);
-        *rd = -1;
-    }
-    return alive;
-}
-
-static void test_scripts_on_top_of_groups_in_flight(void **state)
-{
-    tcluster *c = *state;
-    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
-    assert_true(p >= 0);
-    int w[PIPE_CONNS];
-    for (int i = 0; i < PIPE_CONNS; i++) assert_true((w[i] = h_connect(c->nodes[p].port)) >= 0);
-    int rd = h_connect(c->nodes[p].port);
-    assert_true(rd >= 0);
-    char *sha_reply = ask(c->nodes[p].port, ARGS("SCRIPT", "LOAD", INCR_PUSH));
-    assert_int_equal(strlen(sha_reply), 40 + 7);
-    char sha[41];
-    memcpy(sha, sha_reply + 5, 40);
-    sha[40] = '\0';
-    free(sha_reply);
-    enum { MAX_BURSTS = 2000, TOTAL = MAX_BURSTS * PIPE_CONNS * PIPE_DEPTH };
-    static unsigned char seen[TOTAL + 1];
-    memset(seen, 0, sizeof seen);
-    long long acked_max = 0, read_max = 0;
-    long long on_top_before = info_count(c, p, "script_groups_on_top");
-    /* bursts until groups ran on top of others (a few bursts; the
-     * deadline only bounds a node that never does it) */
-    long long deadline = h_ms() + 30000;
-    int bursts = 0;
-    while (info_count(c, p, "script_groups_on_top") == on_top_before) {
-        if (h_ms() > deadline || bursts == MAX_BURSTS - 50) fail_msg("no group ran on top of another in %d bursts", bursts);
-        send_burst(w, rd, sha);
-        assert_true(read_burst(w, &rd, seen, TOTAL, &acked_max, &read_max));
-        bursts++;
-    }
-    /* exact: every script answered once, the list in the order they ran */
-    long long done = (long long)bursts * PIPE_CONNS * PIPE_DEPTH;
-    for (long long n = 1; n <= done; n++)
-        if (!seen[n]) fail_msg("no script answered %lld of %lld", n, done);
-    char want[48];
-    snprintf(want, sizeof want, ":%lld\r\n", done);
-    expect(c->nodes[p].port, ARGS("LLEN", "p:list"), want);
-    char *last = ask(c->nodes[p].port, ARGS("LINDEX", "p:list", "-1"));
-    snprintf(want, sizeof want, "%lld", done);
-    assert_non_null(strstr(last, want));
-    free(last);
-    free(h_converged_digest(c));
-    /* then a kill -9 of the primary in the middle of a burst: what was
-     * answered before it closed the connections counts */
-    send_burst(w, rd, sha);
-    h_node_signal(c, p, SIGKILL);
-    read_burst(w, &rd, seen, TOTAL, &acked_max, &read_max);
-    for (int i = 0; i < PIPE_CONNS; i++)
-        if (w[i] >= 0) h_close(w[i]);
-    if (rd >= 0) h_close(rd);
-    int np = -1;
-    deadline = h_ms() + 30000;
-    while (np < 0 || np == p) {
-        assert_true(h_ms() < deadline);
-        np = h_cluster_primary(c, ELECTION_DEADLINE_MS);
-    }
-    long long n = -1;
-    while (h_ms() < deadline) {
-        char *r = ask(c->nodes[np].port, ARGS("EVAL_RO", PEEK, "2", "p:n", "p:list"));
-        int ok = r[0] == '*';
-        if (ok && !pair_equal(r, &n)) fail_msg("a script was half applied: %s", r);
-        free(r);
-        if (ok) break;
-        usleep(50000); /* between polls */
-    }
-    if (acked_max > n) fail_msg("script %lld was acknowledged but the new primary has %lld", acked_max, n);
-    if (read_max > n) fail_msg("a reader saw %lld on the old primary but only %lld were applied", read_max, n);
-    h_node_restart(c, p);
-    free(h_converged_digest(c));
-}
-
 /* 1 once one of the files in node i's data directory holds `marker`
  * (its Raft log took the entry that carries it). Read here rather than
  * by a grep process: the reader below should follow as closely as it can. */
@@ -1016,11 +889,11 @@ static int log_holds(tcluster *c, int i, const char *marker)
     return found;
 }
 
-/* A script that only reads, run on top of a group whose entry is in flight,
- * is answered at that entry's commit, never before: here the entry never
- * commits (the replicas are stopped, then everything that held it is
- * killed), so the reader gets no value from it. */
-static void test_reader_on_top_of_an_uncommitted_group_gets_no_value(void **state)
+/* A script that only reads, sent while a writing script's entry is in
+ * flight, is answered from applied state only (it waits for that entry):
+ * here the entry never commits (the replicas are stopped, then everything
+ * that held it is killed), so the reader gets no value from it. */
+static void test_reader_after_an_uncommitted_script_gets_no_value(void **state)
 {
     tcluster *c = *state;
     int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
@@ -1033,8 +906,8 @@ static void test_reader_on_top_of_an_uncommitted_group_gets_no_value(void **stat
     h_node_signal(c, r1, SIGSTOP);
     h_node_signal(c, r2, SIGSTOP);
     send_args(a, ARGS("EVAL", "redis.call('set', KEYS[1], ARGV[1]) return 1", "1", "spec:key", marker));
-    /* its group went to the log (the pass it ran in ended): the reader
-     * comes after, on top of it */
+    /* its entry went to the log (the pass it ran in ended): the reader
+     * comes after it */
     long long deadline = h_ms() + 10000;
     int logged;
     while (!(logged = log_holds(c, p, marker)) && h_ms() < deadline) usleep(500); /* between polls */
@@ -1239,8 +1112,7 @@ int main(void)
         cmocka_unit_test(test_functions_after_failover_restore_and_flush),
         cmocka_unit_test(test_grouped_scripts_exact_and_never_half_seen),
         cmocka_unit_test(test_grouped_scripts_through_kill_of_primary),
-        cmocka_unit_test(test_scripts_on_top_of_groups_in_flight),
-        cmocka_unit_test(test_reader_on_top_of_an_uncommitted_group_gets_no_value),
+        cmocka_unit_test(test_reader_after_an_uncommitted_script_gets_no_value),
         cmocka_unit_test(test_grouped_zadds_to_a_big_sorted_set),
         cmocka_unit_test(test_script_cache_changes_inside_multi_reach_every_node),
         cmocka_unit_test(test_transaction_with_writing_script),
