@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -859,99 +857,6 @@ static void test_grouped_scripts_through_kill_of_primary(void **state)
     free(h_converged_digest(c));
 }
 
-/* 1 once one of the files in node i's data directory holds `marker`
- * (its Raft log took the entry that carries it). Read here rather than
- * by a grep process: the reader below should follow as closely as it can. */
-static int log_holds(tcluster *c, int i, const char *marker)
-{
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/data/node-%d/raft", c->dir, i + 1);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    static char buf[1 << 20];
-    int found = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(d))) {
-        char path[700];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f) continue;
-        size_t keep = 0, n, mlen = strlen(marker);
-        while (!found && (n = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
-            size_t have = keep + n;
-            found = memmem(buf, have, marker, mlen) != NULL;
-            keep = have < mlen - 1 ? have : mlen - 1; /* a marker across two reads */
-            memmove(buf, buf + have - keep, keep);
-        }
-        fclose(f);
-    }
-    closedir(d);
-    return found;
-}
-
-/* A script that only reads, sent while a writing script's entry is in
- * flight, is answered from applied state only (it waits for that entry):
- * here the entry never commits (the replicas are stopped, then everything
- * that held it is killed), so the reader gets no value from it. */
-static void test_reader_after_an_uncommitted_script_gets_no_value(void **state)
-{
-    tcluster *c = *state;
-    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
-    assert_true(p >= 0);
-    int r1 = (p + 1) % 3, r2 = (p + 2) % 3;
-    int a = h_connect(c->nodes[p].port), b = h_connect(c->nodes[p].port);
-    assert_true(a >= 0 && b >= 0);
-    char marker[64];
-    snprintf(marker, sizeof marker, "never-committed-%d-%lld", (int)getpid(), h_ms());
-    h_node_signal(c, r1, SIGSTOP);
-    h_node_signal(c, r2, SIGSTOP);
-    send_args(a, ARGS("EVAL", "redis.call('set', KEYS[1], ARGV[1]) return 1", "1", "spec:key", marker));
-    /* its entry went to the log (the pass it ran in ended): the reader
-     * comes after it */
-    long long deadline = h_ms() + 10000;
-    int logged;
-    while (!(logged = log_holds(c, p, marker)) && h_ms() < deadline) usleep(500); /* between polls */
-    if (logged) {
-        send_args(b, ARGS("EVAL", "return redis.call('get', KEYS[1])", "1", "spec:key"));
-        /* long enough for the primary to route it; a reply now would be
-         * one from unapplied state (the loose bound only makes the check
-         * weaker) */
-        struct pollfd pf = {.fd = b, .events = POLLIN};
-        poll(&pf, 1, 1000);
-    }
-    /* no assertion while nodes are stopped: a failing test must not leave
-     * them so for the next one */
-    h_node_signal(c, r1, SIGKILL);
-    h_node_signal(c, r2, SIGKILL);
-    h_node_signal(c, p, SIGKILL);
-    if (!logged) {
-        for (int i = 0; i < 3; i++) h_node_restart(c, i);
-        fail_msg("the primary's log never held the write");
-    }
-    char *got = h_reply(b);
-    if (got && strstr(got, marker)) fail_msg("a reader was answered from a write that never committed: %s", got);
-    free(got);
-    h_close(a);
-    h_close(b);
-    /* the two replicas elect a primary that never had the write */
-    h_node_restart(c, r1);
-    h_node_restart(c, r2);
-    int np = h_cluster_primary(c, ELECTION_DEADLINE_MS);
-    assert_true(np == r1 || np == r2);
-    deadline = h_ms() + 30000;
-    for (;;) {
-        char *v = ask(c->nodes[np].port, ARGS("GET", "spec:key"));
-        int answered = v[0] != '-';
-        if (answered) assert_string_equal(v, "$-1\r\n");
-        free(v);
-        if (answered) break;
-        assert_true(h_ms() < deadline);
-        usleep(50000); /* between polls */
-    }
-    h_node_restart(c, p);
-    free(h_converged_digest(c));
-}
-
 /* SCRIPT LOAD and SCRIPT FLUSH queued in MULTI on the primary go through
  * the log with the transaction: every node's cache changes, not only the
  * primary's. */
@@ -1112,7 +1017,6 @@ int main(void)
         cmocka_unit_test(test_functions_after_failover_restore_and_flush),
         cmocka_unit_test(test_grouped_scripts_exact_and_never_half_seen),
         cmocka_unit_test(test_grouped_scripts_through_kill_of_primary),
-        cmocka_unit_test(test_reader_after_an_uncommitted_script_gets_no_value),
         cmocka_unit_test(test_grouped_zadds_to_a_big_sorted_set),
         cmocka_unit_test(test_script_cache_changes_inside_multi_reach_every_node),
         cmocka_unit_test(test_transaction_with_writing_script),
