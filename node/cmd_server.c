@@ -478,6 +478,8 @@ void tc_cmd_config(tc_ctx *c)
         for (int i = 0; i < c->srv->ndbs; i++)
             c->srv->dbs[i].hits = c->srv->dbs[i].misses = c->srv->dbs[i].expired_keys = 0;
         c->srv->mem.evicted_keys = c->srv->mem.exceeded_total_ms = 0;
+        /* as Redis: a spell over the limit that is still on counts from now */
+        if (c->srv->mem.exceeded_since_ms) c->srv->mem.exceeded_since_ms = tc_now_ms();
         /* as Redis: the expiry cycle's figures, not its cursor */
         c->srv->expire.stale_perc = 0;
         c->srv->expire.time_cap_reached = c->srv->expire.cycle_us = 0;

@@ -169,6 +169,9 @@ void tc_evict_settings_changed(tc_server *s)
         s->dbs[i].lfu_log_factor = (uint32_t)s->cfg.lfu_log_factor;
         s->dbs[i].lfu_decay_minutes = (uint32_t)s->cfg.lfu_decay_time;
     }
+    /* the limit may have moved: a spell over it starts or ends now, not at
+     * the next cron (INFO's eviction_exceeded_time, as Redis counts it) */
+    tc_mem_cron(s, tc_now_ms());
 }
 
 int tc_evict_local(tc_server *s, size_t write_bytes)
