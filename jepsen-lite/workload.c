@@ -230,21 +230,18 @@ static void register_op(client *c) {
     long long v = what ? atomic_fetch_add(&w->next_value, 1) : -1;
     snprintf(val, sizeof val, "%lld", v);
     snprintf(exp, sizeof exp, "%lld", c->last[k]);
-    const char *argv[6] = {what ? "SET" : "GET", key, val, "IFEQ", exp};
-    int argc = what == 0 ? 2 : what == 1 ? 3 : 5;
-    if (w->scripts) {
-        /* the same operations as scripts: the primary runs each once and
-         * logs its effects (the cas reads and writes in one step) */
-        static const char *const body[3] = {
-            "return redis.call('GET', KEYS[1])",
-            "return redis.call('SET', KEYS[1], ARGV[1])",
-            "if redis.call('GET', KEYS[1]) == ARGV[2] then return redis.call('SET', KEYS[1], ARGV[1]) end "
-            "return false",
-        };
-        const char *sargv[6] = {"EVAL", body[what], "1", key, val, exp};
-        memcpy(argv, sargv, sizeof argv);
-        argc = what == 0 ? 4 : what == 1 ? 5 : 6;
-    }
+    /* --scripts: the same operations as scripts, which the primary runs
+     * once and logs by their effects (the cas reads and writes in one step) */
+    static const char *const body[3] = {
+        "return redis.call('GET', KEYS[1])",
+        "return redis.call('SET', KEYS[1], ARGV[1])",
+        "if redis.call('GET', KEYS[1]) == ARGV[2] then return redis.call('SET', KEYS[1], ARGV[1]) end "
+        "return false",
+    };
+    const char *plain[5] = {what ? "SET" : "GET", key, val, "IFEQ", exp};
+    const char *script[6] = {"EVAL", body[what], "1", key, val, exp};
+    const char **argv = w->scripts ? script : plain;
+    int argc = w->scripts ? (what == 0 ? 4 : what == 1 ? 5 : 6) : (what == 0 ? 2 : what == 1 ? 3 : 5);
     if (what == 0)
         snprintf(vjson, sizeof vjson, "null");
     else if (what == 1)
