@@ -1,0 +1,125 @@
+/* raft/snapshot_sends.c: at most one InstallSnapshot per peer on the wire.
+ * libraft's send is replaced by one that keeps every request outstanding
+ * until the test completes it (what a replica that has not read the
+ * previous snapshot yet looks like from the primary); everything else is
+ * the node's own wrapper. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft_internal.h"
+
+#define MAX_OUT 8
+
+static struct {
+    struct raft_io_send *req[MAX_OUT];
+    raft_io_send_cb cb[MAX_OUT];
+    int n;
+    int completed; /* callbacks that reached libraft's request */
+} wire;
+
+static int inner_send(struct raft_io *io, struct raft_io_send *req, const struct raft_message *m,
+                      raft_io_send_cb cb)
+{
+    (void)io;
+    (void)m;
+    assert_true(wire.n < MAX_OUT);
+    wire.req[wire.n] = req;
+    wire.cb[wire.n] = cb;
+    wire.n++;
+    return 0;
+}
+
+/* The socket has taken request i: its callback runs, as libuv's would. */
+static void finish(int i, int status)
+{
+    wire.cb[i](wire.req[i], status);
+}
+
+static void on_libraft_cb(struct raft_io_send *req, int status)
+{
+    (void)req;
+    (void)status;
+    wire.completed++;
+}
+
+static tc_raftnode *node(void)
+{
+    memset(&wire, 0, sizeof wire);
+    tc_raftnode *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    n->io.send = inner_send;
+    tc__raft_limit_snapshot_sends(n);
+    return n;
+}
+
+static int send_to(tc_raftnode *n, struct raft_io_send *req, enum raft_message_type type, raft_id peer)
+{
+    struct raft_message m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.server_id = peer;
+    return n->io.send(&n->io, req, &m, on_libraft_cb);
+}
+
+static void test_a_second_snapshot_to_the_same_peer_waits_for_the_first(void **state)
+{
+    (void)state;
+    tc_raftnode *n = node();
+    struct raft_io_send a, b, c, d;
+    assert_int_equal(send_to(n, &a, RAFT_INSTALL_SNAPSHOT, 2), 0);
+    /* the first is still on the wire: the copy just loaded is refused */
+    assert_int_equal(send_to(n, &b, RAFT_INSTALL_SNAPSHOT, 2), RAFT_NOCONNECTION);
+    /* another peer has its own */
+    assert_int_equal(send_to(n, &c, RAFT_INSTALL_SNAPSHOT, 3), 0);
+    assert_int_equal(wire.n, 2);
+    assert_int_equal(n->snapshot_sends.sent, 2);
+    assert_int_equal(n->snapshot_sends.refused, 1);
+    /* once the socket took the first, the next may go */
+    finish(0, 0);
+    assert_int_equal(wire.completed, 1);
+    assert_int_equal(send_to(n, &d, RAFT_INSTALL_SNAPSHOT, 2), 0);
+    assert_int_equal(wire.n, 3);
+    free(n);
+}
+
+static void test_a_failed_send_frees_the_peer_too(void **state)
+{
+    (void)state;
+    tc_raftnode *n = node();
+    struct raft_io_send a, b;
+    assert_int_equal(send_to(n, &a, RAFT_INSTALL_SNAPSHOT, 2), 0);
+    finish(0, RAFT_NOCONNECTION); /* the connection dropped */
+    assert_int_equal(wire.completed, 1);
+    assert_int_equal(send_to(n, &b, RAFT_INSTALL_SNAPSHOT, 2), 0);
+    free(n);
+}
+
+static void test_other_messages_are_never_held(void **state)
+{
+    (void)state;
+    tc_raftnode *n = node();
+    struct raft_io_send snap, ae[3];
+    assert_int_equal(send_to(n, &snap, RAFT_INSTALL_SNAPSHOT, 2), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(send_to(n, &ae[i], RAFT_APPEND_ENTRIES, 2), 0);
+    assert_int_equal(wire.n, 4);
+    assert_int_equal(n->snapshot_sends.refused, 0);
+    /* libraft's own requests get the callbacks of the others directly */
+    finish(1, 0);
+    assert_ptr_equal(wire.req[1], &ae[0]);
+    free(n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_second_snapshot_to_the_same_peer_waits_for_the_first),
+        cmocka_unit_test(test_a_failed_send_frees_the_peer_too),
+        cmocka_unit_test(test_other_messages_are_never_held),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
