@@ -113,18 +113,27 @@ typedef struct apply_msg {
     uint64_t index;
     apply_req *a;
     size_t len;
+    unsigned char *whole; /* a big entry reassembled from pieces (malloc'd), else NULL: data */
     unsigned char data[];
 } apply_msg;
 
 static void apply_run(tc_raftnode *n, tc__raft_msg *m)
 {
     apply_msg *am = (apply_msg *)m;
-    if (am->len) apply_entry(n, am->index, am->data, am->len, am->a);
+    if (am->len) apply_entry(n, am->index, am->whole ? am->whole : am->data, am->len, am->a);
     if (am->index > n->applied) {
         n->applied = am->index;
         n->applied_ms = m->ms;
     }
+    free(am->whole);
     free(am);
+}
+
+static void apply_cancel(tc_raftnode *n, tc__raft_msg *m)
+{
+    (void)n;
+    free(((apply_msg *)m)->whole);
+    free(m);
 }
 
 void tc__raft_post_progress(tc_raftnode *n, uint64_t index)
@@ -237,6 +246,13 @@ static void fork_run(tc_raftnode *n, tc__raft_msg *m)
     }
     if (pid == 0) {
         char err[256];
+        /* The image is written ahead of need, while the loops that keep
+         * the primary elected share the CPUs with it: right after a big
+         * value it compresses hundreds of MB on every node at once, and at
+         * equal priority that starved the Raft threads past an election
+         * timeout. A failing nice() only leaves the priority as it was. */
+        errno = 0;
+        if (nice(10) == -1 && errno != 0) errno = 0;
         tc_image_opts o = {.raft_index = f->index, .raft_term = f->term,
                            .key = n->sealer ? tc_snapshot_keydir_newest(n->keys) : NULL};
         errno = 0;
@@ -317,16 +333,66 @@ static int staging(tc_raftnode *n)
 static void image_maybe_start(tc_raftnode *n)
 {
     if (n->snap_child > 0 || n->image_asked || n->image_ready) return;
+    /* an image forked inside a big entry's run is dropped at its last
+     * piece: a child compressing the keyspace meanwhile only takes CPU */
+    if (tc_piece_run_pending(&n->pieces_in)) return;
     if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return;
     if (!tc__raft_budget_image_due(n) || staging(n)) return;
     image_ask(n);
+}
+
+/* A piece of a big entry (log_pieces.h): kept until its run's last piece,
+ * which hands back the whole entry (1); 0 while the run goes on or when
+ * the piece is dropped. Any other entry drops a pending run: its primary
+ * lost leadership before the last piece, so the write never happened. */
+static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned char **whole, size_t *len)
+{
+    *whole = NULL;
+    if (!tc_piece_is(buf->base, buf->len)) {
+        if (tc_piece_run_pending(&n->pieces_in)) {
+            tc_info("a big write (%llu of %llu bytes logged) is dropped: its primary lost leadership before its "
+                    "last piece",
+                    (unsigned long long)n->pieces_in.got, (unsigned long long)n->pieces_in.total);
+            n->pieces_runs_dropped++;
+            tc_piece_run_drop(&n->pieces_in);
+        }
+        return 0;
+    }
+    char why[256];
+    int rc = tc_piece_take(&n->pieces_in, buf->base, buf->len, whole, len, why, sizeof why);
+    switch (rc) {
+    case TC_PIECE_COMPLETE:
+        n->pieces_runs_applied++;
+        n->budget.keep_run = (*len + TC_PIECE_DATA - 1) / TC_PIECE_DATA; /* log_budget.c */
+        return 1;
+    case TC_PIECE_MORE: return 0;
+    case TC_PIECE_NOMEM:
+        /* this node cannot go on without the entry; the others hold it */
+        tc_warn("Raft log entry %llu: %s. Stopping", (unsigned long long)raft_last_applied(&n->raft) + 1, why);
+        exit(1);
+    default:
+        /* the same log drops the same pieces on every node */
+        n->pieces_runs_dropped++;
+        tc_warn("Raft log entry %llu: %s", (unsigned long long)raft_last_applied(&n->raft) + 1, why);
+        return 0;
+    }
 }
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     tc_raftnode *n = node_of(fsm);
     image_maybe_start(n);
-    apply_msg *am = malloc(sizeof *am + buf->len);
+    *result = NULL;
+    unsigned char *whole = NULL;
+    size_t whole_len = 0;
+    int complete = take_piece(n, buf, &whole, &whole_len);
+    if (tc_piece_is(buf->base, buf->len)) {
+        tc__raft_budget_applied(n, buf->len);
+        if (!complete) return 0; /* the command thread learns the index from the view (on_rpass) */
+    }
+    const void *entry = complete ? whole : buf->base;
+    size_t entry_len = complete ? whole_len : buf->len;
+    apply_msg *am = malloc(sizeof *am + (complete ? 0 : buf->len));
     if (!am) {
         /* this node cannot go on without the entry; the others hold it */
         tc_warn("out of memory handing Raft log entry %llu to the command thread. Stopping",
@@ -335,20 +401,28 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     }
     memset(&am->h, 0, sizeof am->h);
     am->h.run = apply_run;
+    am->h.cancel = apply_cancel;
     am->index = raft_last_applied(&n->raft) + 1;
     am->a = submitted_entry(n);
-    am->len = buf->len;
-    memcpy(am->data, buf->base, buf->len);
+    am->len = entry_len;
+    am->whole = whole;
+    if (!complete) memcpy(am->data, buf->base, buf->len);
     n->sent_applied = am->index;
-    tc__raft_send_to_cmd(n, &am->h);
-    /* after the image's index, every entry belongs to the snapshot's tail */
-    if ((n->snap_child > 0 || n->image_asked || n->image_ready) &&
-        tc_image_tail_add(&n->tail, buf->base, buf->len) != 0) {
+    /* After the image's index, every entry belongs to the snapshot's tail.
+     * Not a big one: copying and hashing hundreds of MB here would hold
+     * this loop for longer than an election timeout, so the image made
+     * before it is dropped and the next one, asked for at the next apply,
+     * holds it as a key (snapshots wait while a run's pieces are pending,
+     * so none can fall between them). */
+    if (complete && (n->snap_child > 0 || n->image_asked || n->image_ready)) tc__raft_image_discard(n);
+    else if ((n->snap_child > 0 || n->image_asked || n->image_ready) &&
+             tc_image_tail_add(&n->tail, entry, entry_len) != 0) {
         tc_warn("raft snapshot: out of memory keeping the entries after image %llu; it is dropped",
                 (unsigned long long)n->image_index);
         tc__raft_image_discard(n);
     }
-    tc__raft_budget_applied(n, buf->len);
+    tc__raft_send_to_cmd(n, &am->h);
+    if (!complete) tc__raft_budget_applied(n, buf->len);
     if (n->budget.trim_wanted) {
         /* The compacted entries and the image were freed in many sizes;
          * glibc keeps such memory in its arenas, so RSS would follow the
@@ -356,7 +430,6 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         n->budget.trim_wanted = 0;
         malloc_trim(0);
     }
-    *result = NULL;
     return 0; /* never fail: a failing apply stalls the node */
 }
 
@@ -367,6 +440,9 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 {
     tc_raftnode *n = node_of(fsm);
     if (staging(n)) return RAFT_BUSY;
+    /* a snapshot in the middle of a big entry's pieces would have to carry
+     * them; at its last piece the whole entry is in the tail instead */
+    if (tc_piece_run_pending(&n->pieces_in)) return RAFT_BUSY;
     image_poll(n);
     if (n->snap_child > 0 || n->image_asked) return RAFT_BUSY;
     if (!n->image_ready) {
@@ -487,6 +563,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     char err[256];
     /* the keyspace the image in progress was made of is about to go */
     tc__raft_image_discard(n);
+    /* a snapshot is never taken inside a run: pieces after it start anew */
+    tc_piece_run_drop(&n->pieces_in);
     if (!n->threaded) {
         /* at start (raft_start, on the command thread): a damaged snapshot
          * stops the start with the way out (restore_error) */
@@ -628,10 +706,204 @@ typedef struct submit_msg {
     struct raft_buffer buf;
 } submit_msg;
 
-/* Raft thread: appends an entry the command thread made. */
+/* ---- big entries, appended as pieces (log_pieces.h) ----------------------
+ *
+ * A run is appended a few pieces per pass of the Raft loop (checksumming
+ * and copying them is libraft's work on this thread, and heartbeats must
+ * keep going out), its continuation queued behind the messages of the
+ * pass. Writes submitted meanwhile are held and appended after its last
+ * piece, in order, so no entry lands between two pieces of a run. */
+
+/* Piece data appended per pass of the Raft loop: ~10-30 ms of libraft's
+ * checksums and copies on 2 shared cores, far below a heartbeat interval. */
+#define PIECES_PER_PASS (4 * TC_PIECE_DATA)
+/* Piece data appended and not yet applied. libraft encodes everything
+ * queued behind a log write in one go when the write ends, here and on
+ * every follower: without a window a 150 MB run queued whole behind one
+ * slow write and that encoding alone held the Raft loop past the election
+ * timeout. */
+#define PIECES_WINDOW (8 * TC_PIECE_DATA)
+
+typedef struct piece_send {
+    tc__raft_msg h;            /* the continuation, queued to this thread */
+    apply_req *a;              /* the write's request: its last piece's raft_apply */
+    struct raft_buffer whole;  /* the entry as the log would store it */
+    uint64_t id, term;
+    size_t offset;             /* bytes of whole already appended */
+    int queued;                /* the continuation is in the queue (or running) */
+} piece_send;
+
+typedef struct piece_req {
+    struct raft_apply req;
+    tc_raftnode *node;
+    size_t len;
+} piece_req;
+
+static void submit_now(tc_raftnode *n, submit_msg *sm);
+
+static void on_piece_applied(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    piece_req *p = (piece_req *)req;
+    tc_raftnode *n = p->node;
+    /* the write's outcome is its last piece's; only a disk failure is news */
+    if (status == RAFT_IOERR || status == RAFT_NOSPACE)
+        tc__raft_disk_error(n, "append to", n->dir, status == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
+    n->pieces_inflight -= p->len;
+    free(p);
+    /* room in the window: the run goes on (after this callback: raft_apply
+     * is not called from inside libraft's) */
+    piece_send *ps = n->pieces_out;
+    if (ps && !ps->queued && n->pieces_inflight < PIECES_WINDOW) {
+        ps->queued = 1;
+        tc__raft_send_to_raft(n, &ps->h);
+    }
+}
+
+/* Appends the writes held behind a run, in order, until one starts a run
+ * of its own. */
+static void release_held(tc_raftnode *n)
+{
+    while (!n->pieces_out && n->pieces_held) {
+        tc__raft_msg *m = n->pieces_held;
+        n->pieces_held = m->next;
+        if (!n->pieces_held) n->pieces_held_last = NULL;
+        submit_now(n, (submit_msg *)m);
+    }
+}
+
+/* The run ends without its last piece in the log: the write never happens
+ * (its pieces already logged are dropped at apply by whatever entry comes
+ * next), so its outcome is known. */
+static void pieces_abort(tc_raftnode *n, piece_send *ps, const char *why)
+{
+    tc_info("a big write (%zu of %zu bytes logged as pieces) is not logged: %s", ps->offset, ps->whole.len, why);
+    n->pieces_out = NULL;
+    raft_free(ps->whole.base);
+    post_outcome(n, ps->a, TC_LOG_NOT_LOGGED);
+    free(ps);
+}
+
+static void pieces_run(tc_raftnode *n, tc__raft_msg *m)
+{
+    piece_send *ps = (piece_send *)m;
+    size_t budget = PIECES_PER_PASS;
+    ps->queued = 0;
+    for (;;) {
+        if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0 ||
+            raft_current_term(&n->raft) != ps->term) {
+            pieces_abort(n, ps, "this node stopped being the primary");
+            release_held(n);
+            return;
+        }
+        size_t len = ps->whole.len - ps->offset < TC_PIECE_DATA ? ps->whole.len - ps->offset : TC_PIECE_DATA;
+        int last = ps->offset + len == ps->whole.len;
+        struct raft_buffer pb = {raft_malloc(tc_piece_size(len)), tc_piece_size(len)};
+        piece_req *p = last ? NULL : malloc(sizeof *p);
+        if (!pb.base || (!last && !p)) {
+            raft_free(pb.base);
+            free(p);
+            pieces_abort(n, ps, "out of memory");
+            release_held(n);
+            return;
+        }
+        tc_piece_encode(pb.base, ps->id, ps->whole.len, ps->offset, (const char *)ps->whole.base + ps->offset, len,
+                        last);
+        int rc;
+        if (last) rc = raft_apply(&n->raft, &ps->a->req, &pb, 1, on_applied);
+        else {
+            p->node = n;
+            p->len = len;
+            rc = raft_apply(&n->raft, &p->req, &pb, 1, on_piece_applied);
+            if (rc == 0) n->pieces_inflight += len;
+        }
+        if (rc != 0) {
+            /* past the leader check libraft freed the payload as it backed out */
+            free(p);
+            if (rc == RAFT_IOERR || rc == RAFT_NOSPACE)
+                tc__raft_disk_error(n, "append to", n->dir, rc == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
+            char why[160];
+            snprintf(why, sizeof why, "raft_apply: %s", raft_strerror(rc));
+            pieces_abort(n, ps, why);
+            release_held(n);
+            return;
+        }
+        ps->offset += len;
+        if (last) {
+            apply_req *a = ps->a;
+            if (n->raft_tail) n->raft_tail->raft_next = a;
+            else n->raft_head = a;
+            n->raft_tail = a;
+            n->pieces_out = NULL;
+            raft_free(ps->whole.base);
+            free(ps);
+            release_held(n);
+            return;
+        }
+        /* a full window: on_piece_applied resumes the run */
+        if (n->pieces_inflight >= PIECES_WINDOW) return;
+        if (len >= budget) break;
+        budget -= len;
+    }
+    /* the rest after this pass: heartbeats and replies go out meanwhile */
+    ps->queued = 1;
+    tc__raft_send_to_raft(n, &ps->h);
+}
+
+/* The Raft thread closes with a run in progress: it and the writes held
+ * behind it are answered as not logged. */
+static void pieces_cancel(tc_raftnode *n, tc__raft_msg *m)
+{
+    piece_send *ps = (piece_send *)m;
+    n->pieces_out = NULL;
+    raft_free(ps->whole.base);
+    post_outcome(n, ps->a, TC_LOG_NOT_LOGGED);
+    free(ps);
+    tc__raft_msg *held = n->pieces_held;
+    n->pieces_held = n->pieces_held_last = NULL;
+    while (held) {
+        tc__raft_msg *next = held->next;
+        held->cancel(n, held);
+        held = next;
+    }
+}
+
+static void pieces_start(tc_raftnode *n, apply_req *a, struct raft_buffer whole)
+{
+    piece_send *ps = calloc(1, sizeof *ps);
+    if (!ps) {
+        raft_free(whole.base);
+        post_outcome(n, a, TC_LOG_NOT_LOGGED);
+        return;
+    }
+    ps->h.run = pieces_run;
+    ps->h.cancel = pieces_cancel;
+    ps->a = a;
+    ps->whole = whole;
+    ps->term = raft_current_term(&n->raft);
+    /* unique per primary and term: a run of an earlier term never
+     * continues into this one */
+    ps->id = ps->term << 32 | (++n->pieces_seq & 0xffffffffu);
+    n->pieces_out = ps;
+    pieces_run(n, &ps->h);
+}
+
+/* Raft thread: appends an entry the command thread made (behind a big
+ * entry's pieces, if a run is in progress). */
 static void submit_run(tc_raftnode *n, tc__raft_msg *m)
 {
-    submit_msg *sm = (submit_msg *)m;
+    if (n->pieces_out || n->pieces_held) {
+        m->next = NULL;
+        if (n->pieces_held_last) n->pieces_held_last->next = m;
+        else n->pieces_held = m;
+        n->pieces_held_last = m;
+        return;
+    }
+    submit_now(n, (submit_msg *)m);
+}
+
+static void submit_now(tc_raftnode *n, submit_msg *sm)
+{
     apply_req *a = sm->a;
     struct raft_buffer buf = sm->buf;
     free(sm);
@@ -639,6 +911,10 @@ static void submit_run(tc_raftnode *n, tc__raft_msg *m)
     if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0) {
         raft_free(buf.base);
         post_outcome(n, a, TC_LOG_NOT_LOGGED);
+        return;
+    }
+    if (buf.len > TC_PIECE_DATA) {
+        pieces_start(n, a, buf);
         return;
     }
     int rc = raft_apply(&n->raft, &a->req, &buf, 1, on_applied);

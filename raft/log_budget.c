@@ -53,6 +53,12 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
         if (fit < keep) keep = (unsigned)fit;
         b->avg_entry = avg;
     }
+    /* A replica still receiving a big entry's pieces when the snapshot
+     * after it compacts them would need the whole image in one
+     * InstallSnapshot message: the very message the pieces avoid. Keep
+     * the run (its bytes stay in memory until the next snapshot). */
+    if (b->keep_run && b->keep_run + MIN_TRAILING > keep) keep = (unsigned)(b->keep_run + MIN_TRAILING);
+    b->keep_run = 0;
     /* libraft reads trailing when it stores this snapshot and again when
      * it is done: set it now, before either */
     raft_set_snapshot_trailing(&n->raft, keep);

@@ -125,6 +125,7 @@ static void on_raft_closed(struct raft *r)
 {
     tc_raftnode *n = r->data;
     tc__raft_image_discard(n);
+    tc_piece_run_drop(&n->pieces_in);
     raft_uv_close(&n->io);
     tc_transport_close(&n->transport);
     tc__raft_msg *closed = calloc(1, sizeof *closed);

@@ -11,6 +11,7 @@
 
 #include "image_tail.h"
 #include "keyspace_image.h"
+#include "log_pieces.h"
 #include "router.h"
 #include "server.h"
 
@@ -120,6 +121,15 @@ typedef struct tc_raftnode {
     size_t snap_map_len;
     char snap_path[TC_CONFIG_MAX_STR * 2 + 40];
     struct apply_req *inflight_head, *inflight_tail; /* [C] submitted entries, in submission order */
+    /* fsm.c, log_pieces.h: a big entry goes into the log as pieces, a few
+     * per loop pass, with the writes submitted meanwhile held behind it
+     * (pieces_held) so nothing lands between two pieces of a run. */
+    struct piece_send *pieces_out;     /* the run being appended, NULL if none */
+    tc__raft_msg *pieces_held, *pieces_held_last;
+    uint64_t pieces_seq;               /* run ids: term << 32 | this count */
+    size_t pieces_inflight;            /* piece data appended, not yet applied */
+    tc_piece_run pieces_in;            /* the run being reassembled at apply */
+    uint64_t pieces_runs_applied, pieces_runs_dropped; /* INFO */
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
     /* Shutdown of a primary: writes are held until the log drains, then
@@ -154,6 +164,7 @@ typedef struct tc_raftnode {
         uint64_t avg_entry;        /* average entry size at the last snapshot */
         uint64_t image_bytes;      /* size of the last snapshot image (the data, serialized) */
         uint64_t trail_bytes;      /* estimated bytes of the entries kept after it */
+        uint64_t keep_run;         /* pieces of the last big entry: the next snapshot keeps them */
         uint64_t forced_snapshots; /* snapshots taken because of snapshot_bytes */
         int64_t failed_ms;         /* when a snapshot last failed (0: never) */
         unsigned trailing, trailing_max;

@@ -56,6 +56,10 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
                   tc_transport_tls_mode(&n->transport),
                   (unsigned long long)tc_transport_tls_failures(&n->transport),
                   (unsigned long long)tc_transport_tls_reloads(&n->transport));
+    /* big entries (log_pieces.h): whole ones applied from pieces, runs
+     * dropped because their primary lost leadership before the last piece */
+    tc_buf_printf(b, "raft_big_entries_applied:%llu\r\nraft_big_entries_dropped:%llu\r\n",
+                  (unsigned long long)n->pieces_runs_applied, (unsigned long long)n->pieces_runs_dropped);
     tc__raft_info_disk(n, b);
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);

@@ -40,6 +40,11 @@
 #define TC_LOGENTRY_VERSION 2  /* what tc_logentry_begin writes */
 #define TC_LOGENTRY_VERSION_DB 3 /* what an entry becomes once a command is not in database 0 */
 #define TC_LOGENTRY_MAX_VERSION 3 /* the newest this code reads */
+/* Longest entry the log takes: a big one travels as pieces
+ * (raft/log_pieces.h), but the whole, as stored (sealed when encryption
+ * at rest is on), must fit the sealed format's 32-bit length; 1 MiB of
+ * room covers the seal and the padding. */
+#define TC_LOGENTRY_MAX_BYTES ((size_t)UINT32_MAX - ((size_t)1 << 20))
 #define TC_LOGENTRY_HEADER 18  /* versions 2 and 3: version, kind, time_ms, seed */
 #define TC_LOGENTRY_HEADER_V1 10
 #define TC_LOGENTRY_COUNT_LEN 5

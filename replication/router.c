@@ -996,6 +996,13 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
     b->submit_ms = now;
     const char *refused = misconf(r, line, sizeof line);
     if (!refused) refused = stalled(r, "write", line, sizeof line);
+    if (!refused && b->entry.len > TC_LOGENTRY_MAX_BYTES) {
+        /* proto_max_bulk_len may be set up to 4gb: such an argument
+         * cannot be logged, and nothing of it is written */
+        snprintf(line, sizeof line, "ERR value too large to replicate: %zu bytes, limit %zu", b->entry.len,
+                 (size_t)TC_LOGENTRY_MAX_BYTES);
+        refused = line;
+    }
     if (refused || tc_logentry_end(&b->entry, b->n) != 0 ||
         r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
         r->entries_failed++;

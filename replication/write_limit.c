@@ -25,7 +25,9 @@ int tc_write_limit_refuse(const tc_config *cfg, uint64_t bytes, tc_reply *rep)
 int tc_write_limit_cut(const tc_config *cfg, size_t entry_len, uint64_t bytes)
 {
     uint64_t limit = tc_write_limit_of(cfg);
+    if (!limit) return 0;
+    if (limit > TC_WRITE_BATCH_MAX_BYTES) limit = TC_WRITE_BATCH_MAX_BYTES;
     /* entry_len counts lengths and the header too: cutting on it keeps the
      * entry itself within the limit, not only its arguments */
-    return limit && entry_len + bytes > limit;
+    return entry_len + bytes > limit;
 }

@@ -23,12 +23,12 @@ static tc_config cluster_of(size_t nnodes, uint64_t limit)
     return c;
 }
 
-static void test_default_is_1mb(void **state)
+static void test_default_is_128mb(void **state)
 {
     (void)state;
     tc_config c;
     tc_config_defaults(&c);
-    assert_int_equal(c.replicated_write_max_bytes, 1u << 20);
+    assert_int_equal(c.replicated_write_max_bytes, 128u << 20);
 }
 
 static void test_counts_every_argument(void **state)
@@ -75,6 +75,17 @@ static void test_cuts_a_batch_before_it_passes_the_limit(void **state)
     assert_int_equal(tc_write_limit_cut(&c, 0, 1000), 0);
 }
 
+/* Above 1 MiB a limit no longer sizes batches: entries made of several
+ * writes stay within one log piece, a single write may be larger. */
+static void test_batches_stay_within_one_piece(void **state)
+{
+    (void)state;
+    tc_config c = cluster_of(3, UINT64_C(512) << 20);
+    assert_int_equal(tc_write_limit_cut(&c, 1000, TC_WRITE_BATCH_MAX_BYTES - 1000), 0);
+    assert_int_equal(tc_write_limit_cut(&c, 1000, TC_WRITE_BATCH_MAX_BYTES - 999), 1);
+    assert_int_equal(tc_write_limit_cut(&c, 0, UINT64_C(100) << 20), 1); /* the caller cuts only a non-empty entry */
+}
+
 /* Queues a command in the client's open transaction, as dispatch does. */
 static void queue(fx *f, size_t argc, const char *const *args)
 {
@@ -108,11 +119,12 @@ static void test_transaction_bytes_match_its_logged_form(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_is_1mb),
+        cmocka_unit_test(test_default_is_128mb),
         cmocka_unit_test(test_counts_every_argument),
         cmocka_unit_test(test_refuses_past_the_limit_with_the_exact_text),
         cmocka_unit_test(test_a_single_node_has_no_limit),
         cmocka_unit_test(test_cuts_a_batch_before_it_passes_the_limit),
+        cmocka_unit_test(test_batches_stay_within_one_piece),
         cmocka_unit_test_setup_teardown(test_transaction_bytes_match_its_logged_form, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
