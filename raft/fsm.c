@@ -343,8 +343,9 @@ static void image_maybe_start(tc_raftnode *n)
 
 /* A piece of a big entry (log_pieces.h): kept until its run's last piece,
  * which hands back the whole entry (1); 0 while the run goes on or when
- * the piece is dropped. Any other entry drops a pending run: its primary
- * lost leadership before the last piece, so the write never happened. */
+ * the piece is dropped; -1 for an entry that is not a piece. Any other
+ * entry drops a pending run: its primary lost leadership before the last
+ * piece, so the write never happened. */
 static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned char **whole, size_t *len)
 {
     *whole = NULL;
@@ -356,7 +357,7 @@ static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned ch
             n->pieces_runs_dropped++;
             tc_piece_run_drop(&n->pieces_in);
         }
-        return 0;
+        return -1;
     }
     char why[256];
     int rc = tc_piece_take(&n->pieces_in, buf->base, buf->len, whole, len, why, sizeof why);
@@ -385,11 +386,10 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     *result = NULL;
     unsigned char *whole = NULL;
     size_t whole_len = 0;
-    int complete = take_piece(n, buf, &whole, &whole_len);
-    if (tc_piece_is(buf->base, buf->len)) {
-        tc__raft_budget_applied(n, buf->len);
-        if (!complete) return 0; /* the command thread learns the index from the view (on_rpass) */
-    }
+    int piece = take_piece(n, buf, &whole, &whole_len);
+    tc__raft_budget_applied(n, buf->len);
+    if (piece == 0) return 0; /* the command thread learns the index from the view (on_rpass) */
+    int complete = piece == 1;
     const void *entry = complete ? whole : buf->base;
     size_t entry_len = complete ? whole_len : buf->len;
     apply_msg *am = malloc(sizeof *am + (complete ? 0 : buf->len));
@@ -414,15 +414,14 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
      * before it is dropped and the next one, asked for at the next apply,
      * holds it as a key (snapshots wait while a run's pieces are pending,
      * so none can fall between them). */
-    if (complete && (n->snap_child > 0 || n->image_asked || n->image_ready)) tc__raft_image_discard(n);
-    else if ((n->snap_child > 0 || n->image_asked || n->image_ready) &&
-             tc_image_tail_add(&n->tail, entry, entry_len) != 0) {
+    int imaging = n->snap_child > 0 || n->image_asked || n->image_ready;
+    if (complete && imaging) tc__raft_image_discard(n);
+    else if (imaging && tc_image_tail_add(&n->tail, entry, entry_len) != 0) {
         tc_warn("raft snapshot: out of memory keeping the entries after image %llu; it is dropped",
                 (unsigned long long)n->image_index);
         tc__raft_image_discard(n);
     }
     tc__raft_send_to_cmd(n, &am->h);
-    if (!complete) tc__raft_budget_applied(n, buf->len);
     if (n->budget.trim_wanted) {
         /* The compacted entries and the image were freed in many sizes;
          * glibc keeps such memory in its arenas, so RSS would follow the
@@ -679,6 +678,15 @@ static void post_outcome(tc_raftnode *n, apply_req *a, int status)
     tc__raft_send_to_cmd(n, &am->h);
 }
 
+/* A log write that failed on the disk (rc or a callback's status): the
+ * data directory's health says so (disk_health.c). 1 if it was one. */
+static int append_failed(tc_raftnode *n, int rc)
+{
+    if (rc != RAFT_IOERR && rc != RAFT_NOSPACE) return 0;
+    tc__raft_disk_error(n, "append to", n->dir, rc == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
+    return 1;
+}
+
 static void on_applied(struct raft_apply *req, int status, void *result)
 {
     (void)result;
@@ -695,8 +703,7 @@ static void on_applied(struct raft_apply *req, int status, void *result)
         if (n->raft_tail == a) n->raft_tail = prev;
     }
     if (status != 0) tc_info("a replicated write failed: %s", raft_strerror(status));
-    if (status == RAFT_IOERR || status == RAFT_NOSPACE)
-        tc__raft_disk_error(n, "append to", n->dir, status == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
+    append_failed(n, status);
     post_outcome(n, a, status);
 }
 
@@ -752,6 +759,14 @@ typedef struct piece_req {
 
 static void submit_now(tc_raftnode *n, submit_msg *sm);
 
+/* An entry raft_apply took: on_applied finds its request in this list. */
+static void track_appended(tc_raftnode *n, apply_req *a)
+{
+    if (n->raft_tail) n->raft_tail->raft_next = a;
+    else n->raft_head = a;
+    n->raft_tail = a;
+}
+
 /* Whether the run waits for an applied piece before appending more. */
 static int pieces_paused(const tc_raftnode *n, const piece_send *ps)
 {
@@ -765,8 +780,7 @@ static void on_piece_applied(struct raft_apply *req, int status, void *result)
     piece_req *p = (piece_req *)req;
     tc_raftnode *n = p->node;
     /* the write's outcome is its last piece's; only a disk failure is news */
-    if (status == RAFT_IOERR || status == RAFT_NOSPACE)
-        tc__raft_disk_error(n, "append to", n->dir, status == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
+    append_failed(n, status);
     n->pieces_inflight -= p->len;
     free(p);
     /* the run goes on unless still paused (after this callback: raft_apply
@@ -794,13 +808,20 @@ static void release_held(tc_raftnode *n)
 /* The run ends without its last piece in the log: the write never happens
  * (its pieces already logged are dropped at apply by whatever entry comes
  * next), so its outcome is known. */
-static void pieces_abort(tc_raftnode *n, piece_send *ps, const char *why)
+static void pieces_drop(tc_raftnode *n, piece_send *ps)
 {
-    tc_info("a big write (%zu of %zu bytes logged as pieces) is not logged: %s", ps->offset, ps->whole.len, why);
     n->pieces_out = NULL;
     raft_free(ps->whole.base);
     post_outcome(n, ps->a, TC_LOG_NOT_LOGGED);
     free(ps);
+}
+
+/* pieces_drop, said in the log, and the writes held behind the run go on. */
+static void pieces_abort(tc_raftnode *n, piece_send *ps, const char *why)
+{
+    tc_info("a big write (%zu of %zu bytes logged as pieces) is not logged: %s", ps->offset, ps->whole.len, why);
+    pieces_drop(n, ps);
+    release_held(n);
 }
 
 static void pieces_run(tc_raftnode *n, tc__raft_msg *m)
@@ -812,7 +833,6 @@ static void pieces_run(tc_raftnode *n, tc__raft_msg *m)
         if (raft_state(&n->raft) != RAFT_LEADER || raft_transferee(&n->raft) != 0 ||
             raft_current_term(&n->raft) != ps->term) {
             pieces_abort(n, ps, "this node stopped being the primary");
-            release_held(n);
             return;
         }
         size_t len = ps->whole.len - ps->offset < TC_PIECE_DATA ? ps->whole.len - ps->offset : TC_PIECE_DATA;
@@ -823,7 +843,6 @@ static void pieces_run(tc_raftnode *n, tc__raft_msg *m)
             raft_free(pb.base);
             free(p);
             pieces_abort(n, ps, "out of memory");
-            release_held(n);
             return;
         }
         tc_piece_encode(pb.base, ps->id, ps->whole.len, ps->offset, (const char *)ps->whole.base + ps->offset, len,
@@ -839,20 +858,15 @@ static void pieces_run(tc_raftnode *n, tc__raft_msg *m)
         if (rc != 0) {
             /* past the leader check libraft freed the payload as it backed out */
             free(p);
-            if (rc == RAFT_IOERR || rc == RAFT_NOSPACE)
-                tc__raft_disk_error(n, "append to", n->dir, rc == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
+            append_failed(n, rc);
             char why[160];
             snprintf(why, sizeof why, "raft_apply: %s", raft_strerror(rc));
             pieces_abort(n, ps, why);
-            release_held(n);
             return;
         }
         ps->offset += len;
         if (last) {
-            apply_req *a = ps->a;
-            if (n->raft_tail) n->raft_tail->raft_next = a;
-            else n->raft_head = a;
-            n->raft_tail = a;
+            track_appended(n, ps->a);
             n->pieces_out = NULL;
             raft_free(ps->whole.base);
             free(ps);
@@ -873,11 +887,7 @@ static void pieces_run(tc_raftnode *n, tc__raft_msg *m)
  * behind it are answered as not logged. */
 static void pieces_cancel(tc_raftnode *n, tc__raft_msg *m)
 {
-    piece_send *ps = (piece_send *)m;
-    n->pieces_out = NULL;
-    raft_free(ps->whole.base);
-    post_outcome(n, ps->a, TC_LOG_NOT_LOGGED);
-    free(ps);
+    pieces_drop(n, (piece_send *)m);
     tc__raft_msg *held = n->pieces_held;
     n->pieces_held = n->pieces_held_last = NULL;
     while (held) {
@@ -941,15 +951,11 @@ static void submit_now(tc_raftnode *n, submit_msg *sm)
     if (rc != 0) {
         /* Past the leader check, a failing raft_apply has already put the
          * payload in its log and freed it when it backed out. */
-        if (rc == RAFT_IOERR || rc == RAFT_NOSPACE)
-            tc__raft_disk_error(n, "append to", n->dir, rc == RAFT_NOSPACE ? strerror(ENOSPC) : raft_errmsg(&n->raft));
-        else tc_warn("raft_apply: %s (%s)", raft_strerror(rc), raft_errmsg(&n->raft));
+        if (!append_failed(n, rc)) tc_warn("raft_apply: %s (%s)", raft_strerror(rc), raft_errmsg(&n->raft));
         post_outcome(n, a, TC_LOG_NOT_LOGGED);
         return;
     }
-    if (n->raft_tail) n->raft_tail->raft_next = a;
-    else n->raft_head = a;
-    n->raft_tail = a;
+    track_appended(n, a);
 }
 
 static void submit_cancel(tc_raftnode *n, tc__raft_msg *m)
