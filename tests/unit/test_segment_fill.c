@@ -1,0 +1,136 @@
+/* raft/segment_fill.c: the posix_fallocate() libraft calls reserves the
+ * space, leaves it reading as zeros, writes the blocks (no "unwritten"
+ * extent left where the filesystem can say so) and keeps the libc contract
+ * (an error number returned, errno untouched). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "segment_fill.h"
+
+static char path[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/tc-segfill-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    return 0;
+}
+
+/* Extents of the file flagged unwritten, or -1 when the filesystem has no
+ * FIEMAP (tmpfs): then only the contents are checked. */
+static int unwritten_extents(int fd)
+{
+    struct {
+        struct fiemap map;
+        struct fiemap_extent ext[64];
+    } q;
+    memset(&q, 0, sizeof q);
+    q.map.fm_length = FIEMAP_MAX_OFFSET;
+    q.map.fm_extent_count = 64;
+    q.map.fm_flags = FIEMAP_FLAG_SYNC;
+    if (ioctl(fd, FS_IOC_FIEMAP, &q.map) != 0) return -1;
+    assert_true(q.map.fm_mapped_extents > 0);
+    int n = 0;
+    for (unsigned i = 0; i < q.map.fm_mapped_extents; i++)
+        if (q.ext[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN) n++;
+    return n;
+}
+
+static void reserves_and_writes_zeros(void **state)
+{
+    (void)state;
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned long long before = tc_segment_fill_count();
+    const off_t len = (3 << 20) + 4096; /* not a whole number of chunks */
+    errno = 1234;
+    assert_int_equal(posix_fallocate(fd, 0, len), 0);
+    assert_int_equal(errno, 1234);
+    assert_int_equal(tc_segment_fill_count(), before + 1);
+
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, len);
+    assert_true((off_t)st.st_blocks * 512 >= len);
+    int unwritten = unwritten_extents(fd);
+    if (unwritten >= 0) assert_int_equal(unwritten, 0);
+    else print_message("no FIEMAP on this filesystem: only the contents checked\n");
+
+    char *buf = malloc((size_t)len);
+    assert_non_null(buf);
+    assert_int_equal(pread(fd, buf, (size_t)len, 0), len);
+    for (off_t i = 0; i < len; i++)
+        if (buf[i] != 0) fail_msg("byte %lld is not zero", (long long)i);
+    free(buf);
+    close(fd);
+}
+
+/* A range over bytes the file holds keeps them; past the old end it reads
+ * as zeros. */
+static void keeps_existing_bytes(void **state)
+{
+    (void)state;
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "tricache", 8, 0), 8);
+    assert_int_equal(posix_fallocate(fd, 0, 4096 + 8192), 0);
+    char head[16];
+    assert_int_equal(pread(fd, head, 16, 0), 16);
+    assert_memory_equal(head, "tricache\0\0\0\0\0\0\0\0", 16);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 4096 + 8192);
+    close(fd);
+}
+
+static void errors_are_returned_not_set(void **state)
+{
+    (void)state;
+    unsigned long long failures = tc_segment_fill_failures();
+    errno = 0;
+    assert_int_equal(posix_fallocate(-1, 0, 4096), EBADF);
+    assert_int_equal(errno, 0);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(posix_fallocate(fd, 0, 0), EINVAL);
+    assert_int_equal(posix_fallocate(fd, -1, 4096), EINVAL);
+    close(fd);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(posix_fallocate(fd, 0, 4096), EBADF);
+    close(fd);
+    assert_int_equal(tc_segment_fill_failures(), failures + 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(reserves_and_writes_zeros, setup, teardown),
+        cmocka_unit_test_setup_teardown(keeps_existing_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(errors_are_returned_not_set, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
