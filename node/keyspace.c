@@ -658,6 +658,15 @@ static void prefetch_heads(const tc_keyspace *ks, uint64_t h)
     }
 }
 
+uint64_t tc_ks_prefetch_slots(const tc_keyspace *ks, const char *key, size_t klen)
+{
+    uint64_t h = hash_key(ks, key, klen);
+    prefetch_slots(ks, h);
+    return h;
+}
+
+void tc_ks_prefetch_heads(const tc_keyspace *ks, uint64_t h) { prefetch_heads(ks, h); }
+
 size_t tc_ks_delete_expired_batch(tc_keyspace *ks, const char *const *keys, const size_t *lens, size_t n,
                                   int64_t now_ms)
 {
