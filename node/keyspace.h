@@ -218,6 +218,10 @@ int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64
  * many it deleted. Every node applies an expiry entry's thousands of
  * deletes with it: each lookup is a few cache misses, and a batch issues
  * them for several keys at once instead of waiting for one after another. */
+#define TC_KS_DELETE_BATCH 16
+size_t tc_ks_delete_expired_batch(tc_keyspace *ks, const char *const *keys, const size_t *lens, size_t n,
+                                  int64_t now_ms);
+
 /* Cache hints for a lookup of key that comes soon (the apply of a log
  * entry's commands, each of which starts with one): the first asks for the
  * key's bucket slots and returns its hash; the second, given that hash a
@@ -226,9 +230,6 @@ int tc_ks_delete_if_expired(tc_keyspace *ks, const char *key, size_t klen, int64
  * between only makes them useless. */
 uint64_t tc_ks_prefetch_slots(const tc_keyspace *ks, const char *key, size_t klen);
 void tc_ks_prefetch_heads(const tc_keyspace *ks, uint64_t h);
-#define TC_KS_DELETE_BATCH 16
-size_t tc_ks_delete_expired_batch(tc_keyspace *ks, const char *const *keys, const size_t *lens, size_t n,
-                                  int64_t now_ms);
 
 /* Removes every key. */
 void tc_ks_flush(tc_keyspace *ks);
