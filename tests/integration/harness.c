@@ -603,6 +603,27 @@ char *h_info_field(tcluster *c, int i, const char *section, const char *field)
     return out;
 }
 
+long long h_applied_index(tcluster *c, int i)
+{
+    char *v = h_info_field(c, i, "replication", "raft_applied_index");
+    long long n = atoll(v);
+    free(v);
+    return n;
+}
+
+void h_wait_applied(tcluster *c, long long index, int deadline_ms)
+{
+    long long deadline = h_ms() + deadline_ms;
+    for (int i = 0; i < c->n; i++) {
+        if (c->nodes[i].pid <= 0) continue;
+        long long at;
+        while ((at = h_applied_index(c, i)) < index) {
+            if (h_ms() > deadline) fail_msg("node %d applied the log to %lld, not %lld, within %d ms", i + 1, at, index, deadline_ms);
+            pause_ms(20);
+        }
+    }
+}
+
 char *h_converged_digest(tcluster *c)
 {
     long long deadline = h_ms() + 15000;

@@ -59,6 +59,14 @@ void h_nodes_start(tcluster *c, int count);
 char *h_node_log(const tcluster *c, int i);
 /* INFO field of node i ("" if absent); malloc'd. */
 char *h_info_field(tcluster *c, int i, const char *section, const char *field);
+/* Node i's INFO raft_applied_index. */
+long long h_applied_index(tcluster *c, int i);
+/* Polls until every running node has applied the log up to index, or fails
+ * the test after deadline_ms. After a restart of every node, equal digests
+ * alone do not say the log was applied: each node first serves the state of
+ * its snapshot, often taken at the same index everywhere, until the new
+ * primary commits in its term. */
+void h_wait_applied(tcluster *c, long long index, int deadline_ms);
 /* The Raft port cluster.toml gives node `id` (loopback); fails the test if none. */
 int h_raft_port(tcluster *c, int id);
 

@@ -207,11 +207,13 @@ static void test_snapshot_catch_up_and_restart(void **state)
     }
     h_close(fd);
     char *before = h_converged_digest(c);
+    long long applied = h_applied_index(c, p); /* every write above */
     /* every node stopped and started again: the streams come back from
      * each node's snapshot and log */
     for (int i = 0; i < 3; i++) h_node_signal(c, i, SIGKILL);
     for (int i = 0; i < 3; i++) h_node_restart(c, i);
     assert_true(h_cluster_primary(c, ELECTION_DEADLINE_MS) >= 0);
+    h_wait_applied(c, applied, 20000);
     char *after = h_converged_digest(c);
     assert_string_equal(after, before);
     free(before);

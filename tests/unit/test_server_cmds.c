@@ -31,6 +31,10 @@ static void test_table_is_sorted_and_consistent(void **state)
     assert_non_null(tc_cmd_lookup("GeT", 3));
     assert_null(tc_cmd_lookup("nosuchcommand", 13));
     assert_null(tc_cmd_lookup("", 0));
+    assert_null(tc_cmd_lookup("ge", 2));   /* a prefix, */
+    assert_null(tc_cmd_lookup("gets", 4)); /* a longer name, */
+    assert_null(tc_cmd_lookup("set", 2));  /* the length decides, not a NUL */
+    assert_null(tc_cmd_lookup("abcdefghijklmnopqrstuvwxyz", 26));
     assert_true(tc_cmd_lookup("set", 3)->flags & TC_CMD_WRITE);
     assert_true(tc_cmd_lookup("get", 3)->flags & TC_CMD_READONLY);
 }
