@@ -603,9 +603,9 @@ char *h_info_field(tcluster *c, int i, const char *section, const char *field)
     return out;
 }
 
-long long h_applied_index(tcluster *c, int i)
+long long h_info_ll(tcluster *c, int i, const char *section, const char *field)
 {
-    char *v = h_info_field(c, i, "replication", "raft_applied_index");
+    char *v = h_info_field(c, i, section, field);
     long long n = atoll(v);
     free(v);
     return n;
@@ -617,7 +617,7 @@ void h_wait_applied(tcluster *c, long long index, int deadline_ms)
     for (int i = 0; i < c->n; i++) {
         if (c->nodes[i].pid <= 0) continue;
         long long at;
-        while ((at = h_applied_index(c, i)) < index) {
+        while ((at = h_info_ll(c, i, "replication", "raft_applied_index")) < index) {
             if (h_ms() > deadline) fail_msg("node %d applied the log to %lld, not %lld, within %d ms", i + 1, at, index, deadline_ms);
             pause_ms(20);
         }

@@ -59,8 +59,8 @@ void h_nodes_start(tcluster *c, int count);
 char *h_node_log(const tcluster *c, int i);
 /* INFO field of node i ("" if absent); malloc'd. */
 char *h_info_field(tcluster *c, int i, const char *section, const char *field);
-/* Node i's INFO raft_applied_index. */
-long long h_applied_index(tcluster *c, int i);
+/* The same as a number (0 if absent). */
+long long h_info_ll(tcluster *c, int i, const char *section, const char *field);
 /* Polls until every running node has applied the log up to index, or fails
  * the test after deadline_ms. After a restart of every node, equal digests
  * alone do not say the log was applied: each node first serves the state of

@@ -242,14 +242,6 @@ static void assert_terms(tcluster *c, char **terms)
     }
 }
 
-static long long info_ll(tcluster *c, int i, const char *section, const char *field)
-{
-    char *v = h_info_field(c, i, section, field);
-    long long x = atoll(v);
-    free(v);
-    return x;
-}
-
 static void test_big_values_keep_the_primary(void **state)
 {
     tcluster *c = *state;
@@ -264,7 +256,7 @@ static void test_big_values_keep_the_primary(void **state)
     if (!sizes || !*sizes) sizes = "100";
     char list[128];
     snprintf(list, sizeof list, "%s", sizes);
-    long long applied_before = info_ll(c, r, "replication", "raft_big_entries_applied");
+    long long applied_before = h_info_ll(c, r, "replication", "raft_big_entries_applied");
     int rounds = 0;
     for (char *save = NULL, *tok = strtok_r(list, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
         size_t mb = (size_t)atoll(tok);
@@ -305,11 +297,11 @@ static void test_big_values_keep_the_primary(void **state)
         print_message("BIGVALUE %zu MB: SET %lld ms, GET %lld ms, slowest other GET: primary %lld ms, replica %lld "
                       "ms; RSS of the nodes: %lld %lld %lld MB; Raft loop held at most %lld %lld %lld ms\n",
                       mb, t_set, t_get, worst_p / 1000, worst_r / 1000,
-                      info_ll(c, 0, "memory", "used_memory_rss") >> 20, info_ll(c, 1, "memory", "used_memory_rss") >> 20,
-                      info_ll(c, 2, "memory", "used_memory_rss") >> 20,
-                      info_ll(c, 0, "replication", "raft_thread_loop_delay_max_ms"),
-                      info_ll(c, 1, "replication", "raft_thread_loop_delay_max_ms"),
-                      info_ll(c, 2, "replication", "raft_thread_loop_delay_max_ms"));
+                      h_info_ll(c, 0, "memory", "used_memory_rss") >> 20, h_info_ll(c, 1, "memory", "used_memory_rss") >> 20,
+                      h_info_ll(c, 2, "memory", "used_memory_rss") >> 20,
+                      h_info_ll(c, 0, "replication", "raft_thread_loop_delay_max_ms"),
+                      h_info_ll(c, 1, "replication", "raft_thread_loop_delay_max_ms"),
+                      h_info_ll(c, 2, "replication", "raft_thread_loop_delay_max_ms"));
         if (worst_p / 1000 >= OTHER_CLIENT_BOUND_MS || worst_r / 1000 >= OTHER_CLIENT_BOUND_MS)
             fail_msg("%zu MB: another client waited %lld ms on the primary, %lld ms on a replica (bound %d ms)", mb,
                      worst_p / 1000, worst_r / 1000, OTHER_CLIENT_BOUND_MS);
@@ -319,7 +311,7 @@ static void test_big_values_keep_the_primary(void **state)
         rounds++;
     }
     /* the values really went through the log as pieces, on every node */
-    assert_int_equal(info_ll(c, r, "replication", "raft_big_entries_applied") - applied_before, rounds);
+    assert_int_equal(h_info_ll(c, r, "replication", "raft_big_entries_applied") - applied_before, rounds);
     /* One more than the limit (SET k v counts 3 + |k| + |v|): refused at
      * the door with the clear error, nothing written, the connection goes
      * on (test_write_limit.c covers every kind of write at a small limit). */
@@ -422,18 +414,18 @@ static void test_primary_killed_mid_big_write(void **state)
     free(h_converged_digest(c));
     size_t len = 120u << 20; /* under the default limit (128 MB) */
     char *value = random_bytes(len, 77);
-    long long commit0 = info_ll(c, r, "replication", "raft_commit_index");
+    long long commit0 = h_info_ll(c, r, "replication", "raft_commit_index");
     int fd = h_connect(c->nodes[p].port);
     const char *set[] = {"SET", "doomed"};
     send_with_big_arg(fd, set, 2, value, len);
     /* some pieces committed on the replica, the run not finished */
     long long deadline = h_ms() + 60000;
-    while (info_ll(c, r, "replication", "raft_commit_index") < commit0 + 20) {
+    while (h_info_ll(c, r, "replication", "raft_commit_index") < commit0 + 20) {
         if (h_ms() > deadline) fail_msg("the big write's pieces never reached the replica");
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    long long killed_at_commit = info_ll(c, r, "replication", "raft_commit_index");
+    long long killed_at_commit = h_info_ll(c, r, "replication", "raft_commit_index");
     h_node_signal(c, p, SIGKILL);
     h_close(fd);
     int np = h_cluster_primary(c, 20000);
@@ -457,7 +449,7 @@ static void test_primary_killed_mid_big_write(void **state)
     } else {
         long long dropped = 0;
         for (int i = 0; i < c->n; i++)
-            if (i != p) dropped += info_ll(c, i, "replication", "raft_big_entries_dropped");
+            if (i != p) dropped += h_info_ll(c, i, "replication", "raft_big_entries_dropped");
         print_message("BIGVALUE kill: primary killed at replica commit index %lld (start %lld); value dropped by "
                       "%lld node(s)\n",
                       killed_at_commit, commit0, dropped);

@@ -43,14 +43,6 @@ static long long dir_bytes(const char *dir)
     return total;
 }
 
-static long long info_ll(tcluster *c, int i, const char *section, const char *field)
-{
-    char *v = h_info_field(c, i, section, field);
-    long long x = atoll(v);
-    free(v);
-    return x;
-}
-
 /* Overwrites of a small key set: 64 MB of writes over 2 MB of data. With
  * snapshot_bytes = 1mb the log of every node stays a small multiple of
  * that (plus libraft's preallocated 8 MB segments); counting entries only
@@ -109,7 +101,7 @@ static void test_log_bounded_by_bytes(void **state)
         long long disk = dir_bytes(dir), mem = atoll(m + strlen("raft_log_memory:"));
         long long not_counted = atoll(u + strlen("mem_not_counted_for_evict:"));
         free(info);
-        long long forced = info_ll(c, i, "replication", "raft_snapshots_by_bytes");
+        long long forced = h_info_ll(c, i, "replication", "raft_snapshots_by_bytes");
         print_message("node %d: log directory %lld KB, raft_log_memory %lld KB, snapshots by bytes %lld\n", i + 1,
                       disk / 1024, mem / 1024, forced);
         assert_true(forced >= 1);
@@ -250,9 +242,7 @@ static void test_primary_disk_full(void **state)
     free(ok);
     /* libraft's log segments come from raft/segment_fill.c's posix_fallocate
      * (written full of zeros): the node counts the ones it prepared. */
-    char *filled = h_info_field(c, 0, "replication", "raft_log_segments_filled");
-    assert_true(atoi(filled) >= 1);
-    free(filled);
+    assert_true(h_info_ll(c, 0, "replication", "raft_log_segments_filled") >= 1);
 
     char ballast[500];
     snprintf(ballast, sizeof ballast, "%s/ballast", f->mnt);

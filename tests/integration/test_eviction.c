@@ -35,14 +35,6 @@ static char *cli(tcluster *c, int i, const char *a, const char *b, const char *d
     return h_cli(&c->nodes[i], a, b, d, e, (char *)NULL);
 }
 
-static long long info_ll(tcluster *c, int i, const char *section, const char *field)
-{
-    char *v = h_info_field(c, i, section, field);
-    long long n = atoll(v);
-    free(v);
-    return n;
-}
-
 /* Raw reply of one command sent on a new connection. */
 static char *command(int port, const char *resp)
 {
@@ -137,7 +129,7 @@ static long long count_existing(int port, const char *prefix, int n)
 
 static void assert_within_limit(tcluster *c, int i)
 {
-    long long used = info_ll(c, i, "memory", "used_memory");
+    long long used = h_info_ll(c, i, "memory", "used_memory");
     if ((unsigned long long)used > LIMIT + LIMIT / 10)
         fail_msg("node %d holds used_memory %lld, over maxmemory %llu + 10%%", i + 1, used, LIMIT);
 }
@@ -171,7 +163,7 @@ static void test_one_node_every_policy(void **state)
         assert_int_equal(fill(port, "keep", 0, 1000, 0, NULL, NULL), 1000);
         assert_int_equal(fill(port, "fill", 0, 40000, vol ? 100000 : 0, NULL, NULL), 40000);
         assert_within_limit(c, 0);
-        long long now = info_ll(c, 0, "stats", "evicted_keys");
+        long long now = h_info_ll(c, 0, "stats", "evicted_keys");
         if (now <= evicted) fail_msg("%s evicted nothing", policies[p]);
         evicted = now;
         if (vol) assert_int_equal(count_existing(port, "keep", 1000), 1000);
@@ -246,12 +238,12 @@ static void test_three_nodes_settings_and_eviction(void **state)
     }
     assert_int_equal(fill(c->nodes[p].port, "fill", 0, 40000, 0, NULL, NULL), 40000);
     free(h_converged_digest(c));
-    long long evicted = info_ll(c, p, "stats", "evicted_keys");
+    long long evicted = h_info_ll(c, p, "stats", "evicted_keys");
     assert_true(evicted > 0);
     for (int i = 0; i < 3; i++) {
         assert_within_limit(c, i);
-        assert_int_equal(info_ll(c, i, "stats", "evicted_keys"), evicted); /* the same keys, everywhere */
-        assert_int_equal(info_ll(c, i, "memory", "maxmemory"), (long long)LIMIT);
+        assert_int_equal(h_info_ll(c, i, "stats", "evicted_keys"), evicted); /* the same keys, everywhere */
+        assert_int_equal(h_info_ll(c, i, "memory", "maxmemory"), (long long)LIMIT);
     }
     /* a lower limit with no write coming: the primary evicts down to it
      * on its own (through the log: every node follows) */
@@ -260,7 +252,7 @@ static void test_three_nodes_settings_and_eviction(void **state)
     free(r);
     for (int i = 0; i < 3; i++) {
         long long deadline = h_ms() + 15000;
-        while (info_ll(c, i, "memory", "used_memory") > (long long)(LIMIT / 2 + LIMIT / 20)) {
+        while (h_info_ll(c, i, "memory", "used_memory") > (long long)(LIMIT / 2 + LIMIT / 20)) {
             if (h_ms() > deadline) fail_msg("node %d did not come down to the lowered maxmemory", i + 1);
             usleep(20000);
         }
@@ -278,7 +270,7 @@ static void test_three_nodes_settings_and_eviction(void **state)
     r = cli(c, rep, "CONFIG", "GET", "maxmemory-policy", NULL);
     assert_non_null(strstr(r, "allkeys-lru"));
     free(r);
-    assert_int_equal(info_ll(c, rep, "memory", "maxmemory"), (long long)LIMIT);
+    assert_int_equal(h_info_ll(c, rep, "memory", "maxmemory"), (long long)LIMIT);
     assert_within_limit(c, rep);
     h_cluster_stop(c);
 }
@@ -306,7 +298,7 @@ static void test_failover_while_evicting(void **state)
     }
     int q = h_cluster_primary(c, ELECTION_DEADLINE_MS);
     assert_true(q >= 0);
-    assert_true(info_ll(c, q, "stats", "evicted_keys") > 0);
+    assert_true(h_info_ll(c, q, "stats", "evicted_keys") > 0);
     free(h_converged_digest(c));
     int nacked = 0;
     for (int i = 0; i < ROUNDS * KEEP; i++) nacked += acked[i];

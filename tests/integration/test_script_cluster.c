@@ -686,14 +686,6 @@ static int pair_equal(const char *r, long long *v)
     return atoll(len + 3) == a;
 }
 
-static long long applied_index(tcluster *c, int i)
-{
-    char *v = h_info_field(c, i, "replication", "raft_applied_index");
-    long long n = v ? atoll(v) : -1;
-    free(v);
-    return n;
-}
-
 /* Many connections' scripts in one entry: every reply distinct (each
  * script saw the one before it), the counter and the list exact and in
  * order, every node equal; readers on the primary (MULTI, a script that
@@ -718,7 +710,7 @@ static void test_grouped_scripts_exact_and_never_half_seen(void **state)
     enum { ROUNDS = 50, TOTAL = ROUNDS * GROUP_CONNS };
     static unsigned char seen[TOTAL + 1];
     memset(seen, 0, sizeof seen);
-    long long index_before = applied_index(c, p);
+    long long index_before = h_info_ll(c, p, "replication", "raft_applied_index");
     long long last_read = 0;
     for (int round = 0; round < ROUNDS; round++) {
         for (int i = 0; i < GROUP_CONNS; i++) {
@@ -759,7 +751,7 @@ static void test_grouped_scripts_exact_and_never_half_seen(void **state)
         }
     }
     /* the scripts shared entries (one entry each would be TOTAL of them) */
-    long long entries = applied_index(c, p) - index_before;
+    long long entries = h_info_ll(c, p, "replication", "raft_applied_index") - index_before;
     if (entries >= TOTAL / 2) fail_msg("%d scripts took %lld entries: they were not grouped", TOTAL, entries);
     char want[32];
     snprintf(want, sizeof want, ":%d\r\n", TOTAL);

@@ -42,17 +42,9 @@ static void ask_expect(int port, const char *line, const char *want)
     free(r);
 }
 
-static long long info_ll(tcluster *c, int i, const char *field)
-{
-    char *v = h_info_field(c, i, "replication", field);
-    long long x = atoll(v);
-    free(v);
-    return x;
-}
-
 static void terms(tcluster *c, long long *t)
 {
-    for (int i = 0; i < c->n; i++) t[i] = info_ll(c, i, "raft_term");
+    for (int i = 0; i < c->n; i++) t[i] = h_info_ll(c, i, "replication", "raft_term");
 }
 
 /* Every node still in the term it was in, and p still the primary. */
@@ -126,7 +118,7 @@ static void test_slow_commands_keep_the_primary(void **state)
     h_close(writer);
     assert_no_election(c, before, p, "DEBUG SLEEP 2 on the primary");
     /* the Raft thread saw the command thread stall */
-    assert_true(info_ll(c, p, "command_thread_stalls") >= 1);
+    assert_true(h_info_ll(c, p, "replication", "command_thread_stalls") >= 1);
 
     /* DEBUG SLEEP 2 on a replica while the primary takes writes */
     int rep = (p + 1) % 3;
@@ -188,7 +180,7 @@ static void test_wedged_primary_hands_over(void **state)
         if (replica) break;
         if (h_ms() > deadline) fail_msg("node %d did not become a replica after its stall", p + 1);
     }
-    assert_true(info_ll(c, p, "command_thread_wedged_handovers") >= 1);
+    assert_true(h_info_ll(c, p, "replication", "command_thread_wedged_handovers") >= 1);
     char *log = h_node_log(c, p);
     assert_non_null(strstr(log, "the command thread has made no progress"));
     free(log);

@@ -207,7 +207,7 @@ static void test_snapshot_catch_up_and_restart(void **state)
     }
     h_close(fd);
     char *before = h_converged_digest(c);
-    long long applied = h_applied_index(c, p); /* every write above */
+    long long applied = h_info_ll(c, p, "replication", "raft_applied_index"); /* every write above */
     /* every node stopped and started again: the streams come back from
      * each node's snapshot and log */
     for (int i = 0; i < 3; i++) h_node_signal(c, i, SIGKILL);
