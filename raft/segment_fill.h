@@ -4,9 +4,9 @@
 #ifndef TC_SEGMENT_FILL_H
 #define TC_SEGMENT_FILL_H
 
-/* Files libraft reserved (its log segments and its I/O probe) whose zeros
- * were written, and reservations that failed (the disk full, most often);
- * shown in INFO. Safe from any thread. */
+/* Log segments libraft prepared whose zeros were written, and reservations
+ * of any file that failed (the disk full, most often); shown in INFO. Safe
+ * from any thread. */
 unsigned long long tc_segment_fill_count(void);
 unsigned long long tc_segment_fill_failures(void);
 

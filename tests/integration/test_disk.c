@@ -243,6 +243,9 @@ static void test_primary_disk_full(void **state)
     /* libraft's log segments come from raft/segment_fill.c's posix_fallocate
      * (written full of zeros): the node counts the ones it prepared. */
     assert_true(h_info_ll(c, 0, "replication", "raft_log_segments_filled") >= 1);
+    /* ... and the checksum of every batch it logged from raft/log_checksum.c
+     * (libraft linked with its own made replaceable): it counts the bytes. */
+    assert_true(h_info_ll(c, 0, "replication", "raft_log_checksummed_bytes") >= 1);
 
     char ballast[500];
     snprintf(ballast, sizeof ballast, "%s/ballast", f->mnt);

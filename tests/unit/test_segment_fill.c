@@ -1,7 +1,8 @@
 /* raft/segment_fill.c: the posix_fallocate() libraft calls reserves the
- * space, leaves it reading as zeros, writes the blocks (no "unwritten"
- * extent left where the filesystem can say so) and keeps the libc contract
- * (an error number returned, errno untouched). */
+ * space, leaves it reading as zeros, writes the blocks of a log segment
+ * ("open-N": no "unwritten" extent left where the filesystem can say so)
+ * and only those, and keeps the libc contract (an error number returned,
+ * errno untouched). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,13 +21,17 @@
 
 #include "segment_fill.h"
 
-static char path[64];
+static char dir[64], path[96], other[96];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(path, sizeof path, "/tmp/tc-segfill-XXXXXX");
-    int fd = mkstemp(path);
+    snprintf(dir, sizeof dir, "/tmp/tc-segfill-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    /* named as libraft names an open segment */
+    snprintf(path, sizeof path, "%s/open-12", dir);
+    snprintf(other, sizeof other, "%s/open-12.tmp", dir);
+    int fd = open(path, O_CREAT | O_RDWR, 0600);
     assert_true(fd >= 0);
     close(fd);
     return 0;
@@ -36,6 +41,8 @@ static int teardown(void **state)
 {
     (void)state;
     unlink(path);
+    unlink(other);
+    rmdir(dir);
     return 0;
 }
 
@@ -88,6 +95,29 @@ static void reserves_and_writes_zeros(void **state)
     close(fd);
 }
 
+/* Any other file (a snapshot's, libraft's metadata) is written whole by
+ * libraft after reserving it: it is only reserved. */
+static void other_files_only_reserved(void **state)
+{
+    (void)state;
+    int fd = open(other, O_CREAT | O_RDWR, 0600);
+    assert_true(fd >= 0);
+    unsigned long long before = tc_segment_fill_count();
+    const off_t len = 1 << 20;
+    assert_int_equal(posix_fallocate(fd, 0, len), 0);
+    assert_int_equal(tc_segment_fill_count(), before);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, len);
+    assert_true((off_t)st.st_blocks * 512 >= len);
+    int unwritten = unwritten_extents(fd);
+    if (unwritten >= 0) assert_true(unwritten > 0);
+    char buf[4096];
+    assert_int_equal(pread(fd, buf, sizeof buf, len - (off_t)sizeof buf), (ssize_t)sizeof buf);
+    for (size_t i = 0; i < sizeof buf; i++) assert_int_equal(buf[i], 0);
+    close(fd);
+}
+
 /* A range over bytes the file holds keeps them; past the old end it reads
  * as zeros. */
 static void keeps_existing_bytes(void **state)
@@ -129,6 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reserves_and_writes_zeros, setup, teardown),
+        cmocka_unit_test_setup_teardown(other_files_only_reserved, setup, teardown),
         cmocka_unit_test_setup_teardown(keeps_existing_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_returned_not_set, setup, teardown),
     };
