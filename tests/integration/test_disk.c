@@ -246,6 +246,10 @@ static void test_primary_disk_full(void **state)
     /* ... and the checksum of every batch it logged from raft/log_checksum.c
      * (libraft linked with its own made replaceable): it counts the bytes. */
     assert_true(h_info_ll(c, 0, "replication", "raft_log_checksummed_bytes") >= 1);
+    /* ... and its AIO contexts (one from libraft's I/O probe at start-up at
+     * least) are destroyed by raft/aio_release.c, off the Raft thread. */
+    assert_true(h_info_ll(c, 0, "replication", "raft_log_aio_contexts_released") >= 1);
+    assert_int_equal(h_info_ll(c, 0, "replication", "raft_log_aio_release_failures"), 0);
 
     char ballast[500];
     snprintf(ballast, sizeof ballast, "%s/ballast", f->mnt);
