@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 void tc_buf_free(tc_buf *b)
 {
     free(b->data);
@@ -29,6 +31,8 @@ int tc_buf_reserve(tc_buf *b, size_t n)
     }
     char *p = realloc(b->data, cap);
     if (!p) goto fail;
+    /* the new part is untouched yet (a big query or log entry) */
+    tc_big_alloc_advise(p, cap);
     b->data = p;
     b->cap = cap;
     return 0;

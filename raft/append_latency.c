@@ -13,6 +13,7 @@
 #include "log.h"
 #include "raft_internal.h"
 #include "aio_release.h"
+#include "segment_buffers.h"
 #include "log_checksum.h"
 #include "segment_fill.h"
 
@@ -102,9 +103,11 @@ void tc__raft_info_append_latency(tc_raftnode *n, tc_buf *b)
                   "raft_log_write_max_ms:%.3f\r\nraft_log_writes_slow:%llu\r\n"
                   "raft_log_segments_filled:%llu\r\nraft_log_segment_fill_failures:%llu\r\n"
                   "raft_log_checksummed_bytes:%llu\r\nraft_log_aio_contexts_released:%llu\r\n"
-                  "raft_log_aio_release_failures:%llu\r\n",
+                  "raft_log_aio_release_failures:%llu\r\nraft_log_buffers_reused:%llu\r\n"
+                  "raft_log_buffers_kept_bytes:%llu\r\n",
                   (unsigned long long)l->count, (double)l->last_us / 1000.0,
                   l->count ? (double)l->total_us / (double)l->count / 1000.0 : 0.0, (double)l->max_us / 1000.0,
                   (unsigned long long)l->slow, tc_segment_fill_count(), tc_segment_fill_failures(),
-                  tc_log_checksum_bytes(), tc_aio_released(), tc_aio_release_failures());
+                  tc_log_checksum_bytes(), tc_aio_released(), tc_aio_release_failures(),
+                  tc_segbuf_reused(), tc_segbuf_kept_bytes());
 }

@@ -978,6 +978,7 @@ static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
     size_t stored = n->sealer ? len + TC_SNAPSHOT_SEALED_OVERHEAD : len;
     size_t padded = (stored + 7) & ~(size_t)7;
     struct raft_buffer buf = {raft_malloc(padded), padded};
+    tc_big_alloc_advise(buf.base, padded);
     if (!a || !sm || !buf.base || len > TC_SNAPSHOT_SEALED_MAX) {
         free(a);
         free(sm);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 static uint64_t get_le64(const unsigned char *p)
 {
     uint64_t v = 0;
@@ -83,6 +85,7 @@ int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char *
         /* a new run; one still pending lost its last piece with its primary */
         tc_piece_run_drop(r);
         r->buf = malloc(total);
+        tc_big_alloc_advise(r->buf, total);
         if (!r->buf) {
             snprintf(why, whylen, "out of memory for a %llu-byte entry", (unsigned long long)total);
             return TC_PIECE_NOMEM;

@@ -15,6 +15,7 @@
 #include "raft_internal.h"
 #include "log.h"
 #include "peer_probe.h"
+#include "segment_buffers.h"
 #include "transport.h"
 
 /* In-flight entries: the library's default of 32 cost us 6.5x throughput
@@ -453,6 +454,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
         snprintf(err, errlen, "raft transport: %s", n->transport.errmsg[0] ? n->transport.errmsg : raft_strerror(rc));
         return -1;
     }
+    tc_segbuf_install();
     rc = raft_uv_init(&n->io, &n->rloop, n->dir, &n->transport);
     if (rc != 0) {
         snprintf(err, errlen, "raft storage in %s: %s", n->dir, n->io.errmsg);

@@ -312,6 +312,9 @@ static void test_big_values_keep_the_primary(void **state)
     }
     /* the values really went through the log as pieces, on every node */
     assert_int_equal(h_info_ll(c, r, "replication", "raft_big_entries_applied") - applied_before, rounds);
+    /* ... and their buffers (the reassembled entry, the stored value) were
+     * advised into huge pages by common/big_alloc.c on every node */
+    for (int i = 0; i < 3; i++) assert_true(h_info_ll(c, i, "memory", "mem_huge_page_advised_bytes") >= (64 << 20));
     /* One more than the limit (SET k v counts 3 + |k| + |v|): refused at
      * the door with the clear error, nothing written, the connection goes
      * on (test_write_limit.c covers every kind of write at a small limit). */

@@ -250,6 +250,9 @@ static void test_primary_disk_full(void **state)
      * least) are destroyed by raft/aio_release.c, off the Raft thread. */
     assert_true(h_info_ll(c, 0, "replication", "raft_log_aio_contexts_released") >= 1);
     assert_int_equal(h_info_ll(c, 0, "replication", "raft_log_aio_release_failures"), 0);
+    /* ... and its segment write buffers come from raft/segment_buffers.c's
+     * pool: the start-up writes already free and take some again. */
+    assert_true(h_info_ll(c, 0, "replication", "raft_log_buffers_reused") >= 1);
 
     char ballast[500];
     snprintf(ballast, sizeof ballast, "%s/ballast", f->mnt);
