@@ -465,7 +465,7 @@ tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms
 static tc_key *alloc_key(const tc_keyspace *ks, const char *key, size_t klen, size_t payload)
 {
     tc_key *k = malloc(KEY_HEADER + klen + payload);
-    tc_big_alloc_advise(k, KEY_HEADER + klen + payload);
+    if (payload >= TC_BIG_ALLOC_MIN) tc_big_alloc_advise(k, KEY_HEADER + klen + payload);
     if (!k) return NULL;
     k->next = NULL;
     k->expire_at = 0;
