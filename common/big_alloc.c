@@ -1,6 +1,6 @@
 /* common/big_alloc.c: huge-page advice for big buffers (common.h).
  *
- * Why: a 100 MB SET on three nodes allocated about 1.3 GB of fresh memory
+ * Why: a 100 MB SET on three nodes allocated about 1.4 GB of fresh memory
  * across the nodes (the query, the log entry and its copy for libraft, the
  * pieces put back together on every node, the stored value), and the page
  * faults of those buffers took more CPU than anything else in the write

@@ -3,12 +3,12 @@
  * Why: libraft encodes the entries waiting for a log write into one buffer
  * per open segment, and while a write is in flight it grows that buffer by
  * allocating a larger one, zeroing all of it and copying the old one over;
- * a new segment starts from nothing again. During a 100 MB SET every node
- * allocated about 78 such buffers of 0.5 to 6.5 MiB, 214 MB in all, each
- * fresh from the kernel: a page fault and a zeroed page per 4 KiB, 170 MB
- * of faults on the primary and 130 MB on each replica (perf record -e
- * page-faults), 75 ms of CPU per 100 MB here against 5 ms for memory that
- * is already in place (README, "Big string values").
+ * a new segment starts from nothing again. During a 100 MB SET the primary
+ * allocated 78 such buffers of 0.5 to 6.5 MiB, 214 MB in all (perf probe),
+ * each fresh from the kernel: a page fault and a zeroed page per 4 KiB,
+ * 120-170 MB of faults on the primary and 65-130 MB on each replica (perf
+ * record -e page-faults), at 75 ms of CPU per 100 MB here against 5 ms for
+ * memory that is already in place (README, "Big string values").
  *
  * How: libraft asks for aligned memory (raft_aligned_alloc) for these
  * buffers only (and once for a few bytes when it probes the disk), so the
