@@ -37,7 +37,6 @@ static struct {
 } kept[TC_SEGBUF_SLOTS + 1];
 static int n_kept;
 static atomic_ullong kept_bytes, reused;
-static const struct raft_heap *libc_heap; /* libraft's default, for the rest */
 
 static void drop_slot(int i)
 {
@@ -111,30 +110,6 @@ void tc_segbuf_trim(void)
     for (int i = 0; i < n; i++) free(all[i]);
 }
 
-static void *heap_malloc(void *data, size_t size)
-{
-    (void)data;
-    return libc_heap->malloc(libc_heap->data, size);
-}
-
-static void heap_free(void *data, void *ptr)
-{
-    (void)data;
-    libc_heap->free(libc_heap->data, ptr);
-}
-
-static void *heap_calloc(void *data, size_t nmemb, size_t size)
-{
-    (void)data;
-    return libc_heap->calloc(libc_heap->data, nmemb, size);
-}
-
-static void *heap_realloc(void *data, void *ptr, size_t size)
-{
-    (void)data;
-    return libc_heap->realloc(libc_heap->data, ptr, size);
-}
-
 static void *heap_aligned_alloc(void *data, size_t alignment, size_t size)
 {
     (void)data;
@@ -148,19 +123,15 @@ static void heap_aligned_free(void *data, size_t alignment, void *ptr)
     tc_segbuf_free(ptr);
 }
 
-static struct raft_heap heap = {
-    .malloc = heap_malloc,
-    .free = heap_free,
-    .calloc = heap_calloc,
-    .realloc = heap_realloc,
-    .aligned_alloc = heap_aligned_alloc,
-    .aligned_free = heap_aligned_free,
-};
+/* libraft's current heap with the two aligned calls replaced */
+static struct raft_heap heap;
 
 void tc_segbuf_install(void)
 {
     if (raft_heap_get() == &heap) return;
-    libc_heap = raft_heap_get();
+    heap = *raft_heap_get();
+    heap.aligned_alloc = heap_aligned_alloc;
+    heap.aligned_free = heap_aligned_free;
     raft_heap_set(&heap);
 }
 

@@ -139,9 +139,9 @@ static void assert_contains(const char *hay, const char *needle)
     if (!strstr(hay, needle)) fail_msg("expected \"%s\" in: %s", needle, hay);
 }
 
-/* Polls node i's log until it holds needle (10 s): a node writes a line
- * on its own loop's time, which may come after the client that caused it
- * has seen its connection end. */
+/* Polls node i's log until it holds needle (10 s): a node sends a failed
+ * handshake's alert before it logs why, so the client that caused the line
+ * may see its connection end before the line is written. */
 static void assert_log_contains(tcluster *c, int i, const char *needle)
 {
     long long deadline = h_ms() + 10000;
