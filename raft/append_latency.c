@@ -70,6 +70,9 @@ static int timed_append_fn(struct raft_io *io, struct raft_io_append *req, const
                            unsigned n_entries, raft_io_append_cb cb)
 {
     tc_raftnode *n = (tc_raftnode *)((char *)io - offsetof(tc_raftnode, io));
+    size_t bytes = 0;
+    for (unsigned i = 0; i < n_entries; i++) bytes += entries[i].buf.len;
+    tc_segment_fill_note_append(bytes); /* big ones: segments without zeros for a while */
     timed_append *t = malloc(sizeof *t);
     if (!t) return n->io_append(io, req, entries, n_entries, cb); /* untimed rather than refused */
     req->cb = cb;
@@ -101,13 +104,14 @@ void tc__raft_info_append_latency(tc_raftnode *n, tc_buf *b)
     tc_buf_printf(b,
                   "raft_log_writes:%llu\r\nraft_log_write_last_ms:%.3f\r\nraft_log_write_avg_ms:%.3f\r\n"
                   "raft_log_write_max_ms:%.3f\r\nraft_log_writes_slow:%llu\r\n"
-                  "raft_log_segments_filled:%llu\r\nraft_log_segment_fill_failures:%llu\r\n"
+                  "raft_log_segments_filled:%llu\r\nraft_log_segments_unfilled:%llu\r\n"
+                  "raft_log_segment_fill_failures:%llu\r\n"
                   "raft_log_checksummed_bytes:%llu\r\nraft_log_aio_contexts_released:%llu\r\n"
                   "raft_log_aio_release_failures:%llu\r\nraft_log_buffers_reused:%llu\r\n"
                   "raft_log_buffers_kept_bytes:%llu\r\n",
                   (unsigned long long)l->count, (double)l->last_us / 1000.0,
                   l->count ? (double)l->total_us / (double)l->count / 1000.0 : 0.0, (double)l->max_us / 1000.0,
-                  (unsigned long long)l->slow, tc_segment_fill_count(), tc_segment_fill_failures(),
+                  (unsigned long long)l->slow, tc_segment_fill_count(), tc_segment_fill_skipped(), tc_segment_fill_failures(),
                   tc_log_checksum_bytes(), tc_aio_released(), tc_aio_release_failures(),
                   tc_segbuf_reused(), tc_segbuf_kept_bytes());
 }

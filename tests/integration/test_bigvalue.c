@@ -315,6 +315,9 @@ static void test_big_values_keep_the_primary(void **state)
     /* ... and their buffers (the reassembled entry, the stored value) were
      * advised into huge pages by common/big_alloc.c on every node */
     for (int i = 0; i < 3; i++) assert_true(h_info_ll(c, i, "memory", "mem_huge_page_advised_bytes") >= (64 << 20));
+    /* ... and the log segments prepared while their pieces streamed in were
+     * only reserved, not written full of zeros first (raft/segment_fill.c) */
+    for (int i = 0; i < 3; i++) assert_true(h_info_ll(c, i, "replication", "raft_log_segments_unfilled") >= 1);
     /* One more than the limit (SET k v counts 3 + |k| + |v|): refused at
      * the door with the clear error, nothing written, the connection goes
      * on (test_write_limit.c covers every kind of write at a small limit). */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "segment_fill.h"
@@ -155,6 +156,61 @@ static void errors_are_returned_not_set(void **state)
     assert_int_equal(tc_segment_fill_failures(), failures + 4);
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Appends below TC_SEGMENT_FILL_BIG_APPEND (batches of client writes) do
+ * not stop the zeros. Runs before any big append is noted. */
+static void small_appends_keep_filling(void **state)
+{
+    (void)state;
+    tc_segment_fill_note_append(0);
+    tc_segment_fill_note_append(TC_SEGMENT_FILL_BIG_APPEND - 1);
+    assert_false(tc_segment_fill_streaming(monotonic_ms()));
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned long long filled = tc_segment_fill_count(), skipped = tc_segment_fill_skipped();
+    assert_int_equal(posix_fallocate(fd, 0, 1 << 20), 0);
+    assert_int_equal(tc_segment_fill_count(), filled + 1);
+    assert_int_equal(tc_segment_fill_skipped(), skipped);
+    close(fd);
+}
+
+/* After a big append, a segment prepared within TC_SEGMENT_FILL_STREAM_MS
+ * is reserved and reads as zeros, but its zeros are not written; later
+ * ones are filled again. */
+static void big_appends_leave_segments_reserved(void **state)
+{
+    (void)state;
+    tc_segment_fill_note_append(TC_SEGMENT_FILL_BIG_APPEND);
+    int64_t now = monotonic_ms();
+    assert_true(tc_segment_fill_streaming(now));
+    assert_false(tc_segment_fill_streaming(now + TC_SEGMENT_FILL_STREAM_MS + 1));
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned long long filled = tc_segment_fill_count(), skipped = tc_segment_fill_skipped();
+    const off_t len = 2 << 20;
+    errno = 77;
+    assert_int_equal(posix_fallocate(fd, 0, len), 0);
+    assert_int_equal(errno, 77);
+    assert_int_equal(tc_segment_fill_count(), filled);
+    assert_int_equal(tc_segment_fill_skipped(), skipped + 1);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, len);
+    assert_true((off_t)st.st_blocks * 512 >= len);
+    int unwritten = unwritten_extents(fd);
+    if (unwritten >= 0) assert_true(unwritten > 0);
+    char buf[4096];
+    assert_int_equal(pread(fd, buf, sizeof buf, len - (off_t)sizeof buf), (ssize_t)sizeof buf);
+    for (size_t i = 0; i < sizeof buf; i++) assert_int_equal(buf[i], 0);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +218,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(other_files_only_reserved, setup, teardown),
         cmocka_unit_test_setup_teardown(keeps_existing_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_are_returned_not_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(small_appends_keep_filling, setup, teardown),
+        /* last: the big append it notes holds for a second */
+        cmocka_unit_test_setup_teardown(big_appends_leave_segments_reserved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
