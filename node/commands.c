@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,8 @@
 #define PS TC_CMD_PUBSUB_OK
 #define BL TC_CMD_BLOCKING
 
-/* Sorted by name: lookup is a binary search, and a unit test checks the
- * order. Arity, flags and key positions are Redis 7's. */
+/* Sorted by name (COMMAND lists them in this order; a unit test checks
+ * it). Arity, flags and key positions are Redis 7's. */
 static const tc_cmd table[] = {
     {"acl", tc_cmd_acl, -2, LD | ST, 0, 0, 0, "server", "6.0.0", "A container for Access List Control commands (users are cluster state: SETUSER and DELUSER go through the log).", "cat deluser genpass getuser help list load log save setuser users whoami"},
     {"append", tc_cmd_append, 3, W | OOM | F, 1, 1, 1, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", NULL},
@@ -244,24 +246,53 @@ const tc_cmd *tc_cmd_table(size_t *count)
     return table;
 }
 
+/* Lookup by name: an open-addressing index over the table, built once. A
+ * command is looked up two or three times on its way (admitted, routed,
+ * applied on every node); the binary search it replaces took eight
+ * strcmp() a time, 3-5 % of a primary's command thread under pipelined
+ * SETs (perf). */
+#define NCMDS (sizeof table / sizeof table[0])
+#define NAME_MAX_LEN 23
+#define INDEX_SLOTS 1024 /* a power of two, about five times the table */
+_Static_assert(NCMDS < INDEX_SLOTS / 2 && NCMDS < UINT16_MAX, "the name index is too small for the table");
+static uint16_t name_index[INDEX_SLOTS]; /* 1 + the command's position; 0: empty */
+static uint8_t name_len[NCMDS];
+static pthread_once_t name_index_once = PTHREAD_ONCE_INIT;
+
+/* FNV-1a, step by step so that lookup hashes while it lower-cases */
+#define NAME_HASH_SEED 2166136261u
+static inline uint32_t name_hash_step(uint32_t h, char ch) { return (h ^ (unsigned char)ch) * 16777619u; }
+
+static void name_index_build(void)
+{
+    for (size_t i = 0; i < NCMDS; i++) {
+        size_t len = strlen(table[i].name);
+        if (len > NAME_MAX_LEN) abort(); /* a name lookup could never find: a bug in the table */
+        name_len[i] = (uint8_t)len;
+        uint32_t h = NAME_HASH_SEED;
+        for (size_t j = 0; j < len; j++) h = name_hash_step(h, table[i].name[j]);
+        uint32_t slot = h & (INDEX_SLOTS - 1);
+        while (name_index[slot]) slot = (slot + 1) & (INDEX_SLOTS - 1);
+        name_index[slot] = (uint16_t)(i + 1);
+    }
+}
+
 const tc_cmd *tc_cmd_lookup(const char *name, size_t len)
 {
-    char low[24];
-    if (len == 0 || len >= sizeof low) return NULL;
+    char low[NAME_MAX_LEN];
+    if (len == 0 || len > NAME_MAX_LEN) return NULL;
+    uint32_t h = NAME_HASH_SEED;
     for (size_t i = 0; i < len; i++) {
         char ch = name[i];
         low[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        h = name_hash_step(h, low[i]);
     }
-    low[len] = '\0';
-    size_t lo = 0, hi = sizeof table / sizeof table[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int cmp = strcmp(low, table[mid].name);
-        if (cmp == 0) return &table[mid];
-        if (cmp < 0) hi = mid;
-        else lo = mid + 1;
+    pthread_once(&name_index_once, name_index_build);
+    for (uint32_t slot = h & (INDEX_SLOTS - 1);; slot = (slot + 1) & (INDEX_SLOTS - 1)) {
+        unsigned e = name_index[slot];
+        if (!e) return NULL;
+        if (name_len[e - 1] == len && memcmp(table[e - 1].name, low, len) == 0) return &table[e - 1];
     }
-    return NULL;
 }
 
 int tc_cmd_arity_ok(const tc_cmd *cmd, size_t argc)

@@ -1183,6 +1183,7 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
             if (b->clients && b->clients[i]) b->clients[i]->last_write_index = index;
         int64_t until = b->submit_ms + r->lease_ms;
         if (until > r->lease_until_ms) r->lease_until_ms = until;
+        int64_t now = tc_now_ms(); /* once an entry, not once a reply */
         for (uint32_t i = 0; i < b->n; i++) {
             if (!b->clients || !b->clients[i]) continue;
             if (b->preset && b->preset[i]) {
@@ -1193,7 +1194,7 @@ void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_r
                 const char *p = rep->replies.data + start;
                 size_t len = rep->ends[i] - start;
                 /* a blocking command that found nothing waits again */
-                if (tc_block_committed(b->clients[i], &p, &len, tc_now_ms())) continue;
+                if (tc_block_committed(b->clients[i], &p, &len, now)) continue;
                 tc_client_deliver(b->clients[i], p, len);
             } else {
                 tc_block_forget(b->clients[i]);

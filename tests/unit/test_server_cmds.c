@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "digest_child.h"
@@ -23,6 +24,11 @@ static void test_table_is_sorted_and_consistent(void **state)
     for (size_t i = 0; i < n; i++) {
         if (i) assert_true(strcmp(t[i - 1].name, t[i].name) < 0);
         assert_ptr_equal(tc_cmd_lookup(t[i].name, strlen(t[i].name)), &t[i]);
+        char upper[32];
+        size_t len = strlen(t[i].name);
+        assert_true(len < sizeof upper);
+        for (size_t j = 0; j < len; j++) upper[j] = (char)toupper((unsigned char)t[i].name[j]);
+        assert_ptr_equal(tc_cmd_lookup(upper, len), &t[i]);
         assert_true(t[i].arity != 0);
         /* a command either writes, reads keys, or neither; never both */
         assert_false((t[i].flags & TC_CMD_WRITE) && (t[i].flags & TC_CMD_READONLY));
