@@ -966,27 +966,35 @@ static void submit_cancel(tc_raftnode *n, tc__raft_msg *m)
     free(sm);
 }
 
-static int op_submit(void *ud, const void *entry, size_t len, tc_batch *batch)
+static int op_submit(void *ud, tc_buf *entry, tc_batch *batch)
 {
     tc_raftnode *n = ud;
     /* not the primary as far as this thread knows: refused as before */
     if (n->cview.state != RAFT_LEADER || n->cview.transferring) return -1;
+    size_t len = entry->len;
     apply_req *a = calloc(1, sizeof *a);
     submit_msg *sm = calloc(1, sizeof *sm);
     /* raft wants payloads in whole 8-byte units; the entry format and the
      * sealed format allow zero padding. */
     size_t stored = n->sealer ? len + TC_SNAPSHOT_SEALED_OVERHEAD : len;
     size_t padded = (stored + 7) & ~(size_t)7;
-    struct raft_buffer buf = {raft_malloc(padded), padded};
-    tc_big_alloc_advise(buf.base, padded);
+    /* An entry that will travel as pieces is taken as it is (libraft's
+     * heap frees with libc's free, as tc_buf does): copying it cost a
+     * second buffer of its size, in fresh memory, before its first piece
+     * could go. Small ones are copied, and the router keeps reusing its
+     * buffers' sizes. */
+    int take = !n->sealer && len > TC_PIECE_DATA && tc_buf_reserve(entry, padded - len) == 0;
+    struct raft_buffer buf = {take ? entry->data : raft_malloc(padded), padded};
+    if (!take) tc_big_alloc_advise(buf.base, padded);
     if (!a || !sm || !buf.base || len > TC_SNAPSHOT_SEALED_MAX) {
         free(a);
         free(sm);
-        raft_free(buf.base);
+        if (!take) raft_free(buf.base);
         return -1;
     }
-    if (!n->sealer) memcpy(buf.base, entry, len);
-    else if (tc_snapshot_seal(n->sealer, entry, len, buf.base) != 0) {
+    if (take) *entry = (tc_buf){0};
+    else if (!n->sealer) memcpy(buf.base, entry->data, len);
+    else if (tc_snapshot_seal(n->sealer, entry->data, len, buf.base) != 0) {
         tc_warn("cannot encrypt a log entry (OpenSSL failed); the write is refused");
         free(a);
         free(sm);

@@ -1003,8 +1003,13 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
                  (size_t)TC_LOGENTRY_MAX_BYTES);
         refused = line;
     }
-    if (refused || tc_logentry_end(&b->entry, b->n) != 0 ||
-        r->log.submit(r->log.ud, b->entry.data, b->entry.len, b) != 0) {
+    size_t len = 0;
+    int failed = refused || tc_logentry_end(&b->entry, b->n) != 0;
+    if (!failed) {
+        len = b->entry.len; /* the log may take the buffer */
+        failed = r->log.submit(r->log.ud, &b->entry, b) != 0;
+    }
+    if (failed) {
         r->entries_failed++;
         if (!refused) refused = misconf(r, line, sizeof line); /* the submit itself may have found out */
         batch_fail(b, refused ? refused : ERR_NOT_LOGGED);
@@ -1013,9 +1018,9 @@ static int submit(tc_router *r, tc_batch *b, int64_t now)
     }
     r->entries_submitted++;
     if (b->kind == TC_LOGENTRY_COMMANDS) r->inflight_writes++;
-    b->bytes = b->entry.len;
+    b->bytes = len;
     r->inflight_bytes += b->bytes;
-    tc_buf_free(&b->entry); /* the log copied the bytes */
+    tc_buf_free(&b->entry); /* the log copied the bytes or took them */
 #ifdef TC_TEST_ACK_BEFORE_COMMIT
     ack_early(b);
 #endif

@@ -46,9 +46,11 @@ typedef struct tc_client_list {
 typedef struct tc_log_ops {
     void *ud;
     int (*role)(void *ud);
-    /* Appends an entry (bytes copied by the callee); tc_router_committed is
-     * called with `batch` once it is applied or failed. 0 or -1. */
-    int (*submit)(void *ud, const void *entry, size_t len, tc_batch *batch);
+    /* Appends an entry: the callee copies entry->data or takes it (then
+     * entry is left empty, and the caller's tc_buf_free frees nothing);
+     * tc_router_committed is called with `batch` once it is applied or
+     * failed. 0 or -1 (entry left as it was). */
+    int (*submit)(void *ud, tc_buf *entry, tc_batch *batch);
     /* Appends a barrier; tc_router_barrier_done follows. 0 or -1. */
     int (*barrier)(void *ud);
     /* Index of the last entry this node applied (changes when the primary's
