@@ -111,7 +111,8 @@ void tc__raft_info_append_latency(tc_raftnode *n, tc_buf *b)
                   "raft_log_buffers_kept_bytes:%llu\r\n",
                   (unsigned long long)l->count, (double)l->last_us / 1000.0,
                   l->count ? (double)l->total_us / (double)l->count / 1000.0 : 0.0, (double)l->max_us / 1000.0,
-                  (unsigned long long)l->slow, tc_segment_fill_count(), tc_segment_fill_skipped(), tc_segment_fill_failures(),
+                  (unsigned long long)l->slow, tc_segment_fill_count(), tc_segment_fill_skipped(),
+                  tc_segment_fill_failures(),
                   tc_log_checksum_bytes(), tc_aio_released(), tc_aio_release_failures(),
                   tc_segbuf_reused(), tc_segbuf_kept_bytes());
 }

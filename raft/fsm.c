@@ -981,8 +981,8 @@ static int op_submit(void *ud, tc_buf *entry, tc_batch *batch)
     /* An entry that will travel as pieces is taken as it is (libraft's
      * heap frees with libc's free, as tc_buf does): copying it cost a
      * second buffer of its size, in fresh memory, before its first piece
-     * could go. Small ones are copied, and the router keeps reusing its
-     * buffers' sizes. */
+     * could go. Small ones are copied, as are sealed ones (sealing writes
+     * a new buffer anyway). */
     int take = !n->sealer && len > TC_PIECE_DATA && tc_buf_reserve(entry, padded - len) == 0;
     struct raft_buffer buf = {take ? entry->data : raft_malloc(padded), padded};
     if (!take) tc_big_alloc_advise(buf.base, padded);

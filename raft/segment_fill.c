@@ -27,7 +27,7 @@
  * MB to the disk, 300 MB without the zeros), and a big append spreads the
  * extent conversion it saves over a MiB or more. With each node's writes
  * throttled to 200 MB/s (a blkio cgroup, as a cloud disk would), that SET
- * took 1.03-1.30 s with the zeros and 0.59-0.62 s without. So a segment
+ * took 0.98-1.30 s with the zeros and 0.59-0.69 s without. So a segment
  * prepared within TC_SEGMENT_FILL_STREAM_MS of a big append (the append
  * path reports every append's size) is only reserved, as libc would. The
  * segments prepared once small writes are back get their zeros again. */
@@ -64,7 +64,8 @@ static int64_t monotonic_ms(void)
 
 void tc_segment_fill_note_append(size_t bytes)
 {
-    if (bytes >= TC_SEGMENT_FILL_BIG_APPEND) atomic_store_explicit(&big_append_ms, monotonic_ms(), memory_order_relaxed);
+    if (bytes >= TC_SEGMENT_FILL_BIG_APPEND)
+        atomic_store_explicit(&big_append_ms, monotonic_ms(), memory_order_relaxed);
 }
 
 int tc_segment_fill_streaming(int64_t now_ms)
