@@ -67,14 +67,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ROWS: system|MB|set ms|get ms|ok rounds (medians over the rounds)
+# The block device holding the data directories, whose written sectors the
+# client reads around each SET (every node shares it here); "" if unknown.
+DISK_STAT=""
+dev=$(findmnt -n -o SOURCE --target "$WORK" 2> /dev/null || true)
+dev=$(basename "${dev%%\[*}" 2> /dev/null || true)
+[ -n "$dev" ] && [ -r "/sys/class/block/$dev/stat" ] && DISK_STAT=/sys/class/block/$dev/stat
+
+# ROWS: system|MB|set ms|get ms|ok rounds|disk MB per SET (medians over the rounds)
 ROWS=()
 NOTES=()
 measure() { # measure NAME PORT WAIT_REPLICAS
     local name=$1 port=$2 waitn=$3 mb line
     for mb in $SIZES; do
         log "$name: $mb MB x $ROUNDS"
-        line=$(python3 bench/bigvalue_client.py --port "$port" --mb "$mb" --rounds "$ROUNDS" --wait "$waitn") ||
+        line=$(python3 bench/bigvalue_client.py --port "$port" --mb "$mb" --rounds "$ROUNDS" --wait "$waitn" \
+            --disk-stat "$DISK_STAT") ||
             die "the client failed against $name"
         ROWS+=("$name|$mb|$line")
     done
@@ -128,11 +136,12 @@ run_tricache
     echo "$(machine_line)"
     echo
     echo "A value of random bytes SET on the primary, then GET back by the same client; median of $ROUNDS rounds (ms); ratio to Redis in brackets."
+    echo "Disk MB: what ${DISK_STAT:-(no block device found)} wrote while a SET ran, every server's writes together (Redis here persists nothing)."
     echo
-    echo "| system | MB | SET | GET | rounds answered OK |"
-    echo "| --- | ---: | ---: | ---: | ---: |"
+    echo "| system | MB | SET | GET | rounds answered OK | disk MB per SET |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
     for row in "${ROWS[@]}"; do
-        IFS='|' read -r name mb set get ok <<< "$row"
+        IFS='|' read -r name mb set get ok disk <<< "$row"
         ref=""
         for r in "${ROWS[@]}"; do
             IFS='|' read -r rn rmb rset rget _ <<< "$r"
@@ -140,11 +149,11 @@ run_tricache
         done
         if [ -n "$ref" ] && [[ $name != Redis* ]]; then
             IFS='|' read -r rset rget <<< "$ref"
-            printf '| %s | %s | %s (%s) | %s (%s) | %s |\n' "$name" "$mb" \
+            printf '| %s | %s | %s (%s) | %s (%s) | %s | %s |\n' "$name" "$mb" \
                 "$set" "$(awk -v a="$set" -v b="$rset" 'BEGIN {printf "%.2f", a / b}')" \
-                "$get" "$(awk -v a="$get" -v b="$rget" 'BEGIN {printf "%.2f", a / b}')" "$ok"
+                "$get" "$(awk -v a="$get" -v b="$rget" 'BEGIN {printf "%.2f", a / b}')" "$ok" "$disk"
         else
-            printf '| %s | %s | %s | %s | %s |\n' "$name" "$mb" "$set" "$get" "$ok"
+            printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$mb" "$set" "$get" "$ok" "$disk"
         fi
     done
     echo
