@@ -213,10 +213,21 @@ static void sync_finish(tc_raftnode *n, sync_msg *s, int ran)
     uv_mutex_unlock(&n->mu);
 }
 
+static void view_role(tc_raftnode *n, tc_raft_view *v);
+
 static void sync_run(tc_raftnode *n, tc__raft_msg *m)
 {
     sync_msg *s = (sync_msg *)m;
     s->fn(n, s->arg);
+    /* What the call answered (ROLE's "master") comes from libraft's state
+     * now, while the view the command thread routes by is published at the
+     * end of this thread's pass: a client told "master" could send its
+     * write before that and hear from the same node that no primary is
+     * elected (seen once in integration_shutdown). So the role is published
+     * here too, and the caller looks before it returns (tc__raft_sync). */
+    uv_mutex_lock(&n->mu);
+    view_role(n, &n->view);
+    uv_mutex_unlock(&n->mu);
     sync_finish(n, s, 1);
 }
 
@@ -240,6 +251,7 @@ int tc__raft_sync(tc_raftnode *n, void (*fn)(tc_raftnode *n, void *arg), void *a
     uv_mutex_lock(&n->mu);
     while (!s.done) uv_cond_wait(&n->synced, &n->mu);
     uv_mutex_unlock(&n->mu);
+    tc__raft_look(n); /* the role as the call saw it (sync_run) */
     return s.ran ? 0 : -1;
 }
 
@@ -263,18 +275,24 @@ static int conf_role(const struct raft_configuration *conf, raft_id id)
  * thread, the applied index it has been told of, the primary's watch of
  * its peers. A change of role or primary wakes the command thread, which
  * may be idle in its own loop. */
+/* The view's role fields, as libraft has them now. */
+static void view_role(tc_raftnode *n, tc_raft_view *v)
+{
+    v->state = raft_state(&n->raft);
+    raft_id leader = 0;
+    const char *addr = NULL;
+    raft_leader(&n->raft, &leader, &addr);
+    v->leader = (int)leader;
+    v->transferring = n->transferring || raft_transferee(&n->raft) != 0;
+    v->term = raft_current_term(&n->raft);
+}
+
 static void on_rpass(uv_check_t *h)
 {
     tc_raftnode *n = h->data;
     tc_raft_view v;
     memset(&v, 0, sizeof v);
-    v.state = raft_state(&n->raft);
-    raft_id leader = 0;
-    const char *addr = NULL;
-    raft_leader(&n->raft, &leader, &addr);
-    v.leader = (int)leader;
-    v.transferring = n->transferring || raft_transferee(&n->raft) != 0;
-    v.term = raft_current_term(&n->raft);
+    view_role(n, &v);
     v.commit = raft_commit_index(&n->raft);
     v.last_index = raft_last_index(&n->raft);
     v.last_applied = raft_last_applied(&n->raft);
