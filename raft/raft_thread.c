@@ -213,7 +213,17 @@ static void sync_finish(tc_raftnode *n, sync_msg *s, int ran)
     uv_mutex_unlock(&n->mu);
 }
 
-static void view_role(tc_raftnode *n, tc_raft_view *v);
+/* The view's role fields, as libraft has them now. */
+static void view_role(tc_raftnode *n, tc_raft_view *v)
+{
+    v->state = raft_state(&n->raft);
+    raft_id leader = 0;
+    const char *addr = NULL;
+    raft_leader(&n->raft, &leader, &addr);
+    v->leader = (int)leader;
+    v->transferring = n->transferring || raft_transferee(&n->raft) != 0;
+    v->term = raft_current_term(&n->raft);
+}
 
 static void sync_run(tc_raftnode *n, tc__raft_msg *m)
 {
@@ -275,18 +285,6 @@ static int conf_role(const struct raft_configuration *conf, raft_id id)
  * thread, the applied index it has been told of, the primary's watch of
  * its peers. A change of role or primary wakes the command thread, which
  * may be idle in its own loop. */
-/* The view's role fields, as libraft has them now. */
-static void view_role(tc_raftnode *n, tc_raft_view *v)
-{
-    v->state = raft_state(&n->raft);
-    raft_id leader = 0;
-    const char *addr = NULL;
-    raft_leader(&n->raft, &leader, &addr);
-    v->leader = (int)leader;
-    v->transferring = n->transferring || raft_transferee(&n->raft) != 0;
-    v->term = raft_current_term(&n->raft);
-}
-
 static void on_rpass(uv_check_t *h)
 {
     tc_raftnode *n = h->data;

@@ -373,6 +373,21 @@ char *h_node_log(const tcluster *c, int i)
     return read_log(path);
 }
 
+void h_expect_logged(const tcluster *c, int i, const char *text)
+{
+    long long deadline = h_ms() + 10000;
+    for (;;) {
+        char *log = h_node_log(c, i);
+        int found = strstr(log, text) != NULL;
+        if (!found && h_ms() > deadline)
+            fail_msg("node %d's log lacks \"%s\"; it ends with:\n%s", i + 1, text,
+                     strlen(log) > 700 ? log + strlen(log) - 700 : log); /* cmocka cuts longer messages */
+        free(log);
+        if (found) return;
+        usleep(50 * 1000);
+    }
+}
+
 static int answers_ping(int port)
 {
     tc_rc c;

@@ -57,6 +57,10 @@ void h_node_restart(tcluster *c, int i);
 void h_nodes_start(tcluster *c, int count);
 /* The log of cluster node i so far ("" if none yet; malloc'd). */
 char *h_node_log(const tcluster *c, int i);
+/* Polls node i's log (10 s) until it holds text, or fails the test with the
+ * log's end: a node may act (refuse a connection, send a TLS alert) before
+ * it logs why, so a test must not read the log once and expect the line. */
+void h_expect_logged(const tcluster *c, int i, const char *text);
 /* INFO field of node i ("" if absent); malloc'd. */
 char *h_info_field(tcluster *c, int i, const char *section, const char *field);
 /* The same as a number (0 if absent). */

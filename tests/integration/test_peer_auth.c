@@ -175,22 +175,6 @@ static void expect_closed(int fd)
     close(fd);
 }
 
-/* The log line appears (polling: the node logs as it refuses). */
-static void expect_logged(tcluster *c, int i, const char *text)
-{
-    long long deadline = h_ms() + 10000;
-    for (;;) {
-        char *log = h_node_log(c, i);
-        int found = strstr(log, text) != NULL;
-        if (!found && h_ms() > deadline)
-            fail_msg("node %d's log lacks \"%s\"; it ends with:\n%s", i + 1, text,
-                     strlen(log) > 700 ? log + strlen(log) - 700 : log); /* cmocka cuts longer messages */
-        free(log);
-        if (found) return;
-        usleep(50 * 1000);
-    }
-}
-
 static long long info_number(tcluster *c, int i, const char *field)
 {
     char *v = h_info_field(c, i, "replication", field);
@@ -238,7 +222,7 @@ static void test_plain_handshake_and_vote_refused(void **state)
     expect_closed(fd);
     snprintf(line, sizeof line,
              "refused Raft peer %s: sent a plain Raft handshake without proof of the cluster secret", peer);
-    expect_logged(c, b.primary, line);
+    h_expect_logged(c, b.primary, line);
     expect_unchanged(c, &b);
     assert_true(info_number(c, b.primary, "raft_peers_refused") > refused);
 }
@@ -256,7 +240,7 @@ static void test_garbage_refused(void **state)
     send_raw(fd, junk, sizeof junk - 1);
     expect_closed(fd);
     snprintf(line, sizeof line, "refused Raft peer %s: sent no proof of the cluster secret", peer);
-    expect_logged(c, b.primary, line);
+    h_expect_logged(c, b.primary, line);
     expect_unchanged(c, &b);
 }
 
@@ -280,7 +264,7 @@ static void test_wrong_hmac_refused(void **state)
     send_raw(fd, buf, n);
     expect_closed(fd);
     snprintf(line, sizeof line, "refused Raft peer %s: wrong cluster secret (claims node %d)", peer, other + 1);
-    expect_logged(c, b.primary, line);
+    h_expect_logged(c, b.primary, line);
     expect_unchanged(c, &b);
 }
 
@@ -295,7 +279,7 @@ static void test_silent_peer_refused(void **state)
     read_challenge(fd, challenge);
     expect_closed(fd);
     snprintf(line, sizeof line, "refused Raft peer %s: sent no proof of the cluster secret within 1000 ms", peer);
-    expect_logged(c, b.primary, line);
+    h_expect_logged(c, b.primary, line);
     expect_unchanged(c, &b);
 }
 
@@ -317,9 +301,9 @@ static void test_node_with_other_secret_cannot_join(void **state)
     h_node_restart(c, odd);
     char line[128];
     snprintf(line, sizeof line, "wrong cluster secret (claims node %d)", odd + 1);
-    expect_logged(c, b.primary, line);
+    h_expect_logged(c, b.primary, line);
     /* the others never answer an unproven connector: it sees them close */
-    expect_logged(c, odd, "closed the connection after our proof (a different cluster secret?)");
+    h_expect_logged(c, odd, "closed the connection after our proof (a different cluster secret?)");
     char *out = h_cli(&c->nodes[b.primary], "SET", "while-outsider", "1", (char *)NULL);
     assert_string_equal(out, "OK");
     free(out);
@@ -400,7 +384,7 @@ static void test_impostor_acceptor_gets_nothing(void **state)
         close(fd);
     }
     close(lfd);
-    expect_logged(c, b.primary, "wrong cluster secret (its answer does not prove it is that node)");
+    h_expect_logged(c, b.primary, "wrong cluster secret (its answer does not prove it is that node)");
     h_node_restart(c, victim);
     expect_unchanged(c, &b);
 }

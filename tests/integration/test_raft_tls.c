@@ -133,21 +133,6 @@ static void rewrite_config(tcluster *c, const char *settings, int *tls_ports)
     fclose(f);
 }
 
-static void expect_logged(tcluster *c, int i, const char *text)
-{
-    long long deadline = h_ms() + 10000;
-    for (;;) {
-        char *log = h_node_log(c, i);
-        int found = strstr(log, text) != NULL;
-        if (!found && h_ms() > deadline)
-            fail_msg("node %d's log lacks \"%s\"; it ends with:\n%s", i + 1, text,
-                     strlen(log) > 700 ? log + strlen(log) - 700 : log);
-        free(log);
-        if (found) return;
-        usleep(50 * 1000);
-    }
-}
-
 static long long info_number(tcluster *c, int i, const char *field)
 {
     char *v = h_info_field(c, i, "replication", field);
@@ -215,8 +200,8 @@ static void outsider(tcluster *c, const char *mode, const char *cert, const char
     free(verdict);
     char line[300];
     snprintf(line, sizeof line, "refused Raft peer 127.0.0.1:");
-    expect_logged(c, b.primary, line);
-    expect_logged(c, b.primary, why);
+    h_expect_logged(c, b.primary, line);
+    h_expect_logged(c, b.primary, why);
     expect_unchanged(c, &b);
     assert_true(info_number(c, b.primary, "raft_peers_refused") > refused);
     if (tls_failure) assert_true(info_number(c, b.primary, "raft_peer_tls_failures") > failures);
@@ -302,7 +287,7 @@ static void test_mtls_cluster(void **state)
     free(served);
     free(out);
     assert_true(info_number(c, 0, "raft_peer_tls_reloads") > reloads);
-    expect_logged(c, 0, "Raft TLS: certificates reloaded from");
+    h_expect_logged(c, 0, "Raft TLS: certificates reloaded from");
 
     /* failover: acknowledged writes survive the primary's kill -9 */
     p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
@@ -465,7 +450,7 @@ static void test_rolling_to_required(void **state)
     char *verdict = fake_peer(h_raft_port(c, p + 1), other + 1, h_raft_port(c, other + 1), "plain", NULL);
     assert_string_not_equal(verdict, "open");
     free(verdict);
-    expect_logged(c, p, "but this node accepts TLS peers only");
+    h_expect_logged(c, p, "but this node accepts TLS peers only");
     usleep(SETTLE_MS * 1000);
     assert_int_equal(tls_primary(c, tls_ports, ELECTION_DEADLINE_MS), p);
     out = sh(NULL, "redis-cli --tls --cacert %s/ca.crt -p %d INFO replication 2>&1", certs, tls_ports[p]);

@@ -139,25 +139,6 @@ static void assert_contains(const char *hay, const char *needle)
     if (!strstr(hay, needle)) fail_msg("expected \"%s\" in: %s", needle, hay);
 }
 
-/* Polls node i's log until it holds needle (10 s): a node sends a failed
- * handshake's alert before it logs why, so the client that caused the line
- * may see its connection end before the line is written. */
-static void assert_log_contains(tcluster *c, int i, const char *needle)
-{
-    long long deadline = h_ms() + 10000;
-    for (;;) {
-        char *log = h_node_log(c, i);
-        int found = strstr(log, needle) != NULL;
-        if (found || h_ms() >= deadline) {
-            assert_contains(log, needle);
-            free(log);
-            return;
-        }
-        free(log);
-        usleep(20 * 1000);
-    }
-}
-
 static void test_one_node(void **state)
 {
     (void)state;
@@ -179,8 +160,8 @@ static void test_one_node(void **state)
     out = tls_cli(tls_port, 0, "GET greeting", &st);
     if (strstr(out, "hello")) fail_msg("a client without a certificate was served: %s", out);
     free(out);
-    assert_log_contains(c, 0, "TLS handshake with 127.0.0.1:");
-    assert_log_contains(c, 0, "peer did not return a certificate");
+    h_expect_logged(c, 0, "TLS handshake with 127.0.0.1:");
+    h_expect_logged(c, 0, "peer did not return a certificate");
 
     /* plaintext on the TLS port: nothing useful, the connection closes, the node goes on */
     int fd = h_connect(tls_port);
@@ -200,7 +181,7 @@ static void test_one_node(void **state)
     fd = h_connect(tls_port);
     assert_true(h_closed(fd));
     h_close(fd);
-    assert_log_contains(c, 0, "no handshake within 10 s");
+    h_expect_logged(c, 0, "no handshake within 10 s");
 
     /* optional, then no: a client without a certificate is served */
     out = tls_cli(tls_port, 1, "CONFIG SET tls-auth-clients optional", &st);
@@ -300,7 +281,7 @@ static void test_one_node(void **state)
     free(sh(&st, "cd %s && cp server.crt server2.crt && cp server.key server2.key", certs));
     h_node_signal(c, 0, SIGHUP);
     assert_true(wait_subject(tls_port, "CN = tricache-server\n"));
-    assert_log_contains(c, 0, "SIGHUP: TLS certificates reloaded");
+    h_expect_logged(c, 0, "SIGHUP: TLS certificates reloaded");
 
     /* redis-benchmark --tls: a few thousand requests, all answered */
     out = sh(&st,
