@@ -32,9 +32,11 @@ static void expect(int fd, const char *cmd, const char *want)
 
 /* DBSIZE of database db on a node (redis-cli -n db). A replica that has
  * not heard from the primary for replica_max_staleness refuses reads with
- * -TRYAGAIN, as it should; on a loaded machine an idle primary's barrier
- * can come late enough for that, so the read is retried as a client would
- * (the sizes are what this file checks, not freshness). */
+ * -TRYAGAIN, as it should, and a loaded machine can delay an idle
+ * primary's barrier that long: such a reply is retried as a client would
+ * (the sizes are what this file checks, not freshness). Any other reply
+ * that is not a number fails, printed: a CI run once read one as 0 keys
+ * here without showing what it was. */
 static long db_size(tnode *n, int db)
 {
     char d[16];
