@@ -792,6 +792,29 @@ uint64_t tc_ks_scan(tc_keyspace *ks, uint64_t v, tc_ks_scan_fn fn, void *ud)
     return v;
 }
 
+/* Buckets ahead of the walk whose first key is fetched early: enough to
+ * cover a miss at the walk's pace, few enough to stay in the cache. */
+#define WALK_AHEAD 16
+
+void tc_ks_walk(const tc_keyspace *ks, tc_ks_scan_fn fn, void *ud)
+{
+    /* while rehashing, table[0]'s buckets before rehash_idx are empty (their
+     * keys were moved to table[1]), so walking both tables whole sees each
+     * key once */
+    for (int t = 0; t < 2; t++) {
+        tc_key *const *table = ks->table[t];
+        size_t size = table ? ks->size[t] : 0;
+        for (size_t b = 0; b < size; b++) {
+            if (b + WALK_AHEAD < size && table[b + WALK_AHEAD]) __builtin_prefetch(table[b + WALK_AHEAD]);
+            for (tc_key *k = table[b]; k;) {
+                tc_key *next = k->next;
+                fn(ud, k);
+                k = next;
+            }
+        }
+    }
+}
+
 size_t tc_ks_expire_cycle(tc_keyspace *ks, int64_t now_ms, size_t max_work)
 {
     size_t deleted = 0, work = 0;

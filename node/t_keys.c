@@ -195,6 +195,7 @@ typedef struct key_list {
 static void collect(void *ud, tc_key *e)
 {
     key_list *l = ud;
+    if (l->oom) return;
     if (e->expire_at && e->expire_at <= l->now_ms) return;
     if (l->type && strcmp(tc_key_type_name(e), l->type) != 0) return;
     if (l->pattern && !tc_glob_match(l->pattern->p, l->pattern->len, tc_key_name(e), e->klen, 0)) return;
@@ -222,10 +223,7 @@ void tc_cmd_keys(tc_ctx *c)
     key_list l = {.now_ms = c->now_ms};
     int all = c->argv[1].len == 1 && c->argv[1].p[0] == '*';
     l.pattern = all ? NULL : &c->argv[1];
-    uint64_t cursor = 0;
-    do {
-        cursor = tc_ks_scan(c->ks, cursor, collect, &l);
-    } while (cursor != 0 && !l.oom);
+    tc_ks_walk(c->ks, collect, &l); /* collect only reads */
     if (l.oom) tc_reply_error(c->r, "ERR out of memory");
     else reply_keys(c, &l);
     free(l.v);

@@ -158,11 +158,8 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
     image_writer iw = {0};
     if (tc_snapshot_writer_new(&iw.w, &wo, fn, ud, err, errlen) != 0) return -1;
     for (int db = 0; db < s->ndbs && !iw.failed; db++) {
-        uint64_t cursor = 0;
         iw.db = db;
-        do {
-            cursor = tc_ks_scan(tc_server_db(s, db), cursor, add_key, &iw);
-        } while (cursor != 0 && !iw.failed);
+        tc_ks_walk(tc_server_db(s, db), add_key, &iw); /* add_key does nothing once failed */
     }
     if (!iw.failed) tc_rconf_replicated_each(s, add_setting, &iw); /* after the keys: FORMAT.md §4 */
     /* users only once changed: an untouched store is what cluster.toml makes */

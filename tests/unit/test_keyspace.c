@@ -308,6 +308,36 @@ static void test_scan_reports_every_key_across_resizes(void **state)
     tc_ks_free(&ks);
 }
 
+static void count_hits(void *ud, tc_key *e)
+{
+    seen *s = ud;
+    s->hit[atoi(tc_key_name(e) + 1)]++;
+    s->n++;
+}
+
+static void test_walk_reports_every_key_once_even_while_rehashing(void **state)
+{
+    (void)state;
+    tc_keyspace ks;
+    tc_ks_init(&ks, 17, 18);
+    seen s = {calloc(4096, 1), 0};
+    tc_ks_walk(&ks, count_hits, &s); /* no table yet */
+    assert_int_equal(s.n, 0);
+    char k[32];
+    int n = 0;
+    /* grow until a rehash is under way with keys in both tables */
+    while (n < 4096 && !(ks.rehash_idx > 0 && ks.used[0] > 0 && ks.used[1] > 0)) {
+        snprintf(k, sizeof k, "k%d", n++);
+        set(&ks, k, "v", 0);
+    }
+    assert_true(ks.rehash_idx > 0 && ks.used[0] > 0 && ks.used[1] > 0);
+    tc_ks_walk(&ks, count_hits, &s);
+    assert_int_equal(s.n, n);
+    for (int i = 0; i < n; i++) assert_int_equal(s.hit[i], 1);
+    free(s.hit);
+    tc_ks_free(&ks);
+}
+
 static void test_random_returns_live_keys(void **state)
 {
     (void)state;
@@ -577,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_set_expire_and_persist),
         cmocka_unit_test(test_active_expiry_reaps_everything_expired),
         cmocka_unit_test(test_scan_reports_every_key_across_resizes),
+        cmocka_unit_test(test_walk_reports_every_key_once_even_while_rehashing),
         cmocka_unit_test(test_random_returns_live_keys),
         cmocka_unit_test(test_digest_is_order_independent_and_sensitive),
         cmocka_unit_test(test_flush_keeps_counters),
