@@ -805,6 +805,7 @@ void tc_ks_walk(const tc_keyspace *ks, tc_ks_scan_fn fn, void *ud)
         tc_key *const *table = ks->table[t];
         size_t size = table ? ks->size[t] : 0;
         for (size_t b = 0; b < size; b++) {
+            tc_progress_tick(); /* KEYS nomatch* over many keys replies nothing until the end */
             if (b + WALK_AHEAD < size && table[b + WALK_AHEAD]) __builtin_prefetch(table[b + WALK_AHEAD]);
             for (tc_key *k = table[b]; k;) {
                 tc_key *next = k->next;
