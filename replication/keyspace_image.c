@@ -82,6 +82,7 @@ tc_key *tc_image_record_decode(tc_keyspace *dbs, int ndbs, const tc_snapshot_rec
 typedef struct image_writer {
     tc_snapshot_writer *w;
     tc_image_bufs bufs;
+    int64_t clock_ms; /* the image's clock: keys whose deadline it passed are dead */
     int db;
     int failed;
     char err[160];
@@ -91,6 +92,11 @@ static void add_key(void *ud, tc_key *k)
 {
     image_writer *iw = ud;
     if (iw->failed) return;
+    /* An expired key waits for its replicated delete but no command can
+     * see or revive it again (every clock after the image's is later), so
+     * it is left out. After an expiry storm most of the table can be such
+     * keys, and encoding them was most of the image child's work. */
+    if (k->expire_at && k->expire_at <= iw->clock_ms) return;
     tc_snapshot_record rec;
     if (tc_image_record_encode(k, iw->db, &iw->bufs, &rec, iw->err, sizeof iw->err) != 0 ||
         tc_snapshot_writer_add(iw->w, &rec) != 0)
@@ -155,7 +161,7 @@ int tc_image_write(tc_server *s, const tc_apply_state *st, const tc_image_opts *
                                   /* 0 would mean "now": keep the clock exact, at least 1 */
                                   .created_ms = st->clock_ms > 0 ? st->clock_ms : 1,
                                   .key = o->key, .compress = 1};
-    image_writer iw = {0};
+    image_writer iw = {.clock_ms = st->clock_ms};
     if (tc_snapshot_writer_new(&iw.w, &wo, fn, ud, err, errlen) != 0) return -1;
     for (int db = 0; db < s->ndbs && !iw.failed; db++) {
         iw.db = db;

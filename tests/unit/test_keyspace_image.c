@@ -58,6 +58,33 @@ static void test_round_trip(void **state)
     free(img);
 }
 
+/* A key whose deadline the image's clock passed is not written: nothing
+ * could read it again. One due later, and one without a deadline, are. */
+static void test_expired_keys_stay_out_of_the_image(void **state)
+{
+    fx *f = *state;
+    /* deadlines far ahead of the wall clock, which the fixture's SET reads */
+    fx_run(f, "SET", "dead", "v", "PXAT", "4000000000000", NULL);
+    fx_run(f, "SET", "due-at-the-clock", "v", "PXAT", "4000000000500", NULL);
+    fx_run(f, "SET", "later", "v", "PXAT", "4100000000000", NULL);
+    fx_run(f, "SET", "forever", "v", NULL);
+    tc_apply_state st = {.clock_ms = 4000000000500LL};
+    size_t len;
+    unsigned char *img = image_of(f, &st, &len);
+    void *other;
+    assert_int_equal(fx_setup(&other), 0);
+    fx *g = other;
+    tc_apply_state st2 = {0};
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
+    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    assert_string_equal(fx_run(g, "DBSIZE", NULL), ":2\r\n");
+    assert_string_equal(fx_run(g, "PEXPIRETIME", "later", NULL), ":4100000000000\r\n");
+    assert_string_equal(fx_run(g, "GET", "forever", NULL), "$1\r\nv\r\n");
+    fx_teardown(&other);
+    free(img);
+}
+
 static void test_damaged_image_changes_nothing(void **state)
 {
     fx *f = *state;
@@ -428,7 +455,7 @@ static void test_settings_travel_in_the_image(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {T(test_round_trip), T(test_damaged_image_changes_nothing),
+    const struct CMUnitTest tests[] = {T(test_round_trip), T(test_expired_keys_stay_out_of_the_image), T(test_damaged_image_changes_nothing),
                                        T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip),
                                        T(test_settings_travel_in_the_image), T(test_users_travel_in_the_image),
                                        T(test_scripts_travel_in_the_image), T(test_libraries_travel_in_the_image)};
