@@ -30,6 +30,19 @@ static unsigned char *image_of(fx *f, const tc_apply_state *st, size_t *len)
     return buf;
 }
 
+/* A fresh fixture with the image loaded into it (*st gets the image's
+ * clock); fx_teardown it after. */
+static void *loaded_fixture(const unsigned char *img, size_t len, tc_apply_state *st)
+{
+    void *other;
+    assert_int_equal(fx_setup(&other), 0);
+    fx *g = other;
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
+    assert_int_equal(tc_image_load(&g->srv, st, img, len, &ro, err, sizeof err), 0);
+    return other;
+}
+
 static void test_round_trip(void **state)
 {
     fx *f = *state;
@@ -44,13 +57,9 @@ static void test_round_trip(void **state)
     size_t len;
     unsigned char *img = image_of(f, &st, &len);
 
-    void *other;
-    assert_int_equal(fx_setup(&other), 0);
-    fx *g = other;
     tc_apply_state st2 = {0};
-    char err[256];
-    tc_snapshot_reader_opts ro = {.name = "test"};
-    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    void *other = loaded_fixture(img, len, &st2);
+    fx *g = other;
     assert_int_equal(st2.clock_ms, 1700000000123LL);
     assert_string_equal(fx_run(g, "DEBUG", "DIGEST", NULL), before);
     assert_string_equal(fx_run(g, "DBSIZE", NULL), ":2002\r\n");
@@ -63,7 +72,7 @@ static void test_round_trip(void **state)
 static void test_expired_keys_stay_out_of_the_image(void **state)
 {
     fx *f = *state;
-    /* deadlines far ahead of the wall clock, which the fixture's SET reads */
+    /* deadlines after the fixture's clock (1700000000000), so SET keeps them */
     fx_run(f, "SET", "dead", "v", "PXAT", "4000000000000", NULL);
     fx_run(f, "SET", "due-at-the-clock", "v", "PXAT", "4000000000500", NULL);
     fx_run(f, "SET", "later", "v", "PXAT", "4100000000000", NULL);
@@ -71,13 +80,9 @@ static void test_expired_keys_stay_out_of_the_image(void **state)
     tc_apply_state st = {.clock_ms = 4000000000500LL};
     size_t len;
     unsigned char *img = image_of(f, &st, &len);
-    void *other;
-    assert_int_equal(fx_setup(&other), 0);
-    fx *g = other;
     tc_apply_state st2 = {0};
-    char err[256];
-    tc_snapshot_reader_opts ro = {.name = "test"};
-    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    void *other = loaded_fixture(img, len, &st2);
+    fx *g = other;
     assert_string_equal(fx_run(g, "DBSIZE", NULL), ":2\r\n");
     assert_string_equal(fx_run(g, "PEXPIRETIME", "later", NULL), ":4100000000000\r\n");
     assert_string_equal(fx_run(g, "GET", "forever", NULL), "$1\r\nv\r\n");
@@ -277,13 +282,9 @@ static void test_databases_round_trip(void **state)
     size_t len;
     unsigned char *img = image_of(f, &st, &len);
 
-    void *other;
-    assert_int_equal(fx_setup(&other), 0);
-    fx *g = other;
     tc_apply_state st2 = {0};
-    char err[256];
-    tc_snapshot_reader_opts ro = {.name = "test"};
-    assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), 0);
+    void *other = loaded_fixture(img, len, &st2);
+    fx *g = other;
     assert_string_equal(fx_run(g, "DEBUG", "DIGEST", NULL), before);
     assert_string_equal(fx_run(g, "GET", "a", NULL), "$4\r\nzero\r\n");
     assert_string_equal(fx_run(g, "DBSIZE", NULL), ":1\r\n");
@@ -301,6 +302,8 @@ static void test_databases_round_trip(void **state)
 
     /* a node with fewer databases refuses the image and keeps its keys */
     g->srv.ndbs = 6; /* as if configured with databases = 6 (dbs 6..15 are empty) */
+    char err[256];
+    tc_snapshot_reader_opts ro = {.name = "test"};
     assert_int_equal(tc_image_load(&g->srv, &st2, img, len, &ro, err, sizeof err), -1);
     if (!strstr(err, "database 15")) fail_msg("error: %s", err);
     g->srv.ndbs = 16;
@@ -455,7 +458,8 @@ static void test_settings_travel_in_the_image(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {T(test_round_trip), T(test_expired_keys_stay_out_of_the_image), T(test_damaged_image_changes_nothing),
+    const struct CMUnitTest tests[] = {T(test_round_trip), T(test_expired_keys_stay_out_of_the_image),
+                                       T(test_damaged_image_changes_nothing),
                                        T(test_old_image_loads_and_writes_back_identically), T(test_databases_round_trip),
                                        T(test_settings_travel_in_the_image), T(test_users_travel_in_the_image),
                                        T(test_scripts_travel_in_the_image), T(test_libraries_travel_in_the_image)};
