@@ -92,10 +92,11 @@ static void add_key(void *ud, tc_key *k)
 {
     image_writer *iw = ud;
     if (iw->failed) return;
-    /* An expired key waits for its replicated delete but no command can
-     * see or revive it again (every clock after the image's is later), so
-     * it is left out. After an expiry storm most of the table can be such
-     * keys, and encoding them was most of the image child's work. */
+    /* An expired key only waits for its replicated delete: no later entry
+     * can see or revive it (an entry's clock is never behind the applied
+     * one), and reads hide it. So it is left out. After an expiry storm most
+     * of the table can be such keys, and encoding them was most of the
+     * image child's work. */
     if (k->expire_at && k->expire_at <= iw->clock_ms) return;
     tc_snapshot_record rec;
     if (tc_image_record_encode(k, iw->db, &iw->bufs, &rec, iw->err, sizeof iw->err) != 0 ||
