@@ -390,12 +390,12 @@ void tc_ks_mem_adjust(tc_keyspace *ks, const tc_key *k, size_t before)
     else mem_sub(ks, before - now);
 }
 
+static void add_cost(void *ud, tc_key *k) { *(uint64_t *)ud += tc_ks_key_cost(k); }
+
 void tc_ks_mem_recount(tc_keyspace *ks)
 {
     uint64_t n = 0;
-    for (int t = 0; t < 2; t++)
-        for (size_t b = 0; ks->table[t] && b < ks->size[t]; b++)
-            for (const tc_key *k = ks->table[t][b]; k; k = k->next) n += tc_ks_key_cost(k);
+    tc_ks_walk(ks, add_cost, &n);
     ks->mem = n;
 }
 
@@ -884,17 +884,25 @@ static void digest_key(EVP_MD_CTX *md, const tc_key *k, unsigned char acc[20])
     for (int i = 0; i < 20; i++) acc[i] ^= d[i];
 }
 
+typedef struct digest_walk {
+    EVP_MD_CTX *md;
+    int64_t now_ms;
+    unsigned char *acc;
+} digest_walk;
+
+static void digest_live_key(void *ud, tc_key *k)
+{
+    digest_walk *w = ud;
+    if (!expired(k, w->now_ms)) digest_key(w->md, k, w->acc);
+}
+
 void tc_ks_digest(tc_keyspace *ks, int64_t now_ms, unsigned char out[20])
 {
     memset(out, 0, 20);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) return;
-    for (int t = 0; t < 2; t++) {
-        for (size_t b = 0; ks->table[t] && b < ks->size[t]; b++)
-            for (tc_key *k = ks->table[t][b]; k; k = k->next)
-                if (!expired(k, now_ms)) digest_key(md, k, out);
-    }
-    EVP_MD_CTX_free(md);
+    digest_walk w = {EVP_MD_CTX_new(), now_ms, out};
+    if (!w.md) return;
+    tc_ks_walk(ks, digest_live_key, &w);
+    EVP_MD_CTX_free(w.md);
 }
 
 void tc_ks_digest_dbs(tc_keyspace *dbs, int n, int64_t now_ms, unsigned char out[20])

@@ -245,7 +245,7 @@ uint64_t tc_ks_scan(tc_keyspace *ks, uint64_t cursor, tc_ks_scan_fn fn, void *ud
 
 /* Every key once, bucket after bucket in table order, for a keyspace
  * nothing changes meanwhile (fn must not add or delete keys): a snapshot
- * or backup child's image, KEYS. Unlike SCAN's cursor order, which jumps across the
+ * or backup child's image, KEYS, DEBUG DIGEST, a memory recount. Unlike SCAN's cursor order, which jumps across the
  * table, it reads the bucket array in sequence and fetches the keys a few
  * buckets ahead, so their cache misses overlap. */
 void tc_ks_walk(const tc_keyspace *ks, tc_ks_scan_fn fn, void *ud);
