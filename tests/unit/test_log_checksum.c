@@ -58,6 +58,23 @@ static void test_same_as_libraft(void **state)
     free(b);
 }
 
+/* Lengths where the carry-less multiplication path runs (from 256 bytes on
+ * CPUs with it): every tail after the 64-byte strides and after the 16-byte
+ * blocks, from every alignment, from varied starting values. */
+static void test_long_lengths_same_as_libraft(void **state)
+{
+    (void)state;
+    const size_t n = 1400;
+    unsigned char *b = random_bytes(n, 13);
+    for (size_t start = 0; start < 16; start++) {
+        for (size_t len = 240; len + start <= n; len++) {
+            unsigned init = (unsigned)((len + start) * 2246822519u);
+            assert_int_equal(byteCrc32(b + start, len, init), libraft_byteCrc32(b + start, len, init));
+        }
+    }
+    free(b);
+}
+
 static void test_big_buffer_and_chaining(void **state)
 {
     (void)state;
@@ -87,6 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_values),
         cmocka_unit_test(test_same_as_libraft),
+        cmocka_unit_test(test_long_lengths_same_as_libraft),
         cmocka_unit_test(test_big_buffer_and_chaining),
         cmocka_unit_test(test_counts_bytes),
     };
