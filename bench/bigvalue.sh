@@ -89,6 +89,7 @@ measure() { # measure NAME PORT WAIT_REPLICAS
 }
 
 rss_mb() { cli "$1" INFO memory | sed -n 's/^used_memory_rss://p' | awk '{printf "%d", $1 / 1048576}'; }
+discarded() { cli "$1" INFO replication | sed -n 's/^raft_snapshot_images_discarded://p' | tr -d '\r'; }
 term_of() { cli "$1" INFO replication | sed -n 's/^raft_term://p'; }
 
 run_tricache() {
@@ -99,7 +100,7 @@ run_tricache() {
     t0=$(term_of "$p")
     measure tricache "$p" 0
     t1=$(term_of "$p")
-    NOTES+=("tricache: the primary's term $t0 -> $t1; RSS at the end (MB): $(rss_mb "${PORTS[0]}"), $(rss_mb "${PORTS[1]}"), $(rss_mb "${PORTS[2]}")")
+    NOTES+=("tricache: the primary's term $t0 -> $t1; RSS at the end (MB): $(rss_mb "${PORTS[0]}"), $(rss_mb "${PORTS[1]}"), $(rss_mb "${PORTS[2]}"); snapshot images discarded unused: $(discarded "${PORTS[0]}"), $(discarded "${PORTS[1]}"), $(discarded "${PORTS[2]}")")
     stop_all
 }
 

@@ -162,6 +162,7 @@ void tc__raft_post_progress(tc_raftnode *n, uint64_t index)
  * not yet reported is killed when its report comes (image_gen). */
 void tc__raft_image_discard(tc_raftnode *n)
 {
+    if (n->snap_child > 0 || n->image_ready || n->image_asked) n->images_discarded++;
     if (n->snap_child > 0) {
         kill(n->snap_child, SIGKILL);
         while (waitpid(n->snap_child, NULL, 0) < 0 && errno == EINTR) {
@@ -382,11 +383,15 @@ static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned ch
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     tc_raftnode *n = node_of(fsm);
-    image_maybe_start(n);
     *result = NULL;
     unsigned char *whole = NULL;
     size_t whole_len = 0;
     int piece = take_piece(n, buf, &whole, &whole_len);
+    /* Not at a piece: an image forked at a run's first piece would be
+     * dropped at its last one (below), after its child had hashed and
+     * compressed the keyspace on the cores the run needs. libraft asks
+     * for the snapshot once the run is applied (fsm_snapshot). */
+    if (piece < 0) image_maybe_start(n);
     tc__raft_budget_applied(n, buf->len);
     if (piece == 0) return 0; /* the command thread learns the index from the view (on_rpass) */
     int complete = piece == 1;

@@ -115,6 +115,7 @@ typedef struct tc_raftnode {
     int image_asked;           /* the command thread was asked to fork it */
     int image_ready;           /* snap_path holds a complete image */
     uint64_t image_gen;        /* bumped when an image is dropped: a late fork of it is killed */
+    uint64_t images_discarded; /* INFO: images asked for or written, then dropped unused */
     uint64_t image_index;      /* the applied index the image was forked at */
     tc_image_tail tail;
     void *snap_map;            /* the image handed to libraft, until finalize */

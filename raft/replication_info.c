@@ -60,6 +60,9 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
      * dropped because their primary lost leadership before the last piece */
     tc_buf_printf(b, "raft_big_entries_applied:%llu\r\nraft_big_entries_dropped:%llu\r\n",
                   (unsigned long long)n->pieces_runs_applied, (unsigned long long)n->pieces_runs_dropped);
+    /* snapshot images made (or being made) and dropped unused: by a big
+     * entry applied after them, a full tail, a restore */
+    tc_buf_printf(b, "raft_snapshot_images_discarded:%llu\r\n", (unsigned long long)n->images_discarded);
     tc__raft_info_disk(n, b);
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);

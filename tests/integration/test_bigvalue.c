@@ -295,13 +295,17 @@ static void test_big_values_keep_the_primary(void **state)
          * a follower held past the election timeout is how an election
          * would come (printed, not asserted: a diagnosis for a failure) */
         print_message("BIGVALUE %zu MB: SET %lld ms, GET %lld ms, slowest other GET: primary %lld ms, replica %lld "
-                      "ms; RSS of the nodes: %lld %lld %lld MB; Raft loop held at most %lld %lld %lld ms\n",
+                      "ms; RSS of the nodes: %lld %lld %lld MB; Raft loop held at most %lld %lld %lld ms; snapshot "
+                      "images discarded %lld %lld %lld\n",
                       mb, t_set, t_get, worst_p / 1000, worst_r / 1000,
                       h_info_ll(c, 0, "memory", "used_memory_rss") >> 20, h_info_ll(c, 1, "memory", "used_memory_rss") >> 20,
                       h_info_ll(c, 2, "memory", "used_memory_rss") >> 20,
                       h_info_ll(c, 0, "replication", "raft_thread_loop_delay_max_ms"),
                       h_info_ll(c, 1, "replication", "raft_thread_loop_delay_max_ms"),
-                      h_info_ll(c, 2, "replication", "raft_thread_loop_delay_max_ms"));
+                      h_info_ll(c, 2, "replication", "raft_thread_loop_delay_max_ms"),
+                      h_info_ll(c, 0, "replication", "raft_snapshot_images_discarded"),
+                      h_info_ll(c, 1, "replication", "raft_snapshot_images_discarded"),
+                      h_info_ll(c, 2, "replication", "raft_snapshot_images_discarded"));
         if (worst_p / 1000 >= OTHER_CLIENT_BOUND_MS || worst_r / 1000 >= OTHER_CLIENT_BOUND_MS)
             fail_msg("%zu MB: another client waited %lld ms on the primary, %lld ms on a replica (bound %d ms)", mb,
                      worst_p / 1000, worst_r / 1000, OTHER_CLIENT_BOUND_MS);
