@@ -16,13 +16,16 @@ TRICACHE=build/tricache
 OUT=""
 ROUNDS=3
 SIZES="100 500"
+GAP=0
 
 usage() {
     cat << EOF
-usage: bench/bigvalue.sh [--rounds N] [--sizes "MB MB..."] [--tricache PATH] [--out FILE]
+usage: bench/bigvalue.sh [--rounds N] [--sizes "MB MB..."] [--gap SECONDS] [--tricache PATH] [--out FILE]
 
   --rounds N       rounds per size (default 3; the median is reported)
   --sizes LIST     value sizes in MB, at most 512 each (default "100 500")
+  --gap SECONDS    pause before each round's SET (default 0: back to back, so
+                   each SET shares the CPUs with the snapshots after the last)
   --tricache PATH  tricache binary (default <repo>/build/tricache)
   --out FILE       also write the report to FILE
 EOF
@@ -34,11 +37,12 @@ EOF
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) usage; exit 0 ;;
-        --rounds | --sizes | --tricache | --out)
+        --rounds | --sizes | --gap | --tricache | --out)
             [ $# -ge 2 ] || usage_error "$1 needs a value"
             case "$1" in
                 --rounds) is_positive_int "$2" || usage_error "--rounds must be a positive integer"; ROUNDS=$2 ;;
                 --sizes) SIZES=$2 ;;
+                --gap) is_positive_int "$2" || [ "$2" = 0 ] || usage_error "--gap must be a whole number of seconds"; GAP=$2 ;;
                 --tricache) TRICACHE=$2 ;;
                 --out) OUT=$2 ;;
             esac
@@ -82,7 +86,7 @@ measure() { # measure NAME PORT WAIT_REPLICAS
     for mb in $SIZES; do
         log "$name: $mb MB x $ROUNDS"
         line=$(python3 bench/bigvalue_client.py --port "$port" --mb "$mb" --rounds "$ROUNDS" --wait "$waitn" \
-            --disk-stat "$DISK_STAT") ||
+            --gap "$GAP" --disk-stat "$DISK_STAT") ||
             die "the client failed against $name"
         ROWS+=("$name|$mb|$line")
     done
@@ -136,7 +140,9 @@ run_tricache
     echo
     echo "$(machine_line)"
     echo
-    echo "A value of random bytes SET on the primary, then GET back by the same client; median of $ROUNDS rounds (ms); ratio to Redis in brackets."
+    spacing="back to back"
+    [ "$GAP" != 0 ] && spacing="$GAP s before each SET"
+    echo "A value of random bytes SET on the primary, then GET back by the same client ($spacing); median of $ROUNDS rounds (ms); ratio to Redis in brackets."
     echo "Disk MB: what ${DISK_STAT:-(no block device found)} wrote while a SET ran, every server's writes together (Redis here persists nothing)."
     echo
     echo "| system | MB | SET | GET | rounds answered OK | disk MB per SET |"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/bigvalue.sh's client: SETs a value of random bytes and GETs it back,
---rounds times; prints "set_ms|get_ms|ok_rounds|disk_mb" (medians over the
+--rounds times (--gap seconds apart); prints "set_ms|get_ms|ok_rounds|disk_mb" (medians over the
 rounds that answered OK; disk_mb: MB the block device --disk-stat describes
 wrote while the SET ran, "-" without one). With --wait N, each SET is
 followed by WAIT N 0 (Redis)."""
@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--mb", type=int, required=True)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--wait", type=int, default=0)
+    ap.add_argument("--gap", type=float, default=0.0)
     ap.add_argument("--disk-stat", default="")
     a = ap.parse_args()
     s = socket.create_connection(("127.0.0.1", a.port))
@@ -43,6 +44,8 @@ def main():
     value = os.urandom(a.mb << 20)
     sets, gets, disk = [], [], []
     for r in range(a.rounds):
+        if a.gap > 0:
+            time.sleep(a.gap)
         key = b"bigvalue:%d" % r
         w0 = sectors_written(a.disk_stat)
         t0 = time.monotonic()

@@ -1,11 +1,14 @@
 /* common/: small shared pieces any module may use (the bottom layer:
  * `common` <- `node` <- `replication` <- ...). It depends on libc (and
- * OpenSSL, for the RESP client's TLS) and holds no global mutable state.
+ * OpenSSL, for the RESP client's TLS); its only global state is the
+ * process's own big-buffer bookkeeping (big_alloc.c, big_keep.c).
  *
  *   toml.c         a TOML reader for the subset cluster.toml uses     tc_toml_*
  *   json.c         one strict JSON reader and one JSON string writer  tc_json_*
  *   resp_client.c  a blocking RESP client with deadlines              tc_rc_*
  *   resp_tls.c     TLS for that client (OpenSSL)                      tc_rc_tls_*
+ *   big_alloc.c    huge-page advice for big buffers                   tc_big_alloc_*
+ *   big_keep.c     freed big buffers kept for the next big value      tc_big_*
  *
  * Errors are negative errno values (-EINVAL, -ENOMEM, -ETIMEDOUT, ...) plus
  * a sentence in the caller's struct, except the TOML reader, which returns
@@ -360,5 +363,46 @@ int tc_big_alloc_advise(void *p, size_t n);
 
 /* Bytes advised so far (INFO memory). Safe from any thread. */
 unsigned long long tc_big_alloc_advised_bytes(void);
+
+/* ---- big_keep.c: freed big buffers kept for the next big value ------------
+ *
+ * Blocks of TC_BIG_ALLOC_MIN bytes or more freed through tc_big_free are
+ * kept (at most TC_BIG_KEEP_SLOTS of them, at most the limit in bytes) for
+ * a later tc_big_take or tc_big_malloc of about their size, instead of going
+ * back to the kernel: memory given back costs a page fault and a zeroed page
+ * again when touched, many times more in a VM that returns it to its host.
+ * Every function is safe from any thread; all blocks are malloc's, so any of
+ * them may also be realloc'd or freed with free() (then it is not kept). */
+
+#define TC_BIG_KEEP_SLOTS 8
+/* How long a kept block waits for a taker (tc_big_trim from the cron). */
+#define TC_BIG_KEEP_MS 10000
+
+/* The most bytes kept (the big_buffer_keep setting); 0 (the default until
+ * set) keeps nothing and frees what is kept. */
+void tc_big_keep_limit(size_t bytes);
+
+/* A kept block of at least n and at most n + n/4 bytes (its usable size in
+ * *got when got is not NULL), or NULL: none, or n below TC_BIG_ALLOC_MIN. */
+void *tc_big_take(size_t n, size_t *got);
+
+/* tc_big_take(n), else malloc(n) advised into huge pages (NULL if out of
+ * memory). */
+void *tc_big_malloc(size_t n);
+
+/* Keeps p if it is big and there is room (the oldest kept blocks are freed
+ * to make it), else frees it. NULL is ignored. */
+void tc_big_free(void *p);
+
+/* Frees the blocks kept for max_age_ms or longer. */
+void tc_big_trim(unsigned max_age_ms);
+
+/* In a forked child (tc_fork_keep): the kept blocks' pages were not
+ * inherited; every call here then bypasses the pool. */
+void tc_big_forked_child(void);
+
+/* INFO memory: blocks handed out again, and bytes kept now. */
+unsigned long long tc_big_reused(void);
+unsigned long long tc_big_kept_bytes(void);
 
 #endif

@@ -9,6 +9,7 @@ pid_t tc_fork_keep(int keep_fd)
 {
     pid_t pid = fork();
     if (pid != 0) return pid;
+    tc_big_forked_child();
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);

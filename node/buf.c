@@ -9,7 +9,7 @@
 
 void tc_buf_free(tc_buf *b)
 {
-    free(b->data);
+    tc_big_free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
     b->oom = 0;
@@ -22,17 +22,27 @@ int tc_buf_reserve(tc_buf *b, size_t n)
     size_t need = b->len + n;
     if (need < b->len) goto fail; /* overflow */
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) {
-        if (cap > (size_t)-1 / 2) {
-            cap = need;
-            break;
-        }
-        cap *= 2;
+    if (need >= TC_BIG_ALLOC_MIN) {
+        /* Big: an eighth more at a time, not double, so that the buffer of
+         * one big value is about its size and fits a block freed by others
+         * like it (big_keep.c); appends still grow it in few steps. */
+        cap += cap / 8;
+        if (cap < need) cap = need;
+    } else {
+        while (cap < need) cap *= 2;
     }
-    char *p = realloc(b->data, cap);
-    if (!p) goto fail;
-    /* the new part is untouched yet (a big query or log entry) */
-    tc_big_alloc_advise(p, cap);
+    size_t kept = 0;
+    char *p = tc_big_take(need, &kept);
+    if (p) {
+        if (b->len) memcpy(p, b->data, b->len);
+        tc_big_free(b->data);
+        cap = kept;
+    } else {
+        p = realloc(b->data, cap);
+        if (!p) goto fail;
+        /* the new part is untouched yet (a big query or log entry) */
+        tc_big_alloc_advise(p, cap);
+    }
     b->data = p;
     b->cap = cap;
     return 0;

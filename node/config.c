@@ -186,6 +186,10 @@ static const setting SETTINGS[] = {
      .def = "512mb", .mut = 1, .help = "longest single argument a client may send"},
     {.name = "proto_max_multibulk_len", .type = T_INT, FIELD(proto_max_multibulk_len), .min = 16,
      .max = 2147483647, .def = "1048576", .mut = 1, .help = "most arguments in one command"},
+    {.name = "big_buffer_keep", .type = T_SIZE, FIELD(big_buffer_keep), .min = MB, .max = UINT64_C(64) * GB,
+     .zero_ok = 1, .def = "512mb", .mut = 1,
+     .help = "freed buffers of 32 MiB or more (big values, their queries and log entries) kept up to 10 s for the "
+             "next big value instead of going back to the system; 0 = none"},
     {.name = "client_query_buffer_limit", .type = T_SIZE, FIELD(client_query_buffer_limit), .min = MB,
      .max = 4 * GB, .def = "1gb", .mut = 1, .help = "most unparsed input kept for one client"},
     {.name = "client_output_buffer_limit", .type = T_SIZE, FIELD(client_output_buffer_limit), .min = MB,

@@ -106,6 +106,7 @@ typedef struct tc_config {
     uint64_t snapshot_threshold;       /* Raft entries between snapshots, default 65536 */
     uint64_t snapshot_bytes;           /* Raft log bytes between snapshots, default 0 = entries only */
     uint64_t replicated_write_max_bytes; /* argument bytes one replicated write may log, default 128mb */
+    uint64_t big_buffer_keep;          /* freed big buffers kept for the next big value, default 512mb */
     int at_rest_encryption;            /* encrypt Raft log payloads and snapshots, default false */
     char keys_dir[TC_CONFIG_MAX_STR];  /* key files (key-<id>.tckey); "" = none */
     char cluster_secret_file[TC_CONFIG_MAX_STR]; /* Raft peers prove this secret (raft/transport.c); "" = none */

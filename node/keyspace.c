@@ -220,7 +220,9 @@ static void free_key(tc_key *k)
         const tc_type_ops *ops = tc_key_type(k);
         if (ops && ops->free_value) ops->free_value(k);
     }
-    free(k);
+    /* a big string's block is kept for the next big value (common.h) */
+    if (tc_key_is_inline(k) && k->vlen >= TC_BIG_ALLOC_MIN) tc_big_free(k);
+    else free(k);
 }
 
 static void free_table(tc_key **t, size_t size)
@@ -464,8 +466,8 @@ tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms
 /* A new key named key with payload bytes after the name, stamped. */
 static tc_key *alloc_key(const tc_keyspace *ks, const char *key, size_t klen, size_t payload)
 {
-    tc_key *k = malloc(KEY_HEADER + klen + payload);
-    if (payload >= TC_BIG_ALLOC_MIN) tc_big_alloc_advise(k, KEY_HEADER + klen + payload);
+    size_t size = KEY_HEADER + klen + payload;
+    tc_key *k = payload >= TC_BIG_ALLOC_MIN ? tc_big_malloc(size) : malloc(size);
     if (!k) return NULL;
     k->next = NULL;
     k->expire_at = 0;

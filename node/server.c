@@ -18,6 +18,7 @@
 #include "blocking.h"
 #include "cluster_formed.h"
 #include "cmd_acl.h"
+#include "common.h"
 #include "config_redis.h"
 #include "log.h"
 #include "multi.h"
@@ -1173,6 +1174,9 @@ static void on_cron(uv_timer_t *t)
     int64_t now = tc_now_ms();
     tc_lru_clock_update(now); /* the clock keys' access bits are stamped with */
     tc_mem_cron(s, now);
+    /* freed big buffers: the setting (CONFIG SET included), then the old ones go */
+    tc_big_keep_limit((size_t)s->cfg.big_buffer_keep);
+    tc_big_trim(TC_BIG_KEEP_MS);
     /* With replication only the primary expires keys, through the log
      * (the router runs the same cycle with a sink that builds entries). */
     if (!s->repl.ops) standalone_expire(s, TC_EXPIRE_SLOW, now);

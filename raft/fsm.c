@@ -125,14 +125,14 @@ static void apply_run(tc_raftnode *n, tc__raft_msg *m)
         n->applied = am->index;
         n->applied_ms = m->ms;
     }
-    free(am->whole);
+    tc_big_free(am->whole);
     free(am);
 }
 
 static void apply_cancel(tc_raftnode *n, tc__raft_msg *m)
 {
     (void)n;
-    free(((apply_msg *)m)->whole);
+    tc_big_free(((apply_msg *)m)->whole);
     free(m);
 }
 
@@ -816,7 +816,7 @@ static void release_held(tc_raftnode *n)
 static void pieces_drop(tc_raftnode *n, piece_send *ps)
 {
     n->pieces_out = NULL;
-    raft_free(ps->whole.base);
+    tc_big_free(ps->whole.base); /* libraft's heap is libc's (op_submit) */
     post_outcome(n, ps->a, TC_LOG_NOT_LOGGED);
     free(ps);
 }
@@ -873,7 +873,7 @@ static void pieces_run(tc_raftnode *n, tc__raft_msg *m)
         if (last) {
             track_appended(n, ps->a);
             n->pieces_out = NULL;
-            raft_free(ps->whole.base);
+            tc_big_free(ps->whole.base);
             free(ps);
             release_held(n);
             return;

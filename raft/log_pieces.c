@@ -54,7 +54,7 @@ void tc_piece_encode(unsigned char *dst, uint64_t id, uint64_t total, uint64_t o
 
 void tc_piece_run_drop(tc_piece_run *r)
 {
-    free(r->buf);
+    tc_big_free(r->buf);
     *r = (tc_piece_run){0};
 }
 
@@ -84,8 +84,7 @@ int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char *
     if (offset == 0) {
         /* a new run; one still pending lost its last piece with its primary */
         tc_piece_run_drop(r);
-        r->buf = malloc(total);
-        tc_big_alloc_advise(r->buf, total);
+        r->buf = tc_big_malloc(total);
         if (!r->buf) {
             snprintf(why, whylen, "out of memory for a %llu-byte entry", (unsigned long long)total);
             return TC_PIECE_NOMEM;

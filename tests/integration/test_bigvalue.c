@@ -319,6 +319,10 @@ static void test_big_values_keep_the_primary(void **state)
     /* ... and their buffers (the reassembled entry, the stored value) were
      * advised into huge pages by common/big_alloc.c on every node */
     for (int i = 0; i < 3; i++) assert_true(h_info_ll(c, i, "memory", "mem_huge_page_advised_bytes") >= (64 << 20));
+    /* ... and on the primary the query's buffer, freed once the write was
+     * logged, held the pieces put back together, and the log entry's the
+     * stored value (common/big_keep.c, big_buffer_keep) */
+    assert_true(h_info_ll(c, p, "memory", "mem_big_buffers_reused") >= 2);
     /* ... and the log segments prepared while their pieces streamed in were
      * only reserved, not written full of zeros first (raft/segment_fill.c) */
     for (int i = 0; i < 3; i++) assert_true(h_info_ll(c, i, "replication", "raft_log_segments_unfilled") >= 1);

@@ -739,6 +739,10 @@ static void test_config_bounds(void **state)
     assert_true(c.timeout_ms == UINT64_C(2147483647000));
     cfg_ok(&c, with_node("client_output_buffer_limit", "\"18446744073709551615\""));
     assert_true(c.client_output_buffer_limit == UINT64_MAX);
+    cfg_ok(&c, with_node("big_buffer_keep", "0"));
+    assert_true(c.big_buffer_keep == 0);
+    cfg_ok(&c, with_node("big_buffer_keep", "\"2gb\""));
+    assert_true(c.big_buffer_keep == UINT64_C(2) << 30);
 }
 
 static void test_config_hints(void **state)
@@ -747,6 +751,8 @@ static void test_config_hints(void **state)
     cfg_err(with_node("proto_max_bulk_len", "\"1023\""), 1,
             "hint: proto_max_bulk_len is a size such as \"512mb\" (units kb, mb, gb) between 1kb and 4gb (default \"512mb\")");
     cfg_err(with_node("client_output_buffer_limit", "5"), 1, "at least 1mb, or 0 for unlimited (default \"1gb\")");
+    cfg_err(with_node("big_buffer_keep", "\"100kb\""), 1, "(default \"512mb\")");
+    cfg_err(with_node("big_buffer_keep", "\"65gb\""), 1, "big_buffer_keep");
     cfg_err(with_node("log_level", "\"loud\""), 1, "log_level: unknown value \"loud\"");
     cfg_err(with_node("log_level", "\"loud\""), 1, "hint: log_level is one of debug, info, notice, warning (default \"notice\")");
     cfg_err(with_node("cluster_name", "\"a b\""), 1, "cluster_name may only contain A-Z a-z 0-9 _ . -");
@@ -810,7 +816,7 @@ static void test_config_unknown_keys(void **state)
     cfg_err(with_node("time_out", "\"1s\""), 1, "did you mean 'timeout'?");
     cfg_err(with_node("completely_unrelated", "1"), 1,
             "unknown setting 'completely_unrelated'\n  hint: known settings are cluster_name, data_dir, auth_token, "
-            "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, client_query_buffer_limit, "
+            "log_level, maxclients, proto_max_bulk_len, proto_max_multibulk_len, big_buffer_keep, client_query_buffer_limit, "
             "client_output_buffer_limit, timeout, tcp_backlog, hz, active_expire_effort, latency_monitor_threshold, script_memory_limit, busy_reply_threshold, maxmemory, maxmemory_policy, maxmemory_samples, lfu_log_factor, "
             "lfu_decay_time, cluster_mode, databases, read_consistency, preferred_primary_zones, "
             "election_timeout, "
@@ -1091,10 +1097,10 @@ static void test_config_get(void **state)
     tc_config_defaults(&c);
 
     memset(&g, 0, sizeof g);
-    assert_int_equal(tc_config_get(&c, "*", collect, &g), 67);
+    assert_int_equal(tc_config_get(&c, "*", collect, &g), 68);
     static const char *const want_names[] = {
         "cluster-name", "data-dir", "auth-token", "log-level", "maxclients", "proto-max-bulk-len",
-        "proto-max-multibulk-len", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
+        "proto-max-multibulk-len", "big-buffer-keep", "client-query-buffer-limit", "client-output-buffer-limit", "timeout",
         "tcp-backlog", "hz", "active-expire-effort", "latency-monitor-threshold", "script-memory-limit", "busy-reply-threshold", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
         "cluster-mode", "databases", "read-consistency", "preferred-primary-zones",
         "election-timeout", "heartbeat-interval", "replica-max-staleness", "write-commit-timeout", "apply-stall-timeout", "shutdown-timeout",
@@ -1108,12 +1114,12 @@ static void test_config_get(void **state)
         "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-session-caching",
         "tls-replication", "tls-raft-cert-file", "tls-raft-key-file", "transit-encryption-mode", "acl-file"};
     static const char *const want_values[] = {"tricache", "./data", "", "notice", "10000", "536870912", "1048576",
-                                              "1073741824", "1073741824", "0", "511", "10", "1", "0", "134217728", "5000", "0", "noeviction", "5", "10", "1",
+                                              "536870912", "1073741824", "1073741824", "0", "511", "10", "1", "0", "134217728", "5000", "0", "noeviction", "5", "10", "1",
                                               "no", "16", "linearizable", "", "300ms", "50ms",
                                               "1000ms", "5000ms", "5000ms", "10", "65536", "67108864", "134217728", "no", "", "", "512", "64", "128", "64", "512",
                                               "128", "64", "-2", "", "0ms", "7", "", "us-east-1", "no", "", "",
                                               "", "", "", "", "yes", "", "", "", "yes", "no", "", "", "", ""};
-    for (int i = 0; i < 67; i++) {
+    for (int i = 0; i < 68; i++) {
         assert_string_equal(g.names[i], want_names[i]);
         assert_string_equal(g.values[i], want_values[i]);
     }
