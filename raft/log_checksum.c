@@ -179,6 +179,12 @@ unsigned byteCrc32(const void *buf, size_t size, unsigned init)
     return crc_tables(buf, size, init);
 }
 
+unsigned tc_log_checksum_tables(const void *buf, size_t size, unsigned init)
+{
+    pthread_once(&table_once, build_all);
+    return crc_tables(buf, size, init);
+}
+
 unsigned long long tc_log_checksum_bytes(void)
 {
     return atomic_load_explicit(&checksum_bytes, memory_order_relaxed);
