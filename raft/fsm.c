@@ -327,16 +327,14 @@ static int staging(tc_raftnode *n)
     return st;
 }
 
-/* Before an apply: ask for the next image once most of the way to the
- * next snapshot is behind (by entries or, with snapshot_bytes, by bytes),
- * so it is ready when libraft asks; the tail then holds about a quarter of
- * a snapshot's worth of entries. */
+/* Before an ordinary entry's apply (fsm_apply: never at a piece of a big
+ * entry, so no run is pending here): ask for the next image once most of
+ * the way to the next snapshot is behind (by entries or, with
+ * snapshot_bytes, by bytes), so it is ready when libraft asks; the tail
+ * then holds about a quarter of a snapshot's worth of entries. */
 static void image_maybe_start(tc_raftnode *n)
 {
     if (n->snap_child > 0 || n->image_asked || n->image_ready) return;
-    /* an image forked inside a big entry's run is dropped at its last
-     * piece: a child compressing the keyspace meanwhile only takes CPU */
-    if (tc_piece_run_pending(&n->pieces_in)) return;
     if (n->budget.failed_ms && tc_now_ms() - n->budget.failed_ms < 1000) return;
     if (!tc__raft_budget_image_due(n) || staging(n)) return;
     image_ask(n);
