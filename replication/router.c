@@ -942,7 +942,12 @@ static void resume_waiters(tc_router *r)
     resume_list(&r->covered);
     resume_list(&r->waiting);
     resume_list(&r->log_full);
-    resume_list(&r->held);
+    /* Writes held by a handover wait for its end (tc_router_hold_writes):
+     * released in the moment between this node stepping down and hearing
+     * from the new primary, they would get "no primary" instead of a
+     * redirect (the cron tick of a node that is not the primary lands
+     * there). */
+    if (!r->holding) resume_list(&r->held);
     resume_list(&r->script_wait);
 }
 
