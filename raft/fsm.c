@@ -3,7 +3,6 @@
  * keys of sealed entries (encryption at rest). */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +363,7 @@ static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned ch
     case TC_PIECE_COMPLETE:
         n->pieces_runs_applied++;
         n->budget.keep_run = (*len + TC_PIECE_DATA - 1) / TC_PIECE_DATA; /* log_budget.c */
+        n->budget.keep_run_last = raft_last_applied(&n->raft) + 1;         /* this entry, being applied */
         return 1;
     case TC_PIECE_MORE: return 0;
     case TC_PIECE_NOMEM:
@@ -425,13 +425,6 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         tc__raft_image_discard(n);
     }
     tc__raft_send_to_cmd(n, &am->h);
-    if (n->budget.trim_wanted) {
-        /* The compacted entries and the image were freed in many sizes;
-         * glibc keeps such memory in its arenas, so RSS would follow the
-         * write volume rather than the data. Hand it back to the system. */
-        n->budget.trim_wanted = 0;
-        malloc_trim(0);
-    }
     return 0; /* never fail: a failing apply stalls the node */
 }
 
@@ -506,7 +499,7 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
     raft_free(*bufs);
     *bufs = NULL;
     *n_bufs = 0;
-    n->budget.trim_wanted = 1; /* libraft frees the compacted entries after this */
+    n->budget.trim_wanted = 1; /* libraft frees the compacted entries after this (tc__raft_budget_tick) */
     return 0;
 }
 

@@ -7,11 +7,21 @@
  * step); the snapshot puts it back. When the data is larger than
  * snapshot_bytes, the size of the last snapshot is the limit instead. The entries kept after a snapshot
  * (trailing) are sized by bytes too: about a quarter of snapshot_bytes. */
+#include <malloc.h>
+
 #include "raft_internal.h"
 
 /* Fewest entries kept after a snapshot, so a replica a moment behind still
  * catches up from the log rather than a whole image. */
 #define MIN_TRAILING 16
+
+/* A big run kept after a snapshot (below) is let go once every replica has
+ * it, as the primary sees it, or after this long on any node: a replica
+ * still without it by then is far behind and would be sent an image by any
+ * primary anyway. Without a limit, an idle cluster kept the run until the
+ * next snapshot_bytes of writes: one 500 MB SET, deleted at once, left 500
+ * MB of log in every node's memory. */
+#define RUN_KEEP_MAX_MS 10000
 
 /* The bytes of log that trigger a snapshot: snapshot_bytes, or the size of
  * the last snapshot when the data is larger, so that the cost of snapshots
@@ -53,11 +63,29 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
         if (fit < keep) keep = (unsigned)fit;
         b->avg_entry = avg;
     }
+    /* Letting a kept run go (tc__raft_budget_tick): only the entries since
+     * it stay, up to the usual number. */
+    if (b->releasing) {
+        uint64_t since = raft_last_applied(&n->raft) - b->run_kept_last;
+        if (since < keep) keep = since > MIN_TRAILING ? (unsigned)since : MIN_TRAILING;
+        b->releasing = 0;
+        b->runs_released++;
+    }
+    b->run_kept_last = 0;
     /* A replica still receiving a big entry's pieces when the snapshot
      * after it compacts them would need the whole image in one
      * InstallSnapshot message: the very message the pieces avoid. Keep
-     * the run (its bytes stay in memory until the next snapshot). */
-    if (b->keep_run && b->keep_run + MIN_TRAILING > keep) keep = (unsigned)(b->keep_run + MIN_TRAILING);
+     * the run (its bytes stay in memory until tc__raft_budget_tick lets
+     * it go, or the next snapshot). */
+    if (b->keep_run && b->keep_run + MIN_TRAILING > keep) {
+        keep = (unsigned)(b->keep_run + MIN_TRAILING);
+        /* let go later only a run bigger than the usual trailing bytes:
+         * that costs a snapshot, which rewrites the whole data */
+        if (limit && b->keep_run * TC_PIECE_DATA >= limit / 4) {
+            b->run_kept_last = b->keep_run_last;
+            b->run_kept_ms = tc_now_ms();
+        }
+    }
     b->keep_run = 0;
     /* libraft reads trailing when it stores this snapshot and again when
      * it is done: set it now, before either */
@@ -70,6 +98,44 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
     if (b->forced) {
         b->forced = 0;
         raft_set_snapshot_threshold(&n->raft, (unsigned)n->rcfg_snapshot_threshold);
+    }
+}
+
+/* Whether every other voter holds the log up to index, as the primary
+ * sees it (0 on any other node: it does not know). */
+static int every_replica_has(tc_raftnode *n, uint64_t index)
+{
+    if (raft_state(&n->raft) != RAFT_LEADER) return 0;
+    const struct raft_configuration *conf = &n->raft.configuration;
+    for (unsigned i = 0; i < conf->n; i++) {
+        const struct raft_server *m = &conf->servers[i];
+        if (m->role != RAFT_VOTER || m->id == n->raft.id) continue;
+        raft_index match = 0;
+        if (tc__raft_match(n, (int)m->id, &match) != 0 || match < index) return 0;
+    }
+    return 1;
+}
+
+void tc__raft_budget_tick(tc_raftnode *n, int64_t now)
+{
+    struct tc_log_budget *b = &n->budget;
+    if (b->trim_wanted) {
+        /* The compacted entries and the image were freed in many sizes;
+         * glibc keeps such memory in its arenas, so RSS would follow the
+         * write volume rather than the data. Hand it back to the system
+         * (here rather than at the next apply: an idle node may have none
+         * for long). */
+        b->trim_wanted = 0;
+        malloc_trim(0);
+    }
+    if (!b->run_kept_last || b->releasing) return;
+    if (!every_replica_has(n, b->run_kept_last) && now - b->run_kept_ms < RUN_KEEP_MAX_MS) return;
+    /* a snapshot after the next apply (an idle primary appends a barrier
+     * a few times a second), which keeps only what came after the run */
+    b->releasing = 1;
+    if (!b->forced) {
+        b->forced = 1;
+        raft_set_snapshot_threshold(&n->raft, 1);
     }
 }
 

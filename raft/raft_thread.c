@@ -346,6 +346,7 @@ static void on_rtick(uv_timer_t *t)
     }
     n->rtick_due_ms = now + RTICK_MS;
     tc__raft_disk_check(n, now);
+    tc__raft_budget_tick(n, now);
     uv_mutex_lock(&n->mu);
     int64_t pass = n->cmd_alive_ms;
     uv_mutex_unlock(&n->mu);

@@ -63,6 +63,9 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     /* snapshot images made (or being made) and dropped unused: by a big
      * entry applied after them, a full tail, a restore */
     tc_buf_printf(b, "raft_snapshot_images_discarded:%llu\r\n", (unsigned long long)n->images_discarded);
+    /* big runs kept in the log after a snapshot, let go (log_budget.c) */
+    tc_buf_printf(b, "raft_big_runs_kept:%d\r\nraft_big_runs_released:%llu\r\n", n->budget.run_kept_last != 0,
+                  (unsigned long long)n->budget.runs_released);
     tc__raft_info_disk(n, b);
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);
