@@ -6,7 +6,9 @@
  * snapshot right after this apply (it checks the threshold after each
  * step); the snapshot puts it back. When the data is larger than
  * snapshot_bytes, the size of the last snapshot is the limit instead. The entries kept after a snapshot
- * (trailing) are sized by bytes too: about a quarter of snapshot_bytes. */
+ * (trailing) are sized by bytes too: about a quarter of snapshot_bytes;
+ * a big write's run of pieces is kept whole after the snapshot that follows
+ * it, and let go later (tc__raft_budget_tick). */
 #include <malloc.h>
 
 #include "raft_internal.h"
