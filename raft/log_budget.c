@@ -17,13 +17,15 @@
  * catches up from the log rather than a whole image. */
 #define MIN_TRAILING 16
 
-/* A big run kept after a snapshot (below) is let go once every replica has
- * it, as the primary sees it, or after this long on any node: a replica
- * still without it by then is far behind and would be sent an image by any
- * primary anyway. Without a limit, an idle cluster kept the run until the
- * next snapshot_bytes of writes: one 500 MB SET, deleted at once, left 500
+/* A big run kept after a snapshot (below) is let go this long after it,
+ * with one more snapshot, unless another snapshot came first (writes go
+ * on: it let the run go itself). A replica still without the run by then
+ * is far behind and would be sent an image by any primary anyway. Not at
+ * once when every replica has it: back-to-back big writes would each cost
+ * a second snapshot of the data. Without a limit, an idle cluster kept the
+ * run until snapshot_bytes more had been written: one 500 MB SET left 500
  * MB of log in every node's memory. */
-#define RUN_KEEP_MAX_MS 10000
+#define RUN_KEEP_MS 10000
 
 /* The bytes of log that trigger a snapshot: snapshot_bytes, or the size of
  * the last snapshot when the data is larger, so that the cost of snapshots
@@ -103,21 +105,6 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
     }
 }
 
-/* Whether every other voter holds the log up to index, as the primary
- * sees it (0 on any other node: it does not know). */
-static int every_replica_has(tc_raftnode *n, uint64_t index)
-{
-    if (raft_state(&n->raft) != RAFT_LEADER) return 0;
-    const struct raft_configuration *conf = &n->raft.configuration;
-    for (unsigned i = 0; i < conf->n; i++) {
-        const struct raft_server *m = &conf->servers[i];
-        if (m->role != RAFT_VOTER || m->id == n->raft.id) continue;
-        raft_index match = 0;
-        if (tc__raft_match(n, (int)m->id, &match) != 0 || match < index) return 0;
-    }
-    return 1;
-}
-
 void tc__raft_budget_tick(tc_raftnode *n, int64_t now)
 {
     struct tc_log_budget *b = &n->budget;
@@ -130,8 +117,7 @@ void tc__raft_budget_tick(tc_raftnode *n, int64_t now)
         b->trim_wanted = 0;
         malloc_trim(0);
     }
-    if (!b->run_kept_last || b->releasing) return;
-    if (!every_replica_has(n, b->run_kept_last) && now - b->run_kept_ms < RUN_KEEP_MAX_MS) return;
+    if (!b->run_kept_last || b->releasing || now - b->run_kept_ms < RUN_KEEP_MS) return;
     /* a snapshot after the next apply (an idle primary appends a barrier
      * a few times a second), which keeps only what came after the run */
     b->releasing = 1;
@@ -161,7 +147,8 @@ int tc__raft_budget_image_due(const tc_raftnode *n)
 
 void tc__raft_budget_restored(tc_raftnode *n)
 {
-    /* an installed snapshot replaces the whole log */
+    /* an installed snapshot replaces the whole log, a kept run with it */
+    n->budget.run_kept_last = 0;
     n->budget.bytes_since = 0;
     n->budget.entries_since = 0;
     n->budget.trail_bytes = 0;

@@ -170,7 +170,7 @@ typedef struct tc_raftnode {
         uint64_t run_kept_last;    /* a big run the last snapshot kept in the log (its last index; 0: none) */
         int64_t run_kept_ms;       /* when that snapshot was taken */
         int releasing;             /* a snapshot is asked for to let that run go */
-        uint64_t runs_released;    /* kept runs let go once every replica had them (or after a while) */
+        uint64_t runs_released;    /* kept runs let go (log_budget.c) */
         uint64_t forced_snapshots; /* snapshots taken because of snapshot_bytes */
         int64_t failed_ms;         /* when a snapshot last failed (0: never) */
         unsigned trailing, trailing_max;

@@ -359,10 +359,10 @@ static void test_big_values_keep_the_primary(void **state)
             free(e);
         }
     }
-    /* The pieces the snapshot after each value kept in the log are let go
-     * (raft/log_budget.c): on the primary once every replica has them, on
-     * every node within RUN_KEEP_MAX_MS (10 s). Before, an idle cluster
-     * kept them in memory until snapshot_bytes more had been written. */
+    /* The pieces the snapshot after the last value kept in the log are let
+     * go on every node (raft/log_budget.c, RUN_KEEP_MS: 10 s after that
+     * snapshot). Before, an idle cluster kept them in memory until
+     * snapshot_bytes more had been written. */
     long long deadline = h_ms() + 30000;
     for (int i = 0; i < c->n; i++) {
         for (;;) {
