@@ -62,8 +62,9 @@ void tc__raft_budget_snapshot_failed(tc_raftnode *n);
  * time to start the image it will be made of. */
 int tc__raft_budget_image_due(const tc_raftnode *n);
 uint64_t tc__raft_budget_memory(const tc_raftnode *n);
-/* Raft thread, each tick: a big run kept in the log after the snapshot
- * that followed it is let go once no replica can still need it. */
+/* Raft thread, each tick: memory freed by a snapshot handed back to the
+ * system, and a big run kept in the log by the snapshot after it let go
+ * 10 s later (with one more snapshot). */
 void tc__raft_budget_tick(tc_raftnode *n, int64_t now);
 
 /* disk_health.c: can this node write its log (checks, errors, INFO) */
