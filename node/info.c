@@ -119,13 +119,14 @@ void tc_info_section_memory(void *ud, tc_buf *b)
                   "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\nmaxmemory_exceeded:%d\r\n"
                   "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\ncurrent_fork_children:%d\r\n"
                   "current_cow_size:%llu\r\nmem_huge_page_advised_bytes:%llu\r\nmem_big_buffers_kept:%llu\r\n"
-                  "mem_big_buffers_reused:%llu\r\n",
+                  "mem_big_buffers_reused:%llu\r\nmem_big_values_in_place:%llu\r\n",
                   (unsigned long long)used, h1, (unsigned long long)rss, h2, (unsigned long long)peak, h3,
                   (unsigned long long)s->mem.startup, (unsigned long long)dataset,
                   (unsigned long long)tc_mem_clients(s), (unsigned long long)s->cfg.maxmemory, h4,
                   tc_evict_policy_name(s->cfg.maxmemory_policy), tc_mem_exceeded(s),
                   used ? (double)rss / (double)used : 0.0, children, (unsigned long long)cow,
-                  tc_big_alloc_advised_bytes(), tc_big_kept_bytes(), tc_big_reused());
+                  tc_big_alloc_advised_bytes(), tc_big_kept_bytes(), tc_big_reused(),
+                  (unsigned long long)s->stats.big_values_in_place);
 }
 
 static void section_stats(void *ud, tc_buf *b)

@@ -529,6 +529,35 @@ static tc_key *insert(tc_keyspace *ks, tc_key *k, int64_t expire_at)
     return k;
 }
 
+void *tc_ks_adopt_block(const char *key, size_t klen, size_t vlen)
+{
+    if (klen > UINT32_MAX || vlen > UINT32_MAX) return NULL;
+    tc_key *k = tc_big_malloc(KEY_HEADER + klen + vlen);
+    if (!k) return NULL;
+    k->klen = (uint32_t)klen;
+    memcpy(k->data, key, klen);
+    return k;
+}
+
+char *tc_ks_adopt_value(void *block)
+{
+    tc_key *k = block;
+    return k->data + k->klen;
+}
+
+tc_key *tc_ks_set_adopted(tc_keyspace *ks, void *block, size_t vlen, int64_t expire_at)
+{
+    tc_key *k = block;
+    k->next = NULL;
+    k->expire_at = 0;
+    k->vlen = (uint32_t)vlen;
+    k->volatile_idx = 0;
+    k->type = TC_TYPE_STRING;
+    k->encoding = TC_ENC_INLINE;
+    k->lru = first_stamp(ks);
+    return insert(ks, k, expire_at);
+}
+
 tc_key *tc_ks_set(tc_keyspace *ks, const char *key, size_t klen, const char *val, size_t vlen,
                   int64_t expire_at)
 {

@@ -176,6 +176,16 @@ tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms
 /* The same without stamping the access. */
 tc_key *tc_ks_peek(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms);
 
+/* A big string key in two steps, so that its value can be written in place
+ * before the key exists (raft/fsm.c puts a big SET's value together from
+ * its log pieces there): tc_ks_adopt_block allocates a key named key with
+ * room for vlen bytes of value (NULL when out of memory), whose bytes start
+ * at tc_ks_adopt_value; tc_ks_set_adopted then stores it as tc_ks_set would
+ * (the block is the keyspace's from then on, even when NULL is returned).
+ * A block never stored is freed with tc_big_free. */
+void *tc_ks_adopt_block(const char *key, size_t klen, size_t vlen);
+char *tc_ks_adopt_value(void *block);
+tc_key *tc_ks_set_adopted(tc_keyspace *ks, void *block, size_t vlen, int64_t expire_at);
 /* Creates or replaces key with a string value (inline, encoding
  * TC_ENC_INLINE) and deadline (0 = none). Returns the new key or NULL when
  * out of memory (nothing changed then). */

@@ -193,6 +193,7 @@ typedef struct tc_stats {
     uint64_t client_qbuf_limit_disconnections;
     uint64_t client_outbuf_limit_disconnections;
     uint64_t error_replies;       /* every error reply, tracked code or not */
+    uint64_t big_values_in_place; /* big SET values stored in the block they were put together in (adopt) */
     tc_cmdstat *cmds;             /* indexed like tc_cmd_table() */
     tc_errorstat errors[TC_MAX_ERROR_CODES];
     size_t nerrors;
@@ -268,6 +269,15 @@ typedef struct tc_server {
      * it is the primary's, carried by the entry (TCLIMITS, cmd_limits.c),
      * never this node's own setting. 0 outside an entry. */
     uint64_t entry_max_bulk_len;
+    /* While a log entry whose big SET value was put straight into a key
+     * block is applied (raft/fsm.c, tc_ks_adopt_block): the block and the
+     * value's bytes in it. The SET that carries exactly these bytes stores
+     * the block as its key (block then NULL); else the applier frees it. */
+    struct {
+        void *block;
+        const char *value;
+        size_t len;
+    } adopt;
 
     /* The layers above the node, each reached through one ops table set
      * once by the layer itself (see tc_server_set_replication/persistence).

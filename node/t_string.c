@@ -93,6 +93,23 @@ static int parse_expiry_option(tc_ctx *c, size_t *i, int *kind, const tc_slice *
 
 /* ---- SET family -------------------------------------------------------- */
 
+/* SET's store: a value already in its key's block (put there from the log
+ * entry's pieces, tc_server.adopt) becomes the key as it is, without a
+ * copy; any other is copied into a new key. */
+static tc_key *set_value(tc_ctx *c, const tc_slice *key, const tc_slice *val, int64_t deadline)
+{
+    tc_server *s = c->srv;
+    const tc_key *named = s->adopt.block;
+    if (named && val->p == s->adopt.value && val->len == s->adopt.len && tc_key_name_len(named) == key->len &&
+        memcmp(tc_key_name(named), key->p, key->len) == 0) {
+        void *block = s->adopt.block;
+        s->adopt.block = NULL;
+        s->stats.big_values_in_place++;
+        return tc_ks_set_adopted(c->ks, block, val->len, deadline);
+    }
+    return tc_ks_set(c->ks, key->p, key->len, val->p, val->len, deadline);
+}
+
 /* SET key value [NX|XX|IFEQ cmp] [GET] [EX s|PX ms|EXAT ts|PXAT ms|KEEPTTL]
  * IFEQ is Valkey 8.1's compare-and-set: set only if the current value equals
  * cmp (a missing key never matches). */
@@ -142,7 +159,7 @@ void tc_cmd_set(tc_ctx *c)
         tc_notify(c, TC_NOTIFY_STRING, "set", key);
         tc_notify(c, TC_NOTIFY_GENERIC, "expire", key);
         tc_notify(c, TC_NOTIFY_EXPIRED, "expired", key);
-    } else if (!tc_ks_set(c->ks, key->p, key->len, val->p, val->len, deadline)) {
+    } else if (!set_value(c, key, val, deadline)) {
         if (!get) tc_reply_error(c->r, "ERR out of memory");
         return;
     } else {

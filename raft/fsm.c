@@ -86,11 +86,12 @@ static void stop_on_unreadable_entry(tc_raftnode *n, uint64_t index, const char 
 /* Command thread: applies one log entry (index 0: replayed from a
  * snapshot) as it is stored (sealed or not) for the clients of a (NULL: not
  * submitted here, or replayed). */
-static void apply_entry(tc_raftnode *n, uint64_t index, const void *stored, size_t stored_len, apply_req *a)
+static void apply_entry(tc_raftnode *n, uint64_t index, const void *stored, size_t stored_len,
+                        const tc_logentry_gap *gap, apply_req *a)
 {
     const void *data = stored;
     size_t len = stored_len;
-    if (tc_snapshot_is_sealed(data, len)) {
+    if (!gap && tc_snapshot_is_sealed(data, len)) { /* a gap is planned in unsealed entries only */
         char err[300];
         if (tc_snapshot_open_sealed(n->opener, stored, stored_len, &data, &len, err, sizeof err) != 0)
             stop_on_unreadable_entry(n, index, err);
@@ -102,7 +103,7 @@ static void apply_entry(tc_raftnode *n, uint64_t index, const void *stored, size
         tc_warn("cannot apply Raft log entry %llu: %s. Stopping", (unsigned long long)index, why);
         exit(1);
     }
-    tc_router_fsm_apply(&n->router, data, len, a ? a->batch : NULL, a ? &a->replies : NULL);
+    tc_router_fsm_apply(&n->router, data, len, gap, a ? a->batch : NULL, a ? &a->replies : NULL);
 }
 
 /* An entry for the command thread to apply, with the time the Raft thread
@@ -113,13 +114,23 @@ typedef struct apply_msg {
     apply_req *a;
     size_t len;
     unsigned char *whole; /* a big entry reassembled from pieces (malloc'd), else NULL: data */
+    tc_piece_gap gap;     /* whole's big SET value, put straight into its key's block (owner NULL: none) */
     unsigned char data[];
 } apply_msg;
 
 static void apply_run(tc_raftnode *n, tc__raft_msg *m)
 {
     apply_msg *am = (apply_msg *)m;
-    if (am->len) apply_entry(n, am->index, am->whole ? am->whole : am->data, am->len, am->a);
+    if (am->gap.owner) {
+        /* the SET that carries these bytes takes the block as its key */
+        tc_logentry_gap gap = {.at = am->gap.at, .p = (const char *)am->gap.dst, .len = am->gap.len};
+        n->srv->adopt.block = am->gap.owner;
+        n->srv->adopt.value = gap.p;
+        n->srv->adopt.len = gap.len;
+        apply_entry(n, am->index, am->whole, am->len, &gap, am->a);
+        tc_big_free(n->srv->adopt.block); /* not taken (a SET NX that found the key, a refused entry) */
+        n->srv->adopt.block = NULL;
+    } else if (am->len) apply_entry(n, am->index, am->whole ? am->whole : am->data, am->len, NULL, am->a);
     if (am->index > n->applied) {
         n->applied = am->index;
         n->applied_ms = m->ms;
@@ -132,6 +143,7 @@ static void apply_cancel(tc_raftnode *n, tc__raft_msg *m)
 {
     (void)n;
     tc_big_free(((apply_msg *)m)->whole);
+    tc_big_free(((apply_msg *)m)->gap.owner);
     free(m);
 }
 
@@ -339,14 +351,35 @@ static void image_maybe_start(tc_raftnode *n)
     image_ask(n);
 }
 
+/* Raft thread, at a run's first piece: a big SET's value goes straight into
+ * the block of the key it will become (tc_ks_adopt_block), not into the
+ * whole entry and then, copied, into a key: one buffer of the value's size
+ * less on every node, and one copy (apply_run hands the block to the SET
+ * through tc_server.adopt). Sealed entries are put together whole. */
+static int plan_big_set(void *ud, const unsigned char *head, size_t head_len, size_t total, tc_piece_gap *gap)
+{
+    (void)ud;
+    size_t at, vlen, klen;
+    const char *key;
+    if (tc_snapshot_is_sealed(head, head_len) ||
+        !tc_logentry_big_set(head, head_len, total, TC_BIG_ALLOC_MIN, &at, &vlen, &key, &klen))
+        return 0;
+    void *block = tc_ks_adopt_block(key, klen, vlen);
+    if (!block) return 0; /* put together whole, which may fail as loudly */
+    *gap = (tc_piece_gap){.at = at, .len = vlen, .dst = (unsigned char *)tc_ks_adopt_value(block), .owner = block};
+    return 1;
+}
+
 /* A piece of a big entry (log_pieces.h): kept until its run's last piece,
  * which hands back the whole entry (1); 0 while the run goes on or when
  * the piece is dropped; -1 for an entry that is not a piece. Any other
  * entry drops a pending run: its primary lost leadership before the last
  * piece, so the write never happened. */
-static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned char **whole, size_t *len)
+static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned char **whole, size_t *len,
+                      tc_piece_gap *gap)
 {
     *whole = NULL;
+    *gap = (tc_piece_gap){0};
     if (!tc_piece_is(buf->base, buf->len)) {
         if (tc_piece_run_pending(&n->pieces_in)) {
             tc_info("a big write (%llu of %llu bytes logged) is dropped: its primary lost leadership before its "
@@ -358,11 +391,11 @@ static int take_piece(tc_raftnode *n, const struct raft_buffer *buf, unsigned ch
         return -1;
     }
     char why[256];
-    int rc = tc_piece_take(&n->pieces_in, buf->base, buf->len, whole, len, why, sizeof why);
+    int rc = tc_piece_take(&n->pieces_in, buf->base, buf->len, whole, len, gap, why, sizeof why);
     switch (rc) {
     case TC_PIECE_COMPLETE:
         n->pieces_runs_applied++;
-        n->budget.keep_run = (*len + TC_PIECE_DATA - 1) / TC_PIECE_DATA; /* log_budget.c */
+        n->budget.keep_run = (*len + gap->len + TC_PIECE_DATA - 1) / TC_PIECE_DATA; /* log_budget.c */
         n->budget.keep_run_last = raft_last_applied(&n->raft) + 1;         /* this entry, being applied */
         return 1;
     case TC_PIECE_MORE: return 0;
@@ -384,7 +417,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     *result = NULL;
     unsigned char *whole = NULL;
     size_t whole_len = 0;
-    int piece = take_piece(n, buf, &whole, &whole_len);
+    tc_piece_gap gap;
+    int piece = take_piece(n, buf, &whole, &whole_len, &gap);
     /* Not at a piece: an image forked at a run's first piece would be
      * dropped at its last one (below), after its child had hashed and
      * compressed the keyspace on the cores the run needs. libraft asks
@@ -409,6 +443,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     am->a = submitted_entry(n);
     am->len = entry_len;
     am->whole = whole;
+    am->gap = gap;
     if (!complete) memcpy(am->data, buf->base, buf->len);
     n->sent_applied = am->index;
     /* After the image's index, every entry belongs to the snapshot's tail.
@@ -517,7 +552,7 @@ static int restore_keyspace(tc_raftnode *n, const void *data, size_t len, char *
     /* the entries applied after the image was taken, checked already */
     size_t pos = 0, elen;
     const void *entry;
-    while (tc_image_tail_next(&parts, &pos, &entry, &elen)) apply_entry(n, 0, entry, elen, NULL);
+    while (tc_image_tail_next(&parts, &pos, &entry, &elen)) apply_entry(n, 0, entry, elen, NULL, NULL);
     tc_notice("restored a Raft snapshot: %zu keys (%llu entries replayed after the image)", tc_server_keys(n->srv),
               (unsigned long long)parts.count);
     return 0;
@@ -1114,6 +1149,7 @@ void tc__raft_fsm_setup(tc_raftnode *n)
     n->fsm.version = 3;
     n->fsm.data = n;
     n->fsm.apply = fsm_apply;
+    n->pieces_in.plan = plan_big_set;
     n->fsm.snapshot = fsm_snapshot;
     n->fsm.snapshot_finalize = fsm_snapshot_finalize;
     n->fsm.restore = fsm_restore;

@@ -52,10 +52,40 @@ void tc_piece_encode(unsigned char *dst, uint64_t id, uint64_t total, uint64_t o
     memset(dst + TC_PIECE_HEADER + n, 0, size - TC_PIECE_HEADER - n);
 }
 
+/* The run is over (taken or dropped): what the owner set stays. */
+static void run_reset(tc_piece_run *r)
+{
+    *r = (tc_piece_run){.plan = r->plan, .plan_ud = r->plan_ud};
+}
+
 void tc_piece_run_drop(tc_piece_run *r)
 {
     tc_big_free(r->buf);
-    *r = (tc_piece_run){0};
+    tc_big_free(r->gap.owner);
+    run_reset(r);
+}
+
+/* Puts n bytes of the whole entry, from offset, where they go: the entry's
+ * buffer, or the gap's. */
+static void place(tc_piece_run *r, uint64_t offset, const unsigned char *src, size_t n)
+{
+    const tc_piece_gap *g = &r->gap;
+    if (!g->owner) {
+        memcpy(r->buf + offset, src, n);
+        return;
+    }
+    size_t o = (size_t)offset;
+    if (o < g->at) { /* before the gap */
+        size_t k = n < g->at - o ? n : g->at - o;
+        memcpy(r->buf + o, src, k);
+        o += k, src += k, n -= k;
+    }
+    if (n && o < g->at + g->len) { /* in it */
+        size_t k = n < g->at + g->len - o ? n : g->at + g->len - o;
+        memcpy(g->dst + (o - g->at), src, k);
+        o += k, src += k, n -= k;
+    }
+    if (n) memcpy(r->buf + (o - g->len), src, n); /* after it */
 }
 
 static int dropped(tc_piece_run *r, char *why, size_t whylen, const char *what)
@@ -68,12 +98,13 @@ static int dropped(tc_piece_run *r, char *why, size_t whylen, const char *what)
     return TC_PIECE_DROPPED;
 }
 
-int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char **out, size_t *out_len, char *why,
-                  size_t whylen)
+int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char **out, size_t *out_len,
+                  tc_piece_gap *gap, char *why, size_t whylen)
 {
     const unsigned char *p = data;
     *out = NULL;
     *out_len = 0;
+    *gap = (tc_piece_gap){0};
     if (len < TC_PIECE_HEADER || p[0] != TC_PIECE_MARK) return dropped(r, why, whylen, "a damaged piece (too short)");
     uint32_t n = get_le32(p + 4);
     uint64_t id = get_le64(p + 8), total = get_le64(p + 16), offset = get_le64(p + 24);
@@ -84,8 +115,18 @@ int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char *
     if (offset == 0) {
         /* a new run; one still pending lost its last piece with its primary */
         tc_piece_run_drop(r);
-        r->buf = tc_big_malloc(total);
+        if (r->plan && r->plan(r->plan_ud, p + TC_PIECE_HEADER, n, total, &r->gap) == 1) {
+            /* a gap outside the entry cannot happen (the plan read the same lengths) */
+            if (!r->gap.owner || r->gap.at > total || r->gap.len > total - r->gap.at) {
+                tc_big_free(r->gap.owner);
+                r->gap = (tc_piece_gap){0};
+            }
+        } else r->gap = (tc_piece_gap){0};
+        /* at least one byte: a gap may leave nothing else */
+        r->buf = tc_big_malloc(total - r->gap.len ? total - r->gap.len : 1);
         if (!r->buf) {
+            tc_big_free(r->gap.owner);
+            r->gap = (tc_piece_gap){0};
             snprintf(why, whylen, "out of memory for a %llu-byte entry", (unsigned long long)total);
             return TC_PIECE_NOMEM;
         }
@@ -97,7 +138,7 @@ int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char *
                  (unsigned long long)id, (unsigned long long)offset);
         return dropped(r, why, whylen, what);
     }
-    memcpy(r->buf + offset, p + TC_PIECE_HEADER, n);
+    place(r, offset, p + TC_PIECE_HEADER, n);
     r->got += n;
     if (!last) {
         if (r->got == r->total) return dropped(r, why, whylen, "a run whose data ended without its last piece");
@@ -105,7 +146,8 @@ int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char *
     }
     if (r->got != r->total) return dropped(r, why, whylen, "a last piece before the run's data was complete");
     *out = r->buf;
-    *out_len = (size_t)r->total;
-    *r = (tc_piece_run){0};
+    *out_len = (size_t)r->total - r->gap.len;
+    *gap = r->gap;
+    run_reset(r);
     return TC_PIECE_COMPLETE;
 }

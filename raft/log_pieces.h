@@ -47,10 +47,28 @@ size_t tc_piece_size(size_t n);
 void tc_piece_encode(unsigned char *dst, uint64_t id, uint64_t total, uint64_t offset, const void *data, size_t n,
                      int last);
 
+/* One argument's bytes of a whole entry put elsewhere than the entry: a
+ * big SET's value goes straight into the key it will become, not into the
+ * entry first and then, copied, into the key (one buffer of the value's
+ * size less on every node). */
+typedef struct tc_piece_gap {
+    size_t at, len;     /* where in the whole entry those bytes are, how many */
+    unsigned char *dst; /* where they are put instead */
+    void *owner;        /* the block dst lies in (tc_big_free); NULL: no gap */
+} tc_piece_gap;
+
+/* Asked at a run's first piece, with the entry's first bytes (head) and its
+ * length: 1 with *gap filled (dst, owner allocated) to have those bytes put
+ * there, 0 to keep the whole entry in one buffer. */
+typedef int (*tc_piece_plan)(void *ud, const unsigned char *head, size_t head_len, size_t total, tc_piece_gap *gap);
+
 /* The run being reassembled on one node. */
 typedef struct tc_piece_run {
     uint64_t id, total, got;
     unsigned char *buf; /* NULL: no run pending */
+    tc_piece_gap gap;   /* this run's (owner NULL: none) */
+    tc_piece_plan plan; /* set once by the owner (NULL: never a gap); kept across runs */
+    void *plan_ud;
 } tc_piece_run;
 
 enum {
@@ -60,12 +78,14 @@ enum {
     TC_PIECE_NOMEM = 3     /* no memory for the run: the node cannot follow the log */
 };
 /* Takes one piece. On TC_PIECE_COMPLETE *out (malloc'd, the caller's) and
- * *out_len are the whole entry and the run is reset. TC_PIECE_DROPPED:
+ * *out_len are the whole entry, without the bytes of *gap if its owner is
+ * not NULL (then the caller's too: tc_big_free it unless it keeps it), and
+ * the run is reset. TC_PIECE_DROPPED:
  * damaged, out of order or out of memory; the pending run, if any, is
  * dropped as well (the same on every node: it depends on the log alone,
  * except for memory, where the caller stops the node). */
-int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char **out, size_t *out_len, char *why,
-                  size_t whylen);
+int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char **out, size_t *out_len,
+                  tc_piece_gap *gap, char *why, size_t whylen);
 /* Drops the pending run (an entry that is not its next piece came). */
 void tc_piece_run_drop(tc_piece_run *r);
 static inline int tc_piece_run_pending(const tc_piece_run *r) { return r->buf != NULL; }

@@ -104,8 +104,14 @@ static void lookahead_step(lookahead *la, tc_server *s, uint32_t i)
 int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t len, tc_apply_replies *out,
                    char *err, size_t errlen)
 {
+    return tc_apply_entry_gap(s, st, data, len, NULL, out, err, errlen);
+}
+
+int tc_apply_entry_gap(tc_server *s, tc_apply_state *st, const void *data, size_t len, const tc_logentry_gap *gap,
+                       tc_apply_replies *out, char *err, size_t errlen)
+{
     tc_logentry_reader rd;
-    if (tc_logentry_open(&rd, data, len, err, errlen) != 0) return -1;
+    if (tc_logentry_open_gap(&rd, data, len, gap, err, errlen) != 0) return -1;
     if (rd.time_ms > st->clock_ms) st->clock_ms = rd.time_ms;
     int64_t now = st->clock_ms;
     tc_restore_discard_idle(s, now);

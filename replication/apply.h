@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "log_entry.h"
 #include "server.h"
 
 /* Replies of one applied entry: command i's reply is
@@ -43,5 +44,9 @@ typedef struct tc_apply_state {
  * or a corrupted log, since the primary builds every entry. */
 int tc_apply_entry(tc_server *s, tc_apply_state *st, const void *data, size_t len, tc_apply_replies *out,
                    char *err, size_t errlen);
+/* The same for an entry given without one big argument's bytes (gap, see
+ * log_entry.h; NULL: none). */
+int tc_apply_entry_gap(tc_server *s, tc_apply_state *st, const void *data, size_t len, const tc_logentry_gap *gap,
+                       tc_apply_replies *out, char *err, size_t errlen);
 
 #endif

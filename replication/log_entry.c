@@ -169,7 +169,18 @@ int tc_logentry_too_new(const void *data, size_t len, char *err, size_t errlen)
 
 int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *err, size_t errlen)
 {
+    return tc_logentry_open_gap(r, data, len, NULL, err, errlen);
+}
+
+int tc_logentry_open_gap(tc_logentry_reader *r, const void *data, size_t len, const tc_logentry_gap *gap, char *err,
+                         size_t errlen)
+{
     const unsigned char *p = data, *end = p + len;
+    const unsigned char *gap_at = gap ? p + gap->at : NULL;
+    if (gap && gap->at > len) {
+        snprintf(err, errlen, "log entry's gap at %zu is past its %zu bytes", gap->at, len);
+        return -1;
+    }
     if (len < 1) {
         snprintf(err, errlen, "log entry is empty");
         return -1;
@@ -212,7 +223,18 @@ int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *
         }
         for (uint64_t a = 0; a < argc; a++) {
             uint64_t l;
-            if (get_varint(&p, end, &l) != 0 || l > TC_LOGENTRY_MAX_ARG_LEN || l > (uint64_t)(end - p)) {
+            if (get_varint(&p, end, &l) != 0) l = UINT64_MAX;
+            else if (p == gap_at) {
+                /* the argument whose bytes lie elsewhere */
+                if (l != gap->len) {
+                    snprintf(err, errlen, "log entry's gap holds %zu bytes for an argument of %llu", gap->len,
+                             (unsigned long long)l);
+                    return -1;
+                }
+                gap_at = NULL;
+                continue;
+            }
+            if (l > TC_LOGENTRY_MAX_ARG_LEN || l > (uint64_t)(end - p)) {
                 snprintf(err, errlen, "log entry command %llu argument %llu runs past the entry",
                          (unsigned long long)c, (unsigned long long)a);
                 return -1;
@@ -229,6 +251,13 @@ int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *
         snprintf(err, errlen, "log entry has %zu bytes after its last command", tail);
         return -1;
     }
+    if (gap_at) {
+        snprintf(err, errlen, "log entry's gap at %zu is at no argument", gap->at);
+        return -1;
+    }
+    r->gap_at = gap ? (const unsigned char *)data + gap->at : NULL;
+    r->gap_p = gap ? gap->p : NULL;
+    r->gap_len = gap ? gap->len : 0;
     r->p = body;
     r->end = end;
     r->version = version;
@@ -259,7 +288,14 @@ long tc_logentry_next(tc_logentry_reader *r, tc_slice **argv, size_t *cap)
     }
     for (uint64_t a = 0; a < argc; a++) {
         uint64_t l;
-        if (get_varint(&r->p, r->end, &l) != 0 || l > (uint64_t)(r->end - r->p)) goto malformed;
+        if (get_varint(&r->p, r->end, &l) != 0) goto malformed;
+        if (r->p == r->gap_at) {
+            (*argv)[a].p = r->gap_p;
+            (*argv)[a].len = r->gap_len;
+            r->gap_at = NULL;
+            continue;
+        }
+        if (l > (uint64_t)(r->end - r->p)) goto malformed;
         (*argv)[a].p = (const char *)r->p;
         (*argv)[a].len = (size_t)l;
         r->p += l;
@@ -269,4 +305,32 @@ long tc_logentry_next(tc_logentry_reader *r, tc_slice **argv, size_t *cap)
 malformed:
     r->next = r->ncommands;
     return -1;
+}
+
+int tc_logentry_big_set(const void *head, size_t head_len, size_t total, size_t min_len, size_t *value_at,
+                        size_t *value_len, const char **key, size_t *key_len)
+{
+    const unsigned char *base = head, *p = base, *end = base + head_len;
+    if (head_len < TC_LOGENTRY_HEADER + TC_LOGENTRY_COUNT_LEN || head_len > total) return 0;
+    if ((p[0] != TC_LOGENTRY_VERSION && p[0] != TC_LOGENTRY_VERSION_DB) || p[1] != TC_LOGENTRY_COMMANDS) return 0;
+    int version = p[0];
+    p += TC_LOGENTRY_HEADER;
+    uint64_t n, db, argc, l;
+    if (get_count(&p, end, &n) != 0 || n != 1) return 0;
+    if (version == TC_LOGENTRY_VERSION_DB && (get_varint(&p, end, &db) != 0 || db >= TC_MAX_DATABASES)) return 0;
+    if (get_varint(&p, end, &argc) != 0 || argc < 3 || argc > TC_LOGENTRY_MAX_ARGS) return 0;
+    /* SET, in any case */
+    if (get_varint(&p, end, &l) != 0 || l != 3 || end - p < 3) return 0;
+    if ((p[0] | 0x20) != 's' || (p[1] | 0x20) != 'e' || (p[2] | 0x20) != 't') return 0;
+    p += 3;
+    if (get_varint(&p, end, &l) != 0 || l > (uint64_t)(end - p)) return 0;
+    *key = (const char *)p;
+    *key_len = (size_t)l;
+    p += l;
+    if (get_varint(&p, end, &l) != 0 || l < min_len || l > TC_LOGENTRY_MAX_ARG_LEN) return 0;
+    size_t at = (size_t)(p - base);
+    if (l > total - at) return 0;
+    *value_at = at;
+    *value_len = (size_t)l;
+    return 1;
 }

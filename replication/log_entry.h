@@ -78,7 +78,30 @@ typedef struct tc_logentry_reader {
     uint64_t seed;  /* version 1: tc_logentry_v1_seed(time_ms) */
     uint32_t ncommands, next;
     int db;         /* the database of the command tc_logentry_next returned last (0 before version 3) */
+    /* An argument whose bytes lie elsewhere (tc_logentry_gap); NULL once read. */
+    const unsigned char *gap_at;
+    const char *gap_p;
+    size_t gap_len;
 } tc_logentry_reader;
+
+/* An entry given without the bytes of one big argument, which lie
+ * elsewhere: a big SET's value is put together from its pieces straight
+ * into the key it will become (raft/log_pieces.h). at: the offset in the
+ * given bytes where that argument's bytes would start (just after its
+ * length); p, len: its bytes. */
+typedef struct tc_logentry_gap {
+    size_t at;
+    const char *p;
+    size_t len;
+} tc_logentry_gap;
+
+/* Where a big SET's value lies in an entry, from the entry's first head_len
+ * bytes (of total): 1 if the entry is one command, SET key value [options],
+ * in version 2 or 3, with a value of at least min_len bytes, its key and the
+ * value's length inside head; then *value_at (the value's offset), *value_len,
+ * and *key, *key_len (inside head). 0 otherwise. */
+int tc_logentry_big_set(const void *head, size_t head_len, size_t total, size_t min_len, size_t *value_at,
+                        size_t *value_len, const char **key, size_t *key_len);
 
 /* 1, with "log entry version N is newer than this tricache (reads 1-3):
  * upgrade this node" in err, if the entry was written by a newer tricache.
@@ -88,6 +111,10 @@ int tc_logentry_too_new(const void *data, size_t len, char *err, size_t errlen);
 /* 0, or -1 with a message in err. Reads versions 1 to 3; a newer version
  * fails with tc_logentry_too_new's message. */
 int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *err, size_t errlen);
+/* The same for an entry given with a gap (NULL: none): the argument at
+ * gap->at must be gap->len bytes long. */
+int tc_logentry_open_gap(tc_logentry_reader *r, const void *data, size_t len, const tc_logentry_gap *gap, char *err,
+                         size_t errlen);
 /* The next command's arguments into *argv (grown as needed, caller frees)
  * and its database into r->db. Returns argc, 0 at the end, -1 out of memory (or, which cannot happen
  * after tc_logentry_open accepted the entry, malformed). */

@@ -1161,7 +1161,8 @@ void tc_router_flush(tc_router *r, int64_t now)
     }
 }
 
-void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *batch, tc_apply_replies *replies)
+void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, const tc_logentry_gap *gap, tc_batch *batch,
+                         tc_apply_replies *replies)
 {
     char err[256];
     group_close(r); /* apply runs on the applied state */
@@ -1172,7 +1173,7 @@ void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *b
     }
     /* this primary's own expiry entry: its deletes are part of the cycle's cost */
     uint64_t start = batch && batch->kind == TC_LOGENTRY_EXPIRE ? uv_hrtime() : 0;
-    int rc = tc_apply_entry(r->srv, &r->apply, data, len, replies, err, sizeof err);
+    int rc = tc_apply_entry_gap(r->srv, &r->apply, data, len, gap, replies, err, sizeof err);
     if (start) tc_expire_charge(&r->srv->expire, (uv_hrtime() - start) / 1000);
     if (rc != 0) {
         /* Every node refuses the same bytes the same way, so state stays

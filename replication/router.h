@@ -149,11 +149,14 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
                     int64_t now_ms);
 /* Called by the log layer once per loop pass: submits what was collected. */
 void tc_router_flush(tc_router *r, int64_t now_ms);
-/* The FSM's apply: every node, every entry, in log order. batch is the
- * batch this entry was built from when this node submitted it (NULL
- * otherwise); replies is where the primary keeps the answers for it, each
- * encoded in the protocol its client spoke (NULL when no client waits). */
-void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, tc_batch *batch, tc_apply_replies *replies);
+/* The FSM's apply: every node, every entry, in log order. gap: the entry
+ * is given without one big argument's bytes (log_entry.h; NULL: whole).
+ * batch is the batch this entry was built from when this node submitted it
+ * (NULL otherwise); replies is where the primary keeps the answers for it,
+ * each encoded in the protocol its client spoke (NULL when no client
+ * waits). */
+void tc_router_fsm_apply(tc_router *r, const void *data, size_t len, const tc_logentry_gap *gap, tc_batch *batch,
+                         tc_apply_replies *replies);
 /* A batch was applied (status 0, replies from tc_router_fsm_apply) or
  * failed (status != 0, unknown outcome when leadership was lost). */
 void tc_router_committed(tc_router *r, tc_batch *b, int status, const tc_apply_replies *replies);

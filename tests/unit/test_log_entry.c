@@ -314,6 +314,88 @@ static void test_databases_round_trip(void **state)
     tc_buf_free(&b);
 }
 
+/* One SET whose value is at least min bytes, in database db. */
+static tc_buf build_set(int db, const char *cmd, const char *value, size_t vlen, int with_ex)
+{
+    tc_buf b = {0};
+    tc_logentry_begin(&b, TC_LOGENTRY_COMMANDS, SAMPLE_TIME, SAMPLE_SEED);
+    tc_slice set[] = {{cmd, strlen(cmd)}, {"key:1", 5}, {value, vlen}, {"EX", 2}, {"10", 2}};
+    tc_logentry_add_db(&b, db, with_ex ? 5 : 3, set);
+    assert_int_equal(tc_logentry_end(&b, 1), 0);
+    return b;
+}
+
+/* A big SET's value found from the entry's first bytes, the entry read back
+ * with that value elsewhere (a gap), and every wrong gap refused. */
+static void test_big_set_read_with_a_gap(void **state)
+{
+    (void)state;
+    char value[1000];
+    for (size_t i = 0; i < sizeof value; i++) value[i] = (char)(i * 7);
+    for (int variant = 0; variant < 4; variant++) {
+        int db = variant & 1 ? 5 : 0, with_ex = variant & 2;
+        tc_buf b = build_set(db, variant == 3 ? "sEt" : "SET", value, sizeof value, with_ex);
+        size_t at, vlen, klen;
+        const char *key;
+        /* from a head that ends right after the value's length */
+        const char *name = memmem(b.data, b.len, "key:1", 5);
+        assert_non_null(name);
+        size_t head = (size_t)(name - b.data) + 5 + 2; /* 1000 is a varint of two bytes */
+        assert_int_equal(tc_logentry_big_set(b.data, head, b.len, 100, &at, &vlen, &key, &klen), 1);
+        assert_int_equal(at, head);
+        assert_int_equal(vlen, sizeof value);
+        assert_int_equal(klen, 5);
+        assert_memory_equal(key, "key:1", 5);
+        assert_memory_equal(b.data + at, value, vlen);
+        /* not enough of the head, or a value below the minimum */
+        assert_int_equal(tc_logentry_big_set(b.data, head - 1, b.len, 100, &at, &vlen, &key, &klen), 0);
+        assert_int_equal(tc_logentry_big_set(b.data, b.len, b.len, sizeof value + 1, &at, &vlen, &key, &klen), 0);
+        /* the entry without the value's bytes, and where they are */
+        char outside[sizeof value];
+        memcpy(outside, value, sizeof value);
+        size_t side_len = b.len - vlen;
+        char *side = malloc(side_len);
+        assert_non_null(side);
+        memcpy(side, b.data, at);
+        memcpy(side + at, b.data + at + vlen, b.len - at - vlen);
+        tc_logentry_gap gap = {.at = at, .p = outside, .len = vlen};
+        tc_logentry_reader r;
+        char err[160];
+        assert_int_equal(tc_logentry_open_gap(&r, side, side_len, &gap, err, sizeof err), 0);
+        tc_slice *argv = NULL;
+        size_t cap = 0;
+        assert_int_equal(tc_logentry_next(&r, &argv, &cap), with_ex ? 5 : 3);
+        assert_int_equal(r.db, db);
+        assert_ptr_equal(argv[2].p, outside);
+        assert_int_equal(argv[2].len, sizeof value);
+        assert_memory_equal(argv[1].p, "key:1", 5);
+        if (with_ex) assert_memory_equal(argv[4].p, "10", 2);
+        assert_int_equal(tc_logentry_next(&r, &argv, &cap), 0);
+        free(argv);
+        /* a gap of another length, or at no argument's bytes */
+        gap.len = vlen - 1;
+        assert_int_equal(tc_logentry_open_gap(&r, side, side_len, &gap, err, sizeof err), -1);
+        gap.len = vlen;
+        gap.at = at - 1;
+        assert_int_equal(tc_logentry_open_gap(&r, side, side_len, &gap, err, sizeof err), -1);
+        gap.at = side_len + 1;
+        assert_int_equal(tc_logentry_open_gap(&r, side, side_len, &gap, err, sizeof err), -1);
+        /* the whole entry without a gap reads as before */
+        assert_int_equal(tc_logentry_open(&r, b.data, b.len, err, sizeof err), 0);
+        free(side);
+        tc_buf_free(&b);
+    }
+    /* not one SET: another command, or two commands */
+    tc_buf other = build_set(0, "APPEND", value, sizeof value, 0);
+    size_t at, vlen, klen;
+    const char *key;
+    assert_int_equal(tc_logentry_big_set(other.data, other.len, other.len, 100, &at, &vlen, &key, &klen), 0);
+    tc_buf_free(&other);
+    tc_buf two = build_sample();
+    assert_int_equal(tc_logentry_big_set(two.data, two.len, two.len, 1, &at, &vlen, &key, &klen), 0);
+    tc_buf_free(&two);
+}
+
 /* Database 0 alone: the bytes of version 2, as before databases; and
  * entries of versions 1 and 2 read as database 0. */
 static void test_database_0_entries_unchanged(void **state)
@@ -352,6 +434,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_big_set_read_with_a_gap),
         cmocka_unit_test(test_databases_round_trip),
         cmocka_unit_test(test_database_0_entries_unchanged),
         cmocka_unit_test(test_version_1_still_readable),

@@ -23,10 +23,13 @@ static unsigned char *piece(uint64_t id, const unsigned char *whole, size_t tota
     return p;
 }
 
+/* The gap of the last run taken whole (owner NULL: none). */
+static tc_piece_gap taken_gap;
+
 static int take(tc_piece_run *r, unsigned char *p, size_t len, unsigned char **out, size_t *out_len)
 {
     char why[256] = "";
-    int rc = tc_piece_take(r, p, len, out, out_len, why, sizeof why);
+    int rc = tc_piece_take(r, p, len, out, out_len, &taken_gap, why, sizeof why);
     if (rc == TC_PIECE_DROPPED) assert_true(why[0] != 0); /* says why */
     free(p);
     return rc;
@@ -109,7 +112,7 @@ static void test_out_of_order_and_damaged_pieces(void **state)
     assert_int_equal(feed(&r, 9, w, total, 0, 128, 0, &out, &out_len), TC_PIECE_DROPPED);
     /* too short, lengths past the entry, a length past the piece */
     unsigned char *p = piece(10, w, total, 0, 32, 0, &len);
-    assert_int_equal(tc_piece_take(&r, p, 16, &out, &out_len, (char[64]){0}, 64), TC_PIECE_DROPPED);
+    assert_int_equal(tc_piece_take(&r, p, 16, &out, &out_len, &taken_gap, (char[64]){0}, 64), TC_PIECE_DROPPED);
     p[24] = 200; /* offset 200 of a 128-byte entry */
     assert_int_equal(take(&r, p, len, &out, &out_len), TC_PIECE_DROPPED);
     p = piece(11, w, total, 0, 32, 0, &len);
@@ -125,12 +128,80 @@ static void test_out_of_order_and_damaged_pieces(void **state)
     free(w);
 }
 
+/* A plan that puts bytes [at, at + len) of every run of at least `min`
+ * bytes into a block of their own (as raft/fsm.c does with a big SET's
+ * value, straight into its key). */
+typedef struct gap_plan {
+    size_t at, len, min;
+    int asked;
+} gap_plan;
+
+static int plan_gap(void *ud, const unsigned char *head, size_t head_len, size_t total, tc_piece_gap *gap)
+{
+    gap_plan *g = ud;
+    g->asked++;
+    assert_true(head_len > 0 && head_len <= total);
+    (void)head;
+    if (total < g->min) return 0;
+    unsigned char *block = malloc(g->len + 16);
+    assert_non_null(block);
+    *gap = (tc_piece_gap){.at = g->at, .len = g->len, .dst = block + 16, .owner = block};
+    return 1;
+}
+
+/* Pieces that start before, inside and after the gap: the entry comes back
+ * without the gap's bytes, which are where the plan put them; a run that
+ * is dropped frees its gap's block (ASan's leak check), and a run the plan
+ * declines comes back whole. */
+static void test_gap_put_elsewhere(void **state)
+{
+    (void)state;
+    size_t total = 300, out_len;
+    unsigned char *w = sample(total), *out = NULL;
+    gap_plan g = {.at = 50, .len = 130, .min = 200};
+    tc_piece_run r = {.plan = plan_gap, .plan_ud = &g};
+    for (size_t piece_len = 7; piece_len <= total; piece_len += 41) {
+        for (size_t off = 0; off < total; off += piece_len) {
+            size_t n = total - off < piece_len ? total - off : piece_len;
+            int last = off + n == total;
+            assert_int_equal(feed(&r, 20 + piece_len, w, total, off, n, last, &out, &out_len),
+                             last ? TC_PIECE_COMPLETE : TC_PIECE_MORE);
+        }
+        assert_int_equal(out_len, total - g.len);
+        assert_memory_equal(out, w, g.at);
+        assert_memory_equal(out + g.at, w + g.at + g.len, total - g.at - g.len);
+        assert_non_null(taken_gap.owner);
+        assert_int_equal(taken_gap.at, g.at);
+        assert_int_equal(taken_gap.len, g.len);
+        assert_memory_equal(taken_gap.dst, w + g.at, g.len);
+        free(taken_gap.owner);
+        free(out);
+        out = NULL;
+    }
+    /* dropped half-way, inside the gap: its block goes with it */
+    assert_int_equal(feed(&r, 90, w, total, 0, 100, 0, &out, &out_len), TC_PIECE_MORE);
+    assert_int_equal(feed(&r, 91, w, total, 0, 10, 0, &out, &out_len), TC_PIECE_MORE); /* a new run replaces it */
+    tc_piece_run_drop(&r);
+    assert_false(tc_piece_run_pending(&r));
+    assert_ptr_equal(r.plan, plan_gap); /* the owner's plan stays */
+    /* too short for the plan: whole, no gap */
+    int asked = g.asked;
+    assert_int_equal(feed(&r, 92, w, 150, 0, 150, 1, &out, &out_len), TC_PIECE_COMPLETE);
+    assert_int_equal(g.asked, asked + 1);
+    assert_null(taken_gap.owner);
+    assert_int_equal(out_len, 150);
+    assert_memory_equal(out, w, 150);
+    free(out);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_and_reassembled),
         cmocka_unit_test(test_new_run_replaces_an_abandoned_one),
         cmocka_unit_test(test_out_of_order_and_damaged_pieces),
+        cmocka_unit_test(test_gap_put_elsewhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
