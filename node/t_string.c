@@ -104,8 +104,9 @@ static tc_key *set_value(tc_ctx *c, const tc_slice *key, const tc_slice *val, in
         memcmp(tc_key_name(named), key->p, key->len) == 0) {
         void *block = s->adopt.block;
         s->adopt.block = NULL;
-        s->stats.big_values_in_place++;
-        return tc_ks_set_adopted(c->ks, block, val->len, deadline);
+        tc_key *k = tc_ks_set_adopted(c->ks, block, val->len, deadline);
+        if (k) s->stats.big_values_in_place++;
+        return k;
     }
     return tc_ks_set(c->ks, key->p, key->len, val->p, val->len, deadline);
 }
