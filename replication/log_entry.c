@@ -175,12 +175,12 @@ int tc_logentry_open(tc_logentry_reader *r, const void *data, size_t len, char *
 int tc_logentry_open_gap(tc_logentry_reader *r, const void *data, size_t len, const tc_logentry_gap *gap, char *err,
                          size_t errlen)
 {
-    const unsigned char *p = data, *end = p + len;
-    const unsigned char *gap_at = gap ? p + gap->at : NULL;
     if (gap && gap->at > len) {
         snprintf(err, errlen, "log entry's gap at %zu is past its %zu bytes", gap->at, len);
         return -1;
     }
+    const unsigned char *p = data, *end = p + len;
+    const unsigned char *gap_at = gap ? p + gap->at : NULL;
     if (len < 1) {
         snprintf(err, errlen, "log entry is empty");
         return -1;
