@@ -110,6 +110,11 @@ static void closed_run(tc_raftnode *n, tc__raft_msg *m)
 {
     free(m);
     tc__raft_thread_join(n);
+    /* Freed only now that the Raft loop has ended: raft_uv_close finishes
+     * asynchronously, and a peer client's reconnect timer firing meanwhile
+     * called the transport's connect after it was freed (a SIGSEGV at exit,
+     * seen under ThreadSanitizer after a handover). */
+    tc_transport_close(&n->transport);
     uv_close((uv_handle_t *)&n->flush, NULL);
     uv_close((uv_handle_t *)&n->close_timer, NULL);
     uv_close((uv_handle_t *)&n->handover, NULL);
@@ -128,7 +133,6 @@ static void on_raft_closed(struct raft *r)
     tc__raft_image_discard(n);
     tc_piece_run_drop(&n->pieces_in);
     raft_uv_close(&n->io);
-    tc_transport_close(&n->transport);
     tc__raft_msg *closed = calloc(1, sizeof *closed);
     if (!closed) {
         tc_warn("out of memory while closing. Stopping");

@@ -1252,7 +1252,7 @@ static int transport_connect(struct raft_uv_transport *iface, struct raft_uv_con
                              const char *address, raft_uv_connect_cb cb)
 {
     tc_transport *t = iface->impl;
-    if (t->closing) return RAFT_CANCELED;
+    if (!t || t->closing) return RAFT_CANCELED;
     char host[TC_CONFIG_MAX_STR], port_str[8];
     int port;
     if (split_address(address, host, sizeof host, &port) != 0) {

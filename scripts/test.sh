@@ -58,7 +58,7 @@ step "ThreadSanitizer: the integration tests of the two threads"
 if scripts/build.sh tsan; then
   tsan_dir=$(mktemp -d)
   export TSAN_OPTIONS="log_path=$tsan_dir/report second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
-  (cd build-tsan && TC_STALL_KEYS=300000 ctest -R '^integration_(stall|shutdown|commit_stall)$' --output-on-failure) 2>&1 | tee "$log"
+  (cd build-tsan && TC_STALL_KEYS=300000 TC_UNDER_TSAN=1 ctest -R '^integration_(stall|shutdown|commit_stall)$' --output-on-failure) 2>&1 | tee "$log"
   tally "$log"
   unset TSAN_OPTIONS
   if ls "$tsan_dir"/report* >/dev/null 2>&1; then
