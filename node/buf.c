@@ -9,7 +9,9 @@
 
 void tc_buf_free(tc_buf *b)
 {
-    tc_big_free(b->data);
+    /* only a big one may be kept (big_keep.c): small ones skip its size check */
+    if (b->cap >= TC_BIG_ALLOC_MIN) tc_big_free(b->data);
+    else free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
     b->oom = 0;

@@ -463,20 +463,27 @@ tc_key *tc_ks_find(tc_keyspace *ks, const char *key, size_t klen, int64_t now_ms
     return k;
 }
 
+/* A key's header, but for its name's length: an empty inline string, not
+ * linked, no deadline, stamped now. */
+static void init_header(const tc_keyspace *ks, tc_key *k)
+{
+    k->next = NULL;
+    k->expire_at = 0;
+    k->vlen = 0;
+    k->volatile_idx = 0;
+    k->type = TC_TYPE_STRING;
+    k->encoding = TC_ENC_INLINE;
+    k->lru = first_stamp(ks);
+}
+
 /* A new key named key with payload bytes after the name, stamped. */
 static tc_key *alloc_key(const tc_keyspace *ks, const char *key, size_t klen, size_t payload)
 {
     size_t size = KEY_HEADER + klen + payload;
     tc_key *k = payload >= TC_BIG_ALLOC_MIN ? tc_big_malloc(size) : malloc(size);
     if (!k) return NULL;
-    k->next = NULL;
-    k->expire_at = 0;
+    init_header(ks, k);
     k->klen = (uint32_t)klen;
-    k->vlen = 0;
-    k->volatile_idx = 0;
-    k->type = TC_TYPE_STRING;
-    k->encoding = TC_ENC_INLINE;
-    k->lru = first_stamp(ks);
     memcpy(k->data, key, klen);
     return k;
 }
@@ -548,13 +555,8 @@ char *tc_ks_adopt_value(void *block)
 tc_key *tc_ks_set_adopted(tc_keyspace *ks, void *block, size_t vlen, int64_t expire_at)
 {
     tc_key *k = block;
-    k->next = NULL;
-    k->expire_at = 0;
+    init_header(ks, k); /* named by tc_ks_adopt_block */
     k->vlen = (uint32_t)vlen;
-    k->volatile_idx = 0;
-    k->type = TC_TYPE_STRING;
-    k->encoding = TC_ENC_INLINE;
-    k->lru = first_stamp(ks);
     return insert(ks, k, expire_at);
 }
 
