@@ -83,9 +83,10 @@ void tc__raft_info_stall(tc_raftnode *n, tc_buf *b);
 /* append_latency.c: times every log write (installed before raft_init) */
 void tc__raft_time_appends(tc_raftnode *n);
 void tc__raft_info_append_latency(tc_raftnode *n, tc_buf *b);
-/* snapshot_sends.c: at most one InstallSnapshot per peer on the wire */
-void tc__raft_limit_snapshot_sends(tc_raftnode *n);
-void tc__raft_info_snapshot_sends(tc_raftnode *n, tc_buf *b);
+/* peer_sends.c: libraft's sends to peers, one InstallSnapshot per peer on the wire and
+ * AppendEntries of at most APPEND_MAX_BYTES of entries (installed before raft_init) */
+void tc__raft_wrap_sends(tc_raftnode *n);
+void tc__raft_info_peer_sends(tc_raftnode *n, tc_buf *b);
 /* fsm.c: answers (with line) the clients of entries submitted before
  * cutoff_ms that are still waiting; the entries stay in the log */
 void tc__raft_answer_stuck_writes(tc_raftnode *n, int64_t cutoff_ms, const char *line);

@@ -205,13 +205,14 @@ typedef struct tc_raftnode {
         unsigned inflight;         /* writes requested, not yet finished */
         int64_t progress_ms;       /* when one last finished (or the first of those outstanding began) */
     } append_latency;
-    /* snapshot_sends.c: at most one InstallSnapshot per peer on the wire */
+    /* peer_sends.c: one InstallSnapshot per peer on the wire, AppendEntries capped in bytes */
     int (*io_send)(struct raft_io *io, struct raft_io_send *req, const struct raft_message *m,
                    raft_io_send_cb cb); /* libraft's own, which ours wraps */
-    struct tc_snapshot_sends {
+    struct tc_peer_sends {
         raft_id peer[TC_CONFIG_MAX_NODES]; /* peers with one on the wire (0: free slot) */
-        uint64_t sent, refused;
-    } snapshot_sends;
+        uint64_t sent, refused;    /* InstallSnapshot messages */
+        uint64_t appends_capped;   /* AppendEntries sent with fewer entries than libraft gave */
+    } peer_sends;
 } tc_raftnode;
 
 /* Joins the cluster of s->cfg on s->loop (bootstrapping the founding nodes

@@ -69,7 +69,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     tc__raft_info_disk(n, b);
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);
-    tc__raft_info_snapshot_sends(n, b);
+    tc__raft_info_peer_sends(n, b);
 }
 
 /* INFO memory: the node's fields, then the log this node holds in memory

@@ -489,6 +489,10 @@ static void test_primary_killed_mid_big_write(void **state)
                       "%lld node(s)\n",
                       killed_at_commit, commit0, dropped);
     }
+    long long capped = 0;
+    for (int i = 0; i < c->n; i++)
+        if (i != p) capped += h_info_ll(c, i, "replication", "raft_appends_capped");
+    print_message("BIGVALUE kill: AppendEntries capped at the new primary's catch-up: %lld\n", capped);
     /* the new primary's own big write goes through */
     size_t len2 = 40u << 20;
     char *v2 = random_bytes(len2, 78);
@@ -510,12 +514,70 @@ static void test_primary_killed_mid_big_write(void **state)
     free(value);
 }
 
+/* A replica that missed a whole big run catches it up from a new primary
+ * that has only it for a majority: the primary killed after the write, the
+ * replica stopped (SIGSTOP) while the run went in. libraft puts every entry
+ * the replica lacks (up to 256, here 120 MB of pieces) into one
+ * AppendEntries; the replica took that in one pass of its Raft loop that
+ * outlasted an election timeout, and the new primary, answered by nobody,
+ * stepped down (CI: no primary after a failover in the middle of a big
+ * write). Capped messages (raft/peer_sends.c) keep it the primary: it is
+ * elected at the old term + 1 (pre-vote: the stale replica never raises
+ * the term) and still in that term once the replica holds the value. */
+static void test_replica_catching_up_a_big_run_keeps_the_new_primary(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, 10000);
+    assert_true(p >= 0);
+    int a = (p + 1) % c->n, b = (p + 2) % c->n;
+    free(h_converged_digest(c));
+    long long term = h_info_ll(c, p, "replication", "raft_term");
+    size_t len = 120u << 20;
+    char *value = random_bytes(len, 79);
+    h_node_signal(c, b, SIGSTOP);
+    int fd = h_connect(c->nodes[p].port);
+    const char *set[] = {"SET", "caught-up"};
+    send_with_big_arg(fd, set, 2, value, len);
+    char *ok = slow_reply(fd);
+    h_close(fd);
+    if (strcmp(ok, "+OK\r\n") != 0) {
+        h_node_signal(c, b, SIGCONT);
+        fail_msg("the big SET with one replica stopped answered %.80s", ok);
+    }
+    free(ok);
+    /* the value is on p and a only; b has none of its pieces */
+    h_node_signal(c, p, SIGKILL);
+    h_node_signal(c, b, SIGCONT);
+    int np = h_cluster_primary(c, 60000);
+    if (np != a) {
+        dump_logs(c);
+        fail_msg("node %d, which held the whole run, did not become the primary (primary: %d)", a + 1, np + 1);
+    }
+    wait_strlen_everywhere(c, "caught-up", len);
+    long long now = h_info_ll(c, a, "replication", "raft_term");
+    if (now != term + 1) {
+        dump_logs(c);
+        fail_msg("the new primary is in term %lld, elected in %lld: it lost its leadership while node %d caught up",
+                 now, term + 1, b + 1);
+    }
+    print_message("BIGVALUE catch-up: node %d took 120 MB from the new primary (AppendEntries capped: %lld); "
+                  "term %lld -> %lld\n",
+                  b + 1, h_info_ll(c, a, "replication", "raft_appends_capped"), term, now);
+    assert_get_equals(c, b, "caught-up", value, len);
+    /* the old primary comes back to the same state */
+    h_node_restart(c, p);
+    wait_strlen_everywhere(c, "caught-up", len);
+    free(h_converged_digest(c));
+    free(value);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_big_values_keep_the_primary, start3, stop3),
         cmocka_unit_test_setup_teardown(test_big_arguments_of_other_commands, start3, stop3),
         cmocka_unit_test_setup_teardown(test_primary_killed_mid_big_write, start3, stop3),
+        cmocka_unit_test_setup_teardown(test_replica_catching_up_a_big_run_keeps_the_new_primary, start3, stop3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
