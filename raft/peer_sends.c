@@ -24,8 +24,8 @@
  * its log in one pass of its Raft loop - measured 0.3 s for 59 MB here, a
  * loop that neither answers nor times anything meanwhile - and the primary,
  * answered by nobody for an election timeout, stepped down (CI's
- * integration_bigvalue, a primary killed in the middle of a big write: no
- * primary for seconds after the failover). While that replica is in
+ * integration_bigvalue, a primary killed in the middle of a big write: the
+ * next write, on the new primary, got -TRYAGAIN). While that replica is in
  * libraft's probe state, the primary also sent the whole batch again at
  * every heartbeat. So the message goes with the entries that fit in
  * APPEND_MAX_BYTES (one at least). This is Raft as it is: the replica
@@ -41,7 +41,7 @@
 #include "raft_internal.h"
 
 /* Four pieces of a big value (log_pieces.h): ~20 ms of a replica's loop
- * here, far below a heartbeat interval; every other entry is smaller than
+ * at the rate above, far below a heartbeat interval; every other entry is smaller than
  * one piece, so a message still carries hundreds of ordinary writes. */
 #define APPEND_MAX_BYTES (4 * TC_PIECE_DATA)
 
