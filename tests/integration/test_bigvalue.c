@@ -548,21 +548,23 @@ static void test_replica_catching_up_a_big_run_keeps_the_new_primary(void **stat
     /* the value is on p and a only; b has none of its pieces */
     h_node_signal(c, p, SIGKILL);
     h_node_signal(c, b, SIGCONT);
+    long long resumed = h_ms();
     int np = h_cluster_primary(c, 60000);
     if (np != a) {
         dump_logs(c);
         fail_msg("node %d, which held the whole run, did not become the primary (primary: %d)", a + 1, np + 1);
     }
     wait_strlen_everywhere(c, "caught-up", len);
+    long long caught_ms = h_ms() - resumed;
     long long now = h_info_ll(c, a, "replication", "raft_term");
     if (now != term + 1) {
         dump_logs(c);
         fail_msg("the new primary is in term %lld, elected in %lld: it lost its leadership while node %d caught up",
                  now, term + 1, b + 1);
     }
-    print_message("BIGVALUE catch-up: node %d took 120 MB from the new primary (AppendEntries capped: %lld); "
-                  "term %lld -> %lld\n",
-                  b + 1, h_info_ll(c, a, "replication", "raft_appends_capped"), term, now);
+    print_message("BIGVALUE catch-up: node %d took 120 MB from the new primary in %lld ms (AppendEntries "
+                  "capped: %lld); term %lld -> %lld\n",
+                  b + 1, caught_ms, h_info_ll(c, a, "replication", "raft_appends_capped"), term, now);
     assert_get_equals(c, b, "caught-up", value, len);
     /* the old primary comes back to the same state */
     h_node_restart(c, p);
