@@ -47,7 +47,7 @@
 /* Eight pieces of a big value (log_pieces.h), as many as the primary has
  * unapplied while it streams a run (fsm.c, PIECES_WINDOW): ~40 ms of a
  * replica's loop at the rate above, under a heartbeat interval. Measured
- * (test_bigvalue, a replica catching up 120 MB): 1.3-1.8 s with 8 MiB,
+ * (test_bigvalue, a replica catching up 120 MB): 1.3-2.1 s with 8 MiB,
  * 2.6-2.9 s with 4 MiB (a chunk per round trip). Every other entry is
  * smaller than one piece, so a message still carries hundreds of ordinary
  * writes. */
