@@ -115,13 +115,13 @@ int tc_piece_take(tc_piece_run *r, const void *data, size_t len, unsigned char *
     if (offset == 0) {
         /* a new run; one still pending lost its last piece with its primary */
         tc_piece_run_drop(r);
-        if (r->plan && r->plan(r->plan_ud, p + TC_PIECE_HEADER, n, total, &r->gap) == 1) {
-            /* a gap outside the entry cannot happen (the plan read the same lengths) */
-            if (!r->gap.owner || r->gap.at > total || r->gap.len > total - r->gap.at) {
-                tc_big_free(r->gap.owner);
-                r->gap = (tc_piece_gap){0};
-            }
-        } else r->gap = (tc_piece_gap){0};
+        /* r->gap is empty after the drop; a gap outside the entry cannot
+         * happen (the plan read the same lengths) */
+        if (r->plan && r->plan(r->plan_ud, p + TC_PIECE_HEADER, n, total, &r->gap) == 1 &&
+            (!r->gap.owner || r->gap.at > total || r->gap.len > total - r->gap.at)) {
+            tc_big_free(r->gap.owner);
+            r->gap = (tc_piece_gap){0};
+        }
         /* at least one byte: a gap may leave nothing else */
         r->buf = tc_big_malloc(total - r->gap.len ? total - r->gap.len : 1);
         if (!r->buf) {

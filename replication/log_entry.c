@@ -223,8 +223,8 @@ int tc_logentry_open_gap(tc_logentry_reader *r, const void *data, size_t len, co
         }
         for (uint64_t a = 0; a < argc; a++) {
             uint64_t l;
-            if (get_varint(&p, end, &l) != 0) l = UINT64_MAX;
-            else if (p == gap_at) {
+            int bad = get_varint(&p, end, &l) != 0;
+            if (!bad && p == gap_at) {
                 /* the argument whose bytes lie elsewhere */
                 if (l != gap->len) {
                     snprintf(err, errlen, "log entry's gap holds %zu bytes for an argument of %llu", gap->len,
@@ -234,7 +234,7 @@ int tc_logentry_open_gap(tc_logentry_reader *r, const void *data, size_t len, co
                 gap_at = NULL;
                 continue;
             }
-            if (l > TC_LOGENTRY_MAX_ARG_LEN || l > (uint64_t)(end - p)) {
+            if (bad || l > TC_LOGENTRY_MAX_ARG_LEN || l > (uint64_t)(end - p)) {
                 snprintf(err, errlen, "log entry command %llu argument %llu runs past the entry",
                          (unsigned long long)c, (unsigned long long)a);
                 return -1;
