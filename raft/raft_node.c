@@ -478,6 +478,13 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
         return -1;
     }
     n->raft.data = n;
+    /* libraft formats every trace line (snprintf) before its tracer looks
+     * at LIBRAFT_TRACE, a dozen per log entry on every node; without a
+     * tracer it formats nothing (its macros test for NULL first). */
+    if (!getenv("LIBRAFT_TRACE")) {
+        n->raft.tracer = NULL;
+        raft_uv_set_tracer(&n->io, NULL);
+    }
     raft_set_election_timeout(&n->raft, (unsigned)cfg->election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, (unsigned)cfg->heartbeat_interval_ms);
     raft_set_pre_vote(&n->raft, true);
