@@ -1120,6 +1120,12 @@ static uint64_t op_applied_index(void *ud)
     return n->applied;
 }
 
+static int op_idle_barriers(void *ud)
+{
+    tc_raftnode *n = ud;
+    return n->cview.idle_barriers;
+}
+
 static int64_t op_applied_ms(void *ud)
 {
     tc_raftnode *n = ud;
@@ -1140,6 +1146,7 @@ void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops)
 {
     *ops = (tc_log_ops){.ud = n, .role = op_role, .submit = op_submit, .barrier = op_barrier,
                         .applied_index = op_applied_index, .applied_ms = op_applied_ms,
+                        .heard_ms = tc__raft_heard_ms, .idle_barriers = op_idle_barriers,
                         .replicas_at = op_replicas_at, .write_error = tc__raft_write_error,
                         .commit_stall = tc__raft_commit_stall};
 }

@@ -26,6 +26,10 @@
  * run until snapshot_bytes more had been written: one 500 MB SET left 500
  * MB of log in every node's memory. */
 #define RUN_KEEP_MS 10000
+/* A primary keeps an idle log moving (tc__raft_budget_idle_barriers) this
+ * long after it let its own kept run go: the replicas took their snapshot
+ * of the run, and so started their own RUN_KEEP_MS, a moment after it. */
+#define RELEASE_FOLLOW_MS 10000
 
 /* The bytes of log that trigger a snapshot: snapshot_bytes, or the size of
  * the last snapshot when the data is larger, so that the cost of snapshots
@@ -74,6 +78,7 @@ void tc__raft_budget_snapshot_taken(tc_raftnode *n)
         if (since < keep) keep = since > MIN_TRAILING ? (unsigned)since : MIN_TRAILING;
         b->releasing = 0;
         b->runs_released++;
+        b->released_ms = tc_now_ms();
     }
     b->run_kept_last = 0;
     /* A replica still receiving a big entry's pieces when the snapshot
@@ -118,13 +123,21 @@ void tc__raft_budget_tick(tc_raftnode *n, int64_t now)
         malloc_trim(0);
     }
     if (!b->run_kept_last || b->releasing || now - b->run_kept_ms < RUN_KEEP_MS) return;
-    /* a snapshot after the next apply (an idle primary appends a barrier
-     * a few times a second), which keeps only what came after the run */
+    /* a snapshot after the next apply (an idle primary appends barriers
+     * meanwhile: tc__raft_budget_idle_barriers), which keeps only what
+     * came after the run */
     b->releasing = 1;
     if (!b->forced) {
         b->forced = 1;
         raft_set_snapshot_threshold(&n->raft, 1);
     }
+}
+
+int tc__raft_budget_idle_barriers(const tc_raftnode *n, int64_t now)
+{
+    const struct tc_log_budget *b = &n->budget;
+    return b->keep_run || b->run_kept_last || b->releasing ||
+           (b->released_ms && now - b->released_ms < RELEASE_FOLLOW_MS);
 }
 
 void tc__raft_budget_snapshot_failed(tc_raftnode *n)

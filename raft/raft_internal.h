@@ -66,6 +66,10 @@ uint64_t tc__raft_budget_memory(const tc_raftnode *n);
  * system, and a big run kept in the log by the snapshot after it let go
  * 10 s later (with one more snapshot). */
 void tc__raft_budget_tick(tc_raftnode *n, int64_t now);
+/* 1 while this node, as primary, must keep its log moving when no client
+ * writes: letting a kept run go takes an apply on every node (a snapshot
+ * follows an apply), which an idle primary's barriers provide. */
+int tc__raft_budget_idle_barriers(const tc_raftnode *n, int64_t now);
 
 /* disk_health.c: can this node write its log (checks, errors, INFO) */
 void tc__raft_disk_error(tc_raftnode *n, const char *what, const char *path, const char *oserr);
@@ -113,9 +117,13 @@ int tc__raft_handover_target(tc_raftnode *n);
  * sync call from the command thread. */
 int tc__raft_handover(tc_raftnode *n, char *err, size_t errlen);
 
-/* peer_liveness.c: which nodes this one knows to be up (CLUSTER answers) */
+/* peer_liveness.c: which nodes this one knows to be up (CLUSTER answers),
+ * from what it hears from them (libraft's receive callback, wrapped before
+ * raft_init); tc__raft_heard_ms is the log op heard_ms (router.h) */
 int tc__raft_peer_alive(void *ud, int node_id);
 void tc__raft_watch_peers(tc_raftnode *n, const tc_raft_view *v);
+void tc__raft_wrap_recv(tc_raftnode *n);
+int64_t tc__raft_heard_ms(void *ud, uint64_t applied);
 
 /* membership.c */
 void tc__raft_members_list(void *ud, tc_reply *r);

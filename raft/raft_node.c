@@ -470,6 +470,7 @@ int tc_raftnode_start(tc_raftnode *n, tc_server *s, tc_snapshot_keydir *keys, ch
     tc__raft_fsm_setup(n);
     tc__raft_time_appends(n);
     tc__raft_wrap_sends(n);
+    tc__raft_wrap_recv(n);
     rc = raft_init(&n->raft, &n->io, &n->fsm, (raft_id)s->self->id, n->address);
     if (rc != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(&n->raft));

@@ -30,6 +30,11 @@ typedef struct tc_raft_view {
     uint64_t match[TC_CONFIG_MAX_NODES];
     int disk_failing;
     char disk_error[128];
+    /* a replica: when (wall clock, ms) it last heard from the primary of
+     * this term, and the commit index that message carried (peer_liveness.c) */
+    int64_t heard_ms;
+    uint64_t heard_commit;
+    int idle_barriers;         /* the primary keeps an idle log moving (log_budget.c) */
 } tc_raft_view;
 
 typedef struct tc__raft_msg tc__raft_msg;
@@ -152,6 +157,17 @@ typedef struct tc_raftnode {
         uint64_t moved_ms[TC_CONFIG_MAX_NODES];
         unsigned char heard[TC_CONFIG_MAX_NODES];
     } peers;
+    /* peer_liveness.c: libraft's receive callback, wrapped, notes what this
+     * node hears from its peers in the current term: a replica the
+     * primary's messages (heartbeats included), the primary each replica's
+     * answers */
+    int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+    raft_io_recv_cb io_recv;   /* libraft's own, which ours wraps */
+    struct tc_peer_heard {
+        int64_t primary_ms;    /* replica: wall clock of the primary's last AppendEntries */
+        uint64_t primary_commit; /* the commit index it carried */
+        uint64_t answer_ms[TC_CONFIG_MAX_NODES]; /* primary: loop time of each peer's last answer (like cfg.nodes) */
+    } heard;
     /* Encryption at rest: keys (NULL: none configured), the sealer of the
      * entries this node appends (NULL: at_rest_encryption off), and the
      * opener of sealed entries (whoever wrote them). */
@@ -176,6 +192,7 @@ typedef struct tc_raftnode {
         unsigned trailing, trailing_max;
         int forced;                /* the threshold is lowered until the next snapshot */
         int trim_wanted;           /* a snapshot ended: return freed memory (malloc_trim) */
+        int64_t released_ms;       /* when a kept run was last let go */
     } budget;
     /* disk_health.c: whether this node can write its log */
     struct tc_disk_health {

@@ -233,6 +233,23 @@ static int64_t progress_ms(tc_router *r, int64_t now)
     return at && at < now ? at : now;
 }
 
+/* A replica's freshness, last_progress_ms: when it applied an entry of the
+ * primary's, or heard the primary (a heartbeat) say a commit index it has
+ * applied. The second is looked up only when the first is older than
+ * `stale` (it takes the Raft thread's lock): an idle primary logs nothing,
+ * and its heartbeats alone keep its replicas' reads fresh. */
+static void replica_progress(tc_router *r, int64_t now, int64_t stale)
+{
+    uint64_t applied = r->log.applied_index(r->log.ud);
+    if (applied != r->seen_applied) {
+        r->seen_applied = applied;
+        r->last_progress_ms = progress_ms(r, now);
+    }
+    if (now - r->last_progress_ms <= stale || !r->log.heard_ms) return;
+    int64_t heard = r->log.heard_ms(r->log.ud, applied);
+    if (heard > r->last_progress_ms) r->last_progress_ms = heard < now ? heard : now;
+}
+
 /* While the primary's commits stall (tc_log_ops.commit_stall): the error
  * line for what cannot be done ("write", "answer a linearizable read"),
  * Redis's NOREPLICAS sentence first; NULL while commits move. */
@@ -880,13 +897,9 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
     /* A cluster client reads from a replica only after READONLY, as with
      * Redis Cluster; otherwise it is sent to the primary. */
     if (s->cfg.cluster_mode && !c->cluster_readonly && reply_moved(s, cmd, argc, argv, rep)) return TC_ROUTE_DONE;
-    /* The log moved since we last looked: the primary was heard just now. */
-    uint64_t applied = r->log.applied_index(r->log.ud);
-    if (applied != r->seen_applied) {
-        r->seen_applied = applied;
-        r->last_progress_ms = progress_ms(r, now);
-    }
-    int64_t silent = now - r->last_progress_ms, max_staleness = (int64_t)s->cfg.replica_max_staleness_ms;
+    int64_t max_staleness = (int64_t)s->cfg.replica_max_staleness_ms;
+    replica_progress(r, now, max_staleness);
+    int64_t silent = now - r->last_progress_ms;
     /* a function flagged allow-stale runs on a replica however long it has
      * not heard from the primary, as on a Redis replica whose link is down */
     if (silent > max_staleness && !(fn_found && (fn_flags & TC_FN_ALLOW_STALE))) {
@@ -1352,34 +1365,39 @@ static int64_t last_commit_ms(const tc_router *r)
     return r->lease_until_ms ? r->lease_until_ms - r->lease_ms : 0;
 }
 
-/* An idle primary's log must still move, for three readers of it: the
- * replicas count their freshness (replica_max_staleness) from the last
- * entry they applied, peer liveness (CLUSTER NODES, raft/peer_liveness.c)
- * from the replicas' match indexes within the longer of that and the
- * election timeout, and lease reads from the last commit. So a barrier
- * goes out when nothing committed for a quarter of replica_max_staleness,
- * or, while reads use the lease (read_consistency lease, a read within the
- * last two leases), before half of the lease is gone, so that they never
- * wait for one. With the defaults (1 s, 300 ms, linearizable reads) an
- * idle primary logs 4 barriers a second, not 8; with lease reads, 8 while
- * they come. */
+/* An idle primary logs nothing by default: its replicas count their
+ * freshness from its heartbeats too (replica_progress), and it counts
+ * theirs from their answers (raft/peer_liveness.c). Barriers still go out
+ * when nothing committed for a while in two cases: while reads use the
+ * lease (read_consistency lease, a read within the last two leases), which
+ * runs from the last commit, before half of it is gone, so that they never
+ * wait for one; and while a big run waits to be let go on the nodes
+ * (raft/log_budget.c: that takes an apply), every quarter of
+ * replica_max_staleness. 0: none wanted. */
 static int64_t idle_barrier_every_ms(const tc_router *r, int64_t now)
 {
     const tc_config *cfg = &r->srv->cfg;
-    int64_t every = (int64_t)cfg->replica_max_staleness_ms / 4;
-    int lease_used = cfg->read_consistency == TC_READ_LEASE && now - r->lease_read_ms < 2 * r->lease_ms;
-    if (lease_used && r->lease_ms / 2 < every) every = r->lease_ms / 2;
-    return every > 0 ? every : 1;
+    int64_t every = 0;
+    if (r->log.idle_barriers && r->log.idle_barriers(r->log.ud)) {
+        every = (int64_t)cfg->replica_max_staleness_ms / 4;
+        if (every < 1) every = 1;
+    }
+    if (cfg->read_consistency == TC_READ_LEASE && now - r->lease_read_ms < 2 * r->lease_ms) {
+        int64_t half = r->lease_ms / 2 > 0 ? r->lease_ms / 2 : 1;
+        if (!every || half < every) every = half;
+    }
+    return every;
 }
 
 void tc_router_cron(tc_router *r, int64_t now)
 {
     group_close(r);
-    uint64_t applied = r->log.applied_index(r->log.ud);
     int me = role(r);
-    if (applied != r->seen_applied || me == TC_ROLE_PRIMARY) {
-        r->seen_applied = applied;
-        r->last_progress_ms = me == TC_ROLE_PRIMARY ? now : progress_ms(r, now);
+    if (me == TC_ROLE_PRIMARY) {
+        r->seen_applied = r->log.applied_index(r->log.ud);
+        r->last_progress_ms = now;
+    } else {
+        replica_progress(r, now, 0); /* INFO and CLUSTER NODES read it too */
     }
     if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
@@ -1387,7 +1405,8 @@ void tc_router_cron(tc_router *r, int64_t now)
         if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n || r->script_wait.n) resume_waiters(r);
         return;
     }
-    if (now - last_commit_ms(r) >= idle_barrier_every_ms(r, now)) r->barrier_wanted = 1;
+    int64_t every = idle_barrier_every_ms(r, now);
+    if (every && now - last_commit_ms(r) >= every) r->barrier_wanted = 1;
     /* Replicated expiry: the slow cycle, hz times a second. */
     expire_run(r, TC_EXPIRE_SLOW, now);
     /* Over the limit with no write coming (maxmemory was just lowered):

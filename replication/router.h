@@ -60,6 +60,14 @@ typedef struct tc_log_ops {
      * earlier than when it was applied; 0, or the op NULL: unknown, and
      * the router counts from when it saw the index move. */
     int64_t (*applied_ms)(void *ud);
+    /* A replica: when (wall clock, ms) it last heard from the primary in a
+     * message (a heartbeat or entries) whose commit index is at most
+     * applied, so that this node's state was the primary's committed state
+     * when the message left; 0 if none. The op may be NULL. */
+    int64_t (*heard_ms)(void *ud, uint64_t applied);
+    /* The primary: 1 while its log must move when no client writes (a big
+     * run waits to be let go); the op may be NULL. */
+    int (*idle_barriers)(void *ud);
     /* How many other voters' logs hold the entry at index (primary only). */
     unsigned (*replicas_at)(void *ud, uint64_t index);
     /* Why this node cannot write its log now (an OS error's text), or NULL

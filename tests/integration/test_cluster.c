@@ -27,6 +27,7 @@ CLUSTER_SETUP(start3_local, "read_consistency = \"local\"")
 CLUSTER_SETUP(start3_small_snapshots, "snapshot_threshold = 64")
 CLUSTER_SETUP(start3_cluster_mode, "cluster_mode = true")
 CLUSTER_SETUP(start3_prefer_c, "preferred_primary_zones = \"zone-c\"")
+CLUSTER_SETUP(start3_idle, "cluster_mode = true\nreplica_max_staleness = \"400ms\"")
 
 CLUSTER_SETUP(start3, NULL)
 
@@ -591,6 +592,85 @@ static void test_wait_counts_replicas(void **state)
     h_close(fd);
 }
 
+/* Whether node i's CLUSTER NODES line for the node with client port
+ * `port` carries the fail flag. */
+static int nodes_says_fail(tcluster *c, int i, int port)
+{
+    char *out = h_cli(&c->nodes[i], "CLUSTER", "NODES", (char *)NULL);
+    char needle[32];
+    snprintf(needle, sizeof needle, " 127.0.0.1:%d@", port);
+    char *at = strstr(out, needle);
+    char *end = at ? strchr(at, '\n') : NULL;
+    if (end) *end = '\0';
+    int fail = at && strstr(at, "fail") != NULL;
+    free(out);
+    return fail;
+}
+
+/* An idle primary logs nothing: no entry, no barrier, for five times
+ * replica_max_staleness, while the replicas keep answering reads (the
+ * primary's heartbeats keep them fresh) and their links stay up; a
+ * replica killed meanwhile is marked failed by the primary from its
+ * silence alone, the live one not. (Before, the primary logged a barrier every quarter of
+ * replica_max_staleness to keep the replicas fresh.) */
+static void test_idle_primary_logs_nothing(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    free(cli(c, p, "SET", "idle", "1"));
+    free(h_converged_digest(c));
+    long long deadline = h_ms() + ELECTION_DEADLINE_MS;
+    while (h_info_ll(c, p, "replication", "raft_cluster_formed") != 1) {
+        if (h_ms() > deadline) fail_msg("the cluster never said it formed");
+        usleep(50 * 1000);
+    }
+    long long commit = h_info_ll(c, p, "replication", "raft_commit_index");
+    int fd[3] = {-1, -1, -1};
+    for (int i = 0; i < 3; i++) {
+        if (i == p) continue;
+        fd[i] = h_connect(c->nodes[i].port);
+        h_sends(fd[i], "READONLY\r\n");
+        expect_reply(fd[i], "+OK\r\n");
+    }
+    long long end = h_ms() + 2000;
+    int rounds = 0;
+    while (h_ms() < end) {
+        for (int i = 0; i < 3; i++) {
+            if (i == p) continue;
+            h_sends(fd[i], "GET idle\r\n");
+            char *r = h_reply(fd[i]);
+            if (!r || strcmp(r, "$1\r\n1\r\n") != 0)
+                fail_msg("replica %d after %d idle rounds: %s", i + 1, rounds, r ? r : "(closed)");
+            free(r);
+        }
+        rounds++;
+        usleep(50 * 1000);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (i == p) continue;
+        h_close(fd[i]);
+        char *link = h_info_field(c, i, "replication", "master_link_status");
+        assert_string_equal(link, "up");
+        free(link);
+    }
+    long long after = h_info_ll(c, p, "replication", "raft_commit_index");
+    print_message("commit index %lld before and %lld after 2 s idle (%d rounds of replica reads)\n", commit, after,
+                  rounds);
+    assert_int_equal(after, commit);
+    int r = (p + 1) % 3;
+    h_node_signal(c, r, SIGKILL);
+    deadline = h_ms() + ELECTION_DEADLINE_MS;
+    while (!nodes_says_fail(c, p, c->nodes[r].port)) {
+        if (h_ms() > deadline) fail_msg("the primary never marked the killed replica failed");
+        usleep(50 * 1000);
+    }
+    /* the live replica, silent in the log as long, answers heartbeats: up */
+    int other = 3 - p - r;
+    assert_false(nodes_says_fail(c, p, c->nodes[other].port));
+    assert_int_equal(h_info_ll(c, p, "replication", "raft_commit_index"), commit);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +687,7 @@ int main(void)
         T(test_failover_command_moves_the_primary),
         cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
         cmocka_unit_test_setup_teardown(test_preferred_zone_gets_the_primary_back, start3_prefer_c, stop3),
+        cmocka_unit_test_setup_teardown(test_idle_primary_logs_nothing, start3_idle, stop3),
         cmocka_unit_test_setup_teardown(test_members_add_and_remove, start3_plus_joiner, stop3),
         T(test_node_that_lost_its_data_refuses_to_start),
         T(test_bulk_import_keeps_the_primary),
