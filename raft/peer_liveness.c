@@ -14,16 +14,17 @@
  *   entry it applies. An idle primary therefore logs nothing to keep its
  *   replicas' reads fresh. Not while this node cannot write its log: it
  *   then counts from the entries it applies only, and past the bound says
- *   why it refuses (it would soon lack what the primary commits). The primary is up within the failure window of
- *   that moment, down after it. A replica never hears from the other
- *   replicas (Raft's traffic is between the primary and each replica), so
- *   of them it can say nothing (-1): CLUSTER NODES on the primary is the
- *   one that tells a dead replica.
+ *   why it refuses (it would soon lack what the primary commits). The
+ *   primary is up within the failure window of that moment, down after
+ *   it. A replica never hears from the other replicas (Raft's traffic is
+ *   between the primary and each replica), so of them it can say nothing
+ *   (-1): CLUSTER NODES on the primary is the one that tells a dead
+ *   replica.
  * - The primary hears from a replica in each answer to its AppendEntries
  *   (heartbeats' answers included), and when the replica's match index
  *   (how much of the log it acknowledged) moves. A replica it has heard
- *   from within the failure window, or that holds the whole log, is up
- *   (1); one silent for the window is down (0). Right after this node
+ *   from within the failure window is up (1); one silent for the window
+ *   is down (0), however much of the log it holds. Right after this node
  *   became the primary, a peer it has not heard from yet is unknown (-1)
  *   until the window has passed.
  *
