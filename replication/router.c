@@ -1368,17 +1368,20 @@ static int64_t last_commit_ms(const tc_router *r)
 /* An idle primary logs nothing by default: its replicas count their
  * freshness from its heartbeats too (replica_progress), and it counts
  * theirs from their answers (raft/peer_liveness.c). Barriers still go out
- * when nothing committed for a while in two cases: while reads use the
- * lease (read_consistency lease, a read within the last two leases), which
- * runs from the last commit, before half of it is gone, so that they never
- * wait for one; and while a big run waits to be let go on the nodes
- * (raft/log_budget.c: that takes an apply), every quarter of
- * replica_max_staleness. 0: none wanted. */
+ * when nothing committed for a while: while reads use the lease
+ * (read_consistency lease, a read within the last two leases), which runs
+ * from the last commit, before half of it is gone, so that they never
+ * wait for one; and, every quarter of replica_max_staleness, while a big
+ * run waits to be let go on the nodes (raft/log_budget.c: that takes an
+ * apply) or always when replica_max_staleness is under two heartbeat
+ * intervals (heartbeats alone would leave the replicas stale between
+ * two). 0: none wanted. */
 static int64_t idle_barrier_every_ms(const tc_router *r, int64_t now)
 {
     const tc_config *cfg = &r->srv->cfg;
     int64_t every = 0;
-    if (r->log.idle_barriers && r->log.idle_barriers(r->log.ud)) {
+    if ((r->log.idle_barriers && r->log.idle_barriers(r->log.ud)) ||
+        cfg->replica_max_staleness_ms < 2 * cfg->heartbeat_interval_ms) {
         every = (int64_t)cfg->replica_max_staleness_ms / 4;
         if (every < 1) every = 1;
     }
