@@ -611,8 +611,8 @@ static int nodes_says_fail(tcluster *c, int i, int port)
  * replica_max_staleness, while the replicas keep answering reads (the
  * primary's heartbeats keep them fresh) and their links stay up; a
  * replica killed meanwhile is marked failed by the primary from its
- * silence alone, the live one not. (Before, the primary logged a barrier every quarter of
- * replica_max_staleness to keep the replicas fresh.) */
+ * silence alone, the live one not. (Before, the primary logged a barrier
+ * every quarter of replica_max_staleness to keep the replicas fresh.) */
 static void test_idle_primary_logs_nothing(void **state)
 {
     tcluster *c = *state;
