@@ -1126,6 +1126,17 @@ static int op_idle_barriers(void *ud)
     return n->cview.idle_barriers;
 }
 
+/* A leadership transfer lets its target be elected at once (votes go to
+ * it however recently the others heard from this primary): no read lease
+ * while one runs, nor from writes submitted before it ended (their commit
+ * cannot show that it did not succeed). The role fields, transferring
+ * among them, are published as soon as a FAILOVER starts (sync_run). */
+static int64_t op_lease_void_ms(void *ud)
+{
+    tc_raftnode *n = ud;
+    return n->cview.transferring ? INT64_MAX : n->cview.transfer_ended_ms;
+}
+
 static int64_t op_applied_ms(void *ud)
 {
     tc_raftnode *n = ud;
@@ -1147,6 +1158,7 @@ void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops)
     *ops = (tc_log_ops){.ud = n, .role = op_role, .submit = op_submit, .barrier = op_barrier,
                         .applied_index = op_applied_index, .applied_ms = op_applied_ms,
                         .heard_ms = tc__raft_heard_ms, .idle_barriers = op_idle_barriers,
+                        .lease_void_ms = op_lease_void_ms,
                         .replicas_at = op_replicas_at, .write_error = tc__raft_write_error,
                         .commit_stall = tc__raft_commit_stall};
 }

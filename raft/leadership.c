@@ -29,6 +29,7 @@ static void on_transferred(struct raft_transfer *req)
     if (leader) snprintf(primary, sizeof primary, "primary is now node %d", leader);
     tc_notice("leadership transfer finished after %.1f ms; %s", (double)(uv_hrtime() - t->start_ns) / 1e6, primary);
     t->node->transferring = 0;
+    t->node->transfer_ended_ms = tc_now_ms();
     free(t);
 }
 

@@ -35,6 +35,7 @@ typedef struct tc_raft_view {
     int64_t heard_ms;
     uint64_t heard_commit;
     int idle_barriers;         /* the primary keeps an idle log moving (log_budget.c) */
+    int64_t transfer_ended_ms; /* when the last leadership transfer ended (leadership.c) */
 } tc_raft_view;
 
 typedef struct tc__raft_msg tc__raft_msg;
@@ -138,6 +139,7 @@ typedef struct tc_raftnode {
     uint64_t pieces_runs_applied, pieces_runs_dropped; /* INFO */
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
+    int64_t transfer_ended_ms; /* when the last one ended (wall clock; 0: none yet) */
     /* Shutdown of a primary: writes are held until the log drains, then
      * leadership moves, then the node closes (or at handover_deadline_ms). */
     uv_timer_t handover;

@@ -233,6 +233,21 @@ static int64_t progress_ms(tc_router *r, int64_t now)
     return at && at < now ? at : now;
 }
 
+/* When the write or barrier behind the lease was submitted (0: none yet). */
+static int64_t last_commit_ms(const tc_router *r)
+{
+    return r->lease_until_ms ? r->lease_until_ms - r->lease_ms : 0;
+}
+
+/* The read lease: until lease_until_ms, from the last write or barrier
+ * that committed (submitted lease_ms before), unless a leadership transfer
+ * has run since that one was submitted (tc_log_ops.lease_void_ms). */
+static int lease_holds(const tc_router *r, int64_t now)
+{
+    if (now >= r->lease_until_ms) return 0;
+    return !r->log.lease_void_ms || last_commit_ms(r) > r->log.lease_void_ms(r->log.ud);
+}
+
 /* A replica's freshness, last_progress_ms: when it applied an entry of the
  * primary's, or heard the primary (a heartbeat) say a commit index it has
  * applied. The second is looked up only when the first is older than
@@ -870,8 +885,7 @@ int tc_router_route(tc_router *r, tc_client *c, const tc_cmd *cmd, size_t argc, 
         if (mode == TC_READ_LEASE) r->lease_read_ms = now; /* the cron keeps the lease renewed while reads use it */
         /* Served here if no check is wanted, if a barrier sent after this
          * command arrived has committed, or under a valid lease. */
-        if (mode == TC_READ_LOCAL || c->cmd_end <= c->read_covered ||
-            (mode == TC_READ_LEASE && now < r->lease_until_ms))
+        if (mode == TC_READ_LOCAL || c->cmd_end <= c->read_covered || (mode == TC_READ_LEASE && lease_holds(r, now)))
             return TC_ROUTE_LOCAL;
         /* a barrier would wait as long as the stall: refused now (a
          * read's outcome is clear, it changed nothing) */
@@ -1360,11 +1374,6 @@ static void evict_pass(tc_router *r, int64_t now)
 
 /* When the primary's last entry or barrier was submitted, of those that
  * committed (0: none since it became primary). */
-static int64_t last_commit_ms(const tc_router *r)
-{
-    return r->lease_until_ms ? r->lease_until_ms - r->lease_ms : 0;
-}
-
 /* An idle primary logs nothing by default: its replicas count their
  * freshness from its heartbeats too (replica_progress), and it counts
  * theirs from their answers (raft/peer_liveness.c). Barriers still go out

@@ -68,6 +68,11 @@ typedef struct tc_log_ops {
     /* The primary: 1 while its log must move when no client writes (a big
      * run waits to be let go); the op may be NULL. */
     int (*idle_barriers)(void *ud);
+    /* The primary: the read lease holds only for writes and barriers
+     * submitted after this time (wall clock, ms; INT64_MAX: none now),
+     * because a leadership transfer let its target be elected without
+     * waiting out the lease. The op may be NULL. */
+    int64_t (*lease_void_ms)(void *ud);
     /* How many other voters' logs hold the entry at index (primary only). */
     unsigned (*replicas_at)(void *ud, uint64_t index);
     /* Why this node cannot write its log now (an OS error's text), or NULL

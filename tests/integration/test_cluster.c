@@ -671,6 +671,41 @@ static void test_idle_primary_logs_nothing(void **state)
     assert_int_equal(h_info_ll(c, p, "replication", "raft_commit_index"), commit);
 }
 
+/* Lease reads wait out a leadership transfer: its target may be elected at
+ * once (votes go to it however recently the replicas heard from this
+ * primary), so no read on the primary is answered from the lease while one
+ * runs, nor from a lease that a write submitted before it gave. The target
+ * is frozen, so the transfer runs until libraft gives it up (an election
+ * timeout): the read is answered only after that, once a barrier sent
+ * after it has committed. (Before, the lease of the write just before
+ * answered it at once.) */
+static void test_lease_reads_wait_out_a_transfer(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    int t = (p + 1) % 3;
+    h_node_signal(c, t, SIGSTOP);
+    int fd = h_connect(c->nodes[p].port);
+    /* a write committed with the live replica gives a lease, which serves
+     * the read after it */
+    h_sends(fd, "SET k v\r\nGET k\r\n");
+    expect_reply(fd, "+OK\r\n");
+    expect_reply(fd, "$1\r\nv\r\n");
+    char failover[80];
+    snprintf(failover, sizeof failover, "SET k w\r\nFAILOVER TO 127.0.0.1 %d\r\nGET k\r\n", c->nodes[t].port);
+    h_sends(fd, failover);
+    expect_reply(fd, "+OK\r\n");
+    expect_reply(fd, "+OK\r\n");
+    expect_reply(fd, "$1\r\nw\r\n");
+    char *log = h_node_log(c, p);
+    if (!strstr(log, "leadership transfer finished"))
+        fail_msg("node %d answered a lease read while its leadership transfer ran", p + 1);
+    free(log);
+    h_close(fd);
+    h_node_signal(c, t, SIGCONT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +723,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
         cmocka_unit_test_setup_teardown(test_preferred_zone_gets_the_primary_back, start3_prefer_c, stop3),
         cmocka_unit_test_setup_teardown(test_idle_primary_logs_nothing, start3_idle, stop3),
+        cmocka_unit_test_setup_teardown(test_lease_reads_wait_out_a_transfer, start3_lease, stop3),
         cmocka_unit_test_setup_teardown(test_members_add_and_remove, start3_plus_joiner, stop3),
         T(test_node_that_lost_its_data_refuses_to_start),
         T(test_bulk_import_keeps_the_primary),
