@@ -233,7 +233,8 @@ static int64_t progress_ms(tc_router *r, int64_t now)
     return at && at < now ? at : now;
 }
 
-/* When the write or barrier behind the lease was submitted (0: none yet). */
+/* When the primary's last entry or barrier was submitted, of those that
+ * committed: the one behind the lease (0: none since it became primary). */
 static int64_t last_commit_ms(const tc_router *r)
 {
     return r->lease_until_ms ? r->lease_until_ms - r->lease_ms : 0;
@@ -1372,8 +1373,6 @@ static void evict_pass(tc_router *r, int64_t now)
     tc_buf_free(&out);
 }
 
-/* When the primary's last entry or barrier was submitted, of those that
- * committed (0: none since it became primary). */
 /* An idle primary logs nothing by default: its replicas count their
  * freshness from its heartbeats too (replica_progress), and it counts
  * theirs from their answers (raft/peer_liveness.c). Barriers still go out
@@ -1404,14 +1403,11 @@ static int64_t idle_barrier_every_ms(const tc_router *r, int64_t now)
 void tc_router_cron(tc_router *r, int64_t now)
 {
     group_close(r);
-    int me = role(r);
-    if (me == TC_ROLE_PRIMARY) {
+    if (role(r) == TC_ROLE_PRIMARY) {
         r->seen_applied = r->log.applied_index(r->log.ud);
         r->last_progress_ms = now;
     } else {
         replica_progress(r, now, 0); /* INFO and CLUSTER NODES read it too */
-    }
-    if (me != TC_ROLE_PRIMARY) {
         r->lease_until_ms = 0;
         tc_block_unblock_writers(r->srv, ERR_UNBLOCKED); /* blocking reads wait on replicas too */
         if (r->waiting.n || r->covered.n || r->log_full.n || r->held.n || r->script_wait.n) resume_waiters(r);
