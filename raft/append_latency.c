@@ -6,7 +6,6 @@
  * and how many took longer than SLOW_MS; a slow one is logged (at most
  * once per WARN_EVERY_MS). The loop never waits for a write, so a slow
  * disk delays commits, not heartbeats. */
-#include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -69,7 +68,7 @@ static void on_appended(struct raft_io_append *req, int status)
 static int timed_append_fn(struct raft_io *io, struct raft_io_append *req, const struct raft_entry entries[],
                            unsigned n_entries, raft_io_append_cb cb)
 {
-    tc_raftnode *n = (tc_raftnode *)((char *)io - offsetof(tc_raftnode, io));
+    tc_raftnode *n = tc__raft_of_io(io);
     size_t bytes = 0;
     for (unsigned i = 0; i < n_entries; i++) bytes += entries[i].buf.len;
     tc_segment_fill_note_append(bytes); /* big ones: segments without zeros for a while */

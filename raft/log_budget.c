@@ -133,11 +133,13 @@ void tc__raft_budget_tick(tc_raftnode *n, int64_t now)
     }
 }
 
-int tc__raft_budget_idle_barriers(const tc_raftnode *n, int64_t now)
+int tc__raft_budget_idle_barriers(const tc_raftnode *n)
 {
     const struct tc_log_budget *b = &n->budget;
+    /* asked after every pass of the Raft loop: the clock is read only in
+     * the seconds after a release */
     return b->keep_run || b->run_kept_last || b->releasing ||
-           (b->released_ms && now - b->released_ms < RELEASE_FOLLOW_MS);
+           (b->released_ms && tc_now_ms() - b->released_ms < RELEASE_FOLLOW_MS);
 }
 
 void tc__raft_budget_snapshot_failed(tc_raftnode *n)

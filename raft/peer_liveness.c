@@ -35,7 +35,6 @@
  * the window answers nothing meanwhile (the heartbeats queue behind the
  * image on its connection) and counts as down until it has it (it serves
  * no fresh reads during that time either). */
-#include <stddef.h>
 #include <stdint.h>
 
 #include "raft_internal.h"
@@ -59,7 +58,7 @@ static int conf_index(const tc_config *cfg, int id)
  * handled it, as it may have moved this node to that term. */
 static void recv_fn(struct raft_io *io, struct raft_message *m)
 {
-    tc_raftnode *n = (tc_raftnode *)((char *)io - offsetof(tc_raftnode, io));
+    tc_raftnode *n = tc__raft_of_io(io);
     int type = m->type;
     raft_id from = m->server_id;
     raft_term term = 0;
@@ -88,7 +87,7 @@ static void recv_fn(struct raft_io *io, struct raft_message *m)
 
 static int start_fn(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv)
 {
-    tc_raftnode *n = (tc_raftnode *)((char *)io - offsetof(tc_raftnode, io));
+    tc_raftnode *n = tc__raft_of_io(io);
     n->io_recv = recv;
     return n->io_start(io, msecs, tick, recv_fn);
 }

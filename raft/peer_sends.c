@@ -98,7 +98,7 @@ static int send_capped(tc_raftnode *n, struct raft_io *io, struct raft_io_send *
 
 static int send_fn(struct raft_io *io, struct raft_io_send *req, const struct raft_message *m, raft_io_send_cb cb)
 {
-    tc_raftnode *n = (tc_raftnode *)((char *)io - offsetof(tc_raftnode, io));
+    tc_raftnode *n = tc__raft_of_io(io);
     if (m->type == RAFT_APPEND_ENTRIES) return send_capped(n, io, req, m, cb);
     if (m->type != RAFT_INSTALL_SNAPSHOT) return n->io_send(io, req, m, cb);
     struct tc_peer_sends *s = &n->peer_sends;

@@ -3,6 +3,8 @@
 #ifndef TC_RAFT_INTERNAL_H
 #define TC_RAFT_INTERNAL_H
 
+#include <stddef.h>
+
 #include "raft_node.h"
 
 /* raft_thread.c: the Raft thread and how the command thread meets it. A
@@ -51,6 +53,13 @@ void tc__raft_log_ops(tc_raftnode *n, tc_log_ops *ops);
 void tc__raft_image_discard(tc_raftnode *n);
 int tc__raft_setup_encryption(tc_raftnode *n, tc_snapshot_keydir *keys, char *err, size_t errlen);
 
+/* The node whose raft_io libraft hands to our wrappers of its methods
+ * (append_latency.c, peer_sends.c, peer_liveness.c): io is n->io. */
+static inline tc_raftnode *tc__raft_of_io(struct raft_io *io)
+{
+    return (tc_raftnode *)((char *)io - offsetof(tc_raftnode, io));
+}
+
 /* log_budget.c: compaction by bytes (snapshot_bytes) */
 void tc__raft_budget_init(tc_raftnode *n, unsigned trailing);
 void tc__raft_budget_applied(tc_raftnode *n, size_t len);
@@ -69,7 +78,7 @@ void tc__raft_budget_tick(tc_raftnode *n, int64_t now);
 /* 1 while this node, as primary, must keep its log moving when no client
  * writes: letting a kept run go takes an apply on every node (a snapshot
  * follows an apply), which an idle primary's barriers provide. */
-int tc__raft_budget_idle_barriers(const tc_raftnode *n, int64_t now);
+int tc__raft_budget_idle_barriers(const tc_raftnode *n);
 
 /* disk_health.c: can this node write its log (checks, errors, INFO) */
 void tc__raft_disk_error(tc_raftnode *n, const char *what, const char *path, const char *oserr);

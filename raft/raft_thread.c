@@ -306,7 +306,7 @@ static void on_rpass(uv_check_t *h)
     memcpy(v.disk_error, n->disk.last_error, sizeof v.disk_error);
     v.heard_ms = n->heard.primary_ms;
     v.heard_commit = n->heard.primary_commit;
-    v.idle_barriers = tc__raft_budget_idle_barriers(n, tc_now_ms());
+    v.idle_barriers = tc__raft_budget_idle_barriers(n);
     v.transfer_ended_ms = n->transfer_ended_ms;
     tc__raft_watch_peers(n, &v);
     uv_mutex_lock(&n->mu);

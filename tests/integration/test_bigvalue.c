@@ -521,9 +521,10 @@ static void test_primary_killed_mid_big_write(void **state)
  * AppendEntries; the replica took that in one pass of its Raft loop that
  * outlasted an election timeout, and the new primary, answered by nobody,
  * stepped down (CI: the next write after a failover in the middle of a
- * big write got -TRYAGAIN). Capped messages (raft/peer_sends.c) keep it the primary: it is
- * elected at the old term + 1 (pre-vote: the stale replica never raises
- * the term) and still in that term once the replica holds the value. */
+ * big write got -TRYAGAIN). Capped messages (raft/peer_sends.c) keep it
+ * the primary: it is elected at the old term + 1 (pre-vote: the stale
+ * replica never raises the term) and still in that term once the replica
+ * holds the value. */
 static void test_replica_catching_up_a_big_run_keeps_the_new_primary(void **state)
 {
     tcluster *c = *state;
