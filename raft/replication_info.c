@@ -2,6 +2,7 @@
  * Redis's fields, plus raft_*) and ROLE. */
 #include <stdio.h>
 
+#include "peer_reads.h"
 #include "raft_internal.h"
 #include "transport.h"
 
@@ -70,6 +71,10 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     tc__raft_info_stall(n, b);
     tc__raft_info_append_latency(n, b);
     tc__raft_info_peer_sends(n, b);
+    /* read() calls on incoming peer connections and the message parts
+     * (preambles, headers, payloads) they brought (peer_reads.c) */
+    tc_buf_printf(b, "raft_peer_reads:%llu\r\nraft_peer_message_parts:%llu\r\n", tc_peer_reads_syscalls(),
+                  tc_peer_reads_chunks());
 }
 
 /* INFO memory: the node's fields, then the log this node holds in memory
