@@ -126,7 +126,7 @@ static void step_aside(tc_raftnode *n, int64_t now)
         return;
     d->last_step_aside_ms = now;
     char err[256];
-    if (tc__raft_failover(n, tc__raft_handover_target(n), err, sizeof err) == 0)
+    if (tc__raft_failover(n, 0, err, sizeof err) == 0)
         tc_warn("this primary cannot write its log (%s): handing leadership to a replica", d->last_error);
     else tc_info("cannot hand leadership over yet: %s", err);
 }

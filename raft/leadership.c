@@ -18,18 +18,25 @@ int tc__raft_primary_id(void *ud)
 typedef struct transfer_req {
     struct raft_transfer req;
     tc_raftnode *node;
+    int target; /* 0: libraft's pick */
     uint64_t start_ns;
 } transfer_req;
+
+static int handover_target(tc_raftnode *n);
 
 static void on_transferred(struct raft_transfer *req)
 {
     transfer_req *t = (transfer_req *)req;
+    tc_raftnode *n = t->node;
     char primary[48] = "no primary is known yet";
-    int leader = tc__raft_leader_now(t->node);
+    int leader = tc__raft_leader_now(n);
     if (leader) snprintf(primary, sizeof primary, "primary is now node %d", leader);
     tc_notice("leadership transfer finished after %.1f ms; %s", (double)(uv_hrtime() - t->start_ns) / 1e6, primary);
-    t->node->transferring = 0;
-    t->node->transfer_ended_ms = tc_now_ms();
+    n->transferring = 0;
+    n->transfer_ended_ms = tc_now_ms();
+    /* libraft gives a transfer up after an election timeout without the
+     * target taking over (a stopped node never does) */
+    n->transfer_missed = leader == n->srv->self->id ? t->target : 0;
     free(t);
 }
 
@@ -50,7 +57,9 @@ int tc__raft_failover(void *ud, int target, char *err, size_t errlen)
         snprintf(err, errlen, "ERR out of memory");
         return -1;
     }
+    if (!target) target = handover_target(n);
     t->node = n;
+    t->target = target;
     t->start_ns = uv_hrtime();
     int rc = raft_transfer(&n->raft, &t->req, (raft_id)target, on_transferred);
     if (rc != 0) {
@@ -59,7 +68,8 @@ int tc__raft_failover(void *ud, int target, char *err, size_t errlen)
         return -1;
     }
     n->transferring = 1;
-    tc_notice("leadership transfer to %s started (FAILOVER)", target ? "the requested node" : "the most up-to-date replica");
+    if (target) tc_notice("leadership transfer to node %d started (FAILOVER)", target);
+    else tc_notice("leadership transfer to the most up-to-date replica started (FAILOVER)");
     return 0;
 }
 
@@ -110,19 +120,46 @@ void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now)
     }
 }
 
-int tc__raft_handover_target(tc_raftnode *n)
+static int voter(tc_raftnode *n, int id)
+{
+    const struct raft_configuration *c = &n->raft.configuration;
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].id == (raft_id)id) return c->servers[i].role == RAFT_VOTER;
+    return 0;
+}
+
+/* Where a transfer goes when no node is named (FAILOVER without TO, a
+ * shutdown's handover, a failing disk's step aside): a voter holding the
+ * whole log; first one the last transfer did not miss, then one in a
+ * preferred zone, then the one whose last answer came last. libraft's own
+ * pick is the first voter in the configuration that holds the whole log,
+ * which may be a replica stopped a moment ago (it held the whole log when
+ * it stopped): that transfer ran out after an election timeout and a
+ * primary's SIGTERM then waited out shutdown_timeout. 0 when no voter holds
+ * the whole log: libraft then picks the most up-to-date one and waits for
+ * it to catch up. */
+static int handover_target(tc_raftnode *n)
 {
     tc_server *s = n->srv;
     const char *zones = s->cfg.preferred_primary_zones;
-    if (!zones[0]) return 0;
     raft_index last = raft_last_index(&n->raft);
-    for (size_t i = 0; i < s->cfg.nnodes; i++) {
-        const tc_node_conf *nc = &s->cfg.nodes[i];
+    int best = 0, best_rank = -1;
+    uint64_t best_answer = 0;
+    for (size_t i = 0; i < n->rcfg_nnodes && i < TC_CONFIG_MAX_NODES; i++) {
+        int id = n->rcfg_ids[i];
+        const tc_node_conf *nc = tc_config_node(&s->cfg, id);
         raft_index match = 0;
-        if (nc->id == s->self->id || !zone_listed(zones, nc->zone)) continue;
-        if (tc__raft_match(n, (int)nc->id, &match) == 0 && match == last) return nc->id;
+        if (id == n->rcfg_self || !nc || !voter(n, id)) continue;
+        if (tc__raft_match(n, id, &match) != 0 || match != last) continue;
+        int rank = 2 * (id != n->transfer_missed) + (zones[0] && zone_listed(zones, nc->zone));
+        uint64_t answer = n->heard.answer_ms[i]; /* indexed like rcfg_ids */
+        if (rank > best_rank || (rank == best_rank && answer > best_answer)) {
+            best = id;
+            best_rank = rank;
+            best_answer = answer;
+        }
     }
-    return 0;
+    return best;
 }
 
 /* A change of the primary this node sees: in the log (an operator reading

@@ -114,14 +114,13 @@ void tc__raft_role_reply(void *ud, tc_reply *r);
 
 /* leadership.c */
 int tc__raft_primary_id(void *ud);
+/* A leadership transfer to target_id, or with 0 to a caught-up voter
+ * picked as leadership.c says (never knowingly one that just missed a
+ * transfer). */
 int tc__raft_failover(void *ud, int target_id, char *err, size_t errlen);
 void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now_ms);
 void tc__raft_follow_primary(tc_raftnode *n);
 void tc__raft_warn_about_zones(const tc_config *cfg);
-/* Where a planned handover sends leadership: a caught-up voter in a
- * preferred zone when preferred_primary_zones lists some, else 0 (the most
- * up-to-date voter, libraft's choice). */
-int tc__raft_handover_target(tc_raftnode *n);
 /* A planned handover (shutdown): FAILOVER to the handover target, as a
  * sync call from the command thread. */
 int tc__raft_handover(tc_raftnode *n, char *err, size_t errlen);

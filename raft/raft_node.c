@@ -221,10 +221,22 @@ static void on_handover_tick(uv_timer_t *t)
         close_now(n);
         return;
     }
+    if (n->handing_over == 2 && !n->cview.transferring && n->cview.transfer_ended_ms >= n->handover_transfer_ms) {
+        /* The transfer ended and this node is still the primary: its
+         * target did not take over within an election timeout (stopped a
+         * moment before, say). Another replica may: the next target is
+         * picked without the one just missed. */
+        tc_notice("shutdown: the transfer ended with this node still the primary; trying again");
+        n->handing_over = 1;
+    }
     if (n->handing_over == 1 && tc_router_drained(&n->router) && !n->cview.transferring) {
         char err[256];
-        if (tc__raft_handover(n, err, sizeof err) == 0) n->handing_over = 2;
-        else tc_info("shutdown: %s; trying again", err);
+        if (tc__raft_handover(n, err, sizeof err) == 0) {
+            n->handing_over = 2;
+            n->handover_transfer_ms = now;
+        } else {
+            tc_info("shutdown: %s; trying again", err);
+        }
     }
 }
 
@@ -317,7 +329,7 @@ static int failover(void *ud, int target, char *err, size_t errlen)
 static void handover_on_raft(tc_raftnode *n, void *arg)
 {
     face_call *c = arg;
-    c->rc = tc__raft_failover(n, tc__raft_handover_target(n), c->err, c->errlen);
+    c->rc = tc__raft_failover(n, 0, c->err, c->errlen);
 }
 
 int tc__raft_handover(tc_raftnode *n, char *err, size_t errlen)

@@ -140,6 +140,7 @@ typedef struct tc_raftnode {
     int started;
     int transferring;          /* a FAILOVER (leadership transfer) runs */
     int64_t transfer_ended_ms; /* when the last one ended (wall clock; 0: none yet) */
+    int transfer_missed;       /* the target of the last one if this node was still the primary after it */
     /* Shutdown of a primary: writes are held until the log drains, then
      * leadership moves, then the node closes (or at handover_deadline_ms). */
     uv_timer_t handover;
@@ -147,6 +148,7 @@ typedef struct tc_raftnode {
     int closing;               /* the close timer was started */
     int64_t handover_deadline_ms;
     int64_t handover_leaderless_ms; /* since when, after the transfer, no primary is known (0: one is) */
+    int64_t handover_transfer_ms; /* when its transfer was started */
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
     int seen_primary;          /* primary this node last saw (0: none) */
     int announced_primary;     /* last non-zero one, announced on +switch-master */

@@ -379,6 +379,46 @@ static void test_primary_left_alone_exits_without_waiting_out_the_timeout(void *
     assert_true(h_cluster_primary(c, ELECTION_DEADLINE_MS) >= 0);
 }
 
+/* A replica stopped, then the primary: the primary hands over to the
+ * replica still running. The stopped one, first in the configuration and
+ * holding the whole log when it stopped, is the one libraft's own pick
+ * chose: that transfer ran out after an election timeout and the primary
+ * then waited out shutdown_timeout (a minute here, past the bound below)
+ * before exiting, leaving one node of three. */
+static void test_primary_hands_over_past_a_stopped_replica(void **state)
+{
+    tcluster *c = *state;
+    int p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    char *out = h_cli(&c->nodes[p], "SET", "before", "stop", (char *)NULL);
+    assert_string_equal(out, "OK");
+    free(out);
+    out = h_cli(&c->nodes[p], "CONFIG", "SET", "shutdown-timeout", "60", (char *)NULL);
+    assert_string_equal(out, "OK");
+    free(out);
+    int gone = p == 0 ? 1 : 0, stays = 3 - p - gone;
+    h_node_signal(c, gone, SIGTERM);
+    int st = h_node_wait_exit(c, gone, EXIT_DEADLINE_MS);
+    assert_true(st >= 0 && WIFEXITED(st));
+    h_node_signal(c, p, SIGTERM);
+    st = h_node_wait_exit(c, p, 30000);
+    assert_true(st >= 0 && WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char *log = h_node_log(c, p);
+    char handed[64];
+    snprintf(handed, sizeof handed, "leadership handed over to node %d", stays + 1);
+    assert_non_null(strstr(log, handed));
+    assert_null(strstr(log, "no handover within shutdown_timeout"));
+    free(log);
+    h_node_restart(c, gone);
+    h_node_restart(c, p);
+    p = h_cluster_primary(c, ELECTION_DEADLINE_MS);
+    assert_true(p >= 0);
+    out = h_cli(&c->nodes[p], "GET", "before", (char *)NULL);
+    assert_string_equal(out, "stop");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_replica_causes_no_election),
         cmocka_unit_test(test_sigterm_primary_hands_over),
         cmocka_unit_test(test_shutdown_command_hands_over),
+        cmocka_unit_test(test_primary_hands_over_past_a_stopped_replica),
         cmocka_unit_test(test_primary_left_alone_exits_without_waiting_out_the_timeout),
     };
     const struct CMUnitTest standalone[] = {
