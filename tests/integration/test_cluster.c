@@ -416,6 +416,51 @@ static void test_preferred_zone_gets_the_primary_back(void **state)
     free(out);
 }
 
+static int count_lines(const char *s, const char *word);
+
+/* A primary outside the preferred zone does not hand leadership to a node
+ * of that zone that stopped answering: node 3 (zone-c) is frozen while the
+ * log is idle, so it still holds the whole log, and a transfer to it would
+ * run out after an election timeout, to be tried again and again (11 times
+ * in 6 s, each holding writes for 330 ms, before the fix). Once it answers
+ * again the primary goes back to it. */
+static void test_preferred_zone_not_sent_to_a_frozen_node(void **state)
+{
+    tcluster *c = *state;
+    wait_for_primary(c, 2);
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->nodes[0].port);
+    char *out = h_cli(&c->nodes[2], "FAILOVER", "TO", "127.0.0.1", port, (char *)NULL);
+    assert_string_equal(out, "OK");
+    free(out);
+    wait_for_primary(c, 0);
+    out = cli(c, 0, "SET", "before-freeze", "1");
+    assert_string_equal(out, "OK");
+    free(out);
+    h_wait_applied(c, h_info_ll(c, 0, "replication", "raft_commit_index"), ELECTION_DEADLINE_MS);
+    /* node 1 may have moved the primary to node 3 once already, at start */
+    char *log = h_node_log(c, 0);
+    int moves = count_lines(log, "moving the primary to node 3");
+    free(log);
+    h_node_signal(c, 2, SIGSTOP);
+    /* past the 3 s the primary settles before moving (leadership.c), with
+     * margin: no move toward the frozen node may be logged */
+    long long until = h_ms() + 5000;
+    while (h_ms() < until) {
+        log = h_node_log(c, 0);
+        int now = count_lines(log, "moving the primary to node 3");
+        free(log);
+        assert_int_equal(now, moves);
+        usleep(100000);
+    }
+    assert_int_equal(h_cluster_primary(c, ELECTION_DEADLINE_MS), 0);
+    h_node_signal(c, 2, SIGCONT);
+    wait_for_primary(c, 2);
+    out = cli(c, 2, "GET", "before-freeze", NULL);
+    assert_string_equal(out, "1");
+    free(out);
+}
+
 static int start3_plus_joiner(void **state)
 {
     *state = h_cluster_start_joining(4, 1, NULL);
@@ -722,6 +767,7 @@ int main(void)
         T(test_failover_command_moves_the_primary),
         cmocka_unit_test_setup_teardown(test_cluster_mode_redirects, start3_cluster_mode, stop3),
         cmocka_unit_test_setup_teardown(test_preferred_zone_gets_the_primary_back, start3_prefer_c, stop3),
+        cmocka_unit_test_setup_teardown(test_preferred_zone_not_sent_to_a_frozen_node, start3_prefer_c, stop3),
         cmocka_unit_test_setup_teardown(test_idle_primary_logs_nothing, start3_idle, stop3),
         cmocka_unit_test_setup_teardown(test_lease_reads_wait_out_a_transfer, start3_lease, stop3),
         cmocka_unit_test_setup_teardown(test_members_add_and_remove, start3_plus_joiner, stop3),
