@@ -106,7 +106,15 @@ void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now)
         n->leader_since_ms = 0;
         return;
     }
-    if (!n->leader_since_ms) n->leader_since_ms = now;
+    /* counted from this term's election: a node that lost leadership and
+     * won it back between two cron ticks never looked like a replica here,
+     * and without the term it moved the primary at once (back to the node
+     * it had just been handed over from, in a test) */
+    uint64_t term = raft_current_term(&n->raft);
+    if (!n->leader_since_ms || n->leader_since_term != term) {
+        n->leader_since_ms = now;
+        n->leader_since_term = term;
+    }
     if (zone_listed(zones, s->self->zone) || n->transferring || now - n->leader_since_ms < PREFERRED_ZONE_SETTLE_MS)
         return;
     for (size_t i = 0; i < n->rcfg_nnodes && i < TC_CONFIG_MAX_NODES; i++) {

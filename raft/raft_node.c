@@ -37,6 +37,9 @@ void tc_raftnode_position(tc_raftnode *n, uint64_t *index, uint64_t *term, const
     *apply = &n->router.apply;
 }
 
+/* The replica a scheduled backup goes to. Only one this primary hears
+ * from: an idle log leaves a dead replica's match index at the end of the
+ * log, and the backup handed to it would never be taken. */
 static void most_caught_up(tc_raftnode *n, void *arg)
 {
     tc_server *s = n->srv;
@@ -46,6 +49,7 @@ static void most_caught_up(tc_raftnode *n, void *arg)
         const tc_node_conf *nc = &s->cfg.nodes[i];
         raft_index match = 0;
         if (nc->id == s->self->id || tc__raft_match(n, (int)nc->id, &match) != 0) continue;
+        if (tc__raft_peer_alive(n, nc->id) == 0) continue;
         if (match > best_match && last - match < 1000) {
             best = nc->id;
             best_match = match;

@@ -150,6 +150,7 @@ typedef struct tc_raftnode {
     int64_t handover_leaderless_ms; /* since when, after the transfer, no primary is known (0: one is) */
     int64_t handover_transfer_ms; /* when its transfer was started */
     int64_t leader_since_ms;   /* when this node last became primary (0: it is not) */
+    uint64_t leader_since_term; /* the term it became primary in */
     int seen_primary;          /* primary this node last saw (0: none) */
     int announced_primary;     /* last non-zero one, announced on +switch-master */
     /* peer_liveness.c: while this node is the primary, each peer's match

@@ -13,12 +13,16 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     int role = tc_raftnode_role(n);
     uint64_t applied = n->applied; /* what the keyspace holds (the command thread applies) */
     if (role == TC_ROLE_PRIMARY) {
-        size_t replicas = s->cfg.nnodes - 1;
+        /* As Redis: the replicas connected, i.e. heard from (an idle log
+         * no longer moves a dead replica's lag: peer_liveness.c) */
+        size_t replicas = 0;
+        for (size_t i = 0; i < s->cfg.nnodes; i++)
+            if (s->cfg.nodes[i].id != s->self->id && tc__raft_peer_alive(n, s->cfg.nodes[i].id) != 0) replicas++;
         tc_buf_printf(b, "role:master\r\nconnected_slaves:%zu\r\n", replicas);
         size_t k = 0;
         for (size_t i = 0; i < s->cfg.nnodes; i++) {
             const tc_node_conf *nc = &s->cfg.nodes[i];
-            if (nc->id == s->self->id) continue;
+            if (nc->id == s->self->id || tc__raft_peer_alive(n, nc->id) == 0) continue;
             raft_index match = 0;
             tc__raft_match(n, (int)nc->id, &match);
             tc_buf_printf(b, "slave%zu:ip=%s,port=%d,state=%s,offset=%llu,lag=%llu\r\n", k++, nc->client_host,
