@@ -37,7 +37,7 @@ static void describe(tc_server *s, tc_reply *r, const tc_node_conf *n, const cha
 {
     char name[300];
     snprintf(name, sizeof name, "%s:%d", n->client_host, n->client_port);
-    int is_master = strcmp(flags, "master") == 0, is_slave = strcmp(flags, "slave") == 0;
+    int is_master = strcmp(flags, "master") == 0, is_slave = strncmp(flags, "slave", 5) == 0;
     tc_reply_map(r, is_master ? 8 : is_slave ? 9 : 5);
     kv(r, "name", is_master ? s->cfg.cluster_name : name);
     kv(r, "ip", n->client_host);
@@ -53,7 +53,7 @@ static void describe(tc_server *s, tc_reply *r, const tc_node_conf *n, const cha
     } else if (is_slave) {
         kv(r, "master-host", primary->client_host);
         kv_int(r, "master-port", primary->client_port);
-        kv(r, "master-link-status", "ok");
+        kv(r, "master-link-status", strstr(flags, "s_down") ? "err" : "ok");
         kv(r, "zone", n->zone);
     }
 }
@@ -97,7 +97,14 @@ void tc_cmd_sentinel(tc_ctx *c)
         for (size_t i = 0; i < s->cfg.nnodes; i++) {
             const tc_node_conf *nc = &s->cfg.nodes[i];
             if (sentinels ? nc->id == s->self->id : nc->id == p->id) continue;
-            describe(s, c->r, nc, sentinels ? "sentinel" : "slave", p);
+            /* A replica the primary no longer hears from is down, as
+             * Sentinel flags it: Sentinel-aware clients (redis-py's
+             * filter_slaves, Jedis, Lettuce) then leave it out of replica
+             * reads. Only the primary knows; a replica asked about another
+             * replica lists it as up (CLUSTER NODES has the same rule). */
+            int down = !sentinels && s->repl.ops && s->repl.ops->peer_alive &&
+                       s->repl.ops->peer_alive(s->repl.ud, nc->id) == 0;
+            describe(s, c->r, nc, sentinels ? "sentinel" : down ? "slave,s_down" : "slave", p);
         }
     } else if (tc_arg_is(sub, "myid") && c->argc == 2) {
         tc_reply_bulk_ll(c->r, s->self->id);

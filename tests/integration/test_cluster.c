@@ -744,6 +744,21 @@ static void test_idle_primary_logs_nothing(void **state)
     snprintf(port, sizeof port, "port=%d,", c->nodes[r].port);
     assert_null(strstr(info, port));
     free(info);
+    /* and SENTINEL replicas flags it down, so Sentinel clients leave it
+     * out of replica reads */
+    char *sent = h_cli(&c->nodes[p], "SENTINEL", "replicas", "test", (char *)NULL);
+    snprintf(port, sizeof port, "127.0.0.1:%d\n", c->nodes[r].port);
+    const char *dead = strstr(sent, port);
+    snprintf(port, sizeof port, "127.0.0.1:%d\n", c->nodes[other].port);
+    const char *live = strstr(sent, port);
+    assert_non_null(dead);
+    assert_non_null(live);
+    const char *dead_flags = strstr(dead, "flags\n"), *live_flags = strstr(live, "flags\n");
+    assert_non_null(dead_flags);
+    assert_non_null(live_flags);
+    assert_int_equal(strncmp(dead_flags, "flags\nslave,s_down\n", 19), 0);
+    assert_int_equal(strncmp(live_flags, "flags\nslave\n", 12), 0);
+    free(sent);
     assert_int_equal(h_info_ll(c, p, "replication", "raft_commit_index"), commit);
 }
 
