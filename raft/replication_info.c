@@ -6,6 +6,18 @@
 #include "raft_internal.h"
 #include "transport.h"
 
+/* A primary's replicas as Redis counts them in INFO and ROLE: connected,
+ * here heard from (peer_liveness.c; an idle log no longer moves a dead
+ * replica's lag, which would stay 0). */
+static size_t connected_replicas(tc_raftnode *n)
+{
+    tc_server *s = n->srv;
+    size_t k = 0;
+    for (size_t i = 0; i < s->cfg.nnodes; i++)
+        if (s->cfg.nodes[i].id != s->self->id && tc__raft_peer_alive(n, s->cfg.nodes[i].id) != 0) k++;
+    return k;
+}
+
 void tc__raft_info_replication(void *ud, tc_buf *b)
 {
     tc_raftnode *n = ud;
@@ -13,12 +25,7 @@ void tc__raft_info_replication(void *ud, tc_buf *b)
     int role = tc_raftnode_role(n);
     uint64_t applied = n->applied; /* what the keyspace holds (the command thread applies) */
     if (role == TC_ROLE_PRIMARY) {
-        /* As Redis: the replicas connected, i.e. heard from (an idle log
-         * no longer moves a dead replica's lag: peer_liveness.c) */
-        size_t replicas = 0;
-        for (size_t i = 0; i < s->cfg.nnodes; i++)
-            if (s->cfg.nodes[i].id != s->self->id && tc__raft_peer_alive(n, s->cfg.nodes[i].id) != 0) replicas++;
-        tc_buf_printf(b, "role:master\r\nconnected_slaves:%zu\r\n", replicas);
+        tc_buf_printf(b, "role:master\r\nconnected_slaves:%zu\r\n", connected_replicas(n));
         size_t k = 0;
         for (size_t i = 0; i < s->cfg.nnodes; i++) {
             const tc_node_conf *nc = &s->cfg.nodes[i];
@@ -103,10 +110,10 @@ void tc__raft_role_reply(void *ud, tc_reply *r)
         tc_reply_array(r, 3);
         tc_reply_bulks(r, "master");
         tc_reply_int(r, (long long)applied);
-        tc_reply_array(r, s->cfg.nnodes - 1);
+        tc_reply_array(r, connected_replicas(n));
         for (size_t i = 0; i < s->cfg.nnodes; i++) {
             const tc_node_conf *nc = &s->cfg.nodes[i];
-            if (nc->id == s->self->id) continue;
+            if (nc->id == s->self->id || tc__raft_peer_alive(n, nc->id) == 0) continue;
             raft_index match = 0;
             tc__raft_match(n, (int)nc->id, &match);
             tc_reply_array(r, 3);

@@ -759,6 +759,13 @@ static void test_idle_primary_logs_nothing(void **state)
     assert_int_equal(strncmp(dead_flags, "flags\nslave,s_down\n", 19), 0);
     assert_int_equal(strncmp(live_flags, "flags\nslave\n", 12), 0);
     free(sent);
+    /* ROLE likewise: master, offset, then the one connected replica */
+    char *role = h_cli(&c->nodes[p], "ROLE", (char *)NULL);
+    snprintf(port, sizeof port, "\n%d\n", c->nodes[other].port);
+    assert_non_null(strstr(role, port));
+    snprintf(port, sizeof port, "\n%d\n", c->nodes[r].port);
+    assert_null(strstr(role, port));
+    free(role);
     assert_int_equal(h_info_ll(c, p, "replication", "raft_commit_index"), commit);
 }
 
