@@ -131,14 +131,6 @@ void tc__raft_move_to_preferred_zone(tc_raftnode *n, int64_t now)
     }
 }
 
-static int voter(tc_raftnode *n, int id)
-{
-    const struct raft_configuration *c = &n->raft.configuration;
-    for (unsigned i = 0; i < c->n; i++)
-        if (c->servers[i].id == (raft_id)id) return c->servers[i].role == RAFT_VOTER;
-    return 0;
-}
-
 /* Whether the node at index i of rcfg_ids may take leadership now: a voter
  * other than this one that holds the whole log, and whether it answered
  * within two heartbeat intervals (a live replica answers every heartbeat;
@@ -147,7 +139,7 @@ static int target_state(tc_raftnode *n, size_t i)
 {
     int id = n->rcfg_ids[i];
     raft_index match = 0;
-    if (id == n->rcfg_self || !voter(n, id)) return TARGET_NO;
+    if (id == n->rcfg_self || tc__raft_conf_role(&n->raft.configuration, (raft_id)id) != RAFT_VOTER) return TARGET_NO;
     if (tc__raft_match(n, id, &match) != 0 || match != raft_last_index(&n->raft)) return TARGET_NO;
     uint64_t answer = n->heard.answer_ms[i], now = uv_now(&n->rloop);
     return answer && now - answer <= 2 * (uint64_t)n->raft.heartbeat_timeout ? TARGET_ANSWERING : TARGET_SILENT;

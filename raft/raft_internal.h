@@ -39,6 +39,8 @@ void tc__raft_info_threads(tc_raftnode *n, tc_buf *b);
  * completes (on_rpass crashed in raft_match_index on a NULL progress at
  * shutdown, about one run in two). Raft thread. */
 int tc__raft_match(tc_raftnode *n, int id, raft_index *match);
+/* A member's role in conf (RAFT_VOTER, ...), -1 for a non-member. */
+int tc__raft_conf_role(const struct raft_configuration *conf, raft_id id);
 /* The primary as libraft sees it now (Raft thread): id, 0 if none. */
 int tc__raft_leader_now(tc_raftnode *n);
 

@@ -274,7 +274,7 @@ int tc__raft_match(tc_raftnode *n, int id, raft_index *match)
     return raft_match_index(&n->raft, (raft_id)id, match);
 }
 
-static int conf_role(const struct raft_configuration *conf, raft_id id)
+int tc__raft_conf_role(const struct raft_configuration *conf, raft_id id)
 {
     for (unsigned i = 0; i < conf->n; i++)
         if (conf->servers[i].id == id) return conf->servers[i].role;
@@ -295,7 +295,7 @@ static void on_rpass(uv_check_t *h)
     v.last_index = raft_last_index(&n->raft);
     v.last_applied = raft_last_applied(&n->raft);
     for (size_t i = 0; i < n->rcfg_nnodes && i < TC_CONFIG_MAX_NODES; i++) {
-        int role = conf_role(&n->raft.configuration, (raft_id)n->rcfg_ids[i]);
+        int role = tc__raft_conf_role(&n->raft.configuration, (raft_id)n->rcfg_ids[i]);
         v.member[i] = role >= 0;
         v.voter[i] = role == RAFT_VOTER;
         raft_index match = 0;
